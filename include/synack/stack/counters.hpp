@@ -1,0 +1,66 @@
+#pragma once
+// MIB-style counters (RFC 1213 / RFC 4022 names) and a drop counter per reason: every dropped
+// packet lands in exactly one named bucket (DESIGN.md §2 error channel (a)).
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+#include "synack/tcp/connection.hpp"
+#include "synack/wire/error.hpp"
+
+namespace synack {
+
+enum class host_drop : std::uint8_t {
+  not_for_us,            // IPv4 destination is not this host
+  bad_source,            // source is multicast, broadcast or unspecified
+  unsupported_protocol,  // neither TCP nor ICMP
+  listen_overflow,       // accept queue full: SYN dropped (ListenOverflows)
+  syn_queue_full,        // half-open (SYN-RECEIVED) queue full: SYN dropped
+  too_many_connections,  // the connection table is full
+  reply_queue_full,      // no room to queue a RST / ACK / echo reply
+  icmp_unmatched,        // ICMP error quoting no connection, or out of window (RFC 5927)
+  icmp_ignored,          // ICMP type we do not act on
+  count_
+};
+inline constexpr std::size_t host_drop_count = static_cast<std::size_t>(host_drop::count_);
+[[nodiscard]] std::string_view to_string(host_drop d);
+
+struct host_counters {
+  // RFC 1213 tcp group.
+  std::uint64_t active_opens = 0;   // CLOSED -> SYN-SENT
+  std::uint64_t passive_opens = 0;  // LISTEN -> SYN-RECEIVED
+  std::uint64_t attempt_fails = 0;  // SYN-SENT/SYN-RECEIVED -> CLOSED
+  std::uint64_t estab_resets = 0;   // ESTABLISHED/CLOSE-WAIT -> CLOSED directly
+  std::uint64_t curr_estab = 0;     // now in ESTABLISHED or CLOSE-WAIT
+  std::uint64_t in_segs = 0;        // TCP segments received, errors included
+  std::uint64_t out_segs = 0;       // sent, excluding retransmissions
+  std::uint64_t retrans_segs = 0;
+  std::uint64_t in_errs = 0;        // TCP segments with a header or checksum error
+  std::uint64_t out_rsts = 0;       // segments sent with RST
+  // Linux-style listener counters.
+  std::uint64_t listen_overflows = 0;
+  std::uint64_t listen_drops = 0;
+  // IP / ICMP.
+  std::uint64_t ip_in_receives = 0;
+  std::uint64_t ip_out_requests = 0;
+  std::uint64_t icmp_in_echos = 0;
+  std::uint64_t icmp_out_echo_reps = 0;
+  std::uint64_t icmp_in_errors_matched = 0;
+  // TIME-WAIT table.
+  std::uint64_t time_wait_recycled = 0;  // oldest record evicted because the table was full
+  std::uint64_t challenge_acks_suppressed = 0;
+
+  std::array<std::uint64_t, static_cast<std::size_t>(wire_error::count_)> drop_wire{};
+  std::array<std::uint64_t, static_cast<std::size_t>(rx_verdict::count_)> drop_tcp{};
+  std::array<std::uint64_t, host_drop_count> drop_host{};
+
+  [[nodiscard]] std::uint64_t& wire(wire_error e) { return drop_wire[static_cast<std::size_t>(e)]; }
+  [[nodiscard]] std::uint64_t& tcp(rx_verdict v) { return drop_tcp[static_cast<std::size_t>(v)]; }
+  [[nodiscard]] std::uint64_t& host(host_drop d) { return drop_host[static_cast<std::size_t>(d)]; }
+  [[nodiscard]] std::uint64_t wire(wire_error e) const { return drop_wire[static_cast<std::size_t>(e)]; }
+  [[nodiscard]] std::uint64_t tcp(rx_verdict v) const { return drop_tcp[static_cast<std::size_t>(v)]; }
+  [[nodiscard]] std::uint64_t host(host_drop d) const { return drop_host[static_cast<std::size_t>(d)]; }
+  [[nodiscard]] std::uint64_t total_drops() const;
+};
+
+}  // namespace synack

@@ -1,0 +1,149 @@
+#pragma once
+// One host: IPv4 input validation, demux by 4-tuple, listeners with a bounded SYN queue
+// (half-open, SYN-RECEIVED) and a bounded accept queue, ephemeral ports (RFC 6056), the
+// TIME-WAIT table of compact records, ICMP echo, counters and a connection-table snapshot.
+//
+// Calling contract (sans-IO, like tcp::connection):
+//   inputs    on_packet(now, ipv4_packet), on_timeout(now) when now >= next_deadline()
+//   commands  listen, connect, accept, send, recv, shutdown, close, abort
+//   polls     poll_transmit(now, out) until nullopt after every input or command;
+//             next_deadline(); poll_event().
+// `out` for poll_transmit must hold at least max_packet_len() bytes. The host never reads a
+// clock, never makes a syscall, and allocates only when a connection or listener is created.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "synack/stack/counters.hpp"
+#include "synack/tcp/connection.hpp"
+#include "synack/tcp/isn.hpp"
+#include "synack/tcp/time_wait.hpp"
+#include "synack/util/result.hpp"
+#include "synack/util/siphash.hpp"
+#include "synack/wire/ipv4.hpp"
+
+namespace synack {
+
+struct host_config {
+  ipv4_addr addr;
+  tcp_config tcp;
+  std::uint16_t mtu = 1500;
+  std::uint8_t ttl = 64;
+  // Half-open connections per listener (SYN-RECEIVED); a SYN beyond it is dropped.
+  std::size_t syn_backlog = 256;
+  std::size_t max_connections = 1 << 20;
+  std::size_t time_wait_max = 1 << 18;  // oldest record recycled beyond this
+  // RFC 6056 / Linux default ephemeral range.
+  std::uint16_t ephemeral_first = 32768;
+  std::uint16_t ephemeral_last = 60999;
+  // Keys ISNs (RFC 6528) and ephemeral ports (RFC 6056 algorithm 3). The runtime fills it from
+  // the OS CSPRNG; the simulator derives it from its seed.
+  siphash_key secret{0x736e61636b2d6b30ULL, 0x736e61636b2d6b31ULL};
+};
+
+// Handles carry a generation so a stale handle is detected, never aliased.
+struct conn_handle {
+  std::uint32_t index = 0;
+  std::uint32_t gen = 0;
+  friend bool operator==(conn_handle, conn_handle) = default;
+};
+struct listener_handle {
+  std::uint32_t index = 0;
+  std::uint32_t gen = 0;
+  friend bool operator==(listener_handle, listener_handle) = default;
+};
+
+enum class host_error : std::uint8_t {
+  bad_handle,         // unknown or stale handle
+  address_in_use,     // port already listening, or 4-tuple in use
+  no_ephemeral_port,  // every port of the range is taken for this destination
+  too_many_connections,
+  invalid_argument,   // port 0, unspecified remote address, backlog 0 ...
+  would_block,        // accept with nothing queued
+};
+[[nodiscard]] std::string_view to_string(host_error e);
+
+struct host_event {
+  enum class kind : std::uint8_t { connection, accept_ready } what = kind::connection;
+  conn_handle conn;          // for kind::connection
+  listener_handle listener;  // for kind::accept_ready
+  tcp_event ev;
+};
+
+// One row of the connection table (tools: `synack stat`).
+struct socket_info {
+  tcp_state state = tcp_state::closed;
+  four_tuple tuple;
+  std::size_t send_queue = 0;
+  std::size_t recv_queue = 0;
+  std::optional<timer_kind> timer;
+  std::optional<instant> deadline;
+  bool time_wait_record = false;  // a compact TIME-WAIT record, not a full TCB
+  bool orphan = false;            // closed by the user, finishing on its own
+  // Listeners only.
+  std::size_t syn_queue = 0;
+  std::size_t accept_queue = 0;
+  std::size_t backlog = 0;
+};
+
+class host {
+ public:
+  explicit host(const host_config& cfg);
+  ~host();
+  host(const host&) = delete;
+  host& operator=(const host&) = delete;
+
+  // ---- commands --------------------------------------------------------------------------
+  result<listener_handle, host_error> listen(std::uint16_t port, std::size_t backlog);
+  void close_listener(instant now, listener_handle l);
+  result<conn_handle, host_error> accept(listener_handle l);
+  // Active open from an ephemeral port (or `local_port` if given).
+  result<conn_handle, host_error> connect(instant now, ipv4_addr remote, std::uint16_t port,
+                                          std::optional<std::uint16_t> local_port = std::nullopt);
+  result<std::size_t, tcp_error> send(conn_handle h, bytes data);
+  result<std::size_t, tcp_error> recv(conn_handle h, mutable_bytes out);
+  result<void, tcp_error> shutdown(instant now, conn_handle h);
+  // Releases the handle: the connection finishes its close on its own (FIN, TIME-WAIT).
+  result<void, tcp_error> close(instant now, conn_handle h);
+  // Releases the handle after sending RST (if synchronized).
+  result<void, tcp_error> abort(instant now, conn_handle h);
+
+  // ---- inputs ----------------------------------------------------------------------------
+  void on_packet(instant now, bytes packet);
+  void on_timeout(instant now);
+
+  // ---- polls -----------------------------------------------------------------------------
+  [[nodiscard]] std::optional<std::size_t> poll_transmit(instant now, mutable_bytes out);
+  [[nodiscard]] std::optional<instant> next_deadline() const;
+  [[nodiscard]] std::optional<host_event> poll_event();
+
+  // ---- queries ---------------------------------------------------------------------------
+  [[nodiscard]] const host_config& config() const;
+  [[nodiscard]] ipv4_addr addr() const { return config().addr; }
+  [[nodiscard]] const host_counters& counters() const;
+  [[nodiscard]] std::size_t max_packet_len() const { return 20 + 60 + std::size_t{config().tcp.mss}; }
+  // The connection behind a handle (nullptr if stale).
+  [[nodiscard]] const connection* find(conn_handle h) const;
+  [[nodiscard]] std::optional<tcp_state> state(conn_handle h) const;
+  // A connection by 4-tuple, handle or not (tests, tools). nullptr if none.
+  [[nodiscard]] const connection* lookup(const four_tuple& t) const;
+  [[nodiscard]] const time_wait_record* lookup_time_wait(const four_tuple& t) const;
+  // Full TCBs (any state) and compact TIME-WAIT records held now.
+  [[nodiscard]] std::size_t connection_count() const;
+  [[nodiscard]] std::size_t time_wait_count() const;
+  [[nodiscard]] std::size_t half_open(listener_handle l) const;
+  [[nodiscard]] std::size_t accept_queue_len(listener_handle l) const;
+  // Every listener, connection and TIME-WAIT record (allocates: for tools, not hot paths).
+  [[nodiscard]] std::vector<socket_info> snapshot() const;
+
+  // Observer of every state change of every connection (tracing, ladder diagrams).
+  void set_tracer(tcp_tracer* t);
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace synack

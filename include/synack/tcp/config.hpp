@@ -1,0 +1,44 @@
+#pragma once
+// Per-connection configuration. Every bound is a named value (DESIGN.md §2 "Bounded
+// everything"); defaults are documented in docs/architecture.md.
+#include <cstddef>
+#include <cstdint>
+
+#include "synack/util/time.hpp"
+
+namespace synack {
+
+struct tcp_config {
+  // Our receive MSS, announced in the MSS option of every SYN (RFC 9293 §3.7.1, SHLD-5).
+  std::uint16_t mss = 1460;
+  std::size_t send_buffer = 256 * 1024;
+  std::size_t recv_buffer = 256 * 1024;
+  // RFC 7323 window scaling: announce a shift on SYNs (clamped to 14).
+  bool window_scaling = true;
+
+  // RFC 6298 §2: initial RTO 1 s, minimum 1 s (configurable), a maximum of 60 s.
+  duration rto_initial = std::chrono::seconds(1);
+  duration rto_min = std::chrono::seconds(1);
+  duration rto_max = std::chrono::seconds(60);
+  // RFC 9293 §3.8.3 (MUST-20/21/23): R2 thresholds, as total time since the first
+  // transmission of the unacknowledged segment. SYN: at least 3 minutes (MUST-23).
+  duration syn_r2 = std::chrono::seconds(180);
+  duration data_r2 = std::chrono::seconds(100);
+
+  // Maximum segment lifetime; TIME-WAIT lasts exactly 2 x MSL (RFC 9293 §3.4.2). The default
+  // 30 s gives Linux's 60 s TIME-WAIT; RFC 9293 suggests 2 minutes, set it for that.
+  duration msl = std::chrono::seconds(30);
+  // An orphaned (closed by the user) connection in FIN-WAIT-2 is dropped after this long, as
+  // Linux's tcp_fin_timeout does; otherwise a silent peer would hold it forever.
+  duration fin_wait_2_timeout = std::chrono::seconds(60);
+
+  // RFC 5961 §7: challenge ACKs are rate-limited per connection (never globally, which is
+  // CVE-2016-5696): at most `challenge_ack_limit` per `challenge_ack_window`.
+  std::uint32_t challenge_ack_limit = 10;
+  duration challenge_ack_window = std::chrono::seconds(1);
+
+  // RFC 1337: ignore RST in TIME-WAIT (TIME-WAIT assassination hazards).
+  bool rfc1337 = true;
+};
+
+}  // namespace synack

@@ -1,0 +1,248 @@
+#pragma once
+// One TCP connection: the TCB and the state machine of RFC 9293 §3.10.
+//
+// Calling contract (sans-IO; the same for the stack, the simulator, tests and tools):
+//   inputs    on_segment(now, seg)   a parsed, checksum-verified segment for this 4-tuple
+//             on_timeout(now)        call when now >= next_deadline()
+//   commands  connect, listen, send, recv, shutdown, close, abort
+//   polls     poll_transmit(now, out) until it returns nullopt, after every input or command;
+//             next_deadline() for when to call on_timeout; poll_event() for events.
+// Time only enters as `now`; randomness only through the injected isn_source. No syscalls,
+// no clock reads, no allocation per segment (buffers are allocated once, when first used).
+#include <array>
+#include <cstdint>
+#include <optional>
+
+#include "synack/tcp/challenge_limiter.hpp"
+#include "synack/tcp/config.hpp"
+#include "synack/tcp/events.hpp"
+#include "synack/tcp/four_tuple.hpp"
+#include "synack/tcp/isn.hpp"
+#include "synack/tcp/ring_buffer.hpp"
+#include "synack/tcp/rtt_estimator.hpp"
+#include "synack/tcp/state.hpp"
+#include "synack/tcp/time_wait.hpp"
+#include "synack/tcp/timers.hpp"
+#include "synack/util/result.hpp"
+#include "synack/wire/tcp.hpp"
+
+namespace synack {
+
+// What became of an arriving segment. Everything but `accepted` is a drop the stack counts
+// under that name (DESIGN.md §2 error channel (a)); replies, if any, come from poll_transmit.
+enum class rx_verdict : std::uint8_t {
+  accepted,
+  no_connection,        // CLOSED: answered with RST per §3.10.7.1
+  listen_rst,           // LISTEN: RST ignored
+  listen_ack,           // LISTEN: ACK answered with RST
+  listen_no_syn,        // LISTEN: neither SYN, RST nor ACK
+  syn_fin,              // SYN with FIN: refused (as Linux does)
+  syn_sent_bad_ack,     // SYN-SENT: ACK outside (ISS, SND.NXT], answered with RST
+  syn_sent_rst_no_ack,  // SYN-SENT: RST without an acceptable ACK, ignored
+  syn_sent_no_syn,      // SYN-SENT: neither SYN nor RST
+  out_of_window,        // sequence check failed (ACKed unless RST)
+  rst_in_window,        // RFC 5961 §3: RST not exactly at RCV.NXT, challenge ACK
+  syn_synchronized,     // RFC 5961 §4: SYN in a synchronized state, challenge ACK
+  no_ack,               // no ACK bit in a synchronized state
+  ack_unacceptable,     // SYN-RECEIVED: bad ACK, answered with RST
+  ack_too_new,          // ACK of data never sent, answered with ACK
+  ack_too_old,          // RFC 5961 §5: ACK below SND.UNA - MAX.SND.WND
+  out_of_order,         // data beyond RCV.NXT (no reassembly yet): ACKed and dropped
+  time_wait,            // TIME-WAIT: handled by the TIME-WAIT rules (ACKed or ignored)
+  count_
+};
+[[nodiscard]] std::string_view to_string(rx_verdict v);
+
+// The TCB variables of RFC 9293 §3.3.1, named as there.
+struct send_vars {
+  seq_num una;  // oldest unacknowledged
+  seq_num nxt;  // next to send
+  seq_num max;  // highest nxt ever sent (nxt drops back on retransmission)
+  std::uint32_t wnd = 0;  // peer's window, scaled
+  std::uint32_t max_wnd = 0;  // largest window the peer offered (RFC 5961 §5 MAX.SND.WND)
+  seq_num wl1;  // segment seq used for last window update
+  seq_num wl2;  // segment ack used for last window update
+  seq_num iss;
+  std::uint8_t wscale = 0;  // shift applied to the peer's window field
+  std::uint16_t mss = 536;  // effective send MSS (MUST-15/16)
+};
+struct recv_vars {
+  seq_num nxt;
+  std::uint32_t wnd = 0;
+  seq_num irs;
+  std::uint8_t wscale = 0;  // shift we apply to the window field we send
+};
+
+// A read-only picture of the TCB for tools and tests.
+struct tcb_snapshot {
+  tcp_state state = tcp_state::closed;
+  four_tuple tuple;
+  send_vars snd;
+  recv_vars rcv;
+  std::size_t send_queue = 0;  // bytes written but not yet acknowledged
+  std::size_t recv_queue = 0;  // bytes received but not yet read
+  duration rto{0};
+  std::optional<instant> deadline;
+  std::optional<timer_kind> next_timer;
+  close_reason reason = close_reason::none;
+};
+
+// Observer for the single state funnel (tracing; optional, never owned).
+class tcp_tracer {
+ public:
+  virtual ~tcp_tracer() = default;
+  virtual void on_state(const four_tuple& t, tcp_state from, tcp_state to) = 0;
+};
+
+class connection {
+ public:
+  connection(const tcp_config& cfg, const isn_source& isns);
+
+  // ---- commands --------------------------------------------------------------------------
+  // Active OPEN (RFC 9293 §3.10.1): CLOSED -> SYN-SENT; the SYN goes out on poll_transmit.
+  result<void, tcp_error> connect(instant now, const four_tuple& t);
+  // Passive OPEN: CLOSED -> LISTEN for a local address and port (remote unspecified).
+  result<void, tcp_error> listen(ipv4_addr local_addr, std::uint16_t local_port);
+  // Queues bytes to send; returns how many were taken (0 ..= data.size()).
+  result<std::size_t, tcp_error> send(bytes data);
+  // Reads received bytes; 0 means end of stream (FIN received and all data read).
+  result<std::size_t, tcp_error> recv(mutable_bytes out);
+  // Shuts down the sending side: the FIN follows queued data (§3.10.4). Receiving goes on.
+  result<void, tcp_error> shutdown(instant now);
+  // CLOSE by a user that will not read any more (shutdown + orphaned). Unread data -> abort.
+  result<void, tcp_error> close(instant now);
+  // ABORT (§3.10.5): RST in synchronized states, then CLOSED.
+  void abort(instant now);
+
+  // ---- inputs ----------------------------------------------------------------------------
+  // Segment arrival (§3.10.7). `seg` is valid only during the call. `remote` is the source
+  // address; it matters only in LISTEN, where a SYN binds the TCB to its sender. In LISTEN
+  // only a SYN changes anything: replies to other segments (RST for an ACK) are the owner's,
+  // who knows where to send them (the stack, via reset_for_closed).
+  rx_verdict on_segment(instant now, const tcp_repr& seg, ipv4_addr remote = {});
+  void on_timeout(instant now);
+
+  // ---- polls -----------------------------------------------------------------------------
+  // Writes the next TCP segment (header, payload, checksum) into `out` (which must hold at
+  // least max_segment_len() bytes) and returns its length; nullopt when nothing is due.
+  [[nodiscard]] std::optional<std::size_t> poll_transmit(instant now, mutable_bytes out);
+  [[nodiscard]] std::optional<instant> next_deadline() const { return timers_.next(); }
+  [[nodiscard]] std::optional<tcp_event> poll_event();
+  [[nodiscard]] bool has_events() const { return ev_len_ != 0; }
+
+  // ---- queries ---------------------------------------------------------------------------
+  [[nodiscard]] tcp_state state() const { return state_; }
+  [[nodiscard]] const four_tuple& tuple() const { return tuple_; }
+  [[nodiscard]] const send_vars& snd() const { return snd_; }
+  [[nodiscard]] const recv_vars& rcv() const { return rcv_; }
+  [[nodiscard]] close_reason reason() const { return reason_; }
+  [[nodiscard]] bool user_closed() const { return user_closed_; }
+  [[nodiscard]] std::size_t recv_available() const { return rx_.size(); }
+  [[nodiscard]] std::size_t send_free() const { return tx_.free(); }
+  [[nodiscard]] std::size_t send_queued() const { return tx_.size(); }
+  [[nodiscard]] bool peer_fin_received() const { return fin_received_; }
+  [[nodiscard]] bool has_pending_output() const;
+  [[nodiscard]] tcb_snapshot snapshot() const;
+  [[nodiscard]] std::size_t max_segment_len() const { return 60 + snd_.mss; }
+  [[nodiscard]] std::uint64_t retransmissions() const { return retransmissions_; }
+  [[nodiscard]] std::uint64_t challenge_acks_suppressed() const { return challenge_acks_suppressed_; }
+  // TIME-WAIT: when it ends (2 x MSL after the last FIN was acknowledged).
+  [[nodiscard]] std::optional<instant> time_wait_expiry() const { return timers_.get(timer_kind::time_wait); }
+  // In TIME-WAIT: the compact record the stack keeps once the TCB is freed.
+  [[nodiscard]] const time_wait_record& time_wait_state() const { return tw_; }
+
+  void set_tracer(tcp_tracer* t) { tracer_ = t; }
+
+ private:
+  friend struct tcb_test_access;
+
+  // §3.10.7 segment arrival, one function per step (connection_input.cpp).
+  rx_verdict on_segment_listen(instant now, const tcp_repr& seg, ipv4_addr remote);
+  rx_verdict on_segment_syn_sent(instant now, const tcp_repr& seg);
+  rx_verdict on_segment_synchronized(instant now, const tcp_repr& seg);
+  rx_verdict on_segment_time_wait(instant now, const tcp_repr& seg);
+  [[nodiscard]] bool segment_acceptable(const tcp_repr& seg) const;
+  std::optional<rx_verdict> check_rst(instant now, const tcp_repr& seg);
+  std::optional<rx_verdict> check_syn(instant now, const tcp_repr& seg);
+  std::optional<rx_verdict> check_ack(instant now, const tcp_repr& seg);
+  void process_ack_of_new_data(instant now, seq_num ack);
+  void update_send_window(const tcp_repr& seg);
+  std::optional<rx_verdict> process_text(const tcp_repr& seg);
+  void check_fin(instant now, const tcp_repr& seg, bool all_text_taken);
+  void take_peer_options(const tcp_repr& syn);
+
+  // State funnel and helpers (connection.cpp).
+  void set_state(tcp_state next);
+  void enter_closed(close_reason why);
+  void enter_time_wait(instant now);
+  void push_event(tcp_event e);
+  void queue_ack() { ack_now_ = true; }
+  void queue_challenge_ack(instant now);
+  void queue_reset(seq_num seq, std::optional<seq_num> ack);
+  [[nodiscard]] std::uint32_t recv_window() const;
+  [[nodiscard]] std::uint16_t window_field() const;
+  void arm_retransmit(instant now);
+  void on_retransmit_timeout(instant now);
+
+  // Output (connection_output.cpp).
+  std::size_t emit(mutable_bytes out, const tcp_repr& hdr, std::size_t payload_offset, std::size_t payload_len);
+  std::optional<std::size_t> emit_control(mutable_bytes out);
+  std::optional<std::size_t> emit_syn(instant now, mutable_bytes out);
+  std::optional<std::size_t> emit_data_or_fin(instant now, mutable_bytes out);
+  struct send_plan {
+    std::uint32_t len = 0;
+    bool fin = false;
+  };
+  [[nodiscard]] std::optional<send_plan> next_send() const;
+  [[nodiscard]] seq_num data_end() const;  // sequence number after the last queued byte
+  [[nodiscard]] seq_num fin_seq() const { return data_end(); }
+
+  const tcp_config* cfg_;
+  const isn_source* isns_;
+  tcp_tracer* tracer_ = nullptr;
+  tcp_state state_ = tcp_state::closed;
+  four_tuple tuple_;
+  send_vars snd_;
+  recv_vars rcv_;
+  ring_buffer tx_;  // queued bytes, sent or not; tx_[0] has sequence number tx_start_
+  seq_num tx_start_;
+  ring_buffer rx_;  // in-order bytes not yet read by the user
+  rtt_estimator rtt_;
+  timer_table timers_;
+
+  // Handshake bookkeeping.
+  bool passive_ = false;         // came from LISTEN (RST in SYN-RECEIVED returns there)
+  bool peer_wscale_ok_ = false;  // both SYNs carried window scale (RFC 7323 §2.2)
+  std::uint16_t peer_mss_ = 536;  // MUST-15: 536 unless the peer's SYN said otherwise
+
+  // Close bookkeeping.
+  bool fin_queued_ = false;     // our FIN follows the data (shutdown/close called)
+  bool fin_received_ = false;   // the peer's FIN was accepted
+  bool user_closed_ = false;    // the user will not read: the connection is orphaned
+  close_reason reason_ = close_reason::none;
+
+  time_wait_record tw_;  // filled on entering TIME-WAIT; its rules answer segments there
+
+  // Output bookkeeping.
+  bool ack_now_ = false;        // an ACK is owed
+  bool syn_due_ = false;        // (re)send SYN or SYN-ACK
+  struct pending_rst {
+    seq_num seq;
+    std::optional<seq_num> ack;
+  };
+  std::optional<pending_rst> rst_;  // one RST owed (replaces an older one)
+  std::optional<instant> first_tx_;  // first transmission of the oldest unacked segment (R2)
+  std::optional<std::pair<seq_num, instant>> rtt_probe_;  // Karn: cleared on retransmit
+  std::uint64_t retransmissions_ = 0;  // segments sent again (RetransSegs)
+
+  // RFC 5961 §7 per-connection challenge-ACK budget.
+  challenge_limiter challenge_;
+  std::uint64_t challenge_acks_suppressed_ = 0;
+
+  // Events: a small ring, newest dropped if the user never polls (bounded).
+  std::array<tcp_event, 4> events_{};
+  std::uint8_t ev_head_ = 0;
+  std::uint8_t ev_len_ = 0;
+};
+
+}  // namespace synack

@@ -1,0 +1,38 @@
+#pragma once
+// Initial sequence numbers, RFC 9293 §3.4.1 / RFC 6528:
+//   ISN = M + F(localip, localport, remoteip, remoteport, secretkey)
+// M is a 4-microsecond clock (the instant passed in) and F is SipHash-2-4 keyed by a secret
+// that the host's owner supplies (the runtime from the OS CSPRNG, the simulator from its seed).
+#include "synack/tcp/four_tuple.hpp"
+#include "synack/util/siphash.hpp"
+#include "synack/util/time.hpp"
+#include "synack/wire/seq.hpp"
+
+namespace synack {
+
+class isn_source {
+ public:
+  virtual ~isn_source() = default;
+  [[nodiscard]] virtual seq_num isn(const four_tuple& t, instant now) const = 0;
+};
+
+class rfc6528_isn final : public isn_source {
+ public:
+  explicit rfc6528_isn(siphash_key key) : key_(key) {}
+  [[nodiscard]] seq_num isn(const four_tuple& t, instant now) const override;
+
+ private:
+  siphash_key key_;
+};
+
+// Always the same ISN: for exact-segment tests (put it just below 2^32 to exercise the wrap).
+class fixed_isn final : public isn_source {
+ public:
+  explicit fixed_isn(seq_num v) : v_(v) {}
+  [[nodiscard]] seq_num isn(const four_tuple&, instant) const override { return v_; }
+
+ private:
+  seq_num v_;
+};
+
+}  // namespace synack

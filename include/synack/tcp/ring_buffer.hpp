@@ -1,0 +1,89 @@
+#pragma once
+// A byte ring of fixed capacity whose storage is allocated on first write (DESIGN.md §2
+// "Buffers are allocated when first needed"), never per segment.
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <memory>
+
+#include "synack/wire/bytes.hpp"
+
+namespace synack {
+
+class ring_buffer {
+ public:
+  explicit ring_buffer(std::size_t capacity = 0) : cap_(capacity) {}
+
+  [[nodiscard]] std::size_t capacity() const { return cap_; }
+  [[nodiscard]] std::size_t size() const { return len_; }
+  [[nodiscard]] std::size_t free() const { return cap_ - len_; }
+  [[nodiscard]] bool empty() const { return len_ == 0; }
+  [[nodiscard]] bool allocated() const { return data_ != nullptr; }
+
+  // Changes the capacity; only while empty (returns false otherwise).
+  bool set_capacity(std::size_t cap) {
+    if (len_ != 0) return false;
+    if (cap != cap_) data_.reset();
+    cap_ = cap;
+    head_ = 0;
+    return true;
+  }
+
+  // Appends as much of `in` as fits; returns the number of bytes taken.
+  std::size_t write(bytes in) {
+    const std::size_t n = std::min(in.size(), free());
+    if (n == 0) return 0;
+    ensure();
+    std::size_t tail = (head_ + len_) % cap_;
+    const std::size_t first = std::min(n, cap_ - tail);
+    std::memcpy(data_.get() + tail, in.data(), first);
+    std::memcpy(data_.get(), in.data() + first, n - first);
+    len_ += n;
+    return n;
+  }
+
+  // Copies bytes [offset, offset + out.size()) of the content; precondition: in range.
+  void peek(std::size_t offset, mutable_bytes out) const {
+    if (out.empty()) return;
+    const std::size_t start = (head_ + offset) % cap_;
+    const std::size_t first = std::min(out.size(), cap_ - start);
+    std::memcpy(out.data(), data_.get() + start, first);
+    std::memcpy(out.data() + first, data_.get(), out.size() - first);
+  }
+
+  // Drops the first n bytes (n <= size()).
+  void consume(std::size_t n) {
+    n = std::min(n, len_);
+    len_ -= n;
+    head_ = len_ == 0 ? 0 : (head_ + n) % cap_;
+  }
+
+  // Copies out and consumes up to out.size() bytes; returns the count.
+  std::size_t read(mutable_bytes out) {
+    const std::size_t n = std::min(out.size(), len_);
+    peek(0, out.first(n));
+    consume(n);
+    return n;
+  }
+
+  void clear() {
+    len_ = 0;
+    head_ = 0;
+  }
+  // Frees the storage (e.g. when a connection shrinks to TIME-WAIT).
+  void release() {
+    clear();
+    data_.reset();
+  }
+
+ private:
+  void ensure() {
+    if (!data_) data_ = std::make_unique_for_overwrite<std::byte[]>(cap_);
+  }
+  std::unique_ptr<std::byte[]> data_;
+  std::size_t cap_ = 0;
+  std::size_t head_ = 0;
+  std::size_t len_ = 0;
+};
+
+}  // namespace synack

@@ -1,0 +1,39 @@
+#pragma once
+// TIME-WAIT as a compact record (DESIGN.md §2 "Memory"): what remains of a connection after
+// both FINs were exchanged and the TCB is freed — the 4-tuple, the final sequence numbers and
+// the expiry, about 48 bytes instead of a full TCB. The full TCB in TIME-WAIT and the stack's
+// record run the same rules, below.
+#include <cstdint>
+
+#include "synack/tcp/challenge_limiter.hpp"
+#include "synack/tcp/config.hpp"
+#include "synack/tcp/four_tuple.hpp"
+#include "synack/util/time.hpp"
+#include "synack/wire/tcp.hpp"
+
+namespace synack {
+
+enum class time_wait_action : std::uint8_t {
+  ignore,           // nothing to do (e.g. RST under RFC 1337, a duplicate of the last ACK)
+  ack,              // answer <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+  ack_and_restart,  // a retransmitted FIN: ACK it and restart the 2 x MSL timer
+  close,            // an acceptable RST with RFC 1337 protection off: go to CLOSED
+  reopen,           // a new SYN beyond RCV.NXT may start a new incarnation (RFC 1122
+                    // §4.2.2.13, RFC 6191 without timestamps): close this and hand it to LISTEN
+};
+
+struct time_wait_record {
+  four_tuple tuple;
+  seq_num snd_nxt;
+  seq_num rcv_nxt;
+  std::uint16_t window = 0;  // window field to put in our ACKs
+  instant expiry;
+  challenge_limiter limiter;
+
+  // RFC 9293 §3.10.7.4 in TIME-WAIT, RFC 1337, RFC 5961 §4, RFC 6191 §2.
+  [[nodiscard]] time_wait_action on_segment(instant now, const tcp_repr& seg, const tcp_config& cfg);
+  // The ACK to send for `ack`/`ack_and_restart` actions.
+  [[nodiscard]] tcp_repr ack_segment() const;
+};
+
+}  // namespace synack

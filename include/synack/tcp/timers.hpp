@@ -1,0 +1,61 @@
+#pragma once
+// Timers are data (DESIGN.md §2): one small table of optional deadlines per connection;
+// next() is their minimum; the driver calls on_timeout when it passes.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "synack/util/time.hpp"
+
+namespace synack {
+
+enum class timer_kind : std::uint8_t {
+  retransmit,   // SYN, SYN-ACK, data and FIN retransmission (RFC 6298)
+  time_wait,    // 2 x MSL (RFC 9293 §3.4.2)
+  fin_wait_2,   // orphaned FIN-WAIT-2 (Linux tcp_fin_timeout)
+};
+inline constexpr std::size_t timer_kind_count = 3;
+
+[[nodiscard]] constexpr std::string_view to_string(timer_kind k) {
+  switch (k) {
+    case timer_kind::retransmit: return "retransmit";
+    case timer_kind::time_wait: return "time-wait";
+    case timer_kind::fin_wait_2: return "fin-wait-2";
+  }
+  return "?";
+}
+
+class timer_table {
+ public:
+  void set(timer_kind k, instant at) { t_[idx(k)] = at; }
+  void clear(timer_kind k) { t_[idx(k)].reset(); }
+  void clear_all() { t_ = {}; }
+  [[nodiscard]] std::optional<instant> get(timer_kind k) const { return t_[idx(k)]; }
+  [[nodiscard]] bool armed(timer_kind k) const { return t_[idx(k)].has_value(); }
+  [[nodiscard]] bool expired(timer_kind k, instant now) const { return t_[idx(k)] && *t_[idx(k)] <= now; }
+  [[nodiscard]] std::optional<instant> next() const {
+    std::optional<instant> m;
+    for (const auto& t : t_) {
+      if (t && (!m || *t < *m)) m = t;
+    }
+    return m;
+  }
+  [[nodiscard]] std::optional<timer_kind> next_kind() const {
+    std::optional<timer_kind> k;
+    std::optional<instant> m;
+    for (std::size_t i = 0; i < t_.size(); ++i) {
+      if (t_[i] && (!m || *t_[i] < *m)) {
+        m = t_[i];
+        k = static_cast<timer_kind>(i);
+      }
+    }
+    return k;
+  }
+
+ private:
+  static constexpr std::size_t idx(timer_kind k) { return static_cast<std::size_t>(k); }
+  std::array<std::optional<instant>, timer_kind_count> t_{};
+};
+
+}  // namespace synack

@@ -1,0 +1,44 @@
+#pragma once
+// Why a packet was rejected by a parser. Each value has a counter in the stack (drop reasons)
+// and a stable name for tools and logs.
+#include <cstdint>
+#include <string_view>
+
+namespace synack {
+
+enum class wire_error : std::uint8_t {
+  truncated,              // shorter than its fixed header
+  bad_version,            // IPv4: version != 4
+  bad_header_len,         // IPv4: IHL < 5 or past the buffer
+  bad_total_len,          // IPv4: total length < header length or > buffer
+  bad_checksum,           // IPv4 header, TCP or ICMP checksum mismatch
+  fragment,               // IPv4: MF set or offset != 0 (no reassembly: recognised and refused)
+  bad_data_offset,        // TCP: data offset < 5 or past the segment
+  option_len_zero,        // TCP: option length 0 or 1 (would loop or is impossible)
+  option_past_header,     // TCP: option runs past the data offset
+  bad_option_len,         // TCP: a known option with the wrong fixed length (e.g. MSS != 4)
+  bad_icmp,               // ICMP: malformed message (e.g. quoted header too short)
+  bad_address,            // IPv4: source is multicast/broadcast, or destination is 0.0.0.0
+  count_
+};
+
+[[nodiscard]] constexpr std::string_view to_string(wire_error e) {
+  switch (e) {
+    case wire_error::truncated: return "truncated";
+    case wire_error::bad_version: return "bad_version";
+    case wire_error::bad_header_len: return "bad_header_len";
+    case wire_error::bad_total_len: return "bad_total_len";
+    case wire_error::bad_checksum: return "bad_checksum";
+    case wire_error::fragment: return "fragment";
+    case wire_error::bad_data_offset: return "bad_data_offset";
+    case wire_error::option_len_zero: return "option_len_zero";
+    case wire_error::option_past_header: return "option_past_header";
+    case wire_error::bad_option_len: return "bad_option_len";
+    case wire_error::bad_icmp: return "bad_icmp";
+    case wire_error::bad_address: return "bad_address";
+    case wire_error::count_: return "count_";
+  }
+  return "?";
+}
+
+}  // namespace synack

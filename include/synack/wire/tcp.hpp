@@ -1,0 +1,158 @@
+#pragma once
+// TCP header (RFC 9293 §3.1) with every option of RFC 9293, RFC 7323 and RFC 2018: a checked
+// view over bytes and a repr of its meaning.
+//
+// Option policy (RFC 9293 MUST-4..7, MUST-64, MUST-68): options are parsed wherever they
+// begin (no alignment assumed), in any segment. A known option with the wrong length, a
+// length of 0 or 1, or an option running past the data offset rejects the whole segment with
+// a named wire_error (the stack drops and counts it). Unknown kinds with a valid length are
+// kept as kind + bytes (up to tcp_options::max_unknown; further unknown options are skipped,
+// MUST-6). EOL ends option processing.
+//
+// Lifetime rule: a repr's payload and unknown-option data are spans into the parsed buffer,
+// valid only as long as that buffer.
+#include <array>
+#include <cstdint>
+#include <optional>
+
+#include "synack/util/result.hpp"
+#include "synack/wire/bytes.hpp"
+#include "synack/wire/error.hpp"
+#include "synack/wire/ipv4_addr.hpp"
+#include "synack/wire/seq.hpp"
+
+namespace synack {
+
+// Control bits, as on the wire (byte 13). ACK is carried by tcp_repr::ack instead.
+namespace tcp_flag {
+inline constexpr std::uint8_t fin = 0x01;
+inline constexpr std::uint8_t syn = 0x02;
+inline constexpr std::uint8_t rst = 0x04;
+inline constexpr std::uint8_t psh = 0x08;
+inline constexpr std::uint8_t ack = 0x10;
+inline constexpr std::uint8_t urg = 0x20;
+inline constexpr std::uint8_t ece = 0x40;
+inline constexpr std::uint8_t cwr = 0x80;
+}  // namespace tcp_flag
+
+namespace tcp_option_kind {
+inline constexpr std::uint8_t eol = 0;
+inline constexpr std::uint8_t nop = 1;
+inline constexpr std::uint8_t mss = 2;
+inline constexpr std::uint8_t window_scale = 3;
+inline constexpr std::uint8_t sack_permitted = 4;
+inline constexpr std::uint8_t sack = 5;
+inline constexpr std::uint8_t timestamps = 8;
+}  // namespace tcp_option_kind
+
+struct sack_block {
+  seq_num left;   // first sequence number of the block
+  seq_num right;  // sequence number just after the block
+  friend bool operator==(const sack_block&, const sack_block&) = default;
+};
+
+struct tcp_timestamps {
+  std::uint32_t tsval = 0;
+  std::uint32_t tsecr = 0;
+  friend bool operator==(const tcp_timestamps&, const tcp_timestamps&) = default;
+};
+
+struct unknown_option {
+  std::uint8_t kind = 0;
+  bytes data;  // the option's bytes after kind and length
+  friend bool operator==(const unknown_option& a, const unknown_option& b);
+};
+
+struct tcp_options {
+  static constexpr std::size_t max_sack_blocks = 4;  // (40 - 2) / 8
+  static constexpr std::size_t max_unknown = 8;
+
+  std::optional<std::uint16_t> mss;
+  std::optional<std::uint8_t> window_scale;  // as received; the TCP layer clamps to 14
+  bool sack_permitted = false;
+  std::optional<tcp_timestamps> timestamps;
+  std::array<sack_block, max_sack_blocks> sack{};
+  std::uint8_t sack_count = 0;
+  std::array<unknown_option, max_unknown> unknown{};
+  std::uint8_t unknown_count = 0;
+
+  // Parses an option area (the bytes between the fixed header and the data offset).
+  [[nodiscard]] static result<tcp_options, wire_error> parse(bytes area);
+  // Bytes emit() writes, padded to a multiple of 4. At most 40 for a valid segment.
+  [[nodiscard]] std::size_t buffer_len() const;
+  // Writes the options, padded with EOL to buffer_len(). Precondition: out.size() >= buffer_len().
+  void emit(mutable_bytes out) const;
+
+  void add_sack(sack_block b) {
+    if (sack_count < max_sack_blocks) sack[sack_count++] = b;
+  }
+  friend bool operator==(const tcp_options& a, const tcp_options& b);
+};
+
+// A validated TCP segment: at least 20 bytes and 20 <= data offset <= length.
+class tcp_view {
+ public:
+  static constexpr std::size_t min_header_len = 20;
+
+  [[nodiscard]] static result<tcp_view, wire_error> parse(bytes segment);
+
+  [[nodiscard]] std::uint16_t src_port() const { return load_be16(&b_[0]); }
+  [[nodiscard]] std::uint16_t dst_port() const { return load_be16(&b_[2]); }
+  [[nodiscard]] seq_num seq() const { return seq_num{load_be32(&b_[4])}; }
+  [[nodiscard]] seq_num ack_num() const { return seq_num{load_be32(&b_[8])}; }
+  [[nodiscard]] std::size_t header_len() const { return (load_u8(&b_[12]) >> 4) * 4u; }
+  [[nodiscard]] std::uint8_t flags() const { return load_u8(&b_[13]); }
+  [[nodiscard]] std::uint16_t window() const { return load_be16(&b_[14]); }
+  [[nodiscard]] std::uint16_t checksum() const { return load_be16(&b_[16]); }
+  [[nodiscard]] std::uint16_t urgent_ptr() const { return load_be16(&b_[18]); }
+  [[nodiscard]] bytes options() const { return b_.subspan(min_header_len, header_len() - min_header_len); }
+  [[nodiscard]] bytes payload() const { return b_.subspan(header_len()); }
+  [[nodiscard]] bytes all() const { return b_; }
+  // Checks the checksum over the pseudo-header (RFC 9293 §3.1) and the whole segment.
+  [[nodiscard]] bool verify_checksum(ipv4_addr src, ipv4_addr dst) const;
+
+ private:
+  explicit tcp_view(bytes b) : b_(b) {}
+  bytes b_;
+};
+
+struct tcp_repr {
+  std::uint16_t src_port = 0;
+  std::uint16_t dst_port = 0;
+  seq_num seq;
+  std::optional<seq_num> ack;  // present iff the ACK bit is set
+  std::uint8_t flags = 0;      // tcp_flag bits except ACK
+  std::uint16_t window = 0;    // the raw 16-bit field (unscaled)
+  std::uint16_t urgent_ptr = 0;
+  tcp_options options;
+  bytes payload;
+
+  [[nodiscard]] bool syn() const { return (flags & tcp_flag::syn) != 0; }
+  [[nodiscard]] bool fin() const { return (flags & tcp_flag::fin) != 0; }
+  [[nodiscard]] bool rst() const { return (flags & tcp_flag::rst) != 0; }
+  [[nodiscard]] bool psh() const { return (flags & tcp_flag::psh) != 0; }
+  [[nodiscard]] bool urg() const { return (flags & tcp_flag::urg) != 0; }
+  // SEG.LEN (RFC 9293 §3.4): payload octets plus one each for SYN and FIN.
+  [[nodiscard]] std::uint32_t seg_len() const {
+    return static_cast<std::uint32_t>(payload.size()) + (syn() ? 1u : 0u) + (fin() ? 1u : 0u);
+  }
+  // The flags byte as on the wire (ACK included when ack is present).
+  [[nodiscard]] std::uint8_t wire_flags() const {
+    return static_cast<std::uint8_t>((flags & ~tcp_flag::ack) | (ack ? tcp_flag::ack : 0));
+  }
+
+  // Parses a validated view; verifies the checksum against the pseudo-header first.
+  [[nodiscard]] static result<tcp_repr, wire_error> parse(const tcp_view& v, ipv4_addr src, ipv4_addr dst);
+  [[nodiscard]] std::size_t header_len() const { return tcp_view::min_header_len + options.buffer_len(); }
+  [[nodiscard]] std::size_t buffer_len() const { return header_len() + payload.size(); }
+  // Writes header, options, payload and checksum. Precondition: out.size() >= buffer_len().
+  void emit(mutable_bytes out, ipv4_addr src, ipv4_addr dst) const;
+  // Writes only header and options (checksum zero), for callers that place the payload
+  // themselves and then call fill_checksum on the whole segment.
+  void emit_header(mutable_bytes out) const;
+  static void fill_checksum(mutable_bytes segment, ipv4_addr src, ipv4_addr dst);
+
+  friend bool operator==(const tcp_repr& a, const tcp_repr& b);
+};
+
+}  // namespace synack

@@ -1,0 +1,28 @@
+#include "synack/stack/counters.hpp"
+
+#include <numeric>
+
+namespace synack {
+
+std::string_view to_string(host_drop d) {
+  switch (d) {
+    case host_drop::not_for_us: return "not_for_us";
+    case host_drop::bad_source: return "bad_source";
+    case host_drop::unsupported_protocol: return "unsupported_protocol";
+    case host_drop::listen_overflow: return "listen_overflow";
+    case host_drop::syn_queue_full: return "syn_queue_full";
+    case host_drop::too_many_connections: return "too_many_connections";
+    case host_drop::reply_queue_full: return "reply_queue_full";
+    case host_drop::icmp_unmatched: return "icmp_unmatched";
+    case host_drop::icmp_ignored: return "icmp_ignored";
+    case host_drop::count_: return "count_";
+  }
+  return "?";
+}
+
+std::uint64_t host_counters::total_drops() const {
+  auto sum = [](const auto& a) { return std::accumulate(a.begin(), a.end(), std::uint64_t{0}); };
+  return sum(drop_wire) + sum(drop_tcp) + sum(drop_host);
+}
+
+}  // namespace synack

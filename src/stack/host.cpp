@@ -1,0 +1,514 @@
+// synack::host: commands, polls, timers and slot bookkeeping. Packet input is in
+// host_input.cpp.
+#include <algorithm>
+#include <cassert>
+
+#include "host_impl.hpp"
+
+namespace synack {
+
+host::impl::impl(const host_config& c) : cfg(c), isns(c.secret) {
+  for (auto& r : replies) r.buf.resize(std::size_t{cfg.mtu});
+}
+
+host::host(const host_config& cfg) : impl_(std::make_unique<impl>(cfg)) {}
+host::~host() = default;
+
+const host_config& host::config() const { return impl_->cfg; }
+const host_counters& host::counters() const { return impl_->ctr; }
+void host::set_tracer(tcp_tracer* t) { impl_->user_tracer = t; }
+std::size_t host::connection_count() const { return impl_->demux.size(); }
+std::size_t host::time_wait_count() const { return impl_->tw.size(); }
+
+std::string_view to_string(host_error e) {
+  switch (e) {
+    case host_error::bad_handle: return "bad handle";
+    case host_error::address_in_use: return "address in use";
+    case host_error::no_ephemeral_port: return "no ephemeral port available";
+    case host_error::too_many_connections: return "too many connections";
+    case host_error::invalid_argument: return "invalid argument";
+    case host_error::would_block: return "would block";
+  }
+  return "?";
+}
+
+// ---- RFC 1213 counters from the state funnel -----------------------------------------------
+
+void host::impl::on_state(const four_tuple& t, tcp_state from, tcp_state to) {
+  auto estab_like = [](tcp_state s) { return s == tcp_state::established || s == tcp_state::close_wait; };
+  if (from == tcp_state::closed && to == tcp_state::syn_sent) ++ctr.active_opens;
+  if (from == tcp_state::listen && to == tcp_state::syn_received) ++ctr.passive_opens;
+  if ((from == tcp_state::syn_sent || from == tcp_state::syn_received) && to == tcp_state::closed) ++ctr.attempt_fails;
+  if (estab_like(from) && to == tcp_state::closed) ++ctr.estab_resets;
+  if (!estab_like(from) && estab_like(to)) ++ctr.curr_estab;
+  if (estab_like(from) && !estab_like(to)) --ctr.curr_estab;
+  if (user_tracer != nullptr) user_tracer->on_state(t, from, to);
+}
+
+// ---- slots -----------------------------------------------------------------------------------
+
+std::uint32_t host::impl::alloc_slot(owner o) {
+  std::uint32_t idx = 0;
+  if (!free_slots.empty()) {
+    idx = free_slots.back();
+    free_slots.pop_back();
+  } else {
+    idx = static_cast<std::uint32_t>(slots.size());
+    slots.emplace_back();
+  }
+  slot& s = slots[idx];
+  s.conn.emplace(cfg.tcp, isns);
+  s.conn->set_tracer(this);
+  s.own = o;
+  s.accept_queued = false;
+  s.tx_queued = false;
+  s.scheduled.reset();
+  return idx;
+}
+
+void host::impl::free_slot(std::uint32_t idx) {
+  slot& s = slots[idx];
+  auto it = demux.find(s.conn->tuple());
+  if (it != demux.end() && it->second == idx) demux.erase(it);
+  s.conn.reset();
+  ++s.gen;
+  s.own = owner::free;
+  s.scheduled.reset();
+  free_slots.push_back(idx);
+}
+
+host::impl::slot* host::impl::user_slot(conn_handle h) {
+  if (h.index >= slots.size()) return nullptr;
+  slot& s = slots[h.index];
+  return (s.gen == h.gen && s.own == owner::user) ? &s : nullptr;
+}
+const host::impl::slot* host::impl::user_slot(conn_handle h) const {
+  return const_cast<impl*>(this)->user_slot(h);  // NOLINT: same lookup, const view
+}
+
+// After any input, command or output on a connection: route its events, queue it for output,
+// reschedule its deadline, and free it once nothing is left to do.
+void host::impl::touch(instant now, std::uint32_t idx) {
+  slot& s = slots[idx];
+  drain_events(now, idx);
+  if (!s.conn) return;
+  if (!s.tx_queued && s.conn->has_pending_output()) {
+    s.tx_queued = true;
+    txq.push_back(idx);
+  }
+  schedule(idx);
+  if (!s.tx_queued) maybe_reap(idx);
+}
+
+void host::impl::drain_events(instant now, std::uint32_t idx) {
+  slot& s = slots[idx];
+  while (auto e = s.conn->poll_event()) {
+    switch (s.own) {
+      case owner::user:
+        events.push_back(host_event{host_event::kind::connection, conn_handle{idx, s.gen}, {}, *e});
+        break;
+      case owner::child: {
+        listener& l = listeners[s.listener];
+        if (e->kind == tcp_event_kind::established) {
+          --l.half_open;
+          if (!l.open || l.accept_q.size() >= l.backlog) {
+            // The accept queue filled up while this one was half-open (ListenOverflows).
+            ++ctr.listen_overflows;
+            ++ctr.listen_drops;
+            ++ctr.host(host_drop::listen_overflow);
+            s.own = owner::orphan;
+            s.conn->abort(now);
+            break;
+          }
+          s.accept_queued = true;
+          l.accept_q.push_back(idx);
+          events.push_back(host_event{host_event::kind::accept_ready, {}, listener_handle{s.listener, l.gen}, *e});
+        } else if (e->kind == tcp_event_kind::closed) {
+          if (s.accept_queued) {
+            std::erase(l.accept_q, idx);
+            s.accept_queued = false;
+          } else {
+            --l.half_open;  // a half-open connection timed out or was reset
+          }
+          s.own = owner::orphan;
+        }
+        break;
+      }
+      case owner::orphan:
+      case owner::free:
+        break;
+    }
+  }
+}
+
+void host::impl::schedule(std::uint32_t idx) {
+  slot& s = slots[idx];
+  const auto d = s.conn->next_deadline();
+  if (d && d != s.scheduled) timers.push(timer_entry{*d, idx, s.gen});
+  s.scheduled = d;
+}
+
+void host::impl::maybe_reap(std::uint32_t idx) {
+  slot& s = slots[idx];
+  const connection& c = *s.conn;
+  if (c.state() == tcp_state::closed && s.own != owner::user) {
+    free_slot(idx);
+  } else if (c.state() == tcp_state::time_wait && s.own == owner::orphan) {
+    // Shrink to a compact record: the TCB and its buffers go, the rules stay.
+    add_time_wait(c.time_wait_state());
+    free_slot(idx);
+  }
+}
+
+void host::impl::add_time_wait(const time_wait_record& r) {
+  while (tw.size() >= cfg.time_wait_max && !tw_fifo.empty()) {
+    auto [t, at] = tw_fifo.front();
+    tw_fifo.pop_front();
+    auto it = tw.find(t);
+    if (it != tw.end() && it->second.expiry == at) {
+      tw.erase(it);
+      ++ctr.time_wait_recycled;
+    }
+  }
+  tw[r.tuple] = r;
+  tw_fifo.emplace_back(r.tuple, r.expiry);
+}
+
+void host::impl::expire_time_wait(instant now) {
+  while (!tw_fifo.empty() && tw_fifo.front().second <= now) {
+    auto [t, at] = tw_fifo.front();
+    tw_fifo.pop_front();
+    auto it = tw.find(t);
+    if (it != tw.end() && it->second.expiry == at) tw.erase(it);  // else restarted: a later entry
+  }
+}
+
+bool host::impl::tuple_in_use(const four_tuple& t) const { return demux.contains(t) || tw.contains(t); }
+
+// RFC 6056 §3.3.3 (algorithm 3): start at a keyed hash of the destination, then walk the range.
+std::optional<std::uint16_t> host::impl::pick_ephemeral(ipv4_addr remote, std::uint16_t port) const {
+  const std::uint32_t first = cfg.ephemeral_first;
+  const std::uint32_t count = std::uint32_t{cfg.ephemeral_last} - first + 1;
+  std::array<std::byte, 10> msg{};
+  store_be32(&msg[0], cfg.addr.value);
+  store_be32(&msg[4], remote.value);
+  store_be16(&msg[8], port);
+  const auto offset = static_cast<std::uint32_t>(siphash24(cfg.secret, msg));
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const auto p = static_cast<std::uint16_t>(first + (offset + ephemeral_next + i) % count);
+    if (!tuple_in_use(four_tuple{cfg.addr, p, remote, port}) && !listen_by_port.contains(p)) return p;
+  }
+  return std::nullopt;
+}
+
+void host::impl::write_ip(mutable_bytes out, ipv4_addr dst, ip_proto proto, std::size_t payload_len) {
+  ipv4_repr ip;
+  ip.src = cfg.addr;
+  ip.dst = dst;
+  ip.protocol = proto;
+  ip.payload_len = static_cast<std::uint16_t>(payload_len);
+  ip.ttl = cfg.ttl;
+  ip.ident = ip_ident++;  // DF is set: any value will do (RFC 6864 §4.1)
+  ip.dont_fragment = true;
+  ip.emit(out);
+  ++ctr.ip_out_requests;
+}
+
+// ---- commands --------------------------------------------------------------------------------
+
+result<listener_handle, host_error> host::listen(std::uint16_t port, std::size_t backlog) {
+  impl& m = *impl_;
+  if (port == 0) return unexpected{host_error::invalid_argument};
+  if (m.listen_by_port.contains(port)) return unexpected{host_error::address_in_use};
+  auto idx = static_cast<std::uint32_t>(m.listeners.size());
+  for (std::uint32_t i = 0; i < m.listeners.size(); ++i) {
+    if (!m.listeners[i].open) {
+      idx = i;
+      break;
+    }
+  }
+  if (idx == m.listeners.size()) m.listeners.emplace_back();
+  impl::listener& l = m.listeners[idx];
+  l.port = port;
+  l.backlog = std::max<std::size_t>(backlog, 1);
+  l.half_open = 0;
+  l.accept_q.clear();
+  l.open = true;
+  m.listen_by_port[port] = idx;
+  return listener_handle{idx, l.gen};
+}
+
+void host::close_listener(instant now, listener_handle h) {
+  impl& m = *impl_;
+  if (h.index >= m.listeners.size() || m.listeners[h.index].gen != h.gen || !m.listeners[h.index].open) return;
+  impl::listener& l = m.listeners[h.index];
+  l.open = false;
+  ++l.gen;
+  m.listen_by_port.erase(l.port);
+  // Connections not yet accepted are reset, as closing a listening socket does on Linux.
+  for (std::uint32_t i = 0; i < m.slots.size(); ++i) {
+    impl::slot& s = m.slots[i];
+    if (s.conn && s.own == impl::owner::child && s.listener == h.index) {
+      s.own = impl::owner::orphan;
+      s.accept_queued = false;
+      s.conn->abort(now);
+      m.touch(now, i);
+    }
+  }
+  l.accept_q.clear();
+  l.half_open = 0;
+}
+
+result<conn_handle, host_error> host::accept(listener_handle h) {
+  impl& m = *impl_;
+  if (h.index >= m.listeners.size() || m.listeners[h.index].gen != h.gen || !m.listeners[h.index].open) {
+    return unexpected{host_error::bad_handle};
+  }
+  impl::listener& l = m.listeners[h.index];
+  if (l.accept_q.empty()) return unexpected{host_error::would_block};
+  const std::uint32_t idx = l.accept_q.front();
+  l.accept_q.pop_front();
+  impl::slot& s = m.slots[idx];
+  s.accept_queued = false;
+  s.own = impl::owner::user;
+  return conn_handle{idx, s.gen};
+}
+
+result<conn_handle, host_error> host::connect(instant now, ipv4_addr remote, std::uint16_t port,
+                                              std::optional<std::uint16_t> local_port) {
+  impl& m = *impl_;
+  if (remote.is_unspecified() || remote.is_multicast() || remote.is_broadcast() || port == 0) {
+    return unexpected{host_error::invalid_argument};
+  }
+  if (m.demux.size() >= m.cfg.max_connections) return unexpected{host_error::too_many_connections};
+  std::uint16_t lport = 0;
+  if (local_port) {
+    if (*local_port == 0) return unexpected{host_error::invalid_argument};
+    if (m.tuple_in_use(four_tuple{m.cfg.addr, *local_port, remote, port})) {
+      return unexpected{host_error::address_in_use};
+    }
+    lport = *local_port;
+  } else {
+    auto p = m.pick_ephemeral(remote, port);
+    if (!p) return unexpected{host_error::no_ephemeral_port};
+    lport = *p;
+    ++m.ephemeral_next;
+  }
+  const four_tuple t{m.cfg.addr, lport, remote, port};
+  const std::uint32_t idx = m.alloc_slot(impl::owner::user);
+  auto r = m.slots[idx].conn->connect(now, t);
+  assert(r.has_value());
+  (void)r;
+  m.demux[t] = idx;
+  m.touch(now, idx);
+  return conn_handle{idx, m.slots[idx].gen};
+}
+
+result<std::size_t, tcp_error> host::send(conn_handle h, bytes data) {
+  impl::slot* s = impl_->user_slot(h);
+  if (s == nullptr) return unexpected{tcp_error::not_connected};
+  auto r = s->conn->send(data);
+  if (!s->tx_queued && s->conn->has_pending_output()) {
+    s->tx_queued = true;
+    impl_->txq.push_back(h.index);
+  }
+  return r;
+}
+
+result<std::size_t, tcp_error> host::recv(conn_handle h, mutable_bytes out) {
+  impl::slot* s = impl_->user_slot(h);
+  if (s == nullptr) return unexpected{tcp_error::not_connected};
+  auto r = s->conn->recv(out);
+  if (!s->tx_queued && s->conn->has_pending_output()) {  // a window update
+    s->tx_queued = true;
+    impl_->txq.push_back(h.index);
+  }
+  return r;
+}
+
+result<void, tcp_error> host::shutdown(instant now, conn_handle h) {
+  impl::slot* s = impl_->user_slot(h);
+  if (s == nullptr) return unexpected{tcp_error::not_connected};
+  auto r = s->conn->shutdown(now);
+  impl_->touch(now, h.index);
+  return r;
+}
+
+result<void, tcp_error> host::close(instant now, conn_handle h) {
+  impl::slot* s = impl_->user_slot(h);
+  if (s == nullptr) return unexpected{tcp_error::not_connected};
+  auto r = s->conn->close(now);
+  s->own = impl::owner::orphan;
+  impl_->touch(now, h.index);
+  return r;
+}
+
+result<void, tcp_error> host::abort(instant now, conn_handle h) {
+  impl::slot* s = impl_->user_slot(h);
+  if (s == nullptr) return unexpected{tcp_error::not_connected};
+  s->conn->abort(now);
+  s->own = impl::owner::orphan;
+  impl_->touch(now, h.index);
+  return {};
+}
+
+// ---- polls -----------------------------------------------------------------------------------
+
+std::optional<std::size_t> host::poll_transmit(instant now, mutable_bytes out) {
+  impl& m = *impl_;
+  if (m.reply_len > 0) {
+    impl::reply& r = m.replies[m.reply_head];
+    m.reply_head = (m.reply_head + 1) % impl::reply_slots;
+    --m.reply_len;
+    std::copy_n(r.buf.begin(), r.len, out.begin());
+    return r.len;
+  }
+  while (!m.txq.empty()) {
+    const std::uint32_t idx = m.txq.front();
+    impl::slot& s = m.slots[idx];
+    if (!s.conn) {
+      m.txq.pop_front();
+      continue;
+    }
+    connection& c = *s.conn;
+    const std::uint64_t retrans_before = c.retransmissions();
+    if (auto n = c.poll_transmit(now, out.subspan(20))) {
+      m.write_ip(out, c.tuple().remote_addr, ip_proto::tcp, *n);
+      if (c.retransmissions() != retrans_before) {
+        ++m.ctr.retrans_segs;
+      } else {
+        ++m.ctr.out_segs;
+      }
+      if ((static_cast<std::uint8_t>(out[20 + 13]) & tcp_flag::rst) != 0) ++m.ctr.out_rsts;
+      m.schedule(idx);
+      return 20 + *n;
+    }
+    m.txq.pop_front();
+    s.tx_queued = false;
+    m.touch(now, idx);
+  }
+  return std::nullopt;
+}
+
+std::optional<instant> host::next_deadline() const {
+  const impl& m = *impl_;
+  // Drop stale heap entries (freed slots, rescheduled deadlines) from the top.
+  while (!m.timers.empty()) {
+    const auto& e = m.timers.top();
+    const impl::slot& s = m.slots[e.idx];
+    if (s.conn && s.gen == e.gen && s.scheduled == e.at) break;
+    m.timers.pop();
+  }
+  while (!m.tw_fifo.empty()) {
+    auto it = m.tw.find(m.tw_fifo.front().first);
+    if (it != m.tw.end() && it->second.expiry == m.tw_fifo.front().second) break;
+    m.tw_fifo.pop_front();
+  }
+  std::optional<instant> d;
+  if (!m.timers.empty()) d = m.timers.top().at;
+  if (!m.tw_fifo.empty() && (!d || m.tw_fifo.front().second < *d)) d = m.tw_fifo.front().second;
+  return d;
+}
+
+void host::on_timeout(instant now) {
+  impl& m = *impl_;
+  // Collect what is due first: a connection rescheduled during this pass waits for the next.
+  std::size_t due = 0;
+  std::array<impl::timer_entry, 64> batch{};
+  while (!m.timers.empty() && m.timers.top().at <= now) {
+    const auto e = m.timers.top();
+    m.timers.pop();
+    const impl::slot& s = m.slots[e.idx];
+    if (!s.conn || s.gen != e.gen || s.scheduled != e.at) continue;
+    batch[due++] = e;
+    if (due == batch.size()) break;  // the rest stays due: next_deadline() is still <= now
+  }
+  for (std::size_t i = 0; i < due; ++i) {
+    impl::slot& s = m.slots[batch[i].idx];
+    if (!s.conn || s.gen != batch[i].gen) continue;
+    s.scheduled.reset();
+    s.conn->on_timeout(now);
+    m.touch(now, batch[i].idx);
+  }
+  m.expire_time_wait(now);
+}
+
+std::optional<host_event> host::poll_event() {
+  if (impl_->events.empty()) return std::nullopt;
+  host_event e = impl_->events.front();
+  impl_->events.pop_front();
+  return e;
+}
+
+// ---- queries ---------------------------------------------------------------------------------
+
+const connection* host::find(conn_handle h) const {
+  const impl::slot* s = impl_->user_slot(h);
+  return s != nullptr ? &*s->conn : nullptr;
+}
+
+std::optional<tcp_state> host::state(conn_handle h) const {
+  const connection* c = find(h);
+  return c != nullptr ? std::optional{c->state()} : std::nullopt;
+}
+
+const connection* host::lookup(const four_tuple& t) const {
+  auto it = impl_->demux.find(t);
+  return it == impl_->demux.end() ? nullptr : &*impl_->slots[it->second].conn;
+}
+
+const time_wait_record* host::lookup_time_wait(const four_tuple& t) const {
+  auto it = impl_->tw.find(t);
+  return it == impl_->tw.end() ? nullptr : &it->second;
+}
+
+std::size_t host::half_open(listener_handle l) const {
+  const auto& ls = impl_->listeners;
+  return l.index < ls.size() && ls[l.index].gen == l.gen ? ls[l.index].half_open : 0;
+}
+
+std::size_t host::accept_queue_len(listener_handle l) const {
+  const auto& ls = impl_->listeners;
+  return l.index < ls.size() && ls[l.index].gen == l.gen ? ls[l.index].accept_q.size() : 0;
+}
+
+std::vector<socket_info> host::snapshot() const {
+  const impl& m = *impl_;
+  std::vector<socket_info> out;
+  for (const auto& l : m.listeners) {
+    if (!l.open) continue;
+    socket_info i;
+    i.state = tcp_state::listen;
+    i.tuple = four_tuple{m.cfg.addr, l.port, ipv4_addr{}, 0};
+    i.syn_queue = l.half_open;
+    i.accept_queue = l.accept_q.size();
+    i.backlog = l.backlog;
+    out.push_back(i);
+  }
+  for (const auto& s : m.slots) {
+    if (!s.conn) continue;
+    const tcb_snapshot t = s.conn->snapshot();
+    socket_info i;
+    i.state = t.state;
+    i.tuple = t.tuple;
+    i.send_queue = t.send_queue;
+    i.recv_queue = t.recv_queue;
+    i.timer = t.next_timer;
+    i.deadline = t.deadline;
+    i.orphan = s.own == impl::owner::orphan;
+    out.push_back(i);
+  }
+  for (const auto& [t, r] : m.tw) {
+    socket_info i;
+    i.state = tcp_state::time_wait;
+    i.tuple = t;
+    i.timer = timer_kind::time_wait;
+    i.deadline = r.expiry;
+    i.time_wait_record = true;
+    i.orphan = true;
+    out.push_back(i);
+  }
+  return out;
+}
+
+}  // namespace synack

@@ -1,0 +1,100 @@
+#pragma once
+// Internal: the state behind synack::host, shared by host.cpp (commands, polls, timers) and
+// host_input.cpp (packet input, listeners, TIME-WAIT records, ICMP).
+#include <array>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <queue>
+#include <unordered_map>
+#include <vector>
+
+#include "synack/stack/host.hpp"
+
+namespace synack {
+
+struct host::impl final : tcp_tracer {
+  explicit impl(const host_config& c);
+
+  enum class owner : std::uint8_t { free, user, child, orphan };
+  struct slot {
+    std::optional<connection> conn;
+    std::uint32_t gen = 1;
+    owner own = owner::free;
+    std::uint32_t listener = 0;  // children: the listener they belong to
+    bool accept_queued = false;  // children: established, waiting in the accept queue
+    bool tx_queued = false;      // in txq (may have output)
+    std::optional<instant> scheduled;  // deadline pushed to the timer heap
+  };
+  struct listener {
+    std::uint16_t port = 0;
+    std::size_t backlog = 0;
+    std::size_t half_open = 0;
+    std::deque<std::uint32_t> accept_q;
+    std::uint32_t gen = 1;
+    bool open = false;
+  };
+  struct timer_entry {
+    instant at;
+    std::uint32_t idx = 0;
+    std::uint32_t gen = 0;
+    bool operator>(const timer_entry& o) const { return at > o.at; }
+  };
+  // A packet the host builds itself: RST for a closed port, TIME-WAIT ACK, echo reply.
+  struct reply {
+    std::vector<std::byte> buf;
+    std::size_t len = 0;
+  };
+  static constexpr std::size_t reply_slots = 32;
+
+  host_config cfg;
+  rfc6528_isn isns;
+  host_counters ctr;
+  tcp_tracer* user_tracer = nullptr;
+
+  std::deque<slot> slots;  // deque: element addresses stay put as it grows
+  std::vector<std::uint32_t> free_slots;
+  std::unordered_map<four_tuple, std::uint32_t, four_tuple_hash> demux;
+  std::vector<listener> listeners;
+  std::unordered_map<std::uint16_t, std::uint32_t> listen_by_port;
+  std::unordered_map<four_tuple, time_wait_record, four_tuple_hash> tw;
+  mutable std::deque<std::pair<four_tuple, instant>> tw_fifo;  // by expiry; stale entries skipped
+  std::deque<std::uint32_t> txq;
+  mutable std::priority_queue<timer_entry, std::vector<timer_entry>, std::greater<>> timers;
+  std::array<reply, reply_slots> replies;
+  std::size_t reply_head = 0;
+  std::size_t reply_len = 0;
+  std::deque<host_event> events;
+  std::uint32_t ephemeral_next = 0;
+  std::uint16_t ip_ident = 0;
+
+  // tcp_tracer: RFC 1213 counters from the state funnel, then the user's tracer.
+  void on_state(const four_tuple& t, tcp_state from, tcp_state to) override;
+
+  // Slots and bookkeeping (host.cpp).
+  std::uint32_t alloc_slot(owner o);
+  void free_slot(std::uint32_t idx);
+  slot* user_slot(conn_handle h);
+  const slot* user_slot(conn_handle h) const;
+  void touch(instant now, std::uint32_t idx);
+  void drain_events(instant now, std::uint32_t idx);
+  void schedule(std::uint32_t idx);
+  void maybe_reap(std::uint32_t idx);
+  void add_time_wait(const time_wait_record& r);
+  void expire_time_wait(instant now);
+  std::optional<std::uint16_t> pick_ephemeral(ipv4_addr remote, std::uint16_t port) const;
+  [[nodiscard]] bool tuple_in_use(const four_tuple& t) const;
+  void write_ip(mutable_bytes out, ipv4_addr dst, ip_proto proto, std::size_t payload_len);
+
+  // Input (host_input.cpp).
+  void tcp_input(instant now, const ipv4_view& ip);
+  void listen_input(instant now, const ipv4_view& ip, const tcp_repr& seg, std::uint32_t lidx);
+  // Returns true if the segment should go on to a listener (TIME-WAIT reopened by a SYN).
+  bool time_wait_input(instant now, std::unordered_map<four_tuple, time_wait_record, four_tuple_hash>::iterator it,
+                       const tcp_repr& seg);
+  void icmp_input(instant now, const ipv4_view& ip);
+  reply* next_reply();
+  void queue_tcp_reply(ipv4_addr dst, const tcp_repr& r);
+};
+
+}  // namespace synack

@@ -1,0 +1,234 @@
+// Packet input: IPv4 validation, demux by 4-tuple (TCBs, then TIME-WAIT records, then
+// listeners, then the CLOSED reset), ICMP.
+#include <algorithm>
+
+#include "host_impl.hpp"
+#include "synack/tcp/reset.hpp"
+#include "synack/wire/icmp.hpp"
+
+namespace synack {
+
+void host::on_packet(instant now, bytes packet) {
+  impl& m = *impl_;
+  ++m.ctr.ip_in_receives;
+  auto ip = ipv4_view::parse(packet);
+  if (!ip) {
+    ++m.ctr.wire(ip.error());
+    return;
+  }
+  if (ip->dst() != m.cfg.addr) {
+    ++m.ctr.host(host_drop::not_for_us);
+    return;
+  }
+  const ipv4_addr src = ip->src();
+  if (src.is_unspecified() || src.is_broadcast() || src.is_multicast()) {
+    ++m.ctr.host(host_drop::bad_source);  // RFC 1122 §3.2.1.3; RFC 9293 §3.9 (MUST-59 spirit)
+    return;
+  }
+  switch (ip->protocol()) {
+    case ip_proto::tcp:
+      m.tcp_input(now, *ip);
+      return;
+    case ip_proto::icmp:
+      m.icmp_input(now, *ip);
+      return;
+    case ip_proto::udp:
+    default:
+      ++m.ctr.host(host_drop::unsupported_protocol);
+      return;
+  }
+}
+
+void host::impl::tcp_input(instant now, const ipv4_view& ip) {
+  ++ctr.in_segs;
+  auto view = tcp_view::parse(ip.payload());
+  if (!view) {
+    ++ctr.in_errs;
+    ++ctr.wire(view.error());
+    return;
+  }
+  auto parsed = tcp_repr::parse(*view, ip.src(), ip.dst());
+  if (!parsed) {
+    ++ctr.in_errs;
+    ++ctr.wire(parsed.error());
+    return;
+  }
+  const tcp_repr& seg = *parsed;
+  const four_tuple t{ip.dst(), seg.dst_port, ip.src(), seg.src_port};
+
+  if (auto it = demux.find(t); it != demux.end()) {
+    const std::uint32_t idx = it->second;
+    connection& c = *slots[idx].conn;
+    const tcp_state before = c.state();
+    const rx_verdict v = c.on_segment(now, seg, ip.src());
+    if (v != rx_verdict::accepted) ++ctr.tcp(v);
+    const bool reopened = before == tcp_state::time_wait && c.state() == tcp_state::closed && seg.syn() && !seg.ack;
+    if (reopened) demux.erase(it);  // the new incarnation goes to the listener below
+    touch(now, idx);
+    if (!reopened) return;
+  } else if (auto tw_it = tw.find(t); tw_it != tw.end()) {
+    if (!time_wait_input(now, tw_it, seg)) return;
+  }
+
+  if (auto l = listen_by_port.find(seg.dst_port); l != listen_by_port.end()) {
+    listen_input(now, ip, seg, l->second);
+    return;
+  }
+  // RFC 9293 §3.10.7.1: no TCB: answer with a reset (never to a reset).
+  ++ctr.tcp(rx_verdict::no_connection);
+  if (auto rst = reset_for_closed(seg)) queue_tcp_reply(ip.src(), *rst);
+}
+
+bool host::impl::time_wait_input(
+    instant now, std::unordered_map<four_tuple, time_wait_record, four_tuple_hash>::iterator it, const tcp_repr& seg) {
+  time_wait_record& r = it->second;
+  switch (r.on_segment(now, seg, cfg.tcp)) {
+    case time_wait_action::ignore:
+      ++ctr.tcp(rx_verdict::time_wait);
+      return false;
+    case time_wait_action::ack:
+      ++ctr.tcp(rx_verdict::time_wait);
+      queue_tcp_reply(r.tuple.remote_addr, r.ack_segment());
+      return false;
+    case time_wait_action::ack_and_restart:
+      ++ctr.tcp(rx_verdict::time_wait);
+      r.expiry = now + 2 * cfg.tcp.msl;
+      tw_fifo.emplace_back(r.tuple, r.expiry);
+      queue_tcp_reply(r.tuple.remote_addr, r.ack_segment());
+      return false;
+    case time_wait_action::close:
+      tw.erase(it);
+      return false;
+    case time_wait_action::reopen:
+      tw.erase(it);
+      return true;
+  }
+  return false;
+}
+
+// RFC 9293 §3.10.7.2 (LISTEN), with the bounded queues of RFC 4987 §3.2.
+void host::impl::listen_input(instant now, const ipv4_view& ip, const tcp_repr& seg, std::uint32_t lidx) {
+  listener& l = listeners[lidx];
+  if (seg.rst()) {
+    ++ctr.tcp(rx_verdict::listen_rst);
+    return;
+  }
+  if (seg.ack) {
+    ++ctr.tcp(rx_verdict::listen_ack);
+    if (auto rst = reset_for_closed(seg)) queue_tcp_reply(ip.src(), *rst);  // <SEQ=SEG.ACK><CTL=RST>
+    return;
+  }
+  if (!seg.syn()) {
+    ++ctr.tcp(rx_verdict::listen_no_syn);
+    return;
+  }
+  if (seg.fin()) {
+    ++ctr.tcp(rx_verdict::syn_fin);
+    return;
+  }
+  if (l.accept_q.size() >= l.backlog) {
+    ++ctr.listen_overflows;
+    ++ctr.listen_drops;
+    ++ctr.host(host_drop::listen_overflow);
+    return;
+  }
+  if (l.half_open >= cfg.syn_backlog) {
+    ++ctr.listen_drops;
+    ++ctr.host(host_drop::syn_queue_full);
+    return;
+  }
+  if (demux.size() >= cfg.max_connections) {
+    ++ctr.host(host_drop::too_many_connections);
+    return;
+  }
+  const std::uint32_t idx = alloc_slot(owner::child);
+  slot& s = slots[idx];
+  s.listener = lidx;
+  connection& c = *s.conn;
+  (void)c.listen(ip.dst(), seg.dst_port);
+  const rx_verdict v = c.on_segment(now, seg, ip.src());
+  if (v != rx_verdict::accepted) {  // not reached for a plain SYN; keep the books right anyway
+    ++ctr.tcp(v);
+    s.own = owner::orphan;
+    touch(now, idx);
+    return;
+  }
+  ++l.half_open;
+  demux[c.tuple()] = idx;
+  touch(now, idx);
+}
+
+host::impl::reply* host::impl::next_reply() {
+  if (reply_len == reply_slots) {
+    ++ctr.host(host_drop::reply_queue_full);
+    return nullptr;
+  }
+  reply* r = &replies[(reply_head + reply_len) % reply_slots];
+  ++reply_len;
+  return r;
+}
+
+void host::impl::queue_tcp_reply(ipv4_addr dst, const tcp_repr& seg) {
+  reply* r = next_reply();
+  if (r == nullptr) return;
+  const std::size_t len = seg.buffer_len();
+  mutable_bytes out{r->buf};
+  seg.emit(out.subspan(20, len), cfg.addr, dst);
+  write_ip(out, dst, ip_proto::tcp, len);
+  r->len = 20 + len;
+  ++ctr.out_segs;
+  if (seg.rst()) ++ctr.out_rsts;
+}
+
+void host::impl::icmp_input(instant now, const ipv4_view& ip) {
+  (void)now;
+  auto msg = icmpv4_repr::parse(ip.payload());
+  if (!msg) {
+    ++ctr.wire(msg.error());
+    return;
+  }
+  switch (msg->type) {
+    case icmp_type::echo_request: {
+      ++ctr.icmp_in_echos;
+      icmpv4_repr rep = *msg;
+      rep.type = icmp_type::echo_reply;
+      rep.code = 0;
+      if (20 + rep.buffer_len() > std::size_t{cfg.mtu}) {
+        ++ctr.host(host_drop::icmp_ignored);  // larger than our MTU: would need fragmentation
+        return;
+      }
+      reply* r = next_reply();
+      if (r == nullptr) return;
+      mutable_bytes out{r->buf};
+      rep.emit(out.subspan(20, rep.buffer_len()));
+      write_ip(out, ip.src(), ip_proto::icmp, rep.buffer_len());
+      r->len = 20 + rep.buffer_len();
+      ++ctr.icmp_out_echo_reps;
+      return;
+    }
+    case icmp_type::dest_unreachable:
+    case icmp_type::time_exceeded: {
+      // RFC 5927 §4.1: act only on errors that quote one of our connections with a sequence
+      // number in flight (SND.UNA <= SEG.SEQ <= SND.MAX). All are soft errors for now
+      // (RFC 9293 §3.9, MUST-56); PMTU discovery comes with the real host (issue #4).
+      const auto q = msg->quote();
+      const connection* c = nullptr;
+      if (q && q->protocol == ip_proto::tcp && q->src == cfg.addr) {
+        auto it = demux.find(four_tuple{q->src, q->src_port, q->dst, q->dst_port});
+        if (it != demux.end()) c = &*slots[it->second].conn;
+      }
+      if (c != nullptr && q->seq.between(c->snd().una, c->snd().max)) {
+        ++ctr.icmp_in_errors_matched;
+      } else {
+        ++ctr.host(host_drop::icmp_unmatched);
+      }
+      return;
+    }
+    case icmp_type::echo_reply:
+    default:
+      ++ctr.host(host_drop::icmp_ignored);
+      return;
+  }
+}
+
+}  // namespace synack

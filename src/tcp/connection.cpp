@@ -1,0 +1,331 @@
+// Connection commands (RFC 9293 §3.10.1-3.10.6), the state funnel, timers and events.
+#include <cassert>
+
+#include "synack/tcp/connection.hpp"
+
+namespace synack {
+namespace {
+
+// RFC 7323 §2.3: the smallest shift that lets the 16-bit field cover the buffer; at most 14.
+std::uint8_t shift_for(std::size_t buffer) {
+  std::uint8_t s = 0;
+  while (s < 14 && (buffer >> s) > 0xFFFF) ++s;
+  return s;
+}
+
+}  // namespace
+
+std::string_view to_string(rx_verdict v) {
+  switch (v) {
+    case rx_verdict::accepted: return "accepted";
+    case rx_verdict::no_connection: return "no_connection";
+    case rx_verdict::listen_rst: return "listen_rst";
+    case rx_verdict::listen_ack: return "listen_ack";
+    case rx_verdict::listen_no_syn: return "listen_no_syn";
+    case rx_verdict::syn_fin: return "syn_fin";
+    case rx_verdict::syn_sent_bad_ack: return "syn_sent_bad_ack";
+    case rx_verdict::syn_sent_rst_no_ack: return "syn_sent_rst_no_ack";
+    case rx_verdict::syn_sent_no_syn: return "syn_sent_no_syn";
+    case rx_verdict::out_of_window: return "out_of_window";
+    case rx_verdict::rst_in_window: return "rst_in_window";
+    case rx_verdict::syn_synchronized: return "syn_synchronized";
+    case rx_verdict::no_ack: return "no_ack";
+    case rx_verdict::ack_unacceptable: return "ack_unacceptable";
+    case rx_verdict::ack_too_new: return "ack_too_new";
+    case rx_verdict::ack_too_old: return "ack_too_old";
+    case rx_verdict::out_of_order: return "out_of_order";
+    case rx_verdict::time_wait: return "time_wait";
+    case rx_verdict::count_: return "count_";
+  }
+  return "?";
+}
+
+connection::connection(const tcp_config& cfg, const isn_source& isns)
+    : cfg_(&cfg),
+      isns_(&isns),
+      tx_(cfg.send_buffer),
+      rx_(cfg.recv_buffer),
+      rtt_(cfg.rto_initial, cfg.rto_min, cfg.rto_max) {
+  rcv_.wscale = cfg.window_scaling ? shift_for(cfg.recv_buffer) : 0;
+}
+
+// ---- commands ------------------------------------------------------------------------------
+
+result<void, tcp_error> connection::connect(instant now, const four_tuple& t) {
+  if (state_ != tcp_state::closed || reason_ != close_reason::none) return unexpected{tcp_error::already_exists};
+  tuple_ = t;
+  // RFC 9293 §3.10.1: select an ISS, send <SEQ=ISS><CTL=SYN>, SND.UNA = ISS, SND.NXT = ISS+1.
+  snd_.iss = isns_->isn(t, now);
+  snd_.una = snd_.iss;
+  snd_.nxt = snd_.iss;
+  snd_.max = snd_.iss;
+  tx_start_ = snd_.iss + seq_len{1};
+  passive_ = false;
+  syn_due_ = true;
+  set_state(tcp_state::syn_sent);
+  return {};
+}
+
+result<void, tcp_error> connection::listen(ipv4_addr local_addr, std::uint16_t local_port) {
+  if (state_ != tcp_state::closed || reason_ != close_reason::none) return unexpected{tcp_error::already_exists};
+  tuple_ = four_tuple{local_addr, local_port, ipv4_addr{}, 0};
+  passive_ = true;
+  set_state(tcp_state::listen);
+  return {};
+}
+
+result<std::size_t, tcp_error> connection::send(bytes data) {
+  switch (state_) {
+    case tcp_state::closed:
+      return unexpected{reason_ == close_reason::none ? tcp_error::not_connected : error_for(reason_)};
+    case tcp_state::listen:
+      // DEVIATION: RFC 9293 §3.10.2 lets SEND turn a passive TCB active; we require connect().
+      return unexpected{tcp_error::invalid_state};
+    case tcp_state::syn_sent:
+    case tcp_state::syn_received:
+    case tcp_state::established:
+    case tcp_state::close_wait:
+      if (fin_queued_) return unexpected{tcp_error::closing};
+      break;
+    case tcp_state::fin_wait_1:
+    case tcp_state::fin_wait_2:
+    case tcp_state::closing:
+    case tcp_state::last_ack:
+    case tcp_state::time_wait:
+      return unexpected{tcp_error::closing};  // §3.10.2: "error: connection closing"
+  }
+  const std::size_t n = tx_.write(data);
+  if (n == 0 && !data.empty()) return unexpected{tcp_error::would_block};
+  return n;
+}
+
+result<std::size_t, tcp_error> connection::recv(mutable_bytes out) {
+  if (!rx_.empty()) {
+    const std::uint32_t before = recv_window();
+    const std::size_t n = rx_.read(out);
+    // Receiver-side SWS avoidance (RFC 9293 §3.8.6.2.2): announce the opened window once it
+    // grew by min(buffer / 2, MSS).
+    const std::uint32_t grown = recv_window() - before;
+    const auto threshold = static_cast<std::uint32_t>(std::min<std::size_t>(rx_.capacity() / 2, cfg_->mss));
+    if (is_synchronized(state_) && state_ != tcp_state::time_wait && before < threshold + grown &&
+        grown >= threshold) {
+      queue_ack();
+    }
+    return n;
+  }
+  if (fin_received_) return std::size_t{0};  // end of stream
+  switch (state_) {
+    case tcp_state::closed:
+      return unexpected{reason_ == close_reason::none ? tcp_error::not_connected : error_for(reason_)};
+    case tcp_state::listen:
+      return unexpected{tcp_error::invalid_state};
+    case tcp_state::syn_sent:
+    case tcp_state::syn_received:
+    case tcp_state::established:
+    case tcp_state::fin_wait_1:
+    case tcp_state::fin_wait_2:
+    case tcp_state::close_wait:
+    case tcp_state::closing:
+    case tcp_state::last_ack:
+    case tcp_state::time_wait:
+      break;
+  }
+  return unexpected{tcp_error::would_block};
+}
+
+result<void, tcp_error> connection::shutdown(instant /*now*/) {
+  switch (state_) {
+    case tcp_state::closed:
+      return unexpected{reason_ == close_reason::none ? tcp_error::not_connected : error_for(reason_)};
+    case tcp_state::listen:
+    case tcp_state::syn_sent:
+      // §3.10.4: delete the TCB; nothing was synchronized, nothing to tell the peer.
+      enter_closed(close_reason::none);
+      return {};
+    case tcp_state::syn_received:
+      // §3.10.4: with data pending, "queue for processing after entering ESTABLISHED"; we
+      // always defer, so the FIN never overtakes the SYN-ACK.
+      fin_queued_ = true;
+      return {};
+    case tcp_state::established:
+      fin_queued_ = true;
+      set_state(tcp_state::fin_wait_1);
+      return {};
+    case tcp_state::close_wait:
+      fin_queued_ = true;
+      set_state(tcp_state::last_ack);
+      return {};
+    case tcp_state::fin_wait_1:
+    case tcp_state::fin_wait_2:
+    case tcp_state::closing:
+    case tcp_state::last_ack:
+    case tcp_state::time_wait:
+      return {};  // already shut down: idempotent, like shutdown(2)
+  }
+  return {};
+}
+
+result<void, tcp_error> connection::close(instant now) {
+  user_closed_ = true;
+  if (!rx_.empty() && is_synchronized(state_) && state_ != tcp_state::time_wait) {
+    // RFC 2525 §2.17 / RFC 9293 §3.10.4 note: closing with unread data loses it, so tell the
+    // peer with a RST rather than a FIN.
+    abort(now);
+    return {};
+  }
+  rx_.release();
+  auto r = shutdown(now);
+  if (state_ == tcp_state::fin_wait_2) timers_.set(timer_kind::fin_wait_2, now + cfg_->fin_wait_2_timeout);
+  if (!r && state_ == tcp_state::closed) return {};  // closing a dead connection is fine
+  return r;
+}
+
+void connection::abort(instant /*now*/) {
+  user_closed_ = true;
+  switch (state_) {
+    case tcp_state::closed:
+      return;
+    case tcp_state::listen:
+    case tcp_state::syn_sent:
+    case tcp_state::closing:
+    case tcp_state::last_ack:
+    case tcp_state::time_wait:
+      break;  // §3.10.5: no RST
+    case tcp_state::syn_received:
+    case tcp_state::established:
+    case tcp_state::fin_wait_1:
+    case tcp_state::fin_wait_2:
+    case tcp_state::close_wait:
+      queue_reset(snd_.nxt, std::nullopt);  // §3.10.5: <SEQ=SND.NXT><CTL=RST>
+      break;
+  }
+  rx_.release();
+  enter_closed(close_reason::aborted);
+}
+
+// ---- state funnel, events ------------------------------------------------------------------
+
+void connection::set_state(tcp_state next) {
+  assert(is_legal_transition(state_, next));
+  if (tracer_ != nullptr) tracer_->on_state(tuple_, state_, next);
+  state_ = next;
+}
+
+void connection::push_event(tcp_event e) {
+  if (ev_len_ == events_.size()) return;  // bounded; at most three events happen per lifetime
+  events_[(ev_head_ + ev_len_) % events_.size()] = e;
+  ++ev_len_;
+}
+
+std::optional<tcp_event> connection::poll_event() {
+  if (ev_len_ == 0) return std::nullopt;
+  tcp_event e = events_[ev_head_];
+  ev_head_ = static_cast<std::uint8_t>((ev_head_ + 1) % events_.size());
+  --ev_len_;
+  return e;
+}
+
+void connection::enter_closed(close_reason why) {
+  if (reason_ == close_reason::none) reason_ = why;
+  set_state(tcp_state::closed);
+  timers_.clear_all();
+  tx_.release();
+  if (why != close_reason::none) rx_.clear();  // §3.10.7.4: a reset flushes the queues
+  ack_now_ = false;
+  syn_due_ = false;
+  first_tx_.reset();
+  rtt_probe_.reset();
+  push_event(tcp_event{tcp_event_kind::closed, why});
+}
+
+void connection::enter_time_wait(instant now) {
+  set_state(tcp_state::time_wait);
+  timers_.clear_all();
+  timers_.set(timer_kind::time_wait, now + 2 * cfg_->msl);
+  tx_.release();
+  first_tx_.reset();
+  tw_.tuple = tuple_;
+  tw_.snd_nxt = snd_.nxt;
+  tw_.rcv_nxt = rcv_.nxt;
+  tw_.window = window_field();
+  tw_.expiry = now + 2 * cfg_->msl;
+}
+
+void connection::queue_challenge_ack(instant now) {
+  if (challenge_.allow(now, cfg_->challenge_ack_limit, cfg_->challenge_ack_window)) {
+    queue_ack();
+  } else {
+    ++challenge_acks_suppressed_;
+  }
+}
+
+void connection::queue_reset(seq_num seq, std::optional<seq_num> ack) { rst_ = pending_rst{seq, ack}; }
+
+std::uint32_t connection::recv_window() const {
+  // While the user still reads, the window is the free receive buffer. An orphaned connection
+  // discards data, so it keeps offering the whole buffer.
+  const std::size_t free = user_closed_ ? rx_.capacity() : rx_.free();
+  const std::size_t cap = std::size_t{0xFFFF} << rcv_.wscale;
+  return static_cast<std::uint32_t>(std::min(free, cap));
+}
+
+std::uint16_t connection::window_field() const {
+  return static_cast<std::uint16_t>(std::min<std::uint32_t>(recv_window() >> rcv_.wscale, 0xFFFF));
+}
+
+// ---- timers --------------------------------------------------------------------------------
+
+void connection::arm_retransmit(instant now) { timers_.set(timer_kind::retransmit, now + rtt_.rto()); }
+
+void connection::on_timeout(instant now) {
+  if (timers_.expired(timer_kind::time_wait, now)) {
+    enter_closed(close_reason::none);  // 2 x MSL passed: the connection is gone for good
+    return;
+  }
+  if (timers_.expired(timer_kind::fin_wait_2, now)) {
+    enter_closed(close_reason::timeout);
+    return;
+  }
+  if (timers_.expired(timer_kind::retransmit, now)) on_retransmit_timeout(now);
+}
+
+void connection::on_retransmit_timeout(instant now) {
+  timers_.clear(timer_kind::retransmit);
+  const bool handshake = state_ == tcp_state::syn_sent || state_ == tcp_state::syn_received;
+  if (!handshake && snd_.una == snd_.max) return;  // nothing outstanding
+  // RFC 9293 §3.8.3 (MUST-20, MUST-23): give up after R2; at least 3 minutes for a SYN.
+  const duration r2 = handshake ? cfg_->syn_r2 : cfg_->data_r2;
+  if (first_tx_ && now - *first_tx_ >= r2) {
+    enter_closed(close_reason::timeout);
+    return;
+  }
+  // RFC 6298 §5.5-5.6: back off, retransmit the earliest unacknowledged segment. Karn's rule:
+  // no RTT sample from anything sent before this point.
+  rtt_.backoff();
+  rtt_probe_.reset();
+  if (handshake) {
+    syn_due_ = true;
+  } else {
+    snd_.nxt = snd_.una;  // go back: resend from the oldest unacknowledged byte (or FIN)
+  }
+}
+
+// ---- queries -------------------------------------------------------------------------------
+
+tcb_snapshot connection::snapshot() const {
+  tcb_snapshot s;
+  s.state = state_;
+  s.tuple = tuple_;
+  s.snd = snd_;
+  s.rcv = rcv_;
+  s.rcv.wnd = recv_window();
+  s.send_queue = tx_.size();
+  s.recv_queue = rx_.size();
+  s.rto = rtt_.rto();
+  s.deadline = timers_.next();
+  s.next_timer = timers_.next_kind();
+  s.reason = reason_;
+  return s;
+}
+
+}  // namespace synack

@@ -1,0 +1,417 @@
+// Segment arrival, RFC 9293 §3.10.7: one function per state group, then the synchronized
+// states in the RFC's order: sequence, RST, SYN, ACK, (URG), text, FIN.
+#include <algorithm>
+
+#include "synack/tcp/connection.hpp"
+
+namespace synack {
+
+rx_verdict connection::on_segment(instant now, const tcp_repr& seg, ipv4_addr remote) {
+  switch (state_) {
+    case tcp_state::closed:
+      return rx_verdict::no_connection;  // §3.10.7.1: the owner answers with reset_for_closed
+    case tcp_state::listen:
+      return on_segment_listen(now, seg, remote);
+    case tcp_state::syn_sent:
+      return on_segment_syn_sent(now, seg);
+    case tcp_state::time_wait:
+      return on_segment_time_wait(now, seg);
+    case tcp_state::syn_received:
+    case tcp_state::established:
+    case tcp_state::fin_wait_1:
+    case tcp_state::fin_wait_2:
+    case tcp_state::close_wait:
+    case tcp_state::closing:
+    case tcp_state::last_ack:
+      return on_segment_synchronized(now, seg);
+  }
+  return rx_verdict::no_connection;
+}
+
+// RFC 9293 §3.10.7.2 (LISTEN).
+rx_verdict connection::on_segment_listen(instant now, const tcp_repr& seg, ipv4_addr remote) {
+  if (seg.rst()) return rx_verdict::listen_rst;  // first: an incoming RST is ignored
+  if (seg.ack) return rx_verdict::listen_ack;    // second: <SEQ=SEG.ACK><CTL=RST> (owner sends)
+  if (!seg.syn()) return rx_verdict::listen_no_syn;  // fourth: drop
+  // DEVIATION(Linux tcp_rcv_state_process): SYN+FIN is dropped, not processed as a SYN.
+  if (seg.fin()) return rx_verdict::syn_fin;
+  // Third: SYN. RCV.NXT = SEG.SEQ+1, IRS = SEG.SEQ, select ISS, send <SEQ=ISS><ACK=RCV.NXT>
+  // <CTL=SYN,ACK>, SND.NXT = ISS+1, SND.UNA = ISS, enter SYN-RECEIVED. Data on the SYN is not
+  // queued (the SYN-ACK acknowledges only the SYN; the peer sends it again).
+  tuple_.remote_addr = remote;
+  tuple_.remote_port = seg.src_port;
+  rcv_.irs = seg.seq;
+  rcv_.nxt = seg.seq + seq_len{1};
+  snd_.iss = isns_->isn(tuple_, now);
+  snd_.una = snd_.iss;
+  snd_.nxt = snd_.iss;
+  snd_.max = snd_.iss;
+  tx_start_ = snd_.iss + seq_len{1};
+  take_peer_options(seg);
+  snd_.wnd = seg.window;  // RFC 7323 §2.2: the window of a SYN is never scaled
+  snd_.max_wnd = snd_.wnd;
+  snd_.wl1 = seg.seq;
+  snd_.wl2 = snd_.iss;
+  syn_due_ = true;
+  set_state(tcp_state::syn_received);
+  return rx_verdict::accepted;
+}
+
+// RFC 9293 §3.10.7.3 (SYN-SENT).
+rx_verdict connection::on_segment_syn_sent(instant now, const tcp_repr& seg) {
+  // First: the ACK. SEG.ACK =< ISS or SEG.ACK > SND.NXT is unacceptable: answer
+  // <SEQ=SEG.ACK><CTL=RST> (unless it is a RST) and drop. This is what stops an old
+  // duplicate SYN-ACK from opening a connection.
+  const bool ack_ok = seg.ack && snd_.iss.before(*seg.ack) && seg.ack->before_eq(snd_.max);
+  if (seg.ack && !ack_ok) {
+    if (!seg.rst()) queue_reset(*seg.ack, std::nullopt);
+    return rx_verdict::syn_sent_bad_ack;
+  }
+  // Second: RST. Only with an acceptable ACK (RFC 5961 §3 keeps this rule): the connection
+  // is refused.
+  if (seg.rst()) {
+    if (!ack_ok) return rx_verdict::syn_sent_rst_no_ack;
+    enter_closed(close_reason::refused);
+    return rx_verdict::accepted;
+  }
+  // Fourth: SYN.
+  if (!seg.syn()) return rx_verdict::syn_sent_no_syn;  // fifth: drop
+  if (seg.fin()) return rx_verdict::syn_fin;
+  rcv_.irs = seg.seq;
+  rcv_.nxt = seg.seq + seq_len{1};
+  take_peer_options(seg);
+  snd_.wnd = seg.window;  // unscaled on a SYN
+  snd_.max_wnd = snd_.wnd;
+  snd_.wl1 = seg.seq;
+  if (ack_ok) {
+    // Our SYN is acknowledged: ESTABLISHED, and ACK their SYN <SEQ=SND.NXT><ACK=RCV.NXT>.
+    snd_.wl2 = *seg.ack;
+    process_ack_of_new_data(now, *seg.ack);
+    set_state(tcp_state::established);
+    push_event(tcp_event{tcp_event_kind::established, close_reason::none});
+    queue_ack();
+    return rx_verdict::accepted;
+  }
+  // Simultaneous open: SYN-RECEIVED, send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
+  snd_.wl2 = snd_.iss;
+  syn_due_ = true;
+  set_state(tcp_state::syn_received);
+  return rx_verdict::accepted;
+}
+
+rx_verdict connection::on_segment_time_wait(instant now, const tcp_repr& seg) {
+  switch (tw_.on_segment(now, seg, *cfg_)) {
+    case time_wait_action::ignore:
+      break;
+    case time_wait_action::ack:
+      queue_ack();
+      break;
+    case time_wait_action::ack_and_restart:
+      queue_ack();
+      timers_.set(timer_kind::time_wait, now + 2 * cfg_->msl);
+      tw_.expiry = now + 2 * cfg_->msl;
+      break;
+    case time_wait_action::close:
+      enter_closed(close_reason::reset);
+      return rx_verdict::accepted;
+    case time_wait_action::reopen:
+      // The owner (stack) hands the SYN to the listener after this TCB is gone.
+      enter_closed(close_reason::none);
+      return rx_verdict::accepted;
+  }
+  return rx_verdict::time_wait;
+}
+
+// RFC 9293 §3.10.7.4: SYN-RECEIVED and the synchronized states.
+rx_verdict connection::on_segment_synchronized(instant now, const tcp_repr& seg_in) {
+  // DEVIATION(Linux tcp_validate_incoming): in a simultaneous open, the peer's SYN-ACK
+  // (<SEQ=IRS><ACK=ISS+1><CTL=SYN,ACK>, RFC 9293 Figure 8 line 6) fails the sequence check
+  // because its SYN was already counted. It carries exactly the ACK we wait for, so it is
+  // processed as that ACK: the SYN bit is dropped and SEQ moves past it.
+  tcp_repr stripped;
+  const bool simultaneous_synack = state_ == tcp_state::syn_received && !passive_ && seg_in.syn() &&
+                                   seg_in.ack && !seg_in.rst() && seg_in.seq == rcv_.irs;
+  if (simultaneous_synack) {
+    stripped = seg_in;
+    stripped.flags = static_cast<std::uint8_t>(stripped.flags & ~tcp_flag::syn);
+    stripped.seq = seg_in.seq + seq_len{1};
+  }
+  const tcp_repr& seg = simultaneous_synack ? stripped : seg_in;
+  // DEVIATION(Linux tcp_check_req): a retransmitted SYN in SYN-RECEIVED (SEG.SEQ = IRS) is
+  // answered by retransmitting the SYN-ACK, which is what the peer is missing; RFC 9293's
+  // sequence check would send a bare ACK it cannot use.
+  if (state_ == tcp_state::syn_received && seg.syn() && !seg.ack && !seg.rst() && seg.seq == rcv_.irs) {
+    syn_due_ = true;
+    return rx_verdict::accepted;
+  }
+  // First: sequence number.
+  if (!segment_acceptable(seg)) {
+    if (seg.rst()) return rx_verdict::out_of_window;  // never answer a RST
+    // Data segments always get their duplicate ACK (liveness); dataless ones are rate
+    // limited so two stacks cannot ping-pong ACKs (RFC 5961 §7, Linux tcp_oow_rate_limited).
+    if (!seg.payload.empty()) {
+      queue_ack();
+    } else {
+      queue_challenge_ack(now);
+    }
+    return rx_verdict::out_of_window;
+  }
+  if (auto v = check_rst(now, seg)) return *v;   // second
+  if (auto v = check_syn(now, seg)) return *v;   // fourth (third, security, is not used)
+  if (auto v = check_ack(now, seg)) return *v;   // fifth
+  // Sixth, URG: the urgent mechanism arrives with the reliable byte stream (issue #3).
+  const auto text = process_text(seg);           // seventh
+  check_fin(now, seg, !text.has_value());        // eighth
+  return text.value_or(rx_verdict::accepted);
+}
+
+// §3.10.7.4 first: the four acceptability cases, RCV.WND as currently offered.
+bool connection::segment_acceptable(const tcp_repr& seg) const {
+  const std::uint32_t wnd = recv_window();
+  const std::uint32_t len = seg.seg_len();
+  if (len == 0) return wnd == 0 ? seg.seq == rcv_.nxt : seg.seq.in_window(rcv_.nxt, wnd);
+  if (wnd == 0) {
+    // "special allowance should be made to accept valid ACKs, URGs, and RSTs" (MUST-66):
+    // a segment exactly at RCV.NXT goes on; process_text takes none of its data.
+    return seg.seq == rcv_.nxt;
+  }
+  const seq_num last = seg.seq + seq_len{len - 1};
+  return seg.seq.in_window(rcv_.nxt, wnd) || last.in_window(rcv_.nxt, wnd);
+}
+
+// §3.10.7.4 second, with RFC 5961 §3: only a RST at exactly RCV.NXT resets; one elsewhere in
+// the window gets a challenge ACK.
+std::optional<rx_verdict> connection::check_rst(instant now, const tcp_repr& seg) {
+  if (!seg.rst()) return std::nullopt;
+  if (seg.seq != rcv_.nxt) {
+    queue_challenge_ack(now);
+    return rx_verdict::rst_in_window;
+  }
+  switch (state_) {
+    case tcp_state::syn_received:
+      // Passive: "return this connection to LISTEN" — the listener still listens, this
+      // half-open TCB goes away. Active (simultaneous open): "connection refused".
+      enter_closed(passive_ ? close_reason::reset : close_reason::refused);
+      break;
+    case tcp_state::established:
+    case tcp_state::fin_wait_1:
+    case tcp_state::fin_wait_2:
+    case tcp_state::close_wait:
+    case tcp_state::closing:
+    case tcp_state::last_ack:
+      enter_closed(close_reason::reset);
+      break;
+    case tcp_state::closed:
+    case tcp_state::listen:
+    case tcp_state::syn_sent:
+    case tcp_state::time_wait:
+      break;  // not reached: handled by their own functions
+  }
+  return rx_verdict::accepted;
+}
+
+// §3.10.7.4 fourth, with RFC 5961 §4: a SYN in a synchronized state is answered with a
+// challenge ACK, never with a reset; a peer that really restarted answers it with a RST at
+// exactly RCV.NXT.
+std::optional<rx_verdict> connection::check_syn(instant now, const tcp_repr& seg) {
+  if (!seg.syn()) return std::nullopt;
+  if (state_ == tcp_state::syn_received && passive_) {
+    // "If the connection was initiated with a passive OPEN, then return this connection to
+    // the LISTEN state and return."
+    enter_closed(close_reason::reset);
+    return rx_verdict::syn_synchronized;
+  }
+  queue_challenge_ack(now);
+  return rx_verdict::syn_synchronized;
+}
+
+// §3.10.7.4 fifth: the ACK field.
+std::optional<rx_verdict> connection::check_ack(instant now, const tcp_repr& seg) {
+  if (!seg.ack) return rx_verdict::no_ack;
+  const seq_num ack = *seg.ack;
+  if (state_ == tcp_state::syn_received) {
+    // SND.UNA < SEG.ACK =< SND.NXT: ESTABLISHED. Otherwise <SEQ=SEG.ACK><CTL=RST>.
+    if (!(snd_.una.before(ack) && ack.before_eq(snd_.max))) {
+      queue_reset(ack, std::nullopt);
+      return rx_verdict::ack_unacceptable;
+    }
+    set_state(tcp_state::established);
+    push_event(tcp_event{tcp_event_kind::established, close_reason::none});
+    snd_.wnd = static_cast<std::uint32_t>(seg.window) << snd_.wscale;
+    snd_.max_wnd = std::max(snd_.max_wnd, snd_.wnd);
+    snd_.wl1 = seg.seq;
+    snd_.wl2 = ack;
+    process_ack_of_new_data(now, ack);
+    if (fin_queued_) set_state(tcp_state::fin_wait_1);  // a close() deferred in SYN-RECEIVED
+  } else {
+    // SEG.ACK > SND.NXT acknowledges something not yet sent: ACK, drop. (SND.MAX stands for
+    // SND.NXT because retransmission moves SND.NXT back.)
+    if (ack.after(snd_.max)) {
+      queue_challenge_ack(now);
+      return rx_verdict::ack_too_new;
+    }
+    // RFC 5961 §5.2 (MAY-12): SEG.ACK must be >= SND.UNA - MAX.SND.WND.
+    if (ack.before(snd_.una - seq_len{snd_.max_wnd})) {
+      queue_challenge_ack(now);
+      return rx_verdict::ack_too_old;
+    }
+    if (snd_.una.before(ack)) process_ack_of_new_data(now, ack);
+    if (snd_.una.before_eq(ack)) update_send_window(seg);
+  }
+  const bool fin_acked = fin_queued_ && snd_.una == fin_seq() + seq_len{1};
+  switch (state_) {
+    case tcp_state::fin_wait_1:
+      if (fin_acked) {
+        set_state(tcp_state::fin_wait_2);
+        if (user_closed_) timers_.set(timer_kind::fin_wait_2, now + cfg_->fin_wait_2_timeout);
+      }
+      break;
+    case tcp_state::closing:
+      if (fin_acked) enter_time_wait(now);
+      break;
+    case tcp_state::last_ack:
+      if (fin_acked) {
+        enter_closed(close_reason::none);
+        return rx_verdict::accepted;
+      }
+      break;
+    case tcp_state::syn_received:
+    case tcp_state::established:
+    case tcp_state::fin_wait_2:
+    case tcp_state::close_wait:
+    case tcp_state::closed:
+    case tcp_state::listen:
+    case tcp_state::syn_sent:
+    case tcp_state::time_wait:
+      break;
+  }
+  return std::nullopt;
+}
+
+void connection::process_ack_of_new_data(instant now, seq_num ack) {
+  // Bytes of queued data covered by the ACK (the SYN and FIN take a number but no byte).
+  if (tx_start_.before(ack)) {
+    const std::size_t acked = std::min<std::size_t>(distance(tx_start_, ack).n, tx_.size());
+    tx_.consume(acked);
+    tx_start_ += seq_len{static_cast<std::uint32_t>(acked)};
+  }
+  snd_.una = ack;
+  if (snd_.nxt.before(ack)) snd_.nxt = ack;  // after going back, the peer had more already
+  if (rtt_probe_ && rtt_probe_->first.before_eq(ack)) {
+    rtt_.sample(now - rtt_probe_->second);
+    rtt_probe_.reset();
+  }
+  rtt_.reset_backoff();
+  if (snd_.una == snd_.max) {
+    timers_.clear(timer_kind::retransmit);  // RFC 6298 §5.2
+    first_tx_.reset();
+  } else {
+    arm_retransmit(now);  // RFC 6298 §5.3
+    first_tx_ = now;
+  }
+}
+
+// §3.10.7.4 fifth: "If SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)".
+void connection::update_send_window(const tcp_repr& seg) {
+  if (snd_.wl1.before(seg.seq) || (snd_.wl1 == seg.seq && snd_.wl2.before_eq(*seg.ack))) {
+    snd_.wnd = static_cast<std::uint32_t>(seg.window) << snd_.wscale;
+    snd_.max_wnd = std::max(snd_.max_wnd, snd_.wnd);
+    snd_.wl1 = seg.seq;
+    snd_.wl2 = *seg.ack;
+  }
+}
+
+// §3.10.7.4 seventh: segment text. Returns a drop verdict if any of the text was not taken
+// (which also keeps a FIN behind it from being processed).
+std::optional<rx_verdict> connection::process_text(const tcp_repr& seg) {
+  if (seg.payload.empty()) return std::nullopt;
+  switch (state_) {
+    case tcp_state::established:
+    case tcp_state::fin_wait_1:
+    case tcp_state::fin_wait_2:
+      break;
+    case tcp_state::close_wait:
+    case tcp_state::closing:
+    case tcp_state::last_ack:
+    case tcp_state::time_wait:
+    case tcp_state::closed:
+    case tcp_state::listen:
+    case tcp_state::syn_sent:
+    case tcp_state::syn_received:
+      return std::nullopt;  // "This should not occur since a FIN has been received": ignore
+  }
+  // A SYN occupies the first sequence number of its segment; the text follows it.
+  const seq_num text_start = seg.seq + seq_len{seg.syn() ? 1u : 0u};
+  if (text_start.after(rcv_.nxt)) {
+    // Out of order: reassembly arrives with the reliable byte stream (issue #3). Until then
+    // the segment is dropped and a duplicate ACK asks for what is missing.
+    queue_ack();
+    return rx_verdict::out_of_order;
+  }
+  const std::size_t skip = distance(text_start, rcv_.nxt).n;
+  queue_ack();  // every accepted data segment is acknowledged (delayed ACK: issue #3)
+  if (skip >= seg.payload.size()) return std::nullopt;  // all old: a duplicate
+  const bytes fresh = seg.payload.subspan(skip);
+  const std::size_t room = std::min<std::size_t>(fresh.size(), recv_window());
+  std::size_t taken = room;
+  if (!user_closed_) taken = rx_.write(fresh.first(room));  // an orphan discards what it gets
+  rcv_.nxt += seq_len{static_cast<std::uint32_t>(taken)};
+  return taken == fresh.size() ? std::nullopt : std::optional{rx_verdict::accepted};
+}
+
+// §3.10.7.4 eighth: the FIN bit, processed only once everything before it was taken.
+void connection::check_fin(instant now, const tcp_repr& seg, bool all_text_taken) {
+  if (!seg.fin() || !all_text_taken) return;
+  const seq_num fin_at = seg.seq + seq_len{static_cast<std::uint32_t>(seg.payload.size()) + (seg.syn() ? 1u : 0u)};
+  if (fin_at != rcv_.nxt) return;  // out of order or a duplicate: not this FIN's turn
+  rcv_.nxt += seq_len{1};  // a FIN takes one sequence number
+  fin_received_ = true;
+  queue_ack();
+  push_event(tcp_event{tcp_event_kind::peer_closed, close_reason::none});
+  switch (state_) {
+    case tcp_state::syn_received:
+    case tcp_state::established:
+      set_state(tcp_state::close_wait);
+      break;
+    case tcp_state::fin_wait_1:
+      // Our FIN acknowledged (possibly by this very segment): TIME-WAIT; otherwise a
+      // simultaneous close: CLOSING.
+      if (fin_queued_ && snd_.una == fin_seq() + seq_len{1}) {
+        enter_time_wait(now);
+      } else {
+        set_state(tcp_state::closing);
+      }
+      break;
+    case tcp_state::fin_wait_2:
+      enter_time_wait(now);
+      break;
+    case tcp_state::close_wait:
+    case tcp_state::closing:
+    case tcp_state::last_ack:
+    case tcp_state::time_wait:
+    case tcp_state::closed:
+    case tcp_state::listen:
+    case tcp_state::syn_sent:
+      break;
+  }
+}
+
+void connection::take_peer_options(const tcp_repr& syn) {
+  // RFC 9293 §3.7.1 (MUST-15, MUST-16): 536 unless the SYN says otherwise; never more than we
+  // can send. Floor at 64 so a hostile tiny MSS cannot make us send 1-byte segments.
+  peer_mss_ = syn.options.mss.value_or(536);
+  snd_.mss = static_cast<std::uint16_t>(std::clamp<unsigned>(peer_mss_, 64u, cfg_->mss));
+  // RFC 7323 §2.2: scaling is on only if both SYNs carry the option; shifts above 14 are
+  // used as 14 (§2.3).
+  const bool we_offer = cfg_->window_scaling;
+  if (syn.options.window_scale && we_offer) {
+    peer_wscale_ok_ = true;
+    snd_.wscale = std::min<std::uint8_t>(*syn.options.window_scale, 14);
+  } else {
+    peer_wscale_ok_ = false;
+    snd_.wscale = 0;
+    rcv_.wscale = 0;
+  }
+}
+
+}  // namespace synack

@@ -1,0 +1,173 @@
+// Output: what poll_transmit sends, in priority order — a pending RST, the SYN or SYN-ACK,
+// data and FIN within the peer's window, and finally a bare ACK if one is owed.
+#include <algorithm>
+
+#include "synack/tcp/connection.hpp"
+
+namespace synack {
+
+bool connection::has_pending_output() const {
+  if (rst_ || syn_due_ || ack_now_) return true;
+  switch (state_) {
+    case tcp_state::established:
+    case tcp_state::close_wait:
+    case tcp_state::fin_wait_1:
+    case tcp_state::closing:
+    case tcp_state::last_ack:
+      return next_send().has_value();
+    case tcp_state::closed:
+    case tcp_state::listen:
+    case tcp_state::syn_sent:
+    case tcp_state::syn_received:
+    case tcp_state::fin_wait_2:
+    case tcp_state::time_wait:
+      return false;
+  }
+  return false;
+}
+
+// What emit_data_or_fin would send now: payload length and whether the FIN goes with it.
+std::optional<connection::send_plan> connection::next_send() const {
+  const seq_num end = data_end();
+  // Usable window (RFC 9293 §3.8.6.2.1): SND.UNA + SND.WND - SND.NXT, which may be negative
+  // when the peer shrank its window (MUST-34): then nothing new goes out.
+  const seq_num wnd_edge = snd_.una + seq_len{snd_.wnd};
+  const std::uint32_t usable = snd_.nxt.before(wnd_edge) ? distance(snd_.nxt, wnd_edge).n : 0;
+  const std::uint32_t unsent = snd_.nxt.before(end) ? distance(snd_.nxt, end).n : 0;
+  const std::uint32_t len = std::min({usable, unsent, std::uint32_t{snd_.mss}});
+  // The FIN follows the last byte; it needs no window (it occupies no buffer at the peer).
+  const bool fin = fin_queued_ && snd_.nxt.before_eq(end) && snd_.nxt + seq_len{len} == end;
+  if (len == 0 && !fin) return std::nullopt;
+  return send_plan{len, fin};
+}
+
+seq_num connection::data_end() const { return tx_start_ + seq_len{static_cast<std::uint32_t>(tx_.size())}; }
+
+std::optional<std::size_t> connection::poll_transmit(instant now, mutable_bytes out) {
+  if (auto n = emit_control(out)) return n;
+  switch (state_) {
+    case tcp_state::closed:
+    case tcp_state::listen:
+      ack_now_ = false;
+      syn_due_ = false;
+      return std::nullopt;
+    case tcp_state::syn_sent:
+    case tcp_state::syn_received:
+      return emit_syn(now, out);
+    case tcp_state::established:
+    case tcp_state::close_wait:
+    case tcp_state::fin_wait_1:
+    case tcp_state::closing:
+    case tcp_state::last_ack:
+      if (auto n = emit_data_or_fin(now, out)) return n;
+      break;
+    case tcp_state::fin_wait_2:
+    case tcp_state::time_wait:
+      break;
+  }
+  if (!ack_now_) return std::nullopt;
+  // A bare ACK: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+  tcp_repr hdr;
+  hdr.seq = snd_.nxt;
+  if (state_ == tcp_state::time_wait) hdr.seq = tw_.snd_nxt;
+  return emit(out, hdr, 0, 0);
+}
+
+// A RST owed to the peer (abort, or an unacceptable ACK). Sent even from CLOSED.
+std::optional<std::size_t> connection::emit_control(mutable_bytes out) {
+  if (!rst_) return std::nullopt;
+  tcp_repr r;
+  r.src_port = tuple_.local_port;
+  r.dst_port = tuple_.remote_port;
+  r.seq = rst_->seq;
+  r.ack = rst_->ack;
+  r.flags = tcp_flag::rst;
+  rst_.reset();
+  r.emit(out, tuple_.local_addr, tuple_.remote_addr);
+  return r.buffer_len();
+}
+
+// SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED), first transmission or retransmission.
+std::optional<std::size_t> connection::emit_syn(instant now, mutable_bytes out) {
+  if (!syn_due_) {
+    if (state_ == tcp_state::syn_received && ack_now_) {
+      tcp_repr hdr;  // a challenge ACK in SYN-RECEIVED
+      hdr.seq = snd_.nxt;
+      return emit(out, hdr, 0, 0);
+    }
+    ack_now_ = false;
+    return std::nullopt;
+  }
+  tcp_repr hdr;
+  hdr.seq = snd_.iss;
+  hdr.flags = tcp_flag::syn;
+  // RFC 9293 §3.7.1 (SHLD-5, MAY-3): always announce our MSS. RFC 7323 §2.2: window scale on
+  // our SYN if enabled, on a SYN-ACK only if the peer's SYN had it.
+  hdr.options.mss = cfg_->mss;
+  const bool announce_ws = state_ == tcp_state::syn_sent ? cfg_->window_scaling : peer_wscale_ok_;
+  if (announce_ws) hdr.options.window_scale = rcv_.wscale;
+  syn_due_ = false;
+  const bool first = !first_tx_.has_value();
+  if (first) {
+    first_tx_ = now;
+    rtt_probe_ = std::pair{snd_.iss + seq_len{1}, now};
+  } else {
+    ++retransmissions_;
+  }
+  snd_.nxt = snd_.iss + seq_len{1};
+  snd_.max = seq_max(snd_.max, snd_.nxt);
+  arm_retransmit(now);
+  if (state_ == tcp_state::syn_sent) {
+    // The SYN is the one segment without an ACK; its window is never scaled.
+    hdr.src_port = tuple_.local_port;
+    hdr.dst_port = tuple_.remote_port;
+    hdr.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(recv_window(), 0xFFFF));
+    hdr.emit(out, tuple_.local_addr, tuple_.remote_addr);
+    return hdr.buffer_len();
+  }
+  return emit(out, hdr, 0, 0);
+}
+
+std::optional<std::size_t> connection::emit_data_or_fin(instant now, mutable_bytes out) {
+  const auto plan = next_send();
+  if (!plan) return std::nullopt;
+  const std::uint32_t len = plan->len;
+  const bool fin_now = plan->fin;
+  const seq_num end = data_end();
+  tcp_repr hdr;
+  hdr.seq = snd_.nxt;
+  if (len > 0 && snd_.nxt + seq_len{len} == end) hdr.flags |= tcp_flag::psh;  // MUST-61
+  if (fin_now) hdr.flags |= tcp_flag::fin;
+  const bool is_new = snd_.nxt == snd_.max;
+  if (!is_new) ++retransmissions_;
+  const std::size_t offset = distance(tx_start_, snd_.nxt).n;
+  snd_.nxt += seq_len{len + (fin_now ? 1u : 0u)};
+  snd_.max = seq_max(snd_.max, snd_.nxt);
+  if (!timers_.armed(timer_kind::retransmit)) arm_retransmit(now);
+  if (!first_tx_) first_tx_ = now;
+  if (is_new && !rtt_probe_) rtt_probe_ = std::pair{snd_.nxt, now};
+  return emit(out, hdr, offset, len);
+}
+
+// Fills in ports, ACK and window, copies `payload_len` bytes of the send buffer starting at
+// `payload_offset` after the header, and computes the checksum.
+std::size_t connection::emit(mutable_bytes out, const tcp_repr& hdr_in, std::size_t payload_offset,
+                             std::size_t payload_len) {
+  tcp_repr hdr = hdr_in;
+  hdr.src_port = tuple_.local_port;
+  hdr.dst_port = tuple_.remote_port;
+  hdr.ack = rcv_.nxt;
+  // RFC 7323 §2.2: the window field of a SYN-ACK is not scaled; all later ones are.
+  hdr.window = hdr.syn() ? static_cast<std::uint16_t>(std::min<std::uint32_t>(recv_window(), 0xFFFF))
+                         : window_field();
+  const std::size_t header = hdr.header_len();
+  hdr.emit_header(out);
+  tx_.peek(payload_offset, out.subspan(header, payload_len));
+  const std::size_t total = header + payload_len;
+  tcp_repr::fill_checksum(out.first(total), tuple_.local_addr, tuple_.remote_addr);
+  rcv_.wnd = recv_window();
+  ack_now_ = false;
+  return total;
+}
+
+}  // namespace synack

@@ -1,0 +1,43 @@
+#include "synack/tcp/time_wait.hpp"
+
+namespace synack {
+
+time_wait_action time_wait_record::on_segment(instant now, const tcp_repr& seg, const tcp_config& cfg) {
+  if (seg.rst()) {
+    // RFC 1337: TIME-WAIT assassination. Ignoring RST here protects against old duplicates
+    // reaching a new incarnation. With the protection off, RFC 5961 §3 applies (window 0:
+    // only an exact RCV.NXT resets).
+    if (cfg.rfc1337) return time_wait_action::ignore;
+    return seg.seq == rcv_nxt ? time_wait_action::close : time_wait_action::ignore;
+  }
+  if (seg.syn() && !seg.ack) {
+    // RFC 1122 §4.2.2.13 / RFC 6191: a SYN whose sequence number lies beyond the old
+    // incarnation's RCV.NXT cannot be an old duplicate of it, so a new connection may start.
+    if (seg.seq.after(rcv_nxt)) return time_wait_action::reopen;
+    // Otherwise it is a SYN in a synchronized state: RFC 5961 §4 challenge ACK.
+    return limiter.allow(now, cfg.challenge_ack_limit, cfg.challenge_ack_window) ? time_wait_action::ack
+                                                                                  : time_wait_action::ignore;
+  }
+  if (seg.fin() && (seg.seq + seq_len{seg.seg_len()}) == rcv_nxt) {
+    // RFC 9293 §3.10.7.4 eighth step: "The only thing that can arrive in this state is a
+    // retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL timeout."
+    return time_wait_action::ack_and_restart;
+  }
+  // Sequence check with RCV.WND = 0: only an empty segment at exactly RCV.NXT is acceptable,
+  // and an acceptable one needs nothing. Anything else gets an ACK (rate-limited).
+  if (seg.seg_len() == 0 && seg.seq == rcv_nxt) return time_wait_action::ignore;
+  return limiter.allow(now, cfg.challenge_ack_limit, cfg.challenge_ack_window) ? time_wait_action::ack
+                                                                                : time_wait_action::ignore;
+}
+
+tcp_repr time_wait_record::ack_segment() const {
+  tcp_repr r;
+  r.src_port = tuple.local_port;
+  r.dst_port = tuple.remote_port;
+  r.seq = snd_nxt;
+  r.ack = rcv_nxt;
+  r.window = window;
+  return r;
+}
+
+}  // namespace synack

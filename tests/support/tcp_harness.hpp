@@ -1,0 +1,208 @@
+#pragma once
+// Exact-segment harness for one tcp::connection on virtual time (DESIGN.md §3).
+//
+// The remote side is played by the test: send(at, seg) feeds a segment (ports filled in,
+// emitted to bytes and parsed back so the wire layer is exercised too); expect_recv(at, seg)
+// fires due timers at `at`, polls one segment and compares it field by field with `seg`;
+// expect_nothing(at) asserts silence. Failures point at the test line (std::source_location).
+//
+// Both ISNs sit just below the 2^32 wrap, so every test exercises wrap-around arithmetic.
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <source_location>
+#include <string>
+#include <vector>
+
+#include "synack/tcp/connection.hpp"
+#include "synack/wire/tcp.hpp"
+
+namespace synack::test {
+
+inline constexpr ipv4_addr local_addr = ipv4_addr::from_octets(192, 0, 2, 1);
+inline constexpr ipv4_addr remote_addr = ipv4_addr::from_octets(192, 0, 2, 2);
+inline constexpr std::uint16_t local_port = 80;
+inline constexpr std::uint16_t remote_port = 49152;
+inline constexpr seq_num local_iss{0xFFFFFFFFu - 99};    // our ISS: wraps after 99 octets
+inline constexpr seq_num remote_iss{0xFFFFFFFFu - 999};  // the peer's: wraps after 999
+
+inline instant at_ms(std::int64_t ms) { return instant{ms * 1000}; }
+inline instant at_s(std::int64_t s) { return instant{s * 1'000'000}; }
+
+inline std::string describe(const tcp_repr& r) {
+  std::string s;
+  const char* names = "FSRPAUEC";
+  for (int i = 0; i < 8; ++i) {
+    if ((r.wire_flags() >> i) & 1) s += names[i];
+  }
+  s += " seq=" + std::to_string(r.seq.raw);
+  if (r.ack) s += " ack=" + std::to_string(r.ack->raw);
+  s += " win=" + std::to_string(r.window) + " len=" + std::to_string(r.payload.size());
+  if (r.options.mss) s += " mss=" + std::to_string(*r.options.mss);
+  if (r.options.window_scale) s += " ws=" + std::to_string(*r.options.window_scale);
+  return s;
+}
+
+// A segment template: set only what a test cares about.
+struct seg {
+  seq_num seq{};
+  std::optional<seq_num> ack{};
+  std::uint8_t flags = 0;
+  std::uint16_t window = 0xFFFF;
+  std::string payload{};
+  std::optional<std::uint16_t> mss{};
+  std::optional<std::uint8_t> wscale{};
+};
+
+class tcp_harness {
+ public:
+  explicit tcp_harness(tcp_config cfg = {}) : cfg_(cfg), isn_(local_iss), conn_(cfg_, isn_) {}
+
+  connection& conn() { return conn_; }
+  const tcp_config& cfg() const { return cfg_; }
+  four_tuple tuple() const { return four_tuple{local_addr, local_port, remote_addr, remote_port}; }
+
+  // Feeds a segment from the peer at `at` (timers due before it fire first).
+  rx_verdict send(instant at, const seg& s) {
+    advance(at);
+    tcp_repr r = to_repr(s, remote_port, local_port);
+    // Through the wire layer and back: the connection sees exactly what a peer would send.
+    std::vector<std::byte> bytes(r.buffer_len());
+    r.emit(bytes, remote_addr, local_addr);
+    auto view = tcp_view::parse(bytes);
+    EXPECT_TRUE(view.has_value());
+    auto parsed = tcp_repr::parse(*view, remote_addr, local_addr);
+    EXPECT_TRUE(parsed.has_value());
+    return conn_.on_segment(at, *parsed, remote_addr);
+  }
+
+  // Fires due timers, then polls one segment.
+  std::optional<tcp_repr> poll(instant at) {
+    advance(at);
+    std::vector<std::byte>& buf = out_.emplace_back(65536);
+    auto n = conn_.poll_transmit(at, buf);
+    if (!n) {
+      out_.pop_back();
+      return std::nullopt;
+    }
+    buf.resize(*n);
+    auto view = tcp_view::parse(buf);
+    EXPECT_TRUE(view.has_value()) << "connection emitted an unparsable segment";
+    auto parsed = tcp_repr::parse(*view, local_addr, remote_addr);
+    EXPECT_TRUE(parsed.has_value()) << "connection emitted a segment with a bad checksum";
+    if (!parsed) return std::nullopt;
+    EXPECT_EQ(parsed->src_port, local_port);
+    EXPECT_EQ(parsed->dst_port, remote_port);
+    return *parsed;
+  }
+
+  // Polls one segment and compares seq, ack, flags, payload; and window, MSS and window
+  // scale if the template sets them (window: if `check_window`).
+  void expect_recv(instant at, const seg& want, bool check_window = false,
+                   std::source_location loc = std::source_location::current()) {
+    SCOPED_TRACE(testing::Message() << loc.file_name() << ":" << loc.line());
+    auto got = poll(at);
+    ASSERT_TRUE(got.has_value()) << "expected a segment, got nothing";
+    tcp_repr w = to_repr(want, local_port, remote_port);
+    EXPECT_EQ(got->wire_flags(), w.wire_flags()) << "got " << describe(*got) << "\nwant " << describe(w);
+    EXPECT_EQ(got->seq.raw, w.seq.raw) << "got " << describe(*got);
+    EXPECT_EQ(got->ack.has_value(), w.ack.has_value()) << "got " << describe(*got);
+    if (got->ack && w.ack) {
+      EXPECT_EQ(got->ack->raw, w.ack->raw) << "got " << describe(*got);
+    }
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(got->payload.data()), got->payload.size()), want.payload);
+    if (check_window) {
+      EXPECT_EQ(got->window, w.window) << "got " << describe(*got);
+    }
+    if (want.mss) {
+      EXPECT_EQ(got->options.mss, want.mss) << "got " << describe(*got);
+    }
+    if (want.wscale) {
+      EXPECT_EQ(got->options.window_scale, want.wscale) << "got " << describe(*got);
+    }
+  }
+
+  void expect_nothing(instant at, std::source_location loc = std::source_location::current()) {
+    SCOPED_TRACE(testing::Message() << loc.file_name() << ":" << loc.line());
+    auto got = poll(at);
+    EXPECT_FALSE(got.has_value()) << "expected silence, got " << describe(*got);
+  }
+
+  void expect_state(tcp_state s, std::source_location loc = std::source_location::current()) {
+    SCOPED_TRACE(testing::Message() << loc.file_name() << ":" << loc.line());
+    EXPECT_EQ(to_string(conn_.state()), to_string(s));
+  }
+
+  // Runs timers up to `at` (each due deadline at its own time, as a driver would).
+  void advance(instant at) {
+    while (auto d = conn_.next_deadline()) {
+      if (*d > at) break;
+      conn_.on_timeout(*d);
+      if (conn_.next_deadline() == d) break;  // a timer that does not move would spin
+    }
+  }
+
+  // ---- fixtures through the real API (each one is a real handshake) ---------------------
+  // Active open to ESTABLISHED; the peer announces `peer_window` and MSS 1460, no scaling.
+  void establish_active(instant at = at_ms(0)) {
+    ASSERT_TRUE(conn_.connect(at, tuple()).has_value());
+    auto syn = poll(at);
+    ASSERT_TRUE(syn.has_value());
+    send(at, seg{.seq = remote_iss, .ack = local_iss + seq_len{1}, .flags = tcp_flag::syn, .mss = 1460});
+    auto ack = poll(at);
+    ASSERT_TRUE(ack.has_value());
+    ASSERT_EQ(conn_.state(), tcp_state::established);
+  }
+  // Passive open to ESTABLISHED.
+  void establish_passive(instant at = at_ms(0)) {
+    ASSERT_TRUE(conn_.listen(local_addr, local_port).has_value());
+    send(at, seg{.seq = remote_iss, .flags = tcp_flag::syn, .mss = 1460});
+    auto synack = poll(at);
+    ASSERT_TRUE(synack.has_value());
+    send(at, seg{.seq = remote_iss + seq_len{1}, .ack = local_iss + seq_len{1}});
+    ASSERT_EQ(conn_.state(), tcp_state::established);
+  }
+
+  // Shorthands for the sequence numbers after the handshake.
+  static seq_num l(std::uint32_t off) { return local_iss + seq_len{off}; }   // our side
+  static seq_num r(std::uint32_t off) { return remote_iss + seq_len{off}; }  // the peer's
+
+  std::string read_all() {
+    std::string s;
+    std::array<std::byte, 4096> b{};
+    while (true) {
+      auto n = conn_.recv(b);
+      if (!n || *n == 0) break;
+      s.append(reinterpret_cast<const char*>(b.data()), *n);
+    }
+    return s;
+  }
+  std::size_t write(std::string_view s) {
+    auto n = conn_.send(std::as_bytes(std::span{s.data(), s.size()}));
+    return n ? *n : 0;
+  }
+
+ private:
+  tcp_repr to_repr(const seg& s, std::uint16_t sport, std::uint16_t dport) {
+    tcp_repr r;
+    r.src_port = sport;
+    r.dst_port = dport;
+    r.seq = s.seq;
+    r.ack = s.ack;
+    r.flags = s.flags;
+    r.window = s.window;
+    r.options.mss = s.mss;
+    r.options.window_scale = s.wscale;
+    auto& p = payloads_.emplace_back(s.payload);
+    r.payload = std::as_bytes(std::span{p.data(), p.size()});
+    return r;
+  }
+
+  tcp_config cfg_;
+  fixed_isn isn_;
+  connection conn_;
+  std::deque<std::vector<std::byte>> out_;
+  std::deque<std::string> payloads_;
+};
+
+}  // namespace synack::test
