@@ -66,10 +66,14 @@ std::uint32_t host::impl::alloc_slot(owner o) {
   return idx;
 }
 
+void host::impl::unlink(std::uint32_t idx) {
+  auto it = demux.find(slots[idx].conn->tuple());
+  if (it != demux.end() && it->second == idx) demux.erase(it);
+}
+
 void host::impl::free_slot(std::uint32_t idx) {
   slot& s = slots[idx];
-  auto it = demux.find(s.conn->tuple());
-  if (it != demux.end() && it->second == idx) demux.erase(it);
+  unlink(idx);
   s.conn.reset();
   ++s.gen;
   s.own = owner::free;
@@ -92,6 +96,10 @@ void host::impl::touch(instant now, std::uint32_t idx) {
   slot& s = slots[idx];
   drain_events(now, idx);
   if (!s.conn) return;
+  // RFC 9293 §3.10.7: "enter the CLOSED state, delete the TCB". A handle the user still holds
+  // keeps its sticky error, but the 4-tuple is free: segments for it are answered as for
+  // CLOSED (§3.10.7.1) and a new connection may use it.
+  if (s.conn->state() == tcp_state::closed) unlink(idx);
   if (!s.tx_queued && s.conn->has_pending_output()) {
     s.tx_queued = true;
     txq.push_back(idx);
@@ -161,25 +169,25 @@ void host::impl::maybe_reap(std::uint32_t idx) {
 }
 
 void host::impl::add_time_wait(const time_wait_record& r) {
-  while (tw.size() >= cfg.time_wait_max && !tw_fifo.empty()) {
-    auto [t, at] = tw_fifo.front();
-    tw_fifo.pop_front();
-    auto it = tw.find(t);
-    if (it != tw.end() && it->second.expiry == at) {
+  while (tw.size() >= cfg.time_wait_max && !tw_expiry.empty()) {
+    const tw_entry e = tw_expiry.top();  // the one closest to expiry goes first
+    tw_expiry.pop();
+    auto it = tw.find(e.tuple);
+    if (it != tw.end() && it->second.expiry == e.at) {
       tw.erase(it);
       ++ctr.time_wait_recycled;
     }
   }
   tw[r.tuple] = r;
-  tw_fifo.emplace_back(r.tuple, r.expiry);
+  tw_expiry.push(tw_entry{r.expiry, r.tuple});
 }
 
 void host::impl::expire_time_wait(instant now) {
-  while (!tw_fifo.empty() && tw_fifo.front().second <= now) {
-    auto [t, at] = tw_fifo.front();
-    tw_fifo.pop_front();
-    auto it = tw.find(t);
-    if (it != tw.end() && it->second.expiry == at) tw.erase(it);  // else restarted: a later entry
+  while (!tw_expiry.empty() && tw_expiry.top().at <= now) {
+    const tw_entry e = tw_expiry.top();
+    tw_expiry.pop();
+    auto it = tw.find(e.tuple);
+    if (it != tw.end() && it->second.expiry == e.at) tw.erase(it);  // else restarted: a later entry
   }
 }
 
@@ -339,6 +347,12 @@ result<void, tcp_error> host::close(instant now, conn_handle h) {
   if (s == nullptr) return unexpected{tcp_error::not_connected};
   auto r = s->conn->close(now);
   s->own = impl::owner::orphan;
+  // Nothing left to send: leave the transmit queue now, so that touch() can shrink a
+  // TIME-WAIT TCB to its record (or free a CLOSED one) at once rather than at the next poll.
+  if (s->tx_queued && !s->conn->has_pending_output()) {
+    std::erase(impl_->txq, h.index);
+    s->tx_queued = false;
+  }
   impl_->touch(now, h.index);
   return r;
 }
@@ -380,7 +394,15 @@ std::optional<std::size_t> host::poll_transmit(instant now, mutable_bytes out) {
         ++m.ctr.out_segs;
       }
       if ((static_cast<std::uint8_t>(out[20 + 13]) & tcp_flag::rst) != 0) ++m.ctr.out_rsts;
-      m.schedule(idx);
+      if (c.has_pending_output()) {
+        m.schedule(idx);
+      } else {
+        // Its last segment: leave the queue now, so a connection that has reached TIME-WAIT
+        // or CLOSED is shrunk or freed without waiting for another poll.
+        m.txq.pop_front();
+        s.tx_queued = false;
+        m.touch(now, idx);
+      }
       return 20 + *n;
     }
     m.txq.pop_front();
@@ -399,14 +421,14 @@ std::optional<instant> host::next_deadline() const {
     if (s.conn && s.gen == e.gen && s.scheduled == e.at) break;
     m.timers.pop();
   }
-  while (!m.tw_fifo.empty()) {
-    auto it = m.tw.find(m.tw_fifo.front().first);
-    if (it != m.tw.end() && it->second.expiry == m.tw_fifo.front().second) break;
-    m.tw_fifo.pop_front();
+  while (!m.tw_expiry.empty()) {
+    auto it = m.tw.find(m.tw_expiry.top().tuple);
+    if (it != m.tw.end() && it->second.expiry == m.tw_expiry.top().at) break;
+    m.tw_expiry.pop();
   }
   std::optional<instant> d;
   if (!m.timers.empty()) d = m.timers.top().at;
-  if (!m.tw_fifo.empty() && (!d || m.tw_fifo.front().second < *d)) d = m.tw_fifo.front().second;
+  if (!m.tw_expiry.empty() && (!d || m.tw_expiry.top().at < *d)) d = m.tw_expiry.top().at;
   return d;
 }
 

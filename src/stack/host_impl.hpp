@@ -38,7 +38,8 @@ struct host::impl final : tcp_tracer {
     instant at;
     std::uint32_t idx = 0;
     std::uint32_t gen = 0;
-    bool operator>(const timer_entry& o) const { return at > o.at; }
+    // Ties fire in slot order, so equal deadlines give a reproducible output order.
+    bool operator>(const timer_entry& o) const { return at != o.at ? at > o.at : idx > o.idx; }
   };
   // A packet the host builds itself: RST for a closed port, TIME-WAIT ACK, echo reply.
   struct reply {
@@ -58,7 +59,15 @@ struct host::impl final : tcp_tracer {
   std::vector<listener> listeners;
   std::unordered_map<std::uint16_t, std::uint32_t> listen_by_port;
   std::unordered_map<four_tuple, time_wait_record, four_tuple_hash> tw;
-  mutable std::deque<std::pair<four_tuple, instant>> tw_fifo;  // by expiry; stale entries skipped
+  // TIME-WAIT expiries, soonest first. A record closed late by its user may expire before
+  // younger ones, so this is a heap, not a FIFO. Entries whose record is gone or was restarted
+  // (expiry differs) are stale and skipped.
+  struct tw_entry {
+    instant at;
+    four_tuple tuple;
+    bool operator>(const tw_entry& o) const { return at > o.at; }
+  };
+  mutable std::priority_queue<tw_entry, std::vector<tw_entry>, std::greater<>> tw_expiry;
   std::deque<std::uint32_t> txq;
   mutable std::priority_queue<timer_entry, std::vector<timer_entry>, std::greater<>> timers;
   std::array<reply, reply_slots> replies;
@@ -74,6 +83,7 @@ struct host::impl final : tcp_tracer {
   // Slots and bookkeeping (host.cpp).
   std::uint32_t alloc_slot(owner o);
   void free_slot(std::uint32_t idx);
+  void unlink(std::uint32_t idx);  // remove from demux (the TCB is CLOSED or freed)
   slot* user_slot(conn_handle h);
   const slot* user_slot(conn_handle h) const;
   void touch(instant now, std::uint32_t idx);

@@ -93,7 +93,7 @@ bool host::impl::time_wait_input(
     case time_wait_action::ack_and_restart:
       ++ctr.tcp(rx_verdict::time_wait);
       r.expiry = now + 2 * cfg.tcp.msl;
-      tw_fifo.emplace_back(r.tuple, r.expiry);
+      tw_expiry.push(tw_entry{r.expiry, r.tuple});
       queue_tcp_reply(r.tuple.remote_addr, r.ack_segment());
       return false;
     case time_wait_action::close:

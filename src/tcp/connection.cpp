@@ -101,14 +101,14 @@ result<std::size_t, tcp_error> connection::send(bytes data) {
 
 result<std::size_t, tcp_error> connection::recv(mutable_bytes out) {
   if (!rx_.empty()) {
-    const std::uint32_t before = recv_window();
     const std::size_t n = rx_.read(out);
-    // Receiver-side SWS avoidance (RFC 9293 §3.8.6.2.2): announce the opened window once it
-    // grew by min(buffer / 2, MSS).
-    const std::uint32_t grown = recv_window() - before;
+    // Receiver-side SWS avoidance (RFC 9293 §3.8.6.2.2, MUST-39): announce the opened window
+    // once its right edge can move by min(buffer / 2, MSS) beyond the one last announced
+    // (RCV.WND as sent), however many reads that took.
+    const std::uint32_t now_wnd = recv_window();
     const auto threshold = static_cast<std::uint32_t>(std::min<std::size_t>(rx_.capacity() / 2, cfg_->mss));
-    if (is_synchronized(state_) && state_ != tcp_state::time_wait && before < threshold + grown &&
-        grown >= threshold) {
+    if (is_synchronized(state_) && state_ != tcp_state::time_wait && now_wnd >= rcv_.wnd &&
+        now_wnd - rcv_.wnd >= threshold) {
       queue_ack();
     }
     return n;
@@ -236,6 +236,12 @@ void connection::enter_closed(close_reason why) {
   first_tx_.reset();
   rtt_probe_.reset();
   push_event(tcp_event{tcp_event_kind::closed, why});
+}
+
+void connection::enter_fin_wait_2(instant now) {
+  set_state(tcp_state::fin_wait_2);
+  // An orphan (closed by the user) must not wait forever for a silent peer's FIN.
+  if (user_closed_) timers_.set(timer_kind::fin_wait_2, now + cfg_->fin_wait_2_timeout);
 }
 
 void connection::enter_time_wait(instant now) {

@@ -261,10 +261,10 @@ std::optional<rx_verdict> connection::check_ack(instant now, const tcp_repr& seg
   const bool fin_acked = fin_queued_ && snd_.una == fin_seq() + seq_len{1};
   switch (state_) {
     case tcp_state::fin_wait_1:
-      if (fin_acked) {
-        set_state(tcp_state::fin_wait_2);
-        if (user_closed_) timers_.set(timer_kind::fin_wait_2, now + cfg_->fin_wait_2_timeout);
-      }
+      // A segment that also carries a FIN is left in FIN-WAIT-1: the eighth step then goes
+      // straight to TIME-WAIT ("If our FIN has been ACKed (perhaps in this segment)"), or to
+      // FIN-WAIT-2 if that FIN cannot be processed yet.
+      if (fin_acked && !seg.fin()) enter_fin_wait_2(now);
       break;
     case tcp_state::closing:
       if (fin_acked) enter_time_wait(now);
@@ -361,9 +361,16 @@ std::optional<rx_verdict> connection::process_text(const tcp_repr& seg) {
 
 // §3.10.7.4 eighth: the FIN bit, processed only once everything before it was taken.
 void connection::check_fin(instant now, const tcp_repr& seg, bool all_text_taken) {
-  if (!seg.fin() || !all_text_taken) return;
+  const bool our_fin_acked = fin_queued_ && snd_.una == fin_seq() + seq_len{1};
   const seq_num fin_at = seg.seq + seq_len{static_cast<std::uint32_t>(seg.payload.size()) + (seg.syn() ? 1u : 0u)};
-  if (fin_at != rcv_.nxt) return;  // out of order or a duplicate: not this FIN's turn
+  // Not this FIN's turn (none, out of order, a duplicate, or text before it not taken).
+  if (!seg.fin() || !all_text_taken || fin_at != rcv_.nxt) {
+    // An out-of-order FIN is not held (no reassembly yet); a duplicate ACK asks for the gap
+    // (RFC 5681 §4.2), as for out-of-order text.
+    if (seg.fin() && fin_at.after(rcv_.nxt)) queue_ack();
+    if (state_ == tcp_state::fin_wait_1 && our_fin_acked) enter_fin_wait_2(now);  // see check_ack
+    return;
+  }
   rcv_.nxt += seq_len{1};  // a FIN takes one sequence number
   fin_received_ = true;
   queue_ack();
@@ -376,7 +383,7 @@ void connection::check_fin(instant now, const tcp_repr& seg, bool all_text_taken
     case tcp_state::fin_wait_1:
       // Our FIN acknowledged (possibly by this very segment): TIME-WAIT; otherwise a
       // simultaneous close: CLOSING.
-      if (fin_queued_ && snd_.una == fin_seq() + seq_len{1}) {
+      if (our_fin_acked) {
         enter_time_wait(now);
       } else {
         set_state(tcp_state::closing);

@@ -12,6 +12,7 @@
 #include <deque>
 #include <source_location>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "synack/tcp/connection.hpp"
@@ -54,9 +55,20 @@ struct seg {
   std::optional<std::uint8_t> wscale{};
 };
 
+// Records every state change through the connection's single funnel.
+class transition_log final : public tcp_tracer {
+ public:
+  void on_state(const four_tuple&, tcp_state from, tcp_state to) override { arcs.emplace_back(from, to); }
+  std::vector<std::pair<tcp_state, tcp_state>> arcs;
+};
+
 class tcp_harness {
  public:
-  explicit tcp_harness(tcp_config cfg = {}) : cfg_(cfg), isn_(local_iss), conn_(cfg_, isn_) {}
+  explicit tcp_harness(tcp_config cfg = {}) : cfg_(cfg), isn_(local_iss), conn_(cfg_, isn_) {
+    conn_.set_tracer(&log_);
+  }
+  tcp_harness(const tcp_harness&) = delete;
+  tcp_harness& operator=(const tcp_harness&) = delete;
 
   connection& conn() { return conn_; }
   const tcp_config& cfg() const { return cfg_; }
@@ -133,6 +145,33 @@ class tcp_harness {
     EXPECT_EQ(to_string(conn_.state()), to_string(s));
   }
 
+  // The next event must be `e`.
+  void expect_event(tcp_event e, std::source_location loc = std::source_location::current()) {
+    SCOPED_TRACE(testing::Message() << loc.file_name() << ":" << loc.line());
+    auto got = conn_.poll_event();
+    ASSERT_TRUE(got.has_value()) << "expected an event, got none";
+    EXPECT_EQ(static_cast<int>(got->kind), static_cast<int>(e.kind));
+    EXPECT_EQ(to_string(got->reason), to_string(e.reason));
+  }
+  void expect_no_event(std::source_location loc = std::source_location::current()) {
+    SCOPED_TRACE(testing::Message() << loc.file_name() << ":" << loc.line());
+    auto got = conn_.poll_event();
+    EXPECT_FALSE(got.has_value()) << "unexpected event kind " << static_cast<int>(got->kind);
+  }
+  void drain_events() {
+    while (conn_.poll_event()) {
+    }
+  }
+  // State changes seen so far, as "A -> B" strings (clear with transitions().clear()).
+  std::vector<std::pair<tcp_state, tcp_state>>& transitions() { return log_.arcs; }
+  // The last state change must be from -> to.
+  void expect_last_arc(tcp_state from, tcp_state to, std::source_location loc = std::source_location::current()) {
+    SCOPED_TRACE(testing::Message() << loc.file_name() << ":" << loc.line());
+    ASSERT_FALSE(log_.arcs.empty());
+    EXPECT_EQ(to_string(log_.arcs.back().first), to_string(from));
+    EXPECT_EQ(to_string(log_.arcs.back().second), to_string(to));
+  }
+
   // Runs timers up to `at` (each due deadline at its own time, as a driver would).
   void advance(instant at) {
     while (auto d = conn_.next_deadline()) {
@@ -161,6 +200,57 @@ class tcp_harness {
     ASSERT_TRUE(synack.has_value());
     send(at, seg{.seq = remote_iss + seq_len{1}, .ack = local_iss + seq_len{1}});
     ASSERT_EQ(conn_.state(), tcp_state::established);
+  }
+
+  // Drives a passive connection (established_passive at `at`) to `target` with exact
+  // segments; afterwards our next sequence number and the peer's are as documented:
+  //   ESTABLISHED          l(1) / r(1)
+  //   FIN-WAIT-1           FIN l(1) sent, unacknowledged
+  //   FIN-WAIT-2           FIN l(1) acknowledged (snd.nxt l(2))
+  //   CLOSE-WAIT           peer FIN r(1) acknowledged (rcv.nxt r(2))
+  //   LAST-ACK             CLOSE-WAIT + our FIN l(1) sent
+  //   CLOSING              FIN-WAIT-1 + peer FIN r(1) (ack=l(1)) acknowledged
+  //   TIME-WAIT            FIN-WAIT-2 + peer FIN r(1) acknowledged
+  // Events are drained.
+  void drive_to(tcp_state target, instant at = at_ms(0)) {
+    establish_passive(at);
+    switch (target) {
+      case tcp_state::established:
+        break;
+      case tcp_state::fin_wait_1:
+      case tcp_state::fin_wait_2:
+      case tcp_state::closing:
+      case tcp_state::time_wait:
+        ASSERT_TRUE(conn_.shutdown(at).has_value());
+        expect_recv(at, seg{.seq = l(1), .ack = r(1), .flags = tcp_flag::fin});
+        if (target == tcp_state::fin_wait_1) break;
+        if (target == tcp_state::closing) {
+          send(at, seg{.seq = r(1), .ack = l(1), .flags = tcp_flag::fin});
+          expect_recv(at, seg{.seq = l(2), .ack = r(2)});
+          break;
+        }
+        send(at, seg{.seq = r(1), .ack = l(2)});
+        if (target == tcp_state::fin_wait_2) break;
+        send(at, seg{.seq = r(1), .ack = l(2), .flags = tcp_flag::fin});
+        expect_recv(at, seg{.seq = l(2), .ack = r(2)});
+        break;
+      case tcp_state::close_wait:
+      case tcp_state::last_ack:
+        send(at, seg{.seq = r(1), .ack = l(1), .flags = tcp_flag::fin});
+        expect_recv(at, seg{.seq = l(1), .ack = r(2)});
+        if (target == tcp_state::close_wait) break;
+        ASSERT_TRUE(conn_.shutdown(at).has_value());
+        expect_recv(at, seg{.seq = l(1), .ack = r(2), .flags = tcp_flag::fin});
+        break;
+      case tcp_state::closed:
+      case tcp_state::listen:
+      case tcp_state::syn_sent:
+      case tcp_state::syn_received:
+        FAIL() << "drive_to handles the synchronized states only";
+    }
+    ASSERT_EQ(to_string(conn_.state()), to_string(target));
+    expect_nothing(at);
+    drain_events();
   }
 
   // Shorthands for the sequence numbers after the handshake.
@@ -201,6 +291,7 @@ class tcp_harness {
   tcp_config cfg_;
   fixed_isn isn_;
   connection conn_;
+  transition_log log_;
   std::deque<std::vector<std::byte>> out_;
   std::deque<std::string> payloads_;
 };

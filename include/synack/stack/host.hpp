@@ -130,7 +130,8 @@ class host {
   // A connection by 4-tuple, handle or not (tests, tools). nullptr if none.
   [[nodiscard]] const connection* lookup(const four_tuple& t) const;
   [[nodiscard]] const time_wait_record* lookup_time_wait(const four_tuple& t) const;
-  // Full TCBs (any state) and compact TIME-WAIT records held now.
+  // Live TCBs (any state but CLOSED; a CLOSED one is unlinked even while its handle is held)
+  // and compact TIME-WAIT records held now.
   [[nodiscard]] std::size_t connection_count() const;
   [[nodiscard]] std::size_t time_wait_count() const;
   [[nodiscard]] std::size_t half_open(listener_handle l) const;

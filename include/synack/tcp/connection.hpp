@@ -174,6 +174,7 @@ class connection {
   // State funnel and helpers (connection.cpp).
   void set_state(tcp_state next);
   void enter_closed(close_reason why);
+  void enter_fin_wait_2(instant now);
   void enter_time_wait(instant now);
   void push_event(tcp_event e);
   void queue_ack() { ack_now_ = true; }

@@ -9,6 +9,9 @@
 // Impairments per direction of each link, from one seeded generator: latency, bandwidth
 // (serialisation delay, FIFO), queue limit (tail drop), loss, duplication, reordering (extra
 // delay), corruption (one random bit flipped; the receiver's checksum must catch it).
+// They apply to each packet in a fixed order (the order of random draws, so changing it changes
+// every seeded run): mtu, loss (a lost packet uses no bandwidth), queue limit, bandwidth,
+// latency, reorder, duplicate, corrupt (if duplicated, one of the two copies at random).
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -112,8 +115,10 @@ class world {
   // link it is dropped (counted in unroutable()).
 
   [[nodiscard]] instant now() const;
-  // Delivers everything due now, fires due timers, collects transmissions; then jumps to the
-  // next event time. Returns false when nothing at all is pending (the world is idle).
+  // Processes one instant: delivers what is due, fires due timers, collects transmissions,
+  // until a round does nothing. If nothing was due at the current time, time first jumps to
+  // the next event. Time stays at the instant processed, so a driver acting between steps acts
+  // at the moment things happened. Returns false when nothing at all is pending (idle).
   bool step();
   // Steps until virtual time would pass `t` (time is left at t) or the world is idle.
   void run_until(instant t);

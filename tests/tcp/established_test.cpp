@@ -1,0 +1,126 @@
+// RFC 9293 §3.10.7.4 in ESTABLISHED: the sequence check, ACK processing and the FIN arc.
+#include "support/tcp_harness.hpp"
+
+namespace synack::test {
+namespace {
+
+using namespace tcp_flag;
+
+TEST(established, active_fixture_equals_passive_numbers) {
+  tcp_harness a;
+  a.establish_active();
+  tcp_harness p;
+  p.establish_passive();
+  for (tcp_harness* h : {&a, &p}) {
+    EXPECT_EQ(h->conn().snd().una, h->l(1));
+    EXPECT_EQ(h->conn().snd().nxt, h->l(1));
+    EXPECT_EQ(h->conn().rcv().nxt, h->r(1));
+    EXPECT_EQ(h->conn().snd().wnd, 65535u);
+    EXPECT_EQ(h->conn().snd().mss, 1460);
+    EXPECT_FALSE(h->conn().next_deadline().has_value());
+  }
+}
+
+TEST(established, pure_ack__silence) {
+  tcp_harness h;
+  h.drive_to(tcp_state::established);
+  EXPECT_EQ(h.send(at_ms(1), seg{.seq = h.r(1), .ack = h.l(1)}), rx_verdict::accepted);
+  h.expect_nothing(at_ms(1));
+  h.expect_state(tcp_state::established);
+}
+
+TEST(established, fin__close_wait_ack_and_peer_closed) {
+  tcp_harness h;
+  h.drive_to(tcp_state::established);
+  EXPECT_EQ(h.send(at_ms(1), seg{.seq = h.r(1), .ack = h.l(1), .flags = fin}), rx_verdict::accepted);
+  h.expect_state(tcp_state::close_wait);
+  h.expect_last_arc(tcp_state::established, tcp_state::close_wait);
+  h.expect_recv(at_ms(1), seg{.seq = h.l(1), .ack = h.r(2)});
+  h.expect_event(tcp_event{tcp_event_kind::peer_closed, close_reason::none});
+  EXPECT_TRUE(h.conn().peer_fin_received());
+}
+
+TEST(established, data_with_fin__both_taken) {
+  tcp_harness h;
+  h.drive_to(tcp_state::established);
+  h.send(at_ms(1), seg{.seq = h.r(1), .ack = h.l(1), .flags = fin | psh, .payload = "bye"});
+  h.expect_state(tcp_state::close_wait);
+  h.expect_recv(at_ms(1), seg{.seq = h.l(1), .ack = h.r(5)});  // 3 bytes + FIN
+  EXPECT_EQ(h.read_all(), "bye");
+}
+
+TEST(established, out_of_order_fin__not_processed_dup_ack) {
+  tcp_harness h;
+  h.drive_to(tcp_state::established);
+  h.send(at_ms(1), seg{.seq = h.r(10), .ack = h.l(1), .flags = fin});
+  h.expect_state(tcp_state::established);
+  h.expect_recv(at_ms(1), seg{.seq = h.l(1), .ack = h.r(1)});
+  EXPECT_FALSE(h.conn().peer_fin_received());
+}
+
+TEST(established, segment_left_of_window__dup_ack) {
+  tcp_harness h;
+  h.drive_to(tcp_state::established);
+  EXPECT_EQ(h.send(at_ms(1), seg{.seq = h.r(0), .ack = h.l(1)}), rx_verdict::out_of_window);
+  h.expect_recv(at_ms(1), seg{.seq = h.l(1), .ack = h.r(1)});
+}
+
+TEST(established, segment_right_of_window__dup_ack) {
+  tcp_harness h;
+  h.drive_to(tcp_state::established);
+  EXPECT_EQ(h.send(at_ms(1), seg{.seq = h.r(1 + 65535), .ack = h.l(1), .payload = "x"}), rx_verdict::out_of_window);
+  h.expect_recv(at_ms(1), seg{.seq = h.l(1), .ack = h.r(1)});
+  EXPECT_EQ(h.conn().recv_available(), 0u);
+}
+
+TEST(established, segment_at_last_window_octet__in_window_out_of_order) {
+  tcp_harness h;
+  h.drive_to(tcp_state::established);
+  EXPECT_EQ(h.send(at_ms(1), seg{.seq = h.r(65535), .ack = h.l(1), .payload = "x"}), rx_verdict::out_of_order);
+  h.expect_recv(at_ms(1), seg{.seq = h.l(1), .ack = h.r(1)});
+}
+
+TEST(established, segment_overlapping_left_edge__new_part_taken) {
+  tcp_harness h;
+  h.drive_to(tcp_state::established);
+  h.send(at_ms(1), seg{.seq = h.r(1), .ack = h.l(1), .payload = "abc"});
+  h.expect_recv(at_ms(1), seg{.seq = h.l(1), .ack = h.r(4)});
+  h.send(at_ms(2), seg{.seq = h.r(2), .ack = h.l(1), .payload = "bcdef"});
+  h.expect_recv(at_ms(2), seg{.seq = h.l(1), .ack = h.r(7)});
+  EXPECT_EQ(h.read_all(), "abcdef");
+}
+
+TEST(established, duplicate_data__dup_ack_not_delivered_twice) {
+  tcp_harness h;
+  h.drive_to(tcp_state::established);
+  h.send(at_ms(1), seg{.seq = h.r(1), .ack = h.l(1), .payload = "abc"});
+  h.expect_recv(at_ms(1), seg{.seq = h.l(1), .ack = h.r(4)});
+  EXPECT_EQ(h.send(at_ms(2), seg{.seq = h.r(1), .ack = h.l(1), .payload = "abc"}), rx_verdict::out_of_window);
+  h.expect_recv(at_ms(2), seg{.seq = h.l(1), .ack = h.r(4)});
+  EXPECT_EQ(h.read_all(), "abc");
+}
+
+TEST(established, window_update_from_newer_segment) {
+  tcp_harness h;
+  h.drive_to(tcp_state::established);
+  h.send(at_ms(1), seg{.seq = h.r(1), .ack = h.l(1), .window = 1234});
+  EXPECT_EQ(h.conn().snd().wnd, 1234u);
+  // An older segment (SND.WL1 > SEG.SEQ) must not update the window.
+  h.send(at_ms(2), seg{.seq = h.r(1), .ack = h.l(1), .payload = "ab"});
+  EXPECT_EQ(h.conn().snd().wnd, 65535u);
+  h.expect_recv(at_ms(2), seg{.seq = h.l(1), .ack = h.r(3)});
+  h.send(at_ms(3), seg{.seq = h.r(1), .ack = h.l(1), .window = 10});  // SEG.SEQ < SND.WL1
+  EXPECT_EQ(h.conn().snd().wnd, 65535u);
+}
+
+TEST(established, shutdown__fin_wait_1) {
+  tcp_harness h;
+  h.drive_to(tcp_state::established);
+  ASSERT_TRUE(h.conn().shutdown(at_ms(1)).has_value());
+  h.expect_state(tcp_state::fin_wait_1);
+  h.expect_last_arc(tcp_state::established, tcp_state::fin_wait_1);
+  h.expect_recv(at_ms(1), seg{.seq = h.l(1), .ack = h.r(1), .flags = fin});
+}
+
+}  // namespace
+}  // namespace synack::test

@@ -1,0 +1,182 @@
+// `synack demo`: the three-way handshake and the four-way close as a ladder diagram, over a
+// simulated link in virtual time. No privileges; finishes in well under a second.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <string>
+
+#include "commands.hpp"
+#include "echo_scenario.hpp"
+
+namespace synack::tools {
+namespace {
+
+struct demo_options {
+  bool simultaneous_open = false;
+  bool simultaneous_close = false;
+  double loss = 0.0;
+  std::uint64_t seed = 1;
+  std::string pcap;
+  bool absolute_seq = false;
+  bool ascii = false;
+  double latency_ms = 10.0;
+  double msl_s = 30.0;
+  std::string message = "hello, synack";
+};
+
+struct glyphs {
+  const char* line;
+  const char* right;
+  const char* left;
+  const char* lost;
+};
+constexpr glyphs unicode_glyphs{"─", "▶", "◀", "✗"};
+constexpr glyphs ascii_glyphs{"-", ">", "<", "x"};
+
+constexpr int state_width = 12;  // "SYN-RECEIVED"
+constexpr int arrow_width = 58;  // columns of the segment cell
+
+std::string flags_text(std::uint8_t f) {
+  std::string s;
+  auto add = [&](std::uint8_t bit, const char* name) {
+    if ((f & bit) == 0) return;
+    if (!s.empty()) s += ',';
+    s += name;
+  };
+  add(tcp_flag::syn, "SYN");
+  add(tcp_flag::fin, "FIN");
+  add(tcp_flag::rst, "RST");
+  add(tcp_flag::psh, "PSH");
+  add(tcp_flag::ack, "ACK");
+  add(tcp_flag::urg, "URG");
+  return s.empty() ? "none" : s;
+}
+
+class ladder {
+ public:
+  ladder(const demo_options& o, std::FILE* out) : o_(o), g_(o.ascii ? ascii_glyphs : unicode_glyphs), out_(out) {}
+
+  void header(const echo_config& c) {
+    fmt::print(out_, "synack demo: client {} and server {}:{} on a simulated link\n", c.client_addr.to_string(),
+               c.server_addr.to_string(), c.server_port);
+    fmt::print(out_, "  latency {:g} ms each way, loss {:g}%, seed {}, {} sequence numbers{}{}\n\n", o_.latency_ms,
+               o_.loss * 100.0, o_.seed, o_.absolute_seq ? "absolute" : "relative",
+               o_.simultaneous_open ? ", simultaneous open" : "", o_.simultaneous_close ? ", simultaneous close" : "");
+    fmt::print(out_, "{:>12}  {:<{}}  {:<{}}  {}\n", "time", "CLIENT", state_width, "", arrow_width, "SERVER");
+    fmt::print(out_, "{:>12}  {:<{}}  {:<{}}  {}\n", "", "CLOSED", state_width, "", arrow_width,
+               o_.simultaneous_open ? "CLOSED" : "LISTEN");
+  }
+
+  void segment(const segment_row& r) {
+    learn_isn(r);
+    std::string label = fmt::format(" {} seq={}", flags_text(r.flags), seq_text(r, r.seq, r.from_client));
+    if (r.ack) label += fmt::format(" ack={}", seq_text(r, *r.ack, !r.from_client));
+    label += fmt::format(" len={} win={}", r.len, r.window);
+    if (r.mss) label += fmt::format(" <mss {}{}>", *r.mss, r.wscale ? fmt::format(",wscale {}", *r.wscale) : "");
+    label += ' ';
+    const std::string arrow = draw(label, r.from_client, r.lost);
+    fmt::print(out_, "{:>9.3f} ms  {:<{}}  {}  {}\n", r.at.seconds() * 1e3, to_string(r.client_state), state_width,
+               arrow, r.lost ? "(lost)" : std::string(to_string(r.server_state)));
+  }
+
+  void state(const state_row& r) {
+    const std::string label = fmt::format("  ({}: {} -> {})", r.cause, to_string(r.from), to_string(r.to));
+    const std::string client = r.client ? std::string(to_string(r.to)) : "";
+    const std::string server = r.client ? "" : std::string(to_string(r.to));
+    fmt::print(out_, "{:>9.3f} ms  {:<{}}  {:<{}}  {}\n", r.at.seconds() * 1e3, client, state_width, label,
+               arrow_width, server);
+  }
+
+ private:
+  void learn_isn(const segment_row& r) {
+    if ((r.flags & tcp_flag::syn) == 0) return;
+    (r.from_client ? client_isn_ : server_isn_) = r.seq;
+  }
+  [[nodiscard]] std::string seq_text(const segment_row&, seq_num v, bool client_space) const {
+    const auto& isn = client_space ? client_isn_ : server_isn_;
+    if (o_.absolute_seq || !isn) return std::to_string(v.raw);
+    return std::to_string(distance(*isn, v).n);
+  }
+  // An arrow of exactly arrow_width columns around the label.
+  [[nodiscard]] std::string draw(const std::string& label, bool rightwards, bool lost) const {
+    const int fill = std::max(2, arrow_width - static_cast<int>(label.size()) - 3);
+    std::string s;
+    if (!rightwards) s += lost ? g_.lost : g_.left;
+    for (int i = 0; i < 2; ++i) s += g_.line;
+    s += label;
+    for (int i = 0; i < fill; ++i) s += g_.line;
+    if (rightwards) s += lost ? g_.lost : g_.right;
+    return s;
+  }
+
+  const demo_options& o_;
+  glyphs g_;
+  std::FILE* out_;
+  std::optional<seq_num> client_isn_;
+  std::optional<seq_num> server_isn_;
+};
+
+int run_demo(const demo_options& o) {
+  echo_config c;
+  c.seed = o.seed;
+  c.loss = o.loss;
+  c.latency = duration{static_cast<std::int64_t>(o.latency_ms * 1000.0)};
+  c.simultaneous_open = o.simultaneous_open;
+  c.simultaneous_close = o.simultaneous_close;
+  c.pcap_path = o.pcap;
+  c.message = o.message + "\n";
+  c.tcp.msl = duration{static_cast<std::int64_t>(o.msl_s * 1e6)};
+  echo_scenario sc(c);
+  ladder l(o, stdout);
+  l.header(c);
+  sc.on_segment([&](const segment_row& r) { l.segment(r); });
+  sc.on_state([&](const state_row& r) { l.state(r); });
+  const echo_outcome res = sc.run();
+
+  fmt::print("\n");
+  if (res.completed) {
+    fmt::print("echo: sent {:?}, got {:?} back; both sides CLOSED at {:.3f} ms (virtual time)\n", c.message,
+               res.echoed, res.end.seconds() * 1e3);
+  } else {
+    fmt::print("demo did not complete: {} (echoed {:?})\n", res.error, res.echoed);
+  }
+  auto tw = [](const char* who, const std::optional<instant>& a, const std::optional<instant>& b) {
+    if (a && b) fmt::print("{} held TIME-WAIT from {:.3f} to {:.3f} ms: {:.3f} s = 2 x MSL\n", who, a->seconds() * 1e3,
+                           b->seconds() * 1e3, static_cast<double>((*b - *a).count()) / 1e6);
+  };
+  tw("client", res.client_time_wait_start, res.client_time_wait_end);
+  tw("server", res.server_time_wait_start, res.server_time_wait_end);
+  fmt::print("link: {} segments delivered, {} lost; retransmitted: client {}, server {}\n", res.packets_delivered,
+             res.packets_lost, res.client.retrans_segs, res.server.retrans_segs);
+  if (!o.pcap.empty() && res.completed) fmt::print("capture written to {} (open it with wireshark or tshark -r)\n", o.pcap);
+  return res.completed ? 0 : 1;
+}
+
+int g_exit = 0;
+
+}  // namespace
+
+int exit_code() { return g_exit; }
+void set_exit_code(int code) { g_exit = code; }
+
+void add_demo(CLI::App& app) {
+  auto o = std::make_shared<demo_options>();
+  CLI::App* d = app.add_subcommand("demo", "Draw a TCP handshake, an echo and the close as a ladder diagram");
+  d->add_flag("--simultaneous-open", o->simultaneous_open, "Both sides connect at once (RFC 9293 Figure 8)");
+  d->add_flag("--simultaneous-close", o->simultaneous_close, "Both sides close at once (CLOSING, Figure 13)");
+  d->add_option("--loss", o->loss, "Probability that the link loses a packet")->check(CLI::Range(0.0, 0.9));
+  d->add_option("--seed", o->seed, "Seed of the simulated link's random generator")->capture_default_str();
+  d->add_option("--pcap", o->pcap, "Write a pcap capture of the link to FILE");
+  d->add_flag("--absolute-seq", o->absolute_seq, "Print absolute sequence numbers (default: relative to the ISN)");
+  d->add_flag("--ascii", o->ascii, "Draw with ASCII only");
+  d->add_option("--latency-ms", o->latency_ms, "One-way link latency in milliseconds")
+      ->check(CLI::Range(0.0, 10000.0))
+      ->capture_default_str();
+  d->add_option("--msl", o->msl_s, "Maximum segment lifetime in seconds (TIME-WAIT = 2 x MSL)")
+      ->check(CLI::Range(0.001, 600.0))
+      ->capture_default_str();
+  d->add_option("--message", o->message, "The line the client sends")->capture_default_str();
+  d->callback([o] { set_exit_code(run_demo(*o)); });
+}
+
+}  // namespace synack::tools
