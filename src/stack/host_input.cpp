@@ -61,8 +61,12 @@ void host::impl::tcp_input(instant now, const ipv4_view& ip) {
     connection& c = *slots[idx].conn;
     const tcp_state before = c.state();
     const rx_verdict v = c.on_segment(now, seg, ip.src());
-    if (v != rx_verdict::accepted) ++ctr.tcp(v);
     const bool reopened = before == tcp_state::time_wait && c.state() == tcp_state::closed && seg.syn() && !seg.ack;
+    if (v != rx_verdict::accepted) {
+      ++ctr.tcp(v);
+    } else if (!reopened) {  // a reopening SYN is counted by the listener (or no_connection)
+      ++ctr.in_accepted;
+    }
     if (reopened) demux.erase(it);  // the new incarnation goes to the listener below
     touch(now, idx);
     if (!reopened) return;
@@ -97,6 +101,7 @@ bool host::impl::time_wait_input(
       queue_tcp_reply(r.tuple.remote_addr, r.ack_segment());
       return false;
     case time_wait_action::close:
+      ++ctr.in_accepted;
       tw.erase(it);
       return false;
     case time_wait_action::reopen:
@@ -153,6 +158,7 @@ void host::impl::listen_input(instant now, const ipv4_view& ip, const tcp_repr& 
     touch(now, idx);
     return;
   }
+  ++ctr.in_accepted;
   ++l.half_open;
   demux[c.tuple()] = idx;
   touch(now, idx);
@@ -197,6 +203,7 @@ void host::impl::icmp_input(instant now, const ipv4_view& ip) {
         ++ctr.host(host_drop::icmp_ignored);  // larger than our MTU: would need fragmentation
         return;
       }
+      ++ctr.in_accepted;
       reply* r = next_reply();
       if (r == nullptr) return;
       mutable_bytes out{r->buf};
@@ -219,6 +226,7 @@ void host::impl::icmp_input(instant now, const ipv4_view& ip) {
       }
       if (c != nullptr && q->seq.between(c->snd().una, c->snd().max)) {
         ++ctr.icmp_in_errors_matched;
+        ++ctr.in_accepted;
       } else {
         ++ctr.host(host_drop::icmp_unmatched);
       }

@@ -196,7 +196,9 @@ void connection::abort(instant /*now*/) {
     case tcp_state::fin_wait_1:
     case tcp_state::fin_wait_2:
     case tcp_state::close_wait:
-      queue_reset(snd_.nxt, std::nullopt);  // §3.10.5: <SEQ=SND.NXT><CTL=RST>
+      // §3.10.5: <SEQ=SND.NXT><CTL=RST>. The RFC's SND.NXT never goes back; ours does on
+      // a retransmission timeout, so SND.MAX is the RFC's SND.NXT (the peer may hold it all).
+      queue_reset(snd_.max, std::nullopt);
       break;
   }
   rx_.release();
@@ -311,6 +313,7 @@ void connection::on_retransmit_timeout(instant now) {
   rtt_probe_.reset();
   if (handshake) {
     syn_due_ = true;
+    syn_timed_out_ = true;
   } else {
     snd_.nxt = snd_.una;  // go back: resend from the oldest unacknowledged byte (or FIN)
   }

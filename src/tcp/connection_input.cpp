@@ -301,7 +301,11 @@ void connection::process_ack_of_new_data(instant now, seq_num ack) {
     rtt_.sample(now - rtt_probe_->second);
     rtt_probe_.reset();
   }
-  rtt_.reset_backoff();
+  // No reset of the backoff here: Karn's rule keeps it until the next valid sample.
+  if (syn_timed_out_) {
+    rtt_.after_syn_timeout();  // RFC 6298 §5.7 (the handshake ACK: the probe was cleared)
+    syn_timed_out_ = false;
+  }
   if (snd_.una == snd_.max) {
     timers_.clear(timer_kind::retransmit);  // RFC 6298 §5.2
     first_tx_.reset();

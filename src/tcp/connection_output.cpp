@@ -66,9 +66,11 @@ std::optional<std::size_t> connection::poll_transmit(instant now, mutable_bytes 
       break;
   }
   if (!ack_now_) return std::nullopt;
-  // A bare ACK: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+  // A bare ACK: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. The RFC's SND.NXT is our SND.MAX: after
+  // a timeout snd_.nxt goes back, and a peer that holds everything (and maybe offers a zero
+  // window, §3.10.7.4 first) accepts an ACK only at its RCV.NXT, which is SND.MAX then.
   tcp_repr hdr;
-  hdr.seq = snd_.nxt;
+  hdr.seq = snd_.max;
   if (state_ == tcp_state::time_wait) hdr.seq = tw_.snd_nxt;
   return emit(out, hdr, 0, 0);
 }

@@ -4,7 +4,7 @@
 // The test plays the remote peer 192.0.2.2: it builds IPv4+TCP (or ICMP) packets from reprs,
 // feeds them with host::on_packet, and parses what host::poll_transmit emits back into reprs
 // for exact comparison. Timers due up to `at` fire first, each at its own deadline, as a
-// driver would. Failures point at the test line (std::source_location).
+// driver would. Failures point at the test line (test::source_loc, which clang 14 supports).
 //
 // The peer's ISN sits just below the 2^32 wrap. The host's ISNs come from RFC 6528 (keyed by
 // host_config::secret), so fixtures read them from the emitted SYN / SYN-ACK.
@@ -13,7 +13,7 @@
 #include <algorithm>
 #include <array>
 #include <deque>
-#include <source_location>
+#include "support/source_loc.hpp"
 #include <sstream>
 #include <string>
 #include <vector>
@@ -225,7 +225,7 @@ class stack_harness {
   // Polls one TCP segment and compares ports, flags, seq, ack, payload; window, MSS and
   // window scale when `check_window` / the template sets them.
   std::optional<tcp_repr> expect_tcp(instant at, const seg& want, bool check_window = false,
-                                     std::source_location loc = std::source_location::current()) {
+                                     test::source_loc loc = test::source_loc::current()) {
     SCOPED_TRACE(testing::Message() << loc.file_name() << ":" << loc.line());
     auto got = poll(at);
     EXPECT_TRUE(got.has_value() && got->tcp.has_value()) << "expected a TCP segment, got nothing";
@@ -255,7 +255,7 @@ class stack_harness {
     return g;
   }
 
-  void expect_nothing(instant at, std::source_location loc = std::source_location::current()) {
+  void expect_nothing(instant at, test::source_loc loc = test::source_loc::current()) {
     SCOPED_TRACE(testing::Message() << loc.file_name() << ":" << loc.line());
     auto got = poll(at);
     if (got && got->tcp) {
@@ -265,7 +265,7 @@ class stack_harness {
     }
   }
 
-  void expect_counters(const host_counters& want, std::source_location loc = std::source_location::current()) {
+  void expect_counters(const host_counters& want, test::source_loc loc = test::source_loc::current()) {
     SCOPED_TRACE(testing::Message() << loc.file_name() << ":" << loc.line());
     EXPECT_EQ(counters_diff(host_.counters(), want), "") << "(got != want)";
   }

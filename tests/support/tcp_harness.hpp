@@ -4,13 +4,13 @@
 // The remote side is played by the test: send(at, seg) feeds a segment (ports filled in,
 // emitted to bytes and parsed back so the wire layer is exercised too); expect_recv(at, seg)
 // fires due timers at `at`, polls one segment and compares it field by field with `seg`;
-// expect_nothing(at) asserts silence. Failures point at the test line (std::source_location).
+// expect_nothing(at) asserts silence. Failures point at the test line (test::source_loc, which clang 14 supports).
 //
 // Both ISNs sit just below the 2^32 wrap, so every test exercises wrap-around arithmetic.
 #include <gtest/gtest.h>
 
 #include <deque>
-#include <source_location>
+#include "support/source_loc.hpp"
 #include <string>
 #include <utility>
 #include <vector>
@@ -111,7 +111,7 @@ class tcp_harness {
   // Polls one segment and compares seq, ack, flags, payload; and window, MSS and window
   // scale if the template sets them (window: if `check_window`).
   void expect_recv(instant at, const seg& want, bool check_window = false,
-                   std::source_location loc = std::source_location::current()) {
+                   test::source_loc loc = test::source_loc::current()) {
     SCOPED_TRACE(testing::Message() << loc.file_name() << ":" << loc.line());
     auto got = poll(at);
     ASSERT_TRUE(got.has_value()) << "expected a segment, got nothing";
@@ -134,26 +134,26 @@ class tcp_harness {
     }
   }
 
-  void expect_nothing(instant at, std::source_location loc = std::source_location::current()) {
+  void expect_nothing(instant at, test::source_loc loc = test::source_loc::current()) {
     SCOPED_TRACE(testing::Message() << loc.file_name() << ":" << loc.line());
     auto got = poll(at);
     EXPECT_FALSE(got.has_value()) << "expected silence, got " << describe(*got);
   }
 
-  void expect_state(tcp_state s, std::source_location loc = std::source_location::current()) {
+  void expect_state(tcp_state s, test::source_loc loc = test::source_loc::current()) {
     SCOPED_TRACE(testing::Message() << loc.file_name() << ":" << loc.line());
     EXPECT_EQ(to_string(conn_.state()), to_string(s));
   }
 
   // The next event must be `e`.
-  void expect_event(tcp_event e, std::source_location loc = std::source_location::current()) {
+  void expect_event(tcp_event e, test::source_loc loc = test::source_loc::current()) {
     SCOPED_TRACE(testing::Message() << loc.file_name() << ":" << loc.line());
     auto got = conn_.poll_event();
     ASSERT_TRUE(got.has_value()) << "expected an event, got none";
     EXPECT_EQ(static_cast<int>(got->kind), static_cast<int>(e.kind));
     EXPECT_EQ(to_string(got->reason), to_string(e.reason));
   }
-  void expect_no_event(std::source_location loc = std::source_location::current()) {
+  void expect_no_event(test::source_loc loc = test::source_loc::current()) {
     SCOPED_TRACE(testing::Message() << loc.file_name() << ":" << loc.line());
     auto got = conn_.poll_event();
     EXPECT_FALSE(got.has_value()) << "unexpected event kind " << static_cast<int>(got->kind);
@@ -165,7 +165,7 @@ class tcp_harness {
   // State changes seen so far, as "A -> B" strings (clear with transitions().clear()).
   std::vector<std::pair<tcp_state, tcp_state>>& transitions() { return log_.arcs; }
   // The last state change must be from -> to.
-  void expect_last_arc(tcp_state from, tcp_state to, std::source_location loc = std::source_location::current()) {
+  void expect_last_arc(tcp_state from, tcp_state to, test::source_loc loc = test::source_loc::current()) {
     SCOPED_TRACE(testing::Message() << loc.file_name() << ":" << loc.line());
     ASSERT_FALSE(log_.arcs.empty());
     EXPECT_EQ(to_string(log_.arcs.back().first), to_string(from));

@@ -283,6 +283,10 @@ echo_outcome echo_scenario::run() {
   m.out.end = m.world.now();
   m.out.client = m.client.counters();
   m.out.server = m.server.counters();
+  m.out.client_connections = m.client.connection_count();
+  m.out.client_time_wait_records = m.client.time_wait_count();
+  m.out.server_connections = m.server.connection_count();
+  m.out.server_time_wait_records = m.server.time_wait_count();
   const auto& ab = m.world.stats(0, true);
   const auto& ba = m.world.stats(0, false);
   m.out.packets_lost = ab.lost + ba.lost;

@@ -67,6 +67,12 @@ struct echo_outcome {
   host_counters server;
   std::uint64_t packets_lost = 0;
   std::uint64_t packets_delivered = 0;
+  // What each host still holds when the run ends: live TCBs and compact TIME-WAIT records.
+  // A completed run leaves all four at zero.
+  std::size_t client_connections = 0;
+  std::size_t client_time_wait_records = 0;
+  std::size_t server_connections = 0;
+  std::size_t server_time_wait_records = 0;
 };
 
 class echo_scenario {

@@ -42,6 +42,12 @@ struct host_counters {
   std::uint64_t listen_drops = 0;
   // IP / ICMP.
   std::uint64_t ip_in_receives = 0;
+  // Packets taken in without a drop: segments a TCB, TIME-WAIT record or listener accepted,
+  // echo requests answered, ICMP errors matched. Every packet counted in ip_in_receives lands
+  // either here or in exactly one drop bucket:
+  //   ip_in_receives == in_accepted + total_drops() - host(reply_queue_full)
+  // (reply_queue_full counts a reply we could not queue, on top of its input's own bucket).
+  std::uint64_t in_accepted = 0;
   std::uint64_t ip_out_requests = 0;
   std::uint64_t icmp_in_echos = 0;
   std::uint64_t icmp_out_echo_reps = 0;

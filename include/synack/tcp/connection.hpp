@@ -215,6 +215,7 @@ class connection {
   bool passive_ = false;         // came from LISTEN (RST in SYN-RECEIVED returns there)
   bool peer_wscale_ok_ = false;  // both SYNs carried window scale (RFC 7323 §2.2)
   std::uint16_t peer_mss_ = 536;  // MUST-15: 536 unless the peer's SYN said otherwise
+  bool syn_timed_out_ = false;    // RFC 6298 §5.7: the SYN/SYN-ACK timer expired
 
   // Close bookkeeping.
   bool fin_queued_ = false;     // our FIN follows the data (shutdown/close called)

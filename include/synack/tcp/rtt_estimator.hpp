@@ -28,10 +28,10 @@ class rtt_estimator {
   }
   // RFC 6298 §5.5: double on each expiry, up to the maximum.
   void backoff() { rto_ = std::min(rto_ * 2, max_); }
-  // After an ACK of new data the backoff is over (RFC 6298 §5.7 allows recomputing).
-  void reset_backoff() {
-    if (srtt_) rto_ = base_;
-  }
+  // Karn's algorithm (RFC 6298 §3 and §5): a backed-off RTO is kept until a valid sample
+  // "collapses" it (sample() above); an ACK of a retransmitted segment does not reset it.
+  // RFC 6298 §5.7: after a SYN timed out, data starts with an RTO of at least 3 s.
+  void after_syn_timeout() { rto_ = std::max(rto_, std::min<duration>(std::chrono::seconds(3), max_)); }
 
   [[nodiscard]] duration rto() const { return rto_; }
   [[nodiscard]] std::optional<duration> srtt() const { return srtt_; }

@@ -1,0 +1,106 @@
+// Bulk transfer from one synack host to another in memory: bytes per second of payload that
+// the receiving application reads.
+//
+// One round, as an event loop would run it: the sender fills its send buffer, every packet
+// goes to the receiver, the receiver reads everything it has, every ACK and window update goes
+// back. No loss, so no retransmission happens; the retransmission timer is still armed and
+// cancelled as data is sent and acknowledged.
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <vector>
+
+#include "alloc_counter.hpp"
+#include "host_pair.hpp"
+
+namespace synack::bench {
+namespace {
+
+class bulk_driver {
+ public:
+  bulk_driver() : src_(64 * 1024), sink_(64 * 1024) {
+    for (std::size_t i = 0; i < src_.size(); ++i) src_[i] = static_cast<std::byte>(i * 7);
+    host_pair& p = pair_;
+    auto l = p.server.listen(server_port, 16);
+    if (!l) return;
+    auto c = p.client.connect(p.now, server_addr, server_port);
+    if (!c) return;
+    p.pump();
+    auto s = p.server.accept(*l);
+    if (!s) return;
+    while (p.client.poll_event()) {
+    }
+    while (p.server.poll_event()) {
+    }
+    sender_ = *c;
+    receiver_ = *s;
+    ok_ = true;
+  }
+
+  // One round; returns the payload bytes the receiver read.
+  std::size_t round() {
+    host_pair& p = pair_;
+    for (;;) {
+      auto n = p.client.send(sender_, src_);
+      if (!n || *n == 0) break;
+    }
+    p.move(p.client, p.server);
+    std::size_t got = 0;
+    for (;;) {
+      auto n = p.server.recv(receiver_, sink_);
+      if (!n || *n == 0) break;
+      got += *n;
+    }
+    p.move(p.server, p.client);
+    p.now += duration{1};
+    host_pair::run_timers(p.client, p.now);
+    host_pair::run_timers(p.server, p.now);
+    return got;
+  }
+
+  [[nodiscard]] bool ok() const { return ok_; }
+  [[nodiscard]] std::uint64_t segments() const { return pair_.segments; }
+  [[nodiscard]] std::uint64_t retransmissions() const { return pair_.client.counters().retrans_segs; }
+
+ private:
+  host_pair pair_;
+  std::vector<std::byte> src_;
+  std::vector<std::byte> sink_;
+  conn_handle sender_{};
+  conn_handle receiver_{};
+  bool ok_ = false;
+};
+
+void bm_synack_bulk(benchmark::State& state) {
+  bulk_driver d;
+  if (!d.ok()) {
+    state.SkipWithError("handshake failed");
+    return;
+  }
+  std::uint64_t warm = 0;
+  for (int i = 0; i < 200; ++i) warm += d.round();
+  if (warm == 0) {
+    state.SkipWithError("no data moved during warm-up");
+    return;
+  }
+  arm_alloc_trap(std::getenv("SYNACK_BENCH_ALLOC_TRAP") != nullptr);
+  const std::uint64_t allocs0 = allocations();
+  const std::uint64_t segs0 = d.segments();
+  const std::uint64_t retrans0 = d.retransmissions();
+  std::uint64_t total = 0;
+  for (auto _ : state) total += d.round();
+  const auto allocs = static_cast<double>(allocations() - allocs0);
+  arm_alloc_trap(false);
+  const auto segs = static_cast<double>(d.segments() - segs0);
+  state.counters["bytes/s"] = benchmark::Counter(static_cast<double>(total), benchmark::Counter::kIsRate);
+  state.counters["segs/s"] = benchmark::Counter(segs, benchmark::Counter::kIsRate);
+  state.counters["allocs/seg"] = benchmark::Counter(segs > 0 ? allocs / segs : 0);
+  state.counters["retrans"] = benchmark::Counter(static_cast<double>(d.retransmissions() - retrans0));
+  if (total == 0) state.SkipWithError("no data moved");
+}
+
+BENCHMARK(bm_synack_bulk);
+
+}  // namespace
+}  // namespace synack::bench

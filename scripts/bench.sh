@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Builds the `release` preset (g++ -O3, tests off) and runs synack_bench: open-close cycles and
+# bulk transfer for synack and, when liblwip-dev is installed, for lwIP in the same run.
+# About a minute. Prints Google Benchmark's table (mean, median, stddev, cv of 3 repetitions),
+# then a summary of medians with the synack/lwIP ratios. docs/performance.md explains it all.
+#
+#   scripts/bench.sh [--json FILE] [synack_bench options ...]
+#
+# --json FILE  where to write Google Benchmark's JSON (default build/release/bench.json)
+# Environment: SYNACK_BENCH_MIN_TIME (seconds per repetition, default 2),
+#              SYNACK_BENCH_REPETITIONS (default 3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+json=build/release/bench.json
+if [ "${1:-}" = "--json" ]; then
+  json=$2
+  shift 2
+fi
+min_time=${SYNACK_BENCH_MIN_TIME:-2}
+reps=${SYNACK_BENCH_REPETITIONS:-3}
+
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$(nproc)" --target synack_bench
+
+echo "== $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs, $(g++ --version | head -1)"
+echo "== load average: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine adds noise)"
+build/release/bench/synack_bench \
+  --benchmark_min_time="$min_time" \
+  --benchmark_repetitions="$reps" \
+  --benchmark_display_aggregates_only=true \
+  --benchmark_enable_random_interleaving=true \
+  --benchmark_out="$json" --benchmark_out_format=json \
+  "$@"
+echo "== JSON: $json"
+
+if ! command -v jq >/dev/null 2>&1; then
+  echo "== (install jq for the summary of medians and synack/lwIP ratios)"
+  exit 0
+fi
+echo
+echo "== medians of $reps repetitions; ratio = synack / lwIP"
+jq -r '
+  [.benchmarks[] | select(.aggregate_name == "median")] as $agg
+  | (if ($agg | length) > 0 then $agg else [.benchmarks[] | select(.run_type == "iteration")] end) as $m
+  | def med($name; $key): ($m[] | select(.run_name == $name) | .[$key]) // null;
+    def fmt($v): if $v == null then "-" elif $v >= 1e9 then "\($v / 1e9 * 100 | round / 100) G"
+                 elif $v >= 1e6 then "\($v / 1e6 * 100 | round / 100) M"
+                 elif $v >= 1e3 then "\($v / 1e3 * 10 | round / 10) k"
+                 elif $v > 0 and $v < 0.01 then "\($v)" else "\($v * 1000 | round / 1000)" end;
+    def row($title; $s; $l; $key):
+      med($s; $key) as $a | med($l; $key) as $b
+      | "\($title)\t\(fmt($a))\t\(fmt($b))\t\(if $a != null and $b != null and $b != 0
+                                             then "\($a / $b * 100 | round / 100)" else "-" end)";
+  "benchmark\tsynack\tlwIP\tratio",
+  row("open-close cycles/s, <=16 TIME-WAIT"; "bm_synack_open_close/tw:16"; "bm_lwip_open_close/tw:16"; "cycles/s"),
+  row("open-close cycles/s, <=4096 TIME-WAIT"; "bm_synack_open_close/tw:4096"; "bm_lwip_open_close/tw:4096"; "cycles/s"),
+  row("bulk bytes/s"; "bm_synack_bulk"; "bm_lwip_bulk"; "bytes/s"),
+  row("bulk segments/s"; "bm_synack_bulk"; "bm_lwip_bulk"; "segs/s"),
+  row("open-close allocations/segment"; "bm_synack_open_close/tw:16"; "none"; "allocs/seg"),
+  row("open-close allocations/cycle"; "bm_synack_open_close/tw:16"; "none"; "allocs/cycle"),
+  row("bulk allocations/segment"; "bm_synack_bulk"; "none"; "allocs/seg")
+' "$json" | column -t -s $'\t'
