@@ -62,13 +62,15 @@ std::uint32_t host::impl::alloc_slot(owner o) {
   s.own = o;
   s.accept_queued = false;
   s.tx_queued = false;
-  s.scheduled.reset();
+  s.deadline = never;
+  s.queued = never;
   return idx;
 }
 
 void host::impl::unlink(std::uint32_t idx) {
-  auto it = demux.find(slots[idx].conn->tuple());
-  if (it != demux.end() && it->second == idx) demux.erase(it);
+  const four_tuple& t = slots[idx].conn->tuple();
+  const std::uint32_t* owner_idx = demux.find(t);
+  if (owner_idx != nullptr && *owner_idx == idx) demux.erase(t);
 }
 
 void host::impl::free_slot(std::uint32_t idx) {
@@ -77,7 +79,8 @@ void host::impl::free_slot(std::uint32_t idx) {
   s.conn.reset();
   ++s.gen;
   s.own = owner::free;
-  s.scheduled.reset();
+  s.deadline = never;
+  s.queued = never;
   free_slots.push_back(idx);
 }
 
@@ -133,7 +136,7 @@ void host::impl::drain_events(instant now, std::uint32_t idx) {
           events.push_back(host_event{host_event::kind::accept_ready, {}, listener_handle{s.listener, l.gen}, *e});
         } else if (e->kind == tcp_event_kind::closed) {
           if (s.accept_queued) {
-            std::erase(l.accept_q, idx);
+            l.accept_q.erase(idx);
             s.accept_queued = false;
           } else {
             --l.half_open;  // a half-open connection timed out or was reset
@@ -151,9 +154,29 @@ void host::impl::drain_events(instant now, std::uint32_t idx) {
 
 void host::impl::schedule(std::uint32_t idx) {
   slot& s = slots[idx];
-  const auto d = s.conn->next_deadline();
-  if (d && d != s.scheduled) timers.push(timer_entry{*d, idx, s.gen});
-  s.scheduled = d;
+  s.deadline = s.conn->next_deadline().value_or(never);
+  // Push only when the deadline moved earlier than the heap knows; a later or cancelled one
+  // is dealt with when the old entry reaches the top (settle_timer_top).
+  if (s.deadline < s.queued) {
+    timers.push(timer_entry{s.deadline, idx, s.gen});
+    s.queued = s.deadline;
+  }
+}
+
+bool host::impl::settle_timer_top() const {
+  while (!timers.empty()) {
+    const timer_entry e = timers.top();
+    const slot& s = slots[e.idx];
+    if (!s.conn || s.gen != e.gen || s.queued != e.at) {
+      timers.pop();  // freed slot, or superseded by an earlier entry of the same slot
+      continue;
+    }
+    if (s.deadline == e.at) return true;
+    timers.pop();
+    s.queued = s.deadline;  // moved later: re-push at the new deadline; or cancelled (never)
+    if (s.deadline != never) timers.push(timer_entry{s.deadline, e.idx, e.gen});
+  }
+  return false;
 }
 
 void host::impl::maybe_reap(std::uint32_t idx) {
@@ -172,13 +195,13 @@ void host::impl::add_time_wait(const time_wait_record& r) {
   while (tw.size() >= cfg.time_wait_max && !tw_expiry.empty()) {
     const tw_entry e = tw_expiry.top();  // the one closest to expiry goes first
     tw_expiry.pop();
-    auto it = tw.find(e.tuple);
-    if (it != tw.end() && it->second.expiry == e.at) {
-      tw.erase(it);
+    const time_wait_record* rec = tw.find(e.tuple);
+    if (rec != nullptr && rec->expiry == e.at) {
+      tw.erase(e.tuple);
       ++ctr.time_wait_recycled;
     }
   }
-  tw[r.tuple] = r;
+  tw.insert_or_assign(r.tuple, r);
   tw_expiry.push(tw_entry{r.expiry, r.tuple});
 }
 
@@ -186,8 +209,8 @@ void host::impl::expire_time_wait(instant now) {
   while (!tw_expiry.empty() && tw_expiry.top().at <= now) {
     const tw_entry e = tw_expiry.top();
     tw_expiry.pop();
-    auto it = tw.find(e.tuple);
-    if (it != tw.end() && it->second.expiry == e.at) tw.erase(it);  // else restarted: a later entry
+    const time_wait_record* rec = tw.find(e.tuple);
+    if (rec != nullptr && rec->expiry == e.at) tw.erase(e.tuple);  // else restarted: a later entry
   }
 }
 
@@ -242,7 +265,7 @@ result<listener_handle, host_error> host::listen(std::uint16_t port, std::size_t
   l.half_open = 0;
   l.accept_q.clear();
   l.open = true;
-  m.listen_by_port[port] = idx;
+  m.listen_by_port.insert_or_assign(port, idx);
   return listener_handle{idx, l.gen};
 }
 
@@ -307,7 +330,7 @@ result<conn_handle, host_error> host::connect(instant now, ipv4_addr remote, std
   auto r = m.slots[idx].conn->connect(now, t);
   assert(r.has_value());
   (void)r;
-  m.demux[t] = idx;
+  m.demux.insert_or_assign(t, idx);
   m.touch(now, idx);
   return conn_handle{idx, m.slots[idx].gen};
 }
@@ -350,7 +373,7 @@ result<void, tcp_error> host::close(instant now, conn_handle h) {
   // Nothing left to send: leave the transmit queue now, so that touch() can shrink a
   // TIME-WAIT TCB to its record (or free a CLOSED one) at once rather than at the next poll.
   if (s->tx_queued && !s->conn->has_pending_output()) {
-    std::erase(impl_->txq, h.index);
+    impl_->txq.erase(h.index);
     s->tx_queued = false;
   }
   impl_->touch(now, h.index);
@@ -368,7 +391,7 @@ result<void, tcp_error> host::abort(instant now, conn_handle h) {
 
 // ---- polls -----------------------------------------------------------------------------------
 
-std::optional<std::size_t> host::poll_transmit(instant now, mutable_bytes out) {
+std::size_t host::transmit(instant now, mutable_bytes out) {
   impl& m = *impl_;
   if (m.reply_len > 0) {
     impl::reply& r = m.replies[m.reply_head];
@@ -409,26 +432,23 @@ std::optional<std::size_t> host::poll_transmit(instant now, mutable_bytes out) {
     s.tx_queued = false;
     m.touch(now, idx);
   }
-  return std::nullopt;
+  return 0;
 }
 
-std::optional<instant> host::next_deadline() const {
+instant host::deadline_or_max() const {
   const impl& m = *impl_;
   // Drop stale heap entries (freed slots, rescheduled deadlines) from the top.
-  while (!m.timers.empty()) {
-    const auto& e = m.timers.top();
-    const impl::slot& s = m.slots[e.idx];
-    if (s.conn && s.gen == e.gen && s.scheduled == e.at) break;
-    m.timers.pop();
-  }
-  while (!m.tw_expiry.empty()) {
-    auto it = m.tw.find(m.tw_expiry.top().tuple);
-    if (it != m.tw.end() && it->second.expiry == m.tw_expiry.top().at) break;
+  const bool have_timer = m.settle_timer_top();
+  instant d = have_timer ? m.timers.top().at : impl::never;
+  // A TIME-WAIT expiry matters only if it comes first; only then is it looked up.
+  while (!m.tw_expiry.empty() && m.tw_expiry.top().at < d) {
+    const time_wait_record* rec = m.tw.find(m.tw_expiry.top().tuple);
+    if (rec != nullptr && rec->expiry == m.tw_expiry.top().at) {
+      d = m.tw_expiry.top().at;
+      break;
+    }
     m.tw_expiry.pop();
   }
-  std::optional<instant> d;
-  if (!m.timers.empty()) d = m.timers.top().at;
-  if (!m.tw_expiry.empty() && (!d || m.tw_expiry.top().at < *d)) d = m.tw_expiry.top().at;
   return d;
 }
 
@@ -437,18 +457,18 @@ void host::on_timeout(instant now) {
   // Collect what is due first: a connection rescheduled during this pass waits for the next.
   std::size_t due = 0;
   std::array<impl::timer_entry, 64> batch{};
-  while (!m.timers.empty() && m.timers.top().at <= now) {
+  while (m.settle_timer_top() && m.timers.top().at <= now) {
     const auto e = m.timers.top();
     m.timers.pop();
-    const impl::slot& s = m.slots[e.idx];
-    if (!s.conn || s.gen != e.gen || s.scheduled != e.at) continue;
+    impl::slot& s = m.slots[e.idx];
+    s.queued = impl::never;  // its one live entry is out of the heap now
     batch[due++] = e;
     if (due == batch.size()) break;  // the rest stays due: next_deadline() is still <= now
   }
   for (std::size_t i = 0; i < due; ++i) {
     impl::slot& s = m.slots[batch[i].idx];
     if (!s.conn || s.gen != batch[i].gen) continue;
-    s.scheduled.reset();
+    s.deadline = impl::never;
     s.conn->on_timeout(now);
     m.touch(now, batch[i].idx);
   }
@@ -475,13 +495,12 @@ std::optional<tcp_state> host::state(conn_handle h) const {
 }
 
 const connection* host::lookup(const four_tuple& t) const {
-  auto it = impl_->demux.find(t);
-  return it == impl_->demux.end() ? nullptr : &*impl_->slots[it->second].conn;
+  const std::uint32_t* idx = impl_->demux.find(t);
+  return idx == nullptr ? nullptr : &*impl_->slots[*idx].conn;
 }
 
 const time_wait_record* host::lookup_time_wait(const four_tuple& t) const {
-  auto it = impl_->tw.find(t);
-  return it == impl_->tw.end() ? nullptr : &it->second;
+  return impl_->tw.find(t);
 }
 
 std::size_t host::half_open(listener_handle l) const {
@@ -520,7 +539,7 @@ std::vector<socket_info> host::snapshot() const {
     i.orphan = s.own == impl::owner::orphan;
     out.push_back(i);
   }
-  for (const auto& [t, r] : m.tw) {
+  m.tw.for_each([&](const four_tuple& t, const time_wait_record& r) {
     socket_info i;
     i.state = tcp_state::time_wait;
     i.tuple = t;
@@ -529,7 +548,7 @@ std::vector<socket_info> host::snapshot() const {
     i.time_wait_record = true;
     i.orphan = true;
     out.push_back(i);
-  }
+  });
   return out;
 }
 

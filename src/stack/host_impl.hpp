@@ -6,10 +6,11 @@
 #include <functional>
 #include <optional>
 #include <queue>
-#include <unordered_map>
 #include <vector>
 
 #include "synack/stack/host.hpp"
+#include "synack/util/flat_hash_map.hpp"
+#include "synack/util/ring_queue.hpp"
 
 namespace synack {
 
@@ -17,6 +18,7 @@ struct host::impl final : tcp_tracer {
   explicit impl(const host_config& c);
 
   enum class owner : std::uint8_t { free, user, child, orphan };
+  static constexpr instant never = instant::max();
   struct slot {
     std::optional<connection> conn;
     std::uint32_t gen = 1;
@@ -24,13 +26,18 @@ struct host::impl final : tcp_tracer {
     std::uint32_t listener = 0;  // children: the listener they belong to
     bool accept_queued = false;  // children: established, waiting in the accept queue
     bool tx_queued = false;      // in txq (may have output)
-    std::optional<instant> scheduled;  // deadline pushed to the timer heap
+    // The connection's next deadline, and the earliest entry this slot has in the timer heap
+    // (`never` for none). A heap entry is pushed only when the deadline moves earlier than
+    // `queued`; a deadline that moved later is found when the old entry pops, and pushed again
+    // then (lazily). Plain instants rather than optionals: they stay in registers.
+    instant deadline = never;
+    mutable instant queued = never;  // updated by next_deadline() too, as the heap is
   };
   struct listener {
     std::uint16_t port = 0;
     std::size_t backlog = 0;
     std::size_t half_open = 0;
-    std::deque<std::uint32_t> accept_q;
+    ring_queue<std::uint32_t> accept_q;
     std::uint32_t gen = 1;
     bool open = false;
   };
@@ -55,10 +62,11 @@ struct host::impl final : tcp_tracer {
 
   std::deque<slot> slots;  // deque: element addresses stay put as it grows
   std::vector<std::uint32_t> free_slots;
-  std::unordered_map<four_tuple, std::uint32_t, four_tuple_hash> demux;
+  // Flat tables: once grown to their high-water mark they never allocate again.
+  flat_hash_map<four_tuple, std::uint32_t, four_tuple_hash> demux;
   std::vector<listener> listeners;
-  std::unordered_map<std::uint16_t, std::uint32_t> listen_by_port;
-  std::unordered_map<four_tuple, time_wait_record, four_tuple_hash> tw;
+  flat_hash_map<std::uint16_t, std::uint32_t> listen_by_port;
+  flat_hash_map<four_tuple, time_wait_record, four_tuple_hash> tw;
   // TIME-WAIT expiries, soonest first. A record closed late by its user may expire before
   // younger ones, so this is a heap, not a FIFO. Entries whose record is gone or was restarted
   // (expiry differs) are stale and skipped.
@@ -68,12 +76,13 @@ struct host::impl final : tcp_tracer {
     bool operator>(const tw_entry& o) const { return at > o.at; }
   };
   mutable std::priority_queue<tw_entry, std::vector<tw_entry>, std::greater<>> tw_expiry;
-  std::deque<std::uint32_t> txq;
+  ring_queue<std::uint32_t> txq;
   mutable std::priority_queue<timer_entry, std::vector<timer_entry>, std::greater<>> timers;
   std::array<reply, reply_slots> replies;
+  tcp_repr rx_seg;  // the segment being processed, parsed in place (no copy of a ~300-byte repr)
   std::size_t reply_head = 0;
   std::size_t reply_len = 0;
-  std::deque<host_event> events;
+  ring_queue<host_event> events;
   std::uint32_t ephemeral_next = 0;
   std::uint16_t ip_ident = 0;
 
@@ -89,6 +98,9 @@ struct host::impl final : tcp_tracer {
   void touch(instant now, std::uint32_t idx);
   void drain_events(instant now, std::uint32_t idx);
   void schedule(std::uint32_t idx);
+  // Classifies the top of the timer heap: pops stale entries and re-pushes entries whose
+  // deadline moved later, until the top is a live, current deadline (true) or the heap is empty.
+  bool settle_timer_top() const;
   void maybe_reap(std::uint32_t idx);
   void add_time_wait(const time_wait_record& r);
   void expire_time_wait(instant now);
@@ -100,8 +112,7 @@ struct host::impl final : tcp_tracer {
   void tcp_input(instant now, const ipv4_view& ip);
   void listen_input(instant now, const ipv4_view& ip, const tcp_repr& seg, std::uint32_t lidx);
   // Returns true if the segment should go on to a listener (TIME-WAIT reopened by a SYN).
-  bool time_wait_input(instant now, std::unordered_map<four_tuple, time_wait_record, four_tuple_hash>::iterator it,
-                       const tcp_repr& seg);
+  bool time_wait_input(instant now, time_wait_record& r, const tcp_repr& seg);
   void icmp_input(instant now, const ipv4_view& ip);
   reply* next_reply();
   void queue_tcp_reply(ipv4_addr dst, const tcp_repr& r);

@@ -47,17 +47,16 @@ void host::impl::tcp_input(instant now, const ipv4_view& ip) {
     ++ctr.wire(view.error());
     return;
   }
-  auto parsed = tcp_repr::parse(*view, ip.src(), ip.dst());
-  if (!parsed) {
+  if (const auto err = tcp_repr::parse(*view, ip.src(), ip.dst(), rx_seg)) {
     ++ctr.in_errs;
-    ++ctr.wire(parsed.error());
+    ++ctr.wire(*err);
     return;
   }
-  const tcp_repr& seg = *parsed;
+  const tcp_repr& seg = rx_seg;
   const four_tuple t{ip.dst(), seg.dst_port, ip.src(), seg.src_port};
 
-  if (auto it = demux.find(t); it != demux.end()) {
-    const std::uint32_t idx = it->second;
+  if (const std::uint32_t* found = demux.find(t); found != nullptr) {
+    const std::uint32_t idx = *found;
     connection& c = *slots[idx].conn;
     const tcp_state before = c.state();
     const rx_verdict v = c.on_segment(now, seg, ip.src());
@@ -67,15 +66,15 @@ void host::impl::tcp_input(instant now, const ipv4_view& ip) {
     } else if (!reopened) {  // a reopening SYN is counted by the listener (or no_connection)
       ++ctr.in_accepted;
     }
-    if (reopened) demux.erase(it);  // the new incarnation goes to the listener below
+    if (reopened) demux.erase(t);  // the new incarnation goes to the listener below
     touch(now, idx);
     if (!reopened) return;
-  } else if (auto tw_it = tw.find(t); tw_it != tw.end()) {
-    if (!time_wait_input(now, tw_it, seg)) return;
+  } else if (time_wait_record* rec = tw.find(t); rec != nullptr) {
+    if (!time_wait_input(now, *rec, seg)) return;
   }
 
-  if (auto l = listen_by_port.find(seg.dst_port); l != listen_by_port.end()) {
-    listen_input(now, ip, seg, l->second);
+  if (const std::uint32_t* l = listen_by_port.find(seg.dst_port); l != nullptr) {
+    listen_input(now, ip, seg, *l);
     return;
   }
   // RFC 9293 §3.10.7.1: no TCB: answer with a reset (never to a reset).
@@ -83,9 +82,7 @@ void host::impl::tcp_input(instant now, const ipv4_view& ip) {
   if (auto rst = reset_for_closed(seg)) queue_tcp_reply(ip.src(), *rst);
 }
 
-bool host::impl::time_wait_input(
-    instant now, std::unordered_map<four_tuple, time_wait_record, four_tuple_hash>::iterator it, const tcp_repr& seg) {
-  time_wait_record& r = it->second;
+bool host::impl::time_wait_input(instant now, time_wait_record& r, const tcp_repr& seg) {
   switch (r.on_segment(now, seg, cfg.tcp)) {
     case time_wait_action::ignore:
       ++ctr.tcp(rx_verdict::time_wait);
@@ -100,13 +97,17 @@ bool host::impl::time_wait_input(
       tw_expiry.push(tw_entry{r.expiry, r.tuple});
       queue_tcp_reply(r.tuple.remote_addr, r.ack_segment());
       return false;
-    case time_wait_action::close:
+    case time_wait_action::close: {
       ++ctr.in_accepted;
-      tw.erase(it);
+      const four_tuple t = r.tuple;  // erasing moves entries: copy the key first
+      tw.erase(t);
       return false;
-    case time_wait_action::reopen:
-      tw.erase(it);
+    }
+    case time_wait_action::reopen: {
+      const four_tuple t = r.tuple;
+      tw.erase(t);
       return true;
+    }
   }
   return false;
 }
@@ -160,7 +161,7 @@ void host::impl::listen_input(instant now, const ipv4_view& ip, const tcp_repr& 
   }
   ++ctr.in_accepted;
   ++l.half_open;
-  demux[c.tuple()] = idx;
+  demux.insert_or_assign(c.tuple(), idx);
   touch(now, idx);
 }
 
@@ -221,8 +222,8 @@ void host::impl::icmp_input(instant now, const ipv4_view& ip) {
       const auto q = msg->quote();
       const connection* c = nullptr;
       if (q && q->protocol == ip_proto::tcp && q->src == cfg.addr) {
-        auto it = demux.find(four_tuple{q->src, q->src_port, q->dst, q->dst_port});
-        if (it != demux.end()) c = &*slots[it->second].conn;
+        const std::uint32_t* idx = demux.find(four_tuple{q->src, q->src_port, q->dst, q->dst_port});
+        if (idx != nullptr) c = &*slots[*idx].conn;
       }
       if (c != nullptr && q->seq.between(c->snd().una, c->snd().max)) {
         ++ctr.icmp_in_errors_matched;

@@ -33,8 +33,9 @@ std::string_view to_string(rx_verdict v) {
     case rx_verdict::ack_unacceptable: return "ack_unacceptable";
     case rx_verdict::ack_too_new: return "ack_too_new";
     case rx_verdict::ack_too_old: return "ack_too_old";
-    case rx_verdict::out_of_order: return "out_of_order";
+    case rx_verdict::reassembly_full: return "reassembly_full";
     case rx_verdict::time_wait: return "time_wait";
+    case rx_verdict::paws: return "paws";
     case rx_verdict::count_: return "count_";
   }
   return "?";
@@ -45,6 +46,7 @@ connection::connection(const tcp_config& cfg, const isn_source& isns)
       isns_(&isns),
       tx_(cfg.send_buffer),
       rx_(cfg.recv_buffer),
+      reasm_(cfg.max_ooo_ranges),
       rtt_(cfg.rto_initial, cfg.rto_min, cfg.rto_max) {
   rcv_.wscale = cfg.window_scaling ? shift_for(cfg.recv_buffer) : 0;
 }
@@ -56,6 +58,7 @@ result<void, tcp_error> connection::connect(instant now, const four_tuple& t) {
   tuple_ = t;
   // RFC 9293 §3.10.1: select an ISS, send <SEQ=ISS><CTL=SYN>, SND.UNA = ISS, SND.NXT = ISS+1.
   snd_.iss = isns_->isn(t, now);
+  ts_offset_ = isns_->ts_offset(t);
   snd_.una = snd_.iss;
   snd_.nxt = snd_.iss;
   snd_.max = snd_.iss;
@@ -233,6 +236,7 @@ void connection::enter_closed(close_reason why) {
   timers_.clear_all();
   tx_.release();
   if (why != close_reason::none) rx_.clear();  // §3.10.7.4: a reset flushes the queues
+  reasm_.clear();
   ack_now_ = false;
   syn_due_ = false;
   first_tx_.reset();
@@ -251,6 +255,7 @@ void connection::enter_time_wait(instant now) {
   timers_.clear_all();
   timers_.set(timer_kind::time_wait, now + 2 * cfg_->msl);
   tx_.release();
+  reasm_.clear();
   first_tx_.reset();
   tw_.tuple = tuple_;
   tw_.snd_nxt = snd_.nxt;
@@ -265,6 +270,16 @@ void connection::queue_challenge_ack(instant now) {
   } else {
     ++challenge_acks_suppressed_;
   }
+}
+
+// RFC 9293 §3.8.6.3 (SHLD-18/19, MUST-40) and RFC 5681 §4.2: an ACK for in-order text waits
+// for a second segment or the delayed-ACK timer, never longer.
+void connection::queue_delayed_ack(instant now) {
+  if (!cfg_->delayed_ack || ++unacked_segments_ >= 2) {
+    queue_ack();
+    return;
+  }
+  if (!timers_.armed(timer_kind::delayed_ack)) timers_.set(timer_kind::delayed_ack, now + cfg_->delayed_ack_timeout);
 }
 
 void connection::queue_reset(seq_num seq, std::optional<seq_num> ack) { rst_ = pending_rst{seq, ack}; }
@@ -293,6 +308,10 @@ void connection::on_timeout(instant now) {
   if (timers_.expired(timer_kind::fin_wait_2, now)) {
     enter_closed(close_reason::timeout);
     return;
+  }
+  if (timers_.expired(timer_kind::delayed_ack, now)) {
+    timers_.clear(timer_kind::delayed_ack);
+    queue_ack();
   }
   if (timers_.expired(timer_kind::retransmit, now)) on_retransmit_timeout(now);
 }
@@ -330,6 +349,8 @@ tcb_snapshot connection::snapshot() const {
   s.rcv.wnd = recv_window();
   s.send_queue = tx_.size();
   s.recv_queue = rx_.size();
+  s.recv_ooo_ranges = reasm_.ranges();
+  s.recv_ooo_bytes = reasm_.held_bytes();
   s.rto = rtt_.rto();
   s.deadline = timers_.next();
   s.next_timer = timers_.next_kind();

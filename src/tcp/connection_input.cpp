@@ -43,11 +43,12 @@ rx_verdict connection::on_segment_listen(instant now, const tcp_repr& seg, ipv4_
   rcv_.irs = seg.seq;
   rcv_.nxt = seg.seq + seq_len{1};
   snd_.iss = isns_->isn(tuple_, now);
+  ts_offset_ = isns_->ts_offset(tuple_);
   snd_.una = snd_.iss;
   snd_.nxt = snd_.iss;
   snd_.max = snd_.iss;
   tx_start_ = snd_.iss + seq_len{1};
-  take_peer_options(seg);
+  take_peer_options(now, seg);
   snd_.wnd = seg.window;  // RFC 7323 §2.2: the window of a SYN is never scaled
   snd_.max_wnd = snd_.wnd;
   snd_.wl1 = seg.seq;
@@ -79,13 +80,14 @@ rx_verdict connection::on_segment_syn_sent(instant now, const tcp_repr& seg) {
   if (seg.fin()) return rx_verdict::syn_fin;
   rcv_.irs = seg.seq;
   rcv_.nxt = seg.seq + seq_len{1};
-  take_peer_options(seg);
+  take_peer_options(now, seg);
   snd_.wnd = seg.window;  // unscaled on a SYN
   snd_.max_wnd = snd_.wnd;
   snd_.wl1 = seg.seq;
   if (ack_ok) {
     // Our SYN is acknowledged: ESTABLISHED, and ACK their SYN <SEQ=SND.NXT><ACK=RCV.NXT>.
     snd_.wl2 = *seg.ack;
+    sample_rtt_from_tsecr(now, seg);
     process_ack_of_new_data(now, *seg.ack);
     set_state(tcp_state::established);
     push_event(tcp_event{tcp_event_kind::established, close_reason::none});
@@ -144,6 +146,8 @@ rx_verdict connection::on_segment_synchronized(instant now, const tcp_repr& seg_
     syn_due_ = true;
     return rx_verdict::accepted;
   }
+  // RFC 7323 §5.3 R1 (PAWS) comes before the sequence check.
+  if (auto v = check_timestamps(now, seg)) return *v;
   // First: sequence number.
   if (!segment_acceptable(seg)) {
     if (seg.rst()) return rx_verdict::out_of_window;  // never answer a RST
@@ -151,18 +155,67 @@ rx_verdict connection::on_segment_synchronized(instant now, const tcp_repr& seg_
     // limited so two stacks cannot ping-pong ACKs (RFC 5961 §7, Linux tcp_oow_rate_limited).
     if (!seg.payload.empty()) {
       queue_ack();
+      // RFC 2883 §4.1: text wholly below RCV.NXT is a duplicate, reported as a D-SACK block.
+      const seq_num end = seg.seq + seq_len{seg.seg_len()};
+      if (end.before_eq(rcv_.nxt) && !seg.syn()) note_duplicate(seg.seq, seg.seq + seq_len{static_cast<std::uint32_t>(seg.payload.size())});
     } else {
       queue_challenge_ack(now);
     }
     return rx_verdict::out_of_window;
   }
+  update_ts_recent(now, seg);                    // RFC 7323 §5.3 R3
   if (auto v = check_rst(now, seg)) return *v;   // second
   if (auto v = check_syn(now, seg)) return *v;   // fourth (third, security, is not used)
   if (auto v = check_ack(now, seg)) return *v;   // fifth
   // Sixth, URG: the urgent mechanism arrives with the reliable byte stream (issue #3).
-  const auto text = process_text(seg);           // seventh
+  const auto text = process_text(now, seg);      // seventh
   check_fin(now, seg, !text.has_value());        // eighth
   return text.value_or(rx_verdict::accepted);
+}
+
+// RFC 7323 §5.3 R1, before the sequence check: a segment whose TSval is older than TS.Recent
+// (PAWS) is answered like an unacceptable segment and dropped. RSTs are exempt.
+// DEVIATION(Linux tcp_validate_incoming): RFC 7323 §3.2 says a non-RST segment without TSopt
+// SHOULD be dropped once timestamps are on; it is processed (without PAWS), as Linux does —
+// the stack's compact TIME-WAIT record answers without options, and the LAST-ACK peer must
+// still take that final ACK.
+std::optional<rx_verdict> connection::check_timestamps(instant now, const tcp_repr& seg) {
+  if (!ts_ok_ || seg.rst() || !seg.options.timestamps) return std::nullopt;
+  const auto age = static_cast<std::int32_t>(seg.options.timestamps->tsval - ts_recent_);
+  // §5.5: a TS.Recent idle for more than 24 days is no longer a valid reference.
+  const bool recent_valid = now - ts_recent_at_ <= std::chrono::hours(24 * 24);
+  if (age >= 0 || !recent_valid) return std::nullopt;
+  if (!seg.payload.empty()) {
+    queue_ack();
+  } else {
+    queue_challenge_ack(now);  // as for an unacceptable dataless segment (RFC 5961 §7)
+  }
+  return rx_verdict::paws;
+}
+
+// RFC 7323 §4.3 (2): TS.Recent takes SEG.TSval if it is not older and the segment starts at
+// or before Last.ACK.sent — so delayed ACKs echo the earliest unacknowledged segment.
+void connection::update_ts_recent(instant now, const tcp_repr& seg) {
+  if (!ts_ok_ || !seg.options.timestamps) return;
+  const std::uint32_t tsval = seg.options.timestamps->tsval;
+  // §5.5: a TS.Recent idle for over 24 days is invalid and simply replaced.
+  const bool newer = static_cast<std::int32_t>(tsval - ts_recent_) >= 0 || now - ts_recent_at_ > std::chrono::hours(24 * 24);
+  if (newer && seg.seq.before_eq(last_ack_sent_)) {
+    ts_recent_ = tsval;
+    ts_recent_at_ = now;
+  }
+}
+
+// RFC 7323 §4.1 / RFC 6298 §3: an ACK of new data echoes the TSval of the segment that
+// triggered it, so TSecr measures an unambiguous round trip even after a retransmission —
+// Karn's rule is about ambiguous samples, and these are not. The backed-off RTO is still kept
+// until this valid sample collapses it (rtt_estimator::sample).
+void connection::sample_rtt_from_tsecr(instant now, const tcp_repr& seg) {
+  if (!ts_ok_ || !seg.options.timestamps || seg.options.timestamps->tsecr == 0) return;
+  const std::uint32_t elapsed = ts_clock(now) - seg.options.timestamps->tsecr;
+  if (elapsed > 0x7FFFFFFFu) return;  // from the future: not ours
+  rtt_.sample(std::chrono::milliseconds(elapsed));
+  rtt_probe_.reset();  // this ACK's sample replaces the probe's
 }
 
 // §3.10.7.4 first: the four acceptability cases, RCV.WND as currently offered.
@@ -241,6 +294,7 @@ std::optional<rx_verdict> connection::check_ack(instant now, const tcp_repr& seg
     snd_.max_wnd = std::max(snd_.max_wnd, snd_.wnd);
     snd_.wl1 = seg.seq;
     snd_.wl2 = ack;
+    sample_rtt_from_tsecr(now, seg);
     process_ack_of_new_data(now, ack);
     if (fin_queued_) set_state(tcp_state::fin_wait_1);  // a close() deferred in SYN-RECEIVED
   } else {
@@ -255,7 +309,10 @@ std::optional<rx_verdict> connection::check_ack(instant now, const tcp_repr& seg
       queue_challenge_ack(now);
       return rx_verdict::ack_too_old;
     }
-    if (snd_.una.before(ack)) process_ack_of_new_data(now, ack);
+    if (snd_.una.before(ack)) {
+      sample_rtt_from_tsecr(now, seg);
+      process_ack_of_new_data(now, ack);
+    }
     if (snd_.una.before_eq(ack)) update_send_window(seg);
   }
   const bool fin_acked = fin_queued_ && snd_.una == fin_seq() + seq_len{1};
@@ -326,8 +383,9 @@ void connection::update_send_window(const tcp_repr& seg) {
 }
 
 // §3.10.7.4 seventh: segment text. Returns a drop verdict if any of the text was not taken
-// (which also keeps a FIN behind it from being processed).
-std::optional<rx_verdict> connection::process_text(const tcp_repr& seg) {
+// (which also keeps a FIN behind it from being processed). Text beyond RCV.NXT is held by the
+// reassembler in the receive buffer's free space; text beyond the window is trimmed.
+std::optional<rx_verdict> connection::process_text(instant now, const tcp_repr& seg) {
   if (seg.payload.empty()) return std::nullopt;
   switch (state_) {
     case tcp_state::established:
@@ -346,35 +404,85 @@ std::optional<rx_verdict> connection::process_text(const tcp_repr& seg) {
   }
   // A SYN occupies the first sequence number of its segment; the text follows it.
   const seq_num text_start = seg.seq + seq_len{seg.syn() ? 1u : 0u};
-  if (text_start.after(rcv_.nxt)) {
-    // Out of order: reassembly arrives with the reliable byte stream (issue #3). Until then
-    // the segment is dropped and a duplicate ACK asks for what is missing.
-    queue_ack();
-    return rx_verdict::out_of_order;
+  const seq_num text_end = text_start + seq_len{static_cast<std::uint32_t>(seg.payload.size())};
+  // "Segments with higher beginning sequence numbers than RCV.NXT may be held"; what lies
+  // beyond the right edge of the window is trimmed (the sender retransmits it).
+  const seq_num window_end = rcv_.nxt + seq_len{recv_window()};
+  const seq_num take_end = seq_min(text_end, window_end);
+  const std::optional<rx_verdict> v =
+      take_end == text_end ? std::nullopt : std::optional{rx_verdict::accepted};  // not all taken
+  if (text_start.after(rcv_.nxt)) return hold_out_of_order(seg, text_start, take_end, v);
+  if (text_end.before_eq(rcv_.nxt)) {
+    queue_ack();  // all old: a duplicate, ACKed at once (RFC 5681 §4.2)
+    note_duplicate(text_start, text_end);
+    return std::nullopt;
   }
-  const std::size_t skip = distance(text_start, rcv_.nxt).n;
-  queue_ack();  // every accepted data segment is acknowledged (delayed ACK: issue #3)
-  if (skip >= seg.payload.size()) return std::nullopt;  // all old: a duplicate
-  const bytes fresh = seg.payload.subspan(skip);
-  const std::size_t room = std::min<std::size_t>(fresh.size(), recv_window());
-  std::size_t taken = room;
-  if (!user_closed_) taken = rx_.write(fresh.first(room));  // an orphan discards what it gets
-  rcv_.nxt += seq_len{static_cast<std::uint32_t>(taken)};
-  return taken == fresh.size() ? std::nullopt : std::optional{rx_verdict::accepted};
+  if (text_start.before(rcv_.nxt)) note_duplicate(text_start, rcv_.nxt);  // RFC 2883 §4.1.1
+  return take_in_order(now, seg, text_start, take_end, v);
 }
 
-// §3.10.7.4 eighth: the FIN bit, processed only once everything before it was taken.
+// In-order text [RCV.NXT, take_end): into the receive buffer; if it reaches held out-of-order
+// ranges, those become readable too and RCV.NXT jumps over them.
+std::optional<rx_verdict> connection::take_in_order(instant now, const tcp_repr& seg, seq_num text_start,
+                                                    seq_num take_end, std::optional<rx_verdict> v) {
+  const std::size_t skip = distance(text_start, rcv_.nxt).n;
+  const std::size_t len = distance(rcv_.nxt, take_end).n;
+  if (!user_closed_) rx_.write(seg.payload.subspan(skip, len));  // an orphan discards what it gets
+  const seq_num filled = rcv_.nxt + seq_len{static_cast<std::uint32_t>(len)};
+  const bool gap = !reasm_.empty();
+  const seq_num nxt = reasm_.advance(filled);
+  if (!user_closed_) rx_.commit(distance(filled, nxt).n);
+  rcv_.nxt = nxt;
+  // RFC 5681 §4.2: text that fills (part of) a gap is ACKed at once, as is text trimmed at the
+  // window's edge (the sender learns the window); other in-order text may wait.
+  if (gap || v) {
+    queue_ack();
+  } else {
+    queue_delayed_ack(now);
+  }
+  return v;
+}
+
+// Out-of-order text [text_start, take_end): its bytes go to their place past the in-order
+// data, its range to the reassembler. ACKed at once (RFC 5681 §4.2: a duplicate ACK tells
+// the sender what is missing).
+std::optional<rx_verdict> connection::hold_out_of_order(const tcp_repr& seg, seq_num text_start, seq_num take_end,
+                                                        std::optional<rx_verdict> v) {
+  queue_ack();
+  if (!text_start.before(take_end)) return rx_verdict::accepted;  // nothing inside the window
+  const std::size_t len = distance(text_start, take_end).n;
+  switch (reasm_.add(text_start, take_end)) {
+    case reassembler::add_result::full:
+      return rx_verdict::reassembly_full;
+    case reassembler::add_result::duplicate:
+      note_duplicate(text_start, take_end);  // RFC 2883 §4.1.2: a duplicate held range
+      break;
+    case reassembler::add_result::added:
+      break;
+  }
+  if (!user_closed_) {
+    const std::size_t offset = rx_.size() + distance(rcv_.nxt, text_start).n;
+    rx_.write_at(offset, seg.payload.first(len));
+  }
+  return v;
+}
+
+// §3.10.7.4 eighth: the FIN bit, processed only once everything before it was taken. An
+// out-of-order FIN (all of its segment's text held) is remembered and processed when RCV.NXT
+// reaches it — on this segment or a later one that fills the gap.
 void connection::check_fin(instant now, const tcp_repr& seg, bool all_text_taken) {
   const bool our_fin_acked = fin_queued_ && snd_.una == fin_seq() + seq_len{1};
   const seq_num fin_at = seg.seq + seq_len{static_cast<std::uint32_t>(seg.payload.size()) + (seg.syn() ? 1u : 0u)};
-  // Not this FIN's turn (none, out of order, a duplicate, or text before it not taken).
-  if (!seg.fin() || !all_text_taken || fin_at != rcv_.nxt) {
-    // An out-of-order FIN is not held (no reassembly yet); a duplicate ACK asks for the gap
-    // (RFC 5681 §4.2), as for out-of-order text.
-    if (seg.fin() && fin_at.after(rcv_.nxt)) queue_ack();
+  if (seg.fin() && fin_at.after(rcv_.nxt)) {
+    if (all_text_taken && !fin_received_) reasm_.hold_fin(fin_at);
+    queue_ack();  // RFC 5681 §4.2: out of order, a duplicate ACK asks for the gap
+  }
+  const bool fin_now = (seg.fin() && all_text_taken && fin_at == rcv_.nxt) || reasm_.held_fin() == rcv_.nxt;
+  if (!fin_now || fin_received_) {
     if (state_ == tcp_state::fin_wait_1 && our_fin_acked) enter_fin_wait_2(now);  // see check_ack
     return;
   }
+  reasm_.clear();
   rcv_.nxt += seq_len{1};  // a FIN takes one sequence number
   fin_received_ = true;
   queue_ack();
@@ -407,11 +515,19 @@ void connection::check_fin(instant now, const tcp_repr& seg, bool all_text_taken
   }
 }
 
-void connection::take_peer_options(const tcp_repr& syn) {
+void connection::take_peer_options(instant now, const tcp_repr& syn) {
   // RFC 9293 §3.7.1 (MUST-15, MUST-16): 536 unless the SYN says otherwise; never more than we
   // can send. Floor at 64 so a hostile tiny MSS cannot make us send 1-byte segments.
   peer_mss_ = syn.options.mss.value_or(536);
   snd_.mss = static_cast<std::uint16_t>(std::clamp<unsigned>(peer_mss_, 64u, cfg_->mss));
+  // RFC 2018 §2: SACK only if both SYNs carry SACK-permitted (ours does iff cfg_->sack).
+  sack_ok_ = cfg_->sack && syn.options.sack_permitted;
+  // RFC 7323 §3.2: timestamps only if both SYNs carry them; TS.Recent starts at the SYN's TSval.
+  ts_ok_ = cfg_->timestamps && syn.options.timestamps.has_value();
+  if (ts_ok_) {
+    ts_recent_ = syn.options.timestamps->tsval;
+    ts_recent_at_ = now;
+  }
   // RFC 7323 §2.2: scaling is on only if both SYNs carry the option; shifts above 14 are
   // used as 14 (§2.3).
   const bool we_offer = cfg_->window_scaling;

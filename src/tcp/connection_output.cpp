@@ -72,10 +72,12 @@ std::optional<std::size_t> connection::poll_transmit(instant now, mutable_bytes 
   tcp_repr hdr;
   hdr.seq = snd_.max;
   if (state_ == tcp_state::time_wait) hdr.seq = tw_.snd_nxt;
-  return emit(out, hdr, 0, 0);
+  return emit(now, out, hdr, 0, 0);
 }
 
 // A RST owed to the peer (abort, or an unacceptable ACK). Sent even from CLOSED.
+// DEVIATION(Linux tcp_v4_send_reset): RFC 7323 §3.2 says a RST SHOULD carry timestamps too; it
+// goes without, and the peer accepts it without (RSTs are exempt from PAWS, §5.3 R1).
 std::optional<std::size_t> connection::emit_control(mutable_bytes out) {
   if (!rst_) return std::nullopt;
   tcp_repr r;
@@ -95,7 +97,7 @@ std::optional<std::size_t> connection::emit_syn(instant now, mutable_bytes out) 
     if (state_ == tcp_state::syn_received && ack_now_) {
       tcp_repr hdr;  // a challenge ACK in SYN-RECEIVED
       hdr.seq = snd_.nxt;
-      return emit(out, hdr, 0, 0);
+      return emit(now, out, hdr, 0, 0);
     }
     ack_now_ = false;
     return std::nullopt;
@@ -108,6 +110,13 @@ std::optional<std::size_t> connection::emit_syn(instant now, mutable_bytes out) 
   hdr.options.mss = cfg_->mss;
   const bool announce_ws = state_ == tcp_state::syn_sent ? cfg_->window_scaling : peer_wscale_ok_;
   if (announce_ws) hdr.options.window_scale = rcv_.wscale;
+  // RFC 2018 §2: SACK-permitted on our SYN if enabled, on a SYN-ACK only if the peer's had it.
+  hdr.options.sack_permitted = state_ == tcp_state::syn_sent ? cfg_->sack : sack_ok_;
+  // RFC 7323 §3.2: timestamps on our SYN if enabled (TSecr 0), on a SYN-ACK only if the
+  // peer's SYN had them (TSecr = its TSval).
+  if (state_ == tcp_state::syn_sent ? cfg_->timestamps : ts_ok_) {
+    hdr.options.timestamps = tcp_timestamps{ts_clock(now), state_ == tcp_state::syn_sent ? 0u : ts_recent_};
+  }
   syn_due_ = false;
   const bool first = !first_tx_.has_value();
   if (first) {
@@ -127,16 +136,20 @@ std::optional<std::size_t> connection::emit_syn(instant now, mutable_bytes out) 
     hdr.emit(out, tuple_.local_addr, tuple_.remote_addr);
     return hdr.buffer_len();
   }
-  return emit(out, hdr, 0, 0);
+  return emit(now, out, hdr, 0, 0);
 }
 
 std::optional<std::size_t> connection::emit_data_or_fin(instant now, mutable_bytes out) {
   const auto plan = next_send();
   if (!plan) return std::nullopt;
-  const std::uint32_t len = plan->len;
-  const bool fin_now = plan->fin;
-  const seq_num end = data_end();
+  // RFC 9293 §3.7.1: the MSS excludes TCP options, so the options this segment carries
+  // (timestamps, SACK blocks) come out of its payload.
   tcp_repr hdr;
+  add_ack_options(now, hdr.options);
+  const auto room = static_cast<std::uint32_t>(snd_.mss - std::min<std::size_t>(hdr.options.buffer_len(), snd_.mss / 2));
+  const std::uint32_t len = std::min(plan->len, room);
+  const bool fin_now = plan->fin && len == plan->len;
+  const seq_num end = data_end();
   hdr.seq = snd_.nxt;
   if (len > 0 && snd_.nxt + seq_len{len} == end) hdr.flags |= tcp_flag::psh;  // MUST-61
   if (fin_now) hdr.flags |= tcp_flag::fin;
@@ -148,17 +161,19 @@ std::optional<std::size_t> connection::emit_data_or_fin(instant now, mutable_byt
   if (!timers_.armed(timer_kind::retransmit)) arm_retransmit(now);
   if (!first_tx_) first_tx_ = now;
   if (is_new && !rtt_probe_) rtt_probe_ = std::pair{snd_.nxt, now};
-  return emit(out, hdr, offset, len);
+  return emit(now, out, hdr, offset, len);
 }
 
 // Fills in ports, ACK and window, copies `payload_len` bytes of the send buffer starting at
 // `payload_offset` after the header, and computes the checksum.
-std::size_t connection::emit(mutable_bytes out, const tcp_repr& hdr_in, std::size_t payload_offset,
+std::size_t connection::emit(instant now, mutable_bytes out, const tcp_repr& hdr_in, std::size_t payload_offset,
                              std::size_t payload_len) {
   tcp_repr hdr = hdr_in;
+  if (!hdr.syn()) add_ack_options(now, hdr.options);
   hdr.src_port = tuple_.local_port;
   hdr.dst_port = tuple_.remote_port;
   hdr.ack = rcv_.nxt;
+  last_ack_sent_ = rcv_.nxt;  // RFC 7323 §4.3 Last.ACK.sent
   // RFC 7323 §2.2: the window field of a SYN-ACK is not scaled; all later ones are.
   hdr.window = hdr.syn() ? static_cast<std::uint16_t>(std::min<std::uint32_t>(recv_window(), 0xFFFF))
                          : window_field();
@@ -168,8 +183,44 @@ std::size_t connection::emit(mutable_bytes out, const tcp_repr& hdr_in, std::siz
   const std::size_t total = header + payload_len;
   tcp_repr::fill_checksum(out.first(total), tuple_.local_addr, tuple_.remote_addr);
   rcv_.wnd = recv_window();
-  ack_now_ = false;
+  ack_now_ = false;  // this segment carries the ACK owed, delayed or not
+  unacked_segments_ = 0;
+  timers_.clear(timer_kind::delayed_ack);
+  dsack_.reset();  // RFC 2883: a duplicate is reported once
   return total;
+}
+
+// The options of every segment after the handshake: timestamps if negotiated, SACK blocks
+// while out-of-order data is held or a duplicate is to be reported. Rebuilt from scratch, so calling it twice is harmless.
+void connection::add_ack_options(instant now, tcp_options& o) const {
+  // RFC 7323 §3.2: once negotiated, TSopt goes in every segment but a RST; TSecr is TS.Recent.
+  if (ts_ok_) o.timestamps = tcp_timestamps{ts_clock(now), ts_recent_};
+  o.sack_count = 0;
+  fill_sack(o);
+}
+
+// RFC 2018 §4: the first block holds the most recently received segment, then the other held
+// ranges, most recently changed first, as many as fit (4, or 3 beside timestamps). RFC 2883
+// §4: a D-SACK block goes first, followed by the held range containing it, if any.
+void connection::fill_sack(tcp_options& o) const {
+  if (!sack_ok_ || (reasm_.empty() && !dsack_)) return;
+  constexpr std::size_t max_options = 40;
+  constexpr std::size_t sack_overhead = 4;  // NOP, NOP, kind, length
+  const std::size_t base = o.buffer_len();
+  if (base + sack_overhead + 8 > max_options) return;
+  const std::size_t room = std::min((max_options - base - sack_overhead) / 8, tcp_options::max_sack_blocks);
+  std::optional<sack_block> listed;
+  if (dsack_) {
+    o.add_sack(*dsack_);
+    listed = reasm_.containing(dsack_->left, dsack_->right);
+    if (listed && o.sack_count < room) o.add_sack(*listed);
+  }
+  std::array<sack_block, tcp_options::max_sack_blocks + 1> recent{};
+  const std::size_t n = reasm_.recent_blocks(recent);
+  for (std::size_t i = 0; i < n && o.sack_count < room; ++i) {
+    if (listed && recent[i] == *listed) continue;
+    o.add_sack(recent[i]);
+  }
 }
 
 }  // namespace synack

@@ -50,13 +50,30 @@ std::uint64_t checksum_partial(bytes data, std::uint64_t initial) {
   }
   std::uint64_t sum = add_carry(add_carry(s0, s1), add_carry(s2, s3));
   for (; n >= 8; n -= 8, p += 8) sum = add_carry(sum, load_native64(p));
-  if (n > 0) {
-    // The 1..7 byte tail, zero-padded: an odd final byte becomes the high half of its
-    // big-endian word, as RFC 1071 §4.1 pads it.
-    std::byte tail[8] = {};
-    std::memcpy(tail, p, n);
-    sum = add_carry(sum, load_native64(tail));
+  // The 0..7 byte tail as a 4-, a 2- and a 1-byte load, each added at the byte position it
+  // has in a zero-padded 64-bit word. Copying the tail into a zeroed buffer and loading that
+  // stalls on store forwarding, and every 20-byte header has a 4-byte tail. The 4- and 2-byte
+  // loads start at even offsets, so adding them as native words keeps the sum modulo 2^16 - 1;
+  // the final odd byte is the first byte of its 16-bit word (RFC 1071 §4.1 pads it with a zero
+  // second byte), placed there with a shift on a big-endian host.
+  std::uint64_t tail = 0;
+  if (n & 4) {
+    std::uint32_t v;
+    std::memcpy(&v, p, sizeof v);
+    tail += v;
+    p += 4;
   }
+  if (n & 2) {
+    std::uint16_t v;
+    std::memcpy(&v, p, sizeof v);
+    tail += v;
+    p += 2;
+  }
+  if (n & 1) {
+    const auto v = static_cast<std::uint64_t>(*p);
+    tail += std::endian::native == std::endian::little ? v : v << 8;
+  }
+  sum = add_carry(sum, tail);
 
   std::uint16_t folded = fold16(sum);
   if constexpr (std::endian::native == std::endian::little) {

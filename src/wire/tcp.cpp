@@ -214,22 +214,31 @@ bool tcp_view::verify_checksum(ipv4_addr src, ipv4_addr dst) const {
   return checksum_finish(checksum_partial(b_, pseudo)) == 0;
 }
 
-result<tcp_repr, wire_error> tcp_repr::parse(const tcp_view& v, ipv4_addr src, ipv4_addr dst) {
+std::optional<wire_error> tcp_repr::parse(const tcp_view& v, ipv4_addr src, ipv4_addr dst, tcp_repr& out) {
   // RFC 9293 §3.1 (MUST-2/3): a segment with a bad checksum is discarded before any of its
   // fields, options included, are believed.
-  if (!v.verify_checksum(src, dst)) return unexpected{wire_error::bad_checksum};
-  tcp_repr r;
-  if (const auto e = parse_options_into(r.options, v.options())) return unexpected{*e};
-  r.src_port = v.src_port();
-  r.dst_port = v.dst_port();
-  r.seq = v.seq();
+  if (!v.verify_checksum(src, dst)) return wire_error::bad_checksum;
+  // Only the fields that say what is present are reset: the SACK and unknown-option arrays
+  // beyond their counts are never read, and zero-filling them per segment is measurable.
+  tcp_options& o = out.options;
+  o.mss.reset();
+  o.window_scale.reset();
+  o.sack_permitted = false;
+  o.timestamps.reset();
+  o.sack_count = 0;
+  o.unknown_count = 0;
+  if (const auto e = parse_options_into(o, v.options())) return e;
+  out.src_port = v.src_port();
+  out.dst_port = v.dst_port();
+  out.seq = v.seq();
   const std::uint8_t wire = v.flags();
-  if ((wire & tcp_flag::ack) != 0) r.ack = v.ack_num();  // otherwise the field means nothing
-  r.flags = static_cast<std::uint8_t>(wire & ~tcp_flag::ack);
-  r.window = v.window();
-  r.urgent_ptr = v.urgent_ptr();
-  r.payload = v.payload();
-  return r;
+  out.ack.reset();
+  if ((wire & tcp_flag::ack) != 0) out.ack = v.ack_num();  // otherwise the field means nothing
+  out.flags = static_cast<std::uint8_t>(wire & ~tcp_flag::ack);
+  out.window = v.window();
+  out.urgent_ptr = v.urgent_ptr();
+  out.payload = v.payload();
+  return std::nullopt;
 }
 
 void tcp_repr::emit_header(mutable_bytes out) const {

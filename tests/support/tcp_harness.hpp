@@ -26,6 +26,9 @@ inline constexpr std::uint16_t local_port = 80;
 inline constexpr std::uint16_t remote_port = 49152;
 inline constexpr seq_num local_iss{0xFFFFFFFFu - 99};    // our ISS: wraps after 99 octets
 inline constexpr seq_num remote_iss{0xFFFFFFFFu - 999};  // the peer's: wraps after 999
+// Our timestamp clock's offset (RFC 7323): TSval = offset + milliseconds, wrapping after 10 ms.
+inline constexpr std::uint32_t local_ts_offset = 0xFFFFFFFFu - 9;
+inline constexpr std::uint32_t our_ts(std::uint32_t ms) { return local_ts_offset + ms; }
 
 inline instant at_ms(std::int64_t ms) { return instant{ms * 1000}; }
 inline instant at_s(std::int64_t s) { return instant{s * 1'000'000}; }
@@ -41,6 +44,13 @@ inline std::string describe(const tcp_repr& r) {
   s += " win=" + std::to_string(r.window) + " len=" + std::to_string(r.payload.size());
   if (r.options.mss) s += " mss=" + std::to_string(*r.options.mss);
   if (r.options.window_scale) s += " ws=" + std::to_string(*r.options.window_scale);
+  if (r.options.sack_permitted) s += " sackOK";
+  for (std::size_t i = 0; i < r.options.sack_count; ++i) {
+    s += " sack=" + std::to_string(r.options.sack[i].left.raw) + ":" + std::to_string(r.options.sack[i].right.raw);
+  }
+  if (r.options.timestamps) {
+    s += " ts=" + std::to_string(r.options.timestamps->tsval) + "/" + std::to_string(r.options.timestamps->tsecr);
+  }
   return s;
 }
 
@@ -53,6 +63,10 @@ struct seg {
   std::string payload{};
   std::optional<std::uint16_t> mss{};
   std::optional<std::uint8_t> wscale{};
+  // Sent as given; expected only when set (sack: the exact blocks, {} for none).
+  std::optional<bool> sack_ok{};
+  std::optional<std::vector<sack_block>> sack{};
+  std::optional<tcp_timestamps> ts{};
 };
 
 // Records every state change through the connection's single funnel.
@@ -64,7 +78,7 @@ class transition_log final : public tcp_tracer {
 
 class tcp_harness {
  public:
-  explicit tcp_harness(tcp_config cfg = {}) : cfg_(cfg), isn_(local_iss), conn_(cfg_, isn_) {
+  explicit tcp_harness(tcp_config cfg = {}) : cfg_(cfg), isn_(local_iss, local_ts_offset), conn_(cfg_, isn_) {
     conn_.set_tracer(&log_);
   }
   tcp_harness(const tcp_harness&) = delete;
@@ -83,9 +97,9 @@ class tcp_harness {
     r.emit(bytes, remote_addr, local_addr);
     auto view = tcp_view::parse(bytes);
     EXPECT_TRUE(view.has_value());
-    auto parsed = tcp_repr::parse(*view, remote_addr, local_addr);
-    EXPECT_TRUE(parsed.has_value());
-    return conn_.on_segment(at, *parsed, remote_addr);
+    tcp_repr parsed;
+    EXPECT_FALSE(tcp_repr::parse(*view, remote_addr, local_addr, parsed).has_value());
+    return conn_.on_segment(at, parsed, remote_addr);
   }
 
   // Fires due timers, then polls one segment.
@@ -100,12 +114,13 @@ class tcp_harness {
     buf.resize(*n);
     auto view = tcp_view::parse(buf);
     EXPECT_TRUE(view.has_value()) << "connection emitted an unparsable segment";
-    auto parsed = tcp_repr::parse(*view, local_addr, remote_addr);
-    EXPECT_TRUE(parsed.has_value()) << "connection emitted a segment with a bad checksum";
-    if (!parsed) return std::nullopt;
-    EXPECT_EQ(parsed->src_port, local_port);
-    EXPECT_EQ(parsed->dst_port, remote_port);
-    return *parsed;
+    tcp_repr parsed;
+    const auto err = tcp_repr::parse(*view, local_addr, remote_addr, parsed);
+    EXPECT_FALSE(err.has_value()) << "connection emitted a segment with a bad checksum";
+    if (err) return std::nullopt;
+    EXPECT_EQ(parsed.src_port, local_port);
+    EXPECT_EQ(parsed.dst_port, remote_port);
+    return parsed;
   }
 
   // Polls one segment and compares seq, ack, flags, payload; and window, MSS and window
@@ -131,6 +146,16 @@ class tcp_harness {
     }
     if (want.wscale) {
       EXPECT_EQ(got->options.window_scale, want.wscale) << "got " << describe(*got);
+    }
+    if (want.sack_ok) {
+      EXPECT_EQ(got->options.sack_permitted, *want.sack_ok) << "got " << describe(*got);
+    }
+    if (want.sack) {
+      const std::vector<sack_block> blocks(got->options.sack.begin(), got->options.sack.begin() + got->options.sack_count);
+      EXPECT_EQ(blocks, *want.sack) << "got " << describe(*got) << "\nwant " << describe(w);
+    }
+    if (want.ts) {
+      EXPECT_EQ(got->options.timestamps, want.ts) << "got " << describe(*got);
     }
   }
 
@@ -283,6 +308,11 @@ class tcp_harness {
     r.window = s.window;
     r.options.mss = s.mss;
     r.options.window_scale = s.wscale;
+    r.options.sack_permitted = s.sack_ok.value_or(false);
+    if (s.sack) {
+      for (const auto& b : *s.sack) r.options.add_sack(b);
+    }
+    r.options.timestamps = s.ts;
     auto& p = payloads_.emplace_back(s.payload);
     r.payload = std::as_bytes(std::span{p.data(), p.size()});
     return r;

@@ -67,6 +67,11 @@ TEST(close_active, out_of_order_fin_with_ack_of_ours__fin_wait_2) {
   h.send(at_ms(5), seg{.seq = h.r(3), .ack = h.l(2), .flags = fin});
   h.expect_state(s::fin_wait_2);
   h.expect_recv(at_ms(5), seg{.seq = h.l(2), .ack = h.r(1)});  // dup ACK for the gap
+  // The FIN was held: the text before it completes the close.
+  h.send(at_ms(6), seg{.seq = h.r(1), .ack = h.l(2), .payload = "ab"});
+  h.expect_state(s::time_wait);
+  h.expect_recv(at_ms(6), seg{.seq = h.l(2), .ack = h.r(4)});
+  EXPECT_EQ(h.read_all(), "ab");
 }
 
 TEST(close_active, ack_not_covering_fin__stays_fin_wait_1) {
@@ -138,10 +143,12 @@ TEST(close_active, fin_wait_2__data_then_fin) {
   tcp_harness h;
   h.drive_to(s::fin_wait_2);
   h.send(at_ms(1), seg{.seq = h.r(1), .ack = h.l(2), .payload = "more"});
-  h.expect_recv(at_ms(1), seg{.seq = h.l(2), .ack = h.r(5)});
-  h.send(at_ms(2), seg{.seq = h.r(5), .ack = h.l(2), .flags = fin});
+  // Delayed ACK (RFC 9293 §3.8.6.3): a lone in-order segment is ACKed after 40 ms.
+  h.expect_nothing(at_ms(40));
+  h.expect_recv(at_ms(41), seg{.seq = h.l(2), .ack = h.r(5)});
+  h.send(at_ms(42), seg{.seq = h.r(5), .ack = h.l(2), .flags = fin});
   h.expect_state(s::time_wait);
-  h.expect_recv(at_ms(2), seg{.seq = h.l(2), .ack = h.r(6)});
+  h.expect_recv(at_ms(42), seg{.seq = h.l(2), .ack = h.r(6)});  // a FIN is ACKed at once
   EXPECT_EQ(h.read_all(), "more");
 }
 

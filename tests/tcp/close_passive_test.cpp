@@ -208,8 +208,9 @@ TEST(close_passive, fin_wait_1__after_shutdown_data_still_received) {
   EXPECT_EQ(h.send(at_ms(5), seg{.seq = h.r(1), .ack = h.l(1), .flags = psh, .payload = "early"}),
             rx_verdict::accepted);
   h.expect_state(s::fin_wait_1);
-  h.expect_recv(at_ms(5), seg{.seq = h.l(2), .ack = h.r(6), .window = 65535}, true);
   h.expect_nothing(at_ms(5));
+  h.expect_recv(at_ms(45), seg{.seq = h.l(2), .ack = h.r(6), .window = 65535}, true);  // delayed ACK
+  h.expect_nothing(at_ms(45));
   EXPECT_EQ(h.read_all(), "early");
   std::array<std::byte, 4> buf{};
   EXPECT_EQ(h.conn().recv(buf).error(), tcp_error::would_block);  // not the end of stream
@@ -219,9 +220,9 @@ TEST(close_passive, fin_wait_2__after_shutdown_data_still_received_until_fin) {
   tcp_harness h;
   h.drive_to(s::fin_wait_2);
   EXPECT_EQ(h.send(at_ms(5), seg{.seq = h.r(1), .ack = h.l(2), .payload = "abc"}), rx_verdict::accepted);
-  h.expect_recv(at_ms(5), seg{.seq = h.l(2), .ack = h.r(4)});
+  h.expect_nothing(at_ms(5));  // delayed ACK: waits for a second segment
   EXPECT_EQ(h.send(at_ms(6), seg{.seq = h.r(4), .ack = h.l(2), .payload = "def"}), rx_verdict::accepted);
-  h.expect_recv(at_ms(6), seg{.seq = h.l(2), .ack = h.r(7)});
+  h.expect_recv(at_ms(6), seg{.seq = h.l(2), .ack = h.r(7)});  // ... which ACKs both
   h.expect_nothing(at_ms(6));
   h.expect_state(s::fin_wait_2);
   EXPECT_EQ(h.read_all(), "abcdef");

@@ -49,13 +49,18 @@ TEST(established, data_with_fin__both_taken) {
   EXPECT_EQ(h.read_all(), "bye");
 }
 
-TEST(established, out_of_order_fin__not_processed_dup_ack) {
+TEST(established, out_of_order_fin__held_until_the_gap_fills) {
   tcp_harness h;
   h.drive_to(tcp_state::established);
   h.send(at_ms(1), seg{.seq = h.r(10), .ack = h.l(1), .flags = fin});
   h.expect_state(tcp_state::established);
-  h.expect_recv(at_ms(1), seg{.seq = h.l(1), .ack = h.r(1)});
+  h.expect_recv(at_ms(1), seg{.seq = h.l(1), .ack = h.r(1)});  // dup ACK for the gap
   EXPECT_FALSE(h.conn().peer_fin_received());
+  h.send(at_ms(2), seg{.seq = h.r(1), .ack = h.l(1), .payload = "123456789"});
+  h.expect_state(tcp_state::close_wait);
+  h.expect_recv(at_ms(2), seg{.seq = h.l(1), .ack = h.r(11)});  // the data and the held FIN
+  EXPECT_EQ(h.read_all(), "123456789");
+  EXPECT_TRUE(h.conn().peer_fin_received());
 }
 
 TEST(established, segment_left_of_window__dup_ack) {
@@ -73,20 +78,21 @@ TEST(established, segment_right_of_window__dup_ack) {
   EXPECT_EQ(h.conn().recv_available(), 0u);
 }
 
-TEST(established, segment_at_last_window_octet__in_window_out_of_order) {
+TEST(established, segment_at_last_window_octet__in_window_held_out_of_order) {
   tcp_harness h;
   h.drive_to(tcp_state::established);
-  EXPECT_EQ(h.send(at_ms(1), seg{.seq = h.r(65535), .ack = h.l(1), .payload = "x"}), rx_verdict::out_of_order);
+  EXPECT_EQ(h.send(at_ms(1), seg{.seq = h.r(65535), .ack = h.l(1), .payload = "x"}), rx_verdict::accepted);
   h.expect_recv(at_ms(1), seg{.seq = h.l(1), .ack = h.r(1)});
+  EXPECT_EQ(h.conn().snapshot().recv_ooo_bytes, 1u);
 }
 
 TEST(established, segment_overlapping_left_edge__new_part_taken) {
   tcp_harness h;
   h.drive_to(tcp_state::established);
   h.send(at_ms(1), seg{.seq = h.r(1), .ack = h.l(1), .payload = "abc"});
-  h.expect_recv(at_ms(1), seg{.seq = h.l(1), .ack = h.r(4)});
+  h.expect_nothing(at_ms(1));  // delayed ACK
   h.send(at_ms(2), seg{.seq = h.r(2), .ack = h.l(1), .payload = "bcdef"});
-  h.expect_recv(at_ms(2), seg{.seq = h.l(1), .ack = h.r(7)});
+  h.expect_recv(at_ms(2), seg{.seq = h.l(1), .ack = h.r(7)});  // the second segment
   EXPECT_EQ(h.read_all(), "abcdef");
 }
 
@@ -94,9 +100,9 @@ TEST(established, duplicate_data__dup_ack_not_delivered_twice) {
   tcp_harness h;
   h.drive_to(tcp_state::established);
   h.send(at_ms(1), seg{.seq = h.r(1), .ack = h.l(1), .payload = "abc"});
-  h.expect_recv(at_ms(1), seg{.seq = h.l(1), .ack = h.r(4)});
-  EXPECT_EQ(h.send(at_ms(2), seg{.seq = h.r(1), .ack = h.l(1), .payload = "abc"}), rx_verdict::out_of_window);
-  h.expect_recv(at_ms(2), seg{.seq = h.l(1), .ack = h.r(4)});
+  h.expect_recv(at_ms(41), seg{.seq = h.l(1), .ack = h.r(4)});  // delayed ACK
+  EXPECT_EQ(h.send(at_ms(50), seg{.seq = h.r(1), .ack = h.l(1), .payload = "abc"}), rx_verdict::out_of_window);
+  h.expect_recv(at_ms(50), seg{.seq = h.l(1), .ack = h.r(4)});  // a duplicate is ACKed at once
   EXPECT_EQ(h.read_all(), "abc");
 }
 
@@ -108,8 +114,8 @@ TEST(established, window_update_from_newer_segment) {
   // An older segment (SND.WL1 > SEG.SEQ) must not update the window.
   h.send(at_ms(2), seg{.seq = h.r(1), .ack = h.l(1), .payload = "ab"});
   EXPECT_EQ(h.conn().snd().wnd, 65535u);
-  h.expect_recv(at_ms(2), seg{.seq = h.l(1), .ack = h.r(3)});
-  h.send(at_ms(3), seg{.seq = h.r(1), .ack = h.l(1), .window = 10});  // SEG.SEQ < SND.WL1
+  h.expect_recv(at_ms(42), seg{.seq = h.l(1), .ack = h.r(3)});  // delayed ACK
+  h.send(at_ms(43), seg{.seq = h.r(1), .ack = h.l(1), .window = 10});  // SEG.SEQ < SND.WL1
   EXPECT_EQ(h.conn().snd().wnd, 65535u);
 }
 

@@ -259,11 +259,11 @@ TEST(reset, close_with_unread_data__rst_instead_of_fin) {
   tcp_harness h;
   h.drive_to(s::established);
   h.send(at_ms(1), seg{.seq = h.r(1), .ack = h.l(1), .payload = "unread"});
-  h.expect_recv(at_ms(1), seg{.seq = h.l(1), .ack = h.r(7)});
-  ASSERT_TRUE(h.conn().close(at_ms(2)).has_value());
+  h.expect_recv(at_ms(41), seg{.seq = h.l(1), .ack = h.r(7)});  // delayed ACK
+  ASSERT_TRUE(h.conn().close(at_ms(42)).has_value());
   // RFC 2525 §2.17: data would be lost silently; the peer is told with a RST.
-  h.expect_recv(at_ms(2), seg{.seq = h.l(1), .flags = rst});
-  h.expect_nothing(at_ms(2));
+  h.expect_recv(at_ms(42), seg{.seq = h.l(1), .flags = rst});
+  h.expect_nothing(at_ms(42));
   h.expect_state(s::closed);
   EXPECT_EQ(h.conn().reason(), close_reason::aborted);
 }

@@ -247,8 +247,9 @@ TEST(retransmit, bare_ack_while_going_back__carries_the_highest_sequence_sent) {
   // byte of data. Our ACK must be at its RCV.NXT = l(2001) (the RFC's SND.NXT), or a
   // zero-window receiver finds it unacceptable.
   h.send(at_ms(1010), seg{.seq = h.r(1), .ack = h.l(1), .window = 0, .payload = "x"});
-  h.expect_recv(at_ms(1010), seg{.seq = h.l(2001), .ack = h.r(2), .window = 65535}, true);
-  h.expect_nothing(at_ms(1010));
+  h.expect_nothing(at_ms(1010));  // delayed ACK (RFC 9293 §3.8.6.3)
+  h.expect_recv(at_ms(1050), seg{.seq = h.l(2001), .ack = h.r(2), .window = 65535}, true);
+  h.expect_nothing(at_ms(1050));
 }
 
 }  // namespace

@@ -43,7 +43,8 @@ TEST(syn_received, data_on_final_ack__accepted) {
   EXPECT_EQ(h.send(at_ms(10), seg{.seq = h.r(1), .ack = h.l(1), .flags = psh, .payload = "hello"}),
             rx_verdict::accepted);
   h.expect_state(tcp_state::established);
-  h.expect_recv(at_ms(10), seg{.seq = h.l(1), .ack = h.r(6)});
+  h.expect_nothing(at_ms(10));
+  h.expect_recv(at_ms(50), seg{.seq = h.l(1), .ack = h.r(6)});  // delayed ACK
   EXPECT_EQ(h.read_all(), "hello");
 }
 

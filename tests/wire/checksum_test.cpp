@@ -67,6 +67,37 @@ TEST(Checksum, MatchesReferenceOnEveryLengthAndAlignment) {
   }
 }
 
+// The tail after the last 8-byte word (0..7 bytes) is added with 4-, 2- and 1-byte loads:
+// every tail length, after bodies that end in each loop (none, the 8-byte loop, the 32-byte
+// loop), at every alignment, with all-ones bytes (carries) and random bytes.
+TEST(Checksum, EveryTailLengthMatchesReference) {
+  rng r{0x7A11};
+  for (const std::size_t body : {std::size_t{0}, std::size_t{8}, std::size_t{16}, std::size_t{32}, std::size_t{40}}) {
+    for (std::size_t tail = 0; tail < 8; ++tail) {
+      const std::size_t len = body + tail;
+      const std::vector<std::byte> ones(len + 8, std::byte{0xFF});
+      const auto random = random_bytes(r, len + 8);
+      for (std::size_t off = 0; off < 8; ++off) {
+        for (const auto* backing : {&ones, &random}) {
+          const bytes data{backing->data() + off, len};
+          ASSERT_EQ(internet_checksum(data), reference_checksum(data))
+              << "body " << body << " tail " << tail << " off " << off;
+          ASSERT_EQ(checksum_finish(checksum_partial(data, 0x1234)),
+                    static_cast<std::uint16_t>(~reference_sum(data, 0x1234)))
+              << "body " << body << " tail " << tail << " off " << off;
+        }
+      }
+    }
+  }
+  // Known values for the tail alone: 1..7 bytes of 01 02 03 ...
+  const auto seq = test::from_hex("01 02 03 04 05 06 07");
+  const std::uint16_t sums[] = {0x0000, 0x0100, 0x0102, 0x0402, 0x0406, 0x0906, 0x090c, 0x100c};
+  for (std::size_t n = 0; n < 8; ++n) {
+    EXPECT_EQ(reference_sum(bytes{seq}.first(n)), sums[n]) << n;
+    EXPECT_EQ(internet_checksum(bytes{seq}.first(n)), static_cast<std::uint16_t>(~sums[n])) << n;
+  }
+}
+
 TEST(Checksum, MatchesReferenceOnSkewedData) {
   // Bytes near 0xff maximise carries; near 0 exercise the zero/0xffff corner.
   rng r{17};

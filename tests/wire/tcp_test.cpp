@@ -38,12 +38,19 @@ std::vector<std::byte> segment_with(std::string_view area_hex, std::string_view 
   return seg;
 }
 
+// tcp_repr::parse fills a caller's repr; tests read more easily with a value or an error.
+result<tcp_repr, wire_error> parse_repr(const tcp_view& v, ipv4_addr src, ipv4_addr dst) {
+  tcp_repr r;
+  if (const auto e = tcp_repr::parse(v, src, dst, r)) return unexpected{*e};
+  return r;
+}
+
 // The repr's spans point into `seg`, so a temporary segment is refused.
 result<tcp_repr, wire_error> parse_segment(std::vector<std::byte>&&) = delete;
 result<tcp_repr, wire_error> parse_segment(const std::vector<std::byte>& seg) {
   const auto v = tcp_view::parse(seg);
   if (!v) return unexpected{v.error()};
-  return tcp_repr::parse(*v, host_a, host_b);
+  return parse_repr(*v, host_a, host_b);
 }
 
 wire_error option_error(std::string_view area_hex) {
@@ -82,7 +89,7 @@ TEST(Tcp, ParsesARealLinuxSyn) {
   EXPECT_EQ(v->payload().size(), 0u);
   EXPECT_TRUE(v->verify_checksum(host_a, host_b));
 
-  const auto r = tcp_repr::parse(*v, host_a, host_b);
+  const auto r = parse_repr(*v, host_a, host_b);
   ASSERT_TRUE(r.has_value());
   EXPECT_TRUE(r->syn());
   EXPECT_FALSE(r->ack.has_value());
@@ -100,7 +107,7 @@ TEST(Tcp, ParsesARealLinuxSyn) {
 
 TEST(Tcp, EmitReproducesTheRealSynByteForByte) {
   const auto seg = test::from_hex(linux_syn);
-  const auto r = tcp_repr::parse(*tcp_view::parse(seg), host_a, host_b);
+  const auto r = parse_repr(*tcp_view::parse(seg), host_a, host_b);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(test::to_hex(emit(*r)), test::to_hex(seg));
 }
@@ -112,9 +119,29 @@ TEST(Tcp, WrongPseudoHeaderFailsTheChecksum) {
   // The pseudo-header sum is commutative in src and dst, so only a changed address is caught.
   EXPECT_TRUE(v->verify_checksum(host_b, host_a));
   EXPECT_FALSE(v->verify_checksum(ipv4_addr::from_octets(10, 0, 0, 3), host_b));
-  const auto r = tcp_repr::parse(*v, host_a, ipv4_addr::from_octets(10, 0, 0, 3));
+  const auto r = parse_repr(*v, host_a, ipv4_addr::from_octets(10, 0, 0, 3));
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error(), wire_error::bad_checksum);
+}
+
+// The host parses every segment into one reused repr: nothing of the previous segment may
+// survive (options, ACK, payload), even in the arrays beyond the counts that are never read.
+TEST(Tcp, ParsingIntoAReusedReprForgetsThePreviousSegment) {
+  const auto full = test::from_hex(linux_syn);
+  const auto sack = segment_with("01 01 05 0a 00 00 00 01 00 00 00 02 2a 04 00 00", "data");
+  const auto plain = segment_with("", "");
+  tcp_repr reused;
+  for (const auto* seg : {&full, &sack, &plain, &full, &plain}) {
+    const auto v = tcp_view::parse(*seg);
+    ASSERT_TRUE(v.has_value());
+    ASSERT_FALSE(tcp_repr::parse(*v, host_a, host_b, reused).has_value());
+    tcp_repr fresh;
+    ASSERT_FALSE(tcp_repr::parse(*v, host_a, host_b, fresh).has_value());
+    EXPECT_EQ(reused, fresh) << test::to_hex(*seg);
+    EXPECT_EQ(reused.options.sack_count, fresh.options.sack_count);
+    EXPECT_EQ(reused.options.unknown_count, fresh.options.unknown_count);
+    EXPECT_EQ(reused.ack.has_value(), fresh.ack.has_value());
+  }
 }
 
 TEST(Tcp, EverySingleBitFlipFailsTheChecksum) {
@@ -125,7 +152,7 @@ TEST(Tcp, EverySingleBitFlipFailsTheChecksum) {
     const auto v = tcp_view::parse(seg);
     if (!v) continue;  // a data-offset flip can fail the view first
     EXPECT_FALSE(v->verify_checksum(host_a, host_b)) << "bit " << bit;
-    const auto r = tcp_repr::parse(*v, host_a, host_b);
+    const auto r = parse_repr(*v, host_a, host_b);
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error(), wire_error::bad_checksum) << "bit " << bit;
   }
@@ -519,7 +546,7 @@ TEST(Tcp, RoundTripProperty) {
     ASSERT_TRUE(v.has_value());
     ASSERT_EQ(v->header_len(), r.header_len());
     ASSERT_EQ(v->flags(), r.wire_flags());
-    const auto back = tcp_repr::parse(*v, host_a, host_b);
+    const auto back = parse_repr(*v, host_a, host_b);
     ASSERT_TRUE(back.has_value()) << to_string(back.error()) << " at " << i;
     ASSERT_EQ(*back, r) << "at " << i << ": " << test::to_hex(seg);
   }

@@ -129,7 +129,16 @@ int run_demo(const demo_options& o) {
   echo_scenario sc(c);
   ladder l(o, stdout);
   l.header(c);
-  sc.on_segment([&](const segment_row& r) { l.segment(r); });
+  // A retransmitted FIN that reaches a side in TIME-WAIT restarts its 2 x MSL (RFC 9293
+  // §3.10.7.4); remember the last such arrival per side for the summary.
+  std::optional<instant> client_tw_restart;
+  std::optional<instant> server_tw_restart;
+  sc.on_segment([&](const segment_row& r) {
+    l.segment(r);
+    if (r.lost || (r.flags & tcp_flag::fin) == 0) return;
+    if (!r.from_client && r.client_state == tcp_state::time_wait) client_tw_restart = r.at;
+    if (r.from_client && r.server_state == tcp_state::time_wait) server_tw_restart = r.at;
+  });
   sc.on_state([&](const state_row& r) { l.state(r); });
   const echo_outcome res = sc.run();
 
@@ -140,12 +149,23 @@ int run_demo(const demo_options& o) {
   } else {
     fmt::print("demo did not complete: {} (echoed {:?})\n", res.error, res.echoed);
   }
-  auto tw = [](const char* who, const std::optional<instant>& a, const std::optional<instant>& b) {
-    if (a && b) fmt::print("{} held TIME-WAIT from {:.3f} to {:.3f} ms: {:.3f} s = 2 x MSL\n", who, a->seconds() * 1e3,
-                           b->seconds() * 1e3, static_cast<double>((*b - *a).count()) / 1e6);
+  const duration two_msl = 2 * c.tcp.msl;
+  auto tw = [&](const char* who, const std::optional<instant>& a, const std::optional<instant>& b,
+                const std::optional<instant>& restart) {
+    if (!a || !b) return;
+    auto ms = [](instant t) { return t.seconds() * 1e3; };
+    auto secs = [](duration d) { return static_cast<double>(d.count()) / 1e6; };
+    const instant from = restart && a < restart ? *restart : *a;
+    const char* verdict = *b - from == two_msl ? "= 2 x MSL" : "!= 2 x MSL";
+    if (from == *a) {
+      fmt::print("{} held TIME-WAIT from {:.3f} to {:.3f} ms: {:.3f} s {}\n", who, ms(*a), ms(*b), secs(*b - *a), verdict);
+    } else {
+      fmt::print("{} held TIME-WAIT from {:.3f} to {:.3f} ms: {:.3f} s after a retransmitted FIN restarted it at {:.3f} ms {}\n",
+                 who, ms(*a), ms(*b), secs(*b - from), ms(from), verdict);
+    }
   };
-  tw("client", res.client_time_wait_start, res.client_time_wait_end);
-  tw("server", res.server_time_wait_start, res.server_time_wait_end);
+  tw("client", res.client_time_wait_start, res.client_time_wait_end, client_tw_restart);
+  tw("server", res.server_time_wait_start, res.server_time_wait_end, server_tw_restart);
   fmt::print("link: {} segments delivered, {} lost; retransmitted: client {}, server {}\n", res.packets_delivered,
              res.packets_lost, res.client.retrans_segs, res.server.retrans_segs);
   if (!o.pcap.empty() && res.completed) fmt::print("capture written to {} (open it with wireshark or tshark -r)\n", o.pcap);

@@ -115,8 +115,17 @@ class host {
   void on_timeout(instant now);
 
   // ---- polls -----------------------------------------------------------------------------
-  [[nodiscard]] std::optional<std::size_t> poll_transmit(instant now, mutable_bytes out);
-  [[nodiscard]] std::optional<instant> next_deadline() const;
+  // Inline over plain-valued private polls, so the optional dissolves in the caller: g++
+  // returns an optional<size_t> out of line through a stack slot written with a byte store and
+  // reread with a wider load, a store-forwarding stall per call (docs/performance.md).
+  [[nodiscard]] std::optional<std::size_t> poll_transmit(instant now, mutable_bytes out) {
+    const std::size_t n = transmit(now, out);
+    return n == 0 ? std::nullopt : std::optional<std::size_t>{n};
+  }
+  [[nodiscard]] std::optional<instant> next_deadline() const {
+    const instant d = deadline_or_max();
+    return d == instant::max() ? std::nullopt : std::optional<instant>{d};
+  }
   [[nodiscard]] std::optional<host_event> poll_event();
 
   // ---- queries ---------------------------------------------------------------------------
@@ -143,6 +152,8 @@ class host {
   void set_tracer(tcp_tracer* t);
 
  private:
+  std::size_t transmit(instant now, mutable_bytes out);  // packet length, 0 for none
+  [[nodiscard]] instant deadline_or_max() const;         // instant::max() for none
   struct impl;
   std::unique_ptr<impl> impl_;
 };

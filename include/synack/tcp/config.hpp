@@ -15,6 +15,26 @@ struct tcp_config {
   std::size_t recv_buffer = 256 * 1024;
   // RFC 7323 window scaling: announce a shift on SYNs (clamped to 14).
   bool window_scaling = true;
+  // Out-of-order reassembly (RFC 9293 §3.10.7.4 seventh step): at most this many disjoint
+  // ranges are held past RCV.NXT (the bytes are bounded by the receive window); a segment that
+  // would need one more is dropped and counted (rx_verdict::reassembly_full). At most 64.
+  std::size_t max_ooo_ranges = 32;
+
+  // Delayed ACK (RFC 9293 §3.8.6.3 SHLD-18/MUST-40, RFC 1122 §4.2.3.2, RFC 5681 §4.2): in-order
+  // data is ACKed on every second segment or after `delayed_ack_timeout`, whichever is first;
+  // out-of-order text, text that fills a gap, a FIN and trimmed text are ACKed at once. The
+  // timeout must stay below 500 ms (MUST-40); 40 ms is Linux's minimum delayed-ACK time, short
+  // enough not to stall a sender waiting on the ACK of a lone segment (Nagle).
+  bool delayed_ack = true;
+  duration delayed_ack_timeout = std::chrono::milliseconds(40);
+
+  // RFC 2018: offer SACK-permitted on our SYN (and answer it on a SYN-ACK). When both SYNs
+  // carry it, ACKs report held out-of-order ranges and (RFC 2883) duplicates.
+  bool sack = true;
+  // RFC 7323 §3-5: offer timestamps on our SYN (and answer them on a SYN-ACK). When both SYNs
+  // carry them, every segment carries TSval (a 1 ms clock from `now` plus a per-connection
+  // offset) and TSecr; PAWS drops old duplicates; TSecr gives RTT samples.
+  bool timestamps = true;
 
   // RFC 6298 §2: initial RTO 1 s, minimum 1 s (configurable), a maximum of 60 s.
   duration rto_initial = std::chrono::seconds(1);

@@ -18,6 +18,7 @@
 #include "synack/tcp/events.hpp"
 #include "synack/tcp/four_tuple.hpp"
 #include "synack/tcp/isn.hpp"
+#include "synack/tcp/reassembler.hpp"
 #include "synack/tcp/ring_buffer.hpp"
 #include "synack/tcp/rtt_estimator.hpp"
 #include "synack/tcp/state.hpp"
@@ -47,8 +48,9 @@ enum class rx_verdict : std::uint8_t {
   ack_unacceptable,     // SYN-RECEIVED: bad ACK, answered with RST
   ack_too_new,          // ACK of data never sent, answered with ACK
   ack_too_old,          // RFC 5961 §5: ACK below SND.UNA - MAX.SND.WND
-  out_of_order,         // data beyond RCV.NXT (no reassembly yet): ACKed and dropped
+  reassembly_full,      // out-of-order text needing a range beyond max_ooo_ranges: ACKed, dropped
   time_wait,            // TIME-WAIT: handled by the TIME-WAIT rules (ACKed or ignored)
+  paws,                 // RFC 7323 §5.3 R1: TSval older than TS.Recent; ACKed unless RST
   count_
 };
 [[nodiscard]] std::string_view to_string(rx_verdict v);
@@ -81,6 +83,8 @@ struct tcb_snapshot {
   recv_vars rcv;
   std::size_t send_queue = 0;  // bytes written but not yet acknowledged
   std::size_t recv_queue = 0;  // bytes received but not yet read
+  std::size_t recv_ooo_ranges = 0;  // out-of-order ranges held by the reassembler
+  std::uint64_t recv_ooo_bytes = 0;  // octets held out of order
   duration rto{0};
   std::optional<instant> deadline;
   std::optional<timer_kind> next_timer;
@@ -141,6 +145,10 @@ class connection {
   [[nodiscard]] std::size_t send_free() const { return tx_.free(); }
   [[nodiscard]] std::size_t send_queued() const { return tx_.size(); }
   [[nodiscard]] bool peer_fin_received() const { return fin_received_; }
+  [[nodiscard]] bool sack_permitted() const { return sack_ok_; }
+  [[nodiscard]] bool timestamps_on() const { return ts_ok_; }
+  [[nodiscard]] std::uint32_t ts_recent() const { return ts_recent_; }
+  [[nodiscard]] const rtt_estimator& rtt() const { return rtt_; }
   [[nodiscard]] bool has_pending_output() const;
   [[nodiscard]] tcb_snapshot snapshot() const;
   [[nodiscard]] std::size_t max_segment_len() const { return 60 + snd_.mss; }
@@ -167,9 +175,22 @@ class connection {
   std::optional<rx_verdict> check_ack(instant now, const tcp_repr& seg);
   void process_ack_of_new_data(instant now, seq_num ack);
   void update_send_window(const tcp_repr& seg);
-  std::optional<rx_verdict> process_text(const tcp_repr& seg);
+  std::optional<rx_verdict> process_text(instant now, const tcp_repr& seg);
+  std::optional<rx_verdict> take_in_order(instant now, const tcp_repr& seg, seq_num text_start, seq_num take_end,
+                                          std::optional<rx_verdict> v);
+  std::optional<rx_verdict> hold_out_of_order(const tcp_repr& seg, seq_num text_start, seq_num take_end,
+                                              std::optional<rx_verdict> v);
   void check_fin(instant now, const tcp_repr& seg, bool all_text_taken);
-  void take_peer_options(const tcp_repr& syn);
+  void take_peer_options(instant now, const tcp_repr& syn);
+  std::optional<rx_verdict> check_timestamps(instant now, const tcp_repr& seg);
+  void update_ts_recent(instant now, const tcp_repr& seg);
+  void sample_rtt_from_tsecr(instant now, const tcp_repr& seg);
+  [[nodiscard]] std::uint32_t ts_clock(instant now) const {
+    return static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.us) / 1000) + ts_offset_;
+  }
+  void note_duplicate(seq_num left, seq_num right) {
+    if (sack_ok_) dsack_ = sack_block{left, right};  // RFC 2883: reported in the next ACK
+  }
 
   // State funnel and helpers (connection.cpp).
   void set_state(tcp_state next);
@@ -178,6 +199,7 @@ class connection {
   void enter_time_wait(instant now);
   void push_event(tcp_event e);
   void queue_ack() { ack_now_ = true; }
+  void queue_delayed_ack(instant now);
   void queue_challenge_ack(instant now);
   void queue_reset(seq_num seq, std::optional<seq_num> ack);
   [[nodiscard]] std::uint32_t recv_window() const;
@@ -186,7 +208,10 @@ class connection {
   void on_retransmit_timeout(instant now);
 
   // Output (connection_output.cpp).
-  std::size_t emit(mutable_bytes out, const tcp_repr& hdr, std::size_t payload_offset, std::size_t payload_len);
+  std::size_t emit(instant now, mutable_bytes out, const tcp_repr& hdr, std::size_t payload_offset,
+                   std::size_t payload_len);
+  void add_ack_options(instant now, tcp_options& o) const;
+  void fill_sack(tcp_options& o) const;
   std::optional<std::size_t> emit_control(mutable_bytes out);
   std::optional<std::size_t> emit_syn(instant now, mutable_bytes out);
   std::optional<std::size_t> emit_data_or_fin(instant now, mutable_bytes out);
@@ -207,13 +232,22 @@ class connection {
   recv_vars rcv_;
   ring_buffer tx_;  // queued bytes, sent or not; tx_[0] has sequence number tx_start_
   seq_num tx_start_;
-  ring_buffer rx_;  // in-order bytes not yet read by the user
+  ring_buffer rx_;  // in-order bytes not yet read by the user; out-of-order ones beyond them
+  reassembler reasm_;  // which out-of-order ranges rx_ holds past RCV.NXT
   rtt_estimator rtt_;
   timer_table timers_;
 
   // Handshake bookkeeping.
   bool passive_ = false;         // came from LISTEN (RST in SYN-RECEIVED returns there)
   bool peer_wscale_ok_ = false;  // both SYNs carried window scale (RFC 7323 §2.2)
+  bool sack_ok_ = false;         // both SYNs carried SACK-permitted (RFC 2018 §2)
+  // RFC 7323 timestamps: negotiated on both SYNs; TS.Recent and when it was taken (§5.5's
+  // 24-day validity); Last.ACK.sent (§4.3); our clock's per-connection offset.
+  bool ts_ok_ = false;
+  std::uint32_t ts_recent_ = 0;
+  instant ts_recent_at_{};
+  seq_num last_ack_sent_;
+  std::uint32_t ts_offset_ = 0;
   std::uint16_t peer_mss_ = 536;  // MUST-15: 536 unless the peer's SYN said otherwise
   bool syn_timed_out_ = false;    // RFC 6298 §5.7: the SYN/SYN-ACK timer expired
 
@@ -227,6 +261,8 @@ class connection {
 
   // Output bookkeeping.
   bool ack_now_ = false;        // an ACK is owed
+  std::optional<sack_block> dsack_;  // RFC 2883: a duplicate the next ACK reports first
+  std::uint8_t unacked_segments_ = 0;  // in-order data segments not yet ACKed (delayed ACK)
   bool syn_due_ = false;        // (re)send SYN or SYN-ACK
   struct pending_rst {
     seq_num seq;

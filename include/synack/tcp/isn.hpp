@@ -14,12 +14,16 @@ class isn_source {
  public:
   virtual ~isn_source() = default;
   [[nodiscard]] virtual seq_num isn(const four_tuple& t, instant now) const = 0;
+  // RFC 7323 §5.4 / RFC 9293 §3.4.1's spirit: a per-connection offset added to the timestamp
+  // clock, so TSval reveals neither the host's uptime nor other connections' clocks.
+  [[nodiscard]] virtual std::uint32_t ts_offset(const four_tuple& t) const = 0;
 };
 
 class rfc6528_isn final : public isn_source {
  public:
   explicit rfc6528_isn(siphash_key key) : key_(key) {}
   [[nodiscard]] seq_num isn(const four_tuple& t, instant now) const override;
+  [[nodiscard]] std::uint32_t ts_offset(const four_tuple& t) const override;
 
  private:
   siphash_key key_;
@@ -28,11 +32,13 @@ class rfc6528_isn final : public isn_source {
 // Always the same ISN: for exact-segment tests (put it just below 2^32 to exercise the wrap).
 class fixed_isn final : public isn_source {
  public:
-  explicit fixed_isn(seq_num v) : v_(v) {}
+  explicit fixed_isn(seq_num v, std::uint32_t ts_offset = 0) : v_(v), ts_(ts_offset) {}
   [[nodiscard]] seq_num isn(const four_tuple&, instant) const override { return v_; }
+  [[nodiscard]] std::uint32_t ts_offset(const four_tuple&) const override { return ts_; }
 
  private:
   seq_num v_;
+  std::uint32_t ts_;
 };
 
 }  // namespace synack

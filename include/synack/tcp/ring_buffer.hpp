@@ -42,6 +42,22 @@ class ring_buffer {
     return n;
   }
 
+  // Writes `in` at content offset `offset` >= size(), into the free space beyond the content
+  // (out-of-order bytes held for reassembly); they become content only through commit().
+  // Returns false (writing nothing) if it does not fit within the capacity.
+  bool write_at(std::size_t offset, bytes in) {
+    if (offset < len_ || offset > cap_ || in.size() > cap_ - offset) return false;
+    if (in.empty()) return true;
+    ensure();
+    const std::size_t start = (head_ + offset) % cap_;
+    const std::size_t first = std::min(in.size(), cap_ - start);
+    std::memcpy(data_.get() + start, in.data(), first);
+    std::memcpy(data_.get(), in.data() + first, in.size() - first);
+    return true;
+  }
+  // Makes n bytes already placed by write_at just past the content part of it (n <= free()).
+  void commit(std::size_t n) { len_ += std::min(n, free()); }
+
   // Copies bytes [offset, offset + out.size()) of the content; precondition: in range.
   void peek(std::size_t offset, mutable_bytes out) const {
     if (out.empty()) return;
@@ -54,8 +70,11 @@ class ring_buffer {
   // Drops the first n bytes (n <= size()).
   void consume(std::size_t n) {
     n = std::min(n, len_);
+    if (n == 0) return;
+    // head_ moves even when the ring empties: bytes held beyond the content by write_at keep
+    // their place.
     len_ -= n;
-    head_ = len_ == 0 ? 0 : (head_ + n) % cap_;
+    head_ = (head_ + n) % cap_;
   }
 
   // Copies out and consumes up to out.size() bytes; returns the count.

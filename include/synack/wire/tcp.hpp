@@ -141,8 +141,12 @@ struct tcp_repr {
     return static_cast<std::uint8_t>((flags & ~tcp_flag::ack) | (ack ? tcp_flag::ack : 0));
   }
 
-  // Parses a validated view; verifies the checksum against the pseudo-header first.
-  [[nodiscard]] static result<tcp_repr, wire_error> parse(const tcp_view& v, ipv4_addr src, ipv4_addr dst);
+  // Parses a validated view into `out`; verifies the checksum against the pseudo-header first.
+  // Returns the error, if any (then `out` holds no meaningful segment). Parsing in place lets
+  // the host reuse one repr for every segment instead of building and copying a ~300-byte
+  // value per segment (docs/performance.md).
+  [[nodiscard]] static std::optional<wire_error> parse(const tcp_view& v, ipv4_addr src, ipv4_addr dst,
+                                                       tcp_repr& out);
   [[nodiscard]] std::size_t header_len() const { return tcp_view::min_header_len + options.buffer_len(); }
   [[nodiscard]] std::size_t buffer_len() const { return header_len() + payload.size(); }
   // Writes header, options, payload and checksum. Precondition: out.size() >= buffer_len().

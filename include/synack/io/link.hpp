@@ -1,0 +1,68 @@
+#pragma once
+// The link interface (DESIGN.md §1): anything that carries raw IPv4 packets — a TUN device, an
+// in-memory pipe, the simulator — and decorators over one (pcap capture, fault injection), so
+// `pcap(faults(tun))` stacks like `pcap(faults(memory))`.
+//
+// Calling contract: the driver (runtime::event_loop) calls receive() when fd() is readable or
+// when next_deadline() has passed, send() for each packet the host transmits, and on_timeout()
+// when next_deadline() has passed. `now` is the driver's clock (real or virtual).
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "synack/util/time.hpp"
+#include "synack/wire/bytes.hpp"
+
+namespace synack::io {
+
+struct link_stats {
+  std::uint64_t rx_packets = 0;
+  std::uint64_t rx_bytes = 0;
+  std::uint64_t tx_packets = 0;
+  std::uint64_t tx_bytes = 0;
+  std::uint64_t tx_dropped = 0;  // the device refused a packet (queue full, too big)
+  std::uint64_t rx_errors = 0;
+};
+
+using packet_sink = std::function<void(bytes packet)>;
+
+class link {
+ public:
+  virtual ~link() = default;
+  // Hands one IPv4 packet to the link; false if it was dropped.
+  virtual bool send(instant now, bytes packet) = 0;
+  // Delivers up to `max` waiting packets to `sink` (each valid only during the call) and
+  // returns how many; 0 when none waits. Never blocks.
+  virtual std::size_t receive(instant now, std::size_t max, const packet_sink& sink) = 0;
+  // A descriptor that becomes readable when receive() has work, or -1 (e.g. in-memory links).
+  [[nodiscard]] virtual int fd() const = 0;
+  // Packets held for later (reordering, delay): when to call on_timeout() and receive() again.
+  [[nodiscard]] virtual std::optional<instant> next_deadline() const { return std::nullopt; }
+  virtual void on_timeout(instant /*now*/) {}
+  [[nodiscard]] virtual std::string name() const = 0;
+};
+
+// Base for decorators: forwards everything to the inner link.
+class link_decorator : public link {
+ public:
+  explicit link_decorator(link& inner) : inner_(inner) {}
+  bool send(instant now, bytes packet) override { return inner_.send(now, packet); }
+  std::size_t receive(instant now, std::size_t max, const packet_sink& sink) override {
+    return inner_.receive(now, max, sink);
+  }
+  [[nodiscard]] int fd() const override { return inner_.fd(); }
+  [[nodiscard]] std::optional<instant> next_deadline() const override { return inner_.next_deadline(); }
+  void on_timeout(instant now) override { inner_.on_timeout(now); }
+  [[nodiscard]] std::string name() const override { return inner_.name(); }
+
+ protected:
+  link& inner() { return inner_; }
+  [[nodiscard]] const link& inner() const { return inner_; }
+
+ private:
+  link& inner_;
+};
+
+}  // namespace synack::io

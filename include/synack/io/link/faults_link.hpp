@@ -1,0 +1,54 @@
+#pragma once
+// Fault injection over any link, in both directions, from one seeded generator: loss,
+// duplication and reordering (a packet held back by `reorder_delay`, so later ones overtake it).
+// Deterministic for a seed given the same packet sequence and times.
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "synack/io/link.hpp"
+#include "synack/util/rng.hpp"
+
+namespace synack::io {
+
+struct fault_config {
+  double loss = 0.0;       // probability a packet is dropped
+  double duplicate = 0.0;  // probability a packet is delivered twice
+  double reorder = 0.0;    // probability a packet is held back by reorder_delay
+  duration reorder_delay{std::chrono::milliseconds(5)};
+  std::uint64_t seed = 1;
+  [[nodiscard]] bool any() const { return loss > 0 || duplicate > 0 || reorder > 0; }
+};
+
+struct fault_stats {
+  std::uint64_t lost = 0;
+  std::uint64_t duplicated = 0;
+  std::uint64_t reordered = 0;
+};
+
+class faults_link final : public link_decorator {
+ public:
+  faults_link(link& inner, const fault_config& cfg);
+  bool send(instant now, bytes packet) override;
+  std::size_t receive(instant now, std::size_t max, const packet_sink& sink) override;
+  [[nodiscard]] std::optional<instant> next_deadline() const override;
+  void on_timeout(instant now) override;
+  [[nodiscard]] std::string name() const override { return "faults(" + inner().name() + ")"; }
+  [[nodiscard]] const fault_stats& stats(bool outbound) const { return outbound ? out_stats_ : in_stats_; }
+
+ private:
+  struct held {
+    instant due;
+    std::vector<std::byte> data;
+  };
+  // How many copies to pass on now (0, 1 or 2); a reordered packet is queued in `hold`.
+  int judge(instant now, bytes packet, std::deque<held>& hold, fault_stats& st);
+  fault_config cfg_;
+  rng rng_;
+  std::deque<held> out_hold_;
+  std::deque<held> in_hold_;
+  fault_stats out_stats_;
+  fault_stats in_stats_;
+};
+
+}  // namespace synack::io

@@ -1,0 +1,127 @@
+#pragma once
+// runtime: the single-threaded epoll event loop that drives one sans-IO host over a link.
+// It is the only place (with io/) that touches the OS: it reads the real clock (steady_clock
+// -> synack::instant), seeds host_config::secret from getrandom(), reads packets from the link
+// in batches into the host, drains poll_transmit() to the link, and sleeps until the earliest of
+// the host's next_deadline(), the link's and the application's timers.
+//
+// Applications use callbacks over host handles (no threads, no blocking):
+//   listen(port, backlog, on_accept)      on_accept(conn) for each accepted connection
+//   connect(addr, port, callbacks)        callbacks.on_established, then as below
+//   on_readable  data or end of stream is waiting: recv() until would_block (0 = end)
+//   on_writable  send space freed, reported while want_writable(h, true)
+//   on_closed    the TCB reached CLOSED; the reason tells refused / reset / timeout apart
+// Callbacks may call any command, including close() on their own handle.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "synack/io/link.hpp"
+#include "synack/stack/host.hpp"
+
+namespace synack::runtime {
+
+// steady_clock as an instant (microseconds since the clock's epoch).
+[[nodiscard]] instant clock_now();
+// 128 bits from getrandom(2) (the OS CSPRNG), for host_config::secret.
+[[nodiscard]] siphash_key random_secret();
+
+struct conn_callbacks {
+  std::function<void()> on_established;
+  std::function<void()> on_readable;
+  std::function<void()> on_writable;
+  std::function<void(close_reason)> on_closed;
+};
+
+using accept_callback = std::function<void(conn_handle)>;
+using timer_id = std::uint64_t;
+
+struct loop_stats {
+  std::uint64_t iterations = 0;
+  std::uint64_t rx_batches = 0;
+  std::uint64_t rx_packets = 0;
+  std::uint64_t tx_packets = 0;
+  std::uint64_t tx_dropped = 0;
+  std::uint64_t host_timeouts = 0;
+};
+
+class event_loop {
+ public:
+  // Fills cfg.secret from getrandom() unless keep_secret (tests that want reproducible ISNs).
+  event_loop(io::link& link, host_config cfg, bool keep_secret = false);
+  ~event_loop();
+  event_loop(const event_loop&) = delete;
+  event_loop& operator=(const event_loop&) = delete;
+
+  // ---- applications over host handles -----------------------------------------------------
+  result<listener_handle, host_error> listen(std::uint16_t port, std::size_t backlog, accept_callback on_accept);
+  void close_listener(listener_handle l);
+  result<conn_handle, host_error> connect(ipv4_addr remote, std::uint16_t port, conn_callbacks cb);
+  void set_callbacks(conn_handle h, conn_callbacks cb);
+  void want_writable(conn_handle h, bool on);
+  // While paused, on_readable is not called (the application cannot take more data yet).
+  void pause_reading(conn_handle h, bool paused);
+  result<std::size_t, tcp_error> send(conn_handle h, bytes data);
+  result<std::size_t, tcp_error> recv(conn_handle h, mutable_bytes out);
+  result<void, tcp_error> shutdown(conn_handle h);
+  // close and abort release the handle and forget its callbacks.
+  result<void, tcp_error> close(conn_handle h);
+  result<void, tcp_error> abort(conn_handle h);
+
+  // ---- other descriptors and timers (stdin, control sockets, deadlines) ---------------------
+  // `events` are EPOLLIN/EPOLLOUT...; the callback gets the ready events.
+  bool watch(int fd, std::uint32_t events, std::function<void(std::uint32_t)> cb);
+  void unwatch(int fd);
+  timer_id call_at(instant at, std::function<void()> cb);
+  timer_id call_after(duration d, std::function<void()> cb) { return call_at(now_ + d, std::move(cb)); }
+  void cancel(timer_id id);
+
+  // Runs until stop(). Returns at once if the epoll descriptor could not be made.
+  void run();
+  void stop() { stop_ = true; }
+  // One round: input, timers, callbacks, transmissions; waits at most `max_wait` for input.
+  void run_once(duration max_wait);
+
+  [[nodiscard]] instant now() const { return now_; }
+  [[nodiscard]] synack::host& host() { return *host_; }
+  [[nodiscard]] const synack::host& host() const { return *host_; }
+  [[nodiscard]] io::link& link() { return link_; }
+  [[nodiscard]] const loop_stats& stats() const { return stats_; }
+  [[nodiscard]] std::size_t open_handles() const { return conns_.size(); }
+
+ private:
+  struct conn_entry {
+    conn_handle h;
+    conn_callbacks cb;
+    bool want_write = false;
+    bool paused = false;
+    bool eof_reported = false;
+  };
+  conn_entry* entry(conn_handle h);
+  void read_link();
+  void dispatch();
+  bool dispatch_host_events();
+  bool scan_connections();
+  bool transmit();
+  void fire_timers();
+  [[nodiscard]] int wait_ms(duration max_wait) const;
+
+  io::link& link_;
+  std::unique_ptr<synack::host> host_;
+  int epfd_ = -1;
+  bool stop_ = false;
+  instant now_;
+  std::vector<std::byte> txbuf_;
+  std::unordered_map<std::uint32_t, conn_entry> conns_;  // by handle index
+  std::unordered_map<std::uint32_t, std::pair<listener_handle, accept_callback>> listeners_;
+  std::unordered_map<int, std::function<void(std::uint32_t)>> fds_;
+  std::multimap<instant, std::pair<timer_id, std::function<void()>>> timers_;
+  timer_id next_timer_ = 1;
+  loop_stats stats_;
+};
+
+}  // namespace synack::runtime

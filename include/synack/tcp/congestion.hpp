@@ -1,0 +1,243 @@
+#pragma once
+// Sender congestion control: RFC 5681 slow start / congestion avoidance, RFC 6582 NewReno
+// fast retransmit and fast recovery, RFC 3042 limited transmit, and two window-growth
+// algorithms: `reno` (RFC 5681 AIMD) and `cubic` (RFC 9438, the default).
+//
+// One object per connection; no allocation (the factory returns a value holding a variant).
+// Sans-IO: time arrives as `now`; nothing here reads a clock. All windows are in bytes.
+//
+// Calling contract (the connection drives these; "flight" is FlightSize, SND.MAX - SND.UNA
+// in bytes, measured *after* the ACK being reported has been applied):
+//
+//   on_transmit(now)                     every time a segment carrying data (or FIN) is sent.
+//   on_idle_restart(now, rto)            before sending new data while nothing is in flight;
+//                                        RFC 5681 §4.1 restart window if idle > RTO.
+//   on_ack(now, ack, acked, srtt, flight) for every ACK that advances SND.UNA (acked = bytes
+//                                        newly acknowledged). The result says whether it was a
+//                                        NewReno partial ACK (retransmit the first unacked
+//                                        segment; on partial_ack_first also restart the RTO
+//                                        timer, RFC 6582 §3.2 step 3) or ended recovery.
+//   on_dup_ack(now, ack, snd_max, flight, style)  for every duplicate ACK (RFC 5681 §2
+//                                        definition, decided by the caller). The result says
+//                                        whether to send new data by limited transmit
+//                                        (limited_transmit_segments()), to fast-retransmit
+//                                        the segment at SND.UNA, or (in recovery) to send
+//                                        what the inflated cwnd allows.
+//   enter_recovery(now, ack, snd_max, flight, style)  SACK senders only: RFC 6675 §5 may
+//                                        enter recovery before the 3rd duplicate ACK when
+//                                        the scoreboard says IsLost(HighACK + 1).
+//   on_rto(now, snd_max, flight)         when the retransmission timer expires.
+//   on_syn_retransmitted()               before any data, if the SYN or SYN-ACK was resent.
+//
+// The sender may have at most cwnd() bytes in flight (RFC 5681 §3.1) — with SACK recovery
+// (recovery_style::sack) compare cwnd() against the scoreboard's pipe() instead (RFC 6675).
+//
+// Choices (see the .cpp for the RFC text each follows):
+//  - Initial window: RFC 5681 §3.1 (2..4 segments by SMSS) by default; RFC 6928's
+//    min(10*MSS, max(2*MSS, 14600)) with initial_window_rule::rfc6928.
+//  - Slow start uses appropriate byte counting (RFC 3465 §2.2) with L = 2*SMSS (the limit
+//    RFC 5681 §3.1 allows via RFC 3465), L = 1*SMSS in the slow start that follows an RTO
+//    (RFC 3465 §2.3). Congestion avoidance counts bytes: cwnd += SMSS once a full cwnd of
+//    bytes has been acknowledged (RFC 5681 §3.1, RFC 3465 §2.1).
+//  - Full ACK deflation (RFC 6582 §3.2 step 3): option (2), cwnd = ssthresh, by default;
+//    option (1) with congestion_config::deflate_to_flight.
+//  - cwnd grows on every ACK even when the sender is application-limited (no RFC 7661).
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <variant>
+
+#include "synack/util/time.hpp"
+#include "synack/wire/seq.hpp"
+
+namespace synack {
+
+enum class congestion_kind : std::uint8_t { reno, cubic };
+inline constexpr congestion_kind default_congestion_kind = congestion_kind::cubic;
+[[nodiscard]] constexpr std::string_view to_string(congestion_kind k) {
+  switch (k) {
+    case congestion_kind::reno: return "reno";
+    case congestion_kind::cubic: return "cubic";
+  }
+  return "?";
+}
+enum class initial_window_rule : std::uint8_t { rfc5681, rfc6928 };
+// How the window behaves in fast recovery: NewReno inflation (RFC 5681 §3.2, RFC 6582) or
+// SACK-based loss recovery where cwnd = ssthresh is compared against pipe (RFC 6675 §5).
+enum class recovery_style : std::uint8_t { newreno, sack };
+
+enum class dup_ack_action : std::uint8_t {
+  none,              // nothing to do (e.g. RFC 6582 forbids a second fast retransmit)
+  limited_transmit,  // 1st/2nd dup ACK: may send limited_transmit_segments() new segments
+  fast_retransmit,   // recovery entered now: retransmit the segment at SND.UNA
+  in_recovery,       // further dup ACK in recovery: send what cwnd (or cwnd - pipe) allows
+};
+
+enum class ack_outcome : std::uint8_t {
+  advanced,           // ordinary new ACK (slow start / congestion avoidance applied)
+  partial_ack_first,  // first partial ACK of this recovery: retransmit SND.UNA, restart RTO
+  partial_ack,        // later partial ACK: retransmit the segment at SND.UNA
+  recovery_exit,      // full ACK (ACK > recover): recovery is over
+};
+
+struct congestion_config {
+  initial_window_rule iw = initial_window_rule::rfc5681;
+  std::uint32_t abc_limit_segments = 2;  // RFC 3465 L, in SMSS
+  bool deflate_to_flight = false;        // RFC 6582 §3.2 step 3 option (1) instead of (2)
+  std::uint32_t dup_thresh = 3;          // RFC 5681 §3.2 / RFC 6675 DupThresh
+  // CUBIC only (RFC 9438)
+  bool cubic_fast_convergence = true;  // §4.7
+  bool cubic_reno_friendly = true;     // §4.3
+};
+
+// The shared RFC 5681 / 6582 / 3042 machinery. The window-growth algorithm is a subclass.
+class congestion_control {
+ public:
+  static constexpr std::uint32_t max_window = 1u << 30;  // largest scaled window (RFC 7323)
+
+  congestion_control(std::uint32_t mss, congestion_config cfg);
+  virtual ~congestion_control() = default;
+  congestion_control(const congestion_control&) = default;
+  congestion_control& operator=(const congestion_control&) = default;
+
+  // --- inputs -----------------------------------------------------------------------------
+  [[nodiscard]] ack_outcome on_ack(instant now, seq_num ack, std::uint32_t bytes_acked,
+                                   std::optional<duration> srtt, std::uint32_t flight);
+  [[nodiscard]] dup_ack_action on_dup_ack(instant now, seq_num ack, seq_num snd_max, std::uint32_t flight,
+                                          recovery_style style);
+  // Enters fast recovery unless RFC 6582 §3.2 step 2 forbids it (ACK does not cover more
+  // than `recover`) or recovery is already in progress. Returns whether it entered.
+  bool enter_recovery(instant now, seq_num ack, seq_num snd_max, std::uint32_t flight, recovery_style style);
+  void on_rto(instant now, seq_num snd_max, std::uint32_t flight);
+  void on_transmit(instant now) { last_send_ = now; }
+  // Returns whether cwnd was reduced to the restart window.
+  bool on_idle_restart(instant now, duration rto);
+  void on_syn_retransmitted();
+
+  // --- queries ----------------------------------------------------------------------------
+  [[nodiscard]] std::uint32_t cwnd() const { return cwnd_; }
+  [[nodiscard]] std::uint32_t ssthresh() const { return ssthresh_; }
+  [[nodiscard]] bool in_slow_start() const { return cwnd_ < ssthresh_; }
+  [[nodiscard]] bool in_recovery() const { return in_recovery_; }
+  [[nodiscard]] std::uint32_t dup_acks() const { return dup_acks_; }
+  // RFC 6582 `recover`: the highest sequence number sent when recovery (or the last RTO)
+  // began, i.e. SND.MAX - 1 then. Unset until the first loss (RFC 6582 initialises it to
+  // ISS; no ACK can be at or below ISS, so "unset" is equivalent).
+  [[nodiscard]] std::optional<seq_num> recover() const { return recover_; }
+  [[nodiscard]] std::uint32_t mss() const { return mss_; }
+  [[nodiscard]] std::uint32_t initial_window() const { return iw_; }
+  // RFC 3042: new full-sized segments that may be sent now, after the 1st or 2nd duplicate
+  // ACK, keeping FlightSize <= cwnd + dup_acks * SMSS (at most cwnd + 2*SMSS). 0 otherwise.
+  [[nodiscard]] std::uint32_t limited_transmit_segments(std::uint32_t flight) const;
+  [[nodiscard]] virtual congestion_kind kind() const = 0;
+
+ protected:
+  // Congestion avoidance growth for one ACK (cwnd >= ssthresh, not in recovery).
+  virtual void grow_ca(instant now, std::uint32_t bytes_acked, std::optional<duration> srtt) = 0;
+  // Multiplicative decrease on a congestion event: returns the new ssthresh, before the
+  // 2*SMSS floor is applied. Called with cwnd() still at its pre-loss value.
+  virtual std::uint32_t loss_ssthresh(instant now, std::uint32_t flight, bool timeout) = 0;
+  // cwnd was changed outside congestion avoidance (recovery end, idle restart, RTO).
+  virtual void window_reset() {}
+
+  void set_cwnd(std::uint64_t bytes);
+  std::uint32_t mss_;
+  std::uint32_t cwnd_;
+
+ private:
+  void slow_start(std::uint32_t bytes_acked);
+  ack_outcome in_recovery_ack(seq_num ack, std::uint32_t bytes_acked, std::uint32_t flight);
+
+  congestion_config cfg_;
+  std::uint32_t iw_;
+  std::uint32_t ssthresh_ = max_window;  // RFC 5681 §3.1: "arbitrarily high"
+  std::uint32_t dup_acks_ = 0;
+  std::optional<seq_num> recover_;
+  bool in_recovery_ = false;
+  recovery_style style_ = recovery_style::newreno;
+  bool partial_seen_ = false;  // a partial ACK already arrived in this recovery
+  bool rto_backoff_ = false;   // an RTO fired and no new data was ACKed since
+  bool after_rto_ = false;     // slow start following an RTO (RFC 3465 §2.3: L = 1*SMSS)
+  std::optional<instant> last_send_;
+};
+
+// RFC 5681: AIMD, cwnd += 1 SMSS per cwnd of acknowledged bytes, ssthresh = FlightSize / 2.
+class reno final : public congestion_control {
+ public:
+  explicit reno(std::uint32_t mss, congestion_config cfg = {}) : congestion_control(mss, cfg) {}
+  [[nodiscard]] congestion_kind kind() const override { return congestion_kind::reno; }
+
+ protected:
+  void grow_ca(instant now, std::uint32_t bytes_acked, std::optional<duration> srtt) override;
+  std::uint32_t loss_ssthresh(instant now, std::uint32_t flight, bool timeout) override;
+  void window_reset() override { ca_acked_ = 0; }
+
+ private:
+  std::uint32_t ca_acked_ = 0;  // bytes acknowledged toward the next +SMSS
+};
+
+// RFC 9438 CUBIC. Windows in the formulas are in segments (doubles), t in seconds.
+class cubic final : public congestion_control {
+ public:
+  static constexpr double c = 0.4;           // §5.1
+  static constexpr double beta = 0.7;        // §4.6 beta_cubic
+  static constexpr double alpha = 3.0 * (1.0 - beta) / (1.0 + beta);  // §4.3 alpha_cubic
+
+  explicit cubic(std::uint32_t mss, congestion_config cfg = {})
+      : congestion_control(mss, cfg), fast_convergence_(cfg.cubic_fast_convergence),
+        reno_friendly_(cfg.cubic_reno_friendly) {}
+  [[nodiscard]] congestion_kind kind() const override { return congestion_kind::cubic; }
+
+  // State of the current congestion avoidance stage, for tests and `synack stat`.
+  [[nodiscard]] double w_max() const { return w_max_; }          // segments
+  [[nodiscard]] double k() const { return k_; }                  // seconds
+  [[nodiscard]] double w_est() const { return w_est_; }          // segments
+  [[nodiscard]] double cwnd_prior() const { return cwnd_prior_; }  // segments
+  [[nodiscard]] std::optional<instant> epoch_start() const { return t_epoch_; }
+  // Figure 1: W_cubic(t) = C*(t-K)^3 + W_max, in segments.
+  [[nodiscard]] double w_cubic(double t) const { return c * (t - k_) * (t - k_) * (t - k_) + w_max_; }
+
+ protected:
+  void grow_ca(instant now, std::uint32_t bytes_acked, std::optional<duration> srtt) override;
+  std::uint32_t loss_ssthresh(instant now, std::uint32_t flight, bool timeout) override;
+  void window_reset() override { t_epoch_.reset(); }
+
+ private:
+  void start_epoch(instant now);
+
+  bool fast_convergence_;
+  bool reno_friendly_;
+  bool have_w_max_ = false;  // a congestion event has happened
+  bool after_timeout_ = false;
+  double w_max_ = 0;
+  double k_ = 0;
+  double w_est_ = 0;
+  double cwnd_prior_ = 0;
+  double cwnd_exact_ = 0;  // cwnd in segments with its fraction, during an epoch
+  std::optional<instant> t_epoch_;
+  duration last_srtt_{0};
+};
+
+// One connection's congestion controller, held by value.
+class congestion {
+ public:
+  explicit congestion(reno r) : impl_(r) {}
+  explicit congestion(cubic c) : impl_(c) {}
+  congestion_control& get() {
+    return std::visit([](auto& a) -> congestion_control& { return a; }, impl_);
+  }
+  [[nodiscard]] const congestion_control& get() const {
+    return std::visit([](const auto& a) -> const congestion_control& { return a; }, impl_);
+  }
+  congestion_control* operator->() { return &get(); }
+  const congestion_control* operator->() const { return &get(); }
+  congestion_control& operator*() { return get(); }
+  const congestion_control& operator*() const { return get(); }
+
+ private:
+  std::variant<reno, cubic> impl_;
+};
+
+[[nodiscard]] congestion make_congestion(congestion_kind kind, std::uint32_t mss, congestion_config cfg = {});
+
+}  // namespace synack

@@ -1,0 +1,318 @@
+// The event loop: the only place besides io/ that reads the clock or waits on descriptors.
+#include "synack/runtime/event_loop.hpp"
+
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+namespace synack::runtime {
+namespace {
+
+constexpr std::size_t rx_batch = 64;     // packets per link read
+constexpr int rx_batches_per_round = 8;  // then callbacks and transmissions get a turn
+constexpr int dispatch_rounds = 64;      // bound on callback <-> transmit rounds per iteration
+// Bound on packets sent per transmit pass, so input, signals and timers get their turn even
+// if the host keeps producing.
+constexpr int tx_burst = 4096;
+
+}  // namespace
+
+instant clock_now() {
+  const auto t = std::chrono::steady_clock::now().time_since_epoch();
+  return instant::from_us(std::chrono::duration_cast<std::chrono::microseconds>(t).count());
+}
+
+siphash_key random_secret() {
+  std::uint64_t k[2]{};
+  auto* p = reinterpret_cast<unsigned char*>(k);  // NOLINT: filling raw bytes
+  std::size_t got = 0;
+  while (got < sizeof k) {
+    const ssize_t n = ::getrandom(p + got, sizeof k - got, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;  // cannot happen on Linux >= 3.17 once the pool is seeded
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  return siphash_key{k[0], k[1]};
+}
+
+event_loop::event_loop(io::link& link, host_config cfg, bool keep_secret) : link_(link), now_(clock_now()) {
+  if (!keep_secret) cfg.secret = random_secret();
+  host_ = std::make_unique<synack::host>(cfg);
+  txbuf_.resize(host_->max_packet_len());
+  epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epfd_ >= 0 && link_.fd() >= 0) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = link_.fd();
+    ::epoll_ctl(epfd_, EPOLL_CTL_ADD, link_.fd(), &ev);
+  }
+}
+
+event_loop::~event_loop() {
+  if (epfd_ >= 0) ::close(epfd_);
+}
+
+// ---- applications ---------------------------------------------------------------------------
+
+result<listener_handle, host_error> event_loop::listen(std::uint16_t port, std::size_t backlog,
+                                                      accept_callback on_accept) {
+  auto r = host_->listen(port, backlog);
+  if (r) listeners_[r->index] = {*r, std::move(on_accept)};
+  return r;
+}
+
+void event_loop::close_listener(listener_handle l) {
+  listeners_.erase(l.index);
+  host_->close_listener(now_, l);
+}
+
+result<conn_handle, host_error> event_loop::connect(ipv4_addr remote, std::uint16_t port, conn_callbacks cb) {
+  auto r = host_->connect(now_, remote, port);
+  if (r) conns_[r->index] = conn_entry{*r, std::move(cb)};
+  return r;
+}
+
+event_loop::conn_entry* event_loop::entry(conn_handle h) {
+  auto it = conns_.find(h.index);
+  return it == conns_.end() || !(it->second.h == h) ? nullptr : &it->second;
+}
+
+void event_loop::set_callbacks(conn_handle h, conn_callbacks cb) {
+  if (conn_entry* e = entry(h)) {
+    e->cb = std::move(cb);
+  } else {
+    conns_[h.index] = conn_entry{h, std::move(cb)};
+  }
+}
+
+void event_loop::want_writable(conn_handle h, bool on) {
+  if (conn_entry* e = entry(h)) e->want_write = on;
+}
+
+void event_loop::pause_reading(conn_handle h, bool paused) {
+  if (conn_entry* e = entry(h)) e->paused = paused;
+}
+
+result<std::size_t, tcp_error> event_loop::send(conn_handle h, bytes data) { return host_->send(h, data); }
+result<std::size_t, tcp_error> event_loop::recv(conn_handle h, mutable_bytes out) { return host_->recv(h, out); }
+result<void, tcp_error> event_loop::shutdown(conn_handle h) { return host_->shutdown(now_, h); }
+
+result<void, tcp_error> event_loop::close(conn_handle h) {
+  if (entry(h) != nullptr) conns_.erase(h.index);
+  return host_->close(now_, h);
+}
+
+result<void, tcp_error> event_loop::abort(conn_handle h) {
+  if (entry(h) != nullptr) conns_.erase(h.index);
+  return host_->abort(now_, h);
+}
+
+// ---- descriptors and timers -----------------------------------------------------------------
+
+bool event_loop::watch(int fd, std::uint32_t events, std::function<void(std::uint32_t)> cb) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.fd = fd;
+  const int op = fds_.contains(fd) ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  if (::epoll_ctl(epfd_, op, fd, &ev) < 0) return false;
+  fds_[fd] = std::move(cb);
+  return true;
+}
+
+void event_loop::unwatch(int fd) {
+  if (fds_.erase(fd) != 0) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+}
+
+timer_id event_loop::call_at(instant at, std::function<void()> cb) {
+  const timer_id id = next_timer_++;
+  timers_.emplace(at, std::pair{id, std::move(cb)});
+  return id;
+}
+
+void event_loop::cancel(timer_id id) {
+  for (auto it = timers_.begin(); it != timers_.end(); ++it) {
+    if (it->second.first == id) {
+      timers_.erase(it);
+      return;
+    }
+  }
+}
+
+void event_loop::fire_timers() {
+  while (!timers_.empty() && timers_.begin()->first <= now_) {
+    auto cb = std::move(timers_.begin()->second.second);
+    timers_.erase(timers_.begin());
+    cb();
+  }
+}
+
+// ---- the loop -------------------------------------------------------------------------------
+
+void event_loop::run() {
+  if (epfd_ < 0) return;
+  stop_ = false;
+  while (!stop_) run_once(std::chrono::seconds(3600));
+}
+
+int event_loop::wait_ms(duration max_wait) const {
+  std::optional<instant> d = host_->next_deadline();
+  auto consider = [&](std::optional<instant> t) {
+    if (t && (!d || *t < *d)) d = t;
+  };
+  consider(link_.next_deadline());
+  if (!timers_.empty()) consider(timers_.begin()->first);
+  duration wait = max_wait;
+  if (d) wait = std::min(wait, *d - clock_now());
+  if (wait.count() <= 0) return 0;
+  return static_cast<int>((wait.count() + 999) / 1000);  // round up: never wake early
+}
+
+void event_loop::run_once(duration max_wait) {
+  ++stats_.iterations;
+  dispatch();
+  epoll_event evs[16];
+  const int n = ::epoll_wait(epfd_, evs, 16, wait_ms(max_wait));
+  now_ = clock_now();
+  for (int i = 0; i < n; ++i) {
+    const int fd = evs[i].data.fd;
+    if (fd == link_.fd()) {
+      read_link();
+    } else if (auto it = fds_.find(fd); it != fds_.end()) {
+      auto cb = it->second;  // the callback may unwatch itself
+      cb(evs[i].events);
+    }
+  }
+  if (auto d = link_.next_deadline(); d && *d <= now_) {
+    link_.on_timeout(now_);
+    read_link();
+  }
+  if (auto d = host_->next_deadline(); d && *d <= now_) {
+    ++stats_.host_timeouts;
+    host_->on_timeout(now_);
+  }
+  fire_timers();
+}
+
+void event_loop::read_link() {
+  for (int b = 0; b < rx_batches_per_round; ++b) {
+    const std::size_t got = link_.receive(now_, rx_batch, [&](bytes p) {
+      ++stats_.rx_packets;
+      host_->on_packet(now_, p);
+    });
+    if (got == 0) return;
+    ++stats_.rx_batches;
+    dispatch();  // let applications read and the host answer between batches
+    if (got < rx_batch) return;
+  }
+}
+
+void event_loop::dispatch() {
+  for (int round = 0; round < dispatch_rounds; ++round) {
+    bool progress = dispatch_host_events();
+    progress = scan_connections() || progress;
+    progress = transmit() || progress;
+    if (!progress) return;
+  }
+}
+
+bool event_loop::dispatch_host_events() {
+  bool any = false;
+  while (auto ev = host_->poll_event()) {
+    any = true;
+    if (ev->what == host_event::kind::accept_ready) {
+      auto it = listeners_.find(ev->listener.index);
+      if (it == listeners_.end() || !(it->second.first == ev->listener)) continue;
+      for (;;) {
+        auto c = host_->accept(ev->listener);
+        if (!c) break;
+        conns_[c->index] = conn_entry{*c, {}};
+        auto cb = listeners_[ev->listener.index].second;  // copy: the callback may close the listener
+        if (cb) cb(*c);
+      }
+      continue;
+    }
+    conn_entry* e = entry(ev->conn);
+    if (e == nullptr) continue;
+    switch (ev->ev.kind) {
+      case tcp_event_kind::established:
+        if (e->cb.on_established) e->cb.on_established();
+        break;
+      case tcp_event_kind::peer_closed:
+        break;  // reported through on_readable (recv returns 0)
+      case tcp_event_kind::closed: {
+        const conn_handle h = e->h;
+        auto cb = std::move(e->cb.on_closed);
+        // Data that arrived before the end is still readable; report it first.
+        if (e->cb.on_readable && host_->find(h) != nullptr && host_->find(h)->recv_available() > 0) {
+          e->cb.on_readable();
+        }
+        if (cb) cb(ev->ev.reason);
+        if (entry(h) != nullptr) (void)close(h);  // release the handle after on_closed
+        break;
+      }
+    }
+  }
+  return any;
+}
+
+bool event_loop::scan_connections() {
+  bool any = false;
+  std::vector<conn_handle> ready;
+  for (auto& [idx, e] : conns_) {
+    const connection* c = host_->find(e.h);
+    if (c == nullptr) continue;
+    const bool readable = !e.paused && e.cb.on_readable &&
+                          (c->recv_available() > 0 || (c->peer_fin_received() && !e.eof_reported));
+    const bool writable = e.want_write && e.cb.on_writable && c->send_free() > 0;
+    if (readable || writable) ready.push_back(e.h);
+  }
+  for (conn_handle h : ready) {
+    if (conn_entry* e = entry(h)) {
+      const connection* c = host_->find(h);
+      if (c == nullptr) continue;
+      if (!e->paused && e->cb.on_readable &&
+          (c->recv_available() > 0 || (c->peer_fin_received() && !e->eof_reported))) {
+        if (c->recv_available() == 0) e->eof_reported = true;
+        const std::size_t before = c->recv_available();
+        auto cb = e->cb.on_readable;
+        cb();
+        const connection* after = host_->find(h);
+        // Progress only if the application took something (else it would spin).
+        any = any || after == nullptr || after->recv_available() != before || before == 0;
+      }
+    }
+    if (conn_entry* e = entry(h)) {
+      const connection* c = host_->find(h);
+      if (c != nullptr && e->want_write && e->cb.on_writable && c->send_free() > 0) {
+        e->want_write = false;
+        auto cb = e->cb.on_writable;
+        cb();
+        any = true;
+      }
+    }
+  }
+  return any;
+}
+
+bool event_loop::transmit() {
+  bool any = false;
+  for (int i = 0; i < tx_burst; ++i) {
+    auto len = host_->poll_transmit(now_, mutable_bytes{txbuf_});
+    if (!len) break;
+    any = true;
+    if (link_.send(now_, bytes{txbuf_.data(), *len})) {
+      ++stats_.tx_packets;
+    } else {
+      ++stats_.tx_dropped;
+    }
+  }
+  return any;
+}
+
+}  // namespace synack::runtime

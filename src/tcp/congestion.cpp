@@ -1,0 +1,252 @@
+#include "synack/tcp/congestion.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace synack {
+
+namespace {
+
+// RFC 5681 §3.1 (equation 1): IW by SMSS. RFC 6928 §2: min(10*MSS, max(2*MSS, 14600)).
+std::uint32_t initial_window_for(std::uint32_t mss, initial_window_rule rule) {
+  switch (rule) {
+    case initial_window_rule::rfc5681:
+      if (mss > 2190) return 2 * mss;
+      if (mss > 1095) return 3 * mss;
+      return 4 * mss;
+    case initial_window_rule::rfc6928:
+      return std::min(10 * mss, std::max(2 * mss, 14600u));
+  }
+  return 2 * mss;
+}
+
+}  // namespace
+
+congestion_control::congestion_control(std::uint32_t mss, congestion_config cfg)
+    : mss_(std::max<std::uint32_t>(mss, 1)),
+      cwnd_(initial_window_for(mss_, cfg.iw)),
+      cfg_(cfg),
+      iw_(cwnd_) {
+  cfg_.abc_limit_segments = std::max<std::uint32_t>(cfg_.abc_limit_segments, 1);
+  cfg_.dup_thresh = std::max<std::uint32_t>(cfg_.dup_thresh, 1);
+}
+
+void congestion_control::set_cwnd(std::uint64_t bytes) {
+  cwnd_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(bytes, max_window));
+}
+
+ack_outcome congestion_control::on_ack(instant now, seq_num ack, std::uint32_t bytes_acked,
+                                       std::optional<duration> srtt, std::uint32_t flight) {
+  dup_acks_ = 0;
+  rto_backoff_ = false;  // new data was ACKed: the next RTO is a new loss event
+  if (in_recovery_) return in_recovery_ack(ack, bytes_acked, flight);
+  if (in_slow_start()) {
+    slow_start(bytes_acked);
+  } else {
+    grow_ca(now, bytes_acked, srtt);
+  }
+  return ack_outcome::advanced;
+}
+
+// RFC 5681 §3.1 slow start with RFC 3465 byte counting: cwnd += min(N, L). The increase
+// stops at ssthresh; beyond it congestion avoidance takes over (RFC 5681: either may be
+// used when cwnd == ssthresh; we choose congestion avoidance).
+void congestion_control::slow_start(std::uint32_t bytes_acked) {
+  const std::uint32_t limit = (after_rto_ ? 1 : cfg_.abc_limit_segments) * mss_;  // RFC 3465 §2.2, §2.3
+  const std::uint64_t next = std::uint64_t{cwnd_} + std::min(bytes_acked, limit);
+  set_cwnd(std::min<std::uint64_t>(next, ssthresh_));
+  if (!in_slow_start()) after_rto_ = false;
+}
+
+// RFC 6582 §3.2 step 3: full and partial acknowledgments.
+ack_outcome congestion_control::in_recovery_ack(seq_num ack, std::uint32_t bytes_acked, std::uint32_t flight) {
+  if (!recover_ || ack.after(*recover_)) {
+    // Full acknowledgment: deflate and leave fast recovery.
+    in_recovery_ = false;
+    partial_seen_ = false;
+    if (style_ == recovery_style::newreno && cfg_.deflate_to_flight) {
+      set_cwnd(std::min<std::uint64_t>(ssthresh_, std::uint64_t{std::max(flight, mss_)} + mss_));  // option (1)
+    } else {
+      set_cwnd(ssthresh_);  // option (2); RFC 6675 keeps cwnd = ssthresh throughout
+    }
+    window_reset();
+    return ack_outcome::recovery_exit;
+  }
+  if (style_ == recovery_style::newreno) {
+    // Partial window deflation: remove what was ACKed, add back one SMSS if at least one
+    // SMSS was ACKed (the retransmitted segment has left the network).
+    std::uint64_t w = cwnd_ > bytes_acked ? cwnd_ - bytes_acked : 0;
+    if (bytes_acked >= mss_) w += mss_;
+    set_cwnd(std::max<std::uint64_t>(w, mss_));
+  }
+  const bool first = !partial_seen_;
+  partial_seen_ = true;
+  return first ? ack_outcome::partial_ack_first : ack_outcome::partial_ack;
+}
+
+dup_ack_action congestion_control::on_dup_ack(instant now, seq_num ack, seq_num snd_max, std::uint32_t flight,
+                                              recovery_style style) {
+  if (dup_acks_ < UINT32_MAX) ++dup_acks_;
+  if (in_recovery_) {
+    // RFC 5681 §3.2 step 4: each further duplicate ACK inflates cwnd by SMSS (NewReno).
+    // RFC 6675 does not inflate: the scoreboard's pipe shrinks instead.
+    if (style_ == recovery_style::newreno) set_cwnd(std::uint64_t{cwnd_} + mss_);
+    return dup_ack_action::in_recovery;
+  }
+  if (dup_acks_ < cfg_.dup_thresh) return dup_ack_action::limited_transmit;  // RFC 3042
+  if (dup_acks_ == cfg_.dup_thresh && enter_recovery(now, ack, snd_max, flight, style)) {
+    return dup_ack_action::fast_retransmit;
+  }
+  return dup_ack_action::none;
+}
+
+// RFC 5681 §3.2 steps 2-3 with RFC 6582 §3.2 step 2's guard; RFC 6675 §5 steps 4.1-4.2.
+bool congestion_control::enter_recovery(instant now, seq_num ack, seq_num snd_max, std::uint32_t flight,
+                                        recovery_style style) {
+  if (in_recovery_) return false;
+  // RFC 6582: fast retransmit only if the ACK covers more than `recover`; otherwise the
+  // duplicate ACKs are from a window whose loss was already handled.
+  if (recover_ && !ack.after(*recover_)) return false;
+  recover_ = snd_max - seq_len{1};
+  ssthresh_ = std::max(loss_ssthresh(now, flight, false), 2 * mss_);  // equation (4) / RFC 9438 §4.6
+  style_ = style;
+  if (style == recovery_style::newreno) {
+    set_cwnd(std::uint64_t{ssthresh_} + std::uint64_t{cfg_.dup_thresh} * mss_);  // step 3: ssthresh + 3*SMSS
+  } else {
+    set_cwnd(ssthresh_);  // RFC 6675 §5 step 4.2: cwnd = ssthresh
+  }
+  in_recovery_ = true;
+  partial_seen_ = false;
+  after_rto_ = false;
+  window_reset();
+  return true;
+}
+
+// RFC 5681 §3.1: on a timeout cwnd = LW = 1 SMSS and ssthresh = max(FlightSize/2, 2*SMSS),
+// except that ssthresh is held when the segment already timed out once. RFC 6582 §3.2
+// step 4: recover = highest sequence number sent, and fast recovery ends.
+void congestion_control::on_rto(instant now, seq_num snd_max, std::uint32_t flight) {
+  recover_ = snd_max - seq_len{1};
+  in_recovery_ = false;
+  partial_seen_ = false;
+  dup_acks_ = 0;
+  if (!rto_backoff_) ssthresh_ = std::max(loss_ssthresh(now, flight, true), 2 * mss_);
+  rto_backoff_ = true;
+  after_rto_ = true;
+  set_cwnd(mss_);
+  window_reset();
+}
+
+// RFC 5681 §4.1: "if the TCP has not sent data in an interval exceeding the retransmission
+// timeout", cwnd = min(cwnd, RW) with RW = min(IW, cwnd) before transmitting again.
+bool congestion_control::on_idle_restart(instant now, duration rto) {
+  if (!last_send_ || now - *last_send_ <= rto) return false;
+  set_cwnd(std::min(iw_, cwnd_));
+  window_reset();
+  return true;
+}
+
+// RFC 5681 §3.1: after a lost SYN or SYN-ACK the initial window MUST be one segment.
+void congestion_control::on_syn_retransmitted() {
+  set_cwnd(mss_);
+  window_reset();
+}
+
+std::uint32_t congestion_control::limited_transmit_segments(std::uint32_t flight) const {
+  if (in_recovery_ || dup_acks_ == 0 || dup_acks_ > 2 || dup_acks_ >= cfg_.dup_thresh) return 0;
+  const std::uint64_t limit = std::uint64_t{cwnd_} + std::uint64_t{dup_acks_} * mss_;
+  if (flight >= limit) return 0;
+  return static_cast<std::uint32_t>((limit - flight) / mss_);
+}
+
+// --- reno ---------------------------------------------------------------------------------
+
+// RFC 5681 §3.1 congestion avoidance by byte counting (RFC 3465 §2.1): one SMSS per cwnd of
+// acknowledged bytes, at most once per ACK.
+void reno::grow_ca(instant /*now*/, std::uint32_t bytes_acked, std::optional<duration> /*srtt*/) {
+  ca_acked_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(std::uint64_t{ca_acked_} + bytes_acked, max_window));
+  if (ca_acked_ >= cwnd_) {
+    ca_acked_ -= cwnd_;
+    set_cwnd(std::uint64_t{cwnd_} + mss_);
+    ca_acked_ = std::min(ca_acked_, cwnd_ - 1);
+  }
+}
+
+// RFC 5681 equation (4), before the 2*SMSS floor: FlightSize / 2.
+std::uint32_t reno::loss_ssthresh(instant /*now*/, std::uint32_t flight, bool /*timeout*/) {
+  ca_acked_ = 0;
+  return flight / 2;
+}
+
+// --- cubic --------------------------------------------------------------------------------
+
+// RFC 9438 §4.6 and §4.7 (also used on a timeout, §4.8).
+std::uint32_t cubic::loss_ssthresh(instant /*now*/, std::uint32_t flight, bool timeout) {
+  const double cw = static_cast<double>(cwnd_) / mss_;
+  // §4.7 fast convergence: a W_max lower than the last one means another flow joined;
+  // release bandwidth by remembering a lower plateau.
+  if (fast_convergence_ && have_w_max_ && cw < w_max_) {
+    w_max_ = cw * (1.0 + beta) / 2.0;
+  } else {
+    w_max_ = cw;
+  }
+  cwnd_prior_ = cw;
+  have_w_max_ = true;
+  after_timeout_ = timeout;
+  t_epoch_.reset();
+  // §4.6: ssthresh = flight_size * beta_cubic (the caller floors it at 2 SMSS).
+  return static_cast<std::uint32_t>(static_cast<double>(flight) * beta);
+}
+
+// §4.2: at the start of a congestion avoidance stage remember t_epoch and cwnd_epoch and
+// compute K. After a timeout (§4.8), or with no congestion event yet (§4.10), K = 0 and
+// W_max = cwnd_epoch. §4.3: W_est starts at cwnd_epoch.
+void cubic::start_epoch(instant now) {
+  t_epoch_ = now;
+  cwnd_exact_ = static_cast<double>(cwnd_) / mss_;
+  if (!have_w_max_ || after_timeout_) {
+    w_max_ = cwnd_exact_;
+    k_ = 0;
+    if (!have_w_max_) cwnd_prior_ = cwnd_exact_;
+    have_w_max_ = true;
+    after_timeout_ = false;
+  } else {
+    k_ = std::cbrt((w_max_ - cwnd_exact_) / c);  // Figure 2
+  }
+  w_est_ = cwnd_exact_;
+}
+
+// §4.3-§4.5 per ACK. The RFC states the increments per ACK of one segment; an ACK covering
+// several segments applies them segments_acked times (Figure 4 does the same for W_est).
+void cubic::grow_ca(instant now, std::uint32_t bytes_acked, std::optional<duration> srtt) {
+  if (srtt) last_srtt_ = *srtt;
+  if (!t_epoch_) start_epoch(now);
+  const double segs = static_cast<double>(bytes_acked) / mss_;
+  const double t = static_cast<double>((now - *t_epoch_).count()) / 1e6;
+  double cw = cwnd_exact_;
+  if (reno_friendly_) {
+    // §4.3: alpha_cubic until W_est reaches cwnd_prior, then Reno's 1.
+    const double a = w_est_ >= cwnd_prior_ ? 1.0 : alpha;
+    w_est_ += a * segs / cw;
+  }
+  if (reno_friendly_ && w_cubic(t) < w_est_) {
+    cw = std::max(cw, w_est_);  // Reno-friendly region: cwnd = W_est
+  } else {
+    // §4.4 concave / §4.5 convex: target = W_cubic(t + RTT), clamped to [cwnd, 1.5*cwnd].
+    const double rtt = static_cast<double>(last_srtt_.count()) / 1e6;
+    const double target = std::clamp(w_cubic(t + rtt), cw, 1.5 * cw);
+    cw += (target - cw) / cw * segs;
+  }
+  cwnd_exact_ = std::min(cw, static_cast<double>(max_window) / mss_);
+  set_cwnd(static_cast<std::uint64_t>(cwnd_exact_ * mss_));
+}
+
+congestion make_congestion(congestion_kind kind, std::uint32_t mss, congestion_config cfg) {
+  switch (kind) {
+    case congestion_kind::reno: return congestion(reno(mss, cfg));
+    case congestion_kind::cubic: return congestion(cubic(mss, cfg));
+  }
+  return congestion(cubic(mss, cfg));
+}
+
+}  // namespace synack

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# curl and wget (kernel) -> `synack serve http DIR`: 0 B, 1 B, 1 MiB and 100 MiB files, SHA-256
+# equal; 404; HEAD; keep-alive (two requests, one connection); with "Connection: close" synack
+# closes first and holds the TIME-WAIT (synack stat), the kernel none (ss).
+. "$(dirname "$0")/lib.sh"
+interop_init "$@"
+need curl wget ss
+mkdir -p "$WORK/www"
+: >"$WORK/www/zero"
+printf x >"$WORK/www/one"
+head -c 1048576 /dev/urandom >"$WORK/www/mib"
+head -c 104857600 /dev/urandom >"$WORK/www/big"
+start_serve --msl 30 http "$WORK/www"
+url="http://$SYN_ADDR"
+
+# synack closes first on "Connection: close".
+timeout 10 curl -sf -H 'Connection: close' -o "$WORK/close.out" "$url/one" || fail "curl Connection: close"
+sleep 0.2
+tw_synack=$(synack_stat --state TIME-WAIT | grep -c '^TIME-WAIT' || true)
+tw_kernel=$(ss -Htan state time-wait dst "$SYN_ADDR" | wc -l)
+[ "$tw_synack" -eq 1 ] || fail "synack closed first but synack stat shows $tw_synack TIME-WAIT: $(synack_stat)"
+[ "$tw_kernel" -eq 0 ] || fail "the kernel closed second but ss shows $tw_kernel TIME-WAIT"
+echo "ok: synack closed first: synack stat shows TIME-WAIT, ss none"
+synack_stat --json --state TIME-WAIT | grep -q '"state":"TIME-WAIT"' || fail "stat --json"
+echo "ok: synack stat --json"
+
+for f in zero one mib big; do
+  t0=$(now_ms)
+  timeout 60 curl -sf -o "$WORK/curl.$f" "$url/$f" || fail "curl $f"
+  t1=$(now_ms)
+  same_file "$WORK/www/$f" "$WORK/curl.$f" "curl $f in $((t1 - t0)) ms"
+  t0=$(now_ms)
+  timeout 60 wget -q -O "$WORK/wget.$f" "$url/$f" || fail "wget $f"
+  t1=$(now_ms)
+  same_file "$WORK/www/$f" "$WORK/wget.$f" "wget $f in $((t1 - t0)) ms"
+  rm -f "$WORK/curl.$f" "$WORK/wget.$f"
+done
+
+code=$(timeout 10 curl -s -o /dev/null -w '%{http_code}' "$url/missing") || true
+[ "$code" = 404 ] || fail "missing file: HTTP $code, want 404"
+echo "ok: 404"
+len=$(timeout 10 curl -sI "$url/mib" | tr -d '\r' | awk -F': ' 'tolower($1)=="content-length"{print $2}')
+[ "$len" = 1048576 ] || fail "HEAD: Content-Length '$len'"
+echo "ok: HEAD Content-Length $len"
+conns=$(timeout 20 curl -s -o /dev/null -o /dev/null -w '%{num_connects}\n' "$url/mib" "$url/one" | awk '{s += $1} END {print s}')
+[ "$conns" = 1 ] || fail "keep-alive: two requests took $conns connections"
+echo "ok: keep-alive, two requests on one connection"
+stop_serve

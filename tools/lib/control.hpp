@@ -1,0 +1,49 @@
+#pragma once
+// The control socket of a running `synack serve` / `synack connect`: a Unix-domain stream
+// socket (default $XDG_RUNTIME_DIR/synack/PID.sock, else /run/synack/PID.sock). A client sends
+// one request line and reads the answer until EOF:
+//   "stat text [STATE]"   a table like `ss -tan`, then the counters
+//   "stat json [STATE]"   the same as one JSON object
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "synack/runtime/event_loop.hpp"
+
+namespace synack::tools {
+
+struct stat_request {
+  bool json = false;
+  std::optional<tcp_state> state;  // filter
+  std::string state_name;          // as given, when the filter names a pseudo-state
+};
+
+// Formats the connection table (listeners, TCBs, TIME-WAIT records) and the counters.
+[[nodiscard]] std::string format_stat(const host& h, instant now, const stat_request& req, const std::string& who);
+
+class control_server {
+ public:
+  [[nodiscard]] static result<std::unique_ptr<control_server>, std::string> open(const std::string& path,
+                                                                                runtime::event_loop& loop,
+                                                                                std::string ifname);
+  ~control_server();
+  control_server(const control_server&) = delete;
+  control_server& operator=(const control_server&) = delete;
+
+ private:
+  control_server(std::string path, int fd, runtime::event_loop& loop, std::string ifname);
+  void on_accept();
+  void serve_client(int c);
+  std::string path_;
+  int fd_ = -1;
+  runtime::event_loop& loop_;
+  std::string ifname_;
+};
+
+// Client side: sends `request`, returns the whole answer.
+[[nodiscard]] result<std::string, std::string> control_query(const std::string& path, const std::string& request);
+// The live control sockets in `dir` (stale ones, whose process is gone, are skipped).
+[[nodiscard]] std::vector<std::string> control_sockets(const std::string& dir);
+
+}  // namespace synack::tools

@@ -1,0 +1,135 @@
+#include "net_session.hpp"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+
+#include "control.hpp"
+#include "synack/runtime/event_loop.hpp"
+
+namespace synack::tools {
+
+std::string default_ctl_dir() {
+  if (const char* x = std::getenv("XDG_RUNTIME_DIR"); x != nullptr && *x != '\0') return std::string{x} + "/synack";
+  return "/run/synack";
+}
+
+std::optional<std::pair<ipv4_addr, std::uint8_t>> parse_prefix(const std::string& text) {
+  const auto slash = text.find('/');
+  if (slash == std::string::npos) return std::nullopt;
+  auto a = ipv4_addr::parse(std::string_view{text}.substr(0, slash));
+  unsigned len = 0;
+  const char* b = text.data() + slash + 1;
+  const char* e = text.data() + text.size();
+  auto [p, ec] = std::from_chars(b, e, len);
+  if (!a || ec != std::errc{} || p != e || b == e || len > 32) return std::nullopt;
+  return std::pair{*a, static_cast<std::uint8_t>(len)};
+}
+
+result<std::unique_ptr<net_session>, std::string> net_session::open(const net_options& o) {
+  auto pfx = parse_prefix(o.addr);
+  if (!pfx) return unexpected{fmt::format("--addr wants ADDRESS/PREFIX such as 10.77.0.2/24, got '{}'", o.addr)};
+  if (pfx->second == 0 || pfx->second > 30) return unexpected{std::string{"--addr prefix must be 1..30"}};
+  std::unique_ptr<net_session> s{new net_session()};
+  s->addr_ = pfx->first;
+  const std::uint32_t mask = ~std::uint32_t{0} << (32 - pfx->second);
+  if (!o.kernel_addr.empty()) {
+    auto k = ipv4_addr::parse(o.kernel_addr);
+    if (!k) return unexpected{fmt::format("--kernel-addr: not an IPv4 address: '{}'", o.kernel_addr)};
+    s->kernel_addr_ = *k;
+  } else {
+    const std::uint32_t net = s->addr_.value & mask;
+    s->kernel_addr_ = ipv4_addr{net + 1 == s->addr_.value ? net + 2 : net + 1};
+  }
+  if ((s->kernel_addr_.value & mask) != (s->addr_.value & mask) || s->kernel_addr_ == s->addr_) {
+    return unexpected{std::string{"--kernel-addr must be another address of the --addr prefix"}};
+  }
+
+  io::tun_config tc;
+  tc.name = o.tun;
+  if (!o.no_configure) tc.kernel_addr = s->kernel_addr_;
+  tc.prefix_len = pfx->second;
+  auto tun = io::tun_link::open(tc);
+  if (!tun) return unexpected{tun.error()};
+  s->tun_ = std::move(*tun);
+  io::link* top = s->tun_.get();
+
+  io::fault_config fc;
+  fc.loss = o.loss;
+  fc.reorder = o.reorder;
+  fc.duplicate = o.duplicate;
+  if (fc.any()) {
+    fc.seed = o.seed ? *o.seed : runtime::random_secret().k0;
+    fmt::print(stderr, "synack: faults loss={} reorder={} duplicate={} seed={}\n", fc.loss, fc.reorder,
+               fc.duplicate, fc.seed);
+    s->faults_ = std::make_unique<io::faults_link>(*top, fc);
+    top = s->faults_.get();
+  }
+  if (!o.pcap.empty()) {
+    auto w = pcap_writer::open(o.pcap);
+    if (!w) return unexpected{fmt::format("--pcap {}: {}", o.pcap, w.error())};
+    s->pcap_ = std::make_unique<io::pcap_link>(*top, std::move(*w));
+    top = s->pcap_.get();
+  }
+
+  host_config hc;
+  hc.addr = s->addr_;
+  hc.tcp.msl = std::chrono::duration_cast<duration>(std::chrono::duration<double>(o.msl_s));
+  s->loop_ = std::make_unique<runtime::event_loop>(*top, hc);
+
+  // SIGINT/SIGTERM through a signalfd: the loop stops, destructors flush the capture and
+  // remove the control socket.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  s->signal_fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (s->signal_fd_ >= 0) {
+    net_session* self = s.get();
+    s->loop_->watch(s->signal_fd_, EPOLLIN, [self](std::uint32_t) {
+      signalfd_siginfo si{};
+      while (::read(self->signal_fd_, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+      }
+      self->interrupted_ = true;
+      self->loop_->stop();
+    });
+  }
+
+  if (!o.no_ctl) {
+    s->ctl_path_ = o.ctl.empty() ? fmt::format("{}/{}.sock", default_ctl_dir(), ::getpid()) : o.ctl;
+    auto c = control_server::open(s->ctl_path_, *s->loop_, s->tun_->ifname());
+    if (!c) return unexpected{c.error()};
+    s->ctl_ = std::move(*c);
+  }
+  if (o.verbose) {
+    fmt::print(stderr, "synack: {} on {} ({}), kernel side {}/{}; control socket {}\n", s->addr_.to_string(),
+               top->name(), s->tun_->ifname(), s->kernel_addr_.to_string(), pfx->second,
+               s->ctl_path_.empty() ? "off" : s->ctl_path_);
+  }
+  return s;
+}
+
+net_session::~net_session() {
+  ctl_.reset();
+  loop_.reset();
+  if (pcap_) pcap_->flush();
+  if (signal_fd_ >= 0) ::close(signal_fd_);
+}
+
+std::string net_session::summary() const {
+  const auto& st = loop_->stats();
+  const auto& c = loop_->host().counters();
+  return fmt::format("rx {} packets, tx {} packets ({} dropped), {} retransmitted segments, {} drops in host",
+                     st.rx_packets, st.tx_packets, st.tx_dropped, c.retrans_segs, c.total_drops());
+}
+
+}  // namespace synack::tools

@@ -1,0 +1,73 @@
+#pragma once
+// What `synack serve` and `synack connect` share: a host on a TUN device, optionally behind
+// faults(...) and pcap(...) decorators, driven by the runtime's event loop, with a control
+// socket for `synack stat` and clean shutdown on SIGINT/SIGTERM.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "synack/io/link/faults_link.hpp"
+#include "synack/io/link/pcap_link.hpp"
+#include "synack/io/tun/tun_link.hpp"
+#include "synack/runtime/event_loop.hpp"
+
+namespace synack::tools {
+
+struct net_options {
+  std::string tun = "synack0";
+  std::string addr;         // our address and prefix, "10.77.0.2/24"
+  std::string kernel_addr;  // the kernel's address on the TUN; default: .1 of the prefix (.2 if we are .1)
+  bool no_configure = false;
+  std::string pcap;
+  double loss = 0.0;
+  double reorder = 0.0;
+  double duplicate = 0.0;
+  std::optional<std::uint64_t> seed;  // faults; random (and printed) when not given
+  std::string ctl;                    // control socket; default from default_ctl_dir()
+  bool no_ctl = false;
+  double msl_s = 30.0;
+  bool verbose = false;
+};
+
+// $XDG_RUNTIME_DIR/synack if set, else /run/synack. Sockets are named PID.sock.
+[[nodiscard]] std::string default_ctl_dir();
+
+class control_server;
+
+class net_session {
+ public:
+  // Opens the device and decorators, builds the host; the error says what went wrong.
+  [[nodiscard]] static result<std::unique_ptr<net_session>, std::string> open(const net_options& o);
+  ~net_session();
+  net_session(const net_session&) = delete;
+  net_session& operator=(const net_session&) = delete;
+
+  [[nodiscard]] runtime::event_loop& loop() { return *loop_; }
+  [[nodiscard]] ipv4_addr addr() const { return addr_; }
+  [[nodiscard]] ipv4_addr kernel_addr() const { return kernel_addr_; }
+  [[nodiscard]] const std::string& ctl_path() const { return ctl_path_; }
+  [[nodiscard]] const std::string& ifname() const { return tun_->ifname(); }
+  // Set when SIGINT/SIGTERM arrived (the loop is stopped too).
+  [[nodiscard]] bool interrupted() const { return interrupted_; }
+  // Summary line for stderr at exit.
+  [[nodiscard]] std::string summary() const;
+
+ private:
+  net_session() = default;
+  ipv4_addr addr_;
+  ipv4_addr kernel_addr_;
+  std::string ctl_path_;
+  std::unique_ptr<io::tun_link> tun_;
+  std::unique_ptr<io::faults_link> faults_;
+  std::unique_ptr<io::pcap_link> pcap_;
+  std::unique_ptr<runtime::event_loop> loop_;
+  std::unique_ptr<control_server> ctl_;
+  int signal_fd_ = -1;
+  bool interrupted_ = false;
+};
+
+// Parses "a.b.c.d/len".
+[[nodiscard]] std::optional<std::pair<ipv4_addr, std::uint8_t>> parse_prefix(const std::string& text);
+
+}  // namespace synack::tools

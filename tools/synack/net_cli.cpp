@@ -1,0 +1,26 @@
+// Options shared by `serve` and `connect`.
+#include "commands.hpp"
+
+namespace synack::tools {
+
+void add_net_options(CLI::App& cmd, net_options& o) {
+  cmd.add_option("--tun", o.tun, "TUN interface to create or attach to")->capture_default_str();
+  cmd.add_option("--addr", o.addr, "this host's address and prefix, e.g. 10.77.0.2/24")->required();
+  cmd.add_option("--kernel-addr", o.kernel_addr,
+                 "the kernel's address on the TUN (default: .1 of the prefix, .2 if --addr is .1)");
+  cmd.add_flag("--no-configure", o.no_configure, "leave the interface's address as it is");
+  cmd.add_option("--pcap", o.pcap, "capture every packet crossing the link to this pcap file");
+  cmd.add_option("--loss", o.loss, "drop this fraction of packets, both directions")->check(CLI::Range(0.0, 1.0));
+  cmd.add_option("--reorder", o.reorder, "hold back this fraction of packets by 5 ms")->check(CLI::Range(0.0, 1.0));
+  cmd.add_option("--duplicate", o.duplicate, "duplicate this fraction of packets")->check(CLI::Range(0.0, 1.0));
+  cmd.add_option("--seed", o.seed, "seed of the fault injection (printed when chosen at random)");
+  cmd.add_option("--ctl", o.ctl,
+                 "control socket for `synack stat` (default $XDG_RUNTIME_DIR/synack/PID.sock, "
+                 "or /run/synack/PID.sock)");
+  cmd.add_flag("--no-ctl", o.no_ctl, "no control socket");
+  cmd.add_option("--msl", o.msl_s, "maximum segment lifetime in seconds (TIME-WAIT lasts 2 x MSL)")
+      ->capture_default_str();
+  cmd.add_flag("-v,--verbose", o.verbose, "print the setup and a summary on stderr");
+}
+
+}  // namespace synack::tools
