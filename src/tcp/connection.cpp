@@ -241,6 +241,7 @@ void connection::enter_closed(close_reason why) {
   syn_due_ = false;
   first_tx_.reset();
   rtt_probe_.reset();
+  probe_due_ = false;
   push_event(tcp_event{tcp_event_kind::closed, why});
 }
 
@@ -314,12 +315,15 @@ void connection::on_timeout(instant now) {
     queue_ack();
   }
   if (timers_.expired(timer_kind::retransmit, now)) on_retransmit_timeout(now);
+  if (timers_.expired(timer_kind::persist, now)) on_persist_timeout(now);
 }
 
 void connection::on_retransmit_timeout(instant now) {
   timers_.clear(timer_kind::retransmit);
   const bool handshake = state_ == tcp_state::syn_sent || state_ == tcp_state::syn_received;
-  if (!handshake && snd_.una == snd_.max) return;  // nothing outstanding
+  // Nothing outstanding. If the window is zero with data queued, persist_needed() now holds
+  // and the next poll_transmit arms the persist timer (RFC 9293 §3.8.6.1).
+  if (!handshake && snd_.una == snd_.max) return;
   // RFC 9293 §3.8.3 (MUST-20, MUST-23): give up after R2; at least 3 minutes for a SYN.
   const duration r2 = handshake ? cfg_->syn_r2 : cfg_->data_r2;
   if (first_tx_ && now - *first_tx_ >= r2) {
@@ -335,7 +339,27 @@ void connection::on_retransmit_timeout(instant now) {
     syn_timed_out_ = true;
   } else {
     snd_.nxt = snd_.una;  // go back: resend from the oldest unacknowledged byte (or FIN)
+    // RFC 9293 §3.8.6.1 (MUST-36): into a zero window what goes again is a one-octet probe;
+    // this timer's backoff (capped at rto_max) spaces the probes (SHLD-30).
+    if (snd_.wnd == 0) probe_due_ = true;
   }
+}
+
+// RFC 9293 §3.8.6.1: a zero window with data queued and nothing in flight has lasted an RTO
+// (SHLD-29): send a zero-window probe, one octet of new data beyond the window (MUST-35/36).
+// Once sent, the probe is in flight and the retransmission timer repeats it with exponential
+// backoff (SHLD-30); the backoff starts here, so the probes go out at 1, 2, 4, ... x RTO.
+void connection::on_persist_timeout(instant /*now*/) {
+  timers_.clear(timer_kind::persist);
+  if (snd_.wnd != 0) return;  // the window opened meanwhile
+  rtt_.backoff();
+  probe_due_ = true;
+}
+
+// The persist timer is due: zero window, unsent data, nothing in flight, no timer running.
+bool connection::persist_needed() const {
+  return snd_.wnd == 0 && snd_.una == snd_.max && snd_.nxt.before(data_end()) && !probe_due_ &&
+         !timers_.armed(timer_kind::persist) && !timers_.armed(timer_kind::retransmit);
 }
 
 // ---- queries -------------------------------------------------------------------------------

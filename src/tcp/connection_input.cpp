@@ -313,7 +313,11 @@ std::optional<rx_verdict> connection::check_ack(instant now, const tcp_repr& seg
       sample_rtt_from_tsecr(now, seg);
       process_ack_of_new_data(now, ack);
     }
-    if (snd_.una.before_eq(ack)) update_send_window(seg);
+    if (snd_.una.before_eq(ack)) {
+      const std::uint32_t old_wnd = snd_.wnd;
+      update_send_window(seg);
+      on_window_ack(now, old_wnd);
+    }
   }
   const bool fin_acked = fin_queued_ && snd_.una == fin_seq() + seq_len{1};
   switch (state_) {
@@ -379,6 +383,26 @@ void connection::update_send_window(const tcp_repr& seg) {
     snd_.max_wnd = std::max(snd_.max_wnd, snd_.wnd);
     snd_.wl1 = seg.seq;
     snd_.wl2 = *seg.ack;
+  }
+}
+
+// RFC 9293 §3.8.6.1 (MUST-37): however long the peer answers our probes with a zero window,
+// the connection stays open. So an ACK announcing a zero window restarts the R2 clock
+// (MUST-20): R2 measures how long the peer has been silent, and a probe octet it refused is
+// not lost. A silent peer still times out R2 after the last ACK it sent.
+void connection::on_window_ack(instant now, std::uint32_t old_wnd) {
+  if (snd_.wnd == 0) {
+    if (first_tx_) first_tx_ = now;
+    return;
+  }
+  if (old_wnd != 0) return;
+  // The window opened: stop probing. What went into the closed window was dropped (§3.10.7.4
+  // seventh trims text beyond it), so resend from SND.UNA now rather than at the next RTO.
+  timers_.clear(timer_kind::persist);
+  probe_due_ = false;
+  if (snd_.nxt != snd_.una) {
+    snd_.nxt = snd_.una;
+    rtt_probe_.reset();  // Karn: an ACK may now answer either copy
   }
 }
 

@@ -14,7 +14,7 @@ bool connection::has_pending_output() const {
     case tcp_state::fin_wait_1:
     case tcp_state::closing:
     case tcp_state::last_ack:
-      return next_send().has_value();
+      return next_send().has_value() || persist_needed();  // poll_transmit arms the timer
     case tcp_state::closed:
     case tcp_state::listen:
     case tcp_state::syn_sent:
@@ -34,7 +34,9 @@ std::optional<connection::send_plan> connection::next_send() const {
   const seq_num wnd_edge = snd_.una + seq_len{snd_.wnd};
   const std::uint32_t usable = snd_.nxt.before(wnd_edge) ? distance(snd_.nxt, wnd_edge).n : 0;
   const std::uint32_t unsent = snd_.nxt.before(end) ? distance(snd_.nxt, end).n : 0;
-  const std::uint32_t len = std::min({usable, unsent, std::uint32_t{snd_.mss}});
+  std::uint32_t len = std::min({usable, unsent, std::uint32_t{snd_.mss}});
+  // RFC 9293 §3.8.6.1 (MUST-36): a zero-window probe is one octet beyond the window.
+  if (probe_due_ && len == 0 && snd_.wnd == 0 && snd_.nxt == snd_.una && unsent > 0) len = 1;
   // The FIN follows the last byte; it needs no window (it occupies no buffer at the peer).
   const bool fin = fin_queued_ && snd_.nxt.before_eq(end) && snd_.nxt + seq_len{len} == end;
   if (len == 0 && !fin) return std::nullopt;
@@ -60,6 +62,7 @@ std::optional<std::size_t> connection::poll_transmit(instant now, mutable_bytes 
     case tcp_state::closing:
     case tcp_state::last_ack:
       if (auto n = emit_data_or_fin(now, out)) return n;
+      if (persist_needed()) timers_.set(timer_kind::persist, now + rtt_.rto());  // SHLD-29
       break;
     case tcp_state::fin_wait_2:
     case tcp_state::time_wait:
@@ -155,6 +158,7 @@ std::optional<std::size_t> connection::emit_data_or_fin(instant now, mutable_byt
   if (fin_now) hdr.flags |= tcp_flag::fin;
   const bool is_new = snd_.nxt == snd_.max;
   if (!is_new) ++retransmissions_;
+  probe_due_ = false;
   const std::size_t offset = distance(tx_start_, snd_.nxt).n;
   snd_.nxt += seq_len{len + (fin_now ? 1u : 0u)};
   snd_.max = seq_max(snd_.max, snd_.nxt);

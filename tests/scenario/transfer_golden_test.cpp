@@ -57,7 +57,6 @@ std::vector<golden_case> cases() {
   std::vector<golden_case> v;
   auto add = [&v](std::string name, transfer_config c, auto&& tweak) {
     tweak(c);
-    avoid_zero_window(c);  // see the KNOWN BUG in transfer_matrix.hpp
     v.push_back({std::move(name), c});
   };
   auto none = [](transfer_config&) {};

@@ -48,21 +48,6 @@ inline void set_buffers(transfer_config& c, std::size_t size) {
   c.server_tcp.send_buffer = c.server_tcp.recv_buffer = size;
 }
 
-// KNOWN BUG (MUST-36, RFC 9293 §3.8.6.1, docs/rfc-compliance.md "not yet"): the stack has no
-// persist timer, so when a receive buffer fills (window 0) and the one window update that
-// reopens it is lost, the sender waits forever: data queued, SND.WND = 0, no timer armed, and
-// the world goes idle. Repro: transfer_matrix_known_bugs.DISABLED_zero_window_update_lost.
-// Until zero-window probing lands, a scenario that can lose packets (loss, corruption, tail
-// drop) gives each receive buffer at least twice the peer's send buffer, so the window never
-// closes (the application reads everything at every step). Lossless classes keep small
-// receive buffers and do close the window.
-inline bool can_lose(const sim::link_config& l) { return l.loss > 0 || l.corrupt > 0 || l.queue_limit_bytes > 0; }
-inline void avoid_zero_window(transfer_config& c) {
-  if (!can_lose(c.c2s) && !can_lose(c.s2c)) return;
-  c.server_tcp.recv_buffer = std::max(c.server_tcp.recv_buffer, 2 * c.client_tcp.send_buffer);
-  c.client_tcp.recv_buffer = std::max(c.client_tcp.recv_buffer, 2 * c.server_tcp.send_buffer);
-}
-
 template <class T>
 T pick(rng& r, std::initializer_list<T> xs) {
   return *(xs.begin() + static_cast<std::ptrdiff_t>(r.below(xs.size())));

@@ -217,9 +217,7 @@ transfer_config make_scenario(const matrix_class& mc, std::size_t index) {
   std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a of the class name
   for (const char* c = mc.name; *c != 0; ++c) h = (h ^ static_cast<unsigned char>(*c)) * 0x100000001b3ULL;
   rng r(h + index * 0x9E3779B97F4A7C15ULL);
-  transfer_config c = mc.make(index, r);
-  avoid_zero_window(c);  // see the KNOWN BUG in transfer_matrix.hpp
-  return c;
+  return mc.make(index, r);
 }
 
 // ---- the tests ------------------------------------------------------------------------------
@@ -272,13 +270,11 @@ TEST(transfer_matrix_size, scenarios_are_reproducible) {
   }
 }
 
-// KNOWN BUG, kept out of the matrix (see avoid_zero_window): no zero-window probing
-// (MUST-36). The receive buffer (16 KiB) equals the send buffer, so a burst arriving in one
-// instant fills it and the receiver advertises window 0; its application reads at once, but
-// the window update that reopens it is lost (1% loss), and nothing ever probes: the client sits
-// in CLOSE-WAIT with 16384 bytes queued, SND.WND = 0 and no timer, and the world goes idle at
-// 16 s having delivered 912476 of 1000000 bytes. Enable when the persist timer lands.
-TEST(transfer_matrix_known_bugs, DISABLED_zero_window_update_lost) {
+// Regression (RFC 9293 §3.8.6.1, MUST-36): the receive buffer (16 KiB) equals the send buffer,
+// so a burst fills it and the receiver advertises window 0; the window update that reopens it
+// is lost (1% loss). Before the persist timer the sender waited forever; now a probe finds the
+// open window.
+TEST(transfer_matrix_regressions, zero_window_update_lost) {
   transfer_config c = base_config(17732365900423297689ULL);
   c.c2s = link(50ms);
   c.c2s.loss = 0.01;

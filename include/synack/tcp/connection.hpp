@@ -206,6 +206,9 @@ class connection {
   [[nodiscard]] std::uint16_t window_field() const;
   void arm_retransmit(instant now);
   void on_retransmit_timeout(instant now);
+  void on_persist_timeout(instant now);
+  [[nodiscard]] bool persist_needed() const;
+  void on_window_ack(instant now, std::uint32_t old_wnd);
 
   // Output (connection_output.cpp).
   std::size_t emit(instant now, mutable_bytes out, const tcp_repr& hdr, std::size_t payload_offset,
@@ -272,6 +275,7 @@ class connection {
   std::optional<instant> first_tx_;  // first transmission of the oldest unacked segment (R2)
   std::optional<std::pair<seq_num, instant>> rtt_probe_;  // Karn: cleared on retransmit
   std::uint64_t retransmissions_ = 0;  // segments sent again (RetransSegs)
+  bool probe_due_ = false;  // RFC 9293 §3.8.6.1: send one byte into a zero window
 
   // RFC 5961 §7 per-connection challenge-ACK budget.
   challenge_limiter challenge_;

@@ -15,8 +15,9 @@ enum class timer_kind : std::uint8_t {
   time_wait,    // 2 x MSL (RFC 9293 §3.4.2)
   fin_wait_2,   // orphaned FIN-WAIT-2 (Linux tcp_fin_timeout)
   delayed_ack,  // an ACK owed for in-order data (RFC 9293 §3.8.6.3)
+  persist,      // zero-window probe, nothing in flight (RFC 9293 §3.8.6.1)
 };
-inline constexpr std::size_t timer_kind_count = 4;
+inline constexpr std::size_t timer_kind_count = 5;
 
 [[nodiscard]] constexpr std::string_view to_string(timer_kind k) {
   switch (k) {
@@ -24,6 +25,7 @@ inline constexpr std::size_t timer_kind_count = 4;
     case timer_kind::time_wait: return "time-wait";
     case timer_kind::fin_wait_2: return "fin-wait-2";
     case timer_kind::delayed_ack: return "delayed-ack";
+    case timer_kind::persist: return "persist";
   }
   return "?";
 }
