@@ -59,7 +59,9 @@ void host::impl::tcp_input(instant now, const ipv4_view& ip) {
     const std::uint32_t idx = *found;
     connection& c = *slots[idx].conn;
     const tcp_state before = c.state();
+    const std::uint64_t suppressed_before = c.challenge_acks_suppressed();
     const rx_verdict v = c.on_segment(now, seg, ip.src());
+    ctr.challenge_acks_suppressed += c.challenge_acks_suppressed() - suppressed_before;
     const bool reopened = before == tcp_state::time_wait && c.state() == tcp_state::closed && seg.syn() && !seg.ack;
     if (v != rx_verdict::accepted) {
       ++ctr.tcp(v);
@@ -86,6 +88,10 @@ bool host::impl::time_wait_input(instant now, time_wait_record& r, const tcp_rep
   switch (r.on_segment(now, seg, cfg.tcp)) {
     case time_wait_action::ignore:
       ++ctr.tcp(rx_verdict::time_wait);
+      return false;
+    case time_wait_action::ack_suppressed:
+      ++ctr.tcp(rx_verdict::time_wait);
+      ++ctr.challenge_acks_suppressed;
       return false;
     case time_wait_action::ack:
       ++ctr.tcp(rx_verdict::time_wait);

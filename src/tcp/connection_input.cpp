@@ -105,6 +105,9 @@ rx_verdict connection::on_segment_time_wait(instant now, const tcp_repr& seg) {
   switch (tw_.on_segment(now, seg, *cfg_)) {
     case time_wait_action::ignore:
       break;
+    case time_wait_action::ack_suppressed:
+      ++challenge_acks_suppressed_;
+      break;
     case time_wait_action::ack:
       queue_ack();
       break;

@@ -16,7 +16,7 @@ time_wait_action time_wait_record::on_segment(instant now, const tcp_repr& seg, 
     if (seg.seq.after(rcv_nxt)) return time_wait_action::reopen;
     // Otherwise it is a SYN in a synchronized state: RFC 5961 §4 challenge ACK.
     return limiter.allow(now, cfg.challenge_ack_limit, cfg.challenge_ack_window) ? time_wait_action::ack
-                                                                                  : time_wait_action::ignore;
+                                                                                  : time_wait_action::ack_suppressed;
   }
   if (seg.fin() && (seg.seq + seq_len{seg.seg_len()}) == rcv_nxt) {
     // RFC 9293 §3.10.7.4 eighth step: "The only thing that can arrive in this state is a
@@ -27,7 +27,7 @@ time_wait_action time_wait_record::on_segment(instant now, const tcp_repr& seg, 
   // and an acceptable one needs nothing. Anything else gets an ACK (rate-limited).
   if (seg.seg_len() == 0 && seg.seq == rcv_nxt) return time_wait_action::ignore;
   return limiter.allow(now, cfg.challenge_ack_limit, cfg.challenge_ack_window) ? time_wait_action::ack
-                                                                                : time_wait_action::ignore;
+                                                                                : time_wait_action::ack_suppressed;
 }
 
 tcp_repr time_wait_record::ack_segment() const {

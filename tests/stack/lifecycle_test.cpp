@@ -250,3 +250,40 @@ TEST(lifecycle, late_close_in_time_wait_keeps_expiry) {
 
 }  // namespace
 }  // namespace synack::stest
+
+namespace synack::stest {
+namespace {
+
+// RFC 5961 §7: challenge ACKs beyond the per-connection limit are held back and counted in the
+// host's ChallengeACKsSuppressed, both for full TCBs and for compact TIME-WAIT records.
+TEST(lifecycle, suppressed_challenge_acks_counted_for_tcbs_and_records) {
+  closed_by_user f;
+  f.run();
+  auto& t = f.t;
+  const auto& c = f.c;
+  const std::uint32_t limit = t.h().config().tcp.challenge_ack_limit;
+  // The record: SYNs at an old sequence number each owe a challenge ACK.
+  for (std::uint32_t i = 0; i < limit; ++i) {
+    t.send(at_ms(100), seg{.seq = c.r(0), .flags = tcp_flag::syn});
+    t.expect_tcp(at_ms(100), seg{.seq = c.l(7), .ack = c.r(7)});
+  }
+  EXPECT_EQ(t.ctr().challenge_acks_suppressed, 0u);
+  t.send(at_ms(100), seg{.seq = c.r(0), .flags = tcp_flag::syn});
+  t.send(at_ms(100), seg{.seq = c.r(0), .flags = tcp_flag::syn});
+  t.expect_nothing(at_ms(100));
+  EXPECT_EQ(t.ctr().challenge_acks_suppressed, 2u);
+
+  // A full TCB: in-window RSTs not at RCV.NXT each owe a challenge ACK.
+  auto e = t.establish_passive(at_ms(200), f.l, 9100);
+  for (std::uint32_t i = 0; i < limit; ++i) {
+    t.send(at_ms(200), seg{.seq = e.r(100), .flags = tcp_flag::rst, .peer = 9100});
+    t.expect_tcp(at_ms(200), seg{.seq = e.l(1), .ack = e.r(1), .peer = 9100});
+  }
+  t.send(at_ms(200), seg{.seq = e.r(100), .flags = tcp_flag::rst, .peer = 9100});
+  t.expect_nothing(at_ms(200));
+  EXPECT_EQ(t.ctr().challenge_acks_suppressed, 3u);
+  EXPECT_EQ(t.h().state(e.h), tcp_state::established);
+}
+
+}  // namespace
+}  // namespace synack::stest

@@ -16,6 +16,7 @@ namespace synack {
 enum class time_wait_action : std::uint8_t {
   ignore,           // nothing to do (e.g. RST under RFC 1337, a duplicate of the last ACK)
   ack,              // answer <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+  ack_suppressed,   // an ACK was owed, but the challenge-ACK rate limit (RFC 5961 §7) held it
   ack_and_restart,  // a retransmitted FIN: ACK it and restart the 2 x MSL timer
   close,            // an acceptable RST with RFC 1337 protection off: go to CLOSED
   reopen,           // a new SYN beyond RCV.NXT may start a new incarnation (RFC 1122
