@@ -242,6 +242,7 @@ void connection::enter_closed(close_reason why) {
   first_tx_.reset();
   rtt_probe_.reset();
   probe_due_ = false;
+  keepalive_due_ = false;
   push_event(tcp_event{tcp_event_kind::closed, why});
 }
 
@@ -255,6 +256,7 @@ void connection::enter_time_wait(instant now) {
   set_state(tcp_state::time_wait);
   timers_.clear_all();
   timers_.set(timer_kind::time_wait, now + 2 * cfg_->msl);
+  keepalive_due_ = false;
   tx_.release();
   reasm_.clear();
   first_tx_.reset();
@@ -316,6 +318,7 @@ void connection::on_timeout(instant now) {
   }
   if (timers_.expired(timer_kind::retransmit, now)) on_retransmit_timeout(now);
   if (timers_.expired(timer_kind::persist, now)) on_persist_timeout(now);
+  if (timers_.expired(timer_kind::keepalive, now)) on_keepalive_timeout(now);
 }
 
 void connection::on_retransmit_timeout(instant now) {
@@ -360,6 +363,56 @@ void connection::on_persist_timeout(instant /*now*/) {
 bool connection::persist_needed() const {
   return snd_.wnd == 0 && snd_.una == snd_.max && snd_.nxt.before(data_end()) && !probe_due_ &&
          !timers_.armed(timer_kind::persist) && !timers_.armed(timer_kind::retransmit);
+}
+
+// RFC 9293 §3.8.4 (MUST-26): an acceptable segment arrived — data, an ACK, or the answer to a
+// keep-alive probe. The peer is alive: the probe count starts over and the idle interval is
+// measured from now. Nothing at all happens unless keep-alives are on (MUST-25).
+void connection::note_keepalive_activity(instant now) {
+  if (!cfg_->keepalive) return;
+  keepalive_probes_ = 0;
+  timers_.set(timer_kind::keepalive, now + cfg_->keepalive_idle);
+}
+
+// RFC 9293 §3.8.4: the keep-alive timer is due — `keepalive_idle` since the last segment
+// received, or `keepalive_interval` since the last unanswered probe.
+void connection::on_keepalive_timeout(instant now) {
+  timers_.clear(timer_kind::keepalive);
+  switch (state_) {
+    case tcp_state::established:
+    case tcp_state::close_wait:
+    case tcp_state::fin_wait_2:
+      break;  // synchronized, our FIN unsent or acknowledged (as Linux probes)
+    case tcp_state::closed:
+    case tcp_state::listen:
+    case tcp_state::syn_sent:
+    case tcp_state::syn_received:
+    case tcp_state::fin_wait_1:
+    case tcp_state::closing:
+    case tcp_state::last_ack:
+    case tcp_state::time_wait:
+      return;  // the handshake or FIN retransmission owns liveness here
+  }
+  // MUST-26: "only ... when no sent data is outstanding". Data in flight or queued is the
+  // retransmission (R2) and persist timers' business; look again an idle interval later
+  // (Linux tcp_keepalive_timer does the same).
+  if (snd_.una != snd_.max || tx_.size() != 0) {
+    timers_.set(timer_kind::keepalive, now + cfg_->keepalive_idle);
+    return;
+  }
+  // MUST-29: a single unanswered probe proves nothing; `keepalive_count` of them, each given
+  // `keepalive_interval` to be answered, mean the peer is gone: close with the same reason as
+  // R2 (MUST-20). Like Linux (tcp_keepalive_timer, tcp_send_active_reset) we also send
+  // <SEQ=SND.NXT><CTL=RST>, as abort() does (§3.10.5): should the peer be alive behind a path
+  // that only loses its replies, it learns the connection is gone instead of holding it.
+  if (keepalive_probes_ >= cfg_->keepalive_count) {
+    queue_reset(snd_.max, std::nullopt);
+    enter_closed(close_reason::timeout);
+    return;
+  }
+  ++keepalive_probes_;
+  keepalive_due_ = true;
+  timers_.set(timer_kind::keepalive, now + cfg_->keepalive_interval);
 }
 
 // ---- queries -------------------------------------------------------------------------------

@@ -89,6 +89,7 @@ rx_verdict connection::on_segment_syn_sent(instant now, const tcp_repr& seg) {
     snd_.wl2 = *seg.ack;
     sample_rtt_from_tsecr(now, seg);
     process_ack_of_new_data(now, *seg.ack);
+    note_keepalive_activity(now);  // RFC 9293 §3.8.4: idle is measured from the SYN-ACK
     set_state(tcp_state::established);
     push_event(tcp_event{tcp_event_kind::established, close_reason::none});
     queue_ack();
@@ -167,6 +168,7 @@ rx_verdict connection::on_segment_synchronized(instant now, const tcp_repr& seg_
     return rx_verdict::out_of_window;
   }
   update_ts_recent(now, seg);                    // RFC 7323 §5.3 R3
+  note_keepalive_activity(now);                  // RFC 9293 §3.8.4 (MUST-26): not idle
   if (auto v = check_rst(now, seg)) return *v;   // second
   if (auto v = check_syn(now, seg)) return *v;   // fourth (third, security, is not used)
   if (auto v = check_ack(now, seg)) return *v;   // fifth

@@ -7,7 +7,7 @@
 namespace synack {
 
 bool connection::has_pending_output() const {
-  if (rst_ || syn_due_ || ack_now_) return true;
+  if (rst_ || syn_due_ || ack_now_ || keepalive_due_) return true;
   switch (state_) {
     case tcp_state::established:
     case tcp_state::close_wait:
@@ -67,6 +67,17 @@ std::optional<std::size_t> connection::poll_transmit(instant now, mutable_bytes 
     case tcp_state::fin_wait_2:
     case tcp_state::time_wait:
       break;
+  }
+  if (keepalive_due_ && state_ != tcp_state::time_wait) {
+    // RFC 9293 §3.8.4: a keep-alive probe <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>, with no data
+    // (SHLD-12; the garbage octet of MAY-6 is not offered). Its sequence number is already
+    // acknowledged, so the peer's sequence check (§3.10.7.4 first) answers it with an ACK
+    // <SEQ=its SND.NXT><ACK=SND.NXT>, and that reply is an acceptable segment here. SND.MAX
+    // stands for the RFC's SND.NXT (see the bare ACK below); nothing is in flight anyway.
+    keepalive_due_ = false;
+    tcp_repr hdr;
+    hdr.seq = snd_.max - seq_len{1};
+    return emit(now, out, hdr, 0, 0);
   }
   if (!ack_now_) return std::nullopt;
   // A bare ACK: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. The RFC's SND.NXT is our SND.MAX: after

@@ -21,7 +21,8 @@ fail() {
   exit 1
 }
 need() {
-  for t in "$@"; do command -v "$t" >/dev/null 2>&1 || skip "$t not installed (scripts/setup.sh installs it)"; done
+  # A missing tool is a setup bug (scripts/setup.sh installs every one), not a reason to skip.
+  for t in "$@"; do command -v "$t" >/dev/null 2>&1 || fail "$t not installed: run scripts/setup.sh"; done
 }
 
 interop_init() {

@@ -52,6 +52,19 @@ struct tcp_config {
   // Linux's tcp_fin_timeout does; otherwise a silent peer would hold it forever.
   duration fin_wait_2_timeout = std::chrono::seconds(60);
 
+  // RFC 9293 §3.8.4 keep-alives (MAY-5): per connection, on or off (MUST-24), off by default
+  // (MUST-25). When on, a connection in ESTABLISHED, CLOSE-WAIT or FIN-WAIT-2 with nothing
+  // unacknowledged and nothing unsent (MUST-26) that has received no segment for
+  // `keepalive_idle` (configurable, MUST-27; two hours by default, never less, MUST-28) sends
+  // a dataless probe (SHLD-12), then one every `keepalive_interval` while none is answered;
+  // one unanswered probe is not a dead peer (MUST-29): only `keepalive_count` of them close
+  // the connection (close_reason::timeout). The interval and count are Linux's
+  // tcp_keepalive_intvl and tcp_keepalive_probes defaults.
+  bool keepalive = false;
+  duration keepalive_idle = std::chrono::seconds(7200);
+  duration keepalive_interval = std::chrono::seconds(75);
+  std::uint32_t keepalive_count = 9;
+
   // RFC 5961 §7: challenge ACKs are rate-limited per connection (never globally, which is
   // CVE-2016-5696): at most `challenge_ack_limit` per `challenge_ack_window`.
   std::uint32_t challenge_ack_limit = 10;

@@ -208,6 +208,8 @@ class connection {
   void on_retransmit_timeout(instant now);
   void on_persist_timeout(instant now);
   [[nodiscard]] bool persist_needed() const;
+  void note_keepalive_activity(instant now);
+  void on_keepalive_timeout(instant now);
   void on_window_ack(instant now, std::uint32_t old_wnd);
 
   // Output (connection_output.cpp).
@@ -276,6 +278,8 @@ class connection {
   std::optional<std::pair<seq_num, instant>> rtt_probe_;  // Karn: cleared on retransmit
   std::uint64_t retransmissions_ = 0;  // segments sent again (RetransSegs)
   bool probe_due_ = false;  // RFC 9293 §3.8.6.1: send one byte into a zero window
+  bool keepalive_due_ = false;  // RFC 9293 §3.8.4: send <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>
+  std::uint32_t keepalive_probes_ = 0;  // keep-alive probes sent since the last segment received
 
   // RFC 5961 §7 per-connection challenge-ACK budget.
   challenge_limiter challenge_;

@@ -16,8 +16,9 @@ enum class timer_kind : std::uint8_t {
   fin_wait_2,   // orphaned FIN-WAIT-2 (Linux tcp_fin_timeout)
   delayed_ack,  // an ACK owed for in-order data (RFC 9293 §3.8.6.3)
   persist,      // zero-window probe, nothing in flight (RFC 9293 §3.8.6.1)
+  keepalive,    // keep-alive idle / probe interval, off unless configured (RFC 9293 §3.8.4)
 };
-inline constexpr std::size_t timer_kind_count = 5;
+inline constexpr std::size_t timer_kind_count = 6;
 
 [[nodiscard]] constexpr std::string_view to_string(timer_kind k) {
   switch (k) {
@@ -26,6 +27,7 @@ inline constexpr std::size_t timer_kind_count = 5;
     case timer_kind::fin_wait_2: return "fin-wait-2";
     case timer_kind::delayed_ack: return "delayed-ack";
     case timer_kind::persist: return "persist";
+    case timer_kind::keepalive: return "keepalive";
   }
   return "?";
 }
