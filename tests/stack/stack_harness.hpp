@@ -13,11 +13,12 @@
 #include <algorithm>
 #include <array>
 #include <deque>
-#include "support/source_loc.hpp"
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "support/describe.hpp"
+#include "support/source_loc.hpp"
 #include "synack/stack/host.hpp"
 #include "synack/wire/checksum.hpp"
 #include "synack/wire/icmp.hpp"
@@ -41,20 +42,7 @@ inline host_config default_config() {
   return c;
 }
 
-inline std::string describe(const tcp_repr& r) {
-  std::string s;
-  const char* names = "FSRPAUEC";
-  for (unsigned i = 0; i < 8; ++i) {
-    if (((r.wire_flags() >> i) & 1u) != 0) s += names[i];
-  }
-  s += " " + std::to_string(r.src_port) + ">" + std::to_string(r.dst_port);
-  s += " seq=" + std::to_string(r.seq.raw);
-  if (r.ack) s += " ack=" + std::to_string(r.ack->raw);
-  s += " win=" + std::to_string(r.window) + " len=" + std::to_string(r.payload.size());
-  if (r.options.mss) s += " mss=" + std::to_string(*r.options.mss);
-  if (r.options.window_scale) s += " ws=" + std::to_string(*r.options.window_scale);
-  return s;
-}
+using test::describe;
 
 // A segment template. Sent: peer_port -> host_port. Expected: host_port -> peer_port.
 struct seg {

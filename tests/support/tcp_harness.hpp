@@ -10,11 +10,12 @@
 #include <gtest/gtest.h>
 
 #include <deque>
-#include "support/source_loc.hpp"
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "support/describe.hpp"
+#include "support/source_loc.hpp"
 #include "synack/tcp/connection.hpp"
 #include "synack/wire/tcp.hpp"
 
@@ -32,27 +33,6 @@ inline constexpr std::uint32_t our_ts(std::uint32_t ms) { return local_ts_offset
 
 inline instant at_ms(std::int64_t ms) { return instant{ms * 1000}; }
 inline instant at_s(std::int64_t s) { return instant{s * 1'000'000}; }
-
-inline std::string describe(const tcp_repr& r) {
-  std::string s;
-  const char* names = "FSRPAUEC";
-  for (int i = 0; i < 8; ++i) {
-    if ((r.wire_flags() >> i) & 1) s += names[i];
-  }
-  s += " seq=" + std::to_string(r.seq.raw);
-  if (r.ack) s += " ack=" + std::to_string(r.ack->raw);
-  s += " win=" + std::to_string(r.window) + " len=" + std::to_string(r.payload.size());
-  if (r.options.mss) s += " mss=" + std::to_string(*r.options.mss);
-  if (r.options.window_scale) s += " ws=" + std::to_string(*r.options.window_scale);
-  if (r.options.sack_permitted) s += " sackOK";
-  for (std::size_t i = 0; i < r.options.sack_count; ++i) {
-    s += " sack=" + std::to_string(r.options.sack[i].left.raw) + ":" + std::to_string(r.options.sack[i].right.raw);
-  }
-  if (r.options.timestamps) {
-    s += " ts=" + std::to_string(r.options.timestamps->tsval) + "/" + std::to_string(r.options.timestamps->tsecr);
-  }
-  return s;
-}
 
 // A segment template: set only what a test cares about.
 struct seg {
