@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "synack/tcp/congestion.hpp"
 #include "synack/util/time.hpp"
 
 namespace synack {
@@ -72,6 +73,12 @@ struct tcp_config {
 
   // RFC 1337: ignore RST in TIME-WAIT (TIME-WAIT assassination hazards).
   bool rfc1337 = true;
+
+  // Congestion control (RFC 5681, RFC 6582, RFC 3042; RFC 9438 CUBIC by default), chosen per
+  // connection.
+  congestion_kind congestion = default_congestion_kind;
+  // Nagle's algorithm (RFC 9293 §3.7.4, SHLD-7) is on unless `no_delay` (TCP_NODELAY, MUST-17).
+  bool no_delay = false;
 };
 
 }  // namespace synack
