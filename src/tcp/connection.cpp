@@ -47,7 +47,8 @@ connection::connection(const tcp_config& cfg, const isn_source& isns)
       tx_(cfg.send_buffer),
       rx_(cfg.recv_buffer),
       reasm_(cfg.max_ooo_ranges),
-      rtt_(cfg.rto_initial, cfg.rto_min, cfg.rto_max) {
+      rtt_(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
+      cc_(make_congestion(cfg.congestion, 536)) {
   rcv_.wscale = cfg.window_scaling ? shift_for(cfg.recv_buffer) : 0;
 }
 
@@ -212,6 +213,9 @@ void connection::abort(instant /*now*/) {
 
 void connection::set_state(tcp_state next) {
   assert(is_legal_transition(state_, next));
+  if (next == tcp_state::established && (state_ == tcp_state::syn_sent || state_ == tcp_state::syn_received)) {
+    start_congestion_control();
+  }
   if (tracer_ != nullptr) tracer_->on_state(tuple_, state_, next);
   state_ = next;
 }
@@ -279,6 +283,11 @@ void connection::queue_challenge_ack(instant now) {
 // for a second segment or the delayed-ACK timer, never longer.
 void connection::queue_delayed_ack(instant now) {
   if (!cfg_->delayed_ack || ++unacked_segments_ >= 2) {
+    if (cfg_->delayed_ack) {
+      if (ack_points_len_ == ack_points_.size()) --ack_points_len_;  // bounded: merge the last two
+      ack_points_[ack_points_len_++] = rcv_.nxt;
+      unacked_segments_ = 0;
+    }
     queue_ack();
     return;
   }
@@ -341,6 +350,7 @@ void connection::on_retransmit_timeout(instant now) {
     syn_due_ = true;
     syn_timed_out_ = true;
   } else {
+    on_rto_for_recovery();
     snd_.nxt = snd_.una;  // go back: resend from the oldest unacknowledged byte (or FIN)
     // RFC 9293 §3.8.6.1 (MUST-36): into a zero window what goes again is a one-octet probe;
     // this timer's backoff (capped at rto_max) spaces the probes (SHLD-30).
@@ -352,17 +362,23 @@ void connection::on_retransmit_timeout(instant now) {
 // (SHLD-29): send a zero-window probe, one octet of new data beyond the window (MUST-35/36).
 // Once sent, the probe is in flight and the retransmission timer repeats it with exponential
 // backoff (SHLD-30); the backoff starts here, so the probes go out at 1, 2, 4, ... x RTO.
+// With a window that is open but too small for the sender's SWS rules (§3.8.6.2.1), the same
+// timer is the override timeout: when it fires, what fits is sent.
 void connection::on_persist_timeout(instant /*now*/) {
   timers_.clear(timer_kind::persist);
-  if (snd_.wnd != 0) return;  // the window opened meanwhile
+  if (snd_.wnd != 0) {
+    sws_override_ = true;
+    return;
+  }
   rtt_.backoff();
   probe_due_ = true;
 }
 
-// The persist timer is due: zero window, unsent data, nothing in flight, no timer running.
+// The persist timer is due: unsent data held back — by a zero window or by the SWS rules —
+// with nothing in flight to bring an ACK, and no timer running.
 bool connection::persist_needed() const {
-  return snd_.wnd == 0 && snd_.una == snd_.max && snd_.nxt.before(data_end()) && !probe_due_ &&
-         !timers_.armed(timer_kind::persist) && !timers_.armed(timer_kind::retransmit);
+  return snd_.una == snd_.max && snd_.nxt.before(data_end()) && !probe_due_ && !sws_override_ &&
+         !timers_.armed(timer_kind::persist) && !timers_.armed(timer_kind::retransmit) && !next_send();
 }
 
 // RFC 9293 §3.8.4 (MUST-26): an acceptable segment arrived — data, an ACK, or the answer to a
@@ -429,6 +445,10 @@ tcb_snapshot connection::snapshot() const {
   s.recv_ooo_ranges = reasm_.ranges();
   s.recv_ooo_bytes = reasm_.held_bytes();
   s.rto = rtt_.rto();
+  s.cwnd = cc_->cwnd();
+  s.ssthresh = cc_->ssthresh();
+  s.congestion = cc_->kind();
+  s.in_recovery = cc_->in_recovery();
   s.deadline = timers_.next();
   s.next_timer = timers_.next_kind();
   s.reason = reason_;

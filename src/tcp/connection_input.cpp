@@ -314,6 +314,7 @@ std::optional<rx_verdict> connection::check_ack(instant now, const tcp_repr& seg
       queue_challenge_ack(now);
       return rx_verdict::ack_too_old;
     }
+    const seq_num prev_una = snd_.una;
     if (snd_.una.before(ack)) {
       sample_rtt_from_tsecr(now, seg);
       process_ack_of_new_data(now, ack);
@@ -322,6 +323,7 @@ std::optional<rx_verdict> connection::check_ack(instant now, const tcp_repr& seg
       const std::uint32_t old_wnd = snd_.wnd;
       update_send_window(seg);
       on_window_ack(now, old_wnd);
+      on_ack_for_recovery(now, seg, prev_una, old_wnd);  // RFC 5681, 6582, 6675
     }
   }
   const bool fin_acked = fin_queued_ && snd_.una == fin_seq() + seq_len{1};

@@ -21,6 +21,7 @@
 #include "synack/tcp/reassembler.hpp"
 #include "synack/tcp/ring_buffer.hpp"
 #include "synack/tcp/rtt_estimator.hpp"
+#include "synack/tcp/sack_scoreboard.hpp"
 #include "synack/tcp/state.hpp"
 #include "synack/tcp/time_wait.hpp"
 #include "synack/tcp/timers.hpp"
@@ -86,6 +87,10 @@ struct tcb_snapshot {
   std::size_t recv_ooo_ranges = 0;  // out-of-order ranges held by the reassembler
   std::uint64_t recv_ooo_bytes = 0;  // octets held out of order
   duration rto{0};
+  std::uint32_t cwnd = 0;      // congestion window, bytes (RFC 5681)
+  std::uint32_t ssthresh = 0;  // slow start threshold, bytes
+  congestion_kind congestion = default_congestion_kind;
+  bool in_recovery = false;    // fast recovery (RFC 6582 / RFC 6675)
   std::optional<instant> deadline;
   std::optional<timer_kind> next_timer;
   close_reason reason = close_reason::none;
@@ -153,6 +158,10 @@ class connection {
   [[nodiscard]] tcb_snapshot snapshot() const;
   [[nodiscard]] std::size_t max_segment_len() const { return 60 + snd_.mss; }
   [[nodiscard]] std::uint64_t retransmissions() const { return retransmissions_; }
+  [[nodiscard]] std::uint64_t fast_retransmits() const { return fast_retransmits_; }
+  [[nodiscard]] std::uint64_t timeouts() const { return timeouts_; }
+  [[nodiscard]] const congestion_control& congestion_state() const { return *cc_; }
+  [[nodiscard]] const sack_scoreboard& scoreboard() const { return sb_; }
   [[nodiscard]] std::uint64_t challenge_acks_suppressed() const { return challenge_acks_suppressed_; }
   // TIME-WAIT: when it ends (2 x MSL after the last FIN was acknowledged).
   [[nodiscard]] std::optional<instant> time_wait_expiry() const { return timers_.get(timer_kind::time_wait); }
@@ -212,6 +221,18 @@ class connection {
   void on_keepalive_timeout(instant now);
   void on_window_ack(instant now, std::uint32_t old_wnd);
 
+  // Congestion control and loss recovery (connection_recovery.cpp).
+  void start_congestion_control();
+  void on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num prev_una, std::uint32_t prev_wnd);
+  void on_duplicate_ack(instant now);
+  void begin_fast_recovery();
+  void on_rto_for_recovery();
+  [[nodiscard]] bool sack_recovery() const { return sack_ok_ && sb_.in_recovery(); }
+  [[nodiscard]] std::uint32_t sending_flight() const;
+  [[nodiscard]] std::uint32_t cwnd_room() const;
+  std::optional<next_segment> take_retransmission();
+  std::optional<std::size_t> emit_retransmission(instant now, mutable_bytes out, next_segment s);
+
   // Output (connection_output.cpp).
   std::size_t emit(instant now, mutable_bytes out, const tcp_repr& hdr, std::size_t payload_offset,
                    std::size_t payload_len);
@@ -268,6 +289,12 @@ class connection {
   bool ack_now_ = false;        // an ACK is owed
   std::optional<sack_block> dsack_;  // RFC 2883: a duplicate the next ACK reports first
   std::uint8_t unacked_segments_ = 0;  // in-order data segments not yet ACKed (delayed ACK)
+  // RFC 9293 §3.8.6.3 (SHLD-19): an ACK for at least every second full-sized segment, even when
+  // several arrive before the next poll_transmit (a batch from the link). Each pair completed
+  // in a batch leaves its RCV.NXT here; the bare ACKs go out in order, each a cumulative ACK
+  // further than the last, so the sender's ACK clock keeps ticking (no stretch ACK).
+  std::array<seq_num, 16> ack_points_{};
+  std::uint8_t ack_points_len_ = 0;
   bool syn_due_ = false;        // (re)send SYN or SYN-ACK
   struct pending_rst {
     seq_num seq;
@@ -280,6 +307,16 @@ class connection {
   bool probe_due_ = false;  // RFC 9293 §3.8.6.1: send one byte into a zero window
   bool keepalive_due_ = false;  // RFC 9293 §3.8.4: send <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>
   std::uint32_t keepalive_probes_ = 0;  // keep-alive probes sent since the last segment received
+
+  // Congestion control (RFC 5681/6582/3042, CUBIC RFC 9438) and the RFC 6675 scoreboard,
+  // (re)started with the effective MSS when the connection is established.
+  congestion cc_;
+  sack_scoreboard sb_;
+  std::optional<next_segment> rtx_;  // a retransmission owed now (fast retransmit, partial ACK)
+  std::uint32_t lt_budget_ = 0;      // RFC 3042: new segments allowed beyond cwnd
+  bool sws_override_ = false;        // §3.8.6.2.1: the SWS override timer fired: send what fits
+  std::uint64_t fast_retransmits_ = 0;
+  std::uint64_t timeouts_ = 0;
 
   // RFC 5961 §7 per-connection challenge-ACK budget.
   challenge_limiter challenge_;
