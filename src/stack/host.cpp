@@ -335,10 +335,12 @@ result<conn_handle, host_error> host::connect(instant now, ipv4_addr remote, std
   return conn_handle{idx, m.slots[idx].gen};
 }
 
-result<std::size_t, tcp_error> host::send(conn_handle h, bytes data) {
+result<std::size_t, tcp_error> host::send(conn_handle h, bytes data) { return send(h, data, false); }
+
+result<std::size_t, tcp_error> host::send(conn_handle h, bytes data, bool urgent) {
   impl::slot* s = impl_->user_slot(h);
   if (s == nullptr) return unexpected{tcp_error::not_connected};
-  auto r = s->conn->send(data);
+  auto r = urgent ? s->conn->send_urgent(data) : s->conn->send(data);
   if (!s->tx_queued && s->conn->has_pending_output()) {
     s->tx_queued = true;
     impl_->txq.push_back(h.index);

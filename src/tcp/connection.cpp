@@ -103,6 +103,20 @@ result<std::size_t, tcp_error> connection::send(bytes data) {
   return n;
 }
 
+result<std::size_t, tcp_error> connection::send_urgent(bytes data) {
+  auto n = send(data);
+  if (n && *n > 0) snd_up_ = data_end();  // SND.UP: after the last urgent octet taken
+  return n;
+}
+
+std::size_t connection::urgent_remaining() const {
+  if (!rcv_up_) return 0;
+  // The next octet recv returns: RCV.NXT less what is buffered (and less the FIN's number).
+  const auto unread = static_cast<std::uint32_t>(rx_.size() + (fin_received_ ? 1 : 0));
+  const seq_num next_read = rcv_.nxt - seq_len{unread};
+  return next_read.before(*rcv_up_) ? distance(next_read, *rcv_up_).n : 0;
+}
+
 result<std::size_t, tcp_error> connection::recv(mutable_bytes out) {
   if (!rx_.empty()) {
     const std::size_t n = rx_.read(out);
@@ -222,6 +236,12 @@ void connection::set_state(tcp_state next) {
 
 void connection::push_event(tcp_event e) {
   if (ev_len_ == events_.size()) return;  // bounded; at most three events happen per lifetime
+  // Urgent notices coalesce: one pending says "look at urgent_remaining()".
+  if (e.kind == tcp_event_kind::urgent) {
+    for (std::uint8_t i = 0; i < ev_len_; ++i) {
+      if (events_[(ev_head_ + i) % events_.size()].kind == tcp_event_kind::urgent) return;
+    }
+  }
   events_[(ev_head_ + ev_len_) % events_.size()] = e;
   ++ev_len_;
 }

@@ -45,7 +45,8 @@ std::optional<connection::send_plan> connection::next_send() const {
   // Retransmissions (SND.NXT < SND.MAX after a timeout) resend what was sent before as is; the
   // override timer (persist) lets a held segment go when no ACK can come to release it.
   const bool fresh = snd_.nxt == snd_.max;
-  if (len > 0 && len < snd_.mss && fresh && !sws_override_) {
+  const bool urgent = snd_up_ && snd_.nxt.before(*snd_up_);  // urgent data is not held back
+  if (len > 0 && len < snd_.mss && fresh && !sws_override_ && !urgent) {
     const bool nagle_ok = cfg_->no_delay || snd_.una == snd_.max;
     const bool big_enough = len == unsent || len >= snd_.max_wnd / 2;
     if (!nagle_ok || !big_enough) len = 0;
@@ -227,6 +228,12 @@ std::size_t connection::emit(instant now, mutable_bytes out, const tcp_repr& hdr
   // RFC 7323 §2.2: the window field of a SYN-ACK is not scaled; all later ones are.
   hdr.window = hdr.syn() ? static_cast<std::uint16_t>(std::min<std::uint32_t>(recv_window(), 0xFFFF))
                          : window_field();
+  // RFC 9293 §3.8.5 / RFC 6093: while SND.UP is ahead of the segment, it carries URG and the
+  // offset of the first non-urgent octet (MUST-62), capped at the field's 65535.
+  if (snd_up_ && !hdr.syn() && hdr.seq.before(*snd_up_)) {
+    hdr.flags |= tcp_flag::urg;
+    hdr.urgent_ptr = static_cast<std::uint16_t>(std::min<std::uint32_t>(distance(hdr.seq, *snd_up_).n, 0xFFFF));
+  }
   const std::size_t header = hdr.header_len();
   hdr.emit_header(out);
   tx_.peek(payload_offset, out.subspan(header, payload_len));

@@ -103,6 +103,8 @@ class host {
   result<conn_handle, host_error> connect(instant now, ipv4_addr remote, std::uint16_t port,
                                           std::optional<std::uint16_t> local_port = std::nullopt);
   result<std::size_t, tcp_error> send(conn_handle h, bytes data);
+  // With `urgent`, the bytes are urgent data (connection::send_urgent; MSG_OOB).
+  result<std::size_t, tcp_error> send(conn_handle h, bytes data, bool urgent);
   result<std::size_t, tcp_error> recv(conn_handle h, mutable_bytes out);
   result<void, tcp_error> shutdown(instant now, conn_handle h);
   // Releases the handle: the connection finishes its close on its own (FIN, TIME-WAIT).

@@ -114,6 +114,10 @@ class connection {
   result<void, tcp_error> listen(ipv4_addr local_addr, std::uint16_t local_port);
   // Queues bytes to send; returns how many were taken (0 ..= data.size()).
   result<std::size_t, tcp_error> send(bytes data);
+  // Queues bytes as urgent data (RFC 9293 §3.8.5, RFC 6093): SND.UP moves to the octet after
+  // the last of them, and segments below it carry URG and the urgent pointer. They are sent
+  // without waiting for Nagle's algorithm.
+  result<std::size_t, tcp_error> send_urgent(bytes data);
   // Reads received bytes; 0 means end of stream (FIN received and all data read).
   result<std::size_t, tcp_error> recv(mutable_bytes out);
   // Shuts down the sending side: the FIN follows queued data (§3.10.4). Receiving goes on.
@@ -150,6 +154,9 @@ class connection {
   [[nodiscard]] std::size_t send_free() const { return tx_.free(); }
   [[nodiscard]] std::size_t send_queued() const { return tx_.size(); }
   [[nodiscard]] bool peer_fin_received() const { return fin_received_; }
+  // RFC 9293 §3.8.5 (MUST-33): octets of urgent data not yet read (they are read inline, in
+  // stream order, by recv): from the next octet recv returns up to the peer's urgent pointer.
+  [[nodiscard]] std::size_t urgent_remaining() const;
   [[nodiscard]] bool sack_permitted() const { return sack_ok_; }
   [[nodiscard]] bool timestamps_on() const { return ts_ok_; }
   [[nodiscard]] std::uint32_t ts_recent() const { return ts_recent_; }
@@ -184,6 +191,7 @@ class connection {
   std::optional<rx_verdict> check_ack(instant now, const tcp_repr& seg);
   void process_ack_of_new_data(instant now, seq_num ack);
   void update_send_window(const tcp_repr& seg);
+  void check_urg(const tcp_repr& seg);
   std::optional<rx_verdict> process_text(instant now, const tcp_repr& seg);
   std::optional<rx_verdict> take_in_order(instant now, const tcp_repr& seg, seq_num text_start, seq_num take_end,
                                           std::optional<rx_verdict> v);
@@ -276,6 +284,10 @@ class connection {
   std::uint32_t ts_offset_ = 0;
   std::uint16_t peer_mss_ = 536;  // MUST-15: 536 unless the peer's SYN said otherwise
   bool syn_timed_out_ = false;    // RFC 6298 §5.7: the SYN/SYN-ACK timer expired
+
+  // Urgent mode (RFC 9293 §3.8.5, RFC 6093: a pointer to the first non-urgent octet).
+  std::optional<seq_num> rcv_up_;  // RCV.UP, once the peer sent URG
+  std::optional<seq_num> snd_up_;  // SND.UP, once the user sent urgent data
 
   // Close bookkeeping.
   bool fin_queued_ = false;     // our FIN follows the data (shutdown/close called)
