@@ -68,6 +68,12 @@ std::uint32_t host::impl::alloc_slot(owner o) {
   return idx;
 }
 
+std::uint32_t host::impl::alloc_child(std::uint32_t listener_idx) {
+  const std::uint32_t idx = alloc_slot(owner::child);
+  slots[idx].listener = listener_idx;
+  return idx;
+}
+
 void host::impl::unlink(std::uint32_t idx) {
   const four_tuple& t = slots[idx].conn->tuple();
   const std::uint32_t* owner_idx = demux.find(t);

@@ -125,10 +125,8 @@ void host::impl::cookie_ack(instant now, const ipv4_view& ip, const tcp_repr& se
     count_syn_drop(l);
     return;
   }
-  const std::uint32_t idx = alloc_slot(owner::child);
-  slot& s = slots[idx];
-  s.listener = lidx;
-  connection& c = *s.conn;
+  const std::uint32_t idx = alloc_child(lidx);
+  connection& c = *slots[idx].conn;
   (void)c.open_from_cookie(now, t, iss, *opts, seg);
   demux.insert_or_assign(t, idx);
   // The ACK itself, now in ESTABLISHED: it may carry data or a FIN.

@@ -135,6 +135,7 @@ struct host::impl final : tcp_tracer {
 
   // Slots and bookkeeping (host.cpp).
   std::uint32_t alloc_slot(owner o);
+  std::uint32_t alloc_child(std::uint32_t listener_idx);  // a slot owned by that listener
   void free_slot(std::uint32_t idx);
   void unlink(std::uint32_t idx);  // remove from demux (the TCB is CLOSED or freed)
   slot* user_slot(conn_handle h);

@@ -189,9 +189,8 @@ void host::impl::listen_input(instant now, const ipv4_view& ip, const tcp_repr& 
     count_syn_drop(l);
     return;
   }
-  const std::uint32_t idx = alloc_slot(owner::child);
+  const std::uint32_t idx = alloc_child(lidx);
   slot& s = slots[idx];
-  s.listener = lidx;
   connection& c = *s.conn;
   (void)c.listen(ip.dst(), seg.dst_port);
   isns.set_floor(iss_floor);
