@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the `release` preset (g++ -O3, tests off) and runs synack_bench: open-close cycles and
-# bulk transfer for synack and, when liblwip-dev is installed, for lwIP in the same run.
+# bulk transfer for synack and, when liblwip-dev is installed, for lwIP in the same run; and the
+# SYN-flood absorption rate (SYNs answered with cookies per second, synack only).
 # About a minute. Prints Google Benchmark's table (mean, median, stddev, cv of 3 repetitions),
 # then a summary of medians with the synack/lwIP ratios. docs/performance.md explains it all.
 #
@@ -59,5 +60,7 @@ jq -r '
   row("bulk segments/s"; "bm_synack_bulk"; "bm_lwip_bulk"; "segs/s"),
   row("open-close allocations/segment"; "bm_synack_open_close/tw:16"; "none"; "allocs/seg"),
   row("open-close allocations/cycle"; "bm_synack_open_close/tw:16"; "none"; "allocs/cycle"),
-  row("bulk allocations/segment"; "bm_synack_bulk"; "none"; "allocs/seg")
+  row("bulk allocations/segment"; "bm_synack_bulk"; "none"; "allocs/seg"),
+  row("SYN flood: SYNs/s answered with cookies"; "bm_synack_syn_flood/always:0"; "none"; "syns/s"),
+  row("SYN flood allocations/SYN"; "bm_synack_syn_flood/always:0"; "none"; "allocs/syn")
 ' "$json" | column -t -s $'\t'

@@ -7,7 +7,7 @@
 
 namespace synack {
 
-host::impl::impl(const host_config& c) : cfg(c), isns(c.secret) {
+host::impl::impl(const host_config& c) : cfg(c), isns(c.secret), cookies(c.secret) {
   for (auto& r : replies) r.buf.resize(std::size_t{cfg.mtu});
 }
 
@@ -17,6 +17,7 @@ host::~host() = default;
 const host_config& host::config() const { return impl_->cfg; }
 const host_counters& host::counters() const { return impl_->ctr; }
 void host::set_tracer(tcp_tracer* t) { impl_->user_tracer = t; }
+void host::set_log(host_log* l) { impl_->log = l; }
 std::size_t host::connection_count() const { return impl_->demux.size(); }
 std::size_t host::time_wait_count() const { return impl_->tw.size(); }
 
@@ -64,6 +65,12 @@ std::uint32_t host::impl::alloc_slot(owner o) {
   s.tx_queued = false;
   s.deadline = never;
   s.queued = never;
+  return idx;
+}
+
+std::uint32_t host::impl::alloc_child(std::uint32_t listener_idx) {
+  const std::uint32_t idx = alloc_slot(owner::child);
+  slots[idx].listener = listener_idx;
   return idx;
 }
 
@@ -265,6 +272,11 @@ result<listener_handle, host_error> host::listen(std::uint16_t port, std::size_t
   l.half_open = 0;
   l.accept_q.clear();
   l.open = true;
+  l.cookies_sent = 0;
+  l.cookies_recv = 0;
+  l.syn_drops = 0;
+  l.last_cookie.reset();
+  l.flood_logged.reset();
   m.listen_by_port.insert_or_assign(port, idx);
   return listener_handle{idx, l.gen};
 }
@@ -402,6 +414,7 @@ std::size_t host::transmit(instant now, mutable_bytes out) {
     std::copy_n(r.buf.begin(), r.len, out.begin());
     return r.len;
   }
+  if (!m.cookie_q.empty()) return m.emit_cookie_synack(out);
   while (!m.txq.empty()) {
     const std::uint32_t idx = m.txq.front();
     impl::slot& s = m.slots[idx];
@@ -526,6 +539,10 @@ std::vector<socket_info> host::snapshot() const {
     i.syn_queue = l.half_open;
     i.accept_queue = l.accept_q.size();
     i.backlog = l.backlog;
+    i.syn_backlog = m.cfg.syn_backlog;
+    i.cookies_sent = l.cookies_sent;
+    i.cookies_recv = l.cookies_recv;
+    i.syn_drops = l.syn_drops;
     out.push_back(i);
   }
   for (const auto& s : m.slots) {

@@ -4,16 +4,6 @@
 #include "synack/tcp/connection.hpp"
 
 namespace synack {
-namespace {
-
-// RFC 7323 §2.3: the smallest shift that lets the 16-bit field cover the buffer; at most 14.
-std::uint8_t shift_for(std::size_t buffer) {
-  std::uint8_t s = 0;
-  while (s < 14 && (buffer >> s) > 0xFFFF) ++s;
-  return s;
-}
-
-}  // namespace
 
 std::string_view to_string(rx_verdict v) {
   switch (v) {
@@ -49,7 +39,7 @@ connection::connection(const tcp_config& cfg, const isn_source& isns)
       reasm_(cfg.max_ooo_ranges),
       rtt_(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
       cc_(make_congestion(cfg.congestion, 536)) {
-  rcv_.wscale = cfg.window_scaling ? shift_for(cfg.recv_buffer) : 0;
+  rcv_.wscale = recv_window_shift(cfg);
 }
 
 // ---- commands ------------------------------------------------------------------------------
@@ -289,6 +279,8 @@ void connection::enter_time_wait(instant now) {
   tw_.rcv_nxt = rcv_.nxt;
   tw_.window = window_field();
   tw_.expiry = now + 2 * cfg_->msl;
+  tw_.ts_on = ts_ok_;  // RFC 6191 §2
+  tw_.ts_recent = ts_recent_;
 }
 
 void connection::queue_challenge_ack(instant now) {

@@ -55,6 +55,8 @@ struct seg {
   std::optional<std::uint8_t> wscale{};
   std::uint16_t peer = peer_port;
   std::uint16_t local = host_port;
+  std::optional<tcp_timestamps> ts{};
+  bool sack_permitted = false;
 };
 
 // One packet the host emitted, parsed.
@@ -76,6 +78,7 @@ inline std::string counters_diff(const host_counters& a, const host_counters& b)
   SYNACK_F(out_rsts); SYNACK_F(listen_overflows); SYNACK_F(listen_drops); SYNACK_F(ip_in_receives);
   SYNACK_F(ip_out_requests); SYNACK_F(icmp_in_echos); SYNACK_F(icmp_out_echo_reps);
   SYNACK_F(icmp_in_errors_matched); SYNACK_F(time_wait_recycled); SYNACK_F(challenge_acks_suppressed);
+  SYNACK_F(syncookies_sent); SYNACK_F(syncookies_recv); SYNACK_F(syncookies_failed);
 #undef SYNACK_F
   for (std::size_t i = 0; i < a.drop_wire.size(); ++i) {
     f(std::string("wire:").append(to_string(static_cast<wire_error>(i))).c_str(), a.drop_wire[i], b.drop_wire[i]);
@@ -119,6 +122,8 @@ class stack_harness {
     r.window = s.window;
     r.options.mss = s.mss;
     r.options.window_scale = s.wscale;
+    r.options.timestamps = s.ts;
+    r.options.sack_permitted = s.sack_permitted;
     storage = s.payload;
     r.payload = std::as_bytes(std::span{storage.data(), storage.size()});
     return r;

@@ -38,8 +38,15 @@ struct host_counters {
   std::uint64_t in_errs = 0;        // TCP segments with a header or checksum error
   std::uint64_t out_rsts = 0;       // segments sent with RST
   // Linux-style listener counters.
+  // ListenOverflows: a SYN or a completing handshake met a full accept queue. ListenDrops:
+  // every SYN or handshake a listener dropped (overflows included, so >= ListenOverflows).
   std::uint64_t listen_overflows = 0;
   std::uint64_t listen_drops = 0;
+  // SYN cookies (RFC 4987 §3.6; Linux SyncookiesSent/Recv/Failed): cookie SYN-ACKs sent,
+  // cookie ACKs that made a connection, ACKs to a listener whose cookie did not check out.
+  std::uint64_t syncookies_sent = 0;
+  std::uint64_t syncookies_recv = 0;
+  std::uint64_t syncookies_failed = 0;
   // IP / ICMP.
   std::uint64_t ip_in_receives = 0;
   // Packets taken in without a drop: segments a TCB, TIME-WAIT record or listener accepted,

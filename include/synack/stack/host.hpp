@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "synack/stack/counters.hpp"
@@ -25,6 +26,10 @@
 #include "synack/wire/ipv4.hpp"
 
 namespace synack {
+
+// SYN cookies (RFC 4987 §3.6), as Linux's net.ipv4.tcp_syncookies: 0 off, 1 when a
+// listener's SYN queue is full (the default), 2 for every SYN.
+enum class syncookies_mode : std::uint8_t { off, on_overflow, always };
 
 struct host_config {
   ipv4_addr addr;
@@ -41,6 +46,17 @@ struct host_config {
   // Keys ISNs (RFC 6528) and ephemeral ports (RFC 6056 algorithm 3). The runtime fills it from
   // the OS CSPRNG; the simulator derives it from its seed.
   siphash_key secret{0x736e61636b2d6b30ULL, 0x736e61636b2d6b31ULL};
+  // When a listener answers a SYN with a stateless cookie SYN-ACK instead of a half-open TCB
+  // (keyed by `secret` too). A SYN the SYN queue cannot take is dropped when off.
+  syncookies_mode syncookies = syncookies_mode::on_overflow;
+};
+
+// Operator notices (the host cannot print; whoever drives it does): e.g. "possible SYN
+// flooding on port 80; sending cookies", at most once per listener per minute of `now`.
+class host_log {
+ public:
+  virtual ~host_log() = default;
+  virtual void on_log(instant now, std::string_view line) = 0;
 };
 
 // Handles carry a generation so a stale handle is detected, never aliased.
@@ -86,6 +102,10 @@ struct socket_info {
   std::size_t syn_queue = 0;
   std::size_t accept_queue = 0;
   std::size_t backlog = 0;
+  std::size_t syn_backlog = 0;          // the SYN queue's bound (host_config::syn_backlog)
+  std::uint64_t cookies_sent = 0;       // cookie SYN-ACKs sent for this listener
+  std::uint64_t cookies_recv = 0;       // valid cookie ACKs (connections made from cookies)
+  std::uint64_t syn_drops = 0;          // SYNs dropped: SYN or accept queue full
 };
 
 class host {
@@ -152,6 +172,8 @@ class host {
 
   // Observer of every state change of every connection (tracing, ladder diagrams).
   void set_tracer(tcp_tracer* t);
+  // Receiver of operator notices (optional, never owned).
+  void set_log(host_log* l);
 
  private:
   std::size_t transmit(instant now, mutable_bytes out);  // packet length, 0 for none

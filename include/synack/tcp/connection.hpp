@@ -30,6 +30,8 @@
 
 namespace synack {
 
+struct syn_cookie_options;  // synack/tcp/syn_cookie.hpp
+
 // What became of an arriving segment. Everything but `accepted` is a drop the stack counts
 // under that name (DESIGN.md §2 error channel (a)); replies, if any, come from poll_transmit.
 enum class rx_verdict : std::uint8_t {
@@ -126,6 +128,16 @@ class connection {
   result<void, tcp_error> close(instant now);
   // ABORT (§3.10.5): RST in synchronized states, then CLOSED.
   void abort(instant now);
+  // SYN cookies (RFC 4987 §3.6, connection_cookie.cpp): a passive connection rebuilt from a
+  // validated cookie ACK `ack` on 4-tuple `t`, whose SYN-ACK had ISS `iss` and agreed on `o`.
+  // CLOSED -> LISTEN -> SYN-RECEIVED -> ESTABLISHED through the state funnel, as the TCB
+  // would have gone had it been kept. The caller then hands `ack` to on_segment (it may carry
+  // data or a FIN).
+  result<void, tcp_error> open_from_cookie(instant now, const four_tuple& t, seq_num iss, const syn_cookie_options& o,
+                                           const tcp_repr& ack);
+  // RFC 7323 §2.3: the shift we announce for `cfg` (the smallest that lets the 16-bit window
+  // field cover the receive buffer; at most 14; 0 without window scaling).
+  [[nodiscard]] static std::uint8_t recv_window_shift(const tcp_config& cfg);
 
   // ---- inputs ----------------------------------------------------------------------------
   // Segment arrival (§3.10.7). `seg` is valid only during the call. `remote` is the source
