@@ -95,6 +95,15 @@ TEST(icmp, source_quench_is_discarded) {
   t.expect_nothing(at_ms(10));
 }
 
+TEST(icmp, parameter_problem_does_not_abort) {
+  stack_harness t;
+  const conn_info c = syn_sent(t);
+  t.feed(at_ms(10), icmp_error(c, c.l(0), 12, 0));
+  EXPECT_EQ(t.h().state(c.h), tcp_state::syn_sent);  // MUST-56
+  EXPECT_EQ(t.ctr().host(host_drop::icmp_ignored), 1u);
+  t.expect_nothing(at_ms(10));
+}
+
 TEST(icmp, hard_errors_abort_syn_sent_without_a_reset) {
   for (const int code_i : {2, 3, 9, 10, 13}) {
     const auto code = static_cast<std::uint8_t>(code_i);
