@@ -237,12 +237,13 @@ sys_result<accepted> socket_table::accept(int fd, int flags) {
   if (s == nullptr) return unexpected{EBADF};
   if ((flags & ~(sock_nonblock | sock_cloexec)) != 0) return unexpected{EINVAL};
   if (!s->listener) return unexpected{EINVAL};
-  if (host_.accept_queue_len(*s->listener) == 0) return unexpected{EAGAIN};
-  const int nfd = alloc_fd();
+  const listener_handle lh = *s->listener;
+  if (host_.accept_queue_len(lh) == 0) return unexpected{EAGAIN};
+  const int nfd = alloc_fd();  // may grow the table: `s` is not used after this
   if (nfd < 0) return unexpected{EMFILE};
-  auto c = host_.accept(*s->listener);
+  auto c = host_.accept(lh);
   if (!c) return unexpected{EAGAIN};
-  sock& l = *get(fd);  // alloc_fd may have moved the vector
+  sock& l = *get(fd);
   sock& n = socks_[static_cast<std::size_t>(nfd - first_fd_)];
   n = l;  // sock_copy: the options
   n.nonblock = (flags & sock_nonblock) != 0;
@@ -380,27 +381,18 @@ sys_result<void> socket_table::shutdown(instant now, int fd, int how) {
     const bool early = k == tcp_state::syn_sent || k == tcp_state::syn_received || k == tcp_state::closed;
     s->st = early ? sock_state::disconnecting : sock_state::connected;
   }
-  switch (k) {
-    case tcp_state::closed:
-      s->shut |= bits;  // still recorded, so poll shows it (Linux does the same)
-      return unexpected{ENOTCONN};
-    case tcp_state::listen:
-      if ((bits & rcv_shutdown) == 0) return {};
-      disconnect(now, *s, false);  // stops listening
-      return {};
-    case tcp_state::syn_sent:
-      disconnect(now, *s, false);  // tcp_disconnect(): no RST before synchronization
-      s->err = ECONNRESET;
-      return {};
-    case tcp_state::syn_received:
-    case tcp_state::established:
-    case tcp_state::fin_wait_1:
-    case tcp_state::fin_wait_2:
-    case tcp_state::close_wait:
-    case tcp_state::closing:
-    case tcp_state::last_ack:
-    case tcp_state::time_wait:
-      break;
+  if (k == tcp_state::closed) {
+    s->shut |= bits;  // still recorded, so poll shows it (Linux does the same)
+    return unexpected{ENOTCONN};
+  }
+  if (k == tcp_state::listen) {
+    if ((bits & rcv_shutdown) != 0) disconnect(now, *s, false);  // stops listening
+    return {};
+  }
+  if (k == tcp_state::syn_sent) {
+    disconnect(now, *s, false);  // tcp_disconnect(): no RST before synchronization
+    s->err = ECONNRESET;
+    return {};
   }
   s->shut |= bits;
   if ((bits & send_shutdown) != 0) (void)host_.shutdown(now, *s->conn);  // the FIN (tcp_shutdown)
