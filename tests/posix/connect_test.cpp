@@ -157,13 +157,19 @@ std::vector<std::byte> icmp_about_first(const net& n, std::uint8_t code) {
   return p;
 }
 
-TEST(posix_connect, soft_icmp_error_replaces_etimedout) {
-  net n;
+// a's SYN never reaches b; a router answers it with destination unreachable `code`.
+int connect_and_unreachable(net& n, std::uint8_t code) {
   n.drop_a_to_b = true;
   const int fd = *n.a.socket(af_inet, sock_stream | sock_nonblock, 0);
   EXPECT_EQ(err(n.a.connect(n.now, fd, {b_ip, 80})), EINPROGRESS);
   n.pump();
-  n.ha.on_packet(n.now, icmp_about_first(n, icmp_unreach_code::host));
+  n.ha.on_packet(n.now, icmp_about_first(n, code));
+  return fd;
+}
+
+TEST(posix_connect, soft_icmp_error_replaces_etimedout) {
+  net n;
+  const int fd = connect_and_unreachable(n, icmp_unreach_code::host);
   EXPECT_EQ(revents(n.a, fd), 0) << "MUST-56: a soft error does not end the attempt";
   EXPECT_EQ(net::get_int(n.a, fd, sol_socket, so_error), 0) << "nor is it reported yet";
   n.run_for(std::chrono::seconds(200));
@@ -172,11 +178,7 @@ TEST(posix_connect, soft_icmp_error_replaces_etimedout) {
 
 TEST(posix_connect, net_unreachable_soft_error) {
   net n;
-  n.drop_a_to_b = true;
-  const int fd = *n.a.socket(af_inet, sock_stream | sock_nonblock, 0);
-  EXPECT_EQ(err(n.a.connect(n.now, fd, {b_ip, 80})), EINPROGRESS);
-  n.pump();
-  n.ha.on_packet(n.now, icmp_about_first(n, icmp_unreach_code::net));
+  const int fd = connect_and_unreachable(n, icmp_unreach_code::net);
   n.run_for(std::chrono::seconds(200));
   EXPECT_EQ(err(n.a.connect(n.now, fd, {b_ip, 80})), ENETUNREACH);
 }
@@ -187,11 +189,7 @@ TEST(posix_connect, hard_icmp_errors_end_the_attempt_at_once) {
       {9, ENETUNREACH}, {10, EHOSTUNREACH}, {13, EHOSTUNREACH}};
   for (const auto& [code, want] : cases) {
     net n;
-    n.drop_a_to_b = true;
-    const int fd = *n.a.socket(af_inet, sock_stream | sock_nonblock, 0);
-    EXPECT_EQ(err(n.a.connect(n.now, fd, {b_ip, 80})), EINPROGRESS);
-    n.pump();
-    n.ha.on_packet(n.now, icmp_about_first(n, code));
+    const int fd = connect_and_unreachable(n, code);
     EXPECT_EQ(revents(n.a, fd) & pollerr, pollerr) << "code " << int{code};
     EXPECT_EQ(net::get_int(n.a, fd, sol_socket, so_error), want) << "code " << int{code};
   }
