@@ -48,7 +48,7 @@ void host::impl::on_state(const four_tuple& t, tcp_state from, tcp_state to) {
 
 // ---- slots -----------------------------------------------------------------------------------
 
-std::uint32_t host::impl::alloc_slot(owner o) {
+std::uint32_t host::impl::alloc_slot(owner o, const tcp_config& c) {
   std::uint32_t idx = 0;
   if (!free_slots.empty()) {
     idx = free_slots.back();
@@ -58,7 +58,8 @@ std::uint32_t host::impl::alloc_slot(owner o) {
     slots.emplace_back();
   }
   slot& s = slots[idx];
-  s.conn.emplace(cfg.tcp, isns);
+  s.cfg = c;
+  s.conn.emplace(s.cfg, isns);
   s.conn->set_tracer(this);
   s.own = o;
   s.accept_queued = false;
@@ -69,7 +70,7 @@ std::uint32_t host::impl::alloc_slot(owner o) {
 }
 
 std::uint32_t host::impl::alloc_child(std::uint32_t listener_idx) {
-  const std::uint32_t idx = alloc_slot(owner::child);
+  const std::uint32_t idx = alloc_slot(owner::child, listeners[listener_idx].cfg);
   slots[idx].listener = listener_idx;
   return idx;
 }
@@ -255,6 +256,10 @@ void host::impl::write_ip(mutable_bytes out, ipv4_addr dst, ip_proto proto, std:
 // ---- commands --------------------------------------------------------------------------------
 
 result<listener_handle, host_error> host::listen(std::uint16_t port, std::size_t backlog) {
+  return listen(port, backlog, impl_->cfg.tcp);
+}
+
+result<listener_handle, host_error> host::listen(std::uint16_t port, std::size_t backlog, const tcp_config& cfg) {
   impl& m = *impl_;
   if (port == 0) return unexpected{host_error::invalid_argument};
   if (m.listen_by_port.contains(port)) return unexpected{host_error::address_in_use};
@@ -271,6 +276,7 @@ result<listener_handle, host_error> host::listen(std::uint16_t port, std::size_t
   l.backlog = std::max<std::size_t>(backlog, 1);
   l.half_open = 0;
   l.accept_q.clear();
+  l.cfg = cfg;
   l.open = true;
   l.cookies_sent = 0;
   l.cookies_recv = 0;
@@ -319,6 +325,11 @@ result<conn_handle, host_error> host::accept(listener_handle h) {
 
 result<conn_handle, host_error> host::connect(instant now, ipv4_addr remote, std::uint16_t port,
                                               std::optional<std::uint16_t> local_port) {
+  return connect(now, remote, port, local_port, impl_->cfg.tcp);
+}
+
+result<conn_handle, host_error> host::connect(instant now, ipv4_addr remote, std::uint16_t port,
+                                              std::optional<std::uint16_t> local_port, const tcp_config& cfg) {
   impl& m = *impl_;
   if (remote.is_unspecified() || remote.is_multicast() || remote.is_broadcast() || port == 0) {
     return unexpected{host_error::invalid_argument};
@@ -338,7 +349,7 @@ result<conn_handle, host_error> host::connect(instant now, ipv4_addr remote, std
     ++m.ephemeral_next;
   }
   const four_tuple t{m.cfg.addr, lport, remote, port};
-  const std::uint32_t idx = m.alloc_slot(impl::owner::user);
+  const std::uint32_t idx = m.alloc_slot(impl::owner::user, cfg);
   auto r = m.slots[idx].conn->connect(now, t);
   assert(r.has_value());
   (void)r;

@@ -41,6 +41,7 @@ struct host::impl final : tcp_tracer {
   static constexpr instant never = instant::max();
   struct slot {
     std::optional<connection> conn;
+    tcp_config cfg;  // this connection's options (the connection points here)
     std::uint32_t gen = 1;
     owner own = owner::free;
     std::uint32_t listener = 0;  // children: the listener they belong to
@@ -58,6 +59,7 @@ struct host::impl final : tcp_tracer {
     std::size_t backlog = 0;
     std::size_t half_open = 0;
     ring_queue<std::uint32_t> accept_q;
+    tcp_config cfg;  // given to every connection this listener accepts
     std::uint32_t gen = 1;
     bool open = false;
     // SYN cookies and flood detection.
@@ -134,8 +136,8 @@ struct host::impl final : tcp_tracer {
   void on_state(const four_tuple& t, tcp_state from, tcp_state to) override;
 
   // Slots and bookkeeping (host.cpp).
-  std::uint32_t alloc_slot(owner o);
-  std::uint32_t alloc_child(std::uint32_t listener_idx);  // a slot owned by that listener
+  std::uint32_t alloc_slot(owner o, const tcp_config& c);
+  std::uint32_t alloc_child(std::uint32_t listener_idx);  // a slot owned by that listener, with its config
   void free_slot(std::uint32_t idx);
   void unlink(std::uint32_t idx);  // remove from demux (the TCB is CLOSED or freed)
   slot* user_slot(conn_handle h);
@@ -172,6 +174,7 @@ struct host::impl final : tcp_tracer {
   void cookie_ack(instant now, const ipv4_view& ip, const tcp_repr& seg, std::uint32_t lidx);
   void note_syn_flood(instant now, listener& l, bool sending_cookies);
   std::size_t emit_cookie_synack(mutable_bytes out);
+  void count_icmp(icmp_action a);
   reply* next_reply();
   void queue_tcp_reply(ipv4_addr dst, const tcp_repr& r);
 };

@@ -230,8 +230,16 @@ void host::impl::queue_tcp_reply(ipv4_addr dst, const tcp_repr& seg) {
   if (seg.rst()) ++ctr.out_rsts;
 }
 
+void host::impl::count_icmp(icmp_action a) {
+  switch (a) {
+    case icmp_action::soft_recorded: ++ctr.icmp_soft_errors; return;
+    case icmp_action::aborted: ++ctr.icmp_hard_aborts; return;
+    case icmp_action::mss_lowered: ++ctr.pmtu_reductions; return;
+    case icmp_action::ignored: ++ctr.icmp_errors_ignored; return;
+  }
+}
+
 void host::impl::icmp_input(instant now, const ipv4_view& ip) {
-  (void)now;
   auto msg = icmpv4_repr::parse(ip.payload());
   if (!msg) {
     ++ctr.wire(msg.error());
@@ -260,20 +268,23 @@ void host::impl::icmp_input(instant now, const ipv4_view& ip) {
     case icmp_type::dest_unreachable:
     case icmp_type::time_exceeded: {
       // RFC 5927 §4.1: act only on errors that quote one of our connections with a sequence
-      // number in flight (SND.UNA <= SEG.SEQ <= SND.MAX). All are soft errors for now
-      // (RFC 9293 §3.9, MUST-56); PMTU discovery comes with the real host (issue #4).
+      // number in flight (SND.UNA <= SEG.SEQ <= SND.MAX); the connection classifies them
+      // (RFC 9293 §3.9.2.2, RFC 1191: connection_icmp.cpp).
       const auto q = msg->quote();
-      const connection* c = nullptr;
+      std::optional<std::uint32_t> idx;
       if (q && q->protocol == ip_proto::tcp && q->src == cfg.addr) {
-        const std::uint32_t* idx = demux.find(four_tuple{q->src, q->src_port, q->dst, q->dst_port});
-        if (idx != nullptr) c = &*slots[*idx].conn;
+        if (const std::uint32_t* i = demux.find(four_tuple{q->src, q->src_port, q->dst, q->dst_port})) idx = *i;
       }
-      if (c != nullptr && q->seq.between(c->snd().una, c->snd().max)) {
-        ++ctr.icmp_in_errors_matched;
-        ++ctr.in_accepted;
-      } else {
+      if (!idx || !q->seq.between(slots[*idx].conn->snd().una, slots[*idx].conn->snd().max)) {
         ++ctr.host(host_drop::icmp_unmatched);
+        return;
       }
+      ++ctr.icmp_in_errors_matched;
+      ++ctr.in_accepted;
+      const icmp_report rep{static_cast<std::uint8_t>(msg->type), msg->code, msg->next_hop_mtu,
+                            load_be16(&msg->data[2])};  // parse() checked the quoted header is there
+      count_icmp(slots[*idx].conn->on_icmp_error(now, rep));
+      touch(now, *idx);  // an abort's event, a resegmented retransmission
       return;
     }
     case icmp_type::echo_reply:

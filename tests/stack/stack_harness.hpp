@@ -77,7 +77,8 @@ inline std::string counters_diff(const host_counters& a, const host_counters& b)
   SYNACK_F(curr_estab); SYNACK_F(in_segs); SYNACK_F(out_segs); SYNACK_F(retrans_segs); SYNACK_F(in_errs);
   SYNACK_F(out_rsts); SYNACK_F(listen_overflows); SYNACK_F(listen_drops); SYNACK_F(ip_in_receives);
   SYNACK_F(ip_out_requests); SYNACK_F(icmp_in_echos); SYNACK_F(icmp_out_echo_reps);
-  SYNACK_F(icmp_in_errors_matched); SYNACK_F(time_wait_recycled); SYNACK_F(challenge_acks_suppressed);
+  SYNACK_F(icmp_in_errors_matched); SYNACK_F(icmp_soft_errors); SYNACK_F(icmp_hard_aborts);
+  SYNACK_F(pmtu_reductions); SYNACK_F(icmp_errors_ignored); SYNACK_F(time_wait_recycled); SYNACK_F(challenge_acks_suppressed);
   SYNACK_F(syncookies_sent); SYNACK_F(syncookies_recv); SYNACK_F(syncookies_failed);
 #undef SYNACK_F
   for (std::size_t i = 0; i < a.drop_wire.size(); ++i) {

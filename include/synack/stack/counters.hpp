@@ -59,6 +59,11 @@ struct host_counters {
   std::uint64_t icmp_in_echos = 0;
   std::uint64_t icmp_out_echo_reps = 0;
   std::uint64_t icmp_in_errors_matched = 0;
+  // What the matched errors did (RFC 9293 §3.9.2.2, RFC 1191); they sum to the above.
+  std::uint64_t icmp_soft_errors = 0;     // remembered on the connection (MUST-56: no abort)
+  std::uint64_t icmp_hard_aborts = 0;     // hard error: SYN-SENT / SYN-RECEIVED aborted
+  std::uint64_t pmtu_reductions = 0;      // Fragmentation Needed lowered a send MSS
+  std::uint64_t icmp_errors_ignored = 0;  // Fragmentation Needed that lowered nothing
   // TIME-WAIT table.
   std::uint64_t time_wait_recycled = 0;  // oldest record evicted because the table was full
   std::uint64_t challenge_acks_suppressed = 0;

@@ -117,11 +117,16 @@ class host {
 
   // ---- commands --------------------------------------------------------------------------
   result<listener_handle, host_error> listen(std::uint16_t port, std::size_t backlog);
+  // With the options every accepted connection gets (a socket's setsockopt before listen).
+  result<listener_handle, host_error> listen(std::uint16_t port, std::size_t backlog, const tcp_config& cfg);
   void close_listener(instant now, listener_handle l);
   result<conn_handle, host_error> accept(listener_handle l);
   // Active open from an ephemeral port (or `local_port` if given).
   result<conn_handle, host_error> connect(instant now, ipv4_addr remote, std::uint16_t port,
                                           std::optional<std::uint16_t> local_port = std::nullopt);
+  // With this connection's own options instead of host_config::tcp.
+  result<conn_handle, host_error> connect(instant now, ipv4_addr remote, std::uint16_t port,
+                                          std::optional<std::uint16_t> local_port, const tcp_config& cfg);
   result<std::size_t, tcp_error> send(conn_handle h, bytes data);
   // With `urgent`, the bytes are urgent data (connection::send_urgent; MSG_OOB).
   result<std::size_t, tcp_error> send(conn_handle h, bytes data, bool urgent);
@@ -131,6 +136,20 @@ class host {
   result<void, tcp_error> close(instant now, conn_handle h);
   // Releases the handle after sending RST (if synchronized).
   result<void, tcp_error> abort(instant now, conn_handle h);
+  // ---- per-connection options and queries for posix/ (host_options.cpp) -------------------
+  // Changes a live connection's options: keep-alive (on/off, idle, interval, count) and
+  // no_delay take effect now; buffer sizes, MSS and the SYN options were fixed at creation
+  // and are kept.
+  result<void, host_error> reconfigure(instant now, conn_handle h, const tcp_config& cfg);
+  // Copies unread received bytes without consuming them (MSG_PEEK).
+  result<std::size_t, tcp_error> peek(conn_handle h, mutable_bytes out) const;
+  // Who holds a local port: a listener, live TCBs (any handle or none), TIME-WAIT records.
+  struct port_use {
+    bool listener = false;
+    std::size_t connections = 0;
+    std::size_t time_wait = 0;
+  };
+  [[nodiscard]] port_use local_port_use(std::uint16_t port) const;
 
   // ---- inputs ----------------------------------------------------------------------------
   void on_packet(instant now, bytes packet);

@@ -17,6 +17,7 @@
 #include "synack/tcp/config.hpp"
 #include "synack/tcp/events.hpp"
 #include "synack/tcp/four_tuple.hpp"
+#include "synack/tcp/icmp_report.hpp"
 #include "synack/tcp/isn.hpp"
 #include "synack/tcp/reassembler.hpp"
 #include "synack/tcp/ring_buffer.hpp"
@@ -138,6 +139,13 @@ class connection {
   // RFC 7323 §2.3: the shift we announce for `cfg` (the smallest that lets the 16-bit window
   // field cover the receive buffer; at most 14; 0 without window scaling).
   [[nodiscard]] static std::uint8_t recv_window_shift(const tcp_config& cfg);
+  // Copies received, unread bytes without consuming them (MSG_PEEK); returns the count.
+  [[nodiscard]] std::size_t peek(mutable_bytes out) const;
+  // Points the connection at new options (TCP_NODELAY, keep-alives) while it lives; the
+  // owner keeps `cfg` alive (it may be the current object, changed in place: `before` holds
+  // the values it had). Turning keep-alives on or changing their idle time re-arms the timer
+  // from `now` (connection_options.cpp).
+  void set_config(instant now, const tcp_config& cfg, const tcp_config& before);
 
   // ---- inputs ----------------------------------------------------------------------------
   // Segment arrival (§3.10.7). `seg` is valid only during the call. `remote` is the source
@@ -146,6 +154,10 @@ class connection {
   // who knows where to send them (the stack, via reset_for_closed).
   rx_verdict on_segment(instant now, const tcp_repr& seg, ipv4_addr remote = {});
   void on_timeout(instant now);
+  // An ICMP error the stack matched to this connection (quoted SEQ within SND.UNA..SND.MAX,
+  // RFC 5927 §4.1): soft errors are remembered, hard ones abort SYN-SENT, Fragmentation
+  // Needed lowers the send MSS (RFC 1191). connection_icmp.cpp.
+  icmp_action on_icmp_error(instant now, const icmp_report& r);
 
   // ---- polls -----------------------------------------------------------------------------
   // Writes the next TCP segment (header, payload, checksum) into `out` (which must hold at
@@ -162,6 +174,14 @@ class connection {
   [[nodiscard]] const recv_vars& rcv() const { return rcv_; }
   [[nodiscard]] close_reason reason() const { return reason_; }
   [[nodiscard]] bool user_closed() const { return user_closed_; }
+  [[nodiscard]] const tcp_config& config() const { return *cfg_; }
+  // The last soft ICMP error, while nothing was acknowledged since it came (Linux clears
+  // sk_err_soft on ACK progress); reported by posix/ in place of ETIMEDOUT on a timeout.
+  [[nodiscard]] std::optional<icmp_report> soft_error() const {
+    return soft_error_ && snd_.una == soft_error_una_ ? soft_error_ : std::nullopt;
+  }
+  // The hard ICMP error that aborted the connection (close_reason::refused), if one did.
+  [[nodiscard]] std::optional<icmp_report> hard_error() const { return hard_error_; }
   [[nodiscard]] std::size_t recv_available() const { return rx_.size(); }
   [[nodiscard]] std::size_t send_free() const { return tx_.free(); }
   [[nodiscard]] std::size_t send_queued() const { return tx_.size(); }
@@ -182,6 +202,7 @@ class connection {
   [[nodiscard]] const congestion_control& congestion_state() const { return *cc_; }
   [[nodiscard]] const sack_scoreboard& scoreboard() const { return sb_; }
   [[nodiscard]] std::uint64_t challenge_acks_suppressed() const { return challenge_acks_suppressed_; }
+  [[nodiscard]] std::uint64_t pmtu_reductions() const { return pmtu_reductions_; }
   // TIME-WAIT: when it ends (2 x MSL after the last FIN was acknowledged).
   [[nodiscard]] std::optional<instant> time_wait_expiry() const { return timers_.get(timer_kind::time_wait); }
   // In TIME-WAIT: the compact record the stack keeps once the TCB is freed.
@@ -341,6 +362,12 @@ class connection {
   bool sws_override_ = false;        // §3.8.6.2.1: the SWS override timer fired: send what fits
   std::uint64_t fast_retransmits_ = 0;
   std::uint64_t timeouts_ = 0;
+  // ICMP errors (connection_icmp.cpp).
+  icmp_action on_frag_needed(const icmp_report& r);
+  std::optional<icmp_report> soft_error_;
+  seq_num soft_error_una_;  // SND.UNA when the soft error came
+  std::optional<icmp_report> hard_error_;
+  std::uint64_t pmtu_reductions_ = 0;  // RFC 1191: times Fragmentation Needed lowered SND.MSS
 
   // RFC 5961 §7 per-connection challenge-ACK budget.
   challenge_limiter challenge_;
