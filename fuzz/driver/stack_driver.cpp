@@ -114,6 +114,8 @@ struct side {
   std::unique_ptr<host> h;
   std::vector<conn_handle> conns;
   std::vector<listener_handle> listeners;
+  std::vector<conn_handle> all_conns;  // every handle ever obtained, for the final close
+  std::vector<listener_handle> all_listeners;
   std::size_t conn_adds = 0;
   std::size_t listener_adds = 0;
 };
@@ -129,6 +131,7 @@ class world {
 
   void step(reader& r);
   void check_invariants();
+  void wind_down();
   void trace_step(std::ostream& o, std::size_t n, bytes op_bytes);
 
  private:
@@ -244,20 +247,29 @@ void world::command(op o, reader& r) {
     case op::listen: {
       const std::uint16_t port = ports[r.u8() % ports.size()];
       const std::size_t backlog = 1u + r.u8() % 4u;
-      if (auto l = x.listen(port, backlog)) remember(s.listeners, s.listener_adds, max_listeners, *l);
+      if (auto l = x.listen(port, backlog)) {
+        remember(s.listeners, s.listener_adds, max_listeners, *l);
+        s.all_listeners.push_back(*l);
+      }
       break;
     }
     case op::connect: {
       const std::uint16_t port = ports[r.u8() % ports.size()];
       const std::uint8_t lp = r.u8() % (ports.size() + 1);
       const auto local = lp == 0 ? std::nullopt : std::optional<std::uint16_t>{ports[lp - 1u]};
-      if (auto c = x.connect(now_, addr_of(1 - i), port, local)) remember(s.conns, s.conn_adds, max_handles, *c);
+      if (auto c = x.connect(now_, addr_of(1 - i), port, local)) {
+        remember(s.conns, s.conn_adds, max_handles, *c);
+        s.all_conns.push_back(*c);
+      }
       break;
     }
     case op::accept: {
       const std::uint8_t k = r.u8();
       if (s.listeners.empty()) break;
-      if (auto c = x.accept(s.listeners[k % s.listeners.size()])) remember(s.conns, s.conn_adds, max_handles, *c);
+      if (auto c = x.accept(s.listeners[k % s.listeners.size()])) {
+        remember(s.conns, s.conn_adds, max_handles, *c);
+        s.all_conns.push_back(*c);
+      }
       break;
     }
     case op::send: {
@@ -558,6 +570,38 @@ void world::trace_step(std::ostream& o, std::size_t n, bytes op_bytes) {
   }
 }
 
+// The end of every program: both applications close everything they hold, and the network
+// turns lossless. Every connection must then end on its own (FIN exchange, RST, R2 or the
+// FIN-WAIT-2 and TIME-WAIT timers) within bounded virtual time: a TCB left behind is a stuck
+// state (FreeBSD's LAST-ACK advisory) or a leak of the table, not something ASan would see.
+void world::wind_down() {
+  for (std::size_t i = 0; i < 2; ++i) {
+    for (const conn_handle c : s_[i].all_conns) (void)h(i).close(now_, c);
+    for (const listener_handle l : s_[i].all_listeners) h(i).close_listener(now_, l);
+    drain(i);
+  }
+  for (int round = 0; round < 40 && failure_->empty(); ++round) {  // 40 x 30 s: beyond every R2
+    for (int k = 0; k < 64 && (!wire_[0].empty() || !wire_[1].empty()); ++k) {
+      deliver(0);
+      deliver(1);
+    }
+    advance(30s);
+    check_invariants();
+  }
+  for (std::size_t i = 0; i < 2; ++i) {
+    if (h(i).connection_count() != 0 || h(i).time_wait_count() != 0) {
+      std::ostringstream o;
+      o << "after closing everything and 20 quiet minutes, host " << (i == 0 ? 'A' : 'B') << " still holds";
+      for (const socket_info& row : h(i).snapshot()) {
+        if (row.state == tcp_state::closed) continue;  // handles still held, already unlinked
+        o << " " << row.tuple.local_port << "-" << row.tuple.remote_port << ":" << synack::to_string(row.state)
+          << (row.time_wait_record ? "(tw)" : "") << (row.orphan ? "(orphan)" : "");
+      }
+      return fail(o.str());
+    }
+  }
+}
+
 void world::check_invariants() {
   check_host(0);
   check_host(1);
@@ -601,6 +645,10 @@ std::optional<std::string> run_stack_program(bytes input, std::ostream* trace) {
       if (trace != nullptr) w.trace_step(*trace, n, input.subspan(at, r.i - at));
       w.check_invariants();
       if (!failure.empty()) failure = "step " + std::to_string(n) + ": " + failure;
+    }
+    if (failure.empty()) {
+      w.wind_down();
+      if (!failure.empty()) failure = "wind-down: " + failure;
     }
   }  // teardown: the hosts and their connections are freed here (LeakSanitizer checks)
   if (failure.empty()) return std::nullopt;
