@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "packets.hpp"
 #include "stack_driver.hpp"
 #include "synack/wire/checksum.hpp"
 #include "synack/wire/icmp.hpp"
@@ -27,15 +28,7 @@ std::vector<std::byte> emit_tcp(const tcp_repr& r) {
 }
 
 std::vector<std::byte> with_ip(ip_proto proto, const std::vector<std::byte>& payload, std::size_t padding = 0) {
-  std::vector<std::byte> b(20 + payload.size() + padding);
-  ipv4_repr ip;
-  ip.src = src_addr;
-  ip.dst = dst_addr;
-  ip.protocol = proto;
-  ip.payload_len = static_cast<std::uint16_t>(payload.size());
-  ip.emit(b);
-  std::ranges::copy(payload, b.begin() + 20);
-  return b;
+  return ip_packet(src_addr, dst_addr, proto, payload, padding);
 }
 
 std::vector<std::byte> emit_icmp(const icmpv4_repr& m) {

@@ -8,6 +8,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "packets.hpp"
 #include "synack/stack/host.hpp"
 #include "synack/wire/checksum.hpp"
 #include "synack/wire/icmp.hpp"
@@ -96,18 +97,6 @@ void fix_checksums(std::vector<std::byte>& p) {
     store_be16(&payload[2], 0);
     store_be16(&payload[2], internet_checksum(payload));
   }
-}
-
-std::vector<std::byte> ip_packet(ipv4_addr src, ipv4_addr dst, ip_proto proto, bytes payload) {
-  std::vector<std::byte> p(20 + payload.size());
-  ipv4_repr ip;
-  ip.src = src;
-  ip.dst = dst;
-  ip.protocol = proto;
-  ip.payload_len = static_cast<std::uint16_t>(payload.size());
-  ip.emit(p);
-  std::ranges::copy(payload, p.begin() + 20);
-  return p;
 }
 
 struct side {
