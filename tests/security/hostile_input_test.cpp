@@ -116,6 +116,25 @@ TEST_F(hostile, blind_data_with_ack_outside_the_send_window__dropped_and_acked) 
   EXPECT_EQ(t_.read_all(x_.h), "fine");
 }
 
+// One acceptable segment far ahead in the receive window (here a blind injection announcing a
+// zero window) sets SND.WL1 there. The peer's own later ACKs carry lower sequence numbers;
+// by §3.10.7.4's WL1/WL2 rule alone they could never update the window again while the peer
+// sends no data. An ACK of new data does (as Linux's tcp_may_update_window): found by
+// stack_fuzz, fuzz/regressions/stack_fuzz/wl1_far_ahead.
+TEST_F(hostile, window_frozen_by_a_far_ahead_segment__reopened_by_the_next_ack_of_new_data) {
+  ASSERT_EQ(t_.write(x_.h, std::string(100, 'd')), 100u);
+  t_.expect_tcp(at_ms(10), seg{.seq = x_.l(1), .ack = x_.r(1), .flags = tcp_flag::psh, .payload = std::string(100, 'd')});
+  const std::uint32_t w = rcv_wnd(x_);
+  t_.send(at_ms(20), seg{.seq = x_.r(w), .ack = x_.l(1), .window = 0, .payload = "z"});  // in window, far ahead
+  EXPECT_EQ(conn(x_).snd().wnd, 0u);
+  (void)t_.poll(at_ms(20));  // the duplicate ACK for the out-of-order octet
+  t_.send(at_ms(30), seg{.seq = x_.r(1), .ack = x_.l(101), .window = 0xFFFF});  // the peer's real ACK
+  EXPECT_EQ(conn(x_).snd().una, x_.l(101));
+  EXPECT_EQ(conn(x_).snd().wnd, 0xFFFFu) << "SND.WND stayed frozen by the far-ahead SND.WL1";
+  ASSERT_EQ(t_.write(x_.h, "more"), 4u);
+  t_.expect_tcp(at_ms(30), seg{.seq = x_.l(101), .ack = x_.r(1), .flags = tcp_flag::psh, .payload = "more"});
+}
+
 // ---- RFC 5961 §7 / CVE-2016-5696: the challenge-ACK budget is per connection ----------------
 
 TEST_F(hostile, challenge_ack_flood_on_one_connection__other_keeps_its_own_budget) {
