@@ -132,6 +132,11 @@ void host::impl::drain_events(instant now, std::uint32_t idx) {
           --l.half_open;
           if (!l.open || l.accept_q.size() >= l.backlog) {
             // The accept queue filled up while this one was half-open (ListenOverflows).
+            // The segment that completed the handshake was counted in_accepted by tcp_input
+            // just before this drain; it is a drop after all, so it moves to the overflow
+            // bucket and ip_in_receives == in_accepted + drops still holds (found by
+            // stack_fuzz, fuzz/regressions/stack_fuzz/listen_overflow_counted_twice).
+            --ctr.in_accepted;
             ++ctr.listen_overflows;
             ++ctr.listen_drops;
             ++ctr.host(host_drop::listen_overflow);

@@ -385,8 +385,14 @@ void connection::process_ack_of_new_data(instant now, seq_num ack) {
 }
 
 // §3.10.7.4 fifth: "If SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)".
+// DEVIATION(Linux tcp_may_update_window): also when SEG.ACK > SND.WL2, i.e. the segment
+// acknowledges data the last window update did not. Otherwise one acceptable segment with a
+// far-ahead SEG.SEQ (out of order, or a blind in-window injection announcing a zero window)
+// freezes SND.WND until the peer's own sequence numbers pass it: a peer that sends no data
+// then never reopens our window (stack_fuzz, fuzz/regressions/stack_fuzz/wl1_far_ahead).
 void connection::update_send_window(const tcp_repr& seg) {
-  if (snd_.wl1.before(seg.seq) || (snd_.wl1 == seg.seq && snd_.wl2.before_eq(*seg.ack))) {
+  if (snd_.wl1.before(seg.seq) || (snd_.wl1 == seg.seq && snd_.wl2.before_eq(*seg.ack)) ||
+      snd_.wl2.before(*seg.ack)) {
     snd_.wnd = static_cast<std::uint32_t>(seg.window) << snd_.wscale;
     snd_.max_wnd = std::max(snd_.max_wnd, snd_.wnd);
     snd_.wl1 = seg.seq;

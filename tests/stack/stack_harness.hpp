@@ -93,6 +93,20 @@ inline std::string counters_diff(const host_counters& a, const host_counters& b)
   return o.str();
 }
 
+// The fields of a TCB that hostile or malformed input must not touch.
+struct tcb_fields {
+  tcp_state state = tcp_state::closed;
+  seq_num snd_una, snd_nxt, rcv_nxt;
+  std::uint32_t snd_wnd = 0, rcv_wnd = 0;
+  seq_num snd_wl1, snd_wl2;
+  friend bool operator==(const tcb_fields&, const tcb_fields&) = default;
+};
+
+inline std::ostream& operator<<(std::ostream& o, const tcb_fields& f) {
+  return o << to_string(f.state) << " una=" << f.snd_una.raw << " nxt=" << f.snd_nxt.raw << " rcv.nxt=" << f.rcv_nxt.raw
+           << " snd.wnd=" << f.snd_wnd << " rcv.wnd=" << f.rcv_wnd << " wl1=" << f.snd_wl1.raw << " wl2=" << f.snd_wl2.raw;
+}
+
 // A connection the fixtures opened, with its sequence-number origins.
 struct conn_info {
   conn_handle h;
@@ -263,6 +277,14 @@ class stack_harness {
   void expect_counters(const host_counters& want, test::source_loc loc = test::source_loc::current()) {
     SCOPED_TRACE(testing::Message() << loc.file_name() << ":" << loc.line());
     EXPECT_EQ(counters_diff(host_.counters(), want), "") << "(got != want)";
+  }
+
+  tcb_fields fields(conn_handle h) {
+    const connection* c = host_.find(h);
+    EXPECT_NE(c, nullptr);
+    if (c == nullptr) return {};
+    const tcb_snapshot s = c->snapshot();
+    return tcb_fields{s.state, s.snd.una, s.snd.nxt, s.rcv.nxt, s.snd.wnd, s.rcv.wnd, s.snd.wl1, s.snd.wl2};
   }
 
   std::vector<host_event> events() {
