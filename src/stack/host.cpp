@@ -485,23 +485,29 @@ instant host::deadline_or_max() const {
 
 void host::on_timeout(instant now) {
   impl& m = *impl_;
-  // Collect what is due first: a connection rescheduled during this pass waits for the next.
-  std::size_t due = 0;
+  // Every connection due at `now` fires, in batches of 64 collected before any of them runs.
+  // The pass is bounded by the entries in the heap when it starts, so a connection that
+  // reschedules itself at `now` cannot make it spin (it waits for the next call).
+  std::size_t budget = m.timers.size();
   std::array<impl::timer_entry, 64> batch{};
-  while (m.settle_timer_top() && m.timers.top().at <= now) {
-    const auto e = m.timers.top();
-    m.timers.pop();
-    impl::slot& s = m.slots[e.idx];
-    s.queued = impl::never;  // its one live entry is out of the heap now
-    batch[due++] = e;
-    if (due == batch.size()) break;  // the rest stays due: next_deadline() is still <= now
-  }
-  for (std::size_t i = 0; i < due; ++i) {
-    impl::slot& s = m.slots[batch[i].idx];
-    if (!s.conn || s.gen != batch[i].gen) continue;
-    s.deadline = impl::never;
-    s.conn->on_timeout(now);
-    m.touch(now, batch[i].idx);
+  while (budget > 0) {
+    std::size_t due = 0;
+    while (due < batch.size() && due < budget && m.settle_timer_top() && m.timers.top().at <= now) {
+      const auto e = m.timers.top();
+      m.timers.pop();
+      impl::slot& s = m.slots[e.idx];
+      s.queued = impl::never;  // its one live entry is out of the heap now
+      batch[due++] = e;
+    }
+    if (due == 0) break;
+    budget -= due;
+    for (std::size_t i = 0; i < due; ++i) {
+      impl::slot& s = m.slots[batch[i].idx];
+      if (!s.conn || s.gen != batch[i].gen) continue;
+      s.deadline = impl::never;
+      s.conn->on_timeout(now);
+      m.touch(now, batch[i].idx);
+    }
   }
   m.expire_time_wait(now);
 }
