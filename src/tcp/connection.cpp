@@ -225,7 +225,9 @@ void connection::set_state(tcp_state next) {
 }
 
 void connection::push_event(tcp_event e) {
-  if (ev_len_ == events_.size()) return;  // bounded; at most three events happen per lifetime
+  // Bounded: established, peer_closed and closed happen at most once per lifetime, and
+  // urgent notices coalesce into one pending event, so four slots always suffice.
+  if (ev_len_ == events_.size()) return;
   // Urgent notices coalesce: one pending says "look at urgent_remaining()".
   if (e.kind == tcp_event_kind::urgent) {
     for (std::uint8_t i = 0; i < ev_len_; ++i) {
@@ -362,7 +364,7 @@ void connection::on_retransmit_timeout(instant now) {
     syn_due_ = true;
     syn_timed_out_ = true;
   } else {
-    on_rto_for_recovery();
+    on_rto_for_recovery(now);
     snd_.nxt = snd_.una;  // go back: resend from the oldest unacknowledged byte (or FIN)
     // RFC 9293 §3.8.6.1 (MUST-36): into a zero window what goes again is a one-octet probe;
     // this timer's backoff (capped at rto_max) spaces the probes (SHLD-30).

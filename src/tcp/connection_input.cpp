@@ -364,8 +364,8 @@ void connection::process_ack_of_new_data(instant now, seq_num ack) {
     tx_start_ += seq_len{static_cast<std::uint32_t>(acked)};
   }
   snd_.una = ack;
-  if (snd_.nxt.before(ack)) snd_.nxt = ack;
-  if (snd_up_ && !snd_.una.before(*snd_up_)) snd_up_.reset();  // every urgent octet acknowledged  // after going back, the peer had more already
+  if (snd_.nxt.before(ack)) snd_.nxt = ack;  // after going back, the peer had more already
+  if (snd_up_ && !snd_.una.before(*snd_up_)) snd_up_.reset();  // every urgent octet acknowledged
   if (rtt_probe_ && rtt_probe_->first.before_eq(ack)) {
     rtt_.sample(now - rtt_probe_->second);
     rtt_probe_.reset();

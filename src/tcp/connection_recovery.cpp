@@ -104,9 +104,9 @@ void connection::begin_fast_recovery() {
 
 // RFC 5681 §3.1 (cwnd = 1 SMSS, ssthresh halved once per loss), RFC 6582 §3.2 step 4 and
 // RFC 6675 §5.1 (recovery ends; SACK information is not trusted across a timeout).
-void connection::on_rto_for_recovery() {
+void connection::on_rto_for_recovery(instant now) {
   ++timeouts_;
-  cc_->on_rto(instant{}, snd_.max, distance(snd_.una, snd_.max).n);
+  cc_->on_rto(now, snd_.max, distance(snd_.una, snd_.max).n);
   if (sack_ok_) sb_.on_rto(snd_.una, snd_.max);
   rtx_.reset();
   lt_budget_ = 0;

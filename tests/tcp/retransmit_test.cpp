@@ -84,7 +84,7 @@ TEST(retransmit, data_r2__measured_from_the_first_transmission) {
 }
 
 // Segments that each go out at once, whatever is unacknowledged (TCP_NODELAY): the tests of
-// this file watch the retransmission timer, not Nagle's algorithm (nagle_test.cpp).
+// this file watch the retransmission timer, not Nagle's algorithm (congestion_wiring_test.cpp).
 tcp_config no_delay() {
   tcp_config cfg;
   cfg.no_delay = true;

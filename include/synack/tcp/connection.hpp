@@ -267,7 +267,7 @@ class connection {
   void on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num prev_una, std::uint32_t prev_wnd);
   void on_duplicate_ack(instant now);
   void begin_fast_recovery();
-  void on_rto_for_recovery();
+  void on_rto_for_recovery(instant now);
   [[nodiscard]] bool sack_recovery() const { return sack_ok_ && sb_.in_recovery(); }
   [[nodiscard]] std::uint32_t sending_flight() const;
   [[nodiscard]] std::uint32_t cwnd_room() const;
