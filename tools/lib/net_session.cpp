@@ -64,11 +64,12 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
   io::fault_config fc;
   fc.loss = o.loss;
   fc.reorder = o.reorder;
+  fc.reorder_delay = std::chrono::duration_cast<duration>(std::chrono::duration<double, std::milli>(o.reorder_delay_ms));
   fc.duplicate = o.duplicate;
   if (fc.any()) {
     fc.seed = o.seed ? *o.seed : runtime::random_secret().k0;
-    fmt::print(stderr, "synack: faults loss={} reorder={} duplicate={} seed={}\n", fc.loss, fc.reorder,
-               fc.duplicate, fc.seed);
+    fmt::print(stderr, "synack: faults loss={} reorder={} ({} ms) duplicate={} seed={}\n", fc.loss, fc.reorder,
+               o.reorder_delay_ms, fc.duplicate, fc.seed);
     s->faults_ = std::make_unique<io::faults_link>(*top, fc);
     top = s->faults_.get();
   }
