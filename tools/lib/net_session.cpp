@@ -112,8 +112,8 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
     s->ctl_ = std::move(*c);
   }
   if (o.verbose) {
-    fmt::print(stderr, "synack: {} on {} ({}), kernel side {}/{}; control socket {}\n", s->addr_.to_string(),
-               top->name(), s->tun_->ifname(), s->kernel_addr_.to_string(), pfx->second,
+    fmt::print(stderr, "synack: {} on {} ({}, {}), kernel side {}/{}; control socket {}\n", s->addr_.to_string(),
+               top->name(), s->tun_->ifname(), s->tun_->io_mode(), s->kernel_addr_.to_string(), pfx->second,
                s->ctl_path_.empty() ? "off" : s->ctl_path_);
   }
   return s;
