@@ -73,7 +73,8 @@ inb ethtool -K vb1 "${offloads[@]}" >/dev/null 2>&1
 
 # Kernel servers in B, single-threaded like synack.
 for svc in discard:9 chargen:19 echo:7; do
-  inb timeout -k 5 3600 "$LOAD_BIN" server "${svc#*:}" "${svc%%:*}" >"$WORK/b-${svc%%:*}.out" &
+  # nsenter execs (no fork), so $! is the server's `timeout` and the cleanup reaches it.
+  nsenter --net="/proc/$HOLD/ns/net" timeout -k 5 3600 "$LOAD_BIN" server "${svc#*:}" "${svc%%:*}" >/dev/null &
   PIDS+=($!)
 done
 
@@ -82,6 +83,7 @@ SERVE_PID=
 serve() {
   timeout -k 5 3600 "$SYNACK_BIN" serve --tun synack0 --addr "$SYN/24" --no-ctl --backlog 4096 "$1" 2>"$WORK/serve.err" &
   SERVE_PID=$!
+  PIDS+=("$SERVE_PID")
   for _ in $(seq 100); do
     grep -q "synack serve: .* on " "$WORK/serve.err" 2>/dev/null && return 0
     sleep 0.05
@@ -147,10 +149,12 @@ for rep in $(seq "$REPS"); do
   keep veth_s2k "$(run_load recv "$VB" 19 "$BYTES")"
 
   # synack connect on its own TUN (kernel side .1) to a kernel discard server in A.
-  timeout -k 5 600 "$LOAD_BIN" server 5009 discard >/dev/null &
+  port=$((5000 + rep))  # a fresh port: the last run's sockets may still be closing
+  timeout -k 5 600 "$LOAD_BIN" server "$port" discard >/dev/null &
   KSRV=$!
+  PIDS+=("$KSRV")
   sleep 0.2
-  keep tun_connect "$(pipe_gbps "$SYNACK_BIN" connect --tun synack0 --addr "$SYN/24" --no-ctl 10.77.0.1 5009)"
+  keep tun_connect "$(pipe_gbps "$SYNACK_BIN" connect --tun synack0 --addr "$SYN/24" --no-ctl 10.77.0.1 "$port")"
   kill "$KSRV"
   wait "$KSRV" 2>/dev/null || true
   sleep 0.2
