@@ -312,7 +312,7 @@ bool event_loop::transmit() {
       ++stats_.tx_dropped;
     }
   }
-  link_.flush();  // a batching link sends the burst in one call
+  link_.submit();  // a batching link sends the burst in one call
   return any;
 }
 

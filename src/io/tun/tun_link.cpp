@@ -119,8 +119,8 @@ tun_link::~tun_link() {
 
 int tun_link::fd() const { return uring_ ? uring_->event_fd() : fd_; }
 
-void tun_link::flush() {
-  if (uring_) uring_->flush(stats_);
+void tun_link::submit() {
+  if (uring_) uring_->submit(stats_);
 }
 
 bool tun_link::send(instant /*now*/, bytes packet) {

@@ -118,7 +118,7 @@ class uring_impl final : public tun_uring {
       return false;
     }
     if (free_.empty()) {
-      flush(st);
+      submit(st);
       if (free_.empty()) {
         (void)io_uring_submit_and_wait(&tx_, 1);
         reap(st);
@@ -130,7 +130,7 @@ class uring_impl final : public tun_uring {
     }
     io_uring_sqe* sqe = io_uring_get_sqe(&tx_);
     if (sqe == nullptr) {
-      flush(st);
+      submit(st);
       sqe = io_uring_get_sqe(&tx_);
       if (sqe == nullptr) {
         ++st.tx_dropped;
@@ -146,7 +146,7 @@ class uring_impl final : public tun_uring {
     return true;
   }
 
-  void flush(link_stats& st) override {
+  void submit(link_stats& st) override {
     if (queued_ > 0) {
       (void)io_uring_submit(&tx_);
       queued_ = 0;

@@ -5,7 +5,7 @@
 //  - receive: one multishot read (Linux 6.7) into a ring of provided buffers; the kernel reads
 //    every packet as it arrives and posts a completion, and an eventfd tells epoll. Buffers go
 //    back to the ring after the sink has seen them.
-//  - send: each packet is copied into a slot and queued as a write; flush() submits the queue
+//  - send: each packet is copied into a slot and queued as a write; submit() hands the queue over
 //    in one io_uring_enter (a TUN write never blocks, so they complete in that call).
 // open() returns nullptr where io_uring or multishot read is missing (old kernel, seccomp,
 // kernel.io_uring_disabled); tun_link then keeps to read()/write().
@@ -28,7 +28,7 @@ class tun_uring {
   // Queues one packet; false if it cannot be queued (too big).
   virtual bool send(bytes packet, link_stats& st) = 0;
   // Submits what send() queued.
-  virtual void flush(link_stats& st) = 0;
+  virtual void submit(link_stats& st) = 0;
 };
 
 }  // namespace synack::io::detail

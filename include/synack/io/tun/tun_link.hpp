@@ -6,7 +6,7 @@
 // receive() reads a batch per call. Where the kernel has io_uring with multishot read (Linux
 // 6.7+) and liburing was found at build time, packets are read and written in batches through
 // it, about one system call per batch instead of one per packet (SYNACK_TUN_IO=readwrite in the
-// environment turns that off); send() then queues until flush().
+// environment turns that off); send() then queues until submit().
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -42,7 +42,7 @@ class tun_link final : public link {
   tun_link& operator=(const tun_link&) = delete;
 
   bool send(instant now, bytes packet) override;
-  void flush() override;
+  void submit() override;
   std::size_t receive(instant now, std::size_t max, const packet_sink& sink) override;
   [[nodiscard]] int fd() const override;
   [[nodiscard]] std::string name() const override { return "tun:" + ifname_; }
