@@ -97,12 +97,10 @@ unserve() {
   sleep 0.2  # the device is gone before the next one is made
 }
 
-# One source address per connection-rate run, on the interface that leads to the target.
-src_n=10
-add_src() {  # add_src DEV PREFIX: prints a fresh local address on DEV
-  src_n=$((src_n + 1))
-  ip addr add "$2.$src_n/24" dev "$1"
-  echo "$2.$src_n"
+# One source address per connection-rate run (the last run's TIME-WAITs keep their ports).
+add_src() {  # add_src DEV ADDR
+  ip addr add "$2/24" dev "$1"
+  echo "$2"
 }
 
 result() { awk '/^RESULT/ {print $3}' "$1"; }
@@ -149,7 +147,9 @@ for rep in $(seq "$REPS"); do
   keep veth_s2k "$(run_load recv "$VB" 19 "$BYTES")"
 
   # synack connect on its own TUN (kernel side .1) to a kernel discard server in A.
-  port=$((5000 + rep))  # a fresh port: the last run's sockets may still be closing
+  # Below the ephemeral range (the connection-rate client's TIME-WAITs hold ports above 1024),
+  # and a fresh one per run.
+  port=$((900 + rep))
   timeout -k 5 600 "$LOAD_BIN" server "$port" discard >/dev/null &
   KSRV=$!
   PIDS+=("$KSRV")
@@ -161,10 +161,10 @@ for rep in $(seq "$REPS"); do
   keep veth_connect "$(pipe_gbps socat -u -b 262144 - "TCP:$VB:9")"
 
   serve echo
-  src=$(add_src synack0 10.77.0)
+  src=$(add_src synack0 "10.77.0.$((10 + rep))")
   keep tun_cps "$(run_load cps "$SYN" 7 "$CONNS" "$PARALLEL" "$src")"
   unserve
-  src=$(add_src vb0 10.78.0)
+  src=$(add_src vb0 "10.78.0.$((10 + rep))")
   keep veth_cps "$(run_load cps "$VB" 7 "$CONNS" "$PARALLEL" "$src")"
 done
 
