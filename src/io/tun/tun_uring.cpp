@@ -109,6 +109,8 @@ class uring_impl final : public tun_uring {
       }
     }
     if (!armed_) (void)arm();  // out of buffers or CQ space: the buffers are back, go on
+    // Stopped at `max` with completions left: keep the eventfd readable so epoll comes back.
+    if (io_uring_cq_ready(&rx_) > 0) (void)::eventfd_write(efd_, 1);
     return got;
   }
 
