@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "synack/stack/host.hpp"
 
@@ -14,18 +15,35 @@ inline constexpr ipv4_addr client_addr = ipv4_addr::from_octets(10, 0, 0, 1);
 inline constexpr ipv4_addr server_addr = ipv4_addr::from_octets(10, 0, 0, 2);
 inline constexpr std::uint16_t server_port = 80;
 
-inline host_config bench_config(ipv4_addr addr) {
+// The link's shape: the default Ethernet-sized one, or 64 KiB segments as over loopback.
+struct link_shape {
+  std::uint16_t mtu = 1500;
+  std::uint16_t mss = 1460;
+  std::size_t buffer = 256 * 1024;  // send and receive buffers
+};
+inline constexpr link_shape ethernet{};
+// IPv4's largest datagram: 65535 octets = 20 (IP) + 20 (TCP) + 40 (options, at most) + 65455.
+inline constexpr link_shape jumbo{65535, 65455, 4 * 1024 * 1024};
+
+inline host_config bench_config(ipv4_addr addr, link_shape shape = ethernet) {
   host_config c;
   c.addr = addr;
+  c.mtu = shape.mtu;
+  c.tcp.mss = shape.mss;
+  c.tcp.send_buffer = shape.buffer;
+  c.tcp.recv_buffer = shape.buffer;
   return c;
 }
 
 struct host_pair {
-  host client{bench_config(client_addr)};
-  host server{bench_config(server_addr)};
+  explicit host_pair(link_shape shape = ethernet)
+      : client{bench_config(client_addr, shape)}, server{bench_config(server_addr, shape)},
+        buf(client.max_packet_len()) {}
+  host client;
+  host server;
   instant now = instant::zero();
   std::uint64_t segments = 0;  // packets moved between the hosts
-  alignas(8) std::array<std::byte, 2048> buf{};
+  std::vector<std::byte> buf;  // one packet, allocated once
 
   // Moves every packet `from` has queued to `to`; true if any moved.
   bool move(host& from, host& to) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the `release` preset (g++ -O3, tests off) and runs synack_bench: open-close cycles and
-# bulk transfer for synack and, when liblwip-dev is installed, for lwIP in the same run.
+# bulk transfer for synack and, when liblwip-dev is installed, for lwIP in the same run; and the
+# SYN-flood absorption rate (SYNs answered with cookies per second, synack only).
 # About a minute. Prints Google Benchmark's table (mean, median, stddev, cv of 3 repetitions),
 # then a summary of medians with the synack/lwIP ratios. docs/performance.md explains it all.
 #
@@ -60,9 +61,13 @@ jq -r '
   "benchmark\tsynack\tlwIP\tratio",
   row("open-close cycles/s, <=16 TIME-WAIT"; "bm_synack_open_close/tw:16"; "bm_lwip_open_close/tw:16"; "cycles/s"),
   row("open-close cycles/s, <=4096 TIME-WAIT"; "bm_synack_open_close/tw:4096"; "bm_lwip_open_close/tw:4096"; "cycles/s"),
-  row("bulk bytes/s"; "bm_synack_bulk"; "bm_lwip_bulk"; "bytes/s"),
-  row("bulk segments/s"; "bm_synack_bulk"; "bm_lwip_bulk"; "segs/s"),
+  row("bulk bytes/s, MSS 1460"; "bm_synack_bulk/jumbo:0"; "bm_lwip_bulk"; "bytes/s"),
+  row("bulk segments/s, MSS 1460"; "bm_synack_bulk/jumbo:0"; "bm_lwip_bulk"; "segs/s"),
+  row("bulk bytes/s, 64 KiB segments"; "bm_synack_bulk/jumbo:1"; "none"; "bytes/s"),
   row("open-close allocations/segment"; "bm_synack_open_close/tw:16"; "none"; "allocs/seg"),
   row("open-close allocations/cycle"; "bm_synack_open_close/tw:16"; "none"; "allocs/cycle"),
-  row("bulk allocations/segment"; "bm_synack_bulk"; "none"; "allocs/seg")
+  row("bulk allocations/segment, MSS 1460"; "bm_synack_bulk/jumbo:0"; "none"; "allocs/seg"),
+  row("bulk allocations/segment, 64 KiB"; "bm_synack_bulk/jumbo:1"; "none"; "allocs/seg"),
+  row("SYN flood: SYNs/s answered with cookies"; "bm_synack_syn_flood/always:0"; "none"; "syns/s"),
+  row("SYN flood allocations/SYN"; "bm_synack_syn_flood/always:0"; "none"; "allocs/syn")
 ' "$json" | column -t -s $'\t'

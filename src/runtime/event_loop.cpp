@@ -245,6 +245,8 @@ bool event_loop::dispatch_host_events() {
         break;
       case tcp_event_kind::peer_closed:
         break;  // reported through on_readable (recv returns 0)
+      case tcp_event_kind::urgent:
+        break;  // urgent data is read inline (RFC 6093); connection::urgent_remaining() tells how much
       case tcp_event_kind::closed: {
         const conn_handle h = e->h;
         auto cb = std::move(e->cb.on_closed);

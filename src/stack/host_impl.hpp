@@ -9,10 +9,30 @@
 #include <vector>
 
 #include "synack/stack/host.hpp"
+#include "synack/tcp/syn_cookie.hpp"
 #include "synack/util/flat_hash_map.hpp"
 #include "synack/util/ring_queue.hpp"
 
 namespace synack {
+
+// The host's ISN source: RFC 6528, except for a connection reopened from TIME-WAIT, whose ISS
+// must exceed the old incarnation's SND.NXT (RFC 9293 §3.6.1 MAY-2 (1), RFC 6191 §2). The
+// floor is set only around the reopening SYN's processing.
+class host_isn final : public isn_source {
+ public:
+  explicit host_isn(siphash_key key) : base_(key) {}
+  [[nodiscard]] seq_num isn(const four_tuple& t, instant now) const override {
+    const seq_num v = base_.isn(t, now);
+    if (!floor_ || v.after(*floor_)) return v;
+    return *floor_ + seq_len{65535 + 2};  // as Linux (tcp_timewait_state_process)
+  }
+  [[nodiscard]] std::uint32_t ts_offset(const four_tuple& t) const override { return base_.ts_offset(t); }
+  void set_floor(std::optional<seq_num> f) { floor_ = f; }
+
+ private:
+  rfc6528_isn base_;
+  std::optional<seq_num> floor_;
+};
 
 struct host::impl final : tcp_tracer {
   explicit impl(const host_config& c);
@@ -21,6 +41,7 @@ struct host::impl final : tcp_tracer {
   static constexpr instant never = instant::max();
   struct slot {
     std::optional<connection> conn;
+    tcp_config cfg;  // this connection's options (the connection points here)
     std::uint32_t gen = 1;
     owner own = owner::free;
     std::uint32_t listener = 0;  // children: the listener they belong to
@@ -38,9 +59,30 @@ struct host::impl final : tcp_tracer {
     std::size_t backlog = 0;
     std::size_t half_open = 0;
     ring_queue<std::uint32_t> accept_q;
+    tcp_config cfg;  // given to every connection this listener accepts
     std::uint32_t gen = 1;
     bool open = false;
+    // SYN cookies and flood detection.
+    std::uint64_t cookies_sent = 0;
+    std::uint64_t cookies_recv = 0;
+    std::uint64_t syn_drops = 0;
+    std::optional<instant> last_cookie;   // when a cookie SYN-ACK was last sent
+    std::optional<instant> flood_logged;  // when the flood notice was last given
   };
+  // A cookie SYN-ACK waiting for poll_transmit: what it takes to build it, nothing more.
+  struct cookie_synack {
+    four_tuple tuple;
+    seq_num iss;
+    seq_num ack;
+    std::uint32_t tsval = 0;
+    std::uint32_t tsecr = 0;
+    std::uint16_t window = 0;
+    std::uint8_t wscale = 0;
+    bool has_wscale = false;
+    bool sack = false;
+    bool ts = false;
+  };
+  static constexpr std::size_t cookie_queue_max = 1024;  // beyond it: host_drop::reply_queue_full
   struct timer_entry {
     instant at;
     std::uint32_t idx = 0;
@@ -56,9 +98,12 @@ struct host::impl final : tcp_tracer {
   static constexpr std::size_t reply_slots = 32;
 
   host_config cfg;
-  rfc6528_isn isns;
+  host_isn isns;
+  syn_cookie_codec cookies;
   host_counters ctr;
   tcp_tracer* user_tracer = nullptr;
+  host_log* log = nullptr;
+  ring_queue<cookie_synack> cookie_q;
 
   std::deque<slot> slots;  // deque: element addresses stay put as it grows
   std::vector<std::uint32_t> free_slots;
@@ -79,6 +124,7 @@ struct host::impl final : tcp_tracer {
   ring_queue<std::uint32_t> txq;
   mutable std::priority_queue<timer_entry, std::vector<timer_entry>, std::greater<>> timers;
   std::array<reply, reply_slots> replies;
+  tcp_repr tx_cookie;  // reused to build cookie SYN-ACKs
   tcp_repr rx_seg;  // the segment being processed, parsed in place (no copy of a ~300-byte repr)
   std::size_t reply_head = 0;
   std::size_t reply_len = 0;
@@ -90,7 +136,8 @@ struct host::impl final : tcp_tracer {
   void on_state(const four_tuple& t, tcp_state from, tcp_state to) override;
 
   // Slots and bookkeeping (host.cpp).
-  std::uint32_t alloc_slot(owner o);
+  std::uint32_t alloc_slot(owner o, const tcp_config& c);
+  std::uint32_t alloc_child(std::uint32_t listener_idx);  // a slot owned by that listener, with its config
   void free_slot(std::uint32_t idx);
   void unlink(std::uint32_t idx);  // remove from demux (the TCB is CLOSED or freed)
   slot* user_slot(conn_handle h);
@@ -110,10 +157,24 @@ struct host::impl final : tcp_tracer {
 
   // Input (host_input.cpp).
   void tcp_input(instant now, const ipv4_view& ip);
-  void listen_input(instant now, const ipv4_view& ip, const tcp_repr& seg, std::uint32_t lidx);
+  // `iss_floor`: the SYN reopens a TIME-WAIT 4-tuple; the new ISS must exceed it, so no cookie.
+  void listen_input(instant now, const ipv4_view& ip, const tcp_repr& seg, std::uint32_t lidx,
+                    std::optional<seq_num> iss_floor = std::nullopt);
   // Returns true if the segment should go on to a listener (TIME-WAIT reopened by a SYN).
   bool time_wait_input(instant now, time_wait_record& r, const tcp_repr& seg);
   void icmp_input(instant now, const ipv4_view& ip);
+
+  // SYN cookies and SYN-flood detection (host_cookie.cpp).
+  [[nodiscard]] bool can_take_half_open(const listener& l) const;
+  // A SYN the listener cannot take (accept queue full, SYN queue full, no TCB left): counted.
+  void count_syn_drop(listener& l);
+  [[nodiscard]] bool cookies_recent(const listener& l, instant now) const;
+  void send_cookie(instant now, const ipv4_view& ip, const tcp_repr& syn, listener& l);
+  // A pure ACK to a listener that sent cookies lately: a connection if the cookie checks out.
+  void cookie_ack(instant now, const ipv4_view& ip, const tcp_repr& seg, std::uint32_t lidx);
+  void note_syn_flood(instant now, listener& l, bool sending_cookies);
+  std::size_t emit_cookie_synack(mutable_bytes out);
+  void count_icmp(icmp_action a);
   reply* next_reply();
   void queue_tcp_reply(ipv4_addr dst, const tcp_repr& r);
 };

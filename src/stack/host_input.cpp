@@ -54,11 +54,15 @@ void host::impl::tcp_input(instant now, const ipv4_view& ip) {
   }
   const tcp_repr& seg = rx_seg;
   const four_tuple t{ip.dst(), seg.dst_port, ip.src(), seg.src_port};
+  // Set when a SYN reopens a TIME-WAIT 4-tuple: the old incarnation's SND.NXT, which the new
+  // ISS must exceed (RFC 9293 §3.6.1 MAY-2 (1)).
+  std::optional<seq_num> iss_floor;
 
   if (const std::uint32_t* found = demux.find(t); found != nullptr) {
     const std::uint32_t idx = *found;
     connection& c = *slots[idx].conn;
     const tcp_state before = c.state();
+    const seq_num old_snd_nxt = c.time_wait_state().snd_nxt;  // meaningful in TIME-WAIT only
     const std::uint64_t suppressed_before = c.challenge_acks_suppressed();
     const rx_verdict v = c.on_segment(now, seg, ip.src());
     ctr.challenge_acks_suppressed += c.challenge_acks_suppressed() - suppressed_before;
@@ -71,12 +75,15 @@ void host::impl::tcp_input(instant now, const ipv4_view& ip) {
     if (reopened) demux.erase(t);  // the new incarnation goes to the listener below
     touch(now, idx);
     if (!reopened) return;
+    iss_floor = old_snd_nxt;
   } else if (time_wait_record* rec = tw.find(t); rec != nullptr) {
+    const seq_num old_snd_nxt = rec->snd_nxt;
     if (!time_wait_input(now, *rec, seg)) return;
+    iss_floor = old_snd_nxt;
   }
 
   if (const std::uint32_t* l = listen_by_port.find(seg.dst_port); l != nullptr) {
-    listen_input(now, ip, seg, *l);
+    listen_input(now, ip, seg, *l, iss_floor);
     return;
   }
   // RFC 9293 §3.10.7.1: no TCB: answer with a reset (never to a reset).
@@ -110,6 +117,22 @@ bool host::impl::time_wait_input(instant now, time_wait_record& r, const tcp_rep
       return false;
     }
     case time_wait_action::reopen: {
+      // RFC 6191 §2: the record goes only if a listener takes the SYN as a new half-open
+      // connection; otherwise the SYN is dropped and TIME-WAIT goes on.
+      const std::uint32_t* lidx = listen_by_port.find(seg.dst_port);
+      if (lidx == nullptr) {  // nobody would take it: answered as any other SYN (RFC 5961 §4)
+        ++ctr.tcp(rx_verdict::time_wait);
+        if (r.limiter.allow(now, cfg.tcp.challenge_ack_limit, cfg.tcp.challenge_ack_window)) {
+          queue_tcp_reply(r.tuple.remote_addr, r.ack_segment());
+        } else {
+          ++ctr.challenge_acks_suppressed;
+        }
+        return false;
+      }
+      if (!can_take_half_open(listeners[*lidx])) {
+        count_syn_drop(listeners[*lidx]);
+        return false;
+      }
       const four_tuple t = r.tuple;
       tw.erase(t);
       return true;
@@ -118,14 +141,22 @@ bool host::impl::time_wait_input(instant now, time_wait_record& r, const tcp_rep
   return false;
 }
 
-// RFC 9293 §3.10.7.2 (LISTEN), with the bounded queues of RFC 4987 §3.2.
-void host::impl::listen_input(instant now, const ipv4_view& ip, const tcp_repr& seg, std::uint32_t lidx) {
+// RFC 9293 §3.10.7.2 (LISTEN), with the bounded queues of RFC 4987 §3.2 and its SYN cookies
+// (§3.6).
+void host::impl::listen_input(instant now, const ipv4_view& ip, const tcp_repr& seg, std::uint32_t lidx,
+                              std::optional<seq_num> iss_floor) {
   listener& l = listeners[lidx];
   if (seg.rst()) {
     ++ctr.tcp(rx_verdict::listen_rst);
     return;
   }
   if (seg.ack) {
+    // RFC 4987 §3.6: while cookies sent lately may come back, an ACK that matches no TCB may
+    // complete a handshake we kept no state for (Linux: unless tcp_synq_no_recent_overflow).
+    if (!seg.syn() && cookies_recent(l, now)) {
+      cookie_ack(now, ip, seg, lidx);
+      return;
+    }
     ++ctr.tcp(rx_verdict::listen_ack);
     if (auto rst = reset_for_closed(seg)) queue_tcp_reply(ip.src(), *rst);  // <SEQ=SEG.ACK><CTL=RST>
     return;
@@ -138,27 +169,33 @@ void host::impl::listen_input(instant now, const ipv4_view& ip, const tcp_repr& 
     ++ctr.tcp(rx_verdict::syn_fin);
     return;
   }
+  // A full accept queue drops the SYN, cookies or not (as Linux: "drop SYN packets if accept
+  // queue is full"): a cookie would only make a connection with nowhere to go.
   if (l.accept_q.size() >= l.backlog) {
-    ++ctr.listen_overflows;
-    ++ctr.listen_drops;
-    ++ctr.host(host_drop::listen_overflow);
+    count_syn_drop(l);
     return;
   }
-  if (l.half_open >= cfg.syn_backlog) {
-    ++ctr.listen_drops;
-    ++ctr.host(host_drop::syn_queue_full);
+  // A SYN reopening TIME-WAIT needs a real half-open TCB (its ISS has a floor); time_wait_input
+  // made sure there is room.
+  const bool syn_queue_full = l.half_open >= cfg.syn_backlog;
+  if (syn_queue_full && !iss_floor) note_syn_flood(now, l, cfg.syncookies != syncookies_mode::off);
+  const bool cookie = !iss_floor && (cfg.syncookies == syncookies_mode::always ||
+                                     (cfg.syncookies == syncookies_mode::on_overflow && syn_queue_full));
+  if (cookie) {
+    send_cookie(now, ip, seg, l);
     return;
   }
-  if (demux.size() >= cfg.max_connections) {
-    ++ctr.host(host_drop::too_many_connections);
+  if (syn_queue_full || demux.size() >= cfg.max_connections) {
+    count_syn_drop(l);
     return;
   }
-  const std::uint32_t idx = alloc_slot(owner::child);
+  const std::uint32_t idx = alloc_child(lidx);
   slot& s = slots[idx];
-  s.listener = lidx;
   connection& c = *s.conn;
   (void)c.listen(ip.dst(), seg.dst_port);
+  isns.set_floor(iss_floor);
   const rx_verdict v = c.on_segment(now, seg, ip.src());
+  isns.set_floor(std::nullopt);
   if (v != rx_verdict::accepted) {  // not reached for a plain SYN; keep the books right anyway
     ++ctr.tcp(v);
     s.own = owner::orphan;
@@ -193,8 +230,16 @@ void host::impl::queue_tcp_reply(ipv4_addr dst, const tcp_repr& seg) {
   if (seg.rst()) ++ctr.out_rsts;
 }
 
+void host::impl::count_icmp(icmp_action a) {
+  switch (a) {
+    case icmp_action::soft_recorded: ++ctr.icmp_soft_errors; return;
+    case icmp_action::aborted: ++ctr.icmp_hard_aborts; return;
+    case icmp_action::mss_lowered: ++ctr.pmtu_reductions; return;
+    case icmp_action::ignored: ++ctr.icmp_errors_ignored; return;
+  }
+}
+
 void host::impl::icmp_input(instant now, const ipv4_view& ip) {
-  (void)now;
   auto msg = icmpv4_repr::parse(ip.payload());
   if (!msg) {
     ++ctr.wire(msg.error());
@@ -223,20 +268,23 @@ void host::impl::icmp_input(instant now, const ipv4_view& ip) {
     case icmp_type::dest_unreachable:
     case icmp_type::time_exceeded: {
       // RFC 5927 §4.1: act only on errors that quote one of our connections with a sequence
-      // number in flight (SND.UNA <= SEG.SEQ <= SND.MAX). All are soft errors for now
-      // (RFC 9293 §3.9, MUST-56); PMTU discovery comes with the real host (issue #4).
+      // number in flight (SND.UNA <= SEG.SEQ <= SND.MAX); the connection classifies them
+      // (RFC 9293 §3.9.2.2, RFC 1191: connection_icmp.cpp).
       const auto q = msg->quote();
-      const connection* c = nullptr;
+      std::optional<std::uint32_t> idx;
       if (q && q->protocol == ip_proto::tcp && q->src == cfg.addr) {
-        const std::uint32_t* idx = demux.find(four_tuple{q->src, q->src_port, q->dst, q->dst_port});
-        if (idx != nullptr) c = &*slots[*idx].conn;
+        if (const std::uint32_t* i = demux.find(four_tuple{q->src, q->src_port, q->dst, q->dst_port})) idx = *i;
       }
-      if (c != nullptr && q->seq.between(c->snd().una, c->snd().max)) {
-        ++ctr.icmp_in_errors_matched;
-        ++ctr.in_accepted;
-      } else {
+      if (!idx || !q->seq.between(slots[*idx].conn->snd().una, slots[*idx].conn->snd().max)) {
         ++ctr.host(host_drop::icmp_unmatched);
+        return;
       }
+      ++ctr.icmp_in_errors_matched;
+      ++ctr.in_accepted;
+      const icmp_report rep{static_cast<std::uint8_t>(msg->type), msg->code, msg->next_hop_mtu,
+                            load_be16(&msg->data[2])};  // parse() checked the quoted header is there
+      count_icmp(slots[*idx].conn->on_icmp_error(now, rep));
+      touch(now, *idx);  // an abort's event, a resegmented retransmission
       return;
     }
     case icmp_type::echo_reply:

@@ -4,16 +4,6 @@
 #include "synack/tcp/connection.hpp"
 
 namespace synack {
-namespace {
-
-// RFC 7323 §2.3: the smallest shift that lets the 16-bit field cover the buffer; at most 14.
-std::uint8_t shift_for(std::size_t buffer) {
-  std::uint8_t s = 0;
-  while (s < 14 && (buffer >> s) > 0xFFFF) ++s;
-  return s;
-}
-
-}  // namespace
 
 std::string_view to_string(rx_verdict v) {
   switch (v) {
@@ -47,8 +37,9 @@ connection::connection(const tcp_config& cfg, const isn_source& isns)
       tx_(cfg.send_buffer),
       rx_(cfg.recv_buffer),
       reasm_(cfg.max_ooo_ranges),
-      rtt_(cfg.rto_initial, cfg.rto_min, cfg.rto_max) {
-  rcv_.wscale = cfg.window_scaling ? shift_for(cfg.recv_buffer) : 0;
+      rtt_(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
+      cc_(make_congestion(cfg.congestion, 536)) {
+  rcv_.wscale = recv_window_shift(cfg);
 }
 
 // ---- commands ------------------------------------------------------------------------------
@@ -100,6 +91,20 @@ result<std::size_t, tcp_error> connection::send(bytes data) {
   const std::size_t n = tx_.write(data);
   if (n == 0 && !data.empty()) return unexpected{tcp_error::would_block};
   return n;
+}
+
+result<std::size_t, tcp_error> connection::send_urgent(bytes data) {
+  auto n = send(data);
+  if (n && *n > 0) snd_up_ = data_end();  // SND.UP: after the last urgent octet taken
+  return n;
+}
+
+std::size_t connection::urgent_remaining() const {
+  if (!rcv_up_) return 0;
+  // The next octet recv returns: RCV.NXT less what is buffered (and less the FIN's number).
+  const auto unread = static_cast<std::uint32_t>(rx_.size() + (fin_received_ ? 1 : 0));
+  const seq_num next_read = rcv_.nxt - seq_len{unread};
+  return next_read.before(*rcv_up_) ? distance(next_read, *rcv_up_).n : 0;
 }
 
 result<std::size_t, tcp_error> connection::recv(mutable_bytes out) {
@@ -212,12 +217,21 @@ void connection::abort(instant /*now*/) {
 
 void connection::set_state(tcp_state next) {
   assert(is_legal_transition(state_, next));
+  if (next == tcp_state::established && (state_ == tcp_state::syn_sent || state_ == tcp_state::syn_received)) {
+    start_congestion_control();
+  }
   if (tracer_ != nullptr) tracer_->on_state(tuple_, state_, next);
   state_ = next;
 }
 
 void connection::push_event(tcp_event e) {
   if (ev_len_ == events_.size()) return;  // bounded; at most three events happen per lifetime
+  // Urgent notices coalesce: one pending says "look at urgent_remaining()".
+  if (e.kind == tcp_event_kind::urgent) {
+    for (std::uint8_t i = 0; i < ev_len_; ++i) {
+      if (events_[(ev_head_ + i) % events_.size()].kind == tcp_event_kind::urgent) return;
+    }
+  }
   events_[(ev_head_ + ev_len_) % events_.size()] = e;
   ++ev_len_;
 }
@@ -265,6 +279,8 @@ void connection::enter_time_wait(instant now) {
   tw_.rcv_nxt = rcv_.nxt;
   tw_.window = window_field();
   tw_.expiry = now + 2 * cfg_->msl;
+  tw_.ts_on = ts_ok_;  // RFC 6191 §2
+  tw_.ts_recent = ts_recent_;
 }
 
 void connection::queue_challenge_ack(instant now) {
@@ -279,6 +295,11 @@ void connection::queue_challenge_ack(instant now) {
 // for a second segment or the delayed-ACK timer, never longer.
 void connection::queue_delayed_ack(instant now) {
   if (!cfg_->delayed_ack || ++unacked_segments_ >= 2) {
+    if (cfg_->delayed_ack) {
+      if (ack_points_len_ == ack_points_.size()) --ack_points_len_;  // bounded: merge the last two
+      ack_points_[ack_points_len_++] = rcv_.nxt;
+      unacked_segments_ = 0;
+    }
     queue_ack();
     return;
   }
@@ -341,6 +362,7 @@ void connection::on_retransmit_timeout(instant now) {
     syn_due_ = true;
     syn_timed_out_ = true;
   } else {
+    on_rto_for_recovery();
     snd_.nxt = snd_.una;  // go back: resend from the oldest unacknowledged byte (or FIN)
     // RFC 9293 §3.8.6.1 (MUST-36): into a zero window what goes again is a one-octet probe;
     // this timer's backoff (capped at rto_max) spaces the probes (SHLD-30).
@@ -352,17 +374,23 @@ void connection::on_retransmit_timeout(instant now) {
 // (SHLD-29): send a zero-window probe, one octet of new data beyond the window (MUST-35/36).
 // Once sent, the probe is in flight and the retransmission timer repeats it with exponential
 // backoff (SHLD-30); the backoff starts here, so the probes go out at 1, 2, 4, ... x RTO.
+// With a window that is open but too small for the sender's SWS rules (§3.8.6.2.1), the same
+// timer is the override timeout: when it fires, what fits is sent.
 void connection::on_persist_timeout(instant /*now*/) {
   timers_.clear(timer_kind::persist);
-  if (snd_.wnd != 0) return;  // the window opened meanwhile
+  if (snd_.wnd != 0) {
+    sws_override_ = true;
+    return;
+  }
   rtt_.backoff();
   probe_due_ = true;
 }
 
-// The persist timer is due: zero window, unsent data, nothing in flight, no timer running.
+// The persist timer is due: unsent data held back — by a zero window or by the SWS rules —
+// with nothing in flight to bring an ACK, and no timer running.
 bool connection::persist_needed() const {
-  return snd_.wnd == 0 && snd_.una == snd_.max && snd_.nxt.before(data_end()) && !probe_due_ &&
-         !timers_.armed(timer_kind::persist) && !timers_.armed(timer_kind::retransmit);
+  return snd_.una == snd_.max && snd_.nxt.before(data_end()) && !probe_due_ && !sws_override_ &&
+         !timers_.armed(timer_kind::persist) && !timers_.armed(timer_kind::retransmit) && !next_send();
 }
 
 // RFC 9293 §3.8.4 (MUST-26): an acceptable segment arrived — data, an ACK, or the answer to a
@@ -429,6 +457,10 @@ tcb_snapshot connection::snapshot() const {
   s.recv_ooo_ranges = reasm_.ranges();
   s.recv_ooo_bytes = reasm_.held_bytes();
   s.rto = rtt_.rto();
+  s.cwnd = cc_->cwnd();
+  s.ssthresh = cc_->ssthresh();
+  s.congestion = cc_->kind();
+  s.in_recovery = cc_->in_recovery();
   s.deadline = timers_.next();
   s.next_timer = timers_.next_kind();
   s.reason = reason_;

@@ -172,7 +172,7 @@ rx_verdict connection::on_segment_synchronized(instant now, const tcp_repr& seg_
   if (auto v = check_rst(now, seg)) return *v;   // second
   if (auto v = check_syn(now, seg)) return *v;   // fourth (third, security, is not used)
   if (auto v = check_ack(now, seg)) return *v;   // fifth
-  // Sixth, URG: the urgent mechanism arrives with the reliable byte stream (issue #3).
+  check_urg(seg);                                // sixth
   const auto text = process_text(now, seg);      // seventh
   check_fin(now, seg, !text.has_value());        // eighth
   return text.value_or(rx_verdict::accepted);
@@ -314,6 +314,7 @@ std::optional<rx_verdict> connection::check_ack(instant now, const tcp_repr& seg
       queue_challenge_ack(now);
       return rx_verdict::ack_too_old;
     }
+    const seq_num prev_una = snd_.una;
     if (snd_.una.before(ack)) {
       sample_rtt_from_tsecr(now, seg);
       process_ack_of_new_data(now, ack);
@@ -322,6 +323,7 @@ std::optional<rx_verdict> connection::check_ack(instant now, const tcp_repr& seg
       const std::uint32_t old_wnd = snd_.wnd;
       update_send_window(seg);
       on_window_ack(now, old_wnd);
+      on_ack_for_recovery(now, seg, prev_una, old_wnd);  // RFC 5681, 6582, 6675
     }
   }
   const bool fin_acked = fin_queued_ && snd_.una == fin_seq() + seq_len{1};
@@ -362,7 +364,8 @@ void connection::process_ack_of_new_data(instant now, seq_num ack) {
     tx_start_ += seq_len{static_cast<std::uint32_t>(acked)};
   }
   snd_.una = ack;
-  if (snd_.nxt.before(ack)) snd_.nxt = ack;  // after going back, the peer had more already
+  if (snd_.nxt.before(ack)) snd_.nxt = ack;
+  if (snd_up_ && !snd_.una.before(*snd_up_)) snd_up_.reset();  // every urgent octet acknowledged  // after going back, the peer had more already
   if (rtt_probe_ && rtt_probe_->first.before_eq(ack)) {
     rtt_.sample(now - rtt_probe_->second);
     rtt_probe_.reset();
@@ -382,8 +385,14 @@ void connection::process_ack_of_new_data(instant now, seq_num ack) {
 }
 
 // §3.10.7.4 fifth: "If SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)".
+// DEVIATION(Linux tcp_may_update_window): also when SEG.ACK > SND.WL2, i.e. the segment
+// acknowledges data the last window update did not. Otherwise one acceptable segment with a
+// far-ahead SEG.SEQ (out of order, or a blind in-window injection announcing a zero window)
+// freezes SND.WND until the peer's own sequence numbers pass it: a peer that sends no data
+// then never reopens our window (stack_fuzz, fuzz/regressions/stack_fuzz/wl1_far_ahead).
 void connection::update_send_window(const tcp_repr& seg) {
-  if (snd_.wl1.before(seg.seq) || (snd_.wl1 == seg.seq && snd_.wl2.before_eq(*seg.ack))) {
+  if (snd_.wl1.before(seg.seq) || (snd_.wl1 == seg.seq && snd_.wl2.before_eq(*seg.ack)) ||
+      snd_.wl2.before(*seg.ack)) {
     snd_.wnd = static_cast<std::uint32_t>(seg.window) << snd_.wscale;
     snd_.max_wnd = std::max(snd_.max_wnd, snd_.wnd);
     snd_.wl1 = seg.seq;
@@ -408,6 +417,36 @@ void connection::on_window_ack(instant now, std::uint32_t old_wnd) {
   if (snd_.nxt != snd_.una) {
     snd_.nxt = snd_.una;
     rtt_probe_.reset();  // Karn: an ACK may now answer either copy
+  }
+}
+
+// §3.10.7.4 sixth: the URG bit. In ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2, RCV.UP <-
+// max(RCV.UP, SEG.UP) — here SEG.SEQ + SEG.UP, the first non-urgent octet (MUST-62, RFC
+// 6093) — and the user is told when the pointer appears or advances (MUST-32), once per
+// advance. After the peer's FIN (CLOSE-WAIT and later) it "should not occur" and is ignored.
+// The pointer may run ahead of the text (MUST-31: urgent data of any length).
+void connection::check_urg(const tcp_repr& seg) {
+  if (!seg.urg()) return;
+  switch (state_) {
+    case tcp_state::established:
+    case tcp_state::fin_wait_1:
+    case tcp_state::fin_wait_2: {
+      const seq_num up = seg.seq + seq_len{seg.urgent_ptr};
+      if (!rcv_up_ || rcv_up_->before(up)) {
+        rcv_up_ = up;
+        push_event(tcp_event{tcp_event_kind::urgent, close_reason::none});
+      }
+      break;
+    }
+    case tcp_state::syn_received:
+    case tcp_state::close_wait:
+    case tcp_state::closing:
+    case tcp_state::last_ack:
+    case tcp_state::time_wait:
+    case tcp_state::closed:
+    case tcp_state::listen:
+    case tcp_state::syn_sent:
+      break;
   }
 }
 

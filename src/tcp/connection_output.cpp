@@ -35,6 +35,22 @@ std::optional<connection::send_plan> connection::next_send() const {
   const std::uint32_t usable = snd_.nxt.before(wnd_edge) ? distance(snd_.nxt, wnd_edge).n : 0;
   const std::uint32_t unsent = snd_.nxt.before(end) ? distance(snd_.nxt, end).n : 0;
   std::uint32_t len = std::min({usable, unsent, std::uint32_t{snd_.mss}});
+  // RFC 5681 §3.1: no more than cwnd in flight. A segment cwnd would cut short waits for
+  // the next ACK instead of going out as a runt.
+  if (len > cwnd_room()) len = 0;
+  // RFC 9293 §3.8.6.2.1 sender SWS avoidance with Nagle (§3.7.4, SHLD-7): a segment shorter
+  // than the MSS goes out only if it carries everything queued, or at least half the largest
+  // window the peer offered — and, unless TCP_NODELAY (MUST-17), only when nothing sent is
+  // unacknowledged. Every write is pushed (MUST-61), so "queued" is all the user's data.
+  // Retransmissions (SND.NXT < SND.MAX after a timeout) resend what was sent before as is; the
+  // override timer (persist) lets a held segment go when no ACK can come to release it.
+  const bool fresh = snd_.nxt == snd_.max;
+  const bool urgent = snd_up_ && snd_.nxt.before(*snd_up_);  // urgent data is not held back
+  if (len > 0 && len < snd_.mss && fresh && !sws_override_ && !urgent) {
+    const bool nagle_ok = cfg_->no_delay || snd_.una == snd_.max;
+    const bool big_enough = len == unsent || len >= snd_.max_wnd / 2;
+    if (!nagle_ok || !big_enough) len = 0;
+  }
   // RFC 9293 §3.8.6.1 (MUST-36): a zero-window probe is one octet beyond the window.
   if (probe_due_ && len == 0 && snd_.wnd == 0 && snd_.nxt == snd_.una && unsent > 0) len = 1;
   // The FIN follows the last byte; it needs no window (it occupies no buffer at the peer).
@@ -86,6 +102,15 @@ std::optional<std::size_t> connection::poll_transmit(instant now, mutable_bytes 
   tcp_repr hdr;
   hdr.seq = snd_.max;
   if (state_ == tcp_state::time_wait) hdr.seq = tw_.snd_nxt;
+  // SHLD-19: ACK points left by a batch go first, each as its own cumulative ACK.
+  if (ack_points_len_ > 1 && ack_points_[0].before(rcv_.nxt)) {
+    hdr.ack = ack_points_[0];
+    std::copy(ack_points_.begin() + 1, ack_points_.begin() + ack_points_len_, ack_points_.begin());
+    --ack_points_len_;
+    const std::size_t n = emit(now, out, hdr, 0, 0);
+    ack_now_ = true;  // the rest (and the ACK of RCV.NXT) are still owed
+    return n;
+  }
   return emit(now, out, hdr, 0, 0);
 }
 
@@ -154,6 +179,11 @@ std::optional<std::size_t> connection::emit_syn(instant now, mutable_bytes out) 
 }
 
 std::optional<std::size_t> connection::emit_data_or_fin(instant now, mutable_bytes out) {
+  if (auto s = take_retransmission()) {
+    if (auto n = emit_retransmission(now, out, *s)) return n;
+  }
+  // RFC 5681 §4.1: after an idle period longer than the RTO, restart from the restart window.
+  if (snd_.una == snd_.max && snd_.nxt == snd_.max) (void)cc_->on_idle_restart(now, rtt_.rto());
   const auto plan = next_send();
   if (!plan) return std::nullopt;
   // RFC 9293 §3.7.1: the MSS excludes TCP options, so the options this segment carries
@@ -170,9 +200,14 @@ std::optional<std::size_t> connection::emit_data_or_fin(instant now, mutable_byt
   const bool is_new = snd_.nxt == snd_.max;
   if (!is_new) ++retransmissions_;
   probe_due_ = false;
+  sws_override_ = false;
+  const std::uint32_t used = len + (fin_now ? 1u : 0u);
+  if (is_new && sack_recovery()) sb_.on_sent(next_segment{snd_.nxt, used, seg_rule::new_data});  // RFC 6675 (C.2)
+  if (is_new && lt_budget_ > 0 && len > 0 && cc_->dup_acks() > 0) --lt_budget_;
   const std::size_t offset = distance(tx_start_, snd_.nxt).n;
-  snd_.nxt += seq_len{len + (fin_now ? 1u : 0u)};
+  snd_.nxt += seq_len{used};
   snd_.max = seq_max(snd_.max, snd_.nxt);
+  cc_->on_transmit(now);
   if (!timers_.armed(timer_kind::retransmit)) arm_retransmit(now);
   if (!first_tx_) first_tx_ = now;
   if (is_new && !rtt_probe_) rtt_probe_ = std::pair{snd_.nxt, now};
@@ -187,11 +222,18 @@ std::size_t connection::emit(instant now, mutable_bytes out, const tcp_repr& hdr
   if (!hdr.syn()) add_ack_options(now, hdr.options);
   hdr.src_port = tuple_.local_port;
   hdr.dst_port = tuple_.remote_port;
-  hdr.ack = rcv_.nxt;
-  last_ack_sent_ = rcv_.nxt;  // RFC 7323 §4.3 Last.ACK.sent
+  const bool ack_point = hdr.ack.has_value();  // an earlier cumulative ACK (SHLD-19), not RCV.NXT
+  if (!ack_point) hdr.ack = rcv_.nxt;
+  last_ack_sent_ = *hdr.ack;  // RFC 7323 §4.3 Last.ACK.sent
   // RFC 7323 §2.2: the window field of a SYN-ACK is not scaled; all later ones are.
   hdr.window = hdr.syn() ? static_cast<std::uint16_t>(std::min<std::uint32_t>(recv_window(), 0xFFFF))
                          : window_field();
+  // RFC 9293 §3.8.5 / RFC 6093: while SND.UP is ahead of the segment, it carries URG and the
+  // offset of the first non-urgent octet (MUST-62), capped at the field's 65535.
+  if (snd_up_ && !hdr.syn() && hdr.seq.before(*snd_up_)) {
+    hdr.flags |= tcp_flag::urg;
+    hdr.urgent_ptr = static_cast<std::uint16_t>(std::min<std::uint32_t>(distance(hdr.seq, *snd_up_).n, 0xFFFF));
+  }
   const std::size_t header = hdr.header_len();
   hdr.emit_header(out);
   tx_.peek(payload_offset, out.subspan(header, payload_len));
@@ -200,6 +242,7 @@ std::size_t connection::emit(instant now, mutable_bytes out, const tcp_repr& hdr
   rcv_.wnd = recv_window();
   ack_now_ = false;  // this segment carries the ACK owed, delayed or not
   unacked_segments_ = 0;
+  if (!ack_point) ack_points_len_ = 0;
   timers_.clear(timer_kind::delayed_ack);
   dsack_.reset();  // RFC 2883: a duplicate is reported once
   return total;

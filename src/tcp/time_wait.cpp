@@ -2,6 +2,21 @@
 
 namespace synack {
 
+// RFC 6191 §2 (and RFC 1122 §4.2.2.13 without timestamps): a SYN that cannot be an old
+// duplicate of the previous incarnation may start a new one.
+bool time_wait_record::may_reopen(const tcp_repr& syn, const tcp_config& cfg) const {
+  const bool new_ts = cfg.timestamps && syn.options.timestamps.has_value();
+  if (ts_on && new_ts) {
+    // Timestamps on both incarnations: a newer TSval, or an equal one with a higher sequence.
+    const auto age = static_cast<std::int32_t>(syn.options.timestamps->tsval - ts_recent);
+    return age > 0 || (age == 0 && syn.seq.after(rcv_nxt));
+  }
+  // The old incarnation had no timestamps but the new one will: its segments are told apart
+  // by PAWS, so the SYN is honoured. Otherwise only a sequence number beyond RCV.NXT is.
+  if (!ts_on && new_ts) return true;
+  return syn.seq.after(rcv_nxt);
+}
+
 time_wait_action time_wait_record::on_segment(instant now, const tcp_repr& seg, const tcp_config& cfg) {
   if (seg.rst()) {
     // RFC 1337: TIME-WAIT assassination. Ignoring RST here protects against old duplicates
@@ -11,9 +26,7 @@ time_wait_action time_wait_record::on_segment(instant now, const tcp_repr& seg, 
     return seg.seq == rcv_nxt ? time_wait_action::close : time_wait_action::ignore;
   }
   if (seg.syn() && !seg.ack) {
-    // RFC 1122 §4.2.2.13 / RFC 6191: a SYN whose sequence number lies beyond the old
-    // incarnation's RCV.NXT cannot be an old duplicate of it, so a new connection may start.
-    if (seg.seq.after(rcv_nxt)) return time_wait_action::reopen;
+    if (may_reopen(seg, cfg)) return time_wait_action::reopen;
     // Otherwise it is a SYN in a synchronized state: RFC 5961 §4 challenge ACK.
     return limiter.allow(now, cfg.challenge_ack_limit, cfg.challenge_ack_window) ? time_wait_action::ack
                                                                                   : time_wait_action::ack_suppressed;

@@ -2,6 +2,7 @@
 #include "synack/wire/tcp.hpp"
 
 #include <algorithm>
+#include <cassert>
 
 #include "synack/wire/checksum.hpp"
 
@@ -242,6 +243,10 @@ std::optional<wire_error> tcp_repr::parse(const tcp_view& v, ipv4_addr src, ipv4
 }
 
 void tcp_repr::emit_header(mutable_bytes out) const {
+  // The data offset is 4 bits: more than 40 octets of options cannot be sent. A repr parsed
+  // from a peer's tightly packed options can exceed that in our padded layout (tcp_fuzz), so
+  // such a repr must never be re-emitted; none of ours is.
+  assert(header_len() <= 60);
   std::byte* const p = out.data();
   store_be16(p + 0, src_port);
   store_be16(p + 2, dst_port);

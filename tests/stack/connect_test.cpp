@@ -226,3 +226,26 @@ TEST(connect, isns_differ_per_tuple) {
 
 }  // namespace
 }  // namespace synack::stest
+
+namespace synack::stest {
+namespace {
+
+// Many timers due at one instant: one on_timeout call fires them all (the host works through
+// them in batches), so a driver that calls again only when the deadline moves never stalls.
+TEST(connect, two_hundred_syn_timers_due_together__one_call_fires_them_all) {
+  stack_harness t;
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(t.h().connect(at_ms(0), peer_ip, 443).has_value());
+  std::vector<std::byte> buf(t.h().max_packet_len());
+  std::size_t syns = 0;
+  while (t.h().poll_transmit(at_ms(0), buf)) ++syns;
+  ASSERT_EQ(syns, 200u);
+  ASSERT_EQ(t.h().next_deadline(), std::optional{at_s(1)});
+  t.h().on_timeout(at_s(1));
+  std::size_t again = 0;
+  while (t.h().poll_transmit(at_s(1), buf)) ++again;
+  EXPECT_EQ(again, 200u);  // every SYN retransmitted after one call
+  EXPECT_EQ(t.h().next_deadline(), std::optional{at_s(3)});  // all backed off to 2 s
+}
+
+}  // namespace
+}  // namespace synack::stest

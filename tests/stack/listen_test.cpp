@@ -127,9 +127,11 @@ TEST(listen, listen_arguments) {
 }
 
 // RFC 4987 §3.2: with syn_backlog = N, the (N+1)th half-open connection is not created.
+// (With SYN cookies off: by default the SYN would get a cookie, tests/stack/syn_cookie_test.cpp.)
 TEST(listen, syn_queue_bounded) {
   host_config cfg = default_config();
   cfg.syn_backlog = 3;
+  cfg.syncookies = syncookies_mode::off;
   stack_harness t(cfg);
   const auto l = t.listen(80, 16);
   for (std::uint16_t i = 0; i < 3; ++i) (void)t.syn_to_listener(at_ms(0), static_cast<std::uint16_t>(5000 + i));

@@ -9,20 +9,6 @@
 namespace synack::stest {
 namespace {
 
-// The fields of the TCB a bad packet must not touch.
-struct tcb_fields {
-  tcp_state state = tcp_state::closed;
-  seq_num snd_una, snd_nxt, rcv_nxt;
-  std::uint32_t snd_wnd = 0, rcv_wnd = 0;
-  seq_num snd_wl1, snd_wl2;
-  friend bool operator==(const tcb_fields&, const tcb_fields&) = default;
-};
-
-std::ostream& operator<<(std::ostream& o, const tcb_fields& f) {
-  return o << to_string(f.state) << " una=" << f.snd_una.raw << " nxt=" << f.snd_nxt.raw << " rcv.nxt=" << f.rcv_nxt.raw
-           << " snd.wnd=" << f.snd_wnd << " rcv.wnd=" << f.rcv_wnd << " wl1=" << f.snd_wl1.raw << " wl2=" << f.snd_wl2.raw;
-}
-
 // A host with a listener on port 80 and one ESTABLISHED passive connection (peer 49152) that
 // has exchanged a little data both ways, so every sequence variable has moved off its ISN.
 class malformed : public testing::Test {
@@ -44,11 +30,7 @@ class malformed : public testing::Test {
   }
 
   tcb_fields fields() {
-    const connection* c = t_.h().find(c_.h);
-    EXPECT_NE(c, nullptr);
-    if (c == nullptr) return {};
-    const tcb_snapshot s = c->snapshot();
-    return tcb_fields{s.state, s.snd.una, s.snd.nxt, s.rcv.nxt, s.snd.wnd, s.rcv.wnd, s.snd.wl1, s.snd.wl2};
+    return t_.fields(c_.h);
   }
 
   // A valid data segment for the connection (the next in sequence), as raw IPv4 bytes, with

@@ -55,6 +55,8 @@ struct seg {
   std::optional<std::uint8_t> wscale{};
   std::uint16_t peer = peer_port;
   std::uint16_t local = host_port;
+  std::optional<tcp_timestamps> ts{};
+  bool sack_permitted = false;
 };
 
 // One packet the host emitted, parsed.
@@ -75,7 +77,9 @@ inline std::string counters_diff(const host_counters& a, const host_counters& b)
   SYNACK_F(curr_estab); SYNACK_F(in_segs); SYNACK_F(out_segs); SYNACK_F(retrans_segs); SYNACK_F(in_errs);
   SYNACK_F(out_rsts); SYNACK_F(listen_overflows); SYNACK_F(listen_drops); SYNACK_F(ip_in_receives);
   SYNACK_F(ip_out_requests); SYNACK_F(icmp_in_echos); SYNACK_F(icmp_out_echo_reps);
-  SYNACK_F(icmp_in_errors_matched); SYNACK_F(time_wait_recycled); SYNACK_F(challenge_acks_suppressed);
+  SYNACK_F(icmp_in_errors_matched); SYNACK_F(icmp_soft_errors); SYNACK_F(icmp_hard_aborts);
+  SYNACK_F(pmtu_reductions); SYNACK_F(icmp_errors_ignored); SYNACK_F(time_wait_recycled); SYNACK_F(challenge_acks_suppressed);
+  SYNACK_F(syncookies_sent); SYNACK_F(syncookies_recv); SYNACK_F(syncookies_failed);
 #undef SYNACK_F
   for (std::size_t i = 0; i < a.drop_wire.size(); ++i) {
     f(std::string("wire:").append(to_string(static_cast<wire_error>(i))).c_str(), a.drop_wire[i], b.drop_wire[i]);
@@ -87,6 +91,20 @@ inline std::string counters_diff(const host_counters& a, const host_counters& b)
     f(std::string("host:").append(to_string(static_cast<host_drop>(i))).c_str(), a.drop_host[i], b.drop_host[i]);
   }
   return o.str();
+}
+
+// The fields of a TCB that hostile or malformed input must not touch.
+struct tcb_fields {
+  tcp_state state = tcp_state::closed;
+  seq_num snd_una, snd_nxt, rcv_nxt;
+  std::uint32_t snd_wnd = 0, rcv_wnd = 0;
+  seq_num snd_wl1, snd_wl2;
+  friend bool operator==(const tcb_fields&, const tcb_fields&) = default;
+};
+
+inline std::ostream& operator<<(std::ostream& o, const tcb_fields& f) {
+  return o << to_string(f.state) << " una=" << f.snd_una.raw << " nxt=" << f.snd_nxt.raw << " rcv.nxt=" << f.rcv_nxt.raw
+           << " snd.wnd=" << f.snd_wnd << " rcv.wnd=" << f.rcv_wnd << " wl1=" << f.snd_wl1.raw << " wl2=" << f.snd_wl2.raw;
 }
 
 // A connection the fixtures opened, with its sequence-number origins.
@@ -119,6 +137,8 @@ class stack_harness {
     r.window = s.window;
     r.options.mss = s.mss;
     r.options.window_scale = s.wscale;
+    r.options.timestamps = s.ts;
+    r.options.sack_permitted = s.sack_permitted;
     storage = s.payload;
     r.payload = std::as_bytes(std::span{storage.data(), storage.size()});
     return r;
@@ -257,6 +277,14 @@ class stack_harness {
   void expect_counters(const host_counters& want, test::source_loc loc = test::source_loc::current()) {
     SCOPED_TRACE(testing::Message() << loc.file_name() << ":" << loc.line());
     EXPECT_EQ(counters_diff(host_.counters(), want), "") << "(got != want)";
+  }
+
+  tcb_fields fields(conn_handle h) {
+    const connection* c = host_.find(h);
+    EXPECT_NE(c, nullptr);
+    if (c == nullptr) return {};
+    const tcb_snapshot s = c->snapshot();
+    return tcb_fields{s.state, s.snd.una, s.snd.nxt, s.rcv.nxt, s.snd.wnd, s.rcv.wnd, s.snd.wl1, s.snd.wl2};
   }
 
   std::vector<host_event> events() {

@@ -47,6 +47,7 @@ struct seg {
   std::optional<bool> sack_ok{};
   std::optional<std::vector<sack_block>> sack{};
   std::optional<tcp_timestamps> ts{};
+  std::optional<std::uint16_t> urgent_ptr{};  // sent as given (0 if unset); expected when set
 };
 
 // Records every state change through the connection's single funnel.
@@ -136,6 +137,9 @@ class tcp_harness {
     }
     if (want.ts) {
       EXPECT_EQ(got->options.timestamps, want.ts) << "got " << describe(*got);
+    }
+    if (want.urgent_ptr) {
+      EXPECT_EQ(got->urgent_ptr, *want.urgent_ptr) << "got " << describe(*got);
     }
   }
 
@@ -262,6 +266,13 @@ class tcp_harness {
   static seq_num l(std::uint32_t off) { return local_iss + seq_len{off}; }   // our side
   static seq_num r(std::uint32_t off) { return remote_iss + seq_len{off}; }  // the peer's
 
+  // Reads at most `max` octets (one recv call).
+  std::string read(std::size_t max) {
+    std::string s(max, '\0');
+    auto n = conn_.recv(std::as_writable_bytes(std::span{s.data(), s.size()}));
+    s.resize(n ? *n : 0);
+    return s;
+  }
   std::string read_all() {
     std::string s;
     std::array<std::byte, 4096> b{};
@@ -293,6 +304,7 @@ class tcp_harness {
       for (const auto& b : *s.sack) r.options.add_sack(b);
     }
     r.options.timestamps = s.ts;
+    r.urgent_ptr = s.urgent_ptr.value_or(0);
     auto& p = payloads_.emplace_back(s.payload);
     r.payload = std::as_bytes(std::span{p.data(), p.size()});
     return r;

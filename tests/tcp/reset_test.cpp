@@ -240,7 +240,9 @@ TEST(reset, abort_in_syn_received__rst_at_snd_nxt) {
 }
 
 TEST(reset, abort_with_data_in_flight__rst_at_the_highest_sequence_sent) {
-  tcp_harness h;
+  tcp_config cfg;
+  cfg.no_delay = true;  // both segments go out at once (Nagle would hold the short one)
+  tcp_harness h(cfg);
   h.drive_to(s::established);
   const std::string a(1460, 'a');
   const std::string b(540, 'b');

@@ -83,8 +83,16 @@ TEST(retransmit, data_r2__measured_from_the_first_transmission) {
   EXPECT_EQ(h.conn().reason(), close_reason::timeout);
 }
 
+// Segments that each go out at once, whatever is unacknowledged (TCP_NODELAY): the tests of
+// this file watch the retransmission timer, not Nagle's algorithm (nagle_test.cpp).
+tcp_config no_delay() {
+  tcp_config cfg;
+  cfg.no_delay = true;
+  return cfg;
+}
+
 TEST(retransmit, data__goes_back_to_snd_una_and_repacketizes) {
-  tcp_harness h;
+  tcp_harness h(no_delay());
   h.drive_to(s::established);
   h.write("a");
   h.expect_recv(at_ms(0), seg{.seq = h.l(1), .ack = h.r(1), .flags = psh, .payload = "a"});
@@ -128,7 +136,7 @@ TEST(retransmit, handshake_sample__rto_at_rto_min) {
 }
 
 TEST(retransmit, partial_ack__timer_restarted_with_the_sampled_rto) {
-  tcp_config cfg;
+  tcp_config cfg = no_delay();
   cfg.rto_min = milliseconds(100);
   tcp_harness h(cfg);
   // A passive handshake whose ACK takes 100 ms: first sample, SRTT 100, RTTVAR 50,
@@ -235,7 +243,7 @@ TEST(retransmit, handshake_without_timeout__rtt_sampled_from_the_syn) {
 }
 
 TEST(retransmit, bare_ack_while_going_back__carries_the_highest_sequence_sent) {
-  tcp_harness h;
+  tcp_harness h(no_delay());
   h.drive_to(s::established);
   const std::string a(1460, 'a');
   const std::string b(540, 'b');

@@ -27,7 +27,26 @@ std::string timer_text(const socket_info& s, instant now, bool json) {
   return fmt::format("{}({:.1f}s)", to_string(*s.timer), left);
 }
 
-bool matches(const socket_info& s, const stat_request& req) { return !req.state || s.state == *req.state; }
+bool matches(const socket_info& s, const stat_request& req) {
+  if (req.listeners) return s.state == tcp_state::listen;
+  return !req.state || s.state == *req.state;
+}
+
+std::string listen_address(const socket_info& s) {
+  return fmt::format("{}:{}", s.tuple.local_addr.is_unspecified() ? std::string{"*"} : s.tuple.local_addr.to_string(),
+                     s.tuple.local_port);
+}
+
+// The SYN-flood view: one row per listener, like `ss -ltn` plus the SYN queue and cookies.
+void append_listeners_text(std::string& out, const std::vector<socket_info>& rows) {
+  out += fmt::format("{:<21} {:>9} {:>9} {:>8} {:>8} {:>12} {:>12} {:>9}\n", "Local Address:Port", "SYN-Q", "SYN-max",
+                     "Accept-Q", "Backlog", "Cookies-sent", "Cookies-recv", "SYN-drops");
+  for (const auto& s : rows) {
+    if (s.state != tcp_state::listen) continue;
+    out += fmt::format("{:<21} {:>9} {:>9} {:>8} {:>8} {:>12} {:>12} {:>9}\n", listen_address(s), s.syn_queue,
+                       s.syn_backlog, s.accept_queue, s.backlog, s.cookies_sent, s.cookies_recv, s.syn_drops);
+  }
+}
 
 void append_counters_json(std::string& out, const host_counters& c) {
   out += fmt::format(
@@ -38,6 +57,8 @@ void append_counters_json(std::string& out, const host_counters& c) {
       c.active_opens, c.passive_opens, c.attempt_fails, c.estab_resets, c.curr_estab, c.in_segs, c.out_segs,
       c.retrans_segs, c.in_errs, c.out_rsts, c.listen_overflows, c.listen_drops, c.ip_in_receives,
       c.ip_out_requests, c.icmp_in_echos, c.icmp_out_echo_reps, c.time_wait_recycled, c.total_drops());
+  out += fmt::format(",\"syncookies_sent\":{},\"syncookies_recv\":{},\"syncookies_failed\":{}", c.syncookies_sent,
+                     c.syncookies_recv, c.syncookies_failed);
   out += ",\"drop_reasons\":{";
   bool first = true;
   auto add = [&](std::string_view layer, std::string_view name, std::uint64_t v) {
@@ -56,11 +77,12 @@ void append_counters_text(std::string& out, const host_counters& c) {
       "\nTcp: active_opens {} passive_opens {} attempt_fails {} estab_resets {} curr_estab {}\n"
       "     in_segs {} out_segs {} retrans_segs {} in_errs {} out_rsts {}\n"
       "     listen_overflows {} listen_drops {} time_wait_recycled {}\n"
+      "     syncookies_sent {} syncookies_recv {} syncookies_failed {}\n"
       "Ip:  in_receives {} out_requests {}   Icmp: in_echos {} out_echo_reps {}\n"
       "Drops: {}",
       c.active_opens, c.passive_opens, c.attempt_fails, c.estab_resets, c.curr_estab, c.in_segs, c.out_segs,
       c.retrans_segs, c.in_errs, c.out_rsts, c.listen_overflows, c.listen_drops, c.time_wait_recycled,
-      c.ip_in_receives, c.ip_out_requests, c.icmp_in_echos, c.icmp_out_echo_reps, c.total_drops());
+      c.syncookies_sent, c.syncookies_recv, c.syncookies_failed, c.ip_in_receives, c.ip_out_requests, c.icmp_in_echos, c.icmp_out_echo_reps, c.total_drops());
   auto add = [&](std::string_view layer, std::string_view name, std::uint64_t v) {
     if (v != 0) out += fmt::format(" {}.{}={}", layer, name, v);
   };
@@ -82,10 +104,12 @@ std::string format_stat(const host& h, instant now, const stat_request& req, con
       if (!matches(s, req)) continue;
       out += fmt::format(
           "{}{{\"state\":\"{}\",\"local\":\"{}\",\"peer\":\"{}\",\"recv_q\":{},\"send_q\":{},\"timer\":{},"
-          "\"time_wait_record\":{},\"orphan\":{},\"syn_queue\":{},\"accept_queue\":{},\"backlog\":{}}}",
+          "\"time_wait_record\":{},\"orphan\":{},\"syn_queue\":{},\"accept_queue\":{},\"backlog\":{},"
+          "\"syn_backlog\":{},\"cookies_sent\":{},\"cookies_recv\":{},\"syn_drops\":{}}}",
           first ? "" : ",", to_string(s.state), endpoint(s.tuple.local_addr, s.tuple.local_port),
           endpoint(s.tuple.remote_addr, s.tuple.remote_port), s.recv_queue, s.send_queue, timer_text(s, now, true),
-          s.time_wait_record, s.orphan, s.syn_queue, s.accept_queue, s.backlog);
+          s.time_wait_record, s.orphan, s.syn_queue, s.accept_queue, s.backlog, s.syn_backlog, s.cookies_sent,
+          s.cookies_recv, s.syn_drops);
       first = false;
     }
     out += "],";
@@ -94,19 +118,20 @@ std::string format_stat(const host& h, instant now, const stat_request& req, con
     return out;
   }
   out += fmt::format("# {} ({})\n", h.addr().to_string(), who);
+  if (req.listeners) {
+    append_listeners_text(out, rows);
+    append_counters_text(out, h.counters());
+    return out;
+  }
   out += fmt::format("{:<12} {:>7} {:>7} {:<21} {:<21} {}\n", "State", "Recv-Q", "Send-Q", "Local Address:Port",
                      "Peer Address:Port", "Timer");
   for (const auto& s : rows) {
     if (!matches(s, req)) continue;
     // For listeners, like ss: Recv-Q is the accept queue, Send-Q the backlog.
     const bool lis = s.state == tcp_state::listen;
-    const std::string local = lis ? fmt::format("{}:{}", s.tuple.local_addr.is_unspecified()
-                                                             ? std::string{"*"}
-                                                             : s.tuple.local_addr.to_string(),
-                                                s.tuple.local_port)
-                                  : endpoint(s.tuple.local_addr, s.tuple.local_port);
+    const std::string local = lis ? listen_address(s) : endpoint(s.tuple.local_addr, s.tuple.local_port);
     std::string extra = timer_text(s, now, false);
-    if (lis) extra = fmt::format("syn-queue {}", s.syn_queue);
+    if (lis) extra = fmt::format("syn-queue {}/{} cookies {}", s.syn_queue, s.syn_backlog, s.cookies_sent);
     if (s.orphan) extra += extra.empty() ? "orphan" : " orphan";
     out += fmt::format("{:<12} {:>7} {:>7} {:<21} {:<21} {}\n", to_string(s.state),
                        lis ? s.accept_queue : s.recv_queue, lis ? s.backlog : s.send_queue, local,
@@ -189,7 +214,10 @@ void control_server::serve_client(int c) {
   } else {
     stat_request req;
     req.json = format == "json";
-    if (!state.empty()) {
+    if (state == "listeners") {
+      req.listeners = true;
+      req.state_name = state;
+    } else if (!state.empty()) {
       req.state = parse_tcp_state(state);
       if (!req.state) answer = fmt::format("error: unknown state '{}'\n", state);
     }

@@ -4,6 +4,8 @@
 // one request line and reads the answer until EOF:
 //   "stat text [STATE]"   a table like `ss -tan`, then the counters
 //   "stat json [STATE]"   the same as one JSON object
+//   STATE may also be "listeners": one row per listener with its SYN queue, accept queue,
+//   backlog and SYN cookies (SYN-flood view), then the counters
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +19,7 @@ struct stat_request {
   bool json = false;
   std::optional<tcp_state> state;  // filter
   std::string state_name;          // as given, when the filter names a pseudo-state
+  bool listeners = false;          // the per-listener view ("listeners")
 };
 
 // Formats the connection table (listeners, TCBs, TIME-WAIT records) and the counters.

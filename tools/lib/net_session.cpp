@@ -6,7 +6,9 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +17,18 @@
 #include "synack/runtime/event_loop.hpp"
 
 namespace synack::tools {
+namespace {
+
+// The host's operator notices, one line each on stderr, as the kernel logs them.
+class stderr_log final : public host_log {
+ public:
+  void on_log(instant /*now*/, std::string_view line) override {
+    fmt::print(stderr, "synack: {}\n", line);
+    std::fflush(stderr);
+  }
+};
+
+}  // namespace
 
 std::string default_ctl_dir() {
   if (const char* x = std::getenv("XDG_RUNTIME_DIR"); x != nullptr && *x != '\0') return std::string{x} + "/synack";
@@ -83,7 +97,13 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
   host_config hc;
   hc.addr = s->addr_;
   hc.tcp.msl = std::chrono::duration_cast<duration>(std::chrono::duration<double>(o.msl_s));
+  hc.syncookies = o.syncookies == "off"      ? syncookies_mode::off
+                  : o.syncookies == "always" ? syncookies_mode::always
+                                             : syncookies_mode::on_overflow;
+  hc.syn_backlog = std::max<std::size_t>(o.syn_backlog, 1);
   s->loop_ = std::make_unique<runtime::event_loop>(*top, hc);
+  s->log_ = std::make_unique<stderr_log>();
+  s->loop_->host().set_log(s->log_.get());
 
   // SIGINT/SIGTERM through a signalfd: the loop stops, destructors flush the capture and
   // remove the control socket.

@@ -29,6 +29,8 @@ struct net_options {
   bool no_ctl = false;
   double msl_s = 30.0;
   bool verbose = false;
+  std::string syncookies = "on";  // off | on | always (host_config::syncookies)
+  std::size_t syn_backlog = 256;  // host_config::syn_backlog
 };
 
 // $XDG_RUNTIME_DIR/synack if set, else /run/synack. Sockets are named PID.sock.
@@ -64,6 +66,7 @@ class net_session {
   std::unique_ptr<io::pcap_link> pcap_;
   std::unique_ptr<runtime::event_loop> loop_;
   std::unique_ptr<control_server> ctl_;
+  std::unique_ptr<host_log> log_;  // prints the host's notices (SYN flood) on stderr
   int signal_fd_ = -1;
   bool interrupted_ = false;
 };

@@ -26,6 +26,12 @@ void add_net_options(CLI::App& cmd, net_options& o) {
   cmd.add_option("--msl", o.msl_s, "maximum segment lifetime in seconds (TIME-WAIT lasts 2 x MSL)")
       ->capture_default_str();
   cmd.add_flag("-v,--verbose", o.verbose, "print the setup and a summary on stderr");
+  cmd.add_option("--syncookies", o.syncookies,
+                 "SYN cookies (RFC 4987): off, on (when a listener's SYN queue is full; default), always")
+      ->check(CLI::IsMember({"off", "on", "always"}))
+      ->capture_default_str();
+  cmd.add_option("--syn-backlog", o.syn_backlog, "half-open (SYN-RECEIVED) connections per listener")
+      ->capture_default_str();
 }
 
 }  // namespace synack::tools

@@ -14,9 +14,14 @@ struct stat_options {
   std::string ctl;
   std::string state;
   bool json = false;
+  bool listeners = false;
 };
 
 int run_stat(const stat_options& o) {
+  if (o.listeners && !o.state.empty()) {
+    fmt::print(stderr, "synack stat: --listeners and --state do not go together\n");
+    return 1;
+  }
   if (!o.state.empty() && !parse_tcp_state(o.state)) {
     fmt::print(stderr, "synack stat: unknown state '{}' (RFC names such as TIME-WAIT, ESTABLISHED)\n", o.state);
     return 1;
@@ -32,7 +37,7 @@ int run_stat(const stat_options& o) {
       return 2;
     }
   }
-  const std::string req = fmt::format("stat {} {}", o.json ? "json" : "text", o.state);
+  const std::string req = fmt::format("stat {} {}", o.json ? "json" : "text", o.listeners ? "listeners" : o.state);
   int code = 0;
   for (std::size_t i = 0; i < paths.size(); ++i) {
     auto r = control_query(paths[i], req);
@@ -58,11 +63,14 @@ void add_stat(CLI::App& app) {
       "Reads the control socket of each running `synack serve`/`synack connect`: by default every\n"
       "PID.sock in {} ($XDG_RUNTIME_DIR/synack if set, else /run/synack).\n"
       "States print with RFC 9293 names (SYN-RECEIVED, TIME-WAIT, ...); Recv-Q/Send-Q are bytes\n"
-      "queued (for LISTEN: accept queue and backlog, as ss shows them).",
+      "queued (for LISTEN: accept queue and backlog, as ss shows them).\n"
+      "Under a SYN flood: --state SYN-RECEIVED lists the half-open connections, --listeners shows\n"
+      "each listener's SYN queue, accept queue, backlog and SYN cookies sent and received.",
       default_ctl_dir()));
   cmd->add_option("--ctl", o->ctl, "one control socket instead of all");
   cmd->add_option("--state", o->state, "only connections in this state (e.g. TIME-WAIT)");
   cmd->add_flag("--json", o->json, "one JSON object per process");
+  cmd->add_flag("--listeners", o->listeners, "one row per listener: SYN queue, accept queue, backlog, SYN cookies");
   cmd->callback([o] { set_exit_code(run_stat(*o)); });
 }
 

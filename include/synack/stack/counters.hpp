@@ -38,8 +38,15 @@ struct host_counters {
   std::uint64_t in_errs = 0;        // TCP segments with a header or checksum error
   std::uint64_t out_rsts = 0;       // segments sent with RST
   // Linux-style listener counters.
+  // ListenOverflows: a SYN or a completing handshake met a full accept queue. ListenDrops:
+  // every SYN or handshake a listener dropped (overflows included, so >= ListenOverflows).
   std::uint64_t listen_overflows = 0;
   std::uint64_t listen_drops = 0;
+  // SYN cookies (RFC 4987 §3.6; Linux SyncookiesSent/Recv/Failed): cookie SYN-ACKs sent,
+  // cookie ACKs that made a connection, ACKs to a listener whose cookie did not check out.
+  std::uint64_t syncookies_sent = 0;
+  std::uint64_t syncookies_recv = 0;
+  std::uint64_t syncookies_failed = 0;
   // IP / ICMP.
   std::uint64_t ip_in_receives = 0;
   // Packets taken in without a drop: segments a TCB, TIME-WAIT record or listener accepted,
@@ -52,6 +59,11 @@ struct host_counters {
   std::uint64_t icmp_in_echos = 0;
   std::uint64_t icmp_out_echo_reps = 0;
   std::uint64_t icmp_in_errors_matched = 0;
+  // What the matched errors did (RFC 9293 §3.9.2.2, RFC 1191); they sum to the above.
+  std::uint64_t icmp_soft_errors = 0;     // remembered on the connection (MUST-56: no abort)
+  std::uint64_t icmp_hard_aborts = 0;     // hard error: SYN-SENT / SYN-RECEIVED aborted
+  std::uint64_t pmtu_reductions = 0;      // Fragmentation Needed lowered a send MSS
+  std::uint64_t icmp_errors_ignored = 0;  // Fragmentation Needed that lowered nothing
   // TIME-WAIT table.
   std::uint64_t time_wait_recycled = 0;  // oldest record evicted because the table was full
   std::uint64_t challenge_acks_suppressed = 0;

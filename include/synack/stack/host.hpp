@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "synack/stack/counters.hpp"
@@ -25,6 +26,10 @@
 #include "synack/wire/ipv4.hpp"
 
 namespace synack {
+
+// SYN cookies (RFC 4987 §3.6), as Linux's net.ipv4.tcp_syncookies: 0 off, 1 when a
+// listener's SYN queue is full (the default), 2 for every SYN.
+enum class syncookies_mode : std::uint8_t { off, on_overflow, always };
 
 struct host_config {
   ipv4_addr addr;
@@ -41,6 +46,17 @@ struct host_config {
   // Keys ISNs (RFC 6528) and ephemeral ports (RFC 6056 algorithm 3). The runtime fills it from
   // the OS CSPRNG; the simulator derives it from its seed.
   siphash_key secret{0x736e61636b2d6b30ULL, 0x736e61636b2d6b31ULL};
+  // When a listener answers a SYN with a stateless cookie SYN-ACK instead of a half-open TCB
+  // (keyed by `secret` too). A SYN the SYN queue cannot take is dropped when off.
+  syncookies_mode syncookies = syncookies_mode::on_overflow;
+};
+
+// Operator notices (the host cannot print; whoever drives it does): e.g. "possible SYN
+// flooding on port 80; sending cookies", at most once per listener per minute of `now`.
+class host_log {
+ public:
+  virtual ~host_log() = default;
+  virtual void on_log(instant now, std::string_view line) = 0;
 };
 
 // Handles carry a generation so a stale handle is detected, never aliased.
@@ -86,6 +102,10 @@ struct socket_info {
   std::size_t syn_queue = 0;
   std::size_t accept_queue = 0;
   std::size_t backlog = 0;
+  std::size_t syn_backlog = 0;          // the SYN queue's bound (host_config::syn_backlog)
+  std::uint64_t cookies_sent = 0;       // cookie SYN-ACKs sent for this listener
+  std::uint64_t cookies_recv = 0;       // valid cookie ACKs (connections made from cookies)
+  std::uint64_t syn_drops = 0;          // SYNs dropped: SYN or accept queue full
 };
 
 class host {
@@ -97,18 +117,39 @@ class host {
 
   // ---- commands --------------------------------------------------------------------------
   result<listener_handle, host_error> listen(std::uint16_t port, std::size_t backlog);
+  // With the options every accepted connection gets (a socket's setsockopt before listen).
+  result<listener_handle, host_error> listen(std::uint16_t port, std::size_t backlog, const tcp_config& cfg);
   void close_listener(instant now, listener_handle l);
   result<conn_handle, host_error> accept(listener_handle l);
   // Active open from an ephemeral port (or `local_port` if given).
   result<conn_handle, host_error> connect(instant now, ipv4_addr remote, std::uint16_t port,
                                           std::optional<std::uint16_t> local_port = std::nullopt);
+  // With this connection's own options instead of host_config::tcp.
+  result<conn_handle, host_error> connect(instant now, ipv4_addr remote, std::uint16_t port,
+                                          std::optional<std::uint16_t> local_port, const tcp_config& cfg);
   result<std::size_t, tcp_error> send(conn_handle h, bytes data);
+  // With `urgent`, the bytes are urgent data (connection::send_urgent; MSG_OOB).
+  result<std::size_t, tcp_error> send(conn_handle h, bytes data, bool urgent);
   result<std::size_t, tcp_error> recv(conn_handle h, mutable_bytes out);
   result<void, tcp_error> shutdown(instant now, conn_handle h);
   // Releases the handle: the connection finishes its close on its own (FIN, TIME-WAIT).
   result<void, tcp_error> close(instant now, conn_handle h);
   // Releases the handle after sending RST (if synchronized).
   result<void, tcp_error> abort(instant now, conn_handle h);
+  // ---- per-connection options and queries for posix/ (host_options.cpp) -------------------
+  // Changes a live connection's options: keep-alive (on/off, idle, interval, count) and
+  // no_delay take effect now; buffer sizes, MSS and the SYN options were fixed at creation
+  // and are kept.
+  result<void, host_error> reconfigure(instant now, conn_handle h, const tcp_config& cfg);
+  // Copies unread received bytes without consuming them (MSG_PEEK).
+  result<std::size_t, tcp_error> peek(conn_handle h, mutable_bytes out) const;
+  // Who holds a local port: a listener, live TCBs (any handle or none), TIME-WAIT records.
+  struct port_use {
+    bool listener = false;
+    std::size_t connections = 0;
+    std::size_t time_wait = 0;
+  };
+  [[nodiscard]] port_use local_port_use(std::uint16_t port) const;
 
   // ---- inputs ----------------------------------------------------------------------------
   void on_packet(instant now, bytes packet);
@@ -150,6 +191,8 @@ class host {
 
   // Observer of every state change of every connection (tracing, ladder diagrams).
   void set_tracer(tcp_tracer* t);
+  // Receiver of operator notices (optional, never owned).
+  void set_log(host_log* l);
 
  private:
   std::size_t transmit(instant now, mutable_bytes out);  // packet length, 0 for none

@@ -17,10 +17,12 @@
 #include "synack/tcp/config.hpp"
 #include "synack/tcp/events.hpp"
 #include "synack/tcp/four_tuple.hpp"
+#include "synack/tcp/icmp_report.hpp"
 #include "synack/tcp/isn.hpp"
 #include "synack/tcp/reassembler.hpp"
 #include "synack/tcp/ring_buffer.hpp"
 #include "synack/tcp/rtt_estimator.hpp"
+#include "synack/tcp/sack_scoreboard.hpp"
 #include "synack/tcp/state.hpp"
 #include "synack/tcp/time_wait.hpp"
 #include "synack/tcp/timers.hpp"
@@ -28,6 +30,8 @@
 #include "synack/wire/tcp.hpp"
 
 namespace synack {
+
+struct syn_cookie_options;  // synack/tcp/syn_cookie.hpp
 
 // What became of an arriving segment. Everything but `accepted` is a drop the stack counts
 // under that name (DESIGN.md §2 error channel (a)); replies, if any, come from poll_transmit.
@@ -86,6 +90,10 @@ struct tcb_snapshot {
   std::size_t recv_ooo_ranges = 0;  // out-of-order ranges held by the reassembler
   std::uint64_t recv_ooo_bytes = 0;  // octets held out of order
   duration rto{0};
+  std::uint32_t cwnd = 0;      // congestion window, bytes (RFC 5681)
+  std::uint32_t ssthresh = 0;  // slow start threshold, bytes
+  congestion_kind congestion = default_congestion_kind;
+  bool in_recovery = false;    // fast recovery (RFC 6582 / RFC 6675)
   std::optional<instant> deadline;
   std::optional<timer_kind> next_timer;
   close_reason reason = close_reason::none;
@@ -109,6 +117,10 @@ class connection {
   result<void, tcp_error> listen(ipv4_addr local_addr, std::uint16_t local_port);
   // Queues bytes to send; returns how many were taken (0 ..= data.size()).
   result<std::size_t, tcp_error> send(bytes data);
+  // Queues bytes as urgent data (RFC 9293 §3.8.5, RFC 6093): SND.UP moves to the octet after
+  // the last of them, and segments below it carry URG and the urgent pointer. They are sent
+  // without waiting for Nagle's algorithm.
+  result<std::size_t, tcp_error> send_urgent(bytes data);
   // Reads received bytes; 0 means end of stream (FIN received and all data read).
   result<std::size_t, tcp_error> recv(mutable_bytes out);
   // Shuts down the sending side: the FIN follows queued data (§3.10.4). Receiving goes on.
@@ -117,6 +129,23 @@ class connection {
   result<void, tcp_error> close(instant now);
   // ABORT (§3.10.5): RST in synchronized states, then CLOSED.
   void abort(instant now);
+  // SYN cookies (RFC 4987 §3.6, connection_cookie.cpp): a passive connection rebuilt from a
+  // validated cookie ACK `ack` on 4-tuple `t`, whose SYN-ACK had ISS `iss` and agreed on `o`.
+  // CLOSED -> LISTEN -> SYN-RECEIVED -> ESTABLISHED through the state funnel, as the TCB
+  // would have gone had it been kept. The caller then hands `ack` to on_segment (it may carry
+  // data or a FIN).
+  result<void, tcp_error> open_from_cookie(instant now, const four_tuple& t, seq_num iss, const syn_cookie_options& o,
+                                           const tcp_repr& ack);
+  // RFC 7323 §2.3: the shift we announce for `cfg` (the smallest that lets the 16-bit window
+  // field cover the receive buffer; at most 14; 0 without window scaling).
+  [[nodiscard]] static std::uint8_t recv_window_shift(const tcp_config& cfg);
+  // Copies received, unread bytes without consuming them (MSG_PEEK); returns the count.
+  [[nodiscard]] std::size_t peek(mutable_bytes out) const;
+  // Points the connection at new options (TCP_NODELAY, keep-alives) while it lives; the
+  // owner keeps `cfg` alive (it may be the current object, changed in place: `before` holds
+  // the values it had). Turning keep-alives on or changing their idle time re-arms the timer
+  // from `now` (connection_options.cpp).
+  void set_config(instant now, const tcp_config& cfg, const tcp_config& before);
 
   // ---- inputs ----------------------------------------------------------------------------
   // Segment arrival (§3.10.7). `seg` is valid only during the call. `remote` is the source
@@ -125,6 +154,10 @@ class connection {
   // who knows where to send them (the stack, via reset_for_closed).
   rx_verdict on_segment(instant now, const tcp_repr& seg, ipv4_addr remote = {});
   void on_timeout(instant now);
+  // An ICMP error the stack matched to this connection (quoted SEQ within SND.UNA..SND.MAX,
+  // RFC 5927 §4.1): soft errors are remembered, hard ones abort SYN-SENT, Fragmentation
+  // Needed lowers the send MSS (RFC 1191). connection_icmp.cpp.
+  icmp_action on_icmp_error(instant now, const icmp_report& r);
 
   // ---- polls -----------------------------------------------------------------------------
   // Writes the next TCP segment (header, payload, checksum) into `out` (which must hold at
@@ -141,10 +174,21 @@ class connection {
   [[nodiscard]] const recv_vars& rcv() const { return rcv_; }
   [[nodiscard]] close_reason reason() const { return reason_; }
   [[nodiscard]] bool user_closed() const { return user_closed_; }
+  [[nodiscard]] const tcp_config& config() const { return *cfg_; }
+  // The last soft ICMP error, while nothing was acknowledged since it came (Linux clears
+  // sk_err_soft on ACK progress); reported by posix/ in place of ETIMEDOUT on a timeout.
+  [[nodiscard]] std::optional<icmp_report> soft_error() const {
+    return soft_error_ && snd_.una == soft_error_una_ ? soft_error_ : std::nullopt;
+  }
+  // The hard ICMP error that aborted the connection (close_reason::refused), if one did.
+  [[nodiscard]] std::optional<icmp_report> hard_error() const { return hard_error_; }
   [[nodiscard]] std::size_t recv_available() const { return rx_.size(); }
   [[nodiscard]] std::size_t send_free() const { return tx_.free(); }
   [[nodiscard]] std::size_t send_queued() const { return tx_.size(); }
   [[nodiscard]] bool peer_fin_received() const { return fin_received_; }
+  // RFC 9293 §3.8.5 (MUST-33): octets of urgent data not yet read (they are read inline, in
+  // stream order, by recv): from the next octet recv returns up to the peer's urgent pointer.
+  [[nodiscard]] std::size_t urgent_remaining() const;
   [[nodiscard]] bool sack_permitted() const { return sack_ok_; }
   [[nodiscard]] bool timestamps_on() const { return ts_ok_; }
   [[nodiscard]] std::uint32_t ts_recent() const { return ts_recent_; }
@@ -153,7 +197,12 @@ class connection {
   [[nodiscard]] tcb_snapshot snapshot() const;
   [[nodiscard]] std::size_t max_segment_len() const { return 60 + snd_.mss; }
   [[nodiscard]] std::uint64_t retransmissions() const { return retransmissions_; }
+  [[nodiscard]] std::uint64_t fast_retransmits() const { return fast_retransmits_; }
+  [[nodiscard]] std::uint64_t timeouts() const { return timeouts_; }
+  [[nodiscard]] const congestion_control& congestion_state() const { return *cc_; }
+  [[nodiscard]] const sack_scoreboard& scoreboard() const { return sb_; }
   [[nodiscard]] std::uint64_t challenge_acks_suppressed() const { return challenge_acks_suppressed_; }
+  [[nodiscard]] std::uint64_t pmtu_reductions() const { return pmtu_reductions_; }
   // TIME-WAIT: when it ends (2 x MSL after the last FIN was acknowledged).
   [[nodiscard]] std::optional<instant> time_wait_expiry() const { return timers_.get(timer_kind::time_wait); }
   // In TIME-WAIT: the compact record the stack keeps once the TCB is freed.
@@ -175,6 +224,7 @@ class connection {
   std::optional<rx_verdict> check_ack(instant now, const tcp_repr& seg);
   void process_ack_of_new_data(instant now, seq_num ack);
   void update_send_window(const tcp_repr& seg);
+  void check_urg(const tcp_repr& seg);
   std::optional<rx_verdict> process_text(instant now, const tcp_repr& seg);
   std::optional<rx_verdict> take_in_order(instant now, const tcp_repr& seg, seq_num text_start, seq_num take_end,
                                           std::optional<rx_verdict> v);
@@ -211,6 +261,18 @@ class connection {
   void note_keepalive_activity(instant now);
   void on_keepalive_timeout(instant now);
   void on_window_ack(instant now, std::uint32_t old_wnd);
+
+  // Congestion control and loss recovery (connection_recovery.cpp).
+  void start_congestion_control();
+  void on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num prev_una, std::uint32_t prev_wnd);
+  void on_duplicate_ack(instant now);
+  void begin_fast_recovery();
+  void on_rto_for_recovery();
+  [[nodiscard]] bool sack_recovery() const { return sack_ok_ && sb_.in_recovery(); }
+  [[nodiscard]] std::uint32_t sending_flight() const;
+  [[nodiscard]] std::uint32_t cwnd_room() const;
+  std::optional<next_segment> take_retransmission();
+  std::optional<std::size_t> emit_retransmission(instant now, mutable_bytes out, next_segment s);
 
   // Output (connection_output.cpp).
   std::size_t emit(instant now, mutable_bytes out, const tcp_repr& hdr, std::size_t payload_offset,
@@ -256,6 +318,10 @@ class connection {
   std::uint16_t peer_mss_ = 536;  // MUST-15: 536 unless the peer's SYN said otherwise
   bool syn_timed_out_ = false;    // RFC 6298 §5.7: the SYN/SYN-ACK timer expired
 
+  // Urgent mode (RFC 9293 §3.8.5, RFC 6093: a pointer to the first non-urgent octet).
+  std::optional<seq_num> rcv_up_;  // RCV.UP, once the peer sent URG
+  std::optional<seq_num> snd_up_;  // SND.UP, once the user sent urgent data
+
   // Close bookkeeping.
   bool fin_queued_ = false;     // our FIN follows the data (shutdown/close called)
   bool fin_received_ = false;   // the peer's FIN was accepted
@@ -268,6 +334,12 @@ class connection {
   bool ack_now_ = false;        // an ACK is owed
   std::optional<sack_block> dsack_;  // RFC 2883: a duplicate the next ACK reports first
   std::uint8_t unacked_segments_ = 0;  // in-order data segments not yet ACKed (delayed ACK)
+  // RFC 9293 §3.8.6.3 (SHLD-19): an ACK for at least every second full-sized segment, even when
+  // several arrive before the next poll_transmit (a batch from the link). Each pair completed
+  // in a batch leaves its RCV.NXT here; the bare ACKs go out in order, each a cumulative ACK
+  // further than the last, so the sender's ACK clock keeps ticking (no stretch ACK).
+  std::array<seq_num, 16> ack_points_{};
+  std::uint8_t ack_points_len_ = 0;
   bool syn_due_ = false;        // (re)send SYN or SYN-ACK
   struct pending_rst {
     seq_num seq;
@@ -280,6 +352,22 @@ class connection {
   bool probe_due_ = false;  // RFC 9293 §3.8.6.1: send one byte into a zero window
   bool keepalive_due_ = false;  // RFC 9293 §3.8.4: send <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>
   std::uint32_t keepalive_probes_ = 0;  // keep-alive probes sent since the last segment received
+
+  // Congestion control (RFC 5681/6582/3042, CUBIC RFC 9438) and the RFC 6675 scoreboard,
+  // (re)started with the effective MSS when the connection is established.
+  congestion cc_;
+  sack_scoreboard sb_;
+  std::optional<next_segment> rtx_;  // a retransmission owed now (fast retransmit, partial ACK)
+  std::uint32_t lt_budget_ = 0;      // RFC 3042: new segments allowed beyond cwnd
+  bool sws_override_ = false;        // §3.8.6.2.1: the SWS override timer fired: send what fits
+  std::uint64_t fast_retransmits_ = 0;
+  std::uint64_t timeouts_ = 0;
+  // ICMP errors (connection_icmp.cpp).
+  icmp_action on_frag_needed(const icmp_report& r);
+  std::optional<icmp_report> soft_error_;
+  seq_num soft_error_una_;  // SND.UNA when the soft error came
+  std::optional<icmp_report> hard_error_;
+  std::uint64_t pmtu_reductions_ = 0;  // RFC 1191: times Fragmentation Needed lowered SND.MSS
 
   // RFC 5961 §7 per-connection challenge-ACK budget.
   challenge_limiter challenge_;

@@ -31,6 +31,7 @@ enum class tcp_event_kind : std::uint8_t {
   established,  // the handshake completed
   peer_closed,  // a FIN arrived: no more data will come
   closed,       // the TCB reached CLOSED; see the reason
+  urgent,       // RFC 9293 §3.8.5 (MUST-32): the peer's urgent pointer appeared or advanced
 };
 
 struct tcp_event {

@@ -19,8 +19,9 @@ enum class time_wait_action : std::uint8_t {
   ack_suppressed,   // an ACK was owed, but the challenge-ACK rate limit (RFC 5961 §7) held it
   ack_and_restart,  // a retransmitted FIN: ACK it and restart the 2 x MSL timer
   close,            // an acceptable RST with RFC 1337 protection off: go to CLOSED
-  reopen,           // a new SYN beyond RCV.NXT may start a new incarnation (RFC 1122
-                    // §4.2.2.13, RFC 6191 without timestamps): close this and hand it to LISTEN
+  reopen,           // a new SYN may start a new incarnation (RFC 1122 §4.2.2.13, RFC 6191 §2:
+                    // a newer timestamp, or a sequence number beyond RCV.NXT): close this and
+                    // hand it to LISTEN, whose ISS must exceed snd_nxt (RFC 9293 §3.6.1 MAY-2)
 };
 
 struct time_wait_record {
@@ -30,9 +31,14 @@ struct time_wait_record {
   std::uint16_t window = 0;  // window field to put in our ACKs
   instant expiry;
   challenge_limiter limiter;
+  // RFC 6191 §2: whether the old incarnation used timestamps, and the last TSval it took.
+  bool ts_on = false;
+  std::uint32_t ts_recent = 0;
 
   // RFC 9293 §3.10.7.4 in TIME-WAIT, RFC 1337, RFC 5961 §4, RFC 6191 §2.
   [[nodiscard]] time_wait_action on_segment(instant now, const tcp_repr& seg, const tcp_config& cfg);
+  // RFC 6191 §2: may this SYN start a new incarnation?
+  [[nodiscard]] bool may_reopen(const tcp_repr& syn, const tcp_config& cfg) const;
   // The ACK to send for `ack`/`ack_and_restart` actions.
   [[nodiscard]] tcp_repr ack_segment() const;
 };

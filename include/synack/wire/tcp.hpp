@@ -149,7 +149,8 @@ struct tcp_repr {
                                                        tcp_repr& out);
   [[nodiscard]] std::size_t header_len() const { return tcp_view::min_header_len + options.buffer_len(); }
   [[nodiscard]] std::size_t buffer_len() const { return header_len() + payload.size(); }
-  // Writes header, options, payload and checksum. Precondition: out.size() >= buffer_len().
+  // Writes header, options, payload and checksum. Preconditions: out.size() >= buffer_len(),
+  // options.buffer_len() <= 40 (a peer's packed options may not fit our padded layout).
   void emit(mutable_bytes out, ipv4_addr src, ipv4_addr dst) const;
   // Writes only header and options (checksum zero), for callers that place the payload
   // themselves and then call fill_checksum on the whole segment.

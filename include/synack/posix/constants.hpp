@@ -1,0 +1,68 @@
+#pragma once
+// The Linux ABI values of the socket API (x86-64 and aarch64 agree on all of them), so posix/
+// needs no sys/socket.h (a sans-IO layer includes no system headers; DESIGN.md §1).
+// tests/posix/constants_test.cpp checks each against the system headers. errno values come
+// from <cerrno>.
+#include <cstdint>
+
+namespace synack::posix {
+
+// socket(2)
+inline constexpr int af_unspec = 0;
+inline constexpr int af_inet = 2;
+inline constexpr int sock_stream = 1;
+inline constexpr int sock_nonblock = 04000;
+inline constexpr int sock_cloexec = 02000000;
+inline constexpr int ipproto_tcp = 6;
+
+// shutdown(2)
+inline constexpr int shut_rd = 0;
+inline constexpr int shut_wr = 1;
+inline constexpr int shut_rdwr = 2;
+
+// send(2) / recv(2) flags
+inline constexpr int msg_oob = 0x1;
+inline constexpr int msg_peek = 0x2;
+inline constexpr int msg_dontwait = 0x40;
+inline constexpr int msg_waitall = 0x100;
+inline constexpr int msg_nosignal = 0x4000;
+
+// setsockopt(2) levels and options: socket(7), tcp(7)
+inline constexpr int sol_socket = 1;
+inline constexpr int so_reuseaddr = 2;
+inline constexpr int so_type = 3;
+inline constexpr int so_error = 4;
+inline constexpr int so_sndbuf = 7;
+inline constexpr int so_rcvbuf = 8;
+inline constexpr int so_keepalive = 9;
+inline constexpr int so_linger = 13;
+inline constexpr int so_acceptconn = 30;
+inline constexpr int tcp_nodelay = 1;
+inline constexpr int tcp_maxseg = 2;
+inline constexpr int tcp_keepidle = 4;
+inline constexpr int tcp_keepintvl = 5;
+inline constexpr int tcp_keepcnt = 6;
+
+// poll(2) events
+inline constexpr short pollin = 0x001;
+inline constexpr short pollpri = 0x002;
+inline constexpr short pollout = 0x004;
+inline constexpr short pollerr = 0x008;
+inline constexpr short pollhup = 0x010;
+inline constexpr short pollnval = 0x020;
+inline constexpr short pollrdnorm = 0x040;
+inline constexpr short pollwrnorm = 0x100;
+inline constexpr short pollrdhup = 0x2000;
+
+// Same layout as struct linger and struct pollfd.
+struct linger_opt {
+  int l_onoff = 0;
+  int l_linger = 0;
+};
+struct poll_fd {
+  int fd = -1;
+  short events = 0;
+  short revents = 0;
+};
+
+}  // namespace synack::posix

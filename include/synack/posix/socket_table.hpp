@@ -1,0 +1,159 @@
+#pragma once
+// posix/: BSD-socket semantics over one synack::host — small-integer descriptors, the socket
+// state machine of Linux (socket.state SS_UNCONNECTED / CONNECTING / CONNECTED beside the TCP
+// state), and the errno each call returns in each state, as Linux returns it (man 2 connect,
+// man 7 socket, man 7 tcp; checked against the kernel: see docs/architecture.md).
+//
+// Sans-IO like stack/: no syscalls, no clock, no errno global. Every call returns
+// sys_result<T> = result<T, int>, the error being a Linux errno value (ECONNREFUSED, EAGAIN
+// ...). Time enters as `now` in the calls that can put something on the wire.
+//
+// No call ever blocks: where a blocking Linux socket would sleep, the call answers as a
+// non-blocking one does (EINPROGRESS, EAGAIN) whatever O_NONBLOCK says, and the caller waits
+// — runtime::blocking_sockets runs the event loop until poll() says the call can complete and
+// calls again. The O_NONBLOCK flag is kept for such callers (nonblocking()).
+//
+// The table reads connection state through the host (host::find, accept_queue_len); it
+// consumes no host events, so an event loop may drive the same host.
+#include <bitset>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "synack/posix/constants.hpp"
+#include "synack/stack/host.hpp"
+#include "synack/util/result.hpp"
+
+namespace synack::posix {
+
+// A call's result: the value, or a Linux errno value.
+template <class T>
+using sys_result = result<T, int>;
+
+// struct sockaddr_in, decoded. `family` other than af_inet gives EAFNOSUPPORT.
+struct sock_addr {
+  ipv4_addr addr;
+  std::uint16_t port = 0;
+  int family = af_inet;
+  friend bool operator==(const sock_addr&, const sock_addr&) = default;
+};
+
+struct accepted {
+  int fd = -1;
+  sock_addr peer;
+};
+
+// Linux defaults and limits the table mirrors (net.core.somaxconn, rmem_max, wmem_max;
+// SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF as getsockopt reports them; TCP_MIN_MSS and
+// MAX_TCP_WINDOW bound TCP_MAXSEG; 536 is the MSS reported before a connection has one).
+struct limits {
+  int somaxconn = 4096;
+  int rmem_max = 212992;
+  int wmem_max = 212992;
+  int min_rcvbuf = 2304;
+  int min_sndbuf = 4608;
+  int min_user_mss = 88;
+  int max_user_mss = 32767;
+  int default_mss = 536;
+};
+
+class socket_table {
+ public:
+  // Descriptors are the lowest free number from `first_fd` (3: after stdin, stdout, stderr).
+  explicit socket_table(host& h, int first_fd = 3, std::size_t max_sockets = 1024);
+
+  // ---- the calls ---------------------------------------------------------------------------
+  sys_result<int> socket(int domain, int type, int protocol);
+  sys_result<void> bind(int fd, sock_addr a);
+  sys_result<void> listen(int fd, int backlog);
+  // flags: sock_nonblock for the new descriptor (accept4).
+  sys_result<accepted> accept(int fd, int flags = 0);
+  sys_result<void> connect(instant now, int fd, sock_addr a);
+  sys_result<std::size_t> send(int fd, bytes data, int flags = 0);
+  sys_result<std::size_t> recv(int fd, mutable_bytes out, int flags = 0);
+  sys_result<std::size_t> write(int fd, bytes data) { return send(fd, data, 0); }
+  sys_result<std::size_t> read(int fd, mutable_bytes out) { return recv(fd, out, 0); }
+  sys_result<void> shutdown(instant now, int fd, int how);
+  sys_result<void> close(instant now, int fd);
+  // Fills revents (POLLNVAL for a descriptor not open; negative fds are skipped) and returns
+  // how many entries have any. Never waits.
+  int poll(std::span<poll_fd> fds);
+  sys_result<void> setsockopt(instant now, int fd, int level, int name, bytes value);
+  // Writes at most out.size() octets of the value (Linux truncates) and returns how many.
+  sys_result<std::size_t> getsockopt(int fd, int level, int name, mutable_bytes out);
+  sys_result<sock_addr> getsockname(int fd);
+  sys_result<sock_addr> getpeername(int fd);
+  // fcntl(F_GETFL / F_SETFL, O_NONBLOCK).
+  sys_result<bool> nonblocking(int fd) const;
+  sys_result<void> set_nonblocking(int fd, bool on);
+
+  // ---- queries -----------------------------------------------------------------------------
+  // What poll would report for `fd` (POLLNVAL if not open), before masking with events.
+  [[nodiscard]] short revents(int fd);
+  [[nodiscard]] std::size_t open_count() const;
+  [[nodiscard]] std::optional<conn_handle> connection_of(int fd) const;
+  [[nodiscard]] const limits& lim() const { return lim_; }
+  [[nodiscard]] host& stack() { return host_; }
+
+ private:
+  // Linux's socket.state: the BSD layer's view, next to the TCP state.
+  enum class sock_state : std::uint8_t { unconnected, connecting, connected, disconnecting };
+  static constexpr std::uint8_t rcv_shutdown = 1;   // RCV_SHUTDOWN
+  static constexpr std::uint8_t send_shutdown = 2;  // SEND_SHUTDOWN
+  static constexpr std::uint8_t shutdown_mask = 3;
+
+  struct sock {
+    bool open = false;
+    bool nonblock = false;
+    sock_state st = sock_state::unconnected;
+    bool bound = false;       // has a local port (inet_num != 0)
+    bool port_locked = false;  // bound by bind() to a given port (SOCK_BINDPORT_LOCK)
+    ipv4_addr laddr;
+    std::uint16_t lport = 0;
+    std::optional<listener_handle> listener;
+    std::optional<conn_handle> conn;
+    sock_addr peer;
+    tcp_config cfg;  // options given by setsockopt, handed to the connection
+    bool reuse = false;
+    linger_opt linger;
+    int user_mss = 0;  // TCP_MAXSEG (0: none)
+    int rcvbuf = 0;    // as getsockopt reports them (twice the buffer, like Linux)
+    int sndbuf = 0;
+    int err = 0;              // sk_err: pending error, taken by SO_ERROR or by a call
+    std::uint8_t shut = 0;    // sk_shutdown
+    bool done = false;        // SOCK_DONE: the peer's FIN arrived
+    bool close_seen = false;  // the connection's end has been turned into err / shut
+  };
+
+  sock* get(int fd);
+  const sock* get(int fd) const;
+  // Folds what the connection did since the last call into err / shut (tcp_fin, tcp_done).
+  void sync(sock& s);
+  [[nodiscard]] int close_errno(const sock& s, const connection& c) const;
+  // The TCP state as Linux's socket sees it: a user's socket in TIME-WAIT is already CLOSE.
+  [[nodiscard]] tcp_state kstate(const sock& s) const;
+  static int take_err(sock& s);
+  // Releases the connection and returns to an unconnected socket (tcp_disconnect).
+  void disconnect(instant now, sock& s, bool send_reset);
+  void unbind_if_auto(sock& s);
+  [[nodiscard]] bool port_conflict(const sock& me, std::uint16_t port) const;
+  std::optional<std::uint16_t> pick_port(const sock& me);
+  [[nodiscard]] tcp_config connection_config(const sock& s) const;
+  void apply_live(instant now, sock& s);
+  [[nodiscard]] short poll_mask(sock& s);
+  sys_result<void> set_socket_level(instant now, sock& s, int name, bytes value);
+  sys_result<void> set_tcp_level(instant now, sock& s, int name, bytes value);
+  sys_result<int> get_int_option(sock& s, int level, int name);
+  int alloc_fd();
+
+  host& host_;
+  int first_fd_;
+  std::size_t max_sockets_;
+  limits lim_;
+  std::vector<sock> socks_;  // socks_[fd - first_fd_]
+  std::bitset<65536> port_reuse_;  // SO_REUSEADDR of the socket that last bound each port
+  std::uint32_t port_cursor_ = 0;
+};
+
+}  // namespace synack::posix

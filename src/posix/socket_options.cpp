@@ -1,0 +1,205 @@
+// setsockopt / getsockopt (socket(7), tcp(7)) and poll (tcp_poll), with Linux's checks:
+// an int option shorter than an int is EINVAL, an unknown level or name ENOPROTOOPT, values
+// out of range EINVAL; getsockopt truncates to the caller's length.
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "synack/posix/socket_table.hpp"
+
+namespace synack::posix {
+namespace {
+
+std::optional<int> int_value(bytes v) {
+  if (v.size() < sizeof(int)) return std::nullopt;
+  int x = 0;
+  std::memcpy(&x, v.data(), sizeof x);
+  return x;
+}
+
+int seconds(duration d) { return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(d).count()); }
+
+}  // namespace
+
+// Options that reach a live connection (TCP_NODELAY, keep-alives) go to it at once.
+void socket_table::apply_live(instant now, sock& s) {
+  if (s.conn && host_.find(*s.conn) != nullptr) (void)host_.reconfigure(now, *s.conn, connection_config(s));
+}
+
+sys_result<void> socket_table::setsockopt(instant now, int fd, int level, int name, bytes value) {
+  sock* s = get(fd);
+  if (s == nullptr) return unexpected{EBADF};
+  if (level == sol_socket) return set_socket_level(now, *s, name, value);
+  if (level == ipproto_tcp) return set_tcp_level(now, *s, name, value);
+  return unexpected{ENOPROTOOPT};
+}
+
+sys_result<void> socket_table::set_socket_level(instant now, sock& s, int name, bytes value) {
+  if (name == so_linger) {
+    if (value.size() < sizeof(linger_opt)) return unexpected{EINVAL};
+    std::memcpy(&s.linger, value.data(), sizeof s.linger);
+    s.linger.l_onoff = s.linger.l_onoff != 0 ? 1 : 0;
+    return {};
+  }
+  if (name != so_reuseaddr && name != so_keepalive && name != so_rcvbuf && name != so_sndbuf) {
+    return unexpected{ENOPROTOOPT};  // SO_ERROR, SO_TYPE, SO_ACCEPTCONN are read-only
+  }
+  const auto v = int_value(value);
+  if (!v) return unexpected{EINVAL};
+  switch (name) {
+    case so_reuseaddr:
+      s.reuse = *v != 0;
+      if (s.bound) port_reuse_[s.lport] = s.reuse;
+      return {};
+    case so_keepalive:
+      s.cfg.keepalive = *v != 0;
+      apply_live(now, s);
+      return {};
+    default:
+      break;
+  }
+  // sock_setsockopt(): the value (as unsigned, so a negative one is huge) capped at
+  // rmem_max / wmem_max, doubled, and at least SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF. The buffer
+  // holds half of what is reported. DEVIATION: only a connection made after the call gets it.
+  const bool rcv = name == so_rcvbuf;
+  const auto cap = static_cast<unsigned>(rcv ? lim_.rmem_max : lim_.wmem_max);
+  const unsigned val = std::min(static_cast<unsigned>(*v), cap);
+  const int reported = std::max(static_cast<int>(val * 2), rcv ? lim_.min_rcvbuf : lim_.min_sndbuf);
+  (rcv ? s.rcvbuf : s.sndbuf) = reported;
+  (rcv ? s.cfg.recv_buffer : s.cfg.send_buffer) = static_cast<std::size_t>(reported / 2);
+  return {};
+}
+
+sys_result<void> socket_table::set_tcp_level(instant now, sock& s, int name, bytes value) {
+  const auto v = int_value(value);
+  switch (name) {
+    case tcp_nodelay:
+    case tcp_maxseg:
+    case tcp_keepidle:
+    case tcp_keepintvl:
+    case tcp_keepcnt:
+      if (!v) return unexpected{EINVAL};
+      break;
+    default:
+      return unexpected{ENOPROTOOPT};
+  }
+  switch (name) {
+    case tcp_nodelay:
+      s.cfg.no_delay = *v != 0;  // MUST-17: the application can turn Nagle off
+      break;
+    case tcp_maxseg:
+      // Takes effect on the next handshake: the MSS we announce and the most we send.
+      if (*v != 0 && (*v < lim_.min_user_mss || *v > lim_.max_user_mss)) return unexpected{EINVAL};
+      s.user_mss = *v;
+      return {};
+    case tcp_keepidle:  // MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL: 32767 s
+      if (*v < 1 || *v > 32767) return unexpected{EINVAL};
+      s.cfg.keepalive_idle = std::chrono::seconds(*v);
+      break;
+    case tcp_keepintvl:
+      if (*v < 1 || *v > 32767) return unexpected{EINVAL};
+      s.cfg.keepalive_interval = std::chrono::seconds(*v);
+      break;
+    case tcp_keepcnt:  // MAX_TCP_KEEPCNT: 127
+      if (*v < 1 || *v > 127) return unexpected{EINVAL};
+      s.cfg.keepalive_count = static_cast<std::uint32_t>(*v);
+      break;
+    default:
+      break;
+  }
+  apply_live(now, s);
+  return {};
+}
+
+sys_result<int> socket_table::get_int_option(sock& s, int level, int name) {
+  if (level == sol_socket) {
+    switch (name) {
+      case so_reuseaddr: return s.reuse ? 1 : 0;
+      case so_keepalive: return s.cfg.keepalive ? 1 : 0;
+      case so_type: return sock_stream;
+      case so_acceptconn: return s.listener ? 1 : 0;
+      case so_rcvbuf: return s.rcvbuf;
+      case so_sndbuf: return s.sndbuf;
+      case so_error:
+        sync(s);
+        return take_err(s);
+      default: return unexpected{ENOPROTOOPT};
+    }
+  }
+  if (level != ipproto_tcp) return unexpected{ENOPROTOOPT};
+  switch (name) {
+    case tcp_nodelay: return s.cfg.no_delay ? 1 : 0;
+    case tcp_keepidle: return seconds(s.cfg.keepalive_idle);
+    case tcp_keepintvl: return seconds(s.cfg.keepalive_interval);
+    case tcp_keepcnt: return static_cast<int>(s.cfg.keepalive_count);
+    case tcp_maxseg: {
+      // tp->mss_cache: the most payload a segment carries (the timestamp option taken off);
+      // before a connection, TCP_MAXSEG's value or 536.
+      const connection* c = s.conn ? host_.find(*s.conn) : nullptr;
+      if (c == nullptr || (s.user_mss != 0 && kstate(s) == tcp_state::listen)) {
+        return s.user_mss != 0 ? s.user_mss : lim_.default_mss;
+      }
+      return int{c->snd().mss} - (c->timestamps_on() ? 12 : 0);
+    }
+    default: return unexpected{ENOPROTOOPT};
+  }
+}
+
+sys_result<std::size_t> socket_table::getsockopt(int fd, int level, int name, mutable_bytes out) {
+  sock* s = get(fd);
+  if (s == nullptr) return unexpected{EBADF};
+  if (level == sol_socket && name == so_linger) {
+    const std::size_t n = std::min(out.size(), sizeof(linger_opt));
+    std::memcpy(out.data(), &s->linger, n);
+    return n;
+  }
+  auto v = get_int_option(*s, level, name);
+  if (!v) return unexpected{v.error()};
+  const int x = *v;
+  const std::size_t n = std::min(out.size(), sizeof(int));
+  std::memcpy(out.data(), &x, n);
+  return n;
+}
+
+// ---- poll ---------------------------------------------------------------------------------------
+
+// tcp_poll(), line by line.
+short socket_table::poll_mask(sock& s) {
+  sync(s);
+  const tcp_state k = kstate(s);
+  if (k == tcp_state::listen) {  // inet_csk_listen_poll()
+    return host_.accept_queue_len(*s.listener) > 0 ? static_cast<short>(pollin | pollrdnorm) : short{0};
+  }
+  int mask = 0;
+  if (s.shut == shutdown_mask || k == tcp_state::closed) mask |= pollhup;
+  if ((s.shut & rcv_shutdown) != 0) mask |= pollin | pollrdnorm | pollrdhup;
+  if (k != tcp_state::syn_sent && k != tcp_state::syn_received) {
+    const connection* c = s.conn ? host_.find(*s.conn) : nullptr;
+    if (c != nullptr && c->recv_available() > 0) mask |= pollin | pollrdnorm;
+    // sk_stream_is_writeable(): free space of at least half of what is queued.
+    const bool writable = c == nullptr || (c->send_free() > 0 && c->send_free() >= c->send_queued() / 2);
+    if ((s.shut & send_shutdown) != 0 || writable) mask |= pollout | pollwrnorm;
+  }
+  if (s.err != 0) mask |= pollerr;
+  return static_cast<short>(mask);
+}
+
+short socket_table::revents(int fd) {
+  sock* s = get(fd);
+  return s == nullptr ? pollnval : poll_mask(*s);
+}
+
+int socket_table::poll(std::span<poll_fd> fds) {
+  int ready = 0;
+  for (poll_fd& p : fds) {
+    p.revents = 0;
+    if (p.fd < 0) continue;
+    const short m = revents(p.fd);
+    p.revents = static_cast<short>(m & (p.events | pollerr | pollhup | pollnval));
+    if (p.revents != 0) ++ready;
+  }
+  return ready;
+}
+
+}  // namespace synack::posix

@@ -1,0 +1,445 @@
+// The socket calls: socket, bind, listen, accept, connect, send/recv, shutdown, close, and the
+// bookkeeping that turns what the connection did into Linux's sk_err and sk_shutdown.
+// Options are in socket_options.cpp, poll in socket_poll.cpp.
+#include <algorithm>
+#include <cerrno>
+
+#include "synack/posix/socket_table.hpp"
+
+namespace synack::posix {
+namespace {
+
+// Linux's icmp_err_convert (net/ipv4/icmp.c) for destination unreachable, and EHOSTUNREACH for
+// time exceeded (tcp_v4_err).
+int icmp_errno(const icmp_report& r) {
+  if (r.type != 3) return EHOSTUNREACH;
+  switch (r.code) {
+    case 0: return ENETUNREACH;
+    case 1: return EHOSTUNREACH;
+    case 2: return ENOPROTOOPT;
+    case 3: return ECONNREFUSED;
+    case 4: return EMSGSIZE;
+    case 5: return EOPNOTSUPP;
+    case 6: return ENETUNREACH;
+    case 7: return EHOSTDOWN;
+    case 8: return ENONET;
+    case 9: return ENETUNREACH;
+    case 11: return ENETUNREACH;
+    default: return EHOSTUNREACH;  // 10, 12, 13, 14, 15
+  }
+}
+
+}  // namespace
+
+socket_table::socket_table(host& h, int first_fd, std::size_t max_sockets)
+    : host_(h), first_fd_(first_fd), max_sockets_(max_sockets) {}
+
+socket_table::sock* socket_table::get(int fd) {
+  if (fd < first_fd_) return nullptr;
+  const auto i = static_cast<std::size_t>(fd - first_fd_);
+  return i < socks_.size() && socks_[i].open ? &socks_[i] : nullptr;
+}
+const socket_table::sock* socket_table::get(int fd) const { return const_cast<socket_table*>(this)->get(fd); }
+
+std::size_t socket_table::open_count() const {
+  return static_cast<std::size_t>(std::ranges::count_if(socks_, [](const sock& s) { return s.open; }));
+}
+
+std::optional<conn_handle> socket_table::connection_of(int fd) const {
+  const sock* s = get(fd);
+  return s != nullptr ? s->conn : std::nullopt;
+}
+
+int socket_table::alloc_fd() {
+  for (std::size_t i = 0; i < socks_.size(); ++i) {
+    if (!socks_[i].open) return first_fd_ + static_cast<int>(i);
+  }
+  if (socks_.size() >= max_sockets_) return -1;
+  socks_.emplace_back();
+  return first_fd_ + static_cast<int>(socks_.size() - 1);
+}
+
+// ---- state bookkeeping ------------------------------------------------------------------------
+
+tcp_state socket_table::kstate(const sock& s) const {
+  if (s.listener) return tcp_state::listen;
+  if (!s.conn) return tcp_state::closed;
+  const connection* c = host_.find(*s.conn);
+  if (c == nullptr) return tcp_state::closed;
+  // tcp_time_wait() hands the connection to a TIME-WAIT bucket and the socket goes to CLOSE.
+  return c->state() == tcp_state::time_wait ? tcp_state::closed : c->state();
+}
+
+int socket_table::close_errno(const sock& s, const connection& c) const {
+  switch (c.reason()) {
+    case close_reason::none:
+    case close_reason::aborted:
+      return 0;
+    case close_reason::refused:
+      return c.hard_error() ? icmp_errno(*c.hard_error()) : ECONNREFUSED;
+    case close_reason::reset:
+      // tcp_reset(): EPIPE in CLOSE-WAIT (the peer's FIN came, we had not shut down).
+      return c.peer_fin_received() && (s.shut & send_shutdown) == 0 ? EPIPE : ECONNRESET;
+    case close_reason::timeout:
+      // tcp_write_err(): the soft error remembered from ICMP, else ETIMEDOUT.
+      return c.soft_error() ? icmp_errno(*c.soft_error()) : ETIMEDOUT;
+  }
+  return 0;
+}
+
+void socket_table::sync(sock& s) {
+  if (!s.conn || s.close_seen) return;
+  const connection* c = host_.find(*s.conn);
+  if (c == nullptr) return;
+  if (c->peer_fin_received()) {  // tcp_fin()
+    s.shut |= rcv_shutdown;
+    s.done = true;
+  }
+  if (c->state() == tcp_state::closed || c->state() == tcp_state::time_wait) {  // tcp_done()
+    s.close_seen = true;
+    s.err = close_errno(s, *c);
+    s.shut = shutdown_mask;
+    if (c->state() == tcp_state::closed) unbind_if_auto(s);  // tcp_set_state(CLOSE): put_port
+  }
+}
+
+int socket_table::take_err(sock& s) {
+  const int e = s.err;
+  s.err = 0;
+  return e;
+}
+
+void socket_table::unbind_if_auto(sock& s) {
+  if (s.port_locked) return;
+  s.bound = false;
+  s.lport = 0;
+}
+
+void socket_table::disconnect(instant now, sock& s, bool send_reset) {
+  if (s.listener) {
+    host_.close_listener(now, *s.listener);
+    s.listener.reset();
+  }
+  if (s.conn) {
+    (void)(send_reset ? host_.abort(now, *s.conn) : host_.close(now, *s.conn));
+    s.conn.reset();
+  }
+  s.st = sock_state::unconnected;
+  s.shut = 0;
+  s.done = false;
+  s.close_seen = false;
+  s.peer = {};
+  unbind_if_auto(s);
+}
+
+// inet_csk_bind_conflict(): a port is shared only if both sockets ask for SO_REUSEADDR and the
+// other one is not listening. Connections and TIME-WAIT records no socket owns any more carry
+// the SO_REUSEADDR of the socket that bound the port.
+bool socket_table::port_conflict(const sock& me, std::uint16_t port) const {
+  for (const sock& o : socks_) {
+    if (!o.open || &o == &me || !o.bound || o.lport != port) continue;
+    if (!(me.reuse && o.reuse && kstate(o) != tcp_state::listen)) return true;
+  }
+  const host::port_use u = host_.local_port_use(port);
+  if (u.listener) return true;
+  return (u.connections != 0 || u.time_wait != 0) && !(me.reuse && port_reuse_[port]);
+}
+
+std::optional<std::uint16_t> socket_table::pick_port(const sock& me) {
+  const host_config& hc = host_.config();
+  const std::uint32_t count = std::uint32_t{hc.ephemeral_last} - hc.ephemeral_first + 1;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const auto p = static_cast<std::uint16_t>(hc.ephemeral_first + (port_cursor_ + i) % count);
+    if (!port_conflict(me, p)) {
+      port_cursor_ += i + 1;
+      return p;
+    }
+  }
+  return std::nullopt;
+}
+
+tcp_config socket_table::connection_config(const sock& s) const {
+  tcp_config c = s.cfg;
+  if (s.user_mss != 0) c.mss = std::min(c.mss, static_cast<std::uint16_t>(s.user_mss));
+  return c;
+}
+
+// ---- socket, bind, listen, accept -------------------------------------------------------------
+
+sys_result<int> socket_table::socket(int domain, int type, int protocol) {
+  if (domain != af_inet) return unexpected{EAFNOSUPPORT};
+  if ((type & ~(sock_nonblock | sock_cloexec)) != sock_stream) return unexpected{ESOCKTNOSUPPORT};
+  if (protocol != 0 && protocol != ipproto_tcp) return unexpected{EPROTONOSUPPORT};
+  const int fd = alloc_fd();
+  if (fd < 0) return unexpected{EMFILE};
+  sock& s = socks_[static_cast<std::size_t>(fd - first_fd_)];
+  s = sock{};
+  s.open = true;
+  s.nonblock = (type & sock_nonblock) != 0;
+  s.cfg = host_.config().tcp;
+  // Linux reports twice the buffer it holds (socket(7) SO_RCVBUF); ours hold cfg's bytes.
+  s.rcvbuf = static_cast<int>(std::min<std::size_t>(2 * s.cfg.recv_buffer, 0x7FFFFFFF));
+  s.sndbuf = static_cast<int>(std::min<std::size_t>(2 * s.cfg.send_buffer, 0x7FFFFFFF));
+  return fd;
+}
+
+sys_result<void> socket_table::bind(int fd, sock_addr a) {
+  sock* s = get(fd);
+  if (s == nullptr) return unexpected{EBADF};
+  if (a.family != af_inet) return unexpected{EAFNOSUPPORT};
+  if (!a.addr.is_unspecified() && a.addr != host_.addr()) return unexpected{EADDRNOTAVAIL};
+  sync(*s);
+  if (kstate(*s) != tcp_state::closed || s->bound) return unexpected{EINVAL};
+  std::uint16_t port = a.port;
+  if (port == 0) {
+    auto p = pick_port(*s);
+    if (!p) return unexpected{EADDRINUSE};
+    port = *p;
+  } else if (port_conflict(*s, port)) {
+    return unexpected{EADDRINUSE};
+  }
+  s->bound = true;
+  s->port_locked = a.port != 0;
+  s->laddr = a.addr;
+  s->lport = port;
+  port_reuse_[port] = s->reuse;
+  return {};
+}
+
+sys_result<void> socket_table::listen(int fd, int backlog) {
+  sock* s = get(fd);
+  if (s == nullptr) return unexpected{EBADF};
+  sync(*s);
+  const tcp_state k = kstate(*s);
+  if (s->st != sock_state::unconnected || (k != tcp_state::closed && k != tcp_state::listen)) {
+    return unexpected{EINVAL};
+  }
+  if (k == tcp_state::listen) return {};  // DEVIATION: Linux also takes the new backlog
+  // __sys_listen: a backlog above somaxconn (or negative, as unsigned) is somaxconn. The
+  // accept queue is full when it holds more than the backlog (sk_acceptq_is_full), so it
+  // holds backlog + 1.
+  const int b = backlog < 0 || backlog > lim_.somaxconn ? lim_.somaxconn : backlog;
+  if (!s->bound) {  // inet_autobind
+    auto p = pick_port(*s);
+    if (!p) return unexpected{EAGAIN};
+    s->bound = true;
+    s->lport = *p;
+    port_reuse_[*p] = s->reuse;
+  }
+  auto l = host_.listen(s->lport, static_cast<std::size_t>(b) + 1, connection_config(*s));
+  if (!l) return unexpected{EADDRINUSE};
+  s->listener = *l;
+  return {};
+}
+
+sys_result<accepted> socket_table::accept(int fd, int flags) {
+  sock* s = get(fd);
+  if (s == nullptr) return unexpected{EBADF};
+  if ((flags & ~(sock_nonblock | sock_cloexec)) != 0) return unexpected{EINVAL};
+  if (!s->listener) return unexpected{EINVAL};
+  const listener_handle lh = *s->listener;
+  if (host_.accept_queue_len(lh) == 0) return unexpected{EAGAIN};
+  const int nfd = alloc_fd();  // may grow the table: `s` is not used after this
+  if (nfd < 0) return unexpected{EMFILE};
+  auto c = host_.accept(lh);
+  if (!c) return unexpected{EAGAIN};
+  sock& l = *get(fd);
+  sock& n = socks_[static_cast<std::size_t>(nfd - first_fd_)];
+  n = l;  // sock_copy: the options
+  n.nonblock = (flags & sock_nonblock) != 0;
+  n.listener.reset();
+  n.conn = *c;
+  n.st = sock_state::connected;
+  n.port_locked = true;  // shares the listener's port
+  n.err = 0;
+  n.shut = 0;
+  n.done = false;
+  n.close_seen = false;
+  const four_tuple& t = host_.find(*c)->tuple();
+  n.laddr = t.local_addr;
+  n.peer = sock_addr{t.remote_addr, t.remote_port, af_inet};
+  return accepted{nfd, n.peer};
+}
+
+// ---- connect ------------------------------------------------------------------------------------
+
+// __inet_stream_connect(), one state of socket.state at a time.
+sys_result<void> socket_table::connect(instant now, int fd, sock_addr a) {
+  sock* s = get(fd);
+  if (s == nullptr) return unexpected{EBADF};
+  if (a.family != af_inet) return unexpected{EAFNOSUPPORT};
+  sync(*s);
+  const tcp_state k = kstate(*s);
+  switch (s->st) {
+    case sock_state::connected:
+      return unexpected{EISCONN};
+    case sock_state::disconnecting:
+      return unexpected{EINVAL};
+    case sock_state::connecting:
+      if (k == tcp_state::syn_sent || k == tcp_state::syn_received) return unexpected{EALREADY};
+      if (k == tcp_state::closed) {
+        // "Connection was closed by RST, timeout, ICMP error": report and forget it.
+        const int e = take_err(*s);
+        disconnect(now, *s, false);
+        return unexpected{e != 0 ? e : ECONNABORTED};
+      }
+      s->st = sock_state::connected;  // the first call after the handshake completed
+      return {};
+    case sock_state::unconnected:
+      break;
+  }
+  if (k != tcp_state::closed) return unexpected{EISCONN};  // a listener
+  if (s->conn) disconnect(now, *s, false);                  // an old, dead connection
+  // DEVIATION: no loopback. Linux connects 0.0.0.0 to itself and routes nothing to
+  // multicast or broadcast (ENETUNREACH); a SYN to port 0 would go out.
+  if (a.addr.is_unspecified() || a.addr.is_multicast() || a.addr.is_broadcast()) return unexpected{ENETUNREACH};
+  if (a.port == 0) return unexpected{EINVAL};
+  std::optional<std::uint16_t> lport;
+  if (s->bound) lport = s->lport;
+  auto h = host_.connect(now, a.addr, a.port, lport, connection_config(*s));
+  if (!h) {
+    switch (h.error()) {
+      case host_error::address_in_use:
+      case host_error::no_ephemeral_port:
+        return unexpected{EADDRNOTAVAIL};  // __inet_hash_connect
+      case host_error::too_many_connections:
+        return unexpected{ENOBUFS};
+      case host_error::invalid_argument:
+      case host_error::bad_handle:
+      case host_error::would_block:
+        return unexpected{EINVAL};
+    }
+  }
+  const four_tuple& t = host_.find(*h)->tuple();
+  s->conn = *h;
+  s->st = sock_state::connecting;
+  s->bound = true;
+  s->lport = t.local_port;
+  s->laddr = t.local_addr;
+  s->peer = a;
+  s->err = 0;
+  s->shut = 0;
+  port_reuse_[t.local_port] = s->reuse;
+  return unexpected{EINPROGRESS};
+}
+
+// ---- data ---------------------------------------------------------------------------------------
+
+// tcp_sendmsg_locked() with sk_stream_wait_connect() and sk_stream_error().
+sys_result<std::size_t> socket_table::send(int fd, bytes data, int flags) {
+  sock* s = get(fd);
+  if (s == nullptr) return unexpected{EBADF};
+  sync(*s);
+  const tcp_state k = kstate(*s);
+  if (k != tcp_state::established && k != tcp_state::close_wait) {
+    if (s->err != 0) return unexpected{take_err(*s)};
+    if (k != tcp_state::syn_sent && k != tcp_state::syn_received) return unexpected{EPIPE};
+    return unexpected{EAGAIN};
+  }
+  if (s->err != 0 || (s->shut & send_shutdown) != 0) {
+    const int e = take_err(*s);
+    return unexpected{e != 0 ? e : EPIPE};
+  }
+  // MSG_OOB: the data is urgent; SND.UP follows its last octet (RFC 6093, as Linux's tcp_mark_urg).
+  auto n = host_.send(*s->conn, data, (flags & msg_oob) != 0);
+  if (!n) return unexpected{n.error() == tcp_error::would_block ? EAGAIN : EPIPE};
+  return *n;
+}
+
+// tcp_recvmsg_locked(): data first; then SOCK_DONE, sk_err, RCV_SHUTDOWN, CLOSE, EAGAIN.
+sys_result<std::size_t> socket_table::recv(int fd, mutable_bytes out, int flags) {
+  sock* s = get(fd);
+  if (s == nullptr) return unexpected{EBADF};
+  sync(*s);
+  const tcp_state k = kstate(*s);
+  if (k == tcp_state::listen) return unexpected{ENOTCONN};
+  // DEVIATION(SO_OOBINLINE): urgent octets are read inline (RFC 6093 §4), never out of band,
+  // so MSG_OOB finds none: EINVAL, as Linux answers with SO_OOBINLINE set.
+  if ((flags & msg_oob) != 0) return unexpected{EINVAL};
+  if (out.empty()) return std::size_t{0};
+  const connection* c = s->conn ? host_.find(*s->conn) : nullptr;
+  if (c != nullptr && c->recv_available() > 0) {
+    auto n = (flags & msg_peek) != 0 ? host_.peek(*s->conn, out) : host_.recv(*s->conn, out);
+    if (n) return *n;
+  }
+  if (s->done) return std::size_t{0};
+  if (s->err != 0) return unexpected{take_err(*s)};
+  if ((s->shut & rcv_shutdown) != 0) return std::size_t{0};
+  if (k == tcp_state::closed) return unexpected{ENOTCONN};
+  return unexpected{EAGAIN};
+}
+
+// ---- shutdown, close ----------------------------------------------------------------------------
+
+// inet_shutdown().
+sys_result<void> socket_table::shutdown(instant now, int fd, int how) {
+  sock* s = get(fd);
+  if (s == nullptr) return unexpected{EBADF};
+  if (how < shut_rd || how > shut_rdwr) return unexpected{EINVAL};
+  const auto bits = static_cast<std::uint8_t>(how + 1);  // SHUT_RD -> RCV_SHUTDOWN ...
+  sync(*s);
+  const tcp_state k = kstate(*s);
+  if (s->st == sock_state::connecting) {
+    const bool early = k == tcp_state::syn_sent || k == tcp_state::syn_received || k == tcp_state::closed;
+    s->st = early ? sock_state::disconnecting : sock_state::connected;
+  }
+  if (k == tcp_state::closed) {
+    s->shut |= bits;  // still recorded, so poll shows it (Linux does the same)
+    return unexpected{ENOTCONN};
+  }
+  if (k == tcp_state::listen) {
+    if ((bits & rcv_shutdown) != 0) disconnect(now, *s, false);  // stops listening
+    return {};
+  }
+  if (k == tcp_state::syn_sent) {
+    disconnect(now, *s, false);  // tcp_disconnect(): no RST before synchronization
+    s->err = ECONNRESET;
+    return {};
+  }
+  s->shut |= bits;
+  if ((bits & send_shutdown) != 0) (void)host_.shutdown(now, *s->conn);  // the FIN (tcp_shutdown)
+  return {};
+}
+
+// tcp_close(): unread data or SO_LINGER with a zero time aborts with RST; otherwise the
+// connection finishes its close on its own.
+// DEVIATION: a non-zero linger time does not make close wait (nothing here blocks).
+sys_result<void> socket_table::close(instant now, int fd) {
+  sock* s = get(fd);
+  if (s == nullptr) return unexpected{EBADF};
+  disconnect(now, *s, s->linger.l_onoff != 0 && s->linger.l_linger == 0);
+  s->open = false;
+  return {};
+}
+
+sys_result<bool> socket_table::nonblocking(int fd) const {
+  const sock* s = get(fd);
+  if (s == nullptr) return unexpected{EBADF};
+  return s->nonblock;
+}
+
+sys_result<void> socket_table::set_nonblocking(int fd, bool on) {
+  sock* s = get(fd);
+  if (s == nullptr) return unexpected{EBADF};
+  s->nonblock = on;
+  return {};
+}
+
+sys_result<sock_addr> socket_table::getsockname(int fd) {
+  sock* s = get(fd);
+  if (s == nullptr) return unexpected{EBADF};
+  sync(*s);
+  if (!s->bound) return sock_addr{};
+  return sock_addr{s->conn ? host_.addr() : s->laddr, s->lport, af_inet};
+}
+
+sys_result<sock_addr> socket_table::getpeername(int fd) {
+  sock* s = get(fd);
+  if (s == nullptr) return unexpected{EBADF};
+  sync(*s);
+  const tcp_state k = kstate(*s);
+  if (!s->conn || k == tcp_state::closed || k == tcp_state::syn_sent) return unexpected{ENOTCONN};
+  return s->peer;
+}
+
+}  // namespace synack::posix

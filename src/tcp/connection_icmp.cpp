@@ -1,0 +1,62 @@
+// ICMP errors on a connection (RFC 9293 §3.9.2.2, RFC 1122 §4.2.3.9, RFC 5927, RFC 1191).
+// The stack has already matched the message to this connection: the quoted 4-tuple is ours
+// and the quoted sequence number lies in SND.UNA..SND.MAX (RFC 5927 §4.1).
+#include <algorithm>
+
+#include "synack/tcp/connection.hpp"
+
+namespace synack {
+
+icmp_action connection::on_icmp_error(instant /*now*/, const icmp_report& r) {
+  switch (classify(r)) {
+    case icmp_class::soft:
+      break;
+    case icmp_class::hard:
+      // RFC 9293 §3.9.2.2 (SHLD-26): hard errors abort. We abort only a connection that is
+      // not yet synchronized, as Linux does (tcp_v4_err): the peer's port or protocol is not
+      // there, so the SYN will never be answered. ECONNREFUSED for port unreachable.
+      if (state_ == tcp_state::syn_sent || state_ == tcp_state::syn_received) {
+        hard_error_ = r;
+        enter_closed(close_reason::refused);
+        return icmp_action::aborted;
+      }
+      // DEVIATION: SHLD-26 in synchronized states. Like Linux (RFC 5461 §4: such errors are
+      // forged or transient often enough), an established connection keeps trying and the
+      // error is reported only if it then times out.
+      break;
+    case icmp_class::frag_needed:
+      return on_frag_needed(r);
+  }
+  // MUST-56: a soft error never aborts; SHLD-25: the application learns of it, here when the
+  // connection times out (the reason posix/ reports instead of ETIMEDOUT, as Linux does).
+  soft_error_ = r;
+  soft_error_una_ = snd_.una;
+  return icmp_action::soft_recorded;
+}
+
+// RFC 1191 §6.3: Fragmentation Needed lowers the effective send MSS to the next-hop MTU less
+// the IPv4 and TCP headers (never below the 68-octet minimum MTU) and what was lost to the
+// too-big datagram goes again at once, resegmented. It never raises the MSS.
+icmp_action connection::on_frag_needed(const icmp_report& r) {
+  // A SYN or SYN-ACK (at most 60 octets with every option) fits the 68-octet minimum MTU, so
+  // a Fragmentation Needed quoting one is stale or forged; the MSS is not settled yet anyway.
+  if (!is_synchronized(state_) || state_ == tcp_state::time_wait) return icmp_action::ignored;
+  // RFC 1191 §5: a router from before RFC 1191 quotes an MTU of 0; guess the next plateau
+  // below the datagram it could not forward.
+  const std::uint16_t mtu = std::max(r.next_hop_mtu != 0 ? r.next_hop_mtu : mtu_plateau_below(r.quoted_len),
+                                     min_ipv4_mtu);
+  const auto mss = static_cast<std::uint16_t>(mtu - 40);
+  if (mss >= snd_.mss) return icmp_action::ignored;
+  snd_.mss = mss;
+  ++pmtu_reductions_;
+  if (snd_.una != snd_.max) {
+    // The datagram was dropped by the router: go back to SND.UNA and send again in segments
+    // of the new size (Linux tcp_simple_retransmit). Not a congestion signal, so the window and
+    // the RTO are left alone; Karn's rule still bars an RTT sample from what goes again.
+    snd_.nxt = snd_.una;
+    rtt_probe_.reset();
+  }
+  return icmp_action::mss_lowered;
+}
+
+}  // namespace synack

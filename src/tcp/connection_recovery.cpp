@@ -1,0 +1,177 @@
+// Congestion control and loss recovery on the sending side: RFC 5681 slow start, congestion
+// avoidance and fast retransmit, RFC 6582 NewReno fast recovery, RFC 3042 limited transmit,
+// RFC 6675 SACK-based recovery, and the window-growth algorithm chosen per connection
+// (tcp_config::congestion; CUBIC, RFC 9438, by default). The algorithms themselves live in
+// tcp/congestion and tcp/sack_scoreboard; this file feeds them the connection's ACKs and
+// timeouts and turns their verdicts into segments.
+#include <algorithm>
+#include <span>
+
+#include "synack/tcp/connection.hpp"
+
+namespace synack {
+
+// Entering ESTABLISHED: the effective send MSS is known, so the initial window (RFC 5681 §3.1
+// equation (1)) can be sized. A handshake that needed a retransmission starts with one
+// segment (RFC 5681 §3.1: "the initial window MUST be one segment").
+void connection::start_congestion_control() {
+  congestion_config cc;
+  // DEVIATION(Linux tcp_slow_start): slow start counts every acknowledged byte of a stretch
+  // ACK (an ACK covering many segments, as from a receiver that takes packets in batches or
+  // a GRO/LRO host), where RFC 3465 §2.2 caps one ACK at L = 2*SMSS. With the cap a batching
+  // receiver makes slow start grow linearly. The cap of L = 1*SMSS after an RTO (§2.3) stays.
+  cc.abc_limit_segments = 1u << 14;
+  cc_ = make_congestion(cfg_->congestion, snd_.mss, cc);
+  if (retransmissions_ > 0) cc_->on_syn_retransmitted();
+  sack_scoreboard_config sc;
+  sc.smss = snd_.mss;
+  sb_ = sack_scoreboard(sc);
+  sb_.reset(snd_.una);
+  rtx_.reset();
+  lt_budget_ = 0;
+}
+
+// Called for every acceptable ACK in a synchronized state after SND.UNA and the send window
+// were updated. `prev_una` and `prev_wnd` are their values before this ACK.
+void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num prev_una, std::uint32_t prev_wnd) {
+  const seq_num ack = *seg.ack;
+  std::uint32_t newly_sacked = 0;
+  if (sack_ok_) {
+    const std::span<const sack_block> blocks(seg.options.sack.data(), seg.options.sack_count);
+    newly_sacked = sb_.update(snd_.una, snd_.max, blocks).newly_sacked;
+  }
+  if (prev_una.before(ack)) {
+    lt_budget_ = 0;
+    const std::uint32_t flight = distance(snd_.una, snd_.max).n;
+    switch (cc_->on_ack(now, ack, distance(prev_una, ack).n, rtt_.srtt(), flight)) {
+      case ack_outcome::advanced:
+        break;
+      case ack_outcome::partial_ack_first:
+        arm_retransmit(now);  // RFC 6582 §3.2 step 3: reset the timer on the first partial ACK
+        [[fallthrough]];
+      case ack_outcome::partial_ack:
+        // NewReno retransmits the first unacknowledged segment; with SACK the scoreboard's
+        // NextSeg() picks what goes next (RFC 6675 §5 step (C)).
+        if (!sack_recovery() && snd_.una.before(snd_.max)) rtx_ = next_segment{snd_.una, snd_.mss, seg_rule::first};
+        break;
+      case ack_outcome::recovery_exit:
+        if (sack_ok_) sb_.exit_recovery();
+        rtx_.reset();
+        break;
+    }
+    return;
+  }
+  // RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT: data outstanding, no data or SYN/FIN in it, the
+  // same ACK and the same window. RFC 6675 §2 adds: an ACK whose SACK blocks cover new data.
+  const bool candidate = ack == prev_una && snd_.una.before(snd_.max) && seg.payload.empty() && !seg.syn() &&
+                         !seg.fin();
+  if (candidate && (snd_.wnd == prev_wnd || newly_sacked > 0)) on_duplicate_ack(now);
+}
+
+void connection::on_duplicate_ack(instant now) {
+  const std::uint32_t flight = distance(snd_.una, snd_.max).n;
+  const recovery_style style = sack_ok_ ? recovery_style::sack : recovery_style::newreno;
+  switch (cc_->on_dup_ack(now, snd_.una, snd_.max, flight, style)) {
+    case dup_ack_action::none:
+    case dup_ack_action::in_recovery:  // the output computes what cwnd (or cwnd - pipe) allows
+      break;
+    case dup_ack_action::limited_transmit:
+      lt_budget_ = cc_->limited_transmit_segments(flight);  // RFC 3042
+      break;
+    case dup_ack_action::fast_retransmit:
+      begin_fast_recovery();
+      return;
+  }
+  // RFC 6675 §5 step (3): with SACK, recovery starts as soon as IsLost(HighACK + 1), even
+  // before the DupThresh-th duplicate ACK.
+  if (sack_ok_ && !cc_->in_recovery() && sb_.is_lost(snd_.una) &&
+      cc_->enter_recovery(now, snd_.una, snd_.max, flight, style)) {
+    begin_fast_recovery();
+  }
+}
+
+// RFC 5681 §3.2 step 2 / RFC 6675 §5 step (4): retransmit the first unacknowledged segment.
+void connection::begin_fast_recovery() {
+  ++fast_retransmits_;
+  lt_budget_ = 0;
+  if (sack_ok_) {
+    sb_.enter_recovery();
+    rtx_ = sb_.first_retransmission();
+  } else {
+    rtx_ = next_segment{snd_.una, snd_.mss, seg_rule::first};
+  }
+}
+
+// RFC 5681 §3.1 (cwnd = 1 SMSS, ssthresh halved once per loss), RFC 6582 §3.2 step 4 and
+// RFC 6675 §5.1 (recovery ends; SACK information is not trusted across a timeout).
+void connection::on_rto_for_recovery() {
+  ++timeouts_;
+  cc_->on_rto(instant{}, snd_.max, distance(snd_.una, snd_.max).n);
+  if (sack_ok_) sb_.on_rto(snd_.una, snd_.max);
+  rtx_.reset();
+  lt_budget_ = 0;
+}
+
+// What counts against cwnd when sending: RFC 6675's pipe during SACK recovery; otherwise the
+// octets sent and not yet acknowledged that are not presumed lost. After a timeout SND.NXT
+// went back to SND.UNA (go-back-N), so what lies beyond it is presumed lost.
+std::uint32_t connection::sending_flight() const {
+  if (sack_recovery()) return sb_.pipe();
+  return distance(snd_.una, snd_.nxt).n;
+}
+
+// RFC 5681 §3.1: at most cwnd octets in flight; RFC 3042 limited transmit may add segments.
+std::uint32_t connection::cwnd_room() const {
+  const std::uint32_t flight = sending_flight();
+  const std::uint32_t cwnd = cc_->cwnd();
+  std::uint32_t room = cwnd > flight ? cwnd - flight : 0;
+  if (lt_budget_ > 0 && snd_.nxt == snd_.max) room = std::max(room, lt_budget_ * std::uint32_t{snd_.mss});
+  return room;
+}
+
+// A retransmission due now: one owed by fast retransmit or a partial ACK, or in SACK
+// recovery the next hole NextSeg() picks while cwnd - pipe >= 1 SMSS (RFC 6675 §5 (C)).
+// New data chosen by NextSeg() rule (2) goes out through the ordinary send path.
+std::optional<next_segment> connection::take_retransmission() {
+  if (rtx_) {
+    const next_segment s = *rtx_;
+    rtx_.reset();
+    if (!s.seq.before(snd_.una) && s.seq.before(snd_.max)) return s;  // not acknowledged meanwhile
+  }
+  if (!sack_recovery()) return std::nullopt;
+  const std::uint32_t pipe = sb_.pipe();
+  if (cc_->cwnd() < pipe || cc_->cwnd() - pipe < snd_.mss) return std::nullopt;
+  const seq_num wnd_edge = snd_.una + seq_len{snd_.wnd};
+  const seq_num end = data_end();
+  const std::uint32_t usable = snd_.max.before(wnd_edge) ? distance(snd_.max, wnd_edge).n : 0;
+  const std::uint32_t unsent = snd_.max.before(end) ? distance(snd_.max, end).n : 0;
+  auto s = sb_.next_seg(std::min(usable, unsent));
+  if (!s || s->rule == seg_rule::new_data) return std::nullopt;
+  return s;
+}
+
+// Sends again the octets [s.seq, s.seq + s.len) (clipped to one segment and to what was sent),
+// with the FIN if it was sent right after them. SND.NXT does not move.
+std::optional<std::size_t> connection::emit_retransmission(instant now, mutable_bytes out, next_segment s) {
+  tcp_repr hdr;
+  add_ack_options(now, hdr.options);
+  const auto room = static_cast<std::uint32_t>(snd_.mss - std::min<std::size_t>(hdr.options.buffer_len(), snd_.mss / 2));
+  const seq_num end = data_end();
+  const std::uint32_t data_left = s.seq.before(end) ? distance(s.seq, end).n : 0;
+  const std::uint32_t sent_left = distance(s.seq, snd_.max).n;
+  const std::uint32_t len = std::min({s.len == 0 ? room : s.len, room, data_left, sent_left});
+  const bool fin = fin_queued_ && s.seq + seq_len{len} == end && end.before(snd_.max);
+  if (len == 0 && !fin) return std::nullopt;
+  hdr.seq = s.seq;
+  if (len > 0 && s.seq + seq_len{len} == end) hdr.flags |= tcp_flag::psh;
+  if (fin) hdr.flags |= tcp_flag::fin;
+  s.len = len;
+  if (sack_ok_ && sb_.in_recovery()) sb_.on_sent(s);
+  ++retransmissions_;
+  if (rtt_probe_ && s.seq.before(rtt_probe_->first)) rtt_probe_.reset();  // Karn's rule
+  cc_->on_transmit(now);
+  if (!timers_.armed(timer_kind::retransmit)) arm_retransmit(now);
+  return emit(now, out, hdr, distance(tx_start_, s.seq).n, len);
+}
+
+}  // namespace synack

@@ -1,0 +1,239 @@
+// ICMP errors acted on (RFC 9293 §3.9.2.2, RFC 1122 §4.2.3.9, RFC 5927, RFC 1191): soft
+// errors remembered and never aborting (MUST-56, SHLD-25), hard errors aborting SYN-SENT
+// (SHLD-26), Source Quench discarded (MUST-55), Fragmentation Needed lowering the send MSS
+// and resegmenting what was in flight — with the exact segments that follow.
+#include "stack/stack_harness.hpp"
+
+namespace synack::stest {
+namespace {
+
+// An ICMP error quoting a segment the host sent on `c`: the IPv4 header (total length
+// `quoted_len`) and the first 8 octets of the TCP header.
+std::vector<std::byte> icmp_error(const conn_info& c, seq_num quoted_seq, std::uint8_t type, std::uint8_t code,
+                                  std::uint16_t mtu = 0, std::uint16_t quoted_len = 40) {
+  std::vector<std::byte> sent = stack_harness::tcp_packet(
+      seg{.seq = quoted_seq, .flags = tcp_flag::syn, .peer = c.local, .local = c.peer}, host_ip, peer_ip);
+  store_be16(&sent[2], quoted_len);  // what the router saw, not what this helper built
+  icmpv4_repr m;
+  m.type = static_cast<icmp_type>(type);
+  m.code = code;
+  m.next_hop_mtu = mtu;
+  m.data = bytes{sent}.first(28);
+  return stack_harness::icmp_packet(m);
+}
+
+// A connect whose SYN went out; the peer never answers.
+conn_info syn_sent(stack_harness& t) {
+  conn_info c;
+  c.peer = 80;
+  auto h = t.h().connect(at_ms(0), peer_ip, 80);
+  EXPECT_TRUE(h.has_value());
+  if (h) c.h = *h;
+  auto syn = t.poll(at_ms(0));
+  EXPECT_TRUE(syn && syn->tcp);
+  if (syn && syn->tcp) {
+    c.iss = syn->tcp->seq;
+    c.local = syn->tcp->src_port;
+  }
+  return c;
+}
+
+std::string pattern(std::size_t n) {
+  std::string s(n, '\0');
+  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + i % 26);
+  return s;
+}
+
+TEST(icmp, soft_error_in_syn_sent_is_remembered_not_fatal) {
+  for (const std::uint8_t code : {icmp_unreach_code::net, icmp_unreach_code::host, icmp_unreach_code::source_route_failed}) {
+    stack_harness t;
+    const conn_info c = syn_sent(t);
+    t.feed(at_ms(10), icmp_error(c, c.l(0), 3, code));
+    EXPECT_EQ(t.h().state(c.h), tcp_state::syn_sent) << "MUST-56: code " << int{code} << " must not abort";
+    t.expect_nothing(at_ms(10));
+    EXPECT_EQ(t.ctr().icmp_in_errors_matched, 1u);
+    EXPECT_EQ(t.ctr().icmp_soft_errors, 1u);
+    ASSERT_TRUE(t.h().find(c.h)->soft_error().has_value());
+    EXPECT_EQ(t.h().find(c.h)->soft_error()->code, code);
+    // The SYN is still retransmitted on its timer.
+    t.expect_tcp(at_ms(1000), seg{.seq = c.l(0), .flags = tcp_flag::syn, .peer = c.peer, .local = c.local});
+  }
+}
+
+TEST(icmp, soft_error_survives_to_the_syn_timeout) {
+  stack_harness t;
+  const conn_info c = syn_sent(t);
+  t.feed(at_ms(10), icmp_error(c, c.l(0), 3, icmp_unreach_code::host));
+  for (int s = 1; s <= 200; ++s) {  // past syn_r2 (180 s); the SYN goes again on its timer
+    while (t.poll(at_s(s))) {
+    }
+  }
+  const connection* k = t.h().find(c.h);
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ(k->state(), tcp_state::closed);
+  EXPECT_EQ(k->reason(), close_reason::timeout);
+  ASSERT_TRUE(k->soft_error().has_value()) << "posix/ reports EHOSTUNREACH instead of ETIMEDOUT";
+  EXPECT_EQ(k->soft_error()->code, icmp_unreach_code::host);
+}
+
+TEST(icmp, time_exceeded_is_soft) {
+  stack_harness t;
+  const conn_info c = syn_sent(t);
+  t.feed(at_ms(10), icmp_error(c, c.l(0), 11, 0));
+  EXPECT_EQ(t.h().state(c.h), tcp_state::syn_sent);
+  EXPECT_EQ(t.ctr().icmp_soft_errors, 1u);
+}
+
+TEST(icmp, source_quench_is_discarded) {
+  stack_harness t;
+  const conn_info c = syn_sent(t);
+  t.feed(at_ms(10), icmp_error(c, c.l(0), 4, 0));
+  EXPECT_EQ(t.h().state(c.h), tcp_state::syn_sent);  // MUST-55
+  EXPECT_EQ(t.ctr().host(host_drop::icmp_ignored), 1u);
+  EXPECT_EQ(t.ctr().icmp_in_errors_matched, 0u);
+  EXPECT_FALSE(t.h().find(c.h)->soft_error().has_value());
+  t.expect_nothing(at_ms(10));
+}
+
+TEST(icmp, parameter_problem_does_not_abort) {
+  stack_harness t;
+  const conn_info c = syn_sent(t);
+  t.feed(at_ms(10), icmp_error(c, c.l(0), 12, 0));
+  EXPECT_EQ(t.h().state(c.h), tcp_state::syn_sent);  // MUST-56
+  EXPECT_EQ(t.ctr().host(host_drop::icmp_ignored), 1u);
+  t.expect_nothing(at_ms(10));
+}
+
+TEST(icmp, hard_errors_abort_syn_sent_without_a_reset) {
+  for (const int code_i : {2, 3, 9, 10, 13}) {
+    const auto code = static_cast<std::uint8_t>(code_i);
+    stack_harness t;
+    const conn_info c = syn_sent(t);
+    t.feed(at_ms(10), icmp_error(c, c.l(0), 3, code));
+    const connection* k = t.h().find(c.h);
+    ASSERT_NE(k, nullptr);
+    EXPECT_EQ(k->state(), tcp_state::closed) << "SHLD-26: code " << int{code};
+    EXPECT_EQ(k->reason(), close_reason::refused);
+    ASSERT_TRUE(k->hard_error().has_value());
+    EXPECT_EQ(k->hard_error()->code, code);
+    EXPECT_EQ(t.ctr().icmp_hard_aborts, 1u);
+    EXPECT_EQ(t.ctr().attempt_fails, 1u);
+    t.expect_nothing(at_ms(10));  // nothing was synchronized: no RST
+    t.expect_nothing(at_s(5));    // and no SYN retransmission
+    auto ev = t.events();
+    ASSERT_EQ(ev.size(), 1u);
+    EXPECT_EQ(ev[0].ev, (tcp_event{tcp_event_kind::closed, close_reason::refused}));
+  }
+}
+
+TEST(icmp, hard_error_on_an_established_connection_is_only_remembered) {
+  stack_harness t;
+  const conn_info c = t.establish_active(at_ms(0));
+  EXPECT_EQ(t.write(c.h, "abc"), 3u);
+  t.expect_tcp(at_ms(1), seg{.seq = c.l(1), .ack = c.r(1), .flags = tcp_flag::psh, .payload = "abc", .peer = c.peer, .local = c.local});
+  t.feed(at_ms(2), icmp_error(c, c.l(1), 3, icmp_unreach_code::port));
+  EXPECT_EQ(t.h().state(c.h), tcp_state::established) << "DEVIATION from SHLD-26, as Linux";
+  EXPECT_EQ(t.ctr().icmp_soft_errors, 1u);
+  ASSERT_TRUE(t.h().find(c.h)->soft_error().has_value());
+  // An acknowledgment of new data clears it (Linux clears sk_err_soft in tcp_ack).
+  t.send(at_ms(3), seg{.seq = c.r(1), .ack = c.l(4), .peer = c.peer, .local = c.local});
+  EXPECT_FALSE(t.h().find(c.h)->soft_error().has_value());
+}
+
+TEST(icmp, quote_outside_the_flight_is_unmatched) {
+  stack_harness t;
+  const conn_info c = t.establish_active(at_ms(0));
+  t.feed(at_ms(2), icmp_error(c, c.l(100), 3, icmp_unreach_code::port));  // beyond SND.MAX
+  t.feed(at_ms(2), icmp_error(c, c.l(0), 3, icmp_unreach_code::frag_needed, 576));  // below SND.UNA
+  EXPECT_EQ(t.ctr().host(host_drop::icmp_unmatched), 2u);
+  EXPECT_EQ(t.ctr().icmp_in_errors_matched, 0u);
+  EXPECT_EQ(t.h().find(c.h)->snd().mss, 1460);
+}
+
+// Three full segments in flight; a router on the path says its next hop carries 1000 octets.
+struct pmtu : ::testing::Test {
+  stack_harness t;
+  conn_info c;
+  std::string data = pattern(3 * 1460);
+  void SetUp() override {
+    c = t.establish_active(at_ms(0));
+    ASSERT_EQ(t.write(c.h, data), data.size());
+    for (std::uint32_t i = 0; i < 3; ++i) {
+      t.expect_tcp(at_ms(1), seg{.seq = c.l(1 + i * 1460), .ack = c.r(1), .flags = i == 2 ? tcp_flag::psh : std::uint8_t{0},
+                                 .payload = data.substr(i * 1460, 1460), .peer = c.peer, .local = c.local});
+    }
+    t.expect_nothing(at_ms(1));
+  }
+  // After the MSS went down to `mss`: everything from SND.UNA goes again in `mss` pieces.
+  void expect_resegmented(instant at, std::uint32_t from, std::uint32_t mss) {
+    for (std::uint32_t off = from; off < data.size(); off += mss) {
+      const std::uint32_t n = std::min<std::uint32_t>(mss, static_cast<std::uint32_t>(data.size()) - off);
+      const bool last = off + n == data.size();
+      t.expect_tcp(at, seg{.seq = c.l(1 + off), .ack = c.r(1), .flags = last ? tcp_flag::psh : std::uint8_t{0},
+                           .payload = data.substr(off, n), .peer = c.peer, .local = c.local});
+    }
+    t.expect_nothing(at);
+  }
+};
+
+TEST_F(pmtu, frag_needed_lowers_mss_and_resegments_at_once) {
+  t.feed(at_ms(5), icmp_error(c, c.l(1), 3, icmp_unreach_code::frag_needed, 1000, 1500));
+  EXPECT_EQ(t.h().find(c.h)->snd().mss, 960);  // RFC 1191: next-hop MTU - 40
+  EXPECT_EQ(t.ctr().pmtu_reductions, 1u);
+  EXPECT_EQ(t.h().state(c.h), tcp_state::established);
+  const auto retrans_before = t.ctr().retrans_segs;
+  expect_resegmented(at_ms(5), 0, 960);
+  EXPECT_EQ(t.ctr().retrans_segs - retrans_before, 5u);  // 4380 octets in 960-octet segments
+  // The peer acknowledges it all; new data goes out at the new size too.
+  t.send(at_ms(20), seg{.seq = c.r(1), .ack = c.l(1 + 4380), .peer = c.peer, .local = c.local});
+  const std::string more = pattern(1000);
+  ASSERT_EQ(t.write(c.h, more), more.size());
+  t.expect_tcp(at_ms(21), seg{.seq = c.l(4381), .ack = c.r(1), .payload = more.substr(0, 960), .peer = c.peer, .local = c.local});
+  // The 40-octet tail waits for that segment's ACK (Nagle, RFC 9293 §3.7.4).
+  t.expect_nothing(at_ms(21));
+  t.send(at_ms(30), seg{.seq = c.r(1), .ack = c.l(5341), .peer = c.peer, .local = c.local});
+  t.expect_tcp(at_ms(30), seg{.seq = c.l(5341), .ack = c.r(1), .flags = tcp_flag::psh, .payload = more.substr(960), .peer = c.peer, .local = c.local});
+}
+
+TEST_F(pmtu, frag_needed_quoting_a_later_segment_resends_from_snd_una) {
+  t.feed(at_ms(5), icmp_error(c, c.l(1 + 1460), 3, icmp_unreach_code::frag_needed, 1280, 1500));
+  EXPECT_EQ(t.h().find(c.h)->snd().mss, 1240);
+  expect_resegmented(at_ms(5), 0, 1240);
+}
+
+TEST_F(pmtu, zero_mtu_uses_the_rfc1191_plateau_below_the_quoted_length) {
+  t.feed(at_ms(5), icmp_error(c, c.l(1), 3, icmp_unreach_code::frag_needed, 0, 1500));
+  EXPECT_EQ(t.h().find(c.h)->snd().mss, 1492 - 40);
+  expect_resegmented(at_ms(5), 0, 1452);
+  // A second one, quoting a 1492-octet datagram: the next plateau, 1006.
+  t.feed(at_ms(6), icmp_error(c, c.l(1), 3, icmp_unreach_code::frag_needed, 0, 1492));
+  EXPECT_EQ(t.h().find(c.h)->snd().mss, 1006 - 40);
+  EXPECT_EQ(t.ctr().pmtu_reductions, 2u);
+}
+
+TEST_F(pmtu, mtu_below_68_is_taken_as_68) {
+  t.feed(at_ms(5), icmp_error(c, c.l(1), 3, icmp_unreach_code::frag_needed, 20, 1500));
+  EXPECT_EQ(t.h().find(c.h)->snd().mss, 68 - 40);
+  auto first = t.expect_tcp(at_ms(5), seg{.seq = c.l(1), .ack = c.r(1), .payload = data.substr(0, 28), .peer = c.peer, .local = c.local});
+  EXPECT_TRUE(first.has_value());
+}
+
+TEST_F(pmtu, larger_mtu_never_raises_the_mss) {
+  t.feed(at_ms(5), icmp_error(c, c.l(1), 3, icmp_unreach_code::frag_needed, 9000, 1500));
+  EXPECT_EQ(t.h().find(c.h)->snd().mss, 1460);
+  EXPECT_EQ(t.ctr().icmp_errors_ignored, 1u);
+  EXPECT_EQ(t.ctr().pmtu_reductions, 0u);
+  t.expect_nothing(at_ms(5));
+}
+
+TEST(icmp, frag_needed_quoting_a_syn_is_ignored) {
+  stack_harness t;
+  const conn_info c = syn_sent(t);
+  t.feed(at_ms(10), icmp_error(c, c.l(0), 3, icmp_unreach_code::frag_needed, 576, 60));
+  EXPECT_EQ(t.h().state(c.h), tcp_state::syn_sent);
+  EXPECT_EQ(t.ctr().icmp_errors_ignored, 1u);
+  t.expect_nothing(at_ms(10));
+}
+
+}  // namespace
+}  // namespace synack::stest
