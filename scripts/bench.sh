@@ -6,6 +6,7 @@
 # then a summary of medians with the synack/lwIP ratios. docs/performance.md explains it all.
 #
 #   scripts/bench.sh [--json FILE] [synack_bench options ...]
+#   scripts/bench.sh --tun        the TUN benchmarks instead (scripts/bench-tun.sh; needs root)
 #
 # --json FILE  where to write Google Benchmark's JSON (default build/release/bench.json)
 # Environment: SYNACK_BENCH_MIN_TIME (seconds per repetition, default 2),
@@ -13,6 +14,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+if [ "${1:-}" = "--tun" ]; then
+  shift
+  exec scripts/bench-tun.sh "$@"
+fi
 json=build/release/bench.json
 if [ "${1:-}" = "--json" ]; then
   json=$2

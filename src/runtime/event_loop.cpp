@@ -314,6 +314,7 @@ bool event_loop::transmit() {
       ++stats_.tx_dropped;
     }
   }
+  link_.submit();  // a batching link sends the burst in one call
   return any;
 }
 

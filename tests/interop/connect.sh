@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `synack connect` -> kernel socat servers: 100 MiB each direction (SHA-256 equal, timed);
 # synack half-closes first on upload and then holds the TIME-WAIT (synack stat, via --linger);
-# a closed port gives exit code 3 (refused), an address nobody answers exit code 5 (timeout).
+# a closed port gives exit code 3 (refused), an address nobody answers exit code 5 (timeout);
+# a simultaneous close (both FINs in flight at once) leaves both sides in TIME-WAIT.
 . "$(dirname "$0")/lib.sh"
 interop_init "$@"
 need socat ss
@@ -52,3 +53,31 @@ rc=0
 timeout 20 "${CONNECT[@]}" --no-ctl --connect-timeout 1 10.77.0.99 5999 </dev/null 2>"$WORK/timeout.err" || rc=$?
 [ "$rc" -eq 5 ] || fail "silent address: exit $rc, want 5 (timeout): $(cat "$WORK/timeout.err")"
 echo "ok: silent address -> exit 5 ($(cat "$WORK/timeout.err"))"
+
+# Simultaneous close (RFC 9293 §3.6 case 2, Figure 13). Every packet is held 200 ms each way on
+# synack's side (--reorder 1 --reorder-delay 200), so the kernel's FIN, sent as soon as socat
+# accepts, is still in flight when synack's FIN leaves (its stdin ends ~600 ms after start,
+# ~200 ms after the handshake): each side gets a FIN that does not acknowledge its own, goes
+# through CLOSING, and both end in TIME-WAIT.
+timeout 20 socat -u OPEN:/dev/null "TCP-LISTEN:5003,bind=$KERN_ADDR,reuseaddr" &
+PIDS+=($!)
+wait_listen 5003
+CTL=$WORK/simul.sock
+{ sleep 0.6; } | timeout -k 5 20 "${CONNECT[@]}" --ctl "$CTL" --linger 2 --reorder 1 --reorder-delay 200 --seed 1 \
+  "$KERN_ADDR" 5003 2>"$WORK/simul.err" &
+CPID=$!
+PIDS+=("$CPID")
+for _ in $(seq 40); do
+  [ "$(synack_stat --state TIME-WAIT 2>/dev/null | grep -c '^TIME-WAIT' || true)" -eq 1 ] && break
+  sleep 0.1
+done
+tw=$(synack_stat --state TIME-WAIT | grep -c '^TIME-WAIT' || true)
+[ "$tw" -eq 1 ] || fail "simultaneous close: synack stat shows $tw TIME-WAIT: $(synack_stat)"
+for _ in $(seq 20); do
+  [ "$(ss -Htan state time-wait "sport = :5003" | wc -l)" -eq 1 ] && break
+  sleep 0.1
+done
+[ "$(ss -Htan state time-wait "sport = :5003" | wc -l)" -eq 1 ] ||
+  fail "simultaneous close: the kernel does not hold TIME-WAIT: $(ss -tan)"
+wait "$CPID" || fail "simultaneous close: synack connect exited $?: $(cat "$WORK/simul.err")"
+echo "ok: simultaneous close: TIME-WAIT on both sides (synack stat and ss), exit 0"

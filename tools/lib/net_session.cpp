@@ -78,11 +78,12 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
   io::fault_config fc;
   fc.loss = o.loss;
   fc.reorder = o.reorder;
+  fc.reorder_delay = std::chrono::duration_cast<duration>(std::chrono::duration<double, std::milli>(o.reorder_delay_ms));
   fc.duplicate = o.duplicate;
   if (fc.any()) {
     fc.seed = o.seed ? *o.seed : runtime::random_secret().k0;
-    fmt::print(stderr, "synack: faults loss={} reorder={} duplicate={} seed={}\n", fc.loss, fc.reorder,
-               fc.duplicate, fc.seed);
+    fmt::print(stderr, "synack: faults loss={} reorder={} ({} ms) duplicate={} seed={}\n", fc.loss, fc.reorder,
+               o.reorder_delay_ms, fc.duplicate, fc.seed);
     s->faults_ = std::make_unique<io::faults_link>(*top, fc);
     top = s->faults_.get();
   }
@@ -131,8 +132,8 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
     s->ctl_ = std::move(*c);
   }
   if (o.verbose) {
-    fmt::print(stderr, "synack: {} on {} ({}), kernel side {}/{}; control socket {}\n", s->addr_.to_string(),
-               top->name(), s->tun_->ifname(), s->kernel_addr_.to_string(), pfx->second,
+    fmt::print(stderr, "synack: {} on {} ({}, {}), kernel side {}/{}; control socket {}\n", s->addr_.to_string(),
+               top->name(), s->tun_->ifname(), s->tun_->io_mode(), s->kernel_addr_.to_string(), pfx->second,
                s->ctl_path_.empty() ? "off" : s->ctl_path_);
   }
   return s;

@@ -148,7 +148,13 @@ class nc_client {
   void check_done() {
     if (!shut_ || !peer_eof_ || done_) return;
     const auto st = loop_.host().state(h_);
-    if (!st || *st == tcp_state::time_wait || *st == tcp_state::closed) finish();
+    if (!st || *st == tcp_state::time_wait || *st == tcp_state::closed) {
+      finish();
+    } else if (*st == tcp_state::closing) {
+      // Simultaneous close (RFC 9293 §3.6, case 2): the ACK of our FIN moves us to TIME-WAIT,
+      // which raises no event for an owned connection: look again shortly.
+      loop_.call_after(std::chrono::milliseconds(10), [this] { check_done(); });
+    }
     // else LAST-ACK: on_closed follows when our FIN is acknowledged
   }
   void finish() {

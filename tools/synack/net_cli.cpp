@@ -11,7 +11,12 @@ void add_net_options(CLI::App& cmd, net_options& o) {
   cmd.add_flag("--no-configure", o.no_configure, "leave the interface's address as it is");
   cmd.add_option("--pcap", o.pcap, "capture every packet crossing the link to this pcap file");
   cmd.add_option("--loss", o.loss, "drop this fraction of packets, both directions")->check(CLI::Range(0.0, 1.0));
-  cmd.add_option("--reorder", o.reorder, "hold back this fraction of packets by 5 ms")->check(CLI::Range(0.0, 1.0));
+  cmd.add_option("--reorder", o.reorder, "hold back this fraction of packets by --reorder-delay")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd.add_option("--reorder-delay", o.reorder_delay_ms,
+                 "milliseconds a reordered packet is held back (with --reorder 1: a fixed delay each way)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 10000.0));
   cmd.add_option("--duplicate", o.duplicate, "duplicate this fraction of packets")->check(CLI::Range(0.0, 1.0));
   cmd.add_option("--seed", o.seed, "seed of the fault injection (printed when chosen at random)");
   cmd.add_option("--ctl", o.ctl,

@@ -31,8 +31,10 @@ using packet_sink = std::function<void(bytes packet)>;
 class link {
  public:
   virtual ~link() = default;
-  // Hands one IPv4 packet to the link; false if it was dropped.
+  // Hands one IPv4 packet to the link; false if it was dropped. A link may queue it until
+  // submit() (a batching device); the driver submits before it waits for input.
   virtual bool send(instant now, bytes packet) = 0;
+  virtual void submit() {}
   // Delivers up to `max` waiting packets to `sink` (each valid only during the call) and
   // returns how many; 0 when none waits. Never blocks.
   virtual std::size_t receive(instant now, std::size_t max, const packet_sink& sink) = 0;
@@ -49,6 +51,7 @@ class link_decorator : public link {
  public:
   explicit link_decorator(link& inner) : inner_(inner) {}
   bool send(instant now, bytes packet) override { return inner_.send(now, packet); }
+  void submit() override { inner_.submit(); }
   std::size_t receive(instant now, std::size_t max, const packet_sink& sink) override {
     return inner_.receive(now, max, sink);
   }

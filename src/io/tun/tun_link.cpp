@@ -11,7 +11,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
+
+#include "tun_uring.hpp"
 
 namespace synack::io {
 namespace {
@@ -103,13 +107,24 @@ result<std::unique_ptr<tun_link>, std::string> tun_link::open(const tun_config& 
 }
 
 tun_link::tun_link(int fd, std::string ifname, std::size_t mtu)
-    : fd_(fd), ifname_(std::move(ifname)), buf_(std::max<std::size_t>(mtu, 1500) + 64) {}
+    : fd_(fd), ifname_(std::move(ifname)), buf_(std::max<std::size_t>(mtu, 1500) + 64) {
+  const char* mode = std::getenv("SYNACK_TUN_IO");
+  if (mode == nullptr || std::string_view{mode} != "readwrite") uring_ = detail::tun_uring::open(fd_, buf_.size());
+}
 
 tun_link::~tun_link() {
+  uring_.reset();  // cancels its requests on the descriptor first
   if (fd_ >= 0) ::close(fd_);
 }
 
+int tun_link::fd() const { return uring_ ? uring_->event_fd() : fd_; }
+
+void tun_link::submit() {
+  if (uring_) uring_->submit(stats_);
+}
+
 bool tun_link::send(instant /*now*/, bytes packet) {
+  if (uring_) return uring_->send(packet, stats_);
   for (;;) {
     const ssize_t n = ::write(fd_, packet.data(), packet.size());
     if (n >= 0) {
@@ -124,6 +139,7 @@ bool tun_link::send(instant /*now*/, bytes packet) {
 }
 
 std::size_t tun_link::receive(instant /*now*/, std::size_t max, const packet_sink& sink) {
+  if (uring_) return uring_->receive(max, sink, stats_);
   std::size_t got = 0;
   while (got < max) {
     const ssize_t n = ::read(fd_, buf_.data(), buf_.size());
