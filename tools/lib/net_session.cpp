@@ -101,6 +101,9 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
                   : o.syncookies == "always" ? syncookies_mode::always
                                              : syncookies_mode::on_overflow;
   hc.syn_backlog = std::max<std::size_t>(o.syn_backlog, 1);
+  hc.tcp.rto_min = std::chrono::duration_cast<duration>(std::chrono::duration<double, std::milli>(o.rto_min_ms));
+  hc.tcp.rto_initial = std::max(hc.tcp.rto_initial, hc.tcp.rto_min);
+  hc.tcp.congestion = o.congestion == "reno" ? congestion_kind::reno : congestion_kind::cubic;
   s->loop_ = std::make_unique<runtime::event_loop>(*top, hc);
   s->log_ = std::make_unique<stderr_log>();
   s->loop_->host().set_log(s->log_.get());

@@ -31,6 +31,11 @@ struct net_options {
   bool verbose = false;
   std::string syncookies = "on";  // off | on | always (host_config::syncookies)
   std::size_t syn_backlog = 256;  // host_config::syn_backlog
+  // DEVIATION(Linux TCP_RTO_MIN): the tools' RTO floor is Linux's 200 ms, not RFC 6298's 1 s
+  // (tcp_config's default), so they recover from a lost retransmission as fast as the kernel
+  // peer they talk to. `--rto-min 1000` gives the RFC's value.
+  double rto_min_ms = 200.0;
+  std::string congestion = "cubic";  // cubic | reno (tcp_config::congestion)
 };
 
 // $XDG_RUNTIME_DIR/synack if set, else /run/synack. Sockets are named PID.sock.

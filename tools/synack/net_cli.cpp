@@ -32,6 +32,13 @@ void add_net_options(CLI::App& cmd, net_options& o) {
       ->capture_default_str();
   cmd.add_option("--syn-backlog", o.syn_backlog, "half-open (SYN-RECEIVED) connections per listener")
       ->capture_default_str();
+  cmd.add_option("--rto-min", o.rto_min_ms,
+                 "floor of the retransmission timeout in ms (Linux's 200 by default; RFC 6298 says 1000)")
+      ->check(CLI::Range(1.0, 60000.0))
+      ->capture_default_str();
+  cmd.add_option("--congestion", o.congestion, "congestion control: cubic (RFC 9438) or reno (RFC 5681)")
+      ->check(CLI::IsMember({"cubic", "reno"}))
+      ->capture_default_str();
 }
 
 }  // namespace synack::tools
