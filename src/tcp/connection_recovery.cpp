@@ -25,7 +25,7 @@ void connection::start_congestion_control() {
   if (retransmissions_ > 0) cc_->on_syn_retransmitted();
   sack_scoreboard_config sc;
   sc.smss = snd_.mss;
-  sb_ = sack_scoreboard(sc);
+  sb_.configure(sc);  // in place: the scoreboard is ~600 octets
   sb_.reset(snd_.una);
   rtx_.reset();
   lt_budget_ = 0;

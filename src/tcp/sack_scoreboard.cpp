@@ -4,7 +4,10 @@
 
 namespace synack {
 
-sack_scoreboard::sack_scoreboard(sack_scoreboard_config cfg) : cfg_(cfg) {
+sack_scoreboard::sack_scoreboard(sack_scoreboard_config cfg) { configure(cfg); }
+
+void sack_scoreboard::configure(sack_scoreboard_config cfg) {
+  cfg_ = cfg;
   cfg_.smss = std::max<std::uint32_t>(cfg_.smss, 1);
   cfg_.max_ranges = std::clamp<std::uint32_t>(cfg_.max_ranges, 1, capacity);
   cfg_.dup_thresh = std::max<std::uint32_t>(cfg_.dup_thresh, 1);

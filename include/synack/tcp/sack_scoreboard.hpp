@@ -74,6 +74,8 @@ class sack_scoreboard {
   explicit sack_scoreboard(sack_scoreboard_config cfg = {});
 
   // --- inputs -----------------------------------------------------------------------------
+  // New parameters (a connection learns its SMSS at the handshake); call reset() after.
+  void configure(sack_scoreboard_config cfg);
   // Resets the scoreboard for a connection whose first unacknowledged octet is `snd_una`.
   void reset(seq_num snd_una);
   [[nodiscard]] sack_update update(seq_num snd_una, seq_num snd_max, std::span<const sack_block> blocks);
