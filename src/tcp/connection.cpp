@@ -352,7 +352,7 @@ void connection::on_retransmit_timeout(instant now) {
   if (!handshake && snd_.una == snd_.max) return;
   // RFC 9293 §3.8.3 (MUST-20, MUST-23): give up after R2; at least 3 minutes for a SYN.
   const duration r2 = handshake ? cfg_->syn_r2 : cfg_->data_r2;
-  if (first_tx_ && now - *first_tx_ >= r2) {
+  if ((first_tx_ && now - *first_tx_ >= r2) || (!handshake && user_timed_out(now))) {
     enter_closed(close_reason::timeout);
     return;
   }
@@ -378,8 +378,12 @@ void connection::on_retransmit_timeout(instant now) {
 // backoff (SHLD-30); the backoff starts here, so the probes go out at 1, 2, 4, ... x RTO.
 // With a window that is open but too small for the sender's SWS rules (§3.8.6.2.1), the same
 // timer is the override timeout: when it fires, what fits is sent.
-void connection::on_persist_timeout(instant /*now*/) {
+void connection::on_persist_timeout(instant now) {
   timers_.clear(timer_kind::persist);
+  if (snd_.wnd == 0 && user_timed_out(now)) {
+    enter_closed(close_reason::timeout);  // RFC 5482: held back longer than the user allows
+    return;
+  }
   if (snd_.wnd != 0) {
     sws_override_ = true;
     return;

@@ -364,6 +364,7 @@ void connection::process_ack_of_new_data(instant now, seq_num ack) {
     tx_start_ += seq_len{static_cast<std::uint32_t>(acked)};
   }
   snd_.una = ack;
+  progress_at_ = now;  // user timeout: the peer took data
   if (snd_.nxt.before(ack)) snd_.nxt = ack;  // after going back, the peer had more already
   if (snd_up_ && !snd_.una.before(*snd_up_)) snd_up_.reset();  // every urgent octet acknowledged
   if (rtt_probe_ && rtt_probe_->first.before_eq(ack)) {

@@ -78,7 +78,10 @@ std::optional<std::size_t> connection::poll_transmit(instant now, mutable_bytes 
     case tcp_state::closing:
     case tcp_state::last_ack:
       if (auto n = emit_data_or_fin(now, out)) return n;
-      if (persist_needed()) timers_.set(timer_kind::persist, now + rtt_.rto());  // SHLD-29
+      if (persist_needed()) {
+        timers_.set(timer_kind::persist, now + rtt_.rto());  // SHLD-29
+        if (snd_.wnd == 0 && !probe_due_) progress_at_ = now;  // held by a zero window from now
+      }
       break;
     case tcp_state::fin_wait_2:
     case tcp_state::time_wait:
@@ -199,6 +202,7 @@ std::optional<std::size_t> connection::emit_data_or_fin(instant now, mutable_byt
   if (fin_now) hdr.flags |= tcp_flag::fin;
   const bool is_new = snd_.nxt == snd_.max;
   if (!is_new) ++retransmissions_;
+  if (snd_.una == snd_.max && !probe_due_) progress_at_ = now;  // nothing outstanding: the wait starts now
   probe_due_ = false;
   sws_override_ = false;
   const std::uint32_t used = len + (fin_now ? 1u : 0u);

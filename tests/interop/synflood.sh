@@ -32,11 +32,22 @@ while kill -0 "$HPING_PID" 2>/dev/null && [ $fetched -lt 10 ]; do
   fetched=$((fetched + 1))
   if [ $fetched -eq 2 ]; then
     # Mid-flood: the SYN-flood view and the half-open connections.
-    synack_stat --listeners >"$WORK/listeners.txt" || fail "synack stat --listeners"
+    synack_stat --listeners >"$WORK/listeners.txt" 2>"$WORK/stat.err" || fail "synack stat --listeners: $(cat "$WORK/stat.err")"
     cat "$WORK/listeners.txt" | head -3
-    half_open=$(synack_stat --state SYN-RECEIVED | grep -c '^SYN-RECEIVED' || true)
-    echo "ok: synack stat --state SYN-RECEIVED lists $half_open half-open connections"
-    [ "$half_open" -ge 1 ] && [ "$half_open" -le 128 ] || fail "half-open count $half_open, want 1..128 (--syn-backlog)"
+    # The half-open set churns under the flood (entries are freed and refilled); one listing
+    # can catch it empty, so take up to five, 0.2 s apart: never above the bound, some non-empty.
+    # (Seen once in ten runs: a listing of 0 right after the listener view showed 128.)
+    best=0
+    for _ in 1 2 3 4 5; do
+      synack_stat --state SYN-RECEIVED >"$WORK/synrecv.txt" || fail "synack stat --state SYN-RECEIVED"
+      half_open=$(grep -c '^SYN-RECEIVED' "$WORK/synrecv.txt" || true)
+      [ "$half_open" -le 128 ] || fail "half-open count $half_open beyond --syn-backlog 128"
+      [ "$half_open" -gt "$best" ] && best=$half_open
+      [ "$best" -ge 1 ] && break
+      sleep 0.2
+    done
+    echo "ok: synack stat --state SYN-RECEIVED lists $best half-open connections"
+    [ "$best" -ge 1 ] || fail "half-open count 0 in five listings, want 1..128 (--syn-backlog)"
     row=$(grep -E '^[^ ]*:80 ' "$WORK/listeners.txt") || fail "no listener row for port 80"
     read -r _ synq synmax _ _ sent _ _ <<<"$row"
     [ "$synq" -le 128 ] || fail "listener SYN-Q $synq beyond --syn-backlog"

@@ -191,3 +191,44 @@ TEST(zero_window, everything_acked_with_zero_window__retransmit_off_persist_on) 
 
 }  // namespace
 }  // namespace synack::test
+
+namespace synack::test {
+namespace {
+
+// RFC 5482 user timeout (TCP_USER_TIMEOUT): answered probes no longer hold the connection for
+// ever; it closes once the data has waited that long. The probes go at 1, 3, 7, 15, 31 s.
+TEST(zero_window, user_timeout__closes_a_connection_held_by_answered_probes) {
+  tcp_config cfg;
+  cfg.user_timeout = std::chrono::seconds(20);
+  tcp_harness h(cfg);
+  h.drive_to(tcp_state::established);
+  h.send(at_ms(0), seg{.seq = h.r(1), .ack = h.l(1), .window = 0});
+  ASSERT_EQ(h.write("hello"), 5u);
+  h.expect_nothing(at_ms(0));  // the persist timer starts: the wait began at 0
+  for (const int t : {1, 3, 7, 15}) {
+    h.expect_recv(at_s(t), seg{.seq = h.l(1), .ack = h.r(1), .payload = "h"});
+    h.send(at_s(t), seg{.seq = h.r(1), .ack = h.l(1), .window = 0});  // answered, still closed
+    h.expect_state(tcp_state::established);
+  }
+  h.drain_events();
+  h.expect_nothing(at_s(31));  // the next probe is due at 31 s, past the 20 s user timeout
+  h.expect_state(tcp_state::closed);
+  EXPECT_EQ(h.conn().reason(), close_reason::timeout);
+}
+
+TEST(zero_window, user_timeout__data_unacknowledged_that_long_closes) {
+  tcp_config cfg;
+  cfg.user_timeout = std::chrono::seconds(5);
+  tcp_harness h(cfg);
+  h.drive_to(tcp_state::established);
+  ASSERT_EQ(h.write("x"), 1u);
+  h.expect_recv(at_ms(0), seg{.seq = h.l(1), .ack = h.r(1), .flags = tcp_flag::psh, .payload = "x"});
+  h.expect_recv(at_s(1), seg{.seq = h.l(1), .ack = h.r(1), .flags = tcp_flag::psh, .payload = "x"});
+  h.expect_recv(at_s(3), seg{.seq = h.l(1), .ack = h.r(1), .flags = tcp_flag::psh, .payload = "x"});
+  h.expect_nothing(at_s(7));  // the RTO at 7 s finds the data 7 s old: past 5 s, closed (not R2's 100 s)
+  h.expect_state(tcp_state::closed);
+  EXPECT_EQ(h.conn().reason(), close_reason::timeout);
+}
+
+}  // namespace
+}  // namespace synack::test

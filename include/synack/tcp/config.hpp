@@ -3,6 +3,7 @@
 // everything"); defaults are documented in docs/architecture.md.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "synack/tcp/congestion.hpp"
 #include "synack/util/time.hpp"
@@ -45,6 +46,11 @@ struct tcp_config {
   // transmission of the unacknowledged segment. SYN: at least 3 minutes (MUST-23).
   duration syn_r2 = std::chrono::seconds(180);
   duration data_r2 = std::chrono::seconds(100);
+  // The user timeout of RFC 9293 §3.9.1.1 OPEN / RFC 5482 (Linux TCP_USER_TIMEOUT): when set,
+  // a connection whose sent data has gone unacknowledged — or whose queued data a zero window
+  // has held back, probes answered or not — for this long is closed (close_reason::timeout).
+  // Unset, answered zero-window probes keep a connection open for ever (MUST-37).
+  std::optional<duration> user_timeout;
 
   // Maximum segment lifetime; TIME-WAIT lasts exactly 2 x MSL (RFC 9293 §3.4.2). The default
   // 30 s gives Linux's 60 s TIME-WAIT; RFC 9293 suggests 2 minutes, set it for that.

@@ -347,6 +347,10 @@ class connection {
   };
   std::optional<pending_rst> rst_;  // one RST owed (replaces an older one)
   std::optional<instant> first_tx_;  // first transmission of the oldest unacked segment (R2)
+  instant progress_at_{};  // when sending last made progress, or began to wait (user timeout)
+  [[nodiscard]] bool user_timed_out(instant now) const {
+    return cfg_->user_timeout && now - progress_at_ >= *cfg_->user_timeout;
+  }
   std::optional<std::pair<seq_num, instant>> rtt_probe_;  // Karn: cleared on retransmit
   std::uint64_t retransmissions_ = 0;  // segments sent again (RetransSegs)
   bool probe_due_ = false;  // RFC 9293 §3.8.6.1: send one byte into a zero window
