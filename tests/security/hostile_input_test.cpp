@@ -311,8 +311,8 @@ TEST(hostile_sack, malformed_and_hostile_sack_blocks__harmless_and_cumulative_ac
 // ---- Peer-paced holds (sockstress, CVE-2008-4609) -------------------------------------------
 
 // A peer that never opens its window but answers every probe holds the connection for as long
-// as it likes: RFC 9293 MUST-35..37 keep a probed connection open, and synack has no user
-// timeout (RFC 5482) yet. What stays bounded: memory (the send queue is capped at
+// as it likes: RFC 9293 MUST-35..37 keep a probed connection open unless the user timeout
+// (RFC 5482, off by default; zero_window_test.cpp) is set. What stays bounded: memory (the send queue is capped at
 // send_buffer, the application is told to wait) and work (probes back off to rto_max).
 TEST_F(hostile, zero_window_hold_by_an_answering_peer__memory_and_probes_bounded) {
   t_.send(at_ms(10), seg{.seq = x_.r(1), .ack = x_.l(1), .window = 0});
