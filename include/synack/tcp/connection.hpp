@@ -199,8 +199,6 @@ class connection {
   [[nodiscard]] std::uint64_t retransmissions() const { return retransmissions_; }
   [[nodiscard]] std::uint64_t fast_retransmits() const { return fast_retransmits_; }
   [[nodiscard]] std::uint64_t timeouts() const { return timeouts_; }
-  [[nodiscard]] const congestion_control& congestion_state() const { return *cc_; }
-  [[nodiscard]] const sack_scoreboard& scoreboard() const { return sb_; }
   [[nodiscard]] std::uint64_t challenge_acks_suppressed() const { return challenge_acks_suppressed_; }
   [[nodiscard]] std::uint64_t pmtu_reductions() const { return pmtu_reductions_; }
   // TIME-WAIT: when it ends (2 x MSL after the last FIN was acknowledged).
