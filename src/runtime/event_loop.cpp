@@ -247,6 +247,9 @@ bool event_loop::dispatch_host_events() {
         break;  // reported through on_readable (recv returns 0)
       case tcp_event_kind::urgent:
         break;  // urgent data is read inline (RFC 6093); connection::urgent_remaining() tells how much
+      case tcp_event_kind::retransmit_threshold:
+        if (e->cb.on_retransmit_threshold) e->cb.on_retransmit_threshold();
+        break;
       case tcp_event_kind::closed: {
         const conn_handle h = e->h;
         auto cb = std::move(e->cb.on_closed);

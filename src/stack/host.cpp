@@ -1,7 +1,9 @@
 // synack::host: commands, polls, timers and slot bookkeeping. Packet input is in
 // host_input.cpp.
 #include <algorithm>
+#include <array>
 #include <cassert>
+#include <charconv>
 
 #include "host_impl.hpp"
 
@@ -122,6 +124,9 @@ void host::impl::touch(instant now, std::uint32_t idx) {
 void host::impl::drain_events(instant now, std::uint32_t idx) {
   slot& s = slots[idx];
   while (auto e = s.conn->poll_event()) {
+    if (e->kind == tcp_event_kind::retransmit_threshold) {
+      negative_advice(now, s.conn->tuple(), s.cfg.r1_retransmissions);
+    }
     switch (s.own) {
       case owner::user:
         events.push_back(host_event{host_event::kind::connection, conn_handle{idx, s.gen}, {}, *e});
@@ -163,6 +168,39 @@ void host::impl::drain_events(instant now, std::uint32_t idx) {
         break;
     }
   }
+}
+
+// RFC 9293 §3.8.3 (MUST-20), RFC 1122 §4.2.3.5: a connection retransmitted one segment R1
+// times unanswered, and "passes negative advice to the IP layer, to trigger dead-gateway
+// diagnosis". This host's IP layer is one interface with no gateway of its own to choose
+// (RFC 1122 §3.3.1.4: the link, TUN or simulated, and whatever routes behind it own that), so
+// the advice is counted and given to the operator — at most one notice a minute, e.g.
+// "no answer from 10.0.0.2:80 after 3 retransmissions: the path may be down".
+void host::impl::negative_advice(instant now, const four_tuple& t, std::uint32_t retransmissions) {
+  ++ctr.r1_negative_advice;
+  constexpr duration quiet = std::chrono::seconds(60);
+  if (advice_logged && now - *advice_logged < quiet) return;
+  advice_logged = now;
+  if (log == nullptr) return;
+  std::array<char, 96> buf{};
+  char* p = buf.data();
+  char* const end = buf.data() + buf.size();
+  auto put = [&](std::string_view sv) {
+    const std::size_t n = std::min(sv.size(), static_cast<std::size_t>(end - p));
+    p = std::copy_n(sv.data(), n, p);
+  };
+  auto num = [&](std::uint32_t v) { p = std::to_chars(p, end, v).ptr; };
+  put("no answer from ");
+  for (int i = 3; i >= 0; --i) {
+    num((t.remote_addr.value >> (8 * i)) & 0xFFu);
+    if (i != 0) put(".");
+  }
+  put(":");
+  num(t.remote_port);
+  put(" after ");
+  num(retransmissions);
+  put(" retransmissions: the path may be down");
+  log->on_log(now, std::string_view{buf.data(), static_cast<std::size_t>(p - buf.data())});
 }
 
 void host::impl::schedule(std::uint32_t idx) {

@@ -173,6 +173,8 @@ struct host::impl final : tcp_tracer {
   // A pure ACK to a listener that sent cookies lately: a connection if the cookie checks out.
   void cookie_ack(instant now, const ipv4_view& ip, const tcp_repr& seg, std::uint32_t lidx);
   void note_syn_flood(instant now, listener& l, bool sending_cookies);
+  void negative_advice(instant now, const four_tuple& t, std::uint32_t retransmissions);
+  std::optional<instant> advice_logged;  // when the last R1 notice was given (one a minute)
   std::size_t emit_cookie_synack(mutable_bytes out);
   void count_icmp(icmp_action a);
   reply* next_reply();

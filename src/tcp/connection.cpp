@@ -226,12 +226,12 @@ void connection::set_state(tcp_state next) {
 
 void connection::push_event(tcp_event e) {
   // Bounded: established, peer_closed and closed happen at most once per lifetime, and
-  // urgent notices coalesce into one pending event, so four slots always suffice.
+  // urgent and R1 notices coalesce into one pending event each, so five slots always suffice.
   if (ev_len_ == events_.size()) return;
-  // Urgent notices coalesce: one pending says "look at urgent_remaining()".
-  if (e.kind == tcp_event_kind::urgent) {
+  // Urgent notices coalesce: one pending says "look at urgent_remaining()"; so do R1 warnings.
+  if (e.kind == tcp_event_kind::urgent || e.kind == tcp_event_kind::retransmit_threshold) {
     for (std::uint8_t i = 0; i < ev_len_; ++i) {
-      if (events_[(ev_head_ + i) % events_.size()].kind == tcp_event_kind::urgent) return;
+      if (events_[(ev_head_ + i) % events_.size()].kind == e.kind) return;
     }
   }
   events_[(ev_head_ + ev_len_) % events_.size()] = e;
@@ -256,6 +256,7 @@ void connection::enter_closed(close_reason why) {
   ack_now_ = false;
   syn_due_ = false;
   first_tx_.reset();
+  rto_streak_ = 0;
   rtt_probe_.reset();
   probe_due_ = false;
   keepalive_due_ = false;
@@ -355,6 +356,13 @@ void connection::on_retransmit_timeout(instant now) {
   if ((first_tx_ && now - *first_tx_ >= r2) || (!handshake && user_timed_out(now))) {
     enter_closed(close_reason::timeout);
     return;
+  }
+  // RFC 9293 §3.8.3 (MUST-20): R1 retransmissions of the same segment and still no answer —
+  // tell the user (SHLD-9) and, through the host, the IP layer (negative advice). Once per
+  // stuck segment: the streak starts over when an ACK shows the peer alive.
+  ++rto_streak_;
+  if (cfg_->r1_retransmissions != 0 && rto_streak_ == cfg_->r1_retransmissions) {
+    push_event(tcp_event{tcp_event_kind::retransmit_threshold, close_reason::none});
   }
   // RFC 6298 §5.5-5.6: back off, retransmit the earliest unacknowledged segment. Karn's rule:
   // no RTT sample from anything sent before this point.
@@ -466,6 +474,7 @@ tcb_snapshot connection::snapshot() const {
   s.cwnd = cc_->cwnd();
   s.ssthresh = cc_->ssthresh();
   s.congestion = cc_->kind();
+  s.rto_streak = rto_streak_;
   s.in_recovery = cc_->in_recovery();
   s.deadline = timers_.next();
   s.next_timer = timers_.next_kind();

@@ -376,6 +376,7 @@ void connection::process_ack_of_new_data(instant now, seq_num ack) {
     rtt_.after_syn_timeout();  // RFC 6298 §5.7 (the handshake ACK: the probe was cleared)
     syn_timed_out_ = false;
   }
+  rto_streak_ = 0;  // R1 counts retransmissions of one segment; this one got through
   if (snd_.una == snd_.max) {
     timers_.clear(timer_kind::retransmit);  // RFC 6298 §5.2
     first_tx_.reset();
@@ -408,6 +409,7 @@ void connection::update_send_window(const tcp_repr& seg) {
 void connection::on_window_ack(instant now, std::uint32_t old_wnd) {
   if (snd_.wnd == 0) {
     if (first_tx_) first_tx_ = now;
+    rto_streak_ = 0;  // nor R1: the probe was answered
     return;
   }
   if (old_wnd != 0) return;

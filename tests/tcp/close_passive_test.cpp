@@ -87,6 +87,8 @@ TEST(close_passive, last_ack__fin_retransmitted_with_backoff) {
   h.expect_recv(at_ms(7000), seg{.seq = h.l(1), .ack = h.r(2), .flags = fin});  // 4 s
   h.expect_nothing(at_ms(7000));
   EXPECT_EQ(h.conn().retransmissions(), 3u);
+  // The third retransmission of the FIN reached R1 (MUST-20): a warning, not the end.
+  h.expect_event(tcp_event{tcp_event_kind::retransmit_threshold, close_reason::none});
   EXPECT_EQ(h.conn().snd().nxt, h.l(2));
   h.send(at_ms(7100), seg{.seq = h.r(2), .ack = h.l(2)});
   h.expect_state(s::closed);
@@ -104,6 +106,7 @@ TEST(close_passive, last_ack__fin_not_acknowledged__gives_up_after_data_r2) {
   h.expect_state(s::last_ack);
   h.expect_nothing(at_ms(15000));  // 15 s since the first FIN >= R2: no fourth FIN
   h.expect_state(s::closed);
+  h.expect_event(tcp_event{tcp_event_kind::retransmit_threshold, close_reason::none});  // R1 came first
   h.expect_event(tcp_event{tcp_event_kind::closed, close_reason::timeout});
 }
 

@@ -165,6 +165,7 @@ TEST(keepalive, silent_peer_with_data_in_flight__r2_closes_not_keepalive) {
   }
   h.expect_nothing(at_s(127));  // RTO 64 s: R2 (100 s since the first transmission) is reached
   h.expect_state(s::closed);
+  h.expect_event(tcp_event{tcp_event_kind::retransmit_threshold, close_reason::none});  // R1 first
   h.expect_event(tcp_event{tcp_event_kind::closed, close_reason::timeout});
 }
 

@@ -26,6 +26,8 @@ TEST(retransmit, syn__initial_rto_1s_doubling_to_rto_max__r2_at_least_3_minutes)
   EXPECT_EQ(h.conn().snapshot().rto, seconds(60));
   h.expect_nothing(at_ms(182999));
   h.expect_state(s::syn_sent);
+  // R1 (MUST-20) was reached at the third SYN retransmission (7 s), once.
+  h.expect_event(tcp_event{tcp_event_kind::retransmit_threshold, close_reason::none});
   h.expect_no_event();
   // 183 s since the first SYN >= R2 (180 s): no eighth SYN, the connection fails.
   h.expect_nothing(at_s(183));
@@ -64,6 +66,7 @@ TEST(retransmit, data__backoff_then_data_r2_timeout) {
   h.expect_state(s::established);
   h.expect_nothing(at_s(123));  // 123 s >= 100 s since the first transmission
   h.expect_state(s::closed);
+  h.expect_event(tcp_event{tcp_event_kind::retransmit_threshold, close_reason::none});  // R1 (at 7 s)
   h.expect_event(tcp_event{tcp_event_kind::closed, close_reason::timeout});
 }
 

@@ -167,6 +167,7 @@ TEST(syn_received, synack_retransmitted_with_backoff_then_timeout) {
   h.expect_state(tcp_state::syn_received);
   h.expect_nothing(at_ms(183000));
   h.expect_state(tcp_state::closed);
+  h.expect_event(tcp_event{tcp_event_kind::retransmit_threshold, close_reason::none});  // R1 at the third
   h.expect_event(tcp_event{tcp_event_kind::closed, close_reason::timeout});
 }
 

@@ -59,6 +59,7 @@ void append_counters_json(std::string& out, const host_counters& c) {
       c.ip_out_requests, c.icmp_in_echos, c.icmp_out_echo_reps, c.time_wait_recycled, c.total_drops());
   out += fmt::format(",\"syncookies_sent\":{},\"syncookies_recv\":{},\"syncookies_failed\":{}", c.syncookies_sent,
                      c.syncookies_recv, c.syncookies_failed);
+  out += fmt::format(",\"r1_negative_advice\":{}", c.r1_negative_advice);
   out += ",\"drop_reasons\":{";
   bool first = true;
   auto add = [&](std::string_view layer, std::string_view name, std::uint64_t v) {
@@ -76,13 +77,13 @@ void append_counters_text(std::string& out, const host_counters& c) {
   out += fmt::format(
       "\nTcp: active_opens {} passive_opens {} attempt_fails {} estab_resets {} curr_estab {}\n"
       "     in_segs {} out_segs {} retrans_segs {} in_errs {} out_rsts {}\n"
-      "     listen_overflows {} listen_drops {} time_wait_recycled {}\n"
+      "     listen_overflows {} listen_drops {} time_wait_recycled {} r1_negative_advice {}\n"
       "     syncookies_sent {} syncookies_recv {} syncookies_failed {}\n"
       "Ip:  in_receives {} out_requests {}   Icmp: in_echos {} out_echo_reps {}\n"
       "Drops: {}",
       c.active_opens, c.passive_opens, c.attempt_fails, c.estab_resets, c.curr_estab, c.in_segs, c.out_segs,
       c.retrans_segs, c.in_errs, c.out_rsts, c.listen_overflows, c.listen_drops, c.time_wait_recycled,
-      c.syncookies_sent, c.syncookies_recv, c.syncookies_failed, c.ip_in_receives, c.ip_out_requests, c.icmp_in_echos, c.icmp_out_echo_reps, c.total_drops());
+      c.r1_negative_advice, c.syncookies_sent, c.syncookies_recv, c.syncookies_failed, c.ip_in_receives, c.ip_out_requests, c.icmp_in_echos, c.icmp_out_echo_reps, c.total_drops());
   auto add = [&](std::string_view layer, std::string_view name, std::uint64_t v) {
     if (v != 0) out += fmt::format(" {}.{}={}", layer, name, v);
   };

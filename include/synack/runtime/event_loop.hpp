@@ -11,6 +11,8 @@
 //   on_readable  data or end of stream is waiting: recv() until would_block (0 = end)
 //   on_writable  send space freed, reported while want_writable(h, true)
 //   on_closed    the TCB reached CLOSED; the reason tells refused / reset / timeout apart
+//   on_retransmit_threshold  one segment went R1 times unanswered (RFC 9293 §3.8.3, SHLD-9);
+//                the connection keeps trying until R2 (on_closed with timeout) or an answer
 // Callbacks may call any command, including close() on their own handle.
 #include <cstdint>
 #include <functional>
@@ -35,6 +37,7 @@ struct conn_callbacks {
   std::function<void()> on_readable;
   std::function<void()> on_writable;
   std::function<void(close_reason)> on_closed;
+  std::function<void()> on_retransmit_threshold = {};
 };
 
 using accept_callback = std::function<void(conn_handle)>;

@@ -67,6 +67,9 @@ struct host_counters {
   // TIME-WAIT table.
   std::uint64_t time_wait_recycled = 0;  // oldest record evicted because the table was full
   std::uint64_t challenge_acks_suppressed = 0;
+  // RFC 9293 §3.8.3 (MUST-20): a connection retransmitted one segment R1 times without an
+  // answer and gave the IP layer negative advice about the path to its peer.
+  std::uint64_t r1_negative_advice = 0;
 
   std::array<std::uint64_t, static_cast<std::size_t>(wire_error::count_)> drop_wire{};
   std::array<std::uint64_t, static_cast<std::size_t>(rx_verdict::count_)> drop_tcp{};

@@ -46,6 +46,12 @@ struct tcp_config {
   // transmission of the unacknowledged segment. SYN: at least 3 minutes (MUST-23).
   duration syn_r2 = std::chrono::seconds(180);
   duration data_r2 = std::chrono::seconds(100);
+  // R1 (MUST-20, SHLD-10): when the same segment — SYN, SYN-ACK, data, FIN or a zero-window
+  // probe — has been retransmitted this many times by the retransmission timer without an
+  // answer, the connection tells its user (tcp_event_kind::retransmit_threshold, SHLD-9) and
+  // the host passes negative advice to its IP layer (counter r1_negative_advice). RFC 1122
+  // §4.2.3.5 recommends at least 3 retransmissions; Linux's tcp_retries1 is 3. 0 turns it off.
+  std::uint32_t r1_retransmissions = 3;
   // The user timeout of RFC 9293 §3.9.1.1 OPEN / RFC 5482 (Linux TCP_USER_TIMEOUT): when set,
   // a connection whose sent data has gone unacknowledged — or whose queued data a zero window
   // has held back, probes answered or not — for this long is closed (close_reason::timeout).

@@ -94,6 +94,7 @@ struct tcb_snapshot {
   std::uint32_t ssthresh = 0;  // slow start threshold, bytes
   congestion_kind congestion = default_congestion_kind;
   bool in_recovery = false;    // fast recovery (RFC 6582 / RFC 6675)
+  std::uint32_t rto_streak = 0;  // timer retransmissions of the oldest unacked segment (R1)
   std::optional<instant> deadline;
   std::optional<timer_kind> next_timer;
   close_reason reason = close_reason::none;
@@ -345,6 +346,7 @@ class connection {
   };
   std::optional<pending_rst> rst_;  // one RST owed (replaces an older one)
   std::optional<instant> first_tx_;  // first transmission of the oldest unacked segment (R2)
+  std::uint32_t rto_streak_ = 0;     // RTO retransmissions of the oldest unacked segment (R1)
   instant progress_at_{};  // when sending last made progress, or began to wait (user timeout)
   [[nodiscard]] bool user_timed_out(instant now) const {
     return cfg_->user_timeout && now - progress_at_ >= *cfg_->user_timeout;
@@ -376,7 +378,7 @@ class connection {
   std::uint64_t challenge_acks_suppressed_ = 0;
 
   // Events: a small ring, newest dropped if the user never polls (bounded).
-  std::array<tcp_event, 4> events_{};
+  std::array<tcp_event, 5> events_{};
   std::uint8_t ev_head_ = 0;
   std::uint8_t ev_len_ = 0;
 };

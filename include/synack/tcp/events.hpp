@@ -32,6 +32,10 @@ enum class tcp_event_kind : std::uint8_t {
   peer_closed,  // a FIN arrived: no more data will come
   closed,       // the TCB reached CLOSED; see the reason
   urgent,       // RFC 9293 §3.8.5 (MUST-32): the peer's urgent pointer appeared or advanced
+  // RFC 9293 §3.8.3 (MUST-20, SHLD-9): the same segment has now been retransmitted R1 times
+  // (tcp_config::r1_retransmissions) without an answer. A warning, not an end: the connection
+  // goes on retransmitting until R2 or an ACK. Given at most once per stuck segment.
+  retransmit_threshold,
 };
 
 struct tcp_event {
