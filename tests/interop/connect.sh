@@ -50,9 +50,13 @@ timeout 20 "${CONNECT[@]}" --no-ctl "$KERN_ADDR" 5999 </dev/null 2>"$WORK/refuse
 [ "$rc" -eq 3 ] || fail "closed port: exit $rc, want 3 (refused): $(cat "$WORK/refused.err")"
 echo "ok: closed port -> exit 3 ($(cat "$WORK/refused.err"))"
 rc=0
-timeout 20 "${CONNECT[@]}" --no-ctl --connect-timeout 1 10.77.0.99 5999 </dev/null 2>"$WORK/timeout.err" || rc=$?
+# SYNs at 0, 1, 3 and 7 s: the third retransmission reaches R1 (RFC 9293 §3.8.3, SHLD-9), which
+# connect reports and keeps trying; the 8 s connect timeout then ends it.
+timeout 20 "${CONNECT[@]}" --no-ctl --connect-timeout 8 10.77.0.99 5999 </dev/null 2>"$WORK/timeout.err" || rc=$?
 [ "$rc" -eq 5 ] || fail "silent address: exit $rc, want 5 (timeout): $(cat "$WORK/timeout.err")"
-echo "ok: silent address -> exit 5 ($(cat "$WORK/timeout.err"))"
+grep -q "no answer after 3 retransmissions; still trying" "$WORK/timeout.err" ||
+  fail "silent address: no R1 warning before the timeout: $(cat "$WORK/timeout.err")"
+echo "ok: silent address -> R1 warning, then exit 5 ($(tr '\n' ' ' <"$WORK/timeout.err"))"
 
 # Simultaneous close (RFC 9293 §3.6 case 2, Figure 13). Every packet is held 200 ms each way on
 # synack's side (--reorder 1 --reorder-delay 200), so the kernel's FIN, sent as soon as socat
