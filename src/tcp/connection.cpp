@@ -355,6 +355,8 @@ void connection::on_retransmit_timeout(instant now) {
   const duration r2 = handshake ? cfg_->syn_r2 : cfg_->data_r2;
   // The user timeout bounds an active open's SYN too, as Linux's since 5.4 (tcp_write_timeout);
   // a passive SYN-RECEIVED keeps R2 (Linux's request socks ignore it).
+  // DEVIATION(Linux tcp_clamp_rto_to_user_timeout): it is checked when this timer fires, so
+  // the connection ends at the first expiry past it; Linux shortens the timer to end it there.
   const bool user_bound = !handshake || !passive_;
   if ((first_tx_ && now - *first_tx_ >= r2) || (user_bound && user_timed_out(now))) {
     enter_closed(close_reason::timeout);
