@@ -20,7 +20,48 @@ std::optional<int> int_value(bytes v) {
 
 int seconds(duration d) { return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(d).count()); }
 
+// Beyond this a timeout waits for ever, as Linux's beyond MAX_SCHEDULE_TIMEOUT / HZ - 1
+// seconds (a bound that depends on HZ; both lie past a hundred thousand years).
+constexpr std::int64_t forever_sec = 4'000'000'000'000;
+constexpr std::int64_t usec_per_sec = 1'000'000;
+
+timeval_opt to_timeval(const std::optional<duration>& t) {
+  if (!t) return {};  // MAX_SCHEDULE_TIMEOUT reads back as {0, 0}
+  return {t->count() / usec_per_sec, t->count() % usec_per_sec};
+}
+
 }  // namespace
+
+// sock_set_timeout(): shorter than a struct timeval is EINVAL; tv_usec outside 0..999999 is
+// EDOM; a negative tv_sec means "do not wait" (0); {0, 0} means "for ever".
+// DEVIATION: kept to the microsecond; Linux rounds up to a jiffy (1/HZ s), which getsockopt
+// then shows.
+sys_result<void> socket_table::set_timeout(std::optional<duration>& t, bytes value) {
+  timeval_opt tv;
+  if (value.size() < sizeof tv) return unexpected{EINVAL};
+  std::memcpy(&tv, value.data(), sizeof tv);
+  if (tv.tv_usec < 0 || tv.tv_usec >= usec_per_sec) return unexpected{EDOM};
+  if (tv.tv_sec < 0) {
+    t = duration{0};
+  } else if ((tv.tv_sec == 0 && tv.tv_usec == 0) || tv.tv_sec >= forever_sec) {
+    t.reset();
+  } else {
+    t = duration{tv.tv_sec * usec_per_sec + tv.tv_usec};
+  }
+  return {};
+}
+
+sys_result<std::optional<duration>> socket_table::recv_timeout(int fd) const {
+  const sock* s = get(fd);
+  if (s == nullptr) return unexpected{EBADF};
+  return s->rcvtimeo;
+}
+
+sys_result<std::optional<duration>> socket_table::send_timeout(int fd) const {
+  const sock* s = get(fd);
+  if (s == nullptr) return unexpected{EBADF};
+  return s->sndtimeo;
+}
 
 // Options that reach a live connection (TCP_NODELAY, keep-alives) go to it at once.
 void socket_table::apply_live(instant now, sock& s) {
@@ -42,6 +83,8 @@ sys_result<void> socket_table::set_socket_level(instant now, sock& s, int name, 
     s.linger.l_onoff = s.linger.l_onoff != 0 ? 1 : 0;
     return {};
   }
+  if (name == so_rcvtimeo) return set_timeout(s.rcvtimeo, value);
+  if (name == so_sndtimeo) return set_timeout(s.sndtimeo, value);
   if (name != so_reuseaddr && name != so_keepalive && name != so_rcvbuf && name != so_sndbuf) {
     return unexpected{ENOPROTOOPT};  // SO_ERROR, SO_TYPE, SO_ACCEPTCONN are read-only
   }
@@ -79,6 +122,7 @@ sys_result<void> socket_table::set_tcp_level(instant now, sock& s, int name, byt
     case tcp_keepidle:
     case tcp_keepintvl:
     case tcp_keepcnt:
+    case tcp_user_timeout:
       if (!v) return unexpected{EINVAL};
       break;
     default:
@@ -104,6 +148,13 @@ sys_result<void> socket_table::set_tcp_level(instant now, sock& s, int name, byt
     case tcp_keepcnt:  // MAX_TCP_KEEPCNT: 127
       if (*v < 1 || *v > 127) return unexpected{EINVAL};
       s.cfg.keepalive_count = static_cast<std::uint32_t>(*v);
+      break;
+    case tcp_user_timeout:
+      // tcp(7): milliseconds, 0 for the system default (off); a negative int is EINVAL. It
+      // bounds unacknowledged data and zero-window holds (tcp_config::user_timeout) and, as
+      // Linux since 5.4 does, the SYN retransmissions of connect.
+      if (*v < 0) return unexpected{EINVAL};
+      s.cfg.user_timeout = *v == 0 ? std::nullopt : std::optional<duration>{std::chrono::milliseconds(*v)};
       break;
     default:
       break;
@@ -133,6 +184,8 @@ sys_result<int> socket_table::get_int_option(sock& s, int level, int name) {
     case tcp_keepidle: return seconds(s.cfg.keepalive_idle);
     case tcp_keepintvl: return seconds(s.cfg.keepalive_interval);
     case tcp_keepcnt: return static_cast<int>(s.cfg.keepalive_count);
+    case tcp_user_timeout:
+      return s.cfg.user_timeout ? static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(*s.cfg.user_timeout).count()) : 0;
     case tcp_maxseg: {
       // tp->mss_cache: the most payload a segment carries (the timestamp option taken off);
       // before a connection, TCP_MAXSEG's value or 536.
@@ -152,6 +205,12 @@ sys_result<std::size_t> socket_table::getsockopt(int fd, int level, int name, mu
   if (level == sol_socket && name == so_linger) {
     const std::size_t n = std::min(out.size(), sizeof(linger_opt));
     std::memcpy(out.data(), &s->linger, n);
+    return n;
+  }
+  if (level == sol_socket && (name == so_rcvtimeo || name == so_sndtimeo)) {
+    const timeval_opt tv = to_timeval(name == so_rcvtimeo ? s->rcvtimeo : s->sndtimeo);
+    const std::size_t n = std::min(out.size(), sizeof tv);
+    std::memcpy(out.data(), &tv, n);
     return n;
   }
   auto v = get_int_option(*s, level, name);

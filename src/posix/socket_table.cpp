@@ -402,8 +402,8 @@ sys_result<void> socket_table::shutdown(instant now, int fd, int how) {
 }
 
 // tcp_close(): unread data or SO_LINGER with a zero time aborts with RST; otherwise the
-// connection finishes its close on its own.
-// DEVIATION: a non-zero linger time does not make close wait (nothing here blocks).
+// connection finishes its close on its own. Nothing here blocks: with a non-zero linger time
+// runtime::blocking_sockets::close waits for the FIN's acknowledgement (sk_stream_wait_close).
 sys_result<void> socket_table::close(instant now, int fd) {
   sock* s = get(fd);
   if (s == nullptr) return unexpected{EBADF};

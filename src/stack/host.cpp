@@ -50,6 +50,11 @@ void host::impl::on_state(const four_tuple& t, tcp_state from, tcp_state to) {
 
 // ---- slots -----------------------------------------------------------------------------------
 
+std::uint16_t host::impl::link_mss(std::uint16_t cap) const {
+  const auto link = static_cast<std::uint16_t>(std::max(cfg.mtu, min_ipv4_mtu) - 40);
+  return std::min(cap, link);
+}
+
 std::uint32_t host::impl::alloc_slot(owner o, const tcp_config& c) {
   std::uint32_t idx = 0;
   if (!free_slots.empty()) {
@@ -61,6 +66,7 @@ std::uint32_t host::impl::alloc_slot(owner o, const tcp_config& c) {
   }
   slot& s = slots[idx];
   s.cfg = c;
+  s.cfg.mss = link_mss(c.mss);  // announced on the SYN / SYN-ACK and the cap of the send MSS
   s.conn.emplace(s.cfg, isns);
   s.conn->set_tracer(this);
   s.own = o;

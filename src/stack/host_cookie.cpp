@@ -70,6 +70,7 @@ void host::impl::send_cookie(instant now, const ipv4_view& ip, const tcp_repr& s
   p.wscale = connection::recv_window_shift(cfg.tcp);
   p.sack = c.options.sack_permitted;
   p.ts = c.options.timestamps;
+  p.mss = link_mss(l.cfg.mss);  // what the listener's TCB would announce (MUST-67)
   p.tsval = c.tsval.value_or(0);
   p.tsecr = offer.timestamps ? syn.options.timestamps->tsval : 0;
   cookie_q.push_back(p);
@@ -89,7 +90,7 @@ std::size_t host::impl::emit_cookie_synack(mutable_bytes out) {
   hdr.ack = p.ack;
   hdr.flags = tcp_flag::syn;
   hdr.window = p.window;  // RFC 7323 §2.2: never scaled on a SYN-ACK
-  hdr.options.mss = cfg.tcp.mss;
+  hdr.options.mss = p.mss;
   hdr.options.window_scale = p.has_wscale ? std::optional<std::uint8_t>{p.wscale} : std::nullopt;
   hdr.options.sack_permitted = p.sack;
   hdr.options.timestamps = p.ts ? std::optional{tcp_timestamps{p.tsval, p.tsecr}} : std::nullopt;

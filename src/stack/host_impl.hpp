@@ -81,6 +81,7 @@ struct host::impl final : tcp_tracer {
     bool has_wscale = false;
     bool sack = false;
     bool ts = false;
+    std::uint16_t mss = 0;  // announced: the listener's cap, bounded by the link (link_mss)
   };
   static constexpr std::size_t cookie_queue_max = 1024;  // beyond it: host_drop::reply_queue_full
   struct timer_entry {
@@ -134,6 +135,10 @@ struct host::impl final : tcp_tracer {
 
   // tcp_tracer: RFC 1213 counters from the state funnel, then the user's tracer.
   void on_state(const four_tuple& t, tcp_state from, tcp_state to) override;
+
+  // RFC 9293 §3.7.1 (MUST-67), RFC 1122 §4.2.2.6: the MSS a SYN or SYN-ACK announces is the
+  // link MTU less the fixed IPv4 and TCP headers, never above the configured `cap`.
+  [[nodiscard]] std::uint16_t link_mss(std::uint16_t cap) const;
 
   // Slots and bookkeeping (host.cpp).
   std::uint32_t alloc_slot(owner o, const tcp_config& c);

@@ -343,6 +343,7 @@ void connection::on_timeout(instant now) {
   if (timers_.expired(timer_kind::retransmit, now)) on_retransmit_timeout(now);
   if (timers_.expired(timer_kind::persist, now)) on_persist_timeout(now);
   if (timers_.expired(timer_kind::keepalive, now)) on_keepalive_timeout(now);
+  if (timers_.expired(timer_kind::pmtu_raise, now)) on_pmtu_raise_timeout();
 }
 
 void connection::on_retransmit_timeout(instant now) {
@@ -353,7 +354,12 @@ void connection::on_retransmit_timeout(instant now) {
   if (!handshake && snd_.una == snd_.max) return;
   // RFC 9293 §3.8.3 (MUST-20, MUST-23): give up after R2; at least 3 minutes for a SYN.
   const duration r2 = handshake ? cfg_->syn_r2 : cfg_->data_r2;
-  if ((first_tx_ && now - *first_tx_ >= r2) || (!handshake && user_timed_out(now))) {
+  // The user timeout bounds an active open's SYN too, as Linux's since 5.4 (tcp_write_timeout);
+  // a passive SYN-RECEIVED keeps R2 (Linux's request socks ignore it).
+  // DEVIATION(Linux tcp_clamp_rto_to_user_timeout): it is checked when this timer fires, so
+  // the connection ends at the first expiry past it; Linux shortens the timer to end it there.
+  const bool user_bound = !handshake || !passive_;
+  if ((first_tx_ && now - *first_tx_ >= r2) || (user_bound && user_timed_out(now))) {
     enter_closed(close_reason::timeout);
     return;
   }

@@ -34,7 +34,7 @@ result<void, tcp_error> connection::open_from_cookie(instant now, const four_tup
   tx_start_ = snd_.una;
   // The SYN's options as the cookie kept them (take_peer_options for a kept TCB).
   peer_mss_ = o.mss;
-  snd_.mss = static_cast<std::uint16_t>(std::clamp<unsigned>(o.mss, 64u, cfg_->mss));
+  snd_.mss = full_send_mss();
   sack_ok_ = cfg_->sack && o.sack_permitted;
   ts_ok_ = cfg_->timestamps && o.timestamps;
   if (ts_ok_ && ack.options.timestamps) {

@@ -7,7 +7,7 @@
 
 namespace synack {
 
-icmp_action connection::on_icmp_error(instant /*now*/, const icmp_report& r) {
+icmp_action connection::on_icmp_error(instant now, const icmp_report& r) {
   switch (classify(r)) {
     case icmp_class::soft:
       break;
@@ -25,7 +25,7 @@ icmp_action connection::on_icmp_error(instant /*now*/, const icmp_report& r) {
       // error is reported only if it then times out.
       break;
     case icmp_class::frag_needed:
-      return on_frag_needed(r);
+      return on_frag_needed(now, r);
   }
   // MUST-56: a soft error never aborts; SHLD-25: the application learns of it, here when the
   // connection times out (the reason posix/ reports instead of ETIMEDOUT, as Linux does).
@@ -36,8 +36,9 @@ icmp_action connection::on_icmp_error(instant /*now*/, const icmp_report& r) {
 
 // RFC 1191 §6.3: Fragmentation Needed lowers the effective send MSS to the next-hop MTU less
 // the IPv4 and TCP headers (never below the 68-octet minimum MTU) and what was lost to the
-// too-big datagram goes again at once, resegmented. It never raises the MSS.
-icmp_action connection::on_frag_needed(const icmp_report& r) {
+// too-big datagram goes again at once, resegmented. It never raises the MSS: only the
+// pmtu_raise timer does, `pmtu_raise_after` past the last reduction.
+icmp_action connection::on_frag_needed(instant now, const icmp_report& r) {
   // A SYN or SYN-ACK (at most 60 octets with every option) fits the 68-octet minimum MTU, so
   // a Fragmentation Needed quoting one is stale or forged; the MSS is not settled yet anyway.
   if (!is_synchronized(state_) || state_ == tcp_state::time_wait) return icmp_action::ignored;
@@ -49,6 +50,9 @@ icmp_action connection::on_frag_needed(const icmp_report& r) {
   if (mss >= snd_.mss) return icmp_action::ignored;
   snd_.mss = mss;
   ++pmtu_reductions_;
+  // RFC 8201 §4: no attempt at a larger size sooner than 5 minutes after the last Packet Too
+  // Big; RFC 1191 §6.3 recommends 10. Each reduction starts the wait again.
+  timers_.set(timer_kind::pmtu_raise, now + cfg_->pmtu_raise_after);
   if (snd_.una != snd_.max) {
     // The datagram was dropped by the router: go back to SND.UNA and send again in segments
     // of the new size (Linux tcp_simple_retransmit). Not a congestion signal, so the window and
@@ -57,6 +61,25 @@ icmp_action connection::on_frag_needed(const icmp_report& r) {
     rtt_probe_.reset();
   }
   return icmp_action::mss_lowered;
+}
+
+std::uint16_t connection::full_send_mss() const {
+  // At least 64 whatever the peer says; at most ours, which a 68-octet link makes 28.
+  return static_cast<std::uint16_t>(std::min<unsigned>(std::max<unsigned>(peer_mss_, 64u), cfg_->mss));
+}
+
+// RFC 1191 §6.3: when the timer runs out the estimate goes back to the first hop's — here
+// the MSS the handshake settled on (the peer's, within our link's) — and new segments go out
+// at that size. If the path is still narrow a router answers one of them with Fragmentation
+// Needed and on_frag_needed lowers it again (and resends). Nothing is resent here: what is in
+// flight was sent at the smaller size and is fine.
+void connection::on_pmtu_raise_timeout() {
+  timers_.clear(timer_kind::pmtu_raise);
+  if (!is_synchronized(state_) || state_ == tcp_state::time_wait) return;
+  const std::uint16_t full = full_send_mss();
+  if (full <= snd_.mss) return;
+  snd_.mss = full;
+  ++pmtu_raises_;
 }
 
 }  // namespace synack

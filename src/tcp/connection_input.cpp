@@ -590,7 +590,7 @@ void connection::take_peer_options(instant now, const tcp_repr& syn) {
   // RFC 9293 §3.7.1 (MUST-15, MUST-16): 536 unless the SYN says otherwise; never more than we
   // can send. Floor at 64 so a hostile tiny MSS cannot make us send 1-byte segments.
   peer_mss_ = syn.options.mss.value_or(536);
-  snd_.mss = static_cast<std::uint16_t>(std::clamp<unsigned>(peer_mss_, 64u, cfg_->mss));
+  snd_.mss = full_send_mss();
   // RFC 2018 §2: SACK only if both SYNs carry SACK-permitted (ours does iff cfg_->sack).
   sack_ok_ = cfg_->sack && syn.options.sack_permitted;
   // RFC 7323 §3.2: timestamps only if both SYNs carry them; TS.Recent starts at the SYN's TSval.

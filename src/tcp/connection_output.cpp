@@ -163,6 +163,7 @@ std::optional<std::size_t> connection::emit_syn(instant now, mutable_bytes out) 
   const bool first = !first_tx_.has_value();
   if (first) {
     first_tx_ = now;
+    progress_at_ = now;  // the user timeout of an active open counts from its first SYN
     rtt_probe_ = std::pair{snd_.iss + seq_len{1}, now};
   } else {
     ++retransmissions_;

@@ -4,6 +4,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <gtest/gtest.h>
 
@@ -23,6 +24,9 @@ static_assert(so_error == SO_ERROR && so_sndbuf == SO_SNDBUF && so_rcvbuf == SO_
 static_assert(so_keepalive == SO_KEEPALIVE && so_linger == SO_LINGER && so_acceptconn == SO_ACCEPTCONN);
 static_assert(tcp_nodelay == TCP_NODELAY && tcp_maxseg == TCP_MAXSEG && tcp_keepidle == TCP_KEEPIDLE);
 static_assert(tcp_keepintvl == TCP_KEEPINTVL && tcp_keepcnt == TCP_KEEPCNT);
+static_assert(so_rcvtimeo == SO_RCVTIMEO && so_sndtimeo == SO_SNDTIMEO && tcp_user_timeout == TCP_USER_TIMEOUT);
+static_assert(sizeof(timeval_opt) == sizeof(struct timeval) && offsetof(timeval_opt, tv_usec) == offsetof(struct timeval, tv_usec));
+static_assert(sizeof(timeval_opt::tv_sec) == sizeof(timeval::tv_sec) && sizeof(timeval_opt::tv_usec) == sizeof(timeval::tv_usec));
 static_assert(pollin == POLLIN && pollpri == POLLPRI && pollout == POLLOUT && pollerr == POLLERR);
 static_assert(pollhup == POLLHUP && pollnval == POLLNVAL && pollrdnorm == POLLRDNORM);
 static_assert(pollwrnorm == POLLWRNORM && pollrdhup == POLLRDHUP);

@@ -1,7 +1,8 @@
 // ICMP errors acted on (RFC 9293 §3.9.2.2, RFC 1122 §4.2.3.9, RFC 5927, RFC 1191): soft
 // errors remembered and never aborting (MUST-56, SHLD-25), hard errors aborting SYN-SENT
 // (SHLD-26), Source Quench discarded (MUST-55), Fragmentation Needed lowering the send MSS
-// and resegmenting what was in flight — with the exact segments that follow.
+// and resegmenting what was in flight, and the full MSS tried again after RFC 1191 §6.3's
+// timer (10 minutes after the last reduction) — with the exact segments that follow.
 #include "stack/stack_harness.hpp"
 
 namespace synack::stest {
@@ -224,6 +225,88 @@ TEST_F(pmtu, larger_mtu_never_raises_the_mss) {
   EXPECT_EQ(t.ctr().icmp_errors_ignored, 1u);
   EXPECT_EQ(t.ctr().pmtu_reductions, 0u);
   t.expect_nothing(at_ms(5));
+}
+
+// RFC 1191 §6.3 / RFC 8201 §4: a reduced Path MTU is raised again after a timer. The fixture's
+// flight is resent at 960 octets and acknowledged; then only the pmtu-raise timer is armed.
+struct pmtu_raise : pmtu {
+  void lower_and_ack(instant at, std::uint16_t mtu) {
+    t.feed(at, icmp_error(c, c.l(1), 3, icmp_unreach_code::frag_needed, mtu, 1500));
+    expect_resegmented(at, 0, mtu - 40u);
+    t.send(at, seg{.seq = c.r(1), .ack = c.l(1 + 4380), .peer = c.peer, .local = c.local});
+    t.expect_nothing(at);
+  }
+  [[nodiscard]] std::uint16_t mss() { return t.h().find(c.h)->snd().mss; }
+  // 2000 new octets at `at`: one full segment of `mss` and the rest after its ACK (Nagle).
+  void expect_new_data_in(instant at, std::uint32_t seg_len) {
+    const std::string more = pattern(2000);
+    ASSERT_EQ(t.write(c.h, more), more.size());
+    t.expect_tcp(at, seg{.seq = c.l(4381), .ack = c.r(1), .payload = more.substr(0, seg_len), .peer = c.peer, .local = c.local});
+    t.expect_nothing(at);
+  }
+};
+
+TEST_F(pmtu_raise, full_mss_again_ten_minutes_after_the_reduction) {
+  lower_and_ack(at_ms(5), 1000);
+  const connection& k = *t.h().find(c.h);
+  EXPECT_EQ(k.snapshot().next_timer, timer_kind::pmtu_raise);
+  EXPECT_EQ(k.next_deadline(), at_ms(5) + std::chrono::minutes(10));
+  t.expect_nothing(at_ms(5) + std::chrono::minutes(10) - duration{1});
+  EXPECT_EQ(mss(), 960);
+  t.expect_nothing(at_ms(5) + std::chrono::minutes(10));  // the timer fires; nothing is resent
+  EXPECT_EQ(mss(), 1460);
+  EXPECT_EQ(k.pmtu_raises(), 1u);
+  EXPECT_EQ(k.next_deadline(), std::nullopt);
+  EXPECT_EQ(t.h().state(c.h), tcp_state::established);
+  expect_new_data_in(at_ms(5) + std::chrono::minutes(10), 1460);
+}
+
+TEST_F(pmtu_raise, each_reduction_restarts_the_wait) {
+  lower_and_ack(at_ms(5), 1000);
+  // Five minutes on, a smaller hop: 576 - 40 = 536, and the ten minutes count from here.
+  const std::string more = pattern(960);
+  ASSERT_EQ(t.write(c.h, more), more.size());
+  t.expect_tcp(at_s(300), seg{.seq = c.l(4381), .ack = c.r(1), .flags = tcp_flag::psh, .payload = more, .peer = c.peer, .local = c.local});
+  t.feed(at_s(300), icmp_error(c, c.l(4381), 3, icmp_unreach_code::frag_needed, 576, 1000));
+  EXPECT_EQ(mss(), 536);
+  t.expect_tcp(at_s(300), seg{.seq = c.l(4381), .ack = c.r(1), .payload = more.substr(0, 536), .peer = c.peer, .local = c.local});
+  t.expect_tcp(at_s(300), seg{.seq = c.l(4381 + 536), .ack = c.r(1), .flags = tcp_flag::psh, .payload = more.substr(536), .peer = c.peer, .local = c.local});
+  t.send(at_s(300), seg{.seq = c.r(1), .ack = c.l(4381 + 960), .peer = c.peer, .local = c.local});
+  t.expect_nothing(at_ms(605'005));  // ten minutes after the first reduction: still waiting
+  EXPECT_EQ(mss(), 536);
+  t.expect_nothing(at_s(900));  // ten minutes after the second
+  EXPECT_EQ(mss(), 1460);
+}
+
+TEST(pmtu_raise_config, configured_wait_and_a_path_still_too_narrow) {
+  host_config hc = default_config();
+  hc.tcp.pmtu_raise_after = std::chrono::minutes(5);
+  stack_harness t(hc);
+  const conn_info c = t.establish_active(at_ms(0));
+  const std::string data = pattern(1460);
+  ASSERT_EQ(t.write(c.h, data), data.size());
+  t.expect_tcp(at_ms(1), seg{.seq = c.l(1), .ack = c.r(1), .flags = tcp_flag::psh, .payload = data, .peer = c.peer, .local = c.local});
+  t.feed(at_ms(2), icmp_error(c, c.l(1), 3, icmp_unreach_code::frag_needed, 1280, 1500));
+  t.expect_tcp(at_ms(2), seg{.seq = c.l(1), .ack = c.r(1), .payload = data.substr(0, 1240), .peer = c.peer, .local = c.local});
+  t.expect_tcp(at_ms(2), seg{.seq = c.l(1241), .ack = c.r(1), .flags = tcp_flag::psh, .payload = data.substr(1240), .peer = c.peer, .local = c.local});
+  t.send(at_ms(3), seg{.seq = c.r(1), .ack = c.l(1461), .peer = c.peer, .local = c.local});
+  t.expect_nothing(at_ms(2) + std::chrono::minutes(5));
+  EXPECT_EQ(t.h().find(c.h)->snd().mss, 1460);
+  // The path has not grown: the full segment meets Fragmentation Needed again, which lowers
+  // the MSS, resends in smaller pieces and starts another wait.
+  const instant later = at_ms(2) + std::chrono::minutes(6);
+  ASSERT_EQ(t.write(c.h, data), data.size());
+  t.expect_tcp(later, seg{.seq = c.l(1461), .ack = c.r(1), .flags = tcp_flag::psh, .payload = data, .peer = c.peer, .local = c.local});
+  t.feed(later, icmp_error(c, c.l(1461), 3, icmp_unreach_code::frag_needed, 1280, 1500));
+  t.expect_tcp(later, seg{.seq = c.l(1461), .ack = c.r(1), .payload = data.substr(0, 1240), .peer = c.peer, .local = c.local});
+  t.expect_tcp(later, seg{.seq = c.l(2701), .ack = c.r(1), .flags = tcp_flag::psh, .payload = data.substr(1240), .peer = c.peer, .local = c.local});
+  EXPECT_EQ(t.ctr().pmtu_reductions, 2u);
+  t.send(later, seg{.seq = c.r(1), .ack = c.l(2921), .peer = c.peer, .local = c.local});
+  t.expect_nothing(later + std::chrono::minutes(5) - duration{1});
+  EXPECT_EQ(t.h().find(c.h)->snd().mss, 1240);
+  t.expect_nothing(later + std::chrono::minutes(5));
+  EXPECT_EQ(t.h().find(c.h)->snd().mss, 1460);
+  EXPECT_EQ(t.h().find(c.h)->pmtu_raises(), 2u);
 }
 
 TEST(icmp, frag_needed_quoting_a_syn_is_ignored) {

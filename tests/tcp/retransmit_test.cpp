@@ -39,6 +39,36 @@ TEST(retransmit, syn__initial_rto_1s_doubling_to_rto_max__r2_at_least_3_minutes)
   EXPECT_FALSE(h.conn().next_deadline().has_value());
 }
 
+// RFC 5482 user timeout on an active open, as Linux since 5.4 (tcp_write_timeout): SYNs at 0,
+// 1, 3 s; the timer at 7 s finds the first SYN 7 s old, past 5 s, and gives up there rather
+// than at R2's 183 s.
+TEST(retransmit, syn__user_timeout_ends_the_attempt_before_r2) {
+  tcp_config cfg;
+  cfg.user_timeout = seconds(5);
+  tcp_harness h(cfg);
+  ASSERT_TRUE(h.conn().connect(at_ms(0), h.tuple()).has_value());
+  h.expect_recv(at_ms(0), seg{.seq = local_iss, .flags = syn});
+  h.expect_recv(at_s(1), seg{.seq = local_iss, .flags = syn});
+  h.expect_recv(at_s(3), seg{.seq = local_iss, .flags = syn});
+  h.expect_nothing(at_ms(6999));
+  h.expect_state(s::syn_sent);
+  h.expect_nothing(at_s(7));
+  h.expect_state(s::closed);
+  h.expect_event(tcp_event{tcp_event_kind::closed, close_reason::timeout});
+}
+
+// A passive open's SYN-ACK keeps R2: Linux's request socks do not look at the user timeout.
+TEST(retransmit, synack__user_timeout_does_not_apply) {
+  tcp_config cfg;
+  cfg.user_timeout = seconds(5);
+  tcp_harness h(cfg);
+  ASSERT_TRUE(h.conn().listen(local_addr, local_port).has_value());
+  h.send(at_ms(0), seg{.seq = remote_iss, .flags = syn});
+  h.expect_recv(at_ms(0), seg{.seq = local_iss, .ack = h.r(1), .flags = syn});
+  for (int t : {1, 3, 7, 15}) h.expect_recv(at_s(t), seg{.seq = local_iss, .ack = h.r(1), .flags = syn});
+  h.expect_state(s::syn_received);
+}
+
 TEST(retransmit, backoff_capped_at_configured_rto_max) {
   tcp_config cfg;
   cfg.rto_max = seconds(4);

@@ -36,12 +36,15 @@ inline constexpr int so_sndbuf = 7;
 inline constexpr int so_rcvbuf = 8;
 inline constexpr int so_keepalive = 9;
 inline constexpr int so_linger = 13;
+inline constexpr int so_rcvtimeo = 20;  // SO_RCVTIMEO_OLD: a struct timeval of two longs
+inline constexpr int so_sndtimeo = 21;  // SO_SNDTIMEO_OLD
 inline constexpr int so_acceptconn = 30;
 inline constexpr int tcp_nodelay = 1;
 inline constexpr int tcp_maxseg = 2;
 inline constexpr int tcp_keepidle = 4;
 inline constexpr int tcp_keepintvl = 5;
 inline constexpr int tcp_keepcnt = 6;
+inline constexpr int tcp_user_timeout = 18;
 
 // poll(2) events
 inline constexpr short pollin = 0x001;
@@ -58,6 +61,12 @@ inline constexpr short pollrdhup = 0x2000;
 struct linger_opt {
   int l_onoff = 0;
   int l_linger = 0;
+};
+// struct timeval of SO_RCVTIMEO / SO_SNDTIMEO on a 64-bit Linux (time_t and suseconds_t are
+// both 64-bit longs).
+struct timeval_opt {
+  std::int64_t tv_sec = 0;
+  std::int64_t tv_usec = 0;
 };
 struct poll_fd {
   int fd = -1;

@@ -93,6 +93,11 @@ class socket_table {
   [[nodiscard]] short revents(int fd);
   [[nodiscard]] std::size_t open_count() const;
   [[nodiscard]] std::optional<conn_handle> connection_of(int fd) const;
+  // SO_RCVTIMEO / SO_SNDTIMEO, for runtime::blocking_sockets: how long a blocking call may
+  // wait. nullopt: for ever (none set, or {0, 0}); zero: not at all (a negative tv_sec, as
+  // Linux takes it). recv and accept wait by the first, send and connect by the second.
+  [[nodiscard]] sys_result<std::optional<duration>> recv_timeout(int fd) const;
+  [[nodiscard]] sys_result<std::optional<duration>> send_timeout(int fd) const;
   [[nodiscard]] const limits& lim() const { return lim_; }
   [[nodiscard]] host& stack() { return host_; }
 
@@ -117,6 +122,8 @@ class socket_table {
     tcp_config cfg;  // options given by setsockopt, handed to the connection
     bool reuse = false;
     linger_opt linger;
+    std::optional<duration> rcvtimeo;  // sk_rcvtimeo: nullopt is MAX_SCHEDULE_TIMEOUT
+    std::optional<duration> sndtimeo;  // sk_sndtimeo
     int user_mss = 0;  // TCP_MAXSEG (0: none)
     int rcvbuf = 0;    // as getsockopt reports them (twice the buffer, like Linux)
     int sndbuf = 0;
@@ -145,6 +152,7 @@ class socket_table {
   sys_result<void> set_socket_level(instant now, sock& s, int name, bytes value);
   sys_result<void> set_tcp_level(instant now, sock& s, int name, bytes value);
   sys_result<int> get_int_option(sock& s, int level, int name);
+  static sys_result<void> set_timeout(std::optional<duration>& t, bytes value);
   int alloc_fd();
 
   host& host_;

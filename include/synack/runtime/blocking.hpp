@@ -9,6 +9,12 @@
 //   recv     EAGAIN -> wait for POLLIN (MSG_WAITALL: until the buffer is full, EOF or error)
 //   send     until every byte is taken (a partial count if an error comes after some)
 //   poll     up to timeout_ms (negative: no limit)
+//   close    SO_LINGER on with l_linger > 0: waits while our FIN is unacknowledged
+//            (FIN-WAIT-1, CLOSING, LAST-ACK) for at most l_linger seconds, then returns 0
+//            either way (sk_stream_wait_close); l_linger < 0 is Linux's "for ever"
+// SO_RCVTIMEO bounds the waits of recv and accept, SO_SNDTIMEO those of send and connect, as
+// Linux's sock_rcvtimeo / sock_sndtimeo: when the time runs out, recv / send return what they
+// moved so far or EAGAIN, accept EAGAIN, connect EINPROGRESS (the handshake goes on).
 // `each_round` runs after every loop round: other work of a single-threaded program (tests
 // drive the peer's loop with it).
 #include <functional>
@@ -31,15 +37,20 @@ class blocking_sockets {
   posix::sys_result<int> poll(std::span<posix::poll_fd> fds, int timeout_ms);
   // The calls that never wait, at the loop's time.
   posix::sys_result<void> shutdown(int fd, int how) { return table_.shutdown(loop_.now(), fd, how); }
-  posix::sys_result<void> close(int fd) { return table_.close(loop_.now(), fd); }
+  posix::sys_result<void> close(int fd);
 
   [[nodiscard]] posix::socket_table& table() { return table_; }
 
  private:
   [[nodiscard]] bool blocks(int fd, int flags) const;
-  // Runs the loop until `fd` reports one of `events` (or POLLERR / POLLHUP / POLLNVAL).
-  void wait_for(int fd, short events);
-  void round();
+  // When a wait on `fd` must end: SO_RCVTIMEO (`sending` false) or SO_SNDTIMEO from now;
+  // instant::max() for none.
+  [[nodiscard]] instant wait_limit(int fd, bool sending) const;
+  // Runs the loop until `fd` reports one of `events` (or POLLERR / POLLHUP / POLLNVAL): true;
+  // false if `until` came first.
+  bool wait_for(int fd, short events, instant until);
+  // One loop round that waits no later than `until`.
+  void round(instant until = instant::max());
 
   event_loop& loop_;
   posix::socket_table& table_;

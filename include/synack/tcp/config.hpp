@@ -57,6 +57,10 @@ struct tcp_config {
   // has held back, probes answered or not — for this long is closed (close_reason::timeout).
   // Unset, answered zero-window probes keep a connection open for ever (MUST-37).
   std::optional<duration> user_timeout;
+  // RFC 1191 §6.3 / RFC 8201 §4: after Fragmentation Needed lowered the send MSS, the full MSS
+  // is tried again this long after the last reduction (10 minutes, the recommended value;
+  // RFC 8201 forbids less than 5). A path still too small answers with another reduction.
+  duration pmtu_raise_after = std::chrono::minutes(10);
 
   // Maximum segment lifetime; TIME-WAIT lasts exactly 2 x MSL (RFC 9293 §3.4.2). The default
   // 30 s gives Linux's 60 s TIME-WAIT; RFC 9293 suggests 2 minutes, set it for that.

@@ -202,6 +202,7 @@ class connection {
   [[nodiscard]] std::uint64_t timeouts() const { return timeouts_; }
   [[nodiscard]] std::uint64_t challenge_acks_suppressed() const { return challenge_acks_suppressed_; }
   [[nodiscard]] std::uint64_t pmtu_reductions() const { return pmtu_reductions_; }
+  [[nodiscard]] std::uint64_t pmtu_raises() const { return pmtu_raises_; }
   // TIME-WAIT: when it ends (2 x MSL after the last FIN was acknowledged).
   [[nodiscard]] std::optional<instant> time_wait_expiry() const { return timers_.get(timer_kind::time_wait); }
   // In TIME-WAIT: the compact record the stack keeps once the TCB is freed.
@@ -367,11 +368,15 @@ class connection {
   std::uint64_t fast_retransmits_ = 0;
   std::uint64_t timeouts_ = 0;
   // ICMP errors (connection_icmp.cpp).
-  icmp_action on_frag_needed(const icmp_report& r);
+  icmp_action on_frag_needed(instant now, const icmp_report& r);
+  void on_pmtu_raise_timeout();
+  // The send MSS before any Path MTU reduction: the peer's MSS within our own (MUST-15/16).
+  [[nodiscard]] std::uint16_t full_send_mss() const;
   std::optional<icmp_report> soft_error_;
   seq_num soft_error_una_;  // SND.UNA when the soft error came
   std::optional<icmp_report> hard_error_;
   std::uint64_t pmtu_reductions_ = 0;  // RFC 1191: times Fragmentation Needed lowered SND.MSS
+  std::uint64_t pmtu_raises_ = 0;      // RFC 1191 §6.3: times the timer put the full MSS back
 
   // RFC 5961 §7 per-connection challenge-ACK budget.
   challenge_limiter challenge_;

@@ -17,8 +17,9 @@ enum class timer_kind : std::uint8_t {
   delayed_ack,  // an ACK owed for in-order data (RFC 9293 §3.8.6.3)
   persist,      // zero-window probe, nothing in flight (RFC 9293 §3.8.6.1)
   keepalive,    // keep-alive idle / probe interval, off unless configured (RFC 9293 §3.8.4)
+  pmtu_raise,   // try the full MSS again after a Path MTU reduction (RFC 1191 §6.3, RFC 8201 §4)
 };
-inline constexpr std::size_t timer_kind_count = 6;
+inline constexpr std::size_t timer_kind_count = 7;
 
 [[nodiscard]] constexpr std::string_view to_string(timer_kind k) {
   switch (k) {
@@ -28,6 +29,7 @@ inline constexpr std::size_t timer_kind_count = 6;
     case timer_kind::delayed_ack: return "delayed-ack";
     case timer_kind::persist: return "persist";
     case timer_kind::keepalive: return "keepalive";
+    case timer_kind::pmtu_raise: return "pmtu-raise";
   }
   return "?";
 }
