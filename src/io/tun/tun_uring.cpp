@@ -100,19 +100,18 @@ class uring_impl final : public tun_uring {
 
   std::size_t receive(std::size_t max, const packet_sink& sink, link_stats& st) override {
     std::size_t got = drain(max, sink, st);
+    // The eventfd is an edge (tun_link::fd_edge_triggered): it is never read, which saves a
+    // system call per turn. The kernel signals it when its list of deferred work goes from
+    // empty to not empty and when it posts completions, so work queued after this call's
+    // io_uring_enter signals again.
     if (got < max) {
-      // Clear the eventfd first: work queued after it signals again (the kernel signals when
-      // its list of deferred work goes from empty to not empty). Then let the kernel do the
-      // reads it has queued, which posts their completions.
-      std::uint64_t v = 0;
-      (void)!::read(efd_, &v, sizeof v);
-      (void)io_uring_get_events(&rx_);
+      (void)io_uring_get_events(&rx_);  // the kernel does the reads it queued, posting them
       got += drain(max - got, sink, st);
     }
     if (!armed_) (void)arm();  // out of buffers or CQ space: the buffers are back, go on
-    // Stopped at `max` with completions left: keep the eventfd readable so epoll comes back.
-    // (When the eventfd was not read above, any signal of queued work is still pending.)
-    if (io_uring_cq_ready(&rx_) > 0) (void)::eventfd_write(efd_, 1);
+    // Stopped at `max`: completions or queued reads may be left, and no new edge would come
+    // for them, so make one.
+    if (got == max || io_uring_cq_ready(&rx_) > 0) (void)::eventfd_write(efd_, 1);
     return got;
   }
 

@@ -25,9 +25,10 @@ class tun_uring {
  public:
   [[nodiscard]] static result<std::unique_ptr<tun_uring>, std::string> open(int tun_fd, std::size_t packet_len);
   virtual ~tun_uring() = default;
-  // Readable when completions wait (for the event loop's epoll).
+  // Signalled (an edge: never read, watch it with EPOLLET) when packets wait.
   [[nodiscard]] virtual int event_fd() const = 0;
-  // Up to `max` received packets to `sink`; also counts rx errors into `st`.
+  // Up to `max` received packets to `sink`; also counts rx errors into `st`. Returning `max`,
+  // it signals event_fd() again (more may wait).
   virtual std::size_t receive(std::size_t max, const packet_sink& sink, link_stats& st) = 0;
   // Queues one packet; false if it cannot be queued (too big).
   virtual bool send(bytes packet, link_stats& st) = 0;

@@ -47,6 +47,7 @@ class tun_link final : public link {
   void submit() override;
   std::size_t receive(instant now, std::size_t max, const packet_sink& sink) override;
   [[nodiscard]] int fd() const override;
+  [[nodiscard]] bool fd_edge_triggered() const override { return uring_ != nullptr; }
   [[nodiscard]] std::string name() const override { return "tun:" + ifname_; }
   [[nodiscard]] const std::string& ifname() const { return ifname_; }
   [[nodiscard]] const link_stats& stats() const { return stats_; }
