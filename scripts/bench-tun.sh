@@ -6,7 +6,8 @@
 #
 #   scripts/bench-tun.sh          (also: scripts/bench.sh --tun)
 # Environment: SYNACK_TUN_BENCH_BYTES, _CONNS, _PARALLEL, _REPS (see bench/tun/run.sh);
-#              SYNACK_TUN_IO=uring measures the TUN link through io_uring (read/write is the default).
+#              SYNACK_TUN_IO=readwrite measures the TUN link through read()/write() (io_uring is the
+#              default where the kernel has multishot read).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake --preset release >/dev/null

@@ -48,7 +48,7 @@ event_loop::event_loop(io::link& link, host_config cfg, bool keep_secret) : link
   epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
   if (epfd_ >= 0 && link_.fd() >= 0) {
     epoll_event ev{};
-    ev.events = EPOLLIN;
+    ev.events = EPOLLIN | (link_.fd_edge_triggered() ? EPOLLET : 0U);
     ev.data.fd = link_.fd();
     ::epoll_ctl(epfd_, EPOLL_CTL_ADD, link_.fd(), &ev);
   }
@@ -167,6 +167,7 @@ int event_loop::wait_ms(duration max_wait) const {
   };
   consider(link_.next_deadline());
   if (!timers_.empty()) consider(timers_.begin()->first);
+  if (link_busy_) return 0;  // read_link() stopped at its bound: go on without sleeping
   duration wait = max_wait;
   if (d) wait = std::min(wait, *d - clock_now());
   if (wait.count() <= 0) return 0;
@@ -179,10 +180,12 @@ void event_loop::run_once(duration max_wait) {
   epoll_event evs[16];
   const int n = ::epoll_wait(epfd_, evs, 16, wait_ms(max_wait));
   now_ = clock_now();
+  bool link_read = false;
   for (int i = 0; i < n; ++i) {
     const int fd = evs[i].data.fd;
     if (fd == link_.fd()) {
       read_link();
+      link_read = true;
     } else if (auto it = fds_.find(fd); it != fds_.end()) {
       auto cb = it->second;  // the callback may unwatch itself
       cb(evs[i].events);
@@ -191,6 +194,8 @@ void event_loop::run_once(duration max_wait) {
   if (auto d = link_.next_deadline(); d && *d <= now_) {
     link_.on_timeout(now_);
     read_link();
+  } else if (link_busy_ && !link_read) {
+    read_link();  // an edge-triggered link signals no more for what is left
   }
   if (auto d = host_->next_deadline(); d && *d <= now_) {
     ++stats_.host_timeouts;
@@ -200,6 +205,7 @@ void event_loop::run_once(duration max_wait) {
 }
 
 void event_loop::read_link() {
+  link_busy_ = false;
   for (int b = 0; b < rx_batches_per_round; ++b) {
     const std::size_t got = link_.receive(now_, rx_batch, [&](bytes p) {
       ++stats_.rx_packets;
@@ -210,6 +216,7 @@ void event_loop::read_link() {
     dispatch();  // let applications read and the host answer between batches
     if (got < rx_batch) return;
   }
+  link_busy_ = true;  // more may wait: read again next round, before sleeping
 }
 
 void event_loop::dispatch() {

@@ -200,6 +200,8 @@ void control_server::serve_client(int c) {
   char buf[256];
   while (line.find('\n') == std::string::npos && line.size() < 1024) {
     const ssize_t n = ::read(c, buf, sizeof buf);
+    // With SO_RCVTIMEO a signal makes read() fail with EINTR instead of restarting it.
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     line.append(buf, static_cast<std::size_t>(n));
   }
@@ -227,6 +229,7 @@ void control_server::serve_client(int c) {
   std::size_t off = 0;
   while (off < answer.size()) {
     const ssize_t n = ::write(c, answer.data() + off, answer.size() - off);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     off += static_cast<std::size_t>(n);
   }

@@ -73,6 +73,7 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
   auto tun = io::tun_link::open(tc);
   if (!tun) return unexpected{tun.error()};
   s->tun_ = std::move(*tun);
+  if (!s->tun_->io_notice().empty()) fmt::print(stderr, "synack: {}\n", s->tun_->io_notice());
   io::link* top = s->tun_.get();
 
   io::fault_config fc;

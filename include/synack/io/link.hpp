@@ -40,6 +40,10 @@ class link {
   virtual std::size_t receive(instant now, std::size_t max, const packet_sink& sink) = 0;
   // A descriptor that becomes readable when receive() has work, or -1 (e.g. in-memory links).
   [[nodiscard]] virtual int fd() const = 0;
+  // True if fd() signals edges, to be watched with EPOLLET: it signals each time new work
+  // arrives and is never drained by the driver, and receive() signals it again itself when it
+  // returns `max` (work may remain). Saves the read that clears a level-triggered descriptor.
+  [[nodiscard]] virtual bool fd_edge_triggered() const { return false; }
   // Packets held for later (reordering, delay): when to call on_timeout() and receive() again.
   [[nodiscard]] virtual std::optional<instant> next_deadline() const { return std::nullopt; }
   virtual void on_timeout(instant /*now*/) {}
@@ -56,6 +60,7 @@ class link_decorator : public link {
     return inner_.receive(now, max, sink);
   }
   [[nodiscard]] int fd() const override { return inner_.fd(); }
+  [[nodiscard]] bool fd_edge_triggered() const override { return inner_.fd_edge_triggered(); }
   [[nodiscard]] std::optional<instant> next_deadline() const override { return inner_.next_deadline(); }
   void on_timeout(instant now) override { inner_.on_timeout(now); }
   [[nodiscard]] std::string name() const override { return inner_.name(); }

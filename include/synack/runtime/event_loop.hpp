@@ -117,6 +117,7 @@ class event_loop {
   std::unique_ptr<synack::host> host_;
   int epfd_ = -1;
   bool stop_ = false;
+  bool link_busy_ = false;  // the last read_link() stopped at its bound with packets left
   instant now_;
   std::vector<std::byte> txbuf_;
   std::unordered_map<std::uint32_t, conn_entry> conns_;  // by handle index

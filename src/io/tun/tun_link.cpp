@@ -108,11 +108,16 @@ result<std::unique_ptr<tun_link>, std::string> tun_link::open(const tun_config& 
 
 tun_link::tun_link(int fd, std::string ifname, std::size_t mtu)
     : fd_(fd), ifname_(std::move(ifname)), buf_(std::max<std::size_t>(mtu, 1500) + 64) {
-  // io_uring batching is opt-in (SYNACK_TUN_IO=uring): under a SYN flood it starved the
-  // loop's other descriptors (`synack stat` timed out in interop.synflood 2 runs in 5), which
-  // read()/write() does not. Until that is understood, read()/write() is the default.
+  // io_uring where the kernel has it (tun_uring.hpp); SYNACK_TUN_IO=readwrite keeps to
+  // read()/write() (docs/performance.md, "Over TUN", compares the two).
   const char* mode = std::getenv("SYNACK_TUN_IO");
-  if (mode != nullptr && std::string_view{mode} == "uring") uring_ = detail::tun_uring::open(fd_, buf_.size());
+  if (mode != nullptr && std::string_view{mode} == "readwrite") return;
+  auto u = detail::tun_uring::open(fd_, buf_.size());
+  if (u) {
+    uring_ = std::move(*u);
+  } else {
+    io_notice_ = "TUN I/O through read()/write(), not io_uring: " + u.error();
+  }
 }
 
 tun_link::~tun_link() {

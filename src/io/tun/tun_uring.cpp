@@ -1,5 +1,5 @@
 // io_uring batching for tun_link; see tun_uring.hpp. Without liburing at build time, open()
-// always returns nullptr and tun_link uses read()/write().
+// always fails and tun_link uses read()/write().
 #include "tun_uring.hpp"
 
 #ifdef SYNACK_HAVE_URING
@@ -17,7 +17,9 @@ namespace synack::io::detail {
 
 #ifndef SYNACK_HAVE_URING
 
-std::unique_ptr<tun_uring> tun_uring::open(int /*tun_fd*/, std::size_t /*packet_len*/) { return nullptr; }
+result<std::unique_ptr<tun_uring>, std::string> tun_uring::open(int /*tun_fd*/, std::size_t /*packet_len*/) {
+  return unexpected{std::string{"built without liburing"}};
+}
 
 #else
 
@@ -44,28 +46,37 @@ class uring_impl final : public tun_uring {
   uring_impl(const uring_impl&) = delete;
   uring_impl& operator=(const uring_impl&) = delete;
 
-  bool init() {
+  // Empty on success, else why io_uring cannot be used (liburing returns -errno).
+  std::string init() {
+    // DEFER_TASKRUN: without it the kernel reads each arriving packet in task work that it
+    // signals to this thread (TIF_NOTIFY_SIGNAL), which makes any blocking call with a timeout
+    // (the control socket's SO_RCVTIMEO read) fail with EINTR under a SYN flood, and wakes
+    // epoll once per packet. With it the reads happen inside receive(), bounded by the buffers.
+    constexpr unsigned flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
     io_uring_params p{};
-    p.flags = IORING_SETUP_CQSIZE;
+    p.flags = IORING_SETUP_CQSIZE | flags;
     p.cq_entries = rx_cq_entries;
-    if (io_uring_queue_init_params(64, &rx_, &p) < 0) return false;
+    if (const int r = io_uring_queue_init_params(64, &rx_, &p); r < 0) return why("io_uring_setup", r);
     rx_ok_ = true;
     io_uring_probe* probe = io_uring_get_probe_ring(&rx_);
     const bool multishot = probe != nullptr && io_uring_opcode_supported(probe, op_read_multishot) != 0;
     if (probe != nullptr) io_uring_free_probe(probe);
-    if (!multishot) return false;
-    if (io_uring_queue_init(tx_slots, &tx_, 0) < 0) return false;
+    if (!multishot) return "no multishot read in this kernel (Linux 6.7+)";
+    io_uring_params tp{};
+    tp.flags = flags;
+    if (const int r = io_uring_queue_init_params(tx_slots, &tx_, &tp); r < 0) return why("io_uring_setup", r);
     tx_ok_ = true;
     efd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (efd_ < 0 || io_uring_register_eventfd(&rx_, efd_) < 0) return false;
+    if (efd_ < 0) return why("eventfd", -errno);
+    if (const int r = io_uring_register_eventfd(&rx_, efd_); r < 0) return why("io_uring_register_eventfd", r);
     void* mem = ::mmap(nullptr, br_bytes(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED) return false;
+    if (mem == MAP_FAILED) return why("mmap", -errno);
     br_ = static_cast<io_uring_buf_ring*>(mem);
     io_uring_buf_reg reg{};
     reg.ring_addr = reinterpret_cast<std::uintptr_t>(br_);  // NOLINT: the kernel wants an address
     reg.ring_entries = rx_buffers;
     reg.bgid = rx_group;
-    if (io_uring_register_buf_ring(&rx_, &reg, 0) < 0) return false;
+    if (const int r = io_uring_register_buf_ring(&rx_, &reg, 0); r < 0) return why("io_uring_register_buf_ring", r);
     io_uring_buf_ring_init(br_);
     rx_mem_.resize(rx_buffers * len_);
     for (unsigned i = 0; i < rx_buffers; ++i) {
@@ -75,42 +86,32 @@ class uring_impl final : public tun_uring {
     io_uring_buf_ring_advance(br_, static_cast<int>(rx_buffers));
     tx_mem_.resize(tx_slots * len_);
     for (unsigned i = 0; i < tx_slots; ++i) free_.push_back(tx_slots - 1 - i);
-    if (!arm()) return false;
+    if (!arm()) return "cannot submit the multishot read";
     // A kernel that refuses the request answers at once; a working one waits for a packet.
+    (void)io_uring_get_events(&rx_);
     io_uring_cqe* cqe = nullptr;
-    if (io_uring_peek_cqe(&rx_, &cqe) == 0 && cqe->res < 0 && (cqe->flags & IORING_CQE_F_MORE) == 0) return false;
-    return true;
+    if (io_uring_peek_cqe(&rx_, &cqe) == 0 && cqe->res < 0 && (cqe->flags & IORING_CQE_F_MORE) == 0) {
+      return why("multishot read", cqe->res);
+    }
+    return {};
   }
 
   [[nodiscard]] int event_fd() const override { return efd_; }
 
   std::size_t receive(std::size_t max, const packet_sink& sink, link_stats& st) override {
-    std::uint64_t v = 0;
-    (void)!::read(efd_, &v, sizeof v);  // clear first: a completion after the drain signals again
-    std::size_t got = 0;
-    io_uring_cqe* cqe = nullptr;
-    while (got < max && io_uring_peek_cqe(&rx_, &cqe) == 0) {
-      const int res = cqe->res;
-      const std::uint32_t flags = cqe->flags;
-      io_uring_cqe_seen(&rx_, cqe);
-      if ((flags & IORING_CQE_F_MORE) == 0) armed_ = false;
-      if ((flags & IORING_CQE_F_BUFFER) != 0) {
-        const auto bid = static_cast<unsigned short>(flags >> IORING_CQE_BUFFER_SHIFT);
-        if (res > 0) {
-          ++got;
-          ++st.rx_packets;
-          st.rx_bytes += static_cast<std::uint64_t>(res);
-          sink(bytes{rx_buf(bid), static_cast<std::size_t>(res)});
-        }
-        io_uring_buf_ring_add(br_, rx_buf(bid), static_cast<unsigned>(len_), bid, io_uring_buf_ring_mask(rx_buffers), 0);
-        io_uring_buf_ring_advance(br_, 1);
-      } else if (res < 0 && res != -ENOBUFS) {
-        ++st.rx_errors;
-      }
+    std::size_t got = drain(max, sink, st);
+    // The eventfd is an edge (tun_link::fd_edge_triggered): it is never read, which saves a
+    // system call per turn. The kernel signals it when its list of deferred work goes from
+    // empty to not empty and when it posts completions, so work queued after this call's
+    // io_uring_enter signals again.
+    if (got < max) {
+      (void)io_uring_get_events(&rx_);  // the kernel does the reads it queued, posting them
+      got += drain(max - got, sink, st);
     }
     if (!armed_) (void)arm();  // out of buffers or CQ space: the buffers are back, go on
-    // Stopped at `max` with completions left: keep the eventfd readable so epoll comes back.
-    if (io_uring_cq_ready(&rx_) > 0) (void)::eventfd_write(efd_, 1);
+    // Stopped at `max`: completions or queued reads may be left, and no new edge would come
+    // for them, so make one.
+    if (got == max || io_uring_cq_ready(&rx_) > 0) (void)::eventfd_write(efd_, 1);
     return got;
   }
 
@@ -150,7 +151,8 @@ class uring_impl final : public tun_uring {
 
   void submit(link_stats& st) override {
     if (queued_ > 0) {
-      (void)io_uring_submit(&tx_);
+      // Submits and runs any deferred completion in the same io_uring_enter.
+      (void)io_uring_submit_and_get_events(&tx_);
       queued_ = 0;
     }
     reap(st);
@@ -160,6 +162,36 @@ class uring_impl final : public tun_uring {
   [[nodiscard]] std::size_t br_bytes() const { return rx_buffers * sizeof(io_uring_buf); }
   std::byte* rx_buf(unsigned i) { return rx_mem_.data() + static_cast<std::size_t>(i) * len_; }
   std::byte* tx_buf(unsigned i) { return tx_mem_.data() + static_cast<std::size_t>(i) * len_; }
+
+  static std::string why(const char* what, int neg_errno) {
+    return std::string{what} + ": " + std::strerror(-neg_errno);
+  }
+
+  // Completions already posted, up to `max` packets to the sink.
+  std::size_t drain(std::size_t max, const packet_sink& sink, link_stats& st) {
+    std::size_t got = 0;
+    io_uring_cqe* cqe = nullptr;
+    while (got < max && io_uring_peek_cqe(&rx_, &cqe) == 0) {
+      const int res = cqe->res;
+      const std::uint32_t flags = cqe->flags;
+      io_uring_cqe_seen(&rx_, cqe);
+      if ((flags & IORING_CQE_F_MORE) == 0) armed_ = false;
+      if ((flags & IORING_CQE_F_BUFFER) != 0) {
+        const auto bid = static_cast<unsigned short>(flags >> IORING_CQE_BUFFER_SHIFT);
+        if (res > 0) {
+          ++got;
+          ++st.rx_packets;
+          st.rx_bytes += static_cast<std::uint64_t>(res);
+          sink(bytes{rx_buf(bid), static_cast<std::size_t>(res)});
+        }
+        io_uring_buf_ring_add(br_, rx_buf(bid), static_cast<unsigned>(len_), bid, io_uring_buf_ring_mask(rx_buffers), 0);
+        io_uring_buf_ring_advance(br_, 1);
+      } else if (res < 0 && res != -ENOBUFS) {
+        ++st.rx_errors;
+      }
+    }
+    return got;
+  }
 
   bool arm() {
     io_uring_sqe* sqe = io_uring_get_sqe(&rx_);
@@ -203,10 +235,10 @@ class uring_impl final : public tun_uring {
 
 }  // namespace
 
-std::unique_ptr<tun_uring> tun_uring::open(int tun_fd, std::size_t packet_len) {
+result<std::unique_ptr<tun_uring>, std::string> tun_uring::open(int tun_fd, std::size_t packet_len) {
   auto u = std::make_unique<uring_impl>(tun_fd, packet_len);
-  if (!u->init()) return nullptr;
-  return u;
+  if (std::string err = u->init(); !err.empty()) return unexpected{std::move(err)};
+  return std::unique_ptr<tun_uring>{std::move(u)};
 }
 
 #endif

@@ -2,28 +2,33 @@
 // Batched TUN I/O through io_uring (private to io/tun). A TUN descriptor moves one packet per
 // read() or write(), and in a VM a system call costs more than the packet's own processing
 // (docs/performance.md, "TUN"): this cuts the calls to about one per batch.
-//  - receive: one multishot read (Linux 6.7) into a ring of provided buffers; the kernel reads
-//    every packet as it arrives and posts a completion, and an eventfd tells epoll. Buffers go
-//    back to the ring after the sink has seen them.
+//  - receive: one multishot read (Linux 6.7) into a ring of provided buffers. The rings are
+//    SINGLE_ISSUER | DEFER_TASKRUN (Linux 6.1): the kernel does the reads only when receive()
+//    asks for completions (io_uring_enter GETEVENTS), never by interrupting the thread; a
+//    registered eventfd tells epoll that work waits. Buffers go back after the sink saw them.
 //  - send: each packet is copied into a slot and queued as a write; submit() hands the queue over
 //    in one io_uring_enter (a TUN write never blocks, so they complete in that call).
-// open() returns nullptr where io_uring or multishot read is missing (old kernel, seccomp,
-// kernel.io_uring_disabled); tun_link then keeps to read()/write().
+// The thread that opens the link must be the one that drives it (SINGLE_ISSUER).
+// open() fails with the reason where io_uring or multishot read is missing or refused (old
+// kernel, seccomp, kernel.io_uring_disabled); tun_link then keeps to read()/write().
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "synack/io/link.hpp"
+#include "synack/util/result.hpp"
 
 namespace synack::io::detail {
 
 class tun_uring {
  public:
-  [[nodiscard]] static std::unique_ptr<tun_uring> open(int tun_fd, std::size_t packet_len);
+  [[nodiscard]] static result<std::unique_ptr<tun_uring>, std::string> open(int tun_fd, std::size_t packet_len);
   virtual ~tun_uring() = default;
-  // Readable when completions wait (for the event loop's epoll).
+  // Signalled (an edge: never read, watch it with EPOLLET) when packets wait.
   [[nodiscard]] virtual int event_fd() const = 0;
-  // Up to `max` received packets to `sink`; also counts rx errors into `st`.
+  // Up to `max` received packets to `sink`; also counts rx errors into `st`. Returning `max`,
+  // it signals event_fd() again (more may wait).
   virtual std::size_t receive(std::size_t max, const packet_sink& sink, link_stats& st) = 0;
   // Queues one packet; false if it cannot be queued (too big).
   virtual bool send(bytes packet, link_stats& st) = 0;

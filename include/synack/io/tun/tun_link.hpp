@@ -6,7 +6,9 @@
 // receive() reads a batch per call. Where the kernel has io_uring with multishot read (Linux
 // 6.7+) and liburing was found at build time, packets are read and written in batches through
 // it, about one system call per batch instead of one per packet (SYNACK_TUN_IO=readwrite in the
-// environment turns that off); send() then queues until submit().
+// environment turns that off); send() then queues until submit(). io_notice() says why when
+// io_uring was wanted but is missing or refused (seccomp, kernel.io_uring_disabled, old kernel).
+// With io_uring, the thread that opened the link must drive it.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -45,11 +47,14 @@ class tun_link final : public link {
   void submit() override;
   std::size_t receive(instant now, std::size_t max, const packet_sink& sink) override;
   [[nodiscard]] int fd() const override;
+  [[nodiscard]] bool fd_edge_triggered() const override { return uring_ != nullptr; }
   [[nodiscard]] std::string name() const override { return "tun:" + ifname_; }
   [[nodiscard]] const std::string& ifname() const { return ifname_; }
   [[nodiscard]] const link_stats& stats() const { return stats_; }
   // "io_uring" or "read/write": how packets move.
   [[nodiscard]] const char* io_mode() const { return uring_ ? "io_uring" : "read/write"; }
+  // One line when io_uring could not be used although not turned off; empty otherwise.
+  [[nodiscard]] const std::string& io_notice() const { return io_notice_; }
 
  private:
   tun_link(int fd, std::string ifname, std::size_t mtu);
@@ -57,6 +62,7 @@ class tun_link final : public link {
   std::string ifname_;
   std::vector<std::byte> buf_;
   std::unique_ptr<detail::tun_uring> uring_;
+  std::string io_notice_;
   link_stats stats_;
 };
 

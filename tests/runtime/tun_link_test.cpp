@@ -1,0 +1,180 @@
+// tun_link's choice of I/O path against the real kernel: io_uring by default, read()/write()
+// when SYNACK_TUN_IO=readwrite, and a clean fall-back with a one-line notice when io_uring is
+// refused (here by a seccomp filter answering EPERM to io_uring_setup, as container runtimes do).
+// Each case runs in a forked child inside its own network namespace (unshare(CLONE_NEWNET)), so
+// the TUN device, its addresses and the packets vanish with the child. Without the privilege to
+// make a namespace (or without /dev/net/tun) the cases are skipped with the reason.
+#include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "synack/io/tun/tun_link.hpp"
+#include "synack/runtime/event_loop.hpp"
+#include "synack/wire/ipv4.hpp"
+
+namespace synack {
+namespace {
+
+constexpr int skip_code = 77;
+constexpr ipv4_addr kernel_ip = ipv4_addr::from_octets(10, 79, 0, 1);
+constexpr ipv4_addr our_ip = ipv4_addr::from_octets(10, 79, 0, 2);
+constexpr std::uint16_t udp_port = 9999;
+
+// Failure inside the child: say why on stderr, exit non-zero (the parent shows the code).
+[[noreturn]] void child_fail(int code, const std::string& why) {
+  std::fprintf(stderr, "child: %s\n", why.c_str());
+  std::_Exit(code);
+}
+
+std::unique_ptr<io::tun_link> open_tun() {
+  io::tun_config cfg;
+  cfg.name = "synackt0";
+  cfg.kernel_addr = kernel_ip;
+  auto t = io::tun_link::open(cfg);
+  if (!t) child_fail(10, "tun_link::open: " + t.error());
+  return std::move(*t);
+}
+
+// Refuses io_uring_setup with EPERM for this process from now on (no other call is touched).
+void refuse_io_uring() {
+  std::array<sock_filter, 4> prog{{
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  }};
+  sock_fprog fprog{static_cast<unsigned short>(prog.size()), prog.data()};
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) != 0) {
+    child_fail(11, std::string{"seccomp: "} + std::strerror(errno));
+  }
+}
+
+// A UDP datagram from us to the kernel's socket, written by hand (UDP checksum 0: none, RFC 768).
+std::vector<std::byte> udp_packet(std::string_view text) {
+  ipv4_repr ip;
+  ip.src = our_ip;
+  ip.dst = kernel_ip;
+  ip.protocol = ip_proto::udp;
+  ip.payload_len = static_cast<std::uint16_t>(8 + text.size());
+  std::vector<std::byte> p(ipv4_repr::buffer_len() + ip.payload_len);
+  ip.emit(mutable_bytes{p});
+  auto* u = p.data() + ipv4_repr::buffer_len();
+  const std::array<std::uint16_t, 4> hdr{htons(udp_port), htons(udp_port), htons(ip.payload_len), 0};
+  std::memcpy(u, hdr.data(), 8);
+  std::memcpy(u + 8, text.data(), text.size());
+  return p;
+}
+
+// Both directions through the link: a datagram the kernel sends to our address arrives through
+// receive(), and one we send() + submit() reaches the kernel's socket.
+void exchange_udp(io::tun_link& tun) {
+  const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(udp_port);
+  a.sin_addr.s_addr = htonl(kernel_ip.value);
+  if (s < 0 || ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) child_fail(12, "bind");  // NOLINT
+  timeval tv{2, 0};
+  ::setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  a.sin_addr.s_addr = htonl(our_ip.value);
+  if (::sendto(s, "to-synack", 9, 0, reinterpret_cast<sockaddr*>(&a), sizeof a) != 9) {  // NOLINT
+    child_fail(13, std::string{"sendto: "} + std::strerror(errno));
+  }
+  bool seen = false;
+  for (int i = 0; i < 50 && !seen; ++i) {  // at most 5 s
+    pollfd pfd{tun.fd(), POLLIN, 0};
+    (void)::poll(&pfd, 1, 100);
+    (void)tun.receive(runtime::clock_now(), 64, [&](bytes p) {
+      const std::string_view body{reinterpret_cast<const char*>(p.data()), p.size()};  // NOLINT
+      seen = seen || body.find("to-synack") != std::string_view::npos;
+    });
+  }
+  if (!seen) child_fail(14, "the kernel's datagram did not arrive through receive()");
+  const auto pkt = udp_packet("to-kernel");
+  if (!tun.send(runtime::clock_now(), bytes{pkt})) child_fail(15, "send() refused the datagram");
+  tun.submit();
+  char buf[64]{};
+  const ssize_t n = ::recv(s, buf, sizeof buf, 0);
+  if (n != 9 || std::string_view{buf, 9} != "to-kernel") child_fail(16, "our datagram did not reach the kernel");
+  ::close(s);
+}
+
+// Runs `body` in a forked child in a fresh network namespace; returns its exit code.
+template <typename Body>
+int in_netns(Body body) {
+  if (::access("/dev/net/tun", R_OK | W_OK) != 0) return skip_code;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::unshare(CLONE_NEWNET) != 0) std::_Exit(skip_code);
+    body();
+    std::_Exit(0);
+  }
+  int status = 0;
+  if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// Skips (with the reason) when the child could not make its namespace, else wants exit 0.
+#define EXPECT_CHILD_OK(rc)                                                                   \
+  if ((rc) == skip_code) GTEST_SKIP() << "needs /dev/net/tun and CAP_SYS_ADMIN (unshare -n): run as root"; \
+  EXPECT_EQ((rc), 0) << "the child failed (its stderr above)"
+
+TEST(TunLink, IoUringByDefaultMovesPacketsBothWays) {
+  const int rc = in_netns([] {
+    ::unsetenv("SYNACK_TUN_IO");
+    auto tun = open_tun();
+    if (std::string_view{tun->io_mode()} != "io_uring") {
+      // This kernel (or build) has no io_uring multishot read: the notice must say so.
+      if (tun->io_notice().empty()) child_fail(20, "read/write without a notice");
+      std::fprintf(stderr, "note: %s\n", tun->io_notice().c_str());
+    }
+    exchange_udp(*tun);
+  });
+  EXPECT_CHILD_OK(rc);
+}
+
+TEST(TunLink, ReadWriteWhenAsked) {
+  const int rc = in_netns([] {
+    ::setenv("SYNACK_TUN_IO", "readwrite", 1);
+    auto tun = open_tun();
+    if (std::string_view{tun->io_mode()} != "read/write") child_fail(21, "SYNACK_TUN_IO=readwrite ignored");
+    if (!tun->io_notice().empty()) child_fail(22, "a notice although read/write was asked for");
+    exchange_udp(*tun);
+  });
+  EXPECT_CHILD_OK(rc);
+}
+
+TEST(TunLink, FallsBackWithANoticeWhenIoUringIsRefused) {
+  const int rc = in_netns([] {
+    ::unsetenv("SYNACK_TUN_IO");
+    refuse_io_uring();
+    auto tun = open_tun();
+    if (std::string_view{tun->io_mode()} != "read/write") child_fail(23, "io_uring although refused");
+    const std::string& n = tun->io_notice();
+    if (n.find("read()/write()") == std::string::npos || n.find('\n') != std::string::npos) {
+      child_fail(24, "notice is not one line naming read()/write(): '" + n + "'");
+    }
+    std::fprintf(stderr, "notice: %s\n", n.c_str());
+    exchange_udp(*tun);
+  });
+  EXPECT_CHILD_OK(rc);
+}
+
+}  // namespace
+}  // namespace synack
