@@ -251,23 +251,23 @@ void host::impl::maybe_reap(std::uint32_t idx) {
 void host::impl::add_time_wait(const time_wait_record& r) {
   while (tw.size() >= cfg.time_wait_max && !tw_expiry.empty()) {
     const tw_entry e = tw_expiry.top();  // the one closest to expiry goes first
-    tw_expiry.pop();
+    tw_pop();
     const time_wait_record* rec = tw.find(e.tuple);
     if (rec != nullptr && rec->expiry == e.at) {
-      tw.erase(e.tuple);
+      tw_erase(e.tuple);
       ++ctr.time_wait_recycled;
     }
   }
   tw.insert_or_assign(r.tuple, r);
-  tw_expiry.push(tw_entry{r.expiry, r.tuple});
+  tw_push(r.expiry, r.tuple);
 }
 
 void host::impl::expire_time_wait(instant now) {
   while (!tw_expiry.empty() && tw_expiry.top().at <= now) {
     const tw_entry e = tw_expiry.top();
-    tw_expiry.pop();
+    tw_pop();
     const time_wait_record* rec = tw.find(e.tuple);
-    if (rec != nullptr && rec->expiry == e.at) tw.erase(e.tuple);  // else restarted: a later entry
+    if (rec != nullptr && rec->expiry == e.at) tw_erase(e.tuple);  // else restarted: a later entry
   }
 }
 
@@ -277,11 +277,14 @@ bool host::impl::tuple_in_use(const four_tuple& t) const { return demux.contains
 std::optional<std::uint16_t> host::impl::pick_ephemeral(ipv4_addr remote, std::uint16_t port) const {
   const std::uint32_t first = cfg.ephemeral_first;
   const std::uint32_t count = std::uint32_t{cfg.ephemeral_last} - first + 1;
-  std::array<std::byte, 10> msg{};
-  store_be32(&msg[0], cfg.addr.value);
-  store_be32(&msg[4], remote.value);
-  store_be16(&msg[8], port);
-  const auto offset = static_cast<std::uint32_t>(siphash24(cfg.secret, msg));
+  if (last_ephemeral.port != port || last_ephemeral.remote != remote) {
+    std::array<std::byte, 10> msg{};
+    store_be32(&msg[0], cfg.addr.value);
+    store_be32(&msg[4], remote.value);
+    store_be16(&msg[8], port);
+    last_ephemeral = {remote, port, static_cast<std::uint32_t>(siphash24(cfg.secret, msg))};
+  }
+  const std::uint32_t offset = last_ephemeral.offset;
   for (std::uint32_t i = 0; i < count; ++i) {
     const auto p = static_cast<std::uint16_t>(first + (offset + ephemeral_next + i) % count);
     if (!tuple_in_use(four_tuple{cfg.addr, p, remote, port}) && !listen_by_port.contains(p)) return p;
@@ -517,12 +520,15 @@ instant host::deadline_or_max() const {
   instant d = have_timer ? m.timers.top().at : impl::never;
   // A TIME-WAIT expiry matters only if it comes first; only then is it looked up.
   while (!m.tw_expiry.empty() && m.tw_expiry.top().at < d) {
-    const time_wait_record* rec = m.tw.find(m.tw_expiry.top().tuple);
-    if (rec != nullptr && rec->expiry == m.tw_expiry.top().at) {
+    if (!m.tw_top_live) {
+      const time_wait_record* rec = m.tw.find(m.tw_expiry.top().tuple);
+      m.tw_top_live = rec != nullptr && rec->expiry == m.tw_expiry.top().at;
+    }
+    if (m.tw_top_live) {
       d = m.tw_expiry.top().at;
       break;
     }
-    m.tw_expiry.pop();
+    m.tw_pop();
   }
   return d;
 }

@@ -122,6 +122,22 @@ struct host::impl final : tcp_tracer {
     bool operator>(const tw_entry& o) const { return at > o.at; }
   };
   mutable std::priority_queue<tw_entry, std::vector<tw_entry>, std::greater<>> tw_expiry;
+  // The top of tw_expiry was found live (its record still expires then) by deadline_or_max and
+  // neither table changed since, so the next call needs no lookup. Every change to `tw` or
+  // `tw_expiry` goes through tw_push, tw_pop and tw_erase, which clear it.
+  mutable bool tw_top_live = false;
+  void tw_push(instant at, const four_tuple& t) {
+    tw_expiry.push(tw_entry{at, t});
+    tw_top_live = false;
+  }
+  void tw_pop() const {
+    tw_expiry.pop();
+    tw_top_live = false;
+  }
+  void tw_erase(const four_tuple& t) {
+    tw.erase(t);
+    tw_top_live = false;
+  }
   ring_queue<std::uint32_t> txq;
   mutable std::priority_queue<timer_entry, std::vector<timer_entry>, std::greater<>> timers;
   std::array<reply, reply_slots> replies;
@@ -131,6 +147,14 @@ struct host::impl final : tcp_tracer {
   std::size_t reply_len = 0;
   ring_queue<host_event> events;
   std::uint32_t ephemeral_next = 0;
+  // The last destination's RFC 6056 offset (a SipHash), kept: a client opens many connections
+  // to the same server, and the hash is a measurable part of each connect.
+  struct ephemeral_offset {
+    ipv4_addr remote;
+    std::uint16_t port = 0;  // 0: nothing cached (connect never takes port 0)
+    std::uint32_t offset = 0;
+  };
+  mutable ephemeral_offset last_ephemeral;
   std::uint16_t ip_ident = 0;
 
   // tcp_tracer: RFC 1213 counters from the state funnel, then the user's tracer.

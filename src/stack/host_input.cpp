@@ -107,13 +107,13 @@ bool host::impl::time_wait_input(instant now, time_wait_record& r, const tcp_rep
     case time_wait_action::ack_and_restart:
       ++ctr.tcp(rx_verdict::time_wait);
       r.expiry = now + 2 * cfg.tcp.msl;
-      tw_expiry.push(tw_entry{r.expiry, r.tuple});
+      tw_push(r.expiry, r.tuple);
       queue_tcp_reply(r.tuple.remote_addr, r.ack_segment());
       return false;
     case time_wait_action::close: {
       ++ctr.in_accepted;
       const four_tuple t = r.tuple;  // erasing moves entries: copy the key first
-      tw.erase(t);
+      tw_erase(t);
       return false;
     }
     case time_wait_action::reopen: {
@@ -134,7 +134,7 @@ bool host::impl::time_wait_input(instant now, time_wait_record& r, const tcp_rep
         return false;
       }
       const four_tuple t = r.tuple;
-      tw.erase(t);
+      tw_erase(t);
       return true;
     }
   }

@@ -242,11 +242,26 @@ void cubic::grow_ca(instant now, std::uint32_t bytes_acked, std::optional<durati
 }
 
 congestion make_congestion(congestion_kind kind, std::uint32_t mss, congestion_config cfg) {
+  return congestion(kind, mss, cfg);
+}
+
+congestion::congestion(congestion_kind kind, std::uint32_t mss, congestion_config cfg)
+    : impl_(std::in_place_type<cubic>, mss, cfg) {
+  if (kind != congestion_kind::cubic) reset(kind, mss, cfg);
+}
+
+// Every connection builds its controller twice (at creation, then with the effective MSS at
+// the handshake): emplace, not assignment from a temporary, keeps that off the open-close
+// path's profile (docs/performance.md).
+void congestion::reset(congestion_kind kind, std::uint32_t mss, congestion_config cfg) {
   switch (kind) {
-    case congestion_kind::reno: return congestion(reno(mss, cfg));
-    case congestion_kind::cubic: return congestion(cubic(mss, cfg));
+    case congestion_kind::reno:
+      impl_.emplace<reno>(mss, cfg);
+      return;
+    case congestion_kind::cubic:
+      impl_.emplace<cubic>(mss, cfg);
+      return;
   }
-  return congestion(cubic(mss, cfg));
 }
 
 }  // namespace synack

@@ -38,7 +38,7 @@ connection::connection(const tcp_config& cfg, const isn_source& isns)
       rx_(cfg.recv_buffer),
       reasm_(cfg.max_ooo_ranges),
       rtt_(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
-      cc_(make_congestion(cfg.congestion, 536)) {
+      cc_(cfg.congestion, 536) {
   rcv_.wscale = recv_window_shift(cfg);
 }
 
@@ -238,14 +238,6 @@ void connection::push_event(tcp_event e) {
   ++ev_len_;
 }
 
-std::optional<tcp_event> connection::poll_event() {
-  if (ev_len_ == 0) return std::nullopt;
-  tcp_event e = events_[ev_head_];
-  ev_head_ = static_cast<std::uint8_t>((ev_head_ + 1) % events_.size());
-  --ev_len_;
-  return e;
-}
-
 void connection::enter_closed(close_reason why) {
   if (reason_ == close_reason::none) reason_ = why;
   set_state(tcp_state::closed);
@@ -410,7 +402,7 @@ void connection::on_persist_timeout(instant now) {
 // with nothing in flight to bring an ACK, and no timer running.
 bool connection::persist_needed() const {
   return snd_.una == snd_.max && snd_.nxt.before(data_end()) && !probe_due_ && !sws_override_ &&
-         !timers_.armed(timer_kind::persist) && !timers_.armed(timer_kind::retransmit) && !next_send();
+         !timers_.armed(timer_kind::persist) && !timers_.armed(timer_kind::retransmit) && !next_send().any();
 }
 
 // RFC 9293 §3.8.4 (MUST-26): an acceptable segment arrived — data, an ACK, or the answer to a

@@ -129,20 +129,14 @@ rx_verdict connection::on_segment_time_wait(instant now, const tcp_repr& seg) {
 }
 
 // RFC 9293 §3.10.7.4: SYN-RECEIVED and the synchronized states.
-rx_verdict connection::on_segment_synchronized(instant now, const tcp_repr& seg_in) {
+rx_verdict connection::on_segment_synchronized(instant now, const tcp_repr& seg) {
   // DEVIATION(Linux tcp_validate_incoming): in a simultaneous open, the peer's SYN-ACK
   // (<SEQ=IRS><ACK=ISS+1><CTL=SYN,ACK>, RFC 9293 Figure 8 line 6) fails the sequence check
   // because its SYN was already counted. It carries exactly the ACK we wait for, so it is
-  // processed as that ACK: the SYN bit is dropped and SEQ moves past it.
-  tcp_repr stripped;
-  const bool simultaneous_synack = state_ == tcp_state::syn_received && !passive_ && seg_in.syn() &&
-                                   seg_in.ack && !seg_in.rst() && seg_in.seq == rcv_.irs;
-  if (simultaneous_synack) {
-    stripped = seg_in;
-    stripped.flags = static_cast<std::uint8_t>(stripped.flags & ~tcp_flag::syn);
-    stripped.seq = seg_in.seq + seq_len{1};
+  // processed as that ACK (on_simultaneous_synack).
+  if (state_ == tcp_state::syn_received && !passive_ && seg.syn() && seg.ack && !seg.rst() && seg.seq == rcv_.irs) {
+    return on_simultaneous_synack(now, seg);
   }
-  const tcp_repr& seg = simultaneous_synack ? stripped : seg_in;
   // DEVIATION(Linux tcp_check_req): a retransmitted SYN in SYN-RECEIVED (SEG.SEQ = IRS) is
   // answered by retransmitting the SYN-ACK, which is what the peer is missing; RFC 9293's
   // sequence check would send a bare ACK it cannot use.
@@ -176,6 +170,15 @@ rx_verdict connection::on_segment_synchronized(instant now, const tcp_repr& seg_
   const auto text = process_text(now, seg);      // seventh
   check_fin(now, seg, !text.has_value());        // eighth
   return text.value_or(rx_verdict::accepted);
+}
+
+// The simultaneous-open SYN-ACK as the ACK it carries: the SYN bit dropped, SEQ moved past it.
+// Out of line, so the common path does not build (zero) a ~300-octet repr per segment.
+rx_verdict connection::on_simultaneous_synack(instant now, const tcp_repr& synack) {
+  tcp_repr stripped = synack;
+  stripped.flags = static_cast<std::uint8_t>(stripped.flags & ~tcp_flag::syn);
+  stripped.seq = synack.seq + seq_len{1};
+  return on_segment_synchronized(now, stripped);
 }
 
 // RFC 7323 §5.3 R1, before the sequence check: a segment whose TSval is older than TS.Recent

@@ -14,7 +14,7 @@ bool connection::has_pending_output() const {
     case tcp_state::fin_wait_1:
     case tcp_state::closing:
     case tcp_state::last_ack:
-      return next_send().has_value() || persist_needed();  // poll_transmit arms the timer
+      return next_send().any() || persist_needed();  // poll_transmit arms the timer
     case tcp_state::closed:
     case tcp_state::listen:
     case tcp_state::syn_sent:
@@ -27,7 +27,7 @@ bool connection::has_pending_output() const {
 }
 
 // What emit_data_or_fin would send now: payload length and whether the FIN goes with it.
-std::optional<connection::send_plan> connection::next_send() const {
+connection::send_plan connection::next_send() const {
   const seq_num end = data_end();
   // Usable window (RFC 9293 §3.8.6.2.1): SND.UNA + SND.WND - SND.NXT, which may be negative
   // when the peer shrank its window (MUST-34): then nothing new goes out.
@@ -55,20 +55,19 @@ std::optional<connection::send_plan> connection::next_send() const {
   if (probe_due_ && len == 0 && snd_.wnd == 0 && snd_.nxt == snd_.una && unsent > 0) len = 1;
   // The FIN follows the last byte; it needs no window (it occupies no buffer at the peer).
   const bool fin = fin_queued_ && snd_.nxt.before_eq(end) && snd_.nxt + seq_len{len} == end;
-  if (len == 0 && !fin) return std::nullopt;
   return send_plan{len, fin};
 }
 
 seq_num connection::data_end() const { return tx_start_ + seq_len{static_cast<std::uint32_t>(tx_.size())}; }
 
-std::optional<std::size_t> connection::poll_transmit(instant now, mutable_bytes out) {
-  if (auto n = emit_control(out)) return n;
+std::size_t connection::transmit(instant now, mutable_bytes out) {
+  if (const std::size_t n = emit_control(out); n > 0) return n;
   switch (state_) {
     case tcp_state::closed:
     case tcp_state::listen:
       ack_now_ = false;
       syn_due_ = false;
-      return std::nullopt;
+      return 0;
     case tcp_state::syn_sent:
     case tcp_state::syn_received:
       return emit_syn(now, out);
@@ -77,7 +76,7 @@ std::optional<std::size_t> connection::poll_transmit(instant now, mutable_bytes 
     case tcp_state::fin_wait_1:
     case tcp_state::closing:
     case tcp_state::last_ack:
-      if (auto n = emit_data_or_fin(now, out)) return n;
+      if (const std::size_t n = emit_data_or_fin(now, out); n > 0) return n;
       if (persist_needed()) {
         timers_.set(timer_kind::persist, now + rtt_.rto());  // SHLD-29
         if (snd_.wnd == 0 && !probe_due_) progress_at_ = now;  // held by a zero window from now
@@ -94,15 +93,15 @@ std::optional<std::size_t> connection::poll_transmit(instant now, mutable_bytes 
     // <SEQ=its SND.NXT><ACK=SND.NXT>, and that reply is an acceptable segment here. SND.MAX
     // stands for the RFC's SND.NXT (see the bare ACK below); nothing is in flight anyway.
     keepalive_due_ = false;
-    tcp_repr hdr;
+    tcp_repr& hdr = fresh_header();
     hdr.seq = snd_.max - seq_len{1};
     return emit(now, out, hdr, 0, 0);
   }
-  if (!ack_now_) return std::nullopt;
+  if (!ack_now_) return 0;
   // A bare ACK: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. The RFC's SND.NXT is our SND.MAX: after
   // a timeout snd_.nxt goes back, and a peer that holds everything (and maybe offers a zero
   // window, §3.10.7.4 first) accepts an ACK only at its RCV.NXT, which is SND.MAX then.
-  tcp_repr hdr;
+  tcp_repr& hdr = fresh_header();
   hdr.seq = snd_.max;
   if (state_ == tcp_state::time_wait) hdr.seq = tw_.snd_nxt;
   // SHLD-19: ACK points left by a batch go first, each as its own cumulative ACK.
@@ -120,9 +119,9 @@ std::optional<std::size_t> connection::poll_transmit(instant now, mutable_bytes 
 // A RST owed to the peer (abort, or an unacceptable ACK). Sent even from CLOSED.
 // DEVIATION(Linux tcp_v4_send_reset): RFC 7323 §3.2 says a RST SHOULD carry timestamps too; it
 // goes without, and the peer accepts it without (RSTs are exempt from PAWS, §5.3 R1).
-std::optional<std::size_t> connection::emit_control(mutable_bytes out) {
-  if (!rst_) return std::nullopt;
-  tcp_repr r;
+std::size_t connection::emit_control(mutable_bytes out) {
+  if (!rst_) return 0;
+  tcp_repr& r = fresh_header();
   r.src_port = tuple_.local_port;
   r.dst_port = tuple_.remote_port;
   r.seq = rst_->seq;
@@ -134,17 +133,17 @@ std::optional<std::size_t> connection::emit_control(mutable_bytes out) {
 }
 
 // SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED), first transmission or retransmission.
-std::optional<std::size_t> connection::emit_syn(instant now, mutable_bytes out) {
+std::size_t connection::emit_syn(instant now, mutable_bytes out) {
   if (!syn_due_) {
     if (state_ == tcp_state::syn_received && ack_now_) {
-      tcp_repr hdr;  // a challenge ACK in SYN-RECEIVED
+      tcp_repr& hdr = fresh_header();  // a challenge ACK in SYN-RECEIVED
       hdr.seq = snd_.nxt;
       return emit(now, out, hdr, 0, 0);
     }
     ack_now_ = false;
-    return std::nullopt;
+    return 0;
   }
-  tcp_repr hdr;
+  tcp_repr& hdr = fresh_header();
   hdr.seq = snd_.iss;
   hdr.flags = tcp_flag::syn;
   // RFC 9293 §3.7.1 (SHLD-5, MAY-3): always announce our MSS. RFC 7323 §2.2: window scale on
@@ -182,21 +181,24 @@ std::optional<std::size_t> connection::emit_syn(instant now, mutable_bytes out) 
   return emit(now, out, hdr, 0, 0);
 }
 
-std::optional<std::size_t> connection::emit_data_or_fin(instant now, mutable_bytes out) {
-  if (auto s = take_retransmission()) {
-    if (auto n = emit_retransmission(now, out, *s)) return n;
+std::size_t connection::emit_data_or_fin(instant now, mutable_bytes out) {
+  // Only a retransmission owed or SACK recovery can have one (take_retransmission).
+  if (rtx_ || sack_recovery()) {
+    if (auto s = take_retransmission()) {
+      if (const std::size_t n = emit_retransmission(now, out, *s); n > 0) return n;
+    }
   }
   // RFC 5681 §4.1: after an idle period longer than the RTO, restart from the restart window.
   if (snd_.una == snd_.max && snd_.nxt == snd_.max) (void)cc_->on_idle_restart(now, rtt_.rto());
-  const auto plan = next_send();
-  if (!plan) return std::nullopt;
+  const send_plan plan = next_send();
+  if (!plan.any()) return 0;
   // RFC 9293 §3.7.1: the MSS excludes TCP options, so the options this segment carries
   // (timestamps, SACK blocks) come out of its payload.
-  tcp_repr hdr;
+  tcp_repr& hdr = fresh_header();
   add_ack_options(now, hdr.options);
   const auto room = static_cast<std::uint32_t>(snd_.mss - std::min<std::size_t>(hdr.options.buffer_len(), snd_.mss / 2));
-  const std::uint32_t len = std::min(plan->len, room);
-  const bool fin_now = plan->fin && len == plan->len;
+  const std::uint32_t len = std::min(plan.len, room);
+  const bool fin_now = plan.fin && len == plan.len;
   const seq_num end = data_end();
   hdr.seq = snd_.nxt;
   if (len > 0 && snd_.nxt + seq_len{len} == end) hdr.flags |= tcp_flag::psh;  // MUST-61
@@ -221,9 +223,8 @@ std::optional<std::size_t> connection::emit_data_or_fin(instant now, mutable_byt
 
 // Fills in ports, ACK and window, copies `payload_len` bytes of the send buffer starting at
 // `payload_offset` after the header, and computes the checksum.
-std::size_t connection::emit(instant now, mutable_bytes out, const tcp_repr& hdr_in, std::size_t payload_offset,
+std::size_t connection::emit(instant now, mutable_bytes out, tcp_repr& hdr, std::size_t payload_offset,
                              std::size_t payload_len) {
-  tcp_repr hdr = hdr_in;
   if (!hdr.syn()) add_ack_options(now, hdr.options);
   hdr.src_port = tuple_.local_port;
   hdr.dst_port = tuple_.remote_port;

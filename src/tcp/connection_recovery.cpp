@@ -21,7 +21,7 @@ void connection::start_congestion_control() {
   // a GRO/LRO host), where RFC 3465 §2.2 caps one ACK at L = 2*SMSS. With the cap a batching
   // receiver makes slow start grow linearly. The cap of L = 1*SMSS after an RTO (§2.3) stays.
   cc.abc_limit_segments = 1u << 14;
-  cc_ = make_congestion(cfg_->congestion, snd_.mss, cc);
+  cc_.reset(cfg_->congestion, snd_.mss, cc);
   if (retransmissions_ > 0) cc_->on_syn_retransmitted();
   sack_scoreboard_config sc;
   sc.smss = snd_.mss;
@@ -152,8 +152,8 @@ std::optional<next_segment> connection::take_retransmission() {
 
 // Sends again the octets [s.seq, s.seq + s.len) (clipped to one segment and to what was sent),
 // with the FIN if it was sent right after them. SND.NXT does not move.
-std::optional<std::size_t> connection::emit_retransmission(instant now, mutable_bytes out, next_segment s) {
-  tcp_repr hdr;
+std::size_t connection::emit_retransmission(instant now, mutable_bytes out, next_segment s) {
+  tcp_repr& hdr = fresh_header();
   add_ack_options(now, hdr.options);
   const auto room = static_cast<std::uint32_t>(snd_.mss - std::min<std::size_t>(hdr.options.buffer_len(), snd_.mss / 2));
   const seq_num end = data_end();
@@ -161,7 +161,7 @@ std::optional<std::size_t> connection::emit_retransmission(instant now, mutable_
   const std::uint32_t sent_left = distance(s.seq, snd_.max).n;
   const std::uint32_t len = std::min({s.len == 0 ? room : s.len, room, data_left, sent_left});
   const bool fin = fin_queued_ && s.seq + seq_len{len} == end && end.before(snd_.max);
-  if (len == 0 && !fin) return std::nullopt;
+  if (len == 0 && !fin) return 0;
   hdr.seq = s.seq;
   if (len > 0 && s.seq + seq_len{len} == end) hdr.flags |= tcp_flag::psh;
   if (fin) hdr.flags |= tcp_flag::fin;

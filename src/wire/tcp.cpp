@@ -219,15 +219,8 @@ std::optional<wire_error> tcp_repr::parse(const tcp_view& v, ipv4_addr src, ipv4
   // RFC 9293 §3.1 (MUST-2/3): a segment with a bad checksum is discarded before any of its
   // fields, options included, are believed.
   if (!v.verify_checksum(src, dst)) return wire_error::bad_checksum;
-  // Only the fields that say what is present are reset: the SACK and unknown-option arrays
-  // beyond their counts are never read, and zero-filling them per segment is measurable.
   tcp_options& o = out.options;
-  o.mss.reset();
-  o.window_scale.reset();
-  o.sack_permitted = false;
-  o.timestamps.reset();
-  o.sack_count = 0;
-  o.unknown_count = 0;
+  o.clear();
   if (const auto e = parse_options_into(o, v.options())) return e;
   out.src_port = v.src_port();
   out.dst_port = v.dst_port();

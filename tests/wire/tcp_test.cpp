@@ -144,6 +144,45 @@ TEST(Tcp, ParsingIntoAReusedReprForgetsThePreviousSegment) {
   }
 }
 
+// tcp_repr::clear() is what the connection uses to reuse one header for every segment it
+// builds: after it, a repr that carried everything equals a default-constructed one and emits
+// the same bytes.
+TEST(Tcp, ClearedReprEqualsAFreshOneAndEmitsTheSameBytes) {
+  const auto full = test::from_hex(linux_syn);
+  const auto sack = segment_with("01 01 05 0a 00 00 00 01 00 00 00 02 2a 04 00 00 fd 04 ab cd", "data");
+  for (const auto* seg : {&full, &sack}) {
+    const auto v = tcp_view::parse(*seg);
+    ASSERT_TRUE(v.has_value());
+    tcp_repr reused;
+    ASSERT_FALSE(tcp_repr::parse(*v, host_a, host_b, reused).has_value());
+    reused.options.mss = 1460;
+    reused.options.window_scale = 7;
+    reused.options.sack_permitted = true;
+    ASSERT_NE(reused, tcp_repr{});
+    reused.clear();
+    EXPECT_EQ(reused, tcp_repr{}) << test::to_hex(*seg);
+    EXPECT_FALSE(reused.ack.has_value());
+    EXPECT_EQ(reused.options.sack_count, 0);
+    EXPECT_EQ(reused.options.unknown_count, 0);
+    EXPECT_TRUE(reused.payload.empty());
+    // Filled again as a connection fills it: the bytes equal a fresh repr's.
+    tcp_repr fresh;
+    for (tcp_repr* r : {&reused, &fresh}) {
+      r->src_port = 1234;
+      r->dst_port = 80;
+      r->seq = seq_num{0xFFFFFFF0u};
+      r->ack = seq_num{7};
+      r->window = 512;
+      r->options.timestamps = tcp_timestamps{1, 2};
+    }
+    std::vector<std::byte> a(60), b(60);
+    reused.emit(a, host_a, host_b);
+    fresh.emit(b, host_a, host_b);
+    EXPECT_EQ(test::to_hex(a), test::to_hex(b));
+    EXPECT_EQ(reused.buffer_len(), fresh.buffer_len());
+  }
+}
+
 TEST(Tcp, EverySingleBitFlipFailsTheChecksum) {
   const auto good = segment_with("02 04 05 b4", "hello, world");
   for (std::size_t bit = 0; bit < good.size() * 8; ++bit) {

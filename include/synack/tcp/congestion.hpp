@@ -223,6 +223,10 @@ class congestion {
  public:
   explicit congestion(reno r) : impl_(r) {}
   explicit congestion(cubic c) : impl_(c) {}
+  // Built in place, as make_congestion(kind, mss, cfg) would return it, with no temporary.
+  congestion(congestion_kind kind, std::uint32_t mss, congestion_config cfg = {});
+  // Replaces the controller in place (a connection learns its MSS at the handshake).
+  void reset(congestion_kind kind, std::uint32_t mss, congestion_config cfg = {});
   congestion_control& get() {
     return std::visit([](auto& a) -> congestion_control& { return a; }, impl_);
   }

@@ -163,9 +163,20 @@ class connection {
   // ---- polls -----------------------------------------------------------------------------
   // Writes the next TCP segment (header, payload, checksum) into `out` (which must hold at
   // least max_segment_len() bytes) and returns its length; nullopt when nothing is due.
-  [[nodiscard]] std::optional<std::size_t> poll_transmit(instant now, mutable_bytes out);
+  // Inline over a plain-valued private poll, as host::poll_transmit: the optional dissolves in
+  // the caller instead of going through a stack slot (a store-forwarding stall per call).
+  [[nodiscard]] std::optional<std::size_t> poll_transmit(instant now, mutable_bytes out) {
+    const std::size_t n = transmit(now, out);
+    return n == 0 ? std::nullopt : std::optional<std::size_t>{n};
+  }
   [[nodiscard]] std::optional<instant> next_deadline() const { return timers_.next(); }
-  [[nodiscard]] std::optional<tcp_event> poll_event();
+  [[nodiscard]] std::optional<tcp_event> poll_event() {  // inline: the host drains it per input
+    if (ev_len_ == 0) return std::nullopt;
+    const tcp_event e = events_[ev_head_];
+    ev_head_ = static_cast<std::uint8_t>((ev_head_ + 1) % events_.size());
+    --ev_len_;
+    return e;
+  }
   [[nodiscard]] bool has_events() const { return ev_len_ != 0; }
 
   // ---- queries ---------------------------------------------------------------------------
@@ -217,6 +228,7 @@ class connection {
   rx_verdict on_segment_listen(instant now, const tcp_repr& seg, ipv4_addr remote);
   rx_verdict on_segment_syn_sent(instant now, const tcp_repr& seg);
   rx_verdict on_segment_synchronized(instant now, const tcp_repr& seg);
+  rx_verdict on_simultaneous_synack(instant now, const tcp_repr& synack);
   rx_verdict on_segment_time_wait(instant now, const tcp_repr& seg);
   [[nodiscard]] bool segment_acceptable(const tcp_repr& seg) const;
   std::optional<rx_verdict> check_rst(instant now, const tcp_repr& seg);
@@ -272,21 +284,27 @@ class connection {
   [[nodiscard]] std::uint32_t sending_flight() const;
   [[nodiscard]] std::uint32_t cwnd_room() const;
   std::optional<next_segment> take_retransmission();
-  std::optional<std::size_t> emit_retransmission(instant now, mutable_bytes out, next_segment s);
+  std::size_t emit_retransmission(instant now, mutable_bytes out, next_segment s);  // 0: none
 
   // Output (connection_output.cpp).
-  std::size_t emit(instant now, mutable_bytes out, const tcp_repr& hdr, std::size_t payload_offset,
+  // Completes `hdr` in place (ports, ACK, window, ACK options) and writes it: a ~300-octet
+  // repr is not copied per segment.
+  std::size_t emit(instant now, mutable_bytes out, tcp_repr& hdr, std::size_t payload_offset,
                    std::size_t payload_len);
   void add_ack_options(instant now, tcp_options& o) const;
   void fill_sack(tcp_options& o) const;
-  std::optional<std::size_t> emit_control(mutable_bytes out);
-  std::optional<std::size_t> emit_syn(instant now, mutable_bytes out);
-  std::optional<std::size_t> emit_data_or_fin(instant now, mutable_bytes out);
+  // Segment lengths, 0 for none: plain values, not optionals (see poll_transmit).
+  std::size_t transmit(instant now, mutable_bytes out);
+  std::size_t emit_control(mutable_bytes out);
+  std::size_t emit_syn(instant now, mutable_bytes out);
+  std::size_t emit_data_or_fin(instant now, mutable_bytes out);
   struct send_plan {
     std::uint32_t len = 0;
     bool fin = false;
+    [[nodiscard]] bool any() const { return len > 0 || fin; }
   };
-  [[nodiscard]] std::optional<send_plan> next_send() const;
+  // Nothing to send is {0, false} (a plain value: see poll_transmit).
+  [[nodiscard]] send_plan next_send() const;
   [[nodiscard]] seq_num data_end() const;  // sequence number after the last queued byte
   [[nodiscard]] seq_num fin_seq() const { return data_end(); }
 
@@ -331,6 +349,13 @@ class connection {
   time_wait_record tw_;  // filled on entering TIME-WAIT; its rules answer segments there
 
   // Output bookkeeping.
+  // The header of the segment being built, reused (fresh_header()) rather than a local repr
+  // zero-filled per segment.
+  tcp_repr hdr_;
+  tcp_repr& fresh_header() {
+    hdr_.clear();
+    return hdr_;
+  }
   bool ack_now_ = false;        // an ACK is owed
   std::optional<sack_block> dsack_;  // RFC 2883: a duplicate the next ACK reports first
   std::uint8_t unacked_segments_ = 0;  // in-order data segments not yet ACKed (delayed ACK)

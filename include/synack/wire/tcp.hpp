@@ -86,6 +86,17 @@ struct tcp_options {
   void add_sack(sack_block b) {
     if (sack_count < max_sack_blocks) sack[sack_count++] = b;
   }
+  // No options: only what says which are present is reset. The SACK and unknown-option
+  // arrays beyond their counts are never read, and zero-filling their ~220 octets per segment
+  // is measurable (docs/performance.md).
+  void clear() {
+    mss.reset();
+    window_scale.reset();
+    sack_permitted = false;
+    timestamps.reset();
+    sack_count = 0;
+    unknown_count = 0;
+  }
   friend bool operator==(const tcp_options& a, const tcp_options& b);
 };
 
@@ -139,6 +150,19 @@ struct tcp_repr {
   // The flags byte as on the wire (ACK included when ack is present).
   [[nodiscard]] std::uint8_t wire_flags() const {
     return static_cast<std::uint8_t>((flags & ~tcp_flag::ack) | (ack ? tcp_flag::ack : 0));
+  }
+  // Back to a default-constructed repr's meaning (equal to tcp_repr{}), without zero-filling
+  // the option arrays: for a repr reused for every segment.
+  void clear() {
+    src_port = 0;
+    dst_port = 0;
+    seq = seq_num{};
+    ack.reset();
+    flags = 0;
+    window = 0;
+    urgent_ptr = 0;
+    options.clear();
+    payload = {};
   }
 
   // Parses a validated view into `out`; verifies the checksum against the pseudo-header first.
