@@ -113,15 +113,14 @@ sys_result<int> blocking_sockets::poll(std::span<posix::poll_fd> fds, int timeou
 
 // tcp_close() with SO_LINGER on and a time: the FIN goes out (or the RST, for unread data),
 // then sk_stream_wait_close() sleeps while it is unacknowledged, at most the linger time.
-// close returns 0 either way; an unacknowledged FIN goes on in the background.
-// DEVIATION: a non-blocking socket does not wait, as the brief of this layer asks (and BSD
-// does); Linux's inet_release waits whatever O_NONBLOCK says.
+// close returns 0 either way; an unacknowledged FIN goes on in the background. As Linux's
+// inet_release, the wait happens whatever O_NONBLOCK says (BSD would not wait there).
 sys_result<void> blocking_sockets::close(int fd) {
   posix::linger_opt lg;
   const auto got = table_.getsockopt(fd, posix::sol_socket, posix::so_linger, std::as_writable_bytes(std::span{&lg, 1}));
   const auto h = table_.connection_of(fd);
   const connection* c = h ? table_.stack().find(*h) : nullptr;
-  const bool linger = got && lg.l_onoff != 0 && lg.l_linger != 0 && blocks(fd, 0) && c != nullptr;
+  const bool linger = got && lg.l_onoff != 0 && lg.l_linger != 0 && c != nullptr;
   const four_tuple t = c != nullptr ? c->tuple() : four_tuple{};
   auto r = table_.close(loop_.now(), fd);
   if (!r || !linger) return r;

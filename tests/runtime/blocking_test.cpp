@@ -253,7 +253,8 @@ TEST(blocking_linger, without_linger_close_returns_at_once) {
   EXPECT_EQ(c.w.client.host().lookup(t)->state(), tcp_state::fin_wait_1);
 }
 
-TEST(blocking_linger, nonblocking_socket_closes_in_the_background) {
+// Linux's inet_release lingers whatever O_NONBLOCK says: a non-blocking socket waits too.
+TEST(blocking_linger, nonblocking_socket_waits_as_on_linux) {
   client c;
   const four_tuple t = c.tuple();
   const linger_opt lg{1, 5};
@@ -261,8 +262,11 @@ TEST(blocking_linger, nonblocking_socket_closes_in_the_background) {
   ASSERT_TRUE(c.w.ct.set_nonblocking(c.fd, true).has_value());
   const int rounds = c.w.rounds;
   ASSERT_TRUE(c.b.close(c.fd).has_value());
-  EXPECT_EQ(c.w.rounds, rounds);
-  EXPECT_EQ(c.w.client.host().lookup(t)->state(), tcp_state::fin_wait_1);
+  EXPECT_GT(c.w.rounds, rounds);
+  const connection* k = c.w.client.host().lookup(t);
+  if (k != nullptr) {
+    EXPECT_NE(k->state(), tcp_state::fin_wait_1) << "close returned with the FIN unacknowledged";
+  }
 }
 
 // The peer is gone silent: close gives up after l_linger (1 s), returns 0, and the FIN goes on
