@@ -35,6 +35,17 @@ void congestion_control::set_cwnd(std::uint64_t bytes) {
   cwnd_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(bytes, max_window));
 }
 
+void congestion_control::set_mss(std::uint32_t mss) {
+  mss = std::max<std::uint32_t>(mss, 1);
+  if (mss == mss_) return;
+  const std::uint32_t old = mss_;
+  mss_ = mss;
+  iw_ = initial_window_for(mss, cfg_.iw);
+  set_cwnd(std::max(cwnd_, mss));
+  if (ssthresh_ < max_window) ssthresh_ = std::max(ssthresh_, std::min(2 * mss, max_window));
+  mss_changed(old);
+}
+
 ack_outcome congestion_control::on_ack(instant now, seq_num ack, std::uint32_t bytes_acked,
                                        std::optional<duration> srtt, std::uint32_t flight) {
   dup_acks_ = 0;
@@ -201,6 +212,17 @@ std::uint32_t cubic::loss_ssthresh(instant /*now*/, std::uint32_t flight, bool t
 // §4.2: at the start of a congestion avoidance stage remember t_epoch and cwnd_epoch and
 // compute K. After a timeout (§4.8), or with no congestion event yet (§4.10), K = 0 and
 // W_max = cwnd_epoch. §4.3: W_est starts at cwnd_epoch.
+// W_max, W_est and cwnd_prior are in segments of the old SMSS: the same bytes, new segments.
+// The epoch starts over at the next ACK in congestion avoidance (its cwnd_exact_ is re-read
+// from the byte window then).
+void cubic::mss_changed(std::uint32_t old_mss) {
+  const double f = static_cast<double>(old_mss) / mss_;
+  w_max_ *= f;
+  w_est_ *= f;
+  cwnd_prior_ *= f;
+  t_epoch_.reset();
+}
+
 void cubic::start_epoch(instant now) {
   t_epoch_ = now;
   cwnd_exact_ = static_cast<double>(cwnd_) / mss_;

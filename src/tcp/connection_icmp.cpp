@@ -49,6 +49,7 @@ icmp_action connection::on_frag_needed(instant now, const icmp_report& r) {
   const auto mss = static_cast<std::uint16_t>(mtu - 40);
   if (mss >= snd_.mss) return icmp_action::ignored;
   snd_.mss = mss;
+  cc_->set_mss(mss);  // RFC 5681 SMSS follows the path
   ++pmtu_reductions_;
   // RFC 8201 §4: no attempt at a larger size sooner than 5 minutes after the last Packet Too
   // Big; RFC 1191 §6.3 recommends 10. Each reduction starts the wait again.
@@ -79,6 +80,7 @@ void connection::on_pmtu_raise_timeout() {
   const std::uint16_t full = full_send_mss();
   if (full <= snd_.mss) return;
   snd_.mss = full;
+  cc_->set_mss(full);
   ++pmtu_raises_;
 }
 

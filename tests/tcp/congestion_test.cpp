@@ -122,6 +122,56 @@ TEST(congestion, slow_start_after_rto_counts_one_smss_per_ack) {
   EXPECT_EQ(r.cwnd(), 2000u);  // RFC 3465 §2.3: L = 1*SMSS after an RTO
 }
 
+// RFC 5681 §2 / RFC 1191: the path MTU changed SMSS. The windows keep their bytes (within
+// the new floors); growth counts the new SMSS.
+TEST(congestion, set_mss_keeps_the_window_bytes_and_grows_by_the_new_smss) {
+  reno r(mss);
+  stream s;
+  s.send(16000);
+  r.on_rto(at_ms(0), s.max, s.flight());  // cwnd 1 SMSS, ssthresh 8000
+  s.una = s.max;
+  round_trip(r, s, at_ms(100));
+  round_trip(r, s, at_ms(200));
+  ASSERT_EQ(r.cwnd(), 4000u);
+  r.set_mss(500);  // a Fragmentation Needed halved the segment
+  EXPECT_EQ(r.mss(), 500u);
+  EXPECT_EQ(r.cwnd(), 4000u);
+  EXPECT_EQ(r.ssthresh(), 8000u);
+  EXPECT_EQ(r.initial_window(), 2000u);  // RFC 5681: SMSS <= 1095 -> 4 segments
+  // Slow start after the RTO (L = 1 SMSS) now grows by the new SMSS per ACK.
+  s.send(1000);
+  (void)ack(r, s, at_ms(300), 1000);
+  EXPECT_EQ(r.cwnd(), 4500u);
+  // The raise timer puts 5000 back: ssthresh keeps its bytes, cwnd too (above 1 SMSS).
+  r.set_mss(5000);
+  EXPECT_EQ(r.cwnd(), 5000u);      // the 1-SMSS floor
+  EXPECT_EQ(r.ssthresh(), 10000u);  // the 2-SMSS floor
+  r.set_mss(5000);  // unchanged: nothing moves
+  EXPECT_EQ(r.cwnd(), 5000u);
+}
+
+TEST(congestion, set_mss_leaves_an_unset_ssthresh_unset) {
+  cubic c(1460);
+  EXPECT_EQ(c.ssthresh(), congestion_control::max_window);
+  c.set_mss(28);  // a 68-octet path
+  EXPECT_EQ(c.ssthresh(), congestion_control::max_window);  // "arbitrarily high" stays so
+  EXPECT_EQ(c.cwnd(), 4380u);
+  EXPECT_EQ(c.initial_window(), 112u);  // 4 segments of 28
+}
+
+// CUBIC's W_max is in segments: after a loss at 20 segments of 1000 octets, halving SMSS
+// makes it 40 segments of 500 (the same bytes).
+TEST(congestion, cubic_set_mss_re_expresses_w_max_in_new_segments) {
+  cubic c(mss);
+  stream s;
+  grow_to(c, s, 20000);
+  ASSERT_EQ(three_dup_acks(c, s, at_ms(0)), dup_ack_action::fast_retransmit);
+  EXPECT_DOUBLE_EQ(c.w_max(), 20.0);
+  c.set_mss(500);
+  EXPECT_DOUBLE_EQ(c.w_max(), 40.0);
+  EXPECT_DOUBLE_EQ(c.cwnd_prior(), 40.0);
+}
+
 TEST(congestion, slow_start_stops_at_ssthresh_then_congestion_avoidance) {
   reno r(mss);
   stream s;

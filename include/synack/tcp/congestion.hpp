@@ -113,6 +113,11 @@ class congestion_control {
   // Returns whether cwnd was reduced to the restart window.
   bool on_idle_restart(instant now, duration rto);
   void on_syn_retransmitted();
+  // RFC 5681 §2: SMSS is what the path takes (RFC 1191 / RFC 8201 path MTU). When it changes,
+  // cwnd and ssthresh keep their bytes (RFC 5681 counts bytes), within the floors the new SMSS
+  // sets (cwnd >= 1 SMSS, ssthresh >= 2 SMSS); growth and the initial and loss windows use the
+  // new SMSS from now on.
+  void set_mss(std::uint32_t mss);
 
   // --- queries ----------------------------------------------------------------------------
   [[nodiscard]] std::uint32_t cwnd() const { return cwnd_; }
@@ -139,6 +144,8 @@ class congestion_control {
   virtual std::uint32_t loss_ssthresh(instant now, std::uint32_t flight, bool timeout) = 0;
   // cwnd was changed outside congestion avoidance (recovery end, idle restart, RTO).
   virtual void window_reset() {}
+  // SMSS changed from `old_mss` to mss_ (state kept in segments is re-expressed).
+  virtual void mss_changed(std::uint32_t old_mss) { (void)old_mss; }
 
   void set_cwnd(std::uint64_t bytes);
   std::uint32_t mss_;
@@ -201,6 +208,7 @@ class cubic final : public congestion_control {
   void grow_ca(instant now, std::uint32_t bytes_acked, std::optional<duration> srtt) override;
   std::uint32_t loss_ssthresh(instant now, std::uint32_t flight, bool timeout) override;
   void window_reset() override { t_epoch_.reset(); }
+  void mss_changed(std::uint32_t old_mss) override;
 
  private:
   void start_epoch(instant now);
