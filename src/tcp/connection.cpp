@@ -411,6 +411,7 @@ bool connection::persist_needed() const {
 void connection::note_keepalive_activity(instant now) {
   if (!cfg_->keepalive) return;
   keepalive_probes_ = 0;
+  keepalive_since_ = now;
   timers_.set(timer_kind::keepalive, now + cfg_->keepalive_idle);
 }
 
@@ -445,7 +446,12 @@ void connection::on_keepalive_timeout(instant now) {
   // R2 (MUST-20). Like Linux (tcp_keepalive_timer, tcp_send_active_reset) we also send
   // <SEQ=SND.NXT><CTL=RST>, as abort() does (§3.10.5): should the peer be alive behind a path
   // that only loses its replies, it learns the connection is gone instead of holding it.
-  if (keepalive_probes_ >= cfg_->keepalive_count) {
+  // With a user timeout (RFC 5482; Linux TCP_USER_TIMEOUT) that decides instead of the count:
+  // the peer is gone once a probe is out and nothing has been heard for that long.
+  const bool gone = cfg_->user_timeout
+                        ? keepalive_probes_ > 0 && now - keepalive_since_ >= *cfg_->user_timeout
+                        : keepalive_probes_ >= cfg_->keepalive_count;
+  if (gone) {
     queue_reset(snd_.max, std::nullopt);
     enter_closed(close_reason::timeout);
     return;

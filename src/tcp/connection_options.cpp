@@ -27,6 +27,7 @@ void connection::set_config(instant now, const tcp_config& cfg, const tcp_config
   const bool live = is_synchronized(state_) && state_ != tcp_state::time_wait;
   if (live && (!was_on || old_idle != cfg.keepalive_idle)) {
     keepalive_probes_ = 0;
+    keepalive_since_ = now;
     timers_.set(timer_kind::keepalive, now + cfg.keepalive_idle);
   }
 }

@@ -114,6 +114,46 @@ TEST(keepalive, configured_idle_interval_and_count) {
   h.expect_event(tcp_event{tcp_event_kind::closed, close_reason::timeout});
 }
 
+// With a user timeout (RFC 5482, Linux TCP_USER_TIMEOUT) the count no longer decides: the
+// connection is given up at the first probe timer at which a probe is out and nothing has
+// been heard for the user timeout (Linux tcp_keepalive_timer).
+TEST(keepalive, user_timeout_decides_instead_of_the_count) {
+  tcp_config cfg = keepalive_on();
+  cfg.keepalive_idle = seconds(60);
+  cfg.keepalive_interval = seconds(10);
+  cfg.keepalive_count = 2;
+  cfg.user_timeout = seconds(100);
+  tcp_harness h(cfg);
+  h.drive_to(s::established);
+  // Probes at 60, 70, 80, 90 s: beyond the count of 2, silence 90 s < 100 s.
+  for (int t : {60, 70, 80, 90}) h.expect_recv(at_s(t), probe());
+  h.expect_state(s::established);
+  h.expect_nothing(at_s(99));
+  // At 100 s nothing has been heard for 100 s and a probe is out: RST, timed out.
+  h.expect_recv(at_s(100), seg{.seq = h.l(1), .flags = rst});
+  h.expect_state(s::closed);
+  h.expect_event(tcp_event{tcp_event_kind::closed, close_reason::timeout});
+}
+
+TEST(keepalive, user_timeout_shorter_than_the_probes__gone_at_the_first_timer_after_a_probe) {
+  tcp_config cfg = keepalive_on();
+  cfg.keepalive_idle = seconds(60);
+  cfg.keepalive_interval = seconds(75);
+  cfg.user_timeout = seconds(30);
+  tcp_harness h(cfg);
+  h.drive_to(s::established);
+  // The first probe always goes (no probe out yet, though 60 s >= 30 s of silence) ...
+  h.expect_recv(at_s(60), probe());
+  // ... an answer starts everything over ...
+  h.send(at_s(61), answer());
+  h.expect_nothing(at_s(120));
+  h.expect_recv(at_s(121), probe());
+  // ... and without one the next timer ends it.
+  h.expect_nothing(at_s(195));
+  h.expect_recv(at_s(196), seg{.seq = h.l(1), .flags = rst});
+  h.expect_state(s::closed);
+}
+
 TEST(keepalive, data_traffic_postpones_the_probe) {
   tcp_harness h(keepalive_on());
   h.drive_to(s::established);

@@ -382,6 +382,7 @@ class connection {
   bool probe_due_ = false;  // RFC 9293 §3.8.6.1: send one byte into a zero window
   bool keepalive_due_ = false;  // RFC 9293 §3.8.4: send <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>
   std::uint32_t keepalive_probes_ = 0;  // keep-alive probes sent since the last segment received
+  instant keepalive_since_{};           // the idle interval started: last segment received
 
   // Congestion control (RFC 5681/6582/3042, CUBIC RFC 9438) and the RFC 6675 scoreboard,
   // (re)started with the effective MSS when the connection is established.
