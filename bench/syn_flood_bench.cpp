@@ -42,15 +42,8 @@ std::vector<std::vector<std::byte>> spoofed_syns(std::uint64_t seed) {
     } while ((src.value >> 24) == 0 || (src.value >> 24) == 10 || (src.value >> 24) >= 224);
     syn.src_port = static_cast<std::uint16_t>(1024 + r.below(64511));
     syn.seq = seq_num{r.next_u32()};
-    std::vector<std::byte> p(20 + syn.buffer_len());
-    syn.emit(mutable_bytes{p}.subspan(20), src, server_addr);
-    ipv4_repr ip;
-    ip.src = src;
-    ip.dst = server_addr;
-    ip.protocol = ip_proto::tcp;
-    ip.payload_len = static_cast<std::uint16_t>(syn.buffer_len());
-    ip.ttl = 64;
-    ip.emit(p);
+    std::vector<std::byte> p(ipv4_repr::buffer_len() + syn.buffer_len());
+    (void)emit_tcp_datagram(p, ipv4_repr{.src = src, .dst = server_addr}, syn);
     pool.push_back(std::move(p));
   }
   return pool;

@@ -501,13 +501,14 @@ void world::check_host(std::size_t i) {
   }
   if (x.connection_count() > cfg.max_connections) return fail("connection_count above max_connections");
   if (x.time_wait_count() > cfg.time_wait_max) return fail("time_wait_count above time_wait_max");
-  for (const listener_handle l : s_[i].listeners) {
-    if (x.half_open(l) > cfg.syn_backlog) return fail("half-open connections above syn_backlog");
-    if (x.accept_queue_len(l) > 4) return fail("accept queue above the backlog");
-  }
   for (const socket_info& row : x.snapshot()) {
+    if (row.state == tcp_state::listen) {  // every listener, against its own bounds
+      if (row.syn_queue > cfg.syn_backlog) return fail("half-open connections above syn_backlog");
+      if (row.accept_queue > row.backlog) return fail("accept queue above the backlog");
+      continue;
+    }
     // CLOSED TCBs whose handle the user still holds are listed but unlinked (checked below).
-    if (row.time_wait_record || row.state == tcp_state::listen || row.state == tcp_state::closed) continue;
+    if (row.time_wait_record || row.state == tcp_state::closed) continue;
     const connection* conn = x.lookup(row.tuple);
     if (conn == nullptr) return fail("snapshot lists a connection lookup cannot find");
     check_tcb(cfg.tcp, *conn);

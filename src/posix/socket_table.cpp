@@ -383,18 +383,26 @@ sys_result<void> socket_table::shutdown(instant now, int fd, int how) {
     const bool early = k == tcp_state::syn_sent || k == tcp_state::syn_received || k == tcp_state::closed;
     s->st = early ? sock_state::disconnecting : sock_state::connected;
   }
-  if (k == tcp_state::closed) {
-    s->shut |= bits;  // still recorded, so poll shows it (Linux does the same)
-    return unexpected{ENOTCONN};
-  }
-  if (k == tcp_state::listen) {
-    if ((bits & rcv_shutdown) != 0) disconnect(now, *s, false);  // stops listening
-    return {};
-  }
-  if (k == tcp_state::syn_sent) {
-    disconnect(now, *s, false);  // tcp_disconnect(): no RST before synchronization
-    s->err = ECONNRESET;
-    return {};
+  switch (k) {
+    case tcp_state::closed:
+      s->shut |= bits;  // still recorded, so poll shows it (Linux does the same)
+      return unexpected{ENOTCONN};
+    case tcp_state::listen:
+      if ((bits & rcv_shutdown) != 0) disconnect(now, *s, false);  // stops listening
+      return {};
+    case tcp_state::syn_sent:
+      disconnect(now, *s, false);  // tcp_disconnect(): no RST before synchronization
+      s->err = ECONNRESET;
+      return {};
+    case tcp_state::syn_received:
+    case tcp_state::established:
+    case tcp_state::fin_wait_1:
+    case tcp_state::fin_wait_2:
+    case tcp_state::close_wait:
+    case tcp_state::closing:
+    case tcp_state::last_ack:
+    case tcp_state::time_wait:
+      break;
   }
   s->shut |= bits;
   if ((bits & send_shutdown) != 0) (void)host_.shutdown(now, *s->conn);  // the FIN (tcp_shutdown)

@@ -536,8 +536,9 @@ instant host::deadline_or_max() const {
 void host::on_timeout(instant now) {
   impl& m = *impl_;
   // Every connection due at `now` fires, in batches of 64 collected before any of them runs.
-  // The pass is bounded by the entries in the heap when it starts, so a connection that
-  // reschedules itself at `now` cannot make it spin (it waits for the next call).
+  // The pass takes at most as many entries as the heap held when it started, so a connection
+  // that reschedules itself at `now` cannot make it spin: it may run again in a later batch of
+  // the same pass, but the pass ends after that many entries.
   std::size_t budget = m.timers.size();
   std::array<impl::timer_entry, 64> batch{};
   while (budget > 0) {

@@ -52,22 +52,20 @@ void host::impl::send_cookie(instant now, const ipv4_view& ip, const tcp_repr& s
   // What a TCB would agree to (connection::take_peer_options, emit_syn).
   syn_cookie_options offer;
   offer.mss = syn.options.mss.value_or(536);  // RFC 9293 §3.7.1 (MUST-15)
-  offer.timestamps = cfg.tcp.timestamps && syn.options.timestamps.has_value();
-  offer.sack_permitted = cfg.tcp.sack && syn.options.sack_permitted;
-  if (cfg.tcp.window_scaling && syn.options.window_scale) offer.wscale = *syn.options.window_scale;
-  std::uint32_t ts_now = 0;
-  if (offer.timestamps) {
-    // The clock the connection will use (connection::ts_clock): 1 ms ticks plus its offset.
-    ts_now = static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.us) / 1000) + isns.ts_offset(t);
-  }
+  // The listener's own configuration: the connection open_from_cookie builds uses it.
+  offer.timestamps = l.cfg.timestamps && syn.options.timestamps.has_value();
+  offer.sack_permitted = l.cfg.sack && syn.options.sack_permitted;
+  if (l.cfg.window_scaling && syn.options.window_scale) offer.wscale = *syn.options.window_scale;
+  // The clock the connection will use: 1 ms ticks plus its offset.
+  const std::uint32_t ts_now = offer.timestamps ? connection::ts_clock(now, isns.ts_offset(t)) : 0;
   const syn_cookie c = cookies.encode(now, t, syn.seq, offer, ts_now);
   cookie_synack p;
   p.tuple = t;
   p.iss = c.iss;
   p.ack = syn.seq + seq_len{1};
-  p.window = static_cast<std::uint16_t>(std::min<std::size_t>(cfg.tcp.recv_buffer, 0xFFFF));
+  p.window = static_cast<std::uint16_t>(std::min<std::size_t>(l.cfg.recv_buffer, 0xFFFF));
   p.has_wscale = c.options.wscale.has_value();
-  p.wscale = connection::recv_window_shift(cfg.tcp);
+  p.wscale = connection::recv_window_shift(l.cfg);
   p.sack = c.options.sack_permitted;
   p.ts = c.options.timestamps;
   p.mss = link_mss(l.cfg.mss);  // what the listener's TCB would announce (MUST-67)

@@ -263,10 +263,6 @@ void cubic::grow_ca(instant now, std::uint32_t bytes_acked, std::optional<durati
   set_cwnd(static_cast<std::uint64_t>(cwnd_exact_ * mss_));
 }
 
-congestion make_congestion(congestion_kind kind, std::uint32_t mss, congestion_config cfg) {
-  return congestion(kind, mss, cfg);
-}
-
 congestion::congestion(congestion_kind kind, std::uint32_t mss, congestion_config cfg)
     : impl_(std::in_place_type<cubic>, mss, cfg) {
   if (kind != congestion_kind::cubic) reset(kind, mss, cfg);

@@ -110,6 +110,9 @@ std::size_t connection::urgent_remaining() const {
 result<std::size_t, tcp_error> connection::recv(mutable_bytes out) {
   if (!rx_.empty()) {
     const std::size_t n = rx_.read(out);
+    // Every urgent octet read: forget RCV.UP, so that sequence numbers 2^31 on cannot make an
+    // old pointer look ahead (urgent_remaining) or a new one look old (check_urg).
+    if (rcv_up_ && urgent_remaining() == 0) rcv_up_.reset();
     // Receiver-side SWS avoidance (RFC 9293 §3.8.6.2.2, MUST-39): announce the opened window
     // once its right edge can move by min(buffer / 2, MSS) beyond the one last announced
     // (RCV.WND as sent), however many reads that took.

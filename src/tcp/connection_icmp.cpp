@@ -49,7 +49,8 @@ icmp_action connection::on_frag_needed(instant now, const icmp_report& r) {
   const auto mss = static_cast<std::uint16_t>(mtu - 40);
   if (mss >= snd_.mss) return icmp_action::ignored;
   snd_.mss = mss;
-  cc_->set_mss(mss);  // RFC 5681 SMSS follows the path
+  cc_->set_mss(mss);  // RFC 5681 / RFC 6675 SMSS follows the path
+  sb_.set_smss(mss);
   ++pmtu_reductions_;
   // RFC 8201 §4: no attempt at a larger size sooner than 5 minutes after the last Packet Too
   // Big; RFC 1191 §6.3 recommends 10. Each reduction starts the wait again.
@@ -81,6 +82,7 @@ void connection::on_pmtu_raise_timeout() {
   if (full <= snd_.mss) return;
   snd_.mss = full;
   cc_->set_mss(full);
+  sb_.set_smss(full);
   ++pmtu_raises_;
 }
 

@@ -231,9 +231,17 @@ std::size_t connection::emit(instant now, mutable_bytes out, tcp_repr& hdr, std:
   const bool ack_point = hdr.ack.has_value();  // an earlier cumulative ACK (SHLD-19), not RCV.NXT
   if (!ack_point) hdr.ack = rcv_.nxt;
   last_ack_sent_ = *hdr.ack;  // RFC 7323 §4.3 Last.ACK.sent
-  // RFC 7323 §2.2: the window field of a SYN-ACK is not scaled; all later ones are.
-  hdr.window = hdr.syn() ? static_cast<std::uint16_t>(std::min<std::uint32_t>(recv_window(), 0xFFFF))
-                         : window_field();
+  // RFC 7323 §2.2: the window field of a SYN-ACK is not scaled; all later ones are. An ACK
+  // point below RCV.NXT offers the octets up to RCV.NXT too, so that its right edge is the
+  // one RCV.NXT's ACK announces and the window never appears to shrink (RFC 9293 §3.8.6).
+  if (hdr.syn()) {
+    hdr.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(recv_window(), 0xFFFF));
+  } else if (ack_point) {
+    const std::uint64_t wnd = std::uint64_t{recv_window()} + distance(*hdr.ack, rcv_.nxt).n;
+    hdr.window = static_cast<std::uint16_t>(std::min<std::uint64_t>(wnd >> rcv_.wscale, 0xFFFF));
+  } else {
+    hdr.window = window_field();
+  }
   // RFC 9293 §3.8.5 / RFC 6093: while SND.UP is ahead of the segment, it carries URG and the
   // offset of the first non-urgent octet (MUST-62), capped at the field's 65535.
   if (snd_up_ && !hdr.syn() && hdr.seq.before(*snd_up_)) {

@@ -266,4 +266,13 @@ void tcp_repr::fill_checksum(mutable_bytes segment, ipv4_addr src, ipv4_addr dst
   store_be16(&segment[16], checksum_finish(checksum_partial(segment, pseudo)));
 }
 
+std::size_t emit_tcp_datagram(mutable_bytes out, ipv4_repr ip, const tcp_repr& seg) {
+  const std::size_t len = seg.buffer_len();
+  ip.protocol = ip_proto::tcp;
+  ip.payload_len = static_cast<std::uint16_t>(len);
+  ip.emit(out);
+  seg.emit(out.subspan(ipv4_repr::buffer_len(), len), ip.src, ip.dst);
+  return ipv4_repr::buffer_len() + len;
+}
+
 }  // namespace synack

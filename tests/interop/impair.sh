@@ -6,8 +6,8 @@
 # socat. Each transfer is timed and bounded by `timeout`.
 #
 # Size per transfer: SYNACK_IMPAIR_MIB (default 100, the issue's size). ctest runs it smaller
-# (see CMakeLists.txt): until the sender has fast retransmit and congestion control, a loss
-# the receiver cannot repair costs a full RTO (at least 1 s), and 100 MiB takes minutes.
+# (see CMakeLists.txt): a lost retransmission still waits for an RTO (no RACK-TLP), so 100 MiB
+# takes about a minute per transfer where synack sends.
 . "$(dirname "$0")/lib.sh"
 interop_init "$@"
 need curl socat ss

@@ -5,7 +5,7 @@
 # server says "possible SYN flooding on port 80; sending cookies" once.
 #
 # Bounds: hping3 --flood ignores -c (checked: it sent 869,131 SYNs in 30 s with -c 200000), so
-# `timeout` is what ends the flood (8 s). Every packet stays in the test's own namespace: the
+# the flood is ended by the test once three fetches went through, and by `timeout` at 30 s. Every packet stays in the test's own namespace: the
 # SYN-ACKs to the spoofed sources go back into the TUN device, where the kernel, which has no
 # route for them and does not forward, drops them.
 . "$(dirname "$0")/lib.sh"
@@ -21,7 +21,7 @@ same_file "$WORK/www/file" "$WORK/before" "curl before the flood"
 
 # The flood lasts until three fetches have gone through it, at most 30 s (an ASan build of
 # synack answers far fewer SYNs a second, so its fetches take longer).
-timeout -k 2 30 hping3 --flood --rand-source -S -p 80 -c 200000 "$SYN_ADDR" >"$WORK/hping.out" 2>&1 &
+timeout -k 2 30 hping3 --flood --rand-source -S -p 80 "$SYN_ADDR" >"$WORK/hping.out" 2>&1 &
 HPING_PID=$!
 PIDS+=("$HPING_PID")
 sleep 1

@@ -110,16 +110,7 @@ class edge_node final : public sim::node {
     syn_.flags = tcp_flag::syn;
     syn_.window = 29200;
     syn_.options.mss = 1460;
-    const std::size_t len = syn_.buffer_len();
-    syn_.emit(out.subspan(20, len), src, server_addr);
-    ipv4_repr ip;
-    ip.src = src;
-    ip.dst = server_addr;
-    ip.protocol = ip_proto::tcp;
-    ip.payload_len = static_cast<std::uint16_t>(len);
-    ip.ttl = 64;
-    ip.emit(out);
-    return 20 + len;
+    return emit_tcp_datagram(out, ipv4_repr{.src = src, .dst = server_addr}, syn_);
   }
 
   static constexpr duration tick_ = std::chrono::milliseconds(1);

@@ -185,7 +185,7 @@ TEST_F(hostile, icmp_errors_match_only_a_quoted_sequence_number_in_flight) {
   expect_counted(at_ms(20), error_quoting(x_.l(1), 1234), drop(host_drop::icmp_unmatched));       // no such tuple
   expect_counted(at_ms(20), error_quoting(x_.l(1), x_.peer, 4, 0), drop(host_drop::icmp_ignored));  // source quench
   // Hard codes are soft in a synchronized state (RFC 5927 §4.1, RFC 9293 MUST-56): nothing moves,
-  // nothing is sent, and the path MTU is not lowered (not implemented: README).
+  // nothing is sent, and the path MTU is not lowered (only Fragmentation Needed does that).
   t_.expect_nothing(at_ms(20));
   EXPECT_EQ(t_.fields(x_.h), before);
   EXPECT_EQ(conn(x_).snd().mss, 1460);

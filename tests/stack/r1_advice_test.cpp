@@ -10,11 +10,6 @@
 namespace synack::stest {
 namespace {
 
-struct log_lines final : host_log {
-  std::vector<std::string> lines;
-  void on_log(instant, std::string_view line) override { lines.emplace_back(line); }
-};
-
 // Polls everything the host sends at each of `seconds` (its retransmissions, RTO 1 s doubling),
 // answering nothing; returns how many packets went out.
 std::size_t silent_peer(stack_harness& t, std::initializer_list<int> seconds) {

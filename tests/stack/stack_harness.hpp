@@ -44,6 +44,12 @@ inline host_config default_config() {
 
 using test::describe;
 
+// Collects the host's operator notices (host_log).
+struct log_lines final : host_log {
+  std::vector<std::string> lines;
+  void on_log(instant, std::string_view line) override { lines.emplace_back(line); }
+};
+
 // A segment template. Sent: peer_port -> host_port. Expected: host_port -> peer_port.
 struct seg {
   seq_num seq{};

@@ -10,11 +10,6 @@
 namespace synack::stest {
 namespace {
 
-struct log_lines final : host_log {
-  std::vector<std::string> lines;
-  void on_log(instant, std::string_view line) override { lines.emplace_back(line); }
-};
-
 host_config cookie_config(std::size_t syn_backlog = 1, syncookies_mode mode = syncookies_mode::on_overflow) {
   host_config c = default_config();
   c.syn_backlog = syn_backlog;
@@ -120,6 +115,36 @@ TEST(syn_cookie_stack, timestamps_carry_window_scale_and_sack) {
   ASSERT_TRUE(d && d->options.timestamps);
   EXPECT_GE(static_cast<std::int32_t>(d->options.timestamps->tsval - sa.options.timestamps->tsval), 15);
   EXPECT_EQ(d->options.timestamps->tsecr, 1010u);
+}
+
+// A listener with its own configuration (a socket's SO_RCVBUF, options off): the cookie
+// SYN-ACK offers what that listener's connection will do, not the host's defaults, so the
+// window scale the peer learns is the one the connection then uses.
+TEST(syn_cookie_stack, listener_config__cookie_synack_offers_the_listeners_options) {
+  stack_harness t(cookie_config(1, syncookies_mode::always));
+  tcp_config lc = t.h().config().tcp;
+  lc.recv_buffer = 16 * 1024;  // shift 0, where the host's 256 KiB default takes 3
+  lc.sack = false;
+  ASSERT_NE(connection::recv_window_shift(lc), connection::recv_window_shift(t.h().config().tcp));
+  auto l = t.h().listen(80, 16, lc);
+  ASSERT_TRUE(l.has_value());
+  t.send(at_ms(5), seg{.seq = peer_iss, .flags = tcp_flag::syn, .mss = 1460, .wscale = 7, .peer = 5000,
+                       .ts = tcp_timestamps{1000, 0}, .sack_permitted = true});
+  auto g = t.poll(at_ms(5));
+  ASSERT_TRUE(g && g->tcp);
+  const tcp_repr& sa = *g->tcp;
+  EXPECT_EQ(t.ctr().syncookies_sent, 1u);
+  EXPECT_EQ(sa.window, 16 * 1024);
+  EXPECT_EQ(sa.options.window_scale, connection::recv_window_shift(lc));
+  EXPECT_FALSE(sa.options.sack_permitted);  // the listener has SACK off
+  ASSERT_TRUE(sa.options.timestamps.has_value());
+  // The final ACK: the connection uses the window scale the SYN-ACK announced, and no SACK.
+  t.send(at_ms(15), seg{.seq = peer_iss + seq_len{1}, .ack = sa.seq + seq_len{1}, .peer = 5000,
+                        .ts = tcp_timestamps{1010, sa.options.timestamps->tsval}});
+  auto a = t.h().accept(*l);
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(t.h().find(*a)->rcv().wscale, connection::recv_window_shift(lc));
+  EXPECT_FALSE(t.h().find(*a)->sack_permitted());
 }
 
 TEST(syn_cookie_stack, valid_final_ack__established_and_accepted) {

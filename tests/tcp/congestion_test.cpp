@@ -90,7 +90,7 @@ TEST(congestion, starts_in_slow_start_with_high_ssthresh) {
 
 TEST(congestion, slow_start_doubles_per_rtt) {
   for (const auto kind : {congestion_kind::reno, congestion_kind::cubic}) {
-    congestion cc = make_congestion(kind, mss);
+    congestion cc(kind, mss);
     stream s;
     std::uint32_t expect = 4000;
     for (int rtt = 1; rtt <= 6; ++rtt) {
@@ -467,7 +467,7 @@ TEST(congestion, restart_window_never_raises_cwnd) {
 }
 
 TEST(congestion, lost_syn_means_one_segment_initial_window) {
-  congestion cc = make_congestion(congestion_kind::cubic, mss);
+  congestion cc(congestion_kind::cubic, mss);
   cc->on_syn_retransmitted();
   EXPECT_EQ(cc->cwnd(), 1000u);
   EXPECT_EQ(cc->initial_window(), 4000u);
@@ -475,11 +475,11 @@ TEST(congestion, lost_syn_means_one_segment_initial_window) {
 
 TEST(congestion, factory_and_default) {
   EXPECT_EQ(default_congestion_kind, congestion_kind::cubic);
-  EXPECT_EQ(make_congestion(congestion_kind::reno, mss)->kind(), congestion_kind::reno);
-  EXPECT_EQ(make_congestion(default_congestion_kind, mss)->kind(), congestion_kind::cubic);
+  EXPECT_EQ(congestion(congestion_kind::reno, mss)->kind(), congestion_kind::reno);
+  EXPECT_EQ(congestion(default_congestion_kind, mss)->kind(), congestion_kind::cubic);
   EXPECT_EQ(to_string(congestion_kind::cubic), "cubic");
   // A value type: copies are independent.
-  congestion a = make_congestion(congestion_kind::reno, mss);
+  congestion a(congestion_kind::reno, mss);
   congestion b = a;
   stream s;
   s.send(1000);

@@ -277,5 +277,24 @@ TEST(congestion_wiring, batch_of_segments__an_ack_for_every_second_one) {
   h.expect_nothing(at_ms(0));
 }
 
+// Each ACK point announces the same right edge as the ACK of RCV.NXT: an earlier ACK offers
+// the octets between it and RCV.NXT on top of the free buffer, so the window never appears to
+// shrink (RFC 9293 §3.8.6). 16 KiB buffer, no window scaling: edge = IRS + 1 + 16384.
+TEST(congestion_wiring, batch_of_segments__every_ack_point_keeps_the_right_edge) {
+  tcp_config cfg;
+  cfg.recv_buffer = 16 * 1024;
+  tcp_harness h(cfg);
+  h.drive_to(s::established);
+  for (int k = 0; k < 4; ++k) {
+    h.send(at_ms(0), seg{.seq = h.r(1 + static_cast<std::uint32_t>(k) * smss), .ack = h.l(1),
+                         .payload = std::string(smss, 'p')});
+  }
+  const std::uint32_t unread = 4 * smss;
+  h.expect_recv(at_ms(0), seg{.seq = h.l(1), .ack = h.r(1 + 2 * smss), .window = static_cast<std::uint16_t>(16384 - unread + 2 * smss)},
+                true);
+  h.expect_recv(at_ms(0), seg{.seq = h.l(1), .ack = h.r(1 + 4 * smss), .window = static_cast<std::uint16_t>(16384 - unread)}, true);
+  h.expect_nothing(at_ms(0));
+}
+
 }  // namespace
 }  // namespace synack::test

@@ -147,6 +147,19 @@ TEST(sack_scoreboard, is_lost_needs_three_segments_above) {
   EXPECT_FALSE(sb.is_lost(at(9)));
 }
 
+// A path MTU change (RFC 1191) makes SMSS larger or smaller: IsLost counts in the new size,
+// the held SACK ranges stay.
+TEST(sack_scoreboard, set_smss_changes_the_is_lost_threshold_and_keeps_the_ranges) {
+  sack_scoreboard sb = board();
+  (void)sack(sb, {blk(1, 2), blk(3, 4)});
+  EXPECT_FALSE(sb.is_lost(at(0)));  // 2000 bytes above: not more than 2 * 1000
+  sb.set_smss(500);
+  EXPECT_TRUE(sb.is_lost(at(0)));   // 2000 bytes above > 2 * 500
+  EXPECT_EQ(ranges(sb), (std::vector<sack_block>{blk(1, 2), blk(3, 4)}));
+  sb.set_smss(1000);
+  EXPECT_FALSE(sb.is_lost(at(0)));
+}
+
 TEST(sack_scoreboard, is_lost_by_bytes_above) {
   sack_scoreboard sb = board();
   (void)sack(sb, {blk(1, 3)});

@@ -23,14 +23,8 @@ std::vector<std::byte> syn_from(std::uint16_t port) {
   s.seq = seq_num{1000};
   s.flags = tcp_flag::syn;
   s.window = 65535;
-  std::vector<std::byte> p(20 + s.buffer_len());
-  s.emit(mutable_bytes{p}.subspan(20), peer_ip, host_ip);
-  ipv4_repr ip;
-  ip.src = peer_ip;
-  ip.dst = host_ip;
-  ip.protocol = ip_proto::tcp;
-  ip.payload_len = static_cast<std::uint16_t>(s.buffer_len());
-  ip.emit(p);
+  std::vector<std::byte> p(ipv4_repr::buffer_len() + s.buffer_len());
+  (void)emit_tcp_datagram(p, ipv4_repr{.src = peer_ip, .dst = host_ip}, s);
   return p;
 }
 

@@ -144,6 +144,35 @@ TEST(Tcp, ParsingIntoAReusedReprForgetsThePreviousSegment) {
   }
 }
 
+// emit_tcp_datagram: an IPv4 header (protocol TCP, payload length set) then the segment; both
+// parse back, checksums valid.
+TEST(Tcp, DatagramParsesBackAsIpv4AndTcp) {
+  tcp_repr seg;
+  seg.src_port = 40000;
+  seg.dst_port = 80;
+  seg.seq = seq_num{0xFFFFFFF0u};
+  seg.flags = tcp_flag::syn;
+  seg.window = 29200;
+  seg.options.mss = 1460;
+  const std::string text = "xyz";
+  seg.payload = std::as_bytes(std::span{text.data(), text.size()});
+  std::vector<std::byte> out(ipv4_repr::buffer_len() + seg.buffer_len() + 5);
+  const std::size_t n = emit_tcp_datagram(out, ipv4_repr{.src = host_a, .dst = host_b, .protocol = ip_proto::icmp, .ttl = 9}, seg);
+  ASSERT_EQ(n, 20 + seg.buffer_len());
+  const auto ip = ipv4_view::parse(bytes{out}.first(n));
+  ASSERT_TRUE(ip.has_value());
+  EXPECT_EQ(ip->protocol(), ip_proto::tcp);  // set by the call, whatever the template said
+  EXPECT_EQ(ip->src(), host_a);
+  EXPECT_EQ(ip->dst(), host_b);
+  EXPECT_EQ(ipv4_repr::parse(*ip).ttl, 9);
+  EXPECT_EQ(ip->payload().size(), seg.buffer_len());
+  const auto t = tcp_view::parse(ip->payload());
+  ASSERT_TRUE(t.has_value());
+  tcp_repr back;
+  ASSERT_FALSE(tcp_repr::parse(*t, host_a, host_b, back).has_value());  // checksum verified
+  EXPECT_EQ(back, seg);
+}
+
 // tcp_repr::clear() is what the connection uses to reuse one header for every segment it
 // builds: after it, a repr that carried everything equals a default-constructed one and emits
 // the same bytes.

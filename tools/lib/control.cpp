@@ -219,7 +219,6 @@ void control_server::serve_client(int c) {
     req.json = format == "json";
     if (state == "listeners") {
       req.listeners = true;
-      req.state_name = state;
     } else if (!state.empty()) {
       req.state = parse_tcp_state(state);
       if (!req.state) answer = fmt::format("error: unknown state '{}'\n", state);

@@ -18,7 +18,6 @@ namespace synack::tools {
 struct stat_request {
   bool json = false;
   std::optional<tcp_state> state;  // filter
-  std::string state_name;          // as given, when the filter names a pseudo-state
   bool listeners = false;          // the per-listener view ("listeners")
 };
 

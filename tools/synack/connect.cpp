@@ -45,10 +45,10 @@ class nc_client {
                             .on_writable = [this] { pump_stdin(); },
                             .on_closed = [this](close_reason r) { closed(r); },
                             .on_retransmit_threshold =
-                                [] {
+                                [this] {
                                   // RFC 9293 §3.8.3 (SHLD-9): R1 reached, R2 not yet.
                                   fmt::print(stderr, "synack connect: no answer after {} retransmissions; still trying\n",
-                                             tcp_config{}.r1_retransmissions);
+                                             loop_.host().config().tcp.r1_retransmissions);
                                 }});
     if (!c) {
       fmt::print(stderr, "synack connect: {}\n", to_string(c.error()));

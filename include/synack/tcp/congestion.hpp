@@ -229,9 +229,7 @@ class cubic final : public congestion_control {
 // One connection's congestion controller, held by value.
 class congestion {
  public:
-  explicit congestion(reno r) : impl_(r) {}
-  explicit congestion(cubic c) : impl_(c) {}
-  // Built in place, as make_congestion(kind, mss, cfg) would return it, with no temporary.
+  // The controller of `kind`, built in place (no temporary).
   congestion(congestion_kind kind, std::uint32_t mss, congestion_config cfg = {});
   // Replaces the controller in place (a connection learns its MSS at the handshake).
   void reset(congestion_kind kind, std::uint32_t mss, congestion_config cfg = {});
@@ -250,6 +248,5 @@ class congestion {
   std::variant<reno, cubic> impl_;
 };
 
-[[nodiscard]] congestion make_congestion(congestion_kind kind, std::uint32_t mss, congestion_config cfg = {});
 
 }  // namespace synack

@@ -139,6 +139,11 @@ class connection {
                                            const tcp_repr& ack);
   // RFC 7323 §2.3: the shift we announce for `cfg` (the smallest that lets the 16-bit window
   // field cover the receive buffer; at most 14; 0 without window scaling).
+  // RFC 7323 §5.4: the TSval clock, 1 ms ticks plus a per-connection offset (the cookie
+  // SYN-ACK uses it too, so a cookie connection's TSvals continue its SYN-ACK's).
+  [[nodiscard]] static std::uint32_t ts_clock(instant now, std::uint32_t offset) {
+    return static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.us) / 1000) + offset;
+  }
   [[nodiscard]] static std::uint8_t recv_window_shift(const tcp_config& cfg);
   // Copies received, unread bytes without consuming them (MSG_PEEK); returns the count.
   [[nodiscard]] std::size_t peek(mutable_bytes out) const;
@@ -247,9 +252,7 @@ class connection {
   std::optional<rx_verdict> check_timestamps(instant now, const tcp_repr& seg);
   void update_ts_recent(instant now, const tcp_repr& seg);
   void sample_rtt_from_tsecr(instant now, const tcp_repr& seg);
-  [[nodiscard]] std::uint32_t ts_clock(instant now) const {
-    return static_cast<std::uint32_t>(static_cast<std::uint64_t>(now.us) / 1000) + ts_offset_;
-  }
+  [[nodiscard]] std::uint32_t ts_clock(instant now) const { return ts_clock(now, ts_offset_); }
   void note_duplicate(seq_num left, seq_num right) {
     if (sack_ok_) dsack_ = sack_block{left, right};  // RFC 2883: reported in the next ACK
   }

@@ -26,6 +26,7 @@
 // Bounds: at most `max_ranges` ranges are kept (the ones nearest SND.UNA); a range pushed
 // out is counted in dropped_ranges(). At most `max_blocks_per_ack` blocks of one ACK are
 // read; the rest are counted in excess_blocks().
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -76,6 +77,9 @@ class sack_scoreboard {
   // --- inputs -----------------------------------------------------------------------------
   // New parameters (a connection learns its SMSS at the handshake); call reset() after.
   void configure(sack_scoreboard_config cfg);
+  // The path MTU changed SMSS (RFC 1191): IsLost and the segment counts use the new size from
+  // now on; what the scoreboard holds is kept.
+  void set_smss(std::uint32_t smss) { cfg_.smss = std::max<std::uint32_t>(smss, 1); }
   // Resets the scoreboard for a connection whose first unacknowledged octet is `snd_una`.
   void reset(seq_num snd_una);
   [[nodiscard]] sack_update update(seq_num snd_una, seq_num snd_max, std::span<const sack_block> blocks);

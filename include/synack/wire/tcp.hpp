@@ -18,6 +18,7 @@
 #include "synack/util/result.hpp"
 #include "synack/wire/bytes.hpp"
 #include "synack/wire/error.hpp"
+#include "synack/wire/ipv4.hpp"
 #include "synack/wire/ipv4_addr.hpp"
 #include "synack/wire/seq.hpp"
 
@@ -183,5 +184,11 @@ struct tcp_repr {
 
   friend bool operator==(const tcp_repr& a, const tcp_repr& b);
 };
+
+// A whole IPv4 datagram carrying `seg`: the header `ip` describes (its protocol and payload
+// length are set here) followed by the segment, checksums included — for whoever crafts
+// packets (tests, benchmarks, floods). Returns the datagram's length. Precondition:
+// out.size() >= ipv4_repr::buffer_len() + seg.buffer_len().
+std::size_t emit_tcp_datagram(mutable_bytes out, ipv4_repr ip, const tcp_repr& seg);
 
 }  // namespace synack
