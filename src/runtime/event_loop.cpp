@@ -48,7 +48,7 @@ event_loop::event_loop(io::link& link, host_config cfg, bool keep_secret) : link
   epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
   if (epfd_ >= 0 && link_.fd() >= 0) {
     epoll_event ev{};
-    ev.events = EPOLLIN | (link_.fd_edge_triggered() ? EPOLLET : 0U);
+    ev.events = EPOLLIN;  // level-triggered: readable while packets wait in the link
     ev.data.fd = link_.fd();
     ::epoll_ctl(epfd_, EPOLL_CTL_ADD, link_.fd(), &ev);
   }
@@ -167,7 +167,9 @@ int event_loop::wait_ms(duration max_wait) const {
   };
   consider(link_.next_deadline());
   if (!timers_.empty()) consider(timers_.begin()->first);
-  if (link_busy_) return 0;  // read_link() stopped at its bound: go on without sleeping
+  // read_link() stopped at its bound, or the link holds packets its descriptor will not
+  // signal: go on without sleeping.
+  if (link_busy_ || link_.rx_pending()) return 0;
   duration wait = max_wait;
   if (d) wait = std::min(wait, *d - clock_now());
   if (wait.count() <= 0) return 0;
@@ -178,30 +180,55 @@ void event_loop::run_once(duration max_wait) {
   ++stats_.iterations;
   dispatch();
   epoll_event evs[16];
-  const int n = ::epoll_wait(epfd_, evs, 16, wait_ms(max_wait));
+  const int timeout_ms = wait_ms(max_wait);
+  const int n = ::epoll_wait(epfd_, evs, 16, timeout_ms);
   now_ = clock_now();
   bool link_read = false;
+  bool other_fd = false;
   for (int i = 0; i < n; ++i) {
     const int fd = evs[i].data.fd;
     if (fd == link_.fd()) {
       read_link();
       link_read = true;
     } else if (auto it = fds_.find(fd); it != fds_.end()) {
+      other_fd = true;
       auto cb = it->second;  // the callback may unwatch itself
       cb(evs[i].events);
     }
   }
+  bool timer_due = false;
   if (auto d = link_.next_deadline(); d && *d <= now_) {
+    timer_due = true;
     link_.on_timeout(now_);
     read_link();
-  } else if (link_busy_ && !link_read) {
-    read_link();  // an edge-triggered link signals no more for what is left
+  } else if ((link_busy_ || link_.rx_pending()) && !link_read) {
+    read_link();  // packets left by the last bounded read, or completions the fd does not signal
+    link_read = true;
   }
   if (auto d = host_->next_deadline(); d && *d <= now_) {
+    timer_due = true;
     ++stats_.host_timeouts;
     host_->on_timeout(now_);
   }
+  if (!timers_.empty() && timers_.begin()->first <= now_) timer_due = true;
   fire_timers();
+  count_wake(timeout_ms, link_read, other_fd, timer_due);
+}
+
+// Why the loop woke, so a stall shows in counters: a packet that waits for an unrelated timer
+// appears as packets read on timer or timeout wakes instead of link wakes.
+void event_loop::count_wake(int timeout_ms, bool link_read, bool other_fd, bool timer_due) {
+  if (timeout_ms == 0) {
+    ++stats_.wake_no_sleep;
+  } else if (link_read) {
+    ++stats_.wake_link;
+  } else if (other_fd) {
+    ++stats_.wake_fd;
+  } else if (timer_due) {
+    ++stats_.wake_timer;
+  } else {
+    ++stats_.wake_timeout;
+  }
 }
 
 void event_loop::read_link() {

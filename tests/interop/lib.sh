@@ -76,9 +76,16 @@ start_serve() {
 }
 
 # Stops serve (SIGTERM: it flushes its capture and removes its control socket).
+# Waits (up to 5 s) until the TUN device is gone, so the next serve can take the same name
+# (TUNSETIFF on a name whose device still exists fails with EBUSY).
 stop_serve() {
   kill "$SERVE_PID" 2>/dev/null || true
   wait "$SERVE_PID" 2>/dev/null || true
+  for _ in $(seq 100); do
+    ip link show "$TUN" >/dev/null 2>&1 || return 0
+    sleep 0.05
+  done
+  fail "$TUN still exists 5 s after synack serve exited"
 }
 
 # A TUN interface owned by the kernel side, for tests where synack connects out.

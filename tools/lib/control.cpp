@@ -93,9 +93,31 @@ void append_counters_text(std::string& out, const host_counters& c) {
   out += "\n";
 }
 
+void append_io_json(std::string& out, const io_report& io) {
+  const auto& l = io.loop;
+  out += fmt::format(
+      ",\"io\":{{\"mode\":\"{}\",\"rx_packets\":{},\"tx_packets\":{},\"tx_dropped\":{},\"rx_errors\":{},"
+      "\"rx_direct_reads\":{},\"loop_iterations\":{},\"rx_batches\":{},\"wake_link\":{},\"wake_fd\":{},"
+      "\"wake_timer\":{},\"wake_timeout\":{},\"wake_no_sleep\":{}}}",
+      io.mode, io.link.rx_packets, io.link.tx_packets, io.link.tx_dropped, io.link.rx_errors,
+      io.link.rx_direct_reads, l.iterations, l.rx_batches, l.wake_link, l.wake_fd, l.wake_timer, l.wake_timeout,
+      l.wake_no_sleep);
+}
+
+void append_io_text(std::string& out, const io_report& io) {
+  const auto& l = io.loop;
+  out += fmt::format(
+      "Io:  mode {} rx_packets {} tx_packets {} tx_dropped {} rx_errors {} rx_direct_reads {}\n"
+      "     wakes: link {} fd {} timer {} timeout {} no_sleep {} (iterations {}, rx_batches {})\n",
+      io.mode, io.link.rx_packets, io.link.tx_packets, io.link.tx_dropped, io.link.rx_errors,
+      io.link.rx_direct_reads, l.wake_link, l.wake_fd, l.wake_timer, l.wake_timeout, l.wake_no_sleep, l.iterations,
+      l.rx_batches);
+}
+
 }  // namespace
 
-std::string format_stat(const host& h, instant now, const stat_request& req, const std::string& who) {
+std::string format_stat(const host& h, instant now, const stat_request& req, const std::string& who,
+                        const io_report* io) {
   const std::vector<socket_info> rows = h.snapshot();
   std::string out;
   if (req.json) {
@@ -115,6 +137,7 @@ std::string format_stat(const host& h, instant now, const stat_request& req, con
     }
     out += "],";
     append_counters_json(out, h.counters());
+    if (io != nullptr) append_io_json(out, *io);
     out += "}\n";
     return out;
   }
@@ -122,6 +145,7 @@ std::string format_stat(const host& h, instant now, const stat_request& req, con
   if (req.listeners) {
     append_listeners_text(out, rows);
     append_counters_text(out, h.counters());
+    if (io != nullptr) append_io_text(out, *io);
     return out;
   }
   out += fmt::format("{:<12} {:>7} {:>7} {:<21} {:<21} {}\n", "State", "Recv-Q", "Send-Q", "Local Address:Port",
@@ -139,6 +163,7 @@ std::string format_stat(const host& h, instant now, const stat_request& req, con
                        lis ? std::string{"*:*"} : endpoint(s.tuple.remote_addr, s.tuple.remote_port), extra);
   }
   append_counters_text(out, h.counters());
+  if (io != nullptr) append_io_text(out, *io);
   return out;
 }
 
@@ -146,7 +171,8 @@ std::string format_stat(const host& h, instant now, const stat_request& req, con
 
 result<std::unique_ptr<control_server>, std::string> control_server::open(const std::string& path,
                                                                          runtime::event_loop& loop,
-                                                                         std::string ifname) {
+                                                                         std::string ifname,
+                                                                         std::function<io_report()> io) {
   sockaddr_un sa{};
   if (path.size() >= sizeof sa.sun_path) return unexpected{fmt::format("control socket path too long: {}", path)};
   std::error_code ec;
@@ -166,7 +192,7 @@ result<std::unique_ptr<control_server>, std::string> control_server::open(const 
     return unexpected{fmt::format("control socket {}: {}", path, std::strerror(err))};
   }
   ::chmod(path.c_str(), 0600);
-  std::unique_ptr<control_server> s{new control_server(path, fd, loop, std::move(ifname))};
+  std::unique_ptr<control_server> s{new control_server(path, fd, loop, std::move(ifname), std::move(io))};
   control_server* self = s.get();
   if (!loop.watch(fd, EPOLLIN, [self](std::uint32_t) { self->on_accept(); })) {
     return unexpected{std::string{"cannot watch the control socket"}};
@@ -174,8 +200,9 @@ result<std::unique_ptr<control_server>, std::string> control_server::open(const 
   return s;
 }
 
-control_server::control_server(std::string path, int fd, runtime::event_loop& loop, std::string ifname)
-    : path_(std::move(path)), fd_(fd), loop_(loop), ifname_(std::move(ifname)) {}
+control_server::control_server(std::string path, int fd, runtime::event_loop& loop, std::string ifname,
+                               std::function<io_report()> io)
+    : path_(std::move(path)), fd_(fd), loop_(loop), ifname_(std::move(ifname)), io_(std::move(io)) {}
 
 control_server::~control_server() {
   loop_.unwatch(fd_);
@@ -223,7 +250,11 @@ void control_server::serve_client(int c) {
       req.state = parse_tcp_state(state);
       if (!req.state) answer = fmt::format("error: unknown state '{}'\n", state);
     }
-    if (answer.empty()) answer = format_stat(loop_.host(), runtime::clock_now(), req, fmt::format("pid {} {}", ::getpid(), ifname_));
+    if (answer.empty()) {
+      const std::optional<io_report> io = io_ ? std::optional{io_()} : std::nullopt;
+      answer = format_stat(loop_.host(), runtime::clock_now(), req, fmt::format("pid {} {}", ::getpid(), ifname_),
+                           io ? &*io : nullptr);
+    }
   }
   std::size_t off = 0;
   while (off < answer.size()) {

@@ -6,6 +6,7 @@
 //   "stat json [STATE]"   the same as one JSON object
 //   STATE may also be "listeners": one row per listener with its SYN queue, accept queue,
 //   backlog and SYN cookies (SYN-flood view), then the counters
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,14 @@
 
 namespace synack::tools {
 
+// How the running tool moves packets, for `stat`: the TUN I/O mode and the event loop's and the
+// link's counters (a stalled wake-up shows as packets read on timer wakes, not link wakes).
+struct io_report {
+  std::string mode;  // "io_uring" or "read/write"
+  runtime::loop_stats loop;
+  io::link_stats link;
+};
+
 struct stat_request {
   bool json = false;
   std::optional<tcp_state> state;  // filter
@@ -22,25 +31,30 @@ struct stat_request {
 };
 
 // Formats the connection table (listeners, TCBs, TIME-WAIT records) and the counters.
-[[nodiscard]] std::string format_stat(const host& h, instant now, const stat_request& req, const std::string& who);
+// With `io`, the text ends with an "Io:" block and the JSON has an "io" object.
+[[nodiscard]] std::string format_stat(const host& h, instant now, const stat_request& req, const std::string& who,
+                                      const io_report* io = nullptr);
 
 class control_server {
  public:
   [[nodiscard]] static result<std::unique_ptr<control_server>, std::string> open(const std::string& path,
                                                                                 runtime::event_loop& loop,
-                                                                                std::string ifname);
+                                                                                std::string ifname,
+                                                                                std::function<io_report()> io = {});
   ~control_server();
   control_server(const control_server&) = delete;
   control_server& operator=(const control_server&) = delete;
 
  private:
-  control_server(std::string path, int fd, runtime::event_loop& loop, std::string ifname);
+  control_server(std::string path, int fd, runtime::event_loop& loop, std::string ifname,
+                 std::function<io_report()> io);
   void on_accept();
   void serve_client(int c);
   std::string path_;
   int fd_ = -1;
   runtime::event_loop& loop_;
   std::string ifname_;
+  std::function<io_report()> io_;
 };
 
 // Client side: sends `request`, returns the whole answer.

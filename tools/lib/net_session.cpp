@@ -69,11 +69,13 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
   io::tun_config tc;
   tc.name = o.tun;
   if (!o.no_configure) tc.kernel_addr = s->kernel_addr_;
+  tc.configure = !o.no_configure;
   tc.prefix_len = pfx->second;
   auto tun = io::tun_link::open(tc);
   if (!tun) return unexpected{tun.error()};
   s->tun_ = std::move(*tun);
   if (!s->tun_->io_notice().empty()) fmt::print(stderr, "synack: {}\n", s->tun_->io_notice());
+  if (!s->tun_->config_notice().empty()) fmt::print(stderr, "synack: {}\n", s->tun_->config_notice());
   io::link* top = s->tun_.get();
 
   io::fault_config fc;
@@ -131,7 +133,10 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
 
   if (!o.no_ctl) {
     s->ctl_path_ = o.ctl.empty() ? fmt::format("{}/{}.sock", default_ctl_dir(), ::getpid()) : o.ctl;
-    auto c = control_server::open(s->ctl_path_, *s->loop_, s->tun_->ifname());
+    net_session* self = s.get();
+    auto c = control_server::open(s->ctl_path_, *s->loop_, s->tun_->ifname(), [self] {
+      return io_report{self->tun_->io_mode(), self->loop_->stats(), self->tun_->stats()};
+    });
     if (!c) return unexpected{c.error()};
     s->ctl_ = std::move(*c);
   }

@@ -56,6 +56,8 @@ class net_session {
   [[nodiscard]] ipv4_addr kernel_addr() const { return kernel_addr_; }
   [[nodiscard]] const std::string& ctl_path() const { return ctl_path_; }
   [[nodiscard]] const std::string& ifname() const { return tun_->ifname(); }
+  // How packets cross the TUN device: "io_uring" or "read/write".
+  [[nodiscard]] const char* io_mode() const { return tun_->io_mode(); }
   // Set when SIGINT/SIGTERM arrived (the loop is stopped too).
   [[nodiscard]] bool interrupted() const { return interrupted_; }
   // Summary line for stderr at exit.

@@ -8,7 +8,7 @@ void add_net_options(CLI::App& cmd, net_options& o) {
   cmd.add_option("--addr", o.addr, "this host's address and prefix, e.g. 10.77.0.2/24")->required();
   cmd.add_option("--kernel-addr", o.kernel_addr,
                  "the kernel's address on the TUN (default: .1 of the prefix, .2 if --addr is .1)");
-  cmd.add_flag("--no-configure", o.no_configure, "leave the interface's address as it is");
+  cmd.add_flag("--no-configure", o.no_configure, "configure nothing on the interface (address, MTU, queue length, up): use it as it is");
   cmd.add_option("--pcap", o.pcap, "capture every packet crossing the link to this pcap file");
   cmd.add_option("--loss", o.loss, "drop this fraction of packets, both directions")->check(CLI::Range(0.0, 1.0));
   cmd.add_option("--reorder", o.reorder, "hold back this fraction of packets by --reorder-delay")

@@ -24,6 +24,9 @@ struct link_stats {
   std::uint64_t tx_bytes = 0;
   std::uint64_t tx_dropped = 0;  // the device refused a packet (queue full, too big)
   std::uint64_t rx_errors = 0;
+  // Packets a batching link (io_uring) read with a plain read() because its ring had not taken
+  // them although the descriptor was readable.
+  std::uint64_t rx_direct_reads = 0;
 };
 
 using packet_sink = std::function<void(bytes packet)>;
@@ -40,10 +43,9 @@ class link {
   virtual std::size_t receive(instant now, std::size_t max, const packet_sink& sink) = 0;
   // A descriptor that becomes readable when receive() has work, or -1 (e.g. in-memory links).
   [[nodiscard]] virtual int fd() const = 0;
-  // True if fd() signals edges, to be watched with EPOLLET: it signals each time new work
-  // arrives and is never drained by the driver, and receive() signals it again itself when it
-  // returns `max` (work may remain). Saves the read that clears a level-triggered descriptor.
-  [[nodiscard]] virtual bool fd_edge_triggered() const { return false; }
+  // True when received packets wait that fd() will not signal (a batching link that already
+  // holds completions): the driver calls receive() again before it sleeps.
+  [[nodiscard]] virtual bool rx_pending() const { return false; }
   // Packets held for later (reordering, delay): when to call on_timeout() and receive() again.
   [[nodiscard]] virtual std::optional<instant> next_deadline() const { return std::nullopt; }
   virtual void on_timeout(instant /*now*/) {}
@@ -60,7 +62,7 @@ class link_decorator : public link {
     return inner_.receive(now, max, sink);
   }
   [[nodiscard]] int fd() const override { return inner_.fd(); }
-  [[nodiscard]] bool fd_edge_triggered() const override { return inner_.fd_edge_triggered(); }
+  [[nodiscard]] bool rx_pending() const override { return inner_.rx_pending(); }
   [[nodiscard]] std::optional<instant> next_deadline() const override { return inner_.next_deadline(); }
   void on_timeout(instant now) override { inner_.on_timeout(now); }
   [[nodiscard]] std::string name() const override { return inner_.name(); }

@@ -50,6 +50,14 @@ struct loop_stats {
   std::uint64_t tx_packets = 0;
   std::uint64_t tx_dropped = 0;
   std::uint64_t host_timeouts = 0;
+  // How each turn ended its wait: the link's descriptor was readable (or held packets); another
+  // watched descriptor; a deadline (host, link or application timer) fell due; the wait ran out
+  // with nothing due (early wake or max_wait); or there was no wait at all (work was left).
+  std::uint64_t wake_link = 0;
+  std::uint64_t wake_fd = 0;
+  std::uint64_t wake_timer = 0;
+  std::uint64_t wake_timeout = 0;
+  std::uint64_t wake_no_sleep = 0;
 };
 
 class event_loop {
@@ -111,6 +119,7 @@ class event_loop {
   bool scan_connections();
   bool transmit();
   void fire_timers();
+  void count_wake(int timeout_ms, bool link_read, bool other_fd, bool timer_due);
   [[nodiscard]] int wait_ms(duration max_wait) const;
 
   io::link& link_;

@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -36,8 +38,56 @@ void set_sockaddr(sockaddr& sa, std::uint32_t host_order_addr) {
   std::memcpy(&sa, &sin, sizeof sin);
 }
 
-// Address, netmask, MTU, queue length, up — one ioctl each on a throwaway socket.
-result<void, std::string> configure(const std::string& ifname, const tun_config& cfg) {
+// The queue length through rtnetlink (RTM_NEWLINK with IFLA_TXQLEN), as `ip link set ...
+// txqueuelen` does: inside a user namespace of one's own (`unshare -rn`) the kernel refuses the
+// SIOCSIFTXQLEN ioctl (it checks CAP_NET_ADMIN in the initial namespace) but accepts netlink.
+// Returns 0 or an errno value.
+int set_txqlen_netlink(int ioctl_sock, const std::string& ifname, std::uint32_t qlen) {
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  if (::ioctl(ioctl_sock, SIOCGIFINDEX, &ifr) < 0) return errno;
+  const int index = ifr.ifr_ifindex;
+  const int s = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (s < 0) return errno;
+  struct {
+    nlmsghdr nh;
+    ifinfomsg ifi;
+    rtattr rta;
+    std::uint32_t value;
+  } req{};
+  req.nh.nlmsg_len = sizeof req;
+  req.nh.nlmsg_type = RTM_NEWLINK;
+  req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+  req.nh.nlmsg_seq = 1;
+  req.ifi.ifi_family = AF_UNSPEC;
+  req.ifi.ifi_index = index;
+  req.rta.rta_type = IFLA_TXQLEN;
+  req.rta.rta_len = RTA_LENGTH(sizeof(std::uint32_t));
+  req.value = qlen;
+  int err = 0;
+  if (::send(s, &req, sizeof req, 0) < 0) {
+    err = errno;
+  } else {
+    alignas(nlmsghdr) char buf[512];
+    const ssize_t n = ::recv(s, buf, sizeof buf, 0);
+    const auto* nh = reinterpret_cast<const nlmsghdr*>(buf);  // NOLINT: the kernel's reply
+    if (n < 0) {
+      err = errno;
+    } else if (n >= static_cast<ssize_t>(NLMSG_LENGTH(sizeof(nlmsgerr))) && nh->nlmsg_type == NLMSG_ERROR) {
+      nlmsgerr e{};
+      std::memcpy(&e, buf + NLMSG_HDRLEN, sizeof e);
+      err = -e.error;  // 0: acknowledged
+    } else {
+      err = EPROTO;
+    }
+  }
+  ::close(s);
+  return err;
+}
+
+// Address, netmask, MTU, queue length, up — one ioctl each on a throwaway socket (the queue
+// length through netlink where the ioctl is refused). Returns a notice for what was skipped.
+result<std::string, std::string> configure(const std::string& ifname, const tun_config& cfg) {
   const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) return unexpected{sys_error("socket(AF_INET)", errno)};
   auto fail = [&](const char* what) {
@@ -56,8 +106,16 @@ result<void, std::string> configure(const std::string& ifname, const tun_config&
   }
   ifr.ifr_mtu = cfg.mtu;
   if (::ioctl(s, SIOCSIFMTU, &ifr) < 0) return fail("SIOCSIFMTU");
+  std::string notice;
   ifr.ifr_qlen = static_cast<int>(cfg.tx_queue_len);
-  if (::ioctl(s, SIOCSIFTXQLEN, &ifr) < 0) return fail("SIOCSIFTXQLEN");
+  if (::ioctl(s, SIOCSIFTXQLEN, &ifr) < 0) {
+    const int ioctl_err = errno;
+    if (const int nl_err = set_txqlen_netlink(s, ifname, cfg.tx_queue_len); nl_err != 0) {
+      // Only a performance setting: go on with the kernel's default and say so.
+      notice = "cannot set the queue length of " + ifname + " (SIOCSIFTXQLEN: " + std::strerror(ioctl_err) +
+               ", netlink: " + std::strerror(nl_err) + "); keeping the kernel's default";
+    }
+  }
   // The link carries IPv4 only: without this the kernel sends IPv6 router solicitations and
   // MLD reports the host must count as drops. Best effort (IPv6 may be compiled out).
   if (const int f = ::open(("/proc/sys/net/ipv6/conf/" + ifname + "/disable_ipv6").c_str(), O_WRONLY | O_CLOEXEC);
@@ -69,7 +127,18 @@ result<void, std::string> configure(const std::string& ifname, const tun_config&
   ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
   if (::ioctl(s, SIOCSIFFLAGS, &ifr) < 0) return fail("SIOCSIFFLAGS");
   ::close(s);
-  return {};
+  return notice;
+}
+
+// The interface's MTU as it is (for a link that configures nothing); 0 if it cannot be read.
+std::size_t current_mtu(const std::string& ifname) {
+  const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return 0;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  const int r = ::ioctl(s, SIOCGIFMTU, &ifr);
+  ::close(s);
+  return r < 0 || ifr.ifr_mtu <= 0 ? 0 : static_cast<std::size_t>(ifr.ifr_mtu);
 }
 
 }  // namespace
@@ -99,11 +168,21 @@ result<std::unique_ptr<tun_link>, std::string> tun_link::open(const tun_config& 
     return unexpected{msg};
   }
   std::string ifname{ifr.ifr_name};
-  if (auto r = configure(ifname, cfg); !r) {
-    ::close(fd);
-    return unexpected{r.error()};
+  std::string notice;
+  std::size_t mtu = cfg.mtu;
+  if (cfg.configure) {
+    auto r = configure(ifname, cfg);
+    if (!r) {
+      ::close(fd);
+      return unexpected{r.error()};
+    }
+    notice = std::move(*r);
+  } else if (const std::size_t m = current_mtu(ifname); m != 0) {
+    mtu = m;
   }
-  return std::unique_ptr<tun_link>(new tun_link(fd, std::move(ifname), cfg.mtu));
+  std::unique_ptr<tun_link> t{new tun_link(fd, std::move(ifname), mtu)};
+  if (!notice.empty()) t->config_notice_ = std::move(notice);
+  return t;
 }
 
 tun_link::tun_link(int fd, std::string ifname, std::size_t mtu)
@@ -125,7 +204,10 @@ tun_link::~tun_link() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-int tun_link::fd() const { return uring_ ? uring_->event_fd() : fd_; }
+// The TUN descriptor in every mode, level-triggered: readable while packets wait in the device.
+int tun_link::fd() const { return fd_; }
+
+bool tun_link::rx_pending() const { return uring_ && uring_->rx_pending(); }
 
 void tun_link::submit() {
   if (uring_) uring_->submit(stats_);

@@ -4,7 +4,6 @@
 
 #ifdef SYNACK_HAVE_URING
 #include <liburing.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -38,10 +37,13 @@ class uring_impl final : public tun_uring {
  public:
   uring_impl(int fd, std::size_t packet_len) : fd_(fd), len_(packet_len) {}
   ~uring_impl() override {
+    // The multishot read holds a reference to the TUN file until it completes. The ring's own
+    // teardown is asynchronous (a kernel worker), so without this the device would outlive the
+    // descriptor for a while and a new TUNSETIFF on its name would fail with EBUSY.
+    if (rx_ok_ && armed_) cancel_read();
     if (rx_ok_) io_uring_queue_exit(&rx_);
     if (tx_ok_) io_uring_queue_exit(&tx_);
     if (br_ != nullptr) ::munmap(br_, br_bytes());
-    if (efd_ >= 0) ::close(efd_);
   }
   uring_impl(const uring_impl&) = delete;
   uring_impl& operator=(const uring_impl&) = delete;
@@ -50,8 +52,11 @@ class uring_impl final : public tun_uring {
   std::string init() {
     // DEFER_TASKRUN: without it the kernel reads each arriving packet in task work that it
     // signals to this thread (TIF_NOTIFY_SIGNAL), which makes any blocking call with a timeout
-    // (the control socket's SO_RCVTIMEO read) fail with EINTR under a SYN flood, and wakes
-    // epoll once per packet. With it the reads happen inside receive(), bounded by the buffers.
+    // (the control socket's SO_RCVTIMEO read) fail with EINTR under a SYN flood. With it the
+    // reads happen inside receive(), bounded by the buffers. Readiness comes from the TUN
+    // descriptor itself (tun_link::fd()), not from an eventfd registered with the ring: whether
+    // the kernel signals such an eventfd when it defers work differs between kernel builds, and
+    // on some a packet that arrived while the loop slept waited for an unrelated timer.
     constexpr unsigned flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
     io_uring_params p{};
     p.flags = IORING_SETUP_CQSIZE | flags;
@@ -66,9 +71,6 @@ class uring_impl final : public tun_uring {
     tp.flags = flags;
     if (const int r = io_uring_queue_init_params(tx_slots, &tx_, &tp); r < 0) return why("io_uring_setup", r);
     tx_ok_ = true;
-    efd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (efd_ < 0) return why("eventfd", -errno);
-    if (const int r = io_uring_register_eventfd(&rx_, efd_); r < 0) return why("io_uring_register_eventfd", r);
     void* mem = ::mmap(nullptr, br_bytes(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) return why("mmap", -errno);
     br_ = static_cast<io_uring_buf_ring*>(mem);
@@ -96,22 +98,22 @@ class uring_impl final : public tun_uring {
     return {};
   }
 
-  [[nodiscard]] int event_fd() const override { return efd_; }
+  [[nodiscard]] bool rx_pending() const override {
+    // Completions the ring already holds: the TUN descriptor no longer signals them.
+    return io_uring_cq_ready(&rx_) > 0;
+  }
 
   std::size_t receive(std::size_t max, const packet_sink& sink, link_stats& st) override {
     std::size_t got = drain(max, sink, st);
-    // The eventfd is an edge (tun_link::fd_edge_triggered): it is never read, which saves a
-    // system call per turn. The kernel signals it when its list of deferred work goes from
-    // empty to not empty and when it posts completions, so work queued after this call's
-    // io_uring_enter signals again.
     if (got < max) {
-      (void)io_uring_get_events(&rx_);  // the kernel does the reads it queued, posting them
+      (void)io_uring_get_events(&rx_);  // the kernel does the reads it deferred, posting them
       got += drain(max - got, sink, st);
     }
     if (!armed_) (void)arm();  // out of buffers or CQ space: the buffers are back, go on
-    // Stopped at `max`: completions or queued reads may be left, and no new edge would come
-    // for them, so make one.
-    if (got == max || io_uring_cq_ready(&rx_) > 0) (void)::eventfd_write(efd_, 1);
+    // The descriptor is level-triggered: while packets wait in the TUN queue it stays readable,
+    // so if the ring did not take them (its read not armed, or a kernel that defers differently)
+    // read them here rather than let epoll report the same readiness for ever.
+    if (got == 0) got = read_direct(max, sink, st);
     return got;
   }
 
@@ -193,6 +195,39 @@ class uring_impl final : public tun_uring {
     return got;
   }
 
+  // Plain non-blocking reads, for packets the ring has not taken (counted as direct_reads).
+  std::size_t read_direct(std::size_t max, const packet_sink& sink, link_stats& st) {
+    std::size_t got = 0;
+    while (got < max) {
+      const ssize_t n = ::read(fd_, direct_.data(), direct_.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      ++got;
+      ++st.rx_packets;
+      ++st.rx_direct_reads;
+      st.rx_bytes += static_cast<std::uint64_t>(n);
+      sink(bytes{direct_.data(), static_cast<std::size_t>(n)});
+    }
+    return got;
+  }
+
+  // Cancels the multishot read and waits (bounded) for its last completion.
+  void cancel_read() {
+    io_uring_sqe* sqe = io_uring_get_sqe(&rx_);
+    if (sqe == nullptr) return;
+    io_uring_prep_cancel64(sqe, rx_tag, 0);
+    io_uring_sqe_set_data64(sqe, rx_tag - 1);
+    if (io_uring_submit(&rx_) != 1) return;
+    for (int i = 0; i < 64 && armed_; ++i) {
+      io_uring_cqe* cqe = nullptr;
+      __kernel_timespec ts{0, 100'000'000};  // 100 ms each, at most
+      if (io_uring_wait_cqe_timeout(&rx_, &cqe, &ts) != 0) return;
+      const bool last_read = io_uring_cqe_get_data64(cqe) == rx_tag && (cqe->flags & IORING_CQE_F_MORE) == 0;
+      io_uring_cqe_seen(&rx_, cqe);
+      if (last_read) armed_ = false;
+    }
+  }
+
   bool arm() {
     io_uring_sqe* sqe = io_uring_get_sqe(&rx_);
     if (sqe == nullptr) return false;
@@ -225,7 +260,7 @@ class uring_impl final : public tun_uring {
   bool rx_ok_ = false;
   bool tx_ok_ = false;
   bool armed_ = false;
-  int efd_ = -1;
+  std::vector<std::byte> direct_ = std::vector<std::byte>(len_);
   io_uring_buf_ring* br_ = nullptr;
   std::vector<std::byte> rx_mem_;
   std::vector<std::byte> tx_mem_;

@@ -25,10 +25,10 @@ class tun_uring {
  public:
   [[nodiscard]] static result<std::unique_ptr<tun_uring>, std::string> open(int tun_fd, std::size_t packet_len);
   virtual ~tun_uring() = default;
-  // Signalled (an edge: never read, watch it with EPOLLET) when packets wait.
-  [[nodiscard]] virtual int event_fd() const = 0;
-  // Up to `max` received packets to `sink`; also counts rx errors into `st`. Returning `max`,
-  // it signals event_fd() again (more may wait).
+  // True when completions wait that the TUN descriptor will not signal (it is readable only
+  // while packets sit in the device's queue).
+  [[nodiscard]] virtual bool rx_pending() const = 0;
+  // Up to `max` received packets to `sink`; also counts rx errors into `st`.
   virtual std::size_t receive(std::size_t max, const packet_sink& sink, link_stats& st) = 0;
   // Queues one packet; false if it cannot be queued (too big).
   virtual bool send(bytes packet, link_stats& st) = 0;

@@ -32,6 +32,9 @@ struct tun_config {
   std::uint8_t prefix_len = 24;
   std::uint16_t mtu = 1500;
   std::uint32_t tx_queue_len = 1000;  // kernel -> us queue, in packets
+  // False: set nothing on the interface (address, MTU, queue length, up state, IPv6): it is
+  // used as it is, and its MTU is read from it.
+  bool configure = true;
 };
 
 class tun_link final : public link {
@@ -47,7 +50,7 @@ class tun_link final : public link {
   void submit() override;
   std::size_t receive(instant now, std::size_t max, const packet_sink& sink) override;
   [[nodiscard]] int fd() const override;
-  [[nodiscard]] bool fd_edge_triggered() const override { return uring_ != nullptr; }
+  [[nodiscard]] bool rx_pending() const override;
   [[nodiscard]] std::string name() const override { return "tun:" + ifname_; }
   [[nodiscard]] const std::string& ifname() const { return ifname_; }
   [[nodiscard]] const link_stats& stats() const { return stats_; }
@@ -55,6 +58,9 @@ class tun_link final : public link {
   [[nodiscard]] const char* io_mode() const { return uring_ ? "io_uring" : "read/write"; }
   // One line when io_uring could not be used although not turned off; empty otherwise.
   [[nodiscard]] const std::string& io_notice() const { return io_notice_; }
+  // One line when a setting could not be applied and the link went on without it (the queue
+  // length inside a user namespace that refuses both the ioctl and netlink); empty otherwise.
+  [[nodiscard]] const std::string& config_notice() const { return config_notice_; }
 
  private:
   tun_link(int fd, std::string ifname, std::size_t mtu);
@@ -63,6 +69,7 @@ class tun_link final : public link {
   std::vector<std::byte> buf_;
   std::unique_ptr<detail::tun_uring> uring_;
   std::string io_notice_;
+  std::string config_notice_;
   link_stats stats_;
 };
 
