@@ -134,6 +134,7 @@ pipe_gbps() {  # pipe_gbps CMD...: Gbit/s of `head -c BYTES /dev/zero | CMD`
 
 echo "== bench-tun: $BYTES bytes per transfer, $CONNS connections per rate run ($PARALLEL in flight), best of $REPS"
 echo "== $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== Linux $(uname -r); TUN I/O: ${SYNACK_TUN_IO:-default (io_uring where the kernel has it)}"
 for rep in $(seq "$REPS"); do
   echo "-- run $rep of $REPS (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   serve discard

@@ -65,7 +65,7 @@ sys_result<std::optional<duration>> socket_table::send_timeout(int fd) const {
 
 // Options that reach a live connection (TCP_NODELAY, keep-alives) go to it at once.
 void socket_table::apply_live(instant now, sock& s) {
-  if (s.conn && host_.find(*s.conn) != nullptr) (void)host_.reconfigure(now, *s.conn, connection_config(s));
+  if (s.conn) (void)host_.reconfigure(now, *s.conn, connection_config(s));  // bad_handle once it is gone
 }
 
 sys_result<void> socket_table::setsockopt(instant now, int fd, int level, int name, bytes value) {
@@ -189,11 +189,11 @@ sys_result<int> socket_table::get_int_option(sock& s, int level, int name) {
     case tcp_maxseg: {
       // tp->mss_cache: the most payload a segment carries (the timestamp option taken off);
       // before a connection, TCP_MAXSEG's value or 536.
-      const connection* c = s.conn ? host_.find(*s.conn) : nullptr;
-      if (c == nullptr || (s.user_mss != 0 && kstate(s) == tcp_state::listen)) {
+      const auto c = s.conn ? host_.status(*s.conn) : std::nullopt;
+      if (!c || (s.user_mss != 0 && kstate(s) == tcp_state::listen)) {
         return s.user_mss != 0 ? s.user_mss : lim_.default_mss;
       }
-      return int{c->snd().mss} - (c->timestamps_on() ? 12 : 0);
+      return int{c->mss_cache};
     }
     default: return unexpected{ENOPROTOOPT};
   }
@@ -234,10 +234,10 @@ short socket_table::poll_mask(sock& s) {
   if (s.shut == shutdown_mask || k == tcp_state::closed) mask |= pollhup;
   if ((s.shut & rcv_shutdown) != 0) mask |= pollin | pollrdnorm | pollrdhup;
   if (k != tcp_state::syn_sent && k != tcp_state::syn_received) {
-    const connection* c = s.conn ? host_.find(*s.conn) : nullptr;
-    if (c != nullptr && c->recv_available() > 0) mask |= pollin | pollrdnorm;
-    // sk_stream_is_writeable(): free space of at least half of what is queued.
-    const bool writable = c == nullptr || (c->send_free() > 0 && c->send_free() >= c->send_queued() / 2);
+    const auto c = s.conn ? host_.status(*s.conn) : std::nullopt;
+    if (c && c->readable > 0) mask |= pollin | pollrdnorm;
+    // sk_stream_is_writeable(), the host's one rule (conn_status::writable).
+    const bool writable = !c || c->writable();
     if ((s.shut & send_shutdown) != 0 || writable) mask |= pollout | pollwrnorm;
   }
   if (s.err != 0) mask |= pollerr;

@@ -64,42 +64,43 @@ int socket_table::alloc_fd() {
 tcp_state socket_table::kstate(const sock& s) const {
   if (s.listener) return tcp_state::listen;
   if (!s.conn) return tcp_state::closed;
-  const connection* c = host_.find(*s.conn);
-  if (c == nullptr) return tcp_state::closed;
+  const auto st = host_.state(*s.conn);
+  if (!st) return tcp_state::closed;
   // tcp_time_wait() hands the connection to a TIME-WAIT bucket and the socket goes to CLOSE.
-  return c->state() == tcp_state::time_wait ? tcp_state::closed : c->state();
+  return *st == tcp_state::time_wait ? tcp_state::closed : *st;
 }
 
-int socket_table::close_errno(const sock& s, const connection& c) const {
-  switch (c.reason()) {
+int socket_table::close_errno(const sock& s, const conn_status& c) const {
+  switch (c.reason) {
     case close_reason::none:
     case close_reason::aborted:
       return 0;
     case close_reason::refused:
-      return c.hard_error() ? icmp_errno(*c.hard_error()) : ECONNREFUSED;
+      return c.hard_error ? icmp_errno(*c.hard_error) : ECONNREFUSED;
     case close_reason::reset:
       // tcp_reset(): EPIPE in CLOSE-WAIT (the peer's FIN came, we had not shut down).
-      return c.peer_fin_received() && (s.shut & send_shutdown) == 0 ? EPIPE : ECONNRESET;
+      return c.eof && (s.shut & send_shutdown) == 0 ? EPIPE : ECONNRESET;
     case close_reason::timeout:
       // tcp_write_err(): the soft error remembered from ICMP, else ETIMEDOUT.
-      return c.soft_error() ? icmp_errno(*c.soft_error()) : ETIMEDOUT;
+      return c.soft_error ? icmp_errno(*c.soft_error) : ETIMEDOUT;
   }
   return 0;
 }
 
+// Turns the host's status of the connection into Linux's sk_shutdown and sk_err.
 void socket_table::sync(sock& s) {
   if (!s.conn || s.close_seen) return;
-  const connection* c = host_.find(*s.conn);
-  if (c == nullptr) return;
-  if (c->peer_fin_received()) {  // tcp_fin()
+  const auto c = host_.status(*s.conn);
+  if (!c) return;
+  if (c->eof) {  // tcp_fin()
     s.shut |= rcv_shutdown;
     s.done = true;
   }
-  if (c->state() == tcp_state::closed || c->state() == tcp_state::time_wait) {  // tcp_done()
+  if (c->ended()) {  // tcp_done()
     s.close_seen = true;
     s.err = close_errno(s, *c);
     s.shut = shutdown_mask;
-    if (c->state() == tcp_state::closed) unbind_if_auto(s);  // tcp_set_state(CLOSE): put_port
+    if (c->state == tcp_state::closed) unbind_if_auto(s);  // tcp_set_state(CLOSE): put_port
   }
 }
 
@@ -255,7 +256,7 @@ sys_result<accepted> socket_table::accept(int fd, int flags) {
   n.shut = 0;
   n.done = false;
   n.close_seen = false;
-  const four_tuple& t = host_.find(*c)->tuple();
+  const four_tuple t = host_.status(*c)->tuple;
   n.laddr = t.local_addr;
   n.peer = sock_addr{t.remote_addr, t.remote_port, af_inet};
   return accepted{nfd, n.peer};
@@ -310,7 +311,7 @@ sys_result<void> socket_table::connect(instant now, int fd, sock_addr a) {
         return unexpected{EINVAL};
     }
   }
-  const four_tuple& t = host_.find(*h)->tuple();
+  const four_tuple t = host_.status(*h)->tuple;
   s->conn = *h;
   s->st = sock_state::connecting;
   s->bound = true;
@@ -357,8 +358,8 @@ sys_result<std::size_t> socket_table::recv(int fd, mutable_bytes out, int flags)
   // so MSG_OOB finds none: EINVAL, as Linux answers with SO_OOBINLINE set.
   if ((flags & msg_oob) != 0) return unexpected{EINVAL};
   if (out.empty()) return std::size_t{0};
-  const connection* c = s->conn ? host_.find(*s->conn) : nullptr;
-  if (c != nullptr && c->recv_available() > 0) {
+  const auto c = s->conn ? host_.status(*s->conn) : std::nullopt;
+  if (c && c->readable > 0) {
     auto n = (flags & msg_peek) != 0 ? host_.peek(*s->conn, out) : host_.recv(*s->conn, out);
     if (n) return *n;
   }

@@ -13,9 +13,7 @@ namespace {
 
 // sk_stream_wait_close()'s closing(): our FIN is sent and not yet acknowledged.
 bool fin_unacknowledged(const host& h, const four_tuple& t) {
-  const connection* c = h.lookup(t);
-  if (c == nullptr) return false;
-  const tcp_state s = c->state();
+  const auto s = h.state(t);
   return s == tcp_state::fin_wait_1 || s == tcp_state::closing || s == tcp_state::last_ack;
 }
 
@@ -119,9 +117,9 @@ sys_result<void> blocking_sockets::close(int fd) {
   posix::linger_opt lg;
   const auto got = table_.getsockopt(fd, posix::sol_socket, posix::so_linger, std::as_writable_bytes(std::span{&lg, 1}));
   const auto h = table_.connection_of(fd);
-  const connection* c = h ? table_.stack().find(*h) : nullptr;
-  const bool linger = got && lg.l_onoff != 0 && lg.l_linger != 0 && c != nullptr;
-  const four_tuple t = c != nullptr ? c->tuple() : four_tuple{};
+  const auto st = h ? table_.stack().status(*h) : std::nullopt;
+  const bool linger = got && lg.l_onoff != 0 && lg.l_linger != 0 && st.has_value();
+  const four_tuple t = st ? st->tuple : four_tuple{};
   auto r = table_.close(loop_.now(), fd);
   if (!r || !linger) return r;
   const instant until = lg.l_linger < 0 ? instant::max() : loop_.now() + std::chrono::seconds(lg.l_linger);

@@ -89,14 +89,28 @@ void event_loop::set_callbacks(conn_handle h, conn_callbacks cb) {
   } else {
     conns_[h.index] = conn_entry{h, std::move(cb)};
   }
+  mark(h);  // bytes may wait already
 }
 
 void event_loop::want_writable(conn_handle h, bool on) {
-  if (conn_entry* e = entry(h)) e->want_write = on;
+  if (conn_entry* e = entry(h)) {
+    e->want_write = on;
+    if (on) mark(h);  // there may be room already
+  }
 }
 
 void event_loop::pause_reading(conn_handle h, bool paused) {
-  if (conn_entry* e = entry(h)) e->paused = paused;
+  if (conn_entry* e = entry(h)) {
+    e->paused = paused;
+    if (!paused) mark(h);  // what arrived while paused is still to be read
+  }
+}
+
+void event_loop::mark(conn_handle h) {
+  conn_entry* e = entry(h);
+  if (e == nullptr || e->in_ready) return;
+  e->in_ready = true;
+  ready_.push_back(h);
 }
 
 result<std::size_t, tcp_error> event_loop::send(conn_handle h, bytes data) { return host_->send(h, data); }
@@ -249,7 +263,7 @@ void event_loop::read_link() {
 void event_loop::dispatch() {
   for (int round = 0; round < dispatch_rounds; ++round) {
     bool progress = dispatch_host_events();
-    progress = scan_connections() || progress;
+    progress = run_ready() || progress;
     progress = transmit() || progress;
     if (!progress) return;
   }
@@ -288,9 +302,8 @@ bool event_loop::dispatch_host_events() {
         const conn_handle h = e->h;
         auto cb = std::move(e->cb.on_closed);
         // Data that arrived before the end is still readable; report it first.
-        if (e->cb.on_readable && host_->find(h) != nullptr && host_->find(h)->recv_available() > 0) {
-          e->cb.on_readable();
-        }
+        const auto st = host_->status(h);
+        if (e->cb.on_readable && st && st->readable > 0) e->cb.on_readable();
         if (cb) cb(ev->ev.reason);
         if (entry(h) != nullptr) (void)close(h);  // release the handle after on_closed
         break;
@@ -300,41 +313,49 @@ bool event_loop::dispatch_host_events() {
   return any;
 }
 
-bool event_loop::scan_connections() {
+// Readiness as data: only the connections the host reported an edge for (host::poll_ready),
+// or that the application asked about (want_writable, pause_reading(false), set_callbacks),
+// are looked at — a turn costs what its work brings, not the number of connections.
+bool event_loop::run_ready() {
+  while (auto h = host_->poll_ready()) mark(*h);
+  if (ready_.empty()) return false;
   bool any = false;
-  std::vector<conn_handle> ready;
-  for (auto& [idx, e] : conns_) {
-    const connection* c = host_->find(e.h);
-    if (c == nullptr) continue;
-    const bool readable = !e.paused && e.cb.on_readable &&
-                          (c->recv_available() > 0 || (c->peer_fin_received() && !e.eof_reported));
-    const bool writable = e.want_write && e.cb.on_writable && c->send_free() > 0;
-    if (readable || writable) ready.push_back(e.h);
+  // Work on a copy: callbacks mark connections for the next round into ready_. Both vectors
+  // keep their capacity, so a turn allocates nothing.
+  ready_scratch_.clear();
+  ready_scratch_.swap(ready_);
+  for (conn_handle h : ready_scratch_) {
+    if (conn_entry* e = entry(h)) e->in_ready = false;
   }
-  for (conn_handle h : ready) {
-    if (conn_entry* e = entry(h)) {
-      const connection* c = host_->find(h);
-      if (c == nullptr) continue;
-      if (!e->paused && e->cb.on_readable &&
-          (c->recv_available() > 0 || (c->peer_fin_received() && !e->eof_reported))) {
-        if (c->recv_available() == 0) e->eof_reported = true;
-        const std::size_t before = c->recv_available();
-        auto cb = e->cb.on_readable;
-        cb();
-        const connection* after = host_->find(h);
-        // Progress only if the application took something (else it would spin).
-        any = any || after == nullptr || after->recv_available() != before || before == 0;
-      }
-    }
-    if (conn_entry* e = entry(h)) {
-      const connection* c = host_->find(h);
-      if (c != nullptr && e->want_write && e->cb.on_writable && c->send_free() > 0) {
-        e->want_write = false;
-        auto cb = e->cb.on_writable;
-        cb();
-        any = true;
-      }
-    }
+  for (conn_handle h : ready_scratch_) any = serve_ready(h) || any;
+  return any;
+}
+
+bool event_loop::serve_ready(conn_handle h) {
+  bool any = false;
+  conn_entry* e = entry(h);
+  auto st = host_->status(h);
+  if (e == nullptr || !st) return false;
+  auto wants_read = [&](const conn_status& s, const conn_entry& c) {
+    return !c.paused && c.cb.on_readable && (s.readable > 0 || (s.eof && !c.eof_reported));
+  };
+  if (wants_read(*st, *e)) {
+    if (st->readable == 0) e->eof_reported = true;
+    const std::size_t before = st->readable;
+    auto cb = e->cb.on_readable;
+    cb();
+    any = true;
+    e = entry(h);
+    st = host_->status(h);
+    // Still readable after taking something: another turn (else it would spin on a reader
+    // that takes nothing; it is called again when more arrives or it unpauses).
+    if (e != nullptr && st && wants_read(*st, *e) && st->readable != before) mark(h);
+  }
+  if (e != nullptr && st && e->want_write && e->cb.on_writable && st->writable()) {
+    e->want_write = false;
+    auto cb = e->cb.on_writable;
+    cb();
+    any = true;
   }
   return any;
 }

@@ -72,6 +72,11 @@ std::uint32_t host::impl::alloc_slot(owner o, const tcp_config& c) {
   s.own = o;
   s.accept_queued = false;
   s.tx_queued = false;
+  s.ready_queued = false;
+  s.seen_eof = false;
+  s.seen_state = tcp_state::closed;
+  s.seen_readable = 0;
+  s.seen_free = 0;
   s.deadline = never;
   s.queued = never;
   return idx;
@@ -115,6 +120,7 @@ void host::impl::touch(instant now, std::uint32_t idx) {
   slot& s = slots[idx];
   drain_events(now, idx);
   if (!s.conn) return;
+  if (s.own == owner::user) note_ready(idx);
   // RFC 9293 §3.10.7: "enter the CLOSED state, delete the TCB". A handle the user still holds
   // keeps its sticky error, but the 4-tuple is free: segments for it are answered as for
   // CLOSED (§3.10.7.1) and a new connection may use it.
@@ -125,6 +131,26 @@ void host::impl::touch(instant now, std::uint32_t idx) {
   }
   schedule(idx);
   if (!s.tx_queued) maybe_reap(idx);
+}
+
+// An edge for the user when something it may wait for happened: more bytes to read, the
+// peer's FIN, more send space, a state change (established, closed). Readable bytes going
+// down (the user read) or send space shrinking (the user wrote) are no edge.
+void host::impl::note_ready(std::uint32_t idx) {
+  slot& s = slots[idx];
+  const connection& c = *s.conn;
+  const std::size_t readable = c.recv_available();
+  const std::size_t free = c.send_free();
+  const bool edge = readable > s.seen_readable || free > s.seen_free || (c.peer_fin_received() && !s.seen_eof) ||
+                    c.state() != s.seen_state;
+  s.seen_readable = readable;
+  s.seen_free = free;
+  s.seen_eof = c.peer_fin_received();
+  s.seen_state = c.state();
+  if (edge && !s.ready_queued) {
+    s.ready_queued = true;
+    ready.push_back(conn_handle{idx, s.gen});
+  }
 }
 
 void host::impl::drain_events(instant now, std::uint32_t idx) {
@@ -372,6 +398,7 @@ result<conn_handle, host_error> host::accept(listener_handle h) {
   impl::slot& s = m.slots[idx];
   s.accept_queued = false;
   s.own = impl::owner::user;
+  m.note_ready(idx);  // bytes or a FIN that came before accept are an edge for the new user
   return conn_handle{idx, s.gen};
 }
 
@@ -563,6 +590,36 @@ void host::on_timeout(instant now) {
   m.expire_time_wait(now);
 }
 
+std::optional<conn_handle> host::poll_ready() {
+  while (!impl_->ready.empty()) {
+    const conn_handle h = impl_->ready.front();
+    impl_->ready.pop_front();
+    impl::slot* s = impl_->user_slot(h);
+    if (s == nullptr) continue;  // closed and released since
+    s->ready_queued = false;
+    return h;
+  }
+  return std::nullopt;
+}
+
+std::optional<conn_status> host::status(conn_handle h) const {
+  const impl::slot* s = impl_->user_slot(h);
+  if (s == nullptr) return std::nullopt;
+  const connection& c = *s->conn;
+  conn_status st;
+  st.state = c.state();
+  st.tuple = c.tuple();
+  st.readable = c.recv_available();
+  st.eof = c.peer_fin_received();
+  st.send_free = c.send_free();
+  st.send_queued = c.send_queued();
+  st.reason = c.reason();
+  st.hard_error = c.hard_error();
+  st.soft_error = c.soft_error();
+  st.mss_cache = static_cast<std::uint16_t>(c.snd().mss - (c.timestamps_on() ? 12 : 0));
+  return st;
+}
+
 std::optional<host_event> host::poll_event() {
   if (impl_->events.empty()) return std::nullopt;
   host_event e = impl_->events.front();
@@ -579,6 +636,11 @@ const connection* host::find(conn_handle h) const {
 
 std::optional<tcp_state> host::state(conn_handle h) const {
   const connection* c = find(h);
+  return c != nullptr ? std::optional{c->state()} : std::nullopt;
+}
+
+std::optional<tcp_state> host::state(const four_tuple& t) const {
+  const connection* c = lookup(t);
   return c != nullptr ? std::optional{c->state()} : std::nullopt;
 }
 

@@ -47,6 +47,13 @@ struct host::impl final : tcp_tracer {
     std::uint32_t listener = 0;  // children: the listener they belong to
     bool accept_queued = false;  // children: established, waiting in the accept queue
     bool tx_queued = false;      // in txq (may have output)
+    // Readiness as data: what the user was last told (host::poll_ready), and whether the slot
+    // waits in `ready` already.
+    bool ready_queued = false;
+    bool seen_eof = false;
+    tcp_state seen_state = tcp_state::closed;
+    std::size_t seen_readable = 0;
+    std::size_t seen_free = 0;
     // The connection's next deadline, and the earliest entry this slot has in the timer heap
     // (`never` for none). A heap entry is pushed only when the deadline moves earlier than
     // `queued`; a deadline that moved later is found when the old entry pops, and pushed again
@@ -146,6 +153,8 @@ struct host::impl final : tcp_tracer {
   std::size_t reply_head = 0;
   std::size_t reply_len = 0;
   ring_queue<host_event> events;
+  // User connections whose status changed (host::poll_ready), each at most once.
+  ring_queue<conn_handle> ready;
   std::uint32_t ephemeral_next = 0;
   // The last destination's RFC 6056 offset (a SipHash), kept: a client opens many connections
   // to the same server, and the hash is a measurable part of each connect.
@@ -173,6 +182,7 @@ struct host::impl final : tcp_tracer {
   const slot* user_slot(conn_handle h) const;
   void touch(instant now, std::uint32_t idx);
   void drain_events(instant now, std::uint32_t idx);
+  void note_ready(std::uint32_t idx);
   void schedule(std::uint32_t idx);
   // Classifies the top of the timer heap: pops stale entries and re-pushes entries whose
   // deadline moved later, until the top is a live, current deadline (true) or the heap is empty.

@@ -137,7 +137,7 @@ class socket_table {
   const sock* get(int fd) const;
   // Folds what the connection did since the last call into err / shut (tcp_fin, tcp_done).
   void sync(sock& s);
-  [[nodiscard]] int close_errno(const sock& s, const connection& c) const;
+  [[nodiscard]] int close_errno(const sock& s, const conn_status& c) const;
   // The TCP state as Linux's socket sees it: a user's socket in TIME-WAIT is already CLOSE.
   [[nodiscard]] tcp_state kstate(const sock& s) const;
   static int take_err(sock& s);

@@ -8,8 +8,12 @@
 // Applications use callbacks over host handles (no threads, no blocking):
 //   listen(port, backlog, on_accept)      on_accept(conn) for each accepted connection
 //   connect(addr, port, callbacks)        callbacks.on_established, then as below
-//   on_readable  data or end of stream is waiting: recv() until would_block (0 = end)
-//   on_writable  send space freed, reported while want_writable(h, true)
+//   on_readable  data or end of stream is waiting: recv() until would_block (0 = end). Called
+//                again when more arrives, or after pause_reading(h, false) (an edge, like
+//                EPOLLET: a reader that leaves bytes and is not paused is not called again for
+//                them until something changes, unless it took some)
+//   on_writable  send space freed (host's conn_status::writable(): at least half of what is
+//                queued is free, as Linux), reported once after want_writable(h, true)
 //   on_closed    the TCB reached CLOSED; the reason tells refused / reset / timeout apart
 //   on_retransmit_threshold  one segment went R1 times unanswered (RFC 9293 §3.8.3, SHLD-9);
 //                the connection keeps trying until R2 (on_closed with timeout) or an answer
@@ -111,12 +115,15 @@ class event_loop {
     bool want_write = false;
     bool paused = false;
     bool eof_reported = false;
+    bool in_ready = false;  // waits in ready_
   };
   conn_entry* entry(conn_handle h);
   void read_link();
   void dispatch();
   bool dispatch_host_events();
-  bool scan_connections();
+  void mark(conn_handle h);
+  bool run_ready();
+  bool serve_ready(conn_handle h);
   bool transmit();
   void fire_timers();
   void count_wake(int timeout_ms, bool link_read, bool other_fd, bool timer_due);
@@ -130,6 +137,8 @@ class event_loop {
   instant now_;
   std::vector<std::byte> txbuf_;
   std::unordered_map<std::uint32_t, conn_entry> conns_;  // by handle index
+  std::vector<conn_handle> ready_;  // connections to look at this turn (readiness edges)
+  std::vector<conn_handle> ready_scratch_;
   std::unordered_map<std::uint32_t, std::pair<listener_handle, accept_callback>> listeners_;
   std::unordered_map<int, std::function<void(std::uint32_t)>> fds_;
   std::multimap<instant, std::pair<timer_id, std::function<void()>>> timers_;

@@ -88,6 +88,29 @@ struct host_event {
   tcp_event ev;
 };
 
+// What the user of a connection can do now: readiness as data (DESIGN: the host reports it,
+// drivers never read the TCB). `writable()` is the one rule for "writable" that the event loop
+// and posix/ poll share.
+struct conn_status {
+  tcp_state state = tcp_state::closed;
+  four_tuple tuple;
+  std::size_t readable = 0;     // bytes recv() returns now
+  bool eof = false;             // the peer's FIN came: recv() returns 0 once `readable` is 0
+  std::size_t send_free = 0;    // bytes send() takes now
+  std::size_t send_queued = 0;  // bytes sent but unacknowledged, or not sent yet
+  close_reason reason = close_reason::none;  // why it ended (state CLOSED or TIME-WAIT)
+  std::optional<icmp_report> hard_error;
+  std::optional<icmp_report> soft_error;
+  // The most payload one segment carries now: the send MSS less the timestamp option when
+  // timestamps are on (Linux's mss_cache, TCP_MAXSEG).
+  std::uint16_t mss_cache = 0;
+  // Linux's sk_stream_is_writeable(): free space of at least half of what is queued, so a
+  // writer woken for space finds a useful amount.
+  [[nodiscard]] bool writable() const { return send_free > 0 && send_free >= send_queued / 2; }
+  // The connection is over for its user (CLOSED, or TIME-WAIT: only the record is left).
+  [[nodiscard]] bool ended() const { return state == tcp_state::closed || state == tcp_state::time_wait; }
+};
+
 // One row of the connection table (tools: `synack stat`).
 struct socket_info {
   tcp_state state = tcp_state::closed;
@@ -168,6 +191,13 @@ class host {
     return d == instant::max() ? std::nullopt : std::optional<instant>{d};
   }
   [[nodiscard]] std::optional<host_event> poll_event();
+  // Readiness edges: the next user connection whose status changed since it was last
+  // returned (bytes or the peer's FIN arrived, send space freed, state changed), each handle
+  // once until returned. Readable bytes going down or send space shrinking (the user's own
+  // recv and send) are no edge. A driver keeps what it has not acted on.
+  [[nodiscard]] std::optional<conn_handle> poll_ready();
+  // The status of a connection behind a handle (nullopt if stale).
+  [[nodiscard]] std::optional<conn_status> status(conn_handle h) const;
 
   // ---- queries ---------------------------------------------------------------------------
   [[nodiscard]] const host_config& config() const;
@@ -177,6 +207,9 @@ class host {
   // The connection behind a handle (nullptr if stale).
   [[nodiscard]] const connection* find(conn_handle h) const;
   [[nodiscard]] std::optional<tcp_state> state(conn_handle h) const;
+  // The state of the TCB on a 4-tuple, handle or not (a closed socket finishing its FIN);
+  // nullopt if none (a TIME-WAIT record is not a TCB).
+  [[nodiscard]] std::optional<tcp_state> state(const four_tuple& t) const;
   // A connection by 4-tuple, handle or not (tests, tools). nullptr if none.
   [[nodiscard]] const connection* lookup(const four_tuple& t) const;
   [[nodiscard]] const time_wait_record* lookup_time_wait(const four_tuple& t) const;
