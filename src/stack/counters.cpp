@@ -8,6 +8,10 @@ std::string_view to_string(host_drop d) {
   switch (d) {
     case host_drop::not_for_us: return "not_for_us";
     case host_drop::bad_source: return "bad_source";
+    case host_drop::martian_loopback: return "martian_loopback";
+    case host_drop::martian_own_address: return "martian_own_address";
+    case host_drop::martian_broadcast: return "martian_broadcast";
+    case host_drop::martian_class_e: return "martian_class_e";
     case host_drop::unsupported_protocol: return "unsupported_protocol";
     case host_drop::listen_overflow: return "listen_overflow";
     case host_drop::syn_queue_full: return "syn_queue_full";

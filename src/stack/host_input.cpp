@@ -20,9 +20,8 @@ void host::on_packet(instant now, bytes packet) {
     ++m.ctr.host(host_drop::not_for_us);
     return;
   }
-  const ipv4_addr src = ip->src();
-  if (src.is_unspecified() || src.is_broadcast() || src.is_multicast()) {
-    ++m.ctr.host(host_drop::bad_source);  // RFC 1122 §3.2.1.3; RFC 9293 §3.9 (MUST-59 spirit)
+  if (const auto martian = m.martian_source(ip->src())) {
+    ++m.ctr.host(*martian);
     return;
   }
   switch (ip->protocol()) {
@@ -37,6 +36,24 @@ void host::on_packet(instant now, bytes packet) {
       ++m.ctr.host(host_drop::unsupported_protocol);
       return;
   }
+}
+
+// RFC 1122 §3.2.1.3 and §4.2.3.10, RFC 9293 §3.9 (MUST-59 spirit): a datagram whose source
+// cannot be a host on the link is dropped silently, never answered — as Linux's martian
+// filter (ip_route_input_slow) does. Such a source would make this host answer itself (LAND:
+// a SYN from its own address to itself), a broadcast address or its loopback.
+std::optional<host_drop> host::impl::martian_source(ipv4_addr src) const {
+  if (src.is_unspecified() || src.is_broadcast() || src.is_multicast()) return host_drop::bad_source;
+  if (src.is_loopback()) return host_drop::martian_loopback;
+  if (src == cfg.addr) return host_drop::martian_own_address;
+  if ((src.value >> 28) == 0xF) return host_drop::martian_class_e;
+  if (cfg.prefix_len > 0 && cfg.prefix_len < 31) {
+    const std::uint32_t host_bits = ~std::uint32_t{0} >> cfg.prefix_len;
+    if ((src.value & ~host_bits) == (cfg.addr.value & ~host_bits) && (src.value & host_bits) == host_bits) {
+      return host_drop::martian_broadcast;
+    }
+  }
+  return std::nullopt;
 }
 
 void host::impl::tcp_input(instant now, const ipv4_view& ip) {

@@ -35,14 +35,27 @@ void congestion_control::set_cwnd(std::uint64_t bytes) {
   cwnd_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(bytes, max_window));
 }
 
+// A smaller SMSS (Fragmentation Needed) keeps the window's packet count, not its bytes, so a
+// lowered path MTU — forged or not — never lets more packets into the network than before
+// (issue #13: a 28-octet MSS with cwnd's bytes kept meant thousands of segments). A larger one
+// (the PMTU raise) keeps the bytes, within the new floors.
 void congestion_control::set_mss(std::uint32_t mss) {
   mss = std::max<std::uint32_t>(mss, 1);
   if (mss == mss_) return;
   const std::uint32_t old = mss_;
   mss_ = mss;
   iw_ = initial_window_for(mss, cfg_.iw);
-  set_cwnd(std::max(cwnd_, mss));
-  if (ssthresh_ < max_window) ssthresh_ = std::max(ssthresh_, std::min(2 * mss, max_window));
+  auto same_packets = [&](std::uint32_t bytes) {
+    const std::uint64_t packets = (std::uint64_t{bytes} + old - 1) / old;
+    return std::min<std::uint64_t>(bytes, packets * mss);
+  };
+  if (mss < old) {
+    set_cwnd(std::max<std::uint64_t>(same_packets(cwnd_), mss));
+    if (ssthresh_ < max_window) ssthresh_ = static_cast<std::uint32_t>(std::max<std::uint64_t>(same_packets(ssthresh_), 2ULL * mss));
+  } else {
+    set_cwnd(std::max(cwnd_, mss));
+    if (ssthresh_ < max_window) ssthresh_ = std::max(ssthresh_, std::min(2 * mss, max_window));
+  }
   mss_changed(old);
 }
 
@@ -215,8 +228,10 @@ std::uint32_t cubic::loss_ssthresh(instant /*now*/, std::uint32_t flight, bool t
 // W_max, W_est and cwnd_prior are in segments of the old SMSS: the same bytes, new segments.
 // The epoch starts over at the next ACK in congestion avoidance (its cwnd_exact_ is re-read
 // from the byte window then).
+// W_max and the estimates are in segments: a smaller SMSS keeps them (as cwnd keeps its
+// packets); a larger one keeps their bytes.
 void cubic::mss_changed(std::uint32_t old_mss) {
-  const double f = static_cast<double>(old_mss) / mss_;
+  const double f = old_mss < mss_ ? static_cast<double>(old_mss) / mss_ : 1.0;
   w_max_ *= f;
   w_est_ *= f;
   cwnd_prior_ *= f;

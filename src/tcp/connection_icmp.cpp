@@ -35,17 +35,19 @@ icmp_action connection::on_icmp_error(instant now, const icmp_report& r) {
 }
 
 // RFC 1191 §6.3: Fragmentation Needed lowers the effective send MSS to the next-hop MTU less
-// the IPv4 and TCP headers (never below the 68-octet minimum MTU) and what was lost to the
-// too-big datagram goes again at once, resegmented. It never raises the MSS: only the
-// pmtu_raise timer does, `pmtu_raise_after` past the last reduction.
+// the IPv4 and TCP headers (never below tcp_config::min_pmtu, 552 as Linux) and what was lost
+// to the too-big datagram goes again, resegmented — at most an initial window at once, then
+// clocked by ACKs (pmtu_burst_), so a forged message cannot turn a large flight into a flood
+// of small segments. It never raises the MSS: only the pmtu_raise timer does,
+// `pmtu_raise_after` past the last reduction.
 icmp_action connection::on_frag_needed(instant now, const icmp_report& r) {
   // A SYN or SYN-ACK (at most 60 octets with every option) fits the 68-octet minimum MTU, so
   // a Fragmentation Needed quoting one is stale or forged; the MSS is not settled yet anyway.
   if (!is_synchronized(state_) || state_ == tcp_state::time_wait) return icmp_action::ignored;
   // RFC 1191 §5: a router from before RFC 1191 quotes an MTU of 0; guess the next plateau
   // below the datagram it could not forward.
-  const std::uint16_t mtu = std::max(r.next_hop_mtu != 0 ? r.next_hop_mtu : mtu_plateau_below(r.quoted_len),
-                                     min_ipv4_mtu);
+  const std::uint16_t floor = std::max(cfg_->min_pmtu, min_ipv4_mtu);
+  const std::uint16_t mtu = std::max(r.next_hop_mtu != 0 ? r.next_hop_mtu : mtu_plateau_below(r.quoted_len), floor);
   const auto mss = static_cast<std::uint16_t>(mtu - 40);
   if (mss >= snd_.mss) return icmp_action::ignored;
   snd_.mss = mss;
@@ -61,6 +63,7 @@ icmp_action connection::on_frag_needed(instant now, const icmp_report& r) {
     // the RTO are left alone; Karn's rule still bars an RTT sample from what goes again.
     snd_.nxt = snd_.una;
     rtt_probe_.reset();
+    pmtu_burst_ = cc_->initial_window();
   }
   return icmp_action::mss_lowered;
 }

@@ -42,6 +42,12 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
   }
   if (prev_una.before(ack)) {
     lt_budget_ = 0;
+    // The resend after a PMTU reduction is clocked by ACKs: each acknowledged octet lets two
+    // more go (slow start's pace) until the bound reaches cwnd and is lifted.
+    if (pmtu_burst_ != 0) {
+      const std::uint64_t next = std::uint64_t{pmtu_burst_} + 2ULL * distance(prev_una, ack).n;
+      pmtu_burst_ = next >= cc_->cwnd() ? 0 : static_cast<std::uint32_t>(next);
+    }
     const std::uint32_t flight = distance(snd_.una, snd_.max).n;
     switch (cc_->on_ack(now, ack, distance(prev_una, ack).n, rtt_.srtt(), flight)) {
       case ack_outcome::advanced:
@@ -125,6 +131,8 @@ std::uint32_t connection::cwnd_room() const {
   const std::uint32_t flight = sending_flight();
   const std::uint32_t cwnd = cc_->cwnd();
   std::uint32_t room = cwnd > flight ? cwnd - flight : 0;
+  // After a PMTU reduction the flight is resent from SND.UNA: at most pmtu_burst_ in flight.
+  if (pmtu_burst_ != 0) room = std::min(room, pmtu_burst_ > flight ? pmtu_burst_ - flight : 0);
   if (lt_budget_ > 0 && snd_.nxt == snd_.max) room = std::max(room, lt_budget_ * std::uint32_t{snd_.mss});
   return room;
 }

@@ -165,15 +165,35 @@ struct pmtu : ::testing::Test {
     }
     t.expect_nothing(at_ms(1));
   }
-  // After the MSS went down to `mss`: everything from SND.UNA goes again in `mss` pieces.
-  void expect_resegmented(instant at, std::uint32_t from, std::uint32_t mss) {
-    for (std::uint32_t off = from; off < data.size(); off += mss) {
-      const std::uint32_t n = std::min<std::uint32_t>(mss, static_cast<std::uint32_t>(data.size()) - off);
-      const bool last = off + n == data.size();
-      t.expect_tcp(at, seg{.seq = c.l(1 + off), .ack = c.r(1), .flags = last ? tcp_flag::psh : std::uint8_t{0},
-                           .payload = data.substr(off, n), .peer = c.peer, .local = c.local});
+  // After the MSS went down to `mss`: everything from SND.UNA goes again in `mss` pieces, but
+  // never more packets at once than the window held before (cwnd keeps its packet count) nor
+  // more than an initial window; the peer acknowledges each round and the next one follows.
+  // Returns how many segments each round carried.
+  std::vector<std::uint32_t> expect_resegmented(instant at, std::uint32_t from, std::uint32_t mss) {
+    std::vector<std::uint32_t> rounds;
+    std::uint32_t off = from;
+    while (off < data.size()) {
+      std::uint32_t n_round = 0;
+      for (;;) {
+        auto p = t.poll(at);
+        if (!p) break;
+        const std::uint32_t n = std::min<std::uint32_t>(mss, static_cast<std::uint32_t>(data.size()) - off);
+        const bool last = off + n == data.size();
+        EXPECT_TRUE(p->tcp.has_value());
+        if (!p->tcp) break;
+        EXPECT_EQ(p->tcp->seq, c.l(1 + off));
+        EXPECT_EQ(p->tcp->payload.size(), n);
+        EXPECT_EQ(p->tcp->flags & tcp_flag::psh, last ? tcp_flag::psh : 0);
+        off += n;
+        ++n_round;
+      }
+      EXPECT_GT(n_round, 0u) << "nothing resent at offset " << off;
+      if (n_round == 0) break;
+      rounds.push_back(n_round);
+      if (off < data.size()) t.send(at, seg{.seq = c.r(1), .ack = c.l(1 + off), .peer = c.peer, .local = c.local});
     }
     t.expect_nothing(at);
+    return rounds;
   }
 };
 
@@ -183,8 +203,9 @@ TEST_F(pmtu, frag_needed_lowers_mss_and_resegments_at_once) {
   EXPECT_EQ(t.ctr().pmtu_reductions, 1u);
   EXPECT_EQ(t.h().state(c.h), tcp_state::established);
   const auto retrans_before = t.ctr().retrans_segs;
-  expect_resegmented(at_ms(5), 0, 960);
-  EXPECT_EQ(t.ctr().retrans_segs - retrans_before, 5u);  // 4380 octets in 960-octet segments
+  // 4380 octets in 960-octet segments: the 3 packets the window held, then the rest on the ACK.
+  EXPECT_EQ(expect_resegmented(at_ms(5), 0, 960), (std::vector<std::uint32_t>{3, 2}));
+  EXPECT_EQ(t.ctr().retrans_segs - retrans_before, 5u);
   // The peer acknowledges it all; new data goes out at the new size too.
   t.send(at_ms(20), seg{.seq = c.r(1), .ack = c.l(1 + 4380), .peer = c.peer, .local = c.local});
   const std::string more = pattern(1000);
@@ -199,24 +220,78 @@ TEST_F(pmtu, frag_needed_lowers_mss_and_resegments_at_once) {
 TEST_F(pmtu, frag_needed_quoting_a_later_segment_resends_from_snd_una) {
   t.feed(at_ms(5), icmp_error(c, c.l(1 + 1460), 3, icmp_unreach_code::frag_needed, 1280, 1500));
   EXPECT_EQ(t.h().find(c.h)->snd().mss, 1240);
-  expect_resegmented(at_ms(5), 0, 1240);
+  EXPECT_EQ(expect_resegmented(at_ms(5), 0, 1240), (std::vector<std::uint32_t>{3, 1}));
 }
 
 TEST_F(pmtu, zero_mtu_uses_the_rfc1191_plateau_below_the_quoted_length) {
   t.feed(at_ms(5), icmp_error(c, c.l(1), 3, icmp_unreach_code::frag_needed, 0, 1500));
   EXPECT_EQ(t.h().find(c.h)->snd().mss, 1492 - 40);
-  expect_resegmented(at_ms(5), 0, 1452);
-  // A second one, quoting a 1492-octet datagram: the next plateau, 1006.
-  t.feed(at_ms(6), icmp_error(c, c.l(1), 3, icmp_unreach_code::frag_needed, 0, 1492));
+  EXPECT_EQ(expect_resegmented(at_ms(5), 0, 1452), (std::vector<std::uint32_t>{3, 1}));
+  // A second one, quoting a 1492-octet datagram (the last segment, still unacknowledged):
+  // the next plateau, 1006.
+  t.feed(at_ms(6), icmp_error(c, c.l(1 + 3 * 1452), 3, icmp_unreach_code::frag_needed, 0, 1492));
   EXPECT_EQ(t.h().find(c.h)->snd().mss, 1006 - 40);
   EXPECT_EQ(t.ctr().pmtu_reductions, 2u);
 }
 
-TEST_F(pmtu, mtu_below_68_is_taken_as_68) {
-  t.feed(at_ms(5), icmp_error(c, c.l(1), 3, icmp_unreach_code::frag_needed, 20, 1500));
-  EXPECT_EQ(t.h().find(c.h)->snd().mss, 68 - 40);
-  auto first = t.expect_tcp(at_ms(5), seg{.seq = c.l(1), .ack = c.r(1), .payload = data.substr(0, 28), .peer = c.peer, .local = c.local});
+// RFC 1191 allows 68, but a forged message would then shrink segments to 28 octets: the floor
+// is tcp_config::min_pmtu, 552 as Linux's min_pmtu (security-catalogue, RFC 5927 §7).
+TEST_F(pmtu, mtu_below_the_floor_is_taken_as_552) {
+  t.feed(at_ms(5), icmp_error(c, c.l(1), 3, icmp_unreach_code::frag_needed, 68, 1500));
+  EXPECT_EQ(t.h().find(c.h)->snd().mss, 552 - 40);
+  auto first = t.expect_tcp(at_ms(5), seg{.seq = c.l(1), .ack = c.r(1), .payload = data.substr(0, 512), .peer = c.peer, .local = c.local});
   EXPECT_TRUE(first.has_value());
+}
+
+TEST(pmtu_floor, configurable_down_to_68) {
+  host_config hc = default_config();
+  hc.tcp.min_pmtu = 20;  // below RFC 791's 68: 68 still holds
+  stack_harness t(hc);
+  const conn_info c = t.establish_active(at_ms(0));
+  const std::string data = pattern(100);
+  ASSERT_EQ(t.write(c.h, data), data.size());
+  t.expect_tcp(at_ms(1), seg{.seq = c.l(1), .ack = c.r(1), .flags = tcp_flag::psh, .payload = data, .peer = c.peer, .local = c.local});
+  t.feed(at_ms(2), icmp_error(c, c.l(1), 3, icmp_unreach_code::frag_needed, 20, 1500));
+  EXPECT_EQ(t.h().find(c.h)->snd().mss, 68 - 40);
+}
+
+// Issue #13's attack: one forged Fragmentation Needed during a 256 KiB flight. Before, cwnd
+// kept its bytes at the new MSS and the whole flight went again at once in tiny segments; now
+// at most an initial window of segments goes at once, the rest clocked by ACKs.
+TEST(pmtu_floor, forged_frag_needed_during_a_large_flight_sends_at_most_an_initial_window) {
+  host_config hc = default_config();
+  hc.tcp.send_buffer = 512 * 1024;
+  stack_harness t(hc);
+  const conn_info c = t.establish_active(at_ms(0));
+  // Slow start: the peer acknowledges each round until cwnd covers its 65535-octet window;
+  // the last round stays unacknowledged, in the air.
+  const std::string data = pattern(256 * 1024);
+  ASSERT_EQ(t.write(c.h, data), data.size());
+  const connection& k = *t.h().find(c.h);
+  std::uint32_t top = 0;
+  for (int round = 0; round < 20; ++round) {
+    const instant now = at_ms(1 + round);
+    while (auto p = t.poll(now)) {
+      if (p->tcp && !p->tcp->payload.empty()) {
+        const seq_num end = p->tcp->seq + seq_len{static_cast<std::uint32_t>(p->tcp->payload.size())};
+        top = std::max(top, distance(c.l(1), end).n);
+      }
+    }
+    if (k.snapshot().cwnd >= 60'000) break;
+    t.send(now, seg{.seq = c.r(1), .ack = c.l(1 + top), .peer = c.peer, .local = c.local});
+  }
+  const std::uint32_t flight = distance(k.snd().una, k.snd().nxt).n;
+  ASSERT_GE(flight, 40'000u) << "a large flight is in the air";
+  const std::uint32_t cwnd_packets_before = (k.snapshot().cwnd + 1459) / 1460;
+  t.feed(at_ms(100), icmp_error(c, k.snd().una, 3, icmp_unreach_code::frag_needed, 68, 1500));
+  EXPECT_EQ(k.snd().mss, 512);
+  std::uint32_t burst = 0;
+  while (auto p = t.poll(at_ms(100))) {
+    if (p->tcp && !p->tcp->payload.empty()) ++burst;
+  }
+  EXPECT_GT(burst, 0u);
+  EXPECT_LE(burst, 4u) << "at most an initial window of 512-octet segments (RFC 5681: 4)";
+  EXPECT_LE((k.snapshot().cwnd + 511) / 512, cwnd_packets_before) << "cwnd kept its packet count, no more";
 }
 
 TEST_F(pmtu, larger_mtu_never_raises_the_mss) {
@@ -232,7 +307,7 @@ TEST_F(pmtu, larger_mtu_never_raises_the_mss) {
 struct pmtu_raise : pmtu {
   void lower_and_ack(instant at, std::uint16_t mtu) {
     t.feed(at, icmp_error(c, c.l(1), 3, icmp_unreach_code::frag_needed, mtu, 1500));
-    expect_resegmented(at, 0, mtu - 40u);
+    (void)expect_resegmented(at, 0, mtu - 40u);
     t.send(at, seg{.seq = c.r(1), .ack = c.l(1 + 4380), .peer = c.peer, .local = c.local});
     t.expect_nothing(at);
   }

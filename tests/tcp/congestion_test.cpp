@@ -124,7 +124,7 @@ TEST(congestion, slow_start_after_rto_counts_one_smss_per_ack) {
 
 // RFC 5681 §2 / RFC 1191: the path MTU changed SMSS. The windows keep their bytes (within
 // the new floors); growth counts the new SMSS.
-TEST(congestion, set_mss_keeps_the_window_bytes_and_grows_by_the_new_smss) {
+TEST(congestion, set_mss_keeps_the_window_packets_when_lowered_and_bytes_when_raised) {
   reno r(mss);
   stream s;
   s.send(16000);
@@ -135,13 +135,13 @@ TEST(congestion, set_mss_keeps_the_window_bytes_and_grows_by_the_new_smss) {
   ASSERT_EQ(r.cwnd(), 4000u);
   r.set_mss(500);  // a Fragmentation Needed halved the segment
   EXPECT_EQ(r.mss(), 500u);
-  EXPECT_EQ(r.cwnd(), 4000u);
-  EXPECT_EQ(r.ssthresh(), 8000u);
+  EXPECT_EQ(r.cwnd(), 2000u);      // 4 packets then, 4 packets now
+  EXPECT_EQ(r.ssthresh(), 4000u);  // 8 segments
   EXPECT_EQ(r.initial_window(), 2000u);  // RFC 5681: SMSS <= 1095 -> 4 segments
   // Slow start after the RTO (L = 1 SMSS) now grows by the new SMSS per ACK.
   s.send(1000);
   (void)ack(r, s, at_ms(300), 1000);
-  EXPECT_EQ(r.cwnd(), 4500u);
+  EXPECT_EQ(r.cwnd(), 2500u);
   // The raise timer puts 5000 back: ssthresh keeps its bytes, cwnd too (above 1 SMSS).
   r.set_mss(5000);
   EXPECT_EQ(r.cwnd(), 5000u);      // the 1-SMSS floor
@@ -155,21 +155,23 @@ TEST(congestion, set_mss_leaves_an_unset_ssthresh_unset) {
   EXPECT_EQ(c.ssthresh(), congestion_control::max_window);
   c.set_mss(28);  // a 68-octet path
   EXPECT_EQ(c.ssthresh(), congestion_control::max_window);  // "arbitrarily high" stays so
-  EXPECT_EQ(c.cwnd(), 4380u);
+  EXPECT_EQ(c.cwnd(), 84u);  // its 3 packets, of 28 octets now
   EXPECT_EQ(c.initial_window(), 112u);  // 4 segments of 28
 }
 
 // CUBIC's W_max is in segments: after a loss at 20 segments of 1000 octets, halving SMSS
-// makes it 40 segments of 500 (the same bytes).
-TEST(congestion, cubic_set_mss_re_expresses_w_max_in_new_segments) {
+// keeps it at 20 segments (as cwnd keeps its packets); raising SMSS again keeps its bytes.
+TEST(congestion, cubic_set_mss_keeps_w_max_segments_when_lowered_bytes_when_raised) {
   cubic c(mss);
   stream s;
   grow_to(c, s, 20000);
   ASSERT_EQ(three_dup_acks(c, s, at_ms(0)), dup_ack_action::fast_retransmit);
   EXPECT_DOUBLE_EQ(c.w_max(), 20.0);
   c.set_mss(500);
-  EXPECT_DOUBLE_EQ(c.w_max(), 40.0);
-  EXPECT_DOUBLE_EQ(c.cwnd_prior(), 40.0);
+  EXPECT_DOUBLE_EQ(c.w_max(), 20.0);
+  EXPECT_DOUBLE_EQ(c.cwnd_prior(), 20.0);
+  c.set_mss(1000);
+  EXPECT_DOUBLE_EQ(c.w_max(), 10.0);  // 10,000 octets: the bytes of 20 x 500
 }
 
 TEST(congestion, slow_start_stops_at_ssthresh_then_congestion_avoidance) {

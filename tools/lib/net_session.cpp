@@ -99,6 +99,7 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
 
   host_config hc;
   hc.addr = s->addr_;
+  hc.prefix_len = pfx->second;
   hc.tcp.msl = std::chrono::duration_cast<duration>(std::chrono::duration<double>(o.msl_s));
   hc.syncookies = o.syncookies == "off"      ? syncookies_mode::off
                   : o.syncookies == "always" ? syncookies_mode::always

@@ -12,7 +12,11 @@ namespace synack {
 
 enum class host_drop : std::uint8_t {
   not_for_us,            // IPv4 destination is not this host
-  bad_source,            // source is multicast, broadcast or unspecified
+  bad_source,            // source is multicast, limited broadcast or unspecified
+  martian_loopback,      // source in 127.0.0.0/8 (RFC 1122 §3.2.1.3 (g)), arriving from a link
+  martian_own_address,   // source is this host's own address (LAND: src = dst)
+  martian_broadcast,     // source is the directed broadcast of this host's prefix
+  martian_class_e,       // source in 240.0.0.0/4 (reserved, RFC 1112 §4)
   unsupported_protocol,  // neither TCP nor ICMP
   listen_overflow,       // accept queue full: SYN dropped (ListenOverflows)
   syn_queue_full,        // half-open (SYN-RECEIVED) queue full: SYN dropped

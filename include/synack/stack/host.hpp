@@ -33,6 +33,9 @@ enum class syncookies_mode : std::uint8_t { off, on_overflow, always };
 
 struct host_config {
   ipv4_addr addr;
+  // The prefix length of the link's subnet (10.77.0.2/24: 24), so that a source that is the
+  // subnet's directed broadcast is dropped as a martian. 0: unknown, not checked.
+  std::uint8_t prefix_len = 0;
   tcp_config tcp;
   std::uint16_t mtu = 1500;
   std::uint8_t ttl = 64;

@@ -61,6 +61,10 @@ struct tcp_config {
   // is tried again this long after the last reduction (10 minutes, the recommended value;
   // RFC 8201 forbids less than 5). A path still too small answers with another reduction.
   duration pmtu_raise_after = std::chrono::minutes(10);
+  // The lowest path MTU a Fragmentation Needed may set (Linux's ip_rt_min_pmtu, 552): RFC 1191
+  // allows 68, but one forged ICMP quoting a connection would then make it send 28-octet
+  // segments (security-catalogue: PMTU attacks, RFC 5927 §7). Never below 68.
+  std::uint16_t min_pmtu = 552;
 
   // Maximum segment lifetime; TIME-WAIT lasts exactly 2 x MSL (RFC 9293 §3.4.2). The default
   // 30 s gives Linux's 60 s TIME-WAIT; RFC 9293 suggests 2 minutes, set it for that.

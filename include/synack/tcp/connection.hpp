@@ -393,6 +393,7 @@ class connection {
   sack_scoreboard sb_;
   std::optional<next_segment> rtx_;  // a retransmission owed now (fast retransmit, partial ACK)
   std::uint32_t lt_budget_ = 0;      // RFC 3042: new segments allowed beyond cwnd
+  std::uint32_t pmtu_burst_ = 0;     // after a PMTU reduction: the most in flight (0: no bound)
   bool sws_override_ = false;        // §3.8.6.2.1: the SWS override timer fired: send what fits
   std::uint64_t fast_retransmits_ = 0;
   std::uint64_t timeouts_ = 0;
