@@ -186,6 +186,21 @@ bool executor::tuple_alive() const {
 
 std::int64_t executor::tolerance_for(instant) const { return tolerance_us_; }
 
+void executor::trace_sent(const sent_segment& s) {
+  auto ip = ipv4_view::parse(s.bytes);
+  if (!ip || ip->protocol() != ip_proto::tcp) {
+    res_.trace.push_back(seconds_text(s.at) + " sent a non-TCP packet");
+    return;
+  }
+  auto tv = tcp_view::parse(ip->payload());
+  if (!tv) return;
+  const std::uint32_t isn = (tv->flags() & flag::syn) != 0 ? tv->seq().raw : local_isn_;
+  res_.trace.push_back(seconds_text(s.at) + " > " +
+                       format_segment(tv->flags(), tv->seq().raw - isn, static_cast<std::uint32_t>(tv->payload().size()),
+                                      tv->ack_num().raw, tv->window(), tv->urgent_ptr(), options_in_order(tv->options())) +
+                       "  [" + std::to_string(tv->src_port()) + ">" + std::to_string(tv->dst_port()) + "]");
+}
+
 // ---- time ----------------------------------------------------------------------------------
 
 void executor::pump() {
@@ -195,6 +210,7 @@ void executor::pump() {
     while (auto n = host_->poll_transmit(now_, buf_)) {
       busy = true;
       sent_.push_back({now_, std::vector<std::byte>(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(*n))});
+      if (opt_.trace) trace_sent(sent_.back());
     }
     while (host_->poll_event()) {
     }
@@ -244,6 +260,7 @@ bool executor::inbound(const event& ev, const packet_spec& p) {
   if (p.remote_port) {
     remote_port_ = *p.remote_port;
     if (p.local_port) local_port_ = *p.local_port;
+    if (auto it = isn_by_port_.find(remote_port_); it != isn_by_port_.end()) local_isn_ = it->second;
   } else if (pure_syn) {
     // A SYN to a connection the host still knows goes to it; otherwise it opens a new one
     // from a fresh port, as packetdrill's new socket under test.
@@ -409,6 +426,9 @@ bool executor::compare(const event& ev, const packet_spec& p, const sent_segment
     local_isn_ = tv->seq().raw;  // packetdrill: the host's ISN from its SYN / SYN-ACK
     local_port_ = tv->src_port();
     remote_port_ = tv->dst_port();
+    isn_by_port_[remote_port_] = local_isn_;
+  } else if (auto it = isn_by_port_.find(tv->dst_port()); it != isn_by_port_.end()) {
+    local_isn_ = it->second;  // several connections: each has its own ISN
   }
   const std::uint32_t len = static_cast<std::uint32_t>(tv->payload().size());
   const std::uint32_t seq = tv->seq().raw - local_isn_;

@@ -51,6 +51,7 @@ class executor {
   void ensure_host();
   // ---- time (executor.cpp) ---------------------------------------------------------------
   void pump();
+  void trace_sent(const sent_segment& s);
   void advance_to(instant t);
   // Runs on until the host has sent something or `limit` passed; true if something is queued.
   bool advance_until_sent(instant limit);
@@ -106,6 +107,7 @@ class executor {
   std::uint16_t next_remote_port_ = 40001;
   bool conn_seen_ = false;
   std::uint32_t local_isn_ = 0;
+  std::map<std::uint16_t, std::uint32_t> isn_by_port_;  // remote port -> the host's ISN there
   std::map<std::uint32_t, std::uint32_t> ts_map_;  // script TS val -> live TS val (outbound)
   std::optional<std::pair<std::uint32_t, std::uint32_t>> ts_last_;
   std::map<std::int64_t, int> fds_;  // script fd -> live fd

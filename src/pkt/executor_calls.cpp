@@ -230,6 +230,7 @@ run_result executor::run() {
 
 bool executor::run_event(const event& ev) {
   const event_time& t = ev.time;
+  if (opt_.trace) res_.trace.push_back("line " + std::to_string(ev.pos.line) + ": " + ev.source);
   const bool is_in = std::holds_alternative<packet_spec>(ev.body) && std::get<packet_spec>(ev.body).inbound;
   const instant base = (is_in && last_inbound_) ? last_script_ : last_end_;
   instant start = now_;

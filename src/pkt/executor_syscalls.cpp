@@ -106,10 +106,12 @@ bool executor::attempt(const event& ev, const syscall_spec& c, bool may_block, b
   } else if (n == "accept" || n == "accept4") {
     if (!need(1)) return true;
     auto x = table_->accept(fd);
+    if (blocking && may_block && !x && x.error() == EAGAIN) return false;
     if (!x) {
       r = unexpected{x.error()};
     } else {
       r = std::int64_t{x->fd};
+      last_fd_ = x->fd;  // the socket under test from now on
       local_port_ = 8080;
       remote_port_ = x->peer.port;
     }
@@ -244,7 +246,13 @@ bool executor::sockopt(const event& ev, const syscall_spec& c, int fd, bool& ok)
   const auto want = eval(a[3]);
   if (!want) return (ok = unsupported(ev, "getsockopt value")), true;
   const bool buf = *level == posix::sol_socket && (*name == posix::so_rcvbuf || *name == posix::so_sndbuf);
-  if (buf && *name == posix::so_rcvbuf) script_rcvbuf_ = static_cast<std::uint32_t>(*want);
+  // What the script believes RCV.WND is, for relaxed rcv_wnd: FreeBSD's rounded SO_RCVBUF of a
+  // synchronized connection (65700) is its RCV.WND.
+  if (buf && *name == posix::so_rcvbuf && *want > 65535) {
+    const auto h = table_->connection_of(fd);
+    const auto st = h ? host_->state(*h) : std::nullopt;
+    if (st && is_synchronized(*st)) script_rcvbuf_ = static_cast<std::uint32_t>(*want);
+  }
   if (iv != *want) {
     if (buf && relaxed()) {
       excused(relax_rule::sockbuf);

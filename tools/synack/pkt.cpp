@@ -28,6 +28,7 @@ struct pkt_options {
   std::string expect;
   bool update = false;
   bool missing_ok = false;
+  bool trace = false;
 };
 
 struct outcome {
@@ -109,6 +110,7 @@ int run_pkt(const pkt_options& o) {
   pkt::run_options ro;
   ro.mode = o.relaxed ? pkt::match_mode::relaxed : pkt::match_mode::strict;
   if (o.tolerance_us >= 0) ro.tolerance_us = o.tolerance_us;
+  ro.trace = o.trace;
   for (const auto& k : o.knobs) {
     const auto eq = k.find('=');
     ro.knobs.emplace_back(k.substr(0, eq), eq == std::string::npos ? "" : k.substr(eq + 1));
@@ -143,6 +145,7 @@ int run_pkt(const pkt_options& o) {
     fmt::print("],\"pass\":{},\"fail\":{},\"unsupported\":{}}}\n", counts[0], counts[1], counts[2]);
   } else if (!o.quiet) {
     for (const auto& x : res) {
+      for (const auto& t : x.r.trace) fmt::print("  {}\n", t);
       if (x.r.what == pkt::verdict::pass) {
         fmt::print("PASS        {}\n", x.name);
       } else {
@@ -183,6 +186,7 @@ void add_pkt(CLI::App& app) {
   cmd->add_option("paths", o->paths, "Scripts or directories of .pkt files")->required();
   cmd->add_flag("--relaxed", o->relaxed,
                 "Relaxed matching for scripts written against another OS (docs/conformance.md lists the rules)");
+  cmd->add_flag("--trace", o->trace, "Print every event run and every segment sent (virtual time)");
   cmd->add_flag("--json", o->json, "One JSON object with every result");
   cmd->add_flag("-q,--quiet", o->quiet, "Only the summary (and regressions with --expect)");
   cmd->add_option("--tolerance-usecs", o->tolerance_us, "Override the scripts' --tolerance_usecs");

@@ -53,6 +53,8 @@ struct run_options {
   std::vector<std::pair<std::string, std::string>> knobs;
   // Stop a run after this much virtual time (a script waiting for ever).
   std::int64_t max_virtual_us = 4LL * 3600 * 1000000;
+  // Keep a trace of every event run and every segment sent (run_result::trace).
+  bool trace = false;
 };
 
 enum class verdict : std::uint8_t { pass, fail, unsupported };
@@ -64,6 +66,7 @@ struct run_result {
   std::string message;      // why (expected vs actual for a mismatch)
   std::int64_t time_us = 0;  // virtual time of the failure / the end of the run
   std::vector<relax_rule> relaxed;  // the rules that excused a difference
+  std::vector<std::string> trace;   // with run_options::trace
 };
 
 // Runs a parsed script. `directives` are `key=value` host knobs (see parse_directives).
