@@ -2,7 +2,6 @@
 #include "executor.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <string>
 
 #include "synack/wire/icmp.hpp"
@@ -45,9 +44,10 @@ std::string option_text(const tcp_option_spec& o) {
 }
 
 std::string seconds_text(instant t) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.6f", t.seconds());
-  return b;
+  const std::int64_t us = t.us < 0 ? -t.us : t.us;
+  std::string frac = std::to_string(us % 1000000);
+  frac.insert(0, 6 - frac.size(), '0');
+  return (t.us < 0 ? "-" : "") + std::to_string(us / 1000000) + "." + frac;
 }
 
 void put_be16(std::byte* p, std::uint32_t v) {
