@@ -508,8 +508,10 @@ std::optional<rx_verdict> connection::take_in_order(instant now, const tcp_repr&
   if (!user_closed_) rx_.commit(distance(filled, nxt).n);
   rcv_.nxt = nxt;
   // RFC 5681 §4.2: text that fills (part of) a gap is ACKed at once, as is text trimmed at the
-  // window's edge (the sender learns the window); other in-order text may wait.
-  if (gap || v) {
+  // window's edge (the sender learns the window) and text that repeats some already received
+  // (a retransmission: like a whole duplicate, ACKed at once with its D-SACK, RFC 2883 §4.1.1);
+  // other in-order text may wait.
+  if (gap || v || skip != 0) {
     queue_ack();
   } else {
     queue_delayed_ack(now);

@@ -10,6 +10,7 @@ void add_demo(CLI::App& app);
 void add_serve(CLI::App& app);
 void add_connect(CLI::App& app);
 void add_stat(CLI::App& app);
+void add_pkt(CLI::App& app);
 int exit_code();
 void set_exit_code(int code);
 

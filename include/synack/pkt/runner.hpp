@@ -1,0 +1,80 @@
+#pragma once
+// The packetdrill runner: drives one synack::host through posix::socket_table on virtual time
+// as a script says. Inbound packets are built (IPv4 + TCP, checksums) and fed at their script
+// time; outbound lines are matched against what the host sends, by the virtual time it sent
+// them, within the script's tolerance; system calls run at their time, and a call that would
+// block completes when the host lets it (virtual time runs on, timers fire, later inbound
+// packets arrive). No clock, no sleeping, no I/O: a run is a pure function of the script text.
+//
+// Addresses and ports are nplab packetdrill's: the host is 192.168.0.1, the scripted peer
+// 192.0.2.1; bind() and connect() with `...` use port 8080; the peer's port for a passive open
+// is chosen by the runner. Sequence numbers are relative: the peer's to the seq of its first
+// SYN (so they are sent as written), the host's to the ISN of its latest SYN or SYN-ACK.
+//
+// Matching modes (docs/conformance.md lists each rule):
+//   strict   every field written in the script is compared.
+//   relaxed  for scripts written against another OS (FreeBSD's suite): a small, named set of
+//            rules, each excusing one OS default the RFC leaves open — see relax_rule.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "synack/pkt/script.hpp"
+#include "synack/wire/ipv4_addr.hpp"
+
+namespace synack::pkt {
+
+enum class match_mode : std::uint8_t { strict, relaxed };
+
+// The relaxations of relaxed mode, one per OS-specific habit. Each is reported (by name) when
+// it excused a difference, so a PASS says what it needed.
+enum class relax_rule : std::uint8_t {
+  window,      // outbound `win` of a non-RST segment: the other OS's buffer sizes and scaling
+  options,     // outbound option order and NOP/EOL padding; compared as a set instead
+  wscale,      // the window-scale shift we announce (it follows our buffer size)
+  sockbuf,     // SO_RCVBUF / SO_SNDBUF values (FreeBSD rounds to the MSS, Linux doubles)
+  rcv_wnd,     // FreeBSD's RCV.WND of 65700 > 65535 advertised: inbound sequence numbers at
+               // RCV.NXT + 65700 +- 1 are re-expressed against the window the host advertised
+  count_,
+};
+[[nodiscard]] std::string_view to_string(relax_rule r);
+
+struct run_options {
+  match_mode mode = match_mode::strict;
+  // Overrides the script's --tolerance_usecs (packetdrill's default is 4000).
+  std::optional<std::int64_t> tolerance_us;
+  ipv4_addr local = ipv4_addr::from_octets(192, 168, 0, 1);
+  ipv4_addr remote = ipv4_addr::from_octets(192, 0, 2, 1);
+  // Host knobs, as `// synack: key=value` directive lines give them (docs/conformance.md):
+  // applied after the script's directives.
+  std::vector<std::pair<std::string, std::string>> knobs;
+  // Stop a run after this much virtual time (a script waiting for ever).
+  std::int64_t max_virtual_us = 4LL * 3600 * 1000000;
+  // Keep a trace of every event run and every segment sent (run_result::trace).
+  bool trace = false;
+};
+
+enum class verdict : std::uint8_t { pass, fail, unsupported };
+[[nodiscard]] std::string_view to_string(verdict v);
+
+struct run_result {
+  verdict what = verdict::pass;
+  int line = 0;             // the script line that failed or is unsupported (0: none)
+  std::string message;      // why (expected vs actual for a mismatch)
+  std::int64_t time_us = 0;  // virtual time of the failure / the end of the run
+  std::vector<relax_rule> relaxed;  // the rules that excused a difference
+  std::vector<std::string> trace;   // with run_options::trace
+};
+
+// Runs a parsed script. `directives` are `key=value` host knobs (see parse_directives).
+[[nodiscard]] run_result run_script(const script& s, const run_options& o);
+// Parses (with STANDARD defined) and runs. A parse error is a FAIL pointing at line:column,
+// an unsupported feature UNSUPPORTED.
+[[nodiscard]] run_result run_text(std::string_view text, const run_options& o);
+// `// synack: key=value [key=value ...]` lines of a script.
+[[nodiscard]] std::vector<std::pair<std::string, std::string>> parse_directives(std::string_view text);
+
+}  // namespace synack::pkt

@@ -1,0 +1,512 @@
+// The runner's time loop and packets: building inbound segments, matching outbound ones.
+#include "executor.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "synack/wire/icmp.hpp"
+#include "synack/wire/ipv4.hpp"
+#include "synack/wire/tcp.hpp"
+
+namespace synack::pkt {
+
+namespace {
+
+std::string flags_text(std::uint8_t f) {
+  std::string s;
+  if ((f & flag::syn) != 0) s += 'S';
+  if ((f & flag::fin) != 0) s += 'F';
+  if ((f & flag::rst) != 0) s += 'R';
+  if ((f & flag::psh) != 0) s += 'P';
+  if ((f & flag::urg) != 0) s += 'U';
+  if ((f & flag::ece) != 0) s += 'E';
+  if ((f & flag::cwr) != 0) s += 'W';
+  if ((f & flag::ack) != 0) s += '.';
+  return s.empty() ? "-" : s;
+}
+
+std::string option_text(const tcp_option_spec& o) {
+  using k = tcp_option_spec::kind;
+  switch (o.what) {
+    case k::nop: return "nop";
+    case k::eol: return "eol";
+    case k::mss: return "mss " + std::to_string(o.a);
+    case k::wscale: return "wscale " + std::to_string(o.a);
+    case k::sack_permitted: return "sackOK";
+    case k::timestamps: return "TS val " + std::to_string(o.a) + " ecr " + std::to_string(o.b);
+    case k::sack: {
+      std::string s = "sack";
+      for (const auto& [l, r] : o.blocks) s += " " + std::to_string(l) + ":" + std::to_string(r);
+      return s;
+    }
+  }
+  return "?";
+}
+
+std::string seconds_text(instant t) {
+  const std::int64_t us = t.us < 0 ? -t.us : t.us;
+  std::string frac = std::to_string(us % 1000000);
+  frac.insert(0, 6 - frac.size(), '0');
+  return (t.us < 0 ? "-" : "") + std::to_string(us / 1000000) + "." + frac;
+}
+
+void put_be16(std::byte* p, std::uint32_t v) {
+  p[0] = static_cast<std::byte>((v >> 8) & 0xFF);
+  p[1] = static_cast<std::byte>(v & 0xFF);
+}
+void put_be32(std::byte* p, std::uint32_t v) {
+  put_be16(p, v >> 16);
+  put_be16(p + 2, v & 0xFFFF);
+}
+
+}  // namespace
+
+std::string_view to_string(relax_rule r) {
+  switch (r) {
+    case relax_rule::window: return "window";
+    case relax_rule::options: return "options";
+    case relax_rule::wscale: return "wscale";
+    case relax_rule::sockbuf: return "sockbuf";
+    case relax_rule::rcv_wnd: return "rcv_wnd";
+    case relax_rule::count_: break;
+  }
+  return "?";
+}
+
+std::string_view to_string(verdict v) {
+  switch (v) {
+    case verdict::pass: return "PASS";
+    case verdict::fail: return "FAIL";
+    case verdict::unsupported: return "UNSUPPORTED";
+  }
+  return "?";
+}
+
+std::vector<tcp_option_spec> options_in_order(bytes area) {
+  std::vector<tcp_option_spec> out;
+  std::size_t i = 0;
+  using k = tcp_option_spec::kind;
+  while (i < area.size()) {
+    const auto kind = static_cast<std::uint8_t>(area[i]);
+    tcp_option_spec o;
+    if (kind == tcp_option_kind::eol || kind == tcp_option_kind::nop) {
+      o.what = kind == 0 ? k::eol : k::nop;
+      out.push_back(o);
+      ++i;
+      continue;
+    }
+    if (i + 1 >= area.size()) break;
+    const std::size_t len = static_cast<std::uint8_t>(area[i + 1]);
+    if (len < 2 || i + len > area.size()) break;
+    const std::byte* p = area.data() + i + 2;
+    switch (kind) {
+      case tcp_option_kind::mss:
+        o.what = k::mss;
+        o.a = load_be16(p);
+        break;
+      case tcp_option_kind::window_scale:
+        o.what = k::wscale;
+        o.a = load_u8(p);
+        break;
+      case tcp_option_kind::sack_permitted: o.what = k::sack_permitted; break;
+      case tcp_option_kind::timestamps:
+        o.what = k::timestamps;
+        o.a = load_be32(p);
+        o.b = load_be32(p + 4);
+        break;
+      case tcp_option_kind::sack:
+        o.what = k::sack;
+        for (std::size_t b = 0; b + 8 <= len - 2; b += 8) o.blocks.emplace_back(load_be32(p + b), load_be32(p + b + 4));
+        break;
+      default: o.what = k::nop; break;  // unknown: shown as a nop (we never send one)
+    }
+    out.push_back(std::move(o));
+    i += len;
+  }
+  return out;
+}
+
+std::string format_segment(std::uint8_t flags, std::uint32_t seq, std::uint32_t len, std::uint32_t ack,
+                           std::uint32_t win, std::uint16_t urg, const std::vector<tcp_option_spec>& opts) {
+  std::string s = flags_text(flags) + " " + std::to_string(seq) + ":" + std::to_string(seq + len) + "(" +
+                  std::to_string(len) + ")";
+  if ((flags & flag::ack) != 0) s += " ack " + std::to_string(ack);
+  s += " win " + std::to_string(win);
+  if ((flags & flag::urg) != 0) s += " urg " + std::to_string(urg);
+  if (!opts.empty()) {
+    s += " <";
+    for (std::size_t i = 0; i < opts.size(); ++i) s += (i ? "," : "") + option_text(opts[i]);
+    s += ">";
+  }
+  return s;
+}
+
+executor::executor(const script& s, const run_options& o)
+    : script_(s), opt_(o), used_rules_(static_cast<std::size_t>(relax_rule::count_), false) {
+  cfg_.addr = opt_.local;
+}
+
+bool executor::fail(const event& ev, std::string msg) {
+  if (done_) return false;
+  done_ = true;
+  res_.what = verdict::fail;
+  res_.line = ev.pos.line;
+  res_.message = std::move(msg);
+  res_.time_us = now_.us;
+  return false;
+}
+
+bool executor::unsupported(const event& ev, std::string msg) {
+  if (done_) return false;
+  done_ = true;
+  res_.what = verdict::unsupported;
+  res_.line = ev.pos.line;
+  res_.message = std::move(msg);
+  res_.time_us = now_.us;
+  return false;
+}
+
+void executor::excused(relax_rule r) { used_rules_[static_cast<std::size_t>(r)] = true; }
+
+four_tuple executor::tuple() const {
+  four_tuple t;
+  t.local_addr = opt_.local;
+  t.local_port = local_port_;
+  t.remote_addr = opt_.remote;
+  t.remote_port = remote_port_;
+  return t;
+}
+
+bool executor::tuple_alive() const {
+  if (!host_) return false;
+  const connection* c = host_->lookup(tuple());
+  if (c != nullptr && c->state() != tcp_state::closed) return true;
+  return host_->lookup_time_wait(tuple()) != nullptr;
+}
+
+std::int64_t executor::tolerance_for(instant) const { return tolerance_us_; }
+
+void executor::trace_sent(const sent_segment& s) {
+  auto ip = ipv4_view::parse(s.bytes);
+  if (!ip || ip->protocol() != ip_proto::tcp) {
+    res_.trace.push_back(seconds_text(s.at) + " sent a non-TCP packet");
+    return;
+  }
+  auto tv = tcp_view::parse(ip->payload());
+  if (!tv) return;
+  const std::uint32_t isn = (tv->flags() & flag::syn) != 0 ? tv->seq().raw : local_isn_;
+  res_.trace.push_back(seconds_text(s.at) + " > " +
+                       format_segment(tv->flags(), tv->seq().raw - isn, static_cast<std::uint32_t>(tv->payload().size()),
+                                      tv->ack_num().raw, tv->window(), tv->urgent_ptr(), options_in_order(tv->options())) +
+                       "  [" + std::to_string(tv->src_port()) + ">" + std::to_string(tv->dst_port()) + "]");
+}
+
+// ---- time ----------------------------------------------------------------------------------
+
+void executor::pump() {
+  if (!host_) return;
+  for (int guard = 0; guard < 100000; ++guard) {
+    bool busy = false;
+    while (auto n = host_->poll_transmit(now_, buf_)) {
+      busy = true;
+      sent_.push_back({now_, std::vector<std::byte>(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(*n))});
+      if (opt_.trace) trace_sent(sent_.back());
+    }
+    while (host_->poll_event()) {
+    }
+    if (const auto d = host_->next_deadline(); d && *d <= now_) {
+      host_->on_timeout(now_);
+      busy = true;
+    }
+    if (pending_ && !in_retry_) {
+      in_retry_ = true;
+      retry_pending();
+      in_retry_ = false;
+      busy = busy || !pending_;
+    }
+    if (!busy) return;
+  }
+}
+
+void executor::advance_to(instant t) {
+  pump();
+  while (host_ && !done_) {
+    const auto d = host_->next_deadline();
+    if (!d || *d > t) break;
+    now_ = std::max(now_, *d);
+    pump();
+  }
+  now_ = std::max(now_, t);
+  pump();
+}
+
+bool executor::advance_until_sent(instant limit) {
+  pump();
+  while (sent_.empty() && host_ && !done_) {
+    const auto d = host_->next_deadline();
+    if (!d || *d > limit) break;
+    now_ = std::max(now_, *d);
+    pump();
+  }
+  if (sent_.empty()) now_ = std::max(now_, limit);
+  return !sent_.empty();
+}
+
+// ---- packets -------------------------------------------------------------------------------
+
+bool executor::inbound(const event& ev, const packet_spec& p) {
+  ensure_host();
+  const bool pure_syn = (p.flags & flag::syn) != 0 && (p.flags & flag::ack) == 0;
+  if (p.remote_port) {
+    remote_port_ = *p.remote_port;
+    if (p.local_port) local_port_ = *p.local_port;
+    if (auto it = isn_by_port_.find(remote_port_); it != isn_by_port_.end()) local_isn_ = it->second;
+  } else if (pure_syn) {
+    // A SYN to a connection the host still knows goes to it; otherwise it opens a new one
+    // from a fresh port, as packetdrill's new socket under test.
+    if (conn_seen_ && !tuple_alive()) remote_port_ = next_remote_port_++;
+  }
+  if ((p.flags & flag::syn) != 0) conn_seen_ = true;
+  if (p.any_seq) return fail(ev, "`...` sequence numbers are only for outbound packets");
+
+  std::vector<std::byte> opts;
+  if (p.options) {
+    for (const auto& o : *p.options) {
+      using k = tcp_option_spec::kind;
+      auto push = [&](std::uint32_t v, int n) {
+        for (int i = n - 1; i >= 0; --i) opts.push_back(static_cast<std::byte>((v >> (8 * i)) & 0xFF));
+      };
+      switch (o.what) {
+        case k::nop: push(1, 1); break;
+        case k::eol: push(0, 1); break;
+        case k::mss: push(2, 1), push(4, 1), push(o.a, 2); break;
+        case k::wscale: push(3, 1), push(3, 1), push(o.a, 1); break;
+        case k::sack_permitted: push(4, 1), push(2, 1); break;
+        case k::timestamps: {
+          std::uint32_t ecr = o.b;
+          if (auto it = ts_map_.find(o.b); it != ts_map_.end()) {
+            ecr = it->second;
+          } else if (ts_last_ && o.b != 0) {
+            ecr = o.b - ts_last_->first + ts_last_->second;
+          }
+          push(8, 1), push(10, 1), push(o.a, 4), push(ecr, 4);
+          break;
+        }
+        case k::sack:
+          push(5, 1), push(static_cast<std::uint32_t>(2 + 8 * o.blocks.size()), 1);
+          for (const auto& [l, r] : o.blocks) push(l + local_isn_, 4), push(r + local_isn_, 4);
+          break;
+      }
+    }
+  }
+  if (opts.size() > 40) return fail(ev, "more than 40 bytes of TCP options");
+  while (opts.size() % 4 != 0) opts.push_back(std::byte{0});
+
+  std::uint32_t seq = p.seq;
+  // relaxed rcv_wnd: the script injects at RCV.NXT + 65700 (+-1), FreeBSD's internal window;
+  // re-express the offset against the window the host advertised.
+  if (relaxed() && script_rcvbuf_ && *script_rcvbuf_ > 65535) {
+    if (const connection* c = host_->lookup(tuple()); c != nullptr && c->state() != tcp_state::syn_sent) {
+      const std::uint32_t rcv_nxt = c->rcv().nxt.raw;
+      const std::uint32_t off = p.seq - rcv_nxt;
+      const std::uint32_t w = *script_rcvbuf_;
+      const std::uint32_t ours = c->rcv().wnd;
+      if (off + 1 >= w && off <= w + 1 && ours < w) {
+        seq = rcv_nxt + ours + (off + 1 - w) - 1;
+        excused(relax_rule::rcv_wnd);
+      }
+    }
+  }
+
+  const std::size_t tcp_len = 20 + opts.size() + p.len;
+  std::vector<std::byte> pkt(ipv4_repr::buffer_len() + tcp_len);
+  std::byte* t = pkt.data() + ipv4_repr::buffer_len();
+  put_be16(t, remote_port_);
+  put_be16(t + 2, local_port_);
+  put_be32(t + 4, seq);
+  put_be32(t + 8, p.ack ? *p.ack + local_isn_ : 0);
+  t[12] = static_cast<std::byte>(((20 + opts.size()) / 4) << 4);
+  t[13] = static_cast<std::byte>(p.flags);
+  put_be16(t + 14, p.win.value_or(0) & 0xFFFF);
+  put_be16(t + 18, p.urg.value_or(0) & 0xFFFF);
+  std::copy(opts.begin(), opts.end(), t + 20);
+  tcp_repr::fill_checksum(mutable_bytes{t, tcp_len}, opt_.remote, opt_.local);
+  ipv4_repr ip;
+  ip.src = opt_.remote;
+  ip.dst = opt_.local;
+  ip.protocol = ip_proto::tcp;
+  ip.payload_len = static_cast<std::uint16_t>(tcp_len);
+  if (p.ecn == "ect0") ip.dscp_ecn = 2;
+  if (p.ecn == "ect1") ip.dscp_ecn = 1;
+  if (p.ecn == "ce") ip.dscp_ecn = 3;
+  ip.emit(mutable_bytes{pkt.data(), ipv4_repr::buffer_len()});
+  host_->on_packet(now_, pkt);
+  pump();
+  return true;
+}
+
+bool executor::inbound_icmp(const event& ev, const icmp_spec& p) {
+  ensure_host();
+  struct code_name {
+    std::string_view type, code;
+    std::uint8_t t, c;
+  };
+  static constexpr code_name names[] = {
+      {"unreachable", "net_unreachable", 3, 0},       {"unreachable", "host_unreachable", 3, 1},
+      {"unreachable", "protocol_unreachable", 3, 2},  {"unreachable", "port_unreachable", 3, 3},
+      {"unreachable", "frag_needed", 3, 4},           {"unreachable", "source_route_failed", 3, 5},
+      {"unreachable", "net_unknown", 3, 6},           {"unreachable", "host_unknown", 3, 7},
+      {"unreachable", "source_host_isolated", 3, 8},  {"unreachable", "net_prohibited", 3, 9},
+      {"unreachable", "host_prohibited", 3, 10},      {"unreachable", "net_unreachable_for_tos", 3, 11},
+      {"unreachable", "host_unreachable_for_tos", 3, 12}, {"unreachable", "packet_filtered", 3, 13},
+      {"unreachable", "admin_prohibited", 3, 13},     {"unreachable", "precedence_violation", 3, 14},
+      {"unreachable", "precedence_cutoff", 3, 15},    {"time_exceeded", "ttl_exceeded_in_transit", 11, 0},
+      {"time_exceeded", "frag_reass_exceeded", 11, 1}, {"source_quench", "", 4, 0},
+      {"redirect", "", 5, 0},                          {"parameter_problem", "code_0", 12, 0},
+      {"parameter_problem", "code_1", 12, 1},          {"parameter_problem", "code_2", 12, 2},
+  };
+  const code_name* found = nullptr;
+  for (const auto& n : names) {
+    if (n.type == p.type && n.code == p.code) found = &n;
+  }
+  if (found == nullptr) return unsupported(ev, "ICMP " + p.type + " " + p.code);
+  // The quoted datagram: the host's own segment (its IPv4 header and first 8 TCP octets).
+  std::array<std::byte, 28> quote{};
+  ipv4_repr qip;
+  qip.src = opt_.local;
+  qip.dst = opt_.remote;
+  qip.payload_len = 20;
+  qip.emit(mutable_bytes{quote.data(), 20});
+  put_be16(quote.data() + 20, local_port_);
+  put_be16(quote.data() + 22, remote_port_);
+  put_be32(quote.data() + 24, p.quoted_seq + local_isn_);
+  icmpv4_repr ic;
+  ic.type = static_cast<icmp_type>(found->t);
+  ic.code = found->c;
+  if (p.mtu) ic.next_hop_mtu = static_cast<std::uint16_t>(*p.mtu);
+  ic.data = bytes{quote.data(), quote.size()};
+  std::vector<std::byte> pkt(ipv4_repr::buffer_len() + ic.buffer_len());
+  ipv4_repr ip;
+  ip.src = opt_.remote;
+  ip.dst = opt_.local;
+  ip.protocol = ip_proto::icmp;
+  ip.payload_len = static_cast<std::uint16_t>(ic.buffer_len());
+  ip.emit(mutable_bytes{pkt.data(), ipv4_repr::buffer_len()});
+  ic.emit(mutable_bytes{pkt.data() + ipv4_repr::buffer_len(), ic.buffer_len()});
+  host_->on_packet(now_, pkt);
+  pump();
+  return true;
+}
+
+bool executor::outbound(const event& ev, const packet_spec& p, instant lo, instant hi) {
+  ensure_host();
+  const std::int64_t tol = tolerance_for(lo);
+  const bool any = ev.time.what == event_time::kind::any;
+  const instant limit = any ? instant::from_us(opt_.max_virtual_us) : hi + duration{tol};
+  if (!advance_until_sent(limit)) {
+    return fail(ev, "expected `" + ev.source + "` at " + seconds_text(lo) + " s; nothing was sent by " +
+                        seconds_text(now_) + " s");
+  }
+  const sent_segment s = sent_.front();
+  sent_.pop_front();
+  if (!any && (s.at < lo - duration{tol} || s.at > hi + duration{tol})) {
+    return fail(ev, "timing: expected at " + seconds_text(lo) + " s (tolerance " + std::to_string(tol) +
+                        " us), sent at " + seconds_text(s.at) + " s");
+  }
+  return compare(ev, p, s);
+}
+
+bool executor::compare(const event& ev, const packet_spec& p, const sent_segment& s) {
+  auto ip = ipv4_view::parse(s.bytes);
+  if (!ip || ip->protocol() != ip_proto::tcp) return fail(ev, "the host sent a non-TCP packet");
+  auto tv = tcp_view::parse(ip->payload());
+  if (!tv) return fail(ev, "the host sent a malformed TCP segment");
+  const std::uint8_t fl = tv->flags();
+  if ((fl & flag::syn) != 0) {
+    local_isn_ = tv->seq().raw;  // packetdrill: the host's ISN from its SYN / SYN-ACK
+    local_port_ = tv->src_port();
+    remote_port_ = tv->dst_port();
+    isn_by_port_[remote_port_] = local_isn_;
+  } else if (auto it = isn_by_port_.find(tv->dst_port()); it != isn_by_port_.end()) {
+    local_isn_ = it->second;  // several connections: each has its own ISN
+  }
+  const std::uint32_t len = static_cast<std::uint32_t>(tv->payload().size());
+  const std::uint32_t seq = tv->seq().raw - local_isn_;
+  const std::uint32_t ack = tv->ack_num().raw;
+  const std::vector<tcp_option_spec> opts = options_in_order(tv->options());
+  const std::string actual = format_segment(fl, seq, len, ack, tv->window(), tv->urgent_ptr(), opts);
+  std::string why;
+  auto differ = [&](const std::string& what) {
+    if (why.empty()) why = what;
+  };
+  if (fl != p.flags) differ("flags");
+  if (!p.any_seq && seq != p.seq) differ("sequence number");
+  if (len != p.len) differ("payload length");
+  if ((fl & flag::ack) != 0 && p.ack && ack != *p.ack) differ("ack number");
+  if (p.urg && tv->urgent_ptr() != *p.urg) differ("urgent pointer");
+  if (p.win && tv->window() != *p.win) {
+    if (relaxed() && (fl & flag::rst) == 0) {
+      excused(relax_rule::window);
+    } else {
+      differ("window");
+    }
+  }
+  if (p.remote_port && tv->dst_port() != *p.remote_port) differ("remote port");
+  if (p.local_port && tv->src_port() != *p.local_port) differ("local port");
+  // Options: written in order (strict), or as a set (relaxed); TS val is never compared, it
+  // is learnt (script val -> live val) for the ecr of later inbound segments.
+  for (const auto& o : opts) {
+    if (o.what != tcp_option_spec::kind::timestamps || !p.options) continue;
+    for (const auto& e : *p.options) {
+      if (e.what == tcp_option_spec::kind::timestamps) {
+        ts_map_[e.a] = o.a;
+        ts_last_ = std::pair{e.a, o.a};
+      }
+    }
+  }
+  if (p.options && !p.options_any) {
+    using k = tcp_option_spec::kind;
+    auto same = [&](const tcp_option_spec& a, const tcp_option_spec& e, bool& ws_excused) {
+      if (a.what != e.what) return false;
+      switch (a.what) {
+        case k::nop:
+        case k::eol:
+        case k::sack_permitted: return true;
+        case k::mss: return a.a == e.a;
+        case k::wscale:
+          if (a.a != e.a && relaxed()) ws_excused = true;
+          return a.a == e.a || relaxed();
+        case k::timestamps: return a.b == e.b;
+        case k::sack: return a.blocks == e.blocks;
+      }
+      return false;
+    };
+    bool ws = false;
+    bool ok = opts.size() == p.options->size();
+    for (std::size_t i = 0; ok && i < opts.size(); ++i) ok = same(opts[i], (*p.options)[i], ws);
+    if (!ok && relaxed()) {
+      auto real = [](const std::vector<tcp_option_spec>& v) {
+        std::vector<tcp_option_spec> r;
+        for (const auto& o : v) {
+          if (o.what != k::nop && o.what != k::eol) r.push_back(o);
+        }
+        std::stable_sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.what < b.what; });
+        return r;
+      };
+      const auto ra = real(opts);
+      const auto re = real(*p.options);
+      ok = ra.size() == re.size();
+      for (std::size_t i = 0; ok && i < ra.size(); ++i) ok = same(ra[i], re[i], ws);
+      if (ok) excused(relax_rule::options);
+    }
+    if (ok && ws) excused(relax_rule::wscale);
+    if (!ok) differ("options");
+  }
+  if (!why.empty()) {
+    return fail(ev, why + " differs: expected `" + ev.source + "`, sent `" + actual + "` at " + seconds_text(s.at) +
+                        " s");
+  }
+  return true;
+}
+
+}  // namespace synack::pkt

@@ -1,0 +1,91 @@
+// The runner: scripts against a real host on virtual time — a pass, each kind of mismatch
+// reported with its line, the relaxed rules, blocking calls and the adapters.
+#include <gtest/gtest.h>
+
+#include "synack/pkt/runner.hpp"
+
+namespace synack::pkt {
+namespace {
+
+constexpr std::string_view handshake =
+    "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
+    "+0 bind(3, ..., ...) = 0\n"
+    "+0 listen(3, 1) = 0\n"
+    "+0 < S 0:0(0) win 65535 <mss 1460>\n"
+    "+0 > S. 0:0(0) ack 1 <mss 1460>\n"
+    "+.1 < . 1:1(0) ack 1 win 65535\n"
+    "+0 accept(3, ..., ...) = 4\n";
+
+run_result run(std::string_view tail, match_mode m = match_mode::strict) {
+  run_options o;
+  o.mode = m;
+  return run_text(std::string{handshake} + std::string{tail}, o);
+}
+
+TEST(pkt_runner, handshake_and_close_pass) {
+  const auto r = run("+0 close(4) = 0\n+0 > F. 1:1(0) ack 1\n+.1 < F. 1:1(0) ack 2 win 65535\n+0 > . 2:2(0) ack 2\n"
+                     "+0 %{ assert tcpi_state == TCPI_TIME_WAIT }%\n");
+  EXPECT_EQ(r.what, verdict::pass) << r.message;
+}
+
+TEST(pkt_runner, a_field_mismatch_names_the_line_and_both_segments) {
+  const auto r = run("+0 close(4) = 0\n+0 > F. 1:1(0) ack 7\n");
+  EXPECT_EQ(r.what, verdict::fail);
+  EXPECT_EQ(r.line, 9);
+  EXPECT_NE(r.message.find("ack number"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("sent `F. 1:1(0) ack 1"), std::string::npos) << r.message;
+}
+
+TEST(pkt_runner, a_late_or_missing_packet_is_a_timing_failure) {
+  const auto r = run("+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 1\n+1.5 > P. 1:11(10) ack 1\n");
+  EXPECT_EQ(r.what, verdict::fail);
+  EXPECT_NE(r.message.find("timing"), std::string::npos) << r.message;
+  const auto n = run("+0 > . 1:1(0) ack 1\n");
+  EXPECT_EQ(n.what, verdict::fail);
+  EXPECT_NE(n.message.find("nothing was sent"), std::string::npos) << n.message;
+}
+
+TEST(pkt_runner, wrong_errno_fails) {
+  const auto r = run("+0 write(4, ..., 10) = -1 EPIPE (Broken pipe)\n");
+  EXPECT_EQ(r.what, verdict::fail);
+  EXPECT_NE(r.message.find("returned 10"), std::string::npos) << r.message;
+}
+
+TEST(pkt_runner, relaxed_excuses_window_and_option_order_only) {
+  const auto strict = run("+0 close(4) = 0\n+0 > F. 1:1(0) ack 1 win 1000\n");
+  EXPECT_EQ(strict.what, verdict::fail);
+  const auto relaxed = run("+0 close(4) = 0\n+0 > F. 1:1(0) ack 1 win 1000\n", match_mode::relaxed);
+  EXPECT_EQ(relaxed.what, verdict::pass) << relaxed.message;
+  ASSERT_EQ(relaxed.relaxed.size(), 1u);
+  EXPECT_EQ(relaxed.relaxed[0], relax_rule::window);
+  const auto flags = run("+0 close(4) = 0\n+0 > R. 1:1(0) ack 1\n", match_mode::relaxed);
+  EXPECT_EQ(flags.what, verdict::fail);
+}
+
+TEST(pkt_runner, blocking_read_returns_when_data_arrives) {
+  const auto r = run("+0...0.2 read(4, ..., 100) = 10\n+.2 < P. 1:11(10) ack 1 win 65535\n");
+  EXPECT_EQ(r.what, verdict::pass) << r.message;
+}
+
+TEST(pkt_runner, unsupported_things_are_reported_not_failed) {
+  EXPECT_EQ(run("+0 `nstat -n`\n").what, verdict::unsupported);
+  EXPECT_EQ(run("+0 %{ assert tcpi_snd_cwnd == 10 }%\n").what, verdict::unsupported);
+  EXPECT_EQ(run_text("--ip_version=ipv6\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n", {}).what,
+            verdict::unsupported);
+}
+
+TEST(pkt_runner, directives_set_host_knobs) {
+  EXPECT_EQ(parse_directives("// synack: msl=1000 rto_min=200\n").size(), 2u);
+  const auto r = run_text("// synack: no_such_knob=1\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n", {});
+  EXPECT_EQ(r.what, verdict::fail);
+}
+
+TEST(pkt_runner, parse_errors_fail_with_the_column) {
+  const auto r = run_text("+0 < S 0:0 win 10\n", {});
+  EXPECT_EQ(r.what, verdict::fail);
+  EXPECT_EQ(r.line, 1);
+  EXPECT_NE(r.message.find("column"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace synack::pkt
