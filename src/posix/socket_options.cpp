@@ -73,6 +73,16 @@ sys_result<void> socket_table::setsockopt(instant now, int fd, int level, int na
   if (s == nullptr) return unexpected{EBADF};
   if (level == sol_socket) return set_socket_level(now, *s, name, value);
   if (level == ipproto_tcp) return set_tcp_level(now, *s, name, value);
+  if (level == ipproto_ip && name == ip_tos) {
+    // do_ip_setsockopt(): an int, or a single octet; on a stream socket the ECN bits stay
+    // the stack's (__ip_sock_set_tos).
+    if (value.empty()) return unexpected{EINVAL};
+    const int v = value.size() >= sizeof(int) ? *int_value(value) : std::to_integer<int>(value[0]);
+    constexpr int ecn_mask = 3;
+    s->cfg.tos = static_cast<std::uint8_t>((v & ~ecn_mask) | (s->cfg.tos & ecn_mask));
+    apply_live(now, *s);
+    return {};
+  }
   return unexpected{ENOPROTOOPT};
 }
 
@@ -123,6 +133,10 @@ sys_result<void> socket_table::set_tcp_level(instant now, sock& s, int name, byt
     case tcp_keepintvl:
     case tcp_keepcnt:
     case tcp_user_timeout:
+    case tcp_cork:
+    case tcp_syncnt:
+    case tcp_notsent_lowat:
+    case tcp_inq:
       if (!v) return unexpected{EINVAL};
       break;
     default:
@@ -131,7 +145,24 @@ sys_result<void> socket_table::set_tcp_level(instant now, sock& s, int name, byt
   switch (name) {
     case tcp_nodelay:
       s.cfg.no_delay = *v != 0;  // MUST-17: the application can turn Nagle off
+      apply_live(now, s);
+      // Linux's TCP_NAGLE_PUSH: setting it sends what is held now, even through a cork.
+      if (s.cfg.no_delay && s.conn && host_.find(*s.conn) != nullptr) (void)host_.push(now, *s.conn);
+      return {};
+    case tcp_cork:
+      s.cfg.cork = *v != 0;  // uncorking lets held data go (tcp_push_pending_frames)
       break;
+    case tcp_syncnt:  // MAX_TCP_SYNCNT: 127
+      if (*v < 1 || *v > 127) return unexpected{EINVAL};
+      s.syn_retries = *v;
+      return {};
+    case tcp_notsent_lowat:
+      s.notsent_lowat = static_cast<std::uint32_t>(*v);
+      return {};
+    case tcp_inq:
+      if (*v < 0 || *v > 1) return unexpected{EINVAL};
+      s.inq = *v != 0;
+      return {};
     case tcp_maxseg:
       // Takes effect on the next handshake: the MSS we announce and the most we send.
       if (*v != 0 && (*v < lim_.min_user_mss || *v > lim_.max_user_mss)) return unexpected{EINVAL};
@@ -178,8 +209,17 @@ sys_result<int> socket_table::get_int_option(sock& s, int level, int name) {
       default: return unexpected{ENOPROTOOPT};
     }
   }
+  if (level == ipproto_ip && name == ip_tos) return int{s.cfg.tos};
   if (level != ipproto_tcp) return unexpected{ENOPROTOOPT};
+  return get_tcp_int(s, name);
+}
+
+sys_result<int> socket_table::get_tcp_int(sock& s, int name) {
   switch (name) {
+    case tcp_cork: return s.cfg.cork ? 1 : 0;
+    case tcp_notsent_lowat: return static_cast<int>(s.notsent_lowat);
+    case tcp_inq: return s.inq ? 1 : 0;
+    case tcp_syncnt: return s.syn_retries != 0 ? s.syn_retries : syn_retries_within(s.cfg);
     case tcp_nodelay: return s.cfg.no_delay ? 1 : 0;
     case tcp_keepidle: return seconds(s.cfg.keepalive_idle);
     case tcp_keepintvl: return seconds(s.cfg.keepalive_interval);
@@ -213,6 +253,12 @@ sys_result<std::size_t> socket_table::getsockopt(int fd, int level, int name, mu
     std::memcpy(out.data(), &tv, n);
     return n;
   }
+  if (level == ipproto_tcp && name == tcp_info) {
+    const tcp_info_data ti = info(*s);
+    const std::size_t n = std::min(out.size(), sizeof ti);
+    std::memcpy(out.data(), &ti, n);
+    return n;
+  }
   auto v = get_int_option(*s, level, name);
   if (!v) return unexpected{v.error()};
   const int x = *v;
@@ -237,7 +283,9 @@ short socket_table::poll_mask(sock& s) {
     const connection* c = s.conn ? host_.find(*s.conn) : nullptr;
     if (c != nullptr && c->recv_available() > 0) mask |= pollin | pollrdnorm;
     // sk_stream_is_writeable(): free space of at least half of what is queued.
-    const bool writable = c == nullptr || (c->send_free() > 0 && c->send_free() >= c->send_queued() / 2);
+    bool writable = c == nullptr || (c->send_free() > 0 && c->send_free() >= c->send_queued() / 2);
+    // tcp_stream_memory_free() as tcp_poll calls it (wake = 1): TCP_NOTSENT_LOWAT.
+    if (c != nullptr && s.notsent_lowat != 0) writable = writable && 2 * notsent_bytes(*c) < s.notsent_lowat;
     if ((s.shut & send_shutdown) != 0 || writable) mask |= pollout | pollwrnorm;
   }
   if (s.err != 0) mask |= pollerr;

@@ -161,6 +161,7 @@ std::optional<std::uint16_t> socket_table::pick_port(const sock& me) {
 tcp_config socket_table::connection_config(const sock& s) const {
   tcp_config c = s.cfg;
   if (s.user_mss != 0) c.mss = std::min(c.mss, static_cast<std::uint16_t>(s.user_mss));
+  if (s.syn_retries != 0) c.syn_r2 = syn_give_up_after(c, s.syn_retries);
   return c;
 }
 

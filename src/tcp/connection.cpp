@@ -483,6 +483,9 @@ tcb_snapshot connection::snapshot() const {
   s.congestion = cc_->kind();
   s.rto_streak = rto_streak_;
   s.in_recovery = cc_->in_recovery();
+  s.dup_acks = cc_->dup_acks();
+  s.sacked = sack_ok_ ? sb_.sacked_bytes() : 0;
+  s.wscale_ok = peer_wscale_ok_;
   s.deadline = timers_.next();
   s.next_timer = timers_.next_kind();
   s.reason = reason_;

@@ -47,7 +47,9 @@ connection::send_plan connection::next_send() const {
   const bool fresh = snd_.nxt == snd_.max;
   const bool urgent = snd_up_ && snd_.nxt.before(*snd_up_);  // urgent data is not held back
   if (len > 0 && len < snd_.mss && fresh && !sws_override_ && !urgent) {
-    const bool nagle_ok = cfg_->no_delay || snd_.una == snd_.max;
+    // TCP_CORK holds it whatever Nagle says, unless the FIN follows (Linux's tcp_nagle_test).
+    const bool corked = cfg_->cork && !fin_queued_;
+    const bool nagle_ok = !corked && (cfg_->no_delay || snd_.una == snd_.max);
     const bool big_enough = len == unsent || len >= snd_.max_wnd / 2;
     if (!nagle_ok || !big_enough) len = 0;
   }

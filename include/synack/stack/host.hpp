@@ -141,6 +141,8 @@ class host {
   // no_delay take effect now; buffer sizes, MSS and the SYN options were fixed at creation
   // and are kept.
   result<void, host_error> reconfigure(instant now, conn_handle h, const tcp_config& cfg);
+  // Sends a segment held by Nagle or TCP_CORK now (connection::push).
+  result<void, host_error> push(instant now, conn_handle h);
   // Copies unread received bytes without consuming them (MSG_PEEK).
   result<std::size_t, tcp_error> peek(conn_handle h, mutable_bytes out) const;
   // Who holds a local port: a listener, live TCBs (any handle or none), TIME-WAIT records.

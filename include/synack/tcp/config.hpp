@@ -95,6 +95,12 @@ struct tcp_config {
   congestion_kind congestion = default_congestion_kind;
   // Nagle's algorithm (RFC 9293 §3.7.4, SHLD-7) is on unless `no_delay` (TCP_NODELAY, MUST-17).
   bool no_delay = false;
+  // Linux's TCP_CORK: a segment shorter than the MSS is held (whatever `no_delay` says) until
+  // the cork is removed, a FIN follows it, connection::push() lets it go, or the persist
+  // timer's SWS override fires (about an RTO: Linux's 200 ms ceiling is its probe timer).
+  bool cork = false;
+  // The IPv4 TOS octet (DSCP and ECN fields) of this connection's packets (IP_TOS).
+  std::uint8_t tos = 0;
 };
 
 }  // namespace synack

@@ -94,6 +94,9 @@ struct tcb_snapshot {
   std::uint32_t ssthresh = 0;  // slow start threshold, bytes
   congestion_kind congestion = default_congestion_kind;
   bool in_recovery = false;    // fast recovery (RFC 6582 / RFC 6675)
+  std::uint32_t dup_acks = 0;  // duplicate ACKs counted since the last new ACK
+  std::uint32_t sacked = 0;    // octets the SACK scoreboard holds as SACKed
+  bool wscale_ok = false;      // window scaling agreed (RFC 7323 §2.2)
   std::uint32_t rto_streak = 0;  // timer retransmissions of the oldest unacked segment (R1)
   std::optional<instant> deadline;
   std::optional<timer_kind> next_timer;
@@ -152,6 +155,9 @@ class connection {
   // the values it had). Turning keep-alives on or changing their idle time re-arms the timer
   // from `now` (connection_options.cpp).
   void set_config(instant now, const tcp_config& cfg, const tcp_config& before);
+  // Lets a segment held by Nagle, TCP_CORK or sender SWS avoidance go out once, now (Linux's
+  // push when TCP_NODELAY is set on a corked socket).
+  void push() { sws_override_ = true; }
 
   // ---- inputs ----------------------------------------------------------------------------
   // Segment arrival (§3.10.7). `seg` is valid only during the call. `remote` is the source
