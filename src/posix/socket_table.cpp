@@ -177,7 +177,7 @@ sys_result<int> socket_table::socket(int domain, int type, int protocol) {
   s = sock{};
   s.open = true;
   s.nonblock = (type & sock_nonblock) != 0;
-  s.cfg = host_.config().tcp;
+  s.cfg = defaults_ ? *defaults_ : host_.config().tcp;
   // Linux reports twice the buffer it holds (socket(7) SO_RCVBUF); ours hold cfg's bytes.
   s.rcvbuf = static_cast<int>(std::min<std::size_t>(2 * s.cfg.recv_buffer, 0x7FFFFFFF));
   s.sndbuf = static_cast<int>(std::min<std::size_t>(2 * s.cfg.send_buffer, 0x7FFFFFFF));

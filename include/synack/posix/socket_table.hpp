@@ -113,6 +113,9 @@ class socket_table {
   [[nodiscard]] sys_result<std::optional<duration>> recv_timeout(int fd) const;
   [[nodiscard]] sys_result<std::optional<duration>> send_timeout(int fd) const;
   [[nodiscard]] const limits& lim() const { return lim_; }
+  // The options a new socket starts from (host_config::tcp until set): a driver that follows
+  // the system's settings (the packetdrill plug-in) changes them between sockets.
+  void set_defaults(const tcp_config& c) { defaults_ = c; }
   [[nodiscard]] host& stack() { return host_; }
 
  private:
@@ -182,6 +185,7 @@ class socket_table {
   std::vector<sock> socks_;  // socks_[fd - first_fd_]
   std::bitset<65536> port_reuse_;  // SO_REUSEADDR of the socket that last bound each port
   std::uint32_t port_cursor_ = 0;
+  std::optional<tcp_config> defaults_;
 };
 
 }  // namespace synack::posix

@@ -400,6 +400,7 @@ class connection {
   std::optional<next_segment> rtx_;  // a retransmission owed now (fast retransmit, partial ACK)
   std::uint32_t lt_budget_ = 0;      // RFC 3042: new segments allowed beyond cwnd
   bool sws_override_ = false;        // §3.8.6.2.1: the SWS override timer fired: send what fits
+  seq_num snd_sml_;                  // end of the last segment shorter than the MSS (Minshall)
   std::uint64_t fast_retransmits_ = 0;
   std::uint64_t timeouts_ = 0;
   // ICMP errors (connection_icmp.cpp).
