@@ -24,6 +24,7 @@ void apply_linux_defaults(tcp_config& c) {
   c.syn_r2 = posix::syn_give_up_after(c, 5);  // tcp_syn_retries of defaults.sh
   c.congestion = congestion_kind::cubic;
   c.nagle_minshall = true;  // tcp_nagle_check
+  c.quickack = 16;          // TCP_MAX_QUICKACKS
 }
 
 namespace {

@@ -292,6 +292,16 @@ void connection::queue_challenge_ack(instant now) {
 // RFC 9293 §3.8.6.3 (SHLD-18/19, MUST-40) and RFC 5681 §4.2: an ACK for in-order text waits
 // for a second segment or the delayed-ACK timer, never longer.
 void connection::queue_delayed_ack(instant now) {
+  if (cfg_->quickack > 0) {
+    if (!last_data_at_ || now - *last_data_at_ > rtt_.rto()) quickack_left_ = cfg_->quickack;
+    last_data_at_ = now;
+    if (quickack_left_ > 0) {
+      --quickack_left_;
+      unacked_segments_ = 0;
+      queue_ack();
+      return;
+    }
+  }
   if (!cfg_->delayed_ack || ++unacked_segments_ >= 2) {
     if (cfg_->delayed_ack) {
       if (ack_points_len_ == ack_points_.size()) --ack_points_len_;  // bounded: merge the last two

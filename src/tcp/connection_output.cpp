@@ -7,7 +7,9 @@
 namespace synack {
 
 bool connection::has_pending_output() const {
-  if (rst_ || syn_due_ || ack_now_ || keepalive_due_) return true;
+  // rtx_: a fast retransmission owed (the third duplicate ACK, a partial ACK) is output too,
+  // even when nothing new may be sent (all sent, or cwnd full).
+  if (rst_ || syn_due_ || ack_now_ || keepalive_due_ || rtx_) return true;
   switch (state_) {
     case tcp_state::established:
     case tcp_state::close_wait:

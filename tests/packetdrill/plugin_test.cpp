@@ -146,7 +146,7 @@ TEST_F(plugin_test, handshake_data_tso_and_close_on_virtual_time) {
   EXPECT_NE(::fcntl(fd, F_GETFD), -1) << "a real kernel descriptor";
   EXPECT_EQ(ifc_.fcntl(ud_, fd, F_GETFL, 0) & O_NONBLOCK, 0);
 
-  // 1000 octets in; the delayed ACK leaves 40 ms later on the virtual clock.
+  // 1000 octets in: ACKed at once (Linux's quick-ACK mode at the start of a connection).
   const std::string in(1000, 'i');
   tcp_repr data = peer_segment(1, tcp_flag::psh, snd);
   data.payload = std::as_bytes(std::span{in.data(), in.size()});
@@ -161,7 +161,7 @@ TEST_F(plugin_test, handshake_data_tso_and_close_on_virtual_time) {
   const tcp_repr ack = sniff(&at);
   EXPECT_EQ(ack.ack, seq_num{1001});
   EXPECT_TRUE(ack.payload.empty());
-  EXPECT_NEAR(static_cast<double>(at - before), 40'000.0, 100.0) << "delayed ACK at 40 ms";
+  EXPECT_LE(at, before) << "quick ACK: sent when the data came";
 
   // 2500 octets out with MSS 1000: three segments at one instant, seen as one TSO packet.
   const std::string out(2500, 'o');
@@ -237,6 +237,7 @@ TEST_F(plugin_test, blocking_read_on_a_second_thread) {
   reader.join();
   EXPECT_EQ(got.load(), 700);
   EXPECT_NEAR(static_cast<double>(returned_at.load() - t0), 100'000.0, 50.0);
+  EXPECT_EQ(sniff().ack, seq_num{701});
 
   // A blocking connect on the second thread: the SYN goes out while it sleeps.
   const int c = ifc_.socket(ud_, AF_INET, SOCK_STREAM, 0);
@@ -270,5 +271,26 @@ TEST_F(plugin_test, blocking_read_on_a_second_thread) {
   EXPECT_EQ(sniff().ack, seq_num{5001});
 }
 
+}  // namespace
+}  // namespace synack
+namespace synack {
+namespace {
+// The third duplicate ACK sends the fast retransmission at once, though nothing new is left
+// to send (a stack bug: the host was not told the connection had output, so it went out
+// with the RTO).
+TEST_F(plugin_test, fast_retransmit_on_the_third_duplicate_ack) {
+  auto [fd, snd] = establish();
+  const std::string out(4000, 'o');
+  EXPECT_EQ(ifc_.write(ud_, fd, out.data(), out.size()), 4000);
+  const tcp_repr first = sniff();
+  EXPECT_EQ(first.payload.size(), 4000u);
+  long long t0 = now_us() - start_;
+  ASSERT_EQ(ifc_.usleep(ud_, 100'000), 0);
+  for (int i = 0; i < 3; ++i) inject(peer_segment(1, 0, snd));
+  long long at = 0;
+  const tcp_repr rtx = sniff(&at);
+  EXPECT_EQ(rtx.seq, snd);
+  EXPECT_NEAR(static_cast<double>(at - t0), 100'000.0, 100.0);
+}
 }  // namespace
 }  // namespace synack

@@ -29,6 +29,10 @@ struct tcp_config {
   // enough not to stall a sender waiting on the ACK of a lone segment (Nagle).
   bool delayed_ack = true;
   duration delayed_ack_timeout = std::chrono::milliseconds(40);
+  // Linux's quick-ACK mode (tcp_incr_quickack, TCP_MAX_QUICKACKS 16): this many in-order data
+  // segments are ACKed at once when data first arrives and again after a silence longer than
+  // the RTO, so a peer in slow start is not held back by the delayed-ACK timer. 0: off.
+  std::uint8_t quickack = 0;
 
   // RFC 2018: offer SACK-permitted on our SYN (and answer it on a SYN-ACK). When both SYNs
   // carry it, ACKs report held out-of-order ranges and (RFC 2883) duplicates.

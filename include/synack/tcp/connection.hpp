@@ -368,6 +368,8 @@ class connection {
   bool ack_now_ = false;        // an ACK is owed
   std::optional<sack_block> dsack_;  // RFC 2883: a duplicate the next ACK reports first
   std::uint8_t unacked_segments_ = 0;  // in-order data segments not yet ACKed (delayed ACK)
+  std::uint8_t quickack_left_ = 0;     // segments still ACKed at once (tcp_config::quickack)
+  std::optional<instant> last_data_at_;  // when in-order data last arrived (quick-ACK mode)
   // RFC 9293 §3.8.6.3 (SHLD-19): an ACK for at least every second full-sized segment, even when
   // several arrive before the next poll_transmit (a batch from the link). Each pair completed
   // in a batch leaves its RCV.NXT here; the bare ACKs go out in order, each a cumulative ACK
