@@ -1,6 +1,7 @@
 // The plug-in's clock, its sleepers and its network device (plugin.hpp).
 #include "plugin.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdarg>

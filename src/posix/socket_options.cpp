@@ -66,6 +66,8 @@ sys_result<std::optional<duration>> socket_table::send_timeout(int fd) const {
 // Options that reach a live connection (TCP_NODELAY, keep-alives) go to it at once.
 void socket_table::apply_live(instant now, sock& s) {
   if (s.conn && host_.find(*s.conn) != nullptr) (void)host_.reconfigure(now, *s.conn, connection_config(s));
+  // A listener's later connections take every option, as Linux's children inherit them.
+  if (s.listener) (void)host_.reconfigure_listener(*s.listener, connection_config(s));
 }
 
 sys_result<void> socket_table::setsockopt(instant now, int fd, int level, int name, bytes value) {
@@ -121,6 +123,7 @@ sys_result<void> socket_table::set_socket_level(instant now, sock& s, int name, 
   const int reported = std::max(static_cast<int>(val * 2), rcv ? lim_.min_rcvbuf : lim_.min_sndbuf);
   (rcv ? s.rcvbuf : s.sndbuf) = reported;
   (rcv ? s.cfg.recv_buffer : s.cfg.send_buffer) = static_cast<std::size_t>(reported / 2);
+  if (s.listener) apply_live(now, s);
   return {};
 }
 
@@ -167,6 +170,7 @@ sys_result<void> socket_table::set_tcp_level(instant now, sock& s, int name, byt
       // Takes effect on the next handshake: the MSS we announce and the most we send.
       if (*v != 0 && (*v < lim_.min_user_mss || *v > lim_.max_user_mss)) return unexpected{EINVAL};
       s.user_mss = *v;
+      if (s.listener) apply_live(now, s);
       return {};
     case tcp_keepidle:  // MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL: 32767 s
       if (*v < 1 || *v > 32767) return unexpected{EINVAL};

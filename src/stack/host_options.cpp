@@ -25,6 +25,15 @@ result<void, host_error> host::reconfigure(instant now, conn_handle h, const tcp
   return {};
 }
 
+result<void, host_error> host::reconfigure_listener(listener_handle h, const tcp_config& cfg) {
+  impl& m = *impl_;
+  if (h.index >= m.listeners.size() || m.listeners[h.index].gen != h.gen || !m.listeners[h.index].open) {
+    return unexpected{host_error::bad_handle};
+  }
+  m.listeners[h.index].cfg = cfg;
+  return {};
+}
+
 result<void, host_error> host::push(instant now, conn_handle h) {
   impl::slot* s = impl_->user_slot(h);
   if (s == nullptr) return unexpected{host_error::bad_handle};

@@ -324,3 +324,21 @@ TEST(posix_ip_tos, round_trip_keeps_ecn_bits_and_marks_packets) {
 
 }  // namespace
 }  // namespace synack::ptest
+
+namespace synack::ptest {
+namespace {
+
+// Linux's children take the listener's options as they are when the SYN comes, so options
+// set after listen() count (packetdrill's mss-setsockopt-tcp_maxseg-server).
+TEST(posix_listener_options, set_after_listen_reach_new_connections) {
+  net n;
+  const int l = n.b_listener();
+  EXPECT_EQ(net::set_int(n.b, n.now, l, ipproto_tcp, tcp_maxseg, 1100), 0);
+  EXPECT_EQ(net::set_int(n.b, n.now, l, ipproto_tcp, tcp_nodelay, 1), 0);
+  auto [c, s] = n.connected(l);
+  EXPECT_EQ(n.ha.find(*n.a.connection_of(c))->snd().mss, 1100) << "b's SYN-ACK announced 1100";
+  EXPECT_TRUE(n.hb.find(*n.b.connection_of(s))->config().no_delay);
+}
+
+}  // namespace
+}  // namespace synack::ptest

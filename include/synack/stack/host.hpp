@@ -141,6 +141,9 @@ class host {
   // no_delay take effect now; buffer sizes, MSS and the SYN options were fixed at creation
   // and are kept.
   result<void, host_error> reconfigure(instant now, conn_handle h, const tcp_config& cfg);
+  // The options a listener gives the connections it makes from now on (a listening socket's
+  // setsockopt after listen, as Linux's children inherit the listener's current options).
+  result<void, host_error> reconfigure_listener(listener_handle l, const tcp_config& cfg);
   // Sends a segment held by Nagle or TCP_CORK now (connection::push).
   result<void, host_error> push(instant now, conn_handle h);
   // Copies unread received bytes without consuming them (MSG_PEEK).
