@@ -29,6 +29,18 @@
 namespace synack {
 namespace {
 
+// packetdrill's dlopen flags; the sanitizers' runtime refuses RTLD_DEEPBIND (asan preset).
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SYNACK_NO_DEEPBIND 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(SYNACK_NO_DEEPBIND)
+constexpr int dlopen_flags = RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE;
+#else
+constexpr int dlopen_flags = RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE | RTLD_DEEPBIND;
+#endif
+
 constexpr ipv4_addr local = ipv4_addr::from_octets(192, 168, 0, 1);
 constexpr ipv4_addr remote = ipv4_addr::from_octets(192, 0, 2, 1);
 constexpr std::uint16_t remote_port = 40000;
@@ -45,7 +57,7 @@ bool sleeping(pid_t tid) {
 class plugin_test : public ::testing::Test {
  protected:
   void SetUp() override {
-    handle_ = dlopen(SYNACK_PACKETDRILL_SO, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE | RTLD_DEEPBIND);
+    handle_ = dlopen(SYNACK_PACKETDRILL_SO, dlopen_flags);
     ASSERT_NE(handle_, nullptr) << dlerror();
     auto init = reinterpret_cast<packetdrill_interface_init_t>(dlsym(handle_, "packetdrill_interface_init"));
     ASSERT_NE(init, nullptr);
