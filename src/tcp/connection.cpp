@@ -49,6 +49,7 @@ result<void, tcp_error> connection::connect(instant now, const four_tuple& t) {
   tuple_ = t;
   // RFC 9293 §3.10.1: select an ISS, send <SEQ=ISS><CTL=SYN>, SND.UNA = ISS, SND.NXT = ISS+1.
   snd_.iss = isns_->isn(t, now);
+  snd_sml_ = snd_.iss;  // no short segment sent yet (Minshall's Nagle)
   ts_offset_ = isns_->ts_offset(t);
   snd_.una = snd_.iss;
   snd_.nxt = snd_.iss;
