@@ -66,6 +66,8 @@ sys_result<std::optional<duration>> socket_table::send_timeout(int fd) const {
 // Options that reach a live connection (TCP_NODELAY, keep-alives) go to it at once.
 void socket_table::apply_live(instant now, sock& s) {
   if (s.conn) (void)host_.reconfigure(now, *s.conn, connection_config(s));  // bad_handle once it is gone
+  // A listener's later connections take every option, as Linux's children inherit them.
+  if (s.listener) (void)host_.reconfigure_listener(*s.listener, connection_config(s));
 }
 
 sys_result<void> socket_table::setsockopt(instant now, int fd, int level, int name, bytes value) {
@@ -73,6 +75,16 @@ sys_result<void> socket_table::setsockopt(instant now, int fd, int level, int na
   if (s == nullptr) return unexpected{EBADF};
   if (level == sol_socket) return set_socket_level(now, *s, name, value);
   if (level == ipproto_tcp) return set_tcp_level(now, *s, name, value);
+  if (level == ipproto_ip && name == ip_tos) {
+    // do_ip_setsockopt(): an int, or a single octet; on a stream socket the ECN bits stay
+    // the stack's (__ip_sock_set_tos).
+    if (value.empty()) return unexpected{EINVAL};
+    const int v = value.size() >= sizeof(int) ? *int_value(value) : std::to_integer<int>(value[0]);
+    constexpr int ecn_mask = 3;
+    s->cfg.tos = static_cast<std::uint8_t>((v & ~ecn_mask) | (s->cfg.tos & ecn_mask));
+    apply_live(now, *s);
+    return {};
+  }
   return unexpected{ENOPROTOOPT};
 }
 
@@ -111,6 +123,7 @@ sys_result<void> socket_table::set_socket_level(instant now, sock& s, int name, 
   const int reported = std::max(static_cast<int>(val * 2), rcv ? lim_.min_rcvbuf : lim_.min_sndbuf);
   (rcv ? s.rcvbuf : s.sndbuf) = reported;
   (rcv ? s.cfg.recv_buffer : s.cfg.send_buffer) = static_cast<std::size_t>(reported / 2);
+  if (s.listener) apply_live(now, s);
   return {};
 }
 
@@ -123,6 +136,10 @@ sys_result<void> socket_table::set_tcp_level(instant now, sock& s, int name, byt
     case tcp_keepintvl:
     case tcp_keepcnt:
     case tcp_user_timeout:
+    case tcp_cork:
+    case tcp_syncnt:
+    case tcp_notsent_lowat:
+    case tcp_inq:
       if (!v) return unexpected{EINVAL};
       break;
     default:
@@ -131,11 +148,29 @@ sys_result<void> socket_table::set_tcp_level(instant now, sock& s, int name, byt
   switch (name) {
     case tcp_nodelay:
       s.cfg.no_delay = *v != 0;  // MUST-17: the application can turn Nagle off
+      apply_live(now, s);
+      // Linux's TCP_NAGLE_PUSH: setting it sends what is held now, even through a cork.
+      if (s.cfg.no_delay && s.conn) (void)host_.push(now, *s.conn);  // bad_handle once it is gone
+      return {};
+    case tcp_cork:
+      s.cfg.cork = *v != 0;  // uncorking lets held data go (tcp_push_pending_frames)
       break;
+    case tcp_syncnt:  // MAX_TCP_SYNCNT: 127
+      if (*v < 1 || *v > 127) return unexpected{EINVAL};
+      s.syn_retries = *v;
+      return {};
+    case tcp_notsent_lowat:
+      s.notsent_lowat = static_cast<std::uint32_t>(*v);
+      return {};
+    case tcp_inq:
+      if (*v < 0 || *v > 1) return unexpected{EINVAL};
+      s.inq = *v != 0;
+      return {};
     case tcp_maxseg:
       // Takes effect on the next handshake: the MSS we announce and the most we send.
       if (*v != 0 && (*v < lim_.min_user_mss || *v > lim_.max_user_mss)) return unexpected{EINVAL};
       s.user_mss = *v;
+      if (s.listener) apply_live(now, s);
       return {};
     case tcp_keepidle:  // MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL: 32767 s
       if (*v < 1 || *v > 32767) return unexpected{EINVAL};
@@ -178,8 +213,17 @@ sys_result<int> socket_table::get_int_option(sock& s, int level, int name) {
       default: return unexpected{ENOPROTOOPT};
     }
   }
+  if (level == ipproto_ip && name == ip_tos) return int{s.cfg.tos};
   if (level != ipproto_tcp) return unexpected{ENOPROTOOPT};
+  return get_tcp_int(s, name);
+}
+
+sys_result<int> socket_table::get_tcp_int(sock& s, int name) {
   switch (name) {
+    case tcp_cork: return s.cfg.cork ? 1 : 0;
+    case tcp_notsent_lowat: return static_cast<int>(s.notsent_lowat);
+    case tcp_inq: return s.inq ? 1 : 0;
+    case tcp_syncnt: return s.syn_retries != 0 ? s.syn_retries : syn_retries_within(s.cfg);
     case tcp_nodelay: return s.cfg.no_delay ? 1 : 0;
     case tcp_keepidle: return seconds(s.cfg.keepalive_idle);
     case tcp_keepintvl: return seconds(s.cfg.keepalive_interval);
@@ -213,6 +257,12 @@ sys_result<std::size_t> socket_table::getsockopt(int fd, int level, int name, mu
     std::memcpy(out.data(), &tv, n);
     return n;
   }
+  if (level == ipproto_tcp && name == tcp_info) {
+    const tcp_info_data ti = info(*s);
+    const std::size_t n = std::min(out.size(), sizeof ti);
+    std::memcpy(out.data(), &ti, n);
+    return n;
+  }
   auto v = get_int_option(*s, level, name);
   if (!v) return unexpected{v.error()};
   const int x = *v;
@@ -237,7 +287,9 @@ short socket_table::poll_mask(sock& s) {
     const auto c = s.conn ? host_.status(*s.conn) : std::nullopt;
     if (c && c->readable > 0) mask |= pollin | pollrdnorm;
     // sk_stream_is_writeable(), the host's one rule (conn_status::writable).
-    const bool writable = !c || c->writable();
+    bool writable = !c || c->writable();
+    // tcp_stream_memory_free() as tcp_poll calls it (wake = 1): TCP_NOTSENT_LOWAT.
+    if (c && s.notsent_lowat != 0) writable = writable && 2 * c->notsent < s.notsent_lowat;
     if ((s.shut & send_shutdown) != 0 || writable) mask |= pollout | pollwrnorm;
   }
   if (s.err != 0) mask |= pollerr;

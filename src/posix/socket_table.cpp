@@ -162,6 +162,7 @@ std::optional<std::uint16_t> socket_table::pick_port(const sock& me) {
 tcp_config socket_table::connection_config(const sock& s) const {
   tcp_config c = s.cfg;
   if (s.user_mss != 0) c.mss = std::min(c.mss, static_cast<std::uint16_t>(s.user_mss));
+  if (s.syn_retries != 0) c.syn_r2 = syn_give_up_after(c, s.syn_retries);
   return c;
 }
 
@@ -177,7 +178,7 @@ sys_result<int> socket_table::socket(int domain, int type, int protocol) {
   s = sock{};
   s.open = true;
   s.nonblock = (type & sock_nonblock) != 0;
-  s.cfg = host_.config().tcp;
+  s.cfg = defaults_ ? *defaults_ : host_.config().tcp;
   // Linux reports twice the buffer it holds (socket(7) SO_RCVBUF); ours hold cfg's bytes.
   s.rcvbuf = static_cast<int>(std::min<std::size_t>(2 * s.cfg.recv_buffer, 0x7FFFFFFF));
   s.sndbuf = static_cast<int>(std::min<std::size_t>(2 * s.cfg.send_buffer, 0x7FFFFFFF));

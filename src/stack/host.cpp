@@ -318,8 +318,10 @@ std::optional<std::uint16_t> host::impl::pick_ephemeral(ipv4_addr remote, std::u
   return std::nullopt;
 }
 
-void host::impl::write_ip(mutable_bytes out, ipv4_addr dst, ip_proto proto, std::size_t payload_len) {
+void host::impl::write_ip(mutable_bytes out, ipv4_addr dst, ip_proto proto, std::size_t payload_len,
+                          std::uint8_t tos) {
   ipv4_repr ip;
+  ip.dscp_ecn = tos;
   ip.src = cfg.addr;
   ip.dst = dst;
   ip.protocol = proto;
@@ -515,7 +517,7 @@ std::size_t host::transmit(instant now, mutable_bytes out) {
     connection& c = *s.conn;
     const std::uint64_t retrans_before = c.retransmissions();
     if (auto n = c.poll_transmit(now, out.subspan(20))) {
-      m.write_ip(out, c.tuple().remote_addr, ip_proto::tcp, *n);
+      m.write_ip(out, c.tuple().remote_addr, ip_proto::tcp, *n, c.config().tos);
       if (c.retransmissions() != retrans_before) {
         ++m.ctr.retrans_segs;
       } else {
@@ -613,6 +615,8 @@ std::optional<conn_status> host::status(conn_handle h) const {
   st.eof = c.peer_fin_received();
   st.send_free = c.send_free();
   st.send_queued = c.send_queued();
+  // SND.NXT may count our FIN, hence the clamp.
+  st.notsent = c.send_queued() - std::min<std::size_t>(c.send_queued(), distance(c.snd().una, c.snd().nxt).n);
   st.reason = c.reason();
   st.hard_error = c.hard_error();
   st.soft_error = c.soft_error();

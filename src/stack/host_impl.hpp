@@ -192,7 +192,8 @@ struct host::impl final : tcp_tracer {
   void expire_time_wait(instant now);
   std::optional<std::uint16_t> pick_ephemeral(ipv4_addr remote, std::uint16_t port) const;
   [[nodiscard]] bool tuple_in_use(const four_tuple& t) const;
-  void write_ip(mutable_bytes out, ipv4_addr dst, ip_proto proto, std::size_t payload_len);
+  // `tos`: the IPv4 TOS octet (a connection's IP_TOS; 0 for RSTs, cookies and ICMP).
+  void write_ip(mutable_bytes out, ipv4_addr dst, ip_proto proto, std::size_t payload_len, std::uint8_t tos = 0);
 
   // Input (host_input.cpp).
   [[nodiscard]] std::optional<host_drop> martian_source(ipv4_addr src) const;

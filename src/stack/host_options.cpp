@@ -25,6 +25,23 @@ result<void, host_error> host::reconfigure(instant now, conn_handle h, const tcp
   return {};
 }
 
+result<void, host_error> host::reconfigure_listener(listener_handle h, const tcp_config& cfg) {
+  impl& m = *impl_;
+  if (h.index >= m.listeners.size() || m.listeners[h.index].gen != h.gen || !m.listeners[h.index].open) {
+    return unexpected{host_error::bad_handle};
+  }
+  m.listeners[h.index].cfg = cfg;
+  return {};
+}
+
+result<void, host_error> host::push(instant now, conn_handle h) {
+  impl::slot* s = impl_->user_slot(h);
+  if (s == nullptr) return unexpected{host_error::bad_handle};
+  s->conn->push();
+  impl_->touch(now, h.index);
+  return {};
+}
+
 result<std::size_t, tcp_error> host::peek(conn_handle h, mutable_bytes out) const {
   const impl::slot* s = impl_->user_slot(h);
   if (s == nullptr) return unexpected{tcp_error::not_connected};

@@ -49,6 +49,7 @@ result<void, tcp_error> connection::connect(instant now, const four_tuple& t) {
   tuple_ = t;
   // RFC 9293 §3.10.1: select an ISS, send <SEQ=ISS><CTL=SYN>, SND.UNA = ISS, SND.NXT = ISS+1.
   snd_.iss = isns_->isn(t, now);
+  snd_sml_ = snd_.iss;  // no short segment sent yet (Minshall's Nagle)
   ts_offset_ = isns_->ts_offset(t);
   snd_.una = snd_.iss;
   snd_.nxt = snd_.iss;
@@ -292,6 +293,16 @@ void connection::queue_challenge_ack(instant now) {
 // RFC 9293 §3.8.6.3 (SHLD-18/19, MUST-40) and RFC 5681 §4.2: an ACK for in-order text waits
 // for a second segment or the delayed-ACK timer, never longer.
 void connection::queue_delayed_ack(instant now) {
+  if (cfg_->quickack > 0) {
+    if (!last_data_at_ || now - *last_data_at_ > rtt_.rto()) quickack_left_ = cfg_->quickack;
+    last_data_at_ = now;
+    if (quickack_left_ > 0) {
+      --quickack_left_;
+      unacked_segments_ = 0;
+      queue_ack();
+      return;
+    }
+  }
   if (!cfg_->delayed_ack || ++unacked_segments_ >= 2) {
     if (cfg_->delayed_ack) {
       if (ack_points_len_ == ack_points_.size()) --ack_points_len_;  // bounded: merge the last two
@@ -483,6 +494,9 @@ tcb_snapshot connection::snapshot() const {
   s.congestion = cc_->kind();
   s.rto_streak = rto_streak_;
   s.in_recovery = cc_->in_recovery();
+  s.dup_acks = cc_->dup_acks();
+  s.sacked = sack_ok_ ? sb_.sacked_bytes() : 0;
+  s.wscale_ok = peer_wscale_ok_;
   s.deadline = timers_.next();
   s.next_timer = timers_.next_kind();
   s.reason = reason_;

@@ -27,6 +27,7 @@ result<void, tcp_error> connection::open_from_cookie(instant now, const four_tup
   rcv_.irs = ack.seq - seq_len{1};
   rcv_.nxt = ack.seq;
   snd_.iss = iss;
+  snd_sml_ = snd_.iss;  // no short segment sent yet (Minshall's Nagle)
   ts_offset_ = isns_->ts_offset(t);
   snd_.una = iss + seq_len{1};  // the SYN-ACK is acknowledged: SND.UNA = SEG.ACK = ISS + 1
   snd_.nxt = snd_.una;

@@ -43,6 +43,7 @@ rx_verdict connection::on_segment_listen(instant now, const tcp_repr& seg, ipv4_
   rcv_.irs = seg.seq;
   rcv_.nxt = seg.seq + seq_len{1};
   snd_.iss = isns_->isn(tuple_, now);
+  snd_sml_ = snd_.iss;  // no short segment sent yet (Minshall's Nagle)
   ts_offset_ = isns_->ts_offset(tuple_);
   snd_.una = snd_.iss;
   snd_.nxt = snd_.iss;

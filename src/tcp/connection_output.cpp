@@ -7,7 +7,9 @@
 namespace synack {
 
 bool connection::has_pending_output() const {
-  if (rst_ || syn_due_ || ack_now_ || keepalive_due_) return true;
+  // rtx_: a fast retransmission owed (the third duplicate ACK, a partial ACK) is output too,
+  // even when nothing new may be sent (all sent, or cwnd full).
+  if (rst_ || syn_due_ || ack_now_ || keepalive_due_ || rtx_) return true;
   switch (state_) {
     case tcp_state::established:
     case tcp_state::close_wait:
@@ -47,7 +49,11 @@ connection::send_plan connection::next_send() const {
   const bool fresh = snd_.nxt == snd_.max;
   const bool urgent = snd_up_ && snd_.nxt.before(*snd_up_);  // urgent data is not held back
   if (len > 0 && len < snd_.mss && fresh && !sws_override_ && !urgent) {
-    const bool nagle_ok = cfg_->no_delay || snd_.una == snd_.max;
+    // TCP_CORK holds it whatever Nagle says, unless the FIN follows (Linux's tcp_nagle_test).
+    const bool corked = cfg_->cork && !fin_queued_;
+    const bool idle = cfg_->nagle_minshall ? !(snd_sml_.after(snd_.una) && snd_sml_.before_eq(snd_.max))
+                                           : snd_.una == snd_.max;
+    const bool nagle_ok = !corked && (cfg_->no_delay || idle);
     const bool big_enough = len == unsent || len >= snd_.max_wnd / 2;
     if (!nagle_ok || !big_enough) len = 0;
   }
@@ -212,6 +218,7 @@ std::size_t connection::emit_data_or_fin(instant now, mutable_bytes out) {
   if (is_new && sack_recovery()) sb_.on_sent(next_segment{snd_.nxt, used, seg_rule::new_data});  // RFC 6675 (C.2)
   if (is_new && lt_budget_ > 0 && len > 0 && cc_->dup_acks() > 0) --lt_budget_;
   const std::size_t offset = distance(tx_start_, snd_.nxt).n;
+  if (len < room) snd_sml_ = snd_.nxt + seq_len{len};  // the end of the last short segment
   snd_.nxt += seq_len{used};
   snd_.max = seq_max(snd_.max, snd_.nxt);
   cc_->on_transmit(now);

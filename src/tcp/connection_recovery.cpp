@@ -16,6 +16,7 @@ namespace synack {
 // segment (RFC 5681 §3.1: "the initial window MUST be one segment").
 void connection::start_congestion_control() {
   congestion_config cc;
+  cc.iw = cfg_->initial_window;
   // DEVIATION(Linux tcp_slow_start): slow start counts every acknowledged byte of a stretch
   // ACK (an ACK covering many segments, as from a receiver that takes packets in batches or
   // a GRO/LRO host), where RFC 3465 §2.2 caps one ACK at L = 2*SMSS. With the cap a batching

@@ -26,6 +26,7 @@ inline constexpr int msg_peek = 0x2;
 inline constexpr int msg_dontwait = 0x40;
 inline constexpr int msg_waitall = 0x100;
 inline constexpr int msg_nosignal = 0x4000;
+inline constexpr int msg_more = 0x8000;
 
 // setsockopt(2) levels and options: socket(7), tcp(7)
 inline constexpr int sol_socket = 1;
@@ -45,6 +46,18 @@ inline constexpr int tcp_keepidle = 4;
 inline constexpr int tcp_keepintvl = 5;
 inline constexpr int tcp_keepcnt = 6;
 inline constexpr int tcp_user_timeout = 18;
+inline constexpr int tcp_cork = 3;
+inline constexpr int tcp_syncnt = 7;
+inline constexpr int tcp_info = 11;
+inline constexpr int tcp_notsent_lowat = 25;
+inline constexpr int tcp_inq = 36;     // TCP_INQ, also the cmsg type TCP_CM_INQ
+inline constexpr int ipproto_ip = 0;   // SOL_IP
+inline constexpr int ip_tos = 1;
+
+// ioctl(2) on a TCP socket (tcp(7)): SIOCINQ is FIONREAD, SIOCOUTQ is TIOCOUTQ.
+inline constexpr unsigned long siocinq = 0x541B;
+inline constexpr unsigned long siocoutq = 0x5411;
+inline constexpr unsigned long siocoutqnsd = 0x894B;
 
 // poll(2) events
 inline constexpr short pollin = 0x001;

@@ -101,6 +101,7 @@ struct conn_status {
   bool eof = false;             // the peer's FIN came: recv() returns 0 once `readable` is 0
   std::size_t send_free = 0;    // bytes send() takes now
   std::size_t send_queued = 0;  // bytes sent but unacknowledged, or not sent yet
+  std::size_t notsent = 0;      // of those, not sent yet (Linux's write_seq - snd_nxt)
   close_reason reason = close_reason::none;  // why it ended (state CLOSED or TIME-WAIT)
   std::optional<icmp_report> hard_error;
   std::optional<icmp_report> soft_error;
@@ -167,6 +168,11 @@ class host {
   // no_delay take effect now; buffer sizes, MSS and the SYN options were fixed at creation
   // and are kept.
   result<void, host_error> reconfigure(instant now, conn_handle h, const tcp_config& cfg);
+  // The options a listener gives the connections it makes from now on (a listening socket's
+  // setsockopt after listen, as Linux's children inherit the listener's current options).
+  result<void, host_error> reconfigure_listener(listener_handle l, const tcp_config& cfg);
+  // Sends a segment held by Nagle or TCP_CORK now (connection::push).
+  result<void, host_error> push(instant now, conn_handle h);
   // Copies unread received bytes without consuming them (MSG_PEEK).
   result<std::size_t, tcp_error> peek(conn_handle h, mutable_bytes out) const;
   // Who holds a local port: a listener, live TCBs (any handle or none), TIME-WAIT records.

@@ -29,6 +29,10 @@ struct tcp_config {
   // enough not to stall a sender waiting on the ACK of a lone segment (Nagle).
   bool delayed_ack = true;
   duration delayed_ack_timeout = std::chrono::milliseconds(40);
+  // Linux's quick-ACK mode (tcp_incr_quickack, TCP_MAX_QUICKACKS 16): this many in-order data
+  // segments are ACKed at once when data first arrives and again after a silence longer than
+  // the RTO, so a peer in slow start is not held back by the delayed-ACK timer. 0: off.
+  std::uint8_t quickack = 0;
 
   // RFC 2018: offer SACK-permitted on our SYN (and answer it on a SYN-ACK). When both SYNs
   // carry it, ACKs report held out-of-order ranges and (RFC 2883) duplicates.
@@ -97,8 +101,20 @@ struct tcp_config {
   // Congestion control (RFC 5681, RFC 6582, RFC 3042; RFC 9438 CUBIC by default), chosen per
   // connection.
   congestion_kind congestion = default_congestion_kind;
+  // The initial window: RFC 5681 §3.1 (2 to 4 segments) or RFC 6928 (about 10, as Linux).
+  initial_window_rule initial_window = initial_window_rule::rfc5681;
   // Nagle's algorithm (RFC 9293 §3.7.4, SHLD-7) is on unless `no_delay` (TCP_NODELAY, MUST-17).
   bool no_delay = false;
+  // Minshall's variant of Nagle (draft-minshall-nagle, Linux's tcp_minshall_check): a
+  // segment shorter than the MSS waits only while an earlier short segment is unacknowledged,
+  // not while any data is — so the tail of a large write leaves with it.
+  bool nagle_minshall = false;
+  // Linux's TCP_CORK: a segment shorter than the MSS is held (whatever `no_delay` says) until
+  // the cork is removed, a FIN follows it, connection::push() lets it go, or the persist
+  // timer's SWS override fires (about an RTO: Linux's 200 ms ceiling is its probe timer).
+  bool cork = false;
+  // The IPv4 TOS octet (DSCP and ECN fields) of this connection's packets (IP_TOS).
+  std::uint8_t tos = 0;
 };
 
 }  // namespace synack

@@ -94,6 +94,9 @@ struct tcb_snapshot {
   std::uint32_t ssthresh = 0;  // slow start threshold, bytes
   congestion_kind congestion = default_congestion_kind;
   bool in_recovery = false;    // fast recovery (RFC 6582 / RFC 6675)
+  std::uint32_t dup_acks = 0;  // duplicate ACKs counted since the last new ACK
+  std::uint32_t sacked = 0;    // octets the SACK scoreboard holds as SACKed
+  bool wscale_ok = false;      // window scaling agreed (RFC 7323 §2.2)
   std::uint32_t rto_streak = 0;  // timer retransmissions of the oldest unacked segment (R1)
   std::optional<instant> deadline;
   std::optional<timer_kind> next_timer;
@@ -152,6 +155,9 @@ class connection {
   // the values it had). Turning keep-alives on or changing their idle time re-arms the timer
   // from `now` (connection_options.cpp).
   void set_config(instant now, const tcp_config& cfg, const tcp_config& before);
+  // Lets a segment held by Nagle, TCP_CORK or sender SWS avoidance go out once, now (Linux's
+  // push when TCP_NODELAY is set on a corked socket).
+  void push() { sws_override_ = true; }
 
   // ---- inputs ----------------------------------------------------------------------------
   // Segment arrival (§3.10.7). `seg` is valid only during the call. `remote` is the source
@@ -362,6 +368,8 @@ class connection {
   bool ack_now_ = false;        // an ACK is owed
   std::optional<sack_block> dsack_;  // RFC 2883: a duplicate the next ACK reports first
   std::uint8_t unacked_segments_ = 0;  // in-order data segments not yet ACKed (delayed ACK)
+  std::uint8_t quickack_left_ = 0;     // segments still ACKed at once (tcp_config::quickack)
+  std::optional<instant> last_data_at_;  // when in-order data last arrived (quick-ACK mode)
   // RFC 9293 §3.8.6.3 (SHLD-19): an ACK for at least every second full-sized segment, even when
   // several arrive before the next poll_transmit (a batch from the link). Each pair completed
   // in a batch leaves its RCV.NXT here; the bare ACKs go out in order, each a cumulative ACK
@@ -395,6 +403,7 @@ class connection {
   std::uint32_t lt_budget_ = 0;      // RFC 3042: new segments allowed beyond cwnd
   std::uint32_t pmtu_burst_ = 0;     // after a PMTU reduction: the most in flight (0: no bound)
   bool sws_override_ = false;        // §3.8.6.2.1: the SWS override timer fired: send what fits
+  seq_num snd_sml_;                  // end of the last segment shorter than the MSS (Minshall)
   std::uint64_t fast_retransmits_ = 0;
   std::uint64_t timeouts_ = 0;
   // ICMP errors (connection_icmp.cpp).

@@ -1,0 +1,98 @@
+#pragma once
+// getsockopt(IPPROTO_TCP, TCP_INFO): Linux's struct tcp_info (include/uapi/linux/tcp.h) up to
+// tcpi_snd_wnd, field for field, so a caller may read it as the kernel's own struct.
+// tests/posix/constants_test.cpp checks size and offsets against <linux/tcp.h>.
+// Units as Linux: times in microseconds (rto, ato, rtt, rttvar, min_rtt) or milliseconds
+// (last_*), windows and thresholds in segments (snd_cwnd, snd_ssthresh), sizes in bytes.
+#include <cstdint>
+
+namespace synack::posix {
+
+// tcpi_options bits.
+inline constexpr std::uint8_t tcpi_opt_timestamps = 1;
+inline constexpr std::uint8_t tcpi_opt_sack = 2;
+inline constexpr std::uint8_t tcpi_opt_wscale = 4;
+inline constexpr std::uint8_t tcpi_opt_ecn = 8;
+
+// tcpi_ca_state values (enum tcp_ca_state).
+inline constexpr std::uint8_t tcp_ca_open = 0;
+inline constexpr std::uint8_t tcp_ca_disorder = 1;
+inline constexpr std::uint8_t tcp_ca_cwr = 2;
+inline constexpr std::uint8_t tcp_ca_recovery = 3;
+inline constexpr std::uint8_t tcp_ca_loss = 4;
+
+// tcpi_ssthresh before any loss: TCP_INFINITE_SSTHRESH.
+inline constexpr std::uint32_t tcp_infinite_ssthresh = 0x7fffffff;
+
+struct tcp_info_data {
+  std::uint8_t state = 0;  // Linux's TCP_ESTABLISHED (1) ... TCP_CLOSING (11)
+  std::uint8_t ca_state = 0;
+  std::uint8_t retransmits = 0;
+  std::uint8_t probes = 0;
+  std::uint8_t backoff = 0;
+  std::uint8_t options = 0;
+  std::uint8_t wscales = 0;  // tcpi_snd_wscale : 4 (low nibble), tcpi_rcv_wscale : 4 (high)
+  std::uint8_t app_limited_fastopen_fail = 0;
+
+  std::uint32_t rto = 0;
+  std::uint32_t ato = 0;
+  std::uint32_t snd_mss = 0;
+  std::uint32_t rcv_mss = 0;
+
+  std::uint32_t unacked = 0;
+  std::uint32_t sacked = 0;
+  std::uint32_t lost = 0;
+  std::uint32_t retrans = 0;
+  std::uint32_t fackets = 0;
+
+  std::uint32_t last_data_sent = 0;
+  std::uint32_t last_ack_sent = 0;
+  std::uint32_t last_data_recv = 0;
+  std::uint32_t last_ack_recv = 0;
+
+  std::uint32_t pmtu = 0;
+  std::uint32_t rcv_ssthresh = 0;
+  std::uint32_t rtt = 0;
+  std::uint32_t rttvar = 0;
+  std::uint32_t snd_ssthresh = 0;
+  std::uint32_t snd_cwnd = 0;
+  std::uint32_t advmss = 0;
+  std::uint32_t reordering = 0;
+
+  std::uint32_t rcv_rtt = 0;
+  std::uint32_t rcv_space = 0;
+
+  std::uint32_t total_retrans = 0;
+
+  std::uint64_t pacing_rate = 0;
+  std::uint64_t max_pacing_rate = 0;
+  std::uint64_t bytes_acked = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint32_t segs_out = 0;
+  std::uint32_t segs_in = 0;
+
+  std::uint32_t notsent_bytes = 0;
+  std::uint32_t min_rtt = 0;
+  std::uint32_t data_segs_in = 0;
+  std::uint32_t data_segs_out = 0;
+
+  std::uint64_t delivery_rate = 0;
+
+  std::uint64_t busy_time = 0;
+  std::uint64_t rwnd_limited = 0;
+  std::uint64_t sndbuf_limited = 0;
+
+  std::uint32_t delivered = 0;
+  std::uint32_t delivered_ce = 0;
+
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_retrans = 0;
+  std::uint32_t dsack_dups = 0;
+  std::uint32_t reord_seen = 0;
+
+  std::uint32_t rcv_ooopack = 0;
+
+  std::uint32_t snd_wnd = 0;
+};
+
+}  // namespace synack::posix

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Runs packetdrill scripts against synack through its plug-in (libsynack_packetdrill.so):
+#   scripts/packetdrill.sh PACKETDRILL_BIN SCRIPT.pkt...
+# Each script runs from its own directory (Google's scripts call ../common/defaults.sh) in its
+# own network namespace (unshare -n) with lo up and a dummy tun0 (defaults.sh runs tc on it;
+# with --so_filename packetdrill makes no TUN device), bounded by `timeout` (in .so mode
+# packetdrill has no sniff timeout: a packet the stack never sends would hang it).
+# Prints "PASS script" or "FAIL script" per script, packetdrill's output for failures (all of
+# it with -v), and exits 1 if any failed. Needs the privilege to make a namespace (root).
+# Environment: SYNACK_PD_PLUGIN (default: build/default/libsynack_packetdrill.so),
+# SYNACK_PD_FLAGS (--so_flags, default "linux sysctl"), SYNACK_PD_TIMEOUT (s, default 20).
+set -uo pipefail
+verbose=0
+if [ "${1:-}" = "-v" ]; then
+  verbose=1
+  shift
+fi
+if [ $# -lt 2 ]; then
+  echo "usage: $0 [-v] PACKETDRILL_BIN SCRIPT.pkt..." >&2
+  exit 2
+fi
+root=$(cd "$(dirname "$0")/.." && pwd)
+pd=$(readlink -f "$1")
+shift
+plugin=$(readlink -f "${SYNACK_PD_PLUGIN:-$root/build/default/libsynack_packetdrill.so}")
+flags=${SYNACK_PD_FLAGS:-linux sysctl}
+limit=${SYNACK_PD_TIMEOUT:-20}
+[ -x "$pd" ] || { echo "packetdrill.sh: $pd is not an executable" >&2; exit 2; }
+[ -f "$plugin" ] || { echo "packetdrill.sh: no plug-in at $plugin (build synack_packetdrill)" >&2; exit 2; }
+
+# Google's run_all.py IPv4 arguments.
+args=(--ip_version=ipv4 --local_ip=192.168.0.1 --gateway_ip=192.168.0.1 --netmask_ip=255.255.0.0
+      --remote_ip=192.0.2.1 --send_omit_free "--so_filename=$plugin" "--so_flags=$flags")
+
+# The scripts run from a copy of their grandparent directory (gtests/net for
+# gtests/net/tcp/blocking/x.pkt): the tree may be read-only, its helpers not executable, and
+# git symlinks (tcp/common/defaults.sh) checked out as files holding the target's path.
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+declare -A staged
+stage_tree() {  # $1: a directory; sets `copy` to its copy (made once)
+  local src=$1
+  if [ -z "${staged[$src]:-}" ]; then
+    local dst
+    dst="$stage/$(printf '%s' "$src" | md5sum | cut -c1-8)"
+    mkdir -p "$dst" && cp -r "$src/." "$dst/" && chmod -R u+w "$dst"
+    find "$dst" -type f \( -name '*.sh' -o -name '*.py' \) -size -200c | while read -r f; do
+      target=$(head -c 200 "$f")
+      if [[ "$target" != *$'\n'* && "$target" != *' '* && -e "$(dirname "$f")/$target" ]]; then
+        ln -sf "$target" "$f"
+      fi
+    done
+    find "$dst" -type f \( -name '*.sh' -o -name '*.py' \) -exec chmod +x {} +
+    staged[$src]=$dst
+  fi
+  copy=${staged[$src]}
+}
+
+failed=0
+for script in "$@"; do
+  sdir=$(cd "$(dirname "$script")" && pwd)
+  top=$(dirname "$(dirname "$sdir")")
+  stage_tree "$top"
+  dir="$copy/${sdir#"$top"/}"
+  name=$(basename "$script")
+  out=$(cd "$dir" && timeout -k 2 "$limit" unshare -n bash -c '
+      ip link set lo up &&
+      ip tuntap add dev tun0 mode tun && ip link set tun0 up &&
+      exec "$0" "$@"' "$pd" "${args[@]}" "$name" 2>&1)
+  rc=$?
+  if [ $rc -eq 0 ]; then
+    echo "PASS $script"
+    [ $verbose -eq 1 ] && [ -n "$out" ] && echo "$out" | sed 's/^/    /'
+  else
+    failed=1
+    [ $rc -eq 124 ] && out="$out
+(timed out after ${limit} s)"
+    echo "FAIL $script"
+    echo "$out" | sed 's/^/    /' | tail -n "$([ $verbose -eq 1 ] && echo 1000 || echo 8)"
+  fi
+done
+exit $failed

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# ctest packetdrill.google: Google's packetdrill scripts against synack's plug-in.
+#   run_google.sh BUILD_DIR SOURCE_DIR
+# Builds packetdrill from ../shared/tools/packetdrill (relative to the project root; read-only,
+# so the sources are copied into BUILD_DIR first), runs the IPv4 scripts of the folders listed
+# in tests/packetdrill/google-expected.tsv through scripts/packetdrill.sh, and compares: an
+# expected PASS that fails fails the test; a script that passes though expected to fail is
+# printed (update the file). Exit 77 (SKIPPED) with the reason when packetdrill's sources,
+# bison/flex or the privilege to make a network namespace are missing.
+set -uo pipefail
+build=$(readlink -f "$1")
+src=$(readlink -f "$2")
+pd_src="$src/../shared/tools/packetdrill"
+expected="$src/tests/packetdrill/google-expected.tsv"
+skip() {
+  echo "SKIPPED: $*"
+  exit 77
+}
+[ -d "$pd_src/gtests/net/packetdrill" ] || skip "no packetdrill sources at $pd_src"
+command -v bison >/dev/null && command -v flex >/dev/null || skip "bison and flex are needed to build packetdrill (scripts/setup.sh)"
+unshare -n true 2>/dev/null || skip "cannot create a network namespace (unshare -n needs root)"
+[ -f "$build/libsynack_packetdrill.so" ] || { echo "no $build/libsynack_packetdrill.so"; exit 1; }
+if ldd "$build/libsynack_packetdrill.so" 2>/dev/null | grep -q libasan || nm -D "$build/libsynack_packetdrill.so" 2>/dev/null | grep -q __asan_; then
+  skip "the plug-in is built with sanitizers; packetdrill is not"
+fi
+
+# packetdrill itself, built once per build directory (about 10 s).
+pd="$build/packetdrill-src/packetdrill"
+if [ ! -x "$pd" ]; then
+  rm -rf "$build/packetdrill-src"
+  cp -r "$pd_src/gtests/net/packetdrill" "$build/packetdrill-src" && chmod -R u+w "$build/packetdrill-src"
+  if ! (cd "$build/packetdrill-src" && ./configure >/dev/null && make -j2 packetdrill >build.log 2>&1); then
+    tail -20 "$build/packetdrill-src/build.log"
+    echo "packetdrill did not build"
+    exit 1
+  fi
+fi
+
+declare -A want
+scripts=()
+while IFS=$'\t' read -r script verdict _; do
+  [[ -z "$script" || "$script" == \#* ]] && continue
+  want[$script]=$verdict
+  scripts+=("$pd_src/gtests/net/tcp/$script")
+done <"$expected"
+
+out=$(SYNACK_PD_PLUGIN="$build/libsynack_packetdrill.so" SYNACK_PD_TIMEOUT="${SYNACK_PD_TIMEOUT:-15}" \
+      "$src/scripts/packetdrill.sh" "$pd" "${scripts[@]}" 2>&1)
+regressions=0
+passes=0
+while read -r verdict path; do
+  [[ "$verdict" == PASS || "$verdict" == FAIL ]] || continue
+  script=${path#"$pd_src/gtests/net/tcp/"}
+  [ "$verdict" = PASS ] && passes=$((passes + 1))
+  if [ "${want[$script]}" = PASS ] && [ "$verdict" = FAIL ]; then
+    echo "REGRESSION: $script was expected to pass"
+    regressions=$((regressions + 1))
+  elif [ "${want[$script]}" = FAIL ] && [ "$verdict" = PASS ]; then
+    echo "NEWLY PASSING: $script (update tests/packetdrill/google-expected.tsv)"
+  fi
+done <<<"$out"
+echo "$passes of ${#scripts[@]} Google scripts pass against synack"
+if [ $regressions -gt 0 ]; then
+  echo "$out"
+  exit 1
+fi
+exit 0
