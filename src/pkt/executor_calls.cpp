@@ -425,8 +425,10 @@ bool executor::sockstat(const event& ev, const std::string& text) {
   if (!want || !count) return unsupported(ev, "shell command `" + text + "`");
   std::int64_t n = 0;
   auto on_port = [&](const four_tuple& t) { return !port || t.local_port == *port || t.remote_port == *port; };
+  // CLOSED is counted by socket (below) only: a closed TCB still held by its socket would
+  // otherwise count twice.
   for (const auto& row : host_->snapshot()) {
-    if (row.state == *want && on_port(row.tuple)) ++n;
+    if (row.state == *want && *want != tcp_state::closed && on_port(row.tuple)) ++n;
   }
   if (*want == tcp_state::closed) {
     for (const auto& [sfd, live] : fds_) {
