@@ -163,6 +163,10 @@ bool executor::apply_knob(const std::string& key, const std::string& value, std:
     t.window_scaling = *v != 0;
   } else if (key == "challenge_ack_limit") {
     t.challenge_ack_limit = static_cast<std::uint32_t>(*v);
+  } else if (key == "rfc5961_rst") {
+    t.rfc5961_rst = *v != 0;
+  } else if (key == "rfc5961_syn") {
+    t.rfc5961_syn = *v != 0;
   } else if (key == "fin_wait_2_timeout") {
     t.fin_wait_2_timeout = ms;
   } else if (key == "syncookies") {
@@ -357,8 +361,8 @@ constexpr sysctl_map sysctls[] = {
 }  // namespace
 
 // `sysctl -w name=value ...`: a name with a host knob sets it (before the host exists: the
-// scripts set them first); every other name (FreeBSD's insecure_rst, ecn, blackhole,
-// hostcache ...) is a no-op here — docs/conformance.md says which behaviour that leaves.
+// scripts set them first); every other name (FreeBSD's ecn, blackhole, hostcache ...) is a
+// no-op here — docs/conformance.md says which behaviour that leaves.
 bool executor::sysctl(const event&, const std::vector<std::string>& w) {
   for (std::size_t i = 1; i < w.size(); ++i) {
     const std::size_t eq = w[i].find('=');
@@ -366,6 +370,13 @@ bool executor::sysctl(const event&, const std::vector<std::string>& w) {
     const std::string_view name = std::string_view{w[i]}.substr(0, eq);
     const std::string value = w[i].substr(eq + 1);
     if (host_) continue;  // too late for a host knob; a restore at the end of a script
+    // FreeBSD's insecure_rst / insecure_syn = 1 select RFC 793's rules: the knobs' opposite.
+    if (name == "net.inet.tcp.insecure_rst" || name == "net.inet.tcp.insecure_syn") {
+      std::string why;
+      const bool insecure = to_int(value).value_or(0) != 0;
+      (void)apply_knob(name.ends_with("rst") ? "rfc5961_rst" : "rfc5961_syn", insecure ? "0" : "1", why);
+      continue;
+    }
     if (name == "net.inet.tcp.rfc1323") {
       std::string why;
       (void)apply_knob("timestamps", value, why);
@@ -414,8 +425,10 @@ bool executor::sockstat(const event& ev, const std::string& text) {
   if (!want || !count) return unsupported(ev, "shell command `" + text + "`");
   std::int64_t n = 0;
   auto on_port = [&](const four_tuple& t) { return !port || t.local_port == *port || t.remote_port == *port; };
+  // CLOSED is counted by socket (below) only: a closed TCB still held by its socket would
+  // otherwise count twice.
   for (const auto& row : host_->snapshot()) {
-    if (row.state == *want && on_port(row.tuple)) ++n;
+    if (row.state == *want && *want != tcp_state::closed && on_port(row.tuple)) ++n;
   }
   if (*want == tcp_state::closed) {
     for (const auto& [sfd, live] : fds_) {

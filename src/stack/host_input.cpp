@@ -133,6 +133,13 @@ bool host::impl::time_wait_input(instant now, time_wait_record& r, const tcp_rep
       tw_erase(t);
       return false;
     }
+    case time_wait_action::reset: {
+      ++ctr.tcp(rx_verdict::time_wait);
+      queue_tcp_reply(r.tuple.remote_addr, r.reset_segment());
+      const four_tuple t = r.tuple;
+      tw_erase(t);
+      return false;
+    }
     case time_wait_action::reopen: {
       // RFC 6191 §2: the record goes only if a listener takes the SYN as a new half-open
       // connection; otherwise the SYN is dropped and TIME-WAIT goes on.

@@ -94,9 +94,15 @@ rx_verdict connection::on_segment_syn_sent(instant now, const tcp_repr& seg) {
     set_state(tcp_state::established);
     push_event(tcp_event{tcp_event_kind::established, close_reason::none});
     queue_ack();
-    return rx_verdict::accepted;
+    // "If there are other controls or text in the segment, then continue processing at the
+    // sixth step below where the URG bit is checked": text on the SYN-ACK is taken and ACKed.
+    check_urg(seg);
+    return process_text(now, seg).value_or(rx_verdict::accepted);
   }
-  // Simultaneous open: SYN-RECEIVED, send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
+  // Simultaneous open: SYN-RECEIVED, send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. "If there are
+  // other controls or text in the segment, queue them for processing after the ESTABLISHED
+  // state has been reached".
+  hold_syn_text(seg);
   snd_.wl2 = snd_.iss;
   syn_due_ = true;
   set_state(tcp_state::syn_received);
@@ -119,6 +125,10 @@ rx_verdict connection::on_segment_time_wait(instant now, const tcp_repr& seg) {
       tw_.expiry = now + 2 * cfg_->msl;
       break;
     case time_wait_action::close:
+      enter_closed(close_reason::reset);
+      return rx_verdict::accepted;
+    case time_wait_action::reset:
+      queue_reset(tw_.snd_nxt, tw_.rcv_nxt);
       enter_closed(close_reason::reset);
       return rx_verdict::accepted;
     case time_wait_action::reopen:
@@ -242,10 +252,11 @@ bool connection::segment_acceptable(const tcp_repr& seg) const {
 }
 
 // §3.10.7.4 second, with RFC 5961 §3: only a RST at exactly RCV.NXT resets; one elsewhere in
-// the window gets a challenge ACK.
+// the window gets a challenge ACK. With rfc5961_rst off (opt-in), the RFC's older rule (RFC
+// 793 §3.9): any RST that passed the sequence check, i.e. in the window, resets.
 std::optional<rx_verdict> connection::check_rst(instant now, const tcp_repr& seg) {
   if (!seg.rst()) return std::nullopt;
-  if (seg.seq != rcv_.nxt) {
+  if (seg.seq != rcv_.nxt && cfg_->rfc5961_rst) {
     queue_challenge_ack(now);
     return rx_verdict::rst_in_window;
   }
@@ -283,6 +294,14 @@ std::optional<rx_verdict> connection::check_syn(instant now, const tcp_repr& seg
     enter_closed(close_reason::reset);
     return rx_verdict::syn_synchronized;
   }
+  if (!cfg_->rfc5961_syn && seg.seq.in_window(rcv_.nxt, recv_window())) {
+    // The RFC's older rule, opt-in (RFC 793 §3.9, FreeBSD insecure_syn): "If the SYN is in
+    // the window it is an error, send a reset ... enter the CLOSED state". The reset is
+    // ABORT's <SEQ=SND.NXT> (§3.10.5) with <ACK=RCV.NXT>, as FreeBSD's tcp_drop sends it.
+    queue_reset(snd_.max, rcv_.nxt);
+    enter_closed(close_reason::reset);
+    return rx_verdict::syn_synchronized;
+  }
   queue_challenge_ack(now);
   return rx_verdict::syn_synchronized;
 }
@@ -305,6 +324,7 @@ std::optional<rx_verdict> connection::check_ack(instant now, const tcp_repr& seg
     snd_.wl2 = ack;
     sample_rtt_from_tsecr(now, seg);
     process_ack_of_new_data(now, ack);
+    take_syn_text(now);
     if (fin_queued_) set_state(tcp_state::fin_wait_1);  // a close() deferred in SYN-RECEIVED
   } else {
     // SEG.ACK > SND.NXT acknowledges something not yet sent: ACK, drop. (SND.MAX stands for
@@ -590,6 +610,25 @@ void connection::check_fin(instant now, const tcp_repr& seg, bool all_text_taken
     case tcp_state::syn_sent:
       break;
   }
+}
+
+// RFC 9293 §3.10.7.3 fourth: the text of a SYN received in SYN-SENT waits in rx_ (at RCV.NXT,
+// not yet content) for ESTABLISHED; what lies beyond the window we offer is trimmed.
+void connection::hold_syn_text(const tcp_repr& syn) {
+  if (syn.payload.empty() || user_closed_) return;
+  const std::size_t len = std::min<std::size_t>(syn.payload.size(), recv_window());
+  if (!rx_.write_at(rx_.size(), syn.payload.first(len))) return;
+  syn_text_ = static_cast<std::uint32_t>(len);
+}
+
+// SYN-RECEIVED -> ESTABLISHED: the held SYN text becomes readable and RCV.NXT moves past it.
+// Its ACK may wait like any in-order text (RFC 5681 §4.2).
+void connection::take_syn_text(instant now) {
+  if (syn_text_ == 0) return;
+  if (!user_closed_) rx_.commit(syn_text_);  // an orphan discards what it gets
+  rcv_.nxt += seq_len{syn_text_};
+  syn_text_ = 0;
+  queue_delayed_ack(now);
 }
 
 void connection::take_peer_options(instant now, const tcp_repr& syn) {

@@ -27,6 +27,9 @@ time_wait_action time_wait_record::on_segment(instant now, const tcp_repr& seg, 
   }
   if (seg.syn() && !seg.ack) {
     if (may_reopen(seg, cfg)) return time_wait_action::reopen;
+    // The RFC's older rule, opt-in (RFC 793 §3.9, FreeBSD insecure_syn): a SYN in the window
+    // is an error, answered with a reset. With RCV.WND = 0 the window is RCV.NXT alone.
+    if (!cfg.rfc5961_syn && seg.seq == rcv_nxt) return time_wait_action::reset;
     // Otherwise it is a SYN in a synchronized state: RFC 5961 §4 challenge ACK.
     return limiter.allow(now, cfg.challenge_ack_limit, cfg.challenge_ack_window) ? time_wait_action::ack
                                                                                   : time_wait_action::ack_suppressed;
@@ -50,6 +53,13 @@ tcp_repr time_wait_record::ack_segment() const {
   r.seq = snd_nxt;
   r.ack = rcv_nxt;
   r.window = window;
+  return r;
+}
+
+tcp_repr time_wait_record::reset_segment() const {
+  tcp_repr r = ack_segment();
+  r.flags = tcp_flag::rst;
+  r.window = 0;
   return r;
 }
 

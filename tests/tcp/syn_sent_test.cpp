@@ -140,6 +140,68 @@ TEST(syn_sent, syn_without_ack__simultaneous_open_to_syn_received) {
   h.expect_no_event();
 }
 
+// §3.10.7.3: "If there are other controls or text in the segment, then continue processing
+// at the sixth step below": text on the SYN-ACK is taken and acknowledged at once.
+TEST(syn_sent, synack_with_text__text_taken_and_acknowledged) {
+  tcp_harness h;
+  connect(h);
+  EXPECT_EQ(h.send(at_ms(20), seg{.seq = remote_iss, .ack = h.l(1), .flags = syn, .payload = "abc", .mss = 1460}),
+            rx_verdict::accepted);
+  h.expect_state(tcp_state::established);
+  h.expect_recv(at_ms(20), seg{.seq = h.l(1), .ack = h.r(4)});
+  h.expect_nothing(at_ms(20));
+  EXPECT_EQ(h.conn().rcv().nxt, h.r(4));
+  EXPECT_EQ(h.read(100), "abc");
+  h.expect_nothing(at_ms(1000));  // nothing owed: no delayed ACK left behind
+}
+
+TEST(syn_sent, synack_with_text_beyond_window__trimmed_to_it) {
+  tcp_config c;
+  c.recv_buffer = 2;
+  tcp_harness h(c);
+  ASSERT_TRUE(h.conn().connect(at_ms(0), h.tuple()).has_value());
+  ASSERT_TRUE(h.poll(at_ms(0)).has_value());
+  h.send(at_ms(20), seg{.seq = remote_iss, .ack = h.l(1), .flags = syn, .payload = "abc", .mss = 1460});
+  h.expect_state(tcp_state::established);
+  h.expect_recv(at_ms(20), seg{.seq = h.l(1), .ack = h.r(3), .window = 0}, true);
+  EXPECT_EQ(h.read(100), "ab");
+}
+
+// §3.10.7.3 fourth, simultaneous open: the text of a SYN is queued "for processing after the
+// ESTABLISHED state has been reached". The SYN-ACK acknowledges the SYN alone; the text becomes
+// readable with the ACK that completes the handshake, and is acknowledged like in-order text.
+TEST(syn_sent, syn_with_text__held_until_established) {
+  tcp_harness h;
+  connect(h);
+  EXPECT_EQ(h.send(at_ms(5), seg{.seq = remote_iss, .flags = syn, .payload = "abc", .mss = 1460}),
+            rx_verdict::accepted);
+  h.expect_state(tcp_state::syn_received);
+  h.expect_recv(at_ms(5), seg{.seq = local_iss, .ack = h.r(1), .flags = syn, .mss = 1460});
+  h.expect_nothing(at_ms(5));
+  EXPECT_EQ(h.read(100), "");
+  EXPECT_EQ(h.conn().rcv().nxt, h.r(1));
+  // The peer's ACK of our SYN-ACK, after its text.
+  EXPECT_EQ(h.send(at_ms(10), seg{.seq = h.r(4), .ack = h.l(1)}), rx_verdict::accepted);
+  h.expect_state(tcp_state::established);
+  EXPECT_EQ(h.conn().rcv().nxt, h.r(4));
+  EXPECT_EQ(h.read(100), "abc");
+  h.expect_nothing(at_ms(49));
+  h.expect_recv(at_ms(50), seg{.seq = h.l(1), .ack = h.r(4)});  // the delayed ACK (40 ms)
+  h.expect_nothing(at_ms(1000));
+}
+
+TEST(syn_sent, syn_with_text_then_close__fin_acknowledges_the_text) {
+  tcp_harness h;
+  connect(h);
+  h.send(at_ms(5), seg{.seq = remote_iss, .flags = syn, .payload = "abc", .mss = 1460});
+  h.expect_recv(at_ms(5), seg{.seq = local_iss, .ack = h.r(1), .flags = syn, .mss = 1460});
+  h.send(at_ms(10), seg{.seq = h.r(4), .ack = h.l(1)});
+  EXPECT_EQ(h.read(100), "abc");
+  ASSERT_TRUE(h.conn().close(at_ms(10)).has_value());
+  h.expect_recv(at_ms(10), seg{.seq = h.l(1), .ack = h.r(4), .flags = fin});
+  h.expect_nothing(at_ms(60));
+}
+
 TEST(syn_sent, data_queued_before_established__sent_after) {
   tcp_harness h;
   connect(h);

@@ -95,6 +95,15 @@ struct tcp_config {
   std::uint32_t challenge_ack_limit = 10;
   duration challenge_ack_window = std::chrono::seconds(1);
 
+  // RFC 5961 §3 (RST) and §4 (SYN) in the synchronized states, as RFC 9293 §3.10.7.4
+  // recommends: an RST not exactly at RCV.NXT and any SYN get a challenge ACK. Turning one off
+  // selects the RFC's older rule (RFC 793 §3.9, before RFC 5961), opt-in like FreeBSD's
+  // net.inet.tcp.insecure_rst / insecure_syn = 1: rfc5961_rst = false resets on an RST
+  // anywhere in the receive window; rfc5961_syn = false answers a SYN in the window with
+  // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> and closes (a SYN outside it is still ACKed).
+  bool rfc5961_rst = true;
+  bool rfc5961_syn = true;
+
   // RFC 1337: ignore RST in TIME-WAIT (TIME-WAIT assassination hazards).
   bool rfc1337 = true;
 

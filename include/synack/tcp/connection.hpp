@@ -254,6 +254,8 @@ class connection {
   std::optional<rx_verdict> hold_out_of_order(const tcp_repr& seg, seq_num text_start, seq_num take_end,
                                               std::optional<rx_verdict> v);
   void check_fin(instant now, const tcp_repr& seg, bool all_text_taken);
+  void hold_syn_text(const tcp_repr& syn);
+  void take_syn_text(instant now);
   void take_peer_options(instant now, const tcp_repr& syn);
   std::optional<rx_verdict> check_timestamps(instant now, const tcp_repr& seg);
   void update_ts_recent(instant now, const tcp_repr& seg);
@@ -328,6 +330,9 @@ class connection {
   seq_num tx_start_;
   ring_buffer rx_;  // in-order bytes not yet read by the user; out-of-order ones beyond them
   reassembler reasm_;  // which out-of-order ranges rx_ holds past RCV.NXT
+  // Text of a simultaneous-open SYN (RFC 9293 §3.10.7.3), placed in rx_ at RCV.NXT but not
+  // yet content: it becomes readable when SYN-RECEIVED reaches ESTABLISHED.
+  std::uint32_t syn_text_ = 0;
   rtt_estimator rtt_;
   timer_table timers_;
 

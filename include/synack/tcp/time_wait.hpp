@@ -19,6 +19,8 @@ enum class time_wait_action : std::uint8_t {
   ack_suppressed,   // an ACK was owed, but the challenge-ACK rate limit (RFC 5961 §7) held it
   ack_and_restart,  // a retransmitted FIN: ACK it and restart the 2 x MSL timer
   close,            // an acceptable RST with RFC 1337 protection off: go to CLOSED
+  reset,            // tcp_config::rfc5961_syn off (RFC 793, opt-in): a SYN at RCV.NXT that
+                    // may not reopen: send reset_segment() and go to CLOSED
   reopen,           // a new SYN may start a new incarnation (RFC 1122 §4.2.2.13, RFC 6191 §2:
                     // a newer timestamp, or a sequence number beyond RCV.NXT): close this and
                     // hand it to LISTEN, whose ISS must exceed snd_nxt (RFC 9293 §3.6.1 MAY-2)
@@ -41,6 +43,8 @@ struct time_wait_record {
   [[nodiscard]] bool may_reopen(const tcp_repr& syn, const tcp_config& cfg) const;
   // The ACK to send for `ack`/`ack_and_restart` actions.
   [[nodiscard]] tcp_repr ack_segment() const;
+  // The RST for the `reset` action: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>, window 0.
+  [[nodiscard]] tcp_repr reset_segment() const;
 };
 
 }  // namespace synack
