@@ -43,6 +43,8 @@ siphash_key random_secret() {
 
 event_loop::event_loop(io::link& link, host_config cfg, bool keep_secret) : link_(link), now_(clock_now()) {
   if (!keep_secret) cfg.secret = random_secret();
+  // Super-segments only as large as the link cuts them (0 when it cannot: a plain link).
+  cfg.tso_max = std::min(cfg.tso_max, link_.tso_max());
   host_ = std::make_unique<synack::host>(cfg);
   txbuf_.resize(host_->max_packet_len());
   epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -234,9 +236,9 @@ void event_loop::count_wake(int timeout_ms, bool link_read, bool other_fd, bool 
 void event_loop::read_link() {
   link_busy_ = false;
   for (int b = 0; b < rx_batches_per_round; ++b) {
-    const std::size_t got = link_.receive(now_, rx_batch, [&](bytes p) {
+    const std::size_t got = link_.receive(now_, rx_batch, [&](bytes p, const rx_meta& meta) {
       ++stats_.rx_packets;
-      host_->on_packet(now_, p);
+      host_->on_packet(now_, p, meta);
     });
     if (got == 0) return;
     ++stats_.rx_batches;
@@ -342,10 +344,13 @@ bool event_loop::scan_connections() {
 bool event_loop::transmit() {
   bool any = false;
   for (int i = 0; i < tx_burst; ++i) {
-    auto len = host_->poll_transmit(now_, mutable_bytes{txbuf_});
+    tx_meta meta;
+    auto len = host_->poll_transmit(now_, mutable_bytes{txbuf_}, meta);
     if (!len) break;
     any = true;
-    if (link_.send(now_, bytes{txbuf_.data(), *len})) {
+    const bytes packet{txbuf_.data(), *len};
+    const bool plain = meta.gso_size == 0 && !meta.csum_partial;
+    if (plain ? link_.send(now_, packet) : link_.send_offload(now_, packet, meta)) {
       ++stats_.tx_packets;
     } else {
       ++stats_.tx_dropped;

@@ -185,7 +185,7 @@ struct host::impl final : tcp_tracer {
   void write_ip(mutable_bytes out, ipv4_addr dst, ip_proto proto, std::size_t payload_len);
 
   // Input (host_input.cpp).
-  void tcp_input(instant now, const ipv4_view& ip);
+  void tcp_input(instant now, const ipv4_view& ip, const rx_meta& meta);
   // `iss_floor`: the SYN reopens a TIME-WAIT 4-tuple; the new ISS must exceed it, so no cookie.
   void listen_input(instant now, const ipv4_view& ip, const tcp_repr& seg, std::uint32_t lidx,
                     std::optional<seq_num> iss_floor = std::nullopt);

@@ -8,7 +8,9 @@
 
 namespace synack {
 
-void host::on_packet(instant now, bytes packet) {
+void host::on_packet(instant now, bytes packet) { on_packet(now, packet, rx_meta{}); }
+
+void host::on_packet(instant now, bytes packet, const rx_meta& meta) {
   impl& m = *impl_;
   ++m.ctr.ip_in_receives;
   auto ip = ipv4_view::parse(packet);
@@ -27,7 +29,7 @@ void host::on_packet(instant now, bytes packet) {
   }
   switch (ip->protocol()) {
     case ip_proto::tcp:
-      m.tcp_input(now, *ip);
+      m.tcp_input(now, *ip, meta);
       return;
     case ip_proto::icmp:
       m.icmp_input(now, *ip);
@@ -39,15 +41,20 @@ void host::on_packet(instant now, bytes packet) {
   }
 }
 
-void host::impl::tcp_input(instant now, const ipv4_view& ip) {
-  ++ctr.in_segs;
+void host::impl::tcp_input(instant now, const ipv4_view& ip, const rx_meta& meta) {
   auto view = tcp_view::parse(ip.payload());
+  // A super-packet counts as the segments it stands for (as Linux counts a GRO packet).
+  const std::size_t payload = view ? view->payload().size() : 0;
+  ctr.in_segs += meta.gso_size != 0 && payload > meta.gso_size ? (payload + meta.gso_size - 1) / meta.gso_size : 1;
   if (!view) {
     ++ctr.in_errs;
     ++ctr.wire(view.error());
     return;
   }
-  if (const auto err = tcp_repr::parse(*view, ip.src(), ip.dst(), rx_seg)) {
+  // RFC 9293 §3.1 (MUST-2/3): checked here unless the link vouches for it (rx_meta).
+  const auto err = meta.checksum_trusted() ? tcp_repr::parse_trusted(*view, rx_seg)
+                                           : tcp_repr::parse(*view, ip.src(), ip.dst(), rx_seg);
+  if (err) {
     ++ctr.in_errs;
     ++ctr.wire(*err);
     return;

@@ -512,7 +512,7 @@ std::optional<rx_verdict> connection::take_in_order(instant now, const tcp_repr&
   if (gap || v) {
     queue_ack();
   } else {
-    queue_delayed_ack(now);
+    queue_delayed_ack(now, len);
   }
   return v;
 }

@@ -95,6 +95,12 @@ struct tcp_config {
   congestion_kind congestion = default_congestion_kind;
   // Nagle's algorithm (RFC 9293 §3.7.4, SHLD-7) is on unless `no_delay` (TCP_NODELAY, MUST-17).
   bool no_delay = false;
+  // Segmentation offload (TSO; the host sets it from host_config::tso_max, 0 = off): new data
+  // in order may leave as one super-segment of up to this many payload octets, made of whole
+  // segments of the send MSS less options, which the link cuts apart (connection::
+  // tx_gso_size()). Retransmissions, urgent data, probes, SACK recovery and the runt Nagle
+  // holds back still go as single segments of at most one MSS.
+  std::uint32_t tso_max = 0;
 };
 
 }  // namespace synack
