@@ -5,6 +5,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -236,10 +237,20 @@ void event_loop::count_wake(int timeout_ms, bool link_read, bool other_fd, bool 
 void event_loop::read_link() {
   link_busy_ = false;
   for (int b = 0; b < rx_batches_per_round; ++b) {
+    auto to_host = [&](bytes p, const rx_meta& meta) { host_->on_packet(now_, p, meta); };
     const std::size_t got = link_.receive(now_, rx_batch, [&](bytes p, const rx_meta& meta) {
       ++stats_.rx_packets;
-      host_->on_packet(now_, p, meta);
+      if (coalesce_) {
+        coalescer_.feed(p, meta, to_host);
+      } else {
+        to_host(p, meta);
+      }
     });
+    if (coalesce_) {
+      coalescer_.flush(to_host);
+      stats_.rx_coalesced_runs = coalescer_.stats().runs;
+      stats_.rx_coalesced_segments = coalescer_.stats().merged;
+    }
     if (got == 0) return;
     ++stats_.rx_batches;
     dispatch();  // let applications read and the host answer between batches

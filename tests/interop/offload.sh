@@ -2,7 +2,8 @@
 # Offloads over TUN (virtio-net header, TSO/GSO both ways): with `--offload on` (the default)
 # a 64 MiB upload (socat -> `synack serve echo`, echoed back, SHA-256 equal) must move through
 # super-packets both ways (synack stat: rx_super_packets and tx_super_packets > 0); with
-# `--offload off` through none. The same transfer is timed both ways in this run, and the
+# `--offload off` through none, received runs coalesced by synack instead (rx_coalesced_runs
+# > 0, GRO-like). The same transfer is timed both ways in this run, and the
 # ratio printed; it must not fall below 0.5 (offload may not make synack slower; the floor is
 # loose because CI machines are shared — docs/performance.md has the measured numbers).
 . "$(dirname "$0")/lib.sh"
@@ -12,7 +13,7 @@ head -c 67108864 /dev/urandom >"$WORK/in.bin"
 
 # echo_run MODE: one echo of in.bin; prints milliseconds; checks the super-packet counters.
 echo_run() {
-  local mode=$1 t0 t1 stat rx tx
+  local mode=$1 t0 t1 stat rx tx runs=
   start_serve --offload "$mode" echo
   grep -q "offload $mode" "$WORK/serve.err" || fail "serve start line does not say offload $mode: $(cat "$WORK/serve.err")"
   t0=$(now_ms)
@@ -27,8 +28,10 @@ echo_run() {
     [ "$rx" -gt 0 ] && [ "$tx" -gt 0 ] || fail "offload on but super-packets rx $rx tx $tx: $stat"
   else
     [ "$rx" -eq 0 ] && [ "$tx" -eq 0 ] || fail "offload off but super-packets rx $rx tx $tx"
+    runs=$(sed -n 's/.*rx_coalesced_runs \([0-9]*\).*/\1/p' <<<"$stat")
+    [ "${runs:-0}" -gt 0 ] || fail "offload off but no received run coalesced: $stat"
   fi
-  echo "ok: offload $mode: super-packets rx $rx tx $tx" >&2
+  echo "ok: offload $mode: super-packets rx $rx tx $tx${runs:+, coalesced runs $runs}" >&2
   stop_serve
   rm -f "$WORK/out.bin"
   echo $((t1 - t0))

@@ -113,6 +113,10 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
   hc.tcp.congestion = o.congestion == "reno" ? congestion_kind::reno : congestion_kind::cubic;
   hc.tso_max = max_tso_payload;  // the event loop keeps it to what the link cuts (0 without offload)
   s->loop_ = std::make_unique<runtime::event_loop>(*top, hc);
+  // Without the kernel's offloads, coalesce received runs of segments ourselves (GRO-like);
+  // SYNACK_TUN_GRO=off turns that off (to compare).
+  const char* gro = std::getenv("SYNACK_TUN_GRO");
+  s->loop_->set_rx_coalescing(!s->tun_->offload() && (gro == nullptr || std::string_view{gro} != "off"));
   s->log_ = std::make_unique<stderr_log>();
   s->loop_->host().set_log(s->log_.get());
 
