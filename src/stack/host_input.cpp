@@ -45,7 +45,9 @@ void host::impl::tcp_input(instant now, const ipv4_view& ip, const rx_meta& meta
   auto view = tcp_view::parse(ip.payload());
   // A super-packet counts as the segments it stands for (as Linux counts a GRO packet).
   const std::size_t payload = view ? view->payload().size() : 0;
-  ctr.in_segs += meta.gso_size != 0 && payload > meta.gso_size ? (payload + meta.gso_size - 1) / meta.gso_size : 1;
+  const auto segments = static_cast<std::uint32_t>(
+      meta.gso_size != 0 && payload > meta.gso_size ? (payload + meta.gso_size - 1) / meta.gso_size : 1);
+  ctr.in_segs += segments;
   if (!view) {
     ++ctr.in_errs;
     ++ctr.wire(view.error());
@@ -71,7 +73,7 @@ void host::impl::tcp_input(instant now, const ipv4_view& ip, const rx_meta& meta
     const tcp_state before = c.state();
     const seq_num old_snd_nxt = c.time_wait_state().snd_nxt;  // meaningful in TIME-WAIT only
     const std::uint64_t suppressed_before = c.challenge_acks_suppressed();
-    const rx_verdict v = c.on_segment(now, seg, ip.src());
+    const rx_verdict v = c.on_segment(now, seg, ip.src(), segments);
     ctr.challenge_acks_suppressed += c.challenge_acks_suppressed() - suppressed_before;
     const bool reopened = before == tcp_state::time_wait && c.state() == tcp_state::closed && seg.syn() && !seg.ack;
     if (v != rx_verdict::accepted) {

@@ -119,5 +119,22 @@ TEST(rx_coalescer, the_host_takes_a_merged_run_as_its_segments) {
   t.expect_nothing(at_ms(5));
 }
 
+// A run of small segments (shorter in all than the MSS) still stands for several segments:
+// ACKed at once, as its second segment would have been without coalescing.
+TEST(rx_coalescer, a_run_of_small_segments_is_acked_at_once) {
+  stack_harness t;
+  auto l = t.listen();
+  auto conn = t.establish_passive(at_ms(0), l);
+  rx_coalescer c;
+  auto to_host = [&](bytes p, const rx_meta& m) { t.h().on_packet(at_ms(5), p, m); };
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    c.feed(stack_harness::tcp_packet(seg{.seq = conn.r(1 + i * 100), .ack = conn.l(1), .payload = std::string(100, 's')}),
+           rx_meta{}, to_host);
+  }
+  c.flush(to_host);
+  EXPECT_EQ(t.read_all(conn.h).size(), 300u);
+  t.expect_tcp(at_ms(5), seg{.seq = conn.l(1), .ack = conn.r(301)});
+}
+
 }  // namespace
 }  // namespace synack::stest

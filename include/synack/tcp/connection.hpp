@@ -160,6 +160,14 @@ class connection {
   // only a SYN changes anything: replies to other segments (RST for an ACK) are the owner's,
   // who knows where to send them (the stack, via reset_for_closed).
   rx_verdict on_segment(instant now, const tcp_repr& seg, ipv4_addr remote = {});
+  // The same for a segment that stands for `segments` received ones (a GSO super-packet or a
+  // coalesced run, rx_meta::gso_size): more than one is ACKed at once, as two segments are.
+  rx_verdict on_segment(instant now, const tcp_repr& seg, ipv4_addr remote, std::uint32_t segments) {
+    rx_segments_ = segments;
+    const rx_verdict v = on_segment(now, seg, remote);
+    rx_segments_ = 1;
+    return v;
+  }
   void on_timeout(instant now);
   // An ICMP error the stack matched to this connection (quoted SEQ within SND.UNA..SND.MAX,
   // RFC 5927 §4.1): soft errors are remembered, hard ones abort SYN-SENT, Fragmentation
@@ -370,6 +378,7 @@ class connection {
   std::optional<sack_block> dsack_;  // RFC 2883: a duplicate the next ACK reports first
   std::uint8_t unacked_segments_ = 0;  // in-order data segments not yet ACKed (delayed ACK)
   std::uint16_t tx_gso_size_ = 0;      // tx_gso_size()
+  std::uint32_t rx_segments_ = 1;      // received segments the one being processed stands for
   // RFC 9293 §3.8.6.3 (SHLD-19): an ACK for at least every second full-sized segment, even when
   // several arrive before the next poll_transmit (a batch from the link). Each pair completed
   // in a batch leaves its RCV.NXT here; the bare ACKs go out in order, each a cumulative ACK
