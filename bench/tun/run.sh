@@ -10,14 +10,20 @@
 # kernel servers. Nothing leaves them; they vanish with their processes. Needs root.
 #
 # Rows (each the best of SYNACK_TUN_BENCH_REPS runs, default 3):
-#   kernel -> synack   tun_load send BYTES to `synack serve discard`   vs the kernel's discard over veth
-#   synack -> kernel   tun_load recv BYTES from `synack serve chargen` vs the kernel's chargen over veth
+#   kernel -> synack   tun_load send BYTES to `synack serve --offload off discard` vs the kernel's
+#                      discard over veth with offloads off
+#   synack -> kernel   tun_load recv BYTES from `synack serve --offload off chargen` vs the kernel's
+#                      chargen over veth with offloads off
+#   ... offload on     the same two with `--offload on` (virtio-net header: TSO/GSO super-packets
+#                      and checksum offload both ways) vs a second veth pair with the kernel's
+#                      default offloads on (TSO, GSO, GRO, checksum): the fair comparison
 #   synack connect     `head -c BYTES /dev/zero | synack connect` to a kernel discard
 #                      vs `head -c BYTES /dev/zero | socat` over veth
 #   conn/s             tun_load cps: COUNT short connections to `synack serve echo` vs the kernel's
 #                      echo over veth (connect, 16-byte request, echo, client half-closes first)
-# The veth pair has every offload off (TSO, GSO, GRO, checksum, scatter-gather), so the kernel
-# moves MTU-sized packets and checksums in software, as synack does. MTU 1500 on both links.
+# The first veth pair has every offload off (TSO, GSO, GRO, checksum, scatter-gather), so the
+# kernel moves MTU-sized packets and checksums in software, as synack with --offload off does;
+# the second keeps the defaults (offloads on). MTU 1500 on every link.
 #
 # Environment: SYNACK_TUN_BENCH_BYTES (default 1 GiB), SYNACK_TUN_BENCH_CONNS (default 30000),
 #              SYNACK_TUN_BENCH_PARALLEL (connections in flight, default 64),
@@ -41,8 +47,10 @@ if [ -z "${SYNACK_TUN_BENCH_IN_NETNS:-}" ]; then
 fi
 
 SYN=10.77.0.2      # synack, behind the TUN device synack0 in A
-VA=10.78.0.1       # veth end in A (the client's side)
-VB=10.78.0.2       # veth end in B (the kernel servers)
+VA=10.78.0.1       # veth end in A (the client's side), offloads off
+VB=10.78.0.2       # veth end in B (the kernel servers), offloads off
+OA=10.79.0.1       # second veth pair, offloads on: A's end
+OB=10.79.0.2       # and B's
 WORK=$(mktemp -d /tmp/synack-bench-tun.XXXXXX)
 PIDS=()
 cleanup() {
@@ -70,6 +78,11 @@ inb ip link set vb1 up
 offloads=(tso off gso off gro off tx off rx off sg off)
 ethtool -K vb0 "${offloads[@]}" >/dev/null 2>&1
 inb ethtool -K vb1 "${offloads[@]}" >/dev/null 2>&1
+ip link add vo0 type veth peer name vo1 netns "$HOLD"
+ip addr add "$OA/24" dev vo0
+ip link set vo0 up
+inb ip addr add "$OB/24" dev vo1
+inb ip link set vo1 up
 
 # Kernel servers in B, single-threaded like synack.
 for svc in discard:9 chargen:19 echo:7; do
@@ -80,8 +93,9 @@ done
 
 # `synack serve SERVICE` on synack0 for one measurement; the TUN device goes with the process.
 SERVE_PID=
-serve() {
-  timeout -k 5 3600 "$SYNACK_BIN" serve --tun synack0 --addr "$SYN/24" --no-ctl --backlog 4096 "$1" 2>"$WORK/serve.err" &
+serve() {  # serve SERVICE [ON|OFF]: offload off unless said
+  timeout -k 5 3600 "$SYNACK_BIN" serve --tun synack0 --addr "$SYN/24" --no-ctl --backlog 4096 \
+    --offload "${2:-off}" "$1" 2>"$WORK/serve.err" &
   SERVE_PID=$!
   PIDS+=("$SERVE_PID")
   for _ in $(seq 100); do
@@ -147,6 +161,17 @@ for rep in $(seq "$REPS"); do
   unserve
   keep veth_s2k "$(run_load recv "$VB" 19 "$BYTES")"
 
+  serve discard on
+  grep -q "offload on" "$WORK/serve.err" || echo "bench-tun: offload refused: $(cat "$WORK/serve.err")" >&2
+  keep tun_k2s_on "$(run_load send "$SYN" 9 "$BYTES")"
+  unserve
+  keep veth_k2s_on "$(run_load send "$OB" 9 "$BYTES")"
+
+  serve chargen on
+  keep tun_s2k_on "$(run_load recv "$SYN" 19 "$BYTES")"
+  unserve
+  keep veth_s2k_on "$(run_load recv "$OB" 19 "$BYTES")"
+
   # synack connect on its own TUN (kernel side .1) to a kernel discard server in A.
   # Below the ephemeral range (the connection-rate client's TIME-WAITs hold ports above 1024),
   # and a fresh one per run.
@@ -155,7 +180,7 @@ for rep in $(seq "$REPS"); do
   KSRV=$!
   PIDS+=("$KSRV")
   sleep 0.2
-  keep tun_connect "$(pipe_gbps "$SYNACK_BIN" connect --tun synack0 --addr "$SYN/24" --no-ctl 10.77.0.1 "$port")"
+  keep tun_connect "$(pipe_gbps "$SYNACK_BIN" connect --tun synack0 --addr "$SYN/24" --no-ctl --offload off 10.77.0.1 "$port")"
   kill "$KSRV"
   wait "$KSRV" 2>/dev/null || true
   sleep 0.2
@@ -176,6 +201,10 @@ echo "== best of $REPS; ratio = synack / kernel; load average at the end $(cut -
   printf 'measurement\tsynack over TUN\tkernel over veth\tratio\n'
   printf 'kernel -> synack (Gbit/s)\t%s\t%s\t%s\n' "${best[tun_k2s]}" "${best[veth_k2s]}" "$(ratio "${best[tun_k2s]}" "${best[veth_k2s]}")"
   printf 'synack -> kernel (Gbit/s)\t%s\t%s\t%s\n' "${best[tun_s2k]}" "${best[veth_s2k]}" "$(ratio "${best[tun_s2k]}" "${best[veth_s2k]}")"
+  printf 'kernel -> synack, offload on / veth offloads on (Gbit/s)\t%s\t%s\t%s\n' "${best[tun_k2s_on]}" \
+    "${best[veth_k2s_on]}" "$(ratio "${best[tun_k2s_on]}" "${best[veth_k2s_on]}")"
+  printf 'synack -> kernel, offload on / veth offloads on (Gbit/s)\t%s\t%s\t%s\n' "${best[tun_s2k_on]}" \
+    "${best[veth_s2k_on]}" "$(ratio "${best[tun_s2k_on]}" "${best[veth_s2k_on]}")"
   printf 'synack connect | socat -> kernel (Gbit/s)\t%s\t%s\t%s\n' "${best[tun_connect]}" "${best[veth_connect]}" \
     "$(ratio "${best[tun_connect]}" "${best[veth_connect]}")"
   printf 'connections/s (kernel client)\t%s\t%s\t%s\n' "${best[tun_cps]}" "${best[veth_cps]}" "$(ratio "${best[tun_cps]}" "${best[veth_cps]}")"

@@ -5,6 +5,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -43,6 +44,8 @@ siphash_key random_secret() {
 
 event_loop::event_loop(io::link& link, host_config cfg, bool keep_secret) : link_(link), now_(clock_now()) {
   if (!keep_secret) cfg.secret = random_secret();
+  // Super-segments only as large as the link cuts them (0 when it cannot: a plain link).
+  cfg.tso_max = std::min(cfg.tso_max, link_.tso_max());
   host_ = std::make_unique<synack::host>(cfg);
   txbuf_.resize(host_->max_packet_len());
   epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -248,10 +251,20 @@ void event_loop::count_wake(int timeout_ms, bool link_read, bool other_fd, bool 
 void event_loop::read_link() {
   link_busy_ = false;
   for (int b = 0; b < rx_batches_per_round; ++b) {
-    const std::size_t got = link_.receive(now_, rx_batch, [&](bytes p) {
+    auto to_host = [&](bytes p, const rx_meta& meta) { host_->on_packet(now_, p, meta); };
+    const std::size_t got = link_.receive(now_, rx_batch, [&](bytes p, const rx_meta& meta) {
       ++stats_.rx_packets;
-      host_->on_packet(now_, p);
+      if (coalesce_) {
+        coalescer_.feed(p, meta, to_host);
+      } else {
+        to_host(p, meta);
+      }
     });
+    if (coalesce_) {
+      coalescer_.flush(to_host);
+      stats_.rx_coalesced_runs = coalescer_.stats().runs;
+      stats_.rx_coalesced_segments = coalescer_.stats().merged;
+    }
     if (got == 0) return;
     ++stats_.rx_batches;
     dispatch();  // let applications read and the host answer between batches
@@ -363,10 +376,13 @@ bool event_loop::serve_ready(conn_handle h) {
 bool event_loop::transmit() {
   bool any = false;
   for (int i = 0; i < tx_burst; ++i) {
-    auto len = host_->poll_transmit(now_, mutable_bytes{txbuf_});
+    tx_meta meta;
+    auto len = host_->poll_transmit(now_, mutable_bytes{txbuf_}, meta);
     if (!len) break;
     any = true;
-    if (link_.send(now_, bytes{txbuf_.data(), *len})) {
+    const bytes packet{txbuf_.data(), *len};
+    const bool plain = meta.gso_size == 0 && !meta.csum_partial;
+    if (plain ? link_.send(now_, packet) : link_.send_offload(now_, packet, meta)) {
       ++stats_.tx_packets;
     } else {
       ++stats_.tx_dropped;

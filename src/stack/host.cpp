@@ -67,6 +67,7 @@ std::uint32_t host::impl::alloc_slot(owner o, const tcp_config& c) {
   slot& s = slots[idx];
   s.cfg = c;
   s.cfg.mss = link_mss(c.mss);  // announced on the SYN / SYN-ACK and the cap of the send MSS
+  s.cfg.tso_max = std::min(cfg.tso_max, max_tso_payload);  // what the link can segment
   s.conn.emplace(s.cfg, isns);
   s.conn->set_tracer(this);
   s.own = o;
@@ -497,7 +498,7 @@ result<void, tcp_error> host::abort(instant now, conn_handle h) {
 
 // ---- polls -----------------------------------------------------------------------------------
 
-std::size_t host::transmit(instant now, mutable_bytes out) {
+std::size_t host::transmit(instant now, mutable_bytes out, tx_meta& meta) {
   impl& m = *impl_;
   if (m.reply_len > 0) {
     impl::reply& r = m.replies[m.reply_head];
@@ -518,10 +519,22 @@ std::size_t host::transmit(instant now, mutable_bytes out) {
     const std::uint64_t retrans_before = c.retransmissions();
     if (auto n = c.poll_transmit(now, out.subspan(20))) {
       m.write_ip(out, c.tuple().remote_addr, ip_proto::tcp, *n, c.config().tos);
+      std::uint64_t segs = 1;
+      if (const std::uint16_t gso = c.tx_gso_size(); gso != 0) {
+        // A super-segment: the link cuts it into segments of `gso` payload octets and
+        // completes their checksums; it counts as those segments.
+        const std::size_t header = std::size_t{20} + ((static_cast<std::uint8_t>(out[20 + 12]) >> 4) * 4u);
+        meta.gso_size = gso;
+        meta.csum_partial = true;
+        meta.csum_start = 20;
+        meta.csum_offset = 16;
+        meta.header_len = static_cast<std::uint16_t>(header);
+        segs = (20 + *n - header + gso - 1) / gso;
+      }
       if (c.retransmissions() != retrans_before) {
-        ++m.ctr.retrans_segs;
+        m.ctr.retrans_segs += segs;
       } else {
-        ++m.ctr.out_segs;
+        m.ctr.out_segs += segs;
       }
       if ((static_cast<std::uint8_t>(out[20 + 13]) & tcp_flag::rst) != 0) ++m.ctr.out_rsts;
       if (c.has_pending_output()) {

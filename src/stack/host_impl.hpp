@@ -197,7 +197,7 @@ struct host::impl final : tcp_tracer {
 
   // Input (host_input.cpp).
   [[nodiscard]] std::optional<host_drop> martian_source(ipv4_addr src) const;
-  void tcp_input(instant now, const ipv4_view& ip);
+  void tcp_input(instant now, const ipv4_view& ip, const rx_meta& meta);
   // `iss_floor`: the SYN reopens a TIME-WAIT 4-tuple; the new ISS must exceed it, so no cookie.
   void listen_input(instant now, const ipv4_view& ip, const tcp_repr& seg, std::uint32_t lidx,
                     std::optional<seq_num> iss_floor = std::nullopt);

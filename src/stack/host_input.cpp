@@ -8,7 +8,9 @@
 
 namespace synack {
 
-void host::on_packet(instant now, bytes packet) {
+void host::on_packet(instant now, bytes packet) { on_packet(now, packet, rx_meta{}); }
+
+void host::on_packet(instant now, bytes packet, const rx_meta& meta) {
   impl& m = *impl_;
   ++m.ctr.ip_in_receives;
   auto ip = ipv4_view::parse(packet);
@@ -26,7 +28,7 @@ void host::on_packet(instant now, bytes packet) {
   }
   switch (ip->protocol()) {
     case ip_proto::tcp:
-      m.tcp_input(now, *ip);
+      m.tcp_input(now, *ip, meta);
       return;
     case ip_proto::icmp:
       m.icmp_input(now, *ip);
@@ -56,15 +58,22 @@ std::optional<host_drop> host::impl::martian_source(ipv4_addr src) const {
   return std::nullopt;
 }
 
-void host::impl::tcp_input(instant now, const ipv4_view& ip) {
-  ++ctr.in_segs;
+void host::impl::tcp_input(instant now, const ipv4_view& ip, const rx_meta& meta) {
   auto view = tcp_view::parse(ip.payload());
+  // A super-packet counts as the segments it stands for (as Linux counts a GRO packet).
+  const std::size_t payload = view ? view->payload().size() : 0;
+  const auto segments = static_cast<std::uint32_t>(
+      meta.gso_size != 0 && payload > meta.gso_size ? (payload + meta.gso_size - 1) / meta.gso_size : 1);
+  ctr.in_segs += segments;
   if (!view) {
     ++ctr.in_errs;
     ++ctr.wire(view.error());
     return;
   }
-  if (const auto err = tcp_repr::parse(*view, ip.src(), ip.dst(), rx_seg)) {
+  // RFC 9293 §3.1 (MUST-2/3): checked here unless the link vouches for it (rx_meta).
+  const auto err = meta.checksum_trusted() ? tcp_repr::parse_trusted(*view, rx_seg)
+                                           : tcp_repr::parse(*view, ip.src(), ip.dst(), rx_seg);
+  if (err) {
     ++ctr.in_errs;
     ++ctr.wire(*err);
     return;
@@ -81,7 +90,7 @@ void host::impl::tcp_input(instant now, const ipv4_view& ip) {
     const tcp_state before = c.state();
     const seq_num old_snd_nxt = c.time_wait_state().snd_nxt;  // meaningful in TIME-WAIT only
     const std::uint64_t suppressed_before = c.challenge_acks_suppressed();
-    const rx_verdict v = c.on_segment(now, seg, ip.src());
+    const rx_verdict v = c.on_segment(now, seg, ip.src(), segments);
     ctr.challenge_acks_suppressed += c.challenge_acks_suppressed() - suppressed_before;
     const bool reopened = before == tcp_state::time_wait && c.state() == tcp_state::closed && seg.syn() && !seg.ack;
     if (v != rx_verdict::accepted) {

@@ -291,8 +291,9 @@ void connection::queue_challenge_ack(instant now) {
 }
 
 // RFC 9293 §3.8.6.3 (SHLD-18/19, MUST-40) and RFC 5681 §4.2: an ACK for in-order text waits
-// for a second segment or the delayed-ACK timer, never longer.
-void connection::queue_delayed_ack(instant now) {
+// for a second segment or the delayed-ACK timer, never longer. Text longer than our MSS, or
+// standing for several segments (a super-packet or a coalesced run), counts as two: ACKed at once.
+void connection::queue_delayed_ack(instant now, std::size_t len) {
   if (cfg_->quickack > 0) {
     if (!last_data_at_ || now - *last_data_at_ > rtt_.rto()) quickack_left_ = cfg_->quickack;
     last_data_at_ = now;
@@ -303,7 +304,9 @@ void connection::queue_delayed_ack(instant now) {
       return;
     }
   }
-  if (!cfg_->delayed_ack || ++unacked_segments_ >= 2) {
+  const int credit = len > cfg_->mss || rx_segments_ > 1 ? 2 : 1;
+  unacked_segments_ = static_cast<std::uint8_t>(std::min(unacked_segments_ + credit, 2));
+  if (!cfg_->delayed_ack || unacked_segments_ >= 2) {
     if (cfg_->delayed_ack) {
       if (ack_points_len_ == ack_points_.size()) --ack_points_len_;  // bounded: merge the last two
       ack_points_[ack_points_len_++] = rcv_.nxt;

@@ -535,7 +535,7 @@ std::optional<rx_verdict> connection::take_in_order(instant now, const tcp_repr&
   if (gap || v || skip != 0) {
     queue_ack();
   } else {
-    queue_delayed_ack(now);
+    queue_delayed_ack(now, len);
   }
   return v;
 }
@@ -627,8 +627,9 @@ void connection::take_syn_text(instant now) {
   if (syn_text_ == 0) return;
   if (!user_closed_) rx_.commit(syn_text_);  // an orphan discards what it gets
   rcv_.nxt += seq_len{syn_text_};
+  const std::size_t len = syn_text_;
   syn_text_ = 0;
-  queue_delayed_ack(now);
+  queue_delayed_ack(now, len);
 }
 
 void connection::take_peer_options(instant now, const tcp_repr& syn) {

@@ -36,18 +36,19 @@ connection::send_plan connection::next_send() const {
   const seq_num wnd_edge = snd_.una + seq_len{snd_.wnd};
   const std::uint32_t usable = snd_.nxt.before(wnd_edge) ? distance(snd_.nxt, wnd_edge).n : 0;
   const std::uint32_t unsent = snd_.nxt.before(end) ? distance(snd_.nxt, end).n : 0;
-  std::uint32_t len = std::min({usable, unsent, std::uint32_t{snd_.mss}});
+  const bool fresh = snd_.nxt == snd_.max;
+  const bool urgent = snd_up_ && snd_.nxt.before(*snd_up_);  // urgent data is not held back
+  std::uint32_t len = std::min({usable, unsent, tso_allowed(fresh, urgent) ? cfg_->tso_max : std::uint32_t{snd_.mss}});
   // RFC 5681 §3.1: no more than cwnd in flight. A segment cwnd would cut short waits for
-  // the next ACK instead of going out as a runt.
-  if (len > cwnd_room()) len = 0;
+  // the next ACK instead of going out as a runt; a super-segment shrinks to what cwnd allows
+  // (emit_data_or_fin keeps its whole segments).
+  if (const std::uint32_t room = cwnd_room(); len > room) len = len > snd_.mss && room >= snd_.mss ? room : 0;
   // RFC 9293 §3.8.6.2.1 sender SWS avoidance with Nagle (§3.7.4, SHLD-7): a segment shorter
   // than the MSS goes out only if it carries everything queued, or at least half the largest
   // window the peer offered — and, unless TCP_NODELAY (MUST-17), only when nothing sent is
   // unacknowledged. Every write is pushed (MUST-61), so "queued" is all the user's data.
   // Retransmissions (SND.NXT < SND.MAX after a timeout) resend what was sent before as is; the
   // override timer (persist) lets a held segment go when no ACK can come to release it.
-  const bool fresh = snd_.nxt == snd_.max;
-  const bool urgent = snd_up_ && snd_.nxt.before(*snd_up_);  // urgent data is not held back
   if (len > 0 && len < snd_.mss && fresh && !sws_override_ && !urgent) {
     // TCP_CORK holds it whatever Nagle says, unless the FIN follows (Linux's tcp_nagle_test).
     const bool corked = cfg_->cork && !fin_queued_;
@@ -64,9 +65,18 @@ connection::send_plan connection::next_send() const {
   return send_plan{len, fin};
 }
 
+// Segmentation offload (tcp_config::tso_max) for new data only, outside every special case:
+// a retransmission, urgent data, a probe, SACK recovery and limited transmit go one MSS at a
+// time, as without offload.
+bool connection::tso_allowed(bool fresh, bool urgent) const {
+  return cfg_->tso_max > snd_.mss && fresh && !urgent && !probe_due_ && !sack_recovery() && !cc_->in_recovery() &&
+         cc_->dup_acks() == 0 && lt_budget_ == 0;
+}
+
 seq_num connection::data_end() const { return tx_start_ + seq_len{static_cast<std::uint32_t>(tx_.size())}; }
 
 std::size_t connection::transmit(instant now, mutable_bytes out) {
+  tx_gso_size_ = 0;
   if (const std::size_t n = emit_control(out); n > 0) return n;
   switch (state_) {
     case tcp_state::closed:
@@ -203,7 +213,13 @@ std::size_t connection::emit_data_or_fin(instant now, mutable_bytes out) {
   tcp_repr& hdr = fresh_header();
   add_ack_options(now, hdr.options);
   const auto room = static_cast<std::uint32_t>(snd_.mss - std::min<std::size_t>(hdr.options.buffer_len(), snd_.mss / 2));
-  const std::uint32_t len = std::min(plan.len, room);
+  std::uint32_t len = std::min(plan.len, room);
+  // A super-segment (tcp_config::tso_max) holds whole segments of `room` only: the runt after
+  // them goes (or is held by Nagle) on its own, as it would without offload.
+  if (plan.len >= 2 * room && room > 0 && tso_allowed(snd_.nxt == snd_.max, false)) {
+    len = plan.len / room * room;
+    tx_gso_size_ = static_cast<std::uint16_t>(room);
+  }
   const bool fin_now = plan.fin && len == plan.len;
   const seq_num end = data_end();
   hdr.seq = snd_.nxt;
@@ -259,7 +275,11 @@ std::size_t connection::emit(instant now, mutable_bytes out, tcp_repr& hdr, std:
   hdr.emit_header(out);
   tx_.peek(payload_offset, out.subspan(header, payload_len));
   const std::size_t total = header + payload_len;
-  tcp_repr::fill_checksum(out.first(total), tuple_.local_addr, tuple_.remote_addr);
+  if (tx_gso_size_ != 0) {
+    tcp_repr::fill_partial_checksum(out.first(total), tuple_.local_addr, tuple_.remote_addr);  // the link completes it
+  } else {
+    tcp_repr::fill_checksum(out.first(total), tuple_.local_addr, tuple_.remote_addr);
+  }
   rcv_.wnd = recv_window();
   ack_now_ = false;  // this segment carries the ACK owed, delayed or not
   unacked_segments_ = 0;

@@ -219,6 +219,10 @@ std::optional<wire_error> tcp_repr::parse(const tcp_view& v, ipv4_addr src, ipv4
   // RFC 9293 §3.1 (MUST-2/3): a segment with a bad checksum is discarded before any of its
   // fields, options included, are believed.
   if (!v.verify_checksum(src, dst)) return wire_error::bad_checksum;
+  return parse_trusted(v, out);
+}
+
+std::optional<wire_error> tcp_repr::parse_trusted(const tcp_view& v, tcp_repr& out) {
   tcp_options& o = out.options;
   o.clear();
   if (const auto e = parse_options_into(o, v.options())) return e;
@@ -264,6 +268,11 @@ void tcp_repr::fill_checksum(mutable_bytes segment, ipv4_addr src, ipv4_addr dst
   const auto len = static_cast<std::uint16_t>(segment.size());
   const std::uint64_t pseudo = pseudo_header_sum(src, dst, ip_proto_tcp, len);
   store_be16(&segment[16], checksum_finish(checksum_partial(segment, pseudo)));
+}
+
+void tcp_repr::fill_partial_checksum(mutable_bytes segment, ipv4_addr src, ipv4_addr dst) {
+  const auto len = static_cast<std::uint16_t>(segment.size());
+  store_be16(&segment[16], static_cast<std::uint16_t>(~checksum_finish(pseudo_header_sum(src, dst, ip_proto_tcp, len))));
 }
 
 std::size_t emit_tcp_datagram(mutable_bytes out, ipv4_repr ip, const tcp_repr& seg) {

@@ -21,7 +21,7 @@ std::vector<int> deliveries(const io::fault_config& cfg, int n) {
   for (int i = 0; i < n; ++i) (void)f.send(instant::zero(), packet(static_cast<std::uint8_t>(i)));
   f.on_timeout(instant::max());  // release held (reordered) packets
   std::vector<int> got;
-  (void)b->receive(instant::zero(), 1000, [&](bytes p) { got.push_back(static_cast<int>(p[0])); });
+  (void)b->receive(instant::zero(), 1000, [&](bytes p, const rx_meta&) { got.push_back(static_cast<int>(p[0])); });
   return got;
 }
 
@@ -55,7 +55,7 @@ TEST(PcapLink, CapturesBothDirections) {
   io::pcap_link p{*a, std::move(*w)};
   (void)p.send(instant::zero(), packet(1));
   (void)b->send(instant::zero(), packet(2));
-  EXPECT_EQ(p.receive(instant::zero(), 10, [](bytes) {}), 1u);
+  EXPECT_EQ(p.receive(instant::zero(), 10, [](bytes, const rx_meta&) {}), 1u);
   EXPECT_EQ(p.packets(), 2u);
   EXPECT_EQ(p.name(), "pcap(memory)");
   std::remove(path.c_str());

@@ -22,6 +22,7 @@ struct io_report {
   std::string mode;  // "io_uring" or "read/write"
   runtime::loop_stats loop;
   io::link_stats link;
+  bool offload = false;  // the TUN device's checksum and segmentation offload is on
 };
 
 struct stat_request {

@@ -66,23 +66,27 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
     return unexpected{std::string{"--kernel-addr must be another address of the --addr prefix"}};
   }
 
-  io::tun_config tc;
-  tc.name = o.tun;
-  if (!o.no_configure) tc.kernel_addr = s->kernel_addr_;
-  tc.configure = !o.no_configure;
-  tc.prefix_len = pfx->second;
-  auto tun = io::tun_link::open(tc);
-  if (!tun) return unexpected{tun.error()};
-  s->tun_ = std::move(*tun);
-  if (!s->tun_->io_notice().empty()) fmt::print(stderr, "synack: {}\n", s->tun_->io_notice());
-  if (!s->tun_->config_notice().empty()) fmt::print(stderr, "synack: {}\n", s->tun_->config_notice());
-  io::link* top = s->tun_.get();
-
   io::fault_config fc;
   fc.loss = o.loss;
   fc.reorder = o.reorder;
   fc.reorder_delay = std::chrono::duration_cast<duration>(std::chrono::duration<double, std::milli>(o.reorder_delay_ms));
   fc.duplicate = o.duplicate;
+
+  io::tun_config tc;
+  tc.name = o.tun;
+  if (!o.no_configure) tc.kernel_addr = s->kernel_addr_;
+  tc.configure = !o.no_configure;
+  tc.prefix_len = pfx->second;
+  tc.offload = o.offload == "on" && !fc.any();
+  tc.queues = o.queues;
+  auto tun = io::tun_link::open(tc);
+  if (!tun) return unexpected{tun.error()};
+  s->tun_ = std::move(*tun);
+  if (!s->tun_->io_notice().empty()) fmt::print(stderr, "synack: {}\n", s->tun_->io_notice());
+  if (!s->tun_->config_notice().empty()) fmt::print(stderr, "synack: {}\n", s->tun_->config_notice());
+  if (!s->tun_->offload_notice().empty()) fmt::print(stderr, "synack: {}\n", s->tun_->offload_notice());
+  io::link* top = s->tun_.get();
+
   if (fc.any()) {
     fc.seed = o.seed ? *o.seed : runtime::random_secret().k0;
     fmt::print(stderr, "synack: faults loss={} reorder={} ({} ms) duplicate={} seed={}\n", fc.loss, fc.reorder,
@@ -108,7 +112,12 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
   hc.tcp.rto_min = std::chrono::duration_cast<duration>(std::chrono::duration<double, std::milli>(o.rto_min_ms));
   hc.tcp.rto_initial = std::max(hc.tcp.rto_initial, hc.tcp.rto_min);
   hc.tcp.congestion = o.congestion == "reno" ? congestion_kind::reno : congestion_kind::cubic;
+  hc.tso_max = max_tso_payload;  // the event loop keeps it to what the link cuts (0 without offload)
   s->loop_ = std::make_unique<runtime::event_loop>(*top, hc);
+  // Without the kernel's offloads, coalesce received runs of segments ourselves (GRO-like);
+  // SYNACK_TUN_GRO=off turns that off (to compare).
+  const char* gro = std::getenv("SYNACK_TUN_GRO");
+  s->loop_->set_rx_coalescing(!s->tun_->offload() && (gro == nullptr || std::string_view{gro} != "off"));
   s->log_ = std::make_unique<stderr_log>();
   s->loop_->host().set_log(s->log_.get());
 
@@ -136,17 +145,23 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
     s->ctl_path_ = o.ctl.empty() ? fmt::format("{}/{}.sock", default_ctl_dir(), ::getpid()) : o.ctl;
     net_session* self = s.get();
     auto c = control_server::open(s->ctl_path_, *s->loop_, s->tun_->ifname(), [self] {
-      return io_report{self->tun_->io_mode(), self->loop_->stats(), self->tun_->stats()};
+      return io_report{self->tun_->io_mode(), self->loop_->stats(), self->tun_->stats(), self->tun_->offload()};
     });
     if (!c) return unexpected{c.error()};
     s->ctl_ = std::move(*c);
   }
   if (o.verbose) {
     fmt::print(stderr, "synack: {} on {} ({}, {}), kernel side {}/{}; control socket {}\n", s->addr_.to_string(),
-               top->name(), s->tun_->ifname(), s->tun_->io_mode(), s->kernel_addr_.to_string(), pfx->second,
+               top->name(), s->tun_->ifname(), s->io_desc(), s->kernel_addr_.to_string(), pfx->second,
                s->ctl_path_.empty() ? "off" : s->ctl_path_);
   }
   return s;
+}
+
+std::string net_session::io_desc() const {
+  std::string d = fmt::format("{}, offload {}", tun_->io_mode(), tun_->offload() ? "on" : "off");
+  if (tun_->queues() > 1) d += fmt::format(", {} queues", tun_->queues());
+  return d;
 }
 
 net_session::~net_session() {

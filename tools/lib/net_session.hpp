@@ -36,6 +36,10 @@ struct net_options {
   // peer they talk to. `--rto-min 1000` gives the RFC's value.
   double rto_min_ms = 200.0;
   std::string congestion = "cubic";  // cubic | reno (tcp_config::congestion)
+  // Checksum and segmentation offload on the TUN device (tun_config::offload): on where the
+  // kernel accepts it; off with fault injection (faults act on MTU-sized packets).
+  std::string offload = "on";
+  unsigned queues = 1;  // tun_config::queues
 };
 
 // $XDG_RUNTIME_DIR/synack if set, else /run/synack. Sockets are named PID.sock.
@@ -58,6 +62,8 @@ class net_session {
   [[nodiscard]] const std::string& ifname() const { return tun_->ifname(); }
   // How packets cross the TUN device: "io_uring" or "read/write".
   [[nodiscard]] const char* io_mode() const { return tun_->io_mode(); }
+  // The I/O mode and offload state, for the start line: "io_uring, offload on".
+  [[nodiscard]] std::string io_desc() const;
   // Set when SIGINT/SIGTERM arrived (the loop is stopped too).
   [[nodiscard]] bool interrupted() const { return interrupted_; }
   // Summary line for stderr at exit.

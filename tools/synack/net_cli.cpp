@@ -39,6 +39,15 @@ void add_net_options(CLI::App& cmd, net_options& o) {
   cmd.add_option("--congestion", o.congestion, "congestion control: cubic (RFC 9438) or reno (RFC 5681)")
       ->check(CLI::IsMember({"cubic", "reno"}))
       ->capture_default_str();
+  cmd.add_option("--offload", o.offload,
+                 "checksum and segmentation offload on the TUN device (virtio-net header, TSO): on where the "
+                 "kernel accepts it (a notice if not), off; always off with --loss/--reorder/--duplicate; "
+                 "SYNACK_TUN_OFFLOAD=off turns it off too")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  cmd.add_option("--queues", o.queues, "TUN device queues (IFF_MULTI_QUEUE), one descriptor each, all read by one thread")
+      ->check(CLI::Range(1u, 16u))
+      ->capture_default_str();
 }
 
 }  // namespace synack::tools

@@ -14,6 +14,7 @@
 
 #include "synack/util/time.hpp"
 #include "synack/wire/bytes.hpp"
+#include "synack/wire/offload.hpp"
 
 namespace synack::io {
 
@@ -27,9 +28,15 @@ struct link_stats {
   // Packets a batching link (io_uring) read with a plain read() because its ring had not taken
   // them although the descriptor was readable.
   std::uint64_t rx_direct_reads = 0;
+  // Segmentation offload (a TUN device with a virtio-net header): super-packets (GSO, longer
+  // than the MTU) the kernel handed over, and those it was given to cut into segments.
+  std::uint64_t rx_super_packets = 0;
+  std::uint64_t tx_super_packets = 0;
 };
 
-using packet_sink = std::function<void(bytes packet)>;
+// A received packet and what the link knows of it (checksum verified or partial, GSO size);
+// plain links pass rx_meta{}.
+using packet_sink = std::function<void(bytes packet, const rx_meta& meta)>;
 
 class link {
  public:
@@ -37,6 +44,14 @@ class link {
   // Hands one IPv4 packet to the link; false if it was dropped. A link may queue it until
   // submit() (a batching device); the driver submits before it waits for input.
   virtual bool send(instant now, bytes packet) = 0;
+  // The same for a packet that needs the link's offloads (tx_meta: a super-segment to cut
+  // into segments, a partial checksum to complete). Only a link whose tso_max() is not 0 takes
+  // such a packet; a plain packet (tx_meta{}) goes through send().
+  virtual bool send_offload(instant now, bytes packet, const tx_meta& meta) {
+    return meta.gso_size == 0 && !meta.csum_partial && send(now, packet);
+  }
+  // The largest super-segment payload the link cuts into segments itself (0: none).
+  [[nodiscard]] virtual std::uint32_t tso_max() const { return 0; }
   virtual void submit() {}
   // Delivers up to `max` waiting packets to `sink` (each valid only during the call) and
   // returns how many; 0 when none waits. Never blocks.
@@ -57,6 +72,10 @@ class link_decorator : public link {
  public:
   explicit link_decorator(link& inner) : inner_(inner) {}
   bool send(instant now, bytes packet) override { return inner_.send(now, packet); }
+  bool send_offload(instant now, bytes packet, const tx_meta& meta) override {
+    return inner_.send_offload(now, packet, meta);
+  }
+  [[nodiscard]] std::uint32_t tso_max() const override { return inner_.tso_max(); }
   void submit() override { inner_.submit(); }
   std::size_t receive(instant now, std::size_t max, const packet_sink& sink) override {
     return inner_.receive(now, max, sink);

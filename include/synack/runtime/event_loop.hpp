@@ -28,6 +28,7 @@
 
 #include "synack/io/link.hpp"
 #include "synack/stack/host.hpp"
+#include "synack/stack/rx_coalescer.hpp"
 
 namespace synack::runtime {
 
@@ -62,6 +63,9 @@ struct loop_stats {
   std::uint64_t wake_timer = 0;
   std::uint64_t wake_timeout = 0;
   std::uint64_t wake_no_sleep = 0;
+  // Receive coalescing (set_rx_coalescing): runs of segments merged, and the segments in them.
+  std::uint64_t rx_coalesced_runs = 0;
+  std::uint64_t rx_coalesced_segments = 0;
 };
 
 class event_loop {
@@ -106,6 +110,9 @@ class event_loop {
   [[nodiscard]] const synack::host& host() const { return *host_; }
   [[nodiscard]] io::link& link() { return link_; }
   [[nodiscard]] const loop_stats& stats() const { return stats_; }
+  // Coalesce in-order data segments of one connection within each received batch before the
+  // host sees them (rx_coalescer: GRO-like), for a link without offloads. Off by default.
+  void set_rx_coalescing(bool on) { coalesce_ = on; }
   [[nodiscard]] std::size_t open_handles() const { return conns_.size(); }
 
  private:
@@ -134,6 +141,8 @@ class event_loop {
   int epfd_ = -1;
   bool stop_ = false;
   bool link_busy_ = false;  // the last read_link() stopped at its bound with packets left
+  bool coalesce_ = false;
+  rx_coalescer coalescer_;
   instant now_;
   std::vector<std::byte> txbuf_;
   std::unordered_map<std::uint32_t, conn_entry> conns_;  // by handle index

@@ -24,6 +24,7 @@
 #include "synack/util/result.hpp"
 #include "synack/util/siphash.hpp"
 #include "synack/wire/ipv4.hpp"
+#include "synack/wire/offload.hpp"
 
 namespace synack {
 
@@ -52,7 +53,15 @@ struct host_config {
   // When a listener answers a SYN with a stateless cookie SYN-ACK instead of a half-open TCB
   // (keyed by `secret` too). A SYN the SYN queue cannot take is dropped when off.
   syncookies_mode syncookies = syncookies_mode::on_overflow;
+  // Segmentation offload (TSO): when the link cuts super-segments itself (a TUN device with
+  // TUN_F_TSO4), the largest TCP payload of one, at most max_tso_payload; 0 (the default) is
+  // off and every segment fits the MSS. Every connection's tcp_config::tso_max is set from it.
+  // With it on, drive the host through poll_transmit(now, out, meta) and hand `meta` to the
+  // link: a super-segment carries only a partial checksum (tx_meta).
+  std::uint32_t tso_max = 0;
 };
+// The largest super-segment payload: an IPv4 datagram of 65535 octets with a 60-octet TCP header.
+inline constexpr std::uint32_t max_tso_payload = 65535 - 20 - 60;
 
 // Operator notices (the host cannot print; whoever drives it does): e.g. "possible SYN
 // flooding on port 80; sending cookies", at most once per listener per minute of `now`.
@@ -185,6 +194,9 @@ class host {
 
   // ---- inputs ----------------------------------------------------------------------------
   void on_packet(instant now, bytes packet);
+  // With what the link knows about it: a checksum it vouches for is not checked again, and a
+  // super-packet (longer than the MTU) counts as gso_size-sized segments in in_segs.
+  void on_packet(instant now, bytes packet, const rx_meta& meta);
   void on_timeout(instant now);
 
   // ---- polls -----------------------------------------------------------------------------
@@ -192,7 +204,14 @@ class host {
   // returns an optional<size_t> out of line through a stack slot written with a byte store and
   // reread with a wider load, a store-forwarding stall per call (docs/performance.md).
   [[nodiscard]] std::optional<std::size_t> poll_transmit(instant now, mutable_bytes out) {
-    const std::size_t n = transmit(now, out);
+    tx_meta meta;
+    const std::size_t n = transmit(now, out, meta);
+    return n == 0 ? std::nullopt : std::optional<std::size_t>{n};
+  }
+  // The same, saying how the link must segment and checksum the packet (host_config::tso_max).
+  [[nodiscard]] std::optional<std::size_t> poll_transmit(instant now, mutable_bytes out, tx_meta& meta) {
+    meta = tx_meta{};
+    const std::size_t n = transmit(now, out, meta);
     return n == 0 ? std::nullopt : std::optional<std::size_t>{n};
   }
   [[nodiscard]] std::optional<instant> next_deadline() const {
@@ -212,7 +231,10 @@ class host {
   [[nodiscard]] const host_config& config() const;
   [[nodiscard]] ipv4_addr addr() const { return config().addr; }
   [[nodiscard]] const host_counters& counters() const;
-  [[nodiscard]] std::size_t max_packet_len() const { return 20 + 60 + std::size_t{config().tcp.mss}; }
+  // A super-segment's length when segmentation offload is on (host_config::tso_max).
+  [[nodiscard]] std::size_t max_packet_len() const {
+    return 20 + 60 + std::max<std::size_t>(config().tcp.mss, std::min(config().tso_max, max_tso_payload));
+  }
   // The connection behind a handle (nullptr if stale).
   [[nodiscard]] const connection* find(conn_handle h) const;
   [[nodiscard]] std::optional<tcp_state> state(conn_handle h) const;
@@ -237,7 +259,7 @@ class host {
   void set_log(host_log* l);
 
  private:
-  std::size_t transmit(instant now, mutable_bytes out);  // packet length, 0 for none
+  std::size_t transmit(instant now, mutable_bytes out, tx_meta& meta);  // packet length, 0 for none
   [[nodiscard]] instant deadline_or_max() const;         // instant::max() for none
   struct impl;
   std::unique_ptr<impl> impl_;

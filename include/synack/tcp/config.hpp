@@ -124,6 +124,12 @@ struct tcp_config {
   bool cork = false;
   // The IPv4 TOS octet (DSCP and ECN fields) of this connection's packets (IP_TOS).
   std::uint8_t tos = 0;
+  // Segmentation offload (TSO; the host sets it from host_config::tso_max, 0 = off): new data
+  // in order may leave as one super-segment of up to this many payload octets, made of whole
+  // segments of the send MSS less options, which the link cuts apart (connection::
+  // tx_gso_size()). Retransmissions, urgent data, probes, SACK recovery and the runt Nagle
+  // holds back still go as single segments of at most one MSS.
+  std::uint32_t tso_max = 0;
 };
 
 }  // namespace synack

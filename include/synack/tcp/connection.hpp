@@ -9,6 +9,7 @@
 //             next_deadline() for when to call on_timeout; poll_event() for events.
 // Time only enters as `now`; randomness only through the injected isn_source. No syscalls,
 // no clock reads, no allocation per segment (buffers are allocated once, when first used).
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -165,6 +166,14 @@ class connection {
   // only a SYN changes anything: replies to other segments (RST for an ACK) are the owner's,
   // who knows where to send them (the stack, via reset_for_closed).
   rx_verdict on_segment(instant now, const tcp_repr& seg, ipv4_addr remote = {});
+  // The same for a segment that stands for `segments` received ones (a GSO super-packet or a
+  // coalesced run, rx_meta::gso_size): more than one is ACKed at once, as two segments are.
+  rx_verdict on_segment(instant now, const tcp_repr& seg, ipv4_addr remote, std::uint32_t segments) {
+    rx_segments_ = segments;
+    const rx_verdict v = on_segment(now, seg, remote);
+    rx_segments_ = 1;
+    return v;
+  }
   void on_timeout(instant now);
   // An ICMP error the stack matched to this connection (quoted SEQ within SND.UNA..SND.MAX,
   // RFC 5927 §4.1): soft errors are remembered, hard ones abort SYN-SENT, Fragmentation
@@ -218,7 +227,12 @@ class connection {
   [[nodiscard]] const rtt_estimator& rtt() const { return rtt_; }
   [[nodiscard]] bool has_pending_output() const;
   [[nodiscard]] tcb_snapshot snapshot() const;
-  [[nodiscard]] std::size_t max_segment_len() const { return 60 + snd_.mss; }
+  [[nodiscard]] std::size_t max_segment_len() const {
+    return 60 + std::max<std::size_t>(snd_.mss, cfg_->tso_max);
+  }
+  // The segment poll_transmit returned last is a super-segment to cut into segments of this
+  // payload size, with a partial checksum (tcp_config::tso_max); 0 for a plain segment.
+  [[nodiscard]] std::uint16_t tx_gso_size() const { return tx_gso_size_; }
   [[nodiscard]] std::uint64_t retransmissions() const { return retransmissions_; }
   [[nodiscard]] std::uint64_t fast_retransmits() const { return fast_retransmits_; }
   [[nodiscard]] std::uint64_t timeouts() const { return timeouts_; }
@@ -272,7 +286,7 @@ class connection {
   void enter_time_wait(instant now);
   void push_event(tcp_event e);
   void queue_ack() { ack_now_ = true; }
-  void queue_delayed_ack(instant now);
+  void queue_delayed_ack(instant now, std::size_t len);
   void queue_challenge_ack(instant now);
   void queue_reset(seq_num seq, std::optional<seq_num> ack);
   [[nodiscard]] std::uint32_t recv_window() const;
@@ -294,6 +308,7 @@ class connection {
   [[nodiscard]] bool sack_recovery() const { return sack_ok_ && sb_.in_recovery(); }
   [[nodiscard]] std::uint32_t sending_flight() const;
   [[nodiscard]] std::uint32_t cwnd_room() const;
+  [[nodiscard]] bool tso_allowed(bool fresh, bool urgent) const;
   std::optional<next_segment> take_retransmission();
   std::size_t emit_retransmission(instant now, mutable_bytes out, next_segment s);  // 0: none
 
@@ -375,6 +390,8 @@ class connection {
   std::uint8_t unacked_segments_ = 0;  // in-order data segments not yet ACKed (delayed ACK)
   std::uint8_t quickack_left_ = 0;     // segments still ACKed at once (tcp_config::quickack)
   std::optional<instant> last_data_at_;  // when in-order data last arrived (quick-ACK mode)
+  std::uint16_t tx_gso_size_ = 0;      // tx_gso_size()
+  std::uint32_t rx_segments_ = 1;      // received segments the one being processed stands for
   // RFC 9293 §3.8.6.3 (SHLD-19): an ACK for at least every second full-sized segment, even when
   // several arrive before the next poll_transmit (a batch from the link). Each pair completed
   // in a batch leaves its RCV.NXT here; the bare ACKs go out in order, each a cumulative ACK

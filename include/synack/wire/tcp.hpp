@@ -172,6 +172,9 @@ struct tcp_repr {
   // value per segment (docs/performance.md).
   [[nodiscard]] static std::optional<wire_error> parse(const tcp_view& v, ipv4_addr src, ipv4_addr dst,
                                                        tcp_repr& out);
+  // The same without the checksum check, for a segment whose link vouches for it (a TUN
+  // device's virtio-net header: the local kernel made it, or verified it; rx_meta).
+  [[nodiscard]] static std::optional<wire_error> parse_trusted(const tcp_view& v, tcp_repr& out);
   [[nodiscard]] std::size_t header_len() const { return tcp_view::min_header_len + options.buffer_len(); }
   [[nodiscard]] std::size_t buffer_len() const { return header_len() + payload.size(); }
   // Writes header, options, payload and checksum. Preconditions: out.size() >= buffer_len(),
@@ -181,6 +184,9 @@ struct tcp_repr {
   // themselves and then call fill_checksum on the whole segment.
   void emit_header(mutable_bytes out) const;
   static void fill_checksum(mutable_bytes segment, ipv4_addr src, ipv4_addr dst);
+  // Stores only the pseudo-header sum (folded, not complemented) over the segment's length: a
+  // partial checksum that a device with checksum offload completes (tx_meta::csum_partial).
+  static void fill_partial_checksum(mutable_bytes segment, ipv4_addr src, ipv4_addr dst);
 
   friend bool operator==(const tcp_repr& a, const tcp_repr& b);
 };

@@ -7,7 +7,7 @@ namespace synack::io {
 faults_link::faults_link(link& inner, const fault_config& cfg) : link_decorator(inner), cfg_(cfg), rng_(cfg.seed) {}
 
 // Draw order is fixed (loss, reorder, duplicate) so a seed replays the same decisions.
-int faults_link::judge(instant now, bytes packet, std::deque<held>& hold, fault_stats& st) {
+int faults_link::judge(instant now, bytes packet, std::deque<held>& hold, fault_stats& st, const rx_meta& meta) {
   if (rng_.chance(cfg_.loss)) {
     ++st.lost;
     return 0;
@@ -17,7 +17,7 @@ int faults_link::judge(instant now, bytes packet, std::deque<held>& hold, fault_
   if (dup) ++st.duplicated;
   if (reorder) {
     ++st.reordered;
-    hold.push_back(held{now + cfg_.reorder_delay, std::vector<std::byte>(packet.begin(), packet.end())});
+    hold.push_back(held{now + cfg_.reorder_delay, std::vector<std::byte>(packet.begin(), packet.end()), meta});
     return dup ? 1 : 0;
   }
   return dup ? 2 : 1;
@@ -36,14 +36,14 @@ std::size_t faults_link::receive(instant now, std::size_t max, const packet_sink
   while (!in_hold_.empty() && in_hold_.front().due <= now && delivered < max) {
     const held h = std::move(in_hold_.front());
     in_hold_.pop_front();
-    sink(bytes{h.data});
+    sink(bytes{h.data}, h.meta);
     ++delivered;
   }
   const std::size_t budget = max - delivered;
   if (budget == 0) return delivered;
-  const std::size_t got = inner().receive(now, budget, [&](bytes p) {
-    const int copies = judge(now, p, in_hold_, in_stats_);
-    for (int i = 0; i < copies; ++i) sink(p);
+  const std::size_t got = inner().receive(now, budget, [&](bytes p, const rx_meta& meta) {
+    const int copies = judge(now, p, in_hold_, in_stats_, meta);
+    for (int i = 0; i < copies; ++i) sink(p, meta);
     delivered += static_cast<std::size_t>(copies);
   });
   // Report progress whenever the inner link produced packets, even if all were dropped, so the

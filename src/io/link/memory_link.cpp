@@ -21,7 +21,7 @@ std::size_t memory_link::receive(instant /*now*/, std::size_t max, const packet_
   while (n < max && !queue_.empty()) {
     const std::vector<std::byte> p = std::move(queue_.front());
     queue_.pop_front();
-    sink(bytes{p});
+    sink(bytes{p}, rx_meta{});
     ++n;
   }
   return n;

@@ -27,15 +27,24 @@ namespace {
 // IORING_OP_READ_MULTISHOT (Linux 6.7); Debian 12's liburing 2.3 headers predate it. The value
 // is part of the kernel ABI; the probe below checks the running kernel knows it.
 constexpr std::uint8_t op_read_multishot = 49;
-constexpr unsigned rx_buffers = 512;  // power of two (buffer ring)
+// Buffers of MTU-sized packets; a quarter as many of 64 KiB super-packets (about 8 MiB each
+// way). The receive count is a power of two (buffer ring).
+constexpr unsigned rx_buffers_small = 512;
+constexpr unsigned tx_slots_small = 256;
+constexpr unsigned rx_buffers_large = 128;
+constexpr unsigned tx_slots_large = 128;
+constexpr std::size_t large_packet = 16384;
 constexpr unsigned rx_cq_entries = 1024;
-constexpr unsigned tx_slots = 256;
 constexpr std::uint16_t rx_group = 1;
 constexpr std::uint64_t rx_tag = ~std::uint64_t{0};
 
 class uring_impl final : public tun_uring {
  public:
-  uring_impl(int fd, std::size_t packet_len) : fd_(fd), len_(packet_len) {}
+  uring_impl(int fd, std::size_t packet_len)
+      : fd_(fd),
+        len_(packet_len),
+        rx_buffers_(packet_len > large_packet ? rx_buffers_large : rx_buffers_small),
+        tx_slots_(packet_len > large_packet ? tx_slots_large : tx_slots_small) {}
   ~uring_impl() override {
     // The multishot read holds a reference to the TUN file until it completes. The ring's own
     // teardown is asynchronous (a kernel worker), so without this the device would outlive the
@@ -69,25 +78,25 @@ class uring_impl final : public tun_uring {
     if (!multishot) return "no multishot read in this kernel (Linux 6.7+)";
     io_uring_params tp{};
     tp.flags = flags;
-    if (const int r = io_uring_queue_init_params(tx_slots, &tx_, &tp); r < 0) return why("io_uring_setup", r);
+    if (const int r = io_uring_queue_init_params(tx_slots_, &tx_, &tp); r < 0) return why("io_uring_setup", r);
     tx_ok_ = true;
     void* mem = ::mmap(nullptr, br_bytes(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) return why("mmap", -errno);
     br_ = static_cast<io_uring_buf_ring*>(mem);
     io_uring_buf_reg reg{};
     reg.ring_addr = reinterpret_cast<std::uintptr_t>(br_);  // NOLINT: the kernel wants an address
-    reg.ring_entries = rx_buffers;
+    reg.ring_entries = rx_buffers_;
     reg.bgid = rx_group;
     if (const int r = io_uring_register_buf_ring(&rx_, &reg, 0); r < 0) return why("io_uring_register_buf_ring", r);
     io_uring_buf_ring_init(br_);
-    rx_mem_.resize(rx_buffers * len_);
-    for (unsigned i = 0; i < rx_buffers; ++i) {
+    rx_mem_.resize(rx_buffers_ * len_);
+    for (unsigned i = 0; i < rx_buffers_; ++i) {
       io_uring_buf_ring_add(br_, rx_buf(i), static_cast<unsigned>(len_), static_cast<unsigned short>(i),
-                            io_uring_buf_ring_mask(rx_buffers), static_cast<int>(i));
+                            io_uring_buf_ring_mask(rx_buffers_), static_cast<int>(i));
     }
-    io_uring_buf_ring_advance(br_, static_cast<int>(rx_buffers));
-    tx_mem_.resize(tx_slots * len_);
-    for (unsigned i = 0; i < tx_slots; ++i) free_.push_back(tx_slots - 1 - i);
+    io_uring_buf_ring_advance(br_, static_cast<int>(rx_buffers_));
+    tx_mem_.resize(tx_slots_ * len_);
+    for (unsigned i = 0; i < tx_slots_; ++i) free_.push_back(tx_slots_ - 1 - i);
     if (!arm()) return "cannot submit the multishot read";
     // A kernel that refuses the request answers at once; a working one waits for a packet.
     (void)io_uring_get_events(&rx_);
@@ -103,7 +112,7 @@ class uring_impl final : public tun_uring {
     return io_uring_cq_ready(&rx_) > 0;
   }
 
-  std::size_t receive(std::size_t max, const packet_sink& sink, link_stats& st) override {
+  std::size_t receive(std::size_t max, const raw_sink& sink, link_stats& st) override {
     std::size_t got = drain(max, sink, st);
     if (got < max) {
       (void)io_uring_get_events(&rx_);  // the kernel does the reads it deferred, posting them
@@ -117,8 +126,8 @@ class uring_impl final : public tun_uring {
     return got;
   }
 
-  bool send(bytes packet, link_stats& st) override {
-    if (packet.size() > len_) {
+  bool send(bytes header, bytes packet, link_stats& st) override {
+    if (header.size() + packet.size() > len_) {
       ++st.tx_dropped;
       return false;
     }
@@ -144,8 +153,9 @@ class uring_impl final : public tun_uring {
     }
     const unsigned slot = free_.back();
     free_.pop_back();
-    std::memcpy(tx_buf(slot), packet.data(), packet.size());
-    io_uring_prep_write(sqe, fd_, tx_buf(slot), static_cast<unsigned>(packet.size()), 0);
+    if (!header.empty()) std::memcpy(tx_buf(slot), header.data(), header.size());
+    std::memcpy(tx_buf(slot) + header.size(), packet.data(), packet.size());
+    io_uring_prep_write(sqe, fd_, tx_buf(slot), static_cast<unsigned>(header.size() + packet.size()), 0);
     io_uring_sqe_set_data64(sqe, slot);
     ++queued_;
     return true;
@@ -161,7 +171,7 @@ class uring_impl final : public tun_uring {
   }
 
  private:
-  [[nodiscard]] std::size_t br_bytes() const { return rx_buffers * sizeof(io_uring_buf); }
+  [[nodiscard]] std::size_t br_bytes() const { return rx_buffers_ * sizeof(io_uring_buf); }
   std::byte* rx_buf(unsigned i) { return rx_mem_.data() + static_cast<std::size_t>(i) * len_; }
   std::byte* tx_buf(unsigned i) { return tx_mem_.data() + static_cast<std::size_t>(i) * len_; }
 
@@ -170,7 +180,7 @@ class uring_impl final : public tun_uring {
   }
 
   // Completions already posted, up to `max` packets to the sink.
-  std::size_t drain(std::size_t max, const packet_sink& sink, link_stats& st) {
+  std::size_t drain(std::size_t max, const raw_sink& sink, link_stats& st) {
     std::size_t got = 0;
     io_uring_cqe* cqe = nullptr;
     while (got < max && io_uring_peek_cqe(&rx_, &cqe) == 0) {
@@ -186,7 +196,7 @@ class uring_impl final : public tun_uring {
           st.rx_bytes += static_cast<std::uint64_t>(res);
           sink(bytes{rx_buf(bid), static_cast<std::size_t>(res)});
         }
-        io_uring_buf_ring_add(br_, rx_buf(bid), static_cast<unsigned>(len_), bid, io_uring_buf_ring_mask(rx_buffers), 0);
+        io_uring_buf_ring_add(br_, rx_buf(bid), static_cast<unsigned>(len_), bid, io_uring_buf_ring_mask(rx_buffers_), 0);
         io_uring_buf_ring_advance(br_, 1);
       } else if (res < 0 && res != -ENOBUFS) {
         ++st.rx_errors;
@@ -196,7 +206,7 @@ class uring_impl final : public tun_uring {
   }
 
   // Plain non-blocking reads, for packets the ring has not taken (counted as direct_reads).
-  std::size_t read_direct(std::size_t max, const packet_sink& sink, link_stats& st) {
+  std::size_t read_direct(std::size_t max, const raw_sink& sink, link_stats& st) {
     std::size_t got = 0;
     while (got < max) {
       const ssize_t n = ::read(fd_, direct_.data(), direct_.size());
@@ -255,6 +265,8 @@ class uring_impl final : public tun_uring {
 
   int fd_;
   std::size_t len_;
+  const unsigned rx_buffers_;  // power of two
+  const unsigned tx_slots_;
   io_uring rx_{};
   io_uring tx_{};
   bool rx_ok_ = false;

@@ -6,6 +6,7 @@
 //    SINGLE_ISSUER | DEFER_TASKRUN (Linux 6.1): the kernel does the reads only when receive()
 //    asks for completions (io_uring_enter GETEVENTS), never by interrupting the thread; a
 //    registered eventfd tells epoll that work waits. Buffers go back after the sink saw them.
+//  Buffers are one packet each: MTU-sized, or 64 KiB with offloads (fewer of them then).
 //  - send: each packet is copied into a slot and queued as a write; submit() hands the queue over
 //    in one io_uring_enter (a TUN write never blocks, so they complete in that call).
 // The thread that opens the link must be the one that drives it (SINGLE_ISSUER).
@@ -13,6 +14,7 @@
 // kernel, seccomp, kernel.io_uring_disabled); tun_link then keeps to read()/write().
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -20,6 +22,9 @@
 #include "synack/util/result.hpp"
 
 namespace synack::io::detail {
+
+// A packet as read from the device (with its virtio-net header, if the device has one).
+using raw_sink = std::function<void(bytes raw)>;
 
 class tun_uring {
  public:
@@ -29,9 +34,10 @@ class tun_uring {
   // while packets sit in the device's queue).
   [[nodiscard]] virtual bool rx_pending() const = 0;
   // Up to `max` received packets to `sink`; also counts rx errors into `st`.
-  virtual std::size_t receive(std::size_t max, const packet_sink& sink, link_stats& st) = 0;
-  // Queues one packet; false if it cannot be queued (too big).
-  virtual bool send(bytes packet, link_stats& st) = 0;
+  virtual std::size_t receive(std::size_t max, const raw_sink& sink, link_stats& st) = 0;
+  // Queues one packet behind `header` (empty, or a virtio-net header); false if it cannot be
+  // queued (too big).
+  virtual bool send(bytes header, bytes packet, link_stats& st) = 0;
   // Submits what send() queued.
   virtual void submit(link_stats& st) = 0;
 };

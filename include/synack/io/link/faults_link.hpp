@@ -31,6 +31,8 @@ class faults_link final : public link_decorator {
   faults_link(link& inner, const fault_config& cfg);
   bool send(instant now, bytes packet) override;
   std::size_t receive(instant now, std::size_t max, const packet_sink& sink) override;
+  // Faults act on packets as the wire carries them: no super-segments through this decorator.
+  [[nodiscard]] std::uint32_t tso_max() const override { return 0; }
   [[nodiscard]] std::optional<instant> next_deadline() const override;
   void on_timeout(instant now) override;
   [[nodiscard]] std::string name() const override { return "faults(" + inner().name() + ")"; }
@@ -40,9 +42,10 @@ class faults_link final : public link_decorator {
   struct held {
     instant due;
     std::vector<std::byte> data;
+    rx_meta meta;  // received packets: what the inner link said of it
   };
   // How many copies to pass on now (0, 1 or 2); a reordered packet is queued in `hold`.
-  int judge(instant now, bytes packet, std::deque<held>& hold, fault_stats& st);
+  int judge(instant now, bytes packet, std::deque<held>& hold, fault_stats& st, const rx_meta& meta = {});
   fault_config cfg_;
   rng rng_;
   std::deque<held> out_hold_;

@@ -9,6 +9,19 @@
 // environment turns that off); send() then queues until submit(). io_notice() says why when
 // io_uring was wanted but is missing or refused (seccomp, kernel.io_uring_disabled, old kernel).
 // With io_uring, the thread that opened the link must drive it.
+//
+// Offloads (tun_config::offload): the device is opened with a virtio-net header in front of
+// every packet (IFF_VNET_HDR, TUNSETVNETHDRSZ) and told it may hand over unchecksummed and
+// TSO super-packets (TUNSETOFFLOAD TUN_F_CSUM | TUN_F_TSO4). Received packets then come with
+// rx_meta (the kernel's checksum verdict, GSO size: up to 64 KiB per packet), and tso_max()
+// lets the host send super-segments that the kernel cuts into segments (send_offload). When the
+// kernel refuses TUNSETOFFLOAD the link goes on without (offload_notice() says so).
+//
+// Queues (tun_config::queues > 1): the device is multi-queue (IFF_MULTI_QUEUE), one descriptor
+// per queue, all attached at open (TUNSETQUEUE could detach one; nothing here does). The kernel
+// picks a queue per flow for what it sends us; receive() reads every queue, and fd() is then an
+// epoll set over the queues' descriptors (level-triggered, so still readable while any queue
+// holds a packet). send() writes on queue 0. One thread serves them all today.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -35,6 +48,11 @@ struct tun_config {
   // False: set nothing on the interface (address, MTU, queue length, up state, IPv6): it is
   // used as it is, and its MTU is read from it.
   bool configure = true;
+  // Checksum and segmentation offload through a virtio-net header (above). Off by default for
+  // library users; SYNACK_TUN_OFFLOAD=off in the environment turns it off whatever this says.
+  bool offload = false;
+  // Device queues (IFF_MULTI_QUEUE when more than 1), one descriptor each: 1..16.
+  unsigned queues = 1;
 };
 
 class tun_link final : public link {
@@ -47,6 +65,8 @@ class tun_link final : public link {
   tun_link& operator=(const tun_link&) = delete;
 
   bool send(instant now, bytes packet) override;
+  bool send_offload(instant now, bytes packet, const tx_meta& meta) override;
+  [[nodiscard]] std::uint32_t tso_max() const override;
   void submit() override;
   std::size_t receive(instant now, std::size_t max, const packet_sink& sink) override;
   [[nodiscard]] int fd() const override;
@@ -55,21 +75,41 @@ class tun_link final : public link {
   [[nodiscard]] const std::string& ifname() const { return ifname_; }
   [[nodiscard]] const link_stats& stats() const { return stats_; }
   // "io_uring" or "read/write": how packets move.
-  [[nodiscard]] const char* io_mode() const { return uring_ ? "io_uring" : "read/write"; }
+  [[nodiscard]] const char* io_mode() const { return queues_.front().uring ? "io_uring" : "read/write"; }
   // One line when io_uring could not be used although not turned off; empty otherwise.
   [[nodiscard]] const std::string& io_notice() const { return io_notice_; }
   // One line when a setting could not be applied and the link went on without it (the queue
   // length inside a user namespace that refuses both the ioctl and netlink); empty otherwise.
   [[nodiscard]] const std::string& config_notice() const { return config_notice_; }
+  // Whether packets carry a virtio-net header and the kernel accepted the offloads.
+  [[nodiscard]] bool offload() const { return offload_; }
+  // One line when offload was asked for but the kernel refused it; empty otherwise.
+  [[nodiscard]] const std::string& offload_notice() const { return offload_notice_; }
+  [[nodiscard]] std::size_t queues() const { return queues_.size(); }
+  // Packets received per queue (tests: which queue the kernel picked).
+  [[nodiscard]] std::uint64_t queue_rx_packets(std::size_t q) const { return queues_.at(q).rx_packets; }
 
  private:
-  tun_link(int fd, std::string ifname, std::size_t mtu);
-  int fd_ = -1;
+  struct queue {
+    int fd = -1;
+    std::unique_ptr<detail::tun_uring> uring;
+    std::uint64_t rx_packets = 0;
+  };
+  tun_link(std::vector<int> fds, std::string ifname, std::size_t mtu, bool vnet, bool offload);
+  std::size_t receive_queue(queue& q, std::size_t max, const packet_sink& sink);
+  bool write_packet(bytes header, bytes packet);
+  // The packet behind the virtio-net header and what the header says; false if malformed.
+  bool decode(bytes raw, bytes& packet, rx_meta& meta);
+  std::vector<queue> queues_;
+  int epfd_ = -1;  // several queues: an epoll set over their descriptors (fd())
+  std::size_t next_queue_ = 0;
   std::string ifname_;
   std::vector<std::byte> buf_;
-  std::unique_ptr<detail::tun_uring> uring_;
+  bool vnet_ = false;     // a virtio-net header precedes every packet
+  bool offload_ = false;  // and the kernel accepted TUN_F_CSUM | TUN_F_TSO4
   std::string io_notice_;
   std::string config_notice_;
+  std::string offload_notice_;
   link_stats stats_;
 };
 
