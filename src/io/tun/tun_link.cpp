@@ -342,7 +342,7 @@ bool tun_link::write_packet(bytes header, bytes packet) {
     const ssize_t n = ::writev(q.fd, header.empty() ? &iov[1] : iov.data(), parts);
     if (n >= 0) {
       ++stats_.tx_packets;
-      stats_.tx_bytes += packet.size();
+      stats_.tx_bytes += static_cast<std::uint64_t>(n);  // as the io_uring path: the header included
       return true;
     }
     if (errno == EINTR) continue;

@@ -73,6 +73,7 @@ class tun_link final : public link {
   [[nodiscard]] bool rx_pending() const override;
   [[nodiscard]] std::string name() const override { return "tun:" + ifname_; }
   [[nodiscard]] const std::string& ifname() const { return ifname_; }
+  // Octets count as they cross the device: with offloads, each packet's virtio-net header too.
   [[nodiscard]] const link_stats& stats() const { return stats_; }
   // "io_uring" or "read/write": how packets move.
   [[nodiscard]] const char* io_mode() const { return queues_.front().uring ? "io_uring" : "read/write"; }
