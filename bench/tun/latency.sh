@@ -33,27 +33,8 @@ SYN=10.77.0.2   # synack behind synack0
 REF=10.79.0.2   # the reflector behind synackr
 VA=10.78.0.1
 VB=10.78.0.2
-WORK=$(mktemp -d /tmp/synack-lat.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-ip link set lo up
-
-unshare -n sleep 100000 &
-HOLD=$!
-PIDS+=("$HOLD")
-sleep 0.1
-inb() { nsenter --net="/proc/$HOLD/ns/net" "$@"; }
-ip link add vb0 type veth peer name vb1 netns "$HOLD"
-ip addr add "$VA/24" dev vb0
-ip link set vb0 up
-inb ip link set lo up
-inb ip addr add "$VB/24" dev vb1
-inb ip link set vb1 up
+. "$(dirname "$0")/netns.sh"
+bench_netns_init synack-lat
 nsenter --net="/proc/$HOLD/ns/net" timeout -k 5 3600 "$LOAD_BIN" server 7 echo >/dev/null &
 PIDS+=($!)
 

@@ -51,30 +51,10 @@ VA=10.78.0.1       # veth end in A (the client's side), offloads off
 VB=10.78.0.2       # veth end in B (the kernel servers), offloads off
 OA=10.79.0.1       # second veth pair, offloads on: A's end
 OB=10.79.0.2       # and B's
-WORK=$(mktemp -d /tmp/synack-bench-tun.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-ip link set lo up
+. "$(dirname "$0")/netns.sh"
+bench_netns_init synack-bench-tun
 # Room for the client's TIME-WAITs: each run uses its own source address and up to 64k ports.
 sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
-
-unshare -n sleep 100000 &
-HOLD=$!
-PIDS+=("$HOLD")
-sleep 0.1
-inb() { nsenter --net="/proc/$HOLD/ns/net" "$@"; }
-ip link add vb0 type veth peer name vb1 netns "$HOLD"
-ip addr add "$VA/24" dev vb0
-ip link set vb0 up
-inb ip link set lo up
-inb ip addr add "$VB/24" dev vb1
-inb ip link set vb1 up
 offloads=(tso off gso off gro off tx off rx off sg off)
 ethtool -K vb0 "${offloads[@]}" >/dev/null 2>&1
 inb ethtool -K vb1 "${offloads[@]}" >/dev/null 2>&1

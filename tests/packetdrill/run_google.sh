@@ -20,7 +20,7 @@ skip() {
 command -v bison >/dev/null && command -v flex >/dev/null || skip "bison and flex are needed to build packetdrill (scripts/setup.sh)"
 unshare -n true 2>/dev/null || skip "cannot create a network namespace (unshare -n needs root)"
 [ -f "$build/libsynack_packetdrill.so" ] || { echo "no $build/libsynack_packetdrill.so"; exit 1; }
-if ldd "$build/libsynack_packetdrill.so" 2>/dev/null | grep -q libasan || nm -D "$build/libsynack_packetdrill.so" 2>/dev/null | grep -q __asan_; then
+if ldd "$build/libsynack_packetdrill.so" 2>/dev/null | grep -q libasan || nm -D "$build/libsynack_packetdrill.so" 2>/dev/null | grep -qE "__(asan|ubsan)_"; then
   skip "the plug-in is built with sanitizers; packetdrill is not"
 fi
 
