@@ -146,20 +146,18 @@ executor::executor(const script& s, const run_options& o)
   cfg_.addr = opt_.local;
 }
 
-bool executor::fail(const event& ev, std::string msg) {
-  if (done_) return false;
-  done_ = true;
-  res_.what = verdict::fail;
-  res_.line = ev.pos.line;
-  res_.message = std::move(msg);
-  res_.time_us = now_.us;
-  return false;
-}
+bool executor::fail(const event& ev, std::string msg) { return finish(ev, verdict::fail, std::move(msg)); }
 
 bool executor::unsupported(const event& ev, std::string msg) {
+  return finish(ev, verdict::unsupported, std::move(msg));
+}
+
+// The first verdict other than PASS ends the run; later ones are ignored. Always false, so a
+// step can `return fail(...)`.
+bool executor::finish(const event& ev, verdict v, std::string msg) {
   if (done_) return false;
   done_ = true;
-  res_.what = verdict::unsupported;
+  res_.what = v;
   res_.line = ev.pos.line;
   res_.message = std::move(msg);
   res_.time_us = now_.us;

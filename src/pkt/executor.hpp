@@ -77,6 +77,7 @@ class executor {
   // ---- helpers ---------------------------------------------------------------------------
   bool fail(const event& ev, std::string msg);
   bool unsupported(const event& ev, std::string msg);
+  bool finish(const event& ev, verdict v, std::string msg);
   void excused(relax_rule r);
   [[nodiscard]] bool relaxed() const { return opt_.mode == match_mode::relaxed; }
   [[nodiscard]] std::optional<int> live_fd(const expr& e) const;

@@ -13,6 +13,8 @@
 #include <variant>
 #include <vector>
 
+#include "synack/wire/tcp.hpp"
+
 namespace synack::pkt {
 
 struct source_pos {
@@ -46,16 +48,8 @@ struct tcp_option_spec {
   std::vector<std::pair<std::uint32_t, std::uint32_t>> blocks;  // SACK blocks, script space
 };
 
-namespace flag {  // packet flags as written; '.' is the ACK bit
-inline constexpr std::uint8_t fin = 0x01;
-inline constexpr std::uint8_t syn = 0x02;
-inline constexpr std::uint8_t rst = 0x04;
-inline constexpr std::uint8_t psh = 0x08;
-inline constexpr std::uint8_t ack = 0x10;
-inline constexpr std::uint8_t urg = 0x20;
-inline constexpr std::uint8_t ece = 0x40;
-inline constexpr std::uint8_t cwr = 0x80;
-}  // namespace flag
+// Packet flags as written are the wire's control bits ('.' is the ACK bit, 0x10).
+namespace flag = synack::tcp_flag;
 
 struct packet_spec {
   bool inbound = true;
