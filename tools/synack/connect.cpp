@@ -17,8 +17,7 @@ namespace {
 
 // Exit codes (documented in --help).
 constexpr int exit_ok = 0;
-constexpr int exit_usage = 1;
-constexpr int exit_setup = 2;
+constexpr int exit_setup = 1;
 constexpr int exit_refused = 3;
 constexpr int exit_reset = 4;
 constexpr int exit_timeout = 5;
@@ -224,8 +223,8 @@ void add_connect(CLI::App& app) {
   cmd->footer(
       "Example (as root): synack connect --tun synack0 --addr 10.77.0.2/24 10.77.0.1 5000 < file\n"
       "EOF on stdin sends FIN (half-close); the program exits when the peer has closed too.\n"
-      "Exit codes: 0 clean close both ways, 1 usage, 2 setup failed (TUN, privilege, control\n"
-      "socket), 3 connection refused (RST to our SYN), 4 connection reset, 5 timed out\n"
+      "Exit codes: 0 clean close both ways, 1 setup failed (TUN, privilege, control socket),\n"
+      "2 usage (a bad option or address), 3 connection refused (RST to our SYN), 4 connection reset, 5 timed out\n"
       "(--connect-timeout or retransmissions), 6 local I/O error or interrupted.");
   add_net_options(*cmd, o->net);
   cmd->add_option("--connect-timeout", o->connect_timeout_s, "seconds to wait for the handshake")

@@ -184,16 +184,16 @@ void add_demo(CLI::App& app) {
   CLI::App* d = app.add_subcommand("demo", "Draw a TCP handshake, an echo and the close as a ladder diagram");
   d->add_flag("--simultaneous-open", o->simultaneous_open, "Both sides connect at once (RFC 9293 Figure 8)");
   d->add_flag("--simultaneous-close", o->simultaneous_close, "Both sides close at once (CLOSING, Figure 13)");
-  d->add_option("--loss", o->loss, "Probability that the link loses a packet")->check(CLI::Range(0.0, 0.9));
+  d->add_option("--loss", o->loss, "Probability that the link loses a packet")->check(in_range(0.0, 0.9));
   d->add_option("--seed", o->seed, "Seed of the simulated link's random generator")->capture_default_str();
   d->add_option("--pcap", o->pcap, "Write a pcap capture of the link to FILE");
   d->add_flag("--absolute-seq", o->absolute_seq, "Print absolute sequence numbers (default: relative to the ISN)");
   d->add_flag("--ascii", o->ascii, "Draw with ASCII only");
   d->add_option("--latency-ms", o->latency_ms, "One-way link latency in milliseconds")
-      ->check(CLI::Range(0.0, 10000.0))
+      ->check(in_range(0.0, 10000.0))
       ->capture_default_str();
   d->add_option("--msl", o->msl_s, "Maximum segment lifetime in seconds (TIME-WAIT = 2 x MSL)")
-      ->check(CLI::Range(0.001, 600.0))
+      ->check(in_range(0.001, 600.0))
       ->capture_default_str();
   d->add_option("--message", o->message, "The line the client sends")->capture_default_str();
   d->callback([o] { set_exit_code(run_demo(*o)); });

@@ -2,6 +2,9 @@
 #include <CLI/CLI.hpp>
 #include <malloc.h>
 
+#include <string>
+#include <utility>
+
 #include "commands.hpp"
 
 namespace {
@@ -24,11 +27,25 @@ int main(int argc, char** argv) {
   keep_freed_memory();
   CLI::App app{"synack — a userspace TCP/IP stack you can watch work"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "synack " SYNACK_VERSION);
   synack::tools::add_demo(app);
   synack::tools::add_serve(app);
   synack::tools::add_connect(app);
   synack::tools::add_stat(app);
   synack::tools::add_pkt(app);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help, --version
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {  // CLI11's own codes (104, 105, 106, ...) become one
+    if (argc > 1 && argv[1][0] != '-' && app.get_subcommands().empty()) {
+      std::string names;
+      for (const CLI::App* sub : std::as_const(app).get_subcommands([](const CLI::App*) { return true; })) names += (names.empty() ? "" : ", ") + sub->get_name();
+      fmt::print(stderr, "synack: unknown command '{}' (one of: {}; see synack --help)\n", argv[1], names);
+    } else {
+      (void)app.exit(e);
+    }
+    return synack::tools::exit_usage;
+  }
   return synack::tools::exit_code();
 }

@@ -10,14 +10,14 @@ void add_net_options(CLI::App& cmd, net_options& o) {
                  "the kernel's address on the TUN (default: .1 of the prefix, .2 if --addr is .1)");
   cmd.add_flag("--no-configure", o.no_configure, "configure nothing on the interface (address, MTU, queue length, up): use it as it is");
   cmd.add_option("--pcap", o.pcap, "capture every packet crossing the link to this pcap file");
-  cmd.add_option("--loss", o.loss, "drop this fraction of packets, both directions")->check(CLI::Range(0.0, 1.0));
+  cmd.add_option("--loss", o.loss, "drop this fraction of packets, both directions")->check(in_range(0.0, 1.0));
   cmd.add_option("--reorder", o.reorder, "hold back this fraction of packets by --reorder-delay")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(in_range(0.0, 1.0));
   cmd.add_option("--reorder-delay", o.reorder_delay_ms,
                  "milliseconds a reordered packet is held back (with --reorder 1: a fixed delay each way)")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 10000.0));
-  cmd.add_option("--duplicate", o.duplicate, "duplicate this fraction of packets")->check(CLI::Range(0.0, 1.0));
+      ->check(in_range(0.0, 10000.0));
+  cmd.add_option("--duplicate", o.duplicate, "duplicate this fraction of packets")->check(in_range(0.0, 1.0));
   cmd.add_option("--seed", o.seed, "seed of the fault injection (printed when chosen at random)");
   cmd.add_option("--ctl", o.ctl,
                  "control socket for `synack stat` (default $XDG_RUNTIME_DIR/synack/PID.sock, "
@@ -34,7 +34,7 @@ void add_net_options(CLI::App& cmd, net_options& o) {
       ->capture_default_str();
   cmd.add_option("--rto-min", o.rto_min_ms,
                  "floor of the retransmission timeout in ms (Linux's 200 by default; RFC 6298 says 1000)")
-      ->check(CLI::Range(1.0, 60000.0))
+      ->check(in_range(1.0, 60000.0))
       ->capture_default_str();
   cmd.add_option("--congestion", o.congestion, "congestion control: cubic (RFC 9438) or reno (RFC 5681)")
       ->check(CLI::IsMember({"cubic", "reno"}))
@@ -46,7 +46,7 @@ void add_net_options(CLI::App& cmd, net_options& o) {
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
   cmd.add_option("--queues", o.queues, "TUN device queues (IFF_MULTI_QUEUE), one descriptor each, all read by one thread")
-      ->check(CLI::Range(1u, 16u))
+      ->check(in_range(1u, 16u))
       ->capture_default_str();
 }
 

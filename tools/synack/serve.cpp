@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
 
 #include "commands.hpp"
 #include "servers.hpp"
@@ -18,10 +19,25 @@ struct serve_options {
 };
 
 int run_serve(const serve_options& o) {
+  // Usage errors are found before the TUN device is made.
+  if (o.service == "http") {
+    std::error_code ec;
+    if (o.dir.empty()) {
+      fmt::print(stderr, "synack serve: http needs a directory (synack serve ... http DIR)\n");
+      return exit_usage;
+    }
+    if (!std::filesystem::is_directory(o.dir, ec)) {
+      fmt::print(stderr, "synack serve: http: '{}' is not a directory\n", o.dir);
+      return exit_usage;
+    }
+  } else if (!o.dir.empty()) {
+    fmt::print(stderr, "synack serve: only http takes a directory ('{}' given to {})\n", o.dir, o.service);
+    return exit_usage;
+  }
   auto s = net_session::open(o.net);
   if (!s) {
     fmt::print(stderr, "synack serve: {}\n", s.error());
-    return 2;
+    return 1;
   }
   auto& loop = (*s)->loop();
   std::unique_ptr<server_app> app;
@@ -33,17 +49,13 @@ int run_serve(const serve_options& o) {
   } else if (o.service == "chargen") {
     app = make_chargen_server(loop), port = port ? port : 19;
   } else {
-    if (o.dir.empty()) {
-      fmt::print(stderr, "synack serve: http needs a directory (synack serve ... http DIR)\n");
-      return 1;
-    }
     app = make_http_server(loop, o.dir), port = port ? port : 80;
   }
   server_app* a = app.get();
   auto l = loop.listen(port, o.backlog, [a](conn_handle h) { a->on_accept(h); });
   if (!l) {
     fmt::print(stderr, "synack serve: listen on port {}: {}\n", port, to_string(l.error()));
-    return 2;
+    return 1;
   }
   // The line tests wait for: the service is reachable from here on.
   fmt::print(stderr, "synack serve: {} on {}:{} via {} ({}, kernel side {}), control {}\n", o.service,
@@ -63,7 +75,8 @@ void add_serve(CLI::App& app) {
   cmd->footer(
       "Example (as root): synack serve --tun synack0 --addr 10.77.0.2/24 http ./www\n"
       "  then from the kernel: curl http://10.77.0.2/file\n"
-      "Default ports: echo 7, discard 9, chargen 19, http 80. Stops on SIGINT/SIGTERM.");
+      "Default ports: echo 7, discard 9, chargen 19, http 80. Stops on SIGINT/SIGTERM.\n"
+      "Exit codes: 0 stopped by a signal, 1 setup failed (TUN, privilege, listen), 2 usage.");
   add_net_options(*cmd, o->net);
   cmd->add_option("-p,--port", o->port, "TCP port to listen on (default: the service's)");
   cmd->add_option("--backlog", o->backlog, "accept queue length")->capture_default_str();

@@ -20,11 +20,11 @@ struct stat_options {
 int run_stat(const stat_options& o) {
   if (o.listeners && !o.state.empty()) {
     fmt::print(stderr, "synack stat: --listeners and --state do not go together\n");
-    return 1;
+    return exit_usage;
   }
   if (!o.state.empty() && !parse_tcp_state(o.state)) {
     fmt::print(stderr, "synack stat: unknown state '{}' (RFC names such as TIME-WAIT, ESTABLISHED)\n", o.state);
-    return 1;
+    return exit_usage;
   }
   std::vector<std::string> paths;
   if (!o.ctl.empty()) {
@@ -34,7 +34,7 @@ int run_stat(const stat_options& o) {
     if (paths.empty()) {
       fmt::print(stderr, "synack stat: no running synack process (no socket in {}; use --ctl PATH)\n",
                  default_ctl_dir());
-      return 2;
+      return 1;
     }
   }
   const std::string req = fmt::format("stat {} {}", o.json ? "json" : "text", o.listeners ? "listeners" : o.state);
