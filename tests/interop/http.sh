@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # curl and wget (kernel) -> `synack serve http DIR`: 0 B, 1 B, 1 MiB and 100 MiB files, SHA-256
 # equal; 404; HEAD; keep-alive (two requests, one connection); with "Connection: close" synack
-# closes first and holds the TIME-WAIT (synack stat), the kernel none (ss).
+# closes first and holds the TIME-WAIT (synack stat), the kernel none (ss); Range (206, 416),
+# a percent-encoded path, HTTP/1.0 keep-alive granted aloud, and -v's access log.
 . "$(dirname "$0")/lib.sh"
 interop_init "$@"
 need curl wget ss
 mkdir -p "$WORK/www"
 : >"$WORK/www/zero"
 printf x >"$WORK/www/one"
+printf 0123456789 >"$WORK/www/ten ten.txt"
 head -c 1048576 /dev/urandom >"$WORK/www/mib"
 head -c 104857600 /dev/urandom >"$WORK/www/big"
-start_serve --msl 30 http "$WORK/www"
+start_serve --msl 30 -v http "$WORK/www"
 url="http://$SYN_ADDR"
 
 # synack closes first on "Connection: close".
@@ -45,4 +47,16 @@ echo "ok: HEAD Content-Length $len"
 conns=$(timeout 20 curl -s -o /dev/null -o /dev/null -w '%{num_connects}\n' "$url/mib" "$url/one" | awk '{s += $1} END {print s}')
 [ "$conns" = 1 ] || fail "keep-alive: two requests took $conns connections"
 echo "ok: keep-alive, two requests on one connection"
+part=$(timeout 10 curl -sf -r 2-4 "$url/ten%20ten.txt") || fail "curl -r 2-4 of a percent-encoded path"
+[ "$part" = 234 ] || fail "Range 2-4 gave '$part', want 234"
+code=$(timeout 10 curl -s -o /dev/null -w '%{http_code}' -r 20- "$url/ten%20ten.txt") || true
+[ "$code" = 416 ] || fail "Range 20- of 10 bytes: HTTP $code, want 416"
+echo "ok: Range 206 and 416 on a percent-encoded path"
+hdr=$(timeout 10 curl -s -0 -H 'Connection: keep-alive' -D - -o /dev/null "$url/one" | tr -d '\r')
+grep -qi '^Connection: keep-alive$' <<<"$hdr" || fail "HTTP/1.0 keep-alive not granted aloud: $hdr"
+conns=$(timeout 20 curl -s -0 -H 'Connection: keep-alive' -o /dev/null -o /dev/null -w '%{num_connects}\n' "$url/one" "$url/one" | awk '{s += $1} END {print s}')
+[ "$conns" = 1 ] || fail "HTTP/1.0 keep-alive: two requests took $conns connections"
+echo "ok: HTTP/1.0 keep-alive (header, one connection)"
+grep -qE '^10\.77\.0\.[0-9]+:[0-9]+ "GET /ten%20ten.txt" 206 3$' "$WORK/serve.err" || fail "access log: $(tail -5 "$WORK/serve.err")"
+echo "ok: access log"
 stop_serve

@@ -1,16 +1,16 @@
-// A static-file HTTP/1.1 server: GET and HEAD, persistent connections (HTTP/1.1 default,
-// HTTP/1.0 with "Connection: keep-alive"), Content-Length on every response, 404/405/400.
-// One response at a time per connection; pipelined requests wait in the input buffer.
+// A static-file HTTP/1.1 server over event_loop callbacks: the requests are planned by
+// http_request.cpp (GET/HEAD, Range, keep-alive, percent-decoded paths); this file moves the
+// bytes. One response at a time per connection; pipelined requests wait in the input buffer.
+// With an access log, one line per request on stderr.
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <unordered_map>
 #include <vector>
 
+#include "http_request.hpp"
 #include "servers.hpp"
 
 namespace synack::tools {
@@ -19,22 +19,10 @@ namespace {
 constexpr std::size_t chunk = 64 * 1024;
 constexpr std::size_t max_request = 16 * 1024;
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-std::string content_type(const std::string& path) {
-  auto ends = [&](std::string_view suf) { return path.size() >= suf.size() && path.ends_with(suf); };
-  if (ends(".html") || ends(".htm")) return "text/html";
-  if (ends(".txt")) return "text/plain";
-  if (ends(".json")) return "application/json";
-  return "application/octet-stream";
-}
-
 class http_server final : public server_app {
  public:
-  http_server(runtime::event_loop& loop, std::string root) : loop_(loop), root_(std::move(root)), buf_(chunk) {}
+  http_server(runtime::event_loop& loop, std::string root, bool log)
+      : loop_(loop), root_(std::move(root)), log_(log), buf_(chunk) {}
   ~http_server() override {
     for (auto& [i, s] : conns_) close_file(s);
   }
@@ -106,72 +94,22 @@ class http_server final : public server_app {
     }
     const std::string req = s.in.substr(0, end);
     s.in.erase(0, end + 4);
-    start_response(s, req);
+    start_response(h, s, req);
     pump(h);
   }
 
-  void start_response(state& s, const std::string& req) {
-    const auto eol = req.find("\r\n");
-    const std::string line = req.substr(0, eol);
-    const auto sp1 = line.find(' ');
-    const auto sp2 = line.rfind(' ');
-    std::string method;
-    std::string target;
-    std::string version = "HTTP/1.0";
-    if (sp1 != std::string::npos && sp2 != std::string::npos && sp2 > sp1) {
-      method = line.substr(0, sp1);
-      target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-      version = line.substr(sp2 + 1);
+  void start_response(conn_handle h, state& s, const std::string& req) {
+    http_plan p = plan_response(root_, req);
+    if (log_) {
+      std::string peer = "-";
+      if (auto st = loop_.host().status(h)) peer = fmt::format("{}:{}", st->tuple.remote_addr.to_string(), st->tuple.remote_port);
+      fmt::print(stderr, "{}\n", access_log_line(peer, p));
     }
-    std::string connection_hdr;
-    std::size_t pos = eol == std::string::npos ? req.size() : eol + 2;
-    while (pos < req.size()) {
-      auto next = req.find("\r\n", pos);
-      if (next == std::string::npos) next = req.size();
-      const std::string hl = req.substr(pos, next - pos);
-      if (auto colon = hl.find(':'); colon != std::string::npos && lower(hl.substr(0, colon)) == "connection") {
-        connection_hdr = lower(hl.substr(colon + 1));
-      }
-      pos = next + 2;
-    }
-    s.keep_alive = version == "HTTP/1.1" ? connection_hdr.find("close") == std::string::npos
-                                         : connection_hdr.find("keep-alive") != std::string::npos;
+    s.keep_alive = p.keep_alive;
     s.busy = true;
-    int status = 200;
-    std::string reason = "OK";
-    std::uint64_t length = 0;
-    std::string type = "text/plain";
-    std::string body;
-    const bool head = method == "HEAD";
-    if (method.empty() || target.empty() || target[0] != '/' || version.rfind("HTTP/1.", 0) != 0) {
-      status = 400, reason = "Bad Request", body = "bad request\n", s.keep_alive = false;
-    } else if (method != "GET" && !head) {
-      status = 405, reason = "Method Not Allowed", body = "method not allowed\n";
-    } else {
-      std::string path = target.substr(0, target.find('?'));
-      if (path.ends_with("/")) path += "index.html";
-      const bool dotdot = path.find("/../") != std::string::npos || path.ends_with("/..");
-      struct stat st {};
-      const std::string full = root_ + path;
-      const int fd = dotdot ? -1 : ::open(full.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-        length = static_cast<std::uint64_t>(st.st_size);
-        type = content_type(path);
-        if (head) {
-          ::close(fd);
-        } else {
-          s.file = fd, s.file_left = length, s.file_pos = 0;
-        }
-      } else {
-        if (fd >= 0) ::close(fd);
-        status = 404, reason = "Not Found", body = "not found\n";
-      }
-    }
-    if (status != 200) length = body.size();
-    s.head = fmt::format("HTTP/1.1 {} {}\r\nServer: synack\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}\r\n", status,
-                         reason, type, length, s.keep_alive ? "" : "Connection: close\r\n");
-    if (!head) s.head += body;
+    s.head = std::move(p.head);
     s.head_off = 0;
+    s.file = p.file, s.file_pos = p.offset, s.file_left = p.length;
   }
 
   // Sends as much of the response as fits; on completion starts the next request or closes.
@@ -218,14 +156,15 @@ class http_server final : public server_app {
 
   runtime::event_loop& loop_;
   std::string root_;
+  bool log_;
   std::vector<std::byte> buf_;
   std::unordered_map<std::uint32_t, state> conns_;
 };
 
 }  // namespace
 
-std::unique_ptr<server_app> make_http_server(runtime::event_loop& loop, std::string root) {
-  return std::make_unique<http_server>(loop, std::move(root));
+std::unique_ptr<server_app> make_http_server(runtime::event_loop& loop, std::string root, bool access_log) {
+  return std::make_unique<http_server>(loop, std::move(root), access_log);
 }
 
 }  // namespace synack::tools

@@ -1,7 +1,7 @@
 #pragma once
 // The services `synack serve` offers over runtime::event_loop callbacks: echo (RFC 862),
 // discard (RFC 863), chargen (RFC 864) and a static-file HTTP/1.1 server (GET/HEAD,
-// keep-alive, Content-Length, 404) — enough for curl and wget.
+// keep-alive, Range, Content-Length, 404) — enough for curl, wget and ab -k.
 #include <memory>
 #include <string>
 
@@ -19,7 +19,9 @@ class server_app {
 [[nodiscard]] std::unique_ptr<server_app> make_echo_server(runtime::event_loop& loop);
 [[nodiscard]] std::unique_ptr<server_app> make_discard_server(runtime::event_loop& loop);
 [[nodiscard]] std::unique_ptr<server_app> make_chargen_server(runtime::event_loop& loop);
-// Serves the files under `root`; paths with ".." segments are refused.
-[[nodiscard]] std::unique_ptr<server_app> make_http_server(runtime::event_loop& loop, std::string root);
+// Serves the files under `root`; paths with ".." segments are refused. With `access_log`, one
+// line per request on stderr (peer "METHOD TARGET" STATUS BYTES).
+[[nodiscard]] std::unique_ptr<server_app> make_http_server(runtime::event_loop& loop, std::string root,
+                                                           bool access_log = false);
 
 }  // namespace synack::tools

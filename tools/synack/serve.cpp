@@ -49,7 +49,7 @@ int run_serve(const serve_options& o) {
   } else if (o.service == "chargen") {
     app = make_chargen_server(loop), port = port ? port : 19;
   } else {
-    app = make_http_server(loop, o.dir), port = port ? port : 80;
+    app = make_http_server(loop, o.dir, o.net.verbose), port = port ? port : 80;
   }
   server_app* a = app.get();
   auto l = loop.listen(port, o.backlog, [a](conn_handle h) { a->on_accept(h); });
