@@ -76,50 +76,43 @@ tcp_info_data socket_table::info(sock& s) {
   ti.snd_mss = static_cast<std::uint32_t>(lim_.default_mss);
   ti.rcv_mss = ti.snd_mss;
   ti.advmss = s.user_mss != 0 ? static_cast<std::uint32_t>(s.user_mss) : s.cfg.mss;
-  const connection* c = s.conn ? host_.find(*s.conn) : nullptr;
-  if (c == nullptr) return ti;
-  const tcb_snapshot t = c->snapshot();
-  if (t.rto_streak > 0) {
+  const std::optional<tcp_internals> t = s.conn ? host_.internals(*s.conn) : std::nullopt;
+  if (!t) return ti;
+  if (t->rto_streak > 0) {
     ti.ca_state = tcp_ca_loss;
-  } else if (t.in_recovery) {
+  } else if (t->in_recovery) {
     ti.ca_state = tcp_ca_recovery;
-  } else if (t.dup_acks > 0) {
+  } else if (t->dup_acks > 0) {
     ti.ca_state = tcp_ca_disorder;
   }
-  ti.retransmits = static_cast<std::uint8_t>(std::min<std::uint32_t>(t.rto_streak, 255));
+  ti.retransmits = static_cast<std::uint8_t>(std::min<std::uint32_t>(t->rto_streak, 255));
   ti.backoff = ti.retransmits;
-  if (c->timestamps_on()) ti.options |= tcpi_opt_timestamps;
-  if (c->sack_permitted()) ti.options |= tcpi_opt_sack;
-  if (t.wscale_ok) {
+  if (t->timestamps) ti.options |= tcpi_opt_timestamps;
+  if (t->sack) ti.options |= tcpi_opt_sack;
+  if (t->wscale_ok) {
     ti.options |= tcpi_opt_wscale;
-    ti.wscales = static_cast<std::uint8_t>((t.snd.wscale & 0xf) | ((t.rcv.wscale & 0xf) << 4));
+    ti.wscales = static_cast<std::uint8_t>((t->snd_wscale & 0xf) | ((t->rcv_wscale & 0xf) << 4));
   }
-  ti.rto = usec(t.rto);
-  const std::uint32_t mss = t.snd.mss - (c->timestamps_on() ? 12u : 0u);  // mss_cache
+  ti.rto = usec(t->rto);
+  const std::uint32_t mss = t->mss;
   ti.snd_mss = mss;
   ti.rcv_mss = mss;
-  ti.advmss = c->config().mss;
-  const std::uint32_t flight = distance(t.snd.una, t.snd.max).n;
-  ti.unacked = segments(flight, mss);
-  ti.sacked = segments(t.sacked, mss);
-  ti.rcv_ssthresh = t.rcv.wnd;
-  if (auto srtt = c->rtt().srtt()) {
-    ti.rtt = usec(*srtt);
-    ti.rttvar = usec(c->rtt().rttvar());
+  ti.advmss = t->advmss;
+  ti.unacked = segments(t->flight, mss);
+  ti.sacked = segments(t->sacked, mss);
+  ti.rcv_ssthresh = t->rcv_wnd;
+  if (t->srtt) {
+    ti.rtt = usec(*t->srtt);
+    ti.rttvar = usec(t->rttvar);
   }
-  if (t.ssthresh < 0x7fffffff) ti.snd_ssthresh = segments(t.ssthresh, mss);
-  ti.snd_cwnd = mss == 0 ? 0 : t.cwnd / mss;
-  ti.total_retrans = static_cast<std::uint32_t>(c->retransmissions());
-  // Octets past the SYNs (the FINs, once they count in the sequence space, count too).
-  const auto past_syn = [](seq_num from, seq_num to) -> std::uint64_t {
-    const std::uint32_t d = distance(from, to).n;
-    return d > 0 ? d - 1 : 0;
-  };
-  ti.bytes_acked = past_syn(t.snd.iss, t.snd.una);
-  ti.bytes_sent = past_syn(t.snd.iss, t.snd.max);
-  if (c->state() != tcp_state::syn_sent) ti.bytes_received = past_syn(t.rcv.irs, t.rcv.nxt);
-  ti.notsent_bytes = static_cast<std::uint32_t>(host_.status(*s.conn)->notsent);
-  ti.snd_wnd = t.snd.wnd;
+  if (t->ssthresh < tcp_internals::infinite_ssthresh) ti.snd_ssthresh = segments(t->ssthresh, mss);
+  ti.snd_cwnd = mss == 0 ? 0 : t->cwnd / mss;
+  ti.total_retrans = static_cast<std::uint32_t>(t->retransmissions);
+  ti.bytes_acked = t->bytes_acked;
+  ti.bytes_sent = t->bytes_sent;
+  ti.bytes_received = t->bytes_received;
+  ti.notsent_bytes = static_cast<std::uint32_t>(t->notsent);
+  ti.snd_wnd = t->snd_wnd;
   return ti;
 }
 

@@ -708,6 +708,7 @@ std::vector<socket_info> host::snapshot() const {
     i.timer = t.next_timer;
     i.deadline = t.deadline;
     i.orphan = s.own == impl::owner::orphan;
+    i.internals = internals_of(*s.conn);
     out.push_back(i);
   }
   m.tw.for_each([&](const four_tuple& t, const time_wait_record& r) {

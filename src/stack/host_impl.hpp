@@ -222,4 +222,7 @@ struct host::impl final : tcp_tracer {
   void queue_tcp_reply(ipv4_addr dst, const tcp_repr& r);
 };
 
+// A TCB's internals for TCP_INFO and `synack stat -i` (host_options.cpp).
+[[nodiscard]] tcp_internals internals_of(const connection& c);
+
 }  // namespace synack

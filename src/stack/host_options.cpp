@@ -1,8 +1,52 @@
 // Per-connection options and the queries posix/ needs: live reconfiguration (TCP_NODELAY,
-// keep-alives), MSG_PEEK, and who holds a local port (bind/listen conflicts).
+// keep-alives), MSG_PEEK, who holds a local port (bind/listen conflicts), and a connection's
+// internals (TCP_INFO, `synack stat -i`).
 #include "host_impl.hpp"
 
 namespace synack {
+
+tcp_internals internals_of(const connection& c) {
+  const tcb_snapshot t = c.snapshot();
+  tcp_internals in;
+  in.srtt = c.rtt().srtt();
+  if (in.srtt) in.rttvar = c.rtt().rttvar();
+  in.rto = t.rto;
+  in.timestamps = c.timestamps_on();
+  in.sack = c.sack_permitted();
+  in.mss = t.snd.mss - (in.timestamps ? 12u : 0u);
+  in.advmss = c.config().mss;
+  in.cwnd = t.cwnd;
+  in.ssthresh = std::min(t.ssthresh, tcp_internals::infinite_ssthresh);
+  in.flight = distance(t.snd.una, t.snd.max).n;
+  in.sacked = t.sacked;
+  in.snd_wnd = t.snd.wnd;
+  in.rcv_wnd = t.rcv.wnd;
+  in.wscale_ok = t.wscale_ok;
+  if (t.wscale_ok) in.snd_wscale = t.snd.wscale, in.rcv_wscale = t.rcv.wscale;
+  in.congestion = t.congestion;
+  in.in_recovery = t.in_recovery;
+  in.dup_acks = t.dup_acks;
+  in.rto_streak = t.rto_streak;
+  in.retransmissions = c.retransmissions();
+  // Octets past the SYNs (a FIN, once it counts in the sequence space, counts too).
+  const auto past_syn = [](seq_num from, seq_num to) -> std::uint64_t {
+    const std::uint32_t d = distance(from, to).n;
+    return d > 0 ? d - 1 : 0;
+  };
+  in.bytes_acked = past_syn(t.snd.iss, t.snd.una);
+  in.bytes_sent = past_syn(t.snd.iss, t.snd.max);
+  if (t.state != tcp_state::syn_sent && t.state != tcp_state::listen) in.bytes_received = past_syn(t.rcv.irs, t.rcv.nxt);
+  in.notsent = t.send_queue - std::min<std::size_t>(t.send_queue, distance(t.snd.una, t.snd.nxt).n);
+  in.ooo_ranges = t.recv_ooo_ranges;
+  in.ooo_bytes = t.recv_ooo_bytes;
+  return in;
+}
+
+std::optional<tcp_internals> host::internals(conn_handle h) const {
+  const impl::slot* s = impl_->user_slot(h);
+  if (s == nullptr) return std::nullopt;
+  return internals_of(*s->conn);
+}
 
 result<void, host_error> host::reconfigure(instant now, conn_handle h, const tcp_config& cfg) {
   impl::slot* s = impl_->user_slot(h);

@@ -2,7 +2,8 @@
 # curl and wget (kernel) -> `synack serve http DIR`: 0 B, 1 B, 1 MiB and 100 MiB files, SHA-256
 # equal; 404; HEAD; keep-alive (two requests, one connection); with "Connection: close" synack
 # closes first and holds the TIME-WAIT (synack stat), the kernel none (ss); Range (206, 416),
-# a percent-encoded path, HTTP/1.0 keep-alive granted aloud, and -v's access log.
+# a percent-encoded path, HTTP/1.0 keep-alive granted aloud, and -v's access log; `synack stat`
+# -i, -H, -s and filters on a live download, against what `ss -ti` says from the kernel's side.
 . "$(dirname "$0")/lib.sh"
 interop_init "$@"
 need curl wget ss
@@ -59,4 +60,28 @@ conns=$(timeout 20 curl -s -0 -H 'Connection: keep-alive' -o /dev/null -o /dev/n
 echo "ok: HTTP/1.0 keep-alive (header, one connection)"
 grep -qE '^10\.77\.0\.[0-9]+:[0-9]+ "GET /ten%20ten.txt" 206 3$' "$WORK/serve.err" || fail "access log: $(tail -5 "$WORK/serve.err")"
 echo "ok: access log"
+
+# synack stat for ss users, on a download held open by a slow reader: -i, filters, -H, -s.
+curl -s --limit-rate 1M -o /dev/null "$url/big" &
+slow=$!
+PIDS+=("$slow")
+for _ in $(seq 50); do
+  synack_stat -H --state ESTABLISHED --sport 80 | grep -q ESTABLISHED && break
+  sleep 0.1
+done
+sleep 0.5
+info=$(synack_stat -i --state ESTABLISHED --sport 80 --dst "$KERN_ADDR")
+grep -qE '^	 cubic .*rtt:[0-9.]+/[0-9.]+ .*mss:[0-9]+ .*cwnd:[0-9]+ .*bytes_sent:[1-9][0-9]* ' <<<"$info" || fail "stat -i: $info"
+rows=$(synack_stat -H --state ESTABLISHED,TIME-WAIT --dport 1 | wc -l)
+[ "$rows" -eq 0 ] || fail "stat --dport 1 listed $rows rows"
+synack_stat -s | grep -qE '^  ESTABLISHED +[1-9]' || fail "stat -s: $(synack_stat -s)"
+synack_stat --json --state ESTABLISHED | grep -q '"internals":{"congestion":"cubic","srtt_us":[0-9]' || fail "stat --json internals"
+# What ss -ti says of the same connection from the kernel's side: it received what synack sent
+# (less what is in flight), so synack's bytes_acked never exceeds the kernel's bytes_received.
+acked=$(grep -o 'bytes_acked:[0-9]*' <<<"$info" | cut -d: -f2)
+krcv=$(ss -Htin state established dst "$SYN_ADDR" | grep -o 'bytes_received:[0-9]*' | head -1 | cut -d: -f2)
+[ -n "$krcv" ] && [ "$acked" -le "$krcv" ] || fail "synack bytes_acked $acked, kernel bytes_received '$krcv'"
+kill "$slow" 2>/dev/null || true
+wait "$slow" 2>/dev/null || true
+echo "ok: stat -i/-H/-s/filters/json internals (synack acked $acked, kernel received $krcv)"
 stop_serve

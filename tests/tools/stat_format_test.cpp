@@ -3,6 +3,8 @@
 // JSON. The host is driven directly with packets; no process, no socket.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <string>
 #include <vector>
 
@@ -50,8 +52,9 @@ struct flooded_host {
 TEST(stat_format, state_filter_lists_the_half_open_connections) {
   flooded_host f;
   stat_request req;
-  req.state = parse_tcp_state("syn-received");  // the spelling of the README
-  ASSERT_TRUE(req.state.has_value());
+  const auto k = parse_tcp_state("syn-received");  // the spelling of the README
+  ASSERT_TRUE(k.has_value());
+  req.states.push_back(*k);
   const std::string out = format_stat(f.h, instant{}, req, "test");
   std::size_t rows = 0;
   for (std::size_t at = out.find("\nSYN-RECEIVED"); at != std::string::npos; at = out.find("\nSYN-RECEIVED", at + 1)) {
@@ -91,6 +94,126 @@ TEST(stat_format, listener_view_and_json) {
   EXPECT_NE(j.find("\"syn_queue\":2,\"accept_queue\":0,\"backlog\":8,\"syn_backlog\":2,\"cookies_sent\":3"),
             std::string::npos)
       << j;
+}
+
+// The JSON has one shape whatever is asked: every key of every level present, null where
+// there is nothing (a listener has no internals, a connection no listener block, no io).
+TEST(stat_format, json_schema_is_stable) {
+  flooded_host f;
+  stat_request req;
+  req.json = true;
+  const std::string j = format_stat(f.h, instant{}, req, "test");
+  for (const char* key : {"\"host\":\"10.77.0.2\"", "\"who\":\"test\"", "\"connections\":[", "\"summary\":{\"total\":3,",
+                          "\"counters\":{", "\"io\":null", "\"local_addr\":\"10.77.0.2\",\"local_port\":80,",
+                          "\"peer_addr\":\"10.77.0.1\",\"peer_port\":5000,", "\"listener\":null",
+                          "\"SYN-RECEIVED\":2", "\"LISTEN\":1", "\"internals\":{\"congestion\":\"cubic\",\"srtt_us\":null,"}) {
+    EXPECT_NE(j.find(key), std::string::npos) << key << " in " << j;
+  }
+  // A listener row: its block, no internals.
+  EXPECT_NE(j.find("\"listener\":{\"syn_queue\":2,"), std::string::npos) << j;
+  EXPECT_NE(j.find("\"syn_drops\":0},\"internals\":null}"), std::string::npos) << j;
+  // Balanced braces and brackets: one object.
+  int depth = 0;
+  for (char c : j) depth += c == '{' || c == '[' ? 1 : c == '}' || c == ']' ? -1 : 0;
+  EXPECT_EQ(depth, 0);
+  EXPECT_EQ(j.front(), '{');
+}
+
+TEST(stat_format, filters_and_summary) {
+  flooded_host f;
+  stat_request req;
+  req.sport = 80;
+  req.dport = 5001;
+  std::string out = format_stat(f.h, instant{}, req, "test");
+  EXPECT_NE(out.find("10.77.0.1:5001"), std::string::npos) << out;
+  EXPECT_EQ(out.find("10.77.0.1:5000"), std::string::npos) << out;
+  EXPECT_EQ(out.find("\nLISTEN"), std::string::npos) << out;  // a listener has no remote port
+
+  req = {};
+  req.states = {tcp_state::listen, tcp_state::syn_received};
+  req.no_header = true;
+  out = format_stat(f.h, instant{}, req, "test");
+  EXPECT_EQ(out.find("State"), std::string::npos) << out;
+  EXPECT_EQ(out.find("Tcp:"), std::string::npos) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 3) << out;  // 1 listener + 2 half-open
+
+  req = {};
+  req.dst = ipv4_addr::from_octets(10, 77, 0, 9);
+  out = format_stat(f.h, instant{}, req, "test");
+  EXPECT_EQ(out.find("SYN-RECEIVED"), std::string::npos) << out;
+
+  req = {};
+  req.summary = true;
+  out = format_stat(f.h, instant{}, req, "test");
+  EXPECT_NE(out.find("Total: 3 (orphaned 0)"), std::string::npos) << out;
+  EXPECT_NE(out.find("  SYN-RECEIVED  2\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("  LISTEN        1\n"), std::string::npos) << out;
+}
+
+TEST(stat_format, requests_round_trip_over_the_control_line) {
+  stat_request r;
+  r.json = true;
+  r.internals = r.no_header = r.summary = true;
+  r.states = {tcp_state::established, tcp_state::time_wait};
+  r.sport = 80;
+  r.dport = 4000;
+  r.src = ipv4_addr::from_octets(10, 0, 0, 1);
+  r.dst = ipv4_addr::from_octets(10, 0, 0, 2);
+  const std::string line = r.encode();
+  EXPECT_EQ(line, "stat json info noheader summary state=ESTABLISHED,TIME-WAIT sport=80 dport=4000 src=10.0.0.1 dst=10.0.0.2");
+  auto back = stat_request::parse(line);
+  ASSERT_TRUE(back.has_value()) << back.error();
+  EXPECT_EQ(back->encode(), line);
+  auto old = stat_request::parse("stat text TIME-WAIT");  // the form of earlier releases
+  ASSERT_TRUE(old.has_value());
+  EXPECT_EQ(old->states, std::vector<tcp_state>{tcp_state::time_wait});
+  EXPECT_FALSE(stat_request::parse("stat text state=NOPE").has_value());
+  EXPECT_FALSE(stat_request::parse("stat text sport=70000").has_value());
+  EXPECT_FALSE(stat_request::parse("stat xml").has_value());
+  EXPECT_FALSE(stat_request::parse("stat text bogus=1").has_value());
+}
+
+// -i: a second line per connection with what ss -ti shows, here for an established connection
+// that has sent and received data.
+TEST(stat_format, internals_line_like_ss_i) {
+  host_config c;
+  c.addr = host_ip;
+  host h{c};
+  ASSERT_TRUE(h.listen(80, 8).has_value());
+  std::array<std::byte, 2048> out{};
+  h.on_packet(instant{}, syn_from(6000));
+  auto n = h.poll_transmit(instant{}, out);
+  ASSERT_TRUE(n.has_value());
+  auto ip = ipv4_view::parse(bytes{out.data(), *n});
+  ASSERT_TRUE(ip.has_value());
+  auto tv = tcp_view::parse(ip->payload());
+  ASSERT_TRUE(tv.has_value());
+  tcp_repr synack;
+  ASSERT_FALSE(tcp_repr::parse_trusted(*tv, synack).has_value());
+  const tcp_repr* seg = &synack;
+  tcp_repr ack;
+  ack.src_port = 6000;
+  ack.dst_port = 80;
+  ack.seq = seq_num{1001};
+  ack.ack = seg->seq + seq_len{1};
+  ack.flags = tcp_flag::ack;
+  ack.window = 65535;
+  const std::string hello = "hello";
+  std::vector<std::byte> p(ipv4_repr::buffer_len() + ack.buffer_len() + hello.size());
+  ack.payload = bytes{reinterpret_cast<const std::byte*>(hello.data()), hello.size()};  // NOLINT
+  (void)emit_tcp_datagram(p, ipv4_repr{.src = peer_ip, .dst = host_ip}, ack);
+  h.on_packet(instant{} + std::chrono::milliseconds(10), p);
+  stat_request req;
+  req.internals = true;
+  req.states = {tcp_state::established};
+  const std::string text = format_stat(h, instant{}, req, "test");
+  const auto at = text.find("\t cubic");
+  ASSERT_NE(at, std::string::npos) << text;
+  const std::string line = text.substr(at, text.find('\n', at) - at);
+  for (const char* field : {" rto:", " rtt:", " mss:", " cwnd:", " bytes_sent:0", " bytes_acked:0",
+                            " bytes_received:5", " snd_wnd:", " rcv_wnd:"}) {
+    EXPECT_NE(line.find(field), std::string::npos) << field << " in " << line;
+  }
 }
 
 }  // namespace

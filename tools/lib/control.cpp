@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -25,11 +27,6 @@ std::string timer_text(const socket_info& s, instant now, bool json) {
   const double left = std::max<double>(0.0, static_cast<double>((*s.deadline - now).count()) / 1e6);
   if (json) return fmt::format("{{\"kind\":\"{}\",\"expires_s\":{:.3f}}}", to_string(*s.timer), left);
   return fmt::format("{}({:.1f}s)", to_string(*s.timer), left);
-}
-
-bool matches(const socket_info& s, const stat_request& req) {
-  if (req.listeners) return s.state == tcp_state::listen;
-  return !req.state || s.state == *req.state;
 }
 
 std::string listen_address(const socket_info& s) {
@@ -118,54 +115,223 @@ void append_io_text(std::string& out, const io_report& io) {
       l.rx_coalesced_runs, l.rx_coalesced_segments);
 }
 
+
+std::string ms(duration d) { return fmt::format("{:g}", static_cast<double>(d.count()) / 1000.0); }
+
+// ss -i's second line: the connection's internals (cwnd and ssthresh in segments, as ss).
+std::string internals_text(const tcp_internals& t) {
+  const std::uint32_t mss = std::max<std::uint32_t>(t.mss, 1);
+  std::string out = fmt::format("\t {}", to_string(t.congestion));
+  if (t.wscale_ok) out += fmt::format(" wscale:{},{}", t.snd_wscale, t.rcv_wscale);
+  if (t.timestamps) out += " ts";
+  if (t.sack) out += " sack";
+  out += fmt::format(" rto:{}", ms(t.rto));
+  if (t.srtt) out += fmt::format(" rtt:{}/{}", ms(*t.srtt), ms(t.rttvar));
+  out += fmt::format(" mss:{} advmss:{} cwnd:{}", t.mss, t.advmss, t.cwnd / mss);
+  if (t.ssthresh < tcp_internals::infinite_ssthresh) out += fmt::format(" ssthresh:{}", t.ssthresh / mss);
+  out += fmt::format(" bytes_sent:{} bytes_acked:{} bytes_received:{}", t.bytes_sent, t.bytes_acked, t.bytes_received);
+  if (t.retransmissions > 0 || t.rto_streak > 0) out += fmt::format(" retrans:{}/{}", t.rto_streak, t.retransmissions);
+  if (t.flight > 0) out += fmt::format(" unacked:{}", (t.flight + mss - 1) / mss);
+  if (t.sacked > 0) out += fmt::format(" sacked:{}", (t.sacked + mss - 1) / mss);
+  if (t.in_recovery) out += " recovery";
+  if (t.dup_acks > 0) out += fmt::format(" dupacks:{}", t.dup_acks);
+  out += fmt::format(" snd_wnd:{} rcv_wnd:{}", t.snd_wnd, t.rcv_wnd);
+  if (t.notsent > 0) out += fmt::format(" notsent:{}", t.notsent);
+  if (t.ooo_ranges > 0) out += fmt::format(" ooo:{}/{}", t.ooo_ranges, t.ooo_bytes);
+  return out + "\n";
+}
+
+std::string internals_json(const std::optional<tcp_internals>& in) {
+  if (!in) return "null";
+  const tcp_internals& t = *in;
+  const auto us = [](duration d) { return static_cast<std::uint64_t>(d.count()); };
+  return fmt::format(
+      "{{\"congestion\":\"{}\",\"srtt_us\":{},\"rttvar_us\":{},\"rto_us\":{},\"mss\":{},\"advmss\":{},"
+      "\"cwnd_bytes\":{},\"ssthresh_bytes\":{},\"flight_bytes\":{},\"sacked_bytes\":{},\"snd_wnd\":{},"
+      "\"rcv_wnd\":{},\"snd_wscale\":{},\"rcv_wscale\":{},\"wscale\":{},\"timestamps\":{},\"sack\":{},"
+      "\"in_recovery\":{},\"dup_acks\":{},\"rto_streak\":{},\"retransmissions\":{},\"bytes_sent\":{},"
+      "\"bytes_acked\":{},\"bytes_received\":{},\"notsent\":{},\"ooo_ranges\":{},\"ooo_bytes\":{}}}",
+      to_string(t.congestion), t.srtt ? fmt::format("{}", us(*t.srtt)) : "null", t.srtt ? us(t.rttvar) : 0,
+      us(t.rto), t.mss, t.advmss, t.cwnd,
+      t.ssthresh < tcp_internals::infinite_ssthresh ? fmt::format("{}", t.ssthresh) : "null", t.flight, t.sacked,
+      t.snd_wnd, t.rcv_wnd, t.snd_wscale, t.rcv_wscale, t.wscale_ok, t.timestamps, t.sack, t.in_recovery,
+      t.dup_acks, t.rto_streak, t.retransmissions, t.bytes_sent, t.bytes_acked, t.bytes_received, t.notsent,
+      t.ooo_ranges, t.ooo_bytes);
+}
+
+constexpr std::array all_states{tcp_state::listen,     tcp_state::syn_sent,   tcp_state::syn_received,
+                                tcp_state::established, tcp_state::fin_wait_1, tcp_state::fin_wait_2,
+                                tcp_state::close_wait, tcp_state::closing,    tcp_state::last_ack,
+                                tcp_state::time_wait,  tcp_state::closed};
+
+// ss -s: how many connections in each state.
+std::vector<std::pair<tcp_state, std::size_t>> state_counts(const std::vector<socket_info>& rows,
+                                                             const stat_request& req, std::size_t& total,
+                                                             std::size_t& orphans) {
+  std::vector<std::pair<tcp_state, std::size_t>> out;
+  total = 0, orphans = 0;
+  for (tcp_state k : all_states) out.emplace_back(k, 0);
+  for (const auto& s : rows) {
+    if (!req.matches(s)) continue;
+    ++total;
+    orphans += s.orphan && s.state != tcp_state::time_wait ? 1 : 0;
+    for (auto& [k, n] : out) n += k == s.state ? 1 : 0;
+  }
+  return out;
+}
 }  // namespace
+
+std::string stat_request::encode() const {
+  std::string out = fmt::format("stat {}", json ? "json" : "text");
+  if (listeners) out += " listeners";
+  if (internals) out += " info";
+  if (no_header) out += " noheader";
+  if (summary) out += " summary";
+  for (std::size_t i = 0; i < states.size(); ++i) out += fmt::format("{}{}", i == 0 ? " state=" : ",", to_string(states[i]));
+  if (sport) out += fmt::format(" sport={}", *sport);
+  if (dport) out += fmt::format(" dport={}", *dport);
+  if (src) out += fmt::format(" src={}", src->to_string());
+  if (dst) out += fmt::format(" dst={}", dst->to_string());
+  return out;
+}
+
+result<stat_request, std::string> stat_request::parse(std::string_view line) {
+  std::istringstream in{std::string{line}};
+  std::string verb;
+  std::string format;
+  in >> verb >> format;
+  if (verb != "stat" || (format != "text" && format != "json")) {
+    return unexpected{std::string{"unknown request (want: stat text|json [options])"}};
+  }
+  stat_request r;
+  r.json = format == "json";
+  auto port = [](std::string_view v) -> std::optional<std::uint16_t> {
+    unsigned n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc{} || p != v.data() + v.size() || n > 65535) return std::nullopt;
+    return static_cast<std::uint16_t>(n);
+  };
+  for (std::string tok; in >> tok;) {
+    const auto eq = tok.find('=');
+    const std::string key = tok.substr(0, eq);
+    const std::string val = eq == std::string::npos ? std::string{} : tok.substr(eq + 1);
+    if (tok == "listeners") {
+      r.listeners = true;
+    } else if (tok == "info") {
+      r.internals = true;
+    } else if (tok == "noheader") {
+      r.no_header = true;
+    } else if (tok == "summary") {
+      r.summary = true;
+    } else if (key == "state" || eq == std::string::npos) {  // "stat text TIME-WAIT": the older form
+      for (std::string_view rest = eq == std::string::npos ? std::string_view{tok} : std::string_view{val};
+           !rest.empty();) {
+        const auto comma = rest.find(',');
+        const std::string_view name = rest.substr(0, comma);
+        auto k = parse_tcp_state(name);
+        if (!k) return unexpected{fmt::format("unknown state '{}'", name)};
+        r.states.push_back(*k);
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      }
+    } else if (key == "sport" || key == "dport") {
+      auto n = port(val);
+      if (!n) return unexpected{fmt::format("bad port '{}'", val)};
+      (key == "sport" ? r.sport : r.dport) = *n;
+    } else if (key == "src" || key == "dst") {
+      auto a = ipv4_addr::parse(val);
+      if (!a) return unexpected{fmt::format("bad address '{}'", val)};
+      (key == "src" ? r.src : r.dst) = *a;
+    } else {
+      return unexpected{fmt::format("unknown option '{}'", tok)};
+    }
+  }
+  return r;
+}
+
+bool stat_request::matches(const socket_info& s) const {
+  if (listeners) return s.state == tcp_state::listen;
+  if (!states.empty() && std::find(states.begin(), states.end(), s.state) == states.end()) return false;
+  if (sport && s.tuple.local_port != *sport) return false;
+  if (dport && s.tuple.remote_port != *dport) return false;
+  if (src && s.tuple.local_addr != *src) return false;
+  if (dst && s.tuple.remote_addr != *dst) return false;
+  return true;
+}
 
 std::string format_stat(const host& h, instant now, const stat_request& req, const std::string& who,
                         const io_report* io) {
   const std::vector<socket_info> rows = h.snapshot();
+  std::size_t total = 0;
+  std::size_t orphans = 0;
+  const auto counts = state_counts(rows, req, total, orphans);
   std::string out;
   if (req.json) {
+    // One shape always (docs/architecture.md): every key present, null where there is nothing.
     out += fmt::format("{{\"host\":\"{}\",\"who\":\"{}\",\"connections\":[", h.addr().to_string(), who);
     bool first = true;
     for (const auto& s : rows) {
-      if (!matches(s, req)) continue;
+      if (!req.matches(s)) continue;
+      const bool lis = s.state == tcp_state::listen;
       out += fmt::format(
-          "{}{{\"state\":\"{}\",\"local\":\"{}\",\"peer\":\"{}\",\"recv_q\":{},\"send_q\":{},\"timer\":{},"
-          "\"time_wait_record\":{},\"orphan\":{},\"syn_queue\":{},\"accept_queue\":{},\"backlog\":{},"
-          "\"syn_backlog\":{},\"cookies_sent\":{},\"cookies_recv\":{},\"syn_drops\":{}}}",
-          first ? "" : ",", to_string(s.state), endpoint(s.tuple.local_addr, s.tuple.local_port),
-          endpoint(s.tuple.remote_addr, s.tuple.remote_port), s.recv_queue, s.send_queue, timer_text(s, now, true),
-          s.time_wait_record, s.orphan, s.syn_queue, s.accept_queue, s.backlog, s.syn_backlog, s.cookies_sent,
-          s.cookies_recv, s.syn_drops);
+          "{}{{\"state\":\"{}\",\"local_addr\":\"{}\",\"local_port\":{},\"peer_addr\":\"{}\","
+          "\"peer_port\":{},\"recv_q\":{},\"send_q\":{},\"timer\":{},\"time_wait_record\":{},\"orphan\":{},"
+          "\"listener\":",
+          first ? "" : ",", to_string(s.state), s.tuple.local_addr.to_string(), s.tuple.local_port,
+          s.tuple.remote_addr.to_string(), s.tuple.remote_port, lis ? s.accept_queue : s.recv_queue,
+          lis ? s.backlog : s.send_queue, timer_text(s, now, true), s.time_wait_record, s.orphan);
+      if (lis) {
+        out += fmt::format(
+            "{{\"syn_queue\":{},\"accept_queue\":{},\"backlog\":{},\"syn_backlog\":{},\"cookies_sent\":{},"
+            "\"cookies_recv\":{},\"syn_drops\":{}}}",
+            s.syn_queue, s.accept_queue, s.backlog, s.syn_backlog, s.cookies_sent, s.cookies_recv, s.syn_drops);
+      } else {
+        out += "null";
+      }
+      out += fmt::format(",\"internals\":{}}}", internals_json(s.internals));
       first = false;
     }
-    out += "],";
+    out += fmt::format("],\"summary\":{{\"total\":{},\"orphans\":{},\"states\":{{", total, orphans);
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+      out += fmt::format("{}\"{}\":{}", i == 0 ? "" : ",", to_string(counts[i].first), counts[i].second);
+    }
+    out += "}},";
     append_counters_json(out, h.counters());
-    if (io != nullptr) append_io_json(out, *io);
+    if (io != nullptr) {
+      append_io_json(out, *io);
+    } else {
+      out += ",\"io\":null";
+    }
     out += "}\n";
     return out;
   }
-  out += fmt::format("# {} ({})\n", h.addr().to_string(), who);
-  if (req.listeners) {
+  if (!req.no_header) out += fmt::format("# {} ({})\n", h.addr().to_string(), who);
+  if (req.summary) {  // ss -s
+    out += fmt::format("Total: {} (orphaned {})\n", total, orphans);
+    for (const auto& [k, n] : counts) {
+      if (n > 0) out += fmt::format("  {:<13} {}\n", to_string(k), n);
+    }
+  } else if (req.listeners) {
     append_listeners_text(out, rows);
-    append_counters_text(out, h.counters());
-    if (io != nullptr) append_io_text(out, *io);
-    return out;
+  } else {
+    if (!req.no_header) {
+      out += fmt::format("{:<12} {:>7} {:>7} {:<21} {:<21} {}\n", "State", "Recv-Q", "Send-Q", "Local Address:Port",
+                         "Peer Address:Port", "Timer");
+    }
+    for (const auto& s : rows) {
+      if (!req.matches(s)) continue;
+      // For listeners, like ss: Recv-Q is the accept queue, Send-Q the backlog.
+      const bool lis = s.state == tcp_state::listen;
+      const std::string local = lis ? listen_address(s) : endpoint(s.tuple.local_addr, s.tuple.local_port);
+      std::string extra = timer_text(s, now, false);
+      if (lis) extra = fmt::format("syn-queue {}/{} cookies {}", s.syn_queue, s.syn_backlog, s.cookies_sent);
+      if (s.orphan) extra += extra.empty() ? "orphan" : " orphan";
+      out += fmt::format("{:<12} {:>7} {:>7} {:<21} {:<21} {}\n", to_string(s.state),
+                         lis ? s.accept_queue : s.recv_queue, lis ? s.backlog : s.send_queue, local,
+                         lis ? std::string{"*:*"} : endpoint(s.tuple.remote_addr, s.tuple.remote_port), extra);
+      if (req.internals && s.internals) out += internals_text(*s.internals);
+    }
   }
-  out += fmt::format("{:<12} {:>7} {:>7} {:<21} {:<21} {}\n", "State", "Recv-Q", "Send-Q", "Local Address:Port",
-                     "Peer Address:Port", "Timer");
-  for (const auto& s : rows) {
-    if (!matches(s, req)) continue;
-    // For listeners, like ss: Recv-Q is the accept queue, Send-Q the backlog.
-    const bool lis = s.state == tcp_state::listen;
-    const std::string local = lis ? listen_address(s) : endpoint(s.tuple.local_addr, s.tuple.local_port);
-    std::string extra = timer_text(s, now, false);
-    if (lis) extra = fmt::format("syn-queue {}/{} cookies {}", s.syn_queue, s.syn_backlog, s.cookies_sent);
-    if (s.orphan) extra += extra.empty() ? "orphan" : " orphan";
-    out += fmt::format("{:<12} {:>7} {:>7} {:<21} {:<21} {}\n", to_string(s.state),
-                       lis ? s.accept_queue : s.recv_queue, lis ? s.backlog : s.send_queue, local,
-                       lis ? std::string{"*:*"} : endpoint(s.tuple.remote_addr, s.tuple.remote_port), extra);
-  }
+  if (req.no_header) return out;  // the rows alone, for scripts
   append_counters_text(out, h.counters());
   if (io != nullptr) append_io_text(out, *io);
   return out;
@@ -237,28 +403,14 @@ void control_server::serve_client(int c) {
     line.append(buf, static_cast<std::size_t>(n));
   }
   if (auto nl = line.find('\n'); nl != std::string::npos) line.resize(nl);
-  std::istringstream in{line};
-  std::string verb;
-  std::string format;
-  std::string state;
-  in >> verb >> format >> state;
   std::string answer;
-  if (verb != "stat") {
-    answer = "error: unknown request (want: stat text|json [STATE])\n";
+  auto req = stat_request::parse(line);
+  if (!req) {
+    answer = fmt::format("error: {}\n", req.error());
   } else {
-    stat_request req;
-    req.json = format == "json";
-    if (state == "listeners") {
-      req.listeners = true;
-    } else if (!state.empty()) {
-      req.state = parse_tcp_state(state);
-      if (!req.state) answer = fmt::format("error: unknown state '{}'\n", state);
-    }
-    if (answer.empty()) {
-      const std::optional<io_report> io = io_ ? std::optional{io_()} : std::nullopt;
-      answer = format_stat(loop_.host(), runtime::clock_now(), req, fmt::format("pid {} {}", ::getpid(), ifname_),
-                           io ? &*io : nullptr);
-    }
+    const std::optional<io_report> io = io_ ? std::optional{io_()} : std::nullopt;
+    answer = format_stat(loop_.host(), runtime::clock_now(), *req, fmt::format("pid {} {}", ::getpid(), ifname_),
+                         io ? &*io : nullptr);
   }
   std::size_t off = 0;
   while (off < answer.size()) {

@@ -2,14 +2,15 @@
 // The control socket of a running `synack serve` / `synack connect`: a Unix-domain stream
 // socket (default $XDG_RUNTIME_DIR/synack/PID.sock, else /run/synack/PID.sock). A client sends
 // one request line and reads the answer until EOF:
-//   "stat text [STATE]"   a table like `ss -tan`, then the counters
-//   "stat json [STATE]"   the same as one JSON object
-//   STATE may also be "listeners": one row per listener with its SYN queue, accept queue,
-//   backlog and SYN cookies (SYN-flood view), then the counters
+//   "stat text ..."   a table like `ss -tan`, then the counters (stat_request below)
+//   "stat json ..."   the same as one JSON object (schema: docs/architecture.md, "synack stat")
+//   "listeners": one row per listener with its SYN queue, accept queue, backlog and SYN
+//   cookies (SYN-flood view), then the counters
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "synack/runtime/event_loop.hpp"
@@ -25,10 +26,24 @@ struct io_report {
   bool offload = false;  // the TUN device's checksum and segmentation offload is on
 };
 
+// What `synack stat` asks for. On the control socket it is one line (encode/parse):
+//   stat text|json [listeners] [info] [noheader] [summary] [state=S1,S2] [sport=N] [dport=N]
+//        [src=ADDR] [dst=ADDR]
+// (the older "stat text STATE" form is still understood).
 struct stat_request {
   bool json = false;
-  std::optional<tcp_state> state;  // filter
+  std::vector<tcp_state> states;   // only these states (any of them); empty: all
   bool listeners = false;          // the per-listener view ("listeners")
+  bool internals = false;          // text: a second line per connection, like ss -i
+  bool no_header = false;          // text: no title and column header (ss -H)
+  bool summary = false;            // text: counts per state instead of the rows (ss -s)
+  std::optional<std::uint16_t> sport;  // local port
+  std::optional<std::uint16_t> dport;  // remote port
+  std::optional<ipv4_addr> src;        // local address
+  std::optional<ipv4_addr> dst;        // remote address
+  [[nodiscard]] std::string encode() const;
+  [[nodiscard]] static result<stat_request, std::string> parse(std::string_view line);
+  [[nodiscard]] bool matches(const socket_info& s) const;
 };
 
 // Formats the connection table (listeners, TCBs, TIME-WAIT records) and the counters.

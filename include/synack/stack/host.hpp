@@ -124,6 +124,40 @@ struct conn_status {
   [[nodiscard]] bool ended() const { return state == tcp_state::closed || state == tcp_state::time_wait; }
 };
 
+// A connection's internals, what `ss -ti` shows and TCP_INFO reports: RTT, RTO, windows,
+// congestion control and byte counts. Byte counts come from sequence numbers past the SYNs
+// (they wrap at 4 GiB, as Linux's 32-bit ones would without its 64-bit counters).
+struct tcp_internals {
+  std::optional<duration> srtt;   // none before the first RTT sample
+  duration rttvar{0};
+  duration rto{0};
+  std::uint32_t mss = 0;          // payload per full segment (mss_cache: less the timestamps)
+  std::uint32_t advmss = 0;       // the MSS this end announced
+  std::uint32_t cwnd = 0;         // bytes
+  std::uint32_t ssthresh = 0;     // bytes; infinite_ssthresh before the first loss
+  std::uint32_t flight = 0;       // bytes sent and not acknowledged (SND.MAX - SND.UNA)
+  std::uint32_t sacked = 0;       // of those, bytes the SACK scoreboard holds as SACKed
+  std::uint32_t snd_wnd = 0;      // the peer's window, bytes
+  std::uint32_t rcv_wnd = 0;      // the window we offer, bytes
+  std::uint8_t snd_wscale = 0;    // shift the peer applies to its window field
+  std::uint8_t rcv_wscale = 0;    // shift we apply to ours
+  bool wscale_ok = false;
+  bool timestamps = false;
+  bool sack = false;
+  congestion_kind congestion = default_congestion_kind;
+  bool in_recovery = false;
+  std::uint32_t dup_acks = 0;
+  std::uint32_t rto_streak = 0;   // timer retransmissions of the oldest unacked segment
+  std::uint64_t retransmissions = 0;
+  std::uint64_t bytes_sent = 0;      // SND.MAX past the SYN
+  std::uint64_t bytes_acked = 0;     // SND.UNA past the SYN
+  std::uint64_t bytes_received = 0;  // RCV.NXT past the SYN
+  std::size_t notsent = 0;           // queued, not sent yet
+  std::size_t ooo_ranges = 0;        // held out of order by the reassembler
+  std::uint64_t ooo_bytes = 0;
+  static constexpr std::uint32_t infinite_ssthresh = 0x7fffffff;
+};
+
 // One row of the connection table (tools: `synack stat`).
 struct socket_info {
   tcp_state state = tcp_state::closed;
@@ -134,6 +168,7 @@ struct socket_info {
   std::optional<instant> deadline;
   bool time_wait_record = false;  // a compact TIME-WAIT record, not a full TCB
   bool orphan = false;            // closed by the user, finishing on its own
+  std::optional<tcp_internals> internals;  // TCBs only (not listeners or TIME-WAIT records)
   // Listeners only.
   std::size_t syn_queue = 0;
   std::size_t accept_queue = 0;
@@ -226,6 +261,8 @@ class host {
   [[nodiscard]] std::optional<conn_handle> poll_ready();
   // The status of a connection behind a handle (nullopt if stale).
   [[nodiscard]] std::optional<conn_status> status(conn_handle h) const;
+  // Its internals (TCP_INFO, `synack stat -i`); nullopt if stale.
+  [[nodiscard]] std::optional<tcp_internals> internals(conn_handle h) const;
 
   // ---- queries ---------------------------------------------------------------------------
   [[nodiscard]] const host_config& config() const;
