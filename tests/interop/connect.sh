@@ -2,7 +2,8 @@
 # `synack connect` -> kernel socat servers: 100 MiB each direction (SHA-256 equal, timed);
 # synack half-closes first on upload and then holds the TIME-WAIT (synack stat, via --linger);
 # a closed port gives exit code 3 (refused), an address nobody answers exit code 5 (timeout);
-# a simultaneous close (both FINs in flight at once) leaves both sides in TIME-WAIT.
+# a simultaneous close (both FINs in flight at once) leaves both sides in TIME-WAIT; the upload
+# runs with --progress and -v (the final progress line and the summary's byte count checked).
 . "$(dirname "$0")/lib.sh"
 interop_init "$@"
 need socat ss
@@ -19,7 +20,7 @@ wait_listen 5001
 CTL=$WORK/connect.sock
 t0=$(now_ms)
 timeout -k 5 90 "$SYNACK_BIN" connect --tun "$TUN" --addr "$SYN_ADDR/24" --no-configure --ctl "$CTL" --linger 3 \
-  "$KERN_ADDR" 5001 <"$WORK/up.bin" 2>"$WORK/connect-up.err" &
+  --progress -v "$KERN_ADDR" 5001 <"$WORK/up.bin" 2>"$WORK/connect-up.err" &
 CPID=$!
 PIDS+=("$CPID")
 for _ in $(seq 900); do
@@ -34,6 +35,11 @@ tw=$(synack_stat --state TIME-WAIT | grep -c '^TIME-WAIT' || true)
 echo "ok: synack closed first: TIME-WAIT in synack stat, none in ss"
 wait "$CPID" || fail "synack connect (upload) exited $?: $(cat "$WORK/connect-up.err")"
 same_file "$WORK/up.bin" "$WORK/up.out" "upload synack -> kernel in $((t1 - t0)) ms"
+tr '\r' '\n' <"$WORK/connect-up.err" | grep -qE '^100.0 MiB sent, 0 B received, .*/s, .* s, 100 %' ||
+  fail "--progress: no final line with 100 MiB and 100 %: $(tr '\r' '\n' <"$WORK/connect-up.err" | tail -3)"
+grep -q "synack connect: sent $SIZE bytes, received 0 bytes in " "$WORK/connect-up.err" ||
+  fail "-v summary: $(grep 'synack connect: sent' "$WORK/connect-up.err")"
+echo "ok: --progress and the -v summary ($(grep -o 'sent [0-9]* bytes.*' "$WORK/connect-up.err"))"
 
 # Download: kernel -> synack -> stdout; the kernel closes first after the file.
 timeout 90 socat -u "OPEN:$WORK/down.bin" "TCP-LISTEN:5002,bind=$KERN_ADDR,reuseaddr" &

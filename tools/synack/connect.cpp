@@ -4,10 +4,16 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <iterator>
+#include <optional>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "commands.hpp"
@@ -29,13 +35,25 @@ struct connect_options {
   std::uint16_t port = 0;
   double connect_timeout_s = 10.0;
   double linger_s = 0.0;
+  bool progress = false;
 };
+
+std::string human_bytes(double n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  std::size_t u = 0;
+  while (n >= 1024 && u + 1 < std::size(units)) n /= 1024, ++u;
+  return u == 0 ? fmt::format("{:.0f} {}", n, units[u]) : fmt::format("{:.1f} {}", n, units[u]);
+}
 
 class nc_client {
  public:
   nc_client(runtime::event_loop& loop, const connect_options& o) : loop_(loop), o_(o), in_(64 * 1024), out_(64 * 1024) {}
 
   int run(ipv4_addr remote) {
+    start_ = std::chrono::steady_clock::now();
+    struct stat st {};
+    if (::fstat(0, &st) == 0 && S_ISREG(st.st_mode)) input_size_ = static_cast<std::uint64_t>(st.st_size);
+    if (o_.progress) tick();
     stdin_flags_ = ::fcntl(0, F_GETFL);
     if (stdin_flags_ >= 0) ::fcntl(0, F_SETFL, stdin_flags_ | O_NONBLOCK);  // regular files never block anyway
     auto c = loop_.connect(remote, o_.port,
@@ -51,7 +69,7 @@ class nc_client {
                                 }});
     if (!c) {
       fmt::print(stderr, "synack connect: {}\n", to_string(c.error()));
-      return exit_usage;
+      return exit_setup;
     }
     h_ = *c;
     timeout_ = loop_.call_after(std::chrono::duration_cast<duration>(std::chrono::duration<double>(o_.connect_timeout_s)),
@@ -64,6 +82,8 @@ class nc_client {
                                   loop_.stop();
                                 });
     loop_.run();
+    end_ = std::chrono::steady_clock::now();  // the transfer's time, without --linger
+    if (o_.progress) print_progress(true);
     if (!done_) return code_ == exit_ok ? exit_io : code_;  // interrupted
     if (o_.linger_s > 0) {  // stay reachable by `synack stat` (e.g. to show TIME-WAIT)
       const instant until = loop_.now() + std::chrono::duration_cast<duration>(std::chrono::duration<double>(o_.linger_s));
@@ -80,7 +100,40 @@ class nc_client {
   nc_client(const nc_client&) = delete;
   nc_client& operator=(const nc_client&) = delete;
 
+  // "sent 1.0 MiB, received 1.0 MiB in 0.52 s (1.9 MiB/s)", for -v.
+  [[nodiscard]] std::string transfer_summary() const {
+    const double s = seconds();
+    return fmt::format("sent {} bytes, received {} bytes in {:.3f} s ({}/s)", sent_, received_, s,
+                       human_bytes(static_cast<double>(std::max(sent_, received_)) / std::max(s, 1e-9)));
+  }
+
  private:
+  [[nodiscard]] double seconds() const {
+    const auto end = end_ ? *end_ : std::chrono::steady_clock::now();
+    return std::chrono::duration<double>(end - start_).count();
+  }
+  // --progress: like pv, on stderr, twice a second.
+  void tick() {
+    print_progress(false);
+    loop_.call_after(std::chrono::milliseconds(500), [this] { tick(); });
+  }
+  void print_progress(bool last) {
+    const double s = seconds();
+    const double rate = static_cast<double>(std::max(sent_, received_)) / std::max(s, 1e-9);
+    std::string line = fmt::format("{} sent, {} received, {}/s, {:.1f} s", human_bytes(static_cast<double>(sent_)),
+                                   human_bytes(static_cast<double>(received_)), human_bytes(rate), s);
+    if (input_size_ > 0) {
+      const double pct = 100.0 * static_cast<double>(sent_) / static_cast<double>(input_size_);
+      line += fmt::format(", {:.0f} %", pct);
+      if (!last && sent_ > 0 && sent_ < input_size_) {
+        const double send_rate = static_cast<double>(sent_) / std::max(s, 1e-9);
+        line += fmt::format(", ETA {:.0f} s", static_cast<double>(input_size_ - sent_) / send_rate);
+      }
+    }
+    fmt::print(stderr, "\r{:<78}{}", line, last ? "\n" : "");
+    std::fflush(stderr);
+  }
+
   void established() {
     established_ = true;
     loop_.cancel(timeout_);
@@ -113,6 +166,7 @@ class nc_client {
           return;  // errors arrive through on_closed
         }
         in_off_ += *w;
+        sent_ += *w;
         continue;
       }
       if (stdin_eof_) {
@@ -134,6 +188,7 @@ class nc_client {
         check_done();
         return;
       }
+      received_ += *r;
       std::size_t off = 0;
       while (off < *r) {
         const ssize_t n = ::write(1, out_.data() + off, *r - off);
@@ -186,6 +241,11 @@ class nc_client {
   conn_handle h_;
   runtime::timer_id timeout_ = 0;
   int stdin_flags_ = -1;
+  std::chrono::steady_clock::time_point start_;
+  std::optional<std::chrono::steady_clock::time_point> end_;
+  std::uint64_t input_size_ = 0;  // stdin's size when it is a regular file (for the ETA)
+  std::uint64_t sent_ = 0;
+  std::uint64_t received_ = 0;
   std::vector<std::byte> in_;
   std::vector<std::byte> out_;
   std::size_t in_off_ = 0;
@@ -211,7 +271,10 @@ int run_connect(const connect_options& o) {
   }
   nc_client c{(*s)->loop(), o};
   const int code = c.run(*remote);
-  if (o.net.verbose) fmt::print(stderr, "synack connect: {}\n", (*s)->summary());
+  if (o.net.verbose) {
+    fmt::print(stderr, "synack connect: {}\n", c.transfer_summary());
+    fmt::print(stderr, "synack connect: {}\n", (*s)->summary());
+  }
   return code;
 }
 
@@ -229,6 +292,8 @@ void add_connect(CLI::App& app) {
   add_net_options(*cmd, o->net);
   cmd->add_option("--connect-timeout", o->connect_timeout_s, "seconds to wait for the handshake")
       ->capture_default_str();
+  cmd->add_flag("--progress", o->progress,
+                "bytes sent and received, rate, and (stdin a file) percentage and ETA on stderr, like pv");
   cmd->add_option("--linger", o->linger_s, "seconds to keep running after the close (stat shows TIME-WAIT)");
   cmd->add_option("host", o->host, "remote IPv4 address")->required();
   cmd->add_option("port", o->port, "remote TCP port")->required();

@@ -1,0 +1,97 @@
+// idle_rss: memory per idle connection (issue #13's RSS figures; docs/performance.md).
+//   idle_rss [N...]   (default: 1000 10000)
+// Two synack hosts back to back in memory (bench/host_pair.hpp) open N connections and leave
+// them ESTABLISHED and idle; the process's resident set (/proc/self/statm) is read before and
+// after, then again after each connection has carried one byte each way (the buffers have been
+// touched). Printed per connection end (each connection has two: a client TCB and a server
+// TCB), in KiB. Targets (issue #13): <= 2 KiB idle, <= 16 KiB after the exchange.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "../host_pair.hpp"
+
+namespace {
+
+using namespace synack;
+using namespace synack::bench;
+
+double rss_kib() {
+  std::ifstream f("/proc/self/statm");
+  long size = 0;
+  long resident = 0;
+  f >> size >> resident;
+  return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE)) / 1024.0;
+}
+
+struct figures {
+  double idle_kib = 0;      // per connection end, established, no data yet
+  double one_byte_kib = 0;  // per connection end, after one byte each way
+};
+
+figures measure(std::size_t n) {
+  link_shape shape;
+  host_pair p{shape};
+  std::vector<conn_handle> clients;
+  std::vector<conn_handle> servers;
+  clients.reserve(n);
+  servers.reserve(n);
+  auto l = p.server.listen(server_port, n + 16);
+  if (!l) std::abort();
+  const double before = rss_kib();
+  for (std::size_t i = 0; i < n; ++i) {
+    auto c = p.client.connect(p.now, server_addr, server_port);
+    if (!c) {
+      std::fprintf(stderr, "connect %zu: %s\n", i, std::string(to_string(c.error())).c_str());
+      std::exit(1);
+    }
+    clients.push_back(*c);
+    if (i % 64 == 63) p.pump();
+  }
+  p.pump();
+  while (auto a = p.server.accept(*l)) servers.push_back(*a);
+  if (servers.size() != n) {
+    std::fprintf(stderr, "accepted %zu of %zu\n", servers.size(), n);
+    std::exit(1);
+  }
+  const double idle = rss_kib();
+  const std::byte one[1] = {std::byte{'x'}};
+  std::byte got[16];
+  for (std::size_t i = 0; i < n; ++i) {
+    (void)p.client.send(clients[i], bytes{one, 1});
+    if (i % 64 == 63) p.pump();
+  }
+  p.pump();
+  for (auto h : servers) {
+    (void)p.server.recv(h, mutable_bytes{got, sizeof got});
+    (void)p.server.send(h, bytes{one, 1});
+  }
+  p.pump();
+  for (auto h : clients) (void)p.client.recv(h, mutable_bytes{got, sizeof got});
+  // Past the delayed-ACK timers: everything acknowledged, nothing in flight.
+  p.now += std::chrono::seconds(1);
+  p.pump();
+  const double after = rss_kib();
+  figures f;
+  f.idle_kib = (idle - before) / static_cast<double>(2 * n);
+  f.one_byte_kib = (after - before) / static_cast<double>(2 * n);
+  return f;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::size_t> ns;
+  for (int i = 1; i < argc; ++i) ns.push_back(static_cast<std::size_t>(std::strtoul(argv[i], nullptr, 10)));
+  if (ns.empty()) ns = {1000, 10000};
+  std::printf("%-12s %22s %26s\n", "connections", "idle KiB/conn-end", "after 1 byte KiB/conn-end");
+  for (std::size_t n : ns) {
+    const figures f = measure(n);
+    std::printf("%-12zu %22.2f %26.2f\n", n, f.idle_kib, f.one_byte_kib);
+  }
+  return 0;
+}
