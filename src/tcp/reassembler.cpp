@@ -7,6 +7,10 @@ namespace synack {
 reassembler::reassembler(std::size_t max_ranges) : max_(std::clamp<std::size_t>(max_ranges, 1, max_ranges_limit)) {}
 
 reassembler::add_result reassembler::add(seq_num left, seq_num right) {
+  if (blocks_.empty()) {  // the first out-of-order segment of this connection
+    blocks_.resize(max_);
+    stamp_.resize(max_);
+  }
   // The held ranges that overlap or touch [left, right) form one run [first, last).
   std::size_t first = 0;
   while (first < n_ && blocks_[first].right.before(left)) ++first;

@@ -45,6 +45,7 @@ void sack_scoreboard::advance_una(seq_num snd_una) {
 // ranges. When the array is full the range farthest from SND.UNA is forgotten: loss
 // detection and NextSeg look at the lowest holes first.
 void sack_scoreboard::insert(sack_block b) {
+  if (ranges_.empty()) ranges_.resize(capacity);  // once per connection
   const std::uint32_t a = off(b.left);
   const std::uint32_t e = off(b.right);
   std::size_t i = 0;

@@ -5,17 +5,19 @@
 // allocation per segment); this class only tracks which ranges of sequence space past RCV.NXT
 // are held, and an out-of-order FIN.
 //
-// Bounded (DESIGN.md §2): at most `max_ranges` disjoint, non-adjacent ranges in a fixed array;
-// a segment that would need one more is refused (add_result::full) and the caller counts it.
+// Bounded (DESIGN.md §2): at most `max_ranges` disjoint, non-adjacent ranges, in arrays
+// allocated on the first out-of-order segment (once per connection: an in-order connection
+// carries none of it, issue #13 "memory that follows the bytes"); a segment that would need
+// one more range is refused (add_result::full) and the caller counts it.
 // The caller bounds the bytes: it only adds ranges inside the receive window.
 //
 // Every range carries a stamp of when it last grew or was hit, so the SACK receiver can list
 // the blocks most recently changed first (RFC 2018 §4).
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "synack/wire/seq.hpp"
 #include "synack/wire/tcp.hpp"
@@ -70,8 +72,9 @@ class reassembler {
  private:
   void erase(std::size_t first, std::size_t count);
 
-  std::array<sack_block, max_ranges_limit> blocks_{};  // sorted by left edge
-  std::array<std::uint64_t, max_ranges_limit> stamp_{};
+  // max_ entries each once allocated (empty before the first add()); n_ of them in use.
+  std::vector<sack_block> blocks_;  // sorted by left edge
+  std::vector<std::uint64_t> stamp_;
   std::size_t n_ = 0;
   std::size_t max_;
   std::uint64_t clock_ = 0;

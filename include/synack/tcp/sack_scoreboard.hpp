@@ -27,10 +27,10 @@
 // out is counted in dropped_ranges(). At most `max_blocks_per_ack` blocks of one ACK are
 // read; the rest are counted in excess_blocks().
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "synack/wire/seq.hpp"
 #include "synack/wire/tcp.hpp"
@@ -132,7 +132,9 @@ class sack_scoreboard {
   [[nodiscard]] std::optional<sack_block> hole_from(seq_num from) const;
 
   sack_scoreboard_config cfg_;
-  std::array<sack_block, capacity> ranges_{};  // sorted, disjoint, non-adjacent, in [una_, max_)
+  // Sorted, disjoint, non-adjacent, in [una_, max_); `capacity` entries once the first SACK
+  // block arrives (empty before: a connection without SACK losses carries none of it).
+  std::vector<sack_block> ranges_;
   std::size_t count_ = 0;
   seq_num una_;
   seq_num max_;
