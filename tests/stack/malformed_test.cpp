@@ -495,6 +495,11 @@ TEST_F(malformed, randomized_mutations_are_counted_and_harmless) {
   for (std::size_t e = 0; e < static_cast<std::size_t>(wire_error::count_); ++e) {
     const auto we = static_cast<wire_error>(e);
     if (we == wire_error::bad_address) continue;  // no parser returns it (see host_drop::bad_source)
+    // IPv6's reasons: the host takes IPv4 only so far (wire/ipv6.hpp has its own tests).
+    if (we == wire_error::bad_ext_header || we == wire_error::ext_header_chain ||
+        we == wire_error::unknown_next_header) {
+      continue;
+    }
     EXPECT_GT(c.wire(we), 0u) << to_string(we);
   }
 }
