@@ -116,7 +116,8 @@ struct facts {
   syn_flood_facts syn_flood;
 };
 
-// Runs a topic (a name from topics()) into `out`; false if the topic is unknown.
-bool run(std::string_view topic, lang l, sink& out, facts& f);
+// Runs a topic (a name from topics()) into `out`; false if the topic is unknown. The seed keys
+// the hosts' ISNs and ports and the flood's spoofed sources; the facts hold for every seed.
+bool run(std::string_view topic, lang l, std::uint64_t seed, sink& out, facts& f);
 
 }  // namespace synack::why

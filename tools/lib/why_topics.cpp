@@ -5,11 +5,8 @@
 
 #include <array>
 
-#include "control.hpp"
 #include "why_scenario.hpp"
 #include "why_world.hpp"
-#include "synack/wire/ipv4.hpp"
-#include "synack/wire/tcp.hpp"
 
 namespace synack::why {
 namespace {
@@ -29,16 +26,17 @@ constexpr std::array<topic_info, 5> topic_list{{
      "SYN 洪泛占满半连接队列；SYN cookie 让真实客户端立即连上"},
 }};
 
-
 // ---- three-way -------------------------------------------------------------------------------
 
-void three_way(lang l, sink& out, three_way_facts& f) {
+void three_way(lang l, std::uint64_t seed, sink& out, three_way_facts& f) {
   world_config wc;
+  wc.seed = seed;
   world w(wc);
+  w.language = l;
   w.listen(7, wc.server_tcp);
   out.part({std::string(tr(l, "An old duplicate SYN arrives before the real one (RFC 9293 §3.5, Figure 8)",
                            "旧的重复 SYN 先于真正的 SYN 到达（RFC 9293 §3.5，图 8）")),
-            setup_line(l, wc.latency,
+            setup_line(l, wc.latency, seed,
                        tr(l, "absolute sequence numbers; J = the client's ISN, K = the server's",
                           "绝对序号；J = 客户端的 ISN，K = 服务器的 ISN")),
             tcp_state::closed, tcp_state::listen, true});
@@ -108,16 +106,18 @@ void three_way(lang l, sink& out, three_way_facts& f) {
 
 // ---- four-way --------------------------------------------------------------------------------
 
-void four_way(lang l, sink& out, four_way_facts& f) {
+void four_way(lang l, std::uint64_t seed, sink& out, four_way_facts& f) {
   world_config wc;
+  wc.seed = seed;
   wc.client_tcp.mss = 200;  // the server's segments carry 200 bytes: a response of several
   wc.client_tcp.msl = 1s;
   wc.server_tcp.msl = 1s;
   world w(wc);
+  w.language = l;
   w.listen(7, wc.server_tcp);
   out.part({std::string(tr(l, "Half-close: the client's FIN, then the server's response, then its FIN",
                            "半关闭：客户端先发 FIN，服务器继续发送响应，最后才发 FIN")),
-            setup_line(l, wc.latency,
+            setup_line(l, wc.latency, seed,
                        tr(l, "the client announces MSS 200; the server answers once it has read the whole request (EOF); MSL 1 s",
                           "客户端通告 MSS 200；服务器读完整个请求（EOF）后才回应；MSL 1 s")),
             tcp_state::closed, tcp_state::listen, false});
@@ -223,17 +223,17 @@ void four_way(lang l, sink& out, four_way_facts& f) {
 
 std::span<const topic_info> topics() { return topic_list; }
 
-bool run(std::string_view topic, lang l, sink& out, facts& f) {
+bool run(std::string_view topic, lang l, std::uint64_t seed, sink& out, facts& f) {
   if (topic == "three-way") {
-    three_way(l, out, f.three_way);
+    three_way(l, seed, out, f.three_way);
   } else if (topic == "four-way") {
-    four_way(l, out, f.four_way);
+    four_way(l, seed, out, f.four_way);
   } else if (topic == "time-wait") {
-    time_wait_topic(l, out, f.time_wait);
+    time_wait_topic(l, seed, out, f.time_wait);
   } else if (topic == "simultaneous-close") {
-    simultaneous_close_topic(l, out, f.simultaneous_close);
+    simultaneous_close_topic(l, seed, out, f.simultaneous_close);
   } else if (topic == "syn-flood") {
-    syn_flood_topic(l, out, f.syn_flood);
+    syn_flood_topic(l, seed, out, f.syn_flood);
   } else {
     return false;
   }

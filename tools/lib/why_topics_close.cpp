@@ -63,18 +63,20 @@ tcp_config tw_tcp(bool time_wait) {
   return t;
 }
 
-void stale_segment(lang l, sink& out, time_wait_run& f) {
+void stale_segment(lang l, std::uint64_t seed, sink& out, time_wait_run& f) {
   world_config wc;
+  wc.seed = seed;
   wc.latency = tw_latency;
   wc.client_tcp = tw_tcp(f.time_wait);
   wc.server_tcp = tw_tcp(f.time_wait);
   world w(wc);
+  w.language = l;
   w.listen(7, wc.server_tcp);
   out.part({f.time_wait ? std::string(tr(l, "1a. A delayed segment of the old connection, with TIME-WAIT (2 x MSL = 2 s)",
                                          "1a. 旧连接的一个迟到报文，有 TIME-WAIT（2 x MSL = 2 s）"))
                         : std::string(tr(l, "1b. The same, with TIME-WAIT disabled (a knob for demos and tests only)",
                                          "1b. 同样的情形，但关闭了 TIME-WAIT（仅供演示和测试的开关）")),
-            setup_line(l, wc.latency,
+            setup_line(l, wc.latency, seed,
                        tr(l, "an echo server; the client sends its line 1 ms after connecting, then closes; the "
                              "network delivers a second copy of the first line 1.601 ms late; timestamps off",
                           "回显服务器；客户端连上 1 ms 后发送一行，然后关闭；网络把第一行的一个副本延迟 1.601 ms 后再送达；关闭时间戳选项")),
@@ -170,7 +172,7 @@ void stale_segment(lang l, sink& out, time_wait_run& f) {
     // (Without TIME-WAIT the record lives 1 us, only to send the last ACK: the client waits it out.)
     if (incarnation == 1 && client_closed && server_closed &&
         (w.client_state() == tcp_state::closed || (f.time_wait && w.client_state() == tcp_state::time_wait))) {
-      w.report_states(f.time_wait ? "" : "TIME-WAIT disabled: gone after the last ACK");
+      w.report_states(f.time_wait ? "" : "TIME-WAIT disabled");
       auto c = w.connect(40000, 7);
       if (!c) {
         if (!f.reconnect_refused) {
@@ -209,16 +211,18 @@ void stale_segment(lang l, sink& out, time_wait_run& f) {
 
 // ---- time-wait, part 2: the final ACK is lost ----------------------------------------------------
 
-void lost_final_ack(lang l, sink& out, time_wait_run& f) {
+void lost_final_ack(lang l, std::uint64_t seed, sink& out, time_wait_run& f) {
   world_config wc;
+  wc.seed = seed;
   wc.client_tcp = tw_tcp(f.time_wait);
   wc.server_tcp = tw_tcp(f.time_wait);
   world w(wc);
+  w.language = l;
   w.listen(7, wc.server_tcp);
   out.part({f.time_wait ? std::string(tr(l, "2a. The final ACK is lost, with TIME-WAIT", "2a. 最后一个 ACK 丢失，有 TIME-WAIT"))
                         : std::string(tr(l, "2b. The final ACK is lost, TIME-WAIT disabled",
                                          "2b. 最后一个 ACK 丢失，关闭了 TIME-WAIT")),
-            setup_line(l, wc.latency, tr(l, "the server shuts down and keeps its socket to see how it ends",
+            setup_line(l, wc.latency, seed, tr(l, "the server shuts down and keeps its socket to see how it ends",
                                          "服务器调用 shutdown() 并保留套接字，以便看到连接如何结束")),
             tcp_state::closed, tcp_state::listen, false});
   bool dropped = false;
@@ -298,13 +302,13 @@ void lost_final_ack(lang l, sink& out, time_wait_run& f) {
 
 }  // namespace
 
-void time_wait_topic(lang l, sink& out, time_wait_facts& f) {
+void time_wait_topic(lang l, std::uint64_t seed, sink& out, time_wait_facts& f) {
   f.with.time_wait = true;
   f.without.time_wait = false;
-  stale_segment(l, out, f.with);
-  stale_segment(l, out, f.without);
-  lost_final_ack(l, out, f.with);
-  lost_final_ack(l, out, f.without);
+  stale_segment(l, seed, out, f.with);
+  stale_segment(l, seed, out, f.without);
+  lost_final_ack(l, seed, out, f.with);
+  lost_final_ack(l, seed, out, f.without);
   out.text(tr(l, "Why 2 x MSL: the side that closes first keeps the 4-tuple until every segment of the connection has "
                  "died in the network (1 MSL each way), so no new incarnation can take an old segment for its own, and "
                  "it is still there to ACK a retransmitted FIN if its last ACK was lost.",
@@ -314,13 +318,14 @@ void time_wait_topic(lang l, sink& out, time_wait_facts& f) {
 
 // ---- simultaneous-close -------------------------------------------------------------------------
 
-void simultaneous_close_topic(lang l, sink& out, simultaneous_close_facts& f) {
+void simultaneous_close_topic(lang l, std::uint64_t seed, sink& out, simultaneous_close_facts& f) {
   echo_config c;
+  c.seed = seed;
   c.simultaneous_close = true;
   c.tcp.msl = 1s;
   out.part({std::string(tr(l, "Both sides call close() at the same instant (RFC 9293 Figure 13)",
                            "双方在同一时刻调用 close()（RFC 9293 图 13）")),
-            setup_line(l, c.latency, tr(l, "MSL 1 s", "MSL 1 s")), tcp_state::closed, tcp_state::listen, false});
+            setup_line(l, c.latency, seed, tr(l, "MSL 1 s", "MSL 1 s")), tcp_state::closed, tcp_state::listen, false});
   echo_scenario sc(c);
   std::optional<instant> client_fin_sent;
   std::optional<instant> server_fin_sent;
@@ -349,7 +354,8 @@ void simultaneous_close_topic(lang l, sink& out, simultaneous_close_facts& f) {
     }
     out.segment(r, note);
   });
-  sc.on_state([&](const state_row& r) {
+  sc.on_state([&](state_row r) {
+    r.cause = cause_text(l, r.cause);
     std::string note;
     if (r.client) {
       push(f.client_states, r.to);
@@ -378,12 +384,14 @@ namespace {
 constexpr std::size_t flood_syns = 20;
 constexpr std::size_t flood_backlog = 8;
 
-void flood_run(lang l, sink& out, syn_flood_run& f) {
+void flood_run(lang l, std::uint64_t seed, sink& out, syn_flood_run& f) {
   world_config wc;
+  wc.seed = seed;
   wc.syncookies = f.cookies ? syncookies_mode::on_overflow : syncookies_mode::off;
   wc.syn_backlog = flood_backlog;
   wc.server_tcp.syn_r2 = 1s;  // the server gives up on a half-open connection after 1 s
   world w(wc);
+  w.language = l;
   w.listen(80, wc.server_tcp);
   f.flood_syns = flood_syns;
   f.syn_backlog = flood_backlog;
@@ -391,13 +399,13 @@ void flood_run(lang l, sink& out, syn_flood_run& f) {
                                        "开启 SYN cookie（Linux：net.ipv4.tcp_syncookies = 1）"))
                       : std::string(tr(l, "Without SYN cookies (Linux: net.ipv4.tcp_syncookies = 0)",
                                        "不开启 SYN cookie（Linux：net.ipv4.tcp_syncookies = 0）")),
-            setup_line(l, wc.latency,
+            setup_line(l, wc.latency, seed,
                        tr(l, "SYN queue of 8; the server gives up on a half-open connection after 1 s; only the real "
                              "client's segments are drawn",
                           "半连接队列长度 8；服务器 1 s 后放弃一个半连接；图中只画真实客户端的报文")),
             tcp_state::closed, tcp_state::listen, false});
   // The attacker: SYNs from random, unreachable sources, 50 us apart.
-  rng r(7);
+  rng r(seed * 0x9E3779B97F4A7C15ULL + 7);
   for (std::size_t i = 0; i < flood_syns; ++i) {
     ipv4_addr src;
     do {
@@ -499,11 +507,11 @@ void flood_run(lang l, sink& out, syn_flood_run& f) {
 
 }  // namespace
 
-void syn_flood_topic(lang l, sink& out, syn_flood_facts& f) {
+void syn_flood_topic(lang l, std::uint64_t seed, sink& out, syn_flood_facts& f) {
   f.without_cookies.cookies = false;
   f.with_cookies.cookies = true;
-  flood_run(l, out, f.without_cookies);
-  flood_run(l, out, f.with_cookies);
+  flood_run(l, seed, out, f.without_cookies);
+  flood_run(l, seed, out, f.with_cookies);
   out.text(tr(l, "A SYN flood needs no connection: spoofed SYNs fill the queue of half-open (SYN-RECEIVED) entries and "
                  "a real client's SYN is dropped until one times out. A SYN cookie encodes the entry in the SYN-ACK's "
                  "sequence number, so the server keeps nothing until the ACK proves the client is real.",

@@ -160,6 +160,7 @@ void world::report_states(std::string_view client_cause, std::string_view server
     if (before == now_state) return;
     std::string why(cause);
     if (why.empty()) why = before == tcp_state::time_wait ? "2 x MSL timer expires" : "timeout";
+    why = cause_text(language, why);
     const state_row r{sim_.now(), is_client, before, now_state, why};
     before = now_state;
     if (on_state) on_state(r);
@@ -198,14 +199,35 @@ std::vector<std::byte> make_syn(ipv4_addr src, std::uint16_t sport, ipv4_addr ds
 
 std::string_view tr(lang l, std::string_view en, std::string_view zh) { return l == lang::en ? en : zh; }
 
-std::string setup_line(lang l, duration latency, std::string_view extra) {
+std::string setup_line(lang l, duration latency, std::uint64_t seed, std::string_view extra) {
   const double lat = static_cast<double>(latency.count()) / 1000.0;
-  std::string s = l == lang::en ? fmt::format("client {} and server {} on a simulated link, latency {:g} ms each way",
-                                              client_addr.to_string(), server_addr.to_string(), lat)
-                                : fmt::format("客户端 {} 与服务器 {}，模拟链路，单向时延 {:g} ms", client_addr.to_string(),
-                                              server_addr.to_string(), lat);
+  std::string s = l == lang::en ? fmt::format("client {} and server {} on a simulated link, latency {:g} ms each way, seed {}",
+                                              client_addr.to_string(), server_addr.to_string(), lat, seed)
+                                : fmt::format("客户端 {} 与服务器 {}，模拟链路，单向时延 {:g} ms，种子 {}", client_addr.to_string(),
+                                              server_addr.to_string(), lat, seed);
   if (!extra.empty()) s += fmt::format("{}{}", l == lang::en ? "; " : "；", extra);
   return s;
+}
+
+std::string cause_text(lang l, std::string_view en) {
+  static constexpr std::array<std::array<std::string_view, 2>, 10> zh{{
+      {"client calls connect()", "客户端调用 connect()"},
+      {"client calls close()", "客户端调用 close()"},
+      {"server calls close()", "服务器调用 close()"},
+      {"client calls shutdown()", "客户端调用 shutdown()"},
+      {"server calls shutdown()", "服务器调用 shutdown()"},
+      {"both call close()", "双方调用 close()"},
+      {"2 x MSL timer expires", "2 x MSL 计时器到期"},
+      {"timeout", "超时"},
+      {"TIME-WAIT disabled", "TIME-WAIT 已关闭"},
+      {"", ""},
+  }};
+  if (l == lang::zh) {
+    for (const auto& [e, z] : zh) {
+      if (e == en && !e.empty()) return std::string(z);
+    }
+  }
+  return std::string(en);
 }
 
 void world::take_events() {

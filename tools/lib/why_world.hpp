@@ -74,6 +74,7 @@ class world {
   std::function<void(const segment_row&)> on_segment;
   std::function<void(const state_row&)> on_state;
   std::size_t foreign_segments = 0;  // segments of other 4-tuples (a flood), not reported
+  lang language = lang::en;          // of the causes of state rows
 
   side& client_side() { return client_node_; }
   side& server_side() { return server_node_; }
@@ -110,7 +111,9 @@ class world {
 
 // The text of `l`; the setup line of a part (addresses, latency, then `extra`).
 [[nodiscard]] std::string_view tr(lang l, std::string_view en, std::string_view zh);
-[[nodiscard]] std::string setup_line(lang l, duration latency, std::string_view extra);
+[[nodiscard]] std::string setup_line(lang l, duration latency, std::uint64_t seed, std::string_view extra);
+// The cause of a state row ("client calls close()") in `l`.
+[[nodiscard]] std::string cause_text(lang l, std::string_view en);
 [[nodiscard]] inline bool has(std::uint8_t flags, std::uint8_t bit) { return (flags & bit) != 0; }
 
 // Reads what a connection has, appending to `into`.
@@ -122,9 +125,9 @@ void send_some(host& h, conn_handle c, const std::string& data, std::size_t& sen
 std::vector<std::byte> make_syn(ipv4_addr src, std::uint16_t sport, ipv4_addr dst, std::uint16_t dport, seq_num seq);
 
 // The topics (why_topics.cpp, why_topics_close.cpp).
-void time_wait_topic(lang l, sink& out, time_wait_facts& f);
-void simultaneous_close_topic(lang l, sink& out, simultaneous_close_facts& f);
-void syn_flood_topic(lang l, sink& out, syn_flood_facts& f);
+void time_wait_topic(lang l, std::uint64_t seed, sink& out, time_wait_facts& f);
+void simultaneous_close_topic(lang l, std::uint64_t seed, sink& out, simultaneous_close_facts& f);
+void syn_flood_topic(lang l, std::uint64_t seed, sink& out, syn_flood_facts& f);
 
 inline constexpr ipv4_addr client_addr = ipv4_addr::from_octets(192, 0, 2, 1);
 inline constexpr ipv4_addr server_addr = ipv4_addr::from_octets(192, 0, 2, 2);

@@ -2,6 +2,8 @@
 // simulated link in virtual time. No privileges; finishes in well under a second.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -100,7 +102,10 @@ std::vector<std::string> wrap(std::string_view text, int width) {
       }
       continue;
     }
-    if (cols + w > width && cols > 0) {
+    // Closing punctuation never starts a line: it may overhang the width by its two columns.
+    static constexpr std::array<std::string_view, 8> closing{"，", "。", "；", "：", "）", "、", "！", "？"};
+    const bool overhang = std::find(closing.begin(), closing.end(), unit) != closing.end();
+    if (cols + w > width && cols > 0 && !overhang) {
       while (!line.empty() && line.back() == ' ') line.pop_back();
       lines.push_back(line);
       line.clear();
@@ -269,7 +274,9 @@ class why_ladder final : public why::sink {
     part_o_ = o_;
     part_o_.absolute_seq = o_.absolute_seq || p.absolute_seq;
     l_.emplace(part_o_, stdout);
-    fmt::print("== {}\n   {}\n\n", p.title, p.setup);
+    fmt::print("== {}\n", p.title);
+    for (const auto& line : wrap(p.setup, text_width - 3)) fmt::print("   {}\n", line);
+    fmt::print("\n");
     l_->columns(p.client_start, p.server_start);
   }
   void segment(const segment_row& r, std::string_view note) override {
@@ -302,7 +309,7 @@ int run_why(const demo_options& o) {
   }
   why_ladder out(o);
   why::facts f;
-  if (!why::run(o.why, o.lang == "zh" ? why::lang::zh : why::lang::en, out, f)) {
+  if (!why::run(o.why, o.lang == "zh" ? why::lang::zh : why::lang::en, o.seed, out, f)) {
     fmt::print(stderr, "synack demo: unknown topic '{}' (synack demo --list)\n", o.why);
     return 2;
   }
