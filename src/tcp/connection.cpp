@@ -268,7 +268,9 @@ void connection::enter_fin_wait_2(instant now) {
 void connection::enter_time_wait(instant now) {
   set_state(tcp_state::time_wait);
   timers_.clear_all();
-  timers_.set(timer_kind::time_wait, now + 2 * cfg_->msl);
+  // tcp_config::time_wait off (demos, tests): 1 us, long enough for the last ACK to leave.
+  const duration hold = cfg_->time_wait ? 2 * cfg_->msl : duration{1};
+  timers_.set(timer_kind::time_wait, now + hold);
   keepalive_due_ = false;
   tx_.release();
   reasm_.clear();
@@ -277,7 +279,7 @@ void connection::enter_time_wait(instant now) {
   tw_.snd_nxt = snd_.nxt;
   tw_.rcv_nxt = rcv_.nxt;
   tw_.window = window_field();
-  tw_.expiry = now + 2 * cfg_->msl;
+  tw_.expiry = now + hold;
   tw_.ts_on = ts_ok_;  // RFC 6191 §2
   tw_.ts_recent = ts_recent_;
 }

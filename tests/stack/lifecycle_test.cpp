@@ -100,6 +100,24 @@ TEST(lifecycle, record_acks_retransmitted_fin_and_restarts_timer) {
   t.expect_tcp(at_ms(1050) + two_msl, seg{.seq = c.l(7), .flags = tcp_flag::rst});
 }
 
+// tcp_config::time_wait off (demos and tests only: `synack demo --why time-wait`): the last ACK
+// still leaves, the 4-tuple is free 1 us later, and a retransmitted FIN gets a RST.
+TEST(lifecycle, time_wait_knob_off_sends_the_last_ack_then_forgets) {
+  closed_by_user f{stack_harness{[] {
+    host_config h = default_config();
+    h.tcp.time_wait = false;
+    return h;
+  }()}, {}, {}};
+  f.run();  // the ACK of the peer's FIN left at 50 ms
+  auto& t = f.t;
+  const auto& c = f.c;
+  t.expect_nothing(at_ms(50) + std::chrono::microseconds(1));
+  EXPECT_EQ(t.h().time_wait_count(), 0u);
+  EXPECT_EQ(t.h().connection_count(), 0u);
+  t.send(at_ms(1050), seg{.seq = c.r(6), .ack = c.l(7), .flags = tcp_flag::fin});
+  t.expect_tcp(at_ms(1050), seg{.seq = c.l(7), .flags = tcp_flag::rst});
+}
+
 TEST(lifecycle, record_expires_at_exactly_two_msl) {
   closed_by_user f;
   f.run();

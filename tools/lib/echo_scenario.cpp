@@ -42,6 +42,27 @@ host_config make_host(ipv4_addr a, const echo_config& c, std::uint64_t salt) {
 
 }  // namespace
 
+std::optional<segment_row> segment_row_of(instant at, bytes packet, bool from_client, bool lost) {
+  auto ip = ipv4_view::parse(packet);
+  if (!ip || ip->protocol() != ip_proto::tcp) return std::nullopt;
+  auto v = tcp_view::parse(ip->payload());
+  if (!v) return std::nullopt;
+  segment_row row;
+  row.at = at;
+  row.from_client = from_client;
+  row.lost = lost;
+  row.flags = v->flags();
+  row.seq = v->seq();
+  if ((v->flags() & tcp_flag::ack) != 0) row.ack = v->ack_num();
+  row.len = static_cast<std::uint32_t>(v->payload().size());
+  row.window = v->window();
+  if (auto opts = tcp_options::parse(v->options())) {
+    row.mss = opts->mss;
+    row.wscale = opts->window_scale;
+  }
+  return row;
+}
+
 struct echo_scenario::impl {
   explicit impl(const echo_config& c)
       : cfg(c),
@@ -92,23 +113,9 @@ struct echo_scenario::impl {
   }
 
   void report(instant t, bytes packet, bool to_server, bool lost) {
-    auto ip = ipv4_view::parse(packet);
-    if (!ip || ip->protocol() != ip_proto::tcp) return;
-    auto v = tcp_view::parse(ip->payload());
-    if (!v) return;
-    segment_row row;
-    row.at = t;
-    row.from_client = to_server;
-    row.lost = lost;
-    row.flags = v->flags();
-    row.seq = v->seq();
-    if ((v->flags() & tcp_flag::ack) != 0) row.ack = v->ack_num();
-    row.len = static_cast<std::uint32_t>(v->payload().size());
-    row.window = v->window();
-    if (auto opts = tcp_options::parse(v->options())) {
-      row.mss = opts->mss;
-      row.wscale = opts->window_scale;
-    }
+    auto parsed = segment_row_of(t, packet, to_server, lost);
+    if (!parsed) return;
+    segment_row& row = *parsed;
     row.client_state = client_state();
     row.server_state = server_state();
     shown(true, row.client_state, t);

@@ -44,6 +44,10 @@ struct segment_row {
   tcp_state server_state = tcp_state::closed;
 };
 
+// A TCP packet's fields as a row (the states left CLOSED for the caller to fill); nullopt if the
+// IPv4 packet does not hold a valid TCP segment.
+[[nodiscard]] std::optional<segment_row> segment_row_of(instant at, bytes packet, bool from_client, bool lost);
+
 // A state change with no arriving segment behind it: an application call (close()) or a
 // timer (the 2 x MSL of TIME-WAIT, a retransmission timeout).
 struct state_row {

@@ -2,11 +2,15 @@
 // simulated link in virtual time. No privileges; finishes in well under a second.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "commands.hpp"
 #include "echo_scenario.hpp"
+#include "why_scenario.hpp"
 
 namespace synack::tools {
 namespace {
@@ -22,6 +26,9 @@ struct demo_options {
   double latency_ms = 10.0;
   double msl_s = 30.0;
   std::string message = "hello, synack";
+  std::string why;  // a topic of `--why`
+  bool list = false;
+  std::string lang = "en";
 };
 
 struct glyphs {
@@ -29,9 +36,10 @@ struct glyphs {
   const char* right;
   const char* left;
   const char* lost;
+  const char* note;
 };
-constexpr glyphs unicode_glyphs{"─", "▶", "◀", "✗"};
-constexpr glyphs ascii_glyphs{"-", ">", "<", "x"};
+constexpr glyphs unicode_glyphs{"─", "▶", "◀", "✗", "↳"};
+constexpr glyphs ascii_glyphs{"-", ">", "<", "x", "^"};
 
 constexpr int state_width = 12;  // "SYN-RECEIVED"
 constexpr int arrow_width = 58;  // columns of the segment cell
@@ -52,6 +60,76 @@ std::string flags_text(std::uint8_t f) {
   return s.empty() ? "none" : s;
 }
 
+// Splits UTF-8 text into lines of at most `width` columns: at spaces, or between two
+// double-width (CJK) characters, which take two columns each.
+std::vector<std::string> wrap(std::string_view text, int width) {
+  std::vector<std::string> lines;
+  std::string line;
+  int cols = 0;
+  std::size_t i = 0;
+  while (i < text.size() && text[i] == ' ') {  // the first line keeps its indentation
+    line += ' ';
+    ++cols;
+    ++i;
+  }
+  while (i < text.size()) {
+    // The next unit: a run of spaces, a run of narrow non-space characters, or one wide character.
+    const auto lead = static_cast<unsigned char>(text[i]);
+    std::size_t j = i;
+    int w = 0;
+    auto char_len = [&](std::size_t at) {
+      const auto c = static_cast<unsigned char>(text[at]);
+      return c < 0x80 ? 1u : c < 0xE0 ? 2u : c < 0xF0 ? 3u : 4u;
+    };
+    if (lead >= 0xE3 && lead < 0xF0) {  // U+3000 and up (CJK, fullwidth punctuation): one wide character
+      j += char_len(i);
+      w = 2;
+    } else {
+      const bool space = lead == ' ';
+      while (j < text.size() && (text[j] == ' ') == space) {
+        const auto c = static_cast<unsigned char>(text[j]);
+        if (c >= 0xE3 && c < 0xF0) break;
+        j += char_len(j);
+        ++w;
+      }
+    }
+    const std::string_view unit = text.substr(i, j - i);
+    i = j;
+    if (unit.front() == ' ') {
+      if (cols + w < width && cols > 0) {
+        line += unit;
+        cols += w;
+      }
+      continue;
+    }
+    // Closing punctuation never starts a line: it may overhang the width by its two columns.
+    static constexpr std::array<std::string_view, 8> closing{"，", "。", "；", "：", "）", "、", "！", "？"};
+    const bool overhang = std::find(closing.begin(), closing.end(), unit) != closing.end();
+    if (cols + w > width && cols > 0 && !overhang) {
+      while (!line.empty() && line.back() == ' ') line.pop_back();
+      lines.push_back(line);
+      line.clear();
+      cols = 0;
+    }
+    line += unit;
+    cols += w;
+  }
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  if (!line.empty()) lines.push_back(line);
+  return lines;
+}
+
+// Display columns of UTF-8 text: characters from U+3000 on (CJK) take two.
+int columns(std::string_view text) {
+  int n = 0;
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c & 0xC0) == 0x80) continue;  // a continuation byte
+    n += c >= 0xE3 && c < 0xF0 ? 2 : 1;
+  }
+  return n;
+}
+
 class ladder {
  public:
   ladder(const demo_options& o, std::FILE* out) : o_(o), g_(o.ascii ? ascii_glyphs : unicode_glyphs), out_(out) {}
@@ -62,9 +140,21 @@ class ladder {
     fmt::print(out_, "  latency {:g} ms each way, loss {:g}%, seed {}, {} sequence numbers{}{}\n\n", o_.latency_ms,
                o_.loss * 100.0, o_.seed, o_.absolute_seq ? "absolute" : "relative",
                o_.simultaneous_open ? ", simultaneous open" : "", o_.simultaneous_close ? ", simultaneous close" : "");
+    columns(tcp_state::closed, o_.simultaneous_open ? tcp_state::closed : tcp_state::listen);
+  }
+
+  void columns(tcp_state client, tcp_state server) {
     fmt::print(out_, "{:>12}  {:<{}}  {:<{}}  {}\n", "time", "CLIENT", state_width, "", arrow_width, "SERVER");
-    fmt::print(out_, "{:>12}  {:<{}}  {:<{}}  {}\n", "", "CLOSED", state_width, "", arrow_width,
-               o_.simultaneous_open ? "CLOSED" : "LISTEN");
+    fmt::print(out_, "{:>12}  {:<{}}  {:<{}}  {}\n", "", to_string(client), state_width, "", arrow_width,
+               to_string(server));
+  }
+
+  // An annotation under the row it explains (`synack demo --why`), wrapped to the ladder's width.
+  void note(std::string_view text) {
+    const auto lines = wrap(text, arrow_width + 14);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      fmt::print(out_, "{:>12}  {:<{}}    {} {}\n", "", "", state_width, i == 0 ? g_.note : " ", lines[i]);
+    }
   }
 
   void segment(const segment_row& r) {
@@ -172,6 +262,60 @@ int run_demo(const demo_options& o) {
   return res.completed ? 0 : 1;
 }
 
+// `--why TOPIC`: a topic's parts, each a ladder with its annotations, then its conclusion.
+class why_ladder final : public why::sink {
+  static constexpr int text_width = 100;
+
+ public:
+  explicit why_ladder(const demo_options& o) : o_(o) {}
+  void part(const why::part_info& p) override {
+    if (started_) fmt::print("\n");
+    started_ = true;
+    part_o_ = o_;
+    part_o_.absolute_seq = o_.absolute_seq || p.absolute_seq;
+    l_.emplace(part_o_, stdout);
+    fmt::print("== {}\n", p.title);
+    for (const auto& line : wrap(p.setup, text_width - 3)) fmt::print("   {}\n", line);
+    fmt::print("\n");
+    l_->columns(p.client_start, p.server_start);
+  }
+  void segment(const segment_row& r, std::string_view note) override {
+    l_->segment(r);
+    l_->note(note);
+  }
+  void state(const state_row& r, std::string_view note) override {
+    l_->state(r);
+    l_->note(note);
+  }
+  void text(std::string_view line) override {
+    if (columns(line) <= text_width) {
+      fmt::print("{}\n", line);
+      return;
+    }
+    for (const auto& l : wrap(line, text_width)) fmt::print("{}\n", l);
+  }
+
+ private:
+  const demo_options& o_;
+  demo_options part_o_;
+  std::optional<ladder> l_;
+  bool started_ = false;
+};
+
+int run_why(const demo_options& o) {
+  if (o.list) {
+    for (const auto& t : why::topics()) fmt::print("{:<20} {}\n", t.name, o.lang == "zh" ? t.summary_zh : t.summary_en);
+    return 0;
+  }
+  why_ladder out(o);
+  why::facts f;
+  if (!why::run(o.why, o.lang == "zh" ? why::lang::zh : why::lang::en, o.seed, out, f)) {
+    fmt::print(stderr, "synack demo: unknown topic '{}' (synack demo --list)\n", o.why);
+    return 2;
+  }
+  return 0;
+}
+
 int g_exit = 0;
 
 }  // namespace
@@ -196,7 +340,13 @@ void add_demo(CLI::App& app) {
       ->check(in_range(0.001, 600.0))
       ->capture_default_str();
   d->add_option("--message", o->message, "The line the client sends")->capture_default_str();
-  d->callback([o] { set_exit_code(run_demo(*o)); });
+  d->add_option("--why", o->why, "Answer a classic question with a run: three-way, four-way, time-wait, "
+                "simultaneous-close, syn-flood (see --list)");
+  d->add_flag("--list", o->list, "List the topics of --why");
+  d->add_option("--lang", o->lang, "Language of the --why annotations: en or zh")
+      ->check(CLI::IsMember({"en", "zh"}))
+      ->capture_default_str();
+  d->callback([o] { set_exit_code(o->why.empty() && !o->list ? run_demo(*o) : run_why(*o)); });
 }
 
 }  // namespace synack::tools

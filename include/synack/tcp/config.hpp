@@ -73,6 +73,10 @@ struct tcp_config {
   // Maximum segment lifetime; TIME-WAIT lasts exactly 2 x MSL (RFC 9293 §3.4.2). The default
   // 30 s gives Linux's 60 s TIME-WAIT; RFC 9293 suggests 2 minutes, set it for that.
   duration msl = std::chrono::seconds(30);
+  // For demos and tests only (`synack demo --why time-wait`): false skips TIME-WAIT — the
+  // connection sends its last ACK and is gone 1 us later — to show what TIME-WAIT protects
+  // against. Never turn it off on a real host.
+  bool time_wait = true;
   // An orphaned (closed by the user) connection in FIN-WAIT-2 is dropped after this long, as
   // Linux's tcp_fin_timeout does; otherwise a silent peer would hold it forever.
   duration fin_wait_2_timeout = std::chrono::seconds(60);
