@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   synack::tools::add_connect(app);
   synack::tools::add_stat(app);
   synack::tools::add_pkt(app);
+  synack::tools::add_diagram(app);
   CLI11_PARSE(app, argc, argv);
   return synack::tools::exit_code();
 }
