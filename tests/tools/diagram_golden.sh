@@ -4,6 +4,7 @@
 # to bad input. UPDATE_GOLDEN=1 rewrites the golden files.
 # Usage: diagram_golden.sh SYNACK_BINARY SOURCE_DIR
 set -euo pipefail
+here=$(dirname "$(realpath "$0")")
 synack=$(realpath "$1")
 golden=$(realpath "$2")/tests/tools/golden
 tmp=$(mktemp -d)
@@ -37,6 +38,17 @@ check diagram_simopen.txt "$synack" diagram simopen.pcap --width 100
 check diagram_lossy.txt "$synack" diagram lossy.pcap --width 100
 check diagram_list.txt "$synack" diagram demo.pcap --list
 check diagram_tuple.txt "$synack" diagram demo.pcap --tuple '*:7,*' --width 80 --ascii
+
+# Two capture points (diagram_two_points.sh): sloped arrows, four segments lost.
+source "$here/diagram_two_points.sh"
+if command -v tshark >/dev/null && command -v editcap >/dev/null && command -v mergecap >/dev/null; then
+  (cd "$tmp" && diagram_two_points lossy.pcap) >/dev/null 2>&1
+  check diagram_two_points.txt "$synack" diagram near_a.pcap near_b.pcap --width 100
+  lost=$(grep -c '✗' "$tmp/diagram_two_points.txt" || true)
+  [ "$lost" = 4 ] || { echo "FAIL: $lost lost segments drawn, 4 expected"; fail=1; }
+else
+  echo "SKIPPED: two capture points (needs tshark, editcap, mergecap)"
+fi
 
 # The SVG: one arrow (line) per segment.
 (cd "$tmp" && "$synack" diagram demo.pcap --svg demo.svg >/dev/null)

@@ -110,6 +110,7 @@ std::optional<captured_segment> decode_frame(int link_type, const std::uint8_t* 
   s.ack = r.ack;
   s.flags = r.wire_flags();
   s.window = r.window;
+  s.ip_ident = v->ident();
   s.options = r.options;
   s.options.unknown_count = 0;
   const std::size_t tcp_hdr = tv->header_len();

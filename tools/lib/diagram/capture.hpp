@@ -28,6 +28,7 @@ struct captured_segment {
   std::uint16_t window = 0;
   tcp_options options;
   std::uint32_t payload_len = 0;  // on the wire (from the IP total length), not as captured
+  std::uint16_t ip_ident = 0;     // tells copies of a retransmitted segment apart
   std::uint64_t frame = 0;        // 1-based packet number in the file
 };
 

@@ -310,35 +310,52 @@ connection merge_two_points(const connection& at_a, const connection& at_b) {
   connection m;
   m.a = at_a.a;
   m.b = at_a.b;
+  // The same packet at both points: every field a router leaves alone, the IP identification
+  // and TCP timestamp included, so copies of a retransmitted segment are told apart.
   auto same = [](const captured_segment& x, const captured_segment& y) {
     return x.src == y.src && x.src_port == y.src_port && x.seq == y.seq && x.ack == y.ack && x.flags == y.flags &&
-           x.payload_len == y.payload_len && x.window == y.window;
+           x.payload_len == y.payload_len && x.window == y.window && x.ip_ident == y.ip_ident &&
+           x.options.timestamps == y.options.timestamps;
   };
-  std::vector<bool> used_a(at_a.segments.size(), false);
-  std::vector<bool> used_b(at_b.segments.size(), false);
-  // A segment's send time is where its sender is; the receive time is at the other point.
-  auto pair_up = [&](const connection& send_side, std::vector<bool>& used_send, const connection& recv_side,
-                     std::vector<bool>& used_recv, bool from_a) {
+  // Each segment received is the copy sent last before it (the shortest transit) among the
+  // identical ones not yet matched; a segment never received was lost after its sender.
+  auto pair_up = [&](const connection& send_side, const connection& recv_side, bool from_a) {
+    auto sent_by_a = [&](const segment& g) { return g.wire.src == m.a.addr && g.wire.src_port == m.a.port; };
+    std::vector<std::size_t> sends;
     for (std::size_t i = 0; i < send_side.segments.size(); ++i) {
-      const segment& g = send_side.segments[i];
-      const bool g_from_a = g.wire.src == m.a.addr && g.wire.src_port == m.a.port;
-      if (g_from_a != from_a) continue;
-      used_send[i] = true;
-      segment out;
-      out.wire = g.wire;
-      out.from_a = from_a;
-      for (std::size_t j = 0; j < recv_side.segments.size(); ++j) {
-        if (used_recv[j] || !same(g.wire, recv_side.segments[j].wire)) continue;
-        used_recv[j] = true;
-        out.t2_ns = recv_side.segments[j].wire.t_ns;
-        break;
+      if (sent_by_a(send_side.segments[i]) == from_a) sends.push_back(i);
+    }
+    std::vector<std::optional<std::int64_t>> received(sends.size());
+    for (const segment& r : recv_side.segments) {
+      if (sent_by_a(r) != from_a) continue;
+      std::optional<std::size_t> best;
+      for (std::size_t k = 0; k < sends.size(); ++k) {
+        const captured_segment& w = send_side.segments[sends[k]].wire;
+        if (received[k] || !same(w, r.wire)) continue;
+        if (!best || (w.t_ns <= r.wire.t_ns)) best = k;
+        if (w.t_ns > r.wire.t_ns) break;
       }
-      if (!out.t2_ns) out.marks |= mark::lost;
+      if (best) {
+        received[*best] = r.wire.t_ns;
+      } else {
+        segment only_here;  // seen only where it arrived (the other capture started later)
+        only_here.wire = r.wire;
+        only_here.from_a = from_a;
+        only_here.t2_ns = r.wire.t_ns;
+        m.segments.push_back(only_here);
+      }
+    }
+    for (std::size_t k = 0; k < sends.size(); ++k) {
+      segment out;
+      out.wire = send_side.segments[sends[k]].wire;
+      out.from_a = from_a;
+      out.t2_ns = received[k];
+      if (!received[k]) out.marks |= mark::lost;
       m.segments.push_back(out);
     }
   };
-  pair_up(at_a, used_a, at_b, used_b, true);
-  pair_up(at_b, used_b, at_a, used_a, false);
+  pair_up(at_a, at_b, true);
+  pair_up(at_b, at_a, false);
   std::stable_sort(m.segments.begin(), m.segments.end(),
                    [](const segment& x, const segment& y) { return x.wire.t_ns < y.wire.t_ns; });
   analyse(m);

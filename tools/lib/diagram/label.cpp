@@ -54,6 +54,7 @@ segment_label label_of(const connection& c, const segment& s, bool absolute) {
   for (std::uint8_t i = 0; i < op.sack_count; ++i) {
     l.detail.push_back(fmt::format("sack={}-{}", rel(peer, op.sack[i].left, absolute), rel(peer, op.sack[i].right, absolute)));
   }
+  if (s.t2_ns) l.detail.push_back(fmt::format("transit={:.3f}ms", static_cast<double>(*s.t2_ns - w.t_ns) / 1e6));
   for (const std::string& m : mark_names(s)) l.detail.push_back("[" + m + "]");
   return l;
 }

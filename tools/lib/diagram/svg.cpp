@@ -104,6 +104,7 @@ constexpr const char* svg_style = R"(
   .rail { stroke: #888; stroke-width: 1.5; }
   .state { font-weight: bold; fill: #1f5fa8; }
   .tm { fill: #777; font-size: 11px; }
+  .lb, .dt { paint-order: stroke; stroke: #fff; stroke-width: 4px; stroke-linejoin: round; }
   .dt { fill: #555; font-size: 11px; }
   .seg .ln { stroke: #333; stroke-width: 1.4; }
   .seg.m-retransmission .ln, .seg.m-lost .ln { stroke: #c0392b; }
@@ -153,9 +154,8 @@ std::string svg_body(const connection& c, const render_options& o) {
                      i, t, two ? fmt::format(R"( data-t2="{:.6f}")", t2) : "", lost ? 1 : 0);
     s += "<title>" + esc(detail_of(c, g, t0, o.absolute)) + "</title>";
     s += fmt::format(R"(<text class="tm" x="12" y="{:.1f}">{:.3f}</text>)", y1 + 4, t);
-    s += fmt::format(R"~(<line class="ln" x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}" marker-end="url(#head)"/>)~",
-                     xs, y1, xe, y2);
-    if (lost) s += fmt::format(R"(<text class="x" x="{:.1f}" y="{:.1f}" text-anchor="middle">✗</text>)", xe, y2 + 5);
+    s += fmt::format(R"~(<line class="ln" x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}"{}/>)~", xs, y1, xe, y2,
+                     lost ? "" : R"~( marker-end="url(#head)")~");
     const double mid = (y1 + y2) / 2;
     s += fmt::format(R"(<text class="lb" x="{:.1f}" y="{:.1f}" text-anchor="middle">{}</text>)", (x_a + x_b) / 2,
                      mid - 5, esc(join(l.main)));
@@ -163,6 +163,7 @@ std::string svg_body(const connection& c, const render_options& o) {
       s += fmt::format(R"(<text class="dt" x="{:.1f}" y="{:.1f}" text-anchor="middle">{}</text>)", (x_a + x_b) / 2,
                        mid + 13, esc(join(l.detail)));
     }
+    if (lost) s += fmt::format(R"(<text class="x" x="{:.1f}" y="{:.1f}" text-anchor="middle">✗</text>)", xe, y2 + 5);
     s += "</g>\n";
     // A state changes where its end sent or received the segment.
     if (g.state_a != last_a) {
