@@ -9,6 +9,7 @@ set -euo pipefail
 synack=$(realpath "$1")
 skip() { echo "SKIPPED: $*"; exit 77; }
 command -v socat >/dev/null || skip "socat is not installed"
+command -v python3 >/dev/null || skip "python3 is not installed"
 if command -v tcpdump >/dev/null; then
   capture=(tcpdump -i lo -U -w)
 elif command -v tshark >/dev/null; then
@@ -26,7 +27,7 @@ chmod 755 "$tmp"
 pcap=$tmp/kernel.pcap
 cleanup() { [ -n "${cap_pid:-}" ] && kill "$cap_pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
-"${capture[@]}" "$pcap" 'tcp port 7777 or tcp port 7778' >"$tmp/capture.log" 2>&1 &
+"${capture[@]}" "$pcap" 'tcp port 7777 or tcp port 7778 or tcp port 7779' >"$tmp/capture.log" 2>&1 &
 cap_pid=$!
 for _ in $(seq 50); do grep -qi "listening\|capturing" "$tmp/capture.log" && break; sleep 0.1; done
 sleep 0.5
@@ -37,6 +38,27 @@ sleep 0.3
 printf 'hello from the kernel\n' | socat -t 2 - TCP:127.0.0.1:7777 >"$tmp/reply"
 wait "$srv" || true
 socat - TCP:127.0.0.1:7778 </dev/null 2>/dev/null || true  # refused: RST
+# A receiver that reads nothing for 1.5 s with a small buffer: its window closes, the sender's
+# persist timer probes it.
+python3 - <<'PY'
+import socket, threading, time
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+srv.bind(("127.0.0.1", 7779))
+srv.listen(1)
+def client():
+    c = socket.create_connection(("127.0.0.1", 7779))
+    c.sendall(b"x" * 200000)
+    c.close()
+t = threading.Thread(target=client)
+t.start()
+conn, _ = srv.accept()
+time.sleep(1.5)
+while conn.recv(65536):
+    pass
+conn.close()
+t.join()
+PY
 sleep 1
 kill -INT "$cap_pid"
 wait "$cap_pid" 2>/dev/null || true
@@ -62,5 +84,11 @@ refused=$("$synack" diagram "$pcap" --conn 2 --width 120 --ascii)
 echo "$refused"
 echo "$refused" | grep -q "\[reset\]" || { echo "FAIL: the refusal's reset is not marked"; fail=1; }
 [ "$(echo "$refused" | tail -1 | awk '{print $2}')" = CLOSED ] || { echo "FAIL: client not CLOSED after RST"; fail=1; }
-[ $fail = 0 ] && echo "ok: kernel-to-kernel ladder"
+stalled=$("$synack" diagram "$pcap" --conn 3 --width 200 --ascii)
+echo "$stalled" | head -30
+echo "$stalled" | grep -q "\[zero-window\]" || { echo "FAIL: no zero window marked"; fail=1; }
+echo "$stalled" | grep -q "\[window-probe\]" || { echo "FAIL: no window probe marked"; fail=1; }
+# Linux probes with SND.UNA - 1 and no data: a probe, never a retransmission nor a keep-alive.
+echo "$stalled" | grep "\[window-probe\]" | grep -q "retransmission\|keep-alive" && { echo "FAIL: a probe taken for something else"; fail=1; }
+[ $fail = 0 ] && echo "ok: kernel-to-kernel ladders"
 exit $fail

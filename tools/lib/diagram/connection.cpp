@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace synack::diagram {
@@ -123,7 +124,9 @@ void mark_segment(segment& seg, end_facts& x, const end_facts& y, std::int64_t r
     if (below_ack || inside_second) seg.marks |= mark::dsack;  // RFC 2883
   }
   if (!syn && !fin && !rst && s.payload_len <= 1 && x.have_data && s.seq == x.snd_max - seq_len{1}) {
-    seg.marks |= mark::keep_alive;
+    // One below SND.NXT: a keep-alive, or Linux's probe of a zero window (tcp_xmit_probe_skb).
+    const bool window_closed = y.last_window && *y.last_window == 0;
+    seg.marks |= window_closed ? mark::window_probe : mark::keep_alive;
   } else if (!syn && !rst && s.payload_len > 0 && x.have_data && s.seq == x.snd_max && y.last_window &&
              *y.last_window == 0) {
     seg.marks |= mark::window_probe;
@@ -230,10 +233,12 @@ void analyse(connection& c) {
 
 std::vector<connection> group_connections(const std::vector<captured_segment>& segs) {
   struct tracking {
-    std::size_t index;
+    std::size_t index = 0;
     bool ended = false;  // a reset, or FINs from both ends
-    bool fin_a = false;
+    bool fin_a = false;  // from the end that sent the connection's first segment
     bool fin_b = false;
+    std::optional<seq_num> syn_a;  // the SYNs' sequence numbers, from each end
+    std::optional<seq_num> syn_b;
   };
   std::vector<connection> out;
   std::map<std::pair<std::uint64_t, std::uint64_t>, tracking> current;
@@ -245,17 +250,12 @@ std::vector<connection> group_connections(const std::vector<captured_segment>& s
   for (const captured_segment& s : segs) {
     const auto key = key_of(s);
     auto it = current.find(key);
-    const bool bare_syn = has(s.flags, tcp_flag::syn) && !s.ack;
-    if (it != current.end() && bare_syn) {
+    if (it != current.end() && has(s.flags, tcp_flag::syn) && !s.ack) {
       // Port reuse: a new SYN after the old connection ended, or with another ISN.
       const connection& old = out[it->second.index];
-      const endpoint src{s.src, s.src_port};
-      const bool other_isn = std::any_of(old.segments.begin(), old.segments.end(), [&](const segment& g) {
-        return g.wire.src == s.src && g.wire.src_port == s.src_port && has(g.wire.flags, tcp_flag::syn) &&
-               g.wire.seq != s.seq;
-      });
-      (void)src;
-      if (it->second.ended || other_isn) {
+      const bool from_first = s.src == old.a.addr && s.src_port == old.a.port;
+      const std::optional<seq_num>& earlier = from_first ? it->second.syn_a : it->second.syn_b;
+      if (it->second.ended || (earlier && *earlier != s.seq)) {
         current.erase(it);
         it = current.end();
       }
@@ -265,7 +265,9 @@ std::vector<connection> group_connections(const std::vector<captured_segment>& s
       c.a = endpoint{s.src, s.src_port};
       c.b = endpoint{s.dst, s.dst_port};
       out.push_back(std::move(c));
-      it = current.emplace(key, tracking{out.size() - 1}).first;
+      tracking t;
+      t.index = out.size() - 1;
+      it = current.emplace(key, t).first;
     }
     connection& c = out[it->second.index];
     segment seg;
@@ -275,6 +277,7 @@ std::vector<connection> group_connections(const std::vector<captured_segment>& s
     tracking& t = it->second;
     if (has(s.flags, tcp_flag::rst)) t.ended = true;
     if (has(s.flags, tcp_flag::fin)) (seg.from_a ? t.fin_a : t.fin_b) = true;
+    if (has(s.flags, tcp_flag::syn)) (seg.from_a ? t.syn_a : t.syn_b) = s.seq;
     if (t.fin_a && t.fin_b) t.ended = true;
   }
   for (connection& c : out) {
@@ -326,10 +329,14 @@ connection merge_two_points(const connection& at_a, const connection& at_b) {
       if (sent_by_a(send_side.segments[i]) == from_a) sends.push_back(i);
     }
     std::vector<std::optional<std::int64_t>> received(sends.size());
+    std::unordered_map<std::uint32_t, std::vector<std::size_t>> by_seq;  // in send order
+    for (std::size_t k = 0; k < sends.size(); ++k) by_seq[send_side.segments[sends[k]].wire.seq.raw].push_back(k);
     for (const segment& r : recv_side.segments) {
       if (sent_by_a(r) != from_a) continue;
       std::optional<std::size_t> best;
-      for (std::size_t k = 0; k < sends.size(); ++k) {
+      static const std::vector<std::size_t> none;
+      const auto found = by_seq.find(r.wire.seq.raw);
+      for (const std::size_t k : found == by_seq.end() ? none : found->second) {
         const captured_segment& w = send_side.segments[sends[k]].wire;
         if (received[k] || !same(w, r.wire)) continue;
         if (!best || (w.t_ns <= r.wire.t_ns)) best = k;
