@@ -44,6 +44,10 @@ source "$here/diagram_two_points.sh"
 if command -v tshark >/dev/null && command -v editcap >/dev/null && command -v mergecap >/dev/null; then
   (cd "$tmp" && diagram_two_points lossy.pcap) >/dev/null 2>&1
   check diagram_two_points.txt "$synack" diagram near_a.pcap near_b.pcap --width 100
+  # The files in the other order: the capture near A is found by the transit times.
+  (cd "$tmp" && "$synack" diagram near_b.pcap near_a.pcap --width 100 | tail -n +2) >"$tmp/swapped"
+  tail -n +2 "$golden/diagram_two_points.txt" | diff -u - "$tmp/swapped" ||
+    { echo "FAIL: two points given B first"; fail=1; }
   lost=$(grep -c '✗' "$tmp/diagram_two_points.txt" || true)
   [ "$lost" = 4 ] || { echo "FAIL: $lost lost segments drawn, 4 expected"; fail=1; }
 else
@@ -54,6 +58,8 @@ fi
 (cd "$tmp" && "$synack" diagram demo.pcap --svg demo.svg >/dev/null)
 segs=$(tshark -r "$tmp/demo.pcap" -Y tcp 2>/dev/null | wc -l || true)
 lines=$(grep -c 'class="ln"' "$tmp/demo.svg")
+python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' "$tmp/demo.svg" ||
+  { echo "FAIL: the SVG is not well-formed XML"; fail=1; }
 if command -v tshark >/dev/null && [ "$segs" != "$lines" ]; then
   echo "FAIL: the SVG has $lines arrows, tshark counts $segs TCP segments"
   fail=1

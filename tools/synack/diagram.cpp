@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -76,6 +77,16 @@ std::string summary(const connection& c) {
   return fmt::format("{} segments, {:.3f} s, {}handshake {}, ends A {} B {}{}{}", c.segments.size(), secs,
                      c.opened_in_capture ? "" : "no ", c.opened_in_capture ? "seen" : "(mid-connection)", to_string(a),
                      to_string(b), retrans > 0 ? fmt::format(", {} retransmitted", retrans) : "", reset ? ", reset" : "");
+}
+
+std::int64_t median_transit_ns(const connection& c) {
+  std::vector<std::int64_t> v;
+  for (const segment& s : c.segments) {
+    if (s.t2_ns) v.push_back(*s.t2_ns - s.wire.t_ns);
+  }
+  if (v.empty()) return 0;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+  return v[v.size() / 2];
 }
 
 bool write_file(const std::string& path, const std::string& text) {
@@ -157,7 +168,10 @@ int run_diagram(const diagram_options& o) {
       fmt::print(stderr, "synack diagram: {} has no connection {}\n", o.files[1], at_a.title());
       return 1;
     }
-    chosen[0] = diagram::merge_two_points(at_a, *at_b);
+    // Which file was captured near A is told by the transit times: positive the right way round.
+    connection merged = diagram::merge_two_points(at_a, *at_b);
+    if (median_transit_ns(merged) < 0) merged = diagram::merge_two_points(*at_b, at_a);
+    chosen[0] = std::move(merged);
     ro.source = o.files[0] + " + " + o.files[1];
   }
   if (!o.svg.empty() || !o.html.empty()) {
@@ -186,6 +200,7 @@ void add_diagram(CLI::App& app) {
   d->add_option("files", o->files, "The capture; or two captures of one connection (near each end)")
       ->required()
       ->expected(1, 2)
+      ->type_name("FILE [FILE]")
       ->check(CLI::ExistingFile);
   d->add_flag("--list", o->list, "List the connections in the capture");
   d->add_option("--conn", o->conn, "Draw only connection N (numbered as --list shows)")->check(CLI::PositiveNumber);
