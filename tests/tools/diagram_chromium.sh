@@ -43,6 +43,15 @@ expected=$(tshark -r demo.pcap -Y tcp 2>/dev/null | wc -l || true)
 check_page demo.html "$expected" screenshot.png
 if [ -n "${SYNACK_DIAGRAM_SCREENSHOT:-}" ] && [ -s screenshot.png ]; then cp screenshot.png "$SYNACK_DIAGRAM_SCREENSHOT"; fi
 
+# Two connections in one capture: one page, a ladder each.
+if command -v mergecap >/dev/null; then
+  "$synack" demo --pcap plain.pcap >/dev/null
+  mergecap -F pcap -w both.pcap plain.pcap demo.pcap 2>/dev/null
+  "$synack" diagram both.pcap --html both.html >/dev/null
+  grep -q 'data-connections="2"' both.html || { echo "FAIL: both.html does not hold 2 connections"; fail=1; }
+  check_page both.html "$(tshark -r both.pcap -Y tcp 2>/dev/null | wc -l)" both.png
+fi
+
 # Two capture points (diagram_two_points.sh): sloped arrows, four lost segments drawn as
 # arrows too.
 source "$here/diagram_two_points.sh"

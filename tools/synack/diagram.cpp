@@ -175,14 +175,15 @@ int run_diagram(const diagram_options& o) {
     ro.source = o.files[0] + " + " + o.files[1];
   }
   if (!o.svg.empty() || !o.html.empty()) {
-    if (chosen.size() != 1) {
-      fmt::print(stderr, "synack diagram: {} connections in {}: choose one with --conn N or --tuple (see --list)\n",
+    // An HTML page holds every connection chosen; an SVG file one.
+    if (!o.svg.empty() && chosen.size() != 1) {
+      fmt::print(stderr, "synack diagram: --svg: {} connections in {}: choose one with --conn N or --tuple (see --list)\n",
                  chosen.size(), o.files[0]);
       return 2;
     }
     bool ok = true;
     if (!o.svg.empty()) ok = write_file(o.svg, diagram::render_svg(chosen[0], ro)) && ok;
-    if (!o.html.empty()) ok = write_file(o.html, diagram::render_html(chosen[0], ro)) && ok;
+    if (!o.html.empty()) ok = write_file(o.html, diagram::render_html(chosen, ro)) && ok;
     return ok ? 0 : 1;
   }
   for (std::size_t i = 0; i < chosen.size(); ++i) {
@@ -210,7 +211,7 @@ void add_diagram(CLI::App& app) {
   d->add_flag("--ascii", o->ascii, "Draw with ASCII only");
   d->add_flag("--absolute-seq", o->absolute_seq, "Print absolute sequence numbers (default: relative to each ISN)");
   d->add_option("--svg", o->svg, "Write the ladder as SVG to FILE");
-  d->add_option("--html", o->html, "Write a self-contained HTML page (SVG, segment details, time zoom) to FILE");
+  d->add_option("--html", o->html, "Write a self-contained HTML page (a ladder per connection, segment details, time zoom) to FILE");
   d->callback([o] { set_exit_code(run_diagram(*o)); });
 }
 

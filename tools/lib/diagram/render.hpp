@@ -31,5 +31,7 @@ struct segment_label {
 [[nodiscard]] std::string render_text(const connection& c, const render_options& o);
 [[nodiscard]] std::string render_svg(const connection& c, const render_options& o);
 [[nodiscard]] std::string render_html(const connection& c, const render_options& o);
+// Several connections on one page, one ladder each, with a list of them.
+[[nodiscard]] std::string render_html(const std::vector<connection>& cs, const render_options& o);
 
 }  // namespace synack::diagram

@@ -118,13 +118,13 @@ constexpr const char* svg_style = R"(
   .seg:hover text, .seg.sel text { fill: #000; }
 )";
 
-std::string svg_body(const connection& c, const render_options& o) {
+std::string svg_body(const connection& c, const render_options& o, const std::string& id) {
   const std::int64_t t0 = c.segments.empty() ? 0 : c.segments.front().wire.t_ns;
   const time_axis ax = make_axis(c, t0);
   const double height = ax.bottom + 50;
   std::string s;
-  s += fmt::format(R"(<svg xmlns="http://www.w3.org/2000/svg" id="ladder" width="{0}" height="{1:.0f}" viewBox="0 0 {0} {1:.0f}" data-segments="{2}">)",
-                   svg_width, height, c.segments.size());
+  s += fmt::format(R"(<svg xmlns="http://www.w3.org/2000/svg" class="ladder" id="{3}" width="{0}" height="{1:.0f}" viewBox="0 0 {0} {1:.0f}" data-segments="{2}">)",
+                   svg_width, height, c.segments.size(), id);
   s += "\n<style>" + std::string(svg_style) + "</style>\n";
   s += R"(<defs><marker id="head" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#333"/></marker></defs>)";
   s += "\n";
@@ -187,46 +187,51 @@ std::string svg_body(const connection& c, const render_options& o) {
 // is make_axis's, with the scale multiplied by the zoom.
 constexpr const char* page_script = R"JS(
 (function () {
-  const svg = document.getElementById('ladder');
-  const segs = Array.from(svg.querySelectorAll('g.seg'));
-  const states = Array.from(svg.querySelectorAll('text.state[data-ref]'));
   const MIN = 34, MAX = 240, TOP = 80;
-  const events = [];
-  segs.forEach((g, i) => {
-    events.push([+g.dataset.t, i, 0]);
-    if (g.dataset.t2 !== undefined) events.push([+g.dataset.t2, i, 1]);
-  });
-  events.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
-  const steps = events.slice(1).map((e, i) => e[0] - events[i][0]).filter(d => d > 0).sort((a, b) => a - b);
-  const base = steps.length ? MIN / steps[Math.floor(steps.length / 2)] : 1;
-  function layout(zoom) {
-    const scale = base * zoom, maxStep = MAX * Math.max(1, zoom);
-    const ys = new Map();
-    let y = TOP;
-    events.forEach((e, i) => {
-      if (i > 0) y += Math.min(Math.max((e[0] - events[i - 1][0]) * scale, MIN), maxStep);
-      ys.set(e[1] + ':' + e[2], y);
-    });
+  // One layout function per ladder (one per connection).
+  function ladder(svg) {
+    const segs = Array.from(svg.querySelectorAll('g.seg'));
+    const states = Array.from(svg.querySelectorAll('text.state[data-ref]'));
+    const events = [];
     segs.forEach((g, i) => {
-      const y1 = ys.get(i + ':0');
-      const y2 = g.dataset.lost === '1' ? y1 + 12 : ys.get(i + (g.dataset.t2 !== undefined ? ':1' : ':0'));
-      const ln = g.querySelector('.ln');
-      ln.setAttribute('y1', y1); ln.setAttribute('y2', y2);
-      g.querySelector('.tm').setAttribute('y', y1 + 4);
-      const mid = (y1 + y2) / 2;
-      g.querySelector('.lb').setAttribute('y', mid - 5);
-      const dt = g.querySelector('.dt'); if (dt) dt.setAttribute('y', mid + 13);
-      const x = g.querySelector('.x'); if (x) x.setAttribute('y', y2 + 5);
+      events.push([+g.dataset.t, i, 0]);
+      if (g.dataset.t2 !== undefined) events.push([+g.dataset.t2, i, 1]);
     });
-    for (const s of states) s.setAttribute('y', ys.get(s.dataset.ref) + 4);
-    const h = y + 50;
-    svg.setAttribute('height', h); svg.setAttribute('viewBox', '0 0 1000 ' + h);
-    for (const r of svg.querySelectorAll('.rail')) r.setAttribute('y2', h - 20);
+    events.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+    const steps = events.slice(1).map((e, i) => e[0] - events[i][0]).filter(d => d > 0).sort((a, b) => a - b);
+    const base = steps.length ? MIN / steps[Math.floor(steps.length / 2)] : 1;
+    return function layout(zoom) {
+      const scale = base * zoom, maxStep = MAX * Math.max(1, zoom);
+      const ys = new Map();
+      let y = TOP;
+      events.forEach((e, i) => {
+        if (i > 0) y += Math.min(Math.max((e[0] - events[i - 1][0]) * scale, MIN), maxStep);
+        ys.set(e[1] + ':' + e[2], y);
+      });
+      segs.forEach((g, i) => {
+        const y1 = ys.get(i + ':0');
+        const y2 = g.dataset.lost === '1' ? y1 + 12 : ys.get(i + (g.dataset.t2 !== undefined ? ':1' : ':0'));
+        const ln = g.querySelector('.ln');
+        ln.setAttribute('y1', y1); ln.setAttribute('y2', y2);
+        g.querySelector('.tm').setAttribute('y', y1 + 4);
+        const mid = (y1 + y2) / 2;
+        g.querySelector('.lb').setAttribute('y', mid - 5);
+        const dt = g.querySelector('.dt'); if (dt) dt.setAttribute('y', mid + 13);
+        const x = g.querySelector('.x'); if (x) x.setAttribute('y', y2 + 5);
+      });
+      for (const s of states) s.setAttribute('y', ys.get(s.dataset.ref) + 4);
+      const h = y + 50;
+      svg.setAttribute('height', h); svg.setAttribute('viewBox', '0 0 1000 ' + h);
+      for (const r of svg.querySelectorAll('.rail')) r.setAttribute('y2', h - 20);
+    };
   }
+  const svgs = Array.from(document.querySelectorAll('svg.ladder'));
+  const layouts = svgs.map(ladder);
+  const all = Array.from(document.querySelectorAll('svg.ladder g.seg'));
   const detail = document.getElementById('detail');
-  for (const g of segs) {
+  for (const g of all) {
     g.addEventListener('click', () => {
-      for (const o of segs) o.classList.remove('sel');
+      for (const o of all) o.classList.remove('sel');
       g.classList.add('sel');
       detail.textContent = g.querySelector('title').textContent;
     });
@@ -235,10 +240,10 @@ constexpr const char* page_script = R"JS(
   zoom.addEventListener('input', () => {
     const z = Math.pow(10, +zoom.value / 50);
     zl.textContent = z.toFixed(2) + 'x';
-    layout(z);
+    for (const f of layouts) f(z);
   });
-  layout(1);
-  document.body.dataset.arrows = String(svg.querySelectorAll('g.seg line.ln').length);
+  for (const f of layouts) f(1);
+  document.body.dataset.arrows = String(document.querySelectorAll('svg.ladder g.seg line.ln').length);
   document.body.dataset.ready = '1';
 })();
 )JS";
@@ -246,25 +251,39 @@ constexpr const char* page_script = R"JS(
 }  // namespace
 
 std::string render_svg(const connection& c, const render_options& o) {
-  return R"(<?xml version="1.0" encoding="UTF-8"?>)" "\n" + svg_body(c, o);
+  return R"(<?xml version="1.0" encoding="UTF-8"?>)" "\n" + svg_body(c, o, "ladder");
 }
 
-std::string render_html(const connection& c, const render_options& o) {
+std::string render_html(const std::vector<connection>& cs, const render_options& o) {
+  std::size_t total = 0;
+  for (const connection& c : cs) total += c.segments.size();
   std::string h;
   h += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n";
-  h += "<title>synack diagram: " + esc(c.title()) + "</title>\n";
+  h += "<title>synack diagram: " + esc(cs.size() == 1 ? cs[0].title() : o.source) + "</title>\n";
   h += R"(<style>
   body { margin: 0; font-family: system-ui, sans-serif; display: flex; }
   #main { flex: 1; overflow: auto; height: 100vh; }
+  #main h2 { font-size: 15px; margin: 14px 12px 0; }
   #side { width: 340px; border-left: 1px solid #ccc; padding: 10px; height: 100vh; box-sizing: border-box; overflow: auto; }
   #detail { white-space: pre-wrap; font-family: ui-monospace, monospace; font-size: 12px; }
   .seg { cursor: pointer; }
 </style></head>
 )";
-  h += fmt::format("<body data-segments=\"{}\">\n<div id=\"main\">\n", c.segments.size());
-  h += svg_body(c, o);
+  h += fmt::format("<body data-segments=\"{}\" data-connections=\"{}\">\n<div id=\"main\">\n", total, cs.size());
+  for (std::size_t i = 0; i < cs.size(); ++i) {
+    if (cs.size() > 1) h += fmt::format("<h2 id=\"conn{}\">{}. {}</h2>\n", i + 1, i + 1, esc(cs[i].title()));
+    h += svg_body(cs[i], o, fmt::format("ladder{}", i + 1));
+  }
   h += "</div>\n<div id=\"side\">\n";
-  h += "<p><b>" + esc(c.title()) + "</b><br>" + fmt::format("{} segments", c.segments.size()) + "</p>\n";
+  if (cs.size() == 1) {
+    h += "<p><b>" + esc(cs[0].title()) + "</b><br>" + fmt::format("{} segments", cs[0].segments.size()) + "</p>\n";
+  } else {
+    h += fmt::format("<p><b>{}</b>: {} connections, {} segments</p>\n<ol>\n", esc(o.source), cs.size(), total);
+    for (std::size_t i = 0; i < cs.size(); ++i) {
+      h += fmt::format("<li><a href=\"#conn{}\">{}</a> ({})</li>\n", i + 1, esc(cs[i].title()), cs[i].segments.size());
+    }
+    h += "</ol>\n";
+  }
   h += R"(<p><label>time zoom <input id="zoom" type="range" min="-100" max="150" value="0"></label> <span id="zoomlabel">1.00x</span></p>
 <p>Hover a segment for its fields; click to keep them here.</p>
 <div id="detail"></div>
@@ -274,5 +293,7 @@ std::string render_html(const connection& c, const render_options& o) {
   h += "</script>\n</body></html>\n";
   return h;
 }
+
+std::string render_html(const connection& c, const render_options& o) { return render_html(std::vector{c}, o); }
 
 }  // namespace synack::diagram
