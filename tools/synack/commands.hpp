@@ -14,6 +14,7 @@ void add_serve(CLI::App& app);
 void add_connect(CLI::App& app);
 void add_stat(CLI::App& app);
 void add_pkt(CLI::App& app);
+void add_diagram(CLI::App& app);
 int exit_code();
 void set_exit_code(int code);
 

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   synack::tools::add_connect(app);
   synack::tools::add_stat(app);
   synack::tools::add_pkt(app);
+  synack::tools::add_diagram(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version
