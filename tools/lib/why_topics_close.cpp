@@ -426,7 +426,9 @@ void flood_run(lang l, std::uint64_t seed, sink& out, syn_flood_run& f) {
         f.half_open = w.server.half_open(*w.listener);
         f.first_syn_dropped = w.server.counters().drop_host[static_cast<std::size_t>(host_drop::syn_queue_full)] > 0;
         f.no_state_before_ack = w.server.lookup(w.server_tuple()) == nullptr;
-        std::string t = format_stat(w.server, w.now(), tools::stat_request{.states = {tcp_state::syn_received}}, "server");
+        tools::stat_request half_open;
+        half_open.states = {tcp_state::syn_received};
+        std::string t = format_stat(w.server, w.now(), half_open, "server");
         t.resize(std::min(t.size(), t.find("\nTcp:")));
         f.half_open_table = t;
         for (const socket_info& i : w.server.snapshot()) {

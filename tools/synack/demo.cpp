@@ -326,7 +326,7 @@ void set_exit_code(int code) { g_exit = code; }
 void add_demo(CLI::App& app) {
   auto o = std::make_shared<demo_options>();
   CLI::App* d = app.add_subcommand("demo", "Draw a TCP handshake, an echo and the close as a ladder diagram");
-  d->add_flag("--simultaneous-open", o->simultaneous_open, "Both sides connect at once (RFC 9293 Figure 8)");
+  d->add_flag("--simultaneous-open", o->simultaneous_open, "Both sides connect at once (RFC 9293 Figure 7)");
   d->add_flag("--simultaneous-close", o->simultaneous_close, "Both sides close at once (CLOSING, Figure 13)");
   d->add_option("--loss", o->loss, "Probability that the link loses a packet")->check(in_range(0.0, 0.9));
   d->add_option("--seed", o->seed, "Seed of the simulated link's random generator")->capture_default_str();

@@ -207,7 +207,7 @@ void add_diagram(CLI::App& app) {
   d->add_option("--conn", o->conn, "Draw only connection N (numbered as --list shows)")->check(CLI::PositiveNumber);
   d->add_option("--tuple", o->tuple, "Draw only connections between ADDR:PORT,ADDR:PORT (either part may be *)");
   d->add_option("--width", o->width, "Terminal columns (default: the terminal's, else 80)")
-      ->check(CLI::Range(render_options::min_width, 1000));
+      ->check(in_range<int>(render_options::min_width, 1000));
   d->add_flag("--ascii", o->ascii, "Draw with ASCII only");
   d->add_flag("--absolute-seq", o->absolute_seq, "Print absolute sequence numbers (default: relative to each ISN)");
   d->add_option("--svg", o->svg, "Write the ladder as SVG to FILE");
