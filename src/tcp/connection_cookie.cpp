@@ -27,12 +27,12 @@ result<void, tcp_error> connection::open_from_cookie(instant now, const four_tup
   rcv_.irs = ack.seq - seq_len{1};
   rcv_.nxt = ack.seq;
   snd_.iss = iss;
-  snd_sml_ = snd_.iss;  // no short segment sent yet (Minshall's Nagle)
+  snd_.sml = snd_.iss;  // no short segment sent yet (Minshall's Nagle)
   ts_offset_ = isns_->ts_offset(t);
   snd_.una = iss + seq_len{1};  // the SYN-ACK is acknowledged: SND.UNA = SEG.ACK = ISS + 1
   snd_.nxt = snd_.una;
   snd_.max = snd_.una;
-  tx_start_ = snd_.una;
+  snd_.buf_start = snd_.una;
   // The SYN's options as the cookie kept them (take_peer_options for a kept TCB).
   peer_mss_ = o.mss;
   snd_.mss = full_send_mss();
