@@ -1,5 +1,6 @@
 // Output: what poll_transmit sends, in priority order — a pending RST, the SYN or SYN-ACK,
-// data and FIN within the peer's window, and finally a bare ACK if one is owed.
+// data and FIN within the peer's window, and finally a bare ACK if one is owed. Data and FIN
+// go through one pipeline: plan_segment chooses, emit_segment builds, emit completes.
 #include <algorithm>
 
 #include "synack/tcp/connection.hpp"
@@ -28,7 +29,8 @@ bool connection::has_pending_output() const {
   return false;
 }
 
-// What emit_data_or_fin would send now: payload length and whether the FIN goes with it.
+// What new data plan_segment would send now at SND.NXT: payload length and whether the FIN
+// goes with it.
 connection::send_plan connection::next_send() const {
   const seq_num end = snd_.data_end();
   // Usable window (RFC 9293 §3.8.6.2.1): SND.UNA + SND.WND - SND.NXT, which may be negative
@@ -41,7 +43,7 @@ connection::send_plan connection::next_send() const {
   std::uint32_t len = std::min({usable, unsent, tso_allowed(fresh, urgent) ? cfg_->tso_max : std::uint32_t{snd_.mss}});
   // RFC 5681 §3.1: no more than cwnd in flight. A segment cwnd would cut short waits for
   // the next ACK instead of going out as a runt; a super-segment shrinks to what cwnd allows
-  // (emit_data_or_fin keeps its whole segments).
+  // (emit_segment keeps its whole segments).
   if (const std::uint32_t room = cwnd_room(); len > room) len = len > snd_.mss && room >= snd_.mss ? room : 0;
   // RFC 9293 §3.8.6.2.1 sender SWS avoidance with Nagle (§3.7.4, SHLD-7): a segment shorter
   // than the MSS goes out only if it carries everything queued, or at least half the largest
@@ -74,8 +76,7 @@ bool connection::tso_allowed(bool fresh, bool urgent) const {
 }
 
 
-std::size_t connection::transmit(instant now, mutable_bytes out) {
-  tx_gso_size_ = 0;
+std::size_t connection::write_next(instant now, mutable_bytes out) {
   if (const std::size_t n = emit_control(out); n > 0) return n;
   switch (state_) {
     case tcp_state::closed:
@@ -91,7 +92,7 @@ std::size_t connection::transmit(instant now, mutable_bytes out) {
     case tcp_state::fin_wait_1:
     case tcp_state::closing:
     case tcp_state::last_ack:
-      if (const std::size_t n = emit_data_or_fin(now, out); n > 0) return n;
+      if (const segment_plan p = plan_segment(now); p.kind != segment_kind::none) return emit_segment(now, out, p);
       if (persist_needed()) {
         timers_.set(timer_kind::persist, now + snd_.rtt.rto());  // SHLD-29
         if (snd_.wnd == 0 && !snd_.probe_due) snd_.progress_at = now;  // held by a zero window from now
@@ -108,7 +109,7 @@ std::size_t connection::transmit(instant now, mutable_bytes out) {
     // <SEQ=its SND.NXT><ACK=SND.NXT>, and that reply is an acceptable segment here. SND.MAX
     // stands for the RFC's SND.NXT (see the bare ACK below); nothing is in flight anyway.
     keepalive_due_ = false;
-    tcp_repr& hdr = fresh_header();
+    tcp_repr& hdr = ack_header(now);
     hdr.seq = snd_.max - seq_len{1};
     return emit(now, out, hdr, 0, 0);
   }
@@ -116,7 +117,7 @@ std::size_t connection::transmit(instant now, mutable_bytes out) {
   // A bare ACK: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. The RFC's SND.NXT is our SND.MAX: after
   // a timeout snd_.nxt goes back, and a peer that holds everything (and maybe offers a zero
   // window, §3.10.7.4 first) accepts an ACK only at its RCV.NXT, which is SND.MAX then.
-  tcp_repr& hdr = fresh_header();
+  tcp_repr& hdr = ack_header(now);
   hdr.seq = snd_.max;
   if (state_ == tcp_state::time_wait) hdr.seq = tw_.snd_nxt;
   // SHLD-19: ACK points left by a batch go first, each as its own cumulative ACK.
@@ -143,6 +144,7 @@ std::size_t connection::emit_control(mutable_bytes out) {
   r.ack = rst_->ack;
   r.flags = tcp_flag::rst;
   rst_.reset();
+  last_tx_.rst = true;
   r.emit(out, tuple_.local_addr, tuple_.remote_addr);
   return r.buffer_len();
 }
@@ -151,7 +153,7 @@ std::size_t connection::emit_control(mutable_bytes out) {
 std::size_t connection::emit_syn(instant now, mutable_bytes out) {
   if (!syn_due_) {
     if (state_ == tcp_state::syn_received && rcv_.ack_now) {
-      tcp_repr& hdr = fresh_header();  // a challenge ACK in SYN-RECEIVED
+      tcp_repr& hdr = ack_header(now);  // a challenge ACK in SYN-RECEIVED
       hdr.seq = snd_.nxt;
       return emit(now, out, hdr, 0, 0);
     }
@@ -181,6 +183,7 @@ std::size_t connection::emit_syn(instant now, mutable_bytes out) {
     snd_.rtt_probe = std::pair{snd_.iss + seq_len{1}, now};
   } else {
     ++snd_.retransmissions;
+    last_tx_.retransmission = true;
   }
   snd_.nxt = snd_.iss + seq_len{1};
   snd_.max = seq_max(snd_.max, snd_.nxt);
@@ -196,58 +199,81 @@ std::size_t connection::emit_syn(instant now, mutable_bytes out) {
   return emit(now, out, hdr, 0, 0);
 }
 
-std::size_t connection::emit_data_or_fin(instant now, mutable_bytes out) {
+// The sender's choice of the next data-bearing segment: a retransmission owed (or picked by
+// SACK recovery) first, then new data or the FIN at SND.NXT.
+connection::segment_plan connection::plan_segment(instant now) {
   // Only a retransmission owed or SACK recovery can have one (take_retransmission).
   if (snd_.rec.rtx || sack_recovery()) {
     if (auto s = take_retransmission()) {
-      if (const std::size_t n = emit_retransmission(now, out, *s); n > 0) return n;
+      if (const segment_plan p = plan_retransmission(*s); p.kind != segment_kind::none) return p;
     }
   }
   // RFC 5681 §4.1: after an idle period longer than the RTO, restart from the restart window.
   if (snd_.una == snd_.max && snd_.nxt == snd_.max) (void)snd_.rec.cc->on_idle_restart(now, snd_.rtt.rto());
   const send_plan plan = next_send();
-  if (!plan.any()) return 0;
+  if (!plan.any()) return {};
+  // The FIN needs no window (it occupies no buffer at the peer): it rides on whatever segment
+  // ends at the last queued octet.
+  return segment_plan{snd_.nxt == snd_.max ? segment_kind::new_data : segment_kind::resend, snd_.nxt, plan.len,
+                      snd_.fin_queued, {}};
+}
+
+// The one builder of data-bearing segments. The rules every kind shares live here only: the
+// room the options leave, segmentation offload, PSH, the FIN, what counts as a retransmission,
+// and the timers. note_sent does what differs per kind.
+std::size_t connection::emit_segment(instant now, mutable_bytes out, const segment_plan& p) {
   // RFC 9293 §3.7.1: the MSS excludes TCP options, so the options this segment carries
   // (timestamps, SACK blocks) come out of its payload.
-  tcp_repr& hdr = fresh_header();
-  add_ack_options(now, hdr.options);
+  tcp_repr& hdr = ack_header(now);
   const auto room = static_cast<std::uint32_t>(snd_.mss - std::min<std::size_t>(hdr.options.buffer_len(), snd_.mss / 2));
-  std::uint32_t len = std::min(plan.len, room);
+  std::uint32_t len = std::min(p.len, room);
   // A super-segment (tcp_config::tso_max) holds whole segments of `room` only: the runt after
   // them goes (or is held by Nagle) on its own, as it would without offload.
-  if (plan.len >= 2 * room && room > 0 && tso_allowed(snd_.nxt == snd_.max, false)) {
-    len = plan.len / room * room;
-    tx_gso_size_ = static_cast<std::uint16_t>(room);
+  if (p.len >= 2 * room && room > 0 && tso_allowed(p.seq == snd_.max, false)) {
+    len = p.len / room * room;
+    last_tx_.gso_size = static_cast<std::uint16_t>(room);
   }
-  const bool fin_now = plan.fin && len == plan.len;
   const seq_num end = snd_.data_end();
-  hdr.seq = snd_.nxt;
-  if (len > 0 && snd_.nxt + seq_len{len} == end) hdr.flags |= tcp_flag::psh;  // MUST-61
-  if (fin_now) hdr.flags |= tcp_flag::fin;
-  const bool is_new = snd_.nxt == snd_.max;
-  if (!is_new) ++snd_.retransmissions;
+  const bool ends_data = p.seq + seq_len{len} == end;
+  const bool fin = p.fin_ok && ends_data;
+  hdr.seq = p.seq;
+  if (len > 0 && ends_data) hdr.flags |= tcp_flag::psh;  // MUST-61
+  if (fin) hdr.flags |= tcp_flag::fin;
+  last_tx_.retransmission = p.kind != segment_kind::new_data;
+  if (last_tx_.retransmission) ++snd_.retransmissions;
+  note_sent(now, p, len, fin, room);
+  snd_.rec.cc->on_transmit(now);
+  if (!timers_.armed(timer_kind::retransmit)) arm_retransmit(now);
+  return emit(now, out, hdr, distance(snd_.buf_start, p.seq).n, len);
+}
+
+// The sender's bookkeeping for a segment of `len` octets (and the FIN if `fin`) at p.seq.
+void connection::note_sent(instant now, const segment_plan& p, std::uint32_t len, bool fin, std::uint32_t room) {
+  if (p.kind == segment_kind::retransmission) {  // SND.NXT does not move
+    next_segment s = p.hole;
+    s.len = len;
+    if (sack_recovery()) snd_.rec.sb.on_sent(s);
+    if (snd_.rtt_probe && p.seq.before(snd_.rtt_probe->first)) snd_.rtt_probe.reset();  // Karn's rule
+    return;
+  }
+  const bool is_new = p.kind == segment_kind::new_data;
   if (snd_.una == snd_.max && !snd_.probe_due) snd_.progress_at = now;  // nothing outstanding: the wait starts now
   snd_.probe_due = false;
   snd_.sws_override = false;
-  const std::uint32_t used = len + (fin_now ? 1u : 0u);
+  const std::uint32_t used = len + (fin ? 1u : 0u);
   if (is_new && sack_recovery()) snd_.rec.sb.on_sent(next_segment{snd_.nxt, used, seg_rule::new_data});  // RFC 6675 (C.2)
   if (is_new && snd_.rec.lt_budget > 0 && len > 0 && snd_.rec.cc->dup_acks() > 0) --snd_.rec.lt_budget;
-  const std::size_t offset = distance(snd_.buf_start, snd_.nxt).n;
   if (len < room) snd_.sml = snd_.nxt + seq_len{len};  // the end of the last short segment
   snd_.nxt += seq_len{used};
   snd_.max = seq_max(snd_.max, snd_.nxt);
-  snd_.rec.cc->on_transmit(now);
-  if (!timers_.armed(timer_kind::retransmit)) arm_retransmit(now);
   if (!snd_.first_tx) snd_.first_tx = now;
   if (is_new && !snd_.rtt_probe) snd_.rtt_probe = std::pair{snd_.nxt, now};
-  return emit(now, out, hdr, offset, len);
 }
 
 // Fills in ports, ACK and window, copies `payload_len` bytes of the send buffer starting at
 // `payload_offset` after the header, and computes the checksum.
-std::size_t connection::emit(instant now, mutable_bytes out, tcp_repr& hdr, std::size_t payload_offset,
+std::size_t connection::emit(instant /*now*/, mutable_bytes out, tcp_repr& hdr, std::size_t payload_offset,
                              std::size_t payload_len) {
-  if (!hdr.syn()) add_ack_options(now, hdr.options);
   hdr.src_port = tuple_.local_port;
   hdr.dst_port = tuple_.remote_port;
   const bool ack_point = hdr.ack.has_value();  // an earlier cumulative ACK (SHLD-19), not RCV.NXT
@@ -274,7 +300,7 @@ std::size_t connection::emit(instant now, mutable_bytes out, tcp_repr& hdr, std:
   hdr.emit_header(out);
   snd_.buf.peek(payload_offset, out.subspan(header, payload_len));
   const std::size_t total = header + payload_len;
-  if (tx_gso_size_ != 0) {
+  if (last_tx_.gso_size != 0) {
     tcp_repr::fill_partial_checksum(out.first(total), tuple_.local_addr, tuple_.remote_addr);  // the link completes it
   } else {
     tcp_repr::fill_checksum(out.first(total), tuple_.local_addr, tuple_.remote_addr);

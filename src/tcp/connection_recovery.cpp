@@ -129,7 +129,7 @@ std::uint32_t connection::cwnd_room() const {
 
 // A retransmission due now: one owed by fast retransmit or a partial ACK, or in SACK
 // recovery the next hole NextSeg() picks while cwnd - pipe >= 1 SMSS (RFC 6675 §5 (C)).
-// New data chosen by NextSeg() rule (2) goes out through the ordinary send path.
+// New data chosen by NextSeg() rule (2) is planned as new data (plan_segment).
 std::optional<next_segment> connection::take_retransmission() {
   if (snd_.rec.rtx) {
     const next_segment s = *snd_.rec.rtx;
@@ -148,28 +148,16 @@ std::optional<next_segment> connection::take_retransmission() {
   return s;
 }
 
-// Sends again the octets [s.seq, s.seq + s.len) (clipped to one segment and to what was sent),
-// with the FIN if it was sent right after them. SND.NXT does not move.
-std::size_t connection::emit_retransmission(instant now, mutable_bytes out, next_segment s) {
-  tcp_repr& hdr = fresh_header();
-  add_ack_options(now, hdr.options);
-  const auto room = static_cast<std::uint32_t>(snd_.mss - std::min<std::size_t>(hdr.options.buffer_len(), snd_.mss / 2));
+// Plans sending again the octets [s.seq, s.seq + s.len) (s.len 0: a segment's worth; clipped to
+// what was sent), with the FIN if it was sent right after them. Nothing if none are left.
+connection::segment_plan connection::plan_retransmission(const next_segment& s) const {
   const seq_num end = snd_.data_end();
   const std::uint32_t data_left = s.seq.before(end) ? distance(s.seq, end).n : 0;
-  const std::uint32_t sent_left = distance(s.seq, snd_.max).n;
-  const std::uint32_t len = std::min({s.len == 0 ? room : s.len, room, data_left, sent_left});
-  const bool fin = snd_.fin_queued && s.seq + seq_len{len} == end && end.before(snd_.max);
-  if (len == 0 && !fin) return 0;
-  hdr.seq = s.seq;
-  if (len > 0 && s.seq + seq_len{len} == end) hdr.flags |= tcp_flag::psh;
-  if (fin) hdr.flags |= tcp_flag::fin;
-  s.len = len;
-  if (sack_recovery()) snd_.rec.sb.on_sent(s);
-  ++snd_.retransmissions;
-  if (snd_.rtt_probe && s.seq.before(snd_.rtt_probe->first)) snd_.rtt_probe.reset();  // Karn's rule
-  snd_.rec.cc->on_transmit(now);
-  if (!timers_.armed(timer_kind::retransmit)) arm_retransmit(now);
-  return emit(now, out, hdr, distance(snd_.buf_start, s.seq).n, len);
+  std::uint32_t len = std::min(data_left, distance(s.seq, snd_.max).n);
+  if (s.len != 0) len = std::min(len, s.len);
+  const bool fin_ok = snd_.fin_queued && end.before(snd_.max);  // the FIN was sent: it goes again
+  if (len == 0 && !(fin_ok && s.seq == end)) return {};
+  return segment_plan{segment_kind::retransmission, s.seq, len, fin_ok, s};
 }
 
 }  // namespace synack

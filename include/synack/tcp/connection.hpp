@@ -83,6 +83,15 @@ struct tcb_snapshot {
   close_reason reason = close_reason::none;
 };
 
+// What one poll_transmit wrote (as quinn's Transmit): the owner counts and routes the segment
+// by this record instead of reading it back or diffing counters.
+struct tcp_transmit {
+  std::size_t len = 0;          // octets written: TCP header and payload
+  std::uint16_t gso_size = 0;   // a super-segment to cut into segments of this payload size, 0: plain
+  bool retransmission = false;  // sends again what was sent before (data, FIN, SYN or SYN-ACK)
+  bool rst = false;             // a RST
+};
+
 // Observer for the single state funnel (tracing; optional, never owned).
 class tcp_tracer {
  public:
@@ -168,6 +177,13 @@ class connection {
     const std::size_t n = transmit(now, out);
     return n == 0 ? std::nullopt : std::optional<std::size_t>{n};
   }
+  // The same, and `sent` says what the segment was (unchanged when nothing is due).
+  [[nodiscard]] std::optional<std::size_t> poll_transmit(instant now, mutable_bytes out, tcp_transmit& sent) {
+    const std::size_t n = transmit(now, out);
+    if (n == 0) return std::nullopt;
+    sent = last_tx_;
+    return n;
+  }
   [[nodiscard]] std::optional<instant> next_deadline() const { return timers_.next(); }
   [[nodiscard]] std::optional<tcp_event> poll_event() {  // inline: the host drains it per input
     if (ev_len_ == 0) return std::nullopt;
@@ -211,7 +227,7 @@ class connection {
   }
   // The segment poll_transmit returned last is a super-segment to cut into segments of this
   // payload size, with a partial checksum (tcp_config::tso_max); 0 for a plain segment.
-  [[nodiscard]] std::uint16_t tx_gso_size() const { return tx_gso_size_; }
+  [[nodiscard]] std::uint16_t tx_gso_size() const { return last_tx_.gso_size; }
   [[nodiscard]] std::uint64_t retransmissions() const { return snd_.retransmissions; }
   [[nodiscard]] std::uint64_t fast_retransmits() const { return snd_.fast_retransmits; }
   [[nodiscard]] std::uint64_t timeouts() const { return snd_.timeouts; }
@@ -289,26 +305,57 @@ class connection {
   [[nodiscard]] std::uint32_t cwnd_room() const;
   [[nodiscard]] bool tso_allowed(bool fresh, bool urgent) const;
   std::optional<next_segment> take_retransmission();
-  std::size_t emit_retransmission(instant now, mutable_bytes out, next_segment s);  // 0: none
 
-  // Output (connection_output.cpp).
-  // Completes `hdr` in place (ports, ACK, window, ACK options) and writes it: a ~300-octet
-  // repr is not copied per segment.
+  // Output (connection_output.cpp): one pipeline. The sender plans the next data-bearing
+  // segment (plan_segment: a retransmission, new data, a resend after a timeout, a zero-window
+  // probe, a FIN) and emit_segment alone builds it; emit() completes every segment but a RST
+  // and the SYN.
+  enum class segment_kind : std::uint8_t {
+    none,
+    new_data,        // at SND.NXT == SND.MAX (a probe or a lone FIN too)
+    resend,          // at SND.NXT < SND.MAX: go-back-N after a timeout; SND.NXT moves on
+    retransmission,  // a hole fast retransmit, a partial ACK or NextSeg() chose; SND.NXT stays
+  };
+  struct segment_plan {
+    segment_kind kind = segment_kind::none;
+    seq_num seq;
+    std::uint32_t len = 0;  // payload octets wanted, before the options take their room
+    bool fin_ok = false;    // the FIN may ride on a segment that ends at the last queued octet
+    next_segment hole{};    // retransmission: what the scoreboard is told was sent
+  };
+  [[nodiscard]] segment_plan plan_segment(instant now);
+  [[nodiscard]] segment_plan plan_retransmission(const next_segment& s) const;
+  std::size_t emit_segment(instant now, mutable_bytes out, const segment_plan& p);
+  void note_sent(instant now, const segment_plan& p, std::uint32_t len, bool fin, std::uint32_t room);
+  // Completes `hdr` in place (ports, ACK, window) and writes it: a ~300-octet repr is not
+  // copied per segment. The ACK options are the caller's (ack_header), built once.
   std::size_t emit(instant now, mutable_bytes out, tcp_repr& hdr, std::size_t payload_offset,
                    std::size_t payload_len);
+  // A fresh header with the options of every segment after the handshake.
+  tcp_repr& ack_header(instant now) {
+    tcp_repr& hdr = fresh_header();
+    add_ack_options(now, hdr.options);
+    return hdr;
+  }
   void add_ack_options(instant now, tcp_options& o) const;
   void fill_sack(tcp_options& o) const;
-  // Segment lengths, 0 for none: plain values, not optionals (see poll_transmit).
-  std::size_t transmit(instant now, mutable_bytes out);
+  // Segment lengths, 0 for none: plain values, not optionals (see poll_transmit). transmit
+  // records what it wrote in last_tx_.
+  std::size_t transmit(instant now, mutable_bytes out) {
+    last_tx_ = tcp_transmit{};
+    last_tx_.len = write_next(now, out);
+    return last_tx_.len;
+  }
+  std::size_t write_next(instant now, mutable_bytes out);
   std::size_t emit_control(mutable_bytes out);
   std::size_t emit_syn(instant now, mutable_bytes out);
-  std::size_t emit_data_or_fin(instant now, mutable_bytes out);
   struct send_plan {
     std::uint32_t len = 0;
     bool fin = false;
     [[nodiscard]] bool any() const { return len > 0 || fin; }
   };
-  // Nothing to send is {0, false} (a plain value: see poll_transmit).
+  // New data (or the FIN) that may go at SND.NXT now. Nothing is {0, false} (a plain value:
+  // see poll_transmit).
   [[nodiscard]] send_plan next_send() const;
   [[nodiscard]] seq_num fin_seq() const { return snd_.data_end(); }
 
@@ -352,7 +399,7 @@ class connection {
     hdr_.clear();
     return hdr_;
   }
-  std::uint16_t tx_gso_size_ = 0;      // tx_gso_size()
+  tcp_transmit last_tx_;  // what transmit() wrote last
   bool syn_due_ = false;        // (re)send SYN or SYN-ACK
   struct pending_rst {
     seq_num seq;
