@@ -633,24 +633,27 @@ void connection::take_syn_text(instant now) {
 }
 
 void connection::take_peer_options(instant now, const tcp_repr& syn) {
-  // RFC 9293 §3.7.1 (MUST-15, MUST-16): 536 unless the SYN says otherwise; never more than we
-  // can send. Floor at 64 so a hostile tiny MSS cannot make us send 1-byte segments.
-  peer_mss_ = syn.options.mss.value_or(536);
-  snd_.mss = full_send_mss();
-  // RFC 2018 §2: SACK only if both SYNs carry SACK-permitted (ours does iff cfg_->sack).
-  sack_ok_ = cfg_->sack && syn.options.sack_permitted;
-  // RFC 7323 §3.2: timestamps only if both SYNs carry them; TS.Recent starts at the SYN's TSval.
-  ts_ok_ = cfg_->timestamps && syn.options.timestamps.has_value();
+  apply_options(negotiate(*cfg_, syn_offer(syn.options)));
+  // RFC 7323 §3.2: TS.Recent starts at the SYN's TSval.
   if (ts_ok_) {
     ts_recent_ = syn.options.timestamps->tsval;
     ts_recent_at_ = now;
   }
+}
+
+// What negotiate() agreed, taken into the TCB (the SYN's, or a cookie's).
+void connection::apply_options(const agreed_options& a) {
+  // RFC 9293 §3.7.1 (MUST-15, MUST-16): never more than we can send (full_send_mss, which
+  // also floors it so a hostile tiny MSS cannot make us send 1-byte segments).
+  peer_mss_ = a.mss;
+  snd_.mss = full_send_mss();
+  sack_ok_ = a.sack_permitted;
+  ts_ok_ = a.timestamps;
   // RFC 7323 §2.2: scaling is on only if both SYNs carry the option; shifts above 14 are
-  // used as 14 (§2.3).
-  const bool we_offer = cfg_->window_scaling;
-  if (syn.options.window_scale && we_offer) {
+  // used as 14 (§2.3). Without it we do not scale the window we announce either.
+  if (a.wscale) {
     peer_wscale_ok_ = true;
-    snd_.wscale = std::min<std::uint8_t>(*syn.options.window_scale, 14);
+    snd_.wscale = std::min<std::uint8_t>(*a.wscale, 14);
   } else {
     peer_wscale_ok_ = false;
     snd_.wscale = 0;

@@ -20,6 +20,7 @@
 #include "synack/tcp/four_tuple.hpp"
 #include "synack/tcp/icmp_report.hpp"
 #include "synack/tcp/isn.hpp"
+#include "synack/tcp/negotiation.hpp"
 #include "synack/tcp/receiver.hpp"
 #include "synack/tcp/sender.hpp"
 #include "synack/tcp/state.hpp"
@@ -30,7 +31,6 @@
 
 namespace synack {
 
-struct syn_cookie_options;  // synack/tcp/syn_cookie.hpp
 
 // What became of an arriving segment. Everything but `accepted` is a drop the stack counts
 // under that name (DESIGN.md §2 error channel (a)); replies, if any, come from poll_transmit.
@@ -127,7 +127,7 @@ class connection {
   // CLOSED -> LISTEN -> SYN-RECEIVED -> ESTABLISHED through the state funnel, as the TCB
   // would have gone had it been kept. The caller then hands `ack` to on_segment (it may carry
   // data or a FIN).
-  result<void, tcp_error> open_from_cookie(instant now, const four_tuple& t, seq_num iss, const syn_cookie_options& o,
+  result<void, tcp_error> open_from_cookie(instant now, const four_tuple& t, seq_num iss, const agreed_options& o,
                                            const tcp_repr& ack);
   // RFC 7323 §2.3: the shift we announce for `cfg` (the smallest that lets the 16-bit window
   // field cover the receive buffer; at most 14; 0 without window scaling).
@@ -266,6 +266,7 @@ class connection {
   void hold_syn_text(const tcp_repr& syn);
   void take_syn_text(instant now);
   void take_peer_options(instant now, const tcp_repr& syn);
+  void apply_options(const agreed_options& a);
   std::optional<rx_verdict> check_timestamps(instant now, const tcp_repr& seg);
   void update_ts_recent(instant now, const tcp_repr& seg);
   void sample_rtt_from_tsecr(instant now, const tcp_repr& seg);
