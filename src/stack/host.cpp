@@ -516,11 +516,11 @@ std::size_t host::transmit(instant now, mutable_bytes out, tx_meta& meta) {
       continue;
     }
     connection& c = *s.conn;
-    const std::uint64_t retrans_before = c.retransmissions();
-    if (auto n = c.poll_transmit(now, out.subspan(20))) {
+    tcp_transmit sent;
+    if (auto n = c.poll_transmit(now, out.subspan(20), sent)) {
       m.write_ip(out, c.tuple().remote_addr, ip_proto::tcp, *n, c.config().tos);
       std::uint64_t segs = 1;
-      if (const std::uint16_t gso = c.tx_gso_size(); gso != 0) {
+      if (const std::uint16_t gso = sent.gso_size; gso != 0) {
         // A super-segment: the link cuts it into segments of `gso` payload octets and
         // completes their checksums; it counts as those segments.
         const std::size_t header = std::size_t{20} + ((static_cast<std::uint8_t>(out[20 + 12]) >> 4) * 4u);
@@ -531,12 +531,12 @@ std::size_t host::transmit(instant now, mutable_bytes out, tx_meta& meta) {
         meta.header_len = static_cast<std::uint16_t>(header);
         segs = (20 + *n - header + gso - 1) / gso;
       }
-      if (c.retransmissions() != retrans_before) {
+      if (sent.retransmission) {
         m.ctr.retrans_segs += segs;
       } else {
         m.ctr.out_segs += segs;
       }
-      if ((static_cast<std::uint8_t>(out[20 + 13]) & tcp_flag::rst) != 0) ++m.ctr.out_rsts;
+      if (sent.rst) ++m.ctr.out_rsts;
       if (c.has_pending_output()) {
         m.schedule(idx);
       } else {

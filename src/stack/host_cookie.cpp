@@ -49,13 +49,9 @@ void host::impl::send_cookie(instant now, const ipv4_view& ip, const tcp_repr& s
     return;
   }
   const four_tuple t{ip.dst(), syn.dst_port, ip.src(), syn.src_port};
-  // What a TCB would agree to (connection::take_peer_options, emit_syn).
-  syn_cookie_options offer;
-  offer.mss = syn.options.mss.value_or(536);  // RFC 9293 §3.7.1 (MUST-15)
-  // The listener's own configuration: the connection open_from_cookie builds uses it.
-  offer.timestamps = l.cfg.timestamps && syn.options.timestamps.has_value();
-  offer.sack_permitted = l.cfg.sack && syn.options.sack_permitted;
-  if (l.cfg.window_scaling && syn.options.window_scale) offer.wscale = *syn.options.window_scale;
+  // What a TCB would agree to, with the listener's own configuration (the connection
+  // open_from_cookie builds uses it).
+  const syn_cookie_options offer = negotiate(l.cfg, syn_offer(syn.options));
   // The clock the connection will use: 1 ms ticks plus its offset.
   const std::uint32_t ts_now = offer.timestamps ? connection::ts_clock(now, isns.ts_offset(t)) : 0;
   const syn_cookie c = cookies.encode(now, t, syn.seq, offer, ts_now);

@@ -31,14 +31,7 @@ std::string_view to_string(rx_verdict v) {
   return "?";
 }
 
-connection::connection(const tcp_config& cfg, const isn_source& isns)
-    : cfg_(&cfg),
-      isns_(&isns),
-      tx_(cfg.send_buffer),
-      rx_(cfg.recv_buffer),
-      reasm_(cfg.max_ooo_ranges),
-      rtt_(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
-      cc_(cfg.congestion, 536) {
+connection::connection(const tcp_config& cfg, const isn_source& isns) : cfg_(&cfg), isns_(&isns), snd_(cfg), rcv_(cfg) {
   rcv_.wscale = recv_window_shift(cfg);
 }
 
@@ -49,12 +42,12 @@ result<void, tcp_error> connection::connect(instant now, const four_tuple& t) {
   tuple_ = t;
   // RFC 9293 §3.10.1: select an ISS, send <SEQ=ISS><CTL=SYN>, SND.UNA = ISS, SND.NXT = ISS+1.
   snd_.iss = isns_->isn(t, now);
-  snd_sml_ = snd_.iss;  // no short segment sent yet (Minshall's Nagle)
+  snd_.sml = snd_.iss;  // no short segment sent yet (Minshall's Nagle)
   ts_offset_ = isns_->ts_offset(t);
   snd_.una = snd_.iss;
   snd_.nxt = snd_.iss;
   snd_.max = snd_.iss;
-  tx_start_ = snd_.iss + seq_len{1};
+  snd_.buf_start = snd_.iss + seq_len{1};
   passive_ = false;
   syn_due_ = true;
   set_state(tcp_state::syn_sent);
@@ -80,7 +73,7 @@ result<std::size_t, tcp_error> connection::send(bytes data) {
     case tcp_state::syn_received:
     case tcp_state::established:
     case tcp_state::close_wait:
-      if (fin_queued_) return unexpected{tcp_error::closing};
+      if (snd_.fin_queued) return unexpected{tcp_error::closing};
       break;
     case tcp_state::fin_wait_1:
     case tcp_state::fin_wait_2:
@@ -89,43 +82,43 @@ result<std::size_t, tcp_error> connection::send(bytes data) {
     case tcp_state::time_wait:
       return unexpected{tcp_error::closing};  // §3.10.2: "error: connection closing"
   }
-  const std::size_t n = tx_.write(data);
+  const std::size_t n = snd_.buf.write(data);
   if (n == 0 && !data.empty()) return unexpected{tcp_error::would_block};
   return n;
 }
 
 result<std::size_t, tcp_error> connection::send_urgent(bytes data) {
   auto n = send(data);
-  if (n && *n > 0) snd_up_ = data_end();  // SND.UP: after the last urgent octet taken
+  if (n && *n > 0) snd_.up = snd_.data_end();  // SND.UP: after the last urgent octet taken
   return n;
 }
 
 std::size_t connection::urgent_remaining() const {
-  if (!rcv_up_) return 0;
+  if (!rcv_.up) return 0;
   // The next octet recv returns: RCV.NXT less what is buffered (and less the FIN's number).
-  const auto unread = static_cast<std::uint32_t>(rx_.size() + (fin_received_ ? 1 : 0));
+  const auto unread = static_cast<std::uint32_t>(rcv_.buf.size() + (rcv_.fin_received ? 1 : 0));
   const seq_num next_read = rcv_.nxt - seq_len{unread};
-  return next_read.before(*rcv_up_) ? distance(next_read, *rcv_up_).n : 0;
+  return next_read.before(*rcv_.up) ? distance(next_read, *rcv_.up).n : 0;
 }
 
 result<std::size_t, tcp_error> connection::recv(mutable_bytes out) {
-  if (!rx_.empty()) {
-    const std::size_t n = rx_.read(out);
+  if (!rcv_.buf.empty()) {
+    const std::size_t n = rcv_.buf.read(out);
     // Every urgent octet read: forget RCV.UP, so that sequence numbers 2^31 on cannot make an
     // old pointer look ahead (urgent_remaining) or a new one look old (check_urg).
-    if (rcv_up_ && urgent_remaining() == 0) rcv_up_.reset();
+    if (rcv_.up && urgent_remaining() == 0) rcv_.up.reset();
     // Receiver-side SWS avoidance (RFC 9293 §3.8.6.2.2, MUST-39): announce the opened window
     // once its right edge can move by min(buffer / 2, MSS) beyond the one last announced
     // (RCV.WND as sent), however many reads that took.
     const std::uint32_t now_wnd = recv_window();
-    const auto threshold = static_cast<std::uint32_t>(std::min<std::size_t>(rx_.capacity() / 2, cfg_->mss));
+    const auto threshold = static_cast<std::uint32_t>(std::min<std::size_t>(rcv_.buf.capacity() / 2, cfg_->mss));
     if (is_synchronized(state_) && state_ != tcp_state::time_wait && now_wnd >= rcv_.wnd &&
         now_wnd - rcv_.wnd >= threshold) {
       queue_ack();
     }
     return n;
   }
-  if (fin_received_) return std::size_t{0};  // end of stream
+  if (rcv_.fin_received) return std::size_t{0};  // end of stream
   switch (state_) {
     case tcp_state::closed:
       return unexpected{reason_ == close_reason::none ? tcp_error::not_connected : error_for(reason_)};
@@ -157,14 +150,14 @@ result<void, tcp_error> connection::shutdown(instant /*now*/) {
     case tcp_state::syn_received:
       // §3.10.4: with data pending, "queue for processing after entering ESTABLISHED"; we
       // always defer, so the FIN never overtakes the SYN-ACK.
-      fin_queued_ = true;
+      snd_.fin_queued = true;
       return {};
     case tcp_state::established:
-      fin_queued_ = true;
+      snd_.fin_queued = true;
       set_state(tcp_state::fin_wait_1);
       return {};
     case tcp_state::close_wait:
-      fin_queued_ = true;
+      snd_.fin_queued = true;
       set_state(tcp_state::last_ack);
       return {};
     case tcp_state::fin_wait_1:
@@ -179,13 +172,13 @@ result<void, tcp_error> connection::shutdown(instant /*now*/) {
 
 result<void, tcp_error> connection::close(instant now) {
   user_closed_ = true;
-  if (!rx_.empty() && is_synchronized(state_) && state_ != tcp_state::time_wait) {
+  if (!rcv_.buf.empty() && is_synchronized(state_) && state_ != tcp_state::time_wait) {
     // RFC 2525 §2.17 / RFC 9293 §3.10.4 note: closing with unread data loses it, so tell the
     // peer with a RST rather than a FIN.
     abort(now);
     return {};
   }
-  rx_.release();
+  rcv_.buf.release();
   auto r = shutdown(now);
   if (state_ == tcp_state::fin_wait_2) timers_.set(timer_kind::fin_wait_2, now + cfg_->fin_wait_2_timeout);
   if (!r && state_ == tcp_state::closed) return {};  // closing a dead connection is fine
@@ -213,7 +206,7 @@ void connection::abort(instant /*now*/) {
       queue_reset(snd_.max, std::nullopt);
       break;
   }
-  rx_.release();
+  rcv_.buf.release();
   enter_closed(close_reason::aborted);
 }
 
@@ -246,15 +239,15 @@ void connection::enter_closed(close_reason why) {
   if (reason_ == close_reason::none) reason_ = why;
   set_state(tcp_state::closed);
   timers_.clear_all();
-  tx_.release();
-  if (why != close_reason::none) rx_.clear();  // §3.10.7.4: a reset flushes the queues
-  reasm_.clear();
-  ack_now_ = false;
+  snd_.buf.release();
+  if (why != close_reason::none) rcv_.buf.clear();  // §3.10.7.4: a reset flushes the queues
+  rcv_.reasm.clear();
+  rcv_.ack_now = false;
   syn_due_ = false;
-  first_tx_.reset();
-  rto_streak_ = 0;
-  rtt_probe_.reset();
-  probe_due_ = false;
+  snd_.first_tx.reset();
+  snd_.rto_streak = 0;
+  snd_.rtt_probe.reset();
+  snd_.probe_due = false;
   keepalive_due_ = false;
   push_event(tcp_event{tcp_event_kind::closed, why});
 }
@@ -272,9 +265,9 @@ void connection::enter_time_wait(instant now) {
   const duration hold = cfg_->time_wait ? 2 * cfg_->msl : duration{1};
   timers_.set(timer_kind::time_wait, now + hold);
   keepalive_due_ = false;
-  tx_.release();
-  reasm_.clear();
-  first_tx_.reset();
+  snd_.buf.release();
+  rcv_.reasm.clear();
+  snd_.first_tx.reset();
   tw_.tuple = tuple_;
   tw_.snd_nxt = snd_.nxt;
   tw_.rcv_nxt = rcv_.nxt;
@@ -297,22 +290,22 @@ void connection::queue_challenge_ack(instant now) {
 // standing for several segments (a super-packet or a coalesced run), counts as two: ACKed at once.
 void connection::queue_delayed_ack(instant now, std::size_t len) {
   if (cfg_->quickack > 0) {
-    if (!last_data_at_ || now - *last_data_at_ > rtt_.rto()) quickack_left_ = cfg_->quickack;
-    last_data_at_ = now;
-    if (quickack_left_ > 0) {
-      --quickack_left_;
-      unacked_segments_ = 0;
+    if (!rcv_.last_data_at || now - *rcv_.last_data_at > snd_.rtt.rto()) rcv_.quickack_left = cfg_->quickack;
+    rcv_.last_data_at = now;
+    if (rcv_.quickack_left > 0) {
+      --rcv_.quickack_left;
+      rcv_.unacked_segments = 0;
       queue_ack();
       return;
     }
   }
-  const int credit = len > cfg_->mss || rx_segments_ > 1 ? 2 : 1;
-  unacked_segments_ = static_cast<std::uint8_t>(std::min(unacked_segments_ + credit, 2));
-  if (!cfg_->delayed_ack || unacked_segments_ >= 2) {
+  const int credit = len > cfg_->mss || rcv_.segments > 1 ? 2 : 1;
+  rcv_.unacked_segments = static_cast<std::uint8_t>(std::min(rcv_.unacked_segments + credit, 2));
+  if (!cfg_->delayed_ack || rcv_.unacked_segments >= 2) {
     if (cfg_->delayed_ack) {
-      if (ack_points_len_ == ack_points_.size()) --ack_points_len_;  // bounded: merge the last two
-      ack_points_[ack_points_len_++] = rcv_.nxt;
-      unacked_segments_ = 0;
+      if (rcv_.ack_points_len == rcv_.ack_points.size()) --rcv_.ack_points_len;  // bounded: merge the last two
+      rcv_.ack_points[rcv_.ack_points_len++] = rcv_.nxt;
+      rcv_.unacked_segments = 0;
     }
     queue_ack();
     return;
@@ -325,7 +318,7 @@ void connection::queue_reset(seq_num seq, std::optional<seq_num> ack) { rst_ = p
 std::uint32_t connection::recv_window() const {
   // While the user still reads, the window is the free receive buffer. An orphaned connection
   // discards data, so it keeps offering the whole buffer.
-  const std::size_t free = user_closed_ ? rx_.capacity() : rx_.free();
+  const std::size_t free = user_closed_ ? rcv_.buf.capacity() : rcv_.buf.free();
   const std::size_t cap = std::size_t{0xFFFF} << rcv_.wscale;
   return static_cast<std::uint32_t>(std::min(free, cap));
 }
@@ -336,7 +329,7 @@ std::uint16_t connection::window_field() const {
 
 // ---- timers --------------------------------------------------------------------------------
 
-void connection::arm_retransmit(instant now) { timers_.set(timer_kind::retransmit, now + rtt_.rto()); }
+void connection::arm_retransmit(instant now) { timers_.set(timer_kind::retransmit, now + snd_.rtt.rto()); }
 
 void connection::on_timeout(instant now) {
   if (timers_.expired(timer_kind::time_wait, now)) {
@@ -370,21 +363,21 @@ void connection::on_retransmit_timeout(instant now) {
   // DEVIATION(Linux tcp_clamp_rto_to_user_timeout): it is checked when this timer fires, so
   // the connection ends at the first expiry past it; Linux shortens the timer to end it there.
   const bool user_bound = !handshake || !passive_;
-  if ((first_tx_ && now - *first_tx_ >= r2) || (user_bound && user_timed_out(now))) {
+  if ((snd_.first_tx && now - *snd_.first_tx >= r2) || (user_bound && user_timed_out(now))) {
     enter_closed(close_reason::timeout);
     return;
   }
   // RFC 9293 §3.8.3 (MUST-20): R1 retransmissions of the same segment and still no answer —
   // tell the user (SHLD-9) and, through the host, the IP layer (negative advice). Once per
   // stuck segment: the streak starts over when an ACK shows the peer alive.
-  ++rto_streak_;
-  if (cfg_->r1_retransmissions != 0 && rto_streak_ == cfg_->r1_retransmissions) {
+  ++snd_.rto_streak;
+  if (cfg_->r1_retransmissions != 0 && snd_.rto_streak == cfg_->r1_retransmissions) {
     push_event(tcp_event{tcp_event_kind::retransmit_threshold, close_reason::none});
   }
   // RFC 6298 §5.5-5.6: back off, retransmit the earliest unacknowledged segment. Karn's rule:
   // no RTT sample from anything sent before this point.
-  rtt_.backoff();
-  rtt_probe_.reset();
+  snd_.rtt.backoff();
+  snd_.rtt_probe.reset();
   if (handshake) {
     syn_due_ = true;
     syn_timed_out_ = true;
@@ -393,7 +386,7 @@ void connection::on_retransmit_timeout(instant now) {
     snd_.nxt = snd_.una;  // go back: resend from the oldest unacknowledged byte (or FIN)
     // RFC 9293 §3.8.6.1 (MUST-36): into a zero window what goes again is a one-octet probe;
     // this timer's backoff (capped at rto_max) spaces the probes (SHLD-30).
-    if (snd_.wnd == 0) probe_due_ = true;
+    if (snd_.wnd == 0) snd_.probe_due = true;
   }
 }
 
@@ -410,17 +403,17 @@ void connection::on_persist_timeout(instant now) {
     return;
   }
   if (snd_.wnd != 0) {
-    sws_override_ = true;
+    snd_.sws_override = true;
     return;
   }
-  rtt_.backoff();
-  probe_due_ = true;
+  snd_.rtt.backoff();
+  snd_.probe_due = true;
 }
 
 // The persist timer is due: unsent data held back — by a zero window or by the SWS rules —
 // with nothing in flight to bring an ACK, and no timer running.
 bool connection::persist_needed() const {
-  return snd_.una == snd_.max && snd_.nxt.before(data_end()) && !probe_due_ && !sws_override_ &&
+  return snd_.una == snd_.max && snd_.nxt.before(snd_.data_end()) && !snd_.probe_due && !snd_.sws_override &&
          !timers_.armed(timer_kind::persist) && !timers_.armed(timer_kind::retransmit) && !next_send().any();
 }
 
@@ -456,7 +449,7 @@ void connection::on_keepalive_timeout(instant now) {
   // MUST-26: "only ... when no sent data is outstanding". Data in flight or queued is the
   // retransmission (R2) and persist timers' business; look again an idle interval later
   // (Linux tcp_keepalive_timer does the same).
-  if (snd_.una != snd_.max || tx_.size() != 0) {
+  if (snd_.una != snd_.max || snd_.buf.size() != 0) {
     timers_.set(timer_kind::keepalive, now + cfg_->keepalive_idle);
     return;
   }
@@ -489,18 +482,18 @@ tcb_snapshot connection::snapshot() const {
   s.snd = snd_;
   s.rcv = rcv_;
   s.rcv.wnd = recv_window();
-  s.send_queue = tx_.size();
-  s.recv_queue = rx_.size();
-  s.recv_ooo_ranges = reasm_.ranges();
-  s.recv_ooo_bytes = reasm_.held_bytes();
-  s.rto = rtt_.rto();
-  s.cwnd = cc_->cwnd();
-  s.ssthresh = cc_->ssthresh();
-  s.congestion = cc_->kind();
-  s.rto_streak = rto_streak_;
-  s.in_recovery = cc_->in_recovery();
-  s.dup_acks = cc_->dup_acks();
-  s.sacked = sack_ok_ ? sb_.sacked_bytes() : 0;
+  s.send_queue = snd_.buf.size();
+  s.recv_queue = rcv_.buf.size();
+  s.recv_ooo_ranges = rcv_.reasm.ranges();
+  s.recv_ooo_bytes = rcv_.reasm.held_bytes();
+  s.rto = snd_.rtt.rto();
+  s.cwnd = snd_.rec.cc->cwnd();
+  s.ssthresh = snd_.rec.cc->ssthresh();
+  s.congestion = snd_.rec.cc->kind();
+  s.rto_streak = snd_.rto_streak;
+  s.in_recovery = snd_.rec.cc->in_recovery();
+  s.dup_acks = snd_.rec.cc->dup_acks();
+  s.sacked = sack_ok_ ? snd_.rec.sb.sacked_bytes() : 0;
   s.wscale_ok = peer_wscale_ok_;
   s.deadline = timers_.next();
   s.next_timer = timers_.next_kind();

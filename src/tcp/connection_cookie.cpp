@@ -15,7 +15,7 @@ std::uint8_t connection::recv_window_shift(const tcp_config& cfg) {
 }
 
 result<void, tcp_error> connection::open_from_cookie(instant now, const four_tuple& t, seq_num iss,
-                                                     const syn_cookie_options& o, const tcp_repr& ack) {
+                                                     const agreed_options& o, const tcp_repr& ack) {
   if (state_ != tcp_state::closed || reason_ != close_reason::none || !ack.ack) {
     return unexpected{tcp_error::already_exists};
   }
@@ -27,28 +27,18 @@ result<void, tcp_error> connection::open_from_cookie(instant now, const four_tup
   rcv_.irs = ack.seq - seq_len{1};
   rcv_.nxt = ack.seq;
   snd_.iss = iss;
-  snd_sml_ = snd_.iss;  // no short segment sent yet (Minshall's Nagle)
+  snd_.sml = snd_.iss;  // no short segment sent yet (Minshall's Nagle)
   ts_offset_ = isns_->ts_offset(t);
   snd_.una = iss + seq_len{1};  // the SYN-ACK is acknowledged: SND.UNA = SEG.ACK = ISS + 1
   snd_.nxt = snd_.una;
   snd_.max = snd_.una;
-  tx_start_ = snd_.una;
-  // The SYN's options as the cookie kept them (take_peer_options for a kept TCB).
-  peer_mss_ = o.mss;
-  snd_.mss = full_send_mss();
-  sack_ok_ = cfg_->sack && o.sack_permitted;
-  ts_ok_ = cfg_->timestamps && o.timestamps;
+  snd_.buf_start = snd_.una;
+  // The SYN's options as the cookie kept them, agreed as a kept TCB would (take_peer_options);
+  // without window scaling the cookie SYN-ACK announced no shift either.
+  apply_options(negotiate(*cfg_, o));
   if (ts_ok_ && ack.options.timestamps) {
     ts_recent_ = ack.options.timestamps->tsval;  // RFC 7323 §4.3: TS.Recent from the ACK
     ts_recent_at_ = now;
-  }
-  if (o.wscale && cfg_->window_scaling) {
-    peer_wscale_ok_ = true;
-    snd_.wscale = std::min<std::uint8_t>(*o.wscale, 14);
-  } else {
-    peer_wscale_ok_ = false;
-    snd_.wscale = 0;
-    rcv_.wscale = 0;  // the cookie SYN-ACK announced no shift either
   }
   set_state(tcp_state::syn_received);
   // §3.10.7.4 fifth, SYN-RECEIVED: SND.UNA < SEG.ACK =< SND.NXT, so ESTABLISHED, and the

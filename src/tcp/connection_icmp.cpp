@@ -37,7 +37,7 @@ icmp_action connection::on_icmp_error(instant now, const icmp_report& r) {
 // RFC 1191 §6.3: Fragmentation Needed lowers the effective send MSS to the next-hop MTU less
 // the IPv4 and TCP headers (never below tcp_config::min_pmtu, 552 as Linux) and what was lost
 // to the too-big datagram goes again, resegmented — at most an initial window at once, then
-// clocked by ACKs (pmtu_burst_), so a forged message cannot turn a large flight into a flood
+// clocked by ACKs (snd_.rec.pmtu_burst), so a forged message cannot turn a large flight into a flood
 // of small segments. It never raises the MSS: only the pmtu_raise timer does,
 // `pmtu_raise_after` past the last reduction.
 icmp_action connection::on_frag_needed(instant now, const icmp_report& r) {
@@ -51,8 +51,8 @@ icmp_action connection::on_frag_needed(instant now, const icmp_report& r) {
   const auto mss = static_cast<std::uint16_t>(mtu - 40);
   if (mss >= snd_.mss) return icmp_action::ignored;
   snd_.mss = mss;
-  cc_->set_mss(mss);  // RFC 5681 / RFC 6675 SMSS follows the path
-  sb_.set_smss(mss);
+  snd_.rec.cc->set_mss(mss);  // RFC 5681 / RFC 6675 SMSS follows the path
+  snd_.rec.sb.set_smss(mss);
   ++pmtu_reductions_;
   // RFC 8201 §4: no attempt at a larger size sooner than 5 minutes after the last Packet Too
   // Big; RFC 1191 §6.3 recommends 10. Each reduction starts the wait again.
@@ -62,8 +62,8 @@ icmp_action connection::on_frag_needed(instant now, const icmp_report& r) {
     // of the new size (Linux tcp_simple_retransmit). Not a congestion signal, so the window and
     // the RTO are left alone; Karn's rule still bars an RTT sample from what goes again.
     snd_.nxt = snd_.una;
-    rtt_probe_.reset();
-    pmtu_burst_ = cc_->initial_window();
+    snd_.rtt_probe.reset();
+    snd_.rec.pmtu_burst = snd_.rec.cc->initial_window();
   }
   return icmp_action::mss_lowered;
 }
@@ -84,8 +84,8 @@ void connection::on_pmtu_raise_timeout() {
   const std::uint16_t full = full_send_mss();
   if (full <= snd_.mss) return;
   snd_.mss = full;
-  cc_->set_mss(full);
-  sb_.set_smss(full);
+  snd_.rec.cc->set_mss(full);
+  snd_.rec.sb.set_smss(full);
   ++pmtu_raises_;
 }
 

@@ -43,12 +43,12 @@ rx_verdict connection::on_segment_listen(instant now, const tcp_repr& seg, ipv4_
   rcv_.irs = seg.seq;
   rcv_.nxt = seg.seq + seq_len{1};
   snd_.iss = isns_->isn(tuple_, now);
-  snd_sml_ = snd_.iss;  // no short segment sent yet (Minshall's Nagle)
+  snd_.sml = snd_.iss;  // no short segment sent yet (Minshall's Nagle)
   ts_offset_ = isns_->ts_offset(tuple_);
   snd_.una = snd_.iss;
   snd_.nxt = snd_.iss;
   snd_.max = snd_.iss;
-  tx_start_ = snd_.iss + seq_len{1};
+  snd_.buf_start = snd_.iss + seq_len{1};
   take_peer_options(now, seg);
   snd_.wnd = seg.window;  // RFC 7323 §2.2: the window of a SYN is never scaled
   snd_.max_wnd = snd_.wnd;
@@ -233,8 +233,8 @@ void connection::sample_rtt_from_tsecr(instant now, const tcp_repr& seg) {
   if (!ts_ok_ || !seg.options.timestamps || seg.options.timestamps->tsecr == 0) return;
   const std::uint32_t elapsed = ts_clock(now) - seg.options.timestamps->tsecr;
   if (elapsed > 0x7FFFFFFFu) return;  // from the future: not ours
-  rtt_.sample(std::chrono::milliseconds(elapsed));
-  rtt_probe_.reset();  // this ACK's sample replaces the probe's
+  snd_.rtt.sample(std::chrono::milliseconds(elapsed));
+  snd_.rtt_probe.reset();  // this ACK's sample replaces the probe's
 }
 
 // §3.10.7.4 first: the four acceptability cases, RCV.WND as currently offered.
@@ -325,7 +325,7 @@ std::optional<rx_verdict> connection::check_ack(instant now, const tcp_repr& seg
     sample_rtt_from_tsecr(now, seg);
     process_ack_of_new_data(now, ack);
     take_syn_text(now);
-    if (fin_queued_) set_state(tcp_state::fin_wait_1);  // a close() deferred in SYN-RECEIVED
+    if (snd_.fin_queued) set_state(tcp_state::fin_wait_1);  // a close() deferred in SYN-RECEIVED
   } else {
     // SEG.ACK > SND.NXT acknowledges something not yet sent: ACK, drop. (SND.MAX stands for
     // SND.NXT because retransmission moves SND.NXT back.)
@@ -350,7 +350,7 @@ std::optional<rx_verdict> connection::check_ack(instant now, const tcp_repr& seg
       on_ack_for_recovery(now, seg, prev_una, old_wnd);  // RFC 5681, 6582, 6675
     }
   }
-  const bool fin_acked = fin_queued_ && snd_.una == fin_seq() + seq_len{1};
+  const bool fin_acked = snd_.fin_queued && snd_.una == fin_seq() + seq_len{1};
   switch (state_) {
     case tcp_state::fin_wait_1:
       // A segment that also carries a FIN is left in FIN-WAIT-1: the eighth step then goes
@@ -382,31 +382,31 @@ std::optional<rx_verdict> connection::check_ack(instant now, const tcp_repr& seg
 
 void connection::process_ack_of_new_data(instant now, seq_num ack) {
   // Bytes of queued data covered by the ACK (the SYN and FIN take a number but no byte).
-  if (tx_start_.before(ack)) {
-    const std::size_t acked = std::min<std::size_t>(distance(tx_start_, ack).n, tx_.size());
-    tx_.consume(acked);
-    tx_start_ += seq_len{static_cast<std::uint32_t>(acked)};
+  if (snd_.buf_start.before(ack)) {
+    const std::size_t acked = std::min<std::size_t>(distance(snd_.buf_start, ack).n, snd_.buf.size());
+    snd_.buf.consume(acked);
+    snd_.buf_start += seq_len{static_cast<std::uint32_t>(acked)};
   }
   snd_.una = ack;
-  progress_at_ = now;  // user timeout: the peer took data
+  snd_.progress_at = now;  // user timeout: the peer took data
   if (snd_.nxt.before(ack)) snd_.nxt = ack;  // after going back, the peer had more already
-  if (snd_up_ && !snd_.una.before(*snd_up_)) snd_up_.reset();  // every urgent octet acknowledged
-  if (rtt_probe_ && rtt_probe_->first.before_eq(ack)) {
-    rtt_.sample(now - rtt_probe_->second);
-    rtt_probe_.reset();
+  if (snd_.up && !snd_.una.before(*snd_.up)) snd_.up.reset();  // every urgent octet acknowledged
+  if (snd_.rtt_probe && snd_.rtt_probe->first.before_eq(ack)) {
+    snd_.rtt.sample(now - snd_.rtt_probe->second);
+    snd_.rtt_probe.reset();
   }
   // No reset of the backoff here: Karn's rule keeps it until the next valid sample.
   if (syn_timed_out_) {
-    rtt_.after_syn_timeout();  // RFC 6298 §5.7 (the handshake ACK: the probe was cleared)
+    snd_.rtt.after_syn_timeout();  // RFC 6298 §5.7 (the handshake ACK: the probe was cleared)
     syn_timed_out_ = false;
   }
-  rto_streak_ = 0;  // R1 counts retransmissions of one segment; this one got through
+  snd_.rto_streak = 0;  // R1 counts retransmissions of one segment; this one got through
   if (snd_.una == snd_.max) {
     timers_.clear(timer_kind::retransmit);  // RFC 6298 §5.2
-    first_tx_.reset();
+    snd_.first_tx.reset();
   } else {
     arm_retransmit(now);  // RFC 6298 §5.3
-    first_tx_ = now;
+    snd_.first_tx = now;
   }
 }
 
@@ -432,18 +432,18 @@ void connection::update_send_window(const tcp_repr& seg) {
 // not lost. A silent peer still times out R2 after the last ACK it sent.
 void connection::on_window_ack(instant now, std::uint32_t old_wnd) {
   if (snd_.wnd == 0) {
-    if (first_tx_) first_tx_ = now;
-    rto_streak_ = 0;  // nor R1: the probe was answered
+    if (snd_.first_tx) snd_.first_tx = now;
+    snd_.rto_streak = 0;  // nor R1: the probe was answered
     return;
   }
   if (old_wnd != 0) return;
   // The window opened: stop probing. What went into the closed window was dropped (§3.10.7.4
   // seventh trims text beyond it), so resend from SND.UNA now rather than at the next RTO.
   timers_.clear(timer_kind::persist);
-  probe_due_ = false;
+  snd_.probe_due = false;
   if (snd_.nxt != snd_.una) {
     snd_.nxt = snd_.una;
-    rtt_probe_.reset();  // Karn: an ACK may now answer either copy
+    snd_.rtt_probe.reset();  // Karn: an ACK may now answer either copy
   }
 }
 
@@ -459,8 +459,8 @@ void connection::check_urg(const tcp_repr& seg) {
     case tcp_state::fin_wait_1:
     case tcp_state::fin_wait_2: {
       const seq_num up = seg.seq + seq_len{seg.urgent_ptr};
-      if (!rcv_up_ || rcv_up_->before(up)) {
-        rcv_up_ = up;
+      if (!rcv_.up || rcv_.up->before(up)) {
+        rcv_.up = up;
         push_event(tcp_event{tcp_event_kind::urgent, close_reason::none});
       }
       break;
@@ -522,11 +522,11 @@ std::optional<rx_verdict> connection::take_in_order(instant now, const tcp_repr&
                                                     seq_num take_end, std::optional<rx_verdict> v) {
   const std::size_t skip = distance(text_start, rcv_.nxt).n;
   const std::size_t len = distance(rcv_.nxt, take_end).n;
-  if (!user_closed_) rx_.write(seg.payload.subspan(skip, len));  // an orphan discards what it gets
+  if (!user_closed_) rcv_.buf.write(seg.payload.subspan(skip, len));  // an orphan discards what it gets
   const seq_num filled = rcv_.nxt + seq_len{static_cast<std::uint32_t>(len)};
-  const bool gap = !reasm_.empty();
-  const seq_num nxt = reasm_.advance(filled);
-  if (!user_closed_) rx_.commit(distance(filled, nxt).n);
+  const bool gap = !rcv_.reasm.empty();
+  const seq_num nxt = rcv_.reasm.advance(filled);
+  if (!user_closed_) rcv_.buf.commit(distance(filled, nxt).n);
   rcv_.nxt = nxt;
   // RFC 5681 §4.2: text that fills (part of) a gap is ACKed at once, as is text trimmed at the
   // window's edge (the sender learns the window) and text that repeats some already received
@@ -548,7 +548,7 @@ std::optional<rx_verdict> connection::hold_out_of_order(const tcp_repr& seg, seq
   queue_ack();
   if (!text_start.before(take_end)) return rx_verdict::accepted;  // nothing inside the window
   const std::size_t len = distance(text_start, take_end).n;
-  switch (reasm_.add(text_start, take_end)) {
+  switch (rcv_.reasm.add(text_start, take_end)) {
     case reassembler::add_result::full:
       return rx_verdict::reassembly_full;
     case reassembler::add_result::duplicate:
@@ -558,8 +558,8 @@ std::optional<rx_verdict> connection::hold_out_of_order(const tcp_repr& seg, seq
       break;
   }
   if (!user_closed_) {
-    const std::size_t offset = rx_.size() + distance(rcv_.nxt, text_start).n;
-    rx_.write_at(offset, seg.payload.first(len));
+    const std::size_t offset = rcv_.buf.size() + distance(rcv_.nxt, text_start).n;
+    rcv_.buf.write_at(offset, seg.payload.first(len));
   }
   return v;
 }
@@ -568,20 +568,20 @@ std::optional<rx_verdict> connection::hold_out_of_order(const tcp_repr& seg, seq
 // out-of-order FIN (all of its segment's text held) is remembered and processed when RCV.NXT
 // reaches it — on this segment or a later one that fills the gap.
 void connection::check_fin(instant now, const tcp_repr& seg, bool all_text_taken) {
-  const bool our_fin_acked = fin_queued_ && snd_.una == fin_seq() + seq_len{1};
+  const bool our_fin_acked = snd_.fin_queued && snd_.una == fin_seq() + seq_len{1};
   const seq_num fin_at = seg.seq + seq_len{static_cast<std::uint32_t>(seg.payload.size()) + (seg.syn() ? 1u : 0u)};
   if (seg.fin() && fin_at.after(rcv_.nxt)) {
-    if (all_text_taken && !fin_received_) reasm_.hold_fin(fin_at);
+    if (all_text_taken && !rcv_.fin_received) rcv_.reasm.hold_fin(fin_at);
     queue_ack();  // RFC 5681 §4.2: out of order, a duplicate ACK asks for the gap
   }
-  const bool fin_now = (seg.fin() && all_text_taken && fin_at == rcv_.nxt) || reasm_.held_fin() == rcv_.nxt;
-  if (!fin_now || fin_received_) {
+  const bool fin_now = (seg.fin() && all_text_taken && fin_at == rcv_.nxt) || rcv_.reasm.held_fin() == rcv_.nxt;
+  if (!fin_now || rcv_.fin_received) {
     if (state_ == tcp_state::fin_wait_1 && our_fin_acked) enter_fin_wait_2(now);  // see check_ack
     return;
   }
-  reasm_.clear();
+  rcv_.reasm.clear();
   rcv_.nxt += seq_len{1};  // a FIN takes one sequence number
-  fin_received_ = true;
+  rcv_.fin_received = true;
   queue_ack();
   push_event(tcp_event{tcp_event_kind::peer_closed, close_reason::none});
   switch (state_) {
@@ -612,45 +612,48 @@ void connection::check_fin(instant now, const tcp_repr& seg, bool all_text_taken
   }
 }
 
-// RFC 9293 §3.10.7.3 fourth: the text of a SYN received in SYN-SENT waits in rx_ (at RCV.NXT,
+// RFC 9293 §3.10.7.3 fourth: the text of a SYN received in SYN-SENT waits in rcv_.buf (at RCV.NXT,
 // not yet content) for ESTABLISHED; what lies beyond the window we offer is trimmed.
 void connection::hold_syn_text(const tcp_repr& syn) {
   if (syn.payload.empty() || user_closed_) return;
   const std::size_t len = std::min<std::size_t>(syn.payload.size(), recv_window());
-  if (!rx_.write_at(rx_.size(), syn.payload.first(len))) return;
-  syn_text_ = static_cast<std::uint32_t>(len);
+  if (!rcv_.buf.write_at(rcv_.buf.size(), syn.payload.first(len))) return;
+  rcv_.syn_text = static_cast<std::uint32_t>(len);
 }
 
 // SYN-RECEIVED -> ESTABLISHED: the held SYN text becomes readable and RCV.NXT moves past it.
 // Its ACK may wait like any in-order text (RFC 5681 §4.2).
 void connection::take_syn_text(instant now) {
-  if (syn_text_ == 0) return;
-  if (!user_closed_) rx_.commit(syn_text_);  // an orphan discards what it gets
-  rcv_.nxt += seq_len{syn_text_};
-  const std::size_t len = syn_text_;
-  syn_text_ = 0;
+  if (rcv_.syn_text == 0) return;
+  if (!user_closed_) rcv_.buf.commit(rcv_.syn_text);  // an orphan discards what it gets
+  rcv_.nxt += seq_len{rcv_.syn_text};
+  const std::size_t len = rcv_.syn_text;
+  rcv_.syn_text = 0;
   queue_delayed_ack(now, len);
 }
 
 void connection::take_peer_options(instant now, const tcp_repr& syn) {
-  // RFC 9293 §3.7.1 (MUST-15, MUST-16): 536 unless the SYN says otherwise; never more than we
-  // can send. Floor at 64 so a hostile tiny MSS cannot make us send 1-byte segments.
-  peer_mss_ = syn.options.mss.value_or(536);
-  snd_.mss = full_send_mss();
-  // RFC 2018 §2: SACK only if both SYNs carry SACK-permitted (ours does iff cfg_->sack).
-  sack_ok_ = cfg_->sack && syn.options.sack_permitted;
-  // RFC 7323 §3.2: timestamps only if both SYNs carry them; TS.Recent starts at the SYN's TSval.
-  ts_ok_ = cfg_->timestamps && syn.options.timestamps.has_value();
+  apply_options(negotiate(*cfg_, syn_offer(syn.options)));
+  // RFC 7323 §3.2: TS.Recent starts at the SYN's TSval.
   if (ts_ok_) {
     ts_recent_ = syn.options.timestamps->tsval;
     ts_recent_at_ = now;
   }
+}
+
+// What negotiate() agreed, taken into the TCB (the SYN's, or a cookie's).
+void connection::apply_options(const agreed_options& a) {
+  // RFC 9293 §3.7.1 (MUST-15, MUST-16): never more than we can send (full_send_mss, which
+  // also floors it so a hostile tiny MSS cannot make us send 1-byte segments).
+  peer_mss_ = a.mss;
+  snd_.mss = full_send_mss();
+  sack_ok_ = a.sack_permitted;
+  ts_ok_ = a.timestamps;
   // RFC 7323 §2.2: scaling is on only if both SYNs carry the option; shifts above 14 are
-  // used as 14 (§2.3).
-  const bool we_offer = cfg_->window_scaling;
-  if (syn.options.window_scale && we_offer) {
+  // used as 14 (§2.3). Without it we do not scale the window we announce either.
+  if (a.wscale) {
     peer_wscale_ok_ = true;
-    snd_.wscale = std::min<std::uint8_t>(*syn.options.window_scale, 14);
+    snd_.wscale = std::min<std::uint8_t>(*a.wscale, 14);
   } else {
     peer_wscale_ok_ = false;
     snd_.wscale = 0;

@@ -6,8 +6,8 @@
 namespace synack {
 
 std::size_t connection::peek(mutable_bytes out) const {
-  const std::size_t n = std::min(out.size(), rx_.size());
-  if (n != 0) rx_.peek(0, out.first(n));
+  const std::size_t n = std::min(out.size(), rcv_.buf.size());
+  if (n != 0) rcv_.buf.peek(0, out.first(n));
   return n;
 }
 

@@ -1,5 +1,6 @@
 // Output: what poll_transmit sends, in priority order — a pending RST, the SYN or SYN-ACK,
-// data and FIN within the peer's window, and finally a bare ACK if one is owed.
+// data and FIN within the peer's window, and finally a bare ACK if one is owed. Data and FIN
+// go through one pipeline: plan_segment chooses, emit_segment builds, emit completes.
 #include <algorithm>
 
 #include "synack/tcp/connection.hpp"
@@ -7,9 +8,9 @@
 namespace synack {
 
 bool connection::has_pending_output() const {
-  // rtx_: a fast retransmission owed (the third duplicate ACK, a partial ACK) is output too,
+  // snd_.rec.rtx: a fast retransmission owed (the third duplicate ACK, a partial ACK) is output too,
   // even when nothing new may be sent (all sent, or cwnd full).
-  if (rst_ || syn_due_ || ack_now_ || keepalive_due_ || rtx_) return true;
+  if (rst_ || syn_due_ || rcv_.ack_now || keepalive_due_ || snd_.rec.rtx) return true;
   switch (state_) {
     case tcp_state::established:
     case tcp_state::close_wait:
@@ -28,20 +29,21 @@ bool connection::has_pending_output() const {
   return false;
 }
 
-// What emit_data_or_fin would send now: payload length and whether the FIN goes with it.
+// What new data plan_segment would send now at SND.NXT: payload length and whether the FIN
+// goes with it.
 connection::send_plan connection::next_send() const {
-  const seq_num end = data_end();
+  const seq_num end = snd_.data_end();
   // Usable window (RFC 9293 §3.8.6.2.1): SND.UNA + SND.WND - SND.NXT, which may be negative
   // when the peer shrank its window (MUST-34): then nothing new goes out.
   const seq_num wnd_edge = snd_.una + seq_len{snd_.wnd};
   const std::uint32_t usable = snd_.nxt.before(wnd_edge) ? distance(snd_.nxt, wnd_edge).n : 0;
   const std::uint32_t unsent = snd_.nxt.before(end) ? distance(snd_.nxt, end).n : 0;
   const bool fresh = snd_.nxt == snd_.max;
-  const bool urgent = snd_up_ && snd_.nxt.before(*snd_up_);  // urgent data is not held back
+  const bool urgent = snd_.up && snd_.nxt.before(*snd_.up);  // urgent data is not held back
   std::uint32_t len = std::min({usable, unsent, tso_allowed(fresh, urgent) ? cfg_->tso_max : std::uint32_t{snd_.mss}});
   // RFC 5681 §3.1: no more than cwnd in flight. A segment cwnd would cut short waits for
   // the next ACK instead of going out as a runt; a super-segment shrinks to what cwnd allows
-  // (emit_data_or_fin keeps its whole segments).
+  // (emit_segment keeps its whole segments).
   if (const std::uint32_t room = cwnd_room(); len > room) len = len > snd_.mss && room >= snd_.mss ? room : 0;
   // RFC 9293 §3.8.6.2.1 sender SWS avoidance with Nagle (§3.7.4, SHLD-7): a segment shorter
   // than the MSS goes out only if it carries everything queued, or at least half the largest
@@ -49,19 +51,19 @@ connection::send_plan connection::next_send() const {
   // unacknowledged. Every write is pushed (MUST-61), so "queued" is all the user's data.
   // Retransmissions (SND.NXT < SND.MAX after a timeout) resend what was sent before as is; the
   // override timer (persist) lets a held segment go when no ACK can come to release it.
-  if (len > 0 && len < snd_.mss && fresh && !sws_override_ && !urgent) {
+  if (len > 0 && len < snd_.mss && fresh && !snd_.sws_override && !urgent) {
     // TCP_CORK holds it whatever Nagle says, unless the FIN follows (Linux's tcp_nagle_test).
-    const bool corked = cfg_->cork && !fin_queued_;
-    const bool idle = cfg_->nagle_minshall ? !(snd_sml_.after(snd_.una) && snd_sml_.before_eq(snd_.max))
+    const bool corked = cfg_->cork && !snd_.fin_queued;
+    const bool idle = cfg_->nagle_minshall ? !(snd_.sml.after(snd_.una) && snd_.sml.before_eq(snd_.max))
                                            : snd_.una == snd_.max;
     const bool nagle_ok = !corked && (cfg_->no_delay || idle);
     const bool big_enough = len == unsent || len >= snd_.max_wnd / 2;
     if (!nagle_ok || !big_enough) len = 0;
   }
   // RFC 9293 §3.8.6.1 (MUST-36): a zero-window probe is one octet beyond the window.
-  if (probe_due_ && len == 0 && snd_.wnd == 0 && snd_.nxt == snd_.una && unsent > 0) len = 1;
+  if (snd_.probe_due && len == 0 && snd_.wnd == 0 && snd_.nxt == snd_.una && unsent > 0) len = 1;
   // The FIN follows the last byte; it needs no window (it occupies no buffer at the peer).
-  const bool fin = fin_queued_ && snd_.nxt.before_eq(end) && snd_.nxt + seq_len{len} == end;
+  const bool fin = snd_.fin_queued && snd_.nxt.before_eq(end) && snd_.nxt + seq_len{len} == end;
   return send_plan{len, fin};
 }
 
@@ -69,19 +71,17 @@ connection::send_plan connection::next_send() const {
 // a retransmission, urgent data, a probe, SACK recovery and limited transmit go one MSS at a
 // time, as without offload.
 bool connection::tso_allowed(bool fresh, bool urgent) const {
-  return cfg_->tso_max > snd_.mss && fresh && !urgent && !probe_due_ && !sack_recovery() && !cc_->in_recovery() &&
-         cc_->dup_acks() == 0 && lt_budget_ == 0;
+  return cfg_->tso_max > snd_.mss && fresh && !urgent && !snd_.probe_due && !sack_recovery() && !snd_.rec.cc->in_recovery() &&
+         snd_.rec.cc->dup_acks() == 0 && snd_.rec.lt_budget == 0;
 }
 
-seq_num connection::data_end() const { return tx_start_ + seq_len{static_cast<std::uint32_t>(tx_.size())}; }
 
-std::size_t connection::transmit(instant now, mutable_bytes out) {
-  tx_gso_size_ = 0;
+std::size_t connection::write_next(instant now, mutable_bytes out) {
   if (const std::size_t n = emit_control(out); n > 0) return n;
   switch (state_) {
     case tcp_state::closed:
     case tcp_state::listen:
-      ack_now_ = false;
+      rcv_.ack_now = false;
       syn_due_ = false;
       return 0;
     case tcp_state::syn_sent:
@@ -92,10 +92,10 @@ std::size_t connection::transmit(instant now, mutable_bytes out) {
     case tcp_state::fin_wait_1:
     case tcp_state::closing:
     case tcp_state::last_ack:
-      if (const std::size_t n = emit_data_or_fin(now, out); n > 0) return n;
+      if (const segment_plan p = plan_segment(now); p.kind != segment_kind::none) return emit_segment(now, out, p);
       if (persist_needed()) {
-        timers_.set(timer_kind::persist, now + rtt_.rto());  // SHLD-29
-        if (snd_.wnd == 0 && !probe_due_) progress_at_ = now;  // held by a zero window from now
+        timers_.set(timer_kind::persist, now + snd_.rtt.rto());  // SHLD-29
+        if (snd_.wnd == 0 && !snd_.probe_due) snd_.progress_at = now;  // held by a zero window from now
       }
       break;
     case tcp_state::fin_wait_2:
@@ -109,24 +109,24 @@ std::size_t connection::transmit(instant now, mutable_bytes out) {
     // <SEQ=its SND.NXT><ACK=SND.NXT>, and that reply is an acceptable segment here. SND.MAX
     // stands for the RFC's SND.NXT (see the bare ACK below); nothing is in flight anyway.
     keepalive_due_ = false;
-    tcp_repr& hdr = fresh_header();
+    tcp_repr& hdr = ack_header(now);
     hdr.seq = snd_.max - seq_len{1};
     return emit(now, out, hdr, 0, 0);
   }
-  if (!ack_now_) return 0;
+  if (!rcv_.ack_now) return 0;
   // A bare ACK: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. The RFC's SND.NXT is our SND.MAX: after
   // a timeout snd_.nxt goes back, and a peer that holds everything (and maybe offers a zero
   // window, §3.10.7.4 first) accepts an ACK only at its RCV.NXT, which is SND.MAX then.
-  tcp_repr& hdr = fresh_header();
+  tcp_repr& hdr = ack_header(now);
   hdr.seq = snd_.max;
   if (state_ == tcp_state::time_wait) hdr.seq = tw_.snd_nxt;
   // SHLD-19: ACK points left by a batch go first, each as its own cumulative ACK.
-  if (ack_points_len_ > 1 && ack_points_[0].before(rcv_.nxt)) {
-    hdr.ack = ack_points_[0];
-    std::copy(ack_points_.begin() + 1, ack_points_.begin() + ack_points_len_, ack_points_.begin());
-    --ack_points_len_;
+  if (rcv_.ack_points_len > 1 && rcv_.ack_points[0].before(rcv_.nxt)) {
+    hdr.ack = rcv_.ack_points[0];
+    std::copy(rcv_.ack_points.begin() + 1, rcv_.ack_points.begin() + rcv_.ack_points_len, rcv_.ack_points.begin());
+    --rcv_.ack_points_len;
     const std::size_t n = emit(now, out, hdr, 0, 0);
-    ack_now_ = true;  // the rest (and the ACK of RCV.NXT) are still owed
+    rcv_.ack_now = true;  // the rest (and the ACK of RCV.NXT) are still owed
     return n;
   }
   return emit(now, out, hdr, 0, 0);
@@ -144,6 +144,7 @@ std::size_t connection::emit_control(mutable_bytes out) {
   r.ack = rst_->ack;
   r.flags = tcp_flag::rst;
   rst_.reset();
+  last_tx_.rst = true;
   r.emit(out, tuple_.local_addr, tuple_.remote_addr);
   return r.buffer_len();
 }
@@ -151,12 +152,12 @@ std::size_t connection::emit_control(mutable_bytes out) {
 // SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED), first transmission or retransmission.
 std::size_t connection::emit_syn(instant now, mutable_bytes out) {
   if (!syn_due_) {
-    if (state_ == tcp_state::syn_received && ack_now_) {
-      tcp_repr& hdr = fresh_header();  // a challenge ACK in SYN-RECEIVED
+    if (state_ == tcp_state::syn_received && rcv_.ack_now) {
+      tcp_repr& hdr = ack_header(now);  // a challenge ACK in SYN-RECEIVED
       hdr.seq = snd_.nxt;
       return emit(now, out, hdr, 0, 0);
     }
-    ack_now_ = false;
+    rcv_.ack_now = false;
     return 0;
   }
   tcp_repr& hdr = fresh_header();
@@ -175,13 +176,14 @@ std::size_t connection::emit_syn(instant now, mutable_bytes out) {
     hdr.options.timestamps = tcp_timestamps{ts_clock(now), state_ == tcp_state::syn_sent ? 0u : ts_recent_};
   }
   syn_due_ = false;
-  const bool first = !first_tx_.has_value();
+  const bool first = !snd_.first_tx.has_value();
   if (first) {
-    first_tx_ = now;
-    progress_at_ = now;  // the user timeout of an active open counts from its first SYN
-    rtt_probe_ = std::pair{snd_.iss + seq_len{1}, now};
+    snd_.first_tx = now;
+    snd_.progress_at = now;  // the user timeout of an active open counts from its first SYN
+    snd_.rtt_probe = std::pair{snd_.iss + seq_len{1}, now};
   } else {
-    ++retransmissions_;
+    ++snd_.retransmissions;
+    last_tx_.retransmission = true;
   }
   snd_.nxt = snd_.iss + seq_len{1};
   snd_.max = seq_max(snd_.max, snd_.nxt);
@@ -197,58 +199,81 @@ std::size_t connection::emit_syn(instant now, mutable_bytes out) {
   return emit(now, out, hdr, 0, 0);
 }
 
-std::size_t connection::emit_data_or_fin(instant now, mutable_bytes out) {
+// The sender's choice of the next data-bearing segment: a retransmission owed (or picked by
+// SACK recovery) first, then new data or the FIN at SND.NXT.
+connection::segment_plan connection::plan_segment(instant now) {
   // Only a retransmission owed or SACK recovery can have one (take_retransmission).
-  if (rtx_ || sack_recovery()) {
+  if (snd_.rec.rtx || sack_recovery()) {
     if (auto s = take_retransmission()) {
-      if (const std::size_t n = emit_retransmission(now, out, *s); n > 0) return n;
+      if (const segment_plan p = plan_retransmission(*s); p.kind != segment_kind::none) return p;
     }
   }
   // RFC 5681 §4.1: after an idle period longer than the RTO, restart from the restart window.
-  if (snd_.una == snd_.max && snd_.nxt == snd_.max) (void)cc_->on_idle_restart(now, rtt_.rto());
+  if (snd_.una == snd_.max && snd_.nxt == snd_.max) (void)snd_.rec.cc->on_idle_restart(now, snd_.rtt.rto());
   const send_plan plan = next_send();
-  if (!plan.any()) return 0;
+  if (!plan.any()) return {};
+  // The FIN needs no window (it occupies no buffer at the peer): it rides on whatever segment
+  // ends at the last queued octet.
+  return segment_plan{snd_.nxt == snd_.max ? segment_kind::new_data : segment_kind::resend, snd_.nxt, plan.len,
+                      snd_.fin_queued, {}};
+}
+
+// The one builder of data-bearing segments. The rules every kind shares live here only: the
+// room the options leave, segmentation offload, PSH, the FIN, what counts as a retransmission,
+// and the timers. note_sent does what differs per kind.
+std::size_t connection::emit_segment(instant now, mutable_bytes out, const segment_plan& p) {
   // RFC 9293 §3.7.1: the MSS excludes TCP options, so the options this segment carries
   // (timestamps, SACK blocks) come out of its payload.
-  tcp_repr& hdr = fresh_header();
-  add_ack_options(now, hdr.options);
+  tcp_repr& hdr = ack_header(now);
   const auto room = static_cast<std::uint32_t>(snd_.mss - std::min<std::size_t>(hdr.options.buffer_len(), snd_.mss / 2));
-  std::uint32_t len = std::min(plan.len, room);
+  std::uint32_t len = std::min(p.len, room);
   // A super-segment (tcp_config::tso_max) holds whole segments of `room` only: the runt after
   // them goes (or is held by Nagle) on its own, as it would without offload.
-  if (plan.len >= 2 * room && room > 0 && tso_allowed(snd_.nxt == snd_.max, false)) {
-    len = plan.len / room * room;
-    tx_gso_size_ = static_cast<std::uint16_t>(room);
+  if (p.len >= 2 * room && room > 0 && tso_allowed(p.seq == snd_.max, false)) {
+    len = p.len / room * room;
+    last_tx_.gso_size = static_cast<std::uint16_t>(room);
   }
-  const bool fin_now = plan.fin && len == plan.len;
-  const seq_num end = data_end();
-  hdr.seq = snd_.nxt;
-  if (len > 0 && snd_.nxt + seq_len{len} == end) hdr.flags |= tcp_flag::psh;  // MUST-61
-  if (fin_now) hdr.flags |= tcp_flag::fin;
-  const bool is_new = snd_.nxt == snd_.max;
-  if (!is_new) ++retransmissions_;
-  if (snd_.una == snd_.max && !probe_due_) progress_at_ = now;  // nothing outstanding: the wait starts now
-  probe_due_ = false;
-  sws_override_ = false;
-  const std::uint32_t used = len + (fin_now ? 1u : 0u);
-  if (is_new && sack_recovery()) sb_.on_sent(next_segment{snd_.nxt, used, seg_rule::new_data});  // RFC 6675 (C.2)
-  if (is_new && lt_budget_ > 0 && len > 0 && cc_->dup_acks() > 0) --lt_budget_;
-  const std::size_t offset = distance(tx_start_, snd_.nxt).n;
-  if (len < room) snd_sml_ = snd_.nxt + seq_len{len};  // the end of the last short segment
+  const seq_num end = snd_.data_end();
+  const bool ends_data = p.seq + seq_len{len} == end;
+  const bool fin = p.fin_ok && ends_data;
+  hdr.seq = p.seq;
+  if (len > 0 && ends_data) hdr.flags |= tcp_flag::psh;  // MUST-61
+  if (fin) hdr.flags |= tcp_flag::fin;
+  last_tx_.retransmission = p.kind != segment_kind::new_data;
+  if (last_tx_.retransmission) ++snd_.retransmissions;
+  note_sent(now, p, len, fin, room);
+  snd_.rec.cc->on_transmit(now);
+  if (!timers_.armed(timer_kind::retransmit)) arm_retransmit(now);
+  return emit(now, out, hdr, distance(snd_.buf_start, p.seq).n, len);
+}
+
+// The sender's bookkeeping for a segment of `len` octets (and the FIN if `fin`) at p.seq.
+void connection::note_sent(instant now, const segment_plan& p, std::uint32_t len, bool fin, std::uint32_t room) {
+  if (p.kind == segment_kind::retransmission) {  // SND.NXT does not move
+    next_segment s = p.hole;
+    s.len = len;
+    if (sack_recovery()) snd_.rec.sb.on_sent(s);
+    if (snd_.rtt_probe && p.seq.before(snd_.rtt_probe->first)) snd_.rtt_probe.reset();  // Karn's rule
+    return;
+  }
+  const bool is_new = p.kind == segment_kind::new_data;
+  if (snd_.una == snd_.max && !snd_.probe_due) snd_.progress_at = now;  // nothing outstanding: the wait starts now
+  snd_.probe_due = false;
+  snd_.sws_override = false;
+  const std::uint32_t used = len + (fin ? 1u : 0u);
+  if (is_new && sack_recovery()) snd_.rec.sb.on_sent(next_segment{snd_.nxt, used, seg_rule::new_data});  // RFC 6675 (C.2)
+  if (is_new && snd_.rec.lt_budget > 0 && len > 0 && snd_.rec.cc->dup_acks() > 0) --snd_.rec.lt_budget;
+  if (len < room) snd_.sml = snd_.nxt + seq_len{len};  // the end of the last short segment
   snd_.nxt += seq_len{used};
   snd_.max = seq_max(snd_.max, snd_.nxt);
-  cc_->on_transmit(now);
-  if (!timers_.armed(timer_kind::retransmit)) arm_retransmit(now);
-  if (!first_tx_) first_tx_ = now;
-  if (is_new && !rtt_probe_) rtt_probe_ = std::pair{snd_.nxt, now};
-  return emit(now, out, hdr, offset, len);
+  if (!snd_.first_tx) snd_.first_tx = now;
+  if (is_new && !snd_.rtt_probe) snd_.rtt_probe = std::pair{snd_.nxt, now};
 }
 
 // Fills in ports, ACK and window, copies `payload_len` bytes of the send buffer starting at
 // `payload_offset` after the header, and computes the checksum.
-std::size_t connection::emit(instant now, mutable_bytes out, tcp_repr& hdr, std::size_t payload_offset,
+std::size_t connection::emit(instant /*now*/, mutable_bytes out, tcp_repr& hdr, std::size_t payload_offset,
                              std::size_t payload_len) {
-  if (!hdr.syn()) add_ack_options(now, hdr.options);
   hdr.src_port = tuple_.local_port;
   hdr.dst_port = tuple_.remote_port;
   const bool ack_point = hdr.ack.has_value();  // an earlier cumulative ACK (SHLD-19), not RCV.NXT
@@ -267,25 +292,25 @@ std::size_t connection::emit(instant now, mutable_bytes out, tcp_repr& hdr, std:
   }
   // RFC 9293 §3.8.5 / RFC 6093: while SND.UP is ahead of the segment, it carries URG and the
   // offset of the first non-urgent octet (MUST-62), capped at the field's 65535.
-  if (snd_up_ && !hdr.syn() && hdr.seq.before(*snd_up_)) {
+  if (snd_.up && !hdr.syn() && hdr.seq.before(*snd_.up)) {
     hdr.flags |= tcp_flag::urg;
-    hdr.urgent_ptr = static_cast<std::uint16_t>(std::min<std::uint32_t>(distance(hdr.seq, *snd_up_).n, 0xFFFF));
+    hdr.urgent_ptr = static_cast<std::uint16_t>(std::min<std::uint32_t>(distance(hdr.seq, *snd_.up).n, 0xFFFF));
   }
   const std::size_t header = hdr.header_len();
   hdr.emit_header(out);
-  tx_.peek(payload_offset, out.subspan(header, payload_len));
+  snd_.buf.peek(payload_offset, out.subspan(header, payload_len));
   const std::size_t total = header + payload_len;
-  if (tx_gso_size_ != 0) {
+  if (last_tx_.gso_size != 0) {
     tcp_repr::fill_partial_checksum(out.first(total), tuple_.local_addr, tuple_.remote_addr);  // the link completes it
   } else {
     tcp_repr::fill_checksum(out.first(total), tuple_.local_addr, tuple_.remote_addr);
   }
   rcv_.wnd = recv_window();
-  ack_now_ = false;  // this segment carries the ACK owed, delayed or not
-  unacked_segments_ = 0;
-  if (!ack_point) ack_points_len_ = 0;
+  rcv_.ack_now = false;  // this segment carries the ACK owed, delayed or not
+  rcv_.unacked_segments = 0;
+  if (!ack_point) rcv_.ack_points_len = 0;
   timers_.clear(timer_kind::delayed_ack);
-  dsack_.reset();  // RFC 2883: a duplicate is reported once
+  rcv_.dsack.reset();  // RFC 2883: a duplicate is reported once
   return total;
 }
 
@@ -302,20 +327,20 @@ void connection::add_ack_options(instant now, tcp_options& o) const {
 // ranges, most recently changed first, as many as fit (4, or 3 beside timestamps). RFC 2883
 // §4: a D-SACK block goes first, followed by the held range containing it, if any.
 void connection::fill_sack(tcp_options& o) const {
-  if (!sack_ok_ || (reasm_.empty() && !dsack_)) return;
+  if (!sack_ok_ || (rcv_.reasm.empty() && !rcv_.dsack)) return;
   constexpr std::size_t max_options = 40;
   constexpr std::size_t sack_overhead = 4;  // NOP, NOP, kind, length
   const std::size_t base = o.buffer_len();
   if (base + sack_overhead + 8 > max_options) return;
   const std::size_t room = std::min((max_options - base - sack_overhead) / 8, tcp_options::max_sack_blocks);
   std::optional<sack_block> listed;
-  if (dsack_) {
-    o.add_sack(*dsack_);
-    listed = reasm_.containing(dsack_->left, dsack_->right);
+  if (rcv_.dsack) {
+    o.add_sack(*rcv_.dsack);
+    listed = rcv_.reasm.containing(rcv_.dsack->left, rcv_.dsack->right);
     if (listed && o.sack_count < room) o.add_sack(*listed);
   }
   std::array<sack_block, tcp_options::max_sack_blocks + 1> recent{};
-  const std::size_t n = reasm_.recent_blocks(recent);
+  const std::size_t n = rcv_.reasm.recent_blocks(recent);
   for (std::size_t i = 0; i < n && o.sack_count < room; ++i) {
     if (listed && recent[i] == *listed) continue;
     o.add_sack(recent[i]);

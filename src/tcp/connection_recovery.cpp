@@ -22,14 +22,14 @@ void connection::start_congestion_control() {
   // a GRO/LRO host), where RFC 3465 §2.2 caps one ACK at L = 2*SMSS. With the cap a batching
   // receiver makes slow start grow linearly. The cap of L = 1*SMSS after an RTO (§2.3) stays.
   cc.abc_limit_segments = 1u << 14;
-  cc_.reset(cfg_->congestion, snd_.mss, cc);
-  if (retransmissions_ > 0) cc_->on_syn_retransmitted();
+  snd_.rec.cc.reset(cfg_->congestion, snd_.mss, cc);
+  if (snd_.retransmissions > 0) snd_.rec.cc->on_syn_retransmitted();
   sack_scoreboard_config sc;
   sc.smss = snd_.mss;
-  sb_.configure(sc);  // in place: the scoreboard is ~600 octets
-  sb_.reset(snd_.una);
-  rtx_.reset();
-  lt_budget_ = 0;
+  snd_.rec.sb.configure(sc);  // in place: the scoreboard is ~600 octets
+  snd_.rec.sb.reset(snd_.una);
+  snd_.rec.rtx.reset();
+  snd_.rec.lt_budget = 0;
 }
 
 // Called for every acceptable ACK in a synchronized state after SND.UNA and the send window
@@ -39,18 +39,18 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
   std::uint32_t newly_sacked = 0;
   if (sack_ok_) {
     const std::span<const sack_block> blocks(seg.options.sack.data(), seg.options.sack_count);
-    newly_sacked = sb_.update(snd_.una, snd_.max, blocks).newly_sacked;
+    newly_sacked = snd_.rec.sb.update(snd_.una, snd_.max, blocks).newly_sacked;
   }
   if (prev_una.before(ack)) {
-    lt_budget_ = 0;
+    snd_.rec.lt_budget = 0;
     // The resend after a PMTU reduction is clocked by ACKs: each acknowledged octet lets two
     // more go (slow start's pace) until the bound reaches cwnd and is lifted.
-    if (pmtu_burst_ != 0) {
-      const std::uint64_t next = std::uint64_t{pmtu_burst_} + 2ULL * distance(prev_una, ack).n;
-      pmtu_burst_ = next >= cc_->cwnd() ? 0 : static_cast<std::uint32_t>(next);
+    if (snd_.rec.pmtu_burst != 0) {
+      const std::uint64_t next = std::uint64_t{snd_.rec.pmtu_burst} + 2ULL * distance(prev_una, ack).n;
+      snd_.rec.pmtu_burst = next >= snd_.rec.cc->cwnd() ? 0 : static_cast<std::uint32_t>(next);
     }
     const std::uint32_t flight = distance(snd_.una, snd_.max).n;
-    switch (cc_->on_ack(now, ack, distance(prev_una, ack).n, rtt_.srtt(), flight)) {
+    switch (snd_.rec.cc->on_ack(now, ack, distance(prev_una, ack).n, snd_.rtt.srtt(), flight)) {
       case ack_outcome::advanced:
         break;
       case ack_outcome::partial_ack_first:
@@ -59,11 +59,10 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
       case ack_outcome::partial_ack:
         // NewReno retransmits the first unacknowledged segment; with SACK the scoreboard's
         // NextSeg() picks what goes next (RFC 6675 §5 step (C)).
-        if (!sack_recovery() && snd_.una.before(snd_.max)) rtx_ = next_segment{snd_.una, snd_.mss, seg_rule::first};
+        if (!sack_recovery() && snd_.una.before(snd_.max)) snd_.rec.rtx = next_segment{snd_.una, snd_.mss, seg_rule::first};
         break;
       case ack_outcome::recovery_exit:
-        if (sack_ok_) sb_.exit_recovery();
-        rtx_.reset();
+        snd_.rec.exit(sack_ok_);
         break;
     }
     return;
@@ -78,12 +77,12 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
 void connection::on_duplicate_ack(instant now) {
   const std::uint32_t flight = distance(snd_.una, snd_.max).n;
   const recovery_style style = sack_ok_ ? recovery_style::sack : recovery_style::newreno;
-  switch (cc_->on_dup_ack(now, snd_.una, snd_.max, flight, style)) {
+  switch (snd_.rec.cc->on_dup_ack(now, snd_.una, snd_.max, flight, style)) {
     case dup_ack_action::none:
     case dup_ack_action::in_recovery:  // the output computes what cwnd (or cwnd - pipe) allows
       break;
     case dup_ack_action::limited_transmit:
-      lt_budget_ = cc_->limited_transmit_segments(flight);  // RFC 3042
+      snd_.rec.lt_budget = snd_.rec.cc->limited_transmit_segments(flight);  // RFC 3042
       break;
     case dup_ack_action::fast_retransmit:
       begin_fast_recovery();
@@ -91,96 +90,74 @@ void connection::on_duplicate_ack(instant now) {
   }
   // RFC 6675 §5 step (3): with SACK, recovery starts as soon as IsLost(HighACK + 1), even
   // before the DupThresh-th duplicate ACK.
-  if (sack_ok_ && !cc_->in_recovery() && sb_.is_lost(snd_.una) &&
-      cc_->enter_recovery(now, snd_.una, snd_.max, flight, style)) {
+  if (sack_ok_ && !snd_.rec.cc->in_recovery() && snd_.rec.sb.is_lost(snd_.una) &&
+      snd_.rec.cc->enter_recovery(now, snd_.una, snd_.max, flight, style)) {
     begin_fast_recovery();
   }
 }
 
 // RFC 5681 §3.2 step 2 / RFC 6675 §5 step (4): retransmit the first unacknowledged segment.
 void connection::begin_fast_recovery() {
-  ++fast_retransmits_;
-  lt_budget_ = 0;
-  if (sack_ok_) {
-    sb_.enter_recovery();
-    rtx_ = sb_.first_retransmission();
-  } else {
-    rtx_ = next_segment{snd_.una, snd_.mss, seg_rule::first};
-  }
+  ++snd_.fast_retransmits;
+  snd_.rec.enter(sack_ok_, snd_.una, snd_.mss);
 }
 
-// RFC 5681 §3.1 (cwnd = 1 SMSS, ssthresh halved once per loss), RFC 6582 §3.2 step 4 and
-// RFC 6675 §5.1 (recovery ends; SACK information is not trusted across a timeout).
+// RFC 5681 §3.1 (cwnd = 1 SMSS, ssthresh halved once per loss): loss_recovery::on_rto.
 void connection::on_rto_for_recovery(instant now) {
-  ++timeouts_;
-  cc_->on_rto(now, snd_.max, distance(snd_.una, snd_.max).n);
-  if (sack_ok_) sb_.on_rto(snd_.una, snd_.max);
-  rtx_.reset();
-  lt_budget_ = 0;
+  ++snd_.timeouts;
+  snd_.rec.on_rto(now, sack_ok_, snd_.una, snd_.max);
 }
 
 // What counts against cwnd when sending: RFC 6675's pipe during SACK recovery; otherwise the
 // octets sent and not yet acknowledged that are not presumed lost. After a timeout SND.NXT
 // went back to SND.UNA (go-back-N), so what lies beyond it is presumed lost.
 std::uint32_t connection::sending_flight() const {
-  if (sack_recovery()) return sb_.pipe();
+  if (sack_recovery()) return snd_.rec.sb.pipe();
   return distance(snd_.una, snd_.nxt).n;
 }
 
 // RFC 5681 §3.1: at most cwnd octets in flight; RFC 3042 limited transmit may add segments.
 std::uint32_t connection::cwnd_room() const {
   const std::uint32_t flight = sending_flight();
-  const std::uint32_t cwnd = cc_->cwnd();
+  const std::uint32_t cwnd = snd_.rec.cc->cwnd();
   std::uint32_t room = cwnd > flight ? cwnd - flight : 0;
-  // After a PMTU reduction the flight is resent from SND.UNA: at most pmtu_burst_ in flight.
-  if (pmtu_burst_ != 0) room = std::min(room, pmtu_burst_ > flight ? pmtu_burst_ - flight : 0);
-  if (lt_budget_ > 0 && snd_.nxt == snd_.max) room = std::max(room, lt_budget_ * std::uint32_t{snd_.mss});
+  // After a PMTU reduction the flight is resent from SND.UNA: at most snd_.rec.pmtu_burst in flight.
+  if (snd_.rec.pmtu_burst != 0) room = std::min(room, snd_.rec.pmtu_burst > flight ? snd_.rec.pmtu_burst - flight : 0);
+  if (snd_.rec.lt_budget > 0 && snd_.nxt == snd_.max) room = std::max(room, snd_.rec.lt_budget * std::uint32_t{snd_.mss});
   return room;
 }
 
 // A retransmission due now: one owed by fast retransmit or a partial ACK, or in SACK
 // recovery the next hole NextSeg() picks while cwnd - pipe >= 1 SMSS (RFC 6675 §5 (C)).
-// New data chosen by NextSeg() rule (2) goes out through the ordinary send path.
+// New data chosen by NextSeg() rule (2) is planned as new data (plan_segment).
 std::optional<next_segment> connection::take_retransmission() {
-  if (rtx_) {
-    const next_segment s = *rtx_;
-    rtx_.reset();
+  if (snd_.rec.rtx) {
+    const next_segment s = *snd_.rec.rtx;
+    snd_.rec.rtx.reset();
     if (!s.seq.before(snd_.una) && s.seq.before(snd_.max)) return s;  // not acknowledged meanwhile
   }
   if (!sack_recovery()) return std::nullopt;
-  const std::uint32_t pipe = sb_.pipe();
-  if (cc_->cwnd() < pipe || cc_->cwnd() - pipe < snd_.mss) return std::nullopt;
+  const std::uint32_t pipe = snd_.rec.sb.pipe();
+  if (snd_.rec.cc->cwnd() < pipe || snd_.rec.cc->cwnd() - pipe < snd_.mss) return std::nullopt;
   const seq_num wnd_edge = snd_.una + seq_len{snd_.wnd};
-  const seq_num end = data_end();
+  const seq_num end = snd_.data_end();
   const std::uint32_t usable = snd_.max.before(wnd_edge) ? distance(snd_.max, wnd_edge).n : 0;
   const std::uint32_t unsent = snd_.max.before(end) ? distance(snd_.max, end).n : 0;
-  auto s = sb_.next_seg(std::min(usable, unsent));
+  auto s = snd_.rec.sb.next_seg(std::min(usable, unsent));
   if (!s || s->rule == seg_rule::new_data) return std::nullopt;
   return s;
 }
 
-// Sends again the octets [s.seq, s.seq + s.len) (clipped to one segment and to what was sent),
-// with the FIN if it was sent right after them. SND.NXT does not move.
-std::size_t connection::emit_retransmission(instant now, mutable_bytes out, next_segment s) {
-  tcp_repr& hdr = fresh_header();
-  add_ack_options(now, hdr.options);
-  const auto room = static_cast<std::uint32_t>(snd_.mss - std::min<std::size_t>(hdr.options.buffer_len(), snd_.mss / 2));
-  const seq_num end = data_end();
+// Plans sending again the octets [s.seq, s.seq + s.len) (s.len 0: a segment's worth; clipped to
+// what was sent), with the FIN if it was sent right after them. Nothing if none are left.
+connection::segment_plan connection::plan_retransmission(const next_segment& s) const {
+  const seq_num end = snd_.data_end();
   const std::uint32_t data_left = s.seq.before(end) ? distance(s.seq, end).n : 0;
-  const std::uint32_t sent_left = distance(s.seq, snd_.max).n;
-  const std::uint32_t len = std::min({s.len == 0 ? room : s.len, room, data_left, sent_left});
-  const bool fin = fin_queued_ && s.seq + seq_len{len} == end && end.before(snd_.max);
-  if (len == 0 && !fin) return 0;
-  hdr.seq = s.seq;
-  if (len > 0 && s.seq + seq_len{len} == end) hdr.flags |= tcp_flag::psh;
-  if (fin) hdr.flags |= tcp_flag::fin;
-  s.len = len;
-  if (sack_ok_ && sb_.in_recovery()) sb_.on_sent(s);
-  ++retransmissions_;
-  if (rtt_probe_ && s.seq.before(rtt_probe_->first)) rtt_probe_.reset();  // Karn's rule
-  cc_->on_transmit(now);
-  if (!timers_.armed(timer_kind::retransmit)) arm_retransmit(now);
-  return emit(now, out, hdr, distance(tx_start_, s.seq).n, len);
+  std::uint32_t len = std::min(data_left, distance(s.seq, snd_.max).n);
+  if (s.len != 0) len = std::min(len, s.len);
+  const bool fin_ok = snd_.fin_queued && end.before(snd_.max);  // the FIN was sent: it goes again
+  if (len == 0 && !(fin_ok && s.seq == end)) return {};
+  return segment_plan{segment_kind::retransmission, s.seq, len, fin_ok, s};
 }
 
 }  // namespace synack

@@ -20,10 +20,9 @@
 #include "synack/tcp/four_tuple.hpp"
 #include "synack/tcp/icmp_report.hpp"
 #include "synack/tcp/isn.hpp"
-#include "synack/tcp/reassembler.hpp"
-#include "synack/tcp/ring_buffer.hpp"
-#include "synack/tcp/rtt_estimator.hpp"
-#include "synack/tcp/sack_scoreboard.hpp"
+#include "synack/tcp/negotiation.hpp"
+#include "synack/tcp/receiver.hpp"
+#include "synack/tcp/sender.hpp"
 #include "synack/tcp/state.hpp"
 #include "synack/tcp/time_wait.hpp"
 #include "synack/tcp/timers.hpp"
@@ -32,7 +31,6 @@
 
 namespace synack {
 
-struct syn_cookie_options;  // synack/tcp/syn_cookie.hpp
 
 // What became of an arriving segment. Everything but `accepted` is a drop the stack counts
 // under that name (DESIGN.md §2 error channel (a)); replies, if any, come from poll_transmit.
@@ -60,25 +58,6 @@ enum class rx_verdict : std::uint8_t {
 };
 [[nodiscard]] std::string_view to_string(rx_verdict v);
 
-// The TCB variables of RFC 9293 §3.3.1, named as there.
-struct send_vars {
-  seq_num una;  // oldest unacknowledged
-  seq_num nxt;  // next to send
-  seq_num max;  // highest nxt ever sent (nxt drops back on retransmission)
-  std::uint32_t wnd = 0;  // peer's window, scaled
-  std::uint32_t max_wnd = 0;  // largest window the peer offered (RFC 5961 §5 MAX.SND.WND)
-  seq_num wl1;  // segment seq used for last window update
-  seq_num wl2;  // segment ack used for last window update
-  seq_num iss;
-  std::uint8_t wscale = 0;  // shift applied to the peer's window field
-  std::uint16_t mss = 536;  // effective send MSS (MUST-15/16)
-};
-struct recv_vars {
-  seq_num nxt;
-  std::uint32_t wnd = 0;
-  seq_num irs;
-  std::uint8_t wscale = 0;  // shift we apply to the window field we send
-};
 
 // A read-only picture of the TCB for tools and tests.
 struct tcb_snapshot {
@@ -102,6 +81,15 @@ struct tcb_snapshot {
   std::optional<instant> deadline;
   std::optional<timer_kind> next_timer;
   close_reason reason = close_reason::none;
+};
+
+// What one poll_transmit wrote (as quinn's Transmit): the owner counts and routes the segment
+// by this record instead of reading it back or diffing counters.
+struct tcp_transmit {
+  std::size_t len = 0;          // octets written: TCP header and payload
+  std::uint16_t gso_size = 0;   // a super-segment to cut into segments of this payload size, 0: plain
+  bool retransmission = false;  // sends again what was sent before (data, FIN, SYN or SYN-ACK)
+  bool rst = false;             // a RST
 };
 
 // Observer for the single state funnel (tracing; optional, never owned).
@@ -139,7 +127,7 @@ class connection {
   // CLOSED -> LISTEN -> SYN-RECEIVED -> ESTABLISHED through the state funnel, as the TCB
   // would have gone had it been kept. The caller then hands `ack` to on_segment (it may carry
   // data or a FIN).
-  result<void, tcp_error> open_from_cookie(instant now, const four_tuple& t, seq_num iss, const syn_cookie_options& o,
+  result<void, tcp_error> open_from_cookie(instant now, const four_tuple& t, seq_num iss, const agreed_options& o,
                                            const tcp_repr& ack);
   // RFC 7323 §2.3: the shift we announce for `cfg` (the smallest that lets the 16-bit window
   // field cover the receive buffer; at most 14; 0 without window scaling).
@@ -158,7 +146,7 @@ class connection {
   void set_config(instant now, const tcp_config& cfg, const tcp_config& before);
   // Lets a segment held by Nagle, TCP_CORK or sender SWS avoidance go out once, now (Linux's
   // push when TCP_NODELAY is set on a corked socket).
-  void push() { sws_override_ = true; }
+  void push() { snd_.sws_override = true; }
 
   // ---- inputs ----------------------------------------------------------------------------
   // Segment arrival (§3.10.7). `seg` is valid only during the call. `remote` is the source
@@ -169,9 +157,9 @@ class connection {
   // The same for a segment that stands for `segments` received ones (a GSO super-packet or a
   // coalesced run, rx_meta::gso_size): more than one is ACKed at once, as two segments are.
   rx_verdict on_segment(instant now, const tcp_repr& seg, ipv4_addr remote, std::uint32_t segments) {
-    rx_segments_ = segments;
+    rcv_.segments = segments;
     const rx_verdict v = on_segment(now, seg, remote);
-    rx_segments_ = 1;
+    rcv_.segments = 1;
     return v;
   }
   void on_timeout(instant now);
@@ -188,6 +176,13 @@ class connection {
   [[nodiscard]] std::optional<std::size_t> poll_transmit(instant now, mutable_bytes out) {
     const std::size_t n = transmit(now, out);
     return n == 0 ? std::nullopt : std::optional<std::size_t>{n};
+  }
+  // The same, and `sent` says what the segment was (unchanged when nothing is due).
+  [[nodiscard]] std::optional<std::size_t> poll_transmit(instant now, mutable_bytes out, tcp_transmit& sent) {
+    const std::size_t n = transmit(now, out);
+    if (n == 0) return std::nullopt;
+    sent = last_tx_;
+    return n;
   }
   [[nodiscard]] std::optional<instant> next_deadline() const { return timers_.next(); }
   [[nodiscard]] std::optional<tcp_event> poll_event() {  // inline: the host drains it per input
@@ -214,17 +209,17 @@ class connection {
   }
   // The hard ICMP error that aborted the connection (close_reason::refused), if one did.
   [[nodiscard]] std::optional<icmp_report> hard_error() const { return hard_error_; }
-  [[nodiscard]] std::size_t recv_available() const { return rx_.size(); }
-  [[nodiscard]] std::size_t send_free() const { return tx_.free(); }
-  [[nodiscard]] std::size_t send_queued() const { return tx_.size(); }
-  [[nodiscard]] bool peer_fin_received() const { return fin_received_; }
+  [[nodiscard]] std::size_t recv_available() const { return rcv_.buf.size(); }
+  [[nodiscard]] std::size_t send_free() const { return snd_.buf.free(); }
+  [[nodiscard]] std::size_t send_queued() const { return snd_.buf.size(); }
+  [[nodiscard]] bool peer_fin_received() const { return rcv_.fin_received; }
   // RFC 9293 §3.8.5 (MUST-33): octets of urgent data not yet read (they are read inline, in
   // stream order, by recv): from the next octet recv returns up to the peer's urgent pointer.
   [[nodiscard]] std::size_t urgent_remaining() const;
   [[nodiscard]] bool sack_permitted() const { return sack_ok_; }
   [[nodiscard]] bool timestamps_on() const { return ts_ok_; }
   [[nodiscard]] std::uint32_t ts_recent() const { return ts_recent_; }
-  [[nodiscard]] const rtt_estimator& rtt() const { return rtt_; }
+  [[nodiscard]] const rtt_estimator& rtt() const { return snd_.rtt; }
   [[nodiscard]] bool has_pending_output() const;
   [[nodiscard]] tcb_snapshot snapshot() const;
   [[nodiscard]] std::size_t max_segment_len() const {
@@ -232,10 +227,10 @@ class connection {
   }
   // The segment poll_transmit returned last is a super-segment to cut into segments of this
   // payload size, with a partial checksum (tcp_config::tso_max); 0 for a plain segment.
-  [[nodiscard]] std::uint16_t tx_gso_size() const { return tx_gso_size_; }
-  [[nodiscard]] std::uint64_t retransmissions() const { return retransmissions_; }
-  [[nodiscard]] std::uint64_t fast_retransmits() const { return fast_retransmits_; }
-  [[nodiscard]] std::uint64_t timeouts() const { return timeouts_; }
+  [[nodiscard]] std::uint16_t tx_gso_size() const { return last_tx_.gso_size; }
+  [[nodiscard]] std::uint64_t retransmissions() const { return snd_.retransmissions; }
+  [[nodiscard]] std::uint64_t fast_retransmits() const { return snd_.fast_retransmits; }
+  [[nodiscard]] std::uint64_t timeouts() const { return snd_.timeouts; }
   [[nodiscard]] std::uint64_t challenge_acks_suppressed() const { return challenge_acks_suppressed_; }
   [[nodiscard]] std::uint64_t pmtu_reductions() const { return pmtu_reductions_; }
   [[nodiscard]] std::uint64_t pmtu_raises() const { return pmtu_raises_; }
@@ -271,12 +266,13 @@ class connection {
   void hold_syn_text(const tcp_repr& syn);
   void take_syn_text(instant now);
   void take_peer_options(instant now, const tcp_repr& syn);
+  void apply_options(const agreed_options& a);
   std::optional<rx_verdict> check_timestamps(instant now, const tcp_repr& seg);
   void update_ts_recent(instant now, const tcp_repr& seg);
   void sample_rtt_from_tsecr(instant now, const tcp_repr& seg);
   [[nodiscard]] std::uint32_t ts_clock(instant now) const { return ts_clock(now, ts_offset_); }
   void note_duplicate(seq_num left, seq_num right) {
-    if (sack_ok_) dsack_ = sack_block{left, right};  // RFC 2883: reported in the next ACK
+    if (sack_ok_) rcv_.dsack = sack_block{left, right};  // RFC 2883: reported in the next ACK
   }
 
   // State funnel and helpers (connection.cpp).
@@ -285,7 +281,7 @@ class connection {
   void enter_fin_wait_2(instant now);
   void enter_time_wait(instant now);
   void push_event(tcp_event e);
-  void queue_ack() { ack_now_ = true; }
+  void queue_ack() { rcv_.ack_now = true; }
   void queue_delayed_ack(instant now, std::size_t len);
   void queue_challenge_ack(instant now);
   void queue_reset(seq_num seq, std::optional<seq_num> ack);
@@ -305,50 +301,74 @@ class connection {
   void on_duplicate_ack(instant now);
   void begin_fast_recovery();
   void on_rto_for_recovery(instant now);
-  [[nodiscard]] bool sack_recovery() const { return sack_ok_ && sb_.in_recovery(); }
+  [[nodiscard]] bool sack_recovery() const { return snd_.rec.sack_recovery(sack_ok_); }
   [[nodiscard]] std::uint32_t sending_flight() const;
   [[nodiscard]] std::uint32_t cwnd_room() const;
   [[nodiscard]] bool tso_allowed(bool fresh, bool urgent) const;
   std::optional<next_segment> take_retransmission();
-  std::size_t emit_retransmission(instant now, mutable_bytes out, next_segment s);  // 0: none
 
-  // Output (connection_output.cpp).
-  // Completes `hdr` in place (ports, ACK, window, ACK options) and writes it: a ~300-octet
-  // repr is not copied per segment.
+  // Output (connection_output.cpp): one pipeline. The sender plans the next data-bearing
+  // segment (plan_segment: a retransmission, new data, a resend after a timeout, a zero-window
+  // probe, a FIN) and emit_segment alone builds it; emit() completes every segment but a RST
+  // and the SYN.
+  enum class segment_kind : std::uint8_t {
+    none,
+    new_data,        // at SND.NXT == SND.MAX (a probe or a lone FIN too)
+    resend,          // at SND.NXT < SND.MAX: go-back-N after a timeout; SND.NXT moves on
+    retransmission,  // a hole fast retransmit, a partial ACK or NextSeg() chose; SND.NXT stays
+  };
+  struct segment_plan {
+    segment_kind kind = segment_kind::none;
+    seq_num seq;
+    std::uint32_t len = 0;  // payload octets wanted, before the options take their room
+    bool fin_ok = false;    // the FIN may ride on a segment that ends at the last queued octet
+    next_segment hole{};    // retransmission: what the scoreboard is told was sent
+  };
+  [[nodiscard]] segment_plan plan_segment(instant now);
+  [[nodiscard]] segment_plan plan_retransmission(const next_segment& s) const;
+  std::size_t emit_segment(instant now, mutable_bytes out, const segment_plan& p);
+  void note_sent(instant now, const segment_plan& p, std::uint32_t len, bool fin, std::uint32_t room);
+  // Completes `hdr` in place (ports, ACK, window) and writes it: a ~300-octet repr is not
+  // copied per segment. The ACK options are the caller's (ack_header), built once.
   std::size_t emit(instant now, mutable_bytes out, tcp_repr& hdr, std::size_t payload_offset,
                    std::size_t payload_len);
+  // A fresh header with the options of every segment after the handshake.
+  tcp_repr& ack_header(instant now) {
+    tcp_repr& hdr = fresh_header();
+    add_ack_options(now, hdr.options);
+    return hdr;
+  }
   void add_ack_options(instant now, tcp_options& o) const;
   void fill_sack(tcp_options& o) const;
-  // Segment lengths, 0 for none: plain values, not optionals (see poll_transmit).
-  std::size_t transmit(instant now, mutable_bytes out);
+  // Segment lengths, 0 for none: plain values, not optionals (see poll_transmit). transmit
+  // records what it wrote in last_tx_.
+  std::size_t transmit(instant now, mutable_bytes out) {
+    last_tx_ = tcp_transmit{};
+    last_tx_.len = write_next(now, out);
+    return last_tx_.len;
+  }
+  std::size_t write_next(instant now, mutable_bytes out);
   std::size_t emit_control(mutable_bytes out);
   std::size_t emit_syn(instant now, mutable_bytes out);
-  std::size_t emit_data_or_fin(instant now, mutable_bytes out);
   struct send_plan {
     std::uint32_t len = 0;
     bool fin = false;
     [[nodiscard]] bool any() const { return len > 0 || fin; }
   };
-  // Nothing to send is {0, false} (a plain value: see poll_transmit).
+  // New data (or the FIN) that may go at SND.NXT now. Nothing is {0, false} (a plain value:
+  // see poll_transmit).
   [[nodiscard]] send_plan next_send() const;
-  [[nodiscard]] seq_num data_end() const;  // sequence number after the last queued byte
-  [[nodiscard]] seq_num fin_seq() const { return data_end(); }
+  [[nodiscard]] seq_num fin_seq() const { return snd_.data_end(); }
 
   const tcp_config* cfg_;
   const isn_source* isns_;
   tcp_tracer* tracer_ = nullptr;
   tcp_state state_ = tcp_state::closed;
   four_tuple tuple_;
-  send_vars snd_;
-  recv_vars rcv_;
-  ring_buffer tx_;  // queued bytes, sent or not; tx_[0] has sequence number tx_start_
-  seq_num tx_start_;
-  ring_buffer rx_;  // in-order bytes not yet read by the user; out-of-order ones beyond them
-  reassembler reasm_;  // which out-of-order ranges rx_ holds past RCV.NXT
-  // Text of a simultaneous-open SYN (RFC 9293 §3.10.7.3), placed in rx_ at RCV.NXT but not
-  // yet content: it becomes readable when SYN-RECEIVED reaches ESTABLISHED.
-  std::uint32_t syn_text_ = 0;
-  rtt_estimator rtt_;
+  // The two halves of the TCB (sender.hpp, receiver.hpp). Their RFC variables are named
+  // as in RFC 9293 §3.3.1: snd_.una, snd_.nxt, rcv_.nxt, ...
+  sender snd_;
+  receiver rcv_;
   timer_table timers_;
 
   // Handshake bookkeeping.
@@ -365,13 +385,8 @@ class connection {
   std::uint16_t peer_mss_ = 536;  // MUST-15: 536 unless the peer's SYN said otherwise
   bool syn_timed_out_ = false;    // RFC 6298 §5.7: the SYN/SYN-ACK timer expired
 
-  // Urgent mode (RFC 9293 §3.8.5, RFC 6093: a pointer to the first non-urgent octet).
-  std::optional<seq_num> rcv_up_;  // RCV.UP, once the peer sent URG
-  std::optional<seq_num> snd_up_;  // SND.UP, once the user sent urgent data
 
   // Close bookkeeping.
-  bool fin_queued_ = false;     // our FIN follows the data (shutdown/close called)
-  bool fin_received_ = false;   // the peer's FIN was accepted
   bool user_closed_ = false;    // the user will not read: the connection is orphaned
   close_reason reason_ = close_reason::none;
 
@@ -385,49 +400,20 @@ class connection {
     hdr_.clear();
     return hdr_;
   }
-  bool ack_now_ = false;        // an ACK is owed
-  std::optional<sack_block> dsack_;  // RFC 2883: a duplicate the next ACK reports first
-  std::uint8_t unacked_segments_ = 0;  // in-order data segments not yet ACKed (delayed ACK)
-  std::uint8_t quickack_left_ = 0;     // segments still ACKed at once (tcp_config::quickack)
-  std::optional<instant> last_data_at_;  // when in-order data last arrived (quick-ACK mode)
-  std::uint16_t tx_gso_size_ = 0;      // tx_gso_size()
-  std::uint32_t rx_segments_ = 1;      // received segments the one being processed stands for
-  // RFC 9293 §3.8.6.3 (SHLD-19): an ACK for at least every second full-sized segment, even when
-  // several arrive before the next poll_transmit (a batch from the link). Each pair completed
-  // in a batch leaves its RCV.NXT here; the bare ACKs go out in order, each a cumulative ACK
-  // further than the last, so the sender's ACK clock keeps ticking (no stretch ACK).
-  std::array<seq_num, 16> ack_points_{};
-  std::uint8_t ack_points_len_ = 0;
+  tcp_transmit last_tx_;  // what transmit() wrote last
   bool syn_due_ = false;        // (re)send SYN or SYN-ACK
   struct pending_rst {
     seq_num seq;
     std::optional<seq_num> ack;
   };
   std::optional<pending_rst> rst_;  // one RST owed (replaces an older one)
-  std::optional<instant> first_tx_;  // first transmission of the oldest unacked segment (R2)
-  std::uint32_t rto_streak_ = 0;     // RTO retransmissions of the oldest unacked segment (R1)
-  instant progress_at_{};  // when sending last made progress, or began to wait (user timeout)
   [[nodiscard]] bool user_timed_out(instant now) const {
-    return cfg_->user_timeout && now - progress_at_ >= *cfg_->user_timeout;
+    return cfg_->user_timeout && now - snd_.progress_at >= *cfg_->user_timeout;
   }
-  std::optional<std::pair<seq_num, instant>> rtt_probe_;  // Karn: cleared on retransmit
-  std::uint64_t retransmissions_ = 0;  // segments sent again (RetransSegs)
-  bool probe_due_ = false;  // RFC 9293 §3.8.6.1: send one byte into a zero window
   bool keepalive_due_ = false;  // RFC 9293 §3.8.4: send <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>
   std::uint32_t keepalive_probes_ = 0;  // keep-alive probes sent since the last segment received
   instant keepalive_since_{};           // the idle interval started: last segment received
 
-  // Congestion control (RFC 5681/6582/3042, CUBIC RFC 9438) and the RFC 6675 scoreboard,
-  // (re)started with the effective MSS when the connection is established.
-  congestion cc_;
-  sack_scoreboard sb_;
-  std::optional<next_segment> rtx_;  // a retransmission owed now (fast retransmit, partial ACK)
-  std::uint32_t lt_budget_ = 0;      // RFC 3042: new segments allowed beyond cwnd
-  std::uint32_t pmtu_burst_ = 0;     // after a PMTU reduction: the most in flight (0: no bound)
-  bool sws_override_ = false;        // §3.8.6.2.1: the SWS override timer fired: send what fits
-  seq_num snd_sml_;                  // end of the last segment shorter than the MSS (Minshall)
-  std::uint64_t fast_retransmits_ = 0;
-  std::uint64_t timeouts_ = 0;
   // ICMP errors (connection_icmp.cpp).
   icmp_action on_frag_needed(instant now, const icmp_report& r);
   void on_pmtu_raise_timeout();

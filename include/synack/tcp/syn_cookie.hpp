@@ -27,6 +27,7 @@
 #include <string_view>
 
 #include "synack/tcp/four_tuple.hpp"
+#include "synack/tcp/negotiation.hpp"
 #include "synack/util/result.hpp"
 #include "synack/util/siphash.hpp"
 #include "synack/util/time.hpp"
@@ -35,13 +36,9 @@
 namespace synack {
 
 // What a cookie remembers of the handshake: the options both SYNs agreed on.
-struct syn_cookie_options {
-  std::uint16_t mss = 536;             // the peer's MSS, rounded down to mss_table
-  bool timestamps = false;             // TSopt on both SYNs
-  bool sack_permitted = false;         // only with timestamps
-  std::optional<std::uint8_t> wscale;  // the peer's shift (0..14); only with timestamps
-  friend bool operator==(const syn_cookie_options&, const syn_cookie_options&) = default;
-};
+// Rounding: the MSS is rounded down to mss_table; without timestamps SACK-permitted and the
+// window shift are dropped (there is nowhere to keep them); the shift kept is 0..14 or 15 for none.
+using syn_cookie_options = agreed_options;
 
 // Why a cookie was refused (counted as SyncookiesFailed).
 enum class syn_cookie_error : std::uint8_t {

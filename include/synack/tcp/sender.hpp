@@ -1,0 +1,105 @@
+#pragma once
+// The sending half of a TCB (as gVisor's sender and quinn's per-connection sub-structures):
+// the RFC 9293 §3.3.1 send variables, the send buffer, the RTT estimator, loss recovery
+// (congestion control, SACK scoreboard, the retransmission owed) and the persist / SWS state.
+// Plain data owned by `connection`; the rules that use it are the connection's output and
+// recovery functions (connection_output.cpp, connection_recovery.cpp). Sans-IO.
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+#include "synack/tcp/config.hpp"
+#include "synack/tcp/congestion.hpp"
+#include "synack/tcp/ring_buffer.hpp"
+#include "synack/tcp/rtt_estimator.hpp"
+#include "synack/tcp/sack_scoreboard.hpp"
+#include "synack/util/time.hpp"
+#include "synack/wire/seq.hpp"
+
+namespace synack {
+
+// The TCB send variables of RFC 9293 §3.3.1, named as there.
+struct send_vars {
+  seq_num una;  // oldest unacknowledged
+  seq_num nxt;  // next to send
+  seq_num max;  // highest nxt ever sent (nxt drops back on retransmission)
+  std::uint32_t wnd = 0;  // peer's window, scaled
+  std::uint32_t max_wnd = 0;  // largest window the peer offered (RFC 5961 §5 MAX.SND.WND)
+  seq_num wl1;  // segment seq used for last window update
+  seq_num wl2;  // segment ack used for last window update
+  seq_num iss;
+  std::uint8_t wscale = 0;  // shift applied to the peer's window field
+  std::uint16_t mss = 536;  // effective send MSS (MUST-15/16)
+};
+
+// Loss recovery in one object (RFC 5681 / 6582 / 3042 / 6675): the congestion controller, the
+// scoreboard, the retransmission owed and the bounds on new data. Whether recovery is on is
+// the controller's in_recovery(); the scoreboard's own flag is set and cleared only together
+// with it (enter / exit / on_rto below), never elsewhere.
+struct loss_recovery {
+  congestion cc;
+  sack_scoreboard sb;
+  std::optional<next_segment> rtx;  // a retransmission owed now (fast retransmit, partial ACK)
+  std::uint32_t lt_budget = 0;      // RFC 3042: new segments allowed beyond cwnd
+  std::uint32_t pmtu_burst = 0;     // after a PMTU reduction: the most in flight (0: no bound)
+
+  explicit loss_recovery(congestion_kind kind) : cc(kind, 536) {}
+  // RFC 6675 §5 step (4) with SACK (the scoreboard picks the first hole), or RFC 5681 §3.2
+  // step 2 (the segment at SND.UNA) without.
+  void enter(bool sack, seq_num una, std::uint16_t mss) {
+    lt_budget = 0;
+    if (sack) {
+      sb.enter_recovery();
+      rtx = sb.first_retransmission();
+    } else {
+      rtx = next_segment{una, mss, seg_rule::first};
+    }
+  }
+  void exit(bool sack) {
+    if (sack) sb.exit_recovery();
+    rtx.reset();
+  }
+  // RFC 5681 §3.1, RFC 6582 §3.2 step 4, RFC 6675 §5.1: recovery ends; SACK information is
+  // not trusted across a timeout.
+  void on_rto(instant now, bool sack, seq_num una, seq_num max) {
+    cc->on_rto(now, max, distance(una, max).n);
+    if (sack) sb.on_rto(una, max);
+    rtx.reset();
+    lt_budget = 0;
+  }
+  // RFC 6675: SACK-based recovery in progress.
+  [[nodiscard]] bool sack_recovery(bool sack) const { return sack && sb.in_recovery(); }
+};
+
+struct sender : send_vars {
+  explicit sender(const tcp_config& cfg)
+      : buf(cfg.send_buffer), rtt(cfg.rto_initial, cfg.rto_min, cfg.rto_max), rec(cfg.congestion) {}
+
+  ring_buffer buf;   // queued bytes, sent or not; buf[0] has sequence number buf_start
+  seq_num buf_start;
+  [[nodiscard]] seq_num data_end() const {  // sequence number after the last queued byte
+    return buf_start + seq_len{static_cast<std::uint32_t>(buf.size())};
+  }
+  bool fin_queued = false;        // our FIN follows the data (shutdown/close called)
+  std::optional<seq_num> up;      // SND.UP, once the user sent urgent data (RFC 9293 §3.8.5)
+
+  // Retransmission timer (RFC 6298) and RTT sampling.
+  rtt_estimator rtt;
+  std::optional<std::pair<seq_num, instant>> rtt_probe;  // Karn: cleared on retransmit
+  std::optional<instant> first_tx;  // first transmission of the oldest unacked segment (R2)
+  std::uint32_t rto_streak = 0;     // RTO retransmissions of the oldest unacked segment (R1)
+  instant progress_at{};  // when sending last made progress, or began to wait (user timeout)
+
+  loss_recovery rec;
+
+  // Persist and sender SWS avoidance (RFC 9293 §3.8.6).
+  bool probe_due = false;     // §3.8.6.1: send one byte into a zero window
+  bool sws_override = false;  // §3.8.6.2.1: the SWS override timer fired: send what fits
+  seq_num sml;                // end of the last segment shorter than the MSS (Minshall)
+
+  std::uint64_t retransmissions = 0;  // segments sent again (RetransSegs)
+  std::uint64_t fast_retransmits = 0;
+  std::uint64_t timeouts = 0;
+};
+
+}  // namespace synack
