@@ -76,6 +76,9 @@ rows=$(synack_stat -H --state ESTABLISHED,TIME-WAIT --dport 1 | wc -l)
 [ "$rows" -eq 0 ] || fail "stat --dport 1 listed $rows rows"
 synack_stat -s | grep -qE '^  ESTABLISHED +[1-9]' || fail "stat -s: $(synack_stat -s)"
 synack_stat --json --state ESTABLISHED | grep -q '"internals":{"congestion":"cubic","srtt_us":[0-9]' || fail "stat --json internals"
+# --watch with --delta: the second round lists the counters the download moved, with rates.
+delta=$(synack_stat -H --state ESTABLISHED --watch 0.3 --count 2 --delta)
+grep -qE '^out_segs +[1-9][0-9]* +[0-9.]+/s$' <<<"$delta" || fail "stat --watch --delta: $delta"
 # What ss -ti says of the same connection from the kernel's side: it received what synack sent
 # (less what is in flight), so synack's bytes_acked never exceeds the kernel's bytes_received.
 acked=$(grep -o 'bytes_acked:[0-9]*' <<<"$info" | cut -d: -f2)
