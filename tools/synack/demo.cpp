@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "diagram/render.hpp"
 #include "echo_scenario.hpp"
 #include "why_scenario.hpp"
 
@@ -43,22 +44,6 @@ constexpr glyphs ascii_glyphs{"-", ">", "<", "x", "^"};
 
 constexpr int state_width = 12;  // "SYN-RECEIVED"
 constexpr int arrow_width = 58;  // columns of the segment cell
-
-std::string flags_text(std::uint8_t f) {
-  std::string s;
-  auto add = [&](std::uint8_t bit, const char* name) {
-    if ((f & bit) == 0) return;
-    if (!s.empty()) s += ',';
-    s += name;
-  };
-  add(tcp_flag::syn, "SYN");
-  add(tcp_flag::fin, "FIN");
-  add(tcp_flag::rst, "RST");
-  add(tcp_flag::psh, "PSH");
-  add(tcp_flag::ack, "ACK");
-  add(tcp_flag::urg, "URG");
-  return s.empty() ? "none" : s;
-}
 
 // Splits UTF-8 text into lines of at most `width` columns: at spaces, or between two
 // double-width (CJK) characters, which take two columns each.
@@ -159,7 +144,7 @@ class ladder {
 
   void segment(const segment_row& r) {
     learn_isn(r);
-    std::string label = fmt::format(" {} seq={}", flags_text(r.flags), seq_text(r, r.seq, r.from_client));
+    std::string label = fmt::format(" {} seq={}", diagram::flags_text(r.flags), seq_text(r, r.seq, r.from_client));
     if (r.ack) label += fmt::format(" ack={}", seq_text(r, *r.ack, !r.from_client));
     label += fmt::format(" len={} win={}", r.len, r.window);
     if (r.mss) label += fmt::format(" <mss {}{}>", *r.mss, r.wscale ? fmt::format(",wscale {}", *r.wscale) : "");
