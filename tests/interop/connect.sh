@@ -74,7 +74,7 @@ PIDS+=($!)
 wait_listen 5003
 CTL=$WORK/simul.sock
 { sleep 0.6; } | timeout -k 5 20 "${CONNECT[@]}" --ctl "$CTL" --linger 2 --reorder 1 --reorder-delay 200 --seed 1 \
-  "$KERN_ADDR" 5003 2>"$WORK/simul.err" &
+  --pcap "$WORK/simul.pcap" --svg "$WORK/simul.svg" --html "$WORK/simul.html" "$KERN_ADDR" 5003 2>"$WORK/simul.err" &
 CPID=$!
 PIDS+=("$CPID")
 for _ in $(seq 40); do
@@ -91,3 +91,17 @@ done
   fail "simultaneous close: the kernel does not hold TIME-WAIT: $(ss -tan)"
 wait "$CPID" || fail "simultaneous close: synack connect exited $?: $(cat "$WORK/simul.err")"
 echo "ok: simultaneous close: TIME-WAIT on both sides (synack stat and ss), exit 0"
+
+# The same run drawn (`connect --pcap --svg --html`, and `synack diagram` of its capture): synack's
+# side goes through CLOSING to TIME-WAIT, and each file has one arrow per captured segment.
+segs=$(tshark -r "$WORK/simul.pcap" -Y tcp 2>/dev/null | wc -l)
+[ "$segs" -gt 0 ] || fail "simultaneous close: the capture holds no segment"
+for f in simul.svg simul.html; do
+  grep -q "data-segments=\"$segs\"" "$WORK/$f" || fail "connect --${f#simul.}: $(grep -o 'data-segments="[0-9]*"' "$WORK/$f" | head -1), want $segs"
+done
+ladder=$("$SYNACK_BIN" diagram "$WORK/simul.pcap" --width 160 --ascii)
+a_states=$(echo "$ladder" | awk 'NR > 3 && /^ *[0-9]/ && $2 ~ /^[A-Z]+(-[A-Z0-9]+)*$/ { print $2 }' | tr '\n' ' ')
+[ "$a_states" = "SYN-SENT ESTABLISHED FIN-WAIT-1 CLOSING TIME-WAIT " ] ||
+  fail "simultaneous close: the ladder shows synack's states as '$a_states':
+$ladder"
+echo "ok: simultaneous close drawn: $segs segments in the SVG and the HTML, synack's side $a_states"

@@ -43,6 +43,12 @@ expected=$(tshark -r demo.pcap -Y tcp 2>/dev/null | wc -l || true)
 check_page demo.html "$expected" screenshot.png
 if [ -n "${SYNACK_DIAGRAM_SCREENSHOT:-}" ] && [ -s screenshot.png ]; then cp screenshot.png "$SYNACK_DIAGRAM_SCREENSHOT"; fi
 
+# `synack demo --html`: drawn from the simulation's exact send and receive times, one arrow per
+# packet sent (lost ones too), as many as its own --pcap of the same run holds.
+"$synack" demo --loss 0.3 --seed 7 --pcap direct.pcap --html direct.html --svg direct.svg >/dev/null || true
+check_page direct.html "$(tshark -r direct.pcap -Y tcp 2>/dev/null | wc -l)" direct.png
+grep -q 'data-lost="1"' direct.svg || { echo "FAIL: demo --svg draws no lost segment"; fail=1; }
+
 # Two connections in one capture: one page, a ladder each.
 if command -v mergecap >/dev/null; then
   "$synack" demo --pcap plain.pcap >/dev/null

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `synack diagram` on kernel-to-kernel traffic: inside a network namespace of its own (only
 # loopback, nothing leaves it), tcpdump (or tshark) captures a socat exchange with a half-close,
-# then a refused connection. The ladder must show the RFC's states in the RFC's order. ISNs,
+# then a refused connection, a stalled receiver, and the same exchange over IPv6 (::1). The ladder must show the RFC's states in the RFC's order. ISNs,
 # times and timestamps differ per run, so the check is on the states, not a whole golden file.
 # Without the privilege to make a namespace, or without the tools: SKIPPED (exit 77).
 # Usage: diagram_netns.sh SYNACK_BINARY
@@ -27,7 +27,7 @@ chmod 755 "$tmp"
 pcap=$tmp/kernel.pcap
 cleanup() { [ -n "${cap_pid:-}" ] && kill "$cap_pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
-"${capture[@]}" "$pcap" 'tcp port 7777 or tcp port 7778 or tcp port 7779' >"$tmp/capture.log" 2>&1 &
+"${capture[@]}" "$pcap" 'tcp port 7777 or tcp port 7778 or tcp port 7779 or tcp port 7780' >"$tmp/capture.log" 2>&1 &
 cap_pid=$!
 for _ in $(seq 50); do grep -qi "listening\|capturing" "$tmp/capture.log" && break; sleep 0.1; done
 sleep 0.5
@@ -59,6 +59,14 @@ while conn.recv(65536):
 conn.close()
 t.join()
 PY
+# IPv6: the same half-closed exchange over ::1 (when the namespace has IPv6).
+v6=0
+if socat -T 5 TCP6-LISTEN:7780,bind=[::1],reuseaddr SYSTEM:'cat; echo done' 2>"$tmp/v6.err" & then
+  srv6=$!
+  sleep 0.3
+  if printf 'hello over IPv6\n' | socat -t 2 - TCP6:[::1]:7780 >"$tmp/reply6" 2>>"$tmp/v6.err"; then v6=1; fi
+  wait "$srv6" || true
+fi
 sleep 1
 kill -INT "$cap_pid"
 wait "$cap_pid" 2>/dev/null || true
@@ -90,5 +98,22 @@ echo "$stalled" | grep -q "\[zero-window\]" || { echo "FAIL: no zero window mark
 echo "$stalled" | grep -q "\[window-probe\]" || { echo "FAIL: no window probe marked"; fail=1; }
 # Linux probes with SND.UNA - 1 and no data: a probe, never a retransmission nor a keep-alive.
 echo "$stalled" | grep "\[window-probe\]" | grep -q "retransmission\|keep-alive" && { echo "FAIL: a probe taken for something else"; fail=1; }
+if [ $v6 = 1 ]; then
+  "$synack" diagram "$pcap" --list | grep -q "\[::1\]:7780" || { echo "FAIL: the IPv6 connection is not listed"; fail=1; }
+  v6out=$("$synack" diagram "$pcap" --tuple '[::1]:7780,*' --width 160 --ascii)
+  echo "$v6out"
+  out=$v6out
+  a=$(states_of a)
+  b=$(states_of b)
+  [ "$a" = "$expect_a" ] || { echo "FAIL: IPv6 client states: '$a', expected '$expect_a'"; fail=1; }
+  [ "$b" = "$expect_b" ] || { echo "FAIL: IPv6 server states: '$b', expected '$expect_b'"; fail=1; }
+  # MSS over ::1: the loopback MTU minus 60 (IPv6 and TCP headers), not 40.
+  echo "$v6out" | grep -Eq "mss=65476 ws=[0-9]+ sackOK ts=" || { echo "FAIL: IPv6 SYN options not shown"; fail=1; }
+elif [ -e /proc/sys/net/ipv6 ] && [ "$(cat /proc/sys/net/ipv6/conf/lo/disable_ipv6 2>/dev/null)" = 0 ]; then
+  echo "FAIL: IPv6 is on in this namespace but the exchange over ::1 failed: $(cat "$tmp/v6.err")"
+  fail=1
+else
+  echo "note: this kernel has IPv6 off or absent; the IPv6 ladder is not checked"
+fi
 [ $fail = 0 ] && echo "ok: kernel-to-kernel ladders"
 exit $fail

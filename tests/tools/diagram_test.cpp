@@ -12,9 +12,11 @@
 
 #include "diagram/capture.hpp"
 #include "diagram/connection.hpp"
+#include "diagram/output.hpp"
 #include "diagram/render.hpp"
 #include "synack/io/pcap/pcap_writer.hpp"
 #include "synack/wire/ipv4.hpp"
+#include "synack/wire/ipv6.hpp"
 #include "synack/wire/tcp.hpp"
 
 namespace synack::diagram {
@@ -355,6 +357,95 @@ TEST(DiagramCapture, SnapLengthAndOffloadedChecksumsStillDecode) {
   EXPECT_EQ(seg->payload_len, 1000u);
 }
 
+// An IPv6 packet holding `seg`, behind a destination options header when `ext` (a PadN
+// option of 4 bytes). The TCP checksum is not filled in: captures are not checked.
+std::vector<std::uint8_t> ipv6_packet(const tcp_repr& seg, const ipv6_addr& src, const ipv6_addr& dst, bool ext) {
+  const std::size_t ext_len = ext ? 8 : 0;
+  std::vector<std::byte> p(ipv6_view::header_len + ext_len + seg.buffer_len());
+  ipv6_repr ip{.src = src, .dst = dst, .next_header = ext ? ipv6_next::dest_options : ipv6_next::tcp,
+               .payload_len = static_cast<std::uint16_t>(ext_len + seg.buffer_len())};
+  ip.emit(p);
+  if (ext) {
+    p[40] = std::byte{ipv6_next::tcp};  // next header; length 0 (8 bytes); PadN of 4
+    p[42] = std::byte{1};
+    p[43] = std::byte{4};
+  }
+  seg.emit(std::span(p).subspan(ipv6_view::header_len + ext_len), ipv4_addr{}, ipv4_addr{});
+  std::vector<std::uint8_t> out(p.size());
+  std::memcpy(out.data(), p.data(), p.size());
+  return out;
+}
+
+TEST(DiagramCapture, Ipv6OnEveryLinkTypeAndThroughExtensionHeaders) {
+  const ipv6_addr v6a = *ipv6_addr::parse("2001:db8::1");
+  const ipv6_addr v6b = *ipv6_addr::parse("2001:db8::2");
+  for (const bool ext : {false, true}) {
+    const auto ip = ipv6_packet(syn_seg(), v6a, v6b, ext);
+    struct link {
+      int dlt;
+      std::vector<std::uint8_t> header;
+    };
+    std::uint32_t af_inet6_linux = 10;  // host order, as Linux writes DLT_NULL
+    std::vector<std::uint8_t> null(4);
+    std::memcpy(null.data(), &af_inet6_linux, 4);
+    std::vector<std::uint8_t> eth(12, 0x02);
+    eth.push_back(0x86);
+    eth.push_back(0xDD);
+    std::vector<std::uint8_t> sll(14, 0);
+    sll.push_back(0x86);
+    sll.push_back(0xDD);
+    for (const link& l : {link{DLT_RAW, {}}, link{DLT_EN10MB, eth}, link{DLT_LINUX_SLL, sll}, link{DLT_NULL, null},
+                          link{DLT_LOOP, {0, 0, 0, 30}} /* macOS AF_INET6, network order */}) {
+      std::vector<std::uint8_t> frame = l.header;
+      frame.insert(frame.end(), ip.begin(), ip.end());
+      bool tcp = false;
+      auto seg = decode_frame(l.dlt, frame.data(), frame.size(), tcp);
+      ASSERT_TRUE(seg.has_value()) << "link type " << l.dlt << (ext ? " with a destination options header" : "");
+      EXPECT_TRUE(tcp);
+      EXPECT_EQ(seg->src, ip_addr{v6a});
+      EXPECT_EQ(seg->dst, ip_addr{v6b});
+      EXPECT_EQ(seg->src_port, port_a);
+      EXPECT_EQ(seg->seq.raw, isn_a);
+      EXPECT_EQ(seg->flags, F::syn);
+      EXPECT_EQ(seg->options.mss, 1460);
+      EXPECT_EQ(seg->payload_len, 0u);
+    }
+  }
+}
+
+TEST(DiagramCapture, Ipv6FragmentsAreMalformedTcpAndOthersAreNotTcp) {
+  const ipv6_addr v6a = *ipv6_addr::parse("2001:db8::1");
+  const ipv6_addr v6b = *ipv6_addr::parse("2001:db8::2");
+  auto ip = ipv6_packet(syn_seg(), v6a, v6b, true);
+  ip[6] = ipv6_next::fragment;  // the 8-byte header becomes a fragment header: offset 8, M set
+  ip[40 + 2] = 0;
+  ip[40 + 3] = 0x09;
+  bool tcp = false;
+  EXPECT_FALSE(decode_frame(DLT_RAW, ip.data(), ip.size(), tcp).has_value());
+  EXPECT_TRUE(tcp);  // counted as malformed, not as another protocol
+  auto udp = ipv6_packet(syn_seg(), v6a, v6b, false);
+  udp[6] = ipv6_next::udp;
+  EXPECT_FALSE(decode_frame(DLT_RAW, udp.data(), udp.size(), tcp).has_value());
+  EXPECT_FALSE(tcp);
+}
+
+TEST(DiagramLadder, Ipv6EndpointsAreBracketed) {
+  script sc;
+  sc.a(F::syn, 0, std::nullopt).b(F::syn, 0, 1).a(0, 1, 1);
+  for (captured_segment& s : sc.segs) {
+    const bool from_a = s.src == ip_addr{ip_a};
+    s.src = from_a ? ip_addr{*ipv6_addr::parse("2001:db8::1")} : ip_addr{*ipv6_addr::parse("2001:db8::2")};
+    s.dst = from_a ? ip_addr{*ipv6_addr::parse("2001:db8::2")} : ip_addr{*ipv6_addr::parse("2001:db8::1")};
+  }
+  const auto cs = group_connections(sc.segs);
+  ASSERT_EQ(cs.size(), 1u);
+  EXPECT_EQ(cs[0].title(), "[2001:db8::1]:40000 <-> [2001:db8::2]:80");
+  EXPECT_EQ(cs[0].segments.back().state_b, tcp_state::established);
+  render_options o;
+  o.width = 100;
+  EXPECT_NE(render_text(cs[0], o).find("A [2001:db8::1]:40000 -> B [2001:db8::2]:80"), std::string::npos);
+}
+
 TEST(DiagramCapture, IgnoresOtherProtocols) {
   std::vector<std::uint8_t> arp(12, 0x02);
   arp.push_back(0x08);
@@ -460,6 +551,34 @@ TEST(DiagramTwoPoints, SegmentSeenOnlyAtTheSenderIsLost) {
   EXPECT_TRUE(m.segments[0].t2_ns.has_value());
   EXPECT_EQ(m.segments.back().marks & mark::lost, mark::lost);
   EXPECT_EQ(m.segments.back().marks & mark::retransmission, mark::retransmission);
+}
+
+TEST(DiagramOutput, OneSvgFilePerConnection) {
+  EXPECT_EQ(svg_paths("run.svg", 1), std::vector<std::string>{"run.svg"});
+  EXPECT_EQ(svg_paths("out/run.svg", 3), (std::vector<std::string>{"out/run-1.svg", "out/run-2.svg", "out/run-3.svg"}));
+  EXPECT_EQ(svg_paths("run", 2), (std::vector<std::string>{"run-1", "run-2"}));
+  EXPECT_EQ(svg_paths("a.d/run", 2), (std::vector<std::string>{"a.d/run-1", "a.d/run-2"}));
+  EXPECT_EQ(svg_paths(".hidden", 2), (std::vector<std::string>{".hidden-1", ".hidden-2"}));
+}
+
+TEST(DiagramOutput, WritesEveryFileOrSaysWhyNot) {
+  script sc;
+  sc.a(F::syn, 0, std::nullopt).b(F::syn, 0, 1).a(0, 1, 1);
+  auto cs = group_connections(sc.segs);
+  cs.push_back(cs[0]);
+  const std::string svg = temp_path("out.svg");
+  const std::string html = temp_path("out.html");
+  std::FILE* log = std::tmpfile();
+  ASSERT_TRUE(write_ladders(cs, render_options{}, {svg, html}, log, "test"));
+  for (const auto& p : svg_paths(svg, 2)) {
+    EXPECT_TRUE(std::filesystem::exists(p)) << p;
+    std::filesystem::remove(p);
+  }
+  EXPECT_TRUE(std::filesystem::exists(html));
+  std::filesystem::remove(html);
+  EXPECT_FALSE(write_ladders({}, render_options{}, {svg, ""}, log, "test"));  // nothing to draw
+  EXPECT_FALSE(write_ladders(cs, render_options{}, {"/nonexistent-dir/x.svg", ""}, log, "test"));
+  std::fclose(log);
 }
 
 }  // namespace

@@ -57,8 +57,8 @@ std::optional<segment_row> segment_row_of(instant at, bytes packet, bool from_cl
   row.len = static_cast<std::uint32_t>(v->payload().size());
   row.window = v->window();
   if (auto opts = tcp_options::parse(v->options())) {
-    row.mss = opts->mss;
-    row.wscale = opts->window_scale;
+    row.options = *opts;
+    row.options.unknown_count = 0;  // their bytes point into the packet
   }
   return row;
 }
@@ -81,6 +81,7 @@ struct echo_scenario::impl {
   std::unique_ptr<pcap_writer> pcap;
   std::function<void(const segment_row&)>* on_segment = nullptr;
   std::function<void(const state_row&)>* on_state = nullptr;
+  std::function<void(const sim::packet_event&)>* on_packet = nullptr;
 
   std::optional<conn_handle> client_conn;
   std::optional<conn_handle> server_conn;
@@ -156,6 +157,7 @@ struct echo_scenario::impl {
     const auto b = world.add_node(server_node, cfg.server_addr, "server");
     world.add_link(a, b, lc);
     world.set_observer([this](const sim::packet_event& e) {
+      if (on_packet != nullptr && *on_packet) (*on_packet)(e);
       if (e.fate == sim::packet_fate::sent && pcap) pcap->write(e.at, e.packet);
       if (e.fate == sim::packet_fate::lost) report(e.at, e.packet, e.from == 0, true);
     });
@@ -170,7 +172,8 @@ struct echo_scenario::impl {
       client_conn = client.connect(t0, cfg.server_addr, cfg.server_port).value();
     }
     client_tuple = client.find(*client_conn)->tuple();
-    shown_client = client_state();
+    // The applications' calls are the first transitions (CLOSED -> SYN-SENT), each named.
+    report_state_changes("client calls connect()", cfg.simultaneous_open ? "server calls connect()" : "");
   }
 
   // The applications: what each side does after every step.
@@ -257,6 +260,7 @@ echo_outcome echo_scenario::run() {
   impl& m = *impl_;
   m.on_segment = &on_segment_;
   m.on_state = &on_state_;
+  m.on_packet = &on_packet_;
   if (!m.cfg.pcap_path.empty()) {
     auto w = pcap_writer::open(m.cfg.pcap_path);
     if (!w) {

@@ -38,8 +38,7 @@ struct segment_row {
   std::optional<seq_num> ack;
   std::uint32_t len = 0;
   std::uint16_t window = 0;
-  std::optional<std::uint16_t> mss;
-  std::optional<std::uint8_t> wscale;
+  tcp_options options;  // as sent (unknown kinds dropped)
   tcp_state client_state = tcp_state::closed;
   tcp_state server_state = tcp_state::closed;
 };
@@ -88,6 +87,10 @@ class echo_scenario {
 
   void on_segment(std::function<void(const segment_row&)> f) { on_segment_ = std::move(f); }
   void on_state(std::function<void(const state_row&)> f) { on_state_ = std::move(f); }
+  // Every packet event of the link (sent, lost, delivered...), at its virtual time; node 0 is
+  // the client, node 1 the server. `synack demo --svg/--html` draws from the send and
+  // delivery times.
+  void on_packet(std::function<void(const sim::packet_event&)> f) { on_packet_ = std::move(f); }
   [[nodiscard]] echo_outcome run();
 
  private:
@@ -95,6 +98,7 @@ class echo_scenario {
   std::unique_ptr<impl> impl_;
   std::function<void(const segment_row&)> on_segment_;
   std::function<void(const state_row&)> on_state_;
+  std::function<void(const sim::packet_event&)> on_packet_;
 };
 
 }  // namespace synack

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "control.hpp"
+#include "diagram/output.hpp"
 #include "synack/runtime/event_loop.hpp"
 
 namespace synack::tools {
@@ -94,9 +95,22 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
     s->faults_ = std::make_unique<io::faults_link>(*top, fc);
     top = s->faults_.get();
   }
-  if (!o.pcap.empty()) {
-    auto w = pcap_writer::open(o.pcap);
-    if (!w) return unexpected{fmt::format("--pcap {}: {}", o.pcap, w.error())};
+  s->svg_ = o.svg;
+  s->html_ = o.html;
+  s->pcap_path_ = o.pcap;
+  if (o.pcap.empty() && (!o.svg.empty() || !o.html.empty())) {
+    // The ladders are drawn from a capture: a temporary one when --pcap names none.
+    const char* dir = std::getenv("TMPDIR");
+    std::string tmpl = fmt::format("{}/synack-ladder-XXXXXX.pcap", dir != nullptr && *dir != '\0' ? dir : "/tmp");
+    const int fd = ::mkstemps(tmpl.data(), 5);
+    if (fd < 0) return unexpected{fmt::format("--svg/--html: cannot create a temporary capture {}: {}", tmpl, std::strerror(errno))};
+    ::close(fd);
+    s->pcap_path_ = tmpl;
+    s->pcap_temporary_ = true;
+  }
+  if (!s->pcap_path_.empty()) {
+    auto w = pcap_writer::open(s->pcap_path_);
+    if (!w) return unexpected{fmt::format("--pcap {}: {}", s->pcap_path_, w.error())};
     s->pcap_ = std::make_unique<io::pcap_link>(*top, std::move(*w));
     top = s->pcap_.get();
   }
@@ -168,7 +182,14 @@ net_session::~net_session() {
   ctl_.reset();
   loop_.reset();
   if (pcap_) pcap_->flush();
+  if (pcap_temporary_) ::unlink(pcap_path_.c_str());
   if (signal_fd_ >= 0) ::close(signal_fd_);
+}
+
+bool net_session::write_ladders(const std::string& who) {
+  if (svg_.empty() && html_.empty()) return true;
+  if (pcap_) pcap_->flush();
+  return diagram::write_capture_ladders(pcap_path_, {svg_, html_}, stderr, who);
 }
 
 std::string net_session::summary() const {

@@ -20,6 +20,8 @@ struct net_options {
   std::string kernel_addr;  // the kernel's address on the TUN; default: .1 of the prefix (.2 if we are .1)
   bool no_configure = false;
   std::string pcap;
+  std::string svg;   // ladders of the session's connections, drawn at exit from the capture
+  std::string html;  // (--pcap, or a temporary capture when --pcap is not given)
   double loss = 0.0;
   double reorder = 0.0;
   double reorder_delay_ms = 5.0;  // how long a reordered packet is held back
@@ -68,12 +70,19 @@ class net_session {
   [[nodiscard]] bool interrupted() const { return interrupted_; }
   // Summary line for stderr at exit.
   [[nodiscard]] std::string summary() const;
+  // At exit: --svg/--html drawn from the capture (`who` prefixes messages). True when none was
+  // asked for or all were written.
+  bool write_ladders(const std::string& who);
 
  private:
   net_session() = default;
   ipv4_addr addr_;
   ipv4_addr kernel_addr_;
   std::string ctl_path_;
+  std::string pcap_path_;
+  bool pcap_temporary_ = false;  // made for --svg/--html only: removed at exit
+  std::string svg_;
+  std::string html_;
   std::unique_ptr<io::tun_link> tun_;
   std::unique_ptr<io::faults_link> faults_;
   std::unique_ptr<io::pcap_link> pcap_;

@@ -275,7 +275,10 @@ int run_connect(const connect_options& o) {
     fmt::print(stderr, "synack connect: {}\n", c.transfer_summary());
     fmt::print(stderr, "synack connect: {}\n", (*s)->summary());
   }
-  return code;
+  // The ladders are drawn whatever the outcome (a refused or reset connection too); a file
+  // that cannot be written is an I/O failure when the transfer itself succeeded.
+  const bool drawn = (*s)->write_ladders("synack connect");
+  return code == exit_ok && !drawn ? exit_io : code;
 }
 
 }  // namespace

@@ -9,7 +9,8 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "diagram/render.hpp"
+#include "diagram/capture.hpp"
+#include "diagram/output.hpp"
 #include "echo_scenario.hpp"
 #include "why_scenario.hpp"
 
@@ -30,6 +31,8 @@ struct demo_options {
   std::string why;  // a topic of `--why`
   bool list = false;
   std::string lang = "en";
+  std::string svg;
+  std::string html;
 };
 
 struct glyphs {
@@ -117,18 +120,23 @@ int columns(std::string_view text) {
 
 class ladder {
  public:
-  ladder(const demo_options& o, std::FILE* out) : o_(o), g_(o.ascii ? ascii_glyphs : unicode_glyphs), out_(out) {}
+  // `name_transitions`: a line naming the cause of each simultaneous-open/close transition
+  // (`--why` ladders have their own annotations, in their language).
+  ladder(const demo_options& o, std::FILE* out, bool name_transitions = true)
+      : o_(o), g_(o.ascii ? ascii_glyphs : unicode_glyphs), out_(out), name_transitions_(name_transitions) {}
 
   void header(const echo_config& c) {
     fmt::print(out_, "synack demo: client {} and server {}:{} on a simulated link\n", c.client_addr.to_string(),
                c.server_addr.to_string(), c.server_port);
-    fmt::print(out_, "  latency {:g} ms each way, loss {:g}%, seed {}, {} sequence numbers{}{}\n\n", o_.latency_ms,
-               o_.loss * 100.0, o_.seed, o_.absolute_seq ? "absolute" : "relative",
+    fmt::print(out_, "  latency {:g} ms each way, loss {:g}%, seed {}, {} sequence numbers, windows scaled{}{}\n\n",
+               o_.latency_ms, o_.loss * 100.0, o_.seed, o_.absolute_seq ? "absolute" : "relative",
                o_.simultaneous_open ? ", simultaneous open" : "", o_.simultaneous_close ? ", simultaneous close" : "");
     columns(tcp_state::closed, o_.simultaneous_open ? tcp_state::closed : tcp_state::listen);
   }
 
   void columns(tcp_state client, tcp_state server) {
+    client_shown_ = client;
+    server_shown_ = server;
     fmt::print(out_, "{:>12}  {:<{}}  {:<{}}  {}\n", "time", "CLIENT", state_width, "", arrow_width, "SERVER");
     fmt::print(out_, "{:>12}  {:<{}}  {:<{}}  {}\n", "", to_string(client), state_width, "", arrow_width,
                to_string(server));
@@ -142,35 +150,104 @@ class ladder {
     }
   }
 
+  // One row per segment: the arrow holds flags, seq, ack, len and the window (scaled once both
+  // SYNs offered window scaling, RFC 7323 §2.2); the options go on the lines under it, so the
+  // server's column stays where it is.
   void segment(const segment_row& r) {
-    learn_isn(r);
-    std::string label = fmt::format(" {} seq={}", diagram::flags_text(r.flags), seq_text(r, r.seq, r.from_client));
-    if (r.ack) label += fmt::format(" ack={}", seq_text(r, *r.ack, !r.from_client));
-    label += fmt::format(" len={} win={}", r.len, r.window);
-    if (r.mss) label += fmt::format(" <mss {}{}>", *r.mss, r.wscale ? fmt::format(",wscale {}", *r.wscale) : "");
-    label += ' ';
-    const std::string arrow = draw(label, r.from_client, r.lost);
-    fmt::print(out_, "{:>9.3f} ms  {:<{}}  {}  {}\n", r.at.seconds() * 1e3, to_string(r.client_state), state_width,
-               arrow, r.lost ? "(lost)" : std::string(to_string(r.server_state)));
+    learn(r);
+    const bool syn = (r.flags & tcp_flag::syn) != 0;
+    std::vector<std::string> words{diagram::flags_text(r.flags), "seq=" + seq_text(r.seq, r.from_client)};
+    if (r.ack) words.push_back("ack=" + seq_text(*r.ack, !r.from_client));
+    if (r.len > 0) words.push_back(fmt::format("len={}", r.len));
+    words.push_back(fmt::format("win={}", window_of(r)));
+    const auto& peer_isn = r.from_client ? server_isn_ : client_isn_;
+    std::vector<std::string> below =
+        diagram::option_words(r.options, syn, o_.absolute_seq ? std::nullopt : peer_isn, o_.absolute_seq);
+    // The arrow keeps its width: what does not fit (long absolute numbers) moves below it.
+    auto label_of = [&] {
+      std::string l;
+      for (const std::string& w : words) l += " " + w;
+      return l + " ";
+    };
+    while (words.size() > 2 && static_cast<int>(label_of().size()) > arrow_width - 5) {
+      below.insert(below.begin(), words.back());
+      words.pop_back();
+    }
+    const std::string arrow = draw(label_of(), r.from_client, r.lost);
+    fmt::print(out_, "{}  {:<{}}  {}  {}\n", time_text(r.at), to_string(r.client_state), state_width, arrow,
+               r.lost ? "(lost)" : std::string(to_string(r.server_state)));
+    std::string opts;
+    for (const std::string& w : below) opts += (opts.empty() ? "" : " ") + w;
+    for (const auto& line : wrap(opts, arrow_width + 12)) {
+      fmt::print(out_, "{:>12}  {:<{}}    {}\n", "", "", state_width, line);
+    }
+    // The receiver's transition, named when it is one of simultaneous open or close.
+    if (!r.lost && name_transitions_) {
+      const bool to_client = !r.from_client;
+      tcp_state& before = to_client ? client_shown_ : server_shown_;
+      const tcp_state after = to_client ? r.client_state : r.server_state;
+      if (const auto why = simultaneous_cause(before, after, to_client ? client_opened_ : server_opened_)) {
+        const std::string line = fmt::format("{}: {} -> {}, {}", to_client ? "client" : "server", to_string(before),
+                                             to_string(after), *why);
+        for (const auto& l : wrap(line, arrow_width + 12)) fmt::print(out_, "{:>12}  {:<{}}    {}\n", "", "", state_width, l);
+      }
+    }
+    shown(true, r.client_state);
+    shown(false, r.server_state);
   }
 
   void state(const state_row& r) {
     const std::string label = fmt::format("  ({}: {} -> {})", r.cause, to_string(r.from), to_string(r.to));
     const std::string client = r.client ? std::string(to_string(r.to)) : "";
     const std::string server = r.client ? "" : std::string(to_string(r.to));
-    fmt::print(out_, "{:>9.3f} ms  {:<{}}  {:<{}}  {}\n", r.at.seconds() * 1e3, client, state_width, label,
-               arrow_width, server);
+    fmt::print(out_, "{}  {:<{}}  {:<{}}  {}\n", time_text(r.at), client, state_width, label, arrow_width, server);
+    shown(r.client, r.to);
   }
 
  private:
-  void learn_isn(const segment_row& r) {
+  // Why a side moved between these states on an arriving segment, for the transitions of a
+  // simultaneous open (RFC 9293 §3.5) or close (§3.6); nullopt for the ordinary ones.
+  static std::optional<std::string> simultaneous_cause(tcp_state from, tcp_state to, bool opened_simultaneously) {
+    if (from == tcp_state::syn_sent && to == tcp_state::syn_received) {
+      return "a SYN arrives while its own is unanswered (simultaneous open)";
+    }
+    if (from == tcp_state::syn_received && to == tcp_state::established && opened_simultaneously) {
+      return "the SYN,ACK acknowledges its SYN";
+    }
+    if (from == tcp_state::fin_wait_1 && to == tcp_state::closing) {
+      return "a FIN arrives that does not acknowledge its own (simultaneous close)";
+    }
+    if (from == tcp_state::closing && to == tcp_state::time_wait) return "its FIN is acknowledged";
+    return std::nullopt;
+  }
+  void shown(bool client, tcp_state s) {
+    tcp_state& prev = client ? client_shown_ : server_shown_;
+    if (prev == tcp_state::syn_sent && s == tcp_state::syn_received) (client ? client_opened_ : server_opened_) = true;
+    prev = s;
+  }
+
+  // Each side's ISN and window scale, from its SYN.
+  void learn(const segment_row& r) {
     if ((r.flags & tcp_flag::syn) == 0) return;
     (r.from_client ? client_isn_ : server_isn_) = r.seq;
+    (r.from_client ? client_ws_ : server_ws_) = r.options.window_scale;
   }
-  [[nodiscard]] std::string seq_text(const segment_row&, seq_num v, bool client_space) const {
+  // The window in bytes: the field shifted by the sender's scale once both SYNs offered one;
+  // never on a SYN (RFC 7323 §2.2).
+  [[nodiscard]] std::uint64_t window_of(const segment_row& r) const {
+    const auto& ws = r.from_client ? client_ws_ : server_ws_;
+    if ((r.flags & tcp_flag::syn) != 0 || !client_ws_ || !server_ws_) return r.window;
+    return std::uint64_t{r.window} << std::min<std::uint8_t>(*ws, 14);
+  }
+  [[nodiscard]] std::string seq_text(seq_num v, bool client_space) const {
     const auto& isn = client_space ? client_isn_ : server_isn_;
     if (o_.absolute_seq || !isn) return std::to_string(v.raw);
     return std::to_string(distance(*isn, v).n);
+  }
+  // Twelve columns: milliseconds below 100 s, seconds from there (TIME-WAIT ends at 2 x MSL).
+  [[nodiscard]] static std::string time_text(instant t) {
+    const double s = t.seconds();
+    return s < 100.0 ? fmt::format("{:>9.3f} ms", s * 1e3) : fmt::format("{:>10.3f} s", s);
   }
   // An arrow of exactly arrow_width columns around the label.
   [[nodiscard]] std::string draw(const std::string& label, bool rightwards, bool lost) const {
@@ -187,8 +264,47 @@ class ladder {
   const demo_options& o_;
   glyphs g_;
   std::FILE* out_;
+  bool name_transitions_;
   std::optional<seq_num> client_isn_;
   std::optional<seq_num> server_isn_;
+  std::optional<std::uint8_t> client_ws_;
+  std::optional<std::uint8_t> server_ws_;
+  tcp_state client_shown_ = tcp_state::closed;  // each side's state as last drawn
+  tcp_state server_shown_ = tcp_state::closed;
+  bool client_opened_ = false;  // went SYN-SENT -> SYN-RECEIVED
+  bool server_opened_ = false;
+};
+
+// The run as two capture points would see it, one beside each host: a packet at its sender's
+// point when it leaves, at its receiver's when it arrives (virtual time, so exact). Merged,
+// the ladder's arrows slope from send to receipt and lost packets end mid-way.
+class two_points {
+ public:
+  void add(const sim::packet_event& e) {
+    const bool from_client = e.from == 0;
+    const bool sent = e.fate == sim::packet_fate::sent;
+    if (!sent && e.fate != sim::packet_fate::delivered) return;
+    const auto* p = reinterpret_cast<const std::uint8_t*>(e.packet.data());
+    auto seg = diagram::decode_ip_packet(p, e.packet.size());
+    if (!seg) return;
+    seg->t_ns = e.at.us * 1000;
+    if (from_client) client_ = seg->src;
+    // Sent by the client or delivered to it: seen beside the client.
+    (sent == from_client ? near_client_ : near_server_).push_back(*seg);
+  }
+  [[nodiscard]] std::vector<diagram::connection> connections() const {
+    auto a = diagram::group_connections(near_client_);
+    auto b = diagram::group_connections(near_server_);
+    if (a.size() != 1 || b.size() != 1) return a;  // nothing arrived at the server: one point is all there is
+    // A is the end whose SYN came first; after a simultaneous open that may be the server.
+    if (a[0].a.addr == client_) return {diagram::merge_two_points(a[0], b[0])};
+    return {diagram::merge_two_points(b[0], a[0])};
+  }
+
+ private:
+  ip_addr client_;
+  std::vector<diagram::captured_segment> near_client_;
+  std::vector<diagram::captured_segment> near_server_;
 };
 
 int run_demo(const demo_options& o) {
@@ -215,6 +331,9 @@ int run_demo(const demo_options& o) {
     if (r.from_client && r.server_state == tcp_state::time_wait) server_tw_restart = r.at;
   });
   sc.on_state([&](const state_row& r) { l.state(r); });
+  two_points trace;
+  const diagram::ladder_files files{o.svg, o.html};
+  if (files.any()) sc.on_packet([&](const sim::packet_event& e) { trace.add(e); });
   const echo_outcome res = sc.run();
 
   fmt::print("\n");
@@ -244,7 +363,14 @@ int run_demo(const demo_options& o) {
   fmt::print("link: {} segments delivered, {} lost; retransmitted: client {}, server {}\n", res.packets_delivered,
              res.packets_lost, res.client.retrans_segs, res.server.retrans_segs);
   if (!o.pcap.empty() && res.completed) fmt::print("capture written to {} (open it with wireshark or tshark -r)\n", o.pcap);
-  return res.completed ? 0 : 1;
+  bool drawn = true;
+  if (files.any()) {
+    diagram::render_options ro;
+    ro.source = "synack demo (virtual time)";
+    ro.absolute = o.absolute_seq;
+    drawn = diagram::write_ladders(trace.connections(), ro, files, stdout, "synack demo");
+  }
+  return res.completed && drawn ? 0 : 1;
 }
 
 // `--why TOPIC`: a topic's parts, each a ladder with its annotations, then its conclusion.
@@ -258,7 +384,7 @@ class why_ladder final : public why::sink {
     started_ = true;
     part_o_ = o_;
     part_o_.absolute_seq = o_.absolute_seq || p.absolute_seq;
-    l_.emplace(part_o_, stdout);
+    l_.emplace(part_o_, stdout, false);
     fmt::print("== {}\n", p.title);
     for (const auto& line : wrap(p.setup, text_width - 3)) fmt::print("   {}\n", line);
     fmt::print("\n");
@@ -318,6 +444,8 @@ void add_demo(CLI::App& app) {
   d->add_option("--pcap", o->pcap, "Write a pcap capture of the link to FILE");
   d->add_flag("--absolute-seq", o->absolute_seq, "Print absolute sequence numbers (default: relative to the ISN)");
   d->add_flag("--ascii", o->ascii, "Draw with ASCII only");
+  d->add_option("--svg", o->svg, "Also draw the run as an SVG ladder (arrows from send to receipt) in FILE");
+  d->add_option("--html", o->html, "Also write the run as a self-contained HTML page (segment details, time zoom) to FILE");
   d->add_option("--latency-ms", o->latency_ms, "One-way link latency in milliseconds")
       ->check(in_range(0.0, 10000.0))
       ->capture_default_str();
@@ -331,7 +459,14 @@ void add_demo(CLI::App& app) {
   d->add_option("--lang", o->lang, "Language of the --why annotations: en or zh")
       ->check(CLI::IsMember({"en", "zh"}))
       ->capture_default_str();
-  d->callback([o] { set_exit_code(o->why.empty() && !o->list ? run_demo(*o) : run_why(*o)); });
+  d->callback([o] {
+    if ((!o->why.empty() || o->list) && (!o->svg.empty() || !o->html.empty())) {
+      fmt::print(stderr, "synack demo: --svg and --html draw the echo run, not --why or --list\n");
+      set_exit_code(exit_usage);
+      return;
+    }
+    set_exit_code(o->why.empty() && !o->list ? run_demo(*o) : run_why(*o));
+  });
 }
 
 }  // namespace synack::tools

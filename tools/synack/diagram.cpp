@@ -9,10 +9,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 
 #include "commands.hpp"
-#include "diagram/render.hpp"
+#include "diagram/output.hpp"
 
 namespace synack::tools {
 namespace {
@@ -43,12 +42,22 @@ int terminal_width() {
   return 80;
 }
 
-// "ADDR:PORT" with either part "*" or empty.
+// "ADDR:PORT" or "[V6ADDR]:PORT" with either part "*" or empty; a bare IPv6 address too.
 bool endpoint_matches(const std::string& pat, const endpoint& e) {
-  const auto colon = pat.rfind(':');
-  const std::string addr = colon == std::string::npos ? pat : pat.substr(0, colon);
-  const std::string port = colon == std::string::npos ? "" : pat.substr(colon + 1);
-  if (!addr.empty() && addr != "*" && addr != e.addr.to_string()) return false;
+  std::string addr = pat;
+  std::string port;
+  if (!pat.empty() && pat.front() == '[') {
+    const auto close = pat.find(']');
+    addr = pat.substr(1, close == std::string::npos ? std::string::npos : close - 1);
+    if (close != std::string::npos && close + 1 < pat.size() && pat[close + 1] == ':') port = pat.substr(close + 2);
+  } else if (const auto colon = pat.rfind(':'); colon != std::string::npos && pat.find(':') == colon) {
+    addr = pat.substr(0, colon);  // one colon: ADDR:PORT (more than one: an IPv6 address alone)
+    port = pat.substr(colon + 1);
+  }
+  if (!addr.empty() && addr != "*") {
+    const auto want = ip_addr::parse(addr);
+    if (!want || *want != e.addr) return false;
+  }
   if (!port.empty() && port != "*" && port != std::to_string(e.port)) return false;
   return true;
 }
@@ -89,18 +98,6 @@ std::int64_t median_transit_ns(const connection& c) {
   return v[v.size() / 2];
 }
 
-bool write_file(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary);
-  f << text;
-  f.close();
-  if (!f) {
-    fmt::print(stderr, "synack diagram: cannot write {}\n", path);
-    return false;
-  }
-  fmt::print("wrote {}\n", path);
-  return true;
-}
-
 std::optional<capture> load(const std::string& path) {
   auto c = diagram::read_capture(path);
   if (!c) {
@@ -116,12 +113,12 @@ int run_diagram(const diagram_options& o) {
   if (!cap) return 1;
   std::vector<connection> all = diagram::group_connections(cap->segments);
   if (all.empty()) {
-    fmt::print(stderr, "synack diagram: no TCP/IPv4 segment in {} ({} packets, link type {}; {} other, {} malformed)\n",
-               o.files[0], cap->packets, cap->link_name, cap->not_tcp_ipv4, cap->malformed);
+    fmt::print(stderr, "synack diagram: no TCP segment in {} ({} packets, link type {}; {} other, {} malformed)\n",
+               o.files[0], cap->packets, cap->link_name, cap->not_tcp, cap->malformed);
     return 1;
   }
   if (o.list) {
-    fmt::print("{}: {} packets, {} TCP/IPv4 segments, {} connections (link type {})\n", o.files[0], cap->packets,
+    fmt::print("{}: {} packets, {} TCP segments, {} connections (link type {})\n", o.files[0], cap->packets,
                cap->segments.size(), all.size(), cap->link_name);
     for (std::size_t i = 0; i < all.size(); ++i) {
       if (!tuple_matches(o.tuple, all[i])) continue;
@@ -181,10 +178,7 @@ int run_diagram(const diagram_options& o) {
                  chosen.size(), o.files[0]);
       return 2;
     }
-    bool ok = true;
-    if (!o.svg.empty()) ok = write_file(o.svg, diagram::render_svg(chosen[0], ro)) && ok;
-    if (!o.html.empty()) ok = write_file(o.html, diagram::render_html(chosen, ro)) && ok;
-    return ok ? 0 : 1;
+    return diagram::write_ladders(chosen, ro, {o.svg, o.html}, stdout, "synack diagram") ? 0 : 1;
   }
   for (std::size_t i = 0; i < chosen.size(); ++i) {
     if (i > 0) fmt::print("\n");

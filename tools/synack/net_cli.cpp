@@ -10,6 +10,11 @@ void add_net_options(CLI::App& cmd, net_options& o) {
                  "the kernel's address on the TUN (default: .1 of the prefix, .2 if --addr is .1)");
   cmd.add_flag("--no-configure", o.no_configure, "configure nothing on the interface (address, MTU, queue length, up): use it as it is");
   cmd.add_option("--pcap", o.pcap, "capture every packet crossing the link to this pcap file");
+  cmd.add_option("--svg", o.svg,
+                 "at exit, draw each TCP connection of the session as a ladder diagram in this SVG file "
+                 "(FILE-1.svg, FILE-2.svg, ... for several)");
+  cmd.add_option("--html", o.html,
+                 "at exit, write the session's ladder diagrams as one self-contained HTML page to this file");
   cmd.add_option("--loss", o.loss, "drop this fraction of packets, both directions")->check(in_range(0.0, 1.0));
   cmd.add_option("--reorder", o.reorder, "hold back this fraction of packets by --reorder-delay")
       ->check(in_range(0.0, 1.0));

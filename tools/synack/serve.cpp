@@ -64,7 +64,7 @@ int run_serve(const serve_options& o) {
   std::fflush(stderr);
   loop.run();
   if (o.net.verbose) fmt::print(stderr, "synack serve: {}\n", (*s)->summary());
-  return 0;
+  return (*s)->write_ladders("synack serve") ? 0 : 1;
 }
 
 }  // namespace

@@ -2,32 +2,51 @@
 
 #include <pcap/pcap.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <memory>
 
 #include "synack/wire/checksum.hpp"
 #include "synack/wire/ipv4.hpp"
+#include "synack/wire/ipv6.hpp"
 
 namespace synack::diagram {
 
 namespace {
 
 constexpr std::uint16_t ethertype_ipv4 = 0x0800;
+constexpr std::uint16_t ethertype_ipv6 = 0x86DD;
 constexpr std::uint16_t ethertype_vlan = 0x8100;
 constexpr std::uint16_t ethertype_qinq = 0x88A8;
 
 std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
 
-// Offset of the IPv4 header in a record of `link_type`, or nullopt when the record carries
-// something else (IPv6, ARP) or is too short to tell.
-std::optional<std::size_t> ipv4_offset(int link_type, const std::uint8_t* d, std::size_t n) {
+// The IP header in a record: where it starts and its version (4 or 6).
+struct ip_start {
+  std::size_t offset = 0;
+  int version = 4;
+};
+
+std::optional<ip_start> by_ethertype(std::uint16_t type, std::size_t offset) {
+  if (type == ethertype_ipv4) return ip_start{offset, 4};
+  if (type == ethertype_ipv6) return ip_start{offset, 6};
+  return std::nullopt;
+}
+
+// Where the IP header of a record of `link_type` starts, or nullopt when the record carries
+// something else (ARP, other link protocols) or is too short to tell.
+std::optional<ip_start> ip_offset(int link_type, const std::uint8_t* d, std::size_t n) {
   switch (link_type) {
     case DLT_RAW:
 #ifdef DLT_IPV4
     case DLT_IPV4:
 #endif
-      if (n >= 1 && (d[0] >> 4) == 4) return 0;
+#ifdef DLT_IPV6
+    case DLT_IPV6:
+#endif
+      if (n >= 1 && (d[0] >> 4) == 4) return ip_start{0, 4};
+      if (n >= 1 && (d[0] >> 4) == 6) return ip_start{0, 6};
       return std::nullopt;
     case DLT_EN10MB: {
       std::size_t off = 12;
@@ -37,17 +56,16 @@ std::optional<std::size_t> ipv4_offset(int link_type, const std::uint8_t* d, std
           off += 4;
           continue;
         }
-        if (type == ethertype_ipv4) return off + 2;
-        return std::nullopt;
+        return by_ethertype(type, off + 2);
       }
       return std::nullopt;
     }
     case DLT_LINUX_SLL:  // 16-byte header, protocol type last
-      if (n >= 16 && be16(d + 14) == ethertype_ipv4) return 16;
+      if (n >= 16) return by_ethertype(be16(d + 14), 16);
       return std::nullopt;
 #ifdef DLT_LINUX_SLL2
     case DLT_LINUX_SLL2:  // 20-byte header, protocol type first
-      if (n >= 20 && be16(d) == ethertype_ipv4) return 20;
+      if (n >= 20) return by_ethertype(be16(d), 20);
       return std::nullopt;
 #endif
     case DLT_NULL:  // address family in the capturing host's byte order
@@ -56,25 +74,86 @@ std::optional<std::size_t> ipv4_offset(int link_type, const std::uint8_t* d, std
       std::uint32_t fam_host = 0;
       std::memcpy(&fam_host, d, 4);
       const std::uint32_t fam_be = static_cast<std::uint32_t>(be16(d)) << 16 | be16(d + 2);
-      // AF_INET is 2 on every system that writes these; accept either byte order.
-      if (fam_host == 2 || fam_be == 2 || fam_host == 0x02000000u) return 4;
+      const std::uint32_t fam_swapped = __builtin_bswap32(fam_host);
+      auto is = [&](std::uint32_t af) { return fam_host == af || fam_be == af || fam_swapped == af; };
+      // AF_INET is 2 on every system that writes these; AF_INET6 is 10 on Linux, 24 on the
+      // BSDs, 28 on FreeBSD and 30 on macOS. Either byte order.
+      if (is(2)) return ip_start{4, 4};
+      if (is(10) || is(24) || is(28) || is(30)) return ip_start{4, 6};
       return std::nullopt;
     }
     default: return std::nullopt;
   }
 }
 
+// A TCP header and its segment's length on the wire into a captured_segment.
+std::optional<captured_segment> tcp_segment(bytes tcp_bytes, std::size_t wire_len) {
+  auto tv = tcp_view::parse(tcp_bytes);
+  if (!tv) return std::nullopt;
+  tcp_repr r;
+  // The segment may be cut short by the snap length: only the header is needed.
+  if (tcp_repr::parse_trusted(*tv, r)) return std::nullopt;
+  captured_segment s;
+  s.src_port = r.src_port;
+  s.dst_port = r.dst_port;
+  s.seq = r.seq;
+  s.ack = r.ack;
+  s.flags = r.wire_flags();
+  s.window = r.window;
+  s.options = r.options;
+  s.options.unknown_count = 0;
+  const std::size_t tcp_hdr = tv->header_len();
+  s.payload_len = wire_len >= tcp_hdr ? static_cast<std::uint32_t>(wire_len - tcp_hdr) : 0;
+  return s;
+}
+
+// IPv6: the extension-header chain walked as the stack walks it (wire/ipv6.hpp), so a capture
+// shows what synack would accept; fragments and broken chains count as malformed.
+std::optional<captured_segment> decode_ipv6(const std::uint8_t* ip, std::size_t avail, bool& is_tcp) {
+  if (avail < ipv6_view::header_len) return std::nullopt;
+  // As for IPv4 below: a snap length or an offload record may cut or blank the payload
+  // length; parse a copy whose length describes the bytes captured.
+  std::size_t wire_payload = be16(ip + 4);
+  const std::size_t captured = avail - ipv6_view::header_len;
+  if (wire_payload == 0) wire_payload = captured;  // offload (or a jumbogram): the header does not say
+  const std::size_t take = std::min(wire_payload, captured);
+  std::vector<std::byte> copy(ipv6_view::header_len + take);
+  std::memcpy(copy.data(), ip, copy.size());
+  copy[4] = static_cast<std::byte>(take >> 8);
+  copy[5] = static_cast<std::byte>(take & 0xFF);
+  auto v = ipv6_view::parse(copy);
+  if (!v) return std::nullopt;
+  auto upper = walk_extension_headers(*v);
+  if (!upper) {
+    // A fragment may be a TCP segment's piece; other drops are unknown headers.
+    is_tcp = upper.error().reason == wire_error::fragment;
+    return std::nullopt;
+  }
+  if (upper->protocol != ipv6_next::tcp) return std::nullopt;
+  is_tcp = true;
+  const std::size_t ext_len = upper->offset - ipv6_view::header_len;
+  if (wire_payload < ext_len) return std::nullopt;
+  auto s = tcp_segment(upper->payload, wire_payload - ext_len);
+  if (!s) return std::nullopt;
+  s->src = v->src();
+  s->dst = v->dst();
+  return s;
+}
+
 }  // namespace
 
 std::optional<captured_segment> decode_frame(int link_type, const std::uint8_t* data, std::size_t caplen,
-                                             bool& is_tcp_ipv4) {
-  is_tcp_ipv4 = false;
-  const auto off = ipv4_offset(link_type, data, caplen);
-  if (!off || *off + ipv4_view::min_header_len > caplen) return std::nullopt;
-  const std::uint8_t* ip = data + *off;
-  const std::size_t avail = caplen - *off;
+                                             bool& is_tcp) {
+  is_tcp = false;
+  const auto start = ip_offset(link_type, data, caplen);
+  if (!start || start->offset >= caplen) return std::nullopt;
+  if (start->version == 6) return decode_ipv6(data + start->offset, caplen - start->offset, is_tcp);
+  const std::size_t off = start->offset;
+  if (off + ipv4_view::min_header_len > caplen) return std::nullopt;
+  const std::uint8_t* ip = data + off;
+  const std::size_t avail = caplen - off;
   if (ip[9] != static_cast<std::uint8_t>(ip_proto::tcp)) return std::nullopt;
-  is_tcp_ipv4 = true;
+  is_tcp = true;
   const std::size_t ihl = (ip[0] & 0x0Fu) * 4u;
   if (ihl < ipv4_view::min_header_len || ihl > avail) return std::nullopt;
   // A capture shows what was on the wire, and may cut it: the snap length truncates long
@@ -96,26 +175,17 @@ std::optional<captured_segment> decode_frame(int link_type, const std::uint8_t* 
   copy[11] = static_cast<std::byte>(sum & 0xFF);
   auto v = ipv4_view::parse(copy);
   if (!v) return std::nullopt;
-  auto tv = tcp_view::parse(v->payload());
-  if (!tv) return std::nullopt;
-  tcp_repr r;
-  // The segment may be cut short by the snap length: only the header is needed.
-  if (tcp_repr::parse_trusted(*tv, r)) return std::nullopt;
-  captured_segment s;
-  s.src = v->src();
-  s.dst = v->dst();
-  s.src_port = r.src_port;
-  s.dst_port = r.dst_port;
-  s.seq = r.seq;
-  s.ack = r.ack;
-  s.flags = r.wire_flags();
-  s.window = r.window;
-  s.ip_ident = v->ident();
-  s.options = r.options;
-  s.options.unknown_count = 0;
-  const std::size_t tcp_hdr = tv->header_len();
-  s.payload_len = wire_total >= ihl + tcp_hdr ? static_cast<std::uint32_t>(wire_total - ihl - tcp_hdr) : 0;
+  auto s = tcp_segment(v->payload(), wire_total - ihl);
+  if (!s) return std::nullopt;
+  s->src = v->src();
+  s->dst = v->dst();
+  s->ip_ident = v->ident();
   return s;
+}
+
+std::optional<captured_segment> decode_ip_packet(const std::uint8_t* data, std::size_t len) {
+  bool tcp = false;
+  return decode_frame(DLT_RAW, data, len, tcp);
 }
 
 result<capture, std::string> read_capture(const std::string& path) {
@@ -132,6 +202,9 @@ result<capture, std::string> read_capture(const std::string& path) {
     case DLT_RAW:
 #ifdef DLT_IPV4
     case DLT_IPV4:
+#endif
+#ifdef DLT_IPV6
+    case DLT_IPV6:
 #endif
     case DLT_EN10MB:
     case DLT_LINUX_SLL:
@@ -159,7 +232,7 @@ result<capture, std::string> read_capture(const std::string& path) {
     bool tcp = false;
     auto s = decode_frame(c.link_type, data, hdr->caplen, tcp);
     if (!s) {
-      ++(tcp ? c.malformed : c.not_tcp_ipv4);
+      ++(tcp ? c.malformed : c.not_tcp);
       continue;
     }
     s->t_ns = static_cast<std::int64_t>(hdr->ts.tv_sec) * 1'000'000'000 + static_cast<std::int64_t>(hdr->ts.tv_usec);

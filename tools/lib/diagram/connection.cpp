@@ -241,10 +241,11 @@ std::vector<connection> group_connections(const std::vector<captured_segment>& s
     std::optional<seq_num> syn_b;
   };
   std::vector<connection> out;
-  std::map<std::pair<std::uint64_t, std::uint64_t>, tracking> current;
+  using end_key = std::pair<ip_addr, std::uint16_t>;
+  std::map<std::pair<end_key, end_key>, tracking> current;
   auto key_of = [](const captured_segment& s) {
-    const std::uint64_t x = std::uint64_t{s.src.value} << 16 | s.src_port;
-    const std::uint64_t y = std::uint64_t{s.dst.value} << 16 | s.dst_port;
+    const end_key x{s.src, s.src_port};
+    const end_key y{s.dst, s.dst_port};
     return std::pair{std::min(x, y), std::max(x, y)};
   };
   for (const captured_segment& s : segs) {

@@ -14,10 +14,11 @@
 namespace synack::diagram {
 
 struct endpoint {
-  ipv4_addr addr;
+  ip_addr addr;
   std::uint16_t port = 0;
   friend bool operator==(const endpoint&, const endpoint&) = default;
-  [[nodiscard]] std::string to_string() const { return addr.to_string() + ":" + std::to_string(port); }
+  // "10.0.0.1:80", "[2001:db8::1]:80"
+  [[nodiscard]] std::string to_string() const { return addr.with_port(port); }
 };
 
 namespace mark {

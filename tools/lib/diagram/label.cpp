@@ -34,6 +34,19 @@ std::string flags_text(std::uint8_t f) {
   return s.empty() ? "none" : s;
 }
 
+std::vector<std::string> option_words(const tcp_options& op, bool syn, std::optional<seq_num> peer_isn, bool absolute,
+                                      bool all_ts) {
+  std::vector<std::string> w;
+  if (op.mss) w.push_back(fmt::format("mss={}", *op.mss));
+  if (op.window_scale) w.push_back(fmt::format("ws={}", *op.window_scale));
+  if (op.sack_permitted) w.push_back("sackOK");
+  if (op.timestamps && (syn || all_ts)) w.push_back(fmt::format("ts={}/{}", op.timestamps->tsval, op.timestamps->tsecr));
+  for (std::uint8_t i = 0; i < op.sack_count; ++i) {
+    w.push_back(fmt::format("sack={}-{}", rel(peer_isn, op.sack[i].left, absolute), rel(peer_isn, op.sack[i].right, absolute)));
+  }
+  return w;
+}
+
 segment_label label_of(const connection& c, const segment& s, bool absolute) {
   const captured_segment& w = s.wire;
   const std::optional<seq_num> own = s.from_a ? c.isn_a : c.isn_b;
@@ -44,16 +57,7 @@ segment_label label_of(const connection& c, const segment& s, bool absolute) {
   if (w.ack) l.main.push_back(fmt::format("ack={}", rel(peer, *w.ack, absolute)));
   if (w.payload_len > 0) l.main.push_back(fmt::format("len={}", w.payload_len));
   l.main.push_back(s.scaled_window ? fmt::format("win={}", *s.scaled_window) : fmt::format("win={}", w.window));
-  const tcp_options& op = w.options;
-  if (op.mss) l.detail.push_back(fmt::format("mss={}", *op.mss));
-  if (op.window_scale) l.detail.push_back(fmt::format("ws={}", *op.window_scale));
-  if (op.sack_permitted) l.detail.push_back("sackOK");
-  if (op.timestamps && (w.flags & tcp_flag::syn) != 0) {
-    l.detail.push_back(fmt::format("ts={}/{}", op.timestamps->tsval, op.timestamps->tsecr));
-  }
-  for (std::uint8_t i = 0; i < op.sack_count; ++i) {
-    l.detail.push_back(fmt::format("sack={}-{}", rel(peer, op.sack[i].left, absolute), rel(peer, op.sack[i].right, absolute)));
-  }
+  l.detail = option_words(w.options, (w.flags & tcp_flag::syn) != 0, peer, absolute);
   if (s.t2_ns) l.detail.push_back(fmt::format("transit={:.3f}ms", static_cast<double>(*s.t2_ns - w.t_ns) / 1e6));
   for (const std::string& m : mark_names(s)) l.detail.push_back("[" + m + "]");
   return l;

@@ -27,6 +27,10 @@ struct segment_label {
 // Every field of a segment, one per line (the HTML's detail panel, the SVG's tooltips).
 [[nodiscard]] std::string detail_of(const connection& c, const segment& s, std::int64_t t0_ns, bool absolute);
 [[nodiscard]] std::string flags_text(std::uint8_t wire_flags);
+// A segment's options as words: "mss=1460", "ws=7", "sackOK", "ts=VAL/ECR" (on SYNs; `all_ts`
+// for every segment), "sack=L-R" relative to `peer_isn` unless `absolute`.
+[[nodiscard]] std::vector<std::string> option_words(const tcp_options& op, bool syn, std::optional<seq_num> peer_isn,
+                                                    bool absolute, bool all_ts = false);
 
 [[nodiscard]] std::string render_text(const connection& c, const render_options& o);
 [[nodiscard]] std::string render_svg(const connection& c, const render_options& o);

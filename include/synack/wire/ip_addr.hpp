@@ -1,0 +1,60 @@
+#pragma once
+// An address of either family: IPv4 or IPv6. A v4-mapped IPv6 address (::ffff:a.b.c.d) stays
+// an IPv6 address (what an AF_INET6 socket sees); `unmapped()` turns it into the IPv4 one.
+// Printed as each family's standard text (RFC 5952 for IPv6), and with a port as
+// "a.b.c.d:port" or "[v6]:port" (RFC 5952 §6).
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "synack/wire/ipv4_addr.hpp"
+#include "synack/wire/ipv6_addr.hpp"
+
+namespace synack {
+
+class ip_addr {
+ public:
+  enum class family : std::uint8_t { v4, v6 };
+
+  constexpr ip_addr() = default;  // 0.0.0.0
+  constexpr ip_addr(ipv4_addr a) : family_(family::v4), octets_(ipv6_addr::v4_mapped(a)) {}  // NOLINT: implicit
+  constexpr ip_addr(const ipv6_addr& a) : family_(family::v6), octets_(a) {}                // NOLINT: implicit
+
+  // Dotted quad first, then the IPv6 forms of RFC 4291 §2.2; no brackets, zones or prefixes.
+  [[nodiscard]] static std::optional<ip_addr> parse(std::string_view text) {
+    if (auto v4 = ipv4_addr::parse(text)) return ip_addr{*v4};
+    if (auto v6 = ipv6_addr::parse(text)) return ip_addr{*v6};
+    return std::nullopt;
+  }
+
+  [[nodiscard]] constexpr family fam() const { return family_; }
+  [[nodiscard]] constexpr bool is_v4() const { return family_ == family::v4; }
+  [[nodiscard]] constexpr bool is_v6() const { return family_ == family::v6; }
+  // The IPv4 address. Precondition: is_v4().
+  [[nodiscard]] constexpr ipv4_addr v4() const { return *octets_.to_v4(); }
+  // The IPv6 address; an IPv4 one as v4-mapped.
+  [[nodiscard]] constexpr const ipv6_addr& v6() const { return octets_; }
+  // A v4-mapped IPv6 address as IPv4; any other address as it is.
+  [[nodiscard]] constexpr ip_addr unmapped() const {
+    if (is_v6() && octets_.is_v4_mapped()) return ip_addr{*octets_.to_v4()};
+    return *this;
+  }
+
+  [[nodiscard]] std::string to_string() const { return is_v4() ? v4().to_string() : octets_.to_string(); }
+  // "10.0.0.1:80", "[2001:db8::1]:80".
+  [[nodiscard]] std::string with_port(std::uint16_t port) const {
+    return (is_v4() ? to_string() : "[" + to_string() + "]") + ":" + std::to_string(port);
+  }
+
+  // IPv4 addresses order before IPv6 ones; within a family by octets.
+  friend constexpr auto operator<=>(const ip_addr&, const ip_addr&) = default;
+  friend constexpr bool operator==(const ip_addr&, const ip_addr&) = default;
+
+ private:
+  family family_ = family::v4;
+  ipv6_addr octets_ = ipv6_addr::v4_mapped(ipv4_addr{0});
+};
+
+}  // namespace synack
