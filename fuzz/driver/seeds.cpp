@@ -8,7 +8,9 @@
 #include "stack_driver.hpp"
 #include "synack/wire/checksum.hpp"
 #include "synack/wire/icmp.hpp"
+#include "synack/wire/icmpv6.hpp"
 #include "synack/wire/ipv4.hpp"
+#include "synack/wire/ipv6.hpp"
 #include "synack/wire/tcp.hpp"
 
 namespace synack::fuzz {
@@ -83,6 +85,85 @@ std::vector<seed> ipv4_seeds() {
   store_be16(&opts[10], 0);
   store_be16(&opts[10], internet_checksum(bytes{opts}.first(24)));
   s.push_back({"udp_with_ip_options", opts});
+  return s;
+}
+
+// ---- IPv6 and ICMPv6 (addresses as wire_roundtrip.cpp's) ----
+
+const ipv6_addr v6_src = ipv6_addr::from_groups({0x2001, 0xdb8, 0, 0, 0, 0, 0, 2});
+const ipv6_addr v6_dst = ipv6_addr::from_groups({0x2001, 0xdb8, 0, 0, 0, 0, 0, 1});
+
+// An IPv6 packet: the fixed header, then `ext` (extension headers, already chained: the
+// first one's type is `first`), then the upper-layer bytes.
+std::vector<std::byte> v6_packet(std::uint8_t first, const std::vector<std::uint8_t>& ext,
+                                 const std::vector<std::byte>& upper) {
+  ipv6_repr r{.src = v6_src, .dst = v6_dst, .next_header = first,
+              .payload_len = static_cast<std::uint16_t>(ext.size() + upper.size())};
+  std::vector<std::byte> p(ipv6_repr::buffer_len());
+  r.emit(p);
+  for (const std::uint8_t b : ext) p.push_back(std::byte{b});
+  p.insert(p.end(), upper.begin(), upper.end());
+  return p;
+}
+
+std::vector<std::byte> emit_icmpv6(const icmpv6_repr& m) {
+  std::vector<std::byte> b(m.buffer_len());
+  m.emit(b, v6_src, v6_dst);
+  return b;
+}
+
+std::vector<seed> ipv6_seeds() {
+  std::vector<seed> s;
+  const std::vector<std::byte> syn = emit_tcp(syn_with_options());
+  s.push_back({"tcp_syn", v6_packet(ipv6_next::tcp, {}, syn)});
+  // Hop-by-hop (PadN of 4), then destination options (Pad1 x6), then TCP.
+  s.push_back({"hop_by_hop_dest_opts_tcp",
+               v6_packet(ipv6_next::hop_by_hop, {ipv6_next::dest_options, 0, 1, 4, 0, 0, 0, 0,  //
+                                                 ipv6_next::tcp, 0, 0, 0, 0, 0, 0, 0},
+                         syn)});
+  // An atomic fragment (offset 0, M clear: RFC 6946) holding the segment.
+  s.push_back({"atomic_fragment", v6_packet(ipv6_next::fragment, {ipv6_next::tcp, 0, 0, 0, 0, 0, 0, 7}, syn)});
+  // A routing header of type 0 with segments left (refused, RFC 5095).
+  s.push_back({"routing_type0", v6_packet(ipv6_next::routing,
+                                          {ipv6_next::tcp, 2, 0, 1, 0, 0, 0, 0,  //
+                                           0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9},
+                                          syn)});
+  s.push_back({"no_next_header", v6_packet(ipv6_next::no_next, {}, {})});
+  icmpv6_repr echo;
+  echo.ident = 7;
+  echo.seq_no = 1;
+  echo.data = text_bytes(16);
+  s.push_back({"icmpv6_echo", v6_packet(ipv6_next::icmpv6, {}, emit_icmpv6(echo))});
+  return s;
+}
+
+std::vector<seed> icmpv6_seeds() {
+  std::vector<seed> s;
+  icmpv6_repr echo;
+  echo.ident = 0x1234;
+  echo.seq_no = 1;
+  echo.data = text_bytes();
+  s.push_back({"echo_request", emit_icmpv6(echo)});
+  // Errors quote a segment we sent: its IPv6 header and the TCP header.
+  tcp_repr sent = data_with_sack();
+  std::swap(sent.src_port, sent.dst_port);
+  const std::vector<std::byte> dgram = v6_packet(ipv6_next::tcp, {}, emit_tcp(sent));
+  icmpv6_repr ptb;
+  ptb.type = icmpv6_type::packet_too_big;
+  ptb.mtu = 1280;
+  ptb.data = bytes{dgram};
+  s.push_back({"packet_too_big", emit_icmpv6(ptb)});
+  icmpv6_repr unreach;
+  unreach.type = icmpv6_type::dest_unreachable;
+  unreach.code = 4;  // port unreachable
+  unreach.data = bytes{dgram}.first(48);
+  s.push_back({"port_unreachable", emit_icmpv6(unreach)});
+  icmpv6_repr problem;
+  problem.type = icmpv6_type::param_problem;
+  problem.code = 1;
+  problem.pointer = 6;
+  problem.data = bytes{dgram}.first(40);
+  s.push_back({"param_problem", emit_icmpv6(problem)});
   return s;
 }
 
@@ -260,6 +341,8 @@ std::vector<seed> seeds_for(std::string_view target) {
   if (target == "ipv4_fuzz") return ipv4_seeds();
   if (target == "tcp_fuzz") return tcp_seeds();
   if (target == "icmp_fuzz") return icmp_seeds();
+  if (target == "ipv6_fuzz") return ipv6_seeds();
+  if (target == "icmpv6_fuzz") return icmpv6_seeds();
   if (target == "stack_fuzz") return stack_seeds();
   return {};
 }

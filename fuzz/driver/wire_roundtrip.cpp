@@ -6,7 +6,9 @@
 
 #include "synack/wire/checksum.hpp"
 #include "synack/wire/icmp.hpp"
+#include "synack/wire/icmpv6.hpp"
 #include "synack/wire/ipv4.hpp"
+#include "synack/wire/ipv6.hpp"
 #include "synack/wire/tcp.hpp"
 
 namespace synack::fuzz {
@@ -84,7 +86,110 @@ failure icmp_roundtrip(bytes message) {
   return std::nullopt;
 }
 
+// ---- IPv6 ------------------------------------------------------------------------------------
+
+const ipv6_addr v6_src = ipv6_addr::from_groups({0x2001, 0xdb8, 0, 0, 0, 0, 0, 2});
+const ipv6_addr v6_dst = ipv6_addr::from_groups({0x2001, 0xdb8, 0, 0, 0, 0, 0, 1});
+
+// Where a walk ends, comparable across two copies of a packet.
+struct walk_end {
+  bool dropped = false;
+  wire_error reason = wire_error::bad_ext_header;
+  std::optional<ipv6_drop::param_problem> problem;
+  std::uint8_t protocol = 0;
+  std::size_t offset = 0;
+  std::size_t payload_len = 0;
+  friend bool operator==(const walk_end& a, const walk_end& b) {
+    const bool same_problem = a.problem.has_value() == b.problem.has_value() &&
+                              (!a.problem || (a.problem->code == b.problem->code && a.problem->pointer == b.problem->pointer));
+    return a.dropped == b.dropped && a.reason == b.reason && same_problem && a.protocol == b.protocol &&
+           a.offset == b.offset && a.payload_len == b.payload_len;
+  }
+};
+
+failure walk_of(const ipv6_view& v, walk_end& end) {
+  const std::size_t packet_len = ipv6_view::header_len + v.payload_len();
+  const auto w = walk_extension_headers(v);
+  if (!w) {
+    end.dropped = true;
+    end.reason = w.error().reason;
+    end.problem = w.error().problem;
+    if (end.problem && end.problem->pointer >= packet_len) return "ipv6: a Parameter Problem points beyond the packet";
+    if (end.problem && end.problem->code > 2) return "ipv6: a Parameter Problem code RFC 4443 does not define";
+    return std::nullopt;
+  }
+  end.protocol = w->protocol;
+  end.offset = w->offset;
+  end.payload_len = w->payload.size();
+  if (w->offset < ipv6_view::header_len || w->offset + w->payload.size() != packet_len) {
+    return "ipv6: the walk's upper layer is not the rest of the packet";
+  }
+  if (w->protocol == ipv6_next::no_next && !w->payload.empty()) return "ipv6: No Next Header with a payload";
+  return std::nullopt;
+}
+
+failure ipv6_roundtrip(bytes packet) {
+  const auto v = ipv6_view::parse(packet);
+  if (!v) return std::nullopt;
+  if (ipv6_view::header_len + v->payload_len() > packet.size()) return "ipv6: parse accepted a payload beyond the buffer";
+  walk_end end;
+  if (auto f = walk_of(*v, end)) return f;
+  const ipv6_repr r = ipv6_repr::parse(*v);
+  std::vector<std::byte> out(ipv6_repr::buffer_len() + v->payload().size());
+  r.emit(out);
+  std::ranges::copy(v->payload(), out.begin() + ipv6_repr::buffer_len());
+  const auto v2 = ipv6_view::parse(out);
+  if (!v2) return "ipv6: emit(parse(p)) does not parse: " + std::string(to_string(v2.error()));
+  if (!(ipv6_repr::parse(*v2) == r)) return "ipv6: parse(emit(r)) != r";
+  if (!std::ranges::equal(v2->payload(), v->payload())) return "ipv6: payload changed in the round trip";
+  walk_end end2;
+  if (auto f = walk_of(*v2, end2)) return f;
+  if (!(end2 == end)) return "ipv6: the re-emitted packet walks to another end";
+  return std::nullopt;
+}
+
+// ---- ICMPv6 ----------------------------------------------------------------------------------
+
+failure icmpv6_roundtrip(bytes message) {
+  const auto m = icmpv6_repr::parse(message, v6_src, v6_dst);
+  if (!m) return std::nullopt;
+  if (m->data.size() + 8 != message.size()) return "icmpv6: data is not the rest of the message";
+  if (m->data.data() < message.data() || m->data.data() + m->data.size() > message.data() + message.size()) {
+    return "icmpv6: data points outside the message";
+  }
+  const auto q = m->quote();
+  if (m->is_error() && !q) return "icmpv6: an accepted error message has no quote";
+  if (!m->is_error() && q) return "icmpv6: a non-error message has a quote";
+  std::vector<std::byte> out(m->buffer_len());
+  m->emit(out, v6_src, v6_dst);
+  const auto m2 = icmpv6_repr::parse(out, v6_src, v6_dst);
+  if (!m2) return "icmpv6: emit(parse(m)) does not parse: " + std::string(to_string(m2.error()));
+  if (!(*m2 == *m)) return "icmpv6: parse(emit(r)) != r";
+  if (m2->quote() != q) return "icmpv6: the quote changed in the round trip";
+  return std::nullopt;
+}
+
 }  // namespace
+
+failure check_ipv6(bytes input) {
+  if (auto f = ipv6_roundtrip(input)) return f;
+  // Again with the payload length made to fit the input (so the walk is reached).
+  if (input.size() < ipv6_view::header_len || input.size() - ipv6_view::header_len > 0xFFFF) return std::nullopt;
+  std::vector<std::byte> p = copy_of(input);
+  store_u8(&p[0], static_cast<std::uint8_t>((static_cast<std::uint8_t>(p[0]) & 0x0Fu) | 0x60u));
+  store_be16(&p[4], static_cast<std::uint16_t>(p.size() - ipv6_view::header_len));
+  return ipv6_roundtrip(p);
+}
+
+failure check_icmpv6(bytes input) {
+  if (auto f = icmpv6_roundtrip(input)) return f;
+  if (input.size() < 8) return std::nullopt;
+  std::vector<std::byte> m = copy_of(input);
+  store_be16(&m[2], 0);
+  store_be16(&m[2], checksum_finish(checksum_partial(
+                        m, pseudo_header_sum_v6(v6_src, v6_dst, ipv6_next::icmpv6, static_cast<std::uint32_t>(m.size())))));
+  return icmpv6_roundtrip(m);
+}
 
 failure check_ipv4(bytes input) {
   if (auto f = ipv4_roundtrip(input)) return f;

@@ -24,5 +24,14 @@ using failure = std::optional<std::string>;
 // ICMPv4: the input as a message, raw and with its checksum made right; the quote of an error
 // stays within the message.
 [[nodiscard]] failure check_icmp(bytes input);
+// IPv6: the input as a packet, raw and with its payload length made to fit (so the fuzzer
+// reaches the extension-header walk). The fixed header round-trips; the walk ends inside the
+// packet with an upper layer, or drops it with a named reason and a Parameter Problem pointer
+// inside the packet; the re-emitted packet walks to the same end.
+[[nodiscard]] failure check_ipv6(bytes input);
+// ICMPv6: the input as a message between two fixed addresses, raw and with its checksum made
+// right (the pseudo-header of RFC 8200 §8.1). Round trip; the quote of an error stays within
+// the message and survives the round trip.
+[[nodiscard]] failure check_icmpv6(bytes input);
 
 }  // namespace synack::fuzz
