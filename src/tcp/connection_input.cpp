@@ -6,6 +6,22 @@
 
 namespace synack {
 
+namespace {
+
+// The part of [left, right) that repeats bytes already held out of order: its overlap with the
+// first held range it meets (`held` is in sequence order). RFC 2883 §4.1.2 and §4.1.3: a segment
+// that brings new bytes and repeats some held ones reports the repeated part as a D-SACK block.
+std::optional<sack_block> first_overlap(std::span<const sack_block> held, seq_num left, seq_num right) {
+  for (const sack_block& b : held) {
+    const seq_num l = seq_max(left, b.left);
+    const seq_num r = seq_min(right, b.right);
+    if (l.before(r)) return sack_block{l, r};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 rx_verdict connection::on_segment(instant now, const tcp_repr& seg, ipv4_addr remote) {
   switch (state_) {
     case tcp_state::closed:
@@ -525,6 +541,11 @@ std::optional<rx_verdict> connection::take_in_order(instant now, const tcp_repr&
   if (!user_closed_) rcv_.buf.write(seg.payload.subspan(skip, len));  // an orphan discards what it gets
   const seq_num filled = rcv_.nxt + seq_len{static_cast<std::uint32_t>(len)};
   const bool gap = !rcv_.reasm.empty();
+  // Text that fills a gap and runs into held bytes repeats them: unless a part below RCV.NXT
+  // was already reported, the first repeated held part is the D-SACK block.
+  if (gap && skip == 0) {
+    if (const auto dup = first_overlap(rcv_.reasm.blocks(), rcv_.nxt, filled)) note_duplicate(dup->left, dup->right);
+  }
   const seq_num nxt = rcv_.reasm.advance(filled);
   if (!user_closed_) rcv_.buf.commit(distance(filled, nxt).n);
   rcv_.nxt = nxt;
@@ -548,6 +569,7 @@ std::optional<rx_verdict> connection::hold_out_of_order(const tcp_repr& seg, seq
   queue_ack();
   if (!text_start.before(take_end)) return rx_verdict::accepted;  // nothing inside the window
   const std::size_t len = distance(text_start, take_end).n;
+  const std::optional<sack_block> repeated = first_overlap(rcv_.reasm.blocks(), text_start, take_end);
   switch (rcv_.reasm.add(text_start, take_end)) {
     case reassembler::add_result::full:
       return rx_verdict::reassembly_full;
@@ -555,6 +577,7 @@ std::optional<rx_verdict> connection::hold_out_of_order(const tcp_repr& seg, seq
       note_duplicate(text_start, take_end);  // RFC 2883 §4.1.2: a duplicate held range
       break;
     case reassembler::add_result::added:
+      if (repeated) note_duplicate(repeated->left, repeated->right);  // new bytes, and some held ones again
       break;
   }
   if (!user_closed_) {

@@ -131,6 +131,31 @@ TEST(sack_receiver, dsack_for_a_duplicate_held_range__then_the_range_then_the_re
                               .sack = blocks{b(h.r(5), h.r(7)), b(h.r(4), h.r(9)), b(h.r(20), h.r(21))}});
 }
 
+// RFC 2883 §4.1.3: a segment that brings new bytes and repeats held ones reports the repeated
+// part first, then the block that now holds it (FreeBSD's rcv-data-segments/overlapping-*).
+TEST(sack_receiver, dsack_for_the_held_part_of_an_overlapping_out_of_order_segment) {
+  tcp_harness h;
+  establish_sack(h);
+  h.send(at_ms(1), seg{.seq = h.r(10), .ack = h.l(1), .payload = "jklmn"});
+  h.expect_recv(at_ms(1), seg{.seq = h.l(1), .ack = h.r(1), .sack = blocks{b(h.r(10), h.r(15))}});
+  h.send(at_ms(2), seg{.seq = h.r(8), .ack = h.l(1), .payload = "hijk"});
+  h.expect_recv(at_ms(2), seg{.seq = h.l(1), .ack = h.r(1), .sack = blocks{b(h.r(10), h.r(12)), b(h.r(8), h.r(15))}});
+}
+
+TEST(sack_receiver, dsack_for_the_held_part_of_a_gap_filling_segment__the_first_one_only) {
+  tcp_harness h;
+  establish_sack(h);
+  h.send(at_ms(1), seg{.seq = h.r(4), .ack = h.l(1), .payload = "def"});
+  h.send(at_ms(1), seg{.seq = h.r(8), .ack = h.l(1), .payload = "h"});
+  h.send(at_ms(1), seg{.seq = h.r(12), .ack = h.l(1), .payload = "lmn"});
+  h.expect_recv(at_ms(1), seg{.seq = h.l(1),
+                              .ack = h.r(1),
+                              .sack = blocks{b(h.r(12), h.r(15)), b(h.r(8), h.r(9)), b(h.r(4), h.r(7))}});
+  // [1, 10) fills the gap and repeats [4, 7) and [8, 9): the first repeated part is reported.
+  h.send(at_ms(2), seg{.seq = h.r(1), .ack = h.l(1), .payload = "abcdefghi"});
+  h.expect_recv(at_ms(2), seg{.seq = h.l(1), .ack = h.r(10), .sack = blocks{b(h.r(4), h.r(7)), b(h.r(12), h.r(15))}});
+}
+
 TEST(sack_receiver, blocks_ride_on_data__payload_makes_room_for_them) {
   tcp_harness h;
   establish_sack(h);
