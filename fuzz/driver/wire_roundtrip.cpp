@@ -121,10 +121,13 @@ failure walk_of(const ipv6_view& v, walk_end& end) {
   end.protocol = w->protocol;
   end.offset = w->offset;
   end.payload_len = w->payload.size();
-  if (w->offset < ipv6_view::header_len || w->offset + w->payload.size() != packet_len) {
+  if (w->offset < ipv6_view::header_len || w->offset > packet_len) return "ipv6: the walk ends outside the packet";
+  if (w->protocol == ipv6_next::no_next) {
+    // RFC 8200 §4.7: octets after a header whose Next Header is 59 are ignored.
+    if (!w->payload.empty()) return "ipv6: No Next Header with a payload";
+  } else if (w->offset + w->payload.size() != packet_len) {
     return "ipv6: the walk's upper layer is not the rest of the packet";
   }
-  if (w->protocol == ipv6_next::no_next && !w->payload.empty()) return "ipv6: No Next Header with a payload";
   return std::nullopt;
 }
 
@@ -158,7 +161,13 @@ failure icmpv6_roundtrip(bytes message) {
     return "icmpv6: data points outside the message";
   }
   const auto q = m->quote();
-  if (m->is_error() && !q) return "icmpv6: an accepted error message has no quote";
+  // The four RFC 4443 errors are refused without a quotable IPv6 header; an error of unknown
+  // type (0, 5..127: RFC 4443 §2.4 (a) passes them up) has a quote when it carries one.
+  const auto t = static_cast<std::uint8_t>(m->type);
+  if (t >= 1 && t <= 4 && !q) return "icmpv6: an accepted error message has no quote";
+  if (m->is_error() && q.has_value() != (m->data.size() >= ipv6_view::header_len)) {
+    return "icmpv6: an error's quote does not follow its length";
+  }
   if (!m->is_error() && q) return "icmpv6: a non-error message has a quote";
   std::vector<std::byte> out(m->buffer_len());
   m->emit(out, v6_src, v6_dst);
