@@ -301,14 +301,19 @@ void host::impl::icmp_input(instant now, const ipv4_view& ip) {
     case icmp_type::dest_unreachable:
     case icmp_type::time_exceeded: {
       // RFC 5927 §4.1: act only on errors that quote one of our connections with a sequence
-      // number in flight (SND.UNA <= SEG.SEQ <= SND.MAX); the connection classifies them
-      // (RFC 9293 §3.9.2.2, RFC 1191: connection_icmp.cpp).
+      // number in flight ("SND.UNA =< SEG.SEQ < SND.NXT", with SND.MAX for SND.NXT: after a
+      // timeout SND.NXT goes back, but what was sent before may still be quoted; SND.MAX itself
+      // was never sent); the connection classifies them (RFC 9293 §3.9.2.2, RFC 1191:
+      // connection_icmp.cpp).
       const auto q = msg->quote();
       std::optional<std::uint32_t> idx;
       if (q && q->protocol == ip_proto::tcp && q->src == cfg.addr) {
         if (const std::uint32_t* i = demux.find(four_tuple{q->src, q->src_port, q->dst, q->dst_port})) idx = *i;
       }
-      if (!idx || !q->seq.between(slots[*idx].conn->snd().una, slots[*idx].conn->snd().max)) {
+      const auto in_flight = [&](const connection& c) {
+        return q->seq.in_window(c.snd().una, distance(c.snd().una, c.snd().max).n);
+      };
+      if (!idx || !in_flight(*slots[*idx].conn)) {
         ++ctr.host(host_drop::icmp_unmatched);
         return;
       }

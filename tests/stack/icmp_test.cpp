@@ -151,6 +151,21 @@ TEST(icmp, quote_outside_the_flight_is_unmatched) {
   EXPECT_EQ(t.h().find(c.h)->snd().mss, 1460);
 }
 
+// RFC 5927 §4.1: "SND.UNA =< SEG.SEQ < SND.NXT". SND.MAX itself was never sent: with nothing
+// in flight, even a quote of SND.UNA (= SND.MAX) is unmatched; one byte in flight makes it match.
+TEST(icmp, quote_of_snd_max_is_unmatched) {
+  stack_harness t;
+  const conn_info c = t.establish_active(at_ms(0));
+  t.feed(at_ms(2), icmp_error(c, c.l(1), 3, icmp_unreach_code::port));
+  EXPECT_EQ(t.ctr().host(host_drop::icmp_unmatched), 1u);
+  EXPECT_EQ(t.write(c.h, "a"), 1u);
+  t.expect_tcp(at_ms(3), seg{.seq = c.l(1), .ack = c.r(1), .flags = tcp_flag::psh, .payload = "a", .peer = c.peer, .local = c.local});
+  t.feed(at_ms(4), icmp_error(c, c.l(2), 3, icmp_unreach_code::port));  // SND.MAX
+  EXPECT_EQ(t.ctr().host(host_drop::icmp_unmatched), 2u);
+  t.feed(at_ms(4), icmp_error(c, c.l(1), 3, icmp_unreach_code::port));  // the byte in flight
+  EXPECT_EQ(t.ctr().icmp_in_errors_matched, 1u);
+}
+
 // Three full segments in flight; a router on the path says its next hop carries 1000 octets.
 struct pmtu : ::testing::Test {
   stack_harness t;

@@ -389,6 +389,9 @@ std::uint64_t sum_drops_excluding_reply_queue(const host_counters& c) {
 // input is either accepted or in exactly one drop bucket, and a mutation that leaves the TCP
 // checksum wrong never moves the connection.
 TEST_F(malformed, randomized_mutations_are_counted_and_harmless) {
+  // Text in flight, so ICMP errors quoting l(5) match (RFC 5927 §4.1: SND.UNA =< SEG.SEQ < SND.MAX).
+  ASSERT_EQ(t_.write(c_.h, "in flight"), 9u);
+  t_.expect_tcp(at_ms(20), seg{.seq = c_.l(5), .ack = c_.r(5), .flags = tcp_flag::psh, .payload = "in flight"});
   rng r(0x6d616c666f726d); // "malform"
   const std::vector<std::vector<std::byte>> templates{
       data_segment(),
