@@ -169,6 +169,12 @@ bool executor::apply_knob(const std::string& key, const std::string& value, std:
     t.rfc5961_syn = *v != 0;
   } else if (key == "fin_wait_2_timeout") {
     t.fin_wait_2_timeout = ms;
+  } else if (key == "keepalive_idle") {
+    t.keepalive_idle = ms;
+  } else if (key == "keepalive_interval") {
+    t.keepalive_interval = ms;
+  } else if (key == "keepalive_count") {
+    t.keepalive_count = static_cast<std::uint32_t>(std::min<std::int64_t>(*v, 127));
   } else if (key == "syncookies") {
     if (*v > 2) {
       why = "syncookies is 0, 1 or 2";
@@ -344,12 +350,20 @@ namespace synack::pkt {
 
 namespace {
 
-// sysctl names (FreeBSD and Linux) -> host knob and unit scaling of the value.
+// sysctl names (FreeBSD and Linux) -> host knob and unit scaling of the value (knobs in ms).
 struct sysctl_map {
   std::string_view name;
   std::string_view knob;
+  std::int64_t scale = 1;  // the knob's value per unit of the sysctl's
+  bool per_socket = false;  // a default of new sockets: takes effect on a live host too
 };
 constexpr sysctl_map sysctls[] = {
+    {"net.inet.tcp.keepidle", "keepalive_idle", 1, true},  // FreeBSD: ms
+    {"net.inet.tcp.keepintvl", "keepalive_interval", 1, true},
+    {"net.inet.tcp.keepcnt", "keepalive_count", 1, true},
+    {"net.ipv4.tcp_keepalive_time", "keepalive_idle", 1000, true},  // Linux: s
+    {"net.ipv4.tcp_keepalive_intvl", "keepalive_interval", 1000, true},
+    {"net.ipv4.tcp_keepalive_probes", "keepalive_count", 1, true},
     {"net.inet.tcp.recvspace", "recv_buffer"},   {"net.inet.tcp.sendspace", "send_buffer"},
     {"net.inet.tcp.sack.enable", "sack"},        {"net.ipv4.tcp_sack", "sack"},
     {"net.ipv4.tcp_timestamps", "timestamps"},   {"net.ipv4.tcp_window_scaling", "window_scaling"},
@@ -361,14 +375,25 @@ constexpr sysctl_map sysctls[] = {
 }  // namespace
 
 // `sysctl -w name=value ...`: a name with a host knob sets it (before the host exists: the
-// scripts set them first); every other name (FreeBSD's ecn, blackhole, hostcache ...) is a
-// no-op here — docs/conformance.md says which behaviour that leaves.
+// scripts set them first); a default of new sockets (keep-alive times) also later, for the
+// sockets created after it, as the kernels do; every other name (FreeBSD's ecn, blackhole,
+// hostcache ...) is a no-op here — docs/conformance.md says which behaviour that leaves.
 bool executor::sysctl(const event&, const std::vector<std::string>& w) {
   for (std::size_t i = 1; i < w.size(); ++i) {
     const std::size_t eq = w[i].find('=');
     if (w[i].starts_with("-") || eq == std::string::npos) continue;
     const std::string_view name = std::string_view{w[i]}.substr(0, eq);
     const std::string value = w[i].substr(eq + 1);
+    const auto socket_default = std::find_if(std::begin(sysctls), std::end(sysctls),
+                                             [&](const sysctl_map& m) { return m.name == name && m.per_socket; });
+    if (host_ && socket_default != std::end(sysctls)) {
+      std::string why;
+      const auto v = to_int(value);
+      if (v && apply_knob(std::string{socket_default->knob}, std::to_string(*v * socket_default->scale), why)) {
+        table_->set_defaults(cfg_.tcp);
+      }
+      continue;
+    }
     if (host_) continue;  // too late for a host knob; a restore at the end of a script
     // FreeBSD's insecure_rst / insecure_syn = 1 select RFC 793's rules: the knobs' opposite.
     if (name == "net.inet.tcp.insecure_rst" || name == "net.inet.tcp.insecure_syn") {
@@ -384,10 +409,10 @@ bool executor::sysctl(const event&, const std::vector<std::string>& w) {
       continue;
     }
     for (const auto& m : sysctls) {
-      if (m.name == name) {
-        std::string why;
-        (void)apply_knob(std::string{m.knob}, value, why);
-      }
+      if (m.name != name) continue;
+      std::string why;
+      const auto v = to_int(value);
+      (void)apply_knob(std::string{m.knob}, v && m.scale != 1 ? std::to_string(*v * m.scale) : value, why);
     }
   }
   return true;

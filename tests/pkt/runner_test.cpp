@@ -80,6 +80,24 @@ TEST(pkt_runner, directives_set_host_knobs) {
   EXPECT_EQ(r.what, verdict::fail);
 }
 
+// Keep-alive sysctls are defaults of new sockets: set after the host exists, they apply to the
+// sockets created after them (FreeBSD in ms, Linux in s), not to those already open.
+TEST(pkt_runner, keepalive_sysctls_apply_to_later_sockets) {
+  const auto r = run_text(
+      "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
+      "+0 getsockopt(3, IPPROTO_TCP, TCP_KEEPIDLE, [7200], [4]) = 0\n"
+      "+0 `sysctl -w net.inet.tcp.keepidle=15000 net.inet.tcp.keepcnt=4`\n"
+      "+0 getsockopt(3, IPPROTO_TCP, TCP_KEEPIDLE, [7200], [4]) = 0\n"
+      "+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4\n"
+      "+0 getsockopt(4, IPPROTO_TCP, TCP_KEEPIDLE, [15], [4]) = 0\n"
+      "+0 getsockopt(4, IPPROTO_TCP, TCP_KEEPCNT, [4], [4]) = 0\n"
+      "+0 `sysctl -w net.ipv4.tcp_keepalive_intvl=30`\n"
+      "+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 5\n"
+      "+0 getsockopt(5, IPPROTO_TCP, TCP_KEEPINTVL, [30], [4]) = 0\n",
+      run_options{});
+  EXPECT_EQ(r.what, verdict::pass) << r.message;
+}
+
 TEST(pkt_runner, parse_errors_fail_with_the_column) {
   const auto r = run_text("+0 < S 0:0 win 10\n", {});
   EXPECT_EQ(r.what, verdict::fail);
