@@ -35,15 +35,6 @@ struct demo_options {
   std::string html;
 };
 
-struct glyphs {
-  const char* line;
-  const char* right;
-  const char* left;
-  const char* lost;
-  const char* note;
-};
-constexpr glyphs unicode_glyphs{"─", "▶", "◀", "✗", "↳"};
-constexpr glyphs ascii_glyphs{"-", ">", "<", "x", "^"};
 
 constexpr int state_width = 12;  // "SYN-RECEIVED"
 constexpr int arrow_width = 58;  // columns of the segment cell
@@ -123,7 +114,7 @@ class ladder {
   // `name_transitions`: a line naming the cause of each simultaneous-open/close transition
   // (`--why` ladders have their own annotations, in their language).
   ladder(const demo_options& o, std::FILE* out, bool name_transitions = true)
-      : o_(o), g_(o.ascii ? ascii_glyphs : unicode_glyphs), out_(out), name_transitions_(name_transitions) {}
+      : o_(o), g_(diagram::glyphs_for(o.ascii)), out_(out), name_transitions_(name_transitions) {}
 
   void header(const echo_config& c) {
     fmt::print(out_, "synack demo: client {} and server {}:{} on a simulated link\n", c.client_addr.to_string(),
@@ -262,7 +253,7 @@ class ladder {
   }
 
   const demo_options& o_;
-  glyphs g_;
+  const diagram::ladder_glyphs& g_;
   std::FILE* out_;
   bool name_transitions_;
   std::optional<seq_num> client_isn_;

@@ -9,6 +9,16 @@
 
 namespace synack::diagram {
 
+// The characters a terminal ladder is drawn with: Unicode box drawing and arrows, or ASCII.
+struct ladder_glyphs {
+  const char* line;   // the shaft
+  const char* right;  // the head of an arrow to the right
+  const char* left;
+  const char* lost;   // where a lost segment ends
+  const char* note;   // before an annotation under a row (`synack demo --why`)
+};
+[[nodiscard]] const ladder_glyphs& glyphs_for(bool ascii);
+
 struct render_options {
   int width = 80;         // terminal columns (text only); at least min_width
   bool ascii = false;     // text only: no box-drawing or arrow glyphs

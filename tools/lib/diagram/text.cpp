@@ -13,14 +13,8 @@ namespace {
 
 constexpr int state_width = 12;  // "SYN-RECEIVED"
 
-struct glyphs {
-  const char* line;
-  const char* right;
-  const char* left;
-  const char* lost;
-};
-constexpr glyphs unicode_glyphs{"─", "▶", "◀", "✗"};
-constexpr glyphs ascii_glyphs{"-", ">", "<", "x"};
+constexpr ladder_glyphs unicode_glyphs{"─", "▶", "◀", "✗", "↳"};
+constexpr ladder_glyphs ascii_glyphs{"-", ">", "<", "x", "^"};
 
 std::string repeat(const char* g, int n) {
   std::string s;
@@ -48,8 +42,10 @@ std::string time_ms(std::int64_t ns) { return fmt::format("{:.3f}", static_cast<
 
 }  // namespace
 
+const ladder_glyphs& glyphs_for(bool ascii) { return ascii ? ascii_glyphs : unicode_glyphs; }
+
 std::string render_text(const connection& c, const render_options& o) {
-  const glyphs& g = o.ascii ? ascii_glyphs : unicode_glyphs;
+  const ladder_glyphs& g = glyphs_for(o.ascii);
   const int width = std::max(o.width, render_options::min_width);
   const std::int64_t t0 = c.segments.empty() ? 0 : c.segments.front().wire.t_ns;
   std::size_t tw = 2;
