@@ -146,6 +146,13 @@ bool congestion_control::enter_recovery(instant now, seq_num ack, seq_num snd_ma
   return true;
 }
 
+void congestion_control::on_probe_repaired_loss(instant now, std::uint32_t flight) {
+  ssthresh_ = std::max(loss_ssthresh(now, flight, false), 2 * mss_);
+  set_cwnd(ssthresh_);
+  after_rto_ = false;
+  window_reset();
+}
+
 // RFC 5681 §3.1: on a timeout cwnd = LW = 1 SMSS and ssthresh = max(FlightSize/2, 2*SMSS),
 // except that ssthresh is held when the segment already timed out once. RFC 6582 §3.2
 // step 4: recover = highest sequence number sent, and fast recovery ends.

@@ -348,6 +348,7 @@ void connection::on_timeout(instant now) {
   if (timers_.expired(timer_kind::persist, now)) on_persist_timeout(now);
   if (timers_.expired(timer_kind::keepalive, now)) on_keepalive_timeout(now);
   if (timers_.expired(timer_kind::pmtu_raise, now)) on_pmtu_raise_timeout();
+  if (timers_.expired(timer_kind::loss_probe, now)) on_loss_probe_timeout();
 }
 
 void connection::on_retransmit_timeout(instant now) {
@@ -382,6 +383,7 @@ void connection::on_retransmit_timeout(instant now) {
     syn_due_ = true;
     syn_timed_out_ = true;
   } else {
+    timers_.clear(timer_kind::loss_probe);
     on_rto_for_recovery(now);
     snd_.nxt = snd_.una;  // go back: resend from the oldest unacknowledged byte (or FIN)
     // RFC 9293 §3.8.6.1 (MUST-36): into a zero window what goes again is a one-octet probe;

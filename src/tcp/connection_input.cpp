@@ -419,6 +419,7 @@ void connection::process_ack_of_new_data(instant now, seq_num ack) {
   snd_.rto_streak = 0;  // R1 counts retransmissions of one segment; this one got through
   if (snd_.una == snd_.max) {
     timers_.clear(timer_kind::retransmit);  // RFC 6298 §5.2
+    timers_.clear(timer_kind::loss_probe);
     snd_.first_tx.reset();
   } else {
     arm_retransmit(now);  // RFC 6298 §5.3

@@ -10,7 +10,7 @@ namespace synack {
 bool connection::has_pending_output() const {
   // snd_.rec.rtx: a fast retransmission owed (the third duplicate ACK, a partial ACK) is output too,
   // even when nothing new may be sent (all sent, or cwnd full).
-  if (rst_ || syn_due_ || rcv_.ack_now || keepalive_due_ || snd_.rec.rtx) return true;
+  if (rst_ || syn_due_ || rcv_.ack_now || keepalive_due_ || snd_.rec.rtx || snd_.rec.tlp_due) return true;
   switch (state_) {
     case tcp_state::established:
     case tcp_state::close_wait:
@@ -202,6 +202,10 @@ std::size_t connection::emit_syn(instant now, mutable_bytes out) {
 // The sender's choice of the next data-bearing segment: a retransmission owed (or picked by
 // SACK recovery) first, then new data or the FIN at SND.NXT.
 connection::segment_plan connection::plan_segment(instant now) {
+  if (snd_.rec.tlp_due) {  // the PTO fired (RFC 8985 §7.3)
+    snd_.rec.tlp_due = false;
+    if (const segment_plan p = plan_loss_probe(); p.kind != segment_kind::none) return p;
+  }
   // Only a retransmission owed or SACK recovery can have one (take_retransmission).
   if (snd_.rec.rtx || sack_recovery()) {
     if (auto s = take_retransmission()) {
@@ -243,7 +247,20 @@ std::size_t connection::emit_segment(instant now, mutable_bytes out, const segme
   if (last_tx_.retransmission) ++snd_.retransmissions;
   note_sent(now, p, len, fin, room);
   snd_.rec.cc->on_transmit(now);
-  if (!timers_.armed(timer_kind::retransmit)) arm_retransmit(now);
+  if (p.loss_probe) {
+    // RFC 8985 §7.3: one probe per flight; after it the RTO, not another PTO, is armed.
+    // DEVIATION(RFC 8985 §7.3): the RTO keeps its deadline if it has one, where the RFC re-arms
+    // it from the probe. Without RACK (§6) the probe's ACK does not start recovery by itself,
+    // and a later RTO only delays the repair (the transfer golden table: +20-60 % under loss).
+    snd_.rec.tlp_end = snd_.max;
+    snd_.rec.tlp_retrans = p.kind != segment_kind::new_data;
+    ++snd_.loss_probes;
+    timers_.clear(timer_kind::loss_probe);
+    if (!timers_.armed(timer_kind::retransmit)) arm_retransmit(now);
+  } else {
+    if (!timers_.armed(timer_kind::retransmit)) arm_retransmit(now);
+    if (p.kind == segment_kind::new_data) arm_loss_probe(now);  // §7.2: after new data
+  }
   return emit(now, out, hdr, distance(snd_.buf_start, p.seq).n, len);
 }
 

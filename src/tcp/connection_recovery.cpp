@@ -36,11 +36,13 @@ void connection::start_congestion_control() {
 // were updated. `prev_una` and `prev_wnd` are their values before this ACK.
 void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num prev_una, std::uint32_t prev_wnd) {
   const seq_num ack = *seg.ack;
-  std::uint32_t newly_sacked = 0;
+  sack_update su;
   if (sack_ok_) {
     const std::span<const sack_block> blocks(seg.options.sack.data(), seg.options.sack_count);
-    newly_sacked = snd_.rec.sb.update(snd_.una, snd_.max, blocks).newly_sacked;
+    su = snd_.rec.sb.update(snd_.una, snd_.max, blocks);
   }
+  const std::uint32_t newly_sacked = su.newly_sacked;
+  check_loss_probe(now, prev_una, su);
   if (prev_una.before(ack)) {
     snd_.rec.lt_budget = 0;
     // The resend after a PMTU reduction is clocked by ACKs: each acknowledged octet lets two
@@ -65,6 +67,7 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
         snd_.rec.exit(sack_ok_);
         break;
     }
+    arm_loss_probe(now);  // RFC 8985 §7.2: restarted by an ACK of new data
     return;
   }
   // RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT: data outstanding, no data or SYN/FIN in it, the
@@ -100,6 +103,78 @@ void connection::on_duplicate_ack(instant now) {
 void connection::begin_fast_recovery() {
   ++snd_.fast_retransmits;
   snd_.rec.enter(sack_ok_, snd_.una, snd_.mss);
+  timers_.clear(timer_kind::loss_probe);  // recovery finds the losses now
+  snd_.rec.tlp_due = false;
+}
+
+// ---- Tail Loss Probe (RFC 8985 §7) ----------------------------------------------------------
+
+// §7.2: after new data is sent or an ACK acknowledges new data, with SACK, outside recovery,
+// nothing SACKed and no probe outstanding: PTO = 2 x SRTT, plus WCDelAckT when one segment is
+// in flight (its ACK may be delayed). DEVIATION(RFC 8985 §7.2): when the RTO would fire first
+// the RFC moves the probe to the RTO's time, which turns every first RTO into a probe; here the
+// RTO stays an RTO (with no RTT sample yet, PTO = 1 s, no earlier than the initial RTO).
+void connection::arm_loss_probe(instant now) {
+  timers_.clear(timer_kind::loss_probe);
+  if (!cfg_->tail_loss_probe || !sack_ok_ || snd_.una == snd_.max || snd_.rec.tlp_end) return;
+  if (snd_.rec.cc->in_recovery() || sack_recovery() || snd_.rec.sb.sacked_bytes() != 0) return;
+  const auto srtt = snd_.rtt.srtt();
+  if (!srtt) return;
+  // DEVIATION(Linux tcp_schedule_loss_probe): at least 10 ms, so a near-zero SRTT (a host on
+  // the same machine) does not probe at once; RFC 8985 sets no floor.
+  duration pto = std::max<duration>(2 * *srtt, std::chrono::milliseconds(10));
+  if (distance(snd_.una, snd_.max).n <= snd_.mss) pto += cfg_->tlp_delayed_ack;
+  const auto rto_at = timers_.get(timer_kind::retransmit);
+  if (rto_at && *rto_at <= now + pto) return;
+  timers_.set(timer_kind::loss_probe, now + pto);
+}
+
+void connection::on_loss_probe_timeout() {
+  timers_.clear(timer_kind::loss_probe);
+  if (snd_.una == snd_.max || snd_.rec.tlp_end || snd_.rec.cc->in_recovery()) return;
+  snd_.rec.tlp_due = true;  // plan_segment sends it (plan_loss_probe)
+}
+
+// §7.3: the probe is a new segment if there is unsent data the peer's window takes (cwnd does
+// not hold it back: the probe is the one segment sent to learn what happened), else the last
+// segment sent again (the highest sequence numbers, the FIN with it if it was sent).
+connection::segment_plan connection::plan_loss_probe() const {
+  const seq_num end = snd_.data_end();
+  const seq_num wnd_edge = snd_.una + seq_len{snd_.wnd};
+  const std::uint32_t usable = snd_.max.before(wnd_edge) ? distance(snd_.max, wnd_edge).n : 0;
+  const std::uint32_t unsent = snd_.max.before(end) ? distance(snd_.max, end).n : 0;
+  if (snd_.nxt == snd_.max && usable > 0 && unsent > 0) {
+    const std::uint32_t len = std::min({usable, unsent, std::uint32_t{snd_.mss}});
+    return segment_plan{segment_kind::new_data, snd_.nxt, len, snd_.fin_queued, {}, true};
+  }
+  const seq_num data_sent_end = end.before(snd_.max) ? end : snd_.max;  // the FIN (if sent) follows `end`
+  const std::uint32_t last = std::min<std::uint32_t>(distance(snd_.una, data_sent_end).n, snd_.mss);
+  segment_plan p = plan_retransmission(next_segment{data_sent_end - seq_len{last}, last, seg_rule::lost});
+  p.loss_probe = p.kind != segment_kind::none;
+  return p;
+}
+
+// §7.4: what the ACKs after a probe say. An ACK at or beyond TLP.end_seq ends the episode: a
+// probe of new data says nothing of a loss; a D-SACK of the probe means the original arrived
+// too (no loss); an ACK beyond it (data sent after the probe acknowledged, no D-SACK came) means
+// the probe repaired a loss: cwnd is reduced as fast recovery would have; a pure duplicate ACK
+// means both arrived.
+void connection::check_loss_probe(instant now, seq_num prev_una, const sack_update& su) {
+  if (!snd_.rec.tlp_end) return;
+  const seq_num end = *snd_.rec.tlp_end;
+  const seq_num ack = snd_.una;
+  if (ack.before(end)) return;
+  const bool dsack_of_probe = su.dsack && su.dsack_block.right.after(end - seq_len{snd_.mss + 1u}) &&
+                              su.dsack_block.left.before(end);
+  if (!snd_.rec.tlp_retrans || dsack_of_probe) {
+    snd_.rec.tlp_end.reset();
+  } else if (ack.after(end)) {
+    snd_.rec.tlp_end.reset();
+    ++snd_.probe_recoveries;
+    snd_.rec.cc->on_probe_repaired_loss(now, distance(prev_una, snd_.max).n);
+  } else if (prev_una == ack && su.newly_sacked == 0) {
+    snd_.rec.tlp_end.reset();  // a pure duplicate ACK: the original and the probe both arrived
+  }
 }
 
 // RFC 5681 §3.1 (cwnd = 1 SMSS, ssthresh halved once per loss): loss_recovery::on_rto.

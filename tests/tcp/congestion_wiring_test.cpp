@@ -9,6 +9,7 @@
 #include <string>
 
 #include "support/tcp_harness.hpp"
+#include "tcp/full_segments.hpp"
 
 namespace synack::test {
 namespace {
@@ -16,23 +17,11 @@ namespace {
 using namespace tcp_flag;
 using s = tcp_state;
 
-constexpr std::uint32_t smss = 1460;
-
 tcp_config reno_cfg() {
   tcp_config cfg;
   cfg.congestion = congestion_kind::reno;
   return cfg;
 }
-
-// Octets of segment k (1-based) of a write of n full segments: 'a' + k - 1.
-std::string segment(int k) { return std::string(smss, static_cast<char>('a' + k - 1)); }
-std::string segments(int from, int to) {
-  std::string out;
-  for (int k = from; k <= to; ++k) out += segment(k);
-  return out;
-}
-// Sequence offset (from l(1)) of segment k.
-std::uint32_t off(int k) { return 1 + static_cast<std::uint32_t>(k - 1) * smss; }
 
 // Expects full segment k at `at` (PSH on the last of a write of `last` segments).
 void expect_segment(tcp_harness& h, instant at, int k, int last) {

@@ -46,6 +46,13 @@ struct tcp_config {
   duration rto_initial = std::chrono::seconds(1);
   duration rto_min = std::chrono::seconds(1);
   duration rto_max = std::chrono::seconds(60);
+  // RFC 8985 §7 Tail Loss Probe, with SACK: when the ACK of a flight's tail is overdue (2 x
+  // SRTT, plus `tlp_delayed_ack` for a flight of one segment, the worst case of a delayed ACK:
+  // WCDelAckT), send one probe — a new segment if the window allows, else the last one again —
+  // so that the ACK it draws shows the loss, instead of waiting for the RTO. At most one probe
+  // per flight; a loss the probe repaired reduces cwnd as fast recovery would (§7.4).
+  bool tail_loss_probe = true;
+  duration tlp_delayed_ack = std::chrono::milliseconds(200);
   // RFC 9293 §3.8.3 (MUST-20/21/23): R2 thresholds, as total time since the first
   // transmission of the unacknowledged segment. SYN: at least 3 minutes (MUST-23).
   duration syn_r2 = std::chrono::seconds(180);

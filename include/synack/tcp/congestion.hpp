@@ -109,6 +109,10 @@ class congestion_control {
   // than `recover`) or recovery is already in progress. Returns whether it entered.
   bool enter_recovery(instant now, seq_num ack, seq_num snd_max, std::uint32_t flight, recovery_style style);
   void on_rto(instant now, seq_num snd_max, std::uint32_t flight);
+  // RFC 8985 §7.4.2: a tail loss probe repaired a loss. The response fast recovery would have
+  // had (ssthresh from the loss, cwnd = ssthresh), entered and left at once: nothing is left
+  // to retransmit.
+  void on_probe_repaired_loss(instant now, std::uint32_t flight);
   void on_transmit(instant now) { last_send_ = now; }
   // Returns whether cwnd was reduced to the restart window.
   bool on_idle_restart(instant now, duration rto);

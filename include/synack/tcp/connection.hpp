@@ -230,6 +230,8 @@ class connection {
   [[nodiscard]] std::uint16_t tx_gso_size() const { return last_tx_.gso_size; }
   [[nodiscard]] std::uint64_t retransmissions() const { return snd_.retransmissions; }
   [[nodiscard]] std::uint64_t fast_retransmits() const { return snd_.fast_retransmits; }
+  [[nodiscard]] std::uint64_t loss_probes() const { return snd_.loss_probes; }            // RFC 8985 §7.3
+  [[nodiscard]] std::uint64_t probe_recoveries() const { return snd_.probe_recoveries; }  // RFC 8985 §7.4
   [[nodiscard]] std::uint64_t timeouts() const { return snd_.timeouts; }
   [[nodiscard]] std::uint64_t challenge_acks_suppressed() const { return challenge_acks_suppressed_; }
   [[nodiscard]] std::uint64_t pmtu_reductions() const { return pmtu_reductions_; }
@@ -301,6 +303,10 @@ class connection {
   void on_duplicate_ack(instant now);
   void begin_fast_recovery();
   void on_rto_for_recovery(instant now);
+  // RFC 8985 §7 Tail Loss Probe: arm the PTO, its expiry, the probe, and what an ACK says of it.
+  void arm_loss_probe(instant now);
+  void on_loss_probe_timeout();
+  void check_loss_probe(instant now, seq_num prev_una, const sack_update& su);
   [[nodiscard]] bool sack_recovery() const { return snd_.rec.sack_recovery(sack_ok_); }
   [[nodiscard]] std::uint32_t sending_flight() const;
   [[nodiscard]] std::uint32_t cwnd_room() const;
@@ -323,9 +329,11 @@ class connection {
     std::uint32_t len = 0;  // payload octets wanted, before the options take their room
     bool fin_ok = false;    // the FIN may ride on a segment that ends at the last queued octet
     next_segment hole{};    // retransmission: what the scoreboard is told was sent
+    bool loss_probe = false;  // a tail loss probe (RFC 8985 §7.3)
   };
   [[nodiscard]] segment_plan plan_segment(instant now);
   [[nodiscard]] segment_plan plan_retransmission(const next_segment& s) const;
+  [[nodiscard]] segment_plan plan_loss_probe() const;
   std::size_t emit_segment(instant now, mutable_bytes out, const segment_plan& p);
   void note_sent(instant now, const segment_plan& p, std::uint32_t len, bool fin, std::uint32_t room);
   // Completes `hdr` in place (ports, ACK, window) and writes it: a ~300-octet repr is not

@@ -42,6 +42,11 @@ struct loss_recovery {
   std::optional<next_segment> rtx;  // a retransmission owed now (fast retransmit, partial ACK)
   std::uint32_t lt_budget = 0;      // RFC 3042: new segments allowed beyond cwnd
   std::uint32_t pmtu_burst = 0;     // after a PMTU reduction: the most in flight (0: no bound)
+  // RFC 8985 §7 Tail Loss Probe: TLP.end_seq (SND.NXT after the probe, until its episode
+  // ends: at most one probe per flight) and TLP.is_retrans; `tlp_due` once the PTO fired.
+  std::optional<seq_num> tlp_end;
+  bool tlp_retrans = false;
+  bool tlp_due = false;
 
   explicit loss_recovery(congestion_kind kind) : cc(kind, 536) {}
   // RFC 6675 §5 step (4) with SACK (the scoreboard picks the first hole), or RFC 5681 §3.2
@@ -66,6 +71,8 @@ struct loss_recovery {
     if (sack) sb.on_rto(una, max);
     rtx.reset();
     lt_budget = 0;
+    tlp_end.reset();  // the probe's episode ends with the timeout
+    tlp_due = false;
   }
   // RFC 6675: SACK-based recovery in progress.
   [[nodiscard]] bool sack_recovery(bool sack) const { return sack && sb.in_recovery(); }
@@ -100,6 +107,8 @@ struct sender : send_vars {
   std::uint64_t retransmissions = 0;  // segments sent again (RetransSegs)
   std::uint64_t fast_retransmits = 0;
   std::uint64_t timeouts = 0;
+  std::uint64_t loss_probes = 0;       // tail loss probes sent (RFC 8985 §7.3)
+  std::uint64_t probe_recoveries = 0;  // losses a probe repaired (RFC 8985 §7.4)
 };
 
 }  // namespace synack

@@ -1,0 +1,82 @@
+// Loss recovery over many seeds: each impaired transfer of the golden table's kind, run with
+// `seeds` different random draws, once with a tcp_config feature off and once on (today the
+// Tail Loss Probe, RFC 8985 §7), in virtual time. One seed is a single path through chaos (a
+// probe changes every later loss draw); the mean and median over seeds say whether a change
+// helps. Deterministic: the same numbers on every machine (docs/performance.md).
+// Usage: recovery_seeds [SEEDS]   (default 40)
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "transfer_matrix.hpp"
+
+namespace {
+
+using namespace synack;
+using namespace std::chrono_literals;
+
+struct scenario {
+  const char* name;
+  double loss;
+  double corrupt;
+  std::uint64_t c2s;
+  std::uint64_t s2c;
+  duration latency;
+};
+
+struct stats {
+  double mean = 0;
+  double median = 0;
+  int failed = 0;
+};
+
+stats run(const scenario& s, int seeds, bool tlp) {
+  std::vector<double> t;
+  stats st;
+  for (int seed = 1; seed <= seeds; ++seed) {
+    transfer_config c = base_config(static_cast<std::uint64_t>(seed));
+    c.c2s = link(s.latency);
+    c.c2s.loss = s.loss;
+    c.c2s.corrupt = s.corrupt;
+    c.s2c = c.c2s;
+    c.bytes_c2s = s.c2s;
+    c.bytes_s2c = s.s2c;
+    set_buffers(c, 64 * 1024);
+    c.client_tcp.tail_loss_probe = tlp;
+    c.server_tcp.tail_loss_probe = tlp;
+    const transfer_outcome o = run_transfer(c);
+    if (!o.completed) {
+      ++st.failed;
+      continue;
+    }
+    t.push_back(o.transfer_seconds());
+  }
+  if (t.empty()) return st;
+  for (const double x : t) st.mean += x;
+  st.mean /= static_cast<double>(t.size());
+  std::sort(t.begin(), t.end());
+  st.median = t[t.size() / 2];
+  return st;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int seeds = argc > 1 ? std::max(1, std::atoi(argv[1])) : 40;
+  const scenario cases[] = {
+      {"loss1_1MB_20ms", 0.01, 0, 1'000'000, 0, 20ms},     {"loss2_1MB_20ms", 0.02, 0, 1'000'000, 0, 20ms},
+      {"loss5_1MB_20ms", 0.05, 0, 1'000'000, 0, 20ms},     {"loss20_100KB_20ms", 0.20, 0, 100'000, 0, 20ms},
+      {"corrupt10_300KB_10ms", 0, 0.10, 300'000, 0, 10ms}, {"bidir_loss2_300KB_20ms", 0.02, 0, 300'000, 300'000, 20ms},
+  };
+  std::printf("Tail Loss Probe (RFC 8985 §7) off and on, %d seeds each, virtual seconds to complete\n", seeds);
+  std::printf("%-24s %10s %10s %10s %10s %8s %8s\n", "scenario", "mean off", "mean on", "median off", "median on",
+              "on/off", "failed");
+  for (const scenario& s : cases) {
+    const stats off = run(s, seeds, false);
+    const stats on = run(s, seeds, true);
+    std::printf("%-24s %10.3f %10.3f %10.3f %10.3f %8.2f %4d/%-3d\n", s.name, off.mean, on.mean, off.median, on.median,
+                off.mean > 0 ? on.mean / off.mean : 0.0, off.failed, on.failed);
+  }
+  return 0;
+}
