@@ -69,9 +69,7 @@ bool host_driver::transmit(instant now, turn_result& r) {
       bounded = false;
       break;
     }
-    const bytes packet{txbuf_.data(), *len};
-    const bool plain = meta.gso_size == 0 && !meta.csum_partial;
-    if (plain ? link_.send(now, packet) : link_.send_offload(now, packet, meta)) {
+    if (io::send_packet(link_, now, bytes{txbuf_.data(), *len}, meta)) {
       ++r.sent;
     } else {
       ++r.dropped;
