@@ -380,9 +380,7 @@ bool event_loop::transmit() {
     auto len = host_->poll_transmit(now_, mutable_bytes{txbuf_}, meta);
     if (!len) break;
     any = true;
-    const bytes packet{txbuf_.data(), *len};
-    const bool plain = meta.gso_size == 0 && !meta.csum_partial;
-    if (plain ? link_.send(now_, packet) : link_.send_offload(now_, packet, meta)) {
+    if (io::send_packet(link_, now_, bytes{txbuf_.data(), *len}, meta)) {
       ++stats_.tx_packets;
     } else {
       ++stats_.tx_dropped;

@@ -67,6 +67,13 @@ class link {
   [[nodiscard]] virtual std::string name() const = 0;
 };
 
+// Hands a packet a host produced (host::poll_transmit with tx_meta) to a link: send() when it
+// is plain, send_offload() when it needs the link's segmentation or checksum offload.
+inline bool send_packet(link& l, instant now, bytes packet, const tx_meta& meta) {
+  const bool plain = meta.gso_size == 0 && !meta.csum_partial;
+  return plain ? l.send(now, packet) : l.send_offload(now, packet, meta);
+}
+
 // Base for decorators: forwards everything to the inner link.
 class link_decorator : public link {
  public:
