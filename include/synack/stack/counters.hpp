@@ -74,6 +74,11 @@ struct host_counters {
   // RFC 9293 §3.8.3 (MUST-20): a connection retransmitted one segment R1 times without an
   // answer and gave the IP layer negative advice about the path to its peer.
   std::uint64_t r1_negative_advice = 0;
+  // The memory budget's rules (tcp/memory_budget.hpp, host_config::memory): pressure entered,
+  // out-of-order octets pruned, sends refused, windows clamped, storage released, zero-window
+  // holders and orphans reset. Out-of-order segments dropped for memory are drop_tcp's
+  // ooo_memory.
+  memory_stats memory;
 
   std::array<std::uint64_t, static_cast<std::size_t>(wire_error::count_)> drop_wire{};
   std::array<std::uint64_t, static_cast<std::size_t>(rx_verdict::count_)> drop_tcp{};
