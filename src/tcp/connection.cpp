@@ -480,6 +480,7 @@ void connection::on_persist_timeout(instant now) {
 // counted in memory_stats::zero_window_aborts.
 bool connection::zero_window_given_up(instant now) {
   if (snd_.wnd != 0 || !cfg_->zero_window_timeout || mem_.level() == memory_level::normal) return false;
+  if (state_ == tcp_state::syn_sent || state_ == tcp_state::syn_received) return false;  // no window seen yet
   if (snd_.buf.empty() || now - snd_.progress_at < *cfg_->zero_window_timeout) return false;
   mem_.note(&memory_stats::zero_window_aborts);
   queue_reset(snd_.max, std::nullopt);

@@ -57,13 +57,7 @@ void append_counters_json(std::string& out, const host_counters& c) {
   out += fmt::format(",\"syncookies_sent\":{},\"syncookies_recv\":{},\"syncookies_failed\":{}", c.syncookies_sent,
                      c.syncookies_recv, c.syncookies_failed);
   out += fmt::format(",\"r1_negative_advice\":{}", c.r1_negative_advice);
-  const memory_stats& m = c.memory;
-  out += fmt::format(
-      ",\"memory_pressure_entered\":{},\"memory_hard_entered\":{},\"memory_ooo_pruned_bytes\":{},"
-      "\"memory_send_refused\":{},\"memory_window_clamped\":{},\"memory_storage_released\":{},"
-      "\"memory_zero_window_aborts\":{},\"memory_orphan_resets\":{}",
-      m.pressure_entered, m.hard_entered, m.ooo_pruned_bytes, m.send_refused, m.window_clamped, m.storage_released,
-      m.zero_window_aborts, m.orphan_resets);
+  for (const named_counter& m : memory_counters(c.memory)) out += fmt::format(",\"memory_{}\":{}", m.name, m.value);
   out += ",\"drop_reasons\":{";
   bool first = true;
   auto add = [&](std::string_view layer, std::string_view name, std::uint64_t v) {
@@ -77,6 +71,13 @@ void append_counters_json(std::string& out, const host_counters& c) {
   out += "}}";
 }
 
+// "pressure_entered 0 hard_entered 0 ..." (the Mem: line).
+std::string memory_text(const memory_stats& stats) {
+  std::string s;
+  for (const named_counter& m : memory_counters(stats)) s += fmt::format("{}{} {}", s.empty() ? "" : " ", m.name, m.value);
+  return s;
+}
+
 void append_counters_text(std::string& out, const host_counters& c) {
   out += fmt::format(
       "\nTcp: active_opens {} passive_opens {} attempt_fails {} estab_resets {} curr_estab {}\n"
@@ -84,15 +85,12 @@ void append_counters_text(std::string& out, const host_counters& c) {
       "     listen_overflows {} listen_drops {} time_wait_recycled {} r1_negative_advice {}\n"
       "     syncookies_sent {} syncookies_recv {} syncookies_failed {}\n"
       "Ip:  in_receives {} out_requests {}   Icmp: in_echos {} out_echo_reps {}\n"
-      "Mem: pressure_entered {} hard_entered {} ooo_pruned_bytes {} send_refused {} window_clamped {}\n"
-      "     storage_released {} zero_window_aborts {} orphan_resets {}\n"
+      "Mem: {}\n"
       "Drops: {}",
       c.active_opens, c.passive_opens, c.attempt_fails, c.estab_resets, c.curr_estab, c.in_segs, c.out_segs,
       c.retrans_segs, c.in_errs, c.out_rsts, c.listen_overflows, c.listen_drops, c.time_wait_recycled,
       c.r1_negative_advice, c.syncookies_sent, c.syncookies_recv, c.syncookies_failed, c.ip_in_receives,
-      c.ip_out_requests, c.icmp_in_echos, c.icmp_out_echo_reps, c.memory.pressure_entered, c.memory.hard_entered,
-      c.memory.ooo_pruned_bytes, c.memory.send_refused, c.memory.window_clamped, c.memory.storage_released,
-      c.memory.zero_window_aborts, c.memory.orphan_resets, c.total_drops());
+      c.ip_out_requests, c.icmp_in_echos, c.icmp_out_echo_reps, memory_text(c.memory), c.total_drops());
   auto add = [&](std::string_view layer, std::string_view name, std::uint64_t v) {
     if (v != 0) out += fmt::format(" {}.{}={}", layer, name, v);
   };

@@ -29,6 +29,15 @@ enum class host_drop : std::uint8_t {
 inline constexpr std::size_t host_drop_count = static_cast<std::size_t>(host_drop::count_);
 [[nodiscard]] std::string_view to_string(host_drop d);
 
+// The memory budget's counters (host_counters::memory) by name, in one order: what `synack
+// stat` prints ("memory_" + name in JSON) and tests read.
+struct named_counter {
+  std::string_view name;
+  std::uint64_t value = 0;
+};
+inline constexpr std::size_t memory_counter_count = 8;
+[[nodiscard]] std::array<named_counter, memory_counter_count> memory_counters(const memory_stats& m);
+
 struct host_counters {
   // RFC 1213 tcp group.
   std::uint64_t active_opens = 0;   // CLOSED -> SYN-SENT
