@@ -2,6 +2,7 @@
 // Two synack hosts wired back to back in memory: what one writes with poll_transmit the other
 // reads with on_packet, at a virtual time the benchmark advances itself. No simulator, no
 // latency, no loss: the cost measured is the stacks' own.
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -39,6 +40,9 @@ struct host_pair {
   explicit host_pair(link_shape shape = ethernet)
       : client{bench_config(client_addr, shape)}, server{bench_config(server_addr, shape)},
         buf(client.max_packet_len()) {}
+  // With configurations of their own (bench/memory/attack_rss: a budget, small windows).
+  host_pair(const host_config& c, const host_config& s)
+      : client{c}, server{s}, buf(std::max(client.max_packet_len(), server.max_packet_len())) {}
   host client;
   host server;
   instant now = instant::zero();

@@ -2,7 +2,8 @@
 # Builds the `release` preset (g++ -O3, tests off) and runs synack_bench: open-close cycles and
 # bulk transfer for synack and, when liblwip-dev is installed, for lwIP in the same run; and the
 # SYN-flood absorption rate (SYNs answered with cookies per second, synack only); then the
-# memory per idle connection (bench/memory/idle_rss: 1,000 and 10,000 connections), and loss
+# memory per idle connection (bench/memory/idle_rss: 1,000 and 10,000 connections) and under
+# buffer attacks (bench/memory/attack_rss: out-of-order segments, zero-window holders); and loss
 # recovery features off and on over 40 seeded impaired transfers (bench/recovery/recovery_seeds).
 # About a minute. Prints Google Benchmark's table (mean, median, stddev, cv of 3 repetitions),
 # then a summary of medians with the synack/lwIP ratios. docs/performance.md explains it all.
@@ -29,7 +30,7 @@ min_time=${SYNACK_BENCH_MIN_TIME:-2}
 reps=${SYNACK_BENCH_REPETITIONS:-3}
 
 cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)" --target synack_bench idle_rss recovery_seeds
+cmake --build --preset release -j "$(nproc)" --target synack_bench idle_rss attack_rss recovery_seeds
 
 echo "== $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs, $(g++ --version | head -1)"
 echo "== load average: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine adds noise)"
@@ -44,6 +45,9 @@ echo "== JSON: $json"
 echo
 echo "== memory per idle connection end (kernel $(uname -r); targets: <= 2 KiB idle, <= 16 KiB after 1 byte)"
 build/release/bench/idle_rss 1000 10000
+echo
+echo "== memory under buffer attacks (issue #13 cases 4 and 5; kernel $(uname -r))"
+build/release/bench/attack_rss ooo 200 zero 500
 echo
 echo "== loss recovery over seeds (virtual time: the same on every machine)"
 build/release/bench/recovery_seeds 40

@@ -5,28 +5,16 @@
 // after, then again after each connection has carried one byte each way (the buffers have been
 // touched). Printed per connection end (each connection has two: a client TCB and a server
 // TCB), in KiB. Targets (issue #13): <= 2 KiB idle, <= 16 KiB after the exchange.
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <string>
 #include <vector>
 
-#include "../host_pair.hpp"
+#include "memory_common.hpp"
 
 namespace {
 
 using namespace synack;
 using namespace synack::bench;
-
-double rss_kib() {
-  std::ifstream f("/proc/self/statm");
-  long size = 0;
-  long resident = 0;
-  f >> size >> resident;
-  return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE)) / 1024.0;
-}
 
 struct figures {
   double idle_kib = 0;      // per connection end, established, no data yet
@@ -36,28 +24,10 @@ struct figures {
 figures measure(std::size_t n) {
   link_shape shape;
   host_pair p{shape};
-  std::vector<conn_handle> clients;
-  std::vector<conn_handle> servers;
-  clients.reserve(n);
-  servers.reserve(n);
-  auto l = p.server.listen(server_port, n + 16);
-  if (!l) std::abort();
   const double before = rss_kib();
-  for (std::size_t i = 0; i < n; ++i) {
-    auto c = p.client.connect(p.now, server_addr, server_port);
-    if (!c) {
-      std::fprintf(stderr, "connect %zu: %s\n", i, std::string(to_string(c.error())).c_str());
-      std::exit(1);
-    }
-    clients.push_back(*c);
-    if (i % 64 == 63) p.pump();
-  }
-  p.pump();
-  while (auto a = p.server.accept(*l)) servers.push_back(*a);
-  if (servers.size() != n) {
-    std::fprintf(stderr, "accepted %zu of %zu\n", servers.size(), n);
-    std::exit(1);
-  }
+  const connection_set set = open_connections(p, n);
+  const std::vector<conn_handle>& clients = set.clients;
+  const std::vector<conn_handle>& servers = set.servers;
   const double idle = rss_kib();
   const std::byte one[1] = {std::byte{'x'}};
   std::byte got[16];

@@ -24,6 +24,13 @@ std::string_view to_string(host_drop d) {
   return "?";
 }
 
+std::array<named_counter, memory_counter_count> memory_counters(const memory_stats& m) {
+  return {named_counter{"pressure_entered", m.pressure_entered}, named_counter{"hard_entered", m.hard_entered},
+          named_counter{"ooo_pruned_bytes", m.ooo_pruned_bytes}, named_counter{"send_refused", m.send_refused},
+          named_counter{"window_clamped", m.window_clamped}, named_counter{"storage_released", m.storage_released},
+          named_counter{"zero_window_aborts", m.zero_window_aborts}, named_counter{"orphan_resets", m.orphan_resets}};
+}
+
 std::uint64_t host_counters::total_drops() const {
   auto sum = [](const auto& a) { return std::accumulate(a.begin(), a.end(), std::uint64_t{0}); };
   return sum(drop_wire) + sum(drop_tcp) + sum(drop_host);

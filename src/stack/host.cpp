@@ -9,7 +9,7 @@
 
 namespace synack {
 
-host::impl::impl(const host_config& c) : cfg(c), isns(c.secret), cookies(c.secret) {
+host::impl::impl(const host_config& c) : cfg(c), budget(c.memory), isns(c.secret), cookies(c.secret) {
   for (auto& r : replies) r.buf.resize(std::size_t{cfg.mtu});
 }
 
@@ -17,7 +17,16 @@ host::host(const host_config& cfg) : impl_(std::make_unique<impl>(cfg)) {}
 host::~host() = default;
 
 const host_config& host::config() const { return impl_->cfg; }
-const host_counters& host::counters() const { return impl_->ctr; }
+const host_counters& host::counters() const {
+  impl_->ctr.memory = impl_->budget.stats();  // the budget counts what the connections' rules did
+  return impl_->ctr;
+}
+
+host_memory host::memory() const {
+  const impl& m = *impl_;
+  return host_memory{m.budget.allocated(), m.budget.peak(), m.budget.level(), m.budget.limits(), m.orphans,
+                     m.cfg.max_orphans};
+}
 void host::set_tracer(tcp_tracer* t) { impl_->user_tracer = t; }
 void host::set_log(host_log* l) { impl_->log = l; }
 std::size_t host::connection_count() const { return impl_->demux.size(); }
@@ -70,6 +79,7 @@ std::uint32_t host::impl::alloc_slot(owner o, const tcp_config& c) {
   s.cfg.tso_max = std::min(cfg.tso_max, max_tso_payload);  // what the link can segment
   s.conn.emplace(s.cfg, isns);
   s.conn->set_tracer(this);
+  s.conn->set_memory_budget(&budget);
   s.own = o;
   s.accept_queued = false;
   s.tx_queued = false;
@@ -99,6 +109,7 @@ void host::impl::free_slot(std::uint32_t idx) {
   slot& s = slots[idx];
   unlink(idx);
   s.conn.reset();
+  if (s.own == owner::orphan) --orphans;
   ++s.gen;
   s.own = owner::free;
   s.deadline = never;
@@ -132,6 +143,7 @@ void host::impl::touch(instant now, std::uint32_t idx) {
   }
   schedule(idx);
   if (!s.tx_queued) maybe_reap(idx);
+  if (budget.level() != seen_level) check_memory_level();
 }
 
 // An edge for the user when something it may wait for happened: more bytes to read, the
@@ -178,7 +190,7 @@ void host::impl::drain_events(instant now, std::uint32_t idx) {
             ++ctr.listen_overflows;
             ++ctr.listen_drops;
             ++ctr.host(host_drop::listen_overflow);
-            s.own = owner::orphan;
+            make_orphan(s);
             s.conn->abort(now);
             break;
           }
@@ -192,7 +204,7 @@ void host::impl::drain_events(instant now, std::uint32_t idx) {
           } else {
             --l.half_open;  // a half-open connection timed out or was reset
           }
-          s.own = owner::orphan;
+          make_orphan(s);
         }
         break;
       }
@@ -379,7 +391,7 @@ void host::close_listener(instant now, listener_handle h) {
   for (std::uint32_t i = 0; i < m.slots.size(); ++i) {
     impl::slot& s = m.slots[i];
     if (s.conn && s.own == impl::owner::child && s.listener == h.index) {
-      s.own = impl::owner::orphan;
+      m.make_orphan(s);
       s.accept_queued = false;
       s.conn->abort(now);
       m.touch(now, i);
@@ -450,6 +462,7 @@ result<std::size_t, tcp_error> host::send(conn_handle h, bytes data, bool urgent
     s->tx_queued = true;
     impl_->txq.push_back(h.index);
   }
+  if (impl_->budget.level() != impl_->seen_level) impl_->check_memory_level();  // a grown ring
   return r;
 }
 
@@ -461,6 +474,8 @@ result<std::size_t, tcp_error> host::recv(conn_handle h, mutable_bytes out) {
     s->tx_queued = true;
     impl_->txq.push_back(h.index);
   }
+  // Reading may release a drained ring under pressure, and so end it.
+  if (impl_->budget.level() != impl_->seen_level) impl_->check_memory_level();
   return r;
 }
 
@@ -476,7 +491,16 @@ result<void, tcp_error> host::close(instant now, conn_handle h) {
   impl::slot* s = impl_->user_slot(h);
   if (s == nullptr) return unexpected{tcp_error::not_connected};
   auto r = s->conn->close(now);
-  s->own = impl::owner::orphan;
+  // Orphans bounded like Linux's tcp_max_orphans (tcp_close -> tcp_check_oom): one more than
+  // the limit, or any beyond the hard memory limit, is reset now rather than left to finish
+  // (LINUX_MIB_TCPABORTONMEMORY; here memory_stats::orphan_resets).
+  const tcp_state st = s->conn->state();
+  if (st != tcp_state::closed && st != tcp_state::time_wait &&
+      (impl_->orphans >= impl_->cfg.max_orphans || impl_->budget.level() == memory_level::hard)) {
+    s->conn->abort(now);
+    ++impl_->budget.stats().orphan_resets;
+  }
+  impl_->make_orphan(*s);
   // Nothing left to send: leave the transmit queue now, so that touch() can shrink a
   // TIME-WAIT TCB to its record (or free a CLOSED one) at once rather than at the next poll.
   if (s->tx_queued && !s->conn->has_pending_output()) {
@@ -491,9 +515,31 @@ result<void, tcp_error> host::abort(instant now, conn_handle h) {
   impl::slot* s = impl_->user_slot(h);
   if (s == nullptr) return unexpected{tcp_error::not_connected};
   s->conn->abort(now);
-  s->own = impl::owner::orphan;
+  impl_->make_orphan(*s);
   impl_->touch(now, h.index);
   return {};
+}
+
+// ---- memory budget ---------------------------------------------------------------------------
+
+void host::impl::check_memory_level() {
+  const memory_level before = seen_level;
+  seen_level = budget.level();
+  for (std::uint32_t i = 0; i < slots.size(); ++i) {
+    slot& s = slots[i];
+    if (!s.conn) continue;
+    // Either may change the level again: seen_level catches up at the next touch.
+    if (seen_level > before) {
+      s.conn->sync_memory();
+      continue;
+    }
+    s.conn->memory_relieved();
+    if (s.own == owner::user) note_ready(i);  // send space may have opened
+    if (!s.tx_queued && s.conn->has_pending_output()) {  // a window update
+      s.tx_queued = true;
+      txq.push_back(i);
+    }
+  }
 }
 
 // ---- polls -----------------------------------------------------------------------------------

@@ -106,6 +106,10 @@ struct host::impl final : tcp_tracer {
   static constexpr std::size_t reply_slots = 32;
 
   host_config cfg;
+  // Declared before the slots: their connections give their charge back when destroyed.
+  memory_budget budget;
+  memory_level seen_level = memory_level::normal;  // the budget's level when last looked at
+  std::size_t orphans = 0;  // slots owned by no one (closed by the user, finishing on their own)
   host_isn isns;
   syn_cookie_codec cookies;
   host_counters ctr;
@@ -177,6 +181,13 @@ struct host::impl final : tcp_tracer {
   std::uint32_t alloc_slot(owner o, const tcp_config& c);
   std::uint32_t alloc_child(std::uint32_t listener_idx);  // a slot owned by that listener, with its config
   void free_slot(std::uint32_t idx);
+  void make_orphan(slot& s) {
+    if (s.own != owner::orphan) ++orphans;
+    s.own = owner::orphan;
+  }
+  // The budget's level changed (host.cpp): on the way up every connection prunes and
+  // releases at once; on the way down windows and send space reopen, a readiness edge each.
+  void check_memory_level();
   void unlink(std::uint32_t idx);  // remove from demux (the TCB is CLOSED or freed)
   slot* user_slot(conn_handle h);
   const slot* user_slot(conn_handle h) const;

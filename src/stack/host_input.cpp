@@ -231,7 +231,7 @@ void host::impl::listen_input(instant now, const ipv4_view& ip, const tcp_repr& 
   isns.set_floor(std::nullopt);
   if (v != rx_verdict::accepted) {  // not reached for a plain SYN; keep the books right anyway
     ++ctr.tcp(v);
-    s.own = owner::orphan;
+    make_orphan(s);
     touch(now, idx);
     return;
   }

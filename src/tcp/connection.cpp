@@ -24,6 +24,7 @@ std::string_view to_string(rx_verdict v) {
     case rx_verdict::ack_too_new: return "ack_too_new";
     case rx_verdict::ack_too_old: return "ack_too_old";
     case rx_verdict::reassembly_full: return "reassembly_full";
+    case rx_verdict::ooo_memory: return "ooo_memory";
     case rx_verdict::time_wait: return "time_wait";
     case rx_verdict::paws: return "paws";
     case rx_verdict::count_: return "count_";
@@ -82,9 +83,63 @@ result<std::size_t, tcp_error> connection::send(bytes data) {
     case tcp_state::time_wait:
       return unexpected{tcp_error::closing};  // §3.10.2: "error: connection closing"
   }
-  const std::size_t n = snd_.buf.write(data);
+  // The host's memory budget may allow less than the free buffer (send_room); what it holds
+  // back is counted. Nothing taken is EAGAIN, as Linux's sk_stream_wait_memory answers a
+  // non-blocking send when tcp_mem is exhausted.
+  const std::size_t room = send_room();
+  const std::size_t n = snd_.buf.write(data.first(std::min(room, data.size())));
+  if (n < data.size() && room < snd_.buf.free()) mem_.note(&memory_stats::send_refused);
+  sync_memory();
   if (n == 0 && !data.empty()) return unexpected{tcp_error::would_block};
   return n;
+}
+
+// Send buffer the memory budget lets send() fill: all that is free normally; under pressure
+// no more than the storage the ring has (it does not grow; a released one may take its first
+// min_storage again); beyond the hard limit nothing.
+std::size_t connection::send_room() const {
+  const std::size_t free = snd_.buf.free();
+  switch (mem_.level()) {
+    case memory_level::normal:
+      return free;
+    case memory_level::pressure:
+      return std::min(free, std::max(snd_.buf.storage(), ring_buffer::min_storage) - snd_.buf.size());
+    case memory_level::hard:
+      return 0;
+  }
+  return free;
+}
+
+// Receiver-side SWS avoidance (RFC 9293 §3.8.6.2.2, MUST-39): the opened window is announced
+// once its right edge can move by min(buffer / 2, MSS) beyond the one last announced (RCV.WND
+// as sent).
+bool connection::window_update_due() const {
+  const std::uint32_t now_wnd = recv_window();
+  const auto threshold = static_cast<std::uint32_t>(std::min<std::size_t>(rcv_.buf.capacity() / 2, cfg_->mss));
+  return is_synchronized(state_) && state_ != tcp_state::time_wait && now_wnd >= rcv_.wnd &&
+         now_wnd - rcv_.wnd >= threshold;
+}
+
+void connection::memory_relieved() {
+  sync_memory();
+  if (rcv_.adv_set && window_update_due()) queue_ack();
+}
+
+void connection::sync_memory() {
+  if (mem_.level() != memory_level::normal) {
+    // Under pressure: out-of-order data goes (RFC 2018 §8 lets a receiver discard what it
+    // SACKed), and a drained ring gives its storage back until it is needed again.
+    mem_.note_pruned(rcv_.reasm.prune_all());
+    if (snd_.buf.empty() && snd_.buf.allocated()) {
+      snd_.buf.release();
+      mem_.note(&memory_stats::storage_released);
+    }
+    if (rcv_.buf.empty() && rcv_.syn_text == 0 && rcv_.buf.allocated()) {
+      rcv_.buf.release();
+      mem_.note(&memory_stats::storage_released);
+    }
+  }
+  mem_.set(memory());
 }
 
 result<std::size_t, tcp_error> connection::send_urgent(bytes data) {
@@ -110,12 +165,8 @@ result<std::size_t, tcp_error> connection::recv(mutable_bytes out) {
     // Receiver-side SWS avoidance (RFC 9293 §3.8.6.2.2, MUST-39): announce the opened window
     // once its right edge can move by min(buffer / 2, MSS) beyond the one last announced
     // (RCV.WND as sent), however many reads that took.
-    const std::uint32_t now_wnd = recv_window();
-    const auto threshold = static_cast<std::uint32_t>(std::min<std::size_t>(rcv_.buf.capacity() / 2, cfg_->mss));
-    if (is_synchronized(state_) && state_ != tcp_state::time_wait && now_wnd >= rcv_.wnd &&
-        now_wnd - rcv_.wnd >= threshold) {
-      queue_ack();
-    }
+    if (window_update_due()) queue_ack();
+    sync_memory();
     return n;
   }
   if (rcv_.fin_received) return std::size_t{0};  // end of stream
@@ -180,6 +231,7 @@ result<void, tcp_error> connection::close(instant now) {
   }
   rcv_.buf.release();
   auto r = shutdown(now);
+  sync_memory();
   if (state_ == tcp_state::fin_wait_2) timers_.set(timer_kind::fin_wait_2, now + cfg_->fin_wait_2_timeout);
   if (!r && state_ == tcp_state::closed) return {};  // closing a dead connection is fine
   return r;
@@ -208,6 +260,7 @@ void connection::abort(instant /*now*/) {
   }
   rcv_.buf.release();
   enter_closed(close_reason::aborted);
+  sync_memory();
 }
 
 // ---- state funnel, events ------------------------------------------------------------------
@@ -320,7 +373,15 @@ std::uint32_t connection::recv_window() const {
   // discards data, so it keeps offering the whole buffer.
   const std::size_t free = user_closed_ ? rcv_.buf.capacity() : rcv_.buf.free();
   const std::size_t cap = std::size_t{0xFFFF} << rcv_.wscale;
-  return static_cast<std::uint32_t>(std::min(free, cap));
+  const auto wnd = static_cast<std::uint32_t>(std::min(free, cap));
+  const memory_level level = mem_.level();
+  if (level == memory_level::normal) return wnd;
+  // Host memory pressure (as Linux's tcp_clamp_window): the right edge moves at most 4 MSS
+  // past RCV.NXT, and beyond the hard limit not at all. RFC 9293 §3.8.6 (SHLD-14): the window
+  // is not shrunk, what was offered stays offered: it closes only as data fills it.
+  const std::uint32_t offered = rcv_.adv_set && rcv_.adv_edge.after(rcv_.nxt) ? distance(rcv_.nxt, rcv_.adv_edge).n : 0;
+  const std::uint32_t open = level == memory_level::hard ? 0 : 4u * cfg_->mss;
+  return std::min(wnd, std::max(offered, open));
 }
 
 std::uint16_t connection::window_field() const {
@@ -331,7 +392,7 @@ std::uint16_t connection::window_field() const {
 
 void connection::arm_retransmit(instant now) { timers_.set(timer_kind::retransmit, now + snd_.rtt.rto()); }
 
-void connection::on_timeout(instant now) {
+void connection::dispatch_timeout(instant now) {
   if (timers_.expired(timer_kind::time_wait, now)) {
     enter_closed(close_reason::none);  // 2 x MSL passed: the connection is gone for good
     return;
@@ -368,6 +429,7 @@ void connection::on_retransmit_timeout(instant now) {
     enter_closed(close_reason::timeout);
     return;
   }
+  if (zero_window_given_up(now)) return;
   // RFC 9293 §3.8.3 (MUST-20): R1 retransmissions of the same segment and still no answer —
   // tell the user (SHLD-9) and, through the host, the IP layer (negative advice). Once per
   // stuck segment: the streak starts over when an ACK shows the peer alive.
@@ -404,12 +466,29 @@ void connection::on_persist_timeout(instant now) {
     enter_closed(close_reason::timeout);  // RFC 5482: held back longer than the user allows
     return;
   }
+  if (zero_window_given_up(now)) return;
   if (snd_.wnd != 0) {
     snd_.sws_override = true;
     return;
   }
   snd_.rtt.backoff();
   snd_.probe_due = true;
+}
+
+// A zero-window holder under host memory pressure (issue #13 case 5, sockstress): the peer
+// kept its window at zero for tcp_config::zero_window_timeout while we hold data for it. Its
+// buffers go back to the host: RST (as Linux's tcp_out_of_resources resets a socket it gives
+// up for memory), CLOSED with close_reason::timeout (ETIMEDOUT, as a user timeout reports),
+// counted in memory_stats::zero_window_aborts.
+bool connection::zero_window_given_up(instant now) {
+  if (snd_.wnd != 0 || !cfg_->zero_window_timeout || mem_.level() == memory_level::normal) return false;
+  if (state_ == tcp_state::syn_sent || state_ == tcp_state::syn_received) return false;  // no window seen yet
+  if (snd_.buf.empty() || now - snd_.progress_at < *cfg_->zero_window_timeout) return false;
+  mem_.note(&memory_stats::zero_window_aborts);
+  queue_reset(snd_.max, std::nullopt);
+  rcv_.buf.release();
+  enter_closed(close_reason::timeout);
+  return true;
 }
 
 // The persist timer is due: unsent data held back — by a zero window or by the SWS rules —

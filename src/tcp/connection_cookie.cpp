@@ -49,6 +49,8 @@ result<void, tcp_error> connection::open_from_cookie(instant now, const four_tup
   snd_.wl1 = ack.seq;
   snd_.wl2 = *ack.ack;
   rcv_.wnd = recv_window();
+  rcv_.adv_edge = rcv_.nxt + seq_len{rcv_.wnd};  // the right edge offered (memory pressure keeps it)
+  rcv_.adv_set = true;
   last_ack_sent_ = rcv_.nxt;  // the SYN-ACK acknowledged up to here (RFC 7323 §4.3)
   set_state(tcp_state::established);
   note_keepalive_activity(now);

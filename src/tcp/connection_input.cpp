@@ -22,7 +22,7 @@ std::optional<sack_block> first_overlap(std::span<const sack_block> held, seq_nu
 
 }  // namespace
 
-rx_verdict connection::on_segment(instant now, const tcp_repr& seg, ipv4_addr remote) {
+rx_verdict connection::dispatch_segment(instant now, const tcp_repr& seg, ipv4_addr remote) {
   switch (state_) {
     case tcp_state::closed:
       return rx_verdict::no_connection;  // §3.10.7.1: the owner answers with reset_for_closed
@@ -547,9 +547,7 @@ std::optional<rx_verdict> connection::take_in_order(instant now, const tcp_repr&
   if (gap && skip == 0) {
     if (const auto dup = first_overlap(rcv_.reasm.blocks(), rcv_.nxt, filled)) note_duplicate(dup->left, dup->right);
   }
-  const seq_num nxt = rcv_.reasm.advance(filled);
-  if (!user_closed_) rcv_.buf.commit(distance(filled, nxt).n);
-  rcv_.nxt = nxt;
+  rcv_.nxt = rcv_.reasm.advance(filled, user_closed_ ? nullptr : &rcv_.buf);
   // RFC 5681 §4.2: text that fills (part of) a gap is ACKed at once, as is text trimmed at the
   // window's edge (the sender learns the window) and text that repeats some already received
   // (a retransmission: like a whole duplicate, ACKed at once with its D-SACK, RFC 2883 §4.1.1);
@@ -562,16 +560,36 @@ std::optional<rx_verdict> connection::take_in_order(instant now, const tcp_repr&
   return v;
 }
 
-// Out-of-order text [text_start, take_end): its bytes go to their place past the in-order
-// data, its range to the reassembler. ACKed at once (RFC 5681 §4.2: a duplicate ACK tells
-// the sender what is missing).
+// Out-of-order text [text_start, take_end): held by the reassembler in storage of its own,
+// charged by what it holds (issue #13 case 4). ACKed at once (RFC 5681 §4.2: a duplicate ACK
+// tells the sender what is missing).
+//
+// Its charge (octets plus a per-block overhead, reassembler::charge) and the unread in-order
+// data stay within the receive buffer's charge limit (reassembler::charge_limit), as Linux
+// charges its out-of-order queue's truesize to the socket's rcvbuf: beyond it, held ranges above this segment are pruned (highest first,
+// the ones least needed to unblock the stream), and if that is not enough the segment is
+// dropped (rx_verdict::ooo_memory). Under host memory pressure nothing new is held.
 std::optional<rx_verdict> connection::hold_out_of_order(const tcp_repr& seg, seq_num text_start, seq_num take_end,
                                                         std::optional<rx_verdict> v) {
   queue_ack();
   if (!text_start.before(take_end)) return rx_verdict::accepted;  // nothing inside the window
   const std::size_t len = distance(text_start, take_end).n;
+  const bytes text = seg.payload.first(len);  // text_start is the payload's first octet
+  if (memory_state() != memory_level::normal) {
+    mem_.note_pruned(rcv_.reasm.prune_all());
+    return rx_verdict::ooo_memory;
+  }
+  const std::size_t limit = reassembler::charge_limit(rcv_.buf.capacity());
+  const std::size_t want = rcv_.buf.size() + rcv_.reasm.charge() + len + reassembler::block_overhead;
+  if (want > limit) {
+    const std::size_t target = limit > rcv_.buf.size() + len + reassembler::block_overhead
+                                   ? limit - rcv_.buf.size() - len - reassembler::block_overhead
+                                   : 0;
+    mem_.note_pruned(rcv_.reasm.prune_after(take_end, target));
+    if (rcv_.buf.size() + rcv_.reasm.charge() + len + reassembler::block_overhead > limit) return rx_verdict::ooo_memory;
+  }
   const std::optional<sack_block> repeated = first_overlap(rcv_.reasm.blocks(), text_start, take_end);
-  switch (rcv_.reasm.add(text_start, take_end)) {
+  switch (rcv_.reasm.add(text_start, text)) {
     case reassembler::add_result::full:
       return rx_verdict::reassembly_full;
     case reassembler::add_result::duplicate:
@@ -580,10 +598,6 @@ std::optional<rx_verdict> connection::hold_out_of_order(const tcp_repr& seg, seq
     case reassembler::add_result::added:
       if (repeated) note_duplicate(repeated->left, repeated->right);  // new bytes, and some held ones again
       break;
-  }
-  if (!user_closed_) {
-    const std::size_t offset = rcv_.buf.size() + distance(rcv_.nxt, text_start).n;
-    rcv_.buf.write_at(offset, seg.payload.first(len));
   }
   return v;
 }

@@ -323,6 +323,12 @@ std::size_t connection::emit(instant /*now*/, mutable_bytes out, tcp_repr& hdr, 
     tcp_repr::fill_checksum(out.first(total), tuple_.local_addr, tuple_.remote_addr);
   }
   rcv_.wnd = recv_window();
+  rcv_.adv_edge = rcv_.nxt + seq_len{rcv_.wnd};  // the right edge offered (memory pressure keeps it)
+  rcv_.adv_set = true;
+  if (rcv_.wnd < (user_closed_ ? rcv_.buf.capacity() : rcv_.buf.free()) && mem_.level() != memory_level::normal &&
+      rcv_.wnd < (std::size_t{0xFFFF} << rcv_.wscale)) {
+    mem_.note(&memory_stats::window_clamped);
+  }
   rcv_.ack_now = false;  // this segment carries the ACK owed, delayed or not
   rcv_.unacked_segments = 0;
   if (!ack_point) rcv_.ack_points_len = 0;

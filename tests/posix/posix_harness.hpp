@@ -41,6 +41,8 @@ bytes opt_bytes(const T& v) {
 }
 
 struct net {
+  net() = default;
+  net(const host_config& ca, const host_config& cb) : ha{ca}, hb{cb} {}
   host ha{config_for(a_ip)};
   host hb{config_for(b_ip)};
   socket_table a{ha};

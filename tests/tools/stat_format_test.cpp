@@ -109,6 +109,15 @@ TEST(stat_format, json_schema_is_stable) {
                           "\"SYN-RECEIVED\":2", "\"LISTEN\":1", "\"internals\":{\"congestion\":\"cubic\",\"srtt_us\":null,"}) {
     EXPECT_NE(j.find(key), std::string::npos) << key << " in " << j;
   }
+  // The memory budget (host_config::memory defaults) in the summary, its counters beside the others.
+  EXPECT_NE(j.find("\"memory\":{\"allocated\":0,\"peak\":0,\"level\":\"normal\",\"low\":50331648,"
+                   "\"pressure\":67108864,\"hard\":100663296,\"orphans\":0,\"max_orphans\":65536}},\"counters\":{"),
+            std::string::npos)
+      << j;
+  for (const char* key : {"\"memory_pressure_entered\":0,", "\"memory_ooo_pruned_bytes\":0,", "\"memory_send_refused\":0,",
+                          "\"memory_zero_window_aborts\":0,", "\"memory_orphan_resets\":0,"}) {
+    EXPECT_NE(j.find(key), std::string::npos) << key << " in " << j;
+  }
   // A listener row: its block, no internals.
   EXPECT_NE(j.find("\"listener\":{\"syn_queue\":2,"), std::string::npos) << j;
   EXPECT_NE(j.find("\"syn_drops\":0},\"internals\":null}"), std::string::npos) << j;
@@ -148,6 +157,11 @@ TEST(stat_format, filters_and_summary) {
   EXPECT_NE(out.find("Total: 3 (orphaned 0)"), std::string::npos) << out;
   EXPECT_NE(out.find("  SYN-RECEIVED  2\n"), std::string::npos) << out;
   EXPECT_NE(out.find("  LISTEN        1\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("Memory: 0 bytes allocated (peak 0), normal; limits low 50331648 pressure 67108864 hard "
+                     "100663296; orphans 0/65536\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("Mem: pressure_entered 0 hard_entered 0 ooo_pruned_bytes 0"), std::string::npos) << out;
 }
 
 TEST(stat_format, requests_round_trip_over_the_control_line) {

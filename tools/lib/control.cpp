@@ -57,6 +57,7 @@ void append_counters_json(std::string& out, const host_counters& c) {
   out += fmt::format(",\"syncookies_sent\":{},\"syncookies_recv\":{},\"syncookies_failed\":{}", c.syncookies_sent,
                      c.syncookies_recv, c.syncookies_failed);
   out += fmt::format(",\"r1_negative_advice\":{}", c.r1_negative_advice);
+  for (const named_counter& m : memory_counters(c.memory)) out += fmt::format(",\"memory_{}\":{}", m.name, m.value);
   out += ",\"drop_reasons\":{";
   bool first = true;
   auto add = [&](std::string_view layer, std::string_view name, std::uint64_t v) {
@@ -70,6 +71,13 @@ void append_counters_json(std::string& out, const host_counters& c) {
   out += "}}";
 }
 
+// "pressure_entered 0 hard_entered 0 ..." (the Mem: line).
+std::string memory_text(const memory_stats& stats) {
+  std::string s;
+  for (const named_counter& m : memory_counters(stats)) s += fmt::format("{}{} {}", s.empty() ? "" : " ", m.name, m.value);
+  return s;
+}
+
 void append_counters_text(std::string& out, const host_counters& c) {
   out += fmt::format(
       "\nTcp: active_opens {} passive_opens {} attempt_fails {} estab_resets {} curr_estab {}\n"
@@ -77,10 +85,12 @@ void append_counters_text(std::string& out, const host_counters& c) {
       "     listen_overflows {} listen_drops {} time_wait_recycled {} r1_negative_advice {}\n"
       "     syncookies_sent {} syncookies_recv {} syncookies_failed {}\n"
       "Ip:  in_receives {} out_requests {}   Icmp: in_echos {} out_echo_reps {}\n"
+      "Mem: {}\n"
       "Drops: {}",
       c.active_opens, c.passive_opens, c.attempt_fails, c.estab_resets, c.curr_estab, c.in_segs, c.out_segs,
       c.retrans_segs, c.in_errs, c.out_rsts, c.listen_overflows, c.listen_drops, c.time_wait_recycled,
-      c.r1_negative_advice, c.syncookies_sent, c.syncookies_recv, c.syncookies_failed, c.ip_in_receives, c.ip_out_requests, c.icmp_in_echos, c.icmp_out_echo_reps, c.total_drops());
+      c.r1_negative_advice, c.syncookies_sent, c.syncookies_recv, c.syncookies_failed, c.ip_in_receives,
+      c.ip_out_requests, c.icmp_in_echos, c.icmp_out_echo_reps, memory_text(c.memory), c.total_drops());
   auto add = [&](std::string_view layer, std::string_view name, std::uint64_t v) {
     if (v != 0) out += fmt::format(" {}.{}={}", layer, name, v);
   };
@@ -294,7 +304,12 @@ std::string format_stat(const host& h, instant now, const stat_request& req, con
     for (std::size_t i = 0; i < counts.size(); ++i) {
       out += fmt::format("{}\"{}\":{}", i == 0 ? "" : ",", to_string(counts[i].first), counts[i].second);
     }
-    out += "}},";
+    const host_memory mem = h.memory();
+    out += fmt::format(
+        "}},\"memory\":{{\"allocated\":{},\"peak\":{},\"level\":\"{}\",\"low\":{},\"pressure\":{},"
+        "\"hard\":{},\"orphans\":{},\"max_orphans\":{}}}}},",
+        mem.allocated, mem.peak, to_string(mem.level), mem.limits.low, mem.limits.pressure, mem.limits.hard,
+        mem.orphans, mem.max_orphans);
     append_counters_json(out, h.counters());
     if (io != nullptr) {
       append_io_json(out, *io);
@@ -310,6 +325,10 @@ std::string format_stat(const host& h, instant now, const stat_request& req, con
     for (const auto& [k, n] : counts) {
       if (n > 0) out += fmt::format("  {:<13} {}\n", to_string(k), n);
     }
+    const host_memory mem = h.memory();
+    out += fmt::format("Memory: {} bytes allocated (peak {}), {}; limits low {} pressure {} hard {}; orphans {}/{}\n",
+                       mem.allocated, mem.peak, to_string(mem.level), mem.limits.low, mem.limits.pressure,
+                       mem.limits.hard, mem.orphans, mem.max_orphans);
   } else if (req.listeners) {
     append_listeners_text(out, rows);
   } else {

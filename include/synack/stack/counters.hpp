@@ -29,6 +29,15 @@ enum class host_drop : std::uint8_t {
 inline constexpr std::size_t host_drop_count = static_cast<std::size_t>(host_drop::count_);
 [[nodiscard]] std::string_view to_string(host_drop d);
 
+// The memory budget's counters (host_counters::memory) by name, in one order: what `synack
+// stat` prints ("memory_" + name in JSON) and tests read.
+struct named_counter {
+  std::string_view name;
+  std::uint64_t value = 0;
+};
+inline constexpr std::size_t memory_counter_count = 8;
+[[nodiscard]] std::array<named_counter, memory_counter_count> memory_counters(const memory_stats& m);
+
 struct host_counters {
   // RFC 1213 tcp group.
   std::uint64_t active_opens = 0;   // CLOSED -> SYN-SENT
@@ -74,6 +83,11 @@ struct host_counters {
   // RFC 9293 §3.8.3 (MUST-20): a connection retransmitted one segment R1 times without an
   // answer and gave the IP layer negative advice about the path to its peer.
   std::uint64_t r1_negative_advice = 0;
+  // The memory budget's rules (tcp/memory_budget.hpp, host_config::memory): pressure entered,
+  // out-of-order octets pruned, sends refused, windows clamped, storage released, zero-window
+  // holders and orphans reset. Out-of-order segments dropped for memory are drop_tcp's
+  // ooo_memory.
+  memory_stats memory;
 
   std::array<std::uint64_t, static_cast<std::size_t>(wire_error::count_)> drop_wire{};
   std::array<std::uint64_t, static_cast<std::size_t>(rx_verdict::count_)> drop_tcp{};

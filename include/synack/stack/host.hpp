@@ -59,6 +59,26 @@ struct host_config {
   // With it on, drive the host through poll_transmit(now, out, meta) and hand `meta` to the
   // link: a super-segment carries only a partial checksum (tx_meta).
   std::uint32_t tso_max = 0;
+  // The host-wide buffer memory budget (tcp/memory_budget.hpp, like Linux's tcp_mem): what
+  // every connection's rings and out-of-order blocks hold allocated, against three thresholds.
+  // Sized for a userspace host serving a few hundred busy connections (each can hold 2 x
+  // 256 KiB): pressure from 64 MiB until back under 48 MiB, nothing new beyond 96 MiB. Zero
+  // limits turn it off (tests, benchmarks of one connection).
+  memory_limits memory{48u << 20, 64u << 20, 96u << 20};
+  // Orphans (closed by their user, still finishing: FIN-WAIT, CLOSING, LAST-ACK with data
+  // queued) at most; one more is reset at close (Linux's tcp_max_orphans, whose default on a
+  // machine of a few GiB is 65536).
+  std::size_t max_orphans = 65536;
+};
+
+// The budget as `synack stat` shows it.
+struct host_memory {
+  std::size_t allocated = 0;  // bytes of buffer storage the connections hold now
+  std::size_t peak = 0;       // the most they held
+  memory_level level = memory_level::normal;
+  memory_limits limits;
+  std::size_t orphans = 0;
+  std::size_t max_orphans = 0;
 };
 // The largest super-segment payload: an IPv4 datagram of 65535 octets with a 60-octet TCP header.
 inline constexpr std::uint32_t max_tso_payload = 65535 - 20 - 60;
@@ -268,6 +288,8 @@ class host {
   [[nodiscard]] const host_config& config() const;
   [[nodiscard]] ipv4_addr addr() const { return config().addr; }
   [[nodiscard]] const host_counters& counters() const;
+  // The memory budget now: allocated bytes, level, limits, orphans.
+  [[nodiscard]] host_memory memory() const;
   // A super-segment's length when segmentation offload is on (host_config::tso_max).
   [[nodiscard]] std::size_t max_packet_len() const {
     return 20 + 60 + std::max<std::size_t>(config().tcp.mss, std::min(config().tso_max, max_tso_payload));

@@ -19,7 +19,9 @@ struct tcp_config {
   bool window_scaling = true;
   // Out-of-order reassembly (RFC 9293 §3.10.7.4 seventh step): at most this many disjoint
   // ranges are held past RCV.NXT (the bytes are bounded by the receive window); a segment that
-  // would need one more is dropped and counted (rx_verdict::reassembly_full). At most 64.
+  // would need one more is dropped and counted (rx_verdict::reassembly_full). At most 64. The
+  // ranges' octets and a per-range overhead are charged to the receive buffer (reassembler::
+  // charge, charge_limit); what does not fit is pruned or dropped (rx_verdict::ooo_memory).
   std::size_t max_ooo_ranges = 32;
 
   // Delayed ACK (RFC 9293 §3.8.6.3 SHLD-18/MUST-40, RFC 1122 §4.2.3.2, RFC 5681 §4.2): in-order
@@ -68,6 +70,12 @@ struct tcp_config {
   // has held back, probes answered or not — for this long is closed (close_reason::timeout).
   // Unset, answered zero-window probes keep a connection open for ever (MUST-37).
   std::optional<duration> user_timeout;
+  // A zero-window holder under host memory pressure (tcp/memory_budget.hpp; sockstress,
+  // issue #13 case 5): while the host's budget is above its pressure threshold, a connection
+  // whose queued data a zero window has held back this long is reset (RST) and closed with
+  // close_reason::timeout (ETIMEDOUT), giving its buffers back. Checked when a zero-window
+  // probe is due. Without pressure MUST-37 holds: answered probes keep it open. Unset: never.
+  std::optional<duration> zero_window_timeout = std::chrono::seconds(60);
   // RFC 1191 §6.3 / RFC 8201 §4: after Fragmentation Needed lowered the send MSS, the full MSS
   // is tried again this long after the last reduction (10 minutes, the recommended value;
   // RFC 8201 forbids less than 5). A path still too small answers with another reduction.

@@ -20,6 +20,7 @@
 #include "synack/tcp/four_tuple.hpp"
 #include "synack/tcp/icmp_report.hpp"
 #include "synack/tcp/isn.hpp"
+#include "synack/tcp/memory_budget.hpp"
 #include "synack/tcp/negotiation.hpp"
 #include "synack/tcp/receiver.hpp"
 #include "synack/tcp/sender.hpp"
@@ -52,6 +53,7 @@ enum class rx_verdict : std::uint8_t {
   ack_too_new,          // ACK of data never sent, answered with ACK
   ack_too_old,          // RFC 5961 §5: ACK below SND.UNA - MAX.SND.WND
   reassembly_full,      // out-of-order text needing a range beyond max_ooo_ranges: ACKed, dropped
+  ooo_memory,           // out-of-order text beyond the receive buffer's charge or under host memory pressure: ACKed, dropped
   time_wait,            // TIME-WAIT: handled by the TIME-WAIT rules (ACKed or ignored)
   paws,                 // RFC 7323 §5.3 R1: TSval older than TS.Recent; ACKed unless RST
   count_
@@ -153,7 +155,11 @@ class connection {
   // address; it matters only in LISTEN, where a SYN binds the TCB to its sender. In LISTEN
   // only a SYN changes anything: replies to other segments (RST for an ACK) are the owner's,
   // who knows where to send them (the stack, via reset_for_closed).
-  rx_verdict on_segment(instant now, const tcp_repr& seg, ipv4_addr remote = {});
+  rx_verdict on_segment(instant now, const tcp_repr& seg, ipv4_addr remote = {}) {
+    const rx_verdict v = dispatch_segment(now, seg, remote);
+    sync_memory();
+    return v;
+  }
   // The same for a segment that stands for `segments` received ones (a GSO super-packet or a
   // coalesced run, rx_meta::gso_size): more than one is ACKed at once, as two segments are.
   rx_verdict on_segment(instant now, const tcp_repr& seg, ipv4_addr remote, std::uint32_t segments) {
@@ -162,7 +168,10 @@ class connection {
     rcv_.segments = 1;
     return v;
   }
-  void on_timeout(instant now);
+  void on_timeout(instant now) {
+    dispatch_timeout(now);
+    sync_memory();
+  }
   // An ICMP error the stack matched to this connection (quoted SEQ within SND.UNA..SND.MAX,
   // RFC 5927 §4.1): soft errors are remembered, hard ones abort SYN-SENT, Fragmentation
   // Needed lowers the send MSS (RFC 1191). connection_icmp.cpp.
@@ -210,7 +219,8 @@ class connection {
   // The hard ICMP error that aborted the connection (close_reason::refused), if one did.
   [[nodiscard]] std::optional<icmp_report> hard_error() const { return hard_error_; }
   [[nodiscard]] std::size_t recv_available() const { return rcv_.buf.size(); }
-  [[nodiscard]] std::size_t send_free() const { return snd_.buf.free(); }
+  // What send() takes now: the free send buffer, less under host memory pressure.
+  [[nodiscard]] std::size_t send_free() const { return send_room(); }
   [[nodiscard]] std::size_t send_queued() const { return snd_.buf.size(); }
   [[nodiscard]] bool peer_fin_received() const { return rcv_.fin_received; }
   // RFC 9293 §3.8.5 (MUST-33): octets of urgent data not yet read (they are read inline, in
@@ -242,9 +252,33 @@ class connection {
   [[nodiscard]] const time_wait_record& time_wait_state() const { return tw_; }
 
   void set_tracer(tcp_tracer* t) { tracer_ = t; }
+  // ---- memory (tcp/memory_budget.hpp) ----------------------------------------------------
+  // Charges this connection's buffer storage to `b` (the host's budget) from now on, and
+  // follows its level; nullptr detaches. The owner keeps `b` alive.
+  void set_memory_budget(memory_budget* b) {
+    mem_.attach(b);
+    sync_memory();
+  }
+  // Bytes of buffer storage held now: the send and receive rings and out-of-order blocks.
+  [[nodiscard]] std::size_t memory() const {
+    return snd_.buf.storage() + rcv_.buf.storage() + rcv_.reasm.storage();
+  }
+  [[nodiscard]] memory_level memory_state() const { return mem_.level(); }
+  // Re-reads the budget's level: prunes out-of-order data and releases drained rings under
+  // pressure, and charges the storage held. Every input and command ends with it; the owner
+  // calls it when the level changed with nothing happening on this connection.
+  void sync_memory();
+  // The budget's level went down: sync_memory, and a window held back under pressure is
+  // announced (an ACK queued) once it opened as far as recv()'s window-update rule asks.
+  void memory_relieved();
 
  private:
   friend struct tcb_test_access;
+  rx_verdict dispatch_segment(instant now, const tcp_repr& seg, ipv4_addr remote);
+  void dispatch_timeout(instant now);
+  [[nodiscard]] std::size_t send_room() const;
+  [[nodiscard]] bool zero_window_given_up(instant now);
+  [[nodiscard]] bool window_update_due() const;
 
   // §3.10.7 segment arrival, one function per step (connection_input.cpp).
   rx_verdict on_segment_listen(instant now, const tcp_repr& seg, ipv4_addr remote);
@@ -432,6 +466,7 @@ class connection {
   std::optional<icmp_report> hard_error_;
   std::uint64_t pmtu_reductions_ = 0;  // RFC 1191: times Fragmentation Needed lowered SND.MSS
   std::uint64_t pmtu_raises_ = 0;      // RFC 1191 §6.3: times the timer put the full MSS back
+  memory_charge mem_;  // this connection's share of the host's memory budget
 
   // RFC 5961 §7 per-connection challenge-ACK budget.
   challenge_limiter challenge_;

@@ -27,13 +27,17 @@ struct recv_vars {
 struct receiver : recv_vars {
   explicit receiver(const tcp_config& cfg) : buf(cfg.recv_buffer), reasm(cfg.max_ooo_ranges) {}
 
-  ring_buffer buf;  // in-order bytes not yet read by the user; out-of-order ones beyond them
-  reassembler reasm;  // which out-of-order ranges buf holds past RCV.NXT
+  ring_buffer buf;  // in-order bytes not yet read by the user (and held SYN text beyond them)
+  reassembler reasm;  // out-of-order ranges past RCV.NXT and their bytes
   // Text of a simultaneous-open SYN (RFC 9293 §3.10.7.3), placed in buf at RCV.NXT but not
   // yet content: it becomes readable when SYN-RECEIVED reaches ESTABLISHED.
   std::uint32_t syn_text = 0;
   std::optional<seq_num> up;  // RCV.UP, once the peer sent URG
   bool fin_received = false;  // the peer's FIN was accepted
+  // The right edge of the window last sent (RCV.NXT + RCV.WND then): under host memory
+  // pressure the window is not opened further, and never shrunk below it (SHLD-14).
+  seq_num adv_edge;
+  bool adv_set = false;
 
   // ACK scheduling.
   bool ack_now = false;                   // an ACK is owed
