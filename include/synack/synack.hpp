@@ -18,6 +18,7 @@
 #include "synack/wire/error.hpp"
 #include "synack/wire/icmp.hpp"
 #include "synack/wire/icmpv6.hpp"
+#include "synack/wire/ip_addr.hpp"
 #include "synack/wire/ipv4.hpp"
 #include "synack/wire/ipv4_addr.hpp"
 #include "synack/wire/ipv6.hpp"
@@ -25,6 +26,7 @@
 #include "synack/wire/offload.hpp"
 #include "synack/wire/seq.hpp"
 #include "synack/wire/tcp.hpp"
+#include "synack/wire/udp.hpp"
 
 // tcp: one connection (sans-IO): TCB, state machine, buffers, timers, congestion control, SYN cookies
 #include "synack/tcp/challenge_limiter.hpp"
@@ -35,6 +37,7 @@
 #include "synack/tcp/four_tuple.hpp"
 #include "synack/tcp/icmp_report.hpp"
 #include "synack/tcp/isn.hpp"
+#include "synack/tcp/memory_budget.hpp"
 #include "synack/tcp/negotiation.hpp"
 #include "synack/tcp/reassembler.hpp"
 #include "synack/tcp/receiver.hpp"
