@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "drain.hpp"
+
 namespace synack::runtime {
 namespace {
 
@@ -18,7 +20,7 @@ constexpr int rx_batches_per_round = 8;  // then callbacks and transmissions get
 constexpr int dispatch_rounds = 64;      // bound on callback <-> transmit rounds per iteration
 // Bound on packets sent per transmit pass, so input, signals and timers get their turn even
 // if the host keeps producing.
-constexpr int tx_burst = 4096;
+constexpr std::size_t tx_burst = 4096;
 
 }  // namespace
 
@@ -374,20 +376,10 @@ bool event_loop::serve_ready(conn_handle h) {
 }
 
 bool event_loop::transmit() {
-  bool any = false;
-  for (int i = 0; i < tx_burst; ++i) {
-    tx_meta meta;
-    auto len = host_->poll_transmit(now_, mutable_bytes{txbuf_}, meta);
-    if (!len) break;
-    any = true;
-    if (io::send_packet(link_, now_, bytes{txbuf_.data(), *len}, meta)) {
-      ++stats_.tx_packets;
-    } else {
-      ++stats_.tx_dropped;
-    }
-  }
-  link_.submit();  // a batching link sends the burst in one call
-  return any;
+  const drained d = drain_transmit(*host_, link_, now_, mutable_bytes{txbuf_}, tx_burst);
+  stats_.tx_packets += d.sent;
+  stats_.tx_dropped += d.dropped;
+  return d.sent + d.dropped > 0;
 }
 
 }  // namespace synack::runtime

@@ -7,6 +7,7 @@
 #include <climits>
 #include <ctime>
 
+#include "drain.hpp"
 #include "synack/runtime/event_loop.hpp"
 
 namespace synack::runtime {
@@ -61,22 +62,10 @@ turn_result host_driver::turn(instant now) {
 }
 
 bool host_driver::transmit(instant now, turn_result& r) {
-  bool bounded = true;
-  for (std::size_t i = 0; i < tx_burst; ++i) {
-    tx_meta meta;
-    const auto len = host_.poll_transmit(now, mutable_bytes{txbuf_}, meta);
-    if (!len) {
-      bounded = false;
-      break;
-    }
-    if (io::send_packet(link_, now, bytes{txbuf_.data(), *len}, meta)) {
-      ++r.sent;
-    } else {
-      ++r.dropped;
-    }
-  }
-  link_.submit();  // a batching link sends the burst in one call
-  return bounded;
+  const drained d = drain_transmit(host_, link_, now, mutable_bytes{txbuf_}, tx_burst);
+  r.sent += d.sent;
+  r.dropped += d.dropped;
+  return d.more;
 }
 
 turn_result host_driver::run_once(duration max_wait) {

@@ -368,12 +368,16 @@ void connection::queue_delayed_ack(instant now, std::size_t len) {
 
 void connection::queue_reset(seq_num seq, std::optional<seq_num> ack) { rst_ = pending_rst{seq, ack}; }
 
-std::uint32_t connection::recv_window() const {
+std::uint32_t connection::buffer_window() const {
   // While the user still reads, the window is the free receive buffer. An orphaned connection
   // discards data, so it keeps offering the whole buffer.
   const std::size_t free = user_closed_ ? rcv_.buf.capacity() : rcv_.buf.free();
   const std::size_t cap = std::size_t{0xFFFF} << rcv_.wscale;
-  const auto wnd = static_cast<std::uint32_t>(std::min(free, cap));
+  return static_cast<std::uint32_t>(std::min(free, cap));
+}
+
+std::uint32_t connection::recv_window() const {
+  const std::uint32_t wnd = buffer_window();
   const memory_level level = mem_.level();
   if (level == memory_level::normal) return wnd;
   // Host memory pressure (as Linux's tcp_clamp_window): the right edge moves at most 4 MSS

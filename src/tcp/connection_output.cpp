@@ -256,11 +256,9 @@ std::size_t connection::emit_segment(instant now, mutable_bytes out, const segme
     snd_.rec.tlp_retrans = p.kind != segment_kind::new_data;
     ++snd_.loss_probes;
     timers_.clear(timer_kind::loss_probe);
-    if (!timers_.armed(timer_kind::retransmit)) arm_retransmit(now);
-  } else {
-    if (!timers_.armed(timer_kind::retransmit)) arm_retransmit(now);
-    if (p.kind == segment_kind::new_data) arm_loss_probe(now);  // §7.2: after new data
   }
+  if (!timers_.armed(timer_kind::retransmit)) arm_retransmit(now);
+  if (!p.loss_probe && p.kind == segment_kind::new_data) arm_loss_probe(now);  // §7.2: after new data
   return emit(now, out, hdr, distance(snd_.buf_start, p.seq).n, len);
 }
 
@@ -325,10 +323,7 @@ std::size_t connection::emit(instant /*now*/, mutable_bytes out, tcp_repr& hdr, 
   rcv_.wnd = recv_window();
   rcv_.adv_edge = rcv_.nxt + seq_len{rcv_.wnd};  // the right edge offered (memory pressure keeps it)
   rcv_.adv_set = true;
-  if (rcv_.wnd < (user_closed_ ? rcv_.buf.capacity() : rcv_.buf.free()) && mem_.level() != memory_level::normal &&
-      rcv_.wnd < (std::size_t{0xFFFF} << rcv_.wscale)) {
-    mem_.note(&memory_stats::window_clamped);
-  }
+  if (rcv_.wnd < buffer_window()) mem_.note(&memory_stats::window_clamped);  // memory pressure held it
   rcv_.ack_now = false;  // this segment carries the ACK owed, delayed or not
   rcv_.unacked_segments = 0;
   if (!ack_point) rcv_.ack_points_len = 0;

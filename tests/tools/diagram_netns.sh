@@ -31,10 +31,12 @@ trap cleanup EXIT
 cap_pid=$!
 for _ in $(seq 50); do grep -qi "listening\|capturing" "$tmp/capture.log" && break; sleep 0.1; done
 sleep 0.5
+# Until something listens on PORT (at most 5 s): a loaded machine starts socat late.
+wait_listen() { for _ in $(seq 100); do [ -n "$(ss -Hltn "sport = :$1")" ] && return 0; sleep 0.05; done; return 1; }
 # The server answers after the client has half-closed (socat shuts its write side on EOF).
 socat -T 5 TCP-LISTEN:7777,bind=127.0.0.1,reuseaddr SYSTEM:'cat; echo done' &
 srv=$!
-sleep 0.3
+wait_listen 7777 || echo "note: socat did not listen on 7777 within 5 s"
 printf 'hello from the kernel\n' | socat -t 2 - TCP:127.0.0.1:7777 >"$tmp/reply"
 wait "$srv" || true
 socat - TCP:127.0.0.1:7778 </dev/null 2>/dev/null || true  # refused: RST
@@ -63,7 +65,7 @@ PY
 v6=0
 if socat -T 5 TCP6-LISTEN:7780,bind=[::1],reuseaddr SYSTEM:'cat; echo done' 2>"$tmp/v6.err" & then
   srv6=$!
-  sleep 0.3
+  wait_listen 7780 || echo "note: socat did not listen on [::1]:7780 within 5 s"
   if printf 'hello over IPv6\n' | socat -t 2 - TCP6:[::1]:7780 >"$tmp/reply6" 2>>"$tmp/v6.err"; then v6=1; fi
   wait "$srv6" || true
 fi

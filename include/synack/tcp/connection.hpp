@@ -321,6 +321,7 @@ class connection {
   void queue_delayed_ack(instant now, std::size_t len);
   void queue_challenge_ack(instant now);
   void queue_reset(seq_num seq, std::optional<seq_num> ack);
+  [[nodiscard]] std::uint32_t buffer_window() const;  // the free buffer, before memory pressure
   [[nodiscard]] std::uint32_t recv_window() const;
   [[nodiscard]] std::uint16_t window_field() const;
   void arm_retransmit(instant now);
