@@ -42,8 +42,8 @@ std::vector<std::byte> forged(const four_tuple& t, seq_num seq, seq_num ack) {
   r.payload = bytes{octet, 1};
   std::vector<std::byte> pkt(20 + r.buffer_len());
   ipv4_repr ip;
-  ip.src = t.remote_addr;
-  ip.dst = t.local_addr;
+  ip.src = t.remote_addr.v4();
+  ip.dst = t.local_addr.v4();
   ip.protocol = ip_proto::tcp;
   ip.payload_len = static_cast<std::uint16_t>(r.buffer_len());
   ip.emit(pkt);

@@ -386,7 +386,7 @@ void world::inject(reader& r) {
   while (o.buffer_len() > 40 && o.sack_count > 0) --o.sack_count;  // a TCP header holds 40 octets
   std::vector<std::byte> tcp(seg.buffer_len());
   seg.emit(tcp, t->tuple.remote_addr, t->tuple.local_addr);
-  feed(i, ip_packet(t->tuple.remote_addr, t->tuple.local_addr, ip_proto::tcp, tcp));
+  feed(i, ip_packet(t->tuple.remote_addr.v4(), t->tuple.local_addr.v4(), ip_proto::tcp, tcp));
 }
 
 // An ICMP error (or echo) quoting the target's 4-tuple with a sequence number near SND.UNA.
@@ -420,11 +420,11 @@ void world::inject_icmp(reader& r) {
   store_be16(&th[0], t->tuple.local_port);
   store_be16(&th[2], t->tuple.remote_port);
   store_be32(&th[4], q.raw);
-  std::vector<std::byte> quote = ip_packet(t->tuple.local_addr, t->tuple.remote_addr, ip_proto::tcp, th);
+  std::vector<std::byte> quote = ip_packet(t->tuple.local_addr.v4(), t->tuple.remote_addr.v4(), ip_proto::tcp, th);
   m.data = quote;
   std::vector<std::byte> msg(m.buffer_len());
   m.emit(msg);
-  feed(i, ip_packet(r.u8() % 2 == 0 ? t->tuple.remote_addr : router, t->tuple.local_addr, ip_proto::icmp, msg));
+  feed(i, ip_packet(r.u8() % 2 == 0 ? t->tuple.remote_addr.v4() : router, t->tuple.local_addr.v4(), ip_proto::icmp, msg));
 }
 
 // Raw bytes; optionally addressed to the host from its peer, with lengths and checksums right.

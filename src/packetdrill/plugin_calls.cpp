@@ -29,6 +29,14 @@ T done(const posix::sys_result<void>& r) {
 posix::sys_result<posix::sock_addr> from_sockaddr(const sockaddr* a, socklen_t len) {
   if (a == nullptr) return unexpected{EFAULT};
   if (len < static_cast<socklen_t>(sizeof(sa_family_t))) return unexpected{EINVAL};
+  if (a->sa_family == AF_INET6) {
+    if (len < static_cast<socklen_t>(sizeof(sockaddr_in6))) return unexpected{EINVAL};
+    sockaddr_in6 in6{};
+    std::memcpy(&in6, a, sizeof in6);
+    ipv6_addr v6;
+    std::memcpy(v6.octets.data(), &in6.sin6_addr, 16);
+    return posix::sock_addr{ip_addr{v6}, ntohs(in6.sin6_port), AF_INET6, in6.sin6_scope_id};
+  }
   if (a->sa_family != AF_INET) return posix::sock_addr{{}, 0, a->sa_family};
   if (len < static_cast<socklen_t>(sizeof(sockaddr_in))) return unexpected{EINVAL};
   sockaddr_in in{};
@@ -38,10 +46,20 @@ posix::sys_result<posix::sock_addr> from_sockaddr(const sockaddr* a, socklen_t l
 
 void to_sockaddr(const posix::sock_addr& a, sockaddr* out, socklen_t* len) {
   if (out == nullptr || len == nullptr) return;
+  if (a.family == AF_INET6) {
+    sockaddr_in6 in6{};
+    in6.sin6_family = AF_INET6;
+    in6.sin6_port = htons(a.port);
+    in6.sin6_scope_id = a.scope_id;
+    std::memcpy(&in6.sin6_addr, a.addr.v6().octets.data(), 16);
+    std::memcpy(out, &in6, std::min<std::size_t>(sizeof in6, static_cast<std::size_t>(*len)));
+    *len = sizeof in6;
+    return;
+  }
   sockaddr_in in{};
   in.sin_family = AF_INET;
   in.sin_port = htons(a.port);
-  in.sin_addr.s_addr = htonl(a.addr.value);
+  in.sin_addr.s_addr = htonl(a.addr.low32());
   std::memcpy(out, &in, std::min<std::size_t>(sizeof in, static_cast<std::size_t>(*len)));
   *len = sizeof in;
 }

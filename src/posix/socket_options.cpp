@@ -75,6 +75,25 @@ sys_result<void> socket_table::setsockopt(instant now, int fd, int level, int na
   if (s == nullptr) return unexpected{EBADF};
   if (level == sol_socket) return set_socket_level(now, *s, name, value);
   if (level == ipproto_tcp) return set_tcp_level(now, *s, name, value);
+  if (level == ipproto_ipv6 && s->domain == af_inet6) {
+    // do_ipv6_setsockopt(): IPV6_V6ONLY only before the socket has a port (EINVAL after);
+    // IPV6_TCLASS is the IPv6 TOS (-1 restores the default, 0).
+    if (value.size() < sizeof(int)) return unexpected{EINVAL};
+    const int v = *int_value(value);
+    if (name == ipv6_v6only) {
+      if (s->bound || s->conn || s->listener) return unexpected{EINVAL};
+      s->v6only = v != 0;
+      return {};
+    }
+    if (name == ipv6_tclass) {
+      if (v < -1 || v > 0xFF) return unexpected{EINVAL};
+      constexpr int ecn_mask = 3;
+      s->cfg.tos = static_cast<std::uint8_t>(((v < 0 ? 0 : v) & ~ecn_mask) | (s->cfg.tos & ecn_mask));
+      apply_live(now, *s);
+      return {};
+    }
+    return unexpected{ENOPROTOOPT};
+  }
   if (level == ipproto_ip && name == ip_tos) {
     // do_ip_setsockopt(): an int, or a single octet; on a stream socket the ECN bits stay
     // the stack's (__ip_sock_set_tos).
@@ -214,6 +233,8 @@ sys_result<int> socket_table::get_int_option(sock& s, int level, int name) {
     }
   }
   if (level == ipproto_ip && name == ip_tos) return int{s.cfg.tos};
+  if (level == ipproto_ipv6 && s.domain == af_inet6 && name == ipv6_v6only) return s.v6only ? 1 : 0;
+  if (level == ipproto_ipv6 && s.domain == af_inet6 && name == ipv6_tclass) return int{s.cfg.tos};
   if (level != ipproto_tcp) return unexpected{ENOPROTOOPT};
   return get_tcp_int(s, name);
 }

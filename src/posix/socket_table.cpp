@@ -169,7 +169,7 @@ tcp_config socket_table::connection_config(const sock& s) const {
 // ---- socket, bind, listen, accept -------------------------------------------------------------
 
 sys_result<int> socket_table::socket(int domain, int type, int protocol) {
-  if (domain != af_inet) return unexpected{EAFNOSUPPORT};
+  if (domain != af_inet && domain != af_inet6) return unexpected{EAFNOSUPPORT};
   if ((type & ~(sock_nonblock | sock_cloexec)) != sock_stream) return unexpected{ESOCKTNOSUPPORT};
   if (protocol != 0 && protocol != ipproto_tcp) return unexpected{EPROTONOSUPPORT};
   const int fd = alloc_fd();
@@ -178,6 +178,8 @@ sys_result<int> socket_table::socket(int domain, int type, int protocol) {
   s = sock{};
   s.open = true;
   s.nonblock = (type & sock_nonblock) != 0;
+  s.domain = domain;
+  s.laddr = domain == af_inet6 ? ip_addr{ipv6_addr{}} : ip_addr{};
   s.cfg = defaults_ ? *defaults_ : host_.config().tcp;
   // Linux reports twice the buffer it holds (socket(7) SO_RCVBUF); ours hold cfg's bytes.
   s.rcvbuf = static_cast<int>(std::min<std::size_t>(2 * s.cfg.recv_buffer, 0x7FFFFFFF));
@@ -188,8 +190,11 @@ sys_result<int> socket_table::socket(int domain, int type, int protocol) {
 sys_result<void> socket_table::bind(int fd, sock_addr a) {
   sock* s = get(fd);
   if (s == nullptr) return unexpected{EBADF};
-  if (a.family != af_inet) return unexpected{EAFNOSUPPORT};
-  if (!a.addr.is_unspecified() && a.addr != host_.addr()) return unexpected{EADDRNOTAVAIL};
+  if (a.family != s->domain) return unexpected{EAFNOSUPPORT};
+  // inet6_bind(): a v4-mapped address binds the IPv4 side only, refused on a V6ONLY socket.
+  const ip_addr want = a.addr.unmapped();
+  if (s->domain == af_inet6 && want.is_v4() && s->v6only) return unexpected{EINVAL};
+  if (!want.is_unspecified() && !host_.is_local(want)) return unexpected{EADDRNOTAVAIL};
   sync(*s);
   if (kstate(*s) != tcp_state::closed || s->bound) return unexpected{EINVAL};
   std::uint16_t port = a.port;
@@ -202,7 +207,7 @@ sys_result<void> socket_table::bind(int fd, sock_addr a) {
   }
   s->bound = true;
   s->port_locked = a.port != 0;
-  s->laddr = a.addr;
+  s->laddr = want;  // "::" stays IPv6 (both families); ::ffff:0.0.0.0 is IPv4 any
   s->lport = port;
   port_reuse_[port] = s->reuse;
   return {};
@@ -228,7 +233,19 @@ sys_result<void> socket_table::listen(int fd, int backlog) {
     s->lport = *p;
     port_reuse_[*p] = s->reuse;
   }
-  auto l = host_.listen(s->lport, static_cast<std::size_t>(b) + 1, connection_config(*s));
+  // Which families it takes: AF_INET IPv4; AF_INET6 both, unless V6ONLY or bound to an
+  // address of one family (a v4-mapped one: IPv4).
+  listen_family fam = listen_family::v4;
+  if (s->domain == af_inet6) {
+    if (s->laddr.is_v4()) {
+      fam = listen_family::v4;
+    } else if (s->v6only || !s->laddr.is_unspecified()) {
+      fam = listen_family::v6;
+    } else {
+      fam = listen_family::any;
+    }
+  }
+  auto l = host_.listen(s->lport, static_cast<std::size_t>(b) + 1, connection_config(*s), fam);
   if (!l) return unexpected{EADDRINUSE};
   s->listener = *l;
   return {};
@@ -259,8 +276,13 @@ sys_result<accepted> socket_table::accept(int fd, int flags) {
   n.close_seen = false;
   const four_tuple t = host_.status(*c)->tuple;
   n.laddr = t.local_addr;
-  n.peer = sock_addr{t.remote_addr, t.remote_port, af_inet};
+  n.peer = as_seen_by(n, t.remote_addr, t.remote_port);
   return accepted{nfd, n.peer};
+}
+
+sock_addr socket_table::as_seen_by(const sock& s, const ip_addr& a, std::uint16_t port) {
+  if (s.domain == af_inet6) return sock_addr{ip_addr{a.v6()}, port, af_inet6, 0};
+  return sock_addr{a, port, af_inet, 0};
 }
 
 // ---- connect ------------------------------------------------------------------------------------
@@ -269,7 +291,7 @@ sys_result<accepted> socket_table::accept(int fd, int flags) {
 sys_result<void> socket_table::connect(instant now, int fd, sock_addr a) {
   sock* s = get(fd);
   if (s == nullptr) return unexpected{EBADF};
-  if (a.family != af_inet) return unexpected{EAFNOSUPPORT};
+  if (a.family != s->domain) return unexpected{EAFNOSUPPORT};
   sync(*s);
   const tcp_state k = kstate(*s);
   switch (s->st) {
@@ -294,11 +316,17 @@ sys_result<void> socket_table::connect(instant now, int fd, sock_addr a) {
   if (s->conn) disconnect(now, *s, false);                  // an old, dead connection
   // DEVIATION: no loopback. Linux connects 0.0.0.0 to itself and routes nothing to
   // multicast or broadcast (ENETUNREACH); a SYN to port 0 would go out.
-  if (a.addr.is_unspecified() || a.addr.is_multicast() || a.addr.is_broadcast()) return unexpected{ENETUNREACH};
+  // On an AF_INET6 socket a v4-mapped address connects over IPv4 (tcp_v6_connect), unless
+  // V6ONLY (ENETUNREACH).
+  const ip_addr dst = a.addr.unmapped();
+  if (s->domain == af_inet6 && dst.is_v4() && s->v6only) return unexpected{ENETUNREACH};
+  const bool bad = dst.is_unspecified() ||
+                   (dst.is_v4() ? dst.v4().is_multicast() || dst.v4().is_broadcast() : dst.v6().is_multicast());
+  if (bad) return unexpected{ENETUNREACH};
   if (a.port == 0) return unexpected{EINVAL};
   std::optional<std::uint16_t> lport;
   if (s->bound) lport = s->lport;
-  auto h = host_.connect(now, a.addr, a.port, lport, connection_config(*s));
+  auto h = host_.connect(now, dst, a.port, lport, connection_config(*s));
   if (!h) {
     switch (h.error()) {
       case host_error::address_in_use:
@@ -306,6 +334,8 @@ sys_result<void> socket_table::connect(instant now, int fd, sock_addr a) {
         return unexpected{EADDRNOTAVAIL};  // __inet_hash_connect
       case host_error::too_many_connections:
         return unexpected{ENOBUFS};
+      case host_error::network_unreachable:
+        return unexpected{ENETUNREACH};
       case host_error::invalid_argument:
       case host_error::bad_handle:
       case host_error::would_block:
@@ -439,8 +469,11 @@ sys_result<sock_addr> socket_table::getsockname(int fd) {
   sock* s = get(fd);
   if (s == nullptr) return unexpected{EBADF};
   sync(*s);
-  if (!s->bound) return sock_addr{};
-  return sock_addr{s->conn ? host_.addr() : s->laddr, s->lport, af_inet};
+  if (!s->bound) return as_seen_by(*s, s->domain == af_inet6 ? ip_addr{ipv6_addr{}} : ip_addr{}, 0);
+  if (s->conn) {
+    if (const auto st = host_.status(*s->conn)) return as_seen_by(*s, st->tuple.local_addr, s->lport);
+  }
+  return as_seen_by(*s, s->laddr, s->lport);
 }
 
 sys_result<sock_addr> socket_table::getpeername(int fd) {

@@ -77,7 +77,7 @@ void event_loop::close_listener(listener_handle l) {
   host_->close_listener(now_, l);
 }
 
-result<conn_handle, host_error> event_loop::connect(ipv4_addr remote, std::uint16_t port, conn_callbacks cb) {
+result<conn_handle, host_error> event_loop::connect(const ip_addr& remote, std::uint16_t port, conn_callbacks cb) {
   auto r = host_->connect(now_, remote, port);
   if (r) conns_[r->index] = conn_entry{*r, std::move(cb)};
   return r;

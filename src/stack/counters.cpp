@@ -12,6 +12,8 @@ std::string_view to_string(host_drop d) {
     case host_drop::martian_own_address: return "martian_own_address";
     case host_drop::martian_broadcast: return "martian_broadcast";
     case host_drop::martian_class_e: return "martian_class_e";
+    case host_drop::martian_v4_mapped: return "martian_v4_mapped";
+    case host_drop::zero_hop_limit: return "zero_hop_limit";
     case host_drop::unsupported_protocol: return "unsupported_protocol";
     case host_drop::listen_overflow: return "listen_overflow";
     case host_drop::syn_queue_full: return "syn_queue_full";

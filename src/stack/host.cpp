@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cassert>
+#include <bit>
 #include <charconv>
+#include <span>
 
 #include "host_impl.hpp"
 
@@ -40,6 +42,7 @@ std::string_view to_string(host_error e) {
     case host_error::too_many_connections: return "too many connections";
     case host_error::invalid_argument: return "invalid argument";
     case host_error::would_block: return "would block";
+    case host_error::network_unreachable: return "no local address of the remote's family";
   }
   return "?";
 }
@@ -64,7 +67,66 @@ std::uint16_t host::impl::link_mss(std::uint16_t cap) const {
   return std::min(cap, link);
 }
 
-std::uint32_t host::impl::alloc_slot(owner o, const tcp_config& c) {
+// RFC 8200 §5 and RFC 9293 §3.7.1: over IPv6 the link MTU (at least 1280) less 60 octets of
+// fixed IPv6 and TCP headers, so never below 1220.
+std::uint16_t host::impl::link_mss(std::uint16_t cap, const ip_addr& remote) const {
+  if (remote.is_v4()) return link_mss(cap);
+  const auto link = static_cast<std::uint16_t>(std::max(cfg.mtu, min_ipv6_mtu) - 60);
+  return std::min(cap, link);
+}
+
+bool host::impl::is_local(const ip_addr& a) const {
+  if (a.is_v4() && a.v4() == cfg.addr && !cfg.addr.is_unspecified()) return true;
+  return std::ranges::any_of(cfg.addresses, [&](const host_address& h) { return h.addr == a; });
+}
+
+namespace {
+// Leading bits two IPv6 addresses share.
+std::size_t common_prefix(const ipv6_addr& a, const ipv6_addr& b) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < 16; ++i) {
+    const auto x = static_cast<std::uint8_t>(a.octets[i] ^ b.octets[i]);
+    if (x == 0) {
+      n += 8;
+      continue;
+    }
+    return n + static_cast<std::size_t>(std::countl_zero(x));
+  }
+  return n;
+}
+}  // namespace
+
+// RFC 6724 in short, for a host whose addresses all sit on one link: the same scope as the
+// remote (link-local for link-local), then the longest common prefix (rule 8), then the first
+// configured.
+std::optional<ip_addr> host::impl::source_for(const ip_addr& remote) const {
+  if (remote.is_v4()) {
+    if (!cfg.addr.is_unspecified()) return ip_addr{cfg.addr};
+    for (const host_address& h : cfg.addresses) {
+      if (h.addr.is_v4()) return h.addr;
+    }
+    return std::nullopt;
+  }
+  std::optional<ip_addr> best;
+  std::size_t best_len = 0;
+  bool best_scope = false;
+  for (const host_address& h : cfg.addresses) {
+    if (!h.addr.is_v6()) continue;
+    const bool scope = h.addr.v6().is_link_local() == remote.v6().is_link_local();
+    const std::size_t len = common_prefix(h.addr.v6(), remote.v6());
+    if (!best || (scope && !best_scope) || (scope == best_scope && len > best_len)) {
+      best = h.addr;
+      best_len = len;
+      best_scope = scope;
+    }
+  }
+  return best;
+}
+
+bool host::is_local(const ip_addr& a) const { return impl_->is_local(a); }
+std::optional<ip_addr> host::source_for(const ip_addr& remote) const { return impl_->source_for(remote); }
+
+std::uint32_t host::impl::alloc_slot(owner o, const tcp_config& c, const ip_addr& remote) {
   std::uint32_t idx = 0;
   if (!free_slots.empty()) {
     idx = free_slots.back();
@@ -75,8 +137,9 @@ std::uint32_t host::impl::alloc_slot(owner o, const tcp_config& c) {
   }
   slot& s = slots[idx];
   s.cfg = c;
-  s.cfg.mss = link_mss(c.mss);  // announced on the SYN / SYN-ACK and the cap of the send MSS
-  s.cfg.tso_max = std::min(cfg.tso_max, max_tso_payload);  // what the link can segment
+  s.cfg.mss = link_mss(c.mss, remote);  // announced on the SYN / SYN-ACK and the cap of the send MSS
+  // What the link can segment: IPv4 only (TUN_F_TSO4).
+  s.cfg.tso_max = remote.is_v4() ? std::min(cfg.tso_max, max_tso_payload) : 0;
   s.conn.emplace(s.cfg, isns);
   s.conn->set_tracer(this);
   s.conn->set_memory_budget(&budget);
@@ -93,8 +156,8 @@ std::uint32_t host::impl::alloc_slot(owner o, const tcp_config& c) {
   return idx;
 }
 
-std::uint32_t host::impl::alloc_child(std::uint32_t listener_idx) {
-  const std::uint32_t idx = alloc_slot(owner::child, listeners[listener_idx].cfg);
+std::uint32_t host::impl::alloc_child(std::uint32_t listener_idx, const ip_addr& remote) {
+  const std::uint32_t idx = alloc_slot(owner::child, listeners[listener_idx].cfg, remote);
   slots[idx].listener = listener_idx;
   return idx;
 }
@@ -236,11 +299,20 @@ void host::impl::negative_advice(instant now, const four_tuple& t, std::uint32_t
   };
   auto num = [&](std::uint32_t v) { p = std::to_chars(p, end, v).ptr; };
   put("no answer from ");
-  for (int i = 3; i >= 0; --i) {
-    num((t.remote_addr.value >> (8 * i)) & 0xFFu);
-    if (i != 0) put(".");
+  if (t.remote_addr.is_v4()) {
+    for (int i = 3; i >= 0; --i) {
+      num((t.remote_addr.low32() >> (8 * i)) & 0xFFu);
+      if (i != 0) put(".");
+    }
+    put(":");
+  } else {  // "[2001:db8::1]:" (RFC 5952 §6), in hex groups without the "::" shortening
+    put("[");
+    for (std::size_t i = 0; i < 8; ++i) {
+      p = std::to_chars(p, end, t.remote_addr.v6().group(i), 16).ptr;
+      if (i != 7) put(":");
+    }
+    put("]:");
   }
-  put(":");
   num(t.remote_port);
   put(" after ");
   num(retransmissions);
@@ -313,37 +385,61 @@ void host::impl::expire_time_wait(instant now) {
 bool host::impl::tuple_in_use(const four_tuple& t) const { return demux.contains(t) || tw.contains(t); }
 
 // RFC 6056 §3.3.3 (algorithm 3): start at a keyed hash of the destination, then walk the range.
-std::optional<std::uint16_t> host::impl::pick_ephemeral(ipv4_addr remote, std::uint16_t port) const {
+std::optional<std::uint16_t> host::impl::pick_ephemeral(const ip_addr& local, const ip_addr& remote,
+                                                        std::uint16_t port) const {
   const std::uint32_t first = cfg.ephemeral_first;
   const std::uint32_t count = std::uint32_t{cfg.ephemeral_last} - first + 1;
   if (last_ephemeral.port != port || last_ephemeral.remote != remote) {
-    std::array<std::byte, 10> msg{};
-    store_be32(&msg[0], cfg.addr.value);
-    store_be32(&msg[4], remote.value);
-    store_be16(&msg[8], port);
-    last_ephemeral = {remote, port, static_cast<std::uint32_t>(siphash24(cfg.secret, msg))};
+    // F(local, remote, port): IPv4 as 10 octets, IPv6 with the addresses' 16 octets each.
+    std::array<std::byte, 34> msg{};
+    std::size_t n = 10;
+    if (remote.is_v4()) {
+      store_be32(&msg[0], local.low32());
+      store_be32(&msg[4], remote.low32());
+      store_be16(&msg[8], port);
+    } else {
+      for (std::size_t i = 0; i < 16; ++i) {
+        msg[i] = std::byte{local.v6().octets[i]};
+        msg[16 + i] = std::byte{remote.v6().octets[i]};
+      }
+      store_be16(&msg[32], port);
+      n = 34;
+    }
+    last_ephemeral = {remote, port, static_cast<std::uint32_t>(siphash24(cfg.secret, std::span{msg}.first(n)))};
   }
   const std::uint32_t offset = last_ephemeral.offset;
   for (std::uint32_t i = 0; i < count; ++i) {
     const auto p = static_cast<std::uint16_t>(first + (offset + ephemeral_next + i) % count);
-    if (!tuple_in_use(four_tuple{cfg.addr, p, remote, port}) && !listen_by_port.contains(p)) return p;
+    if (!tuple_in_use(four_tuple{local, p, remote, port}) && find_listener(local, p) == nullptr) return p;
   }
   return std::nullopt;
 }
 
-void host::impl::write_ip(mutable_bytes out, ipv4_addr dst, ip_proto proto, std::size_t payload_len,
-                          std::uint8_t tos) {
+std::size_t host::impl::write_ip(mutable_bytes out, const ip_addr& src, const ip_addr& dst, ip_proto proto,
+                                 std::size_t payload_len, std::uint8_t tos) {
+  ++ctr.ip_out_requests;
+  if (dst.is_v6()) {
+    ipv6_repr ip;
+    ip.src = src.v6();
+    ip.dst = dst.v6();
+    ip.next_header = static_cast<std::uint8_t>(proto);
+    ip.payload_len = static_cast<std::uint16_t>(payload_len);
+    ip.hop_limit = cfg.ttl;
+    ip.traffic_class = tos;
+    ip.emit(out);
+    return ipv6_repr::buffer_len();
+  }
   ipv4_repr ip;
   ip.dscp_ecn = tos;
-  ip.src = cfg.addr;
-  ip.dst = dst;
+  ip.src = src.v4();
+  ip.dst = dst.v4();
   ip.protocol = proto;
   ip.payload_len = static_cast<std::uint16_t>(payload_len);
   ip.ttl = cfg.ttl;
   ip.ident = ip_ident++;  // DF is set: any value will do (RFC 6864 §4.1)
   ip.dont_fragment = true;
   ip.emit(out);
-  ++ctr.ip_out_requests;
+  return ipv4_repr::buffer_len();
 }
 
 // ---- commands --------------------------------------------------------------------------------
@@ -353,9 +449,18 @@ result<listener_handle, host_error> host::listen(std::uint16_t port, std::size_t
 }
 
 result<listener_handle, host_error> host::listen(std::uint16_t port, std::size_t backlog, const tcp_config& cfg) {
+  return listen(port, backlog, cfg, listen_family::any);
+}
+
+result<listener_handle, host_error> host::listen(std::uint16_t port, std::size_t backlog, const tcp_config& cfg,
+                                                 listen_family family) {
   impl& m = *impl_;
   if (port == 0) return unexpected{host_error::invalid_argument};
-  if (m.listen_by_port.contains(port)) return unexpected{host_error::address_in_use};
+  const bool v4 = family != listen_family::v6;
+  const bool v6 = family != listen_family::v4;
+  if ((v4 && m.listen_by_port.contains(port)) || (v6 && m.listen_by_port6.contains(port))) {
+    return unexpected{host_error::address_in_use};
+  }
   auto idx = static_cast<std::uint32_t>(m.listeners.size());
   for (std::uint32_t i = 0; i < m.listeners.size(); ++i) {
     if (!m.listeners[i].open) {
@@ -366,6 +471,7 @@ result<listener_handle, host_error> host::listen(std::uint16_t port, std::size_t
   if (idx == m.listeners.size()) m.listeners.emplace_back();
   impl::listener& l = m.listeners[idx];
   l.port = port;
+  l.family = family;
   l.backlog = std::max<std::size_t>(backlog, 1);
   l.half_open = 0;
   l.accept_q.clear();
@@ -376,7 +482,8 @@ result<listener_handle, host_error> host::listen(std::uint16_t port, std::size_t
   l.syn_drops = 0;
   l.last_cookie.reset();
   l.flood_logged.reset();
-  m.listen_by_port.insert_or_assign(port, idx);
+  if (v4) m.listen_by_port.insert_or_assign(port, idx);
+  if (v6) m.listen_by_port6.insert_or_assign(port, idx);
   return listener_handle{idx, l.gen};
 }
 
@@ -386,7 +493,8 @@ void host::close_listener(instant now, listener_handle h) {
   impl::listener& l = m.listeners[h.index];
   l.open = false;
   ++l.gen;
-  m.listen_by_port.erase(l.port);
+  if (l.family != listen_family::v6) m.listen_by_port.erase(l.port);
+  if (l.family != listen_family::v4) m.listen_by_port6.erase(l.port);
   // Connections not yet accepted are reset, as closing a listening socket does on Linux.
   for (std::uint32_t i = 0; i < m.slots.size(); ++i) {
     impl::slot& s = m.slots[i];
@@ -417,33 +525,35 @@ result<conn_handle, host_error> host::accept(listener_handle h) {
   return conn_handle{idx, s.gen};
 }
 
-result<conn_handle, host_error> host::connect(instant now, ipv4_addr remote, std::uint16_t port,
+result<conn_handle, host_error> host::connect(instant now, const ip_addr& remote, std::uint16_t port,
                                               std::optional<std::uint16_t> local_port) {
   return connect(now, remote, port, local_port, impl_->cfg.tcp);
 }
 
-result<conn_handle, host_error> host::connect(instant now, ipv4_addr remote, std::uint16_t port,
+result<conn_handle, host_error> host::connect(instant now, const ip_addr& remote, std::uint16_t port,
                                               std::optional<std::uint16_t> local_port, const tcp_config& cfg) {
   impl& m = *impl_;
-  if (remote.is_unspecified() || remote.is_multicast() || remote.is_broadcast() || port == 0) {
-    return unexpected{host_error::invalid_argument};
-  }
+  const bool bad_v4 = remote.is_v4() && (remote.v4().is_multicast() || remote.v4().is_broadcast());
+  const bool bad_v6 = remote.is_v6() && (remote.v6().is_multicast() || remote.v6().is_v4_mapped());
+  if (remote.is_unspecified() || bad_v4 || bad_v6 || port == 0) return unexpected{host_error::invalid_argument};
+  const auto local = m.source_for(remote);
+  if (!local) return unexpected{host_error::network_unreachable};
   if (m.demux.size() >= m.cfg.max_connections) return unexpected{host_error::too_many_connections};
   std::uint16_t lport = 0;
   if (local_port) {
     if (*local_port == 0) return unexpected{host_error::invalid_argument};
-    if (m.tuple_in_use(four_tuple{m.cfg.addr, *local_port, remote, port})) {
+    if (m.tuple_in_use(four_tuple{*local, *local_port, remote, port})) {
       return unexpected{host_error::address_in_use};
     }
     lport = *local_port;
   } else {
-    auto p = m.pick_ephemeral(remote, port);
+    auto p = m.pick_ephemeral(*local, remote, port);
     if (!p) return unexpected{host_error::no_ephemeral_port};
     lport = *p;
     ++m.ephemeral_next;
   }
-  const four_tuple t{m.cfg.addr, lport, remote, port};
-  const std::uint32_t idx = m.alloc_slot(impl::owner::user, cfg);
+  const four_tuple t{*local, lport, remote, port};
+  const std::uint32_t idx = m.alloc_slot(impl::owner::user, cfg, remote);
   auto r = m.slots[idx].conn->connect(now, t);
   assert(r.has_value());
   (void)r;
@@ -563,19 +673,21 @@ std::size_t host::transmit(instant now, mutable_bytes out, tx_meta& meta) {
     }
     connection& c = *s.conn;
     tcp_transmit sent;
-    if (auto n = c.poll_transmit(now, out.subspan(20), sent)) {
-      m.write_ip(out, c.tuple().remote_addr, ip_proto::tcp, *n, c.config().tos);
+    const four_tuple& t = c.tuple();
+    const std::size_t hl = ip_header_len(t.remote_addr);
+    if (auto n = c.poll_transmit(now, out.subspan(hl), sent)) {
+      m.write_ip(out, t.local_addr, t.remote_addr, ip_proto::tcp, *n, c.config().tos);
       std::uint64_t segs = 1;
       if (const std::uint16_t gso = sent.gso_size; gso != 0) {
         // A super-segment: the link cuts it into segments of `gso` payload octets and
         // completes their checksums; it counts as those segments.
-        const std::size_t header = std::size_t{20} + ((static_cast<std::uint8_t>(out[20 + 12]) >> 4) * 4u);
+        const std::size_t header = hl + ((static_cast<std::uint8_t>(out[hl + 12]) >> 4) * 4u);
         meta.gso_size = gso;
         meta.csum_partial = true;
-        meta.csum_start = 20;
+        meta.csum_start = static_cast<std::uint16_t>(hl);
         meta.csum_offset = 16;
         meta.header_len = static_cast<std::uint16_t>(header);
-        segs = (20 + *n - header + gso - 1) / gso;
+        segs = (hl + *n - header + gso - 1) / gso;
       }
       if (sent.retransmission) {
         m.ctr.retrans_segs += segs;
@@ -592,7 +704,7 @@ std::size_t host::transmit(instant now, mutable_bytes out, tx_meta& meta) {
         s.tx_queued = false;
         m.touch(now, idx);
       }
-      return 20 + *n;
+      return hl + *n;
     }
     m.txq.pop_front();
     s.tx_queued = false;
@@ -729,11 +841,15 @@ std::size_t host::accept_queue_len(listener_handle l) const {
 std::vector<socket_info> host::snapshot() const {
   const impl& m = *impl_;
   std::vector<socket_info> out;
+  const bool has_v6 = std::ranges::any_of(m.cfg.addresses, [](const host_address& h) { return h.addr.is_v6(); });
   for (const auto& l : m.listeners) {
     if (!l.open) continue;
     socket_info i;
     i.state = tcp_state::listen;
-    i.tuple = four_tuple{m.cfg.addr, l.port, ipv4_addr{}, 0};
+    // A listener of IPv6, or of both families on a host with IPv6 addresses, shows "::" (as
+    // Linux's ss shows "[::]:port"); on an IPv4-only host the IPv4 address.
+    const bool shows_v6 = l.family == listen_family::v6 || (l.family == listen_family::any && has_v6);
+    i.tuple = shows_v6 ? four_tuple{ipv6_addr{}, l.port, ipv6_addr{}, 0} : four_tuple{m.cfg.addr, l.port, ipv4_addr{}, 0};
     i.syn_queue = l.half_open;
     i.accept_queue = l.accept_q.size();
     i.backlog = l.backlog;

@@ -42,13 +42,13 @@ bool host::impl::cookies_recent(const listener& l, instant now) const {
   return l.last_cookie.has_value() && now - *l.last_cookie <= lifetime;
 }
 
-void host::impl::send_cookie(instant now, const ipv4_view& ip, const tcp_repr& syn, listener& l) {
+void host::impl::send_cookie(instant now, const ip_ends& ip, const tcp_repr& syn, listener& l) {
   ++ctr.in_accepted;  // answered, like a SYN that got a TCB
   if (cookie_q.size() >= cookie_queue_max) {
     ++ctr.host(host_drop::reply_queue_full);
     return;
   }
-  const four_tuple t{ip.dst(), syn.dst_port, ip.src(), syn.src_port};
+  const four_tuple t{ip.dst, syn.dst_port, ip.src, syn.src_port};
   // What a TCB would agree to, with the listener's own configuration (the connection
   // open_from_cookie builds uses it).
   const syn_cookie_options offer = negotiate(l.cfg, syn_offer(syn.options));
@@ -64,7 +64,7 @@ void host::impl::send_cookie(instant now, const ipv4_view& ip, const tcp_repr& s
   p.wscale = connection::recv_window_shift(l.cfg);
   p.sack = c.options.sack_permitted;
   p.ts = c.options.timestamps;
-  p.mss = link_mss(l.cfg.mss);  // what the listener's TCB would announce (MUST-67)
+  p.mss = link_mss(l.cfg.mss, ip.src);  // what the listener's TCB would announce (MUST-67)
   p.tsval = c.tsval.value_or(0);
   p.tsecr = offer.timestamps ? syn.options.timestamps->tsval : 0;
   cookie_q.push_back(p);
@@ -89,15 +89,16 @@ std::size_t host::impl::emit_cookie_synack(mutable_bytes out) {
   hdr.options.sack_permitted = p.sack;
   hdr.options.timestamps = p.ts ? std::optional{tcp_timestamps{p.tsval, p.tsecr}} : std::nullopt;
   const std::size_t len = hdr.buffer_len();
-  hdr.emit(out.subspan(20, len), p.tuple.local_addr, p.tuple.remote_addr);
-  write_ip(out, p.tuple.remote_addr, ip_proto::tcp, len);
+  const std::size_t hl = ip_header_len(p.tuple.remote_addr);
+  hdr.emit(out.subspan(hl, len), p.tuple.local_addr, p.tuple.remote_addr);
+  write_ip(out, p.tuple.local_addr, p.tuple.remote_addr, ip_proto::tcp, len);
   ++ctr.out_segs;
-  return 20 + len;
+  return hl + len;
 }
 
-void host::impl::cookie_ack(instant now, const ipv4_view& ip, const tcp_repr& seg, std::uint32_t lidx) {
+void host::impl::cookie_ack(instant now, const ip_ends& ip, const tcp_repr& seg, std::uint32_t lidx) {
   listener& l = listeners[lidx];
-  const four_tuple t{ip.dst(), seg.dst_port, ip.src(), seg.src_port};
+  const four_tuple t{ip.dst, seg.dst_port, ip.src, seg.src_port};
   std::optional<std::uint32_t> tsecr;
   if (seg.options.timestamps) tsecr = seg.options.timestamps->tsecr;
   const seq_num iss = *seg.ack - seq_len{1};
@@ -109,7 +110,7 @@ void host::impl::cookie_ack(instant now, const ipv4_view& ip, const tcp_repr& se
     // nothing it would not get from any ACK to a listener.
     ++ctr.syncookies_failed;
     ++ctr.tcp(rx_verdict::listen_ack);
-    if (auto rst = reset_for_closed(seg)) queue_tcp_reply(ip.src(), *rst);
+    if (auto rst = reset_for_closed(seg)) queue_tcp_reply(ip.dst, ip.src, *rst);
     return;
   }
   ++ctr.syncookies_recv;
@@ -120,12 +121,12 @@ void host::impl::cookie_ack(instant now, const ipv4_view& ip, const tcp_repr& se
     count_syn_drop(l);
     return;
   }
-  const std::uint32_t idx = alloc_child(lidx);
+  const std::uint32_t idx = alloc_child(lidx, ip.src);
   connection& c = *slots[idx].conn;
   (void)c.open_from_cookie(now, t, iss, *opts, seg);
   demux.insert_or_assign(t, idx);
   // The ACK itself, now in ESTABLISHED: it may carry data or a FIN.
-  const rx_verdict v = c.on_segment(now, seg, ip.src());
+  const rx_verdict v = c.on_segment(now, seg, ip.src);
   if (v != rx_verdict::accepted) {
     ++ctr.tcp(v);
   } else {

@@ -12,6 +12,7 @@
 #include "synack/tcp/syn_cookie.hpp"
 #include "synack/util/flat_hash_map.hpp"
 #include "synack/util/ring_queue.hpp"
+#include "synack/wire/icmpv6.hpp"
 
 namespace synack {
 
@@ -33,6 +34,16 @@ class host_isn final : public isn_source {
   rfc6528_isn base_;
   std::optional<seq_num> floor_;
 };
+
+// The addresses of a packet being processed, of either family.
+struct ip_ends {
+  ip_addr src;
+  ip_addr dst;
+};
+
+// The IP header a packet to `dst` starts with: 20 octets for IPv4, 40 for IPv6 (no options or
+// extension headers are sent).
+[[nodiscard]] constexpr std::size_t ip_header_len(const ip_addr& dst) { return dst.is_v4() ? 20 : 40; }
 
 struct host::impl final : tcp_tracer {
   explicit impl(const host_config& c);
@@ -63,6 +74,7 @@ struct host::impl final : tcp_tracer {
   };
   struct listener {
     std::uint16_t port = 0;
+    listen_family family = listen_family::any;
     std::size_t backlog = 0;
     std::size_t half_open = 0;
     ring_queue<std::uint32_t> accept_q;
@@ -122,7 +134,19 @@ struct host::impl final : tcp_tracer {
   // Flat tables: once grown to their high-water mark they never allocate again.
   flat_hash_map<four_tuple, std::uint32_t, four_tuple_hash> demux;
   std::vector<listener> listeners;
+  // Listeners by port, one table per family (a dual-stack listener is in both).
   flat_hash_map<std::uint16_t, std::uint32_t> listen_by_port;
+  flat_hash_map<std::uint16_t, std::uint32_t> listen_by_port6;
+  [[nodiscard]] const std::uint32_t* find_listener(const ip_addr& local, std::uint16_t port) const {
+    return local.is_v4() ? listen_by_port.find(port) : listen_by_port6.find(port);
+  }
+  // ICMPv6 errors this host sends (Parameter Problem), limited as RFC 4443 §2.4 (f) asks: a
+  // token bucket of `icmp6_burst`, refilled one per `icmp6_interval` (Linux: 50, 1 ms).
+  static constexpr std::uint32_t icmp6_burst = 50;
+  static constexpr duration icmp6_interval = std::chrono::milliseconds(1);
+  std::uint32_t icmp6_tokens = icmp6_burst;
+  instant icmp6_refilled{};
+  [[nodiscard]] bool icmp6_error_allowed(instant now);
   flat_hash_map<four_tuple, time_wait_record, four_tuple_hash> tw;
   // TIME-WAIT expiries, soonest first. A record closed late by its user may expire before
   // younger ones, so this is a heap, not a FIFO. Entries whose record is gone or was restarted
@@ -163,7 +187,7 @@ struct host::impl final : tcp_tracer {
   // The last destination's RFC 6056 offset (a SipHash), kept: a client opens many connections
   // to the same server, and the hash is a measurable part of each connect.
   struct ephemeral_offset {
-    ipv4_addr remote;
+    ip_addr remote;
     std::uint16_t port = 0;  // 0: nothing cached (connect never takes port 0)
     std::uint32_t offset = 0;
   };
@@ -176,10 +200,16 @@ struct host::impl final : tcp_tracer {
   // RFC 9293 §3.7.1 (MUST-67), RFC 1122 §4.2.2.6: the MSS a SYN or SYN-ACK announces is the
   // link MTU less the fixed IPv4 and TCP headers, never above the configured `cap`.
   [[nodiscard]] std::uint16_t link_mss(std::uint16_t cap) const;
+  // The same for a connection to `remote`: 60 octets of fixed headers over IPv6.
+  [[nodiscard]] std::uint16_t link_mss(std::uint16_t cap, const ip_addr& remote) const;
+  [[nodiscard]] bool is_local(const ip_addr& a) const;
+  [[nodiscard]] std::optional<ip_addr> source_for(const ip_addr& remote) const;
 
   // Slots and bookkeeping (host.cpp).
-  std::uint32_t alloc_slot(owner o, const tcp_config& c);
-  std::uint32_t alloc_child(std::uint32_t listener_idx);  // a slot owned by that listener, with its config
+  // `remote`: the peer, whose family sets the MSS cap and whether offload applies.
+  std::uint32_t alloc_slot(owner o, const tcp_config& c, const ip_addr& remote);
+  // A slot owned by that listener, with its config.
+  std::uint32_t alloc_child(std::uint32_t listener_idx, const ip_addr& remote);
   void free_slot(std::uint32_t idx);
   void make_orphan(slot& s) {
     if (s.own != owner::orphan) ++orphans;
@@ -201,36 +231,50 @@ struct host::impl final : tcp_tracer {
   void maybe_reap(std::uint32_t idx);
   void add_time_wait(const time_wait_record& r);
   void expire_time_wait(instant now);
-  std::optional<std::uint16_t> pick_ephemeral(ipv4_addr remote, std::uint16_t port) const;
+  std::optional<std::uint16_t> pick_ephemeral(const ip_addr& local, const ip_addr& remote, std::uint16_t port) const;
   [[nodiscard]] bool tuple_in_use(const four_tuple& t) const;
-  // `tos`: the IPv4 TOS octet (a connection's IP_TOS; 0 for RSTs, cookies and ICMP).
-  void write_ip(mutable_bytes out, ipv4_addr dst, ip_proto proto, std::size_t payload_len, std::uint8_t tos = 0);
+  // `tos`: the IPv4 TOS octet or IPv6 traffic class (a connection's IP_TOS; 0 for RSTs,
+  // cookies and ICMP). Writes an IPv4 or IPv6 header by the family of `dst`; returns its length.
+  std::size_t write_ip(mutable_bytes out, const ip_addr& src, const ip_addr& dst, ip_proto proto,
+                       std::size_t payload_len, std::uint8_t tos = 0);
 
   // Input (host_input.cpp).
   [[nodiscard]] std::optional<host_drop> martian_source(ipv4_addr src) const;
-  void tcp_input(instant now, const ipv4_view& ip, const rx_meta& meta);
+  [[nodiscard]] std::optional<host_drop> martian_source_v6(const ipv6_addr& src) const;
+  void ipv6_input(instant now, bytes packet, const rx_meta& meta);
+  void tcp_input(instant now, const ip_ends& ip, bytes segment, const rx_meta& meta);
   // `iss_floor`: the SYN reopens a TIME-WAIT 4-tuple; the new ISS must exceed it, so no cookie.
-  void listen_input(instant now, const ipv4_view& ip, const tcp_repr& seg, std::uint32_t lidx,
+  void listen_input(instant now, const ip_ends& ip, const tcp_repr& seg, std::uint32_t lidx,
                     std::optional<seq_num> iss_floor = std::nullopt);
   // Returns true if the segment should go on to a listener (TIME-WAIT reopened by a SYN).
   bool time_wait_input(instant now, time_wait_record& r, const tcp_repr& seg);
   void icmp_input(instant now, const ipv4_view& ip);
+  void icmpv6_input(instant now, const ipv6_view& ip, bytes message);
+  // An ICMP error of either family, already classified: acts on the connection it quotes if
+  // its sequence number is in flight (RFC 5927 §4.1), counts it otherwise.
+  void icmp_error_to_connection(instant now, const four_tuple& t, seq_num quoted_seq, const icmp_report& rep);
+  // Answers `offending` (an IPv6 packet) with an ICMPv6 error, rate-limited.
+  void send_icmpv6_error(instant now, const ipv6_view& offending, icmpv6_type type, std::uint8_t code,
+                         std::uint32_t pointer);
 
   // SYN cookies and SYN-flood detection (host_cookie.cpp).
   [[nodiscard]] bool can_take_half_open(const listener& l) const;
   // A SYN the listener cannot take (accept queue full, SYN queue full, no TCB left): counted.
   void count_syn_drop(listener& l);
   [[nodiscard]] bool cookies_recent(const listener& l, instant now) const;
-  void send_cookie(instant now, const ipv4_view& ip, const tcp_repr& syn, listener& l);
+  void send_cookie(instant now, const ip_ends& ip, const tcp_repr& syn, listener& l);
   // A pure ACK to a listener that sent cookies lately: a connection if the cookie checks out.
-  void cookie_ack(instant now, const ipv4_view& ip, const tcp_repr& seg, std::uint32_t lidx);
+  void cookie_ack(instant now, const ip_ends& ip, const tcp_repr& seg, std::uint32_t lidx);
   void note_syn_flood(instant now, listener& l, bool sending_cookies);
   void negative_advice(instant now, const four_tuple& t, std::uint32_t retransmissions);
   std::optional<instant> advice_logged;  // when the last R1 notice was given (one a minute)
   std::size_t emit_cookie_synack(mutable_bytes out);
   void count_icmp(icmp_action a);
   reply* next_reply();
-  void queue_tcp_reply(ipv4_addr dst, const tcp_repr& r);
+  // An echo request to answer with a reply of `len` octets (IP header included): counted, and
+  // a reply slot, or nullptr when it exceeds our MTU (no fragmentation) or the queue is full.
+  reply* echo_reply_slot(std::size_t len);
+  void queue_tcp_reply(const ip_addr& src, const ip_addr& dst, const tcp_repr& r);
 };
 
 // A TCB's internals for TCP_INFO and `synack stat -i` (host_options.cpp).

@@ -1,10 +1,11 @@
-// Packet input: IPv4 validation, demux by 4-tuple (TCBs, then TIME-WAIT records, then
-// listeners, then the CLOSED reset), ICMP.
+// Packet input: IPv4 and IPv6 validation, demux by 4-tuple (TCBs, then TIME-WAIT records,
+// then listeners, then the CLOSED reset), ICMP and ICMPv6.
 #include <algorithm>
 
 #include "host_impl.hpp"
 #include "synack/tcp/reset.hpp"
 #include "synack/wire/icmp.hpp"
+#include "synack/wire/icmpv6.hpp"
 
 namespace synack {
 
@@ -13,12 +14,16 @@ void host::on_packet(instant now, bytes packet) { on_packet(now, packet, rx_meta
 void host::on_packet(instant now, bytes packet, const rx_meta& meta) {
   impl& m = *impl_;
   ++m.ctr.ip_in_receives;
+  if (!packet.empty() && (load_u8(&packet[0]) >> 4) == 6) {
+    m.ipv6_input(now, packet, meta);
+    return;
+  }
   auto ip = ipv4_view::parse(packet);
   if (!ip) {
     ++m.ctr.wire(ip.error());
     return;
   }
-  if (ip->dst() != m.cfg.addr) {
+  if ((ip->dst() != m.cfg.addr || m.cfg.addr.is_unspecified()) && (m.cfg.addresses.empty() || !m.is_local(ip->dst()))) {
     ++m.ctr.host(host_drop::not_for_us);
     return;
   }
@@ -28,7 +33,7 @@ void host::on_packet(instant now, bytes packet, const rx_meta& meta) {
   }
   switch (ip->protocol()) {
     case ip_proto::tcp:
-      m.tcp_input(now, *ip, meta);
+      m.tcp_input(now, ip_ends{ip->src(), ip->dst()}, ip->payload(), meta);
       return;
     case ip_proto::icmp:
       m.icmp_input(now, *ip);
@@ -47,7 +52,7 @@ void host::on_packet(instant now, bytes packet, const rx_meta& meta) {
 std::optional<host_drop> host::impl::martian_source(ipv4_addr src) const {
   if (src.is_unspecified() || src.is_broadcast() || src.is_multicast()) return host_drop::bad_source;
   if (src.is_loopback()) return host_drop::martian_loopback;
-  if (src == cfg.addr) return host_drop::martian_own_address;
+  if (src == cfg.addr || (!cfg.addresses.empty() && is_local(ip_addr{src}))) return host_drop::martian_own_address;
   if ((src.value >> 28) == 0xF) return host_drop::martian_class_e;
   if (cfg.prefix_len > 0 && cfg.prefix_len < 31) {
     const std::uint32_t host_bits = ~std::uint32_t{0} >> cfg.prefix_len;
@@ -58,8 +63,57 @@ std::optional<host_drop> host::impl::martian_source(ipv4_addr src) const {
   return std::nullopt;
 }
 
-void host::impl::tcp_input(instant now, const ipv4_view& ip, const rx_meta& meta) {
-  auto view = tcp_view::parse(ip.payload());
+// RFC 8200 §4 and RFC 4291: the IPv6 counterpart of the checks above. The destination must be
+// one of the host's addresses (multicast is not joined: no neighbour discovery over a layer-3
+// TUN), the source a unicast address that is not ours, not loopback and not v4-mapped; then the
+// extension-header chain is walked (ipv6.hpp) to TCP or ICMPv6.
+void host::impl::ipv6_input(instant now, bytes packet, const rx_meta& meta) {
+  auto ip = ipv6_view::parse(packet);
+  if (!ip) {
+    ++ctr.wire(ip.error());
+    return;
+  }
+  if (!is_local(ip->dst())) {
+    ++ctr.host(host_drop::not_for_us);
+    return;
+  }
+  if (const auto martian = martian_source_v6(ip->src())) {
+    ++ctr.host(*martian);
+    return;
+  }
+  if (ip->hop_limit() == 0) {
+    ++ctr.host(host_drop::zero_hop_limit);
+    return;
+  }
+  auto up = walk_extension_headers(*ip);
+  if (!up) {
+    ++ctr.wire(up.error().reason);
+    if (const auto& pp = up.error().problem) send_icmpv6_error(now, *ip, icmpv6_type::param_problem, pp->code, pp->pointer);
+    return;
+  }
+  switch (up->protocol) {
+    case ipv6_next::tcp:
+      tcp_input(now, ip_ends{ip->src(), ip->dst()}, up->payload, meta);
+      return;
+    case ipv6_next::icmpv6:
+      icmpv6_input(now, *ip, up->payload);
+      return;
+    default:  // UDP, No Next Header
+      ++ctr.host(host_drop::unsupported_protocol);
+      return;
+  }
+}
+
+std::optional<host_drop> host::impl::martian_source_v6(const ipv6_addr& src) const {
+  if (src.is_unspecified() || src.is_multicast()) return host_drop::bad_source;
+  if (src.is_loopback()) return host_drop::martian_loopback;
+  if (src.is_v4_mapped()) return host_drop::martian_v4_mapped;
+  if (is_local(ip_addr{src})) return host_drop::martian_own_address;
+  return std::nullopt;
+}
+
+void host::impl::tcp_input(instant now, const ip_ends& ip, bytes segment, const rx_meta& meta) {
+  auto view = tcp_view::parse(segment);
   // A super-packet counts as the segments it stands for (as Linux counts a GRO packet).
   const std::size_t payload = view ? view->payload().size() : 0;
   const auto segments = static_cast<std::uint32_t>(
@@ -72,14 +126,14 @@ void host::impl::tcp_input(instant now, const ipv4_view& ip, const rx_meta& meta
   }
   // RFC 9293 §3.1 (MUST-2/3): checked here unless the link vouches for it (rx_meta).
   const auto err = meta.checksum_trusted() ? tcp_repr::parse_trusted(*view, rx_seg)
-                                           : tcp_repr::parse(*view, ip.src(), ip.dst(), rx_seg);
+                                           : tcp_repr::parse(*view, ip.src, ip.dst, rx_seg);
   if (err) {
     ++ctr.in_errs;
     ++ctr.wire(*err);
     return;
   }
   const tcp_repr& seg = rx_seg;
-  const four_tuple t{ip.dst(), seg.dst_port, ip.src(), seg.src_port};
+  const four_tuple t{ip.dst, seg.dst_port, ip.src, seg.src_port};
   // Set when a SYN reopens a TIME-WAIT 4-tuple: the old incarnation's SND.NXT, which the new
   // ISS must exceed (RFC 9293 §3.6.1 MAY-2 (1)).
   std::optional<seq_num> iss_floor;
@@ -90,7 +144,7 @@ void host::impl::tcp_input(instant now, const ipv4_view& ip, const rx_meta& meta
     const tcp_state before = c.state();
     const seq_num old_snd_nxt = c.time_wait_state().snd_nxt;  // meaningful in TIME-WAIT only
     const std::uint64_t suppressed_before = c.challenge_acks_suppressed();
-    const rx_verdict v = c.on_segment(now, seg, ip.src(), segments);
+    const rx_verdict v = c.on_segment(now, seg, ip.src, segments);
     ctr.challenge_acks_suppressed += c.challenge_acks_suppressed() - suppressed_before;
     const bool reopened = before == tcp_state::time_wait && c.state() == tcp_state::closed && seg.syn() && !seg.ack;
     if (v != rx_verdict::accepted) {
@@ -108,13 +162,13 @@ void host::impl::tcp_input(instant now, const ipv4_view& ip, const rx_meta& meta
     iss_floor = old_snd_nxt;
   }
 
-  if (const std::uint32_t* l = listen_by_port.find(seg.dst_port); l != nullptr) {
+  if (const std::uint32_t* l = find_listener(ip.dst, seg.dst_port); l != nullptr) {
     listen_input(now, ip, seg, *l, iss_floor);
     return;
   }
   // RFC 9293 §3.10.7.1: no TCB: answer with a reset (never to a reset).
   ++ctr.tcp(rx_verdict::no_connection);
-  if (auto rst = reset_for_closed(seg)) queue_tcp_reply(ip.src(), *rst);
+  if (auto rst = reset_for_closed(seg)) queue_tcp_reply(ip.dst, ip.src, *rst);
 }
 
 bool host::impl::time_wait_input(instant now, time_wait_record& r, const tcp_repr& seg) {
@@ -128,13 +182,13 @@ bool host::impl::time_wait_input(instant now, time_wait_record& r, const tcp_rep
       return false;
     case time_wait_action::ack:
       ++ctr.tcp(rx_verdict::time_wait);
-      queue_tcp_reply(r.tuple.remote_addr, r.ack_segment());
+      queue_tcp_reply(r.tuple.local_addr, r.tuple.remote_addr, r.ack_segment());
       return false;
     case time_wait_action::ack_and_restart:
       ++ctr.tcp(rx_verdict::time_wait);
       r.expiry = now + 2 * cfg.tcp.msl;
       tw_push(r.expiry, r.tuple);
-      queue_tcp_reply(r.tuple.remote_addr, r.ack_segment());
+      queue_tcp_reply(r.tuple.local_addr, r.tuple.remote_addr, r.ack_segment());
       return false;
     case time_wait_action::close: {
       ++ctr.in_accepted;
@@ -144,7 +198,7 @@ bool host::impl::time_wait_input(instant now, time_wait_record& r, const tcp_rep
     }
     case time_wait_action::reset: {
       ++ctr.tcp(rx_verdict::time_wait);
-      queue_tcp_reply(r.tuple.remote_addr, r.reset_segment());
+      queue_tcp_reply(r.tuple.local_addr, r.tuple.remote_addr, r.reset_segment());
       const four_tuple t = r.tuple;
       tw_erase(t);
       return false;
@@ -152,11 +206,11 @@ bool host::impl::time_wait_input(instant now, time_wait_record& r, const tcp_rep
     case time_wait_action::reopen: {
       // RFC 6191 §2: the record goes only if a listener takes the SYN as a new half-open
       // connection; otherwise the SYN is dropped and TIME-WAIT goes on.
-      const std::uint32_t* lidx = listen_by_port.find(seg.dst_port);
+      const std::uint32_t* lidx = find_listener(r.tuple.local_addr, seg.dst_port);
       if (lidx == nullptr) {  // nobody would take it: answered as any other SYN (RFC 5961 §4)
         ++ctr.tcp(rx_verdict::time_wait);
         if (r.limiter.allow(now, cfg.tcp.challenge_ack_limit, cfg.tcp.challenge_ack_window)) {
-          queue_tcp_reply(r.tuple.remote_addr, r.ack_segment());
+          queue_tcp_reply(r.tuple.local_addr, r.tuple.remote_addr, r.ack_segment());
         } else {
           ++ctr.challenge_acks_suppressed;
         }
@@ -176,7 +230,7 @@ bool host::impl::time_wait_input(instant now, time_wait_record& r, const tcp_rep
 
 // RFC 9293 §3.10.7.2 (LISTEN), with the bounded queues of RFC 4987 §3.2 and its SYN cookies
 // (§3.6).
-void host::impl::listen_input(instant now, const ipv4_view& ip, const tcp_repr& seg, std::uint32_t lidx,
+void host::impl::listen_input(instant now, const ip_ends& ip, const tcp_repr& seg, std::uint32_t lidx,
                               std::optional<seq_num> iss_floor) {
   listener& l = listeners[lidx];
   if (seg.rst()) {
@@ -191,7 +245,7 @@ void host::impl::listen_input(instant now, const ipv4_view& ip, const tcp_repr& 
       return;
     }
     ++ctr.tcp(rx_verdict::listen_ack);
-    if (auto rst = reset_for_closed(seg)) queue_tcp_reply(ip.src(), *rst);  // <SEQ=SEG.ACK><CTL=RST>
+    if (auto rst = reset_for_closed(seg)) queue_tcp_reply(ip.dst, ip.src, *rst);  // <SEQ=SEG.ACK><CTL=RST>
     return;
   }
   if (!seg.syn()) {
@@ -222,12 +276,12 @@ void host::impl::listen_input(instant now, const ipv4_view& ip, const tcp_repr& 
     count_syn_drop(l);
     return;
   }
-  const std::uint32_t idx = alloc_child(lidx);
+  const std::uint32_t idx = alloc_child(lidx, ip.src);
   slot& s = slots[idx];
   connection& c = *s.conn;
-  (void)c.listen(ip.dst(), seg.dst_port);
+  (void)c.listen(ip.dst, seg.dst_port);
   isns.set_floor(iss_floor);
-  const rx_verdict v = c.on_segment(now, seg, ip.src());
+  const rx_verdict v = c.on_segment(now, seg, ip.src);
   isns.set_floor(std::nullopt);
   if (v != rx_verdict::accepted) {  // not reached for a plain SYN; keep the books right anyway
     ++ctr.tcp(v);
@@ -251,16 +305,27 @@ host::impl::reply* host::impl::next_reply() {
   return r;
 }
 
-void host::impl::queue_tcp_reply(ipv4_addr dst, const tcp_repr& seg) {
+void host::impl::queue_tcp_reply(const ip_addr& src, const ip_addr& dst, const tcp_repr& seg) {
   reply* r = next_reply();
   if (r == nullptr) return;
   const std::size_t len = seg.buffer_len();
+  const std::size_t hl = ip_header_len(dst);
   mutable_bytes out{r->buf};
-  seg.emit(out.subspan(20, len), cfg.addr, dst);
-  write_ip(out, dst, ip_proto::tcp, len);
-  r->len = 20 + len;
+  seg.emit(out.subspan(hl, len), src, dst);
+  write_ip(out, src, dst, ip_proto::tcp, len);
+  r->len = hl + len;
   ++ctr.out_segs;
   if (seg.rst()) ++ctr.out_rsts;
+}
+
+host::impl::reply* host::impl::echo_reply_slot(std::size_t len) {
+  ++ctr.icmp_in_echos;
+  if (len > std::size_t{cfg.mtu}) {
+    ++ctr.host(host_drop::icmp_ignored);  // larger than our MTU: would need fragmentation
+    return nullptr;
+  }
+  ++ctr.in_accepted;
+  return next_reply();
 }
 
 void host::impl::count_icmp(icmp_action a) {
@@ -280,20 +345,14 @@ void host::impl::icmp_input(instant now, const ipv4_view& ip) {
   }
   switch (msg->type) {
     case icmp_type::echo_request: {
-      ++ctr.icmp_in_echos;
       icmpv4_repr rep = *msg;
       rep.type = icmp_type::echo_reply;
       rep.code = 0;
-      if (20 + rep.buffer_len() > std::size_t{cfg.mtu}) {
-        ++ctr.host(host_drop::icmp_ignored);  // larger than our MTU: would need fragmentation
-        return;
-      }
-      ++ctr.in_accepted;
-      reply* r = next_reply();
+      reply* r = echo_reply_slot(20 + rep.buffer_len());
       if (r == nullptr) return;
       mutable_bytes out{r->buf};
       rep.emit(out.subspan(20, rep.buffer_len()));
-      write_ip(out, ip.src(), ip_proto::icmp, rep.buffer_len());
+      write_ip(out, ip.dst(), ip.src(), ip_proto::icmp, rep.buffer_len());
       r->len = 20 + rep.buffer_len();
       ++ctr.icmp_out_echo_reps;
       return;
@@ -306,23 +365,13 @@ void host::impl::icmp_input(instant now, const ipv4_view& ip) {
       // was never sent); the connection classifies them (RFC 9293 §3.9.2.2, RFC 1191:
       // connection_icmp.cpp).
       const auto q = msg->quote();
-      std::optional<std::uint32_t> idx;
-      if (q && q->protocol == ip_proto::tcp && q->src == cfg.addr) {
-        if (const std::uint32_t* i = demux.find(four_tuple{q->src, q->src_port, q->dst, q->dst_port})) idx = *i;
-      }
-      const auto in_flight = [&](const connection& c) {
-        return q->seq.in_window(c.snd().una, distance(c.snd().una, c.snd().max).n);
-      };
-      if (!idx || !in_flight(*slots[*idx].conn)) {
+      if (!q || q->protocol != ip_proto::tcp) {
         ++ctr.host(host_drop::icmp_unmatched);
         return;
       }
-      ++ctr.icmp_in_errors_matched;
-      ++ctr.in_accepted;
       const icmp_report rep{static_cast<std::uint8_t>(msg->type), msg->code, msg->next_hop_mtu,
                             load_be16(&msg->data[2])};  // parse() checked the quoted header is there
-      count_icmp(slots[*idx].conn->on_icmp_error(now, rep));
-      touch(now, *idx);  // an abort's event, a resegmented retransmission
+      icmp_error_to_connection(now, four_tuple{q->src, q->src_port, q->dst, q->dst_port}, q->seq, rep);
       return;
     }
     case icmp_type::echo_reply:
@@ -330,6 +379,113 @@ void host::impl::icmp_input(instant now, const ipv4_view& ip) {
       ++ctr.host(host_drop::icmp_ignored);
       return;
   }
+}
+
+// RFC 5927 §4.1: act only on errors that quote one of our connections with a sequence number
+// in flight ("SND.UNA =< SEG.SEQ < SND.NXT", with SND.MAX for SND.NXT: after a timeout SND.NXT
+// goes back, but what was sent before may still be quoted; SND.MAX itself was never sent); the
+// connection classifies them (RFC 9293 §3.9.2.2, RFC 1191, RFC 8201: connection_icmp.cpp).
+void host::impl::icmp_error_to_connection(instant now, const four_tuple& t, seq_num quoted_seq,
+                                          const icmp_report& rep) {
+  const std::uint32_t* idx = is_local(t.local_addr) ? demux.find(t) : nullptr;
+  if (idx == nullptr) {
+    ++ctr.host(host_drop::icmp_unmatched);
+    return;
+  }
+  connection& c = *slots[*idx].conn;
+  if (!quoted_seq.in_window(c.snd().una, distance(c.snd().una, c.snd().max).n)) {
+    ++ctr.host(host_drop::icmp_unmatched);
+    return;
+  }
+  ++ctr.icmp_in_errors_matched;
+  ++ctr.in_accepted;
+  count_icmp(c.on_icmp_error(now, rep));
+  touch(now, *idx);  // an abort's event, a resegmented retransmission
+}
+
+// RFC 4443: echo requests are answered (§4.2), errors quoting a connection reach it as their
+// IPv4 equivalents (icmp_report_from_v6; Packet Too Big as RFC 8201 §4), everything else
+// (replies, router and neighbour messages a layer-3 TUN never needs) is counted and dropped.
+void host::impl::icmpv6_input(instant now, const ipv6_view& ip, bytes message) {
+  auto msg = icmpv6_repr::parse(message, ip.src(), ip.dst());
+  if (!msg) {
+    ++ctr.wire(msg.error());
+    return;
+  }
+  switch (msg->type) {
+    case icmpv6_type::echo_request: {
+      icmpv6_repr rep = *msg;
+      rep.type = icmpv6_type::echo_reply;
+      rep.code = 0;
+      reply* r = echo_reply_slot(ipv6_repr::buffer_len() + rep.buffer_len());
+      if (r == nullptr) return;
+      mutable_bytes out{r->buf};
+      rep.emit(out.subspan(ipv6_repr::buffer_len(), rep.buffer_len()), ip.dst(), ip.src());
+      write_ip(out, ip.dst(), ip.src(), ip_proto{ipv6_next::icmpv6}, rep.buffer_len());
+      r->len = ipv6_repr::buffer_len() + rep.buffer_len();
+      ++ctr.icmp_out_echo_reps;
+      return;
+    }
+    case icmpv6_type::dest_unreachable:
+    case icmpv6_type::packet_too_big:
+    case icmpv6_type::time_exceeded:
+    case icmpv6_type::param_problem: {
+      const auto q = msg->quote();
+      if (!q || q->upper != ipv6_next::tcp || msg->data.size() < ipv6_view::header_len) {
+        ++ctr.host(host_drop::icmp_unmatched);
+        return;
+      }
+      const std::uint32_t quoted_len = ipv6_view::header_len + load_be16(&msg->data[4]);
+      const icmp_report rep = icmp_report_from_v6(static_cast<std::uint8_t>(msg->type), msg->code, msg->mtu, quoted_len);
+      icmp_error_to_connection(now, four_tuple{q->src, q->src_port, q->dst, q->dst_port}, q->seq, rep);
+      return;
+    }
+    default:
+      ++ctr.host(host_drop::icmp_ignored);
+      return;
+  }
+}
+
+bool host::impl::icmp6_error_allowed(instant now) {
+  if (now > icmp6_refilled) {
+    const auto gained = static_cast<std::uint64_t>((now - icmp6_refilled) / icmp6_interval);
+    if (gained > 0) {
+      icmp6_tokens = static_cast<std::uint32_t>(std::min<std::uint64_t>(icmp6_burst, icmp6_tokens + gained));
+      icmp6_refilled = icmp6_tokens == icmp6_burst ? now : icmp6_refilled + gained * icmp6_interval;
+    }
+  }
+  if (icmp6_tokens == 0) return false;
+  --icmp6_tokens;
+  return true;
+}
+
+// RFC 4443 §2.4: as much of the offending packet as fits the minimum MTU, never in answer to
+// an ICMPv6 error (e.1) or to a multicast destination (e.3; is_local never takes one), and at
+// a limited rate (f).
+void host::impl::send_icmpv6_error(instant now, const ipv6_view& offending, icmpv6_type type, std::uint8_t code,
+                                   std::uint32_t pointer) {
+  const bytes pkt = offending.packet();
+  if (offending.next_header() == ipv6_next::icmpv6 && pkt.size() > ipv6_view::header_len &&
+      load_u8(&pkt[ipv6_view::header_len]) < 128) {
+    return;  // (e.1), when the error message is the first header after the fixed one
+  }
+  if (!icmp6_error_allowed(now)) {
+    ++ctr.icmp_errors_rate_limited;
+    return;
+  }
+  icmpv6_repr err;
+  err.type = type;
+  err.code = code;
+  err.pointer = pointer;
+  const std::size_t room = std::min<std::size_t>(min_ipv6_mtu, cfg.mtu) - ipv6_repr::buffer_len() - 8;
+  err.data = pkt.first(std::min(pkt.size(), room));
+  reply* r = next_reply();
+  if (r == nullptr) return;
+  mutable_bytes out{r->buf};
+  err.emit(out.subspan(ipv6_repr::buffer_len(), err.buffer_len()), offending.dst(), offending.src());
+  write_ip(out, offending.dst(), offending.src(), ip_proto{ipv6_next::icmpv6}, err.buffer_len());
+  r->len = ipv6_repr::buffer_len() + err.buffer_len();
+  ++ctr.icmp_out_errors;
 }
 
 }  // namespace synack

@@ -95,7 +95,7 @@ result<std::size_t, tcp_error> host::peek(conn_handle h, mutable_bytes out) cons
 host::port_use host::local_port_use(std::uint16_t port) const {
   const impl& m = *impl_;
   port_use u;
-  u.listener = m.listen_by_port.contains(port);
+  u.listener = m.listen_by_port.contains(port) || m.listen_by_port6.contains(port);
   m.demux.for_each([&](const four_tuple& t, std::uint32_t) {
     if (t.local_port == port) ++u.connections;
   });

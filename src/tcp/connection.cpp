@@ -55,9 +55,9 @@ result<void, tcp_error> connection::connect(instant now, const four_tuple& t) {
   return {};
 }
 
-result<void, tcp_error> connection::listen(ipv4_addr local_addr, std::uint16_t local_port) {
+result<void, tcp_error> connection::listen(const ip_addr& local_addr, std::uint16_t local_port) {
   if (state_ != tcp_state::closed || reason_ != close_reason::none) return unexpected{tcp_error::already_exists};
-  tuple_ = four_tuple{local_addr, local_port, ipv4_addr{}, 0};
+  tuple_ = four_tuple{local_addr, local_port, ip_addr{}, 0};
   passive_ = true;
   set_state(tcp_state::listen);
   return {};

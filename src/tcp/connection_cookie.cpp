@@ -20,7 +20,7 @@ result<void, tcp_error> connection::open_from_cookie(instant now, const four_tup
     return unexpected{tcp_error::already_exists};
   }
   // The listener's passive OPEN, then its SYN: LISTEN -> SYN-RECEIVED (RFC 9293 §3.10.7.2).
-  tuple_ = four_tuple{t.local_addr, t.local_port, ipv4_addr{}, 0};
+  tuple_ = four_tuple{t.local_addr, t.local_port, ip_addr{}, 0};
   passive_ = true;
   set_state(tcp_state::listen);
   tuple_ = t;

@@ -46,9 +46,11 @@ icmp_action connection::on_frag_needed(instant now, const icmp_report& r) {
   if (!is_synchronized(state_) || state_ == tcp_state::time_wait) return icmp_action::ignored;
   // RFC 1191 §5: a router from before RFC 1191 quotes an MTU of 0; guess the next plateau
   // below the datagram it could not forward.
-  const std::uint16_t floor = std::max(cfg_->min_pmtu, min_ipv4_mtu);
+  // Over IPv6 (a Packet Too Big, RFC 8201 §4) the floor is 1280 and the fixed headers 60 octets.
+  const bool v6 = tuple_.remote_addr.is_v6();
+  const std::uint16_t floor = v6 ? std::max(cfg_->min_pmtu_v6, min_ipv6_mtu) : std::max(cfg_->min_pmtu, min_ipv4_mtu);
   const std::uint16_t mtu = std::max(r.next_hop_mtu != 0 ? r.next_hop_mtu : mtu_plateau_below(r.quoted_len), floor);
-  const auto mss = static_cast<std::uint16_t>(mtu - 40);
+  const auto mss = static_cast<std::uint16_t>(mtu - (v6 ? 60 : 40));
   if (mss >= snd_.mss) return icmp_action::ignored;
   snd_.mss = mss;
   snd_.rec.cc->set_mss(mss);  // RFC 5681 / RFC 6675 SMSS follows the path

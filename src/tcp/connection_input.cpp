@@ -22,7 +22,7 @@ std::optional<sack_block> first_overlap(std::span<const sack_block> held, seq_nu
 
 }  // namespace
 
-rx_verdict connection::dispatch_segment(instant now, const tcp_repr& seg, ipv4_addr remote) {
+rx_verdict connection::dispatch_segment(instant now, const tcp_repr& seg, const ip_addr& remote) {
   switch (state_) {
     case tcp_state::closed:
       return rx_verdict::no_connection;  // §3.10.7.1: the owner answers with reset_for_closed
@@ -45,7 +45,7 @@ rx_verdict connection::dispatch_segment(instant now, const tcp_repr& seg, ipv4_a
 }
 
 // RFC 9293 §3.10.7.2 (LISTEN).
-rx_verdict connection::on_segment_listen(instant now, const tcp_repr& seg, ipv4_addr remote) {
+rx_verdict connection::on_segment_listen(instant now, const tcp_repr& seg, const ip_addr& remote) {
   if (seg.rst()) return rx_verdict::listen_rst;  // first: an incoming RST is ignored
   if (seg.ack) return rx_verdict::listen_ack;    // second: <SEQ=SEG.ACK><CTL=RST> (owner sends)
   if (!seg.syn()) return rx_verdict::listen_no_syn;  // fourth: drop
@@ -671,7 +671,10 @@ void connection::take_syn_text(instant now) {
 }
 
 void connection::take_peer_options(instant now, const tcp_repr& syn) {
-  apply_options(negotiate(*cfg_, syn_offer(syn.options)));
+  agreed_options offer = syn_offer(syn.options);
+  // RFC 9293 §3.7.1 (MUST-15): without an MSS option the peer takes 536 over IPv4, 1220 over IPv6.
+  if (!syn.options.mss && tuple_.remote_addr.is_v6()) offer.mss = 1220;
+  apply_options(negotiate(*cfg_, offer));
   // RFC 7323 §3.2: TS.Recent starts at the SYN's TSval.
   if (ts_ok_) {
     ts_recent_ = syn.options.timestamps->tsval;

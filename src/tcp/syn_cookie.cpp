@@ -2,6 +2,7 @@
 #include "synack/tcp/syn_cookie.hpp"
 
 #include <algorithm>
+#include <span>
 
 #include "synack/wire/bytes.hpp"
 
@@ -95,16 +96,29 @@ const siphash_key& syn_cookie_codec::key_for(std::uint32_t c) const {
 
 std::uint32_t syn_cookie_codec::mac(const four_tuple& t, seq_num irs, std::uint32_t c, std::uint32_t mss_idx,
                                     std::uint8_t opts) const {
-  std::array<std::byte, 22> msg{};
-  store_be32(&msg[0], t.local_addr.value);
-  store_be16(&msg[4], t.local_port);
-  store_be32(&msg[6], t.remote_addr.value);
-  store_be16(&msg[10], t.remote_port);
-  store_be32(&msg[12], irs.raw);
-  store_be32(&msg[16], c);
-  msg[20] = static_cast<std::byte>(mss_idx);
-  msg[21] = static_cast<std::byte>(opts);
-  return static_cast<std::uint32_t>(siphash24(key_for(c), msg)) & mac_mask;
+  // IPv4: 22 octets; IPv6: the addresses' 16 octets each, 46 (a v6 cookie hashes the v6 tuple).
+  std::array<std::byte, 46> msg{};
+  std::size_t n = 0;
+  if (t.remote_addr.is_v4()) {
+    store_be32(&msg[0], t.local_addr.low32());
+    store_be16(&msg[4], t.local_port);
+    store_be32(&msg[6], t.remote_addr.low32());
+    store_be16(&msg[10], t.remote_port);
+    n = 12;
+  } else {
+    for (std::size_t i = 0; i < 16; ++i) {
+      msg[i] = std::byte{t.local_addr.v6().octets[i]};
+      msg[18 + i] = std::byte{t.remote_addr.v6().octets[i]};
+    }
+    store_be16(&msg[16], t.local_port);
+    store_be16(&msg[34], t.remote_port);
+    n = 36;
+  }
+  store_be32(&msg[n], irs.raw);
+  store_be32(&msg[n + 4], c);
+  msg[n + 8] = static_cast<std::byte>(mss_idx);
+  msg[n + 9] = static_cast<std::byte>(opts);
+  return static_cast<std::uint32_t>(siphash24(key_for(c), std::span{msg}.first(n + 10))) & mac_mask;
 }
 
 syn_cookie syn_cookie_codec::encode(instant now, const four_tuple& t, seq_num irs, const syn_cookie_options& offer,

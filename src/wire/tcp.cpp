@@ -215,6 +215,24 @@ bool tcp_view::verify_checksum(ipv4_addr src, ipv4_addr dst) const {
   return checksum_finish(checksum_partial(b_, pseudo)) == 0;
 }
 
+namespace {
+// The pseudo-header sum of either family for a TCP segment of `len` octets.
+std::uint64_t tcp_pseudo_sum(const ip_addr& src, const ip_addr& dst, std::size_t len) {
+  if (src.is_v4()) return pseudo_header_sum(src.v4(), dst.v4(), ip_proto_tcp, static_cast<std::uint16_t>(len));
+  return pseudo_header_sum_v6(src.v6(), dst.v6(), ipv6_next::tcp, static_cast<std::uint32_t>(len));
+}
+}  // namespace
+
+bool tcp_view::verify_checksum(const ip_addr& src, const ip_addr& dst) const {
+  if (src.is_v4()) return verify_checksum(src.v4(), dst.v4());
+  return checksum_finish(checksum_partial(b_, tcp_pseudo_sum(src, dst, b_.size()))) == 0;
+}
+
+std::optional<wire_error> tcp_repr::parse(const tcp_view& v, const ip_addr& src, const ip_addr& dst, tcp_repr& out) {
+  if (!v.verify_checksum(src, dst)) return wire_error::bad_checksum;
+  return parse_trusted(v, out);
+}
+
 std::optional<wire_error> tcp_repr::parse(const tcp_view& v, ipv4_addr src, ipv4_addr dst, tcp_repr& out) {
   // RFC 9293 §3.1 (MUST-2/3): a segment with a bad checksum is discarded before any of its
   // fields, options included, are believed.
@@ -263,6 +281,21 @@ void tcp_repr::emit(mutable_bytes out, ipv4_addr src, ipv4_addr dst) const {
   fill_checksum(out.first(buffer_len()), src, dst);
 }
 
+void tcp_repr::emit(mutable_bytes out, const ip_addr& src, const ip_addr& dst) const {
+  emit_header(out);
+  std::ranges::copy(payload, out.begin() + static_cast<std::ptrdiff_t>(header_len()));
+  fill_checksum(out.first(buffer_len()), src, dst);
+}
+
+void tcp_repr::fill_checksum(mutable_bytes segment, const ip_addr& src, const ip_addr& dst) {
+  store_be16(&segment[16], 0);
+  store_be16(&segment[16], checksum_finish(checksum_partial(segment, tcp_pseudo_sum(src, dst, segment.size()))));
+}
+
+void tcp_repr::fill_partial_checksum(mutable_bytes segment, const ip_addr& src, const ip_addr& dst) {
+  store_be16(&segment[16], static_cast<std::uint16_t>(~checksum_finish(tcp_pseudo_sum(src, dst, segment.size()))));
+}
+
 void tcp_repr::fill_checksum(mutable_bytes segment, ipv4_addr src, ipv4_addr dst) {
   store_be16(&segment[16], 0);
   const auto len = static_cast<std::uint16_t>(segment.size());
@@ -282,6 +315,15 @@ std::size_t emit_tcp_datagram(mutable_bytes out, ipv4_repr ip, const tcp_repr& s
   ip.emit(out);
   seg.emit(out.subspan(ipv4_repr::buffer_len(), len), ip.src, ip.dst);
   return ipv4_repr::buffer_len() + len;
+}
+
+std::size_t emit_tcp_datagram(mutable_bytes out, ipv6_repr ip, const tcp_repr& seg) {
+  const std::size_t len = seg.buffer_len();
+  ip.next_header = ipv6_next::tcp;
+  ip.payload_len = static_cast<std::uint16_t>(len);
+  ip.emit(out);
+  seg.emit(out.subspan(ipv6_repr::buffer_len(), len), ip_addr{ip.src}, ip_addr{ip.dst});
+  return ipv6_repr::buffer_len() + len;
 }
 
 }  // namespace synack

@@ -32,7 +32,7 @@ check 2 "--loss: 1.5 is out of range: 0 to 1" serve --addr 10.0.0.2/24 --loss 1.
 check 2 "--queues: 17 is out of range: 1 to 16" serve --addr 10.0.0.2/24 --queues 17 echo
 check 2 "--rto-min: 'x' is not a number" connect --addr 10.0.0.2/24 --rto-min x 10.0.0.1 7
 check 2 "--addr is required" connect 10.0.0.1 7
-check 2 "HOST must be an IPv4 address, got '1.2.3'" connect --addr 10.0.0.2/24 1.2.3 7
+check 2 "HOST must be an IPv4 or IPv6 address, got '1.2.3'" connect --addr 10.0.0.2/24 1.2.3 7
 check 2 "http needs a directory" serve --addr 10.0.0.2/24 http
 check 2 "is not a directory" serve --addr 10.0.0.2/24 http /nonexistent/dir
 check 2 "only http takes a directory" serve --addr 10.0.0.2/24 echo /tmp

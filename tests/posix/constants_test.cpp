@@ -13,7 +13,8 @@
 namespace synack::posix {
 namespace {
 
-static_assert(af_unspec == AF_UNSPEC && af_inet == AF_INET);
+static_assert(af_unspec == AF_UNSPEC && af_inet == AF_INET && af_inet6 == AF_INET6);
+static_assert(ipproto_ipv6 == IPPROTO_IPV6 && ipv6_v6only == IPV6_V6ONLY && ipv6_tclass == IPV6_TCLASS);
 static_assert(sock_stream == SOCK_STREAM && sock_nonblock == SOCK_NONBLOCK && sock_cloexec == SOCK_CLOEXEC);
 static_assert(ipproto_tcp == IPPROTO_TCP);
 static_assert(shut_rd == SHUT_RD && shut_wr == SHUT_WR && shut_rdwr == SHUT_RDWR);

@@ -113,7 +113,7 @@ TEST_F(malformed, ipv4_shorter_than_its_fixed_header) {
 }
 
 TEST_F(malformed, ipv4_version_not_4) {
-  for (const int v : {0x65, 0x05, 0xF5}) {
+  for (const int v : {0x75, 0x05, 0xF5}) {  // (6 is IPv6: ipv6_test.cpp)
     auto p = data_segment();
     store_u8(&p[0], static_cast<std::uint8_t>(v));
     stack_harness::fix_ip_checksum(p);

@@ -18,8 +18,9 @@
 namespace synack::tools {
 namespace {
 
-std::string endpoint(ipv4_addr a, std::uint16_t port) {
-  return a.is_unspecified() && port == 0 ? "*:*" : fmt::format("{}:{}", a.to_string(), port);
+// "10.77.0.2:80", "[fd00:77::2]:80" (RFC 5952 §6), "*:*" for none.
+std::string endpoint(const ip_addr& a, std::uint16_t port) {
+  return a.is_unspecified() && port == 0 ? "*:*" : a.with_port(port);
 }
 
 std::string timer_text(const socket_info& s, instant now, bool json) {
@@ -30,8 +31,9 @@ std::string timer_text(const socket_info& s, instant now, bool json) {
 }
 
 std::string listen_address(const socket_info& s) {
-  return fmt::format("{}:{}", s.tuple.local_addr.is_unspecified() ? std::string{"*"} : s.tuple.local_addr.to_string(),
-                     s.tuple.local_port);
+  // As ss: "*:80" for IPv4 any, "[::]:80" for IPv6 (or both families).
+  const ip_addr& a = s.tuple.local_addr;
+  return a.is_v4() && a.is_unspecified() ? fmt::format("*:{}", s.tuple.local_port) : a.with_port(s.tuple.local_port);
 }
 
 // The SYN-flood view: one row per listener, like `ss -ltn` plus the SYN queue and cookies.
@@ -248,7 +250,7 @@ result<stat_request, std::string> stat_request::parse(std::string_view line) {
       if (!n) return unexpected{fmt::format("bad port '{}'", val)};
       (key == "sport" ? r.sport : r.dport) = *n;
     } else if (key == "src" || key == "dst") {
-      auto a = ipv4_addr::parse(val);
+      auto a = ip_addr::parse(val);
       if (!a) return unexpected{fmt::format("bad address '{}'", val)};
       (key == "src" ? r.src : r.dst) = *a;
     } else {

@@ -39,8 +39,8 @@ struct stat_request {
   bool summary = false;            // text: counts per state instead of the rows (ss -s)
   std::optional<std::uint16_t> sport;  // local port
   std::optional<std::uint16_t> dport;  // remote port
-  std::optional<ipv4_addr> src;        // local address
-  std::optional<ipv4_addr> dst;        // remote address
+  std::optional<ip_addr> src;          // local address (either family)
+  std::optional<ip_addr> dst;          // remote address
   [[nodiscard]] std::string encode() const;
   [[nodiscard]] static result<stat_request, std::string> parse(std::string_view line);
   [[nodiscard]] bool matches(const socket_info& s) const;

@@ -102,7 +102,7 @@ class http_server final : public server_app {
     http_plan p = plan_response(root_, req);
     if (log_) {
       std::string peer = "-";
-      if (auto st = loop_.host().status(h)) peer = fmt::format("{}:{}", st->tuple.remote_addr.to_string(), st->tuple.remote_port);
+      if (auto st = loop_.host().status(h)) peer = st->tuple.remote_addr.with_port(st->tuple.remote_port);
       fmt::print(stderr, "{}\n", access_log_line(peer, p));
     }
     s.keep_alive = p.keep_alive;

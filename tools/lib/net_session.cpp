@@ -36,36 +36,91 @@ std::string default_ctl_dir() {
   return "/run/synack";
 }
 
-std::optional<std::pair<ipv4_addr, std::uint8_t>> parse_prefix(const std::string& text) {
+std::optional<std::pair<ip_addr, std::uint8_t>> parse_prefix(const std::string& text) {
   const auto slash = text.find('/');
   if (slash == std::string::npos) return std::nullopt;
-  auto a = ipv4_addr::parse(std::string_view{text}.substr(0, slash));
+  auto a = ip_addr::parse(std::string_view{text}.substr(0, slash));
   unsigned len = 0;
   const char* b = text.data() + slash + 1;
   const char* e = text.data() + text.size();
   auto [p, ec] = std::from_chars(b, e, len);
-  if (!a || ec != std::errc{} || p != e || b == e || len > 32) return std::nullopt;
+  if (!a || ec != std::errc{} || p != e || b == e || len > (a->is_v4() ? 32u : 128u)) return std::nullopt;
   return std::pair{*a, static_cast<std::uint8_t>(len)};
 }
 
+namespace {
+
+// The other end of a prefix: its first address (.1, ::1), or the second if `ours` is the first.
+ip_addr default_peer(const ip_addr& ours, std::uint8_t len) {
+  if (ours.is_v4()) {
+    const std::uint32_t mask = ~std::uint32_t{0} << (32 - len);
+    const std::uint32_t net = ours.v4().value & mask;
+    return ipv4_addr{net + 1 == ours.v4().value ? net + 2 : net + 1};
+  }
+  ipv6_addr a = ours.v6();
+  for (std::size_t bit = len; bit < 128; ++bit) a.octets[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
+  a.octets[15] = static_cast<std::uint8_t>(a.octets[15] | 1);
+  if (a == ours.v6()) a.octets[15] = static_cast<std::uint8_t>((a.octets[15] & ~1u) | 2);
+  return a;
+}
+
+bool same_prefix(const ip_addr& x, const ip_addr& y, std::uint8_t len) {
+  if (x.is_v4() != y.is_v4()) return false;
+  if (x.is_v4()) {
+    const std::uint32_t mask = ~std::uint32_t{0} << (32 - len);
+    return (x.v4().value & mask) == (y.v4().value & mask);
+  }
+  for (std::size_t bit = 0; bit < len; ++bit) {
+    const auto m = static_cast<std::uint8_t>(0x80u >> (bit % 8));
+    if ((x.v6().octets[bit / 8] & m) != (y.v6().octets[bit / 8] & m)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 result<std::unique_ptr<net_session>, std::string> net_session::open(const net_options& o) {
-  auto pfx = parse_prefix(o.addr);
-  if (!pfx) return unexpected{fmt::format("--addr wants ADDRESS/PREFIX such as 10.77.0.2/24, got '{}'", o.addr)};
-  if (pfx->second == 0 || pfx->second > 30) return unexpected{std::string{"--addr prefix must be 1..30"}};
   std::unique_ptr<net_session> s{new net_session()};
-  s->addr_ = pfx->first;
-  const std::uint32_t mask = ~std::uint32_t{0} << (32 - pfx->second);
-  if (!o.kernel_addr.empty()) {
-    auto k = ipv4_addr::parse(o.kernel_addr);
-    if (!k) return unexpected{fmt::format("--kernel-addr: not an IPv4 address: '{}'", o.kernel_addr)};
-    s->kernel_addr_ = *k;
-  } else {
-    const std::uint32_t net = s->addr_.value & mask;
-    s->kernel_addr_ = ipv4_addr{net + 1 == s->addr_.value ? net + 2 : net + 1};
+  std::optional<std::pair<ipv4_addr, std::uint8_t>> v4;  // ours
+  std::vector<host_address> v6;                         // ours
+  ipv4_addr kernel4;
+  std::vector<std::pair<ipv6_addr, std::uint8_t>> kernel6;
+  for (std::size_t i = 0; i < o.addr.size(); ++i) {
+    auto pfx = parse_prefix(o.addr[i]);
+    if (!pfx) {
+      return unexpected{fmt::format("--addr wants ADDRESS/PREFIX such as 10.77.0.2/24 or fd00:77::2/64, got '{}'", o.addr[i])};
+    }
+    const auto [a, len] = *pfx;
+    if (a.is_v4() && (len == 0 || len > 30)) return unexpected{std::string{"--addr prefix must be 1..30 for IPv4"}};
+    if (a.is_v6() && (len == 0 || len > 126)) return unexpected{std::string{"--addr prefix must be 1..126 for IPv6"}};
+    if (a.is_v6() && (a.v6().is_multicast() || a.v6().is_v4_mapped() || a.v6().is_loopback())) {
+      return unexpected{fmt::format("--addr {}: not a unicast IPv6 address", o.addr[i])};
+    }
+    if (a.is_v4() && v4) return unexpected{std::string{"--addr: at most one IPv4 address"}};
+    // The kernel's side: --kernel-addr of this family, else the prefix's first (or second).
+    std::optional<ip_addr> k;
+    for (const std::string& t : o.kernel_addr) {
+      auto p = ip_addr::parse(t);
+      if (!p) return unexpected{fmt::format("--kernel-addr: not an address: '{}'", t)};
+      if (p->is_v4() == a.is_v4()) k = *p;
+    }
+    if (!k) k = default_peer(a, len);
+    if (!same_prefix(*k, a, len) || *k == a) {
+      return unexpected{fmt::format("--kernel-addr {} must be another address of the prefix {}", k->to_string(), o.addr[i])};
+    }
+    if (a.is_v4()) {
+      v4 = std::pair{a.v4(), len};
+      kernel4 = k->v4();
+    } else {
+      v6.push_back(host_address{a, len});
+      kernel6.emplace_back(k->v6(), len);
+    }
+    if (i == 0) {
+      s->addr_ = a;
+      s->kernel_addr_ = *k;
+    }
   }
-  if ((s->kernel_addr_.value & mask) != (s->addr_.value & mask) || s->kernel_addr_ == s->addr_) {
-    return unexpected{std::string{"--kernel-addr must be another address of the --addr prefix"}};
-  }
+  if (o.addr.empty()) return unexpected{std::string{"--addr is required"}};
 
   io::fault_config fc;
   fc.loss = o.loss;
@@ -75,9 +130,12 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
 
   io::tun_config tc;
   tc.name = o.tun;
-  if (!o.no_configure) tc.kernel_addr = s->kernel_addr_;
+  if (!o.no_configure) {
+    tc.kernel_addr = kernel4;
+    tc.kernel_addrs6 = kernel6;
+  }
   tc.configure = !o.no_configure;
-  tc.prefix_len = pfx->second;
+  tc.prefix_len = v4 ? v4->second : 24;
   tc.offload = o.offload == "on" && !fc.any();
   tc.queues = o.queues;
   auto tun = io::tun_link::open(tc);
@@ -116,8 +174,11 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
   }
 
   host_config hc;
-  hc.addr = s->addr_;
-  hc.prefix_len = pfx->second;
+  if (v4) {
+    hc.addr = v4->first;
+    hc.prefix_len = v4->second;
+  }
+  hc.addresses = v6;
   hc.tcp.msl = std::chrono::duration_cast<duration>(std::chrono::duration<double>(o.msl_s));
   hc.syncookies = o.syncookies == "off"      ? syncookies_mode::off
                   : o.syncookies == "always" ? syncookies_mode::always
@@ -165,9 +226,18 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
     s->ctl_ = std::move(*c);
   }
   if (o.verbose) {
-    fmt::print(stderr, "synack: {} on {} ({}, {}), kernel side {}/{}; control socket {}\n", s->addr_.to_string(),
-               top->name(), s->tun_->ifname(), s->io_desc(), s->kernel_addr_.to_string(), pfx->second,
-               s->ctl_path_.empty() ? "off" : s->ctl_path_);
+    std::string ours;
+    std::string theirs;
+    if (v4) {
+      ours = fmt::format("{}/{}", v4->first.to_string(), v4->second);
+      theirs = kernel4.to_string();
+    }
+    for (std::size_t i = 0; i < v6.size(); ++i) {
+      ours += fmt::format("{}{}/{}", ours.empty() ? "" : " ", v6[i].addr.to_string(), v6[i].prefix_len);
+      theirs += fmt::format("{}{}", theirs.empty() ? "" : " ", kernel6[i].first.to_string());
+    }
+    fmt::print(stderr, "synack: {} on {} ({}, {}), kernel side {}; control socket {}\n", ours, top->name(),
+               s->tun_->ifname(), s->io_desc(), theirs, s->ctl_path_.empty() ? "off" : s->ctl_path_);
   }
   return s;
 }

@@ -16,8 +16,11 @@ namespace synack::tools {
 
 struct net_options {
   std::string tun = "synack0";
-  std::string addr;         // our address and prefix, "10.77.0.2/24"
-  std::string kernel_addr;  // the kernel's address on the TUN; default: .1 of the prefix (.2 if we are .1)
+  // Our addresses and prefixes, "10.77.0.2/24", "fd00:77::2/64": at most one IPv4, any IPv6.
+  std::vector<std::string> addr;
+  // The kernel's address on the TUN for each family given; default: .1 / ::1 of the prefix
+  // (.2 / ::2 if we are that one).
+  std::vector<std::string> kernel_addr;
   bool no_configure = false;
   std::string pcap;
   std::string svg;   // ladders of the session's connections, drawn at exit from the capture
@@ -58,8 +61,9 @@ class net_session {
   net_session& operator=(const net_session&) = delete;
 
   [[nodiscard]] runtime::event_loop& loop() { return *loop_; }
-  [[nodiscard]] ipv4_addr addr() const { return addr_; }
-  [[nodiscard]] ipv4_addr kernel_addr() const { return kernel_addr_; }
+  // The first --addr, and the kernel's address of its family.
+  [[nodiscard]] ip_addr addr() const { return addr_; }
+  [[nodiscard]] ip_addr kernel_addr() const { return kernel_addr_; }
   [[nodiscard]] const std::string& ctl_path() const { return ctl_path_; }
   [[nodiscard]] const std::string& ifname() const { return tun_->ifname(); }
   // How packets cross the TUN device: "io_uring" or "read/write".
@@ -76,8 +80,8 @@ class net_session {
 
  private:
   net_session() = default;
-  ipv4_addr addr_;
-  ipv4_addr kernel_addr_;
+  ip_addr addr_;
+  ip_addr kernel_addr_;
   std::string ctl_path_;
   std::string pcap_path_;
   bool pcap_temporary_ = false;  // made for --svg/--html only: removed at exit
@@ -93,7 +97,7 @@ class net_session {
   bool interrupted_ = false;
 };
 
-// Parses "a.b.c.d/len".
-[[nodiscard]] std::optional<std::pair<ipv4_addr, std::uint8_t>> parse_prefix(const std::string& text);
+// Parses "a.b.c.d/len" (len 0..32) or "v6/len" (len 0..128).
+[[nodiscard]] std::optional<std::pair<ip_addr, std::uint8_t>> parse_prefix(const std::string& text);
 
 }  // namespace synack::tools

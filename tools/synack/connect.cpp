@@ -49,7 +49,7 @@ class nc_client {
  public:
   nc_client(runtime::event_loop& loop, const connect_options& o) : loop_(loop), o_(o), in_(64 * 1024), out_(64 * 1024) {}
 
-  int run(ipv4_addr remote) {
+  int run(const ip_addr& remote) {
     start_ = std::chrono::steady_clock::now();
     struct stat st {};
     if (::fstat(0, &st) == 0 && S_ISREG(st.st_mode)) input_size_ = static_cast<std::uint64_t>(st.st_size);
@@ -259,9 +259,9 @@ class nc_client {
 };
 
 int run_connect(const connect_options& o) {
-  auto remote = ipv4_addr::parse(o.host);
+  auto remote = ip_addr::parse(o.host);
   if (!remote) {
-    fmt::print(stderr, "synack connect: HOST must be an IPv4 address, got '{}'\n", o.host);
+    fmt::print(stderr, "synack connect: HOST must be an IPv4 or IPv6 address, got '{}'\n", o.host);
     return exit_usage;
   }
   auto s = net_session::open(o.net);
@@ -298,7 +298,7 @@ void add_connect(CLI::App& app) {
   cmd->add_flag("--progress", o->progress,
                 "bytes sent and received, rate, and (stdin a file) percentage and ETA on stderr, like pv");
   cmd->add_option("--linger", o->linger_s, "seconds to keep running after the close (stat shows TIME-WAIT)");
-  cmd->add_option("host", o->host, "remote IPv4 address")->required();
+  cmd->add_option("host", o->host, "remote IPv4 or IPv6 address")->required();
   cmd->add_option("port", o->port, "remote TCP port")->required();
   cmd->callback([o] { set_exit_code(run_connect(*o)); });
 }

@@ -5,9 +5,19 @@ namespace synack::tools {
 
 void add_net_options(CLI::App& cmd, net_options& o) {
   cmd.add_option("--tun", o.tun, "TUN interface to create or attach to")->capture_default_str();
-  cmd.add_option("--addr", o.addr, "this host's address and prefix, e.g. 10.77.0.2/24")->required();
+  cmd.add_option("--addr", o.addr,
+                 "this host's address and prefix, e.g. 10.77.0.2/24 or fd00:77::2/64; repeat for more "
+                 "(one IPv4, any IPv6)")
+      ->required()
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd.add_option("--kernel-addr", o.kernel_addr,
-                 "the kernel's address on the TUN (default: .1 of the prefix, .2 if --addr is .1)");
+                 "the kernel's address on the TUN, one per family (default: .1 or ::1 of the prefix, .2 or ::2 "
+                 "if --addr is that one)")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd.add_flag("--no-configure", o.no_configure, "configure nothing on the interface (address, MTU, queue length, up): use it as it is");
   cmd.add_option("--pcap", o.pcap, "capture every packet crossing the link to this pcap file");
   cmd.add_option("--svg", o.svg,

@@ -58,8 +58,8 @@ int run_serve(const serve_options& o) {
     return 1;
   }
   // The line tests wait for: the service is reachable from here on.
-  fmt::print(stderr, "synack serve: {} on {}:{} via {} ({}, kernel side {}), control {}\n", o.service,
-             (*s)->addr().to_string(), port, (*s)->ifname(), (*s)->io_desc(), (*s)->kernel_addr().to_string(),
+  fmt::print(stderr, "synack serve: {} on {} via {} ({}, kernel side {}), control {}\n", o.service,
+             (*s)->addr().with_port(port), (*s)->ifname(), (*s)->io_desc(), (*s)->kernel_addr().to_string(),
              (*s)->ctl_path().empty() ? "off" : (*s)->ctl_path());
   std::fflush(stderr);
   loop.run();

@@ -94,9 +94,9 @@ int run_stat(const stat_options& o) {
   }
   for (auto [text, field] : {std::pair{&o.src, &req.src}, std::pair{&o.dst, &req.dst}}) {
     if (text->empty()) continue;
-    *field = ipv4_addr::parse(*text);
+    *field = ip_addr::parse(*text);
     if (!*field) {
-      fmt::print(stderr, "synack stat: '{}' is not an IPv4 address\n", *text);
+      fmt::print(stderr, "synack stat: '{}' is not an IPv4 or IPv6 address\n", *text);
       return exit_usage;
     }
   }

@@ -10,6 +10,7 @@ namespace synack::posix {
 // socket(2)
 inline constexpr int af_unspec = 0;
 inline constexpr int af_inet = 2;
+inline constexpr int af_inet6 = 10;
 inline constexpr int sock_stream = 1;
 inline constexpr int sock_nonblock = 04000;
 inline constexpr int sock_cloexec = 02000000;
@@ -53,6 +54,9 @@ inline constexpr int tcp_notsent_lowat = 25;
 inline constexpr int tcp_inq = 36;     // TCP_INQ, also the cmsg type TCP_CM_INQ
 inline constexpr int ipproto_ip = 0;   // SOL_IP
 inline constexpr int ip_tos = 1;
+inline constexpr int ipproto_ipv6 = 41;  // SOL_IPV6
+inline constexpr int ipv6_v6only = 26;
+inline constexpr int ipv6_tclass = 67;
 
 // ioctl(2) on a TCP socket (tcp(7)): SIOCINQ is FIONREAD, SIOCOUTQ is TIOCOUTQ.
 inline constexpr unsigned long siocinq = 0x541B;

@@ -32,11 +32,15 @@ namespace synack::posix {
 template <class T>
 using sys_result = result<T, int>;
 
-// struct sockaddr_in, decoded. `family` other than af_inet gives EAFNOSUPPORT.
+// struct sockaddr_in or sockaddr_in6, decoded. A family other than the socket's gives
+// EAFNOSUPPORT. An AF_INET6 address holds an IPv6 `addr` (an IPv4 peer of a dual-stack socket
+// as ::ffff:a.b.c.d); `scope_id` is sin6_scope_id (0: the stack has one link and no interface
+// index of its own).
 struct sock_addr {
-  ipv4_addr addr;
+  ip_addr addr;
   std::uint16_t port = 0;
   int family = af_inet;
+  std::uint32_t scope_id = 0;
   friend bool operator==(const sock_addr&, const sock_addr&) = default;
 };
 
@@ -131,7 +135,9 @@ class socket_table {
     sock_state st = sock_state::unconnected;
     bool bound = false;       // has a local port (inet_num != 0)
     bool port_locked = false;  // bound by bind() to a given port (SOCK_BINDPORT_LOCK)
-    ipv4_addr laddr;
+    int domain = af_inet;  // AF_INET or AF_INET6
+    bool v6only = false;   // IPV6_V6ONLY (net.ipv6.bindv6only = 0: off)
+    ip_addr laddr;         // as bound (0.0.0.0 or :: for any), or the connection's
     std::uint16_t lport = 0;
     std::optional<listener_handle> listener;
     std::optional<conn_handle> conn;
@@ -165,6 +171,8 @@ class socket_table {
   void disconnect(instant now, sock& s, bool send_reset);
   void unbind_if_auto(sock& s);
   [[nodiscard]] bool port_conflict(const sock& me, std::uint16_t port) const;
+  // An address of the stack as this socket's family shows it: v4-mapped on an AF_INET6 socket.
+  [[nodiscard]] static sock_addr as_seen_by(const sock& s, const ip_addr& a, std::uint16_t port);
   std::optional<std::uint16_t> pick_port(const sock& me);
   [[nodiscard]] tcp_config connection_config(const sock& s) const;
   void apply_live(instant now, sock& s);

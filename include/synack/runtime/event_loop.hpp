@@ -79,7 +79,7 @@ class event_loop {
   // ---- applications over host handles -----------------------------------------------------
   result<listener_handle, host_error> listen(std::uint16_t port, std::size_t backlog, accept_callback on_accept);
   void close_listener(listener_handle l);
-  result<conn_handle, host_error> connect(ipv4_addr remote, std::uint16_t port, conn_callbacks cb);
+  result<conn_handle, host_error> connect(const ip_addr& remote, std::uint16_t port, conn_callbacks cb);
   void set_callbacks(conn_handle h, conn_callbacks cb);
   void want_writable(conn_handle h, bool on);
   // While paused, on_readable is not called (the application cannot take more data yet).

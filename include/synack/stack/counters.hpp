@@ -11,12 +11,14 @@
 namespace synack {
 
 enum class host_drop : std::uint8_t {
-  not_for_us,            // IPv4 destination is not this host
-  bad_source,            // source is multicast, limited broadcast or unspecified
-  martian_loopback,      // source in 127.0.0.0/8 (RFC 1122 §3.2.1.3 (g)), arriving from a link
+  not_for_us,            // destination is not this host
+  bad_source,            // source is multicast, limited broadcast or unspecified (either family)
+  martian_loopback,      // source in 127.0.0.0/8 (RFC 1122 §3.2.1.3 (g)) or ::1, arriving from a link
   martian_own_address,   // source is this host's own address (LAND: src = dst)
   martian_broadcast,     // source is the directed broadcast of this host's prefix
   martian_class_e,       // source in 240.0.0.0/4 (reserved, RFC 1112 §4)
+  martian_v4_mapped,     // IPv6 source ::ffff:a.b.c.d (RFC 4291 §2.5.5.2: never on the wire)
+  zero_hop_limit,        // IPv6 hop limit 0: no router forwards it, so it was forged
   unsupported_protocol,  // neither TCP nor ICMP
   listen_overflow,       // accept queue full: SYN dropped (ListenOverflows)
   syn_queue_full,        // half-open (SYN-RECEIVED) queue full: SYN dropped
@@ -71,6 +73,8 @@ struct host_counters {
   std::uint64_t ip_out_requests = 0;
   std::uint64_t icmp_in_echos = 0;
   std::uint64_t icmp_out_echo_reps = 0;
+  std::uint64_t icmp_out_errors = 0;           // ICMPv6 errors sent (Parameter Problem)
+  std::uint64_t icmp_errors_rate_limited = 0;  // not sent: over the RFC 4443 §2.4 (f) rate
   std::uint64_t icmp_in_errors_matched = 0;
   // What the matched errors did (RFC 9293 §3.9.2.2, RFC 1191); they sum to the above.
   std::uint64_t icmp_soft_errors = 0;     // remembered on the connection (MUST-56: no abort)

@@ -32,11 +32,27 @@ namespace synack {
 // listener's SYN queue is full (the default), 2 for every SYN.
 enum class syncookies_mode : std::uint8_t { off, on_overflow, always };
 
+// One more address of this host, with the length of its link's prefix (0: unknown).
+struct host_address {
+  ip_addr addr;
+  std::uint8_t prefix_len = 0;
+  friend bool operator==(const host_address&, const host_address&) = default;
+};
+
+// Which families a listener takes: both (a dual-stack listener; IPv4 peers keep their IPv4
+// addresses in the 4-tuple), or one.
+enum class listen_family : std::uint8_t { any, v4, v6 };
+
 struct host_config {
+  // The host's IPv4 address (0.0.0.0: none; an IPv6-only host).
   ipv4_addr addr;
   // The prefix length of the link's subnet (10.77.0.2/24: 24), so that a source that is the
   // subnet's directed broadcast is dropped as a martian. 0: unknown, not checked.
   std::uint8_t prefix_len = 0;
+  // More addresses, of either family: every IPv6 address (a global and a link-local one, say)
+  // and further IPv4 ones. Packets to any of them are taken; connect() picks the source of
+  // the remote's family (host::source_for).
+  std::vector<host_address> addresses;
   tcp_config tcp;
   std::uint16_t mtu = 1500;
   std::uint8_t ttl = 64;
@@ -81,6 +97,7 @@ struct host_memory {
   std::size_t max_orphans = 0;
 };
 // The largest super-segment payload: an IPv4 datagram of 65535 octets with a 60-octet TCP header.
+// (IPv6 connections do not use segmentation offload: the links' TSO is IPv4's.)
 inline constexpr std::uint32_t max_tso_payload = 65535 - 20 - 60;
 
 // Operator notices (the host cannot print; whoever drives it does): e.g. "possible SYN
@@ -110,6 +127,7 @@ enum class host_error : std::uint8_t {
   too_many_connections,
   invalid_argument,   // port 0, unspecified remote address, backlog 0 ...
   would_block,        // accept with nothing queued
+  network_unreachable,  // no address of the remote's family on this host (ENETUNREACH)
 };
 [[nodiscard]] std::string_view to_string(host_error e);
 
@@ -210,13 +228,18 @@ class host {
   result<listener_handle, host_error> listen(std::uint16_t port, std::size_t backlog);
   // With the options every accepted connection gets (a socket's setsockopt before listen).
   result<listener_handle, host_error> listen(std::uint16_t port, std::size_t backlog, const tcp_config& cfg);
+  // Of one family only, or both (what the other overloads do). A port may have one IPv4 and one
+  // IPv6 listener, or one of both families.
+  result<listener_handle, host_error> listen(std::uint16_t port, std::size_t backlog, const tcp_config& cfg,
+                                             listen_family family);
   void close_listener(instant now, listener_handle l);
   result<conn_handle, host_error> accept(listener_handle l);
   // Active open from an ephemeral port (or `local_port` if given).
-  result<conn_handle, host_error> connect(instant now, ipv4_addr remote, std::uint16_t port,
+  // An IPv6 remote needs an IPv6 address of this host (network_unreachable otherwise).
+  result<conn_handle, host_error> connect(instant now, const ip_addr& remote, std::uint16_t port,
                                           std::optional<std::uint16_t> local_port = std::nullopt);
   // With this connection's own options instead of host_config::tcp.
-  result<conn_handle, host_error> connect(instant now, ipv4_addr remote, std::uint16_t port,
+  result<conn_handle, host_error> connect(instant now, const ip_addr& remote, std::uint16_t port,
                                           std::optional<std::uint16_t> local_port, const tcp_config& cfg);
   result<std::size_t, tcp_error> send(conn_handle h, bytes data);
   // With `urgent`, the bytes are urgent data (connection::send_urgent; MSG_OOB).
@@ -287,12 +310,18 @@ class host {
   // ---- queries ---------------------------------------------------------------------------
   [[nodiscard]] const host_config& config() const;
   [[nodiscard]] ipv4_addr addr() const { return config().addr; }
+  // Whether `a` is one of this host's addresses.
+  [[nodiscard]] bool is_local(const ip_addr& a) const;
+  // The address a connection to `remote` leaves from: `addr` for IPv4, for IPv6 the address
+  // sharing the longest prefix with it (a link-local one for a link-local remote). nullopt
+  // when the host has no address of that family.
+  [[nodiscard]] std::optional<ip_addr> source_for(const ip_addr& remote) const;
   [[nodiscard]] const host_counters& counters() const;
   // The memory budget now: allocated bytes, level, limits, orphans.
   [[nodiscard]] host_memory memory() const;
   // A super-segment's length when segmentation offload is on (host_config::tso_max).
   [[nodiscard]] std::size_t max_packet_len() const {
-    return 20 + 60 + std::max<std::size_t>(config().tcp.mss, std::min(config().tso_max, max_tso_payload));
+    return 40 + 60 + std::max<std::size_t>(config().tcp.mss, std::min(config().tso_max, max_tso_payload));
   }
   // The connection behind a handle (nullptr if stale).
   [[nodiscard]] const connection* find(conn_handle h) const;

@@ -84,6 +84,9 @@ struct tcp_config {
   // allows 68, but one forged ICMP quoting a connection would then make it send 28-octet
   // segments (security-catalogue: PMTU attacks, RFC 5927 §7). Never below 68.
   std::uint16_t min_pmtu = 552;
+  // The same for IPv6 Packet Too Big (RFC 8201 §4: never below the IPv6 minimum link MTU,
+  // 1280, which is also the floor this may be set to).
+  std::uint16_t min_pmtu_v6 = 1280;
 
   // Maximum segment lifetime; TIME-WAIT lasts exactly 2 x MSL (RFC 9293 §3.4.2). The default
   // 30 s gives Linux's 60 s TIME-WAIT; RFC 9293 suggests 2 minutes, set it for that.

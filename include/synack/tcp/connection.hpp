@@ -109,7 +109,7 @@ class connection {
   // Active OPEN (RFC 9293 §3.10.1): CLOSED -> SYN-SENT; the SYN goes out on poll_transmit.
   result<void, tcp_error> connect(instant now, const four_tuple& t);
   // Passive OPEN: CLOSED -> LISTEN for a local address and port (remote unspecified).
-  result<void, tcp_error> listen(ipv4_addr local_addr, std::uint16_t local_port);
+  result<void, tcp_error> listen(const ip_addr& local_addr, std::uint16_t local_port);
   // Queues bytes to send; returns how many were taken (0 ..= data.size()).
   result<std::size_t, tcp_error> send(bytes data);
   // Queues bytes as urgent data (RFC 9293 §3.8.5, RFC 6093): SND.UP moves to the octet after
@@ -155,14 +155,14 @@ class connection {
   // address; it matters only in LISTEN, where a SYN binds the TCB to its sender. In LISTEN
   // only a SYN changes anything: replies to other segments (RST for an ACK) are the owner's,
   // who knows where to send them (the stack, via reset_for_closed).
-  rx_verdict on_segment(instant now, const tcp_repr& seg, ipv4_addr remote = {}) {
+  rx_verdict on_segment(instant now, const tcp_repr& seg, const ip_addr& remote = {}) {
     const rx_verdict v = dispatch_segment(now, seg, remote);
     sync_memory();
     return v;
   }
   // The same for a segment that stands for `segments` received ones (a GSO super-packet or a
   // coalesced run, rx_meta::gso_size): more than one is ACKed at once, as two segments are.
-  rx_verdict on_segment(instant now, const tcp_repr& seg, ipv4_addr remote, std::uint32_t segments) {
+  rx_verdict on_segment(instant now, const tcp_repr& seg, const ip_addr& remote, std::uint32_t segments) {
     rcv_.segments = segments;
     const rx_verdict v = on_segment(now, seg, remote);
     rcv_.segments = 1;
@@ -274,14 +274,14 @@ class connection {
 
  private:
   friend struct tcb_test_access;
-  rx_verdict dispatch_segment(instant now, const tcp_repr& seg, ipv4_addr remote);
+  rx_verdict dispatch_segment(instant now, const tcp_repr& seg, const ip_addr& remote);
   void dispatch_timeout(instant now);
   [[nodiscard]] std::size_t send_room() const;
   [[nodiscard]] bool zero_window_given_up(instant now);
   [[nodiscard]] bool window_update_due() const;
 
   // §3.10.7 segment arrival, one function per step (connection_input.cpp).
-  rx_verdict on_segment_listen(instant now, const tcp_repr& seg, ipv4_addr remote);
+  rx_verdict on_segment_listen(instant now, const tcp_repr& seg, const ip_addr& remote);
   rx_verdict on_segment_syn_sent(instant now, const tcp_repr& seg);
   rx_verdict on_segment_synchronized(instant now, const tcp_repr& seg);
   rx_verdict on_simultaneous_synack(instant now, const tcp_repr& synack);

@@ -58,5 +58,38 @@ enum class icmp_action : std::uint8_t {
 
 // RFC 791 / RFC 1191 §3: every IPv4 link carries at least 68 octets.
 inline constexpr std::uint16_t min_ipv4_mtu = 68;
+// RFC 8200 §5: every IPv6 link carries at least 1280 octets.
+inline constexpr std::uint16_t min_ipv6_mtu = 1280;
+
+// An ICMPv6 error (RFC 4443) as the IPv4 report with the same meaning, so that a connection and
+// posix/ treat both families alike (Linux's icmpv6_err_convert): Packet Too Big is
+// Fragmentation Needed (its MTU, at most 65535); unreachable "administratively prohibited",
+// "source address failed policy" and "reject route" (1, 5, 6) are a hard "communication
+// administratively prohibited" (13); "port unreachable" (4) a hard port unreachable (3); "no
+// route", "beyond scope" and "address unreachable" (0, 2, 3) a soft host unreachable (1); time
+// exceeded is time exceeded; parameter problem is IPv4's parameter problem (12, soft).
+[[nodiscard]] constexpr icmp_report icmp_report_from_v6(std::uint8_t type, std::uint8_t code, std::uint32_t mtu,
+                                                        std::uint32_t quoted_len) {
+  const auto qlen = static_cast<std::uint16_t>(quoted_len > 0xFFFF ? 0xFFFF : quoted_len);
+  switch (type) {
+    case 1:  // destination unreachable
+      switch (code) {
+        case 1:
+        case 5:
+        case 6:
+          return icmp_report{3, 13, 0, qlen};
+        case 4:
+          return icmp_report{3, 3, 0, qlen};
+        default:
+          return icmp_report{3, 1, 0, qlen};
+      }
+    case 2:  // packet too big
+      return icmp_report{3, 4, static_cast<std::uint16_t>(mtu > 0xFFFF ? 0xFFFF : mtu), qlen};
+    case 3:  // time exceeded
+      return icmp_report{11, code, 0, qlen};
+    default:  // parameter problem
+      return icmp_report{12, code, 0, qlen};
+  }
+}
 
 }  // namespace synack

@@ -32,8 +32,23 @@ class ip_addr {
   [[nodiscard]] constexpr family fam() const { return family_; }
   [[nodiscard]] constexpr bool is_v4() const { return family_ == family::v4; }
   [[nodiscard]] constexpr bool is_v6() const { return family_ == family::v6; }
+  // The unspecified address of its family (0.0.0.0 or ::).
+  [[nodiscard]] constexpr bool is_unspecified() const {
+    return is_v4() ? low32() == 0 : octets_.is_unspecified();
+  }
   // The IPv4 address. Precondition: is_v4().
-  [[nodiscard]] constexpr ipv4_addr v4() const { return *octets_.to_v4(); }
+  [[nodiscard]] constexpr ipv4_addr v4() const { return ipv4_addr{low32()}; }
+  // The last 32 bits (an IPv4 address's value; for hashing either family).
+  [[nodiscard]] constexpr std::uint32_t low32() const {
+    const auto& o = octets_.octets;
+    return (std::uint32_t{o[12]} << 24) | (std::uint32_t{o[13]} << 16) | (std::uint32_t{o[14]} << 8) | o[15];
+  }
+  // The first 96 bits folded to 64, for hashing (zero-free for v4: its mapped prefix is fixed).
+  [[nodiscard]] constexpr std::uint64_t high_bits() const {
+    std::uint64_t h = 0;
+    for (std::size_t i = 0; i < 12; ++i) h = (h << 8 | (h >> 56)) ^ octets_.octets[i];
+    return h;
+  }
   // The IPv6 address; an IPv4 one as v4-mapped.
   [[nodiscard]] constexpr const ipv6_addr& v6() const { return octets_; }
   // A v4-mapped IPv6 address as IPv4; any other address as it is.

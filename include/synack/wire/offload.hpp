@@ -28,7 +28,7 @@ struct tx_meta {
   // sum over its whole length (csum_partial), as the kernel expects.
   std::uint16_t gso_size = 0;
   bool csum_partial = false;
-  std::uint16_t csum_start = 0;   // from the start of the IPv4 header: the TCP header
+  std::uint16_t csum_start = 0;   // from the start of the IP header: the TCP header
   std::uint16_t csum_offset = 0;  // of the checksum field within it
   // Header bytes (IPv4 + TCP with options) in front of the payload.
   std::uint16_t header_len = 0;

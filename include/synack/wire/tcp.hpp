@@ -19,7 +19,9 @@
 #include "synack/wire/bytes.hpp"
 #include "synack/wire/error.hpp"
 #include "synack/wire/ipv4.hpp"
+#include "synack/wire/ip_addr.hpp"
 #include "synack/wire/ipv4_addr.hpp"
+#include "synack/wire/ipv6.hpp"
 #include "synack/wire/seq.hpp"
 
 namespace synack {
@@ -122,6 +124,9 @@ class tcp_view {
   [[nodiscard]] bytes all() const { return b_; }
   // Checks the checksum over the pseudo-header (RFC 9293 §3.1) and the whole segment.
   [[nodiscard]] bool verify_checksum(ipv4_addr src, ipv4_addr dst) const;
+  // Either family: the IPv6 pseudo-header (RFC 8200 §8.1) for IPv6 addresses. Precondition:
+  // src and dst of the same family.
+  [[nodiscard]] bool verify_checksum(const ip_addr& src, const ip_addr& dst) const;
 
  private:
   explicit tcp_view(bytes b) : b_(b) {}
@@ -172,6 +177,8 @@ struct tcp_repr {
   // value per segment (docs/performance.md).
   [[nodiscard]] static std::optional<wire_error> parse(const tcp_view& v, ipv4_addr src, ipv4_addr dst,
                                                        tcp_repr& out);
+  [[nodiscard]] static std::optional<wire_error> parse(const tcp_view& v, const ip_addr& src, const ip_addr& dst,
+                                                       tcp_repr& out);
   // The same without the checksum check, for a segment whose link vouches for it (a TUN
   // device's virtio-net header: the local kernel made it, or verified it; rx_meta).
   [[nodiscard]] static std::optional<wire_error> parse_trusted(const tcp_view& v, tcp_repr& out);
@@ -180,13 +187,16 @@ struct tcp_repr {
   // Writes header, options, payload and checksum. Preconditions: out.size() >= buffer_len(),
   // options.buffer_len() <= 40 (a peer's packed options may not fit our padded layout).
   void emit(mutable_bytes out, ipv4_addr src, ipv4_addr dst) const;
+  void emit(mutable_bytes out, const ip_addr& src, const ip_addr& dst) const;
   // Writes only header and options (checksum zero), for callers that place the payload
   // themselves and then call fill_checksum on the whole segment.
   void emit_header(mutable_bytes out) const;
   static void fill_checksum(mutable_bytes segment, ipv4_addr src, ipv4_addr dst);
+  static void fill_checksum(mutable_bytes segment, const ip_addr& src, const ip_addr& dst);
   // Stores only the pseudo-header sum (folded, not complemented) over the segment's length: a
   // partial checksum that a device with checksum offload completes (tx_meta::csum_partial).
   static void fill_partial_checksum(mutable_bytes segment, ipv4_addr src, ipv4_addr dst);
+  static void fill_partial_checksum(mutable_bytes segment, const ip_addr& src, const ip_addr& dst);
 
   friend bool operator==(const tcp_repr& a, const tcp_repr& b);
 };
@@ -196,5 +206,7 @@ struct tcp_repr {
 // packets (tests, benchmarks, floods). Returns the datagram's length. Precondition:
 // out.size() >= ipv4_repr::buffer_len() + seg.buffer_len().
 std::size_t emit_tcp_datagram(mutable_bytes out, ipv4_repr ip, const tcp_repr& seg);
+// The same over IPv6: a 40-octet header (no extension headers) and the segment.
+std::size_t emit_tcp_datagram(mutable_bytes out, ipv6_repr ip, const tcp_repr& seg);
 
 }  // namespace synack

@@ -90,6 +90,13 @@ int set_txqlen_netlink(int ioctl_sock, const std::string& ifname, std::uint32_t 
   return err;
 }
 
+void write_sysctl(const std::string& path, const char* value) {
+  if (const int f = ::open(path.c_str(), O_WRONLY | O_CLOEXEC); f >= 0) {
+    (void)!::write(f, value, std::strlen(value));
+    ::close(f);
+  }
+}
+
 // Address, netmask, MTU, queue length, up — one ioctl each on a throwaway socket (the queue
 // length through netlink where the ioctl is refused). Returns a notice for what was skipped.
 result<std::string, std::string> configure(const std::string& ifname, const tun_config& cfg) {
@@ -121,16 +128,46 @@ result<std::string, std::string> configure(const std::string& ifname, const tun_
                ", netlink: " + std::strerror(nl_err) + "); keeping the kernel's default";
     }
   }
-  // The link carries IPv4 only: without this the kernel sends IPv6 router solicitations and
-  // MLD reports the host must count as drops. Best effort (IPv6 may be compiled out).
-  if (const int f = ::open(("/proc/sys/net/ipv6/conf/" + ifname + "/disable_ipv6").c_str(), O_WRONLY | O_CLOEXEC);
-      f >= 0) {
-    (void)!::write(f, "1", 1);
-    ::close(f);
+  // A link that carries IPv4 only has IPv6 turned off: otherwise the kernel sends router
+  // solicitations and MLD reports the host must count as drops. Best effort (IPv6 may be
+  // compiled out). With IPv6 addresses, no router solicitations either (a point-to-point TUN
+  // has no router), and no duplicate address detection (nobody else is on the link).
+  const bool v6 = !cfg.kernel_addrs6.empty();
+  const std::string conf = "/proc/sys/net/ipv6/conf/" + ifname + "/";
+  if (!v6) {
+    write_sysctl(conf + "disable_ipv6", "1");
+  } else {
+    write_sysctl(conf + "disable_ipv6", "0");
+    write_sysctl(conf + "accept_dad", "0");
+    write_sysctl(conf + "router_solicitations", "0");
   }
   if (::ioctl(s, SIOCGIFFLAGS, &ifr) < 0) return fail("SIOCGIFFLAGS");
   ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
   if (::ioctl(s, SIOCSIFFLAGS, &ifr) < 0) return fail("SIOCSIFFLAGS");
+  if (v6) {
+    if (::ioctl(s, SIOCGIFINDEX, &ifr) < 0) return fail("SIOCGIFINDEX");
+    const int index = ifr.ifr_ifindex;
+    const int s6 = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s6 < 0) return fail("socket(AF_INET6)");
+    for (const auto& [addr, len] : cfg.kernel_addrs6) {
+      // struct in6_ifreq of <linux/ipv6.h> (which clashes with <netinet/in.h>), by its layout.
+      struct {
+        in6_addr addr;
+        std::uint32_t prefixlen;
+        int ifindex;
+      } req{};
+      std::memcpy(&req.addr, addr.octets.data(), 16);
+      req.prefixlen = len;
+      req.ifindex = index;
+      if (::ioctl(s6, SIOCSIFADDR, &req) < 0 && errno != EEXIST) {
+        const int err = errno;
+        ::close(s6);
+        errno = err;
+        return fail("SIOCSIFADDR (IPv6)");
+      }
+    }
+    ::close(s6);
+  }
   ::close(s);
   return notice;
 }

@@ -30,6 +30,7 @@
 #include "synack/io/link.hpp"
 #include "synack/util/result.hpp"
 #include "synack/wire/ipv4_addr.hpp"
+#include "synack/wire/ipv6_addr.hpp"
 
 namespace synack::io {
 
@@ -43,6 +44,10 @@ struct tun_config {
   // kernel_addr unspecified to keep whatever the interface has (configure it yourself).
   ipv4_addr kernel_addr;
   std::uint8_t prefix_len = 24;
+  // IPv6 addresses of the kernel's side, each with its prefix length (fd00:77::1/64), which
+  // install the on-link routes. With none, IPv6 is turned off on the interface (its router
+  // solicitations and MLD reports would only be drops at the host).
+  std::vector<std::pair<ipv6_addr, std::uint8_t>> kernel_addrs6;
   std::uint16_t mtu = 1500;
   std::uint32_t tx_queue_len = 1000;  // kernel -> us queue, in packets
   // False: set nothing on the interface (address, MTU, queue length, up state, IPv6): it is
