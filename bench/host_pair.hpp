@@ -15,6 +15,9 @@ namespace synack::bench {
 inline constexpr ipv4_addr client_addr = ipv4_addr::from_octets(10, 0, 0, 1);
 inline constexpr ipv4_addr server_addr = ipv4_addr::from_octets(10, 0, 0, 2);
 inline constexpr std::uint16_t server_port = 80;
+// Over IPv6 (the issue #14 comparison): each host also has one of these.
+inline constexpr ipv6_addr client_addr6 = ipv6_addr::from_groups({0x2001, 0xdb8, 0, 0, 0, 0, 0, 1});
+inline constexpr ipv6_addr server_addr6 = ipv6_addr::from_groups({0x2001, 0xdb8, 0, 0, 0, 0, 0, 2});
 
 // The link's shape: the default Ethernet-sized one, or 64 KiB segments as over loopback.
 struct link_shape {
@@ -26,9 +29,12 @@ inline constexpr link_shape ethernet{};
 // IPv4's largest datagram: 65535 octets = 20 (IP) + 20 (TCP) + 40 (options, at most) + 65455.
 inline constexpr link_shape jumbo{65535, 65455, 4 * 1024 * 1024};
 
-inline host_config bench_config(ipv4_addr addr, link_shape shape = ethernet) {
+// The family of the connections: `ipv6` gives the host its IPv6 address too (connections then
+// go to the server's, `host_pair::server_ip`).
+inline host_config bench_config(ipv4_addr addr, link_shape shape = ethernet, bool ipv6 = false) {
   host_config c;
   c.addr = addr;
+  if (ipv6) c.addresses = {host_address{addr == client_addr ? client_addr6 : server_addr6, 64}};
   c.mtu = shape.mtu;
   c.tcp.mss = shape.mss;
   c.tcp.send_buffer = shape.buffer;
@@ -37,14 +43,15 @@ inline host_config bench_config(ipv4_addr addr, link_shape shape = ethernet) {
 }
 
 struct host_pair {
-  explicit host_pair(link_shape shape = ethernet)
-      : client{bench_config(client_addr, shape)}, server{bench_config(server_addr, shape)},
-        buf(client.max_packet_len()) {}
+  explicit host_pair(link_shape shape = ethernet, bool ipv6 = false)
+      : client{bench_config(client_addr, shape, ipv6)}, server{bench_config(server_addr, shape, ipv6)},
+        server_ip(ipv6 ? ip_addr{server_addr6} : ip_addr{server_addr}), buf(client.max_packet_len()) {}
   // With configurations of their own (bench/memory/attack_rss: a budget, small windows).
   host_pair(const host_config& c, const host_config& s)
-      : client{c}, server{s}, buf(std::max(client.max_packet_len(), server.max_packet_len())) {}
+      : client{c}, server{s}, server_ip(server_addr), buf(std::max(client.max_packet_len(), server.max_packet_len())) {}
   host client;
   host server;
+  ip_addr server_ip;  // where the client connects
   instant now = instant::zero();
   std::uint64_t segments = 0;  // packets moved between the hosts
   std::vector<std::byte> buf;  // one packet, allocated once

@@ -18,7 +18,7 @@ namespace {
 
 class open_close_driver {
  public:
-  explicit open_close_driver(std::size_t sweep) : sweep_(sweep) {
+  open_close_driver(std::size_t sweep, bool ipv6) : pair_(ethernet, ipv6), sweep_(sweep) {
     auto l = pair_.server.listen(server_port, 1024);
     if (l) listener_ = *l;
     ok_ = l.has_value();
@@ -27,7 +27,7 @@ class open_close_driver {
   // One cycle; false if anything went other than planned.
   bool cycle() {
     host_pair& p = pair_;
-    auto c = p.client.connect(p.now, server_addr, server_port);
+    auto c = p.client.connect(p.now, p.server_ip, server_port);
     if (!c) return false;
     p.pump();
     conn_handle s{};
@@ -79,9 +79,9 @@ class open_close_driver {
   bool ok_ = false;
 };
 
-void bm_synack_open_close(benchmark::State& state) {
+void open_close(benchmark::State& state, bool ipv6) {
   const auto sweep = static_cast<std::size_t>(state.range(0));
-  open_close_driver d(sweep);
+  open_close_driver d(sweep, ipv6);
   // Warm-up: fill every table, heap and free list to its steady size (three sweeps).
   for (std::size_t i = 0; i < 3 * sweep + 1000; ++i) {
     if (!d.cycle()) {
@@ -115,8 +115,13 @@ void bm_synack_open_close(benchmark::State& state) {
   if (!d.clean()) state.SkipWithError("hosts not clean after the run");
 }
 
+void bm_synack_open_close(benchmark::State& state) { open_close(state, false); }
+// The same over IPv6, in the same run (issue #14: within 10% of IPv4).
+void bm_synack_open_close_ipv6(benchmark::State& state) { open_close(state, true); }
+
 // The argument is the TIME-WAIT sweep period in cycles (records held at most).
 BENCHMARK(bm_synack_open_close)->ArgName("tw")->Arg(16)->Arg(4096);
+BENCHMARK(bm_synack_open_close_ipv6)->ArgName("tw")->Arg(16);
 
 }  // namespace
 }  // namespace synack::bench

@@ -80,6 +80,9 @@ jq -r '
   row("open-close allocations/cycle"; "bm_synack_open_close/tw:16"; "none"; "allocs/cycle"),
   row("bulk allocations/segment, MSS 1460"; "bm_synack_bulk/jumbo:0"; "none"; "allocs/seg"),
   row("bulk allocations/segment, 64 KiB"; "bm_synack_bulk/jumbo:1"; "none"; "allocs/seg"),
+  row("IPv6 open-close cycles/s (ratio: IPv6 / IPv4)"; "bm_synack_open_close_ipv6/tw:16"; "bm_synack_open_close/tw:16"; "cycles/s"),
+  row("IPv6 bulk bytes/s, MSS 1440 (ratio: IPv6 / IPv4)"; "bm_synack_bulk_ipv6/jumbo:0"; "bm_synack_bulk/jumbo:0"; "bytes/s"),
+  row("IPv6 bulk segments/s (ratio: IPv6 / IPv4)"; "bm_synack_bulk_ipv6/jumbo:0"; "bm_synack_bulk/jumbo:0"; "segs/s"),
   row("SYN flood: SYNs/s answered with cookies"; "bm_synack_syn_flood/always:0"; "none"; "syns/s"),
   row("SYN flood allocations/SYN"; "bm_synack_syn_flood/always:0"; "none"; "allocs/syn")
 ' "$json" | column -t -s $'\t'

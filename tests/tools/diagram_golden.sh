@@ -38,6 +38,11 @@ check diagram_simopen.txt "$synack" diagram simopen.pcap --width 100
 check diagram_lossy.txt "$synack" diagram lossy.pcap --width 100
 check diagram_list.txt "$synack" diagram demo.pcap --list
 check diagram_tuple.txt "$synack" diagram demo.pcap --tuple '*:7,*' --width 80 --ascii
+# Over IPv6: the demo's own ladder, and synack diagram of its capture (the same segments as the
+# IPv4 run but MSS 1440), the tuple filter with a bracketed IPv6 address.
+check demo_ipv6.txt "$synack" demo --ipv6 --pcap ipv6.pcap
+check diagram_demo_ipv6.txt "$synack" diagram ipv6.pcap --width 100 --tuple '[2001:db8::2]:7,*'
+grep -q 'mss=1440' "$tmp/demo_ipv6.txt" || { echo "FAIL: demo --ipv6 does not announce MSS 1440"; fail=1; }
 
 # Two capture points (diagram_two_points.sh): sloped arrows, four segments lost.
 source "$here/diagram_two_points.sh"

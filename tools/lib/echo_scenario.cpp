@@ -5,6 +5,7 @@
 
 #include "synack/io/pcap/pcap_writer.hpp"
 #include "synack/wire/ipv4.hpp"
+#include "synack/wire/ipv6.hpp"
 #include "synack/wire/tcp.hpp"
 
 namespace synack {
@@ -30,9 +31,10 @@ class traced_node final : public sim::node {
   std::function<void(instant, bytes)> after_;
 };
 
-host_config make_host(ipv4_addr a, const echo_config& c, std::uint64_t salt) {
+host_config make_host(ipv4_addr a, const ipv6_addr& a6, const echo_config& c, std::uint64_t salt) {
   host_config h;
   h.addr = a;
+  if (c.ipv6) h.addresses = {host_address{a6, 64}};
   h.tcp = c.tcp;
   // Keys derive from the seed: a run is a pure function of it (DESIGN.md §1).
   rng r(c.seed ^ (salt * 0x9E3779B97F4A7C15ULL));
@@ -43,9 +45,20 @@ host_config make_host(ipv4_addr a, const echo_config& c, std::uint64_t salt) {
 }  // namespace
 
 std::optional<segment_row> segment_row_of(instant at, bytes packet, bool from_client, bool lost) {
-  auto ip = ipv4_view::parse(packet);
-  if (!ip || ip->protocol() != ip_proto::tcp) return std::nullopt;
-  auto v = tcp_view::parse(ip->payload());
+  // The TCP segment behind an IPv4 or IPv6 header (extension headers walked).
+  bytes segment;
+  if (!packet.empty() && (load_u8(&packet[0]) >> 4) == 6) {
+    auto ip6 = ipv6_view::parse(packet);
+    if (!ip6) return std::nullopt;
+    auto up = walk_extension_headers(*ip6);
+    if (!up || up->protocol != ipv6_next::tcp) return std::nullopt;
+    segment = up->payload;
+  } else {
+    auto ip = ipv4_view::parse(packet);
+    if (!ip || ip->protocol() != ip_proto::tcp) return std::nullopt;
+    segment = ip->payload();
+  }
+  auto v = tcp_view::parse(segment);
   if (!v) return std::nullopt;
   segment_row row;
   row.at = at;
@@ -66,8 +79,8 @@ std::optional<segment_row> segment_row_of(instant at, bytes packet, bool from_cl
 struct echo_scenario::impl {
   explicit impl(const echo_config& c)
       : cfg(c),
-        client(make_host(c.client_addr, c, 1)),
-        server(make_host(c.server_addr, c, 2)),
+        client(make_host(c.client_addr, c.client_addr6, c, 1)),
+        server(make_host(c.server_addr, c.server_addr6, c, 2)),
         world(c.seed),
         client_node(client, [this](instant t, bytes p) { report(t, p, false, false); }),
         server_node(server, [this](instant t, bytes p) { report(t, p, true, false); }) {}
@@ -164,12 +177,12 @@ struct echo_scenario::impl {
     const instant t0 = world.now();
     if (cfg.simultaneous_open) {
       // Both SYNs leave at the same instant and cross on the link (RFC 9293 Figure 8).
-      client_conn = client.connect(t0, cfg.server_addr, cfg.server_port, cfg.client_port).value();
-      server_conn = server.connect(t0, cfg.client_addr, cfg.client_port, cfg.server_port).value();
+      client_conn = client.connect(t0, cfg.server_ip(), cfg.server_port, cfg.client_port).value();
+      server_conn = server.connect(t0, cfg.client_ip(), cfg.client_port, cfg.server_port).value();
     } else {
       listener = server.listen(cfg.server_port, 16).value();
       shown_server = tcp_state::listen;
-      client_conn = client.connect(t0, cfg.server_addr, cfg.server_port).value();
+      client_conn = client.connect(t0, cfg.server_ip(), cfg.server_port).value();
     }
     client_tuple = client.find(*client_conn)->tuple();
     // The applications' calls are the first transitions (CLOSED -> SYN-SENT), each named.

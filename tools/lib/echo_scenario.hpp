@@ -22,6 +22,12 @@ struct echo_config {
   tcp_config tcp{};
   ipv4_addr client_addr = ipv4_addr::from_octets(192, 0, 2, 1);
   ipv4_addr server_addr = ipv4_addr::from_octets(192, 0, 2, 2);
+  // Over IPv6 (`synack demo --ipv6`): both hosts also get these addresses and connect to them.
+  bool ipv6 = false;
+  ipv6_addr client_addr6 = ipv6_addr::from_groups({0x2001, 0xdb8, 0, 0, 0, 0, 0, 1});
+  ipv6_addr server_addr6 = ipv6_addr::from_groups({0x2001, 0xdb8, 0, 0, 0, 0, 0, 2});
+  [[nodiscard]] ip_addr client_ip() const { return ipv6 ? ip_addr{client_addr6} : ip_addr{client_addr}; }
+  [[nodiscard]] ip_addr server_ip() const { return ipv6 ? ip_addr{server_addr6} : ip_addr{server_addr}; }
   std::uint16_t server_port = 7;
   std::uint16_t client_port = 40000;  // used for simultaneous open; else ephemeral
   duration limit = std::chrono::seconds(3600);  // virtual time budget

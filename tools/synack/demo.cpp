@@ -20,6 +20,7 @@ namespace {
 struct demo_options {
   bool simultaneous_open = false;
   bool simultaneous_close = false;
+  bool ipv6 = false;
   double loss = 0.0;
   std::uint64_t seed = 1;
   std::string pcap;
@@ -117,8 +118,8 @@ class ladder {
       : o_(o), g_(diagram::glyphs_for(o.ascii)), out_(out), name_transitions_(name_transitions) {}
 
   void header(const echo_config& c) {
-    fmt::print(out_, "synack demo: client {} and server {}:{} on a simulated link\n", c.client_addr.to_string(),
-               c.server_addr.to_string(), c.server_port);
+    fmt::print(out_, "synack demo: client {} and server {} on a simulated link\n", c.client_ip().to_string(),
+               c.server_ip().with_port(c.server_port));
     fmt::print(out_, "  latency {:g} ms each way, loss {:g}%, seed {}, {} sequence numbers, windows scaled{}{}\n\n",
                o_.latency_ms, o_.loss * 100.0, o_.seed, o_.absolute_seq ? "absolute" : "relative",
                o_.simultaneous_open ? ", simultaneous open" : "", o_.simultaneous_close ? ", simultaneous close" : "");
@@ -305,6 +306,7 @@ int run_demo(const demo_options& o) {
   c.latency = duration{static_cast<std::int64_t>(o.latency_ms * 1000.0)};
   c.simultaneous_open = o.simultaneous_open;
   c.simultaneous_close = o.simultaneous_close;
+  c.ipv6 = o.ipv6;
   c.pcap_path = o.pcap;
   c.message = o.message + "\n";
   c.tcp.msl = duration{static_cast<std::int64_t>(o.msl_s * 1e6)};
@@ -430,6 +432,7 @@ void add_demo(CLI::App& app) {
   CLI::App* d = app.add_subcommand("demo", "Draw a TCP handshake, an echo and the close as a ladder diagram");
   d->add_flag("--simultaneous-open", o->simultaneous_open, "Both sides connect at once (RFC 9293 Figure 7)");
   d->add_flag("--simultaneous-close", o->simultaneous_close, "Both sides close at once (CLOSING, Figure 13)");
+  d->add_flag("--ipv6", o->ipv6, "Run over IPv6 (2001:db8::1 and 2001:db8::2; MSS 1440 on the 1500-octet link)");
   d->add_option("--loss", o->loss, "Probability that the link loses a packet")->check(in_range(0.0, 0.9));
   d->add_option("--seed", o->seed, "Seed of the simulated link's random generator")->capture_default_str();
   d->add_option("--pcap", o->pcap, "Write a pcap capture of the link to FILE");
@@ -451,8 +454,8 @@ void add_demo(CLI::App& app) {
       ->check(CLI::IsMember({"en", "zh"}))
       ->capture_default_str();
   d->callback([o] {
-    if ((!o->why.empty() || o->list) && (!o->svg.empty() || !o->html.empty())) {
-      fmt::print(stderr, "synack demo: --svg and --html draw the echo run, not --why or --list\n");
+    if ((!o->why.empty() || o->list) && (!o->svg.empty() || !o->html.empty() || o->ipv6)) {
+      fmt::print(stderr, "synack demo: --svg, --html and --ipv6 are for the echo run, not --why or --list\n");
       set_exit_code(exit_usage);
       return;
     }
