@@ -198,7 +198,7 @@ void host::impl::listen_input(instant now, const ipv4_view& ip, const tcp_repr& 
     ++ctr.tcp(rx_verdict::listen_no_syn);
     return;
   }
-  if (seg.fin()) {
+  if (seg.fin() && cfg.tcp.drop_syn_fin) {
     ++ctr.tcp(rx_verdict::syn_fin);
     return;
   }
