@@ -13,6 +13,7 @@
 #include "synack/pkt/script.hpp"
 #include "synack/posix/socket_table.hpp"
 #include "synack/stack/host.hpp"
+#include "synack/wire/tcp.hpp"
 
 namespace synack::pkt {
 
@@ -61,6 +62,7 @@ class executor {
   bool inbound_icmp(const event& ev, const icmp_spec& p);
   bool outbound(const event& ev, const packet_spec& p, instant lo, instant hi);
   bool compare(const event& ev, const packet_spec& p, const sent_segment& s);
+  [[nodiscard]] bool fin_rexmit_excuses(const packet_spec& p, const tcp_view& tv) const;
   bool syscall(const event& ev, const syscall_spec& c, instant start, std::optional<instant> end);
   // Tries the call; false if it would block (a blocking socket) and should be retried.
   bool attempt(const event& ev, const syscall_spec& c, bool may_block, bool& ok);
@@ -114,6 +116,8 @@ class executor {
   std::map<std::int64_t, int> fds_;  // script fd -> live fd
   int last_fd_ = -1;
   std::optional<std::uint32_t> script_rcvbuf_;  // what the script believes SO_RCVBUF is
+  std::map<std::uint16_t, std::uint32_t> fin_end_;  // remote port -> seq after the host's FIN
+  bool reset_in_close_wait_ = false;  // an RST closed the connection in CLOSE-WAIT (reset_errno)
 
   std::optional<pending_call> pending_;
   bool in_retry_ = false;

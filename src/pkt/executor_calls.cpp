@@ -167,6 +167,10 @@ bool executor::apply_knob(const std::string& key, const std::string& value, std:
     t.rfc5961_rst = *v != 0;
   } else if (key == "rfc5961_syn") {
     t.rfc5961_syn = *v != 0;
+  } else if (key == "drop_syn_fin") {
+    t.drop_syn_fin = *v != 0;
+  } else if (key == "time_wait_reopen") {
+    t.time_wait_reopen = *v != 0;
   } else if (key == "fin_wait_2_timeout") {
     t.fin_wait_2_timeout = ms;
   } else if (key == "keepalive_idle") {
@@ -370,6 +374,7 @@ constexpr sysctl_map sysctls[] = {
     {"net.inet.tcp.rexmit_initial", "rto_initial"}, {"net.inet.tcp.rexmit_min", "rto_min"},
     {"net.inet.tcp.delacktime", "delayed_ack_timeout"}, {"net.inet.tcp.msl", "msl"},
     {"net.inet.tcp.syncookies", "syncookies"},   {"net.ipv4.tcp_syncookies", "syncookies"},
+    {"net.inet.tcp.drop_synfin", "drop_syn_fin"},
 };
 
 }  // namespace

@@ -252,7 +252,7 @@ void host::impl::listen_input(instant now, const ip_ends& ip, const tcp_repr& se
     ++ctr.tcp(rx_verdict::listen_no_syn);
     return;
   }
-  if (seg.fin()) {
+  if (seg.fin() && cfg.tcp.drop_syn_fin) {
     ++ctr.tcp(rx_verdict::syn_fin);
     return;
   }

@@ -325,6 +325,7 @@ void connection::enter_time_wait(instant now) {
   tw_.snd_nxt = snd_.nxt;
   tw_.rcv_nxt = rcv_.nxt;
   tw_.window = window_field();
+  tw_.rcv_wnd = recv_window();
   tw_.expiry = now + hold;
   tw_.ts_on = ts_ok_;  // RFC 6191 §2
   tw_.ts_recent = ts_recent_;

@@ -49,8 +49,9 @@ rx_verdict connection::on_segment_listen(instant now, const tcp_repr& seg, const
   if (seg.rst()) return rx_verdict::listen_rst;  // first: an incoming RST is ignored
   if (seg.ack) return rx_verdict::listen_ack;    // second: <SEQ=SEG.ACK><CTL=RST> (owner sends)
   if (!seg.syn()) return rx_verdict::listen_no_syn;  // fourth: drop
-  // DEVIATION(Linux tcp_rcv_state_process): SYN+FIN is dropped, not processed as a SYN.
-  if (seg.fin()) return rx_verdict::syn_fin;
+  // DEVIATION(Linux tcp_rcv_state_process): SYN+FIN is dropped, not processed as a SYN
+  // (tcp_config::drop_syn_fin; when off, the FIN is not queued, as text is not).
+  if (seg.fin() && cfg_->drop_syn_fin) return rx_verdict::syn_fin;
   // Third: SYN. RCV.NXT = SEG.SEQ+1, IRS = SEG.SEQ, select ISS, send <SEQ=ISS><ACK=RCV.NXT>
   // <CTL=SYN,ACK>, SND.NXT = ISS+1, SND.UNA = ISS, enter SYN-RECEIVED. Data on the SYN is not
   // queued (the SYN-ACK acknowledges only the SYN; the peer sends it again).
@@ -94,7 +95,9 @@ rx_verdict connection::on_segment_syn_sent(instant now, const tcp_repr& seg) {
   }
   // Fourth: SYN.
   if (!seg.syn()) return rx_verdict::syn_sent_no_syn;  // fifth: drop
-  if (seg.fin()) return rx_verdict::syn_fin;
+  // SYN+FIN: dropped as in LISTEN, or (drop_syn_fin off) a SYN whose FIN is not taken: only
+  // text is held below, and the peer sends the FIN again.
+  if (seg.fin() && cfg_->drop_syn_fin) return rx_verdict::syn_fin;
   rcv_.irs = seg.seq;
   rcv_.nxt = seg.seq + seq_len{1};
   take_peer_options(now, seg);

@@ -1,10 +1,13 @@
 #include "synack/tcp/time_wait.hpp"
 
+#include <algorithm>
+
 namespace synack {
 
 // RFC 6191 §2 (and RFC 1122 §4.2.2.13 without timestamps): a SYN that cannot be an old
 // duplicate of the previous incarnation may start a new one.
 bool time_wait_record::may_reopen(const tcp_repr& syn, const tcp_config& cfg) const {
+  if (!cfg.time_wait_reopen) return false;  // MAY-2 not taken
   const bool new_ts = cfg.timestamps && syn.options.timestamps.has_value();
   if (ts_on && new_ts) {
     // Timestamps on both incarnations: a newer TSval, or an equal one with a higher sequence.
@@ -26,10 +29,16 @@ time_wait_action time_wait_record::on_segment(instant now, const tcp_repr& seg, 
     return seg.seq == rcv_nxt ? time_wait_action::close : time_wait_action::ignore;
   }
   if (seg.syn() && !seg.ack) {
-    if (may_reopen(seg, cfg)) return time_wait_action::reopen;
-    // The RFC's older rule, opt-in (RFC 793 §3.9, FreeBSD insecure_syn): a SYN in the window
-    // is an error, answered with a reset. With RCV.WND = 0 the window is RCV.NXT alone.
-    if (!cfg.rfc5961_syn && seg.seq == rcv_nxt) return time_wait_action::reset;
+    // A SYN+FIN is no new connection where a listener would drop it (drop_syn_fin): reopening
+    // would end TIME-WAIT for nothing. It is answered as any other SYN here.
+    const bool listener_drops = seg.fin() && cfg.drop_syn_fin;
+    if (!listener_drops && may_reopen(seg, cfg)) return time_wait_action::reopen;
+    // The RFC's older rule, opt-in (RFC 793 §3.9, FreeBSD insecure_syn): "If the SYN is in the
+    // window it is an error", answered with a reset. The window is the one our ACKs advertise
+    // (RCV.WND as TIME-WAIT began; RCV.NXT alone if that was zero), as the peer sees it.
+    if (!cfg.rfc5961_syn && seg.seq.in_window(rcv_nxt, std::max<std::uint32_t>(rcv_wnd, 1))) {
+      return time_wait_action::reset;
+    }
     // Otherwise it is a SYN in a synchronized state: RFC 5961 §4 challenge ACK.
     return limiter.allow(now, cfg.challenge_ack_limit, cfg.challenge_ack_window) ? time_wait_action::ack
                                                                                   : time_wait_action::ack_suppressed;

@@ -62,6 +62,46 @@ TEST(pkt_runner, relaxed_excuses_window_and_option_order_only) {
   EXPECT_EQ(flags.what, verdict::fail);
 }
 
+// fin_rexmit: FreeBSD's `F.` resending its unacknowledged FIN where the host sends the plain
+// ACK <SEQ=SND.NXT><ACK=RCV.NXT> for the peer's FIN (FIN-WAIT-1 -> CLOSING). Only then: once
+// the FIN is acknowledged, or with another ack, the flag and the sequence number count again.
+TEST(pkt_runner, fin_rexmit_accepts_the_ack_for_freebsds_fin_resend) {
+  constexpr std::string_view closing =
+      "+0 shutdown(4, SHUT_WR) = 0\n+0 > F. 1:1(0) ack 1\n+.1 < F. 1:1(0) ack 1 win 65535\n";
+  const std::string resend = std::string{closing} + "+0 > F. 1:1(0) ack 2\n";
+  EXPECT_EQ(run(resend).what, verdict::fail);
+  const auto r = run(resend + "+.1 < . 2:2(0) ack 2 win 65535\n+0 %{ assert tcpi_state == TCPI_TIME_WAIT }%\n",
+                     match_mode::relaxed);
+  EXPECT_EQ(r.what, verdict::pass) << r.message;
+  ASSERT_EQ(r.relaxed.size(), 1u);
+  EXPECT_EQ(r.relaxed[0], relax_rule::fin_rexmit);
+  EXPECT_EQ(run(std::string{closing} + "+0 > F. 1:1(0) ack 1\n", match_mode::relaxed).what, verdict::fail);
+  // Our FIN acknowledged (FIN-WAIT-2 -> TIME-WAIT): no FIN left to resend.
+  EXPECT_EQ(run("+0 shutdown(4, SHUT_WR) = 0\n+0 > F. 1:1(0) ack 1\n+.1 < F. 1:1(0) ack 2 win 65535\n"
+                "+0 > F. 1:1(0) ack 2\n",
+                match_mode::relaxed)
+                .what,
+            verdict::fail);
+}
+
+// reset_errno: after an RST in CLOSE-WAIT posix/ reports Linux's EPIPE; FreeBSD's ECONNRESET
+// is accepted for it then, and only then.
+TEST(pkt_runner, reset_errno_only_after_a_reset_in_close_wait) {
+  constexpr std::string_view tail =
+      "+.1 < F. 1:1(0) ack 1 win 65535\n+0 > . 1:1(0) ack 2\n+.1 < R. 2:2(0) ack 1 win 65535\n"
+      "+0 getsockopt(4, SOL_SOCKET, SO_ERROR, [ECONNRESET], [4]) = 0\n";
+  EXPECT_EQ(run(tail).what, verdict::fail);
+  const auto r = run(tail, match_mode::relaxed);
+  EXPECT_EQ(r.what, verdict::pass) << r.message;
+  ASSERT_EQ(r.relaxed.size(), 1u);
+  EXPECT_EQ(r.relaxed[0], relax_rule::reset_errno);
+  // In ESTABLISHED the errno is ECONNRESET anyway; EPIPE expected there is still wrong.
+  EXPECT_EQ(run("+.1 < R. 1:1(0) ack 1 win 65535\n+0 getsockopt(4, SOL_SOCKET, SO_ERROR, [EPIPE], [4]) = 0\n",
+                match_mode::relaxed)
+                .what,
+            verdict::fail);
+}
+
 TEST(pkt_runner, blocking_read_returns_when_data_arrives) {
   const auto r = run("+0...0.2 read(4, ..., 100) = 10\n+.2 < P. 1:11(10) ack 1 win 65535\n");
   EXPECT_EQ(r.what, verdict::pass) << r.message;

@@ -115,6 +115,22 @@ TEST(listen, syn_fin_dropped) {
   EXPECT_EQ(t.h().connection_count(), 0u);
 }
 
+TEST(listen, syn_fin_answered_as_a_syn_when_drop_syn_fin_off) {
+  host_config cfg = default_config();
+  cfg.tcp.drop_syn_fin = false;
+  stack_harness t(cfg);
+  const auto l = t.listen();
+  t.send(at_ms(0), seg{.seq = peer_iss, .flags = tcp_flag::syn | tcp_flag::fin, .payload = "abc"});
+  auto got = t.poll(at_ms(0));
+  ASSERT_TRUE(got && got->tcp);
+  EXPECT_EQ(got->tcp->wire_flags(), tcp_flag::syn | tcp_flag::ack);
+  EXPECT_EQ(got->tcp->ack, peer_iss + seq_len{1});  // the SYN alone: not the text, not the FIN
+  EXPECT_TRUE(got->tcp->payload.empty());
+  t.expect_nothing(at_ms(0));
+  EXPECT_EQ(t.h().half_open(l), 1u);
+  EXPECT_EQ(t.ctr().tcp(rx_verdict::syn_fin), 0u);
+}
+
 TEST(listen, listen_arguments) {
   stack_harness t;
   auto z = t.h().listen(0, 4);

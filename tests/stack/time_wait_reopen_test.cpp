@@ -165,6 +165,40 @@ TEST(time_wait_reopen, listener_without_room__record_stays) {
   EXPECT_EQ(t.ctr().syncookies_sent, 0u);  // a reopening SYN is never answered with a cookie
 }
 
+// A SYN+FIN beyond RCV.NXT: the listener would drop it (drop_syn_fin), so it reopens
+// nothing and TIME-WAIT stays; it is answered as any SYN there, with the RFC 5961 §4 ACK
+// <SEQ=SND.NXT><ACK=RCV.NXT>. (Before, the record was erased and the listener dropped the SYN.)
+TEST(time_wait_reopen, syn_fin_keeps_the_record_and_is_acked) {
+  stack_harness t;
+  const auto l = t.listen(80, 4);
+  tw_peer p{t, l, 5000};
+  p.open(at_ms(0));
+  p.close(at_ms(1), 0);
+  t.send(at_ms(3), seg{.seq = p.c.r(1000), .flags = tcp_flag::syn | tcp_flag::fin, .peer = 5000});
+  t.expect_tcp(at_ms(3), seg{.seq = p.c.l(2), .ack = p.c.r(2), .peer = 5000});
+  t.expect_nothing(at_ms(3));
+  EXPECT_NE(t.h().lookup_time_wait(p.c.tuple()), nullptr);
+  EXPECT_EQ(t.h().half_open(l), 0u);
+}
+
+// With drop_syn_fin off the listener takes a SYN+FIN as a SYN, so it reopens like one.
+TEST(time_wait_reopen, syn_fin_reopens_when_not_dropped) {
+  host_config cfg = default_config();
+  cfg.tcp.drop_syn_fin = false;
+  stack_harness t(cfg);
+  const auto l = t.listen(80, 4);
+  tw_peer p{t, l, 5000};
+  p.open(at_ms(0));
+  p.close(at_ms(1), 0);
+  t.send(at_ms(3), seg{.seq = p.c.r(1000), .flags = tcp_flag::syn | tcp_flag::fin, .peer = 5000});
+  auto sa = t.poll(at_ms(3));
+  ASSERT_TRUE(sa && sa->tcp);
+  EXPECT_EQ(sa->tcp->wire_flags(), tcp_flag::syn | tcp_flag::ack);
+  EXPECT_EQ(sa->tcp->ack, p.c.r(1001));
+  EXPECT_EQ(t.h().lookup_time_wait(p.c.tuple()), nullptr);
+  EXPECT_EQ(t.h().half_open(l), 1u);
+}
+
 // Beyond time_wait_max records, the one nearest expiry is recycled — not the oldest: a
 // retransmitted FIN restarted the first record's 2 x MSL.
 TEST(time_wait_reopen, full_table_recycles_the_record_nearest_expiry) {

@@ -72,6 +72,20 @@ TEST(listen, syn_fin__is_dropped) {
   h.expect_state(tcp_state::listen);
 }
 
+// drop_syn_fin off: the SYN is processed, its FIN (like its text) is not queued: the SYN-ACK
+// acknowledges the SYN alone.
+TEST(listen, syn_fin__processed_as_syn_when_not_dropped) {
+  tcp_config c;
+  c.drop_syn_fin = false;
+  tcp_harness h(c);
+  listen(h);
+  EXPECT_EQ(h.send(at_ms(1), seg{.seq = remote_iss, .flags = syn | fin, .payload = "abc", .mss = 1460}),
+            rx_verdict::accepted);
+  h.expect_state(tcp_state::syn_received);
+  h.expect_recv(at_ms(1), seg{.seq = local_iss, .ack = h.r(1), .flags = syn, .mss = 1460});
+  h.expect_nothing(at_ms(1));
+}
+
 TEST(listen, fin_without_syn__is_dropped) {
   tcp_harness h;
   listen(h);

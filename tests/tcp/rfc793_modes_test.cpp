@@ -140,13 +140,31 @@ TEST(rfc793_modes, rst_in_window_in_syn_received__half_open_connection_goes) {
   h.expect_nothing(at_ms(10));
 }
 
-// TIME-WAIT keeps RCV.WND = 0: a SYN at exactly RCV.NXT is in it (and may not reopen).
+// A SYN at exactly RCV.NXT is in the window (and may not reopen).
 TEST(rfc793_modes, time_wait_syn_at_rcv_nxt__rst_ack_and_closed) {
   tcp_harness h(rfc793());
   h.drive_to(s::time_wait);
   EXPECT_EQ(h.send(at_ms(50), seg{.seq = h.r(2), .flags = syn}), rx_verdict::accepted);
   h.expect_recv(at_ms(50), seg{.seq = h.l(2), .ack = h.r(2), .flags = rst, .window = 0}, true);
   h.expect_nothing(at_ms(50));
+  h.expect_state(s::closed);
+}
+
+// With MAY-2 off, a SYN anywhere in the window TIME-WAIT's ACKs advertise (RCV.WND as it
+// began) is the RFC 793 error: reset. Beyond it, the ACK.
+TEST(rfc793_modes, time_wait_syn_in_advertised_window__rst_ack_and_closed) {
+  tcp_config cfg = rfc793();
+  cfg.time_wait_reopen = false;
+  tcp_harness h(cfg);
+  h.drive_to(s::time_wait);
+  const std::uint32_t wnd = h.conn().time_wait_state().rcv_wnd;
+  ASSERT_GT(wnd, 1u);
+  EXPECT_EQ(h.send(at_ms(50), seg{.seq = h.r(2 + wnd), .flags = syn}), rx_verdict::time_wait);
+  h.expect_recv(at_ms(50), seg{.seq = h.l(2), .ack = h.r(2)});
+  h.expect_state(s::time_wait);
+  EXPECT_EQ(h.send(at_ms(60), seg{.seq = h.r(2 + wnd - 1), .flags = syn}), rx_verdict::accepted);
+  h.expect_recv(at_ms(60), seg{.seq = h.l(2), .ack = h.r(2), .flags = rst, .window = 0}, true);
+  h.expect_nothing(at_ms(60));
   h.expect_state(s::closed);
 }
 

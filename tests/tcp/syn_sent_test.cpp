@@ -128,6 +128,39 @@ TEST(syn_sent, synack_with_fin__is_dropped) {
   h.expect_state(tcp_state::syn_sent);
 }
 
+// tcp_config::drop_syn_fin off (FreeBSD's drop_synfin = 0): SYN+FIN is the SYN it carries.
+// The text is held as for any SYN; the FIN is not taken (nothing acknowledges it), so the
+// peer's FIN that follows the handshake is the one processed.
+TEST(syn_sent, syn_fin_with_text__simultaneous_open_when_not_dropped) {
+  tcp_config c;
+  c.drop_syn_fin = false;
+  tcp_harness h(c);
+  connect(h);
+  EXPECT_EQ(h.send(at_ms(5), seg{.seq = remote_iss, .flags = syn | fin, .payload = "abc", .mss = 1460}),
+            rx_verdict::accepted);
+  h.expect_state(tcp_state::syn_received);
+  h.expect_recv(at_ms(5), seg{.seq = local_iss, .ack = h.r(1), .flags = syn, .mss = 1460});
+  h.expect_nothing(at_ms(5));
+  EXPECT_EQ(h.send(at_ms(10), seg{.seq = h.r(4), .ack = h.l(1)}), rx_verdict::accepted);
+  h.expect_state(tcp_state::established);
+  EXPECT_EQ(h.read(100), "abc");
+  EXPECT_EQ(h.send(at_ms(20), seg{.seq = h.r(4), .ack = h.l(1), .flags = fin}), rx_verdict::accepted);
+  h.expect_state(tcp_state::close_wait);
+  h.expect_recv(at_ms(20), seg{.seq = h.l(1), .ack = h.r(5)});
+}
+
+TEST(syn_sent, synack_fin__established_fin_not_taken_when_not_dropped) {
+  tcp_config c;
+  c.drop_syn_fin = false;
+  tcp_harness h(c);
+  connect(h);
+  EXPECT_EQ(h.send(at_ms(5), seg{.seq = remote_iss, .ack = h.l(1), .flags = syn | fin, .mss = 1460}),
+            rx_verdict::accepted);
+  h.expect_state(tcp_state::established);
+  h.expect_recv(at_ms(5), seg{.seq = h.l(1), .ack = h.r(1)});
+  h.expect_nothing(at_ms(5));
+}
+
 TEST(syn_sent, syn_without_ack__simultaneous_open_to_syn_received) {
   tcp_harness h;
   connect(h);

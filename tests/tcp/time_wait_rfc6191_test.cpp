@@ -64,5 +64,28 @@ TEST(time_wait_rfc6191, old_incarnation_without_timestamps) {
   EXPECT_EQ(r.on_segment(now, syn(1, std::nullopt), cfg), time_wait_action::reopen);
 }
 
+// MAY-2 off: no SYN reopens; each gets the RFC 5961 §4 ACK, or RFC 793's reset at RCV.NXT.
+TEST(time_wait_rfc6191, reopen_off__every_syn_answered_as_in_a_synchronized_state) {
+  tcp_config cfg;
+  cfg.time_wait_reopen = false;
+  auto r = record(true);
+  EXPECT_EQ(r.on_segment(now, syn(1, 5001), cfg), time_wait_action::ack);
+  EXPECT_EQ(r.on_segment(now, syn(100000, std::nullopt), cfg), time_wait_action::ack);
+  cfg.rfc5961_syn = false;
+  EXPECT_EQ(r.on_segment(now, syn(0, std::nullopt), cfg), time_wait_action::reset);
+  EXPECT_EQ(r.on_segment(now, syn(1, std::nullopt), cfg), time_wait_action::ack);
+}
+
+// A SYN+FIN is a new connection only where the listener takes it (drop_syn_fin off).
+TEST(time_wait_rfc6191, syn_fin_reopens_only_when_not_dropped) {
+  tcp_config cfg;
+  auto r = record(false);
+  tcp_repr sf = syn(1, std::nullopt);
+  sf.flags = tcp_flag::syn | tcp_flag::fin;
+  EXPECT_EQ(r.on_segment(now, sf, cfg), time_wait_action::ack);
+  cfg.drop_syn_fin = false;
+  EXPECT_EQ(r.on_segment(now, sf, cfg), time_wait_action::reopen);
+}
+
 }  // namespace
 }  // namespace synack

@@ -38,6 +38,11 @@ enum class relax_rule : std::uint8_t {
   sockbuf,     // SO_RCVBUF / SO_SNDBUF values (FreeBSD rounds to the MSS, Linux doubles)
   rcv_wnd,     // FreeBSD's RCV.WND of 65700 > 65535 advertised: inbound sequence numbers at
                // RCV.NXT + 65700 +- 1 are re-expressed against the window the host advertised
+  fin_rexmit,  // an expected `F.` that resends the host's unacknowledged FIN is met by the plain
+               // ACK <SEQ=SND.NXT><ACK=RCV.NXT> with the same ack (FreeBSD resends its FIN with
+               // every segment while the FIN is unacknowledged)
+  reset_errno, // SO_ERROR after an RST in CLOSE-WAIT: EPIPE (Linux, posix/) for the script's
+               // ECONNRESET (FreeBSD)
   count_,
 };
 [[nodiscard]] std::string_view to_string(relax_rule r);

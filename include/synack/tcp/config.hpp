@@ -129,6 +129,18 @@ struct tcp_config {
   // RFC 1337: ignore RST in TIME-WAIT (TIME-WAIT assassination hazards).
   bool rfc1337 = true;
 
+  // RFC 9293 §3.6.1 (MAY-2): a SYN may reopen a connection from TIME-WAIT (with RFC 6191's
+  // timestamp rule, or RFC 1122's sequence rule without timestamps), as Linux and FreeBSD do.
+  // Off, a SYN in TIME-WAIT is answered as in the other synchronized states (§3.10.7.4
+  // fourth: the RFC 5961 §4 challenge ACK, or RFC 793's reset with rfc5961_syn off).
+  bool time_wait_reopen = true;
+
+  // A SYN that also carries FIN, in LISTEN or SYN-SENT: dropped (as Linux, and FreeBSD's
+  // net.inet.tcp.drop_synfin = 1), or, when false, processed as the SYN it is (RFC 9293
+  // §3.10.7.2 / §3.10.7.3 have no rule for the pair). The FIN is then not acknowledged (like
+  // text on a SYN in LISTEN it is not queued): the peer sends it again once synchronized.
+  bool drop_syn_fin = true;
+
   // Congestion control (RFC 5681, RFC 6582, RFC 3042; RFC 9438 CUBIC by default), chosen per
   // connection.
   congestion_kind congestion = default_congestion_kind;

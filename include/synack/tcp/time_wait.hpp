@@ -31,6 +31,7 @@ struct time_wait_record {
   seq_num snd_nxt;
   seq_num rcv_nxt;
   std::uint16_t window = 0;  // window field to put in our ACKs
+  std::uint32_t rcv_wnd = 0;  // RCV.WND as TIME-WAIT began (what `window` advertises, scaled)
   instant expiry;
   challenge_limiter limiter;
   // RFC 6191 §2: whether the old incarnation used timestamps, and the last TSval it took.
