@@ -1,12 +1,15 @@
 // Loss recovery over many seeds: each impaired transfer of the golden table's kind, run with
-// `seeds` different random draws, once with a tcp_config feature off and once on (today the
-// Tail Loss Probe, RFC 8985 §7), in virtual time. One seed is a single path through chaos (a
-// probe changes every later loss draw); the mean and median over seeds say whether a change
-// helps. Deterministic: the same numbers on every machine (docs/performance.md).
-// Usage: recovery_seeds [SEEDS]   (default 40)
+// `seeds` different random draws, once with a tcp_config feature off and once on — the Tail
+// Loss Probe (RFC 8985 §7), Proportional Rate Reduction (RFC 6937 / 9937) or the undo of
+// spurious retransmissions (RFC 3708, RFC 3522) — in virtual time. One seed is a single path
+// through chaos (a probe changes every later loss draw); the mean and median over seeds say
+// whether a change helps. Deterministic: the same numbers on every machine
+// (docs/performance.md).
+// Usage: recovery_seeds [SEEDS [tlp|prr|undo|prr+undo]]   (default 40 tlp)
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <string_view>
 #include <vector>
 
 #include "transfer_matrix.hpp"
@@ -23,7 +26,20 @@ struct scenario {
   std::uint64_t c2s;
   std::uint64_t s2c;
   duration latency;
+  double reorder = 0;
+  double duplicate = 0;
 };
+
+enum class feature { tlp, prr, undo, prr_undo };
+
+void set_feature(tcp_config& t, feature f, bool on) {
+  switch (f) {
+    case feature::tlp: t.tail_loss_probe = on; return;
+    case feature::prr: t.prr = on; return;
+    case feature::undo: t.undo_spurious = on; return;
+    case feature::prr_undo: t.prr = t.undo_spurious = on; return;
+  }
+}
 
 struct stats {
   double mean = 0;
@@ -31,7 +47,7 @@ struct stats {
   int failed = 0;
 };
 
-stats run(const scenario& s, int seeds, bool tlp) {
+stats run(const scenario& s, int seeds, feature f, bool on) {
   std::vector<double> t;
   stats st;
   for (int seed = 1; seed <= seeds; ++seed) {
@@ -39,12 +55,14 @@ stats run(const scenario& s, int seeds, bool tlp) {
     c.c2s = link(s.latency);
     c.c2s.loss = s.loss;
     c.c2s.corrupt = s.corrupt;
+    c.c2s.reorder = s.reorder;
+    c.c2s.duplicate = s.duplicate;
     c.s2c = c.c2s;
     c.bytes_c2s = s.c2s;
     c.bytes_s2c = s.s2c;
     set_buffers(c, 64 * 1024);
-    c.client_tcp.tail_loss_probe = tlp;
-    c.server_tcp.tail_loss_probe = tlp;
+    set_feature(c.client_tcp, f, on);
+    set_feature(c.server_tcp, f, on);
     const transfer_outcome o = run_transfer(c);
     if (!o.completed) {
       ++st.failed;
@@ -64,17 +82,35 @@ stats run(const scenario& s, int seeds, bool tlp) {
 
 int main(int argc, char** argv) {
   const int seeds = argc > 1 ? std::max(1, std::atoi(argv[1])) : 40;
+  const std::string_view which = argc > 2 ? argv[2] : "tlp";
+  feature f = feature::tlp;
+  const char* title = "Tail Loss Probe (RFC 8985 §7)";
+  if (which == "prr") {
+    f = feature::prr;
+    title = "Proportional Rate Reduction (RFC 6937 / 9937)";
+  } else if (which == "undo") {
+    f = feature::undo;
+    title = "Undo of spurious retransmissions (RFC 3708, RFC 3522)";
+  } else if (which == "prr+undo") {
+    f = feature::prr_undo;
+    title = "PRR and undo together (the code before issue #12 step 3 and after)";
+  } else if (which != "tlp") {
+    std::fprintf(stderr, "usage: recovery_seeds [SEEDS [tlp|prr|undo|prr+undo]]\n");
+    return 2;
+  }
   const scenario cases[] = {
       {"loss1_1MB_20ms", 0.01, 0, 1'000'000, 0, 20ms},     {"loss2_1MB_20ms", 0.02, 0, 1'000'000, 0, 20ms},
       {"loss5_1MB_20ms", 0.05, 0, 1'000'000, 0, 20ms},     {"loss20_100KB_20ms", 0.20, 0, 100'000, 0, 20ms},
       {"corrupt10_300KB_10ms", 0, 0.10, 300'000, 0, 10ms}, {"bidir_loss2_300KB_20ms", 0.02, 0, 300'000, 300'000, 20ms},
+      {"reorder5_1MB_20ms", 0, 0, 1'000'000, 0, 20ms, 0.05},
+      {"lrd5_1MB_20ms", 0.05, 0, 1'000'000, 0, 20ms, 0.05, 0.05},
   };
-  std::printf("Tail Loss Probe (RFC 8985 §7) off and on, %d seeds each, virtual seconds to complete\n", seeds);
+  std::printf("%s off and on, %d seeds each, virtual seconds to complete\n", title, seeds);
   std::printf("%-24s %10s %10s %10s %10s %8s %8s\n", "scenario", "mean off", "mean on", "median off", "median on",
               "on/off", "failed");
   for (const scenario& s : cases) {
-    const stats off = run(s, seeds, false);
-    const stats on = run(s, seeds, true);
+    const stats off = run(s, seeds, f, false);
+    const stats on = run(s, seeds, f, true);
     std::printf("%-24s %10.3f %10.3f %10.3f %10.3f %8.2f %4d/%-3d\n", s.name, off.mean, on.mean, off.median, on.median,
                 off.mean > 0 ? on.mean / off.mean : 0.0, off.failed, on.failed);
   }

@@ -39,6 +39,7 @@
 #include "synack/tcp/isn.hpp"
 #include "synack/tcp/memory_budget.hpp"
 #include "synack/tcp/negotiation.hpp"
+#include "synack/tcp/prr.hpp"
 #include "synack/tcp/reassembler.hpp"
 #include "synack/tcp/receiver.hpp"
 #include "synack/tcp/reset.hpp"

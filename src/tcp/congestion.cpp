@@ -96,7 +96,7 @@ ack_outcome congestion_control::in_recovery_ack(seq_num ack, std::uint32_t bytes
     window_reset();
     return ack_outcome::recovery_exit;
   }
-  if (style_ == recovery_style::newreno) {
+  if (style_ == recovery_style::newreno && !cfg_.prr) {
     // Partial window deflation: remove what was ACKed, add back one SMSS if at least one
     // SMSS was ACKed (the retransmitted segment has left the network).
     std::uint64_t w = cwnd_ > bytes_acked ? cwnd_ - bytes_acked : 0;
@@ -114,7 +114,8 @@ dup_ack_action congestion_control::on_dup_ack(instant now, seq_num ack, seq_num 
   if (in_recovery_) {
     // RFC 5681 §3.2 step 4: each further duplicate ACK inflates cwnd by SMSS (NewReno).
     // RFC 6675 does not inflate: the scoreboard's pipe shrinks instead.
-    if (style_ == recovery_style::newreno) set_cwnd(std::uint64_t{cwnd_} + mss_);
+    // With PRR the caller sets the window on every ACK instead.
+    if (style_ == recovery_style::newreno && !cfg_.prr) set_cwnd(std::uint64_t{cwnd_} + mss_);
     return dup_ack_action::in_recovery;
   }
   if (dup_acks_ < cfg_.dup_thresh) return dup_ack_action::limited_transmit;  // RFC 3042
@@ -132,9 +133,11 @@ bool congestion_control::enter_recovery(instant now, seq_num ack, seq_num snd_ma
   // duplicate ACKs are from a window whose loss was already handled.
   if (recover_ && !ack.after(*recover_)) return false;
   recover_ = snd_max - seq_len{1};
+  undo_.reset();  // a new episode: ACK > recover, so the last one's retransmissions are all answered
+  save_undo_point();
   ssthresh_ = std::max(loss_ssthresh(now, flight, false), 2 * mss_);  // equation (4) / RFC 9438 §4.6
   style_ = style;
-  if (style == recovery_style::newreno) {
+  if (style == recovery_style::newreno && !cfg_.prr) {
     set_cwnd(std::uint64_t{ssthresh_} + std::uint64_t{cfg_.dup_thresh} * mss_);  // step 3: ssthresh + 3*SMSS
   } else {
     set_cwnd(ssthresh_);  // RFC 6675 §5 step 4.2: cwnd = ssthresh
@@ -157,6 +160,8 @@ void congestion_control::on_probe_repaired_loss(instant now, std::uint32_t fligh
 // except that ssthresh is held when the segment already timed out once. RFC 6582 §3.2
 // step 4: recover = highest sequence number sent, and fast recovery ends.
 void congestion_control::on_rto(instant now, seq_num snd_max, std::uint32_t flight) {
+  if (!undo_continues_on_rto()) undo_.reset();  // a timeout of its own: a new episode
+  save_undo_point();
   recover_ = snd_max - seq_len{1};
   in_recovery_ = false;
   partial_seen_ = false;
@@ -166,6 +171,29 @@ void congestion_control::on_rto(instant now, seq_num snd_max, std::uint32_t flig
   after_rto_ = true;
   set_cwnd(mss_);
   window_reset();
+}
+
+// The first reduction of an episode keeps what it reduces; a timeout in the middle of fast
+// recovery, or a repeated one, belongs to the same episode.
+void congestion_control::save_undo_point() {
+  if (undo_) return;
+  undo_ = undo_point{cwnd_, ssthresh_};
+  save_growth_state();
+}
+
+// RFC 3708 §2 / RFC 4015 §2: the retransmissions were spurious, so was the congestion signal.
+bool congestion_control::undo() {
+  if (!undo_) return false;
+  set_cwnd(std::max(cwnd_, undo_->cwnd));
+  ssthresh_ = std::max(ssthresh_, undo_->ssthresh);
+  undo_.reset();
+  in_recovery_ = false;
+  partial_seen_ = false;
+  rto_backoff_ = false;
+  after_rto_ = false;
+  restore_growth_state();
+  window_reset();
+  return true;
 }
 
 // RFC 5681 §4.1: "if the TCP has not sent data in an interval exceeding the retransmission
@@ -243,6 +271,13 @@ void cubic::mss_changed(std::uint32_t old_mss) {
   w_est_ *= f;
   cwnd_prior_ *= f;
   t_epoch_.reset();
+}
+
+void cubic::restore_growth_state() {
+  have_w_max_ = saved_.have_w_max;
+  w_max_ = saved_.w_max;
+  cwnd_prior_ = saved_.cwnd_prior;
+  after_timeout_ = false;
 }
 
 void cubic::start_epoch(instant now) {

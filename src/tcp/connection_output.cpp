@@ -246,6 +246,9 @@ std::size_t connection::emit_segment(instant now, mutable_bytes out, const segme
   last_tx_.retransmission = p.kind != segment_kind::new_data;
   if (last_tx_.retransmission) ++snd_.retransmissions;
   note_sent(now, p, len, fin, room);
+  const std::uint32_t used = len + (fin ? 1u : 0u);
+  if (last_tx_.retransmission && !p.loss_probe) note_episode_retransmission(now, p.seq, used);
+  prr_on_sent(used, p.kind == segment_kind::retransmission);  // RFC 9937 §4 prr_out
   snd_.rec.cc->on_transmit(now);
   if (p.loss_probe) {
     // RFC 8985 §7.3: one probe per flight; after it the RTO, not another PTO, is armed.

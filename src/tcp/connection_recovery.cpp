@@ -1,9 +1,11 @@
 // Congestion control and loss recovery on the sending side: RFC 5681 slow start, congestion
 // avoidance and fast retransmit, RFC 6582 NewReno fast recovery, RFC 3042 limited transmit,
-// RFC 6675 SACK-based recovery, and the window-growth algorithm chosen per connection
-// (tcp_config::congestion; CUBIC, RFC 9438, by default). The algorithms themselves live in
-// tcp/congestion and tcp/sack_scoreboard; this file feeds them the connection's ACKs and
-// timeouts and turns their verdicts into segments.
+// RFC 6675 SACK-based recovery, RFC 6937 / 9937 Proportional Rate Reduction, the undo of
+// spurious retransmissions (RFC 3708 with D-SACK, RFC 3522 Eifel with timestamps), and the
+// window-growth algorithm chosen per connection (tcp_config::congestion; CUBIC, RFC 9438, by
+// default). The algorithms themselves live in tcp/congestion, tcp/prr and tcp/sack_scoreboard;
+// this file feeds them the connection's ACKs and timeouts and turns their verdicts into
+// segments.
 #include <algorithm>
 #include <span>
 
@@ -22,6 +24,7 @@ void connection::start_congestion_control() {
   // a GRO/LRO host), where RFC 3465 §2.2 caps one ACK at L = 2*SMSS. With the cap a batching
   // receiver makes slow start grow linearly. The cap of L = 1*SMSS after an RTO (§2.3) stays.
   cc.abc_limit_segments = 1u << 14;
+  cc.prr = cfg_->prr;
   snd_.rec.cc.reset(cfg_->congestion, snd_.mss, cc);
   if (snd_.retransmissions > 0) snd_.rec.cc->on_syn_retransmitted();
   sack_scoreboard_config sc;
@@ -30,6 +33,7 @@ void connection::start_congestion_control() {
   snd_.rec.sb.reset(snd_.una);
   snd_.rec.rtx.reset();
   snd_.rec.lt_budget = 0;
+  snd_.rec.undo.reset();
 }
 
 // Called for every acceptable ACK in a synchronized state after SND.UNA and the send window
@@ -37,13 +41,16 @@ void connection::start_congestion_control() {
 void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num prev_una, std::uint32_t prev_wnd) {
   const seq_num ack = *seg.ack;
   sack_update su;
+  const std::uint32_t sacked_before = snd_.rec.sb.sacked_bytes();
   if (sack_ok_) {
     const std::span<const sack_block> blocks(seg.options.sack.data(), seg.options.sack_count);
     su = snd_.rec.sb.update(snd_.una, snd_.max, blocks);
   }
   const std::uint32_t newly_sacked = su.newly_sacked;
   check_loss_probe(now, prev_una, su);
+  check_spurious(seg, prev_una, su);
   if (prev_una.before(ack)) {
+    const std::uint32_t dup_acks_before = snd_.rec.cc->dup_acks();
     snd_.rec.lt_budget = 0;
     // The resend after a PMTU reduction is clocked by ACKs: each acknowledged octet lets two
     // more go (slow start's pace) until the bound reaches cwnd and is lifted.
@@ -67,44 +74,174 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
         snd_.rec.exit(sack_ok_);
         break;
     }
+    // RFC 9937 §4: every ACK during recovery but the one that ends it sets the window.
+    // DeliveredData = change_in(SND.UNA) + change_in(SACKd): octets SACKed before and
+    // acknowledged now were delivered then, not now.
+    if (snd_.rec.cc->in_recovery()) {
+      const std::uint32_t acked = distance(prev_una, ack).n;
+      const std::uint32_t held = sacked_before + newly_sacked;
+      const std::uint32_t absorbed = held - std::min(held, snd_.rec.sb.sacked_bytes());
+      prr_on_ack(acked + newly_sacked - std::min(acked + newly_sacked, absorbed), su, dup_acks_before, true);
+    }
     arm_loss_probe(now);  // RFC 8985 §7.2: restarted by an ACK of new data
+    try_undo();
     return;
   }
   // RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT: data outstanding, no data or SYN/FIN in it, the
   // same ACK and the same window. RFC 6675 §2 adds: an ACK whose SACK blocks cover new data.
   const bool candidate = ack == prev_una && snd_.una.before(snd_.max) && seg.payload.empty() && !seg.syn() &&
                          !seg.fin();
-  if (candidate && (snd_.wnd == prev_wnd || newly_sacked > 0)) on_duplicate_ack(now);
+  if (candidate && (snd_.wnd == prev_wnd || newly_sacked > 0)) on_duplicate_ack(now, su);
+  try_undo();
 }
 
-void connection::on_duplicate_ack(instant now) {
+void connection::on_duplicate_ack(instant now, const sack_update& su) {
   const std::uint32_t flight = distance(snd_.una, snd_.max).n;
   const recovery_style style = sack_ok_ ? recovery_style::sack : recovery_style::newreno;
   switch (snd_.rec.cc->on_dup_ack(now, snd_.una, snd_.max, flight, style)) {
     case dup_ack_action::none:
-    case dup_ack_action::in_recovery:  // the output computes what cwnd (or cwnd - pipe) allows
+      break;
+    case dup_ack_action::in_recovery:  // PRR sets the window; without it cwnd (or cwnd - pipe) rules
+      prr_on_ack(su.newly_sacked, su, 0, false);
       break;
     case dup_ack_action::limited_transmit:
       snd_.rec.lt_budget = snd_.rec.cc->limited_transmit_segments(flight);  // RFC 3042
       break;
     case dup_ack_action::fast_retransmit:
-      begin_fast_recovery();
+      begin_fast_recovery(su);
       return;
   }
   // RFC 6675 §5 step (3): with SACK, recovery starts as soon as IsLost(HighACK + 1), even
   // before the DupThresh-th duplicate ACK.
   if (sack_ok_ && !snd_.rec.cc->in_recovery() && snd_.rec.sb.is_lost(snd_.una) &&
       snd_.rec.cc->enter_recovery(now, snd_.una, snd_.max, flight, style)) {
-    begin_fast_recovery();
+    begin_fast_recovery(su);
   }
 }
 
 // RFC 5681 §3.2 step 2 / RFC 6675 §5 step (4): retransmit the first unacknowledged segment.
-void connection::begin_fast_recovery() {
+// RFC 9937 §4: PRR starts with RecoverFS, the flight less what was SACKed before this ACK
+// (those octets will not be delivered during recovery); this ACK is its first.
+void connection::begin_fast_recovery(const sack_update& su) {
   ++snd_.fast_retransmits;
   snd_.rec.enter(sack_ok_, snd_.una, snd_.mss);
   timers_.clear(timer_kind::loss_probe);  // recovery finds the losses now
   snd_.rec.tlp_due = false;
+  open_undo_episode();
+  if (!snd_.rec.cc->prr_enabled()) return;
+  const std::uint32_t flight = distance(snd_.una, snd_.max).n;
+  // Without SACK the duplicate ACKs before this one each stand for a segment delivered.
+  const std::uint32_t dups = snd_.rec.cc->dup_acks();
+  const std::uint32_t sacked_before =
+      sack_ok_ ? snd_.rec.sb.sacked_bytes() - std::min(snd_.rec.sb.sacked_bytes(), su.newly_sacked)
+               : (dups > 0 ? dups - 1 : 0) * std::uint32_t{snd_.mss};
+  snd_.rec.pr.start(flight - std::min(flight, sacked_before));
+  prr_on_ack(su.newly_sacked, su, 0, false);
+}
+
+// RFC 9937 §4 on one ACK of recovery: DeliveredData (`delivered`: with SACK, octets newly
+// acknowledged plus newly SACKed; without SACK one SMSS per duplicate ACK, and a cumulative
+// ACK less one SMSS per duplicate ACK before it, RFC 6937 §3), pipe (RFC 6675's; without SACK
+// the flight less the segments the duplicate ACKs stand for), and the window: cwnd = pipe +
+// sndcnt. The window is set relative to what the output compares it with (sending_flight()),
+// so the room it leaves is sndcnt exactly.
+void connection::prr_on_ack(std::uint32_t delivered, const sack_update& su, std::uint32_t dup_acks_before,
+                            bool advanced) {
+  if (!snd_.rec.cc->prr_enabled() || !snd_.rec.cc->in_recovery()) return;
+  const std::uint32_t mss = snd_.mss;
+  std::uint32_t pipe = 0;
+  if (sack_ok_) {
+    pipe = snd_.rec.sb.pipe();
+  } else {
+    delivered = advanced ? delivered - std::min(delivered, dup_acks_before * mss) : mss;
+    const std::uint32_t flight = distance(snd_.una, snd_.nxt).n;
+    pipe = flight - std::min(flight, snd_.rec.cc->dup_acks() * mss);
+  }
+  // safeACK: SND.UNA advanced and nothing suggests another loss. DEVIATION(RFC 9937 §4): "no
+  // further loss indicated" is read as "nothing newly SACKed" (the scoreboard does not report
+  // which octets an ACK newly marked lost); without SACK a partial ACK itself says the next
+  // segment is lost, so every reduction bound there is PRR-CRB.
+  const bool safe = advanced && sack_ok_ && su.newly_sacked == 0;
+  const std::uint32_t sndcnt = snd_.rec.pr.on_ack(delivered, pipe, snd_.rec.cc->ssthresh(), mss, safe);
+  snd_.rec.cc->set_recovery_window(sending_flight() + sndcnt);
+}
+
+// RFC 9937 §4 "On any data transmission or retransmission": prr_out. A retransmission the
+// output sends without asking cwnd (the fast retransmit, NewReno's after a partial ACK) takes
+// its octets out of the window; with SACK it raised pipe already. DEVIATION(RFC 9937 §4): those
+// two go even when sndcnt is below one SMSS (the RFC forces a segment only while prr_out and
+// sndcnt are both 0): sndcnt is counted in octets here, and NewReno's repair of the next hole
+// should not wait for the proportion; prr_out still counts them, so new data waits instead.
+void connection::prr_on_sent(std::uint32_t octets, bool retransmission) {
+  if (!snd_.rec.cc->prr_enabled() || !snd_.rec.cc->in_recovery()) return;
+  snd_.rec.pr.on_sent(octets);
+  if (retransmission && !sack_recovery()) {
+    const std::uint32_t cwnd = snd_.rec.cc->cwnd();
+    snd_.rec.cc->set_recovery_window(std::max<std::uint32_t>(cwnd - std::min(cwnd, octets), snd_.mss));
+  }
+}
+
+// ---- Undo of spurious retransmissions (RFC 3708, RFC 3522, RFC 4015) ----------------------
+
+// A reduction began: a fast recovery is a new episode (its ACK is beyond the last one's
+// `recover`); a timeout extends the episode in progress (during recovery, or a repeated
+// timeout), as congestion_control::on_rto keeps the window it would restore.
+void connection::open_undo_episode() {
+  undo_episode& e = snd_.rec.undo.emplace();
+  e.start = snd_.una;
+  e.end = snd_.max;
+  e.rtx_high = snd_.una;
+}
+
+// Every retransmission of the episode (fast, SACK-chosen, after a timeout; not a loss probe).
+void connection::note_episode_retransmission(instant now, seq_num seq, std::uint32_t len) {
+  if (!snd_.rec.undo) return;
+  undo_episode& e = *snd_.rec.undo;
+  ++e.retrans;
+  e.rtx_high = seq_max(e.rtx_high, seq + seq_len{std::max<std::uint32_t>(len, 1)});
+  if (!e.rtx_ts && ts_ok_) {
+    e.rtx_ts = ts_clock(now);  // RFC 3522 §3.2 (1): RetransmitTS
+    e.rtx_seq = seq;
+  }
+}
+
+// The evidence an ACK brings. RFC 3708 §2: a D-SACK of octets the episode retransmitted says
+// both copies arrived. RFC 3522 §3.2 (3): the first ACK for the first retransmitted segment
+// echoing a TSval older than RetransmitTS was sent for the original.
+void connection::check_spurious(const tcp_repr& seg, seq_num prev_una, const sack_update& su) {
+  if (!cfg_->undo_spurious || !snd_.rec.undo) return;
+  undo_episode& e = *snd_.rec.undo;
+  if (su.dsack && !su.dsack_block.left.before(e.start) && su.dsack_block.left.before(e.rtx_high) &&
+      e.dsacked < e.retrans) {
+    const std::uint32_t len = distance(su.dsack_block.left, su.dsack_block.right).n;
+    const std::uint32_t segs = std::max<std::uint32_t>(1, (len + snd_.mss - 1) / snd_.mss);
+    e.dsacked = std::min(e.retrans, e.dsacked + segs);
+  }
+  const seq_num ack = *seg.ack;
+  if (e.rtx_ts && !e.eifel_checked && prev_una.before(ack) && e.rtx_seq.before(ack)) {
+    e.eifel_checked = true;
+    const auto& ts = seg.options.timestamps;
+    e.eifel = ts && ts->tsecr != 0 && static_cast<std::int32_t>(ts->tsecr - *e.rtx_ts) < 0;
+  }
+}
+
+// All the episode's retransmissions proved spurious: restore the window. DEVIATION(RFC 4015 §2):
+// cwnd and ssthresh go back to their values before the reduction (never below their present
+// values), as Linux's undo does; RFC 4015 instead resumes after a spurious timeout with a window
+// near the flight, so that the restored window does not leave as a burst. After a fast recovery
+// the undo waits for its end (SND.UNA at the episode's SND.MAX: nothing else is missing). A
+// spurious timeout found by Eifel is undone at once, and sending resumes with new data
+// (RFC 4015: SND.NXT = SND.MAX) instead of resending what arrived.
+void connection::try_undo() {
+  if (!cfg_->undo_spurious || !snd_.rec.undo || snd_.rec.cc->in_recovery()) return;
+  const undo_episode& e = *snd_.rec.undo;
+  if (e.retrans == 0 || e.dsacked + (e.eifel ? 1u : 0u) < e.retrans) return;
+  const bool done = !snd_.una.before(e.end);
+  if (!done && !(e.after_rto && e.eifel)) return;
+  if (!snd_.rec.cc->undo()) return;
+  ++snd_.spurious_undos;
+  if (!done) snd_.nxt = snd_.max;
+  snd_.rec.undo.reset();
 }
 
 // ---- Tail Loss Probe (RFC 8985 §7) ----------------------------------------------------------
@@ -180,7 +317,11 @@ void connection::check_loss_probe(instant now, seq_num prev_una, const sack_upda
 // RFC 5681 §3.1 (cwnd = 1 SMSS, ssthresh halved once per loss): loss_recovery::on_rto.
 void connection::on_rto_for_recovery(instant now) {
   ++snd_.timeouts;
+  const bool same_episode = snd_.rec.undo && snd_.rec.cc->undo_continues_on_rto();
   snd_.rec.on_rto(now, sack_ok_, snd_.una, snd_.max);
+  if (!same_episode) open_undo_episode();
+  snd_.rec.undo->end = seq_max(snd_.rec.undo->end, snd_.max);
+  snd_.rec.undo->after_rto = true;
 }
 
 // What counts against cwnd when sending: RFC 6675's pipe during SACK recovery; otherwise the

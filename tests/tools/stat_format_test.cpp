@@ -106,7 +106,8 @@ TEST(stat_format, json_schema_is_stable) {
   for (const char* key : {"\"host\":\"10.77.0.2\"", "\"who\":\"test\"", "\"connections\":[", "\"summary\":{\"total\":3,",
                           "\"counters\":{", "\"io\":null", "\"local_addr\":\"10.77.0.2\",\"local_port\":80,",
                           "\"peer_addr\":\"10.77.0.1\",\"peer_port\":5000,", "\"listener\":null",
-                          "\"SYN-RECEIVED\":2", "\"LISTEN\":1", "\"internals\":{\"congestion\":\"cubic\",\"srtt_us\":null,"}) {
+                          "\"SYN-RECEIVED\":2", "\"LISTEN\":1", "\"internals\":{\"congestion\":\"cubic\",\"srtt_us\":null,",
+                          "\"ooo_bytes\":0,\"spurious_undos\":0}"}) {
     EXPECT_NE(j.find(key), std::string::npos) << key << " in " << j;
   }
   // The memory budget (host_config::memory defaults) in the summary, its counters beside the others.
@@ -228,6 +229,7 @@ TEST(stat_format, internals_line_like_ss_i) {
                             " bytes_received:5", " snd_wnd:", " rcv_wnd:"}) {
     EXPECT_NE(line.find(field), std::string::npos) << field << " in " << line;
   }
+  EXPECT_EQ(line.find(" spurious_undos:"), std::string::npos) << "shown only once there is one: " << line;
 }
 
 }  // namespace

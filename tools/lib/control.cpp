@@ -143,6 +143,7 @@ std::string internals_text(const tcp_internals& t) {
   if (t.ssthresh < tcp_internals::infinite_ssthresh) out += fmt::format(" ssthresh:{}", t.ssthresh / mss);
   out += fmt::format(" bytes_sent:{} bytes_acked:{} bytes_received:{}", t.bytes_sent, t.bytes_acked, t.bytes_received);
   if (t.retransmissions > 0 || t.rto_streak > 0) out += fmt::format(" retrans:{}/{}", t.rto_streak, t.retransmissions);
+  if (t.spurious_undos > 0) out += fmt::format(" spurious_undos:{}", t.spurious_undos);
   if (t.flight > 0) out += fmt::format(" unacked:{}", (t.flight + mss - 1) / mss);
   if (t.sacked > 0) out += fmt::format(" sacked:{}", (t.sacked + mss - 1) / mss);
   if (t.in_recovery) out += " recovery";
@@ -162,13 +163,14 @@ std::string internals_json(const std::optional<tcp_internals>& in) {
       "\"cwnd_bytes\":{},\"ssthresh_bytes\":{},\"flight_bytes\":{},\"sacked_bytes\":{},\"snd_wnd\":{},"
       "\"rcv_wnd\":{},\"snd_wscale\":{},\"rcv_wscale\":{},\"wscale\":{},\"timestamps\":{},\"sack\":{},"
       "\"in_recovery\":{},\"dup_acks\":{},\"rto_streak\":{},\"retransmissions\":{},\"bytes_sent\":{},"
-      "\"bytes_acked\":{},\"bytes_received\":{},\"notsent\":{},\"ooo_ranges\":{},\"ooo_bytes\":{}}}",
+      "\"bytes_acked\":{},\"bytes_received\":{},\"notsent\":{},\"ooo_ranges\":{},\"ooo_bytes\":{},"
+      "\"spurious_undos\":{}}}",
       to_string(t.congestion), t.srtt ? fmt::format("{}", us(*t.srtt)) : "null", t.srtt ? us(t.rttvar) : 0,
       us(t.rto), t.mss, t.advmss, t.cwnd,
       t.ssthresh < tcp_internals::infinite_ssthresh ? fmt::format("{}", t.ssthresh) : "null", t.flight, t.sacked,
       t.snd_wnd, t.rcv_wnd, t.snd_wscale, t.rcv_wscale, t.wscale_ok, t.timestamps, t.sack, t.in_recovery,
       t.dup_acks, t.rto_streak, t.retransmissions, t.bytes_sent, t.bytes_acked, t.bytes_received, t.notsent,
-      t.ooo_ranges, t.ooo_bytes);
+      t.ooo_ranges, t.ooo_bytes, t.spurious_undos);
 }
 
 constexpr std::array all_states{tcp_state::listen,     tcp_state::syn_sent,   tcp_state::syn_received,

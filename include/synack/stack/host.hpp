@@ -187,6 +187,7 @@ struct tcp_internals {
   std::uint32_t dup_acks = 0;
   std::uint32_t rto_streak = 0;   // timer retransmissions of the oldest unacked segment
   std::uint64_t retransmissions = 0;
+  std::uint64_t spurious_undos = 0;  // reductions undone (RFC 3708 D-SACK, RFC 3522 Eifel)
   std::uint64_t bytes_sent = 0;      // SND.MAX past the SYN
   std::uint64_t bytes_acked = 0;     // SND.UNA past the SYN
   std::uint64_t bytes_received = 0;  // RCV.NXT past the SYN

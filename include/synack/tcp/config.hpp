@@ -144,6 +144,17 @@ struct tcp_config {
   // Congestion control (RFC 5681, RFC 6582, RFC 3042; RFC 9438 CUBIC by default), chosen per
   // connection.
   congestion_kind congestion = default_congestion_kind;
+  // RFC 6937 / RFC 9937 Proportional Rate Reduction: during fast recovery each ACK lets out
+  // ssthresh/RecoverFS of what it delivered (one segment per two ACKs with Reno's halving),
+  // and after heavy loss no more than slow start would (PRR-SSRB), instead of RFC 6675's
+  // cwnd - pipe (a pause, then a burst) or NewReno's inflation. Fixed at the handshake.
+  bool prr = true;
+  // Undo of spurious retransmissions: when every retransmission of a fast recovery or a
+  // timeout proves unnecessary — D-SACK reports each as a duplicate (RFC 2883, RFC 3708), or
+  // the ACK of the first echoes a timestamp older than it (Eifel, RFC 3522) — cwnd and
+  // ssthresh go back to their values before the reduction (RFC 4015), counted in
+  // connection::spurious_undos(). After a spurious timeout sending resumes with new data.
+  bool undo_spurious = true;
   // The initial window: RFC 5681 §3.1 (2 to 4 segments) or RFC 6928 (about 10, as Linux).
   initial_window_rule initial_window = initial_window_rule::rfc5681;
   // Nagle's algorithm (RFC 9293 §3.7.4, SHLD-7) is on unless `no_delay` (TCP_NODELAY, MUST-17).

@@ -85,6 +85,9 @@ struct congestion_config {
   std::uint32_t abc_limit_segments = 2;  // RFC 3465 L, in SMSS
   bool deflate_to_flight = false;        // RFC 6582 §3.2 step 3 option (1) instead of (2)
   std::uint32_t dup_thresh = 3;          // RFC 5681 §3.2 / RFC 6675 DupThresh
+  // RFC 6937 / RFC 9937 Proportional Rate Reduction: the caller sets the window on every ACK
+  // of recovery (set_recovery_window); NewReno's inflation and partial deflation are off.
+  bool prr = false;
   // CUBIC only (RFC 9438)
   bool cubic_fast_convergence = true;  // §4.7
   bool cubic_reno_friendly = true;     // §4.3
@@ -109,6 +112,20 @@ class congestion_control {
   // than `recover`) or recovery is already in progress. Returns whether it entered.
   bool enter_recovery(instant now, seq_num ack, seq_num snd_max, std::uint32_t flight, recovery_style style);
   void on_rto(instant now, seq_num snd_max, std::uint32_t flight);
+  // PRR (congestion_config::prr): the window for this ACK of fast recovery, pipe + sndcnt.
+  void set_recovery_window(std::uint32_t window) {
+    if (in_recovery_) set_cwnd(window);
+  }
+  // Undo (RFC 3708 §2 / RFC 3522 with RFC 4015's response): the window reductions since the
+  // last forget_undo() were for retransmissions found spurious. cwnd and ssthresh go back to
+  // their values before the first of them (never lower than now); the window-growth state
+  // too. Returns whether there was a reduction to undo.
+  bool undo();
+  [[nodiscard]] bool has_undo_point() const { return undo_.has_value(); }
+  // Whether an RTO now would extend the current reduction episode (it fires during fast
+  // recovery, or again before new data was acknowledged) rather than start a new one.
+  [[nodiscard]] bool undo_continues_on_rto() const { return in_recovery_ || rto_backoff_; }
+  [[nodiscard]] bool prr_enabled() const { return cfg_.prr; }
   // RFC 8985 §7.4.2: a tail loss probe repaired a loss. The response fast recovery would have
   // had (ssthresh from the loss, cwnd = ssthresh), entered and left at once: nothing is left
   // to retransmit.
@@ -150,6 +167,9 @@ class congestion_control {
   virtual void window_reset() {}
   // SMSS changed from `old_mss` to mss_ (state kept in segments is re-expressed).
   virtual void mss_changed(std::uint32_t old_mss) { (void)old_mss; }
+  // Undo: keep the window-growth state before a reduction; put it back.
+  virtual void save_growth_state() {}
+  virtual void restore_growth_state() {}
 
   void set_cwnd(std::uint64_t bytes);
   std::uint32_t mss_;
@@ -157,6 +177,12 @@ class congestion_control {
 
  private:
   void slow_start(std::uint32_t bytes_acked);
+  void save_undo_point();
+  struct undo_point {
+    std::uint32_t cwnd;
+    std::uint32_t ssthresh;
+  };
+  std::optional<undo_point> undo_;
   ack_outcome in_recovery_ack(seq_num ack, std::uint32_t bytes_acked, std::uint32_t flight);
 
   congestion_config cfg_;
@@ -213,6 +239,8 @@ class cubic final : public congestion_control {
   std::uint32_t loss_ssthresh(instant now, std::uint32_t flight, bool timeout) override;
   void window_reset() override { t_epoch_.reset(); }
   void mss_changed(std::uint32_t old_mss) override;
+  void save_growth_state() override { saved_ = growth_state{have_w_max_, w_max_, cwnd_prior_}; }
+  void restore_growth_state() override;
 
  private:
   void start_epoch(instant now);
@@ -228,6 +256,12 @@ class cubic final : public congestion_control {
   double cwnd_exact_ = 0;  // cwnd in segments with its fraction, during an epoch
   std::optional<instant> t_epoch_;
   duration last_srtt_{0};
+  struct growth_state {
+    bool have_w_max = false;
+    double w_max = 0;
+    double cwnd_prior = 0;
+  };
+  growth_state saved_;  // before the reduction an undo reverses
 };
 
 // One connection's congestion controller, held by value.

@@ -242,6 +242,8 @@ class connection {
   [[nodiscard]] std::uint64_t fast_retransmits() const { return snd_.fast_retransmits; }
   [[nodiscard]] std::uint64_t loss_probes() const { return snd_.loss_probes; }            // RFC 8985 §7.3
   [[nodiscard]] std::uint64_t probe_recoveries() const { return snd_.probe_recoveries; }  // RFC 8985 §7.4
+  // Window reductions undone because their retransmissions proved spurious (RFC 3708, RFC 3522).
+  [[nodiscard]] std::uint64_t spurious_undos() const { return snd_.spurious_undos; }
   [[nodiscard]] std::uint64_t timeouts() const { return snd_.timeouts; }
   [[nodiscard]] std::uint64_t challenge_acks_suppressed() const { return challenge_acks_suppressed_; }
   [[nodiscard]] std::uint64_t pmtu_reductions() const { return pmtu_reductions_; }
@@ -335,9 +337,17 @@ class connection {
   // Congestion control and loss recovery (connection_recovery.cpp).
   void start_congestion_control();
   void on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num prev_una, std::uint32_t prev_wnd);
-  void on_duplicate_ack(instant now);
-  void begin_fast_recovery();
+  void on_duplicate_ack(instant now, const sack_update& su);
+  void begin_fast_recovery(const sack_update& su);
   void on_rto_for_recovery(instant now);
+  // RFC 6937 / 9937 PRR: the window for this ACK of fast recovery (connection_recovery.cpp).
+  void prr_on_ack(std::uint32_t delivered, const sack_update& su, std::uint32_t dup_acks_before, bool advanced);
+  void prr_on_sent(std::uint32_t octets, bool retransmission);
+  // Undo of spurious retransmissions (RFC 3708, RFC 3522; connection_recovery.cpp).
+  void open_undo_episode();
+  void note_episode_retransmission(instant now, seq_num seq, std::uint32_t len);
+  void check_spurious(const tcp_repr& seg, seq_num prev_una, const sack_update& su);
+  void try_undo();
   // RFC 8985 §7 Tail Loss Probe: arm the PTO, its expiry, the probe, and what an ACK says of it.
   void arm_loss_probe(instant now);
   void on_loss_probe_timeout();

@@ -10,6 +10,7 @@
 
 #include "synack/tcp/config.hpp"
 #include "synack/tcp/congestion.hpp"
+#include "synack/tcp/prr.hpp"
 #include "synack/tcp/ring_buffer.hpp"
 #include "synack/tcp/rtt_estimator.hpp"
 #include "synack/tcp/sack_scoreboard.hpp"
@@ -32,6 +33,25 @@ struct send_vars {
   std::uint16_t mss = 536;  // effective send MSS (MUST-15/16)
 };
 
+// One episode of window reductions (a fast recovery, a timeout, or a timeout during a fast
+// recovery) whose retransmissions may yet prove spurious (RFC 3708 §2 with D-SACK, RFC 3522
+// with timestamps). The congestion controller keeps the window to restore; this keeps the
+// evidence.
+struct undo_episode {
+  seq_num start;     // SND.UNA when the episode began
+  seq_num end;       // SND.MAX at its latest reduction: undo waits until SND.UNA reaches it
+  seq_num rtx_high;  // one past the highest octet retransmitted in the episode
+  std::uint32_t retrans = 0;  // segments retransmitted in the episode
+  std::uint32_t dsacked = 0;  // of them, reported as duplicates (RFC 3708 §2)
+  // RFC 3522 §3.2: RetransmitTS, the TSval of the episode's first retransmission, and where
+  // that segment began; `eifel` once the ACK for it echoed an older TSval.
+  std::optional<std::uint32_t> rtx_ts;
+  seq_num rtx_seq;
+  bool eifel_checked = false;
+  bool eifel = false;
+  bool after_rto = false;  // the episode includes a timeout
+};
+
 // Loss recovery in one object (RFC 5681 / 6582 / 3042 / 6675): the congestion controller, the
 // scoreboard, the retransmission owed and the bounds on new data. Whether recovery is on is
 // the controller's in_recovery(); the scoreboard's own flag is set and cleared only together
@@ -47,6 +67,8 @@ struct loss_recovery {
   std::optional<seq_num> tlp_end;
   bool tlp_retrans = false;
   bool tlp_due = false;
+  prr pr;  // RFC 6937 / 9937: the amount sent per ACK in fast recovery
+  std::optional<undo_episode> undo;
 
   explicit loss_recovery(congestion_kind kind) : cc(kind, 536) {}
   // RFC 6675 §5 step (4) with SACK (the scoreboard picks the first hole), or RFC 5681 §3.2
@@ -109,6 +131,7 @@ struct sender : send_vars {
   std::uint64_t timeouts = 0;
   std::uint64_t loss_probes = 0;       // tail loss probes sent (RFC 8985 §7.3)
   std::uint64_t probe_recoveries = 0;  // losses a probe repaired (RFC 8985 §7.4)
+  std::uint64_t spurious_undos = 0;    // reductions undone: RFC 3708 D-SACK, RFC 3522 Eifel
 };
 
 }  // namespace synack
