@@ -148,7 +148,11 @@ struct tcp_config {
   // ssthresh/RecoverFS of what it delivered (one segment per two ACKs with Reno's halving),
   // and after heavy loss no more than slow start would (PRR-SSRB), instead of RFC 6675's
   // cwnd - pipe (a pause, then a burst) or NewReno's inflation. Fixed at the handshake.
-  bool prr = true;
+  // Off by default for now: without RACK's time-based loss detection, sending less during
+  // recovery leaves later losses to the RTO, and over TUN against the kernel (interop.impair,
+  // 5% loss + reordering + duplication) the synack sender took 26.5 s for 16 MiB with it and
+  // 11.4 s without (docs/performance.md). To be turned on with RACK (issue #12).
+  bool prr = false;
   // Undo of spurious retransmissions: when every retransmission of a fast recovery or a
   // timeout proves unnecessary — D-SACK reports each as a duplicate (RFC 2883, RFC 3708), or
   // the ACK of the first echoes a timestamp older than it (Eifel, RFC 3522) — cwnd and
