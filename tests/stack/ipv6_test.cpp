@@ -419,6 +419,50 @@ TEST_F(ipv6_host, extension_header_abuse_is_dropped_and_answered_as_rfc_8200_ask
   EXPECT_EQ(t_.ctr().ip_in_receives, t_.ctr().in_accepted + t_.ctr().total_drops());
 }
 
+// Oversized and unknown options (RFC 8200 §4.2): a hop-by-hop header longer than the packet is
+// dropped as malformed; an unknown option whose action bits are 10 draws Parameter Problem
+// code 2 pointing at it; one with 01 is dropped silently; a header of the largest size (2048
+// octets) filled with PadN and Pad1 options is skipped and the SYN behind it answered.
+TEST_F(ipv6_host, oversized_and_unknown_hop_by_hop_options) {
+  (void)*t_.h().listen(host_port, 8);
+  std::string st;
+  const tcp_repr syn = stack_harness::to_repr(seg{.seq = peer_iss, .flags = tcp_flag::syn}, peer_port, host_port, st);
+  std::vector<std::byte> tcp(syn.buffer_len());
+  syn.emit(tcp, ip_addr{peer6}, ip_addr{host6});
+  auto hbh = [&](std::uint8_t len8, std::vector<std::byte> opts, bool with_tcp = true) {
+    std::vector<std::byte> b = {std::byte{ipv6_next::tcp}, std::byte{len8}};
+    b.insert(b.end(), opts.begin(), opts.end());
+    b.resize(8u * (len8 + 1u), std::byte{0});  // Pad1s to the header's length
+    if (with_tcp) b.insert(b.end(), tcp.begin(), tcp.end());
+    return ip6_packet(ipv6_next::hop_by_hop, b);
+  };
+  // Says 255 * 8 + 8 octets, carries 8: past the payload.
+  {
+    std::vector<std::byte> b = {std::byte{ipv6_next::tcp}, std::byte{255}, std::byte{0}, std::byte{0},
+                                std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0}};
+    feed(at_ms(0), ip6_packet(ipv6_next::hop_by_hop, b));
+    EXPECT_EQ(t_.ctr().wire(wire_error::bad_ext_header), 1u);
+    expect_silent(at_ms(0));
+  }
+  // Unknown option type 0x85 (action 10): Parameter Problem code 2, pointer at its type octet.
+  feed(at_ms(1), hbh(0, {std::byte{0x85}, std::byte{2}, std::byte{0}, std::byte{0}}));
+  auto p = poll(at_ms(1));
+  ASSERT_TRUE(p && p->icmp);
+  EXPECT_EQ(p->icmp->type, icmpv6_type::param_problem);
+  EXPECT_EQ(p->icmp->code, 2);
+  EXPECT_EQ(p->icmp->pointer, 42u);
+  // Unknown option type 0x45 (action 01): dropped, nothing sent.
+  feed(at_ms(2), hbh(0, {std::byte{0x45}, std::byte{2}, std::byte{0}, std::byte{0}}));
+  expect_silent(at_ms(2));
+  // Seven 257-octet PadNs, then Pad1s, in a 2048-octet header: skipped, the SYN answered.
+  std::vector<std::byte> padn = {std::byte{1}, std::byte{255}};
+  padn.resize(2 + 255, std::byte{0});
+  std::vector<std::byte> opts;
+  for (int i = 0; i < 7; ++i) opts.insert(opts.end(), padn.begin(), padn.end());
+  feed(at_ms(3), hbh(255, opts));
+  expect_tcp(at_ms(3), tcp_flag::syn | tcp_flag::ack);
+}
+
 // RFC 4443 §2.4 (f): the errors a flood of bad packets draws are rate-limited.
 TEST_F(ipv6_host, parameter_problems_are_rate_limited) {
   std::vector<std::byte> junk(20, std::byte{0});
