@@ -188,6 +188,8 @@ struct tcp_internals {
   std::uint32_t rto_streak = 0;   // timer retransmissions of the oldest unacked segment
   std::uint64_t retransmissions = 0;
   std::uint64_t spurious_undos = 0;  // reductions undone (RFC 3708 D-SACK, RFC 3522 Eifel)
+  std::uint64_t loss_probes = 0;       // Tail Loss Probes sent (RFC 8985 §7.3)
+  std::uint64_t probe_recoveries = 0;  // probes that repaired a tail loss (RFC 8985 §7.4)
   std::uint64_t bytes_sent = 0;      // SND.MAX past the SYN
   std::uint64_t bytes_acked = 0;     // SND.UNA past the SYN
   std::uint64_t bytes_received = 0;  // RCV.NXT past the SYN
