@@ -194,6 +194,7 @@ sys_result<void> socket_table::bind(int fd, sock_addr a) {
   // inet6_bind(): a v4-mapped address binds the IPv4 side only, refused on a V6ONLY socket.
   const ip_addr want = a.addr.unmapped();
   if (s->domain == af_inet6 && want.is_v4() && s->v6only) return unexpected{EINVAL};
+  if (const int e = scope_error(want, a.scope_id, ENODEV); e != 0) return unexpected{e};
   if (!want.is_unspecified() && !host_.is_local(want)) return unexpected{EADDRNOTAVAIL};
   sync(*s);
   if (kstate(*s) != tcp_state::closed || s->bound) return unexpected{EINVAL};
@@ -280,9 +281,20 @@ sys_result<accepted> socket_table::accept(int fd, int flags) {
   return accepted{nfd, n.peer};
 }
 
-sock_addr socket_table::as_seen_by(const sock& s, const ip_addr& a, std::uint16_t port) {
-  if (s.domain == af_inet6) return sock_addr{ip_addr{a.v6()}, port, af_inet6, 0};
-  return sock_addr{a, port, af_inet, 0};
+sock_addr socket_table::as_seen_by(const sock& s, const ip_addr& a, std::uint16_t port) const {
+  if (s.domain != af_inet6) return sock_addr{a, port, af_inet, 0};
+  const ipv6_addr v6 = a.v6();
+  return sock_addr{ip_addr{v6}, port, af_inet6, v6.is_link_local() ? host_.config().link_index : 0};
+}
+
+// A link-local address names its link by sin6_scope_id (RFC 4007 §6). The host has one link:
+// 0 names none (Linux: a link-local bind or connect needs an interface, EINVAL), another
+// index one that does not exist here (Linux: bind ENODEV, connect ENETUNREACH, no route).
+// Other addresses ignore it, as Linux does.
+int socket_table::scope_error(const ip_addr& a, std::uint32_t scope_id, int missing_link) const {
+  if (!a.is_v6() || !a.v6().is_link_local()) return 0;
+  if (scope_id == 0) return EINVAL;
+  return scope_id == host_.config().link_index ? 0 : missing_link;
 }
 
 // ---- connect ------------------------------------------------------------------------------------
@@ -323,6 +335,7 @@ sys_result<void> socket_table::connect(instant now, int fd, sock_addr a) {
   const bool bad = dst.is_unspecified() ||
                    (dst.is_v4() ? dst.v4().is_multicast() || dst.v4().is_broadcast() : dst.v6().is_multicast());
   if (bad) return unexpected{ENETUNREACH};
+  if (const int e = scope_error(dst, a.scope_id, ENETUNREACH); e != 0) return unexpected{e};
   if (a.port == 0) return unexpected{EINVAL};
   std::optional<std::uint16_t> lport;
   if (s->bound) lport = s->lport;
@@ -348,7 +361,7 @@ sys_result<void> socket_table::connect(instant now, int fd, sock_addr a) {
   s->bound = true;
   s->lport = t.local_port;
   s->laddr = t.local_addr;
-  s->peer = a;
+  s->peer = as_seen_by(*s, dst, a.port);  // the scope id as getpeername reports it
   s->err = 0;
   s->shut = 0;
   port_reuse_[t.local_port] = s->reuse;

@@ -55,11 +55,12 @@ std::uint32_t syn_cookie_codec::counter(instant now) {
   return static_cast<std::uint32_t>(us / counter_period.count());
 }
 
-std::uint32_t syn_cookie_codec::mss_index(std::uint16_t peer_mss) {
-  // DEVIATION(Linux cookie_v4_init_sequence): a peer MSS below 536 uses entry 0 (536), as
-  // Linux does; the cookie has no room for an exact value.
-  std::uint32_t i = mss_table.size() - 1;
-  while (i > 0 && mss_table[i] > peer_mss) --i;
+std::uint32_t syn_cookie_codec::mss_index(std::uint16_t peer_mss, bool v6) {
+  // DEVIATION(Linux cookie_v4_init_sequence): a peer MSS below 536 (IPv6: 1220) uses entry 0,
+  // as Linux does; the cookie has no room for an exact value.
+  const auto& table = mss_table_for(v6);
+  auto i = static_cast<std::uint32_t>(table.size() - 1);
+  while (i > 0 && table[i] > peer_mss) --i;
   return i;
 }
 
@@ -125,9 +126,10 @@ syn_cookie syn_cookie_codec::encode(instant now, const four_tuple& t, seq_num ir
                                     std::uint32_t ts_now) {
   rotate(now);
   const std::uint32_t c = counter(now);
-  const std::uint32_t idx = mss_index(offer.mss);
+  const bool v6 = !t.remote_addr.is_v4();
+  const std::uint32_t idx = mss_index(offer.mss, v6);
   syn_cookie out;
-  out.options.mss = mss_table[idx];
+  out.options.mss = mss_table_for(v6)[idx];
   out.options.timestamps = offer.timestamps;
   if (offer.timestamps) {
     // RFC 4987 §3.6: without timestamps the cookie cannot remember these; with them, the
@@ -161,7 +163,7 @@ result<syn_cookie_options, syn_cookie_error> syn_cookie_codec::decode(instant no
   if (!c) return unexpected{syn_cookie_error::too_old};
   const std::uint32_t idx = (cookie.raw >> mac_bits) & ((1u << mss_bits) - 1);
   syn_cookie_options o = tsecr ? from_ts_bits(*tsecr & ts_option_mask) : syn_cookie_options{};
-  o.mss = mss_table[idx];
+  o.mss = mss_table_for(!t.remote_addr.is_v4())[idx];
   if (mac(t, irs, *c, idx, opts_byte(o)) != (cookie.raw & mac_mask)) return unexpected{syn_cookie_error::bad_mac};
   return o;
 }

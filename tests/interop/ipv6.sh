@@ -3,7 +3,8 @@
 # and wget -6 -> `synack serve http` (1 MiB and 16 MiB, SHA-256 equal) with curl -4 on the same
 # dual-stack listener; synack stat showing [v6]:port rows; socat -> `synack serve echo` over
 # IPv6, byte-exact; `synack connect` to a kernel socat over IPv6 both ways; the MSS of an IPv6
-# link (ss -ti: 1440 less timestamps) and synack's answer to a 1280-octet route (1220).
+# link (ss -ti: 1440 less timestamps) and synack's answer to a 1280-octet route (1220); a
+# router in front of a 1280-octet link whose Packet Too Big lowers synack's MSS mid-download.
 . "$(dirname "$0")/lib.sh"
 interop_init "$@"
 need ping curl wget socat ss
@@ -53,6 +54,46 @@ ip -6 route replace "$SYN6/128" dev "$TUN" mtu 1280
 timeout 60 curl -6 -sf -o "$WORK/curl.small" "http://[$SYN6]/mib" || fail "curl -6 over a 1280 route"
 same_file "$WORK/www/mib" "$WORK/curl.small" "curl -6 over a 1280-octet route"
 ip -6 route del "$SYN6/128" dev "$TUN"
+
+# Packet Too Big from a real router (RFC 8201): a client in a namespace of its own (made here,
+# it dies with its `sleep`) behind a veth link whose router side has MTU 1280. This namespace's
+# kernel forwards between the TUN and the link. The client announces 1440, so synack's full
+# segments (1500 octets) cannot pass the router, which answers each with ICMPv6 Packet Too Big
+# (MTU 1280, never rate-limited by Linux's default icmp ratemask); synack must lower the
+# connection's MSS to 1220 and resend, and the download must arrive whole.
+CLIENT6=fd00:78::2
+ROUTER6=fd00:78::1
+unshare -n sleep 300 &
+CLIENT_NS=$!
+PIDS+=("$CLIENT_NS")
+for _ in $(seq 100); do
+  [ "$(readlink "/proc/$CLIENT_NS/ns/net")" != "$(readlink /proc/self/ns/net)" ] && break
+  sleep 0.02
+done
+in_client() { nsenter -t "$CLIENT_NS" -n "$@"; }
+ip link add r0 type veth peer name c0
+ip link set c0 netns "$CLIENT_NS"
+ip link set r0 mtu 1280 up
+ip -6 addr add "$ROUTER6/64" dev r0 nodad
+sysctl -qw net.ipv6.conf.all.forwarding=1
+in_client ip link set lo up
+in_client ip link set c0 up
+in_client ip -6 addr add "$CLIENT6/64" dev c0 nodad
+in_client ip -6 route add default via "$ROUTER6" dev c0
+json=$(synack_stat --json)
+before=$(echo "$json" | grep -o '"pmtu_reductions":[0-9]*' | head -1 | cut -d: -f2)
+timeout 60 nsenter -t "$CLIENT_NS" -n curl -6 -sf -o "$WORK/curl.ptb" "http://[$SYN6]/big" ||
+  fail "curl -6 through a 1280-octet router"
+same_file "$WORK/www/big" "$WORK/curl.ptb" "curl -6 through a router with a 1280-octet link (Packet Too Big)"
+json=$(synack_stat --json)
+after=$(echo "$json" | grep -o '"pmtu_reductions":[0-9]*' | head -1 | cut -d: -f2)
+matched=$(echo "$json" | grep -o '"icmp_in_errors_matched":[0-9]*' | head -1 | cut -d: -f2)
+[ "$after" -gt "$before" ] || fail "no Packet Too Big lowered an MSS (pmtu_reductions $before -> $after)"
+# The router's own count of Packet Too Big sent (Icmp6OutPktTooBigs) says it really answered.
+ptb_out=$(awk '$1 == "Icmp6OutPktTooBigs" {print $2}' /proc/net/snmp6)
+[ "${ptb_out:-0}" -gt 0 ] || fail "the router sent no Packet Too Big"
+echo "ok: the router sent $ptb_out Packet Too Big; synack matched $matched ICMP errors, lowered the MSS $((after - before)) time(s)"
+ip link del r0
 stop_serve
 
 # Echo over IPv6: socat half-closes first and reads the echo to the end.

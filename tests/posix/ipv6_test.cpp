@@ -119,5 +119,50 @@ TEST(posix_ipv6, wrong_family_and_unknown_addresses) {
   EXPECT_EQ(err(v4.a.connect(v4.now, s, in6(b6, 80))), ENETUNREACH);
 }
 
+// Link-local addresses carry their link in sin6_scope_id (RFC 4007 §6), as Linux reports and
+// checks it: the host's one link is host_config::link_index; 0 names no link (EINVAL); another
+// index a link the host does not have (bind ENODEV, connect ENETUNREACH). Global addresses
+// report 0 and ignore what the caller gives.
+TEST(posix_ipv6, link_local_addresses_carry_the_scope_id_of_the_hosts_link) {
+  const ipv6_addr la = *ipv6_addr::parse("fe80::1");
+  const ipv6_addr lb = *ipv6_addr::parse("fe80::2");
+  host_config ca = dual(a_ip, a6);
+  host_config cb = dual(b_ip, b6);
+  ca.addresses.push_back(host_address{la, 64});
+  cb.addresses.push_back(host_address{lb, 64});
+  ca.link_index = 7;
+  cb.link_index = 9;
+  net n(ca, cb);
+  auto scoped = [](const ipv6_addr& a, std::uint16_t port, std::uint32_t scope) {
+    return sock_addr{ip_addr{a}, port, af_inet6, scope};
+  };
+  const int l = *n.b.socket(af_inet6, sock_stream, 0);
+  EXPECT_EQ(err(n.b.bind(l, scoped(lb, 80, 0))), EINVAL) << "a link-local bind needs its link";
+  EXPECT_EQ(err(n.b.bind(l, scoped(lb, 80, 3))), ENODEV) << "no link 3 here";
+  ASSERT_EQ(err(n.b.bind(l, scoped(lb, 80, 9))), 0);
+  EXPECT_EQ(*n.b.getsockname(l), scoped(lb, 80, 9));
+  ASSERT_EQ(err(n.b.listen(l, 4)), 0);
+
+  const int c = *n.a.socket(af_inet6, sock_stream, 0);
+  EXPECT_EQ(err(n.a.connect(n.now, c, scoped(lb, 80, 0))), EINVAL);
+  EXPECT_EQ(err(n.a.connect(n.now, c, scoped(lb, 80, 9))), ENETUNREACH) << "9 is b's index, not a's";
+  EXPECT_EQ(err(n.a.connect(n.now, c, scoped(lb, 80, 7))), EINPROGRESS);
+  n.pump();
+  EXPECT_EQ(err(n.a.connect(n.now, c, scoped(lb, 80, 7))), 0);
+  // The link-local peer got the link-local source, and both ends report their own link.
+  const sock_addr me = *n.a.getsockname(c);
+  EXPECT_EQ(me, scoped(la, me.port, 7));
+  EXPECT_EQ(*n.a.getpeername(c), scoped(lb, 80, 7));
+  auto acc = n.b.accept(l);
+  ASSERT_TRUE(acc.has_value());
+  EXPECT_EQ(acc->peer, scoped(la, me.port, 9));
+  EXPECT_EQ(*n.b.getsockname(acc->fd), scoped(lb, 80, 9));
+
+  // A global address reports scope 0, whatever scope the caller gave.
+  const int g = *n.a.socket(af_inet6, sock_stream, 0);
+  EXPECT_EQ(err(n.a.bind(g, scoped(a6, 0, 42))), 0);
+  EXPECT_EQ(n.a.getsockname(g)->scope_id, 0u);
+}
+
 }  // namespace
 }  // namespace synack::ptest

@@ -257,6 +257,14 @@ TEST_F(ipv6_cookie_host, syn_cookies_over_ipv6) {
   auto a = t_.h().accept(l);
   ASSERT_TRUE(a.has_value());
   EXPECT_EQ(t_.h().status(*a)->tuple.remote_addr, ip_addr{peer6});
+  EXPECT_EQ(t_.h().status(*a)->mss_cache, 1440);  // no timestamps: the MSS itself
+  // A SYN without MSS means 1220 over IPv6 (MUST-15), and the cookie keeps it (IPv6's table).
+  send(at_ms(1), seg{.seq = peer_iss, .flags = tcp_flag::syn, .peer = 40001});
+  const tcp_repr sa1 = expect_tcp(at_ms(1), tcp_flag::syn | tcp_flag::ack);
+  send(at_ms(1), seg{.seq = peer_iss + seq_len{1}, .ack = sa1.seq + seq_len{1}, .flags = 0, .peer = 40001});
+  auto a1 = t_.h().accept(l);
+  ASSERT_TRUE(a1.has_value());
+  EXPECT_EQ(t_.h().status(*a1)->mss_cache, 1220);
   // The cookie is bound to the IPv6 tuple: the same ACK from another address fails.
   send(at_ms(2), seg{.seq = peer_iss, .flags = tcp_flag::syn, .peer = 40000});
   const tcp_repr sa2 = expect_tcp(at_ms(2), tcp_flag::syn | tcp_flag::ack);

@@ -81,6 +81,30 @@ TEST(syn_cookie, tsval_carries_the_options_and_never_runs_ahead_of_the_clock) {
   }
 }
 
+// An IPv6 tuple uses IPv6's table (the minimum MTU's 1220 first), so a cookie never holds an
+// IPv6 peer below 1220 nor rounds a 1420 down to 1300.
+TEST(syn_cookie, ipv6_tuples_round_to_the_ipv6_table) {
+  EXPECT_EQ(syn_cookie_codec::mss_index(1220, true), 0u);
+  EXPECT_EQ(syn_cookie_codec::mss_index(1419, true), 0u);
+  EXPECT_EQ(syn_cookie_codec::mss_index(1420, true), 1u);
+  EXPECT_EQ(syn_cookie_codec::mss_index(1460, true), 2u);
+  EXPECT_EQ(syn_cookie_codec::mss_index(8940, true), 3u);
+  EXPECT_EQ(syn_cookie_codec::mss_index(536, true), 0u);  // as Linux: 1220
+  const four_tuple t6{ip_addr{*ipv6_addr::parse("2001:db8::1")}, 80, ip_addr{*ipv6_addr::parse("2001:db8::7")}, 40000};
+  syn_cookie_codec codec(secret);
+  for (const std::uint16_t mss : syn_cookie_codec::mss_table_v6) {
+    const auto c = codec.encode(t0, t6, irs, syn_cookie_options{mss, false, false, std::nullopt}, 0);
+    EXPECT_EQ(c.options.mss, mss);
+    auto d = codec.decode(t0, t6, irs, c.iss, std::nullopt);
+    ASSERT_TRUE(d.has_value());
+    EXPECT_EQ(d->mss, mss);
+  }
+  const auto c = codec.encode(t0, t6, irs, syn_cookie_options{1440, false, false, std::nullopt}, 0);
+  // The same bits decoded against an IPv4 tuple would name 1440 of IPv4's table too, but the
+  // MAC covers the tuple: the cookie fails there.
+  EXPECT_FALSE(codec.decode(t0, tuple, irs, c.iss, std::nullopt).has_value());
+}
+
 TEST(syn_cookie, cookie_bits_hold_counter_and_mss_index) {
   syn_cookie_codec codec(secret);
   const auto c = codec.encode(t0, tuple, irs, syn_cookie_options{1440, false, false, std::nullopt}, 0);

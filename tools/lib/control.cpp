@@ -59,6 +59,11 @@ void append_counters_json(std::string& out, const host_counters& c) {
   out += fmt::format(",\"syncookies_sent\":{},\"syncookies_recv\":{},\"syncookies_failed\":{}", c.syncookies_sent,
                      c.syncookies_recv, c.syncookies_failed);
   out += fmt::format(",\"r1_negative_advice\":{}", c.r1_negative_advice);
+  out += fmt::format(
+      ",\"icmp_in_errors_matched\":{},\"icmp_soft_errors\":{},\"icmp_hard_aborts\":{},\"pmtu_reductions\":{},"
+      "\"icmp_errors_ignored\":{},\"icmp_out_errors\":{},\"icmp_errors_rate_limited\":{}",
+      c.icmp_in_errors_matched, c.icmp_soft_errors, c.icmp_hard_aborts, c.pmtu_reductions, c.icmp_errors_ignored,
+      c.icmp_out_errors, c.icmp_errors_rate_limited);
   for (const named_counter& m : memory_counters(c.memory)) out += fmt::format(",\"memory_{}\":{}", m.name, m.value);
   out += ",\"drop_reasons\":{";
   bool first = true;
@@ -86,13 +91,17 @@ void append_counters_text(std::string& out, const host_counters& c) {
       "     in_segs {} out_segs {} retrans_segs {} in_errs {} out_rsts {}\n"
       "     listen_overflows {} listen_drops {} time_wait_recycled {} r1_negative_advice {}\n"
       "     syncookies_sent {} syncookies_recv {} syncookies_failed {}\n"
-      "Ip:  in_receives {} out_requests {}   Icmp: in_echos {} out_echo_reps {}\n"
+      "Ip:  in_receives {} out_requests {}\n"
+      "Icmp: in_echos {} out_echo_reps {} in_errors_matched {} soft_errors {} hard_aborts {}\n"
+      "      pmtu_reductions {} errors_ignored {} out_errors {} out_errors_rate_limited {}\n"
       "Mem: {}\n"
       "Drops: {}",
       c.active_opens, c.passive_opens, c.attempt_fails, c.estab_resets, c.curr_estab, c.in_segs, c.out_segs,
       c.retrans_segs, c.in_errs, c.out_rsts, c.listen_overflows, c.listen_drops, c.time_wait_recycled,
       c.r1_negative_advice, c.syncookies_sent, c.syncookies_recv, c.syncookies_failed, c.ip_in_receives,
-      c.ip_out_requests, c.icmp_in_echos, c.icmp_out_echo_reps, memory_text(c.memory), c.total_drops());
+      c.ip_out_requests, c.icmp_in_echos, c.icmp_out_echo_reps, c.icmp_in_errors_matched, c.icmp_soft_errors,
+      c.icmp_hard_aborts, c.pmtu_reductions, c.icmp_errors_ignored, c.icmp_out_errors, c.icmp_errors_rate_limited,
+      memory_text(c.memory), c.total_drops());
   auto add = [&](std::string_view layer, std::string_view name, std::uint64_t v) {
     if (v != 0) out += fmt::format(" {}.{}={}", layer, name, v);
   };

@@ -179,6 +179,7 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
     hc.prefix_len = v4->second;
   }
   hc.addresses = v6;
+  if (s->tun_->ifindex() != 0) hc.link_index = s->tun_->ifindex();
   hc.tcp.msl = std::chrono::duration_cast<duration>(std::chrono::duration<double>(o.msl_s));
   hc.syncookies = o.syncookies == "off"      ? syncookies_mode::off
                   : o.syncookies == "always" ? syncookies_mode::always

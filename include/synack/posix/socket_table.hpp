@@ -34,8 +34,8 @@ using sys_result = result<T, int>;
 
 // struct sockaddr_in or sockaddr_in6, decoded. A family other than the socket's gives
 // EAFNOSUPPORT. An AF_INET6 address holds an IPv6 `addr` (an IPv4 peer of a dual-stack socket
-// as ::ffff:a.b.c.d); `scope_id` is sin6_scope_id (0: the stack has one link and no interface
-// index of its own).
+// as ::ffff:a.b.c.d); `scope_id` is sin6_scope_id: a link-local address's is the host's link
+// (host_config::link_index), any other address's is 0.
 struct sock_addr {
   ip_addr addr;
   std::uint16_t port = 0;
@@ -172,7 +172,9 @@ class socket_table {
   void unbind_if_auto(sock& s);
   [[nodiscard]] bool port_conflict(const sock& me, std::uint16_t port) const;
   // An address of the stack as this socket's family shows it: v4-mapped on an AF_INET6 socket.
-  [[nodiscard]] static sock_addr as_seen_by(const sock& s, const ip_addr& a, std::uint16_t port);
+  [[nodiscard]] sock_addr as_seen_by(const sock& s, const ip_addr& a, std::uint16_t port) const;
+  // The errno of a sin6_scope_id that does not name the host's link (0: fine).
+  [[nodiscard]] int scope_error(const ip_addr& a, std::uint32_t scope_id, int missing_link) const;
   std::optional<std::uint16_t> pick_port(const sock& me);
   [[nodiscard]] tcp_config connection_config(const sock& s) const;
   void apply_live(instant now, sock& s);

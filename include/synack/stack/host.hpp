@@ -54,6 +54,10 @@ struct host_config {
   // the remote's family (host::source_for).
   std::vector<host_address> addresses;
   tcp_config tcp;
+  // The interface index of the host's one link: the scope of its link-local addresses, which
+  // an AF_INET6 socket reports as sin6_scope_id (posix/). The TUN driver sets the device's
+  // index; an in-memory host keeps 1.
+  std::uint32_t link_index = 1;
   std::uint16_t mtu = 1500;
   std::uint8_t ttl = 64;
   // Half-open connections per listener (SYN-RECEIVED); a SYN beyond it is dropped.

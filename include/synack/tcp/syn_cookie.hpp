@@ -6,7 +6,8 @@
 //
 // The cookie (32 bits, most significant first):
 //   3 bits  time counter mod 8 (the counter ticks every `counter_period`, 64 s)
-//   2 bits  index into mss_table (the peer's MSS rounded down, as Linux does)
+//   2 bits  index into the MSS table of the tuple's family (the peer's MSS rounded down, as
+//           Linux does: mss_table for IPv4, mss_table_v6 for IPv6)
 //   27 bits keyed MAC: SipHash-2-4 over the 4-tuple, the peer's ISN, the whole counter, the
 //           MSS index and the option bits below, truncated.
 // A cookie is accepted while its counter is at most `max_age` ticks old (128-192 s).
@@ -57,6 +58,10 @@ struct syn_cookie {
 class syn_cookie_codec {
  public:
   static constexpr std::array<std::uint16_t, 4> mss_table{536, 1300, 1440, 1460};  // Linux's
+  // IPv6's (Linux's msstab of net/ipv6/syncookies.c): the MTUs 1280, 1480, 1500 and 9000 less
+  // 60 octets of headers, so an IPv6 peer is never held below the IPv6 minimum MTU's MSS.
+  static constexpr std::array<std::uint16_t, 4> mss_table_v6{1220, 1420, 1440, 8940};
+  [[nodiscard]] static const std::array<std::uint16_t, 4>& mss_table_for(bool v6) { return v6 ? mss_table_v6 : mss_table; }
   static constexpr duration counter_period = std::chrono::seconds(64);
   static constexpr std::uint32_t max_age = 2;          // ticks
   static constexpr std::uint32_t counters_per_key = 4;  // a key lives 4 ticks (> max_age)
@@ -80,8 +85,9 @@ class syn_cookie_codec {
   void rotate(instant now);
   // The time counter at `now` (tests).
   [[nodiscard]] static std::uint32_t counter(instant now);
-  // The MSS table index for a peer MSS (the largest entry not above it; 0 below 1300).
-  [[nodiscard]] static std::uint32_t mss_index(std::uint16_t peer_mss);
+  // The MSS table index for a peer MSS (the largest entry of the family's table not above it;
+  // 0 below the second entry).
+  [[nodiscard]] static std::uint32_t mss_index(std::uint16_t peer_mss, bool v6 = false);
 
  private:
   [[nodiscard]] static siphash_key derive(const siphash_key& secret, std::uint32_t epoch);

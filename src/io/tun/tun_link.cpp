@@ -248,6 +248,18 @@ bool offload_forced_off() {
   return v != nullptr && std::string_view{v} == "off";
 }
 
+// The interface index of NAME (SIOCGIFINDEX; <net/if.h>'s if_nametoindex clashes with
+// <linux/if.h>); 0 if it cannot be read.
+std::uint32_t interface_index(const std::string& name) {
+  const int sk = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sk < 0) return 0;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  const int rc = ::ioctl(sk, SIOCGIFINDEX, &ifr);
+  ::close(sk);
+  return rc == 0 && ifr.ifr_ifindex > 0 ? static_cast<std::uint32_t>(ifr.ifr_ifindex) : 0;
+}
+
 }  // namespace
 
 result<std::unique_ptr<tun_link>, std::string> tun_link::open(const tun_config& cfg) {
@@ -312,6 +324,7 @@ result<std::unique_ptr<tun_link>, std::string> tun_link::open(const tun_config& 
   }
   std::unique_ptr<tun_link> t{new tun_link(std::move(fds), std::move(ifname), mtu, vnet, offload)};
   if (!notice.empty()) t->config_notice_ = std::move(notice);
+  t->ifindex_ = interface_index(t->ifname_);
   t->offload_notice_ = std::move(offload_notice);
   if (t->queues_.size() > 1 && t->epfd_ < 0) return unexpected{std::string{"cannot make the epoll set of the queues"}};
   return t;

@@ -78,6 +78,9 @@ class tun_link final : public link {
   [[nodiscard]] bool rx_pending() const override;
   [[nodiscard]] std::string name() const override { return "tun:" + ifname_; }
   [[nodiscard]] const std::string& ifname() const { return ifname_; }
+  // The device's interface index (0 if the kernel did not say): the scope id of the host's
+  // link-local addresses (host_config::link_index).
+  [[nodiscard]] std::uint32_t ifindex() const { return ifindex_; }
   // Octets count as they cross the device: with offloads, each packet's virtio-net header too.
   [[nodiscard]] const link_stats& stats() const { return stats_; }
   // "io_uring" or "read/write": how packets move.
@@ -110,6 +113,7 @@ class tun_link final : public link {
   int epfd_ = -1;  // several queues: an epoll set over their descriptors (fd())
   std::size_t next_queue_ = 0;
   std::string ifname_;
+  std::uint32_t ifindex_ = 0;
   std::vector<std::byte> buf_;
   bool vnet_ = false;     // a virtio-net header precedes every packet
   bool offload_ = false;  // and the kernel accepted TUN_F_CSUM | TUN_F_TSO4
