@@ -77,9 +77,21 @@ ack_outcome congestion_control::on_ack(instant now, seq_num ack, std::uint32_t b
 // used when cwnd == ssthresh; we choose congestion avoidance).
 void congestion_control::slow_start(std::uint32_t bytes_acked) {
   const std::uint32_t limit = (after_rto_ ? 1 : cfg_.abc_limit_segments) * mss_;  // RFC 3465 §2.2, §2.3
-  const std::uint64_t next = std::uint64_t{cwnd_} + std::min(bytes_acked, limit);
+  std::uint32_t add = std::min(bytes_acked, limit);
+  if (hystart_active()) add = hs_.growth(add);  // CSS: cwnd += min(N, L*SMSS) / CSS_GROWTH_DIVISOR
+  const std::uint64_t next = std::uint64_t{cwnd_} + add;
   set_cwnd(std::min<std::uint64_t>(next, ssthresh_));
   if (!in_slow_start()) after_rto_ = false;
+}
+
+void congestion_control::on_round_sample(seq_num ack, seq_num snd_nxt, std::optional<duration> rtt) {
+  if (!hystart_active() || in_recovery_) return;
+  if (hs_.on_ack(ack, snd_nxt, rtt) == hystart::phase::done) {
+    // RFC 9406 §4.2: after CSS_ROUNDS rounds of CSS, "enter congestion avoidance by setting
+    // the ssthresh to the current cwnd".
+    ssthresh_ = std::max(cwnd_, 2 * mss_);
+    window_reset();
+  }
 }
 
 // RFC 6582 §3.2 step 3: full and partial acknowledgments.

@@ -25,6 +25,7 @@ void connection::start_congestion_control() {
   // receiver makes slow start grow linearly. The cap of L = 1*SMSS after an RTO (§2.3) stays.
   cc.abc_limit_segments = 1u << 14;
   cc.prr = cfg_->prr;
+  cc.hystart = cfg_->hystart;
   snd_.rec.cc.reset(cfg_->congestion, snd_.mss, cc);
   if (snd_.retransmissions > 0) snd_.rec.cc->on_syn_retransmitted();
   sack_scoreboard_config sc;
@@ -59,6 +60,14 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
       snd_.rec.pmtu_burst = next >= snd_.rec.cc->cwnd() ? 0 : static_cast<std::uint32_t>(next);
     }
     const std::uint32_t flight = distance(snd_.una, snd_.max).n;
+    // HyStart++ sees the RTT sample this ACK gave, if it gave one (timestamps or the timed
+    // segment, taken before this call).
+    std::optional<duration> fresh;
+    if (snd_.rtt.samples() != snd_.rec.rtt_samples_seen) {
+      snd_.rec.rtt_samples_seen = snd_.rtt.samples();
+      fresh = snd_.rtt.latest();
+    }
+    snd_.rec.cc->on_round_sample(ack, snd_.max, fresh);
     switch (snd_.rec.cc->on_ack(now, ack, distance(prev_una, ack).n, snd_.rtt.srtt(), flight)) {
       case ack_outcome::advanced:
         break;

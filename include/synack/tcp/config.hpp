@@ -153,6 +153,11 @@ struct tcp_config {
   // 5% loss + reordering + duplication) the synack sender took 26.5 s for 16 MiB with it and
   // 11.4 s without (docs/performance.md). To be turned on with RACK (issue #12).
   bool prr = false;
+  // RFC 9406 HyStart++: the initial slow start watches each round's minimum RTT and, when it
+  // rises (a queue building at the bottleneck), grows a quarter as fast (Conservative Slow
+  // Start) and then hands over to congestion avoidance before the queue overflows. RTT samples
+  // come from timestamps (one per ACK) or the timed segment. Fixed at the handshake.
+  bool hystart = true;
   // Undo of spurious retransmissions: when every retransmission of a fast recovery or a
   // timeout proves unnecessary — D-SACK reports each as a duplicate (RFC 2883, RFC 3708), or
   // the ACK of the first echoes a timestamp older than it (Eifel, RFC 3522) — cwnd and

@@ -47,6 +47,7 @@
 #include <string_view>
 #include <variant>
 
+#include "synack/tcp/hystart.hpp"
 #include "synack/util/time.hpp"
 #include "synack/wire/seq.hpp"
 
@@ -88,6 +89,8 @@ struct congestion_config {
   // RFC 6937 / RFC 9937 Proportional Rate Reduction: the caller sets the window on every ACK
   // of recovery (set_recovery_window); NewReno's inflation and partial deflation are off.
   bool prr = false;
+  // RFC 9406 HyStart++ in the initial slow start (on_round_sample feeds it).
+  bool hystart = false;
   // CUBIC only (RFC 9438)
   bool cubic_fast_convergence = true;  // §4.7
   bool cubic_reno_friendly = true;     // §4.3
@@ -130,6 +133,11 @@ class congestion_control {
   // had (ssthresh from the loss, cwnd = ssthresh), entered and left at once: nothing is left
   // to retransmit.
   void on_probe_repaired_loss(instant now, std::uint32_t flight);
+  // HyStart++ (congestion_config::hystart): for every ACK of new data, before on_ack, the ACK,
+  // SND.NXT and the RTT sample the ACK gave. In the initial slow start it may switch growth to
+  // Conservative Slow Start, back, or end slow start (ssthresh = cwnd).
+  void on_round_sample(seq_num ack, seq_num snd_nxt, std::optional<duration> rtt);
+  [[nodiscard]] const hystart& hystart_state() const { return hs_; }
   void on_transmit(instant now) { last_send_ = now; }
   // Returns whether cwnd was reduced to the restart window.
   bool on_idle_restart(instant now, duration rto);
@@ -177,6 +185,8 @@ class congestion_control {
 
  private:
   void slow_start(std::uint32_t bytes_acked);
+  // HyStart++ applies: on, and still the initial slow start (RFC 9406 §4.3).
+  [[nodiscard]] bool hystart_active() const { return cfg_.hystart && ssthresh_ == max_window && !after_rto_; }
   void save_undo_point();
   struct undo_point {
     std::uint32_t cwnd;
@@ -196,6 +206,7 @@ class congestion_control {
   bool rto_backoff_ = false;   // an RTO fired and no new data was ACKed since
   bool after_rto_ = false;     // slow start following an RTO (RFC 3465 §2.3: L = 1*SMSS)
   std::optional<instant> last_send_;
+  hystart hs_;
 };
 
 // RFC 5681: AIMD, cwnd += 1 SMSS per cwnd of acknowledged bytes, ssthresh = FlightSize / 2.

@@ -2,6 +2,7 @@
 // RFC 6298 retransmission timer computation: SRTT, RTTVAR, RTO with a minimum, a maximum and
 // exponential backoff. Karn's rule is the caller's: only sample segments never retransmitted.
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 
 #include "synack/util/time.hpp"
@@ -14,6 +15,8 @@ class rtt_estimator {
 
   // RFC 6298 §2.2/2.3 with alpha = 1/8, beta = 1/4, K = 4, G = 1 ms.
   void sample(duration r) {
+    latest_ = r;
+    ++samples_;
     if (!srtt_) {
       srtt_ = r;
       rttvar_ = r / 2;
@@ -36,6 +39,9 @@ class rtt_estimator {
   [[nodiscard]] duration rto() const { return rto_; }
   [[nodiscard]] std::optional<duration> srtt() const { return srtt_; }
   [[nodiscard]] duration rttvar() const { return rttvar_; }
+  // The last sample and how many there were (a caller tells a new sample by the count).
+  [[nodiscard]] std::optional<duration> latest() const { return latest_; }
+  [[nodiscard]] std::uint64_t samples() const { return samples_; }
 
  private:
   duration rto_;
@@ -44,6 +50,8 @@ class rtt_estimator {
   duration max_;
   std::optional<duration> srtt_;
   duration rttvar_{0};
+  std::optional<duration> latest_;
+  std::uint64_t samples_ = 0;
 };
 
 }  // namespace synack

@@ -62,6 +62,7 @@ struct loss_recovery {
   std::optional<next_segment> rtx;  // a retransmission owed now (fast retransmit, partial ACK)
   std::uint32_t lt_budget = 0;      // RFC 3042: new segments allowed beyond cwnd
   std::uint32_t pmtu_burst = 0;     // after a PMTU reduction: the most in flight (0: no bound)
+  std::uint64_t rtt_samples_seen = 0;  // rtt_estimator::samples() HyStart++ was last shown
   // RFC 8985 §7 Tail Loss Probe: TLP.end_seq (SND.NXT after the probe, until its episode
   // ends: at most one probe per flight) and TLP.is_retrans; `tlp_due` once the PTO fired.
   std::optional<seq_num> tlp_end;
