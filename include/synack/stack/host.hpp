@@ -1,16 +1,18 @@
 #pragma once
-// One host: IPv4 input validation, demux by 4-tuple, listeners with a bounded SYN queue
-// (half-open, SYN-RECEIVED) and a bounded accept queue, ephemeral ports (RFC 6056), the
-// TIME-WAIT table of compact records, ICMP echo, counters and a connection-table snapshot.
+// One host: IPv4 and IPv6 input validation, demux by 4-tuple, listeners with a bounded SYN
+// queue (half-open, SYN-RECEIVED) and a bounded accept queue, ephemeral ports (RFC 6056), the
+// TIME-WAIT table of compact records, ICMP echo, any-address termination (a proxy's mode),
+// counters and a connection-table snapshot.
 //
 // Calling contract (sans-IO, like tcp::connection):
-//   inputs    on_packet(now, ipv4_packet), on_timeout(now) when now >= next_deadline()
-//   commands  listen, connect, accept, send, recv, shutdown, close, abort
+//   inputs    on_packet(now, ip_packet), on_timeout(now) when now >= next_deadline()
+//   commands  listen, listen_any, connect, accept, send, recv, shutdown, close, abort
 //   polls     poll_transmit(now, out) until nullopt after every input or command;
 //             next_deadline(); poll_event().
 // `out` for poll_transmit must hold at least max_packet_len() bytes. The host never reads a
 // clock, never makes a syscall, and allocates only when a connection or listener is created.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +44,25 @@ struct host_address {
 // Which families a listener takes: both (a dual-stack listener; IPv4 peers keep their IPv4
 // addresses in the 4-tuple), or one.
 enum class listen_family : std::uint8_t { any, v4, v6 };
+
+// Any-address termination (issue #15; what smoltcp calls any_ip and gVisor promiscuous mode):
+// a listener that takes SYNs to destinations that are NOT this host's
+// addresses, as a transparent proxy over TUN needs. The connection or datagram keeps the
+// original destination as its local side: segments and replies leave with it as their source.
+// The host's own addresses keep their ordinary listeners and bindings (a closed port there is
+// answered as always, never handed to the any-address one); a destination that is multicast,
+// broadcast, loopback, unspecified, class E or v4-mapped is never taken.
+//
+// `filter` sees the 4-tuple with the original destination as its local side (empty: every
+// destination); `port` 0 takes every port. A destination refused by either is answered as a
+// closed port would be: RST.
+using any_address_filter = std::function<bool(const four_tuple&)>;
+struct any_address_options {
+  listen_family family = listen_family::any;
+  std::uint16_t port = 0;
+  any_address_filter filter;
+};
+
 
 struct host_config {
   // The host's IPv4 address (0.0.0.0: none; an IPv6-only host).
@@ -235,6 +256,12 @@ class host {
   // IPv6 listener, or one of both families.
   result<listener_handle, host_error> listen(std::uint16_t port, std::size_t backlog, const tcp_config& cfg,
                                              listen_family family);
+  // An any-address listener (any_address_options above); at most one per family, and
+  // address_in_use for a second. Its connections are accepted like any other; their
+  // status().tuple.local_addr/local_port is the original destination.
+  result<listener_handle, host_error> listen_any(std::size_t backlog, const any_address_options& opts);
+  result<listener_handle, host_error> listen_any(std::size_t backlog, const tcp_config& cfg,
+                                                 const any_address_options& opts);
   void close_listener(instant now, listener_handle l);
   result<conn_handle, host_error> accept(listener_handle l);
   // Active open from an ephemeral port (or `local_port` if given).
