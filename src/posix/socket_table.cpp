@@ -353,6 +353,9 @@ sys_result<void> socket_table::connect(instant now, int fd, sock_addr a) {
       case host_error::invalid_argument:
       case host_error::bad_handle:
       case host_error::would_block:
+      case host_error::message_too_long:  // UDP's: connect() never returns them
+      case host_error::no_buffer_space:
+      case host_error::address_not_available:
         return unexpected{EINVAL};
     }
   }

@@ -13,6 +13,7 @@ namespace synack {
 
 host::impl::impl(const host_config& c) : cfg(c), budget(c.memory), isns(c.secret), cookies(c.secret) {
   for (auto& r : replies) r.buf.resize(std::size_t{cfg.mtu});
+  udp_tx.resize(cfg.udp_tx_queue);  // buffers sized when first used (queue_udp)
 }
 
 host::host(const host_config& cfg) : impl_(std::make_unique<impl>(cfg)) {}
@@ -43,6 +44,9 @@ std::string_view to_string(host_error e) {
     case host_error::invalid_argument: return "invalid argument";
     case host_error::would_block: return "would block";
     case host_error::network_unreachable: return "no local address of the remote's family";
+    case host_error::message_too_long: return "message too long";
+    case host_error::no_buffer_space: return "no buffer space";
+    case host_error::address_not_available: return "address not available";
   }
   return "?";
 }
@@ -661,13 +665,16 @@ void host::impl::check_memory_level() {
 
 std::size_t host::transmit(instant now, mutable_bytes out, tx_meta& meta) {
   impl& m = *impl_;
-  if (m.reply_len > 0) {
-    impl::reply& r = m.replies[m.reply_head];
-    m.reply_head = (m.reply_head + 1) % impl::reply_slots;
-    --m.reply_len;
+  // Packets built whole in a ring (replies, UDP datagrams): copied out in order.
+  auto pop = [&out](auto& ring, std::size_t& head, std::size_t& len) {
+    const impl::reply& r = ring[head];
+    head = (head + 1) % ring.size();
+    --len;
     std::copy_n(r.buf.begin(), r.len, out.begin());
     return r.len;
-  }
+  };
+  if (m.reply_len > 0) return pop(m.replies, m.reply_head, m.reply_len);
+  if (m.udp_tx_len > 0) return pop(m.udp_tx, m.udp_tx_head, m.udp_tx_len);
   if (!m.cookie_q.empty()) return m.emit_cookie_synack(out);
   while (!m.txq.empty()) {
     const std::uint32_t idx = m.txq.front();

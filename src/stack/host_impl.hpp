@@ -12,6 +12,7 @@
 #include "synack/tcp/syn_cookie.hpp"
 #include "synack/util/flat_hash_map.hpp"
 #include "synack/util/ring_queue.hpp"
+#include "synack/wire/icmp.hpp"
 #include "synack/wire/icmpv6.hpp"
 
 namespace synack {
@@ -41,8 +42,8 @@ struct ip_ends {
   ip_addr dst;
 };
 
-// ICMPv6 errors this host sends (Parameter Problem), limited as RFC 4443 §2.4 (f) asks: a token
-// bucket of `burst`, refilled one per `interval` (Linux: 50, 1 ms).
+// ICMP errors this host sends, limited as RFC 4443 §2.4 (f) and RFC 1812 §4.3.2.8 ask: a token
+// bucket of `burst`, refilled one per `interval` (Linux: 50, 1 ms), one per family.
 struct icmp_error_bucket {
   static constexpr std::uint32_t burst = 50;
   static constexpr duration interval = std::chrono::milliseconds(1);
@@ -51,7 +52,7 @@ struct icmp_error_bucket {
   [[nodiscard]] bool allow(instant now);
 };
 
-// The index of the first entry of `v` that is not open (a closed listener),
+// The index of the first entry of `v` that is not open (a closed listener or UDP binding),
 // or of a new one appended: handles keep their index, their generation tells them apart.
 template <class T>
 std::uint32_t reuse_or_append(std::vector<T>& v) {
@@ -167,10 +168,11 @@ struct host::impl final : tcp_tracer {
   [[nodiscard]] const std::uint32_t* find_listener(const ip_addr& local, std::uint16_t port) const {
     return local.is_v4() ? listen_by_port.find(port) : listen_by_port6.find(port);
   }
-  // Any-address mode (host_any.cpp). The any-address listener of each family (family_index),
-  // if open.
+  // Any-address mode (host_any.cpp). The any-address listener and UDP binding of each family
+  // (family_index), if open.
   std::array<std::optional<std::uint32_t>, 2> any_listener;
-  // Set by the first listen_any and never cleared: from then on packets to
+  std::array<std::optional<std::uint32_t>, 2> any_udp;
+  // Set by the first listen_any or bind_udp_any and never cleared: from then on packets to
   // addresses not this host's get past the IP layer (connections and TIME-WAIT records with
   // such a local side outlive the listener that made them). Off: the IP layer is as before.
   bool any_seen = false;
@@ -182,6 +184,7 @@ struct host::impl final : tcp_tracer {
   // The listener a segment without a TCB goes to: an ordinary one for the host's own
   // addresses, the any-address one otherwise (if its port and filter admit the 4-tuple).
   [[nodiscard]] const std::uint32_t* listener_for(const four_tuple& t) const;
+  icmp_error_bucket icmp4_limit;
   icmp_error_bucket icmp6_limit;
   flat_hash_map<four_tuple, time_wait_record, four_tuple_hash> tw;
   // TIME-WAIT expiries, soonest first. A record closed late by its user may expire before
@@ -209,6 +212,42 @@ struct host::impl final : tcp_tracer {
     tw.erase(t);
     tw_top_live = false;
   }
+  // UDP (host_udp.cpp).
+  struct udp_socket {
+    // Local address and port; the remote side is the unspecified address of the family and
+    // port 0 unless connected.
+    four_tuple key;
+    udp_handler* handler = nullptr;
+    std::uint32_t gen = 1;
+    bool open = false;
+    bool connected = false;
+    bool any = false;  // any-address (bind_udp_any): `key` is unused, `port`/`filter` decide
+    listen_family family = listen_family::any;
+    std::uint16_t port = 0;
+    any_address_filter filter;
+  };
+  std::vector<udp_socket> udp_socks;
+  // Open non-any bindings by key: connected ones by their 4-tuple, unconnected ones by
+  // (address or wildcard, port, unspecified, 0).
+  flat_hash_map<four_tuple, std::uint32_t, four_tuple_hash> udp_demux;
+  std::uint32_t udp_ephemeral_next = 0;
+  // Datagrams send_udp queued for poll_transmit: a ring of cfg.udp_tx_queue buffers, each
+  // sized to the MTU when first used.
+  std::vector<reply> udp_tx;
+  std::size_t udp_tx_head = 0;
+  std::size_t udp_tx_len = 0;
+  // The binding a datagram goes to; nullptr for none (port unreachable).
+  [[nodiscard]] std::optional<std::uint32_t> udp_lookup(const four_tuple& t, bool local_dst) const;
+  std::uint32_t new_udp_socket(udp_handler* h);  // an open slot, its key still to set
+  [[nodiscard]] udp_socket* udp_sock(udp_handle h);  // nullptr if stale
+  [[nodiscard]] const udp_socket* udp_sock(udp_handle h) const {
+    return const_cast<impl*>(this)->udp_sock(h);  // NOLINT: same lookup, const view
+  }
+  // Datagram input. Returns true when nobody takes it and the caller answers with its
+  // family's port unreachable (it holds the offending packet's view).
+  [[nodiscard]] bool udp_input(instant now, const ip_ends& ip, bytes datagram, const rx_meta& meta);
+  [[nodiscard]] bool udp_port_taken(const ip_addr& addr, std::uint16_t port) const;
+  result<void, host_error> queue_udp(const four_tuple& t, bytes payload);
   ring_queue<std::uint32_t> txq;
   mutable std::priority_queue<timer_entry, std::vector<timer_entry>, std::greater<>> timers;
   std::array<reply, reply_slots> replies;
@@ -303,6 +342,8 @@ struct host::impl final : tcp_tracer {
   // Answers `offending` (an IPv6 packet) with an ICMPv6 error, rate-limited.
   void send_icmpv6_error(instant now, const ipv6_view& offending, icmpv6_type type, std::uint8_t code,
                          std::uint32_t pointer);
+  // The IPv4 counterpart (RFC 1122 §3.2.2, RFC 1812 §4.3.2.3), rate-limited as well.
+  void send_icmpv4_error(instant now, const ipv4_view& offending, icmp_type type, std::uint8_t code);
 
   // SYN cookies and SYN-flood detection (host_cookie.cpp).
   [[nodiscard]] bool can_take_half_open(const listener& l) const;

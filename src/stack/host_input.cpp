@@ -1,5 +1,5 @@
 // Packet input: IPv4 and IPv6 validation, demux by 4-tuple (TCBs, then TIME-WAIT records,
-// then listeners, then the CLOSED reset), ICMP and ICMPv6.
+// then listeners, then the CLOSED reset), UDP (host_udp.cpp), ICMP and ICMPv6.
 #include <algorithm>
 
 #include "host_impl.hpp"
@@ -46,6 +46,11 @@ void host::on_packet(instant now, bytes packet, const rx_meta& meta) {
       m.icmp_input(now, *ip);
       return;
     case ip_proto::udp:
+      // RFC 1122 §4.1.3.1: a datagram for a port nobody takes SHOULD get Port Unreachable.
+      if (m.udp_input(now, ip_ends{ip->src(), ip->dst()}, ip->payload(), meta)) {
+        m.send_icmpv4_error(now, *ip, icmp_type::dest_unreachable, icmp_unreach_code::port);
+      }
+      return;
     default:
       ++m.ctr.host(host_drop::unsupported_protocol);
       return;
@@ -111,7 +116,12 @@ void host::impl::ipv6_input(instant now, bytes packet, const rx_meta& meta) {
     case ipv6_next::icmpv6:
       icmpv6_input(now, *ip, up->payload);
       return;
-    default:  // UDP, No Next Header
+    case ipv6_next::udp:
+      if (udp_input(now, ip_ends{ip->src(), ip->dst()}, up->payload, meta)) {
+        send_icmpv6_error(now, *ip, icmpv6_type::dest_unreachable, icmpv6_unreach_code::port, 0);
+      }
+      return;
+    default:  // No Next Header, and protocols this host does not speak
       ++ctr.host(host_drop::unsupported_protocol);
       return;
   }
@@ -179,7 +189,8 @@ void host::impl::tcp_input(instant now, const ip_ends& ip, bytes segment, const 
     listen_input(now, ip, seg, *l, iss_floor);
     return;
   }
-  // A destination not ours, with no any-address listener of its family (it closed since): not this host's to answer.
+  // A destination not ours, with no any-address listener of its family (only UDP, or the
+  // listener closed since): not this host's to answer.
   if (any_seen && !any_listener[family_index(ip.dst)] && !is_local(ip.dst)) {
     ++ctr.host(host_drop::not_for_us);
     return;
@@ -364,7 +375,7 @@ void host::impl::icmp_input(instant now, const ipv4_view& ip) {
   }
   switch (msg->type) {
     case icmp_type::echo_request: {
-      if (!is_local(ip.dst())) {  // any-address mode terminates TCP, not ping
+      if (!is_local(ip.dst())) {  // any-address mode terminates TCP and UDP, not ping
         ++ctr.host(host_drop::not_for_us);
         return;
       }
@@ -438,7 +449,7 @@ void host::impl::icmpv6_input(instant now, const ipv6_view& ip, bytes message) {
   }
   switch (msg->type) {
     case icmpv6_type::echo_request: {
-      if (!is_local(ip.dst())) {  // any-address mode terminates TCP, not ping
+      if (!is_local(ip.dst())) {  // any-address mode terminates TCP and UDP, not ping
         ++ctr.host(host_drop::not_for_us);
         return;
       }
@@ -513,6 +524,37 @@ void host::impl::send_icmpv6_error(instant now, const ipv6_view& offending, icmp
   err.emit(out.subspan(ipv6_repr::buffer_len(), err.buffer_len()), offending.dst(), offending.src());
   write_ip(out, offending.dst(), offending.src(), ip_proto{ipv6_next::icmpv6}, err.buffer_len());
   r->len = ipv6_repr::buffer_len() + err.buffer_len();
+  ++ctr.icmp_out_errors;
+}
+
+// RFC 1122 §3.2.2: never about an ICMP error, a datagram to a broadcast or multicast address
+// (is_local and any_destination take neither) or from a source that is not one host (the
+// martian filter dropped those), nor about a fragment (the IPv4 parser refuses them). The
+// quote is the offending header and as much of its payload as keeps the error within 576
+// octets (RFC 1812 §4.3.2.3); the rate is limited like ICMPv6's.
+void host::impl::send_icmpv4_error(instant now, const ipv4_view& offending, icmp_type type, std::uint8_t code) {
+  if (offending.protocol() == ip_proto::icmp) {
+    const bytes p = offending.payload();
+    const auto t = p.empty() ? icmp_type::echo_request : static_cast<icmp_type>(load_u8(&p[0]));
+    if (t != icmp_type::echo_request && t != icmp_type::echo_reply) return;
+  }
+  if (!icmp4_limit.allow(now)) {
+    ++ctr.icmp_errors_rate_limited;
+    return;
+  }
+  icmpv4_repr err;
+  err.type = type;
+  err.code = code;
+  const bytes pkt{offending.header().data(), offending.total_len()};
+  constexpr std::size_t max_error_len = 576;  // RFC 1812 §4.3.2.3
+  const std::size_t room = std::min<std::size_t>(max_error_len, cfg.mtu) - ipv4_repr::buffer_len() - 8;
+  err.data = pkt.first(std::min(pkt.size(), room));
+  reply* r = next_reply();
+  if (r == nullptr) return;
+  mutable_bytes out{r->buf};
+  err.emit(out.subspan(ipv4_repr::buffer_len(), err.buffer_len()));
+  write_ip(out, offending.dst(), offending.src(), ip_proto::icmp, err.buffer_len());
+  r->len = ipv4_repr::buffer_len() + err.buffer_len();
   ++ctr.icmp_out_errors;
 }
 

@@ -48,6 +48,24 @@ class any_address : public testing::TestWithParam<family> {
     EXPECT_EQ(g.seg.dst_port, peer);
     return g.seg.seq;
   }
+  // An any-address listener and one connection to far:443 accepted from it, at 0 ms.
+  struct opened {
+    listener_handle l;
+    conn_handle c;
+    seq_num iss;
+  };
+  opened open_to_far() {
+    opened o;
+    auto l = t_.h().listen_any(8, any_address_options{});
+    EXPECT_TRUE(l.has_value());
+    if (l) o.l = *l;
+    o.iss = handshake_start(at_ms(0), a_.far, 443);
+    send(at_ms(0), a_.far, seg{.seq = peer_iss + seq_len{1}, .ack = o.iss + seq_len{1}, .local = 443});
+    auto c = t_.h().accept(o.l);
+    EXPECT_TRUE(c.has_value());
+    if (c) o.c = *c;
+    return o;
+  }
   [[nodiscard]] std::uint64_t drops(host_drop d) const { return t_.ctr().host(d); }
 
   stack_harness t_;
@@ -98,6 +116,25 @@ TEST_P(any_address, accepts_a_syn_to_any_destination_and_talks_from_it) {
   EXPECT_EQ(t_.h().lookup_time_wait(tuple), nullptr);
   const host_counters& k = t_.ctr();
   EXPECT_EQ(k.ip_in_receives, k.in_accepted + k.total_drops());
+}
+
+TEST_P(any_address, a_syn_reopens_time_wait_at_the_original_destination) {
+  const auto [l, c, iss] = open_to_far();
+  ASSERT_TRUE(t_.h().close(at_ms(1), c).has_value());
+  expect(at_ms(1), a_.far, tcp_flag::fin | tcp_flag::ack, iss + seq_len{1}, peer_iss + seq_len{1});
+  send(at_ms(2), a_.far, seg{.seq = peer_iss + seq_len{1}, .ack = iss + seq_len{2}, .flags = tcp_flag::fin, .local = 443});
+  expect(at_ms(2), a_.far, tcp_flag::ack, iss + seq_len{2}, peer_iss + seq_len{2});
+  const four_tuple tuple{a_.far, 443, a_.peer, peer_port};
+  ASSERT_NE(t_.h().lookup_time_wait(tuple), nullptr);
+  // RFC 6191 without timestamps: a SYN above RCV.NXT reopens it, through the any-address listener.
+  const seq_num next = peer_iss + seq_len{100000};
+  send(at_ms(3), a_.far, seg{.seq = next, .flags = tcp_flag::syn, .local = 443});
+  const got_tcp g = expect_tcp_from(t_, at_ms(3), a_.far, a_.peer).value_or(got_tcp{});
+  EXPECT_EQ(g.seg.wire_flags(), tcp_flag::syn | tcp_flag::ack);
+  EXPECT_EQ(g.seg.ack, next + seq_len{1});
+  EXPECT_TRUE(g.seg.seq.after(iss + seq_len{2}));  // the ISS floor of RFC 9293 §3.6.1 MAY-2
+  EXPECT_EQ(t_.h().lookup_time_wait(tuple), nullptr);
+  EXPECT_EQ(t_.h().half_open(l), 1u);
 }
 
 TEST_P(any_address, filter_and_port_refuse_with_a_reset) {
@@ -245,17 +282,12 @@ TEST_P(any_address, martian_destinations_ping_and_land_are_not_taken) {
 }
 
 TEST_P(any_address, connections_outlive_their_listener) {
-  auto l = t_.h().listen_any(8, any_address_options{});
-  ASSERT_TRUE(l.has_value());
-  const seq_num iss = handshake_start(at_ms(0), a_.far, 443);
-  send(at_ms(0), a_.far, seg{.seq = peer_iss + seq_len{1}, .ack = iss + seq_len{1}, .local = 443});
-  auto c = t_.h().accept(*l);
-  ASSERT_TRUE(c.has_value());
-  t_.h().close_listener(at_ms(1), *l);
+  const auto [l, c, iss] = open_to_far();
+  t_.h().close_listener(at_ms(1), l);
   // The connection still takes data to its original destination.
   send(at_ms(2), a_.far,
        seg{.seq = peer_iss + seq_len{1}, .ack = iss + seq_len{1}, .flags = tcp_flag::psh, .payload = "x", .local = 443});
-  EXPECT_EQ(t_.read_all(*c), "x");
+  EXPECT_EQ(t_.read_all(c), "x");
   // A new SYN to a destination not ours finds no any-address listener: not this host's to answer.
   send(at_ms(3), a_.far2, seg{.seq = peer_iss, .flags = tcp_flag::syn, .local = 443});
   (void)poll_any(t_, at_ms(3));  // the ACK of "x" (delayed ACK may hold it: drain)

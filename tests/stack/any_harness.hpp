@@ -1,5 +1,5 @@
 #pragma once
-// Packets of either family between any two addresses, for the any-address tests: the
+// Packets of either family between any two addresses, for the any-address and UDP tests: the
 // peer talks to destinations that are not the host's own (203.0.113.7, 2001:db8:ffff::7), so
 // every packet names its source and destination, and every packet the host emits is parsed
 // back with its IP addresses (the source must be the original destination).
@@ -13,6 +13,7 @@
 #include "stack_harness.hpp"
 #include "synack/wire/icmpv6.hpp"
 #include "synack/wire/ipv6.hpp"
+#include "synack/wire/udp.hpp"
 
 namespace synack::stest {
 
@@ -74,6 +75,17 @@ inline std::vector<std::byte> tcp_to(const ip_addr& src, const ip_addr& dst, con
 inline bytes as_bytes(std::string_view s) { return std::as_bytes(std::span{s.data(), s.size()}); }
 inline std::string as_string(bytes b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
 
+inline std::vector<std::byte> udp_to(const ip_addr& src, std::uint16_t sport, const ip_addr& dst, std::uint16_t dport,
+                                     std::string_view payload) {
+  const udp_repr u{sport, dport, as_bytes(payload)};
+  std::vector<std::byte> d(u.buffer_len());
+  if (src.is_v4()) {
+    u.emit(d, src.v4(), dst.v4());
+  } else {
+    u.emit(d, src.v6(), dst.v6());
+  }
+  return ip_datagram(src, dst, 17, d);
+}
 
 // One packet the host emitted, with its addresses.
 struct emitted {
