@@ -94,6 +94,12 @@ sys_result<void> socket_table::setsockopt(instant now, int fd, int level, int na
     }
     return unexpected{ENOPROTOOPT};
   }
+  if (level == sol_synack && name == synack_any_address) {
+    if (value.size() < sizeof(int)) return unexpected{EINVAL};
+    if (s->listener || s->conn) return unexpected{EINVAL};  // decided at listen()
+    s->any_address = *int_value(value) != 0;
+    return {};
+  }
   if (level == ipproto_ip && name == ip_tos) {
     // do_ip_setsockopt(): an int, or a single octet; on a stream socket the ECN bits stay
     // the stack's (__ip_sock_set_tos).
@@ -232,6 +238,7 @@ sys_result<int> socket_table::get_int_option(sock& s, int level, int name) {
       default: return unexpected{ENOPROTOOPT};
     }
   }
+  if (level == sol_synack && name == synack_any_address) return s.any_address ? 1 : 0;
   if (level == ipproto_ip && name == ip_tos) return int{s.cfg.tos};
   if (level == ipproto_ipv6 && s.domain == af_inet6 && name == ipv6_v6only) return s.v6only ? 1 : 0;
   if (level == ipproto_ipv6 && s.domain == af_inet6 && name == ipv6_tclass) return int{s.cfg.tos};

@@ -227,6 +227,7 @@ sys_result<void> socket_table::listen(int fd, int backlog) {
   // accept queue is full when it holds more than the backlog (sk_acceptq_is_full), so it
   // holds backlog + 1.
   const int b = backlog < 0 || backlog > lim_.somaxconn ? lim_.somaxconn : backlog;
+  if (s->any_address) return listen_any(*s, b);
   if (!s->bound) {  // inet_autobind
     auto p = pick_port(*s);
     if (!p) return unexpected{EAGAIN};
@@ -234,21 +235,32 @@ sys_result<void> socket_table::listen(int fd, int backlog) {
     s->lport = *p;
     port_reuse_[*p] = s->reuse;
   }
-  // Which families it takes: AF_INET IPv4; AF_INET6 both, unless V6ONLY or bound to an
-  // address of one family (a v4-mapped one: IPv4).
-  listen_family fam = listen_family::v4;
-  if (s->domain == af_inet6) {
-    if (s->laddr.is_v4()) {
-      fam = listen_family::v4;
-    } else if (s->v6only || !s->laddr.is_unspecified()) {
-      fam = listen_family::v6;
-    } else {
-      fam = listen_family::any;
-    }
-  }
-  auto l = host_.listen(s->lport, static_cast<std::size_t>(b) + 1, connection_config(*s), fam);
+  auto l = host_.listen(s->lport, static_cast<std::size_t>(b) + 1, connection_config(*s), families(*s));
   if (!l) return unexpected{EADDRINUSE};
   s->listener = *l;
+  return {};
+}
+
+// Which families a listener takes: AF_INET IPv4; AF_INET6 both, unless V6ONLY or bound to an
+// address of one family (a v4-mapped one: IPv4).
+listen_family socket_table::families(const sock& s) {
+  if (s.domain != af_inet6 || s.laddr.is_v4()) return listen_family::v4;
+  if (s.v6only || !s.laddr.is_unspecified()) return listen_family::v6;
+  return listen_family::any;
+}
+
+// SYNACK_ANY_ADDRESS: the port bind() gave, or every port; no autobind.
+sys_result<void> socket_table::listen_any(sock& s, int backlog) {
+  any_address_options o;
+  o.family = families(s);
+  o.port = s.bound && s.port_locked ? s.lport : 0;
+  auto l = host_.listen_any(static_cast<std::size_t>(backlog) + 1, connection_config(s), o);
+  if (!l) return unexpected{EADDRINUSE};
+  if (!s.bound) {
+    s.bound = true;
+    s.lport = 0;
+  }
+  s.listener = *l;
   return {};
 }
 
@@ -277,6 +289,8 @@ sys_result<accepted> socket_table::accept(int fd, int flags) {
   n.close_seen = false;
   const four_tuple t = host_.status(*c)->tuple;
   n.laddr = t.local_addr;
+  n.lport = t.local_port;  // an any-address listener's connections: the original destination
+  n.any_address = false;
   n.peer = as_seen_by(n, t.remote_addr, t.remote_port);
   return accepted{nfd, n.peer};
 }
@@ -352,6 +366,9 @@ sys_result<void> socket_table::connect(instant now, int fd, sock_addr a) {
       case host_error::invalid_argument:
       case host_error::bad_handle:
       case host_error::would_block:
+      case host_error::message_too_long:  // UDP's: connect() never returns them
+      case host_error::no_buffer_space:
+      case host_error::address_not_available:
         return unexpected{EINVAL};
     }
   }

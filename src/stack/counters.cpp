@@ -21,6 +21,8 @@ std::string_view to_string(host_drop d) {
     case host_drop::reply_queue_full: return "reply_queue_full";
     case host_drop::icmp_unmatched: return "icmp_unmatched";
     case host_drop::icmp_ignored: return "icmp_ignored";
+    case host_drop::udp_no_port: return "udp_no_port";
+    case host_drop::udp_zero_checksum: return "udp_zero_checksum";
     case host_drop::count_: return "count_";
   }
   return "?";

@@ -13,6 +13,7 @@ namespace synack {
 
 host::impl::impl(const host_config& c) : cfg(c), budget(c.memory), isns(c.secret), cookies(c.secret) {
   for (auto& r : replies) r.buf.resize(std::size_t{cfg.mtu});
+  udp_tx.resize(cfg.udp_tx_queue);  // buffers sized when first used (queue_udp)
 }
 
 host::host(const host_config& cfg) : impl_(std::make_unique<impl>(cfg)) {}
@@ -43,6 +44,9 @@ std::string_view to_string(host_error e) {
     case host_error::invalid_argument: return "invalid argument";
     case host_error::would_block: return "would block";
     case host_error::network_unreachable: return "no local address of the remote's family";
+    case host_error::message_too_long: return "message too long";
+    case host_error::no_buffer_space: return "no buffer space";
+    case host_error::address_not_available: return "address not available";
   }
   return "?";
 }
@@ -461,30 +465,31 @@ result<listener_handle, host_error> host::listen(std::uint16_t port, std::size_t
   if ((v4 && m.listen_by_port.contains(port)) || (v6 && m.listen_by_port6.contains(port))) {
     return unexpected{host_error::address_in_use};
   }
-  auto idx = static_cast<std::uint32_t>(m.listeners.size());
-  for (std::uint32_t i = 0; i < m.listeners.size(); ++i) {
-    if (!m.listeners[i].open) {
-      idx = i;
-      break;
-    }
-  }
-  if (idx == m.listeners.size()) m.listeners.emplace_back();
-  impl::listener& l = m.listeners[idx];
+  const std::uint32_t idx = m.new_listener(port, backlog, cfg, family);
+  if (v4) m.listen_by_port.insert_or_assign(port, idx);
+  if (v6) m.listen_by_port6.insert_or_assign(port, idx);
+  return listener_handle{idx, m.listeners[idx].gen};
+}
+
+std::uint32_t host::impl::new_listener(std::uint16_t port, std::size_t backlog, const tcp_config& c,
+                                       listen_family family) {
+  const std::uint32_t idx = reuse_or_append(listeners);
+  listener& l = listeners[idx];
   l.port = port;
   l.family = family;
   l.backlog = std::max<std::size_t>(backlog, 1);
   l.half_open = 0;
   l.accept_q.clear();
-  l.cfg = cfg;
+  l.cfg = c;
   l.open = true;
   l.cookies_sent = 0;
   l.cookies_recv = 0;
   l.syn_drops = 0;
   l.last_cookie.reset();
   l.flood_logged.reset();
-  if (v4) m.listen_by_port.insert_or_assign(port, idx);
-  if (v6) m.listen_by_port6.insert_or_assign(port, idx);
-  return listener_handle{idx, l.gen};
+  l.any = false;
+  l.filter = nullptr;
+  return idx;
 }
 
 void host::close_listener(instant now, listener_handle h) {
@@ -493,8 +498,14 @@ void host::close_listener(instant now, listener_handle h) {
   impl::listener& l = m.listeners[h.index];
   l.open = false;
   ++l.gen;
-  if (l.family != listen_family::v6) m.listen_by_port.erase(l.port);
-  if (l.family != listen_family::v4) m.listen_by_port6.erase(l.port);
+  if (l.any) {
+    for (auto& a : m.any_listener) {
+      if (a == h.index) a.reset();
+    }
+  } else {
+    if (l.family != listen_family::v6) m.listen_by_port.erase(l.port);
+    if (l.family != listen_family::v4) m.listen_by_port6.erase(l.port);
+  }
   // Connections not yet accepted are reset, as closing a listening socket does on Linux.
   for (std::uint32_t i = 0; i < m.slots.size(); ++i) {
     impl::slot& s = m.slots[i];
@@ -533,9 +544,7 @@ result<conn_handle, host_error> host::connect(instant now, const ip_addr& remote
 result<conn_handle, host_error> host::connect(instant now, const ip_addr& remote, std::uint16_t port,
                                               std::optional<std::uint16_t> local_port, const tcp_config& cfg) {
   impl& m = *impl_;
-  const bool bad_v4 = remote.is_v4() && (remote.v4().is_multicast() || remote.v4().is_broadcast());
-  const bool bad_v6 = remote.is_v6() && (remote.v6().is_multicast() || remote.v6().is_v4_mapped());
-  if (remote.is_unspecified() || bad_v4 || bad_v6 || port == 0) return unexpected{host_error::invalid_argument};
+  if (!impl::unicast_remote(remote) || port == 0) return unexpected{host_error::invalid_argument};
   const auto local = m.source_for(remote);
   if (!local) return unexpected{host_error::network_unreachable};
   if (m.demux.size() >= m.cfg.max_connections) return unexpected{host_error::too_many_connections};
@@ -656,13 +665,16 @@ void host::impl::check_memory_level() {
 
 std::size_t host::transmit(instant now, mutable_bytes out, tx_meta& meta) {
   impl& m = *impl_;
-  if (m.reply_len > 0) {
-    impl::reply& r = m.replies[m.reply_head];
-    m.reply_head = (m.reply_head + 1) % impl::reply_slots;
-    --m.reply_len;
+  // Packets built whole in a ring (replies, UDP datagrams): copied out in order.
+  auto pop = [&out](auto& ring, std::size_t& head, std::size_t& len) {
+    const impl::reply& r = ring[head];
+    head = (head + 1) % ring.size();
+    --len;
     std::copy_n(r.buf.begin(), r.len, out.begin());
     return r.len;
-  }
+  };
+  if (m.reply_len > 0) return pop(m.replies, m.reply_head, m.reply_len);
+  if (m.udp_tx_len > 0) return pop(m.udp_tx, m.udp_tx_head, m.udp_tx_len);
   if (!m.cookie_q.empty()) return m.emit_cookie_synack(out);
   while (!m.txq.empty()) {
     const std::uint32_t idx = m.txq.front();
@@ -849,7 +861,9 @@ std::vector<socket_info> host::snapshot() const {
     // A listener of IPv6, or of both families on a host with IPv6 addresses, shows "::" (as
     // Linux's ss shows "[::]:port"); on an IPv4-only host the IPv4 address.
     const bool shows_v6 = l.family == listen_family::v6 || (l.family == listen_family::any && has_v6);
-    i.tuple = shows_v6 ? four_tuple{ipv6_addr{}, l.port, ipv6_addr{}, 0} : four_tuple{m.cfg.addr, l.port, ipv4_addr{}, 0};
+    // An any-address listener shows the unspecified address (and port 0 when it takes every port).
+    const ipv4_addr shown_v4 = l.any ? ipv4_addr{} : m.cfg.addr;
+    i.tuple = shows_v6 ? four_tuple{ipv6_addr{}, l.port, ipv6_addr{}, 0} : four_tuple{shown_v4, l.port, ipv4_addr{}, 0};
     i.syn_queue = l.half_open;
     i.accept_queue = l.accept_q.size();
     i.backlog = l.backlog;

@@ -136,7 +136,7 @@ void host::impl::cookie_ack(instant now, const ip_ends& ip, const tcp_repr& seg,
   touch(now, idx);
 }
 
-void host::impl::note_syn_flood(instant now, listener& l, bool sending_cookies) {
+void host::impl::note_syn_flood(instant now, listener& l, std::uint16_t port, bool sending_cookies) {
   constexpr duration quiet = std::chrono::seconds(60);
   if (l.flood_logged && now - *l.flood_logged < quiet) return;
   l.flood_logged = now;
@@ -147,7 +147,7 @@ void host::impl::note_syn_flood(instant now, listener& l, bool sending_cookies) 
   constexpr std::string_view head = "possible SYN flooding on port ";
   const std::string_view tail = sending_cookies ? "; sending cookies" : "; dropping request";
   char* p = std::copy(head.begin(), head.end(), buf.data());
-  p = std::to_chars(p, buf.data() + buf.size(), l.port).ptr;
+  p = std::to_chars(p, buf.data() + buf.size(), port).ptr;  // an any-address listener's: the SYN's
   p = std::copy(tail.begin(), tail.end(), p);
   log->on_log(now, std::string_view{buf.data(), static_cast<std::size_t>(p - buf.data())});
 }

@@ -12,6 +12,7 @@
 #include "synack/tcp/syn_cookie.hpp"
 #include "synack/util/flat_hash_map.hpp"
 #include "synack/util/ring_queue.hpp"
+#include "synack/wire/icmp.hpp"
 #include "synack/wire/icmpv6.hpp"
 
 namespace synack {
@@ -40,6 +41,30 @@ struct ip_ends {
   ip_addr src;
   ip_addr dst;
 };
+
+// ICMP errors this host sends, limited as RFC 4443 §2.4 (f) and RFC 1812 §4.3.2.8 ask: a token
+// bucket of `burst`, refilled one per `interval` (Linux: 50, 1 ms), one per family.
+struct icmp_error_bucket {
+  static constexpr std::uint32_t burst = 50;
+  static constexpr duration interval = std::chrono::milliseconds(1);
+  std::uint32_t tokens = burst;
+  instant refilled{};
+  [[nodiscard]] bool allow(instant now);
+};
+
+// The index of the first entry of `v` that is not open (a closed listener or UDP binding),
+// or of a new one appended: handles keep their index, their generation tells them apart.
+template <class T>
+std::uint32_t reuse_or_append(std::vector<T>& v) {
+  for (std::uint32_t i = 0; i < v.size(); ++i) {
+    if (!v[i].open) return i;
+  }
+  v.emplace_back();
+  return static_cast<std::uint32_t>(v.size() - 1);
+}
+
+// The family a packet to `a` is of, as an index (0 IPv4, 1 IPv6) into per-family tables.
+[[nodiscard]] constexpr std::size_t family_index(const ip_addr& a) { return a.is_v4() ? 0 : 1; }
 
 // The IP header a packet to `dst` starts with: 20 octets for IPv4, 40 for IPv6 (no options or
 // extension headers are sent).
@@ -87,6 +112,9 @@ struct host::impl final : tcp_tracer {
     std::uint64_t syn_drops = 0;
     std::optional<instant> last_cookie;   // when a cookie SYN-ACK was last sent
     std::optional<instant> flood_logged;  // when the flood notice was last given
+    // Any-address listeners (host::listen_any): `port` 0 takes every port; `filter` may refuse.
+    bool any = false;
+    any_address_filter filter;
   };
   // A cookie SYN-ACK waiting for poll_transmit: what it takes to build it, nothing more.
   struct cookie_synack {
@@ -140,13 +168,24 @@ struct host::impl final : tcp_tracer {
   [[nodiscard]] const std::uint32_t* find_listener(const ip_addr& local, std::uint16_t port) const {
     return local.is_v4() ? listen_by_port.find(port) : listen_by_port6.find(port);
   }
-  // ICMPv6 errors this host sends (Parameter Problem), limited as RFC 4443 §2.4 (f) asks: a
-  // token bucket of `icmp6_burst`, refilled one per `icmp6_interval` (Linux: 50, 1 ms).
-  static constexpr std::uint32_t icmp6_burst = 50;
-  static constexpr duration icmp6_interval = std::chrono::milliseconds(1);
-  std::uint32_t icmp6_tokens = icmp6_burst;
-  instant icmp6_refilled{};
-  [[nodiscard]] bool icmp6_error_allowed(instant now);
+  // Any-address mode (host_any.cpp). The any-address listener and UDP binding of each family
+  // (family_index), if open.
+  std::array<std::optional<std::uint32_t>, 2> any_listener;
+  std::array<std::optional<std::uint32_t>, 2> any_udp;
+  // Set by the first listen_any or bind_udp_any and never cleared: from then on packets to
+  // addresses not this host's get past the IP layer (connections and TIME-WAIT records with
+  // such a local side outlive the listener that made them). Off: the IP layer is as before.
+  bool any_seen = false;
+  // A destination any-address mode may take: unicast, not loopback, class E or the directed
+  // broadcast of our prefix (IPv4), not v4-mapped (IPv6).
+  [[nodiscard]] bool any_destination(const ip_addr& dst) const;
+  // Whether `opts` lets `t` in (port and filter).
+  [[nodiscard]] static bool any_admits(std::uint16_t port, const any_address_filter& filter, const four_tuple& t);
+  // The listener a segment without a TCB goes to: an ordinary one for the host's own
+  // addresses, the any-address one otherwise (if its port and filter admit the 4-tuple).
+  [[nodiscard]] const std::uint32_t* listener_for(const four_tuple& t) const;
+  icmp_error_bucket icmp4_limit;
+  icmp_error_bucket icmp6_limit;
   flat_hash_map<four_tuple, time_wait_record, four_tuple_hash> tw;
   // TIME-WAIT expiries, soonest first. A record closed late by its user may expire before
   // younger ones, so this is a heap, not a FIFO. Entries whose record is gone or was restarted
@@ -173,6 +212,42 @@ struct host::impl final : tcp_tracer {
     tw.erase(t);
     tw_top_live = false;
   }
+  // UDP (host_udp.cpp).
+  struct udp_socket {
+    // Local address and port; the remote side is the unspecified address of the family and
+    // port 0 unless connected.
+    four_tuple key;
+    udp_handler* handler = nullptr;
+    std::uint32_t gen = 1;
+    bool open = false;
+    bool connected = false;
+    bool any = false;  // any-address (bind_udp_any): `key` is unused, `port`/`filter` decide
+    listen_family family = listen_family::any;
+    std::uint16_t port = 0;
+    any_address_filter filter;
+  };
+  std::vector<udp_socket> udp_socks;
+  // Open non-any bindings by key: connected ones by their 4-tuple, unconnected ones by
+  // (address or wildcard, port, unspecified, 0).
+  flat_hash_map<four_tuple, std::uint32_t, four_tuple_hash> udp_demux;
+  std::uint32_t udp_ephemeral_next = 0;
+  // Datagrams send_udp queued for poll_transmit: a ring of cfg.udp_tx_queue buffers, each
+  // sized to the MTU when first used.
+  std::vector<reply> udp_tx;
+  std::size_t udp_tx_head = 0;
+  std::size_t udp_tx_len = 0;
+  // The binding a datagram goes to; nullptr for none (port unreachable).
+  [[nodiscard]] std::optional<std::uint32_t> udp_lookup(const four_tuple& t, bool local_dst) const;
+  std::uint32_t new_udp_socket(udp_handler* h);  // an open slot, its key still to set
+  [[nodiscard]] udp_socket* udp_sock(udp_handle h);  // nullptr if stale
+  [[nodiscard]] const udp_socket* udp_sock(udp_handle h) const {
+    return const_cast<impl*>(this)->udp_sock(h);  // NOLINT: same lookup, const view
+  }
+  // Datagram input. Returns true when nobody takes it and the caller answers with its
+  // family's port unreachable (it holds the offending packet's view).
+  [[nodiscard]] bool udp_input(instant now, const ip_ends& ip, bytes datagram, const rx_meta& meta);
+  [[nodiscard]] bool udp_port_taken(const ip_addr& addr, std::uint16_t port) const;
+  result<void, host_error> queue_udp(const four_tuple& t, bytes payload);
   ring_queue<std::uint32_t> txq;
   mutable std::priority_queue<timer_entry, std::vector<timer_entry>, std::greater<>> timers;
   std::array<reply, reply_slots> replies;
@@ -203,8 +278,17 @@ struct host::impl final : tcp_tracer {
   // The same for a connection to `remote`: 60 octets of fixed headers over IPv6.
   [[nodiscard]] std::uint16_t link_mss(std::uint16_t cap, const ip_addr& remote) const;
   [[nodiscard]] bool is_local(const ip_addr& a) const;
+  // An address a connection or datagram may be sent to: not unspecified, multicast, the
+  // limited broadcast or v4-mapped.
+  [[nodiscard]] static bool unicast_remote(const ip_addr& a) {
+    const bool bad = a.is_v4() ? a.v4().is_multicast() || a.v4().is_broadcast()
+                               : a.v6().is_multicast() || a.v6().is_v4_mapped();
+    return !a.is_unspecified() && !bad;
+  }
   [[nodiscard]] std::optional<ip_addr> source_for(const ip_addr& remote) const;
 
+  // A listener slot, open, with no table entry yet (host::listen, host::listen_any).
+  std::uint32_t new_listener(std::uint16_t port, std::size_t backlog, const tcp_config& c, listen_family family);
   // Slots and bookkeeping (host.cpp).
   // `remote`: the peer, whose family sets the MSS cap and whether offload applies.
   std::uint32_t alloc_slot(owner o, const tcp_config& c, const ip_addr& remote);
@@ -241,6 +325,8 @@ struct host::impl final : tcp_tracer {
   // Input (host_input.cpp).
   [[nodiscard]] std::optional<host_drop> martian_source(ipv4_addr src) const;
   [[nodiscard]] std::optional<host_drop> martian_source_v6(const ipv6_addr& src) const;
+  // The directed broadcast address of this host's IPv4 prefix (host_config::prefix_len).
+  [[nodiscard]] bool directed_broadcast(ipv4_addr a) const;
   void ipv6_input(instant now, bytes packet, const rx_meta& meta);
   void tcp_input(instant now, const ip_ends& ip, bytes segment, const rx_meta& meta);
   // `iss_floor`: the SYN reopens a TIME-WAIT 4-tuple; the new ISS must exceed it, so no cookie.
@@ -256,6 +342,8 @@ struct host::impl final : tcp_tracer {
   // Answers `offending` (an IPv6 packet) with an ICMPv6 error, rate-limited.
   void send_icmpv6_error(instant now, const ipv6_view& offending, icmpv6_type type, std::uint8_t code,
                          std::uint32_t pointer);
+  // The IPv4 counterpart (RFC 1122 §3.2.2, RFC 1812 §4.3.2.3), rate-limited as well.
+  void send_icmpv4_error(instant now, const ipv4_view& offending, icmp_type type, std::uint8_t code);
 
   // SYN cookies and SYN-flood detection (host_cookie.cpp).
   [[nodiscard]] bool can_take_half_open(const listener& l) const;
@@ -265,7 +353,7 @@ struct host::impl final : tcp_tracer {
   void send_cookie(instant now, const ip_ends& ip, const tcp_repr& syn, listener& l);
   // A pure ACK to a listener that sent cookies lately: a connection if the cookie checks out.
   void cookie_ack(instant now, const ip_ends& ip, const tcp_repr& seg, std::uint32_t lidx);
-  void note_syn_flood(instant now, listener& l, bool sending_cookies);
+  void note_syn_flood(instant now, listener& l, std::uint16_t port, bool sending_cookies);
   void negative_advice(instant now, const four_tuple& t, std::uint32_t retransmissions);
   std::optional<instant> advice_logged;  // when the last R1 notice was given (one a minute)
   std::size_t emit_cookie_synack(mutable_bytes out);

@@ -1,5 +1,5 @@
 // Packet input: IPv4 and IPv6 validation, demux by 4-tuple (TCBs, then TIME-WAIT records,
-// then listeners, then the CLOSED reset), ICMP and ICMPv6.
+// then listeners, then the CLOSED reset), UDP (host_udp.cpp), ICMP and ICMPv6.
 #include <algorithm>
 
 #include "host_impl.hpp"
@@ -23,12 +23,19 @@ void host::on_packet(instant now, bytes packet, const rx_meta& meta) {
     ++m.ctr.wire(ip.error());
     return;
   }
-  if ((ip->dst() != m.cfg.addr || m.cfg.addr.is_unspecified()) && (m.cfg.addresses.empty() || !m.is_local(ip->dst()))) {
+  const bool local = (ip->dst() == m.cfg.addr && !m.cfg.addr.is_unspecified()) ||
+                     (!m.cfg.addresses.empty() && m.is_local(ip->dst()));
+  // Any-address mode takes other unicast destinations too (host_any.cpp).
+  if (!local && !(m.any_seen && m.any_destination(ip->dst()))) {
     ++m.ctr.host(host_drop::not_for_us);
     return;
   }
   if (const auto martian = m.martian_source(ip->src())) {
     ++m.ctr.host(*martian);
+    return;
+  }
+  if (!local && ip->src() == ip->dst()) {  // LAND at an address taken by any-address mode
+    ++m.ctr.host(host_drop::martian_own_address);
     return;
   }
   switch (ip->protocol()) {
@@ -39,6 +46,11 @@ void host::on_packet(instant now, bytes packet, const rx_meta& meta) {
       m.icmp_input(now, *ip);
       return;
     case ip_proto::udp:
+      // RFC 1122 §4.1.3.1: a datagram for a port nobody takes SHOULD get Port Unreachable.
+      if (m.udp_input(now, ip_ends{ip->src(), ip->dst()}, ip->payload(), meta)) {
+        m.send_icmpv4_error(now, *ip, icmp_type::dest_unreachable, icmp_unreach_code::port);
+      }
+      return;
     default:
       ++m.ctr.host(host_drop::unsupported_protocol);
       return;
@@ -54,13 +66,14 @@ std::optional<host_drop> host::impl::martian_source(ipv4_addr src) const {
   if (src.is_loopback()) return host_drop::martian_loopback;
   if (src == cfg.addr || (!cfg.addresses.empty() && is_local(ip_addr{src}))) return host_drop::martian_own_address;
   if ((src.value >> 28) == 0xF) return host_drop::martian_class_e;
-  if (cfg.prefix_len > 0 && cfg.prefix_len < 31) {
-    const std::uint32_t host_bits = ~std::uint32_t{0} >> cfg.prefix_len;
-    if ((src.value & ~host_bits) == (cfg.addr.value & ~host_bits) && (src.value & host_bits) == host_bits) {
-      return host_drop::martian_broadcast;
-    }
-  }
+  if (directed_broadcast(src)) return host_drop::martian_broadcast;
   return std::nullopt;
+}
+
+bool host::impl::directed_broadcast(ipv4_addr a) const {
+  if (cfg.prefix_len == 0 || cfg.prefix_len >= 31) return false;
+  const std::uint32_t host_bits = ~std::uint32_t{0} >> cfg.prefix_len;
+  return (a.value & ~host_bits) == (cfg.addr.value & ~host_bits) && (a.value & host_bits) == host_bits;
 }
 
 // RFC 8200 §4 and RFC 4291: the IPv6 counterpart of the checks above. The destination must be
@@ -73,12 +86,17 @@ void host::impl::ipv6_input(instant now, bytes packet, const rx_meta& meta) {
     ++ctr.wire(ip.error());
     return;
   }
-  if (!is_local(ip->dst())) {
+  const bool local = is_local(ip->dst());
+  if (!local && !(any_seen && any_destination(ip->dst()))) {
     ++ctr.host(host_drop::not_for_us);
     return;
   }
   if (const auto martian = martian_source_v6(ip->src())) {
     ++ctr.host(*martian);
+    return;
+  }
+  if (!local && ip->src() == ip->dst()) {  // LAND at an address taken by any-address mode
+    ++ctr.host(host_drop::martian_own_address);
     return;
   }
   if (ip->hop_limit() == 0) {
@@ -98,7 +116,12 @@ void host::impl::ipv6_input(instant now, bytes packet, const rx_meta& meta) {
     case ipv6_next::icmpv6:
       icmpv6_input(now, *ip, up->payload);
       return;
-    default:  // UDP, No Next Header
+    case ipv6_next::udp:
+      if (udp_input(now, ip_ends{ip->src(), ip->dst()}, up->payload, meta)) {
+        send_icmpv6_error(now, *ip, icmpv6_type::dest_unreachable, icmpv6_unreach_code::port, 0);
+      }
+      return;
+    default:  // No Next Header, and protocols this host does not speak
       ++ctr.host(host_drop::unsupported_protocol);
       return;
   }
@@ -162,11 +185,18 @@ void host::impl::tcp_input(instant now, const ip_ends& ip, bytes segment, const 
     iss_floor = old_snd_nxt;
   }
 
-  if (const std::uint32_t* l = find_listener(ip.dst, seg.dst_port); l != nullptr) {
+  if (const std::uint32_t* l = listener_for(t); l != nullptr) {
     listen_input(now, ip, seg, *l, iss_floor);
     return;
   }
-  // RFC 9293 §3.10.7.1: no TCB: answer with a reset (never to a reset).
+  // A destination not ours, with no any-address listener of its family (only UDP, or the
+  // listener closed since): not this host's to answer.
+  if (any_seen && !any_listener[family_index(ip.dst)] && !is_local(ip.dst)) {
+    ++ctr.host(host_drop::not_for_us);
+    return;
+  }
+  // RFC 9293 §3.10.7.1: no TCB (or a destination the any-address filter refuses): answer with
+  // a reset (never to a reset).
   ++ctr.tcp(rx_verdict::no_connection);
   if (auto rst = reset_for_closed(seg)) queue_tcp_reply(ip.dst, ip.src, *rst);
 }
@@ -206,7 +236,7 @@ bool host::impl::time_wait_input(instant now, time_wait_record& r, const tcp_rep
     case time_wait_action::reopen: {
       // RFC 6191 §2: the record goes only if a listener takes the SYN as a new half-open
       // connection; otherwise the SYN is dropped and TIME-WAIT goes on.
-      const std::uint32_t* lidx = find_listener(r.tuple.local_addr, seg.dst_port);
+      const std::uint32_t* lidx = listener_for(r.tuple);
       if (lidx == nullptr) {  // nobody would take it: answered as any other SYN (RFC 5961 §4)
         ++ctr.tcp(rx_verdict::time_wait);
         if (r.limiter.allow(now, cfg.tcp.challenge_ack_limit, cfg.tcp.challenge_ack_window)) {
@@ -265,7 +295,7 @@ void host::impl::listen_input(instant now, const ip_ends& ip, const tcp_repr& se
   // A SYN reopening TIME-WAIT needs a real half-open TCB (its ISS has a floor); time_wait_input
   // made sure there is room.
   const bool syn_queue_full = l.half_open >= cfg.syn_backlog;
-  if (syn_queue_full && !iss_floor) note_syn_flood(now, l, cfg.syncookies != syncookies_mode::off);
+  if (syn_queue_full && !iss_floor) note_syn_flood(now, l, seg.dst_port, cfg.syncookies != syncookies_mode::off);
   const bool cookie = !iss_floor && (cfg.syncookies == syncookies_mode::always ||
                                      (cfg.syncookies == syncookies_mode::on_overflow && syn_queue_full));
   if (cookie) {
@@ -345,6 +375,10 @@ void host::impl::icmp_input(instant now, const ipv4_view& ip) {
   }
   switch (msg->type) {
     case icmp_type::echo_request: {
+      if (!is_local(ip.dst())) {  // any-address mode terminates TCP and UDP, not ping
+        ++ctr.host(host_drop::not_for_us);
+        return;
+      }
       icmpv4_repr rep = *msg;
       rep.type = icmp_type::echo_reply;
       rep.code = 0;
@@ -387,7 +421,8 @@ void host::impl::icmp_input(instant now, const ipv4_view& ip) {
 // connection classifies them (RFC 9293 §3.9.2.2, RFC 1191, RFC 8201: connection_icmp.cpp).
 void host::impl::icmp_error_to_connection(instant now, const four_tuple& t, seq_num quoted_seq,
                                           const icmp_report& rep) {
-  const std::uint32_t* idx = is_local(t.local_addr) ? demux.find(t) : nullptr;
+  // Under any-address mode a connection's local side may be any address: the demux decides.
+  const std::uint32_t* idx = (any_seen || is_local(t.local_addr)) ? demux.find(t) : nullptr;
   if (idx == nullptr) {
     ++ctr.host(host_drop::icmp_unmatched);
     return;
@@ -414,6 +449,10 @@ void host::impl::icmpv6_input(instant now, const ipv6_view& ip, bytes message) {
   }
   switch (msg->type) {
     case icmpv6_type::echo_request: {
+      if (!is_local(ip.dst())) {  // any-address mode terminates TCP and UDP, not ping
+        ++ctr.host(host_drop::not_for_us);
+        return;
+      }
       icmpv6_repr rep = *msg;
       rep.type = icmpv6_type::echo_reply;
       rep.code = 0;
@@ -446,16 +485,16 @@ void host::impl::icmpv6_input(instant now, const ipv6_view& ip, bytes message) {
   }
 }
 
-bool host::impl::icmp6_error_allowed(instant now) {
-  if (now > icmp6_refilled) {
-    const auto gained = static_cast<std::uint64_t>((now - icmp6_refilled) / icmp6_interval);
+bool icmp_error_bucket::allow(instant now) {
+  if (now > refilled) {
+    const auto gained = static_cast<std::uint64_t>((now - refilled) / interval);
     if (gained > 0) {
-      icmp6_tokens = static_cast<std::uint32_t>(std::min<std::uint64_t>(icmp6_burst, icmp6_tokens + gained));
-      icmp6_refilled = icmp6_tokens == icmp6_burst ? now : icmp6_refilled + gained * icmp6_interval;
+      tokens = static_cast<std::uint32_t>(std::min<std::uint64_t>(burst, tokens + gained));
+      refilled = tokens == burst ? now : refilled + gained * interval;
     }
   }
-  if (icmp6_tokens == 0) return false;
-  --icmp6_tokens;
+  if (tokens == 0) return false;
+  --tokens;
   return true;
 }
 
@@ -469,7 +508,7 @@ void host::impl::send_icmpv6_error(instant now, const ipv6_view& offending, icmp
       load_u8(&pkt[ipv6_view::header_len]) < 128) {
     return;  // (e.1), when the error message is the first header after the fixed one
   }
-  if (!icmp6_error_allowed(now)) {
+  if (!icmp6_limit.allow(now)) {
     ++ctr.icmp_errors_rate_limited;
     return;
   }
@@ -485,6 +524,37 @@ void host::impl::send_icmpv6_error(instant now, const ipv6_view& offending, icmp
   err.emit(out.subspan(ipv6_repr::buffer_len(), err.buffer_len()), offending.dst(), offending.src());
   write_ip(out, offending.dst(), offending.src(), ip_proto{ipv6_next::icmpv6}, err.buffer_len());
   r->len = ipv6_repr::buffer_len() + err.buffer_len();
+  ++ctr.icmp_out_errors;
+}
+
+// RFC 1122 §3.2.2: never about an ICMP error, a datagram to a broadcast or multicast address
+// (is_local and any_destination take neither) or from a source that is not one host (the
+// martian filter dropped those), nor about a fragment (the IPv4 parser refuses them). The
+// quote is the offending header and as much of its payload as keeps the error within 576
+// octets (RFC 1812 §4.3.2.3); the rate is limited like ICMPv6's.
+void host::impl::send_icmpv4_error(instant now, const ipv4_view& offending, icmp_type type, std::uint8_t code) {
+  if (offending.protocol() == ip_proto::icmp) {
+    const bytes p = offending.payload();
+    const auto t = p.empty() ? icmp_type::echo_request : static_cast<icmp_type>(load_u8(&p[0]));
+    if (t != icmp_type::echo_request && t != icmp_type::echo_reply) return;
+  }
+  if (!icmp4_limit.allow(now)) {
+    ++ctr.icmp_errors_rate_limited;
+    return;
+  }
+  icmpv4_repr err;
+  err.type = type;
+  err.code = code;
+  const bytes pkt{offending.header().data(), offending.total_len()};
+  constexpr std::size_t max_error_len = 576;  // RFC 1812 §4.3.2.3
+  const std::size_t room = std::min<std::size_t>(max_error_len, cfg.mtu) - ipv4_repr::buffer_len() - 8;
+  err.data = pkt.first(std::min(pkt.size(), room));
+  reply* r = next_reply();
+  if (r == nullptr) return;
+  mutable_bytes out{r->buf};
+  err.emit(out.subspan(ipv4_repr::buffer_len(), err.buffer_len()));
+  write_ip(out, offending.dst(), offending.src(), ip_proto::icmp, err.buffer_len());
+  r->len = ipv4_repr::buffer_len() + err.buffer_len();
   ++ctr.icmp_out_errors;
 }
 

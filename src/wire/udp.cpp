@@ -63,6 +63,12 @@ result<udp_repr, wire_error> udp_repr::parse(bytes datagram, const ipv6_addr& sr
   return fields_of(*d);
 }
 
+result<udp_repr, wire_error> udp_repr::parse_trusted(bytes datagram) {
+  auto d = udp_datagram(datagram);
+  if (!d) return unexpected{d.error()};
+  return fields_of(*d);
+}
+
 void udp_repr::emit(mutable_bytes out, ipv4_addr src, ipv4_addr dst) const {
   write(*this, out, pseudo_header_sum(src, dst, udp_protocol, static_cast<std::uint16_t>(buffer_len())));
 }

@@ -58,6 +58,16 @@ inline constexpr int ipproto_ipv6 = 41;  // SOL_IPV6
 inline constexpr int ipv6_v6only = 26;
 inline constexpr int ipv6_tclass = 67;
 
+// synack's own options, at a level of its own (no Linux value: constants_test.cpp does not
+// check them). SYNACK_ANY_ADDRESS, an int taken as a boolean, in the spirit of Linux's
+// IP_TRANSPARENT with TPROXY: set before listen(), the socket takes connections to any
+// destination address routed into the host, not only to the host's own (host::listen_any,
+// issue #15). Bound to a port with bind(), it takes that port; otherwise every port (listen()
+// picks none, and getsockname on it shows port 0). getsockname on an accepted socket returns
+// the original destination. One such socket per family; a second listen() is EADDRINUSE.
+inline constexpr int sol_synack = 0x73796e;  // "syn"
+inline constexpr int synack_any_address = 1;
+
 // ioctl(2) on a TCP socket (tcp(7)): SIOCINQ is FIONREAD, SIOCOUTQ is TIOCOUTQ.
 inline constexpr unsigned long siocinq = 0x541B;
 inline constexpr unsigned long siocoutq = 0x5411;

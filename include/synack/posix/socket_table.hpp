@@ -137,6 +137,7 @@ class socket_table {
     bool port_locked = false;  // bound by bind() to a given port (SOCK_BINDPORT_LOCK)
     int domain = af_inet;  // AF_INET or AF_INET6
     bool v6only = false;   // IPV6_V6ONLY (net.ipv6.bindv6only = 0: off)
+    bool any_address = false;  // SYNACK_ANY_ADDRESS: listen() makes an any-address listener
     ip_addr laddr;         // as bound (0.0.0.0 or :: for any), or the connection's
     std::uint16_t lport = 0;
     std::optional<listener_handle> listener;
@@ -171,6 +172,8 @@ class socket_table {
   void disconnect(instant now, sock& s, bool send_reset);
   void unbind_if_auto(sock& s);
   [[nodiscard]] bool port_conflict(const sock& me, std::uint16_t port) const;
+  [[nodiscard]] static listen_family families(const sock& s);
+  sys_result<void> listen_any(sock& s, int backlog);
   // An address of the stack as this socket's family shows it: v4-mapped on an AF_INET6 socket.
   [[nodiscard]] sock_addr as_seen_by(const sock& s, const ip_addr& a, std::uint16_t port) const;
   // The errno of a sin6_scope_id that does not name the host's link (0: fine).

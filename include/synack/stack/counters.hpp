@@ -19,13 +19,15 @@ enum class host_drop : std::uint8_t {
   martian_class_e,       // source in 240.0.0.0/4 (reserved, RFC 1112 §4)
   martian_v4_mapped,     // IPv6 source ::ffff:a.b.c.d (RFC 4291 §2.5.5.2: never on the wire)
   zero_hop_limit,        // IPv6 hop limit 0: no router forwards it, so it was forged
-  unsupported_protocol,  // neither TCP nor ICMP
+  unsupported_protocol,  // neither TCP, UDP nor ICMP
   listen_overflow,       // accept queue full: SYN dropped (ListenOverflows)
   syn_queue_full,        // half-open (SYN-RECEIVED) queue full: SYN dropped
   too_many_connections,  // the connection table is full
   reply_queue_full,      // no room to queue a RST / ACK / echo reply
   icmp_unmatched,        // ICMP error quoting no connection, or out of window (RFC 5927)
   icmp_ignored,          // ICMP type we do not act on
+  udp_no_port,           // UDP datagram nobody takes (answered with ICMP port unreachable)
+  udp_zero_checksum,     // UDP over IPv6 without a checksum (RFC 8200 §8.1: MUST be dropped)
   count_
 };
 inline constexpr std::size_t host_drop_count = static_cast<std::size_t>(host_drop::count_);
@@ -73,14 +75,23 @@ struct host_counters {
   std::uint64_t ip_out_requests = 0;
   std::uint64_t icmp_in_echos = 0;
   std::uint64_t icmp_out_echo_reps = 0;
-  std::uint64_t icmp_out_errors = 0;           // ICMPv6 errors sent (Parameter Problem)
-  std::uint64_t icmp_errors_rate_limited = 0;  // not sent: over the RFC 4443 §2.4 (f) rate
+  // ICMP errors sent (ICMPv6 Parameter Problem, port unreachable of either family), and those
+  // not sent for the rate (RFC 4443 §2.4 (f), RFC 1812 §4.3.2.8; a token bucket per family).
+  std::uint64_t icmp_out_errors = 0;
+  std::uint64_t icmp_errors_rate_limited = 0;
   std::uint64_t icmp_in_errors_matched = 0;
   // What the matched errors did (RFC 9293 §3.9.2.2, RFC 1191); they sum to the above.
   std::uint64_t icmp_soft_errors = 0;     // remembered on the connection (MUST-56: no abort)
   std::uint64_t icmp_hard_aborts = 0;     // hard error: SYN-SENT / SYN-RECEIVED aborted
   std::uint64_t pmtu_reductions = 0;      // Fragmentation Needed lowered a send MSS
   std::uint64_t icmp_errors_ignored = 0;  // Fragmentation Needed that lowered nothing
+  // UDP (RFC 4113 names). A datagram received lands in exactly one of: in_datagrams
+  // (delivered), no_ports (host_drop::udp_no_port), in_errors (a length or checksum error,
+  // also counted in its drop_wire bucket, or host_drop::udp_zero_checksum).
+  std::uint64_t udp_in_datagrams = 0;
+  std::uint64_t udp_no_ports = 0;
+  std::uint64_t udp_in_errors = 0;
+  std::uint64_t udp_out_datagrams = 0;
   // TIME-WAIT table.
   std::uint64_t time_wait_recycled = 0;  // oldest record evicted because the table was full
   std::uint64_t challenge_acks_suppressed = 0;

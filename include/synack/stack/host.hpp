@@ -1,16 +1,19 @@
 #pragma once
-// One host: IPv4 input validation, demux by 4-tuple, listeners with a bounded SYN queue
-// (half-open, SYN-RECEIVED) and a bounded accept queue, ephemeral ports (RFC 6056), the
-// TIME-WAIT table of compact records, ICMP echo, counters and a connection-table snapshot.
+// One host: IPv4 and IPv6 input validation, demux by 4-tuple, listeners with a bounded SYN
+// queue (half-open, SYN-RECEIVED) and a bounded accept queue, ephemeral ports (RFC 6056), the
+// TIME-WAIT table of compact records, ICMP echo, UDP datagrams to handlers, any-address
+// termination (a proxy's mode), counters and a connection-table snapshot.
 //
 // Calling contract (sans-IO, like tcp::connection):
-//   inputs    on_packet(now, ipv4_packet), on_timeout(now) when now >= next_deadline()
-//   commands  listen, connect, accept, send, recv, shutdown, close, abort
+//   inputs    on_packet(now, ip_packet), on_timeout(now) when now >= next_deadline()
+//   commands  listen, listen_any, connect, accept, send, recv, shutdown, close, abort;
+//             bind_udp, bind_udp_any, connect_udp, send_udp, close_udp
 //   polls     poll_transmit(now, out) until nullopt after every input or command;
 //             next_deadline(); poll_event().
 // `out` for poll_transmit must hold at least max_packet_len() bytes. The host never reads a
 // clock, never makes a syscall, and allocates only when a connection or listener is created.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +45,31 @@ struct host_address {
 // Which families a listener takes: both (a dual-stack listener; IPv4 peers keep their IPv4
 // addresses in the 4-tuple), or one.
 enum class listen_family : std::uint8_t { any, v4, v6 };
+
+// Any-address termination (issue #15; what smoltcp calls any_ip and gVisor promiscuous mode):
+// a listener or UDP binding that takes packets to destinations that are NOT this host's
+// addresses, as a transparent proxy over TUN needs. The connection or datagram keeps the
+// original destination as its local side: segments and replies leave with it as their source.
+// The host's own addresses keep their ordinary listeners and bindings (a closed port there is
+// answered as always, never handed to the any-address one); a destination that is multicast,
+// broadcast, loopback, unspecified, class E or v4-mapped is never taken.
+//
+// `filter` sees the 4-tuple with the original destination as its local side (empty: every
+// destination); `port` 0 takes every port. A destination refused by either is answered as a
+// closed port would be: RST for TCP, ICMP port unreachable for UDP.
+using any_address_filter = std::function<bool(const four_tuple&)>;
+struct any_address_options {
+  listen_family family = listen_family::any;
+  std::uint16_t port = 0;
+  any_address_filter filter;
+};
+
+// A UDP address and port.
+struct udp_endpoint {
+  ip_addr addr;
+  std::uint16_t port = 0;
+  friend bool operator==(const udp_endpoint&, const udp_endpoint&) = default;
+};
 
 struct host_config {
   // The host's IPv4 address (0.0.0.0: none; an IPv6-only host).
@@ -89,6 +117,9 @@ struct host_config {
   // queued) at most; one more is reset at close (Linux's tcp_max_orphans, whose default on a
   // machine of a few GiB is 65536).
   std::size_t max_orphans = 65536;
+  // UDP datagrams queued by send_udp and not yet taken by poll_transmit; one more is refused
+  // (host_error::no_buffer_space, ENOBUFS). Each queued one holds an MTU-sized buffer.
+  std::size_t udp_tx_queue = 64;
 };
 
 // The budget as `synack stat` shows it.
@@ -123,6 +154,29 @@ struct listener_handle {
   std::uint32_t gen = 0;
   friend bool operator==(listener_handle, listener_handle) = default;
 };
+struct udp_handle {
+  std::uint32_t index = 0;
+  std::uint32_t gen = 0;
+  friend bool operator==(udp_handle, udp_handle) = default;
+};
+
+// One UDP datagram delivered to its handler.
+struct udp_datagram {
+  udp_handle socket;  // the binding it was delivered to
+  // The local side is the destination the peer sent to: one of this host's addresses, or the
+  // original destination under any-address (reply with it as the source: send_udp(src, ...)).
+  four_tuple tuple;
+  bytes payload;  // points into the packet being processed: valid during on_datagram only
+};
+
+// Receives the datagrams of the bindings it was given to (never owned). Called from inside
+// on_packet; it may call the host's UDP commands (send_udp queues, close_udp releases), but no
+// TCP command.
+class udp_handler {
+ public:
+  virtual ~udp_handler() = default;
+  virtual void on_datagram(instant now, const udp_datagram& d) = 0;
+};
 
 enum class host_error : std::uint8_t {
   bad_handle,         // unknown or stale handle
@@ -132,6 +186,9 @@ enum class host_error : std::uint8_t {
   invalid_argument,   // port 0, unspecified remote address, backlog 0 ...
   would_block,        // accept with nothing queued
   network_unreachable,  // no address of the remote's family on this host (ENETUNREACH)
+  message_too_long,     // a datagram larger than the MTU allows (no fragmentation; EMSGSIZE)
+  no_buffer_space,      // the UDP transmit queue is full until the next poll (ENOBUFS)
+  address_not_available,  // a source that is neither ours nor taken by any-address (EADDRNOTAVAIL)
 };
 [[nodiscard]] std::string_view to_string(host_error e);
 
@@ -239,6 +296,12 @@ class host {
   // IPv6 listener, or one of both families.
   result<listener_handle, host_error> listen(std::uint16_t port, std::size_t backlog, const tcp_config& cfg,
                                              listen_family family);
+  // An any-address listener (any_address_options above); at most one per family, and
+  // address_in_use for a second. Its connections are accepted like any other; their
+  // status().tuple.local_addr/local_port is the original destination.
+  result<listener_handle, host_error> listen_any(std::size_t backlog, const any_address_options& opts);
+  result<listener_handle, host_error> listen_any(std::size_t backlog, const tcp_config& cfg,
+                                                 const any_address_options& opts);
   void close_listener(instant now, listener_handle l);
   result<conn_handle, host_error> accept(listener_handle l);
   // Active open from an ephemeral port (or `local_port` if given).
@@ -276,6 +339,30 @@ class host {
     std::size_t time_wait = 0;
   };
   [[nodiscard]] port_use local_port_use(std::uint16_t port) const;
+
+  // ---- UDP (host_udp.cpp) ------------------------------------------------------------------
+  // Datagrams to `local` go to `h`. An unspecified address (0.0.0.0, ::) takes the port on
+  // every address of its family; port 0 picks a free one from the ephemeral range. A datagram
+  // is delivered to the binding connected to its 4-tuple first, then to the one bound to its
+  // destination address, then to the wildcard one, then (non-local destinations only) to the
+  // any-address one; nobody: ICMP port unreachable, rate-limited.
+  result<udp_handle, host_error> bind_udp(const udp_endpoint& local, udp_handler* h);
+  // Any-address UDP (any_address_options above; at most one per family).
+  result<udp_handle, host_error> bind_udp_any(const any_address_options& opts, udp_handler* h);
+  // Takes only datagrams from `remote` (a connected UDP socket): they are delivered here
+  // before any unconnected binding of the same port. Not for an any-address binding.
+  result<void, host_error> connect_udp(udp_handle s, const udp_endpoint& remote);
+  void close_udp(udp_handle s);
+  // The address and port a binding has (the port picked for port 0); nullopt if stale.
+  [[nodiscard]] std::optional<udp_endpoint> udp_local(udp_handle s) const;
+  // Queues a datagram from the binding's address (source_for(dst) when it is a wildcard) to
+  // `dst`. Errors: bad_handle, invalid_argument (port 0, multicast or unspecified `dst`, the
+  // wrong family), network_unreachable, message_too_long, no_buffer_space.
+  result<void, host_error> send_udp(udp_handle s, const udp_endpoint& dst, bytes payload);
+  // From any source this host may use: one of its addresses, or, while an any-address UDP
+  // binding of the family is open, any unicast address (a proxy's reply from the original
+  // destination). address_not_available otherwise.
+  result<void, host_error> send_udp(const udp_endpoint& src, const udp_endpoint& dst, bytes payload);
 
   // ---- inputs ----------------------------------------------------------------------------
   void on_packet(instant now, bytes packet);
@@ -326,9 +413,11 @@ class host {
   [[nodiscard]] const host_counters& counters() const;
   // The memory budget now: allocated bytes, level, limits, orphans.
   [[nodiscard]] host_memory memory() const;
-  // A super-segment's length when segmentation offload is on (host_config::tso_max).
+  // A super-segment's length when segmentation offload is on (host_config::tso_max); at least
+  // the MTU (a UDP datagram or an echo reply may fill it whatever the MSS).
   [[nodiscard]] std::size_t max_packet_len() const {
-    return 40 + 60 + std::max<std::size_t>(config().tcp.mss, std::min(config().tso_max, max_tso_payload));
+    return std::max<std::size_t>(
+        config().mtu, 40 + 60 + std::max<std::size_t>(config().tcp.mss, std::min(config().tso_max, max_tso_payload)));
   }
   // The connection behind a handle (nullptr if stale).
   [[nodiscard]] const connection* find(conn_handle h) const;

@@ -22,6 +22,14 @@ enum class icmpv6_type : std::uint8_t {  // open enum: other values are valid
   echo_reply = 129,
 };
 
+// Destination Unreachable codes (RFC 4443 §3.1).
+namespace icmpv6_unreach_code {
+inline constexpr std::uint8_t no_route = 0;
+inline constexpr std::uint8_t prohibited = 1;
+inline constexpr std::uint8_t address = 3;
+inline constexpr std::uint8_t port = 4;
+}  // namespace icmpv6_unreach_code
+
 // What an ICMPv6 error quotes of the offending packet (as much of it as fits in the minimum
 // MTU; RFC 4443 §2.4 (c)): its fixed header and, when the walk reaches TCP within the quote,
 // the ports and the sequence number.

@@ -1,7 +1,7 @@
 #pragma once
 // UDP (RFC 768) over IPv4 and IPv6: the 8-octet header, the length, and the checksum over each
-// family's pseudo-header (RFC 768; RFC 8200 §8.1). The stack does not deliver UDP yet (issue
-// #15 brings a datagram handler); this is the wire format it will use.
+// family's pseudo-header (RFC 768; RFC 8200 §8.1). The host delivers datagrams to handlers
+// (host::bind_udp, host_udp.cpp).
 #include <cstdint>
 
 #include "synack/util/result.hpp"
@@ -25,6 +25,8 @@ struct udp_repr {
   [[nodiscard]] static result<udp_repr, wire_error> parse(bytes datagram, ipv4_addr src, ipv4_addr dst);
   // Over IPv6 the checksum is mandatory: a zero one is refused (RFC 8200 §8.1, bad_checksum).
   [[nodiscard]] static result<udp_repr, wire_error> parse(bytes datagram, const ipv6_addr& src, const ipv6_addr& dst);
+  // The lengths only, for a datagram whose checksum the link vouches for (rx_meta).
+  [[nodiscard]] static result<udp_repr, wire_error> parse_trusted(bytes datagram);
 
   [[nodiscard]] std::size_t buffer_len() const { return header_len + payload.size(); }
   // Writes header, payload and checksum; a checksum that computes to zero is sent as 0xFFFF
