@@ -35,6 +35,7 @@
 #include "synack/tcp/connection.hpp"
 #include "synack/tcp/events.hpp"
 #include "synack/tcp/four_tuple.hpp"
+#include "synack/tcp/hystart.hpp"
 #include "synack/tcp/icmp_report.hpp"
 #include "synack/tcp/isn.hpp"
 #include "synack/tcp/memory_budget.hpp"

@@ -25,6 +25,7 @@ void apply_linux_defaults(tcp_config& c) {
   c.congestion = congestion_kind::cubic;
   c.nagle_minshall = true;  // tcp_nagle_check
   c.quickack = 16;          // TCP_MAX_QUICKACKS
+  c.window_update_linux = true;  // tcp_cleanup_rbuf
 }
 
 namespace {

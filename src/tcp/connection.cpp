@@ -113,11 +113,17 @@ std::size_t connection::send_room() const {
 // Receiver-side SWS avoidance (RFC 9293 §3.8.6.2.2, MUST-39): the opened window is announced
 // once its right edge can move by min(buffer / 2, MSS) beyond the one last announced (RCV.WND
 // as sent).
+// With tcp_config::window_update_linux, also Linux's rule: the window the peer still has
+// (the right edge last sent less RCV.NXT) was at most half the buffer, and the new one is at
+// least twice it.
 bool connection::window_update_due() const {
   const std::uint32_t now_wnd = recv_window();
   const auto threshold = static_cast<std::uint32_t>(std::min<std::size_t>(rcv_.buf.capacity() / 2, cfg_->mss));
-  return is_synchronized(state_) && state_ != tcp_state::time_wait && now_wnd >= rcv_.wnd &&
-         now_wnd - rcv_.wnd >= threshold;
+  const bool due = is_synchronized(state_) && state_ != tcp_state::time_wait && now_wnd >= rcv_.wnd &&
+                   now_wnd - rcv_.wnd >= threshold;
+  if (!due || !cfg_->window_update_linux || !rcv_.adv_set) return due;
+  const std::uint64_t left = rcv_.adv_edge.after(rcv_.nxt) ? distance(rcv_.nxt, rcv_.adv_edge).n : 0;
+  return 2 * left <= rcv_.buf.capacity() && now_wnd >= 2 * left;
 }
 
 void connection::memory_relieved() {

@@ -172,6 +172,11 @@ struct tcp_config {
   // segment shorter than the MSS waits only while an earlier short segment is unacknowledged,
   // not while any data is — so the tail of a large write leaves with it.
   bool nagle_minshall = false;
+  // Linux's window update after a read (tcp_cleanup_rbuf): besides receiver SWS avoidance,
+  // the read must have at least doubled a window that had fallen to half the buffer or less.
+  // A reader that keeps up with a large buffer then sends no window-only ACKs; RFC 9293's rule
+  // alone (off: the default) announces every MSS the read frees.
+  bool window_update_linux = false;
   // Linux's TCP_CORK: a segment shorter than the MSS is held (whatever `no_delay` says) until
   // the cork is removed, a FIN follows it, connection::push() lets it go, or the persist
   // timer's SWS override fires (about an RTO: Linux's 200 ms ceiling is its probe timer).
