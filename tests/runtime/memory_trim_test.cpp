@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "synack/io/link/memory_link.hpp"
+#include "synack/runtime/event_loop.hpp"
 #include "synack/runtime/host_driver.hpp"
 
 namespace synack {
@@ -152,6 +153,54 @@ TEST(memory_trim, host_driver_trims_once_each_time_the_hosts_pressure_ends) {
     EXPECT_EQ(sd.memory_trims(), static_cast<std::uint64_t>(round));
   }
   EXPECT_EQ(server.counters().memory.pressure_entered, 2u);
+}
+
+// The event loop makes the same call after each round: a server loop whose host goes into
+// pressure (a client writes 200 KB it does not read) and out of it (it reads them) trims once,
+// counted in loop_stats::memory_trims.
+TEST(memory_trim, event_loop_trims_when_the_hosts_pressure_ends) {
+  auto [la, lb] = io::memory_link::make_pair();
+  host_config sc;
+  sc.addr = ipv4_addr::from_octets(10, 0, 0, 1);
+  sc.memory = memory_limits{32u << 10, 64u << 10, 4u << 20};
+  host_config cc;
+  cc.addr = ipv4_addr::from_octets(10, 0, 0, 2);
+  cc.memory = {};
+  runtime::event_loop server{*la, sc};
+  runtime::event_loop client{*lb, cc};
+  int calls = 0;
+  server.set_memory_trim(counting(calls));
+  std::optional<conn_handle> s;
+  ASSERT_TRUE(server.listen(7, 4, [&](conn_handle h) { s = h; }).has_value());
+  const auto c = client.connect(sc.addr, 7, {});
+  ASSERT_TRUE(c.has_value());
+  const std::vector<std::byte> data(200'000, std::byte{0x42});
+  std::size_t written = 0;
+  const auto round = [&] {
+    if (written < data.size()) {
+      if (auto n = client.send(*c, bytes{data}.subspan(written))) written += *n;
+    }
+    server.run_once(duration{0});
+    client.run_once(duration{0});
+  };
+  for (int i = 0; i < 5000 && server.host().memory().level == memory_level::normal; ++i) round();
+  ASSERT_TRUE(s.has_value());
+  EXPECT_NE(server.host().memory().level, memory_level::normal);
+  EXPECT_EQ(calls, 0);
+  std::size_t read = 0;
+  std::array<std::byte, 16384> buf{};
+  for (int i = 0; i < 5000 && read < data.size(); ++i) {
+    while (auto n = server.recv(*s, buf)) {
+      if (*n == 0) break;
+      read += *n;
+    }
+    round();
+  }
+  round();
+  EXPECT_EQ(read, data.size());
+  EXPECT_EQ(server.host().memory().level, memory_level::normal);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(server.stats().memory_trims, 1u);
 }
 
 }  // namespace
