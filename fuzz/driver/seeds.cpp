@@ -225,10 +225,11 @@ constexpr std::uint8_t A = 0, B = 1;
 constexpr std::uint8_t s_40ms = 2, s_1s = 4, s_3s = 5, s_30s = 6, s_120s = 7, s_2h = 9;
 
 // B listens on 80, A connects, the handshake completes, B accepts and closes its listener
-// (so B's only connection is target 0 of op::inject).
-program& handshake(program& p) {
+// (so B's only connection is target 0 of op::inject). With op::connect6 over IPv6 (A connects
+// to fd00::2; B's listener takes both families).
+program& handshake(program& p, op how = op::connect) {
   return p.add(op::listen, {B, 0, 3})
-      .add(op::connect, {A, 0, 0})
+      .add(how, {A, 0, 0})
       .add(op::deliver_all)
       .add(op::accept, {B, 0})
       .add(op::close_listener, {B, 0});
@@ -317,6 +318,56 @@ std::vector<seed> stack_seeds() {
     program p(config_bits::keepalive | config_bits::no_timestamps);
     handshake(p).add(op::advance, {s_2h}).add(op::deliver_all).add(op::advance, {s_2h}).add(op::advance, {s_2h});
     s.push_back({"keepalive_idle_peer", p.data()});
+  }
+  // Issue #13 cases 2 and 3: a forged Fragmentation Needed / Packet Too Big quoting a flight in
+  // progress (A has sent a window's worth and B has not acknowledged it), with MTUs below the
+  // floors, 0, and huge; after each, what A sends at once must stay within an initial window.
+  // inject_ptb(side, target#, quote sel, MTU sel: 0 -> 0, 2 -> 67, 3 -> 68, 6 -> 552, 7 -> 1279,
+  // 8 -> 1280, 10 -> 2^32-1, 0xFF -> u32 follows; from a router?)
+  {
+    program p;
+    handshake(p).add(op::send, {A, 0, 120}).add(op::deliver_all).add(op::recv, {B, 0, 255});
+    p.add(op::deliver_all).add(op::advance, {s_40ms}).add(op::deliver_all).add(op::send, {A, 0, 120});
+    p.add(op::deliver, {0}).add(op::deliver, {0});
+    p.add(op::inject_ptb, {A, 0, 1, 3, 1});  // MTU 68 from a router, quoting the middle of the flight
+    p.add(op::inject_ptb, {A, 0, 0, 0, 0});  // MTU 0 (RFC 1191 §5 plateau guess)
+    p.add(op::inject_ptb, {A, 0, 2, 10, 1});  // MTU 2^32-1: no increase
+    p.add(op::deliver_all).add(op::advance, {s_1s}).add(op::deliver_all).add(op::recv, {B, 0, 255});
+    p.add(op::deliver_all).add(op::advance, {s_40ms}).add(op::deliver_all);
+    s.push_back({"pmtu_frag_needed_during_flight", p.data()});
+  }
+  {
+    program p;
+    handshake(p, op::connect6).add(op::send, {A, 0, 120}).add(op::deliver_all).add(op::recv, {B, 0, 255});
+    p.add(op::deliver_all).add(op::advance, {s_40ms}).add(op::deliver_all).add(op::send, {A, 0, 120});
+    p.add(op::deliver, {0});
+    p.add(op::inject_ptb, {A, 0, 1, 7, 1});  // 1279: below the IPv6 minimum
+    p.add(op::inject_ptb, {A, 0, 0, 0xFF, 0, 0, 0x01, 0, 1});  // raw MTU 256
+    p.add(op::inject_ptb, {A, 0, 2, 8, 0});  // 1280
+    p.add(op::inject_icmp, {A, 0, 2, 0x05, 0x00, 0, 1});  // a plain PTB through inject_icmp
+    p.add(op::deliver_all).add(op::advance, {s_1s}).add(op::deliver_all).add(op::recv, {B, 0, 255});
+    p.add(op::deliver_all).add(op::close, {A, 0}).add(op::close, {B, 0}).add(op::deliver_all);
+    s.push_back({"pmtu_packet_too_big_v6", p.data()});
+  }
+  // Issue #13 case 4: floods of one- to sixteen-octet segments past a gap at RCV.NXT, dense and
+  // spread over the window, on IPv4 and IPv6; then the gap is filled and the data read.
+  // ooo_flood(side, target#, count, gap, size, spread)
+  {
+    program p;
+    handshake(p);
+    p.add(op::ooo_flood, {B, 0, 31, 0, 0, 1});    // 32 one-octet segments spread over the window
+    p.add(op::ooo_flood, {B, 0, 63, 9, 15, 0});   // 64 of 16 octets, dense, past a 10-octet gap
+    p.add(op::deliver_all);
+    inject(p, B, seq_sel::rcv_nxt, ack_sel::snd_una, tcp_flag::psh, 40);  // fills the gap
+    p.add(op::deliver_all).add(op::recv, {B, 0, 255}).add(op::advance, {s_1s}).add(op::deliver_all);
+    s.push_back({"ooo_flood_small_segments", p.data()});
+  }
+  {
+    program p(config_bits::no_sack);
+    handshake(p, op::connect6);
+    p.add(op::ooo_flood, {B, 0, 31, 0, 0, 1}).add(op::deliver_all);
+    p.add(op::ooo_flood, {A, 0, 15, 200, 3, 1}).add(op::deliver_all).add(op::advance, {s_3s});
+    s.push_back({"ooo_flood_v6_no_sack", p.data()});
   }
   // A SYN flood at a listener, then a client: with cookies (the default) and without (the SYN
   // queue bound drops).

@@ -12,7 +12,9 @@
 #include "synack/stack/host.hpp"
 #include "synack/wire/checksum.hpp"
 #include "synack/wire/icmp.hpp"
+#include "synack/wire/icmpv6.hpp"
 #include "synack/wire/ipv4.hpp"
+#include "synack/wire/ipv6.hpp"
 #include "synack/wire/tcp.hpp"
 
 namespace synack::fuzz {
@@ -22,6 +24,9 @@ namespace {
 constexpr ipv4_addr addr_a = ipv4_addr::from_octets(10, 0, 0, 1);
 constexpr ipv4_addr addr_b = ipv4_addr::from_octets(10, 0, 0, 2);
 constexpr ipv4_addr router = ipv4_addr::from_octets(10, 0, 0, 254);
+const ipv6_addr addr6_a = ipv6_addr::from_groups({0xfd00, 0, 0, 0, 0, 0, 0, 1});
+const ipv6_addr addr6_b = ipv6_addr::from_groups({0xfd00, 0, 0, 0, 0, 0, 0, 2});
+const ipv6_addr router6 = ipv6_addr::from_groups({0xfd00, 0, 0, 0, 0, 0, 0, 0xfe});
 constexpr std::array<std::uint16_t, 4> ports{80, 81, 5000, 5001};
 constexpr std::array<duration, 10> steps{1ms, 10ms, 40ms, 200ms, 1s, 3s, 30s, 120s, 600s, 7200s};
 constexpr std::size_t wire_cap = 64;      // packets queued per direction (tail drop beyond)
@@ -76,6 +81,7 @@ host_config make_config(ipv4_addr addr, std::uint8_t bits) {
   c.max_connections = 16;
   c.time_wait_max = 4;
   c.secret = siphash_key{0x66757a7a00000000ULL | addr.value, 0x6b6579ULL};
+  c.addresses.push_back(host_address{addr == addr_a ? ip_addr{addr6_a} : ip_addr{addr6_b}, 64});
   return c;
 }
 
@@ -129,6 +135,10 @@ class world {
  private:
   host& h(std::size_t i) { return *s_[i].h; }
   static ipv4_addr addr_of(std::size_t i) { return i == 0 ? addr_a : addr_b; }
+  static const ipv6_addr& addr6_of(std::size_t i) { return i == 0 ? addr6_a : addr6_b; }
+  // A datagram from the target's remote end (or `from`) to it, IPv4 or IPv6 as its 4-tuple.
+  static std::vector<std::byte> to_target(const target& t, std::uint8_t proto, bytes payload,
+                                          std::optional<ip_addr> from = std::nullopt);
   void fail(const std::string& what) {
     if (failure_->empty()) *failure_ = what;
   }
@@ -156,6 +166,10 @@ class world {
   void inject(reader& r);
   void inject_icmp(reader& r);
   void inject_raw(reader& r);
+  void inject_ptb(reader& r);
+  void ooo_flood(reader& r);
+  [[nodiscard]] std::vector<std::byte> icmp_error(const target& t, std::uint8_t kind, std::uint32_t mtu, seq_num q,
+                                                  bool from_router) const;
   void check_host(std::size_t i);
   void check_tcb(const tcp_config& cfg, const connection& conn);
 
@@ -166,6 +180,10 @@ class world {
   instant now_ = instant::zero();
   std::array<std::byte, 2048> buf_{};
   std::vector<std::byte> data_ = std::vector<std::byte>(16384, std::byte{0x5a});
+  // What the last drain sent on watch_ (the PTB burst check): data segments and payload octets.
+  std::optional<four_tuple> watch_;
+  std::size_t watched_segments_ = 0;
+  std::size_t watched_bytes_ = 0;
 };
 
 // Takes every packet host i has to send, checks it, and puts it on the wire to the other.
@@ -175,20 +193,46 @@ void world::drain(std::size_t i) {
     const auto len = h(i).poll_transmit(now_, buf_);
     if (!len) break;
     const bytes pkt{buf_.data(), *len};
-    const auto ip = ipv4_view::parse(pkt);
-    if (!ip) return fail("host emitted an unparsable IPv4 packet: " + std::string(to_string(ip.error())));
-    if (ip->src() != addr_of(i)) return fail("host emitted a packet from another address");
-    if (ip->protocol() == ip_proto::tcp) {
-      const auto v = tcp_view::parse(ip->payload());
-      tcp_repr seg;
-      if (!v || tcp_repr::parse(*v, ip->src(), ip->dst(), seg)) return fail("host emitted a bad TCP segment");
-    } else if (ip->protocol() == ip_proto::icmp) {
-      if (!icmpv4_repr::parse(ip->payload())) return fail("host emitted a bad ICMP message");
+    ip_addr src;
+    ip_addr dst;
+    bytes upper;
+    bool is_tcp = false;
+    if ((std::to_integer<std::uint8_t>(pkt[0]) >> 4) == 6) {
+      const auto ip = ipv6_view::parse(pkt);
+      if (!ip) return fail("host emitted an unparsable IPv6 packet: " + std::string(to_string(ip.error())));
+      src = ip->src();
+      dst = ip->dst();
+      upper = ip->payload();
+      is_tcp = ip->next_header() == ipv6_next::tcp;
+      if (!is_tcp && (ip->next_header() != ipv6_next::icmpv6 || !icmpv6_repr::parse(upper, ip->src(), ip->dst()))) {
+        return fail("host emitted neither TCP nor a valid ICMPv6 message");
+      }
     } else {
-      return fail("host emitted neither TCP nor ICMP");
+      const auto ip = ipv4_view::parse(pkt);
+      if (!ip) return fail("host emitted an unparsable IPv4 packet: " + std::string(to_string(ip.error())));
+      src = ip->src();
+      dst = ip->dst();
+      upper = ip->payload();
+      is_tcp = ip->protocol() == ip_proto::tcp;
+      if (!is_tcp && (ip->protocol() != ip_proto::icmp || !icmpv4_repr::parse(upper))) {
+        return fail("host emitted neither TCP nor a valid ICMP message");
+      }
+    }
+    if (src != ip_addr{addr_of(i)} && src != ip_addr{addr6_of(i)}) return fail("host emitted a packet from another address");
+    if (is_tcp) {
+      const auto v = tcp_view::parse(upper);
+      tcp_repr seg;
+      if (!v || tcp_repr::parse(*v, src, dst, seg)) return fail("host emitted a bad TCP segment");
+      if (watch_ && !seg.payload.empty() && seg.src_port == watch_->local_port && seg.dst_port == watch_->remote_port &&
+          dst == watch_->remote_addr) {
+        ++watched_segments_;
+        watched_bytes_ += seg.payload.size();
+      }
     }
     auto& w = wire_[i];
-    if (ip->dst() == addr_of(1 - i) && w.size() < wire_cap) w.emplace_back(pkt.begin(), pkt.end());
+    if ((dst == ip_addr{addr_of(1 - i)} || dst == ip_addr{addr6_of(1 - i)}) && w.size() < wire_cap) {
+      w.emplace_back(pkt.begin(), pkt.end());
+    }
   }
   while (h(i).poll_event()) {
   }
@@ -245,11 +289,13 @@ void world::command(op o, reader& r) {
       }
       break;
     }
-    case op::connect: {
+    case op::connect:
+    case op::connect6: {
       const std::uint16_t port = ports[r.u8() % ports.size()];
       const std::uint8_t lp = r.u8() % (ports.size() + 1);
       const auto local = lp == 0 ? std::nullopt : std::optional<std::uint16_t>{ports[lp - 1u]};
-      if (auto c = x.connect(now_, addr_of(1 - i), port, local)) {
+      const ip_addr remote = o == op::connect6 ? ip_addr{addr6_of(1 - i)} : ip_addr{addr_of(1 - i)};
+      if (auto c = x.connect(now_, remote, port, local)) {
         remember(s.conns, s.conn_adds, max_handles, *c);
         s.all_conns.push_back(*c);
       }
@@ -293,6 +339,8 @@ void world::command(op o, reader& r) {
     case op::inject:
     case op::inject_icmp:
     case op::inject_raw:
+    case op::inject_ptb:
+    case op::ooo_flood:
     case op::count_: break;  // not commands: step() handles them
   }
   drain(i);
@@ -309,6 +357,7 @@ std::optional<target> world::pick_target(std::size_t i, std::uint8_t k) {
         t.snd_una = t.snd_nxt = tw->snd_nxt;
       }
     } else if (row.state == tcp_state::listen) {
+      t.tuple.local_addr = addr_of(i);  // a listener of both families shows "::"
       t.tuple.remote_addr = addr_of(1 - i);
       t.tuple.remote_port = static_cast<std::uint16_t>(40000 + k);
     } else if (const connection* c = h(i).lookup(row.tuple)) {
@@ -386,7 +435,62 @@ void world::inject(reader& r) {
   while (o.buffer_len() > 40 && o.sack_count > 0) --o.sack_count;  // a TCP header holds 40 octets
   std::vector<std::byte> tcp(seg.buffer_len());
   seg.emit(tcp, t->tuple.remote_addr, t->tuple.local_addr);
-  feed(i, ip_packet(t->tuple.remote_addr.v4(), t->tuple.local_addr.v4(), ip_proto::tcp, tcp));
+  feed(i, to_target(*t, 6, tcp));
+}
+
+std::vector<std::byte> world::to_target(const target& t, std::uint8_t proto, bytes payload, std::optional<ip_addr> from) {
+  const ip_addr src = from.value_or(t.tuple.remote_addr);
+  if (t.tuple.local_addr.is_v6()) return ip6_packet(src.v6(), t.tuple.local_addr.v6(), proto, payload);
+  return ip_packet(src.v4(), t.tuple.local_addr.v4(), static_cast<ip_proto>(proto), payload);
+}
+
+// An ICMP (or ICMPv6) message to the target, quoting a segment it sent with sequence number
+// `q`: kind 0 port unreachable, 1 host unreachable, 2 Fragmentation Needed / Packet Too Big
+// with `mtu` (16 bits over IPv4), 3 time exceeded, 4 source quench (RFC 6633: ignored; a
+// parameter problem over IPv6), else an echo request.
+std::vector<std::byte> world::icmp_error(const target& t, std::uint8_t kind, std::uint32_t mtu, seq_num q,
+                                         bool from_router) const {
+  // The quote: the IP header of a segment the target sent, and its first 8 octets.
+  std::array<std::byte, 8> th{};
+  store_be16(&th[0], t.tuple.local_port);
+  store_be16(&th[2], t.tuple.remote_port);
+  store_be32(&th[4], q.raw);
+  std::vector<std::byte> msg;
+  if (t.tuple.local_addr.is_v6()) {
+    const std::vector<std::byte> quote = ip6_packet(t.tuple.local_addr.v6(), t.tuple.remote_addr.v6(), 6, th);
+    icmpv6_repr m;
+    switch (kind % 6) {
+      case 0: m.type = icmpv6_type::dest_unreachable; m.code = 4; break;
+      case 1: m.type = icmpv6_type::dest_unreachable; m.code = 3; break;
+      case 2: m.type = icmpv6_type::packet_too_big; m.mtu = mtu; break;
+      case 3: m.type = icmpv6_type::time_exceeded; break;
+      case 4: m.type = icmpv6_type::param_problem; m.pointer = 6; break;
+      default: m.type = icmpv6_type::echo_request; break;
+    }
+    m.data = quote;
+    const ipv6_addr src = from_router ? router6 : t.tuple.remote_addr.v6();
+    msg.resize(m.buffer_len());
+    m.emit(msg, src, t.tuple.local_addr.v6());
+    return to_target(t, ipv6_next::icmpv6, msg, ip_addr{src});
+  }
+  const std::vector<std::byte> quote = ip_packet(t.tuple.local_addr.v4(), t.tuple.remote_addr.v4(), ip_proto::tcp, th);
+  icmpv4_repr m;
+  switch (kind % 6) {
+    case 0: m.type = icmp_type::dest_unreachable; m.code = icmp_unreach_code::port; break;
+    case 1: m.type = icmp_type::dest_unreachable; m.code = icmp_unreach_code::host; break;
+    case 2:
+      m.type = icmp_type::dest_unreachable;
+      m.code = icmp_unreach_code::frag_needed;
+      m.next_hop_mtu = static_cast<std::uint16_t>(mtu);
+      break;
+    case 3: m.type = icmp_type::time_exceeded; break;
+    case 4: m.type = static_cast<icmp_type>(4); break;  // source quench (RFC 6633: ignored)
+    default: m.type = icmp_type::echo_request; break;
+  }
+  m.data = quote;
+  msg.resize(m.buffer_len());
+  m.emit(msg);
+  return to_target(t, 1, msg, from_router ? ip_addr{router} : t.tuple.remote_addr);
 }
 
 // An ICMP error (or echo) quoting the target's 4-tuple with a sequence number near SND.UNA.
@@ -394,19 +498,8 @@ void world::inject_icmp(reader& r) {
   const std::size_t i = r.u8() & 1u;
   const auto t = pick_target(i, r.u8());
   if (!t) return;
-  icmpv4_repr m;
-  switch (r.u8() % 6) {
-    case 0: m.type = icmp_type::dest_unreachable; m.code = icmp_unreach_code::port; break;
-    case 1: m.type = icmp_type::dest_unreachable; m.code = icmp_unreach_code::host; break;
-    case 2:
-      m.type = icmp_type::dest_unreachable;
-      m.code = icmp_unreach_code::frag_needed;
-      m.next_hop_mtu = r.u16();
-      break;
-    case 3: m.type = icmp_type::time_exceeded; break;
-    case 4: m.type = static_cast<icmp_type>(4); break;  // source quench (RFC 6633: ignored)
-    default: m.type = icmp_type::echo_request; break;
-  }
+  const std::uint8_t kind = r.u8();
+  const std::uint16_t mtu = kind % 6 == 2 ? r.u16() : std::uint16_t{0};
   seq_num q;
   switch (r.u8() % 5) {
     case 0: q = t->snd_una; break;
@@ -415,16 +508,80 @@ void world::inject_icmp(reader& r) {
     case 3: q = t->snd_nxt.next(); break;
     default: q = seq_num{r.u32()}; break;
   }
-  // The quote: the IPv4 header of a segment the target sent, and its first 8 octets.
-  std::array<std::byte, 8> th{};
-  store_be16(&th[0], t->tuple.local_port);
-  store_be16(&th[2], t->tuple.remote_port);
-  store_be32(&th[4], q.raw);
-  std::vector<std::byte> quote = ip_packet(t->tuple.local_addr.v4(), t->tuple.remote_addr.v4(), ip_proto::tcp, th);
-  m.data = quote;
-  std::vector<std::byte> msg(m.buffer_len());
-  m.emit(msg);
-  feed(i, ip_packet(r.u8() % 2 == 0 ? t->tuple.remote_addr.v4() : router, t->tuple.local_addr.v4(), ip_proto::icmp, msg));
+  const bool from_router = r.u8() % 2 != 0;
+  feed(i, icmp_error(*t, kind, mtu, q, from_router));
+}
+
+// Issue #13 cases 2 and 3: a Fragmentation Needed (IPv4) or Packet Too Big (IPv6) quoting a
+// segment in flight, with an MTU from the input — below the floors, 0 (a pre-RFC 1191 router),
+// huge. What the connection sends at once in answer is watched: at most an initial window of
+// segments (not the flight cut into 28-octet pieces), and its MSS stays at or above the floor.
+void world::inject_ptb(reader& r) {
+  const std::size_t i = r.u8() & 1u;
+  const auto t = pick_target(i, r.u8());
+  if (!t) return;
+  const std::uint8_t qsel = r.u8();
+  const seq_num q = qsel % 3 == 0   ? t->snd_una
+                    : qsel % 3 == 1 ? t->snd_una + seq_len{distance(t->snd_una, t->snd_nxt).n / 2}
+                                    : t->snd_nxt - seq_len{1};
+  constexpr std::array<std::uint32_t, 11> mtus{0, 1, 67, 68, 296, 551, 552, 1279, 1280, 0xFFFF, 0xFFFFFFFF};
+  const std::uint8_t msel = r.u8();
+  const std::uint32_t mtu = msel < mtus.size() ? mtus[msel] : msel == 0xFF ? r.u32() : std::uint32_t{msel} * 8u;
+  const bool from_router = r.u8() % 2 != 0;
+  const connection* c = h(i).lookup(t->tuple);
+  const std::uint16_t mss_before = c != nullptr ? c->snapshot().snd.mss : std::uint16_t{0};
+  watch_ = t->tuple;
+  watched_segments_ = watched_bytes_ = 0;
+  feed(i, icmp_error(*t, 2, mtu, q, from_router));
+  watch_.reset();
+  c = h(i).lookup(t->tuple);
+  if (c == nullptr || !failure_->empty()) return;
+  const tcp_config& cfg = h(i).config().tcp;
+  const bool v6 = t->tuple.local_addr.is_v6();
+  const std::uint16_t floor_mss = v6 ? static_cast<std::uint16_t>(std::max<int>(cfg.min_pmtu_v6, 1280) - 60)
+                                     : static_cast<std::uint16_t>(std::max<int>(cfg.min_pmtu, 68) - 40);
+  const std::uint16_t mss = c->snapshot().snd.mss;
+  if (mss < std::min(mss_before, floor_mss)) {
+    return fail("Packet Too Big set the send MSS to " + std::to_string(mss) + ", below the floor " +
+                std::to_string(floor_mss));
+  }
+  // RFC 5681 §3.1 allows at most 4 segments in an initial window, RFC 6928 10.
+  const std::size_t iw_segments = cfg.initial_window == initial_window_rule::rfc6928 ? 10 : 4;
+  if (watched_segments_ > iw_segments) {
+    return fail("a Packet Too Big made the connection send " + std::to_string(watched_segments_) +
+                " segments at once (" + std::to_string(watched_bytes_) + " octets), more than an initial window");
+  }
+}
+
+// Issue #13 case 4: many small segments spread over the receive window past a gap at RCV.NXT
+// (so none is in order), acceptable in every other respect: each may be held out of order, and
+// what the receiver holds must stay within its bounds (checked after the step).
+void world::ooo_flood(reader& r) {
+  const std::size_t i = r.u8() & 1u;
+  const auto t = pick_target(i, r.u8());
+  if (!t) return;
+  const std::size_t count = 1u + r.u8() % 64u;
+  const std::uint32_t gap = 1u + r.u8();
+  const std::size_t size = 1u + r.u8() % 16u;
+  const std::uint8_t spread = r.u8();
+  // Dense (one octet apart), or spread evenly over what the window leaves past the gap.
+  const std::uint32_t room = t->rcv_wnd > gap ? t->rcv_wnd - gap : 0;
+  const std::uint32_t stride = spread % 2 == 0 ? static_cast<std::uint32_t>(size) + 1u
+                                               : std::max<std::uint32_t>(room / static_cast<std::uint32_t>(count), 1u);
+  for (std::size_t k = 0; k < count && failure_->empty(); ++k) {
+    tcp_repr seg;
+    seg.src_port = t->tuple.remote_port;
+    seg.dst_port = t->tuple.local_port;
+    seg.seq = t->rcv_nxt + seq_len{gap + static_cast<std::uint32_t>(k) * stride};
+    seg.ack = t->snd_una;
+    seg.flags = tcp_flag::psh;
+    seg.window = 0xFFFF;
+    if (t->ts_recent != 0) seg.options.timestamps = tcp_timestamps{t->ts_recent + 1u, 0};
+    seg.payload = bytes{data_}.first(size);
+    std::vector<std::byte> tcp(seg.buffer_len());
+    seg.emit(tcp, t->tuple.remote_addr, t->tuple.local_addr);
+    feed(i, to_target(*t, 6, tcp));
+  }
 }
 
 // Raw bytes; optionally addressed to the host from its peer, with lengths and checksums right.
@@ -485,6 +642,9 @@ void world::step(reader& r) {
     case op::inject: inject(r); break;
     case op::inject_icmp: inject_icmp(r); break;
     case op::inject_raw: inject_raw(r); break;
+    case op::connect6: command(o, r); break;
+    case op::inject_ptb: inject_ptb(r); break;
+    case op::ooo_flood: ooo_flood(r); break;
     case op::count_: break;
   }
 }
@@ -554,10 +714,12 @@ void world::trace_step(std::ostream& o, std::size_t n, bytes op_bytes) {
     for (std::size_t k = 0; k < c.drop_host.size(); ++k) {
       if (c.drop_host[k] != 0) o << " host:" << synack::to_string(static_cast<host_drop>(k)) << "=" << c.drop_host[k];
     }
+    if (c.pmtu_reductions != 0) o << " pmtu_reductions=" << c.pmtu_reductions;
     o << " |";
     for (const socket_info& row : h(i).snapshot()) {
       o << " " << row.tuple.local_port << "-" << row.tuple.remote_port << ":" << synack::to_string(row.state)
-        << (row.time_wait_record ? "(tw)" : "");
+        << (row.time_wait_record ? "(tw)" : "") << (row.tuple.local_addr.is_v6() ? "(v6)" : "");
+      if (row.internals && row.internals->ooo_ranges != 0) o << "(ooo=" << row.internals->ooo_ranges << ")";
     }
     o << "\n";
   }
@@ -622,6 +784,9 @@ std::string_view to_string(op o) {
     case op::inject: return "inject";
     case op::inject_icmp: return "inject_icmp";
     case op::inject_raw: return "inject_raw";
+    case op::connect6: return "connect6";
+    case op::inject_ptb: return "inject_ptb";
+    case op::ooo_flood: return "ooo_flood";
     case op::count_: return "count_";
   }
   return "?";

@@ -8,12 +8,15 @@
 // the table in stack_driver.cpp). Missing argument bytes read as 0, so every input is a valid
 // program and a truncated one is a prefix of it.
 //
-// The two hosts: A = 10.0.0.1 and B = 10.0.0.2. Besides user commands (listen, connect,
+// The two hosts: A = 10.0.0.1 and fd00::1, B = 10.0.0.2 and fd00::2 (op::connect6 opens an
+// IPv6 connection; listeners take both families). Besides user commands (listen, connect,
 // accept, send, recv, shutdown, close, abort) and wire control (deliver, drop, duplicate,
 // corrupt), the program injects segments *crafted around a live connection's sequence space*
 // (SEG.SEQ relative to RCV.NXT and RCV.WND, SEG.ACK relative to SND.UNA/SND.NXT and
 // MAX.SND.WND, timestamps relative to TS.Recent, SACK blocks relative to SND.UNA), ICMP errors
-// quoting it, and raw bytes, so the fuzzer reaches ESTABLISHED, the closing states and the
+// quoting it — among them Fragmentation Needed and Packet Too Big with any MTU, below the floors,
+// 0 and huge (issue #13 cases 2 and 3) — floods of small out-of-order segments spread over the
+// receive window past a gap at RCV.NXT (case 4), and raw bytes, so the fuzzer reaches ESTABLISHED, the closing states and the
 // RFC 5961 edges rather than only the parsers.
 //
 // Invariants after every step, on both hosts (a broken one is returned as the failure):
@@ -24,6 +27,9 @@
 //   - connection_count <= max_connections, time_wait_count <= time_wait_max, half-open <=
 //     syn_backlog and accept queue <= backlog per listener;
 //   - every emitted packet parses (IPv4 header, TCP or ICMP checksum), and comes from the host;
+//   - after a Fragmentation Needed / Packet Too Big, the segments the connection sends at once
+//     are at most an initial window (cwnd re-expressed in the new MSS, never a flood of small
+//     segments), and its send MSS is not below the PMTU floor;
 //   - timers make progress: on_timeout(d) moves the deadline past d within a bounded number of
 //     calls, and one output drain ends.
 // At the end of the program both applications close every handle and listener and the wire
@@ -59,6 +65,9 @@ enum class op : std::uint8_t {
   inject,          // side, connection#, seq sel, ack sel, flags, window sel, payload len, options
   inject_icmp,     // side, connection#, kind, seq sel
   inject_raw,      // side, fix checksums?, length, bytes...
+  connect6,        // side, port#, local port# (0: ephemeral): connect over IPv6
+  inject_ptb,      // side, connection#, seq sel, MTU sel (raw: u32 follows), from a router?
+  ooo_flood,       // side, connection#, count, gap, size, spread
   count_
 };
 

@@ -77,7 +77,9 @@
 #include "synack/io/sim/world.hpp"
 #include "synack/io/tun/tun_link.hpp"
 
-// runtime: the epoll event loop, the one-call host_driver, blocking sockets, the real clock
+// runtime: the epoll event loop, the one-call host_driver, blocking sockets, the real clock,
+// the trim of freed memory when memory pressure ends
 #include "synack/runtime/blocking.hpp"
 #include "synack/runtime/event_loop.hpp"
 #include "synack/runtime/host_driver.hpp"
+#include "synack/runtime/memory_trim.hpp"

@@ -185,6 +185,7 @@ int event_loop::wait_ms(duration max_wait) const {
     if (t && (!d || *t < *d)) d = t;
   };
   consider(link_.next_deadline());
+  consider(trimmer_.next_deadline());
   if (!timers_.empty()) consider(timers_.begin()->first);
   // read_link() stopped at its bound, or the link holds packets its descriptor will not
   // signal: go on without sleeping.
@@ -231,6 +232,8 @@ void event_loop::run_once(duration max_wait) {
   }
   if (!timers_.empty() && timers_.begin()->first <= now_) timer_due = true;
   fire_timers();
+  trimmer_.observe(now_, host_->memory().level);
+  stats_.memory_trims = trimmer_.trims();
   count_wake(timeout_ms, link_read, other_fd, timer_due);
 }
 

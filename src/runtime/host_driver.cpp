@@ -54,9 +54,12 @@ turn_result host_driver::turn(instant now) {
     r.host_timeout = true;
   }
   more = transmit(now, r) || more;
+  trimmer_.observe(now, host_.memory().level);
 
   r.next = host_.next_deadline();
-  if (auto d = link_.next_deadline(); d && (!r.next || *d < *r.next)) r.next = d;
+  for (const auto d : {link_.next_deadline(), trimmer_.next_deadline()}) {
+    if (d && (!r.next || *d < *r.next)) r.next = d;
+  }
   if (more && (!r.next || now < *r.next)) r.next = now;
   return r;
 }

@@ -98,6 +98,10 @@ TEST(fuzz_driver, seed_programs_reach_the_synchronized_states) {
                               "host:syn_queue_full", "host:icmp_unmatched", "tcp:time_wait"}) {
     EXPECT_NE(all.find(counter), std::string::npos) << counter << " never counted";
   }
+  // Issue #13: Packet Too Big lowers an MSS (IPv4 and IPv6), out-of-order floods are held.
+  for (const char* sign : {"inject_ptb", "pmtu_reductions=", "ESTABLISHED(v6)", "ooo_flood", "(ooo="}) {
+    EXPECT_NE(all.find(sign), std::string::npos) << sign << " never seen";
+  }
 }
 
 }  // namespace

@@ -43,8 +43,6 @@ class http_server final : public server_app {
     int file = -1;
     std::uint64_t file_left = 0;
     std::uint64_t file_pos = 0;
-    std::vector<std::byte> pending;  // read from the file, not yet accepted by send()
-    std::size_t pending_off = 0;
     bool busy = false;  // a response is in progress
     bool keep_alive = true;
     bool peer_eof = false;
@@ -124,23 +122,21 @@ class http_server final : public server_app {
       if (!w) return blocked(h, w.error());
       s.head_off += *w;
     }
-    while (s.pending_off < s.pending.size() || s.file_left > 0) {
-      if (s.pending_off == s.pending.size()) {
-        s.pending.resize(static_cast<std::size_t>(std::min<std::uint64_t>(chunk, s.file_left)));
-        const ssize_t n = ::pread(s.file, s.pending.data(), s.pending.size(), static_cast<off_t>(s.file_pos));
-        if (n <= 0) return finish(h);  // the file shrank under us: the length is now a lie
-        s.pending.resize(static_cast<std::size_t>(n));
-        s.pending_off = 0;
-        s.file_pos += static_cast<std::uint64_t>(n);
-        s.file_left -= static_cast<std::uint64_t>(n);
-      }
-      auto w = loop_.send(h, bytes{s.pending}.subspan(s.pending_off));
+    // The file is the buffer (as sendfile): a chunk is read into the server's one buffer and
+    // the position advances by what send() took; the rest is read again when there is room.
+    // A connection whose peer holds a zero window so pins no memory of the server's own
+    // (issue #13 case 5: 500 of them held 64 KiB each in a per-connection chunk).
+    while (s.file_left > 0) {
+      const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, s.file_left));
+      const ssize_t n = ::pread(s.file, buf_.data(), want, static_cast<off_t>(s.file_pos));
+      if (n <= 0) return finish(h);  // the file shrank under us: the length is now a lie
+      auto w = loop_.send(h, bytes{buf_.data(), static_cast<std::size_t>(n)});
       if (!w) return blocked(h, w.error());
-      s.pending_off += *w;
+      if (*w == 0) return blocked(h, tcp_error::would_block);
+      s.file_pos += *w;
+      s.file_left -= *w;
     }
     close_file(s);
-    s.pending.clear();
-    s.pending_off = 0;
     s.busy = false;
     if (!s.keep_alive) return finish(h);  // we close first: TIME-WAIT is ours
     next_request(h);

@@ -194,6 +194,11 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
   // SYNACK_TUN_GRO=off turns that off (to compare).
   const char* gro = std::getenv("SYNACK_TUN_GRO");
   s->loop_->set_rx_coalescing(!s->tun_->offload() && (gro == nullptr || std::string_view{gro} != "off"));
+  // malloc_trim(0) when memory pressure ends (runtime/memory_trim.hpp); SYNACK_MALLOC_TRIM=off
+  // keeps freed memory in the process instead (to compare).
+  if (const char* trim = std::getenv("SYNACK_MALLOC_TRIM"); trim != nullptr && std::string_view{trim} == "off") {
+    s->loop_->set_memory_trim(runtime::memory_trim_options{.enabled = false, .min_interval = {}, .trim = {}});
+  }
   s->log_ = std::make_unique<stderr_log>();
   s->loop_->host().set_log(s->log_.get());
 

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "synack/io/link.hpp"
+#include "synack/runtime/memory_trim.hpp"
 #include "synack/stack/host.hpp"
 #include "synack/stack/rx_coalescer.hpp"
 
@@ -66,6 +67,9 @@ struct loop_stats {
   // Receive coalescing (set_rx_coalescing): runs of segments merged, and the segments in them.
   std::uint64_t rx_coalesced_runs = 0;
   std::uint64_t rx_coalesced_segments = 0;
+  // Freed memory handed back to the system when the host's memory pressure ended
+  // (memory_trim.hpp: malloc_trim(0), at most once a second).
+  std::uint64_t memory_trims = 0;
 };
 
 class event_loop {
@@ -113,6 +117,8 @@ class event_loop {
   // Coalesce in-order data segments of one connection within each received batch before the
   // host sees them (rx_coalescer: GRO-like), for a link without offloads. Off by default.
   void set_rx_coalescing(bool on) { coalesce_ = on; }
+  // malloc_trim(0) when the host's memory pressure ends (memory_trim.hpp); on by default.
+  void set_memory_trim(memory_trim_options o) { trimmer_.set_options(std::move(o)); }
   [[nodiscard]] std::size_t open_handles() const { return conns_.size(); }
 
  private:
@@ -153,6 +159,7 @@ class event_loop {
   std::multimap<instant, std::pair<timer_id, std::function<void()>>> timers_;
   timer_id next_timer_ = 1;
   loop_stats stats_;
+  memory_trimmer trimmer_;
 };
 
 }  // namespace synack::runtime

@@ -6,6 +6,7 @@
 //      after each batch what the host has to send -> link.send / send_offload;
 //   3. the host's timers, if due -> host.on_timeout;
 //   4. everything the host has to send -> the link, then link.submit();
+//   5. malloc_trim(0) if the host's memory pressure just ended (memory_trim.hpp; on by default);
 // and it says when to make the next one: the earliest of the host's and the link's deadlines,
 // or `now` when packets were left waiting. Between turns the program uses the host's own
 // commands and polls (listen, connect, accept, send, recv, poll_event, status); what a command
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "synack/io/link.hpp"
+#include "synack/runtime/memory_trim.hpp"
 #include "synack/stack/host.hpp"
 
 namespace synack::runtime {
@@ -59,6 +61,10 @@ class host_driver {
   // counts and the second's `next`.
   turn_result run_once(duration max_wait);
 
+  // The trim of freed memory when the host's memory pressure ends (memory_trim.hpp).
+  void set_memory_trim(memory_trim_options o) { trimmer_.set_options(std::move(o)); }
+  [[nodiscard]] std::uint64_t memory_trims() const { return trimmer_.trims(); }
+
   [[nodiscard]] synack::host& host() { return host_; }
   [[nodiscard]] io::link& link() { return link_; }
 
@@ -69,6 +75,7 @@ class host_driver {
   synack::host& host_;
   io::link& link_;
   std::vector<std::byte> txbuf_;  // one packet, host.max_packet_len() bytes
+  memory_trimmer trimmer_;
 };
 
 }  // namespace synack::runtime
