@@ -26,6 +26,7 @@ void apply_linux_defaults(tcp_config& c) {
   c.nagle_minshall = true;  // tcp_nagle_check
   c.quickack = 16;          // TCP_MAX_QUICKACKS
   c.window_update_linux = true;  // tcp_cleanup_rbuf
+  c.active_reset_linux = true;   // tcp_send_active_reset
 }
 
 namespace {

@@ -261,7 +261,7 @@ void connection::abort(instant /*now*/) {
     case tcp_state::close_wait:
       // §3.10.5: <SEQ=SND.NXT><CTL=RST>. The RFC's SND.NXT never goes back; ours does on
       // a retransmission timeout, so SND.MAX is the RFC's SND.NXT (the peer may hold it all).
-      queue_reset(snd_.max, std::nullopt);
+      queue_active_reset();
       break;
   }
   rcv_.buf.release();
@@ -374,6 +374,16 @@ void connection::queue_delayed_ack(instant now, std::size_t len) {
 }
 
 void connection::queue_reset(seq_num seq, std::optional<seq_num> ack) { rst_ = pending_rst{seq, ack}; }
+
+// RFC 7323 §3.2: a RST SHOULD carry TSopt once timestamps are on; Linux's active resets carry
+// it and ACK = RCV.NXT. The receiver takes either (§5.3 R1 exempts RSTs from PAWS).
+void connection::queue_active_reset() {
+  if (!cfg_->active_reset_linux) {
+    queue_reset(snd_.max, std::nullopt);
+    return;
+  }
+  rst_ = pending_rst{snd_.max, rcv_.nxt, ts_ok_};
+}
 
 std::uint32_t connection::buffer_window() const {
   // While the user still reads, the window is the free receive buffer. An orphaned connection
@@ -496,7 +506,7 @@ bool connection::zero_window_given_up(instant now) {
   if (state_ == tcp_state::syn_sent || state_ == tcp_state::syn_received) return false;  // no window seen yet
   if (snd_.buf.empty() || now - snd_.progress_at < *cfg_->zero_window_timeout) return false;
   mem_.note(&memory_stats::zero_window_aborts);
-  queue_reset(snd_.max, std::nullopt);
+  queue_active_reset();
   rcv_.buf.release();
   enter_closed(close_reason::timeout);
   return true;
@@ -556,7 +566,7 @@ void connection::on_keepalive_timeout(instant now) {
                         ? keepalive_probes_ > 0 && now - keepalive_since_ >= *cfg_->user_timeout
                         : keepalive_probes_ >= cfg_->keepalive_count;
   if (gone) {
-    queue_reset(snd_.max, std::nullopt);
+    queue_active_reset();
     enter_closed(close_reason::timeout);
     return;
   }

@@ -77,7 +77,7 @@ bool connection::tso_allowed(bool fresh, bool urgent) const {
 
 
 std::size_t connection::write_next(instant now, mutable_bytes out) {
-  if (const std::size_t n = emit_control(out); n > 0) return n;
+  if (const std::size_t n = emit_control(now, out); n > 0) return n;
   switch (state_) {
     case tcp_state::closed:
     case tcp_state::listen:
@@ -134,8 +134,9 @@ std::size_t connection::write_next(instant now, mutable_bytes out) {
 
 // A RST owed to the peer (abort, or an unacceptable ACK). Sent even from CLOSED.
 // DEVIATION(Linux tcp_v4_send_reset): RFC 7323 §3.2 says a RST SHOULD carry timestamps too; it
-// goes without, and the peer accepts it without (RSTs are exempt from PAWS, §5.3 R1).
-std::size_t connection::emit_control(mutable_bytes out) {
+// goes without, and the peer accepts it without (RSTs are exempt from PAWS, §5.3 R1). An
+// active reset with tcp_config::active_reset_linux carries them (queue_active_reset).
+std::size_t connection::emit_control(instant now, mutable_bytes out) {
   if (!rst_) return 0;
   tcp_repr& r = fresh_header();
   r.src_port = tuple_.local_port;
@@ -143,6 +144,7 @@ std::size_t connection::emit_control(mutable_bytes out) {
   r.seq = rst_->seq;
   r.ack = rst_->ack;
   r.flags = tcp_flag::rst;
+  if (rst_->timestamps) r.options.timestamps = tcp_timestamps{ts_clock(now), ts_recent_};
   rst_.reset();
   last_tx_.rst = true;
   r.emit(out, tuple_.local_addr, tuple_.remote_addr);

@@ -171,5 +171,33 @@ TEST(timestamps, sack_blocks_beside_timestamps__at_most_three) {
                               .ts = ts(our_ts(2), 1001)});
 }
 
+
+// RFC 9293 §3.10.5's abort RST is <SEQ=SND.NXT><CTL=RST>; with active_reset_linux it is
+// Linux's tcp_send_active_reset: ACK = RCV.NXT and TSopt (RFC 7323 §3.2: a RST SHOULD carry
+// it), TSval from the clock of now and TSecr = TS.Recent.
+TEST(timestamps, active_reset_linux__close_with_unread_data_sends_rst_ack_with_timestamps) {
+  for (const bool linux_rst : {false, true}) {
+    tcp_config cfg;
+    cfg.active_reset_linux = linux_rst;
+    tcp_harness h(cfg);
+    establish_ts(h);
+    h.send(at_ms(10), seg{.seq = h.r(1), .ack = h.l(1), .payload = "unread", .ts = ts(1010, our_ts(0))});
+    h.expect_recv(at_ms(50), seg{.seq = h.l(1), .ack = h.r(7), .ts = ts(our_ts(50), 1010)});  // delayed ACK
+    ASSERT_TRUE(h.conn().close(at_ms(1050)).has_value());
+    const auto reset = h.poll(at_ms(1050));
+    ASSERT_TRUE(reset.has_value());
+    EXPECT_TRUE(reset->rst());
+    EXPECT_EQ(reset->seq.raw, h.l(1).raw);
+    if (linux_rst) {
+      ASSERT_TRUE(reset->ack.has_value());
+      EXPECT_EQ(reset->ack->raw, h.r(7).raw);
+      EXPECT_EQ(reset->options.timestamps, ts(our_ts(1050), 1010));
+    } else {
+      EXPECT_FALSE(reset->ack.has_value());
+      EXPECT_FALSE(reset->options.timestamps.has_value());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace synack::test

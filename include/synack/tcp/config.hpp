@@ -177,6 +177,11 @@ struct tcp_config {
   // A reader that keeps up with a large buffer then sends no window-only ACKs; RFC 9293's rule
   // alone (off: the default) announces every MSS the read frees.
   bool window_update_linux = false;
+  // Linux's active reset (tcp_send_active_reset): the RST of an abort (close with unread
+  // data, SO_LINGER 0), a zero-window give-up or dead keep-alive also carries ACK = RCV.NXT and,
+  // with timestamps on, TSopt (RFC 7323 §3.2's SHOULD). Off: RFC 9293 §3.10.5's
+  // <SEQ=SND.NXT><CTL=RST>.
+  bool active_reset_linux = false;
   // Linux's TCP_CORK: a segment shorter than the MSS is held (whatever `no_delay` says) until
   // the cork is removed, a FIN follows it, connection::push() lets it go, or the persist
   // timer's SWS override fires (about an RTO: Linux's 200 ms ceiling is its probe timer).

@@ -401,7 +401,7 @@ class connection {
     return last_tx_.len;
   }
   std::size_t write_next(instant now, mutable_bytes out);
-  std::size_t emit_control(mutable_bytes out);
+  std::size_t emit_control(instant now, mutable_bytes out);
   std::size_t emit_syn(instant now, mutable_bytes out);
   struct send_plan {
     std::uint32_t len = 0;
@@ -458,7 +458,12 @@ class connection {
   struct pending_rst {
     seq_num seq;
     std::optional<seq_num> ack;
+    bool timestamps = false;  // carries TSopt (an active reset with tcp_config::active_reset_linux)
   };
+  // The RST of an abort, a zero-window give-up or dead keep-alive (Linux's
+  // tcp_send_active_reset): RFC 9293's <SEQ=SND.NXT><CTL=RST>, or with
+  // tcp_config::active_reset_linux also ACK = RCV.NXT and timestamps.
+  void queue_active_reset();
   std::optional<pending_rst> rst_;  // one RST owed (replaces an older one)
   [[nodiscard]] bool user_timed_out(instant now) const {
     return cfg_->user_timeout && now - snd_.progress_at >= *cfg_->user_timeout;
