@@ -7,7 +7,8 @@
 # Checks: curl 1 MiB and 16 MiB (SHA-256 equal) over IPv4 and IPv6, a 16 MiB socat upload
 # byte-exact, a half-close (socat shuts its write side, then reads the whole echo), a refused
 # port answered with a reset, a client reset carried upstream, and synack stat's "Proxy:"
-# counters: the relayed bytes prove every byte went through synack.
+# counters: the relayed bytes prove every byte went through synack. Then --out-mark with the
+# whole-host rules (every unmarked packet into the TUN), a 16 MiB download through it.
 . "$(dirname "$0")/lib.sh"
 interop_init "$@"
 need curl socat ss nsenter python3
@@ -192,4 +193,32 @@ want_down=$((17 * 1048576 + 1048576))
 echo "ok: synack stat: $(proxy_counter sessions_opened) sessions, bytes_up $up, bytes_down $down, none active"
 kill "$PROXY_PID"
 wait "$PROXY_PID" 2>/dev/null || true
+for _ in $(seq 100); do
+  ip link show "$TUN" >/dev/null 2>&1 || break
+  sleep 0.05
+done
+
+# --out-mark, the whole-host way: everything without the mark goes into the TUN device (this
+# namespace's own traffic too), the proxy's marked sockets use the main table. Were the mark
+# missing, its upstream connects would loop back into synack and the download would fail.
+ip rule del iif r0 lookup 100 priority 100
+timeout -k 5 600 "$SYNACK_BIN" proxy --tun "$TUN" --addr "$SYN_ADDR/24" --direct --out-mark 81 --ctl "$CTL" \
+  2>"$WORK/proxy-mark.err" &
+PROXY_PID=$!
+PIDS+=("$PROXY_PID")
+for _ in $(seq 100); do
+  grep -q "synack proxy: direct via" "$WORK/proxy-mark.err" 2>/dev/null && break
+  kill -0 "$PROXY_PID" 2>/dev/null || fail "synack proxy --out-mark exited: $(cat "$WORK/proxy-mark.err")"
+  sleep 0.05
+done
+sysctl -qw "net.ipv4.conf.$TUN.rp_filter=0"
+ip route add default dev "$TUN" table 100
+ip rule add fwmark 81 lookup main priority 90
+ip rule add iif "$TUN" lookup main priority 91   # synack's answers to the client: forwarded normally
+ip rule add not fwmark 81 lookup 100 priority 101
+t0=$(now_ms)
+timeout 60 nsenter -t "$CLIENT_NS" -n curl -4 -sf -o "$WORK/curl.mark" "http://$SERVER:8080/big" ||
+  fail "curl through synack proxy --out-mark: $(cat "$WORK/proxy-mark.err")"
+same_file "$WORK/www/big" "$WORK/curl.mark" "curl through synack proxy --out-mark 81 in $(($(now_ms) - t0)) ms"
+[ "$(proxy_counter bytes_down)" -ge $((16 * 1048576)) ] || fail "--out-mark: bytes_down $(proxy_counter bytes_down)"
 echo "PASS"
