@@ -6,9 +6,10 @@
 # of an "internet" namespace with kernel servers on 198.51.100.10 and 2001:db8:100::10.
 # Checks: curl 1 MiB and 16 MiB (SHA-256 equal) over IPv4 and IPv6, a 16 MiB socat upload
 # byte-exact, a half-close (socat shuts its write side, then reads the whole echo), a refused
-# port answered with a reset, a client reset carried upstream, and synack stat's "Proxy:"
-# counters: the relayed bytes prove every byte went through synack. Then --out-mark with the
-# whole-host rules (every unmarked packet into the TUN), a 16 MiB download through it.
+# port answered with a reset, resets carried both ways, an unreachable upstream (reset, about
+# 3 s of ARP), and synack stat's "Proxy:" counters: the relayed bytes prove every byte went
+# through synack, no session is left. Then --out-mark with the whole-host rules (every
+# unmarked packet into the TUN), a 16 MiB download through it. About 11 s.
 . "$(dirname "$0")/lib.sh"
 interop_init "$@"
 need curl socat ss nsenter python3
@@ -82,7 +83,21 @@ bg_inet http4 timeout 300 python3 -m http.server --bind "$SERVER" -d "$WORK/www"
 bg_inet upload timeout 300 socat -u "TCP-LISTEN:9000,bind=$SERVER,reuseaddr" "OPEN:$WORK/up.out,creat,trunc"
 bg_inet echo timeout 300 socat "TCP-LISTEN:7000,bind=$SERVER,reuseaddr,fork" EXEC:cat
 bg_inet reset timeout 300 socat -u "TCP-LISTEN:7001,bind=$SERVER,reuseaddr" "OPEN:$WORK/rst.out,creat,trunc"
-for port in 8080 9000 7000 7001; do
+# Port 7002 resets every connection after reading from it (SO_LINGER 0).
+cat >"$WORK/rst_server.py" <<'PY'
+import socket, struct, sys
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], 7002))
+l.listen(8)
+while True:
+    c, _ = l.accept()
+    c.recv(100)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+PY
+bg_inet rstsrv timeout 300 python3 "$WORK/rst_server.py" "$SERVER"
+for port in 8080 9000 7000 7001 7002; do
   for _ in $(seq 200); do
     [ -n "$(in_inet ss -Hltn "sport = :$port")" ] && break
     sleep 0.05
@@ -176,6 +191,32 @@ for _ in $(seq 100); do
 done
 [ "$(proxy_counter resets_client)" -ge 1 ] || fail "the client's reset was not carried: $(synack_stat | grep Proxy:)"
 echo "ok: a client reset is carried upstream (resets_client $(proxy_counter resets_client))"
+
+# An upstream reset reaches the client as a reset (ECONNRESET from the kernel -> RST).
+in_client timeout 30 python3 - "$SERVER" <<'PY' || fail "upstream reset not carried to the client"
+import socket, sys
+s = socket.create_connection((sys.argv[1], 7002), timeout=10)
+s.sendall(b"hello")
+try:
+    while s.recv(100):
+        pass
+except ConnectionResetError:
+    sys.exit(0)
+sys.exit("EOF instead of a reset")
+PY
+[ "$(proxy_counter resets_upstream)" -ge 1 ] || fail "resets_upstream not counted: $(synack_stat | grep Proxy:)"
+echo "ok: an upstream reset is carried to the client (ECONNRESET)"
+
+# An unreachable upstream (no such host on the link: ARP fails, EHOSTUNREACH in about 3 s):
+# the client's connection is reset, the failure counted by its reason.
+rc=0
+t0=$(now_ms)
+timeout 30 nsenter -t "$CLIENT_NS" -n curl -4 -s -o /dev/null "http://198.51.100.99:8080/" || rc=$?
+case $rc in
+  7 | 52 | 56) echo "ok: unreachable upstream -> curl exit $rc in $(($(now_ms) - t0)) ms" ;;
+  *) fail "unreachable upstream: curl exit $rc, want 7, 52 or 56" ;;
+esac
+[ "$(proxy_counter failed_unreachable)" -ge 1 ] || fail "failed_unreachable not counted: $(synack_stat | grep Proxy:)"
 
 # Every session ended (no leak), and the relayed bytes: all of the above went through synack.
 for _ in $(seq 100); do
