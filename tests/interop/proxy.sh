@@ -5,11 +5,12 @@
 # (any-address) and relays it through a kernel socket bound to the veth link (--out-interface)
 # of an "internet" namespace with kernel servers on 198.51.100.10 and 2001:db8:100::10.
 # Checks: curl 1 MiB and 16 MiB (SHA-256 equal) over IPv4 and IPv6, a 16 MiB socat upload
-# byte-exact, a half-close (socat shuts its write side, then reads the whole echo), a refused
+# byte-exact, backpressure from a slow reader, a half-close (socat shuts its write side, then
+# reads the whole echo), a refused
 # port answered with a reset, resets carried both ways, an unreachable upstream (reset, about
 # 3 s of ARP), and synack stat's "Proxy:" counters: the relayed bytes prove every byte went
 # through synack, no session is left. Then --out-mark with the whole-host rules (every
-# unmarked packet into the TUN), a 16 MiB download through it. About 11 s.
+# unmarked packet into the TUN), a 16 MiB download through it. About 15 s.
 . "$(dirname "$0")/lib.sh"
 interop_init "$@"
 need curl socat ss nsenter python3
@@ -147,6 +148,23 @@ if [ $HAVE6 -eq 1 ]; then
 else
   echo "note: no IPv6 in this kernel, IPv6 checks skipped"
 fi
+
+# Backpressure: a client reading at 4 MB/s. The proxy's buffer toward it fills, so the proxy
+# stops reading its upstream socket, whose receive queue (in this namespace) then holds bytes;
+# a proxy that read on regardless would keep that queue empty. The download stays whole.
+t0=$(now_ms)
+timeout 60 nsenter -t "$CLIENT_NS" -n curl -4 -sf --limit-rate 4M -o "$WORK/curl.slow" "http://$SERVER:8080/big" &
+SLOW=$!
+max_recvq=0
+for _ in $(seq 20); do
+  sleep 0.1
+  q=$(ss -Htn state established "dport = :8080" | awk '{print $1}' | sort -n | tail -1)
+  [ "${q:-0}" -gt "$max_recvq" ] && max_recvq=$q
+done
+wait "$SLOW" || fail "slow curl through the proxy"
+same_file "$WORK/www/big" "$WORK/curl.slow" "curl --limit-rate 4M through synack proxy in $(($(now_ms) - t0)) ms"
+[ "$max_recvq" -ge 65536 ] || fail "backpressure: the upstream socket's Recv-Q stayed at $max_recvq"
+echo "ok: backpressure: the proxy stopped reading upstream (Recv-Q up to $max_recvq bytes) while the client was slow"
 
 # Upload, byte-exact.
 t0=$(now_ms)
