@@ -6,10 +6,9 @@
 # of an "internet" namespace with kernel servers on 198.51.100.10 and 2001:db8:100::10.
 # Checks: curl 1 MiB and 16 MiB (SHA-256 equal) over IPv4 and IPv6, a 16 MiB socat upload
 # byte-exact, backpressure from a slow reader, a half-close (socat shuts its write side, then
-# reads the whole echo), a refused
-# port answered with a reset, resets carried both ways, an unreachable upstream (reset, about
-# 3 s of ARP), and synack stat's "Proxy:" counters: the relayed bytes prove every byte went
-# through synack, no session is left. Then --out-mark with the whole-host rules (every
+# reads the whole echo), a refused port answered with a reset, resets carried both ways, an
+# unreachable upstream (reset, about 3 s of ARP), and synack stat's "Proxy:" counters: the
+# relayed bytes prove every byte went through synack, no session is left. Then --out-mark with the whole-host rules (every
 # unmarked packet into the TUN), a 16 MiB download through it. About 15 s.
 . "$(dirname "$0")/lib.sh"
 interop_init "$@"

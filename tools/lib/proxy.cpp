@@ -113,7 +113,10 @@ proxy::session* proxy::find(std::uint64_t id) {
 
 void proxy::on_accept(conn_handle h) {
   auto st = loop_.host().status(h);
-  if (!st) return;
+  if (!st) {
+    (void)loop_.abort(h);  // cannot happen for a handle just accepted; never leak it
+    return;
+  }
   auto s = std::make_unique<session>();
   s->id = next_id_++;
   s->h = h;
@@ -183,12 +186,23 @@ void proxy::on_fd(std::uint64_t id, std::uint32_t events) {
     finish_connect(*s);
     return;
   }
+  if ((events & EPOLLERR) != 0) {
+    // An error (a reset) is reported whatever we watch for, and again on every wait while it
+    // stands, even when a full buffer keeps us from reading into recv's error: take it now.
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+    if (err != 0) {
+      reset_from_upstream(*s, err);
+      return;
+    }
+  }
   if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) {
     read_upstream(*s);
     s = find(id);
     if (s == nullptr) return;
   }
-  if ((events & (EPOLLOUT | EPOLLERR)) != 0) flush_up(*s);
+  if ((events & EPOLLOUT) != 0) flush_up(*s);
 }
 
 void proxy::finish_connect(session& s) {
