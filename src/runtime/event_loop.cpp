@@ -72,6 +72,13 @@ result<listener_handle, host_error> event_loop::listen(std::uint16_t port, std::
   return r;
 }
 
+result<listener_handle, host_error> event_loop::listen_any(std::size_t backlog, const any_address_options& opts,
+                                                          accept_callback on_accept) {
+  auto r = host_->listen_any(backlog, opts);
+  if (r) listeners_[r->index] = {*r, std::move(on_accept)};
+  return r;
+}
+
 void event_loop::close_listener(listener_handle l) {
   listeners_.erase(l.index);
   host_->close_listener(now_, l);

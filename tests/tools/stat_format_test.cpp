@@ -104,7 +104,7 @@ TEST(stat_format, json_schema_is_stable) {
   req.json = true;
   const std::string j = format_stat(f.h, instant{}, req, "test");
   for (const char* key : {"\"host\":\"10.77.0.2\"", "\"who\":\"test\"", "\"connections\":[", "\"summary\":{\"total\":3,",
-                          "\"counters\":{", "\"io\":null", "\"local_addr\":\"10.77.0.2\",\"local_port\":80,",
+                          "\"counters\":{", "\"io\":null", "\"proxy\":null}", "\"local_addr\":\"10.77.0.2\",\"local_port\":80,",
                           "\"peer_addr\":\"10.77.0.1\",\"peer_port\":5000,", "\"listener\":null",
                           "\"SYN-RECEIVED\":2", "\"LISTEN\":1", "\"internals\":{\"congestion\":\"cubic\",\"srtt_us\":null,",
                           "\"ooo_bytes\":0,\"spurious_undos\":0,\"loss_probes\":0,\"probe_recoveries\":0}"}) {
@@ -127,6 +127,29 @@ TEST(stat_format, json_schema_is_stable) {
   for (char c : j) depth += c == '{' || c == '[' ? 1 : c == '}' || c == ']' ? -1 : 0;
   EXPECT_EQ(depth, 0);
   EXPECT_EQ(j.front(), '{');
+}
+
+// `synack proxy`'s counters: a "Proxy:" line after the Io block, a "proxy" object in the JSON.
+TEST(stat_format, proxy_counters_in_text_and_json) {
+  flooded_host f;
+  io_report io;
+  io.mode = "read/write";
+  io.proxy = proxy_stats{.sessions_opened = 3, .sessions_active = 1, .bytes_up = 100, .bytes_down = 2000,
+                         .failed_refused = 1};
+  stat_request req;
+  const std::string t = format_stat(f.h, instant{}, req, "test", &io);
+  EXPECT_NE(t.find("\nProxy: sessions_opened 3 sessions_active 1 bytes_up 100 bytes_down 2000 failed_refused 1 "
+                   "failed_unreachable 0 failed_timeout 0 failed_other 0 resets_client 0 resets_upstream 0\n"),
+            std::string::npos)
+      << t;
+  req.json = true;
+  const std::string j = format_stat(f.h, instant{}, req, "test", &io);
+  EXPECT_NE(j.find(",\"proxy\":{\"sessions_opened\":3,\"sessions_active\":1,\"bytes_up\":100,\"bytes_down\":2000,"
+                   "\"failed_refused\":1,"),
+            std::string::npos)
+      << j;
+  io.proxy.reset();
+  EXPECT_EQ(format_stat(f.h, instant{}, stat_request{}, "test", &io).find("Proxy:"), std::string::npos);
 }
 
 TEST(stat_format, filters_and_summary) {

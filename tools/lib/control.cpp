@@ -124,6 +124,21 @@ void append_io_json(std::string& out, const io_report& io) {
       l.rx_coalesced_segments, l.memory_trims);
 }
 
+// `synack proxy`'s counters; null from the other tools (every key is always present).
+void append_proxy_json(std::string& out, const io_report* io) {
+  if (io == nullptr || !io->proxy) {
+    out += ",\"proxy\":null";
+    return;
+  }
+  const proxy_stats& p = *io->proxy;
+  out += fmt::format(
+      ",\"proxy\":{{\"sessions_opened\":{},\"sessions_active\":{},\"bytes_up\":{},\"bytes_down\":{},"
+      "\"failed_refused\":{},\"failed_unreachable\":{},\"failed_timeout\":{},\"failed_other\":{},"
+      "\"resets_client\":{},\"resets_upstream\":{}}}",
+      p.sessions_opened, p.sessions_active, p.bytes_up, p.bytes_down, p.failed_refused, p.failed_unreachable,
+      p.failed_timeout, p.failed_other, p.resets_client, p.resets_upstream);
+}
+
 void append_io_text(std::string& out, const io_report& io) {
   const auto& l = io.loop;
   out += fmt::format(
@@ -135,6 +150,14 @@ void append_io_text(std::string& out, const io_report& io) {
       io.link.rx_direct_reads, l.wake_link, l.wake_fd, l.wake_timer, l.wake_timeout, l.wake_no_sleep, l.iterations,
       l.rx_batches, io.offload ? "on" : "off", io.link.rx_super_packets, io.link.tx_super_packets,
       l.rx_coalesced_runs, l.rx_coalesced_segments, l.memory_trims);
+  if (io.proxy) {
+    const proxy_stats& p = *io.proxy;
+    out += fmt::format(
+        "Proxy: sessions_opened {} sessions_active {} bytes_up {} bytes_down {} failed_refused {} "
+        "failed_unreachable {} failed_timeout {} failed_other {} resets_client {} resets_upstream {}\n",
+        p.sessions_opened, p.sessions_active, p.bytes_up, p.bytes_down, p.failed_refused, p.failed_unreachable,
+        p.failed_timeout, p.failed_other, p.resets_client, p.resets_upstream);
+  }
 }
 
 
@@ -332,6 +355,7 @@ std::string format_stat(const host& h, instant now, const stat_request& req, con
     } else {
       out += ",\"io\":null";
     }
+    append_proxy_json(out, io);
     out += "}\n";
     return out;
   }

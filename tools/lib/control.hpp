@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "proxy.hpp"
 #include "synack/runtime/event_loop.hpp"
 
 namespace synack::tools {
@@ -24,6 +25,8 @@ struct io_report {
   runtime::loop_stats loop;
   io::link_stats link;
   bool offload = false;  // the TUN device's checksum and segmentation offload is on
+  // `synack proxy`'s relay counters: a "Proxy:" line and a "proxy" object (other tools: none).
+  std::optional<proxy_stats> proxy;
 };
 
 // What `synack stat` asks for. On the control socket it is one line (encode/parse):
@@ -47,7 +50,8 @@ struct stat_request {
 };
 
 // Formats the connection table (listeners, TCBs, TIME-WAIT records) and the counters.
-// With `io`, the text ends with an "Io:" block and the JSON has an "io" object.
+// With `io`, the text ends with an "Io:" block and the JSON has an "io" object (and, from
+// `synack proxy`, a "Proxy:" line and a "proxy" object).
 [[nodiscard]] std::string format_stat(const host& h, instant now, const stat_request& req, const std::string& who,
                                       const io_report* io = nullptr);
 

@@ -3,10 +3,12 @@
 // faults(...) and pcap(...) decorators, driven by the runtime's event loop, with a control
 // socket for `synack stat` and clean shutdown on SIGINT/SIGTERM.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "proxy.hpp"
 #include "synack/io/link/faults_link.hpp"
 #include "synack/io/link/pcap_link.hpp"
 #include "synack/io/tun/tun_link.hpp"
@@ -77,6 +79,8 @@ class net_session {
   // At exit: --svg/--html drawn from the capture (`who` prefixes messages). True when none was
   // asked for or all were written.
   bool write_ladders(const std::string& who);
+  // `synack proxy`: its counters, for the control socket's "Proxy:" line.
+  void set_proxy_stats(std::function<proxy_stats()> f) { proxy_stats_ = std::move(f); }
 
  private:
   net_session() = default;
@@ -93,6 +97,7 @@ class net_session {
   std::unique_ptr<runtime::event_loop> loop_;
   std::unique_ptr<control_server> ctl_;
   std::unique_ptr<host_log> log_;  // prints the host's notices (SYN flood) on stderr
+  std::function<proxy_stats()> proxy_stats_;
   int signal_fd_ = -1;
   bool interrupted_ = false;
 };

@@ -12,6 +12,7 @@ namespace synack::tools {
 void add_demo(CLI::App& app);
 void add_serve(CLI::App& app);
 void add_connect(CLI::App& app);
+void add_proxy(CLI::App& app);
 void add_stat(CLI::App& app);
 void add_pkt(CLI::App& app);
 void add_diagram(CLI::App& app);

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   synack::tools::add_demo(app);
   synack::tools::add_serve(app);
   synack::tools::add_connect(app);
+  synack::tools::add_proxy(app);
   synack::tools::add_stat(app);
   synack::tools::add_pkt(app);
   synack::tools::add_diagram(app);

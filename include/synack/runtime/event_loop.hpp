@@ -82,6 +82,10 @@ class event_loop {
 
   // ---- applications over host handles -----------------------------------------------------
   result<listener_handle, host_error> listen(std::uint16_t port, std::size_t backlog, accept_callback on_accept);
+  // An any-address listener (host::listen_any): on_accept for connections to destinations that
+  // are not this host's (a transparent proxy); status().tuple's local side is the original one.
+  result<listener_handle, host_error> listen_any(std::size_t backlog, const any_address_options& opts,
+                                                 accept_callback on_accept);
   void close_listener(listener_handle l);
   result<conn_handle, host_error> connect(const ip_addr& remote, std::uint16_t port, conn_callbacks cb);
   void set_callbacks(conn_handle h, conn_callbacks cb);

@@ -1,0 +1,411 @@
+// The direct-mode relay of `synack proxy` (proxy.hpp): synack connection <-> kernel socket.
+#include "proxy.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+namespace synack::tools {
+
+// A bounded byte queue for one direction: filled at `end`, drained from `begin`; the bytes
+// move to the front only when the free tail is gone (rarely: the sender usually drains it).
+struct relay_buffer {
+  std::vector<std::byte> data;
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  [[nodiscard]] bool empty() const { return begin == end; }
+  [[nodiscard]] std::size_t size() const { return end - begin; }
+  [[nodiscard]] bool full() const { return size() == data.size(); }
+  [[nodiscard]] bytes queued() const { return {data.data() + begin, size()}; }
+  mutable_bytes space() {
+    if (end == data.size() && begin > 0) {
+      std::memmove(data.data(), data.data() + begin, size());
+      end -= begin;
+      begin = 0;
+    }
+    return {data.data() + end, data.size() - end};
+  }
+  void consume(std::size_t n) {
+    begin += n;
+    if (begin == end) begin = end = 0;
+  }
+};
+
+struct proxy::session {
+  std::uint64_t id = 0;
+  conn_handle h;
+  bool h_open = true;  // we hold `h` (false once closed, aborted or released by the loop)
+  int fd = -1;
+  four_tuple tuple;        // local: the original destination; remote: the client
+  relay_buffer up;         // client -> upstream
+  relay_buffer down;       // upstream -> client
+  bool connecting = true;  // the kernel socket's connect has not completed
+  runtime::timer_id connect_timer = 0;
+  std::uint32_t interest = 0;  // what the event loop watches fd for (0: not watched)
+  bool tun_paused = false;     // pause_reading(h) while `up` is full
+  bool tun_eof = false;        // the client's FIN was read
+  bool up_shut = false;        // shutdown(SHUT_WR) done on fd
+  bool kern_eof = false;       // the upstream's EOF was read
+  bool tun_shut = false;       // the synack side's FIN queued (loop.shutdown)
+};
+
+namespace {
+
+// The original destination as a kernel socket address.
+socklen_t to_sockaddr(const ip_addr& a, std::uint16_t port, sockaddr_storage& ss) {
+  std::memset(&ss, 0, sizeof ss);
+  if (a.is_v4()) {
+    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(port);
+    s4->sin_addr.s_addr = htonl(a.low32());
+    return sizeof(sockaddr_in);
+  }
+  auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  s6->sin6_family = AF_INET6;
+  s6->sin6_port = htons(port);
+  std::memcpy(&s6->sin6_addr, a.v6().octets.data(), 16);
+  return sizeof(sockaddr_in6);
+}
+
+}  // namespace
+
+result<std::unique_ptr<proxy>, std::string> proxy::start(runtime::event_loop& loop, const proxy_options& o) {
+  std::unique_ptr<proxy> p(new proxy(loop, o));
+  proxy* self = p.get();
+  // One any-address listener per family: IPv4 and IPv6 destinations alike.
+  for (listen_family f : {listen_family::v4, listen_family::v6}) {
+    any_address_options ao;
+    ao.family = f;
+    auto l = loop.listen_any(o.backlog, ao, [self](conn_handle h) { self->on_accept(h); });
+    if (!l) return unexpected{fmt::format("any-address listener ({}): {}", f == listen_family::v4 ? "IPv4" : "IPv6",
+                               to_string(l.error()))};
+  }
+  return p;
+}
+
+proxy::proxy(runtime::event_loop& loop, proxy_options o) : loop_(loop), opts_(std::move(o)) {}
+
+proxy::~proxy() {
+  // At exit: every kernel socket is closed (no fd outlives the proxy); the synack side goes
+  // with the host.
+  for (auto& [id, s] : sessions_) {
+    if (s->fd >= 0) {
+      loop_.unwatch(s->fd);
+      ::close(s->fd);
+    }
+  }
+}
+
+proxy::session* proxy::find(std::uint64_t id) {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+void proxy::on_accept(conn_handle h) {
+  auto st = loop_.host().status(h);
+  if (!st) {
+    (void)loop_.abort(h);  // cannot happen for a handle just accepted; never leak it
+    return;
+  }
+  auto s = std::make_unique<session>();
+  s->id = next_id_++;
+  s->h = h;
+  s->tuple = st->tuple;
+  const ip_addr& dst = s->tuple.local_addr;
+  const std::uint64_t id = s->id;
+  session& ref = *s;
+  sessions_.emplace(id, std::move(s));
+  ++stats_.sessions_opened;
+  ++stats_.sessions_active;
+  // The client's bytes wait in the synack connection until the upstream is there.
+  loop_.set_callbacks(h, {.on_established = {},
+                          .on_readable =
+                              [this, id] {
+                                if (session* x = find(id)) read_tun(*x);
+                              },
+                          .on_writable =
+                              [this, id] {
+                                if (session* x = find(id)) flush_down(*x);
+                              },
+                          .on_closed = [this, id](close_reason why) { on_tun_closed(id, why); }});
+  loop_.pause_reading(h, true);
+  ref.tun_paused = true;
+
+  const int fd = ::socket(dst.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    fail_connect(ref, errno);
+    return;
+  }
+  ref.fd = fd;
+  // The proxy's own traffic must not come back into the TUN (the routing loop): it leaves
+  // through the chosen interface, or carries a mark an `ip rule` routes elsewhere.
+  if (!opts_.out_interface.empty() &&
+      ::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, opts_.out_interface.data(),
+                   static_cast<socklen_t>(opts_.out_interface.size())) < 0) {
+    fail_connect(ref, errno);
+    return;
+  }
+  if (opts_.out_mark) {
+    const std::uint32_t mark = *opts_.out_mark;
+    if (::setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) {
+      fail_connect(ref, errno);
+      return;
+    }
+  }
+  ref.up.data.resize(opts_.buffer);
+  ref.down.data.resize(opts_.buffer);
+  sockaddr_storage ss;
+  const socklen_t len = to_sockaddr(dst, ref.tuple.local_port, ss);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&ss), len) < 0 && errno != EINPROGRESS) {
+    fail_connect(ref, errno);
+    return;
+  }
+  ref.connect_timer = loop_.call_after(opts_.connect_timeout, [this, id] {
+    if (session* x = find(id); x && x->connecting) {
+      x->connect_timer = 0;
+      fail_connect(*x, ETIMEDOUT);
+    }
+  });
+  update_interest(ref);
+}
+
+void proxy::on_fd(std::uint64_t id, std::uint32_t events) {
+  session* s = find(id);
+  if (s == nullptr) return;
+  if (s->connecting) {
+    finish_connect(*s);
+    return;
+  }
+  if ((events & EPOLLERR) != 0) {
+    // An error (a reset) is reported whatever we watch for, and again on every wait while it
+    // stands, even when a full buffer keeps us from reading into recv's error: take it now.
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+    if (err != 0) {
+      reset_from_upstream(*s, err);
+      return;
+    }
+  }
+  if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) {
+    read_upstream(*s);
+    s = find(id);
+    if (s == nullptr) return;
+  }
+  if ((events & EPOLLOUT) != 0) flush_up(*s);
+}
+
+void proxy::finish_connect(session& s) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+  if (err != 0) {
+    fail_connect(s, err);
+    return;
+  }
+  sockaddr_storage peer;
+  socklen_t plen = sizeof peer;
+  if (::getpeername(s.fd, reinterpret_cast<sockaddr*>(&peer), &plen) < 0) return;  // still connecting
+  s.connecting = false;
+  if (s.connect_timer != 0) loop_.cancel(s.connect_timer), s.connect_timer = 0;
+  if (opts_.verbose) {
+    fmt::print(stderr, "synack proxy: {} -> {} connected\n", s.tuple.remote_addr.with_port(s.tuple.remote_port),
+               s.tuple.local_addr.with_port(s.tuple.local_port));
+  }
+  s.tun_paused = false;
+  loop_.pause_reading(s.h, false);  // what the client sent meanwhile is read now
+  update_interest(s);
+}
+
+void proxy::fail_connect(session& s, int err) {
+  const char* why = "other";
+  switch (err) {
+    case ECONNREFUSED: ++stats_.failed_refused, why = "refused"; break;
+    case ENETUNREACH:
+    case EHOSTUNREACH: ++stats_.failed_unreachable, why = "unreachable"; break;
+    case ETIMEDOUT: ++stats_.failed_timeout, why = "timeout"; break;
+    default: ++stats_.failed_other; break;
+  }
+  fmt::print(stderr, "synack proxy: {} -> {}: upstream {} ({})\n", s.tuple.remote_addr.with_port(s.tuple.remote_port),
+             s.tuple.local_addr.with_port(s.tuple.local_port), why, std::strerror(err));
+  // The handshake with the client is already complete (proxy.hpp): an RST is the answer that
+  // ends its connection at once, as a refused connect would.
+  (void)loop_.abort(s.h);
+  s.h_open = false;
+  destroy(s, false);
+}
+
+void proxy::read_tun(session& s) {
+  while (!s.tun_eof && !s.up.full()) {
+    auto r = loop_.recv(s.h, s.up.space());
+    if (!r) break;  // would_block; an error ends the connection through on_closed
+    if (*r == 0) {
+      s.tun_eof = true;
+      break;
+    }
+    s.up.end += *r;
+  }
+  if (s.up.full() && !s.tun_eof && !s.tun_paused) {
+    s.tun_paused = true;  // backpressure: the client's window closes until upstream takes more
+    loop_.pause_reading(s.h, true);
+  }
+  flush_up(s);
+}
+
+void proxy::flush_up(session& s) {
+  if (s.connecting) return;
+  while (!s.up.empty()) {
+    const bytes q = s.up.queued();
+    const ssize_t n = ::send(s.fd, q.data(), q.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      reset_from_upstream(s, errno);
+      return;
+    }
+    s.up.consume(static_cast<std::size_t>(n));
+    stats_.bytes_up += static_cast<std::uint64_t>(n);
+  }
+  if (s.tun_paused && !s.up.full()) {
+    s.tun_paused = false;
+    loop_.pause_reading(s.h, false);
+  }
+  if (s.up.empty() && s.tun_eof && !s.up_shut) {
+    // Half-close carried through: the client's FIN becomes the upstream's FIN.
+    ::shutdown(s.fd, SHUT_WR);
+    s.up_shut = true;
+  }
+  if (!maybe_done(s)) update_interest(s);
+}
+
+void proxy::read_upstream(session& s) {
+  while (!s.kern_eof && !s.down.full()) {
+    const mutable_bytes sp = s.down.space();
+    const ssize_t n = ::recv(s.fd, sp.data(), sp.size(), MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      reset_from_upstream(s, errno);
+      return;
+    }
+    if (n == 0) {
+      s.kern_eof = true;
+      break;
+    }
+    s.down.end += static_cast<std::size_t>(n);
+  }
+  flush_down(s);
+}
+
+void proxy::flush_down(session& s) {
+  while (!s.down.empty()) {
+    auto r = loop_.send(s.h, s.down.queued());
+    if (!r || *r == 0) {
+      // No send space: wait for on_writable. Another error ends the connection (on_closed).
+      if (!r && r.error() != tcp_error::would_block) return;
+      loop_.want_writable(s.h, true);
+      break;
+    }
+    s.down.consume(*r);
+    stats_.bytes_down += *r;
+  }
+  if (s.down.empty() && s.kern_eof && !s.tun_shut) {
+    // The upstream's EOF becomes the synack side's FIN.
+    (void)loop_.shutdown(s.h);
+    s.tun_shut = true;
+  }
+  if (!maybe_done(s)) update_interest(s);
+}
+
+void proxy::update_interest(session& s) {
+  if (s.fd < 0) return;
+  std::uint32_t want = 0;
+  if (s.connecting) {
+    want = EPOLLOUT;
+  } else {
+    if (!s.kern_eof && !s.down.full()) want |= EPOLLIN;
+    if (!s.up.empty()) want |= EPOLLOUT;
+  }
+  if (want == s.interest) return;
+  s.interest = want;
+  // Unwatched while nothing is wanted: a socket shut both ways would report EPOLLHUP forever.
+  if (want == 0) {
+    loop_.unwatch(s.fd);
+    return;
+  }
+  const std::uint64_t id = s.id;
+  if (!loop_.watch(s.fd, want, [this, id](std::uint32_t ev) { on_fd(id, ev); })) {
+    fmt::print(stderr, "synack proxy: epoll_ctl: {}\n", std::strerror(errno));
+    reset_from_upstream(s, errno);
+  }
+}
+
+void proxy::on_tun_closed(std::uint64_t id, close_reason why) {
+  session* s = find(id);
+  if (s == nullptr) return;
+  s->h_open = false;  // the event loop releases the handle after this callback
+  if (why == close_reason::none) {
+    // Closed in order on the TUN side: what is queued upstream still goes, then FIN.
+    if (!s->connecting) flush_up(*s);
+    s = find(id);
+    if (s == nullptr) return;
+    destroy(*s, false);
+    return;
+  }
+  // A reset (or the client timed out): the upstream gets an RST too.
+  ++stats_.resets_client;
+  if (opts_.verbose) {
+    fmt::print(stderr, "synack proxy: {} -> {}: client side {}\n", s->tuple.remote_addr.with_port(s->tuple.remote_port),
+               s->tuple.local_addr.with_port(s->tuple.local_port), why == close_reason::timeout ? "timed out" : "reset");
+  }
+  destroy(*s, true);
+}
+
+void proxy::reset_from_upstream(session& s, int err) {
+  ++stats_.resets_upstream;
+  if (opts_.verbose) {
+    fmt::print(stderr, "synack proxy: {} -> {}: upstream {}\n", s.tuple.remote_addr.with_port(s.tuple.remote_port),
+               s.tuple.local_addr.with_port(s.tuple.local_port), std::strerror(err));
+  }
+  (void)loop_.abort(s.h);  // RST to the client
+  s.h_open = false;
+  destroy(s, false);
+}
+
+bool proxy::maybe_done(session& s) {
+  if (!(s.up_shut && s.tun_shut && s.kern_eof && s.tun_eof)) return false;
+  // Both FINs carried through and both queues empty: the synack side finishes its close on
+  // its own (TIME-WAIT or LAST-ACK), the kernel socket is closed in order.
+  (void)loop_.close(s.h);
+  s.h_open = false;
+  destroy(s, false);
+  return true;
+}
+
+void proxy::destroy(session& s, bool rst_upstream) {
+  if (s.connect_timer != 0) loop_.cancel(s.connect_timer);
+  if (s.fd >= 0) {
+    loop_.unwatch(s.fd);
+    if (rst_upstream) {
+      // SO_LINGER 0: close() sends RST instead of FIN and drops what is unsent.
+      linger l{1, 0};
+      ::setsockopt(s.fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
+    ::close(s.fd);
+  }
+  if (s.h_open) (void)loop_.close(s.h);
+  --stats_.sessions_active;
+  sessions_.erase(s.id);  // `s` is gone from here on
+}
+
+}  // namespace synack::tools

@@ -1,0 +1,85 @@
+#pragma once
+// `synack proxy --direct`: every TCP connection routed into the TUN device is terminated by the
+// host's any-address listener (host::listen_any) and joined to a non-blocking kernel socket
+// connected to the connection's original destination, both watched by the runtime's event loop.
+//
+// The relay per connection: one bounded buffer per direction (a full buffer stops reading the
+// side that fills it, so a slow side slows the other: backpressure end to end); the TUN side's
+// FIN becomes shutdown(SHUT_WR) on the kernel socket and the kernel socket's EOF becomes the
+// synack connection's FIN; a reset either way is carried through (RST from the TUN side: the
+// kernel socket closed with SO_LINGER 0; ECONNRESET from the kernel: the synack side aborted
+// with RST).
+//
+// DEVIATION (as tun2socks and other netstack proxies do): the host completes the client's
+// handshake before the upstream connect is tried, so a refused or unreachable destination is
+// answered with an RST on the established connection (the client sees "connection reset", not
+// "refused"; an ICMP unreachable would only be a soft error to an established client).
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "synack/runtime/event_loop.hpp"
+
+namespace synack::tools {
+
+struct proxy_options {
+  std::string out_interface;              // SO_BINDTODEVICE on every upstream socket
+  std::optional<std::uint32_t> out_mark;  // SO_MARK on every upstream socket
+  std::size_t buffer = 128 * 1024;        // bytes per direction per connection
+  duration connect_timeout = std::chrono::seconds(30);
+  std::size_t backlog = 4096;             // accept queue of the any-address listeners
+  bool verbose = false;                   // one line per session on stderr
+};
+
+// Counters for `synack stat` ("Proxy:" line, "proxy" JSON object).
+struct proxy_stats {
+  std::uint64_t sessions_opened = 0;  // connections accepted and given an upstream socket
+  std::uint64_t sessions_active = 0;
+  std::uint64_t bytes_up = 0;    // client -> upstream, written to the kernel socket
+  std::uint64_t bytes_down = 0;  // upstream -> client, taken by the synack connection
+  std::uint64_t failed_refused = 0;      // upstream connect: ECONNREFUSED
+  std::uint64_t failed_unreachable = 0;  // ENETUNREACH, EHOSTUNREACH
+  std::uint64_t failed_timeout = 0;      // ETIMEDOUT or our connect timeout
+  std::uint64_t failed_other = 0;        // socket(), setsockopt() or another connect error
+  std::uint64_t resets_client = 0;       // the TUN side reset (or timed out): RST carried upstream
+  std::uint64_t resets_upstream = 0;     // the kernel socket reset: RST carried to the client
+};
+
+class proxy {
+ public:
+  // Opens the any-address listeners of both families. The error says what went wrong.
+  [[nodiscard]] static result<std::unique_ptr<proxy>, std::string> start(runtime::event_loop& loop,
+                                                                        const proxy_options& o);
+  ~proxy();
+  proxy(const proxy&) = delete;
+  proxy& operator=(const proxy&) = delete;
+  [[nodiscard]] const proxy_stats& stats() const { return stats_; }
+
+ private:
+  struct session;
+  proxy(runtime::event_loop& loop, proxy_options o);
+  void on_accept(conn_handle h);
+  session* find(std::uint64_t id);
+  void on_fd(std::uint64_t id, std::uint32_t events);
+  void finish_connect(session& s);
+  void fail_connect(session& s, int err);
+  void read_tun(session& s);
+  void flush_up(session& s);
+  void read_upstream(session& s);
+  void flush_down(session& s);
+  void update_interest(session& s);
+  void on_tun_closed(std::uint64_t id, close_reason why);
+  void reset_from_upstream(session& s, int err);
+  // Ends the session if both directions are done; true if it did.
+  bool maybe_done(session& s);
+  void destroy(session& s, bool rst_upstream);
+
+  runtime::event_loop& loop_;
+  proxy_options opts_;
+  proxy_stats stats_;
+  std::uint64_t next_id_ = 1;
+  std::unordered_map<std::uint64_t, std::unique_ptr<session>> sessions_;
+};
+
+}  // namespace synack::tools
