@@ -25,7 +25,7 @@ check() {  # check WANT_RC WANT_TEXT ARGS...
 check 0 "synack 0." --version
 check 0 "Subcommands:" --help
 check 2 "A subcommand is required"
-check 2 "unknown command 'bogus' (one of: demo, serve, connect, stat, pkt" bogus
+check 2 "unknown command 'bogus' (one of: demo, serve, connect, proxy, stat, pkt" bogus
 check 2 "--loss: 2 is out of range: 0 to 0.9" demo --loss 2
 check 2 "--latency-ms: -1 is out of range: 0 to 10000" demo --latency-ms -1
 check 2 "--loss: 1.5 is out of range: 0 to 1" serve --addr 10.0.0.2/24 --loss 1.5 echo
