@@ -86,7 +86,10 @@ TEST(memory_trimmer, disabled_never_trims) {
 TEST(memory_trim, host_driver_trims_once_each_time_the_hosts_pressure_ends) {
   constexpr ipv4_addr server_ip = ipv4_addr::from_octets(10, 0, 0, 1);
   constexpr ipv4_addr client_ip = ipv4_addr::from_octets(10, 0, 0, 2);
-  auto [client_end, server_end] = io::memory_link::make_pair();
+  // Not a structured binding: clang 14 cannot capture one in the lambda below.
+  auto ends = io::memory_link::make_pair();
+  io::memory_link* const client_end = ends.first.get();
+  io::memory_link* const server_end = ends.second.get();
   host_config sc;
   sc.addr = server_ip;
   sc.memory = memory_limits{32u << 10, 64u << 10, 4u << 20};
