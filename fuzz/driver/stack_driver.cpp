@@ -528,6 +528,10 @@ void world::inject_ptb(reader& r) {
   const std::uint8_t msel = r.u8();
   const std::uint32_t mtu = msel < mtus.size() ? mtus[msel] : msel == 0xFF ? r.u32() : std::uint32_t{msel} * 8u;
   const bool from_router = r.u8() % 2 != 0;
+  // What the host had to send before the message (data an earlier step queued) is not part of
+  // the answer: it goes out first.
+  drain(i);
+  if (!failure_->empty()) return;
   const connection* c = h(i).lookup(t->tuple);
   const std::uint16_t mss_before = c != nullptr ? c->snapshot().snd.mss : std::uint16_t{0};
   watch_ = t->tuple;

@@ -65,7 +65,11 @@ icmp_action connection::on_frag_needed(instant now, const icmp_report& r) {
     // the RTO are left alone; Karn's rule still bars an RTT sample from what goes again.
     snd_.nxt = snd_.una;
     snd_.rtt_probe.reset();
-    snd_.rec.pmtu_burst = snd_.rec.cc->initial_window();
+    snd_.rec.pmtu_burst = std::max<std::uint32_t>(snd_.rec.cc->initial_window() / mss * mss, mss);
+    snd_.rec.pmtu_sent = 0;
+    // A retransmission owed from before (fast retransmit, a partial ACK) is part of what goes
+    // again from SND.UNA.
+    snd_.rec.rtx.reset();
   }
   return icmp_action::mss_lowered;
 }

@@ -57,7 +57,7 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
     // more go (slow start's pace) until the bound reaches cwnd and is lifted.
     if (snd_.rec.pmtu_burst != 0) {
       const std::uint64_t next = std::uint64_t{snd_.rec.pmtu_burst} + 2ULL * distance(prev_una, ack).n;
-      snd_.rec.pmtu_burst = next >= snd_.rec.cc->cwnd() ? 0 : static_cast<std::uint32_t>(next);
+      snd_.rec.pmtu_burst = next >= std::uint64_t{snd_.rec.pmtu_sent} + snd_.rec.cc->cwnd() ? 0 : static_cast<std::uint32_t>(next);
     }
     const std::uint32_t flight = distance(snd_.una, snd_.max).n;
     // HyStart++ sees the RTT sample this ACK gave, if it gave one (timestamps or the timed
@@ -346,8 +346,8 @@ std::uint32_t connection::cwnd_room() const {
   const std::uint32_t flight = sending_flight();
   const std::uint32_t cwnd = snd_.rec.cc->cwnd();
   std::uint32_t room = cwnd > flight ? cwnd - flight : 0;
-  // After a PMTU reduction the flight is resent from SND.UNA: at most snd_.rec.pmtu_burst in flight.
-  if (snd_.rec.pmtu_burst != 0) room = std::min(room, snd_.rec.pmtu_burst > flight ? snd_.rec.pmtu_burst - flight : 0);
+  // After a PMTU reduction the flight is resent from SND.UNA, clocked by ACKs (pmtu_room).
+  if (snd_.rec.pmtu_burst != 0) room = std::min(room, snd_.rec.pmtu_room());
   if (snd_.rec.lt_budget > 0 && snd_.nxt == snd_.max) room = std::max(room, snd_.rec.lt_budget * std::uint32_t{snd_.mss});
   return room;
 }
@@ -356,6 +356,7 @@ std::uint32_t connection::cwnd_room() const {
 // recovery the next hole NextSeg() picks while cwnd - pipe >= 1 SMSS (RFC 6675 §5 (C)).
 // New data chosen by NextSeg() rule (2) is planned as new data (plan_segment).
 std::optional<next_segment> connection::take_retransmission() {
+  if (snd_.rec.pmtu_burst != 0 && snd_.rec.pmtu_room() < snd_.mss) return std::nullopt;  // after a PMTU drop
   if (snd_.rec.rtx) {
     const next_segment s = *snd_.rec.rtx;
     snd_.rec.rtx.reset();

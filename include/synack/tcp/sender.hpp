@@ -61,7 +61,14 @@ struct loss_recovery {
   sack_scoreboard sb;
   std::optional<next_segment> rtx;  // a retransmission owed now (fast retransmit, partial ACK)
   std::uint32_t lt_budget = 0;      // RFC 3042: new segments allowed beyond cwnd
-  std::uint32_t pmtu_burst = 0;     // after a PMTU reduction: the most in flight (0: no bound)
+  // After a PMTU reduction: what may be sent since (0: no bound), growing by two octets per
+  // octet acknowledged, and what was sent against it, each segment charged at least one SMSS
+  // so that short segments (small SACK holes) cannot add to the packet count.
+  std::uint32_t pmtu_burst = 0;
+  std::uint32_t pmtu_sent = 0;
+  [[nodiscard]] std::uint32_t pmtu_room() const {  // only while pmtu_burst != 0
+    return pmtu_burst > pmtu_sent ? pmtu_burst - pmtu_sent : 0;
+  }
   std::uint64_t rtt_samples_seen = 0;  // rtt_estimator::samples() HyStart++ was last shown
   // RFC 8985 §7 Tail Loss Probe: TLP.end_seq (SND.NXT after the probe, until its episode
   // ends: at most one probe per flight) and TLP.is_retrans; `tlp_due` once the PTO fired.
