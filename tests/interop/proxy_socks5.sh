@@ -7,11 +7,12 @@
 # server without authentication (and 1 MiB to an IPv6 destination: ATYP 4), a refused
 # destination port fails curl at once (the server's REP 5 -> RST) and is counted as refused,
 # the same 16 MiB with the right credentials, and with wrong ones a failed curl counted as an
-# authentication failure. synack stat's counters prove every byte went through synack and
-# each handshake through the SOCKS5 server. About 10 s.
+# authentication failure; a server that never answers is cut by --connect-timeout, one that
+# answers garbage is counted as malformed. synack stat's counters prove every byte went through
+# synack and each handshake through the SOCKS5 server. About 15 s.
 . "$(dirname "$0")/lib.sh"
 interop_init "$@"
-need curl ss nsenter python3 microsocks
+need curl ss nsenter python3 socat microsocks
 HAVE6=0
 [ -e /proc/sys/net/ipv6 ] && HAVE6=1
 SERVER=198.51.100.10
@@ -82,7 +83,11 @@ bg_inet http4 timeout 120 python3 -m http.server --bind "$SERVER" -d "$WORK/www"
 bg_inet socks timeout 120 microsocks -i "$SERVER" -p 1080 >"$WORK/socks.out" 2>"$WORK/socks.err"
 bg_inet socksauth timeout 120 microsocks -i "$SERVER" -p 1081 -u user -P pass >"$WORK/socksauth.out" \
   2>"$WORK/socksauth.err"
-for port in 8080 1080 1081; do
+# Not SOCKS5 servers: 1082 reads and never answers, 1083 answers like a web server.
+bg_inet silent timeout 120 socat -u "TCP-LISTEN:1082,bind=$SERVER,reuseaddr,fork" OPEN:/dev/null
+bg_inet garbage timeout 120 socat "TCP-LISTEN:1083,bind=$SERVER,reuseaddr,fork" \
+  SYSTEM:'printf "HTTP/1.0 400 Bad Request\r\n\r\n"; sleep 5'
+for port in 8080 1080 1081 1082 1083; do
   for _ in $(seq 200); do
     [ -n "$(in_inet ss -Hltn "sport = :$port")" ] && break
     sleep 0.05
@@ -202,5 +207,34 @@ grep -q "upstream auth failed (SOCKS5 server: authentication rejected)" "$PROXY_
   fail "no log line for the rejected credentials: $(tail -3 "$PROXY_ERR")"
 sessions_drained
 echo "ok: wrong credentials counted: $(synack_stat | grep -A1 '^Proxy:' | tail -1)"
+stop_proxy
+
+# 4. A server that takes the greeting and never answers: --connect-timeout bounds the handshake.
+start_proxy proxysilent --socks5 "$SERVER:1082" --connect-timeout 1
+rc=0
+t0=$(now_ms)
+timeout 20 nsenter -t "$CLIENT_NS" -n curl -4 -s -o /dev/null "http://$SERVER:8080/mib" || rc=$?
+ms=$(($(now_ms) - t0))
+case $rc in
+  7 | 52 | 56) echo "ok: silent SOCKS5 server -> curl exit $rc in $ms ms" ;;
+  *) fail "silent SOCKS5 server: curl exit $rc, want 7, 52 or 56" ;;
+esac
+[ "$ms" -ge 900 ] && [ "$ms" -lt 5000 ] || fail "silent SOCKS5 server: curl ended after $ms ms, want about 1 s"
+[ "$(proxy_counter failed_timeout)" -eq 1 ] || fail "failed_timeout $(proxy_counter failed_timeout), want 1"
+sessions_drained
+stop_proxy
+
+# 5. A server that answers something else than SOCKS5: a malformed reply, the client reset.
+start_proxy proxygarbage --socks5 "$SERVER:1083"
+rc=0
+timeout 20 nsenter -t "$CLIENT_NS" -n curl -4 -s -o /dev/null "http://$SERVER:8080/mib" || rc=$?
+case $rc in
+  7 | 52 | 56) echo "ok: a web server as SOCKS5 server -> curl exit $rc" ;;
+  *) fail "garbage from the SOCKS5 server: curl exit $rc, want 7, 52 or 56" ;;
+esac
+[ "$(proxy_counter socks5_malformed)" -eq 1 ] || fail "socks5_malformed $(proxy_counter socks5_malformed), want 1"
+grep -q "upstream SOCKS5 error (SOCKS5 server: malformed reply)" "$PROXY_ERR" ||
+  fail "no log line for the malformed reply: $(tail -3 "$PROXY_ERR")"
+sessions_drained
 stop_proxy
 echo "PASS"
