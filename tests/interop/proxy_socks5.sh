@@ -4,7 +4,8 @@
 # and an "internet" namespace with a web server and two microsocks SOCKS5 servers (port 1080
 # without authentication, 1081 with `-u user -P pass`), reached through the veth link o0
 # (--out-interface). Checks: curl downloads 0 B, 1 MiB and 16 MiB (SHA-256 equal) through the
-# server without authentication (and 1 MiB to an IPv6 destination: ATYP 4), a refused
+# server without authentication (and 1 MiB to an IPv6 destination: ATYP 4), a destination that
+# speaks first (its banner relayed whole: the handshake reads no byte past the reply), a refused
 # destination port fails curl at once (the server's REP 5 -> RST) and is counted as refused,
 # the same 16 MiB with the right credentials, and with wrong ones a failed curl counted as an
 # authentication failure; a server that never answers is cut by --connect-timeout, one that
@@ -83,11 +84,13 @@ bg_inet http4 timeout 120 python3 -m http.server --bind "$SERVER" -d "$WORK/www"
 bg_inet socks timeout 120 microsocks -i "$SERVER" -p 1080 >"$WORK/socks.out" 2>"$WORK/socks.err"
 bg_inet socksauth timeout 120 microsocks -i "$SERVER" -p 1081 -u user -P pass >"$WORK/socksauth.out" \
   2>"$WORK/socksauth.err"
+# A destination that speaks first: its banner may reach microsocks with the CONNECT reply.
+bg_inet banner timeout 120 socat "TCP-LISTEN:7003,bind=$SERVER,reuseaddr,fork" SYSTEM:'echo synack-banner-7003'
 # Not SOCKS5 servers: 1082 reads and never answers, 1083 answers like a web server.
 bg_inet silent timeout 120 socat -u "TCP-LISTEN:1082,bind=$SERVER,reuseaddr,fork" OPEN:/dev/null
 bg_inet garbage timeout 120 socat "TCP-LISTEN:1083,bind=$SERVER,reuseaddr,fork" \
   SYSTEM:'printf "HTTP/1.0 400 Bad Request\r\n\r\n"; sleep 5'
-for port in 8080 1080 1081 1082 1083; do
+for port in 8080 7003 1080 1081 1082 1083; do
   for _ in $(seq 200); do
     [ -n "$(in_inet ss -Hltn "sport = :$port")" ] && break
     sleep 0.05
@@ -162,6 +165,12 @@ if [ $HAVE6 -eq 1 ]; then
 else
   echo "note: no IPv6 in this kernel, the IPv6 destination is not checked"
 fi
+# The server speaks first: its banner, sent right after the CONNECT reply, is relayed whole
+# (the handshake reads no byte past the reply).
+banner=$(timeout 20 nsenter -t "$CLIENT_NS" -n socat -u "TCP4:$SERVER:7003" - 2>&1) || fail "banner: $banner"
+[ "$banner" = "synack-banner-7003" ] || fail "the banner after the SOCKS5 reply came as '$banner'"
+echo "ok: a destination that speaks first: its banner relayed whole"
+want_connected=$((want_connected + 1))
 # A refused destination port: microsocks answers REP 5, synack resets the client at once.
 rc=0
 t0=$(now_ms)
