@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Long fuzzing campaign for one target: scripts/fuzz.sh TARGET [SECONDS] [extra libFuzzer flags]
-#   TARGET   ipv4_fuzz | tcp_fuzz | icmp_fuzz | ipv6_fuzz | icmpv6_fuzz | stack_fuzz
+#   TARGET   ipv4_fuzz | tcp_fuzz | icmp_fuzz | ipv6_fuzz | icmpv6_fuzz | stack_fuzz | socks5_fuzz
 #   SECONDS  how long (default 600)
 # Builds the `fuzz` preset (clang 14, libFuzzer, ASan + UBSan), then fuzzes from the checked-in
 # seed corpus (fuzz/corpus/TARGET, read only) into a campaign corpus kept between runs in
@@ -13,8 +13,8 @@ target=${1:?usage: scripts/fuzz.sh TARGET [SECONDS] [libFuzzer flags...]}
 seconds=${2:-600}
 shift $(( $# >= 2 ? 2 : 1 ))
 case "$target" in
-  ipv4_fuzz|tcp_fuzz|icmp_fuzz|ipv6_fuzz|icmpv6_fuzz|stack_fuzz) ;;
-  *) echo "unknown target $target (ipv4_fuzz tcp_fuzz icmp_fuzz ipv6_fuzz icmpv6_fuzz stack_fuzz)" >&2; exit 2 ;;
+  ipv4_fuzz|tcp_fuzz|icmp_fuzz|ipv6_fuzz|icmpv6_fuzz|stack_fuzz|socks5_fuzz) ;;
+  *) echo "unknown target $target (ipv4_fuzz tcp_fuzz icmp_fuzz ipv6_fuzz icmpv6_fuzz stack_fuzz socks5_fuzz)" >&2; exit 2 ;;
 esac
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz --target "$target"

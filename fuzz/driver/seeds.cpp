@@ -3,6 +3,7 @@
 #include "seeds.hpp"
 
 #include <algorithm>
+#include <initializer_list>
 
 #include "packets.hpp"
 #include "stack_driver.hpp"
@@ -240,6 +241,25 @@ program& inject(program& p, std::uint8_t side, seq_sel s, ack_sel a, std::uint8_
   return p.add(op::inject, {side, 0, static_cast<std::uint8_t>(s), static_cast<std::uint8_t>(a), flags, 3, len, 0});
 }
 
+// socks5_fuzz: byte 0 picks the client (bit 0: credentials, bit 1: IPv6 destination), the rest
+// is the server's side of a handshake (socks5_check.hpp).
+std::vector<seed> socks5_seeds() {
+  const auto make = [](std::string name, std::initializer_list<std::uint8_t> b) {
+    seed s{std::move(name), {}};
+    for (const std::uint8_t v : b) s.data.push_back(std::byte{v});
+    return s;
+  };
+  return {
+      make("no_auth_ipv4_bound", {0, 5, 0, 5, 0, 0, 1, 10, 0, 0, 1, 0x9C, 0x40}),
+      make("userpass_ipv6_bound", {3, 5, 2, 1, 0, 5, 0, 0, 4, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                   0, 1, 0x01, 0xBB}),
+      make("domain_bound_then_data", {0, 5, 0, 5, 0, 0, 3, 4, 'h', 'o', 's', 't', 0, 80, 'S', 'S', 'H'}),
+      make("rep_refused", {0, 5, 0, 5, 5, 0, 1, 0, 0, 0, 0, 0, 0}),
+      make("auth_rejected", {1, 5, 2, 1, 1}),
+      make("no_acceptable_method", {1, 5, 0xFF}),
+  };
+}
+
 std::vector<seed> stack_seeds() {
   std::vector<seed> s;
   {
@@ -395,6 +415,7 @@ std::vector<seed> seeds_for(std::string_view target) {
   if (target == "ipv6_fuzz") return ipv6_seeds();
   if (target == "icmpv6_fuzz") return icmpv6_seeds();
   if (target == "stack_fuzz") return stack_seeds();
+  if (target == "socks5_fuzz") return socks5_seeds();
   return {};
 }
 

@@ -10,8 +10,8 @@
 
 namespace synack::fuzz {
 
-inline constexpr std::string_view target_names[] = {"ipv4_fuzz",   "tcp_fuzz",     "icmp_fuzz",
-                                                     "ipv6_fuzz",   "icmpv6_fuzz", "stack_fuzz"};
+inline constexpr std::string_view target_names[] = {"ipv4_fuzz",   "tcp_fuzz",     "icmp_fuzz", "ipv6_fuzz",
+                                                     "icmpv6_fuzz", "stack_fuzz",   "socks5_fuzz"};
 
 // The first broken property for `input`, or nothing. An unknown target name is a failure.
 [[nodiscard]] std::optional<std::string> run_target(std::string_view target, bytes input);

@@ -39,4 +39,12 @@ check 2 "only http takes a directory" serve --addr 10.0.0.2/24 echo /tmp
 check 2 "gopher not in {echo,discard,chargen,http}" serve --addr 10.0.0.2/24 gopher
 check 2 "unknown state 'FOO'" stat --state FOO
 check 2 "--listeners and --state do not go together" stat --listeners --state LISTEN
+check 2 "choose the upstream: --direct or --socks5 HOST:PORT" proxy --addr 10.0.0.2/24
+check 2 "--direct and --socks5 exclude each other" proxy --addr 10.0.0.2/24 --direct --socks5 10.0.0.1:1080
+check 2 "--user and --password are for --socks5 only" proxy --addr 10.0.0.2/24 --direct --user u --password p
+check 2 "--user and --password go together" proxy --addr 10.0.0.2/24 --socks5 10.0.0.1:1080 --user u
+check 2 "the user name must be 1 to 255 bytes" proxy --addr 10.0.0.2/24 --socks5 10.0.0.1:1080 --user "$(printf 'u%.0s' {1..256})" --password p
+check 2 "'10.0.0.1' is not HOST:PORT" proxy --addr 10.0.0.2/24 --socks5 10.0.0.1
+check 2 "is not HOST:PORT with a port from 1 to 65535" proxy --addr 10.0.0.2/24 --socks5 10.0.0.1:65536
+check 2 "an IPv6 address goes in brackets" proxy --addr 10.0.0.2/24 --socks5 2001:db8::1:1080
 [ $failures -eq 0 ] || { echo "$failures failures"; exit 1; }

@@ -152,6 +152,36 @@ TEST(stat_format, proxy_counters_in_text_and_json) {
   EXPECT_EQ(format_stat(f.h, instant{}, stat_request{}, "test", &io).find("Proxy:"), std::string::npos);
 }
 
+// --socks5: its counters on a line of their own after "Proxy:" and in the "proxy" object (where
+// the keys are always present, "socks5":false in direct mode).
+TEST(stat_format, proxy_socks5_counters) {
+  flooded_host f;
+  io_report io;
+  io.mode = "read/write";
+  io.proxy = proxy_stats{};
+  stat_request req;
+  EXPECT_EQ(format_stat(f.h, instant{}, req, "test", &io).find("socks5_"), std::string::npos);
+  req.json = true;
+  EXPECT_NE(format_stat(f.h, instant{}, req, "test", &io)
+                .find(",\"socks5\":false,\"socks5_connected\":0,\"socks5_auth_failed\":0,\"socks5_rejected\":0,"
+                      "\"socks5_malformed\":0}"),
+            std::string::npos);
+  io.proxy = proxy_stats{.socks5 = true, .socks5_connected = 4, .socks5_auth_failed = 2, .socks5_rejected = 1,
+                         .socks5_malformed = 3};
+  req.json = false;
+  const std::string t = format_stat(f.h, instant{}, req, "test", &io);
+  EXPECT_NE(t.find(" resets_upstream 0\n       socks5_connected 4 socks5_auth_failed 2 socks5_rejected 1 "
+                   "socks5_malformed 3\n"),
+            std::string::npos)
+      << t;
+  req.json = true;
+  const std::string j = format_stat(f.h, instant{}, req, "test", &io);
+  EXPECT_NE(j.find("\"resets_upstream\":0,\"socks5\":true,\"socks5_connected\":4,\"socks5_auth_failed\":2,"
+                   "\"socks5_rejected\":1,\"socks5_malformed\":3}"),
+            std::string::npos)
+      << j;
+}
+
 TEST(stat_format, filters_and_summary) {
   flooded_host f;
   stat_request req;

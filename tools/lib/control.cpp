@@ -134,9 +134,13 @@ void append_proxy_json(std::string& out, const io_report* io) {
   out += fmt::format(
       ",\"proxy\":{{\"sessions_opened\":{},\"sessions_active\":{},\"bytes_up\":{},\"bytes_down\":{},"
       "\"failed_refused\":{},\"failed_unreachable\":{},\"failed_timeout\":{},\"failed_other\":{},"
-      "\"resets_client\":{},\"resets_upstream\":{}}}",
+      "\"resets_client\":{},\"resets_upstream\":{}",
       p.sessions_opened, p.sessions_active, p.bytes_up, p.bytes_down, p.failed_refused, p.failed_unreachable,
       p.failed_timeout, p.failed_other, p.resets_client, p.resets_upstream);
+  out += fmt::format(
+      ",\"socks5\":{},\"socks5_connected\":{},\"socks5_auth_failed\":{},\"socks5_rejected\":{},"
+      "\"socks5_malformed\":{}}}",
+      p.socks5, p.socks5_connected, p.socks5_auth_failed, p.socks5_rejected, p.socks5_malformed);
 }
 
 void append_io_text(std::string& out, const io_report& io) {
@@ -157,6 +161,10 @@ void append_io_text(std::string& out, const io_report& io) {
         "failed_unreachable {} failed_timeout {} failed_other {} resets_client {} resets_upstream {}\n",
         p.sessions_opened, p.sessions_active, p.bytes_up, p.bytes_down, p.failed_refused, p.failed_unreachable,
         p.failed_timeout, p.failed_other, p.resets_client, p.resets_upstream);
+    if (p.socks5) {
+      out += fmt::format("       socks5_connected {} socks5_auth_failed {} socks5_rejected {} socks5_malformed {}\n",
+                         p.socks5_connected, p.socks5_auth_failed, p.socks5_rejected, p.socks5_malformed);
+    }
   }
 }
 

@@ -1,4 +1,5 @@
-// The direct-mode relay of `synack proxy` (proxy.hpp): synack connection <-> kernel socket.
+// The relay of `synack proxy` (proxy.hpp): synack connection <-> kernel socket, connected
+// directly or through a SOCKS5 server.
 #include "proxy.hpp"
 
 #include <arpa/inet.h>
@@ -9,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -48,7 +50,8 @@ struct proxy::session {
   four_tuple tuple;        // local: the original destination; remote: the client
   relay_buffer up;         // client -> upstream
   relay_buffer down;       // upstream -> client
-  bool connecting = true;  // the kernel socket's connect has not completed
+  bool connecting = true;  // the kernel socket's connect (and SOCKS5 handshake) has not completed
+  std::optional<socks5::client> socks;  // --socks5: the handshake, once the socket is connected
   runtime::timer_id connect_timer = 0;
   std::uint32_t interest = 0;  // what the event loop watches fd for (0: not watched)
   bool tun_paused = false;     // pause_reading(h) while `up` is full
@@ -93,7 +96,9 @@ result<std::unique_ptr<proxy>, std::string> proxy::start(runtime::event_loop& lo
   return p;
 }
 
-proxy::proxy(runtime::event_loop& loop, proxy_options o) : loop_(loop), opts_(std::move(o)) {}
+proxy::proxy(runtime::event_loop& loop, proxy_options o) : loop_(loop), opts_(std::move(o)) {
+  stats_.socks5 = opts_.socks5.has_value();
+}
 
 proxy::~proxy() {
   // At exit: every kernel socket is closed (no fd outlives the proxy); the synack side goes
@@ -141,7 +146,10 @@ void proxy::on_accept(conn_handle h) {
   loop_.pause_reading(h, true);
   ref.tun_paused = true;
 
-  const int fd = ::socket(dst.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  // Direct: to the original destination; --socks5: to the server, which is asked for it.
+  const ip_addr& to = opts_.socks5 ? opts_.socks5->addr : dst;
+  const std::uint16_t to_port = opts_.socks5 ? opts_.socks5->port : ref.tuple.local_port;
+  const int fd = ::socket(to.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     fail_connect(ref, errno);
     return;
@@ -165,7 +173,7 @@ void proxy::on_accept(conn_handle h) {
   ref.up.data.resize(opts_.buffer);
   ref.down.data.resize(opts_.buffer);
   sockaddr_storage ss;
-  const socklen_t len = to_sockaddr(dst, ref.tuple.local_port, ss);
+  const socklen_t len = to_sockaddr(to, to_port, ss);
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&ss), len) < 0 && errno != EINPROGRESS) {
     fail_connect(ref, errno);
     return;
@@ -183,7 +191,11 @@ void proxy::on_fd(std::uint64_t id, std::uint32_t events) {
   session* s = find(id);
   if (s == nullptr) return;
   if (s->connecting) {
-    finish_connect(*s);
+    if (s->socks) {
+      run_socks5(*s);
+    } else {
+      finish_connect(*s);
+    }
     return;
   }
   if ((events & EPOLLERR) != 0) {
@@ -216,12 +228,30 @@ void proxy::finish_connect(session& s) {
   sockaddr_storage peer;
   socklen_t plen = sizeof peer;
   if (::getpeername(s.fd, reinterpret_cast<sockaddr*>(&peer), &plen) < 0) return;  // still connecting
+  if (opts_.socks5) {
+    // Connected to the SOCKS5 server: the handshake runs before the relay (connect timer on).
+    s.socks.emplace(s.tuple.local_addr, s.tuple.local_port, opts_.socks5->auth);
+    run_socks5(s);
+    return;
+  }
+  upstream_ready(s);
+}
+
+// The upstream is there (connected, or the SOCKS5 server connected): the relay starts.
+void proxy::upstream_ready(session& s) {
   s.connecting = false;
   if (s.connect_timer != 0) loop_.cancel(s.connect_timer), s.connect_timer = 0;
   if (opts_.verbose) {
-    fmt::print(stderr, "synack proxy: {} -> {} connected\n", s.tuple.remote_addr.with_port(s.tuple.remote_port),
-               s.tuple.local_addr.with_port(s.tuple.local_port));
+    std::string via;
+    if (s.socks) {
+      const socks5::connect_reply& r = s.socks->reply();
+      via = fmt::format(" through SOCKS5, bound {}",
+                        r.bnd_addr ? r.bnd_addr->with_port(r.bnd_port) : fmt::format("{}:{}", r.bnd_domain, r.bnd_port));
+    }
+    fmt::print(stderr, "synack proxy: {} -> {} connected{}\n", s.tuple.remote_addr.with_port(s.tuple.remote_port),
+               s.tuple.local_addr.with_port(s.tuple.local_port), via);
   }
+  s.socks.reset();
   s.tun_paused = false;
   loop_.pause_reading(s.h, false);  // what the client sent meanwhile is read now
   update_interest(s);
@@ -236,8 +266,78 @@ void proxy::fail_connect(session& s, int err) {
     case ETIMEDOUT: ++stats_.failed_timeout, why = "timeout"; break;
     default: ++stats_.failed_other; break;
   }
+  fail_upstream(s, why, std::strerror(err));
+}
+
+// The SOCKS5 handshake (socks5.hpp) over the connected socket: write what the client has,
+// read no more than the reply it waits for (what follows is the relay's), until it is done.
+void proxy::run_socks5(session& s) {
+  socks5::client& c = *s.socks;
+  for (;;) {
+    switch (c.current()) {
+      case socks5::client::state::write: {
+        const bytes out = c.output();
+        const ssize_t n = ::send(s.fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          if (errno == EAGAIN || errno == EWOULDBLOCK) return update_interest(s);
+          return fail_connect(s, errno);
+        }
+        c.on_output_sent(static_cast<std::size_t>(n));
+        break;
+      }
+      case socks5::client::state::read: {
+        std::array<std::byte, 512> buf;  // a reply is at most 262 bytes (RFC 1928 §6)
+        const ssize_t n = ::recv(s.fd, buf.data(), std::min(buf.size(), c.input_wanted()), MSG_DONTWAIT);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          if (errno == EAGAIN || errno == EWOULDBLOCK) return update_interest(s);
+          return fail_connect(s, errno);
+        }
+        if (n == 0) {
+          c.on_eof();
+        } else {
+          (void)c.on_input(bytes{buf}.first(static_cast<std::size_t>(n)));
+        }
+        break;
+      }
+      case socks5::client::state::connected:
+        ++stats_.socks5_connected;
+        return upstream_ready(s);
+      case socks5::client::state::failed: return fail_socks5(s);
+    }
+  }
+}
+
+void proxy::fail_socks5(session& s) {
+  const socks5::error e = s.socks->failure();
+  const char* why = "other";
+  switch (e) {
+    case socks5::error::connection_refused: ++stats_.failed_refused, why = "refused"; break;
+    case socks5::error::network_unreachable:
+    case socks5::error::host_unreachable: ++stats_.failed_unreachable, why = "unreachable"; break;
+    case socks5::error::ttl_expired: ++stats_.failed_timeout, why = "timeout"; break;
+    case socks5::error::general_failure:
+    case socks5::error::not_allowed:
+    case socks5::error::command_not_supported:
+    case socks5::error::address_type_not_supported: ++stats_.failed_other; break;
+    case socks5::error::auth_rejected:
+    case socks5::error::no_acceptable_method:
+      ++stats_.failed_other, ++stats_.socks5_auth_failed, why = "auth failed";
+      break;
+    case socks5::error::malformed_reply:
+    case socks5::error::closed: ++stats_.failed_other, ++stats_.socks5_malformed, why = "SOCKS5 error"; break;
+  }
+  if (socks5::error_from_rep(s.socks->failure_rep()) == e) ++stats_.socks5_rejected;
+  const std::string detail =
+      s.socks->failure_rep() != 0 ? fmt::format("SOCKS5 server: {}, REP {}", to_string(e), s.socks->failure_rep())
+                                  : fmt::format("SOCKS5 server: {}", to_string(e));
+  fail_upstream(s, why, detail);
+}
+
+void proxy::fail_upstream(session& s, const char* why, std::string_view detail) {
   fmt::print(stderr, "synack proxy: {} -> {}: upstream {} ({})\n", s.tuple.remote_addr.with_port(s.tuple.remote_port),
-             s.tuple.local_addr.with_port(s.tuple.local_port), why, std::strerror(err));
+             s.tuple.local_addr.with_port(s.tuple.local_port), why, detail);
   // The handshake with the client is already complete (proxy.hpp): an RST is the answer that
   // ends its connection at once, as a refused connect would.
   (void)loop_.abort(s.h);
@@ -331,7 +431,8 @@ void proxy::update_interest(session& s) {
   if (s.fd < 0) return;
   std::uint32_t want = 0;
   if (s.connecting) {
-    want = EPOLLOUT;
+    // Connecting, or writing the SOCKS5 handshake: writable; waiting for its reply: readable.
+    want = s.socks && s.socks->current() == socks5::client::state::read ? EPOLLIN : EPOLLOUT;
   } else {
     if (!s.kern_eof && !s.down.full()) want |= EPOLLIN;
     if (!s.up.empty()) want |= EPOLLOUT;

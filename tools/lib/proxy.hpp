@@ -1,7 +1,9 @@
 #pragma once
-// `synack proxy --direct`: every TCP connection routed into the TUN device is terminated by the
+// `synack proxy --direct` and `--socks5`: every TCP connection routed into the TUN device is terminated by the
 // host's any-address listener (host::listen_any) and joined to a non-blocking kernel socket
 // connected to the connection's original destination, both watched by the runtime's event loop.
+// With --socks5 the kernel socket connects to a SOCKS5 server instead and asks it (socks5.hpp)
+// to CONNECT to the original destination; once the server has, the relay is the same.
 //
 // The relay per connection: one bounded buffer per direction (a full buffer stops reading the
 // side that fills it, so a slow side slows the other: backpressure end to end); the TUN side's
@@ -19,15 +21,24 @@
 #include <optional>
 #include <string>
 
+#include "socks5.hpp"
 #include "synack/runtime/event_loop.hpp"
 
 namespace synack::tools {
 
+// The SOCKS5 server of --socks5, and the RFC 1929 credentials for it.
+struct socks5_upstream {
+  ip_addr addr;
+  std::uint16_t port = 1080;
+  std::optional<socks5::credentials> auth;
+};
+
 struct proxy_options {
+  std::optional<socks5_upstream> socks5;  // nothing: direct mode
   std::string out_interface;              // SO_BINDTODEVICE on every upstream socket
   std::optional<std::uint32_t> out_mark;  // SO_MARK on every upstream socket
   std::size_t buffer = 128 * 1024;        // bytes per direction per connection
-  duration connect_timeout = std::chrono::seconds(30);
+  duration connect_timeout = std::chrono::seconds(30);  // with --socks5: until the server's reply
   std::size_t backlog = 4096;             // accept queue of the any-address listeners
   bool verbose = false;                   // one line per session on stderr
 };
@@ -44,6 +55,14 @@ struct proxy_stats {
   std::uint64_t failed_other = 0;        // socket(), setsockopt() or another connect error
   std::uint64_t resets_client = 0;       // the TUN side reset (or timed out): RST carried upstream
   std::uint64_t resets_upstream = 0;     // the kernel socket reset: RST carried to the client
+  // --socks5 only (`socks5` false: direct mode, none shown). A failure the server reports is
+  // counted above by its reason as well (REP 5: refused; 3, 4: unreachable; 6: timeout; the
+  // rest: other), and so are the failures below (other).
+  bool socks5 = false;
+  std::uint64_t socks5_connected = 0;    // handshakes that ended in a successful CONNECT reply
+  std::uint64_t socks5_auth_failed = 0;  // credentials rejected, or no acceptable method
+  std::uint64_t socks5_rejected = 0;     // CONNECT replies with a failure REP code
+  std::uint64_t socks5_malformed = 0;    // a malformed reply, or the server closed mid-handshake
 };
 
 class proxy {
@@ -64,6 +83,10 @@ class proxy {
   void on_fd(std::uint64_t id, std::uint32_t events);
   void finish_connect(session& s);
   void fail_connect(session& s, int err);
+  void run_socks5(session& s);
+  void fail_socks5(session& s);
+  void fail_upstream(session& s, const char* why, std::string_view detail);
+  void upstream_ready(session& s);
   void read_tun(session& s);
   void flush_up(session& s);
   void read_upstream(session& s);

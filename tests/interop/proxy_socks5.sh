@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# `synack proxy --socks5` (issue #15), all inside namespaces this test makes, laid out as in
+# proxy.sh: a client namespace whose traffic an `ip rule` sends into synack's TUN device here,
+# and an "internet" namespace with a web server and two microsocks SOCKS5 servers (port 1080
+# without authentication, 1081 with `-u user -P pass`), reached through the veth link o0
+# (--out-interface). Checks: curl downloads 0 B, 1 MiB and 16 MiB (SHA-256 equal) through the
+# server without authentication (and 1 MiB to an IPv6 destination: ATYP 4), a destination that
+# speaks first (its banner relayed whole: the handshake reads no byte past the reply), a refused
+# destination port fails curl at once (the server's REP 5 -> RST) and is counted as refused,
+# the same 16 MiB with the right credentials, and with wrong ones a failed curl counted as an
+# authentication failure; a server that never answers is cut by --connect-timeout, one that
+# answers garbage is counted as malformed. synack stat's counters prove every byte went through
+# synack and each handshake through the SOCKS5 server. About 15 s.
+. "$(dirname "$0")/lib.sh"
+interop_init "$@"
+need curl ss nsenter python3 socat microsocks
+HAVE6=0
+[ -e /proc/sys/net/ipv6 ] && HAVE6=1
+SERVER=198.51.100.10
+SERVER6=2001:db8:100::10
+mkdir -p "$WORK/www"
+: >"$WORK/www/zero"
+head -c 1048576 /dev/urandom >"$WORK/www/mib"
+head -c $((16 * 1048576)) /dev/urandom >"$WORK/www/big"
+
+# A namespace of its own that dies with its `sleep` (as proxy.sh).
+new_ns() {
+  unshare -n sleep 120 &
+  local pid=$!
+  PIDS+=("$pid")
+  for _ in $(seq 100); do
+    [ "$(readlink "/proc/$pid/ns/net")" != "$(readlink /proc/self/ns/net)" ] && break
+    sleep 0.02
+  done
+  NS_PID=$pid
+}
+new_ns
+CLIENT_NS=$NS_PID
+new_ns
+INET_NS=$NS_PID
+in_client() { nsenter -t "$CLIENT_NS" -n "$@"; }
+in_inet() { nsenter -t "$INET_NS" -n "$@"; }
+# A server in the internet namespace, in the background; the process to stop at exit is the
+# one inside (its PID comes back through a file), not nsenter.
+bg_inet() {
+  local pidfile=$WORK/$1.pid
+  shift
+  nsenter -t "$INET_NS" -n bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" &
+  PIDS+=($!)
+  for _ in $(seq 100); do
+    [ -s "$pidfile" ] && break
+    sleep 0.02
+  done
+  PIDS+=("$(cat "$pidfile")")
+}
+
+# Client <-> this namespace (r0), this namespace (o0) <-> internet.
+ip link add r0 type veth peer name c0
+ip link set c0 netns "$CLIENT_NS"
+ip link add o0 type veth peer name i0
+ip link set i0 netns "$INET_NS"
+ip link set r0 up
+ip link set o0 up
+ip addr add 10.99.0.1/24 dev r0
+ip addr add 198.51.100.1/24 dev o0
+in_client ip link set lo up
+in_client ip link set c0 up
+in_client ip addr add 10.99.0.2/24 dev c0
+in_client ip route add default via 10.99.0.1
+in_inet ip link set lo up
+in_inet ip link set i0 up
+in_inet ip addr add "$SERVER/24" dev i0
+if [ $HAVE6 -eq 1 ]; then
+  ip -6 addr add fd00:99::1/64 dev r0 nodad
+  ip -6 addr add 2001:db8:100::1/64 dev o0 nodad
+  in_client ip -6 addr add fd00:99::2/64 dev c0 nodad
+  in_client ip -6 route add default via fd00:99::1
+  in_inet ip -6 addr add "$SERVER6/64" dev i0 nodad
+fi
+
+bg_inet http4 timeout 120 python3 -m http.server --bind "$SERVER" -d "$WORK/www" 8080 >/dev/null 2>"$WORK/http4.err"
+[ $HAVE6 -eq 1 ] && bg_inet http6 timeout 120 python3 -m http.server --bind "$SERVER6" -d "$WORK/www" 8080 \
+  >/dev/null 2>"$WORK/http6.err"
+bg_inet socks timeout 120 microsocks -i "$SERVER" -p 1080 >"$WORK/socks.out" 2>"$WORK/socks.err"
+bg_inet socksauth timeout 120 microsocks -i "$SERVER" -p 1081 -u user -P pass >"$WORK/socksauth.out" \
+  2>"$WORK/socksauth.err"
+# A destination that speaks first: its banner may reach microsocks with the CONNECT reply.
+bg_inet banner timeout 120 socat "TCP-LISTEN:7003,bind=$SERVER,reuseaddr,fork" SYSTEM:'echo synack-banner-7003'
+# Not SOCKS5 servers: 1082 reads and never answers, 1083 answers like a web server.
+bg_inet silent timeout 120 socat -u "TCP-LISTEN:1082,bind=$SERVER,reuseaddr,fork" OPEN:/dev/null
+bg_inet garbage timeout 120 socat "TCP-LISTEN:1083,bind=$SERVER,reuseaddr,fork" \
+  SYSTEM:'printf "HTTP/1.0 400 Bad Request\r\n\r\n"; sleep 5'
+for port in 8080 7003 1080 1081 1082 1083; do
+  for _ in $(seq 200); do
+    [ -n "$(in_inet ss -Hltn "sport = :$port")" ] && break
+    sleep 0.05
+  done
+  [ -n "$(in_inet ss -Hltn "sport = :$port")" ] || fail "nothing listens on $SERVER:$port"
+done
+
+sysctl -qw net.ipv4.ip_forward=1
+for c in all default r0 o0; do sysctl -qw "net.ipv4.conf.$c.rp_filter=0"; done
+ip rule add iif r0 lookup 100 priority 100
+if [ $HAVE6 -eq 1 ]; then
+  sysctl -qw net.ipv6.conf.all.forwarding=1
+  ip -6 rule add iif r0 lookup 100 priority 100
+fi
+
+CTL=$WORK/proxy.sock
+ADDRS=(--addr "$SYN_ADDR/24")
+[ $HAVE6 -eq 1 ] && ADDRS+=(--addr fd00:77::2/64)
+# start_proxy NAME ARGS...: synack proxy with its own sockets leaving through o0, and the
+# client's traffic routed into its TUN device (the routes go with the device at each stop).
+start_proxy() {
+  PROXY_ERR=$WORK/$1.err
+  shift
+  timeout -k 5 120 "$SYNACK_BIN" proxy --tun "$TUN" "${ADDRS[@]}" --out-interface o0 --ctl "$CTL" -v "$@" \
+    2>"$PROXY_ERR" &
+  PROXY_PID=$!
+  PIDS+=("$PROXY_PID")
+  for _ in $(seq 100); do
+    grep -q "synack proxy: socks5 .* via" "$PROXY_ERR" 2>/dev/null && break
+    kill -0 "$PROXY_PID" 2>/dev/null || fail "synack proxy exited: $(cat "$PROXY_ERR")"
+    sleep 0.05
+  done
+  grep -q "synack proxy: socks5 .* via" "$PROXY_ERR" || fail "synack proxy did not start"
+  sysctl -qw "net.ipv4.conf.$TUN.rp_filter=0"
+  ip route add default dev "$TUN" table 100
+  [ $HAVE6 -eq 1 ] && ip -6 route add default dev "$TUN" table 100
+  return 0
+}
+stop_proxy() {
+  kill "$PROXY_PID"
+  wait "$PROXY_PID" 2>/dev/null || true
+  for _ in $(seq 100); do
+    ip link show "$TUN" >/dev/null 2>&1 || return 0
+    sleep 0.05
+  done
+  fail "$TUN still exists 5 s after synack proxy exited"
+}
+proxy_counter() { synack_stat --json | grep -o "\"$1\":[0-9]*" | head -1 | cut -d: -f2; }
+fetch() {  # fetch FILE WHAT [curl options]: a byte-exact download through the proxy
+  local f=$1 what=$2 t0
+  shift 2
+  t0=$(now_ms)
+  timeout 30 nsenter -t "$CLIENT_NS" -n curl -sf -o "$WORK/curl.$f" "$@" ||
+    fail "curl $* through synack proxy ($what): $(tail -3 "$PROXY_ERR")"
+  same_file "$WORK/www/$f" "$WORK/curl.$f" "curl $f through synack proxy, $what, in $(($(now_ms) - t0)) ms"
+}
+sessions_drained() {
+  for _ in $(seq 100); do
+    [ "$(proxy_counter sessions_active)" -eq 0 ] && return 0
+    sleep 0.05
+  done
+  fail "sessions left active: $(synack_stat | grep -A1 Proxy:)"
+}
+
+# 1. microsocks without authentication.
+start_proxy proxy --socks5 "$SERVER:1080"
+for f in zero mib big; do fetch "$f" "SOCKS5 without auth" "http://$SERVER:8080/$f"; done
+want_connected=3
+if [ $HAVE6 -eq 1 ]; then
+  fetch mib "SOCKS5 CONNECT to an IPv6 destination" -6 "http://[$SERVER6]:8080/mib"
+  want_connected=4
+else
+  echo "note: no IPv6 in this kernel, the IPv6 destination is not checked"
+fi
+# The server speaks first: its banner, sent right after the CONNECT reply, is relayed whole
+# (the handshake reads no byte past the reply).
+banner=$(timeout 20 nsenter -t "$CLIENT_NS" -n socat -u "TCP4:$SERVER:7003" - 2>&1) || fail "banner: $banner"
+[ "$banner" = "synack-banner-7003" ] || fail "the banner after the SOCKS5 reply came as '$banner'"
+echo "ok: a destination that speaks first: its banner relayed whole"
+want_connected=$((want_connected + 1))
+# A refused destination port: microsocks answers REP 5, synack resets the client at once.
+rc=0
+t0=$(now_ms)
+timeout 20 nsenter -t "$CLIENT_NS" -n curl -4 -s -o /dev/null "http://$SERVER:9999/" || rc=$?
+case $rc in
+  7 | 52 | 56) echo "ok: refused destination through SOCKS5 -> curl exit $rc in $(($(now_ms) - t0)) ms" ;;
+  *) fail "refused destination through SOCKS5: curl exit $rc, want 7, 52 or 56" ;;
+esac
+[ "$(proxy_counter failed_refused)" -ge 1 ] || fail "failed_refused not counted: $(synack_stat | grep -A1 Proxy:)"
+[ "$(proxy_counter socks5_rejected)" -ge 1 ] || fail "socks5_rejected not counted: $(synack_stat | grep -A1 Proxy:)"
+grep -q "upstream refused (SOCKS5 server: connection refused, REP 5)" "$PROXY_ERR" ||
+  fail "no log line for the refused destination: $(tail -3 "$PROXY_ERR")"
+sessions_drained
+synack_stat | grep -A1 "^Proxy:"
+[ "$(proxy_counter socks5_connected)" -eq "$want_connected" ] ||
+  fail "socks5_connected $(proxy_counter socks5_connected), want $want_connected"
+down=$(proxy_counter bytes_down)
+[ "$down" -ge $((17 * 1048576)) ] || fail "bytes_down $down < 17 MiB: not everything went through synack"
+echo "ok: synack stat: socks5_connected $want_connected, bytes_down $down, none active"
+stop_proxy
+
+# 2. microsocks with username/password, the right credentials.
+start_proxy proxyauth --socks5 "$SERVER:1081" --user user --password pass
+grep -q "socks5 $SERVER:1081 (username/password)" "$PROXY_ERR" || fail "start line: $(cat "$PROXY_ERR")"
+fetch big "SOCKS5 with username/password" "http://$SERVER:8080/big"
+[ "$(proxy_counter socks5_connected)" -eq 1 ] || fail "socks5_connected $(proxy_counter socks5_connected), want 1"
+[ "$(proxy_counter socks5_auth_failed)" -eq 0 ] || fail "socks5_auth_failed with the right credentials"
+stop_proxy
+
+# 3. Wrong credentials: the server rejects them, the client's connection is reset (not a hang).
+start_proxy proxybad --socks5 "$SERVER:1081" --user user --password wrong
+rc=0
+t0=$(now_ms)
+timeout 20 nsenter -t "$CLIENT_NS" -n curl -4 -s -o /dev/null "http://$SERVER:8080/mib" || rc=$?
+case $rc in
+  7 | 52 | 56) echo "ok: wrong credentials -> curl exit $rc in $(($(now_ms) - t0)) ms" ;;
+  *) fail "wrong credentials: curl exit $rc, want 7, 52 or 56" ;;
+esac
+[ "$(proxy_counter socks5_auth_failed)" -eq 1 ] ||
+  fail "socks5_auth_failed $(proxy_counter socks5_auth_failed), want 1: $(synack_stat | grep -A1 Proxy:)"
+[ "$(proxy_counter socks5_connected)" -eq 0 ] || fail "socks5_connected with wrong credentials"
+grep -q "upstream auth failed (SOCKS5 server: authentication rejected)" "$PROXY_ERR" ||
+  fail "no log line for the rejected credentials: $(tail -3 "$PROXY_ERR")"
+sessions_drained
+echo "ok: wrong credentials counted: $(synack_stat | grep -A1 '^Proxy:' | tail -1)"
+stop_proxy
+
+# 4. A server that takes the greeting and never answers: --connect-timeout bounds the handshake.
+start_proxy proxysilent --socks5 "$SERVER:1082" --connect-timeout 1
+rc=0
+t0=$(now_ms)
+timeout 20 nsenter -t "$CLIENT_NS" -n curl -4 -s -o /dev/null "http://$SERVER:8080/mib" || rc=$?
+ms=$(($(now_ms) - t0))
+case $rc in
+  7 | 52 | 56) echo "ok: silent SOCKS5 server -> curl exit $rc in $ms ms" ;;
+  *) fail "silent SOCKS5 server: curl exit $rc, want 7, 52 or 56" ;;
+esac
+[ "$ms" -ge 900 ] && [ "$ms" -lt 5000 ] || fail "silent SOCKS5 server: curl ended after $ms ms, want about 1 s"
+[ "$(proxy_counter failed_timeout)" -eq 1 ] || fail "failed_timeout $(proxy_counter failed_timeout), want 1"
+sessions_drained
+stop_proxy
+
+# 5. A server that answers something else than SOCKS5: a malformed reply, the client reset.
+start_proxy proxygarbage --socks5 "$SERVER:1083"
+rc=0
+timeout 20 nsenter -t "$CLIENT_NS" -n curl -4 -s -o /dev/null "http://$SERVER:8080/mib" || rc=$?
+case $rc in
+  7 | 52 | 56) echo "ok: a web server as SOCKS5 server -> curl exit $rc" ;;
+  *) fail "garbage from the SOCKS5 server: curl exit $rc, want 7, 52 or 56" ;;
+esac
+[ "$(proxy_counter socks5_malformed)" -eq 1 ] || fail "socks5_malformed $(proxy_counter socks5_malformed), want 1"
+grep -q "upstream SOCKS5 error (SOCKS5 server: malformed reply)" "$PROXY_ERR" ||
+  fail "no log line for the malformed reply: $(tail -3 "$PROXY_ERR")"
+sessions_drained
+stop_proxy
+echo "PASS"
