@@ -137,6 +137,19 @@ void append_proxy_json(std::string& out, const io_report* io) {
       "\"resets_client\":{},\"resets_upstream\":{}}}",
       p.sessions_opened, p.sessions_active, p.bytes_up, p.bytes_down, p.failed_refused, p.failed_unreachable,
       p.failed_timeout, p.failed_other, p.resets_client, p.resets_upstream);
+  // The UDP relay's counters go inside "proxy" (null with --no-udp): reopen the object.
+  out.pop_back();
+  if (!p.udp) {
+    out += ",\"udp\":null}";
+    return;
+  }
+  const udp_relay_stats& u = *p.udp;
+  out += fmt::format(
+      ",\"udp\":{{\"sessions_opened\":{},\"sessions_active\":{},\"sessions_expired\":{},\"sessions_evicted\":{},"
+      "\"datagrams_up\":{},\"bytes_up\":{},\"datagrams_down\":{},\"bytes_down\":{},\"upstream_errors\":{},"
+      "\"dropped\":{}}}}}",
+      u.sessions_opened, u.sessions_active, u.sessions_expired, u.sessions_evicted, u.datagrams_up, u.bytes_up,
+      u.datagrams_down, u.bytes_down, u.upstream_errors, u.dropped);
 }
 
 void append_io_text(std::string& out, const io_report& io) {
@@ -157,6 +170,14 @@ void append_io_text(std::string& out, const io_report& io) {
         "failed_unreachable {} failed_timeout {} failed_other {} resets_client {} resets_upstream {}\n",
         p.sessions_opened, p.sessions_active, p.bytes_up, p.bytes_down, p.failed_refused, p.failed_unreachable,
         p.failed_timeout, p.failed_other, p.resets_client, p.resets_upstream);
+    if (p.udp) {
+      const udp_relay_stats& u = *p.udp;
+      out += fmt::format(
+          "Proxy UDP: sessions_opened {} sessions_active {} sessions_expired {} sessions_evicted {} "
+          "datagrams_up {} bytes_up {} datagrams_down {} bytes_down {} upstream_errors {} dropped {}\n",
+          u.sessions_opened, u.sessions_active, u.sessions_expired, u.sessions_evicted, u.datagrams_up, u.bytes_up,
+          u.datagrams_down, u.bytes_down, u.upstream_errors, u.dropped);
+    }
   }
 }
 

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "synack/runtime/event_loop.hpp"
+#include "udp_relay.hpp"
 
 namespace synack::tools {
 
@@ -31,6 +32,10 @@ struct proxy_options {
   std::size_t backlog = 4096;             // accept queue of the any-address listeners
   bool verbose = false;                   // one line per session on stderr
 };
+
+// SO_BINDTODEVICE (a non-empty out_interface) and SO_MARK on one of the proxy's own sockets, TCP
+// or UDP, so that its traffic never comes back into the TUN. 0, or the errno of the failure.
+[[nodiscard]] int set_out_route(int fd, const std::string& out_interface, std::optional<std::uint32_t> out_mark);
 
 // Counters for `synack stat` ("Proxy:" line, "proxy" JSON object).
 struct proxy_stats {
@@ -44,6 +49,7 @@ struct proxy_stats {
   std::uint64_t failed_other = 0;        // socket(), setsockopt() or another connect error
   std::uint64_t resets_client = 0;       // the TUN side reset (or timed out): RST carried upstream
   std::uint64_t resets_upstream = 0;     // the kernel socket reset: RST carried to the client
+  std::optional<udp_relay_stats> udp = std::nullopt;  // the UDP relay's (udp_relay.hpp); nullopt with --no-udp
 };
 
 class proxy {
