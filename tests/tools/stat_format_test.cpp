@@ -161,19 +161,20 @@ TEST(stat_format, proxy_udp_counters_in_text_and_json) {
   io.proxy = proxy_stats{.sessions_opened = 3};
   io.proxy->udp = udp_relay_stats{.sessions_opened = 5, .sessions_active = 2, .sessions_expired = 2,
                                   .sessions_evicted = 1, .datagrams_up = 10, .bytes_up = 400, .datagrams_down = 9,
-                                  .bytes_down = 900, .upstream_errors = 1, .dropped = 0};
+                                  .bytes_down = 900, .upstream_errors = 1, .unreachable_sent = 1, .dropped = 0};
   stat_request req;
   const std::string t = format_stat(f.h, instant{}, req, "test", &io);
   EXPECT_NE(t.find(" resets_upstream 0\nProxy UDP: sessions_opened 5 sessions_active 2 sessions_expired 2 "
                    "sessions_evicted 1 datagrams_up 10 bytes_up 400 datagrams_down 9 bytes_down 900 "
-                   "upstream_errors 1 dropped 0\n"),
+                   "upstream_errors 1 unreachable_sent 1 dropped 0\n"),
             std::string::npos)
       << t;
   req.json = true;
   const std::string j = format_stat(f.h, instant{}, req, "test", &io);
   EXPECT_NE(j.find("\"resets_upstream\":0,\"udp\":{\"sessions_opened\":5,\"sessions_active\":2,"
                    "\"sessions_expired\":2,\"sessions_evicted\":1,\"datagrams_up\":10,\"bytes_up\":400,"
-                   "\"datagrams_down\":9,\"bytes_down\":900,\"upstream_errors\":1,\"dropped\":0}}"),
+                   "\"datagrams_down\":9,\"bytes_down\":900,\"upstream_errors\":1,\"unreachable_sent\":1,"
+                   "\"dropped\":0}}"),
             std::string::npos)
       << j;
   int depth = 0;

@@ -147,9 +147,9 @@ void append_proxy_json(std::string& out, const io_report* io) {
   out += fmt::format(
       ",\"udp\":{{\"sessions_opened\":{},\"sessions_active\":{},\"sessions_expired\":{},\"sessions_evicted\":{},"
       "\"datagrams_up\":{},\"bytes_up\":{},\"datagrams_down\":{},\"bytes_down\":{},\"upstream_errors\":{},"
-      "\"dropped\":{}}}}}",
+      "\"unreachable_sent\":{},\"dropped\":{}}}}}",
       u.sessions_opened, u.sessions_active, u.sessions_expired, u.sessions_evicted, u.datagrams_up, u.bytes_up,
-      u.datagrams_down, u.bytes_down, u.upstream_errors, u.dropped);
+      u.datagrams_down, u.bytes_down, u.upstream_errors, u.unreachable_sent, u.dropped);
 }
 
 void append_io_text(std::string& out, const io_report& io) {
@@ -174,9 +174,10 @@ void append_io_text(std::string& out, const io_report& io) {
       const udp_relay_stats& u = *p.udp;
       out += fmt::format(
           "Proxy UDP: sessions_opened {} sessions_active {} sessions_expired {} sessions_evicted {} "
-          "datagrams_up {} bytes_up {} datagrams_down {} bytes_down {} upstream_errors {} dropped {}\n",
+          "datagrams_up {} bytes_up {} datagrams_down {} bytes_down {} upstream_errors {} unreachable_sent {} "
+          "dropped {}\n",
           u.sessions_opened, u.sessions_active, u.sessions_expired, u.sessions_evicted, u.datagrams_up, u.bytes_up,
-          u.datagrams_down, u.bytes_down, u.upstream_errors, u.dropped);
+          u.datagrams_down, u.bytes_down, u.upstream_errors, u.unreachable_sent, u.dropped);
     }
   }
 }

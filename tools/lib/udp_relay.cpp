@@ -19,6 +19,11 @@ namespace synack::tools {
 
 // ---- the table (sans-IO) ---------------------------------------------------------------------
 
+void udp_session_table::session::keep_head(bytes payload) {
+  head_len = static_cast<std::uint8_t>(std::min(payload.size(), head.size()));
+  std::memcpy(head.data(), payload.data(), head_len);
+}
+
 udp_session_table::udp_session_table(std::size_t max_sessions, duration idle_timeout)
     : max_(max_sessions == 0 ? 1 : max_sessions), idle_(idle_timeout) {}
 
@@ -147,12 +152,18 @@ void udp_relay::on_datagram(instant now, const udp_datagram& d) {
   } else {
     table_.touch(*s, now);
   }
+  s->keep_head(d.payload);
   const ssize_t n = ::send(s->fd, d.payload.data(), d.payload.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   if (n < 0) {
     // A full send buffer (EAGAIN, ENOBUFS) drops the datagram as a full queue would; an ICMP
-    // error the socket holds (ECONNREFUSED) is reported here or on the next recv.
-    if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH) {
+    // error the socket holds is reported here or on the next recv, whichever comes first (the
+    // datagram is not sent), and a refusal passed on as on_upstream does.
+    const int err = errno;
+    if (err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH) {
       ++stats_.upstream_errors;
+      if (err == ECONNREFUSED && loop_.host().send_udp_unreachable(now, d.tuple, d.payload).has_value()) {
+        ++stats_.unreachable_sent;
+      }
     } else {
       ++stats_.dropped;
     }
@@ -199,9 +210,15 @@ void udp_relay::on_upstream(const four_tuple& t, std::uint32_t /*events*/) {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      // An ICMP error from the destination, reported once (the socket goes on working).
+      // An ICMP error from the destination, reported once (the socket goes on working). A
+      // refusal is passed on to the client, as the destination's own port unreachable.
+      const int err = errno;
       ++stats_.upstream_errors;
-      if (opts_.verbose) fmt::print(stderr, "synack proxy: udp {}: upstream {}\n", describe(t), std::strerror(errno));
+      if (opts_.verbose) fmt::print(stderr, "synack proxy: udp {}: upstream {}\n", describe(t), std::strerror(err));
+      if (err == ECONNREFUSED &&
+          loop_.host().send_udp_unreachable(loop_.now(), t, bytes{s->head.data(), s->head_len}).has_value()) {
+        ++stats_.unreachable_sent;
+      }
       continue;
     }
     const auto len = static_cast<std::size_t>(n);

@@ -13,10 +13,11 @@
 // The table itself (udp_session_table) is sans-IO: it holds descriptors as plain numbers and
 // takes the time as a parameter, so lookup, expiry and eviction are tested without sockets.
 //
-// Not relayed: a kernel ICMP error on an upstream socket (ECONNREFUSED from recv, an ICMP port
-// unreachable from the destination) is counted (upstream_errors) and dropped; the host has no
-// command to send an ICMP error for a datagram it has already delivered, so the client sees
-// silence, as behind a NAT that filters ICMP.
+// A kernel ICMP error on an upstream socket is counted (upstream_errors); when it is a port
+// unreachable (ECONNREFUSED from recv) the client gets one too, from the original destination,
+// quoting the start of its last datagram (host::send_udp_unreachable); other errors (host or
+// network unreachable) are dropped.
+#include <array>
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -37,6 +38,10 @@ class udp_session_table {
     four_tuple tuple;  // local: the original destination; remote: the client (as the host's)
     int fd = -1;       // the kernel socket (an opaque number here)
     instant last_active;
+    // The first octets of the client's last datagram, quoted if the destination refuses it.
+    std::array<std::byte, 64> head{};
+    std::uint8_t head_len = 0;
+    void keep_head(bytes payload);
   };
 
   udp_session_table(std::size_t max_sessions, duration idle_timeout);
@@ -93,6 +98,7 @@ struct udp_relay_stats {
   std::uint64_t datagrams_down = 0;  // upstream -> client, queued into the TUN
   std::uint64_t bytes_down = 0;
   std::uint64_t upstream_errors = 0;  // ICMP errors the kernel socket reported (ECONNREFUSED ...)
+  std::uint64_t unreachable_sent = 0;  // of those, port unreachables passed on to the client
   std::uint64_t dropped = 0;  // not relayed: no socket could be made, a full queue either way
 };
 
