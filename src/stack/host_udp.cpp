@@ -1,7 +1,10 @@
 // UDP (RFC 768, RFC 1122 §4.1): datagrams delivered to handlers by local endpoint or connected
 // 4-tuple, any-address bindings (a proxy's DNS), the send queue, and the input checks: length,
 // checksum (optional over IPv4, mandatory over IPv6: RFC 8200 §8.1), port unreachable for a
-// datagram nobody takes (sent by the caller, which holds the packet: host_input.cpp).
+// datagram nobody takes (sent by the caller, which holds the packet: host_input.cpp), and the
+// port unreachable a proxy passes on (send_udp_unreachable).
+#include <array>
+
 #include "host_impl.hpp"
 #include "synack/wire/udp.hpp"
 
@@ -210,6 +213,48 @@ result<void, host_error> host::send_udp(const udp_endpoint& src, const udp_endpo
   const bool any_source = m.any_udp[family_index(src.addr)].has_value() && m.any_destination(src.addr);
   if (!m.is_local(src.addr) && !any_source) return unexpected{host_error::address_not_available};
   return m.queue_udp(four_tuple{src.addr, src.port, dst.addr, dst.port}, payload);
+}
+
+// The offending datagram is rebuilt (t.remote -> t.local, the payload's first octets) and
+// answered as one nobody took: the quote names the client's ports, all its stack matches on.
+result<void, host_error> host::send_udp_unreachable(instant now, const four_tuple& t, bytes payload) {
+  impl& m = *impl_;
+  const ip_addr& src = t.local_addr;
+  if (t.local_port == 0 || t.remote_port == 0 || !impl::unicast_remote(t.remote_addr) ||
+      src.fam() != t.remote_addr.fam()) {
+    return unexpected{host_error::invalid_argument};
+  }
+  const bool any_source = m.any_udp[family_index(src)].has_value() && m.any_destination(src);
+  if (!m.is_local(src) && !any_source) return unexpected{host_error::address_not_available};
+  constexpr std::size_t quoted_payload = 64;
+  std::array<std::byte, 40 + udp_repr::header_len + quoted_payload> buf{};
+  const udp_repr d{t.remote_port, t.local_port, payload.first(std::min(payload.size(), quoted_payload))};
+  const std::size_t hl = ip_header_len(src);
+  const mutable_bytes out{buf.data(), hl + d.buffer_len()};
+  if (src.is_v4()) {
+    d.emit(out.subspan(hl), t.remote_addr.v4(), src.v4());
+    ipv4_repr ip;
+    ip.src = t.remote_addr.v4();
+    ip.dst = src.v4();
+    ip.protocol = ip_proto::udp;
+    ip.payload_len = static_cast<std::uint16_t>(d.buffer_len());
+    ip.ttl = m.cfg.ttl;
+    ip.emit(out);
+    if (auto v = ipv4_view::parse(out)) m.send_icmpv4_error(now, *v, icmp_type::dest_unreachable, icmp_unreach_code::port);
+    return {};
+  }
+  d.emit(out.subspan(hl), t.remote_addr.v6(), src.v6());
+  ipv6_repr ip;
+  ip.src = t.remote_addr.v6();
+  ip.dst = src.v6();
+  ip.next_header = static_cast<std::uint8_t>(ip_proto::udp);
+  ip.payload_len = static_cast<std::uint16_t>(d.buffer_len());
+  ip.hop_limit = m.cfg.ttl;
+  ip.emit(out);
+  if (auto v = ipv6_view::parse(out)) {
+    m.send_icmpv6_error(now, *v, icmpv6_type::dest_unreachable, icmpv6_unreach_code::port, 0);
+  }
+  return {};
 }
 
 // Built now, into a buffer of the ring, so the payload need not outlive the call.

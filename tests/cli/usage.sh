@@ -26,6 +26,9 @@ check 0 "synack 0." --version
 check 0 "Subcommands:" --help
 check 2 "A subcommand is required"
 check 2 "unknown command 'bogus' (one of: demo, serve, connect, proxy, stat, pkt" bogus
+check 2 "--udp-timeout: 0 is out of range: 0.1 to 86400" proxy --direct --udp-timeout 0
+check 2 "--udp-sessions: 0 is out of range: 1 to 1048576" proxy --direct --udp-sessions 0
+check 2 "--no-udp excludes --udp-timeout" proxy --addr 10.77.0.2/24 --direct --no-udp --udp-timeout 5
 check 2 "--loss: 2 is out of range: 0 to 0.9" demo --loss 2
 check 2 "--latency-ms: -1 is out of range: 0 to 10000" demo --latency-ms -1
 check 2 "--loss: 1.5 is out of range: 0 to 1" serve --addr 10.0.0.2/24 --loss 1.5 echo

@@ -115,3 +115,106 @@ wait_listen() {
   done
   fail "nothing listens on port $1"
 }
+
+# ---- `synack proxy` tests (proxy.sh, proxy_udp.sh) ---------------------------------------------
+
+# A namespace of its own that dies with its `sleep`; sets NS_PID.
+new_ns() {
+  unshare -n sleep 300 &
+  local pid=$!
+  PIDS+=("$pid")
+  for _ in $(seq 100); do
+    [ "$(readlink "/proc/$pid/ns/net")" != "$(readlink /proc/self/ns/net)" ] && break
+    sleep 0.02
+  done
+  NS_PID=$pid
+}
+
+# The proxy's topology: a client namespace (c0, 10.99.0.2, fd00:99::2; default route into this
+# namespace's r0) and an "internet" namespace (i0, $SERVER and $SERVER6; this namespace's o0 is
+# 198.51.100.1). Sets CLIENT_NS, INET_NS, SERVER, SERVER6 and HAVE6 (1 with IPv6 in the kernel).
+proxy_topology() {
+  HAVE6=0
+  [ -e /proc/sys/net/ipv6 ] && HAVE6=1
+  SERVER=198.51.100.10
+  SERVER6=2001:db8:100::10
+  new_ns
+  CLIENT_NS=$NS_PID
+  new_ns
+  INET_NS=$NS_PID
+  ip link add r0 type veth peer name c0
+  ip link set c0 netns "$CLIENT_NS"
+  ip link add o0 type veth peer name i0
+  ip link set i0 netns "$INET_NS"
+  ip link set r0 up
+  ip link set o0 up
+  ip addr add 10.99.0.1/24 dev r0
+  ip addr add 198.51.100.1/24 dev o0
+  in_client ip link set lo up
+  in_client ip link set c0 up
+  in_client ip addr add 10.99.0.2/24 dev c0
+  in_client ip route add default via 10.99.0.1
+  in_inet ip link set lo up
+  in_inet ip link set i0 up
+  in_inet ip addr add "$SERVER/24" dev i0
+  if [ $HAVE6 -eq 1 ]; then
+    ip -6 addr add fd00:99::1/64 dev r0 nodad
+    ip -6 addr add 2001:db8:100::1/64 dev o0 nodad
+    in_client ip -6 addr add fd00:99::2/64 dev c0 nodad
+    in_client ip -6 route add default via fd00:99::1
+    in_inet ip -6 addr add "$SERVER6/64" dev i0 nodad
+  fi
+}
+in_client() { nsenter -t "$CLIENT_NS" -n "$@"; }
+in_inet() { nsenter -t "$INET_NS" -n "$@"; }
+
+# bg_inet NAME CMD...: a server in the internet namespace, in the background. nsenter forks
+# here, so the process to stop at exit is the one inside (its PID comes back through a file),
+# not nsenter.
+bg_inet() {
+  local pidfile=$WORK/$1.pid
+  shift
+  nsenter -t "$INET_NS" -n bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" &
+  PIDS+=($!)
+  for _ in $(seq 100); do
+    [ -s "$pidfile" ] && break
+    sleep 0.02
+  done
+  PIDS+=("$(cat "$pidfile")")
+}
+
+# start_proxy ERRFILE ARGS...: `synack proxy --tun $TUN ARGS...` in the background, stderr to
+# ERRFILE, until it says it relays. Sets PROXY_PID.
+start_proxy() {
+  local err=$1
+  shift
+  timeout -k 5 600 "$SYNACK_BIN" proxy --tun "$TUN" "$@" 2>"$err" &
+  PROXY_PID=$!
+  PIDS+=("$PROXY_PID")
+  for _ in $(seq 100); do
+    grep -q "synack proxy: direct via" "$err" 2>/dev/null && return 0
+    kill -0 "$PROXY_PID" 2>/dev/null || fail "synack proxy exited: $(cat "$err")"
+    sleep 0.05
+  done
+  fail "synack proxy did not start"
+}
+
+# Everything the client namespace sends (through r0) goes into the TUN device (table 100).
+route_client_into_tun() {
+  sysctl -qw net.ipv4.ip_forward=1
+  # Replies come out of the TUN from the servers' addresses, whose route is o0: no strict
+  # reverse-path filter on them.
+  for c in all default "$TUN" r0 o0; do sysctl -qw "net.ipv4.conf.$c.rp_filter=0"; done
+  ip rule add iif r0 lookup 100 priority 100
+  ip route add default dev "$TUN" table 100
+  if [ $HAVE6 -eq 1 ]; then
+    sysctl -qw net.ipv6.conf.all.forwarding=1
+    ip -6 rule add iif r0 lookup 100 priority 100
+    ip -6 route add default dev "$TUN" table 100
+  fi
+}
+
+# The first counter of that name in `synack stat --json` (the TCP relay's come before the
+# "udp" object's; udp_counter reads that object).
+proxy_counter() { synack_stat --json | grep -o "\"$1\":[0-9]*" | head -1 | cut -d: -f2; }
+udp_counter() { synack_stat --json | grep -o '"udp":{[^}]*}' | grep -o "\"$1\":[0-9]*" | cut -d: -f2; }

@@ -13,68 +13,11 @@
 . "$(dirname "$0")/lib.sh"
 interop_init "$@"
 need curl socat ss nsenter python3
-HAVE6=0
-[ -e /proc/sys/net/ipv6 ] && HAVE6=1
-SERVER=198.51.100.10
-SERVER6=2001:db8:100::10
 mkdir -p "$WORK/www"
 head -c 1048576 /dev/urandom >"$WORK/www/mib"
 head -c $((16 * 1048576)) /dev/urandom >"$WORK/www/big"
 
-# A namespace of its own that dies with its `sleep` (as ipv6.sh's router client).
-new_ns() {
-  unshare -n sleep 300 &
-  local pid=$!
-  PIDS+=("$pid")
-  for _ in $(seq 100); do
-    [ "$(readlink "/proc/$pid/ns/net")" != "$(readlink /proc/self/ns/net)" ] && break
-    sleep 0.02
-  done
-  NS_PID=$pid
-}
-new_ns
-CLIENT_NS=$NS_PID
-new_ns
-INET_NS=$NS_PID
-in_client() { nsenter -t "$CLIENT_NS" -n "$@"; }
-in_inet() { nsenter -t "$INET_NS" -n "$@"; }
-# A server in the internet namespace, in the background. nsenter forks here, so the process to
-# stop at exit is the one inside (its PID comes back through a file), not nsenter.
-bg_inet() {
-  local pidfile=$WORK/$1.pid
-  shift
-  nsenter -t "$INET_NS" -n bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" &
-  PIDS+=($!)
-  for _ in $(seq 100); do
-    [ -s "$pidfile" ] && break
-    sleep 0.02
-  done
-  PIDS+=("$(cat "$pidfile")")
-}
-
-# Client <-> this namespace (r0), this namespace (o0) <-> internet.
-ip link add r0 type veth peer name c0
-ip link set c0 netns "$CLIENT_NS"
-ip link add o0 type veth peer name i0
-ip link set i0 netns "$INET_NS"
-ip link set r0 up
-ip link set o0 up
-ip addr add 10.99.0.1/24 dev r0
-ip addr add 198.51.100.1/24 dev o0
-in_client ip link set lo up
-in_client ip link set c0 up
-in_client ip addr add 10.99.0.2/24 dev c0
-in_client ip route add default via 10.99.0.1
-in_inet ip link set lo up
-in_inet ip link set i0 up
-in_inet ip addr add "$SERVER/24" dev i0
-if [ $HAVE6 -eq 1 ]; then
-  ip -6 addr add fd00:99::1/64 dev r0 nodad
-  ip -6 addr add 2001:db8:100::1/64 dev o0 nodad
-  in_client ip -6 addr add fd00:99::2/64 dev c0 nodad
-  in_client ip -6 route add default via fd00:99::1
-  in_inet ip -6 addr add "$SERVER6/64" dev i0 nodad
-fi
+proxy_topology
 
 # Kernel servers in the internet namespace.
 bg_inet http4 timeout 300 python3 -m http.server --bind "$SERVER" -d "$WORK/www" 8080 >/dev/null 2>"$WORK/http4.err"
@@ -109,28 +52,8 @@ done
 CTL=$WORK/proxy.sock
 ADDRS=(--addr "$SYN_ADDR/24")
 [ $HAVE6 -eq 1 ] && ADDRS+=(--addr fd00:77::2/64)
-timeout -k 5 600 "$SYNACK_BIN" proxy --tun "$TUN" "${ADDRS[@]}" --direct --out-interface o0 --ctl "$CTL" -v \
-  2>"$WORK/proxy.err" &
-PROXY_PID=$!
-PIDS+=("$PROXY_PID")
-for _ in $(seq 100); do
-  grep -q "synack proxy: direct via" "$WORK/proxy.err" 2>/dev/null && break
-  kill -0 "$PROXY_PID" 2>/dev/null || fail "synack proxy exited: $(cat "$WORK/proxy.err")"
-  sleep 0.05
-done
-grep -q "synack proxy: direct via" "$WORK/proxy.err" || fail "synack proxy did not start"
-sysctl -qw net.ipv4.ip_forward=1
-# Replies come out of the TUN from the servers' addresses, whose route is o0: no strict
-# reverse-path filter on them.
-for c in all default "$TUN" r0 o0; do sysctl -qw "net.ipv4.conf.$c.rp_filter=0"; done
-ip rule add iif r0 lookup 100 priority 100
-ip route add default dev "$TUN" table 100
-if [ $HAVE6 -eq 1 ]; then
-  sysctl -qw net.ipv6.conf.all.forwarding=1
-  ip -6 rule add iif r0 lookup 100 priority 100
-  ip -6 route add default dev "$TUN" table 100
-fi
-proxy_counter() { synack_stat --json | grep -o "\"$1\":[0-9]*" | head -1 | cut -d: -f2; }
+start_proxy "$WORK/proxy.err" "${ADDRS[@]}" --direct --out-interface o0 --ctl "$CTL" -v
+route_client_into_tun
 
 for f in mib big; do
   t0=$(now_ms)
@@ -260,15 +183,7 @@ done
 # namespace's own traffic too), the proxy's marked sockets use the main table. Were the mark
 # missing, its upstream connects would loop back into synack and the download would fail.
 ip rule del iif r0 lookup 100 priority 100
-timeout -k 5 600 "$SYNACK_BIN" proxy --tun "$TUN" --addr "$SYN_ADDR/24" --direct --out-mark 81 --ctl "$CTL" \
-  2>"$WORK/proxy-mark.err" &
-PROXY_PID=$!
-PIDS+=("$PROXY_PID")
-for _ in $(seq 100); do
-  grep -q "synack proxy: direct via" "$WORK/proxy-mark.err" 2>/dev/null && break
-  kill -0 "$PROXY_PID" 2>/dev/null || fail "synack proxy --out-mark exited: $(cat "$WORK/proxy-mark.err")"
-  sleep 0.05
-done
+start_proxy "$WORK/proxy-mark.err" --addr "$SYN_ADDR/24" --direct --out-mark 81 --ctl "$CTL"
 sysctl -qw "net.ipv4.conf.$TUN.rp_filter=0"
 ip route add default dev "$TUN" table 100
 ip rule add fwmark 81 lookup main priority 90

@@ -1,8 +1,8 @@
 // UDP in the host (issue #15), over IPv4 and IPv6: datagrams delivered to handlers by local
 // endpoint and connected 4-tuple, replies with correct checksums, any-address bindings that
 // reply from the original destination, ICMP port unreachable quoting the datagram (rate
-// limited), the zero-checksum rules (RFC 768, RFC 8200 §8.1), malformed datagrams counted, and
-// the API's errors.
+// limited) and the one a proxy passes on (send_udp_unreachable), the zero-checksum rules
+// (RFC 768, RFC 8200 §8.1), malformed datagrams counted, and the API's errors.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -204,6 +204,54 @@ TEST_P(udp, port_unreachable_quotes_as_much_as_the_family_allows) {
   const std::size_t quoted = e->raw.size() - e->hl - 8;
   EXPECT_EQ(quoted, v6() ? 1280u - 40u - 8u : 576u - 20u - 8u);  // both cut the 1248-octet datagram
   EXPECT_TRUE(std::ranges::equal(e->payload().subspan(8), bytes{big}.first(quoted)));
+}
+
+// A proxy passes its upstream's refusal on: port unreachable from the original destination,
+// quoting the client's datagram rebuilt (its ports, the first 64 octets of its payload).
+TEST_P(udp, send_udp_unreachable_answers_for_the_original_destination) {
+  const four_tuple t{a_.far, 53, a_.peer, 5000};
+  const std::string payload(100, 'p');
+  EXPECT_EQ(t_.h().send_udp_unreachable(at_ms(0), t, as_bytes(payload)).error(), host_error::address_not_available);
+  ASSERT_TRUE(t_.h().bind_udp_any(any_address_options{}, &r_).has_value());
+  EXPECT_EQ(t_.h().send_udp_unreachable(at_ms(0), four_tuple{a_.far, 0, a_.peer, 5000}, as_bytes(payload)).error(),
+            host_error::invalid_argument);
+  EXPECT_FALSE(poll_any(t_, at_ms(0)).has_value());
+  ASSERT_TRUE(t_.h().send_udp_unreachable(at_ms(0), t, as_bytes(payload)).has_value());
+  auto e = poll_any(t_, at_ms(0));
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->src, a_.far);
+  EXPECT_EQ(e->dst, a_.peer);
+  bytes quote;
+  if (v6()) {
+    ASSERT_EQ(e->proto, 58);
+    auto m = icmpv6_repr::parse(e->payload(), e->src.v6(), e->dst.v6());
+    ASSERT_TRUE(m.has_value());
+    EXPECT_EQ(m->type, icmpv6_type::dest_unreachable);
+    EXPECT_EQ(m->code, 4);
+    auto ip = ipv6_view::parse(m->data);
+    ASSERT_TRUE(ip.has_value());
+    EXPECT_EQ(ip_addr{ip->src()}, a_.peer);
+    EXPECT_EQ(ip_addr{ip->dst()}, a_.far);
+    quote = ip->payload();
+  } else {
+    ASSERT_EQ(e->proto, 1);
+    auto m = icmpv4_repr::parse(e->payload());
+    ASSERT_TRUE(m.has_value());
+    EXPECT_EQ(m->type, icmp_type::dest_unreachable);
+    EXPECT_EQ(m->code, 3);
+    auto ip = ipv4_view::parse(m->data);
+    ASSERT_TRUE(ip.has_value());
+    EXPECT_EQ(ip_addr{ip->src()}, a_.peer);
+    EXPECT_EQ(ip_addr{ip->dst()}, a_.far);
+    EXPECT_EQ(ip->protocol(), ip_proto::udp);
+    quote = ip->payload();
+  }
+  ASSERT_EQ(quote.size(), 8u + 64u);
+  EXPECT_EQ(load_be16(&quote[0]), 5000);
+  EXPECT_EQ(load_be16(&quote[2]), 53);
+  EXPECT_EQ(as_string(quote.subspan(8)), payload.substr(0, 64));
+  EXPECT_FALSE(poll_any(t_, at_ms(0)).has_value());
+  EXPECT_EQ(t_.ctr().icmp_out_errors, 1u);
 }
 
 TEST_P(udp, port_unreachable_is_rate_limited) {

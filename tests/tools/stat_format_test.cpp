@@ -148,6 +148,7 @@ TEST(stat_format, proxy_counters_in_text_and_json) {
                    "\"failed_refused\":1,"),
             std::string::npos)
       << j;
+  EXPECT_NE(j.find(",\"udp\":null}"), std::string::npos) << j;  // --no-udp
   io.proxy.reset();
   EXPECT_EQ(format_stat(f.h, instant{}, stat_request{}, "test", &io).find("Proxy:"), std::string::npos);
 }
@@ -164,7 +165,7 @@ TEST(stat_format, proxy_socks5_counters) {
   req.json = true;
   EXPECT_NE(format_stat(f.h, instant{}, req, "test", &io)
                 .find(",\"socks5\":false,\"socks5_connected\":0,\"socks5_auth_failed\":0,\"socks5_rejected\":0,"
-                      "\"socks5_malformed\":0}"),
+                      "\"socks5_malformed\":0,\"udp\":null}"),
             std::string::npos);
   io.proxy = proxy_stats{.socks5 = true, .socks5_connected = 4, .socks5_auth_failed = 2, .socks5_rejected = 1,
                          .socks5_malformed = 3};
@@ -177,9 +178,38 @@ TEST(stat_format, proxy_socks5_counters) {
   req.json = true;
   const std::string j = format_stat(f.h, instant{}, req, "test", &io);
   EXPECT_NE(j.find("\"resets_upstream\":0,\"socks5\":true,\"socks5_connected\":4,\"socks5_auth_failed\":2,"
-                   "\"socks5_rejected\":1,\"socks5_malformed\":3}"),
+                   "\"socks5_rejected\":1,\"socks5_malformed\":3,\"udp\":null}"),
             std::string::npos)
       << j;
+}
+
+// The UDP relay's counters: a "Proxy UDP:" line after "Proxy:", a "udp" object inside "proxy".
+TEST(stat_format, proxy_udp_counters_in_text_and_json) {
+  flooded_host f;
+  io_report io;
+  io.mode = "read/write";
+  io.proxy = proxy_stats{.sessions_opened = 3};
+  io.proxy->udp = udp_relay_stats{.sessions_opened = 5, .sessions_active = 2, .sessions_expired = 2,
+                                  .sessions_evicted = 1, .datagrams_up = 10, .bytes_up = 400, .datagrams_down = 9,
+                                  .bytes_down = 900, .upstream_errors = 1, .unreachable_sent = 1, .dropped = 0};
+  stat_request req;
+  const std::string t = format_stat(f.h, instant{}, req, "test", &io);
+  EXPECT_NE(t.find(" resets_upstream 0\nProxy UDP: sessions_opened 5 sessions_active 2 sessions_expired 2 "
+                   "sessions_evicted 1 datagrams_up 10 bytes_up 400 datagrams_down 9 bytes_down 900 "
+                   "upstream_errors 1 unreachable_sent 1 dropped 0\n"),
+            std::string::npos)
+      << t;
+  req.json = true;
+  const std::string j = format_stat(f.h, instant{}, req, "test", &io);
+  EXPECT_NE(j.find("\"socks5_malformed\":0,\"udp\":{\"sessions_opened\":5,\"sessions_active\":2,"
+                   "\"sessions_expired\":2,\"sessions_evicted\":1,\"datagrams_up\":10,\"bytes_up\":400,"
+                   "\"datagrams_down\":9,\"bytes_down\":900,\"upstream_errors\":1,\"unreachable_sent\":1,"
+                   "\"dropped\":0}}"),
+            std::string::npos)
+      << j;
+  int depth = 0;
+  for (char c : j) depth += c == '{' || c == '[' ? 1 : c == '}' || c == ']' ? -1 : 0;
+  EXPECT_EQ(depth, 0);
 }
 
 TEST(stat_format, filters_and_summary) {

@@ -139,8 +139,20 @@ void append_proxy_json(std::string& out, const io_report* io) {
       p.failed_timeout, p.failed_other, p.resets_client, p.resets_upstream);
   out += fmt::format(
       ",\"socks5\":{},\"socks5_connected\":{},\"socks5_auth_failed\":{},\"socks5_rejected\":{},"
-      "\"socks5_malformed\":{}}}",
+      "\"socks5_malformed\":{}",
       p.socks5, p.socks5_connected, p.socks5_auth_failed, p.socks5_rejected, p.socks5_malformed);
+  // The UDP relay's counters go inside "proxy" (null with --no-udp or --socks5).
+  if (!p.udp) {
+    out += ",\"udp\":null}";
+    return;
+  }
+  const udp_relay_stats& u = *p.udp;
+  out += fmt::format(
+      ",\"udp\":{{\"sessions_opened\":{},\"sessions_active\":{},\"sessions_expired\":{},\"sessions_evicted\":{},"
+      "\"datagrams_up\":{},\"bytes_up\":{},\"datagrams_down\":{},\"bytes_down\":{},\"upstream_errors\":{},"
+      "\"unreachable_sent\":{},\"dropped\":{}}}}}",
+      u.sessions_opened, u.sessions_active, u.sessions_expired, u.sessions_evicted, u.datagrams_up, u.bytes_up,
+      u.datagrams_down, u.bytes_down, u.upstream_errors, u.unreachable_sent, u.dropped);
 }
 
 void append_io_text(std::string& out, const io_report& io) {
@@ -164,6 +176,15 @@ void append_io_text(std::string& out, const io_report& io) {
     if (p.socks5) {
       out += fmt::format("       socks5_connected {} socks5_auth_failed {} socks5_rejected {} socks5_malformed {}\n",
                          p.socks5_connected, p.socks5_auth_failed, p.socks5_rejected, p.socks5_malformed);
+    }
+    if (p.udp) {
+      const udp_relay_stats& u = *p.udp;
+      out += fmt::format(
+          "Proxy UDP: sessions_opened {} sessions_active {} sessions_expired {} sessions_evicted {} "
+          "datagrams_up {} bytes_up {} datagrams_down {} bytes_down {} upstream_errors {} unreachable_sent {} "
+          "dropped {}\n",
+          u.sessions_opened, u.sessions_active, u.sessions_expired, u.sessions_evicted, u.datagrams_up, u.bytes_up,
+          u.datagrams_down, u.bytes_down, u.upstream_errors, u.unreachable_sent, u.dropped);
     }
   }
 }

@@ -82,6 +82,20 @@ socklen_t to_sockaddr(const ip_addr& a, std::uint16_t port, sockaddr_storage& ss
 
 }  // namespace
 
+int set_out_route(int fd, const std::string& out_interface, std::optional<std::uint32_t> out_mark) {
+  // The proxy's own traffic must not come back into the TUN (the routing loop): it leaves
+  // through the chosen interface, or carries a mark an `ip rule` routes elsewhere.
+  if (!out_interface.empty() && ::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, out_interface.data(),
+                                             static_cast<socklen_t>(out_interface.size())) < 0) {
+    return errno;
+  }
+  if (out_mark) {
+    const std::uint32_t mark = *out_mark;
+    if (::setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) return errno;
+  }
+  return 0;
+}
+
 result<std::unique_ptr<proxy>, std::string> proxy::start(runtime::event_loop& loop, const proxy_options& o) {
   std::unique_ptr<proxy> p(new proxy(loop, o));
   proxy* self = p.get();
@@ -155,20 +169,9 @@ void proxy::on_accept(conn_handle h) {
     return;
   }
   ref.fd = fd;
-  // The proxy's own traffic must not come back into the TUN (the routing loop): it leaves
-  // through the chosen interface, or carries a mark an `ip rule` routes elsewhere.
-  if (!opts_.out_interface.empty() &&
-      ::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, opts_.out_interface.data(),
-                   static_cast<socklen_t>(opts_.out_interface.size())) < 0) {
-    fail_connect(ref, errno);
+  if (const int err = set_out_route(fd, opts_.out_interface, opts_.out_mark); err != 0) {
+    fail_connect(ref, err);
     return;
-  }
-  if (opts_.out_mark) {
-    const std::uint32_t mark = *opts_.out_mark;
-    if (::setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) {
-      fail_connect(ref, errno);
-      return;
-    }
   }
   ref.up.data.resize(opts_.buffer);
   ref.down.data.resize(opts_.buffer);

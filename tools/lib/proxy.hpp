@@ -23,6 +23,7 @@
 
 #include "socks5.hpp"
 #include "synack/runtime/event_loop.hpp"
+#include "udp_relay.hpp"
 
 namespace synack::tools {
 
@@ -42,6 +43,10 @@ struct proxy_options {
   std::size_t backlog = 4096;             // accept queue of the any-address listeners
   bool verbose = false;                   // one line per session on stderr
 };
+
+// SO_BINDTODEVICE (a non-empty out_interface) and SO_MARK on one of the proxy's own sockets, TCP
+// or UDP, so that its traffic never comes back into the TUN. 0, or the errno of the failure.
+[[nodiscard]] int set_out_route(int fd, const std::string& out_interface, std::optional<std::uint32_t> out_mark);
 
 // Counters for `synack stat` ("Proxy:" line, "proxy" JSON object).
 struct proxy_stats {
@@ -63,6 +68,7 @@ struct proxy_stats {
   std::uint64_t socks5_auth_failed = 0;  // credentials rejected, or no acceptable method
   std::uint64_t socks5_rejected = 0;     // CONNECT replies with a failure REP code
   std::uint64_t socks5_malformed = 0;    // a malformed reply, or the server closed mid-handshake
+  std::optional<udp_relay_stats> udp = std::nullopt;  // the UDP relay's (udp_relay.hpp); nullopt with --no-udp
 };
 
 class proxy {

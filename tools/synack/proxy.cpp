@@ -1,7 +1,8 @@
 // `synack proxy`: a transparent TCP proxy over a TUN device (issue #15), until SIGINT/SIGTERM.
 // Every TCP connection routed into the device is terminated by synack and relayed to its
 // original destination through a socket of the host's kernel (--direct), or through a SOCKS5
-// server it asks to connect there (--socks5 HOST:PORT; tools/lib/proxy.hpp, tools/lib/socks5.hpp).
+// server it asks to connect there (--socks5 HOST:PORT; tools/lib/proxy.hpp, tools/lib/socks5.hpp);
+// with --direct every UDP datagram too, per client 4-tuple session (tools/lib/udp_relay.hpp; --no-udp).
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <netdb.h>
@@ -27,6 +28,9 @@ struct proxy_cli_options {
   std::size_t buffer_kib = 128;
   double connect_timeout_s = 30.0;
   std::size_t backlog = 4096;
+  bool no_udp = false;
+  double udp_timeout_s = 60.0;
+  std::size_t udp_sessions = 1024;
 };
 
 // "HOST:PORT" or "[IPv6]:PORT" split; the message says what is wrong.
@@ -136,7 +140,27 @@ int run_proxy(const proxy_cli_options& o) {
     fmt::print(stderr, "synack proxy: {}\n", p.error());
     return 1;
   }
-  (*s)->set_proxy_stats([px = p->get()] { return px->stats(); });
+  std::unique_ptr<udp_relay> udp;
+  // With --socks5 nothing goes around the server: no UDP (there is no UDP ASSOCIATE yet).
+  if (!o.no_udp && !po.socks5) {
+    udp_relay_options uo;
+    uo.out_interface = o.out_interface;
+    uo.out_mark = o.out_mark;
+    uo.idle_timeout = std::chrono::microseconds(static_cast<std::int64_t>(o.udp_timeout_s * 1e6));
+    uo.max_sessions = o.udp_sessions;
+    uo.verbose = o.net.verbose;
+    auto u = udp_relay::start((*s)->loop(), uo);
+    if (!u) {
+      fmt::print(stderr, "synack proxy: {}\n", u.error());
+      return 1;
+    }
+    udp = std::move(*u);
+  }
+  (*s)->set_proxy_stats([px = p->get(), ux = udp.get()] {
+    proxy_stats st = px->stats();
+    if (ux != nullptr) st.udp = ux->stats();
+    return st;
+  });
   const std::string out = !o.out_interface.empty() ? fmt::format("interface {}", o.out_interface)
                           : o.out_mark             ? fmt::format("mark {}", *o.out_mark)
                                                    : std::string("the kernel's routes");
@@ -144,8 +168,8 @@ int run_proxy(const proxy_cli_options& o) {
   const std::string mode = po.socks5 ? fmt::format("socks5 {}{}", po.socks5->addr.with_port(po.socks5->port),
                                                     po.socks5->auth ? " (username/password)" : "")
                                      : std::string("direct");
-  fmt::print(stderr, "synack proxy: {} via {} ({}), out through {}, control {}\n", mode, (*s)->ifname(),
-             (*s)->io_desc(), out, (*s)->ctl_path().empty() ? "off" : (*s)->ctl_path());
+  fmt::print(stderr, "synack proxy: {} via {} ({}), out through {}, control {}{}\n", mode, (*s)->ifname(),
+             (*s)->io_desc(), out, (*s)->ctl_path().empty() ? "off" : (*s)->ctl_path(), udp ? "" : ", no UDP");
   std::fflush(stderr);
   (*s)->loop().run();
   const proxy_stats& st = (*p)->stats();
@@ -153,6 +177,7 @@ int run_proxy(const proxy_cli_options& o) {
     fmt::print(stderr, "synack proxy: {} sessions, {} bytes up, {} bytes down; {}\n", st.sessions_opened, st.bytes_up,
                st.bytes_down, (*s)->summary());
   }
+  udp.reset();
   p->reset();  // the kernel sockets close before the host goes
   return (*s)->write_ladders("synack proxy") ? 0 : 1;
 }
@@ -161,7 +186,9 @@ int run_proxy(const proxy_cli_options& o) {
 
 void add_proxy(CLI::App& app) {
   auto o = std::make_shared<proxy_cli_options>();
-  auto* cmd = app.add_subcommand("proxy", "relay every TCP connection routed into a TUN device to its destination (directly or via SOCKS5)");
+  auto* cmd = app.add_subcommand("proxy",
+                                 "relay every TCP connection (directly or via SOCKS5) and UDP datagram (directly) "
+                                 "routed into a TUN device to its destination");
   cmd->footer(
       "Example (as root): synack proxy --tun synack0 --addr 10.77.0.2/24 --direct --out-interface eth0\n"
       "  or, through a SOCKS5 server: ... --socks5 192.0.2.1:1080 [--user U --password P] --out-interface eth0\n"
@@ -185,6 +212,15 @@ void add_proxy(CLI::App& app) {
       ->check(in_range(0.1, 600.0))
       ->capture_default_str();
   cmd->add_option("--backlog", o->backlog, "accept queue of the any-address listeners")->capture_default_str();
+  auto* nu = cmd->add_flag("--no-udp", o->no_udp, "relay no UDP (datagrams into the device are dropped); implied by --socks5");
+  cmd->add_option("--udp-timeout", o->udp_timeout_s, "seconds a UDP session may stay idle")
+      ->check(in_range(0.1, 86400.0))
+      ->capture_default_str()
+      ->excludes(nu);
+  cmd->add_option("--udp-sessions", o->udp_sessions, "UDP sessions at most (the least recently active is evicted)")
+      ->check(in_range<std::size_t>(1, 1 << 20))
+      ->capture_default_str()
+      ->excludes(nu);
   cmd->callback([o] { set_exit_code(run_proxy(*o)); });
 }
 

@@ -363,6 +363,11 @@ class host {
   // binding of the family is open, any unicast address (a proxy's reply from the original
   // destination). address_not_available otherwise.
   result<void, host_error> send_udp(const udp_endpoint& src, const udp_endpoint& dst, bytes payload);
+  // ICMP port unreachable to t.remote about a datagram it sent to t.local carrying `payload`
+  // (only its first 64 octets are quoted), from t.local: a proxy passing on its upstream's
+  // refusal. The sources of send_udp(src, dst, ...) only; rate-limited as the host's own errors.
+  // Errors: invalid_argument, address_not_available.
+  result<void, host_error> send_udp_unreachable(instant now, const four_tuple& t, bytes payload);
 
   // ---- inputs ----------------------------------------------------------------------------
   void on_packet(instant now, bytes packet);
