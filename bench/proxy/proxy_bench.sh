@@ -22,7 +22,8 @@
 # `unshare -n sleep`. In P an `ip rule` sends what comes from C into synack's TUN device (with
 # --out-interface o0 for synack's own sockets, as tests/interop/proxy.sh); for redsocks the
 # rule `iptables -t nat -A PREROUTING -i r0 -p tcp -j REDIRECT` is added instead and IPv4
-# forwarding is turned off, so nothing reaches U except through redsocks.
+# forwarding is turned off, so nothing reaches U except through redsocks. redsocks runs with
+# its default `splice = true` (2 pipes per connection) unless the descriptors would not fit.
 #
 # Environment: SYNACK_PROXY_BENCH_CONNS (idle connection counts, default "1000"; "1000 10000"
 #              for both of the issue's), SYNACK_PROXY_BENCH_BYTES (default 256 MiB),
@@ -120,7 +121,7 @@ for c in all default r0 o0; do sysctl -qw "net.ipv4.conf.$c.rp_filter=0"; done
 ip rule add iif r0 lookup 100 priority 100
 
 # The servers in U (nsenter execs them: $! is the process itself).
-nsenter --net="/proc/$UNS/ns/net" python3 "$LOAD" server "$SERVER" "$ECHO_PORT" "$BULK_PORT" >/dev/null 2>"$WORK/server.err" &
+nsenter --net="/proc/$UNS/ns/net" python3 "$LOAD" server "$SERVER" "$ECHO_PORT" "$BULK_PORT" "$WORK/held" >/dev/null 2>"$WORK/server.err" &
 PIDS+=($!)
 wait_listen() {  # wait_listen NSCMD PORT
   for _ in $(seq 200); do
@@ -158,6 +159,7 @@ start_synack() {  # start_synack --socks5 HOST:PORT | --direct
   sysctl -qw net.ipv4.conf.synack0.rp_filter=0
   ip route add default dev synack0 table 100
 }
+SPLICE=true   # redsocks 0.5's default: each connection relayed through 2 pipes (splice(2))
 start_redsocks() {
   cat >"$WORK/redsocks.conf" <<EOF
 base {
@@ -176,6 +178,7 @@ redsocks {
   port = $SOCKS_PORT;
   type = socks5;
   listenq = 4096;
+  splice = $SPLICE;
 }
 EOF
   sysctl -qw net.ipv4.ip_forward=0
@@ -238,8 +241,13 @@ for want in $CONNS; do
   for path in $PATHS; do
     [ "$path" = kernel-route ] && continue
     n=$want
-    if [ "$path" != synack-direct ] && [ $((2 * n + 100)) -gt "$NOFILE" ]; then
-      n=$(((NOFILE - 100) / 2))
+    SPLICE=true
+    if [ "$path" = redsocks ] && [ $((6 * n + 100)) -gt "$NOFILE" ]; then
+      SPLICE=false
+      echo "   (redsocks with splice = false: with splice it holds 6 descriptors per connection, RLIMIT_NOFILE is $NOFILE)"
+    fi
+    if [ "$path" != synack-direct ] && [ $((2 * n + 200)) -gt "$NOFILE" ]; then
+      n=$(((NOFILE - 200) / 2))
       echo "   ($path: $n connections, not $want: a relay holds 2 sockets per connection, RLIMIT_NOFILE is $NOFILE)"
     fi
     start_path "$path"
@@ -248,7 +256,7 @@ for want in $CONNS; do
     sbase=$(rss_kib "$SOCKS_PID")
     d=$WORK/hold.$path.$n
     mkdir -p "$d"
-    inc python3 "$LOAD" hold "$SERVER" "$ECHO_PORT" "$n" "$d" >"$WORK/hold.out" 2>"$WORK/hold.err" &
+    inc python3 "$LOAD" hold "$SERVER" "$ECHO_PORT" "$n" "$d" "$WORK/held" >"$WORK/hold.out" 2>"$WORK/hold.err" &
     hold=$!
     wait_for "$d/connected" 300 "$hold"
     # Established through to the server: it holds every one of them.
@@ -262,6 +270,7 @@ for want in $CONNS; do
     idle=$(rss_kib "$MAIN_PID")
     sidle=$(rss_kib "$SOCKS_PID")
     ksocks=$(established "" "")
+    fds=$(find "/proc/$MAIN_PID/fd" -mindepth 1 | wc -l)
     touch "$d/exchange"
     wait_for "$d/exchanged" 300 "$hold"
     sleep 1
@@ -269,11 +278,15 @@ for want in $CONNS; do
     safter=$(rss_kib "$SOCKS_PID")
     touch "$d/release"
     wait "$hold" || die "$path: the client failed: $(cat "$WORK/hold.err")"
+    for _ in $(seq 600); do
+      [ "$(cat "$WORK/held")" = 0 ] && break
+      sleep 0.1
+    done
     R[rss$want.$path]=$(calc "($after - $base) / $n")
     R[tot$want.$path]=$(calc "$after / 1024")
-    printf '%-14s %6d idle connections: RSS %7d KiB before, %7d idle (+%s KiB/conn), %7d after 1 byte each way (+%s KiB/conn, total %s MiB); microsocks +%d KiB idle, +%d after; %d kernel TCP sockets in the proxy namespace; load %s\n' \
+    printf '%-14s %6d idle connections: RSS %7d KiB before, %7d idle (+%s KiB/conn), %7d after 1 byte each way (+%s KiB/conn, total %s MiB); microsocks +%d KiB idle, +%d after; %d kernel TCP sockets in the proxy namespace, %d descriptors in the proxy; load %s\n' \
       "$path" "$n" "$base" "$idle" "$(calc "($idle - $base) / $n")" "$after" "$(calc "($after - $base) / $n")" \
-      "$(calc "$after / 1024")" "$((sidle - sbase))" "$((safter - sbase))" "$ksocks" "$(load)"
+      "$(calc "$after / 1024")" "$((sidle - sbase))" "$((safter - sbase))" "$ksocks" "$fds" "$(load)"
     stop_path
   done
   if [ -n "${R[rss$want.synack-socks5]:-}" ] && [ -n "${R[rss$want.redsocks]:-}" ]; then
@@ -287,6 +300,7 @@ best() {  # best KEY VALUE: keeps the maximum
   if [ -z "${R[$k]:-}" ] || [ "$(calc "$v > ${R[$k]}")" = 1.00 ]; then R[$k]=$v; fi
   R[all.$k]="${R[all.$k]:-}${R[all.$k]:+ }$v"
 }
+SPLICE=true
 for ((rep = 1; rep <= REPS; rep++)); do
   for path in $PATHS; do
     start_path "$path"

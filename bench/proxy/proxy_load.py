@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Client and server of bench/proxy/proxy_bench.sh (python3 standard library only).
 
-  proxy_load.py server ADDR ECHO_PORT BULK_PORT
+  proxy_load.py server ADDR ECHO_PORT BULK_PORT COUNT_FILE
       ECHO_PORT: an epoll echo server (holds idle connections, answers the connection-rate
-      requests). BULK_PORT: a thread per connection; the client sends 'd' or 'u' and an 8-byte
+      requests); COUNT_FILE: how many connections it holds, rewritten as that changes. BULK_PORT: a thread per connection; the client sends 'd' or 'u' and an 8-byte
       big-endian length: 'd' sends that many bytes back, 'u' reads that many and answers b"k".
-  proxy_load.py hold ADDR PORT N DIR
-      Opens N connections to ADDR:PORT (the echo server) and keeps them; writes DIR/connected
-      when all are open, waits for DIR/exchange, sends 1 byte on each and reads each echo, writes
+  proxy_load.py hold ADDR PORT N DIR COUNT_FILE
+      Opens N connections to ADDR:PORT (the echo server) and keeps them, 200 at a time, each
+      batch only once the server holds the previous one (COUNT_FILE: a relay that accepts
+      slower than the client connects would otherwise overflow its accept queue); writes
+      DIR/connected when all are open, waits for DIR/exchange, sends 1 byte on each and reads each echo, writes
       DIR/exchanged, waits for DIR/release and closes them. Prints what it did.
   proxy_load.py bulk ADDR PORT d|u BYTES
       One transfer; prints "<seconds> <Gbit/s>" (connect to the last byte: for 'u' the server's
@@ -73,14 +75,32 @@ def listener(addr, port):
     return s
 
 
-def server(addr, echo_port, bulk_port):
+def write_count(path, n):
+    with open(path + ".tmp", "w") as f:
+        f.write(str(n))
+    os.replace(path + ".tmp", path)
+
+
+def read_count(path):
+    try:
+        with open(path) as f:
+            return int(f.read() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def server(addr, echo_port, bulk_port, count_file):
     threading.Thread(target=bulk_acceptor, args=(listener(addr, bulk_port),), daemon=True).start()
     ls = listener(addr, echo_port)
     ls.setblocking(False)
     ep = select.epoll()
     ep.register(ls.fileno(), select.EPOLLIN)
     conns = {}
+    written = -1
     while True:
+        if len(conns) != written:
+            written = len(conns)
+            write_count(count_file, written)
         for fd, ev in ep.poll():
             if fd == ls.fileno():
                 while True:
@@ -118,10 +138,17 @@ def wait_file(path, timeout):
         time.sleep(0.05)
 
 
-def hold(addr, port, n, d):
+def hold(addr, port, n, d, count_file):
     socks = []
     t0 = time.monotonic()
+    base = read_count(count_file)
     for i in range(n):
+        if i % 200 == 0 and i > 0:
+            end = time.monotonic() + 120
+            while read_count(count_file) - base < i:
+                if time.monotonic() > end:
+                    sys.exit(f"hold: the server holds {read_count(count_file) - base} of {i} after 120 s")
+                time.sleep(0.01)
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.settimeout(20)
         try:
@@ -245,10 +272,10 @@ def cps(addr, port, count, parallel):
 
 def main():
     a = sys.argv[1:]
-    if a[:1] == ["server"] and len(a) == 4:
-        server(a[1], int(a[2]), int(a[3]))
-    elif a[:1] == ["hold"] and len(a) == 5:
-        hold(a[1], int(a[2]), int(a[3]), a[4])
+    if a[:1] == ["server"] and len(a) == 5:
+        server(a[1], int(a[2]), int(a[3]), a[4])
+    elif a[:1] == ["hold"] and len(a) == 6:
+        hold(a[1], int(a[2]), int(a[3]), a[4], a[5])
     elif a[:1] == ["bulk"] and len(a) == 5 and a[3] in ("d", "u"):
         bulk(a[1], int(a[2]), a[3], int(a[4]))
     elif a[:1] == ["cps"] and len(a) == 5:
