@@ -230,7 +230,7 @@ wait_for() {  # wait_for FILE SECONDS PID: until FILE exists; dies if PID exits 
 }
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
-calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
+calc() { awk "BEGIN { printf \"%.2f\", ($1) }"; }
 echo "== synack proxy against iptables REDIRECT -> redsocks (bench/proxy/proxy_bench.sh)"
 echo "== kernel $(uname -r), $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), load average $(load)"
 echo "== synack proxy ${PROXY_ARGS[*]:-(default options)}; $(redsocks -v 2>&1 | head -1 || true); microsocks $(dpkg-query -W -f='${Version}' microsocks 2>/dev/null || echo '?')"
