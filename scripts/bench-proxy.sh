@@ -3,7 +3,7 @@
 # (--socks5 and --direct) against the kernel's path, iptables REDIRECT -> redsocks -> the same
 # microsocks, in one run: RSS for idle proxied connections, single-stream download and upload,
 # connections per second, with the synack / redsocks ratios (issue #15). Needs root (it makes
-# its own network namespaces). About 2 minutes; docs/performance.md ("Proxy (issue #15)")
+# its own network namespaces). About 2.5 minutes; docs/performance.md ("Proxy (issue #15)")
 # explains it.
 #
 #   scripts/bench-proxy.sh        (also: scripts/bench.sh --proxy)

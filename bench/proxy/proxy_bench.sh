@@ -32,8 +32,8 @@
 #              SYNACK_PROXY_BENCH_PROXY_ARGS (more options for synack proxy, e.g. "--buffer 4
 #              --offload off", to see where its memory goes),
 #              SYNACK_PROXY_BENCH_PATHS (default "synack-socks5 redsocks synack-direct kernel-route").
-# Needs root, redsocks, iptables, microsocks, python3 (scripts/setup.sh). About 2 minutes with
-# the defaults; each 10,000-connection round adds about half a minute per path.
+# Needs root, redsocks, iptables, microsocks, python3 (scripts/setup.sh). About 2.5 minutes with
+# the defaults at load 10; a 10,000-connection round adds about 40 s per path.
 set -euo pipefail
 
 SYNACK_BIN=$(realpath "${1:?usage: $0 SYNACK_BIN}")
