@@ -10,6 +10,7 @@
 #
 #   scripts/bench.sh [--json FILE] [synack_bench options ...]
 #   scripts/bench.sh --tun        the TUN benchmarks instead (scripts/bench-tun.sh; needs root)
+#   scripts/bench.sh --proxy      `synack proxy` against redsocks instead (scripts/bench-proxy.sh; root)
 #
 # --json FILE  where to write Google Benchmark's JSON (default build/release/bench.json)
 # Environment: SYNACK_BENCH_MIN_TIME (seconds per repetition, default 2),
@@ -20,6 +21,10 @@ cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--tun" ]; then
   shift
   exec scripts/bench-tun.sh "$@"
+fi
+if [ "${1:-}" = "--proxy" ]; then
+  shift
+  exec scripts/bench-proxy.sh "$@"
 fi
 json=build/release/bench.json
 if [ "${1:-}" = "--json" ]; then
