@@ -55,7 +55,7 @@ echo "== memory under buffer attacks (issue #13 cases 4 and 5; kernel $(uname -r
 build/release/bench/attack_rss ooo 200 zero 500
 echo
 echo "== loss recovery over seeds (virtual time: the same on every machine)"
-for f in tlp prr undo prr+undo; do build/release/bench/recovery_seeds 40 "$f"; done
+for f in tlp prr undo prr+undo rack rack+prr; do build/release/bench/recovery_seeds 40 "$f"; done
 
 if ! command -v jq >/dev/null 2>&1; then
   echo "== (install jq for the summary of medians and synack/lwIP ratios)"

@@ -1,11 +1,11 @@
 // Loss recovery over many seeds: each impaired transfer of the golden table's kind, run with
 // `seeds` different random draws, once with a tcp_config feature off and once on — the Tail
-// Loss Probe (RFC 8985 §7), Proportional Rate Reduction (RFC 6937 / 9937) or the undo of
-// spurious retransmissions (RFC 3708, RFC 3522) — in virtual time. One seed is a single path
+// Loss Probe (RFC 8985 §7), Proportional Rate Reduction (RFC 6937 / 9937), the undo of
+// spurious retransmissions (RFC 3708, RFC 3522) or RACK (RFC 8985 §6) — in virtual time. One seed is a single path
 // through chaos (a probe changes every later loss draw); the mean and median over seeds say
 // whether a change helps. Deterministic: the same numbers on every machine
 // (docs/performance.md).
-// Usage: recovery_seeds [SEEDS [tlp|prr|undo|prr+undo]]   (default 40 tlp)
+// Usage: recovery_seeds [SEEDS [tlp|prr|undo|prr+undo|rack|rack+prr]]   (default 40 tlp)
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -30,7 +30,7 @@ struct scenario {
   double duplicate = 0;
 };
 
-enum class feature { tlp, prr, undo, prr_undo };
+enum class feature { tlp, prr, undo, prr_undo, rack, rack_prr };
 
 void set_feature(tcp_config& t, feature f, bool on) {
   switch (f) {
@@ -38,6 +38,8 @@ void set_feature(tcp_config& t, feature f, bool on) {
     case feature::prr: t.prr = on; return;
     case feature::undo: t.undo_spurious = on; return;
     case feature::prr_undo: t.prr = t.undo_spurious = on; return;
+    case feature::rack: t.rack = on; t.prr = false; return;  // RACK alone, PRR off both ways
+    case feature::rack_prr: t.rack = t.prr = on; return;     // the code before RACK and after
   }
 }
 
@@ -94,8 +96,14 @@ int main(int argc, char** argv) {
   } else if (which == "prr+undo") {
     f = feature::prr_undo;
     title = "PRR and undo together (the code before issue #12 step 3 and after)";
+  } else if (which == "rack") {
+    f = feature::rack;
+    title = "RACK time-based loss detection (RFC 8985 §6), PRR off";
+  } else if (which == "rack+prr") {
+    f = feature::rack_prr;
+    title = "RACK and PRR together (the code before issue #12 step 5 and after)";
   } else if (which != "tlp") {
-    std::fprintf(stderr, "usage: recovery_seeds [SEEDS [tlp|prr|undo|prr+undo]]\n");
+    std::fprintf(stderr, "usage: recovery_seeds [SEEDS [tlp|prr|undo|prr+undo|rack|rack+prr]]\n");
     return 2;
   }
   const scenario cases[] = {

@@ -42,6 +42,7 @@
 #include "synack/tcp/negotiation.hpp"
 #include "synack/tcp/prr.hpp"
 #include "synack/tcp/reassembler.hpp"
+#include "synack/tcp/rack.hpp"
 #include "synack/tcp/receiver.hpp"
 #include "synack/tcp/reset.hpp"
 #include "synack/tcp/ring_buffer.hpp"

@@ -431,6 +431,7 @@ void connection::dispatch_timeout(instant now) {
   if (timers_.expired(timer_kind::keepalive, now)) on_keepalive_timeout(now);
   if (timers_.expired(timer_kind::pmtu_raise, now)) on_pmtu_raise_timeout();
   if (timers_.expired(timer_kind::loss_probe, now)) on_loss_probe_timeout();
+  if (timers_.expired(timer_kind::rack_reorder, now)) on_rack_timeout(now);
 }
 
 void connection::on_retransmit_timeout(instant now) {
@@ -596,6 +597,12 @@ tcb_snapshot connection::snapshot() const {
   s.in_recovery = snd_.rec.cc->in_recovery();
   s.dup_acks = snd_.rec.cc->dup_acks();
   s.sacked = sack_ok_ ? snd_.rec.sb.sacked_bytes() : 0;
+  s.rack = rack_on();
+  s.reo_wnd = snd_.rec.rk.reo_wnd();
+  s.reo_wnd_mult = snd_.rec.rk.reo_wnd_mult();
+  s.rack_losses = snd_.rec.rk.losses();
+  s.reo_wnd_adaptations = snd_.rec.rk.reo_wnd_adaptations();
+  s.rack_overflows = snd_.rec.rk.overflows();
   s.wscale_ok = peer_wscale_ok_;
   s.deadline = timers_.next();
   s.next_timer = timers_.next_kind();

@@ -55,6 +55,7 @@ icmp_action connection::on_frag_needed(instant now, const icmp_report& r) {
   snd_.mss = mss;
   snd_.rec.cc->set_mss(mss);  // RFC 5681 / RFC 6675 SMSS follows the path
   snd_.rec.sb.set_smss(mss);
+  snd_.rec.rk.set_smss(mss);
   ++pmtu_reductions_;
   // RFC 8201 §4: no attempt at a larger size sooner than 5 minutes after the last Packet Too
   // Big; RFC 1191 §6.3 recommends 10. Each reduction starts the wait again.
@@ -92,6 +93,7 @@ void connection::on_pmtu_raise_timeout() {
   snd_.mss = full;
   snd_.rec.cc->set_mss(full);
   snd_.rec.sb.set_smss(full);
+  snd_.rec.rk.set_smss(full);
   ++pmtu_raises_;
 }
 

@@ -11,6 +11,8 @@ bool connection::has_pending_output() const {
   // snd_.rec.rtx: a fast retransmission owed (the third duplicate ACK, a partial ACK) is output too,
   // even when nothing new may be sent (all sent, or cwnd full).
   if (rst_ || syn_due_ || rcv_.ack_now || keepalive_due_ || snd_.rec.rtx || snd_.rec.tlp_due) return true;
+  // RACK (RFC 8985 §6) marked segments lost during recovery (the reorder timer): resent as cwnd allows.
+  if (sack_recovery() && snd_.rec.rk.lost_pending() > 0 && cwnd_room() >= snd_.mss) return true;
   switch (state_) {
     case tcp_state::established:
     case tcp_state::close_wait:
@@ -247,8 +249,15 @@ std::size_t connection::emit_segment(instant now, mutable_bytes out, const segme
   if (fin) hdr.flags |= tcp_flag::fin;
   last_tx_.retransmission = p.kind != segment_kind::new_data;
   if (last_tx_.retransmission) ++snd_.retransmissions;
+  const seq_num max_before = snd_.max;
   note_sent(now, p, len, fin, room);
   const std::uint32_t used = len + (fin ? 1u : 0u);
+  if (rack_on()) {  // RFC 8985 §6.1: Segment.xmit_ts, Segment.retransmitted
+    const seq_num end_seq = p.seq + seq_len{used};
+    const seq_num new_from = last_tx_.retransmission ? seq_min(end_seq, seq_max(p.seq, max_before)) : p.seq;
+    snd_.rec.rk.on_sent(now, p.seq, new_from, true);  // the part sent before (empty for new data)
+    snd_.rec.rk.on_sent(now, new_from, end_seq, false);
+  }
   if (last_tx_.retransmission && !p.loss_probe) note_episode_retransmission(now, p.seq, used);
   prr_on_sent(used, p.kind == segment_kind::retransmission);  // RFC 9937 §4 prr_out
   if (snd_.rec.pmtu_burst != 0) snd_.rec.pmtu_sent += std::max<std::uint32_t>(used, snd_.mss);
@@ -256,8 +265,9 @@ std::size_t connection::emit_segment(instant now, mutable_bytes out, const segme
   if (p.loss_probe) {
     // RFC 8985 §7.3: one probe per flight; after it the RTO, not another PTO, is armed.
     // DEVIATION(RFC 8985 §7.3): the RTO keeps its deadline if it has one, where the RFC re-arms
-    // it from the probe. Without RACK (§6) the probe's ACK does not start recovery by itself,
-    // and a later RTO only delays the repair (the transfer golden table: +20-60 % under loss).
+    // it from the probe. Measured before RACK (§6), when the probe's ACK did not start recovery
+    // by itself: a later RTO only delayed the repair (the transfer golden table: +20-60 % under
+    // loss). With RACK on, a SACK of the probe marks what was sent before it lost.
     snd_.rec.tlp_end = snd_.max;
     snd_.rec.tlp_retrans = p.kind != segment_kind::new_data;
     ++snd_.loss_probes;

@@ -26,12 +26,18 @@ void connection::start_congestion_control() {
   cc.abc_limit_segments = 1u << 14;
   cc.prr = cfg_->prr;
   cc.hystart = cfg_->hystart;
+  // RFC 8985 §6: with RACK, a loss it detects starts recovery, not the DupThresh-th duplicate
+  // ACK (limited transmit, RFC 3042, still sends on the first two).
+  const std::uint32_t dup_thresh = cc.dup_thresh;
+  if (rack_on()) cc.dup_thresh = UINT32_MAX;
   snd_.rec.cc.reset(cfg_->congestion, snd_.mss, cc);
   if (snd_.retransmissions > 0) snd_.rec.cc->on_syn_retransmitted();
   sack_scoreboard_config sc;
   sc.smss = snd_.mss;
   snd_.rec.sb.configure(sc);  // in place: the scoreboard is ~600 octets
   snd_.rec.sb.reset(snd_.una);
+  snd_.rec.rk.configure(cfg_->rack_segments, dup_thresh, snd_.mss);
+  snd_.rec.rk.reset(snd_.una);
   snd_.rec.rtx.reset();
   snd_.rec.lt_budget = 0;
   snd_.rec.undo.reset();
@@ -48,6 +54,7 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
     su = snd_.rec.sb.update(snd_.una, snd_.max, blocks);
   }
   const std::uint32_t newly_sacked = su.newly_sacked;
+  if (rack_on()) rack_on_ack(now, seg, su);
   check_loss_probe(now, prev_una, su);
   check_spurious(seg, prev_una, su);
   if (prev_una.before(ack)) {
@@ -81,6 +88,7 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
         break;
       case ack_outcome::recovery_exit:
         snd_.rec.exit(sack_ok_);
+        if (rack_on()) snd_.rec.rk.on_recovery_exit();
         break;
     }
     // RFC 9937 §4: every ACK during recovery but the one that ends it sets the window.
@@ -93,6 +101,7 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
       prr_on_ack(acked + newly_sacked - std::min(acked + newly_sacked, absorbed), su, dup_acks_before, true);
     }
     arm_loss_probe(now);  // RFC 8985 §7.2: restarted by an ACK of new data
+    rack_start_recovery(now, su);
     try_undo();
     return;
   }
@@ -101,6 +110,7 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
   const bool candidate = ack == prev_una && snd_.una.before(snd_.max) && seg.payload.empty() && !seg.syn() &&
                          !seg.fin();
   if (candidate && (snd_.wnd == prev_wnd || newly_sacked > 0)) on_duplicate_ack(now, su);
+  rack_start_recovery(now, su);
   try_undo();
 }
 
@@ -121,8 +131,9 @@ void connection::on_duplicate_ack(instant now, const sack_update& su) {
       return;
   }
   // RFC 6675 §5 step (3): with SACK, recovery starts as soon as IsLost(HighACK + 1), even
-  // before the DupThresh-th duplicate ACK.
-  if (sack_ok_ && !snd_.rec.cc->in_recovery() && snd_.rec.sb.is_lost(snd_.una) &&
+  // before the DupThresh-th duplicate ACK. With RACK only for a segment it does not track.
+  if (sack_ok_ && !snd_.rec.cc->in_recovery() && (!rack_on() || !snd_.rec.rk.tracks(snd_.una)) &&
+      snd_.rec.sb.is_lost(snd_.una) &&
       snd_.rec.cc->enter_recovery(now, snd_.una, snd_.max, flight, style)) {
     begin_fast_recovery(su);
   }
@@ -134,6 +145,12 @@ void connection::on_duplicate_ack(instant now, const sack_update& su) {
 void connection::begin_fast_recovery(const sack_update& su) {
   ++snd_.fast_retransmits;
   snd_.rec.enter(sack_ok_, snd_.una, snd_.mss);
+  // RFC 8985 §6: with RACK the first retransmission is the first segment it marked lost.
+  if (rack_on()) {
+    if (const auto l = snd_.rec.rk.first_lost()) {
+      snd_.rec.rtx = next_segment{l->seq, std::min<std::uint32_t>(distance(l->seq, l->end).n, snd_.mss), seg_rule::first};
+    }
+  }
   timers_.clear(timer_kind::loss_probe);  // recovery finds the losses now
   snd_.rec.tlp_due = false;
   open_undo_episode();
@@ -160,7 +177,7 @@ void connection::prr_on_ack(std::uint32_t delivered, const sack_update& su, std:
   const std::uint32_t mss = snd_.mss;
   std::uint32_t pipe = 0;
   if (sack_ok_) {
-    pipe = snd_.rec.sb.pipe();
+    pipe = recovery_pipe();
   } else {
     delivered = advanced ? delivered - std::min(delivered, dup_acks_before * mss) : mss;
     const std::uint32_t flight = distance(snd_.una, snd_.nxt).n;
@@ -323,11 +340,55 @@ void connection::check_loss_probe(instant now, seq_num prev_una, const sack_upda
   }
 }
 
+// ---- RACK (RFC 8985 §6) ----------------------------------------------------------------------
+
+// §6.2 steps 1-5 on an ACK, after the scoreboard took its SACK blocks and before congestion
+// control sees it (so that PRR's pipe leaves out what this ACK shows lost): RACK.min_RTT from the
+// RFC 6298 / RFC 7323 samples, what the ACK newly delivered, then loss detection.
+// DEVIATION(RFC 8985 §6.2 step 1): min_RTT is the minimum over the connection's life, not a
+// windowed minimum.
+void connection::rack_on_ack(instant now, const tcp_repr& seg, const sack_update& su) {
+  if (const auto rtt = snd_.rtt.latest()) snd_.rec.rk.on_rtt_sample(*rtt);
+  const auto& ts = seg.options.timestamps;
+  const bool echo = ts_ok_ && ts && ts->tsecr != 0;
+  const std::uint32_t ecr = echo ? ts->tsecr : 0;
+  const auto echoed_before = [this, echo, ecr](instant t) {
+    return echo && static_cast<std::int32_t>(ecr - ts_clock(t)) < 0;
+  };
+  snd_.rec.rk.on_ack(now, snd_.una, snd_.rec.sb, su.dsack, snd_.max, echoed_before);
+  rack_detect(now);
+}
+
+// §6.2 step 5 and §6.3: mark what is lost and arm the reorder timer for what is not yet.
+void connection::rack_detect(instant now) {
+  if (const auto t = snd_.rec.rk.detect_loss(now, snd_.rtt.srtt(), snd_.rec.cc->in_recovery())) {
+    timers_.set(timer_kind::rack_reorder, *t);
+  } else {
+    timers_.clear(timer_kind::rack_reorder);
+  }
+}
+
+// RFC 8985 §8: a loss RACK found starts fast recovery (DupThresh does not, with RACK on). The
+// lost segments go out through plan_segment (take_retransmission) as cwnd - pipe allows.
+void connection::rack_start_recovery(instant now, const sack_update& su) {
+  if (!rack_on() || snd_.rec.rk.lost_pending() == 0 || snd_.rec.cc->in_recovery()) return;
+  const std::uint32_t flight = distance(snd_.una, snd_.max).n;
+  if (snd_.rec.cc->enter_recovery(now, snd_.una, snd_.max, flight, recovery_style::sack)) begin_fast_recovery(su);
+}
+
+void connection::on_rack_timeout(instant now) {
+  timers_.clear(timer_kind::rack_reorder);
+  if (!rack_on() || snd_.una == snd_.max) return;
+  rack_detect(now);
+  rack_start_recovery(now, sack_update{});
+}
+
 // RFC 5681 §3.1 (cwnd = 1 SMSS, ssthresh halved once per loss): loss_recovery::on_rto.
 void connection::on_rto_for_recovery(instant now) {
   ++snd_.timeouts;
   const bool same_episode = snd_.rec.undo && snd_.rec.cc->undo_continues_on_rto();
   snd_.rec.on_rto(now, sack_ok_, snd_.una, snd_.max);
+  timers_.clear(timer_kind::rack_reorder);
   if (!same_episode) open_undo_episode();
   snd_.rec.undo->end = seq_max(snd_.rec.undo->end, snd_.max);
   snd_.rec.undo->after_rto = true;
@@ -337,8 +398,14 @@ void connection::on_rto_for_recovery(instant now) {
 // octets sent and not yet acknowledged that are not presumed lost. After a timeout SND.NXT
 // went back to SND.UNA (go-back-N), so what lies beyond it is presumed lost.
 std::uint32_t connection::sending_flight() const {
-  if (sack_recovery()) return snd_.rec.sb.pipe();
+  if (sack_recovery()) return recovery_pipe();
   return distance(snd_.una, snd_.nxt).n;
+}
+
+std::uint32_t connection::recovery_pipe() const {
+  const std::uint32_t pipe = snd_.rec.sb.pipe();
+  if (!rack_on()) return pipe;
+  return pipe - std::min(pipe, snd_.rec.rk.lost_in_pipe(snd_.rec.sb));
 }
 
 // RFC 5681 §3.1: at most cwnd octets in flight; RFC 3042 limited transmit may add segments.
@@ -363,8 +430,15 @@ std::optional<next_segment> connection::take_retransmission() {
     if (!s.seq.before(snd_.una) && s.seq.before(snd_.max)) return s;  // not acknowledged meanwhile
   }
   if (!sack_recovery()) return std::nullopt;
-  const std::uint32_t pipe = snd_.rec.sb.pipe();
+  const std::uint32_t pipe = recovery_pipe();
   if (snd_.rec.cc->cwnd() < pipe || snd_.rec.cc->cwnd() - pipe < snd_.mss) return std::nullopt;
+  // RFC 8985 §6: what RACK marked lost goes first, a lost retransmission included (RFC 6675's
+  // NextSeg() never resends below HighRxt).
+  if (rack_on()) {
+    if (const auto l = snd_.rec.rk.first_lost(); l && !l->seq.before(snd_.una) && l->seq.before(snd_.max)) {
+      return next_segment{l->seq, std::min<std::uint32_t>(distance(l->seq, l->end).n, snd_.mss), seg_rule::lost};
+    }
+  }
   const seq_num wnd_edge = snd_.una + seq_len{snd_.wnd};
   const seq_num end = snd_.data_end();
   const std::uint32_t usable = snd_.max.before(wnd_edge) ? distance(snd_.max, wnd_edge).n : 0;

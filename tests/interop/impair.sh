@@ -6,15 +6,16 @@
 # socat. Each transfer is timed and bounded by `timeout`.
 #
 # Size per transfer: SYNACK_IMPAIR_MIB (default 100, the issue's size). ctest runs it smaller
-# (see CMakeLists.txt): a lost retransmission still waits for an RTO (no RACK-TLP), so 100 MiB
-# takes about a minute per transfer where synack sends.
+# (see CMakeLists.txt); 100 MiB takes about a minute per transfer where synack sends.
 . "$(dirname "$0")/lib.sh"
 interop_init "$@"
 need curl socat ss
 MIB=${SYNACK_IMPAIR_MIB:-100}
 SIZE=$((MIB * 1024 * 1024))
 LIMIT=$((60 + 12 * MIB))  # seconds per transfer
-IMPAIR=(--loss 0.05 --reorder 0.05 --duplicate 0.05)
+# SYNACK_IMPAIR_OPTS: more options for synack's side, e.g. "--rack off" or "--prr on" to compare.
+# shellcheck disable=SC2206  # split on purpose
+IMPAIR=(--loss 0.05 --reorder 0.05 --duplicate 0.05 ${SYNACK_IMPAIR_OPTS:-})
 echo "impairment ${IMPAIR[*]}, $MIB MiB per transfer, each bounded by $LIMIT s"
 mkdir -p "$WORK/www"
 head -c "$SIZE" /dev/urandom >"$WORK/www/big"

@@ -174,7 +174,9 @@ void establish_with_sack(tcp_harness& h) {
 }
 
 TEST(congestion_wiring, sack_recovery__resends_only_the_hole) {
-  tcp_harness h(reno_cfg());
+  tcp_config cfg = reno_cfg();
+  cfg.rack = false;  // RFC 6675's IsLost and DupThresh (RACK, tests/tcp/rack_test.cpp, resends 2 at 20 ms)
+  tcp_harness h(cfg);
   establish_with_sack(h);
   ASSERT_EQ(h.write(segments(1, 10)), 10 * smss);
   for (int k = 1; k <= 3; ++k) expect_segment(h, at_ms(0), k, 10);

@@ -107,7 +107,8 @@ TEST(stat_format, json_schema_is_stable) {
                           "\"counters\":{", "\"io\":null", "\"proxy\":null}", "\"local_addr\":\"10.77.0.2\",\"local_port\":80,",
                           "\"peer_addr\":\"10.77.0.1\",\"peer_port\":5000,", "\"listener\":null",
                           "\"SYN-RECEIVED\":2", "\"LISTEN\":1", "\"internals\":{\"congestion\":\"cubic\",\"srtt_us\":null,",
-                          "\"ooo_bytes\":0,\"spurious_undos\":0,\"loss_probes\":0,\"probe_recoveries\":0}"}) {
+                          "\"ooo_bytes\":0,\"spurious_undos\":0,\"loss_probes\":0,\"probe_recoveries\":0,"
+                          "\"rack_losses\":0,\"reo_wnd_adaptations\":0}"}) {
     EXPECT_NE(j.find(key), std::string::npos) << key << " in " << j;
   }
   // The memory budget (host_config::memory defaults) in the summary, its counters beside the others.
@@ -314,6 +315,7 @@ TEST(stat_format, internals_line_like_ss_i) {
   }
   EXPECT_EQ(line.find(" spurious_undos:"), std::string::npos) << "shown only once there is one: " << line;
   EXPECT_EQ(line.find(" loss_probes:"), std::string::npos) << "shown only once there is one: " << line;
+  EXPECT_EQ(line.find(" rack:"), std::string::npos) << "shown only once there is one: " << line;
 }
 
 }  // namespace

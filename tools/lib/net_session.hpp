@@ -43,6 +43,8 @@ struct net_options {
   // peer they talk to. `--rto-min 1000` gives the RFC's value.
   double rto_min_ms = 200.0;
   std::string congestion = "cubic";  // cubic | reno (tcp_config::congestion)
+  std::string rack = "on";  // on | off (tcp_config::rack: RFC 8985 §6 loss detection, with SACK)
+  std::string prr = "off";  // on | off (tcp_config::prr: RFC 6937 / 9937)
   // Checksum and segmentation offload on the TUN device (tun_config::offload): on where the
   // kernel accepts it; off with fault injection (faults act on MTU-sized packets).
   std::string offload = "on";

@@ -60,6 +60,13 @@ void add_net_options(CLI::App& cmd, net_options& o) {
                  "SYNACK_TUN_OFFLOAD=off turns it off too")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
+  cmd.add_option("--rack", o.rack,
+                 "RACK time-based loss detection (RFC 8985 §6, with SACK); off: RFC 6675's three duplicate ACKs")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  cmd.add_option("--prr", o.prr, "Proportional Rate Reduction in fast recovery (RFC 6937 / 9937)")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
   cmd.add_option("--queues", o.queues, "TUN device queues (IFF_MULTI_QUEUE), one descriptor each, all read by one thread")
       ->check(in_range(1u, 16u))
       ->capture_default_str();

@@ -55,6 +55,18 @@ struct tcp_config {
   // per flight; a loss the probe repaired reduces cwnd as fast recovery would (§7.4).
   bool tail_loss_probe = true;
   duration tlp_delayed_ack = std::chrono::milliseconds(200);
+  // RFC 8985 §6 RACK, used when SACK is negotiated: each sent segment's latest transmit time
+  // is recorded, and a segment is deemed lost once one sent after it was delivered (ACKed or
+  // SACKed) and RACK.rtt + RACK.reo_wnd have passed since it was sent — at once on an ACK, or
+  // by the RACK reorder timer. That starts fast recovery (in place of RFC 6675's DupThresh
+  // duplicate ACKs and IsLost(SND.UNA)), finds lost retransmissions without an RTO, and lets
+  // reordering shorter than reo_wnd (min_RTT / 4, grown by D-SACKs) pass without a spurious
+  // retransmission. Off, or without SACK: RFC 6675 / RFC 5681 DupThresh as before. At most
+  // `rack_segments` ranges of sequence numbers are recorded (adjacent segments sent at one
+  // instant share one; the array is reserved once, at the first data segment); what finds it
+  // full is left to RFC 6675's rules and counted (connection::snapshot().rack_overflows).
+  bool rack = true;
+  std::uint32_t rack_segments = 256;
   // RFC 9293 §3.8.3 (MUST-20/21/23): R2 thresholds, as total time since the first
   // transmission of the unacknowledged segment. SYN: at least 3 minutes (MUST-23).
   duration syn_r2 = std::chrono::seconds(180);
@@ -151,7 +163,9 @@ struct tcp_config {
   // Off by default for now: without RACK's time-based loss detection, sending less during
   // recovery leaves later losses to the RTO, and over TUN against the kernel (interop.impair,
   // 5% loss + reordering + duplication) the synack sender took 26.5 s for 16 MiB with it and
-  // 11.4 s without (docs/performance.md). To be turned on with RACK (issue #12).
+  // 11.4 s without (docs/performance.md). With RACK (below) on, it still made the simulator's
+  // lossy transfers slower over 40 seeds (up to 1.9x at 20 % loss, docs/performance.md "RACK"),
+  // so it stays off.
   bool prr = false;
   // RFC 9406 HyStart++: the initial slow start watches each round's minimum RTT and, when it
   // rises (a queue building at the bottleneck), grows a quarter as fast (Conservative Slow

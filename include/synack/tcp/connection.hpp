@@ -78,6 +78,15 @@ struct tcb_snapshot {
   bool in_recovery = false;    // fast recovery (RFC 6582 / RFC 6675)
   std::uint32_t dup_acks = 0;  // duplicate ACKs counted since the last new ACK
   std::uint32_t sacked = 0;    // octets the SACK scoreboard holds as SACKed
+  // RFC 8985 §6 RACK (tcp_config::rack, with SACK): whether it runs, RACK.reo_wnd as last
+  // computed, RACK.reo_wnd_mult, segments it marked lost, reo_wnd_mult increments on D-SACK,
+  // and segments the full transmit record could not hold.
+  bool rack = false;
+  duration reo_wnd{0};
+  std::uint32_t reo_wnd_mult = 1;
+  std::uint64_t rack_losses = 0;
+  std::uint64_t reo_wnd_adaptations = 0;
+  std::uint64_t rack_overflows = 0;
   bool wscale_ok = false;      // window scaling agreed (RFC 7323 §2.2)
   std::uint32_t rto_streak = 0;  // timer retransmissions of the oldest unacked segment (R1)
   std::optional<instant> deadline;
@@ -244,6 +253,9 @@ class connection {
   [[nodiscard]] std::uint64_t probe_recoveries() const { return snd_.probe_recoveries; }  // RFC 8985 §7.4
   // Window reductions undone because their retransmissions proved spurious (RFC 3708, RFC 3522).
   [[nodiscard]] std::uint64_t spurious_undos() const { return snd_.spurious_undos; }
+  // RFC 8985 §6 RACK: segments it marked lost, and reo_wnd_mult increments on D-SACK (§6.2 step 4).
+  [[nodiscard]] std::uint64_t rack_losses() const { return snd_.rec.rk.losses(); }
+  [[nodiscard]] std::uint64_t reo_wnd_adaptations() const { return snd_.rec.rk.reo_wnd_adaptations(); }
   [[nodiscard]] std::uint64_t timeouts() const { return snd_.timeouts; }
   [[nodiscard]] std::uint64_t challenge_acks_suppressed() const { return challenge_acks_suppressed_; }
   [[nodiscard]] std::uint64_t pmtu_reductions() const { return pmtu_reductions_; }
@@ -353,6 +365,15 @@ class connection {
   void on_loss_probe_timeout();
   void check_loss_probe(instant now, seq_num prev_una, const sack_update& su);
   [[nodiscard]] bool sack_recovery() const { return snd_.rec.sack_recovery(sack_ok_); }
+  // RFC 8985 §6 RACK: on with SACK and tcp_config::rack; its steps on each ACK, loss detection
+  // (which may start recovery) and the reorder timer's expiry.
+  [[nodiscard]] bool rack_on() const { return sack_ok_ && cfg_->rack; }
+  void rack_on_ack(instant now, const tcp_repr& seg, const sack_update& su);
+  void rack_detect(instant now);
+  void rack_start_recovery(instant now, const sack_update& su);
+  void on_rack_timeout(instant now);
+  // RFC 6675's pipe, less what RACK marked lost and was not sent again.
+  [[nodiscard]] std::uint32_t recovery_pipe() const;
   [[nodiscard]] std::uint32_t sending_flight() const;
   [[nodiscard]] std::uint32_t cwnd_room() const;
   [[nodiscard]] bool tso_allowed(bool fresh, bool urgent) const;

@@ -11,6 +11,7 @@
 #include "synack/tcp/config.hpp"
 #include "synack/tcp/congestion.hpp"
 #include "synack/tcp/prr.hpp"
+#include "synack/tcp/rack.hpp"
 #include "synack/tcp/ring_buffer.hpp"
 #include "synack/tcp/rtt_estimator.hpp"
 #include "synack/tcp/sack_scoreboard.hpp"
@@ -76,6 +77,7 @@ struct loss_recovery {
   bool tlp_retrans = false;
   bool tlp_due = false;
   prr pr;  // RFC 6937 / 9937: the amount sent per ACK in fast recovery
+  rack rk;  // RFC 8985 §6: the transmit record and time-based loss detection (tcp_config::rack)
   std::optional<undo_episode> undo;
 
   explicit loss_recovery(congestion_kind kind) : cc(kind, 536) {}
@@ -103,6 +105,7 @@ struct loss_recovery {
     lt_budget = 0;
     tlp_end.reset();  // the probe's episode ends with the timeout
     tlp_due = false;
+    rk.on_rto();
   }
   // RFC 6675: SACK-based recovery in progress.
   [[nodiscard]] bool sack_recovery(bool sack) const { return sack && sb.in_recovery(); }
@@ -140,6 +143,8 @@ struct sender : send_vars {
   std::uint64_t loss_probes = 0;       // tail loss probes sent (RFC 8985 §7.3)
   std::uint64_t probe_recoveries = 0;  // losses a probe repaired (RFC 8985 §7.4)
   std::uint64_t spurious_undos = 0;    // reductions undone: RFC 3708 D-SACK, RFC 3522 Eifel
+  // RFC 8985 §6 RACK: segments marked lost (rec.rk.losses()) and reo_wnd_mult increments on
+  // D-SACK (rec.rk.reo_wnd_adaptations()) are kept by the detector itself.
 };
 
 }  // namespace synack

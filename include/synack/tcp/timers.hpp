@@ -19,8 +19,9 @@ enum class timer_kind : std::uint8_t {
   keepalive,    // keep-alive idle / probe interval, off unless configured (RFC 9293 §3.8.4)
   pmtu_raise,   // try the full MSS again after a Path MTU reduction (RFC 1191 §6.3, RFC 8201 §4)
   loss_probe,   // the probe timeout (PTO) of a Tail Loss Probe (RFC 8985 §7.2)
+  rack_reorder, // RACK: a segment becomes lost when its reordering window ends (RFC 8985 §6.2 step 5)
 };
-inline constexpr std::size_t timer_kind_count = 8;
+inline constexpr std::size_t timer_kind_count = 9;
 
 [[nodiscard]] constexpr std::string_view to_string(timer_kind k) {
   switch (k) {
@@ -32,6 +33,7 @@ inline constexpr std::size_t timer_kind_count = 8;
     case timer_kind::keepalive: return "keepalive";
     case timer_kind::pmtu_raise: return "pmtu-raise";
     case timer_kind::loss_probe: return "loss-probe";
+    case timer_kind::rack_reorder: return "rack-reorder";
   }
   return "?";
 }

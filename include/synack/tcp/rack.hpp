@@ -1,0 +1,122 @@
+#pragma once
+// RFC 8985 §6 RACK: time-based loss detection. A segment is lost once a segment sent after it
+// was delivered (cumulatively acknowledged or SACKed) and a reordering window has passed since
+// then: now >= Segment.xmit_ts + RACK.rtt + RACK.reo_wnd. Unlike RFC 6675's DupThresh this
+// sees a lost retransmission (its new xmit_ts is compared with segments sent after it), a loss
+// at the tail of a short flight, and lets reordering shorter than the window go unpunished.
+//
+// The transmit record: one entry per range of sequence numbers sent at one instant (a segment,
+// or several adjacent new segments sent at the same instant, merged), sorted by sequence number,
+// at most `capacity` of them, reserved once when the first segment is recorded (no allocation
+// per segment). A segment that finds the record full is not tracked (counted in overflows());
+// RFC 6675's rules (the scoreboard's IsLost) answer for it. Sans-IO: time comes in as `now`.
+//
+// Calling contract (the connection drives it; only when SACK was negotiated):
+//   on_sent(now, seq, end, rtx)     for every data segment sent (rtx: sent before).
+//   on_rtt_sample(rtt)              an RFC 6298 / RFC 7323 sample (RACK.min_RTT, §6.2 step 1).
+//   on_ack(now, una, sb, dsack, snd_max, echoed_before)
+//                                   on every ACK, after the scoreboard's update: §6.2 steps 2-4.
+//   detect_loss(now, srtt, in_recovery) -> the deadline of the reorder timer, if one is due
+//                                   (§6.2 step 5); lost_pending() segments await a resend.
+//   on_recovery_exit()              fast recovery ended (§6.2 step 4: reo_wnd_persist).
+//   on_rto()                        a retransmission timeout: every mark is forgotten.
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "synack/tcp/sack_scoreboard.hpp"
+#include "synack/util/time.hpp"
+#include "synack/wire/seq.hpp"
+
+namespace synack {
+
+struct rack_segment {
+  seq_num seq;
+  seq_num end;                 // one past the last sequence number (the FIN counts one)
+  instant xmit_ts{};           // Segment.xmit_ts: the latest transmission
+  bool retransmitted = false;  // Segment.retransmitted
+  bool sacked = false;         // delivered, selectively
+  bool lost = false;           // Segment.lost: marked lost and not sent again since
+};
+
+class rack {
+ public:
+  static constexpr std::uint32_t reo_wnd_persist_recoveries = 16;  // §6.2 step 4
+
+  // Capacity of the transmit record (reserved at the first on_sent) and DupThresh (§6.2 step 4).
+  void configure(std::size_t capacity, std::uint32_t dup_thresh, std::uint32_t smss);
+  void set_smss(std::uint32_t smss) { smss_ = std::max<std::uint32_t>(smss, 1); }
+  void reset(seq_num una);
+
+  void on_sent(instant now, seq_num seq, seq_num end, bool retransmission);
+  void on_rtt_sample(duration rtt) { min_rtt_ = min_rtt_ ? std::min(*min_rtt_, rtt) : rtt; }
+  // A non-owning callable: does the ACK's TSecr predate a segment sent at `t`? (§6.2 step 2;
+  // always false without timestamps.) It must outlive the call it is passed to.
+  class echo_fn {
+   public:
+    template <class F>
+    echo_fn(const F& f)  // NOLINT(google-explicit-constructor): a function reference
+        : obj_(&f), call_([](const void* o, instant t) { return (*static_cast<const F*>(o))(t); }) {}
+    bool operator()(instant t) const { return call_(obj_, t); }
+
+   private:
+    const void* obj_;
+    bool (*call_)(const void*, instant);
+  };
+  void on_ack(instant now, seq_num una, const sack_scoreboard& sb, bool dsack, seq_num snd_max, echo_fn echoed_before);
+  [[nodiscard]] std::optional<instant> detect_loss(instant now, std::optional<duration> srtt, bool in_recovery);
+  void on_recovery_exit();
+  void on_rto();
+
+  // The first segment marked lost and not sent again since, from SND.UNA up.
+  [[nodiscard]] std::optional<rack_segment> first_lost() const;
+  [[nodiscard]] std::size_t lost_pending() const { return lost_pending_; }
+  // Whether `seq` lies in a recorded segment (else RFC 6675 answers for it).
+  [[nodiscard]] bool tracks(seq_num seq) const;
+  // Octets of segments marked lost and not yet sent again, as the scoreboard's pipe() counts
+  // them (once if not IsLost, once more below HighRxt): RACK's pipe is pipe() less this.
+  [[nodiscard]] std::uint32_t lost_in_pipe(const sack_scoreboard& sb) const;
+  // RACK.reo_wnd as detect_loss last computed it.
+  [[nodiscard]] duration reo_wnd() const { return reo_wnd_; }
+  [[nodiscard]] std::uint32_t reo_wnd_mult() const { return reo_wnd_mult_; }
+  [[nodiscard]] bool reordering_seen() const { return reordering_seen_; }
+  [[nodiscard]] std::optional<duration> min_rtt() const { return min_rtt_; }
+  [[nodiscard]] std::size_t size() const { return segs_.size(); }
+
+  // Counters (monotonic): segments marked lost, reo_wnd_mult increments on D-SACK (§6.2
+  // step 4), segments not recorded because the record was full.
+  [[nodiscard]] std::uint64_t losses() const { return losses_; }
+  [[nodiscard]] std::uint64_t reo_wnd_adaptations() const { return adaptations_; }
+  [[nodiscard]] std::uint64_t overflows() const { return overflows_; }
+
+ private:
+  [[nodiscard]] duration compute_reo_wnd(std::optional<duration> srtt, bool in_recovery) const;
+  // Splits the entry holding `at` strictly inside it; false if the record is full.
+  bool split_at(seq_num at);
+  void drop_acked(seq_num una);
+  void set_lost(rack_segment& s, bool lost);
+
+  std::vector<rack_segment> segs_;  // sorted by seq, disjoint
+  std::size_t capacity_ = 256;
+  std::uint32_t dup_thresh_ = 3;
+  std::uint32_t smss_ = 536;
+  seq_num una_;
+  // RACK.xmit_ts, RACK.end_seq (of the most recently sent segment delivered), RACK.rtt.
+  std::optional<instant> rack_xmit_ts_;
+  seq_num rack_end_seq_;
+  duration rack_rtt_{};
+  std::optional<duration> min_rtt_;  // RACK.min_RTT
+  seq_num fack_;                      // RACK.fack
+  bool reordering_seen_ = false;      // RACK.reordering_seen
+  std::optional<seq_num> dsack_round_;  // RACK.dsack_round
+  std::uint32_t reo_wnd_mult_ = 1;      // RACK.reo_wnd_mult
+  std::uint32_t reo_wnd_persist_ = reo_wnd_persist_recoveries;  // RACK.reo_wnd_persist
+  duration reo_wnd_{};
+  std::size_t lost_pending_ = 0;
+  std::uint64_t losses_ = 0;
+  std::uint64_t adaptations_ = 0;
+  std::uint64_t overflows_ = 0;
+};
+
+}  // namespace synack

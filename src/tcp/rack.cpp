@@ -1,0 +1,246 @@
+// RFC 8985 §6 RACK time-based loss detection (see rack.hpp for the calling contract).
+#include "synack/tcp/rack.hpp"
+
+namespace synack {
+
+namespace {
+
+// RFC 8985 §6.2 RACK_sent_after: t1/seq1 was sent after t2/seq2 (the later end sequence
+// number breaks a tie of transmit times).
+bool sent_after(instant t1, seq_num seq1, instant t2, seq_num seq2) {
+  return t1 > t2 || (t1 == t2 && seq1.after(seq2));
+}
+
+std::uint32_t len_of(const rack_segment& s) { return distance(s.seq, s.end).n; }
+
+}  // namespace
+
+void rack::configure(std::size_t capacity, std::uint32_t dup_thresh, std::uint32_t smss) {
+  capacity_ = std::max<std::size_t>(capacity, 1);
+  dup_thresh_ = std::max<std::uint32_t>(dup_thresh, 1);
+  set_smss(smss);
+}
+
+void rack::reset(seq_num una) {
+  segs_.clear();
+  una_ = una;
+  fack_ = una;
+  rack_xmit_ts_.reset();
+  rack_rtt_ = {};
+  lost_pending_ = 0;
+  dsack_round_.reset();
+}
+
+void rack::set_lost(rack_segment& s, bool lost) {
+  if (s.lost == lost) return;
+  s.lost = lost;
+  if (lost) {
+    ++lost_pending_;
+  } else {
+    --lost_pending_;
+  }
+}
+
+bool rack::split_at(seq_num at) {
+  for (std::size_t i = 0; i < segs_.size(); ++i) {
+    rack_segment& s = segs_[i];
+    if (!s.seq.before(at)) return true;  // sorted: nothing further holds it
+    if (!at.before(s.end)) continue;
+    if (segs_.size() >= capacity_) {
+      ++overflows_;
+      return false;
+    }
+    rack_segment upper = s;
+    upper.seq = at;
+    s.end = at;
+    if (upper.lost) ++lost_pending_;  // both halves stay marked
+    segs_.insert(segs_.begin() + static_cast<std::ptrdiff_t>(i) + 1, upper);  // within the reserved capacity
+    return true;
+  }
+  return true;
+}
+
+// Records a transmission. New data is appended (merged into the last entry when it follows
+// it, was sent at the same instant and nothing happened to it since); a retransmission gives
+// the entries it covers a new xmit_ts (split at its edges first).
+void rack::on_sent(instant now, seq_num seq, seq_num end, bool retransmission) {
+  if (!seq.before(end)) return;
+  if (segs_.capacity() < capacity_) segs_.reserve(capacity_);  // once per connection
+  if (retransmission) {
+    split_at(seq);
+    split_at(end);
+    for (rack_segment& s : segs_) {
+      if (!s.seq.before(end)) break;
+      if (!s.end.after(seq)) continue;
+      s.xmit_ts = now;
+      s.retransmitted = true;
+      set_lost(s, false);
+    }
+    return;
+  }
+  if (!segs_.empty()) {
+    rack_segment& last = segs_.back();
+    if (seq.before(last.end)) return;  // not new after all: nothing to append
+    if (last.end == seq && last.xmit_ts == now && !last.retransmitted && !last.sacked && !last.lost) {
+      last.end = end;
+      return;
+    }
+  }
+  if (segs_.size() >= capacity_) {
+    ++overflows_;  // untracked: RFC 6675's rules answer for it
+    return;
+  }
+  segs_.push_back(rack_segment{seq, end, now});
+}
+
+void rack::drop_acked(seq_num una) {
+  std::size_t n = 0;
+  while (n < segs_.size() && segs_[n].end.before_eq(una)) {
+    set_lost(segs_[n], false);
+    ++n;
+  }
+  segs_.erase(segs_.begin(), segs_.begin() + static_cast<std::ptrdiff_t>(n));
+  if (!segs_.empty() && segs_.front().seq.before(una)) segs_.front().seq = una;
+}
+
+// RFC 8985 §6.2 steps 2-4 for one ACK: the segments it newly delivered, cumulatively or
+// selectively, in sequence order (which is RACK_detect_reordering's ascending end_seq order;
+// RACK_update's ascending xmit_ts order only decides which RACK.rtt is kept last: the one of
+// the most recently sent, taken here directly).
+void rack::on_ack(instant now, seq_num una, const sack_scoreboard& sb, bool dsack, seq_num snd_max,
+                  echo_fn echoed_before) {
+  split_at(una);
+  for (std::size_t k = 0; k < sb.range_count(); ++k) {
+    split_at(sb.range(k).left);
+    split_at(sb.range(k).right);
+  }
+  const rack_segment* best = nullptr;
+  std::size_t j = 0;
+  for (rack_segment& s : segs_) {
+    const bool cumulative = s.end.before_eq(una);
+    bool selective = false;
+    if (!cumulative && !s.sacked) {
+      while (j < sb.range_count() && sb.range(j).right.before_eq(s.seq)) ++j;
+      selective = j < sb.range_count() && !s.seq.before(sb.range(j).left) && s.end.before_eq(sb.range(j).right);
+    }
+    if (!(cumulative && !s.sacked) && !selective) continue;  // not delivered, or delivered before
+    // Step 3 (RACK_detect_reordering): delivered below the highest delivered, never resent.
+    if (s.end.after(fack_)) {
+      fack_ = s.end;
+    } else if (s.end.before(fack_) && !s.retransmitted) {
+      reordering_seen_ = true;
+    }
+    // Step 2 (RACK_update): a retransmission's ACK may be the original's: not if the echoed
+    // timestamp predates the retransmission, or the RTT would be below the minimum.
+    // DEVIATION(RFC 8985 §6.2 step 2): such a segment is skipped ("continue"), where the
+    // pseudocode's "Return" would also skip the segments after it.
+    const bool ambiguous = s.retransmitted && (echoed_before(s.xmit_ts) || (min_rtt_ && now - s.xmit_ts < *min_rtt_));
+    if (!ambiguous && (best == nullptr || sent_after(s.xmit_ts, s.end, best->xmit_ts, best->end))) best = &s;
+    if (selective) {
+      s.sacked = true;
+      set_lost(s, false);
+    }
+  }
+  if (best != nullptr) {
+    rack_rtt_ = now - best->xmit_ts;
+    if (!rack_xmit_ts_ || sent_after(best->xmit_ts, best->end, *rack_xmit_ts_, rack_end_seq_)) {
+      rack_xmit_ts_ = best->xmit_ts;
+      rack_end_seq_ = best->end;
+    }
+  }
+  // Step 4 (RACK_update_reo_wnd), D-SACK part: one increment per round that sees a D-SACK.
+  if (dsack_round_ && !una.before(*dsack_round_)) dsack_round_.reset();
+  if (!dsack_round_ && dsack) {
+    dsack_round_ = snd_max;
+    reo_wnd_mult_ = std::min<std::uint32_t>(reo_wnd_mult_ + 1, 1024);
+    reo_wnd_persist_ = reo_wnd_persist_recoveries;
+    ++adaptations_;
+  }
+  drop_acked(una);
+  una_ = una;
+  if (fack_.before(una)) fack_ = una;
+}
+
+// Step 4: after 16 recoveries without a D-SACK the multiplier returns to 1.
+void rack::on_recovery_exit() {
+  if (reo_wnd_persist_ > 0) --reo_wnd_persist_;
+  if (reo_wnd_persist_ == 0) reo_wnd_mult_ = 1;
+}
+
+// Step 4: RACK.reo_wnd. Without reordering seen, 0 in recovery or once DupThresh segments are
+// SACKed (RACK then acts as DupThresh would); otherwise a quarter of min_RTT per multiple,
+// never above SRTT.
+duration rack::compute_reo_wnd(std::optional<duration> srtt, bool in_recovery) const {
+  if (!reordering_seen_) {
+    if (in_recovery) return duration{0};
+    std::uint32_t segs_sacked = 0;  // RACK.segs_sacked
+    for (const rack_segment& s : segs_) {
+      if (s.sacked) segs_sacked += (len_of(s) + smss_ - 1) / smss_;
+    }
+    if (segs_sacked >= dup_thresh_) return duration{0};
+  }
+  if (!min_rtt_) return srtt ? *srtt / 4 : duration{0};
+  duration d = reo_wnd_mult_ * *min_rtt_ / 4;
+  if (srtt) d = std::min(d, *srtt);
+  return d;
+}
+
+// Step 5 (RACK_detect_loss): every segment sent before the most recently sent delivered one is
+// lost once RACK.rtt + RACK.reo_wnd passed since it was sent. Returns when the next one will be
+// due (the reorder timer). DEVIATION(RFC 8985 §6.2 step 5): the timer is armed for the earliest
+// such segment, not the latest (the RFC's max()): each expiry marks what is due and re-arms, so
+// a segment is marked when its own time comes instead of with the last of them.
+std::optional<instant> rack::detect_loss(instant now, std::optional<duration> srtt, bool in_recovery) {
+  reo_wnd_ = compute_reo_wnd(srtt, in_recovery);
+  if (!rack_xmit_ts_) return std::nullopt;
+  std::optional<instant> timer;
+  for (rack_segment& s : segs_) {
+    if (s.sacked || s.lost) continue;
+    if (!sent_after(*rack_xmit_ts_, rack_end_seq_, s.xmit_ts, s.end)) continue;
+    const instant due = s.xmit_ts + rack_rtt_ + reo_wnd_;
+    if (due <= now) {
+      set_lost(s, true);
+      losses_ += std::max<std::uint32_t>(1, (len_of(s) + smss_ - 1) / smss_);
+    } else if (!timer || due < *timer) {
+      timer = due;
+    }
+  }
+  return timer;
+}
+
+void rack::on_rto() {
+  for (rack_segment& s : segs_) {
+    s.sacked = false;  // SACK information is not trusted across a timeout (RFC 6675 §5.1)
+    s.lost = false;
+  }
+  lost_pending_ = 0;
+}
+
+std::optional<rack_segment> rack::first_lost() const {
+  if (lost_pending_ == 0) return std::nullopt;
+  for (const rack_segment& s : segs_) {
+    if (s.lost) return s;
+  }
+  return std::nullopt;
+}
+
+bool rack::tracks(seq_num seq) const {
+  for (const rack_segment& s : segs_) {
+    if (seq.before(s.seq)) return false;
+    if (seq.before(s.end)) return true;
+  }
+  return false;
+}
+
+std::uint32_t rack::lost_in_pipe(const sack_scoreboard& sb) const {
+  if (lost_pending_ == 0) return 0;
+  std::uint64_t n = 0;
+  for (const rack_segment& s : segs_) {
+    if (!s.lost) continue;
+    if (!sb.is_lost(s.seq)) n += len_of(s);
+    if (sb.high_rxt().after(s.seq)) n += distance(s.seq, seq_min(s.end, sb.high_rxt())).n;
+  }
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(n, UINT32_MAX));
+}
+
+}  // namespace synack

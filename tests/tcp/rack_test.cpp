@@ -1,0 +1,191 @@
+// RACK time-based loss detection (RFC 8985 §6), exact segments on virtual time. SACK, no
+// timestamps, Reno, RFC 6928's initial window of 10 segments, no Tail Loss Probe (its PTO would
+// interleave); the handshake takes 100 ms, so SRTT = min_RTT = 100 ms and RACK.reo_wnd is
+// min_RTT / 4 = 25 ms while fewer than DupThresh segments are SACKed and no reordering was seen.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "support/tcp_harness.hpp"
+#include "synack/tcp/congestion.hpp"
+#include "synack/tcp/rack.hpp"
+#include "tcp/full_segments.hpp"
+#include "tcp/sack_peer.hpp"
+
+namespace synack::test {
+namespace {
+
+constexpr int total = 40;
+
+tcp_config rack_cfg() {
+  tcp_config cfg;
+  cfg.prr = true;
+  cfg.congestion = congestion_kind::reno;
+  cfg.initial_window = initial_window_rule::rfc6928;
+  cfg.tail_loss_probe = false;
+  return cfg;
+}
+
+void expect_segment(tcp_harness& h, instant at, int k, test::source_loc loc = test::source_loc::current()) {
+  expect_full_segment(h, at, k, total, loc);
+}
+
+seg ack_with(tcp_harness& h, int acked_to, std::vector<sack_block> blocks = {}) {
+  seg a{.seq = h.r(1), .ack = h.l(off(acked_to))};
+  if (!blocks.empty()) a.sack = std::move(blocks);
+  return a;
+}
+
+// SACK of segments [from, to) (1-based, `to` exclusive).
+sack_block sacked(tcp_harness& h, int from, int to) { return sack_block{h.l(off(from)), h.l(off(to))}; }
+
+// Everything the connection sends at `at`, as 1-based segment numbers.
+std::vector<int> drain(tcp_harness& h, instant at) {
+  std::vector<int> out;
+  while (auto r = h.poll(at)) {
+    if (r->payload.empty()) continue;
+    out.push_back(static_cast<int>(distance(h.l(1), r->seq).n / smss) + 1);
+  }
+  return out;
+}
+
+// Segments 1-10 leave at 100 ms; at 200 ms an ACK SACKs segment 2 only: 1 is missing. The
+// first duplicate ACK lets limited transmit (RFC 3042) send segment 11.
+void sack_of_segment_two(tcp_harness& h) {
+  establish_sack(h);
+  ASSERT_EQ(h.write(segments(1, total)), total * smss);
+  for (int k = 1; k <= 10; ++k) expect_segment(h, at_ms(100), k);
+  h.send(at_ms(200), ack_with(h, 1, {sacked(h, 2, 3)}));
+  expect_segment(h, at_ms(200), 11);
+  h.expect_nothing(at_ms(200));
+}
+
+// (1) Segment 2, sent with 1, was delivered 100 ms after: 1 is lost once RACK.rtt (100 ms) +
+// reo_wnd (25 ms) passed since it was sent, at 225 ms — the reorder timer, since the SACK
+// came before that. One SACKed segment is far from DupThresh: RFC 6675 would still wait.
+TEST(rack, a_loss_before_a_sacked_segment_is_resent_when_the_reorder_timer_fires) {
+  tcp_harness h(rack_cfg());
+  sack_of_segment_two(h);
+  EXPECT_EQ(h.conn().next_deadline(), at_ms(225));
+  EXPECT_EQ(h.conn().snapshot().next_timer, timer_kind::rack_reorder);
+  h.expect_nothing(at_ms(224));
+  EXPECT_EQ(h.conn().retransmissions(), 0u);
+  expect_segment(h, at_ms(225), 1);
+  h.expect_nothing(at_ms(225));
+  EXPECT_TRUE(h.conn().snapshot().in_recovery);
+  EXPECT_EQ(h.conn().rack_losses(), 1u);
+  EXPECT_EQ(h.conn().retransmissions(), 1u);
+  EXPECT_EQ(h.conn().timeouts(), 0u);
+}
+
+// (2) Segment 1 arrives 10 ms after segment 2: within reo_wnd, so nothing is resent, and the
+// reordering is seen (RACK.reordering_seen) from then on.
+TEST(rack, reordering_shorter_than_the_window_is_not_retransmitted) {
+  tcp_harness h(rack_cfg());
+  sack_of_segment_two(h);
+  h.send(at_ms(210), ack_with(h, 3));  // 1 came late: 1 and 2 acknowledged
+  EXPECT_FALSE(drain(h, at_ms(210)).empty()) << "new data: the ACK advanced";
+  EXPECT_FALSE(h.conn().snapshot().in_recovery);
+  h.expect_nothing(at_ms(299));
+  EXPECT_EQ(h.conn().retransmissions(), 0u);
+  EXPECT_EQ(h.conn().rack_losses(), 0u);
+  EXPECT_EQ(h.conn().snapshot().reo_wnd, std::chrono::milliseconds(25));
+}
+
+// (3) The same reordering, 30 ms this time: 1 is resent at 225 ms, spuriously — the original
+// arrives at 230 ms, then the retransmission, which the receiver reports as a D-SACK. RACK
+// doubles reo_wnd (reo_wnd_mult 2, RFC 8985 §6.2 step 4) and the undo restores cwnd. A later
+// reordering of 40 ms, as long as would have been resent before, is waited out.
+TEST(rack, a_dsack_grows_the_window_and_the_same_reordering_is_then_waited_out) {
+  tcp_harness h(rack_cfg());
+  sack_of_segment_two(h);
+  expect_segment(h, at_ms(225), 1);
+  h.send(at_ms(230), ack_with(h, 12));  // the original of 1: everything acknowledged
+  (void)drain(h, at_ms(230));
+  h.send(at_ms(235), ack_with(h, 12, {sacked(h, 1, 2)}));  // the retransmission: a D-SACK
+  EXPECT_EQ(h.conn().reo_wnd_adaptations(), 1u);
+  EXPECT_EQ(h.conn().snapshot().reo_wnd_mult, 2u);
+  EXPECT_EQ(h.conn().spurious_undos(), 1u);
+  const std::vector<int> sent = drain(h, at_ms(235));
+  ASSERT_GE(sent.size(), 2u);
+  const std::uint64_t rtx = h.conn().retransmissions();
+  // Segments 12 .. are in flight, sent at 230 and 235 ms. The first of them is delayed 40 ms;
+  // the ACK of the second comes first, 100 ms after it was sent.
+  h.send(at_ms(335), ack_with(h, 12, {sacked(h, 13, 14)}));
+  EXPECT_EQ(h.conn().snapshot().reo_wnd, std::chrono::milliseconds(50));
+  (void)drain(h, at_ms(335));
+  h.send(at_ms(370), ack_with(h, 14));  // 40 ms later than it would have been: 12 arrives
+  (void)drain(h, at_ms(370));
+  h.expect_nothing(at_ms(420));
+  EXPECT_EQ(h.conn().retransmissions(), rtx) << "not resent: reo_wnd is 50 ms now";
+  EXPECT_EQ(h.conn().rack_losses(), 1u);
+}
+
+// (4) A lost retransmission, which RFC 6675 cannot see (NextSeg() never resends below
+// HighRxt): three segments SACKed at once make segment 1 lost at 200 ms (reo_wnd 0 at
+// DupThresh), and it goes again; that retransmission is lost too. Segments sent after it are
+// SACKed at 400 ms: it is lost again, resent at once, with no RTO.
+TEST(rack, a_lost_retransmission_is_found_without_a_timeout) {
+  tcp_harness h(rack_cfg());
+  establish_sack(h);
+  ASSERT_EQ(h.write(segments(1, total)), total * smss);
+  for (int k = 1; k <= 10; ++k) expect_segment(h, at_ms(100), k);
+  h.send(at_ms(200), ack_with(h, 1, {sacked(h, 2, 5)}));
+  expect_segment(h, at_ms(200), 1);
+  EXPECT_EQ(h.conn().rack_losses(), 1u);
+  (void)drain(h, at_ms(200));
+  h.send(at_ms(300), ack_with(h, 1, {sacked(h, 2, 11)}));  // the rest of the first flight
+  const std::vector<int> fresh = drain(h, at_ms(300));
+  ASSERT_FALSE(fresh.empty());
+  EXPECT_GE(fresh.front(), 11) << "new data, segment 1 is not presumed lost yet";
+  const int last = fresh.back();
+  h.send(at_ms(400), ack_with(h, 1, {sacked(h, 2, last + 1)}));
+  expect_segment(h, at_ms(400), 1);
+  EXPECT_EQ(h.conn().rack_losses(), 2u);
+  EXPECT_EQ(h.conn().timeouts(), 0u);
+  EXPECT_EQ(h.conn().retransmissions(), 2u);
+}
+
+// (5) tcp_config::rack = false: RFC 6675 as before — one SACKed segment starts nothing; the
+// third duplicate ACK (three segments SACKed) does.
+TEST(rack, switched_off__rfc6675_dupthresh_as_before) {
+  tcp_config cfg = rack_cfg();
+  cfg.rack = false;
+  tcp_harness h(cfg);
+  sack_of_segment_two(h);
+  EXPECT_FALSE(h.conn().snapshot().rack);
+  EXPECT_NE(h.conn().snapshot().next_timer, timer_kind::rack_reorder);
+  h.expect_nothing(at_ms(300));
+  h.send(at_ms(300), ack_with(h, 1, {sacked(h, 2, 4)}));
+  expect_segment(h, at_ms(300), 12);  // limited transmit: the second duplicate ACK
+  h.expect_nothing(at_ms(300));
+  h.send(at_ms(301), ack_with(h, 1, {sacked(h, 2, 5)}));
+  expect_segment(h, at_ms(301), 1);  // IsLost(1): three segments SACKed above it
+  EXPECT_EQ(h.conn().rack_losses(), 0u);
+  EXPECT_EQ(h.conn().retransmissions(), 1u);
+}
+
+// The transmit record itself: adjacent new segments sent at one instant share an entry; a
+// record that is full counts what it cannot hold and leaves it to RFC 6675; a retransmission
+// splits an entry at its edges.
+TEST(rack_record, merges_one_instant__splits_on_retransmission__counts_overflow) {
+  rack r;
+  r.configure(2, 3, 1000);
+  const seq_num base{4294967000u};  // just below the wrap
+  r.reset(base);
+  r.on_sent(at_ms(0), base, base + seq_len{1000}, false);
+  r.on_sent(at_ms(0), base + seq_len{1000}, base + seq_len{2000}, false);
+  EXPECT_EQ(r.size(), 1u);
+  r.on_sent(at_ms(1), base + seq_len{2000}, base + seq_len{3000}, false);
+  EXPECT_EQ(r.size(), 2u);
+  r.on_sent(at_ms(2), base + seq_len{3000}, base + seq_len{4000}, false);  // full
+  EXPECT_EQ(r.overflows(), 1u);
+  EXPECT_TRUE(r.tracks(base + seq_len{2500}));
+  EXPECT_FALSE(r.tracks(base + seq_len{3500}));
+  r.on_sent(at_ms(3), base, base + seq_len{1000}, true);  // a split the full record cannot make
+  EXPECT_EQ(r.overflows(), 2u);
+}
+
+}  // namespace
+}  // namespace synack::test
