@@ -310,7 +310,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
       die "$path: connection rate failed"
     if [ "${path#synack}" != "$path" ]; then
       # Every byte went through synack (its counters), none left behind.
-      bd=$(timeout 10 "$SYNACK_BIN" stat --ctl "$WORK/proxy.sock" --json | grep -o '"bytes_down":[0-9]*' | cut -d: -f2)
+      bd=$(timeout 10 "$SYNACK_BIN" stat --ctl "$WORK/proxy.sock" --json | grep -o '"bytes_down":[0-9]*' | head -1 | cut -d: -f2)
       [ "$bd" -ge "$BYTES" ] || die "$path: synack relayed only $bd bytes down"
     fi
     best "down.$path" "${down#* }"

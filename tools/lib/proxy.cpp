@@ -14,31 +14,53 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 namespace synack::tools {
 
 // A bounded byte queue for one direction: filled at `end`, drained from `begin`; the bytes
 // move to the front only when the free tail is gone (rarely: the sender usually drains it).
+// Memory follows the bytes (issue #15: 1,000 idle connections): no storage while empty; the
+// first fill takes `initial_len` octets, a full queue doubles up to `cap` (--buffer), and the
+// storage goes back to the allocator once drained. `hint` keeps the size a busy direction
+// reached, so a bulk transfer that drains its queue on every pass does not restart small.
 struct relay_buffer {
-  std::vector<std::byte> data;
+  static constexpr std::size_t initial_len = 4096;
+  std::unique_ptr<std::byte[]> data;  // uninitialised: only what is written is touched
+  std::size_t len = 0;                // storage held (0: none)
+  std::size_t cap = 0;                // the most it may hold
+  std::size_t hint = initial_len;     // the size to take when storage is needed again
   std::size_t begin = 0;
   std::size_t end = 0;
   [[nodiscard]] bool empty() const { return begin == end; }
   [[nodiscard]] std::size_t size() const { return end - begin; }
-  [[nodiscard]] bool full() const { return size() == data.size(); }
-  [[nodiscard]] bytes queued() const { return {data.data() + begin, size()}; }
+  [[nodiscard]] bool full() const { return size() >= cap; }
+  [[nodiscard]] bytes queued() const { return {data.get() + begin, size()}; }
   mutable_bytes space() {
-    if (end == data.size() && begin > 0) {
-      std::memmove(data.data(), data.data() + begin, size());
+    if (len == 0) {
+      len = std::min(hint, cap);
+      data.reset(new std::byte[len]);  // NOLINT: uninitialised on purpose
+    } else if (end == len && begin > 0) {
+      std::memmove(data.get(), data.get() + begin, size());
       end -= begin;
       begin = 0;
+    } else if (end == len && len < cap) {
+      const std::size_t grown = std::min(len * 2, cap);
+      std::unique_ptr<std::byte[]> more(new std::byte[grown]);  // NOLINT
+      std::memcpy(more.get(), data.get(), end);
+      data = std::move(more);
+      len = hint = grown;
     }
-    return {data.data() + end, data.size() - end};
+    return {data.get() + end, len - end};
   }
   void consume(std::size_t n) {
     begin += n;
-    if (begin == end) begin = end = 0;
+    if (begin == end) {
+      begin = end = 0;
+      data.reset();
+      len = 0;
+    }
   }
 };
 
@@ -173,8 +195,8 @@ void proxy::on_accept(conn_handle h) {
     fail_connect(ref, err);
     return;
   }
-  ref.up.data.resize(opts_.buffer);
-  ref.down.data.resize(opts_.buffer);
+  ref.up.cap = opts_.buffer;
+  ref.down.cap = opts_.buffer;
   sockaddr_storage ss;
   const socklen_t len = to_sockaddr(to, to_port, ss);
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&ss), len) < 0 && errno != EINPROGRESS) {
