@@ -49,7 +49,7 @@ struct proxy_options {
 
 // Counters for `synack stat` ("Proxy:" line, "proxy" JSON object).
 struct proxy_stats {
-  std::uint64_t sessions_opened = 0;  // connections accepted and given an upstream socket
+  std::uint64_t sessions_opened = 0;  // client SYNs taken (held, or accepted) and given an upstream socket
   std::uint64_t sessions_active = 0;
   std::uint64_t bytes_up = 0;    // client -> upstream, written to the kernel socket
   std::uint64_t bytes_down = 0;  // upstream -> client, taken by the synack connection
