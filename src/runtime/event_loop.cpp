@@ -79,8 +79,16 @@ result<listener_handle, host_error> event_loop::listen_any(std::size_t backlog, 
   return r;
 }
 
+result<listener_handle, host_error> event_loop::listen_any(std::size_t backlog, const any_address_options& opts,
+                                                          accept_callback on_accept, syn_callback on_syn) {
+  auto r = listen_any(backlog, opts, std::move(on_accept));
+  if (r) syn_callbacks_[r->index] = std::move(on_syn);
+  return r;
+}
+
 void event_loop::close_listener(listener_handle l) {
   listeners_.erase(l.index);
+  syn_callbacks_.erase(l.index);
   host_->close_listener(now_, l);
 }
 
@@ -298,6 +306,15 @@ bool event_loop::dispatch_host_events() {
   bool any = false;
   while (auto ev = host_->poll_event()) {
     any = true;
+    if (ev->what == host_event::kind::syn_pending) {
+      auto it = listeners_.find(ev->listener.index);
+      auto cb = syn_callbacks_.find(ev->listener.index);
+      const auto info = host_->pending_syn(ev->syn);
+      if (it == listeners_.end() || !(it->second.first == ev->listener) || cb == syn_callbacks_.end() || !info) continue;
+      auto f = cb->second;  // copy: the callback may close the listener
+      if (f) f(ev->syn, info->tuple);
+      continue;
+    }
     if (ev->what == host_event::kind::accept_ready) {
       auto it = listeners_.find(ev->listener.index);
       if (it == listeners_.end() || !(it->second.first == ev->listener)) continue;

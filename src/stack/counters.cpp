@@ -17,6 +17,7 @@ std::string_view to_string(host_drop d) {
     case host_drop::unsupported_protocol: return "unsupported_protocol";
     case host_drop::listen_overflow: return "listen_overflow";
     case host_drop::syn_queue_full: return "syn_queue_full";
+    case host_drop::syn_pending_full: return "syn_pending_full";
     case host_drop::too_many_connections: return "too_many_connections";
     case host_drop::reply_queue_full: return "reply_queue_full";
     case host_drop::icmp_unmatched: return "icmp_unmatched";

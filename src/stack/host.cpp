@@ -241,7 +241,7 @@ void host::impl::drain_events(instant now, std::uint32_t idx) {
     }
     switch (s.own) {
       case owner::user:
-        events.push_back(host_event{host_event::kind::connection, conn_handle{idx, s.gen}, {}, *e});
+        events.push_back(host_event{host_event::kind::connection, conn_handle{idx, s.gen}, {}, *e, {}});
         break;
       case owner::child: {
         listener& l = listeners[s.listener];
@@ -263,7 +263,7 @@ void host::impl::drain_events(instant now, std::uint32_t idx) {
           }
           s.accept_queued = true;
           l.accept_q.push_back(idx);
-          events.push_back(host_event{host_event::kind::accept_ready, {}, listener_handle{s.listener, l.gen}, *e});
+          events.push_back(host_event{host_event::kind::accept_ready, {}, listener_handle{s.listener, l.gen}, *e, {}});
         } else if (e->kind == tcp_event_kind::closed) {
           if (s.accept_queued) {
             l.accept_q.erase(idx);
@@ -489,6 +489,8 @@ std::uint32_t host::impl::new_listener(std::uint16_t port, std::size_t backlog, 
   l.flood_logged.reset();
   l.any = false;
   l.filter = nullptr;
+  l.defer = false;
+  l.pending = 0;
   return idx;
 }
 
@@ -518,6 +520,11 @@ void host::close_listener(instant now, listener_handle h) {
   }
   l.accept_q.clear();
   l.half_open = 0;
+  // Held SYNs are forgotten unanswered (their handles go stale), as a closed listener's
+  // unanswered SYNs would be.
+  for (std::uint32_t i = 0; l.pending > 0 && i < m.pending.size(); ++i) {
+    if (m.pending[i].used && m.pending[i].listener == h.index) m.release_pending(i);
+  }
 }
 
 result<conn_handle, host_error> host::accept(listener_handle h) {
@@ -742,7 +749,7 @@ instant host::deadline_or_max() const {
     }
     m.tw_pop();
   }
-  return d;
+  return std::min(d, m.pending_deadline());
 }
 
 void host::on_timeout(instant now) {
@@ -773,6 +780,7 @@ void host::on_timeout(instant now) {
     }
   }
   m.expire_time_wait(now);
+  m.expire_pending(now);
 }
 
 std::optional<conn_handle> host::poll_ready() {

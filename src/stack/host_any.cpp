@@ -53,6 +53,9 @@ result<listener_handle, host_error> host::listen_any(std::size_t backlog, const 
   impl::listener& l = m.listeners[idx];
   l.any = true;
   l.filter = opts.filter;
+  l.defer = opts.defer_syn;
+  l.max_pending = opts.max_pending_syns;
+  l.pending_timeout = opts.pending_syn_timeout;
   if (v4) m.any_listener[0] = idx;
   if (v6) m.any_listener[1] = idx;
   m.any_seen = true;

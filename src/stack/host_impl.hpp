@@ -40,6 +40,7 @@ class host_isn final : public isn_source {
 struct ip_ends {
   ip_addr src;
   ip_addr dst;
+  bytes packet = {};  // the whole IP packet (TCP input: what an ICMP error about it quotes)
 };
 
 // ICMP errors this host sends, limited as RFC 4443 §2.4 (f) and RFC 1812 §4.3.2.8 ask: a token
@@ -115,7 +116,51 @@ struct host::impl final : tcp_tracer {
     // Any-address listeners (host::listen_any): `port` 0 takes every port; `filter` may refuse.
     bool any = false;
     any_address_filter filter;
+    // Deferred answers (any_address_options::defer_syn; host_defer.cpp): SYNs held now.
+    bool defer = false;
+    std::size_t max_pending = 0;
+    duration pending_timeout{0};
+    std::size_t pending = 0;
   };
+  // A held SYN (host_defer.cpp): the segment (options kept, payload and unknown options not)
+  // and the start of its IP packet, which an ICMP error quotes.
+  struct pending_entry {
+    four_tuple tuple;
+    std::uint32_t listener = 0;
+    std::uint32_t gen = 1;
+    bool used = false;
+    instant arrived;
+    instant expiry;
+    tcp_repr syn;
+    static constexpr std::size_t quote_max = 192;  // IP and TCP headers with options, and more
+    std::array<std::byte, quote_max> quote{};
+    std::size_t quote_len = 0;
+  };
+  struct pending_expiry {
+    instant at;
+    std::uint32_t idx = 0;
+    std::uint32_t gen = 0;
+    bool operator>(const pending_expiry& o) const { return at != o.at ? at > o.at : idx > o.idx; }
+  };
+  std::vector<pending_entry> pending;
+  std::vector<std::uint32_t> pending_free;
+  flat_hash_map<four_tuple, std::uint32_t, four_tuple_hash> pending_by_tuple;
+  // Expiries, soonest first; entries of answered SYNs are stale and skipped (rebuilt when
+  // stale ones dominate, so the heap stays bounded by the held SYNs).
+  mutable std::priority_queue<pending_expiry, std::vector<pending_expiry>, std::greater<>> pending_expiries;
+  [[nodiscard]] bool pending_live(const pending_expiry& e) const {
+    return e.idx < pending.size() && pending[e.idx].used && pending[e.idx].gen == e.gen && pending[e.idx].expiry == e.at;
+  }
+  // A SYN to a deferring listener: held (an event for the application) or absorbed.
+  void defer_syn(instant now, const ip_ends& ip, const tcp_repr& seg, std::uint32_t lidx);
+  void store_syn(pending_entry& e, const ip_ends& ip, const tcp_repr& seg);
+  [[nodiscard]] pending_entry* pending_of(syn_handle h);
+  void release_pending(std::uint32_t idx);
+  void expire_pending(instant now);
+  [[nodiscard]] instant pending_deadline() const;
+  // The half-open TCB a SYN makes (listen_input, accept_syn).
+  void open_half(instant now, const ip_ends& ip, const tcp_repr& seg, std::uint32_t lidx,
+                 std::optional<seq_num> iss_floor);
   // A cookie SYN-ACK waiting for poll_transmit: what it takes to build it, nothing more.
   struct cookie_synack {
     four_tuple tuple;
@@ -344,6 +389,11 @@ struct host::impl final : tcp_tracer {
                          std::uint32_t pointer);
   // The IPv4 counterpart (RFC 1122 §3.2.2, RFC 1812 §4.3.2.3), rate-limited as well.
   void send_icmpv4_error(instant now, const ipv4_view& offending, icmp_type type, std::uint8_t code);
+  // What both build: an ICMP or ICMPv6 error (by the family of `to`) from `from`, quoting as
+  // much of `offending` (an IP packet, from its start) as the family's limit allows;
+  // rate-limited.
+  void queue_icmp_error(instant now, const ip_addr& from, const ip_addr& to, std::uint8_t type, std::uint8_t code,
+                        std::uint32_t pointer, bytes offending);
 
   // SYN cookies and SYN-flood detection (host_cookie.cpp).
   [[nodiscard]] bool can_take_half_open(const listener& l) const;

@@ -40,7 +40,7 @@ void host::on_packet(instant now, bytes packet, const rx_meta& meta) {
   }
   switch (ip->protocol()) {
     case ip_proto::tcp:
-      m.tcp_input(now, ip_ends{ip->src(), ip->dst()}, ip->payload(), meta);
+      m.tcp_input(now, ip_ends{ip->src(), ip->dst(), bytes{ip->header().data(), ip->total_len()}}, ip->payload(), meta);
       return;
     case ip_proto::icmp:
       m.icmp_input(now, *ip);
@@ -111,7 +111,7 @@ void host::impl::ipv6_input(instant now, bytes packet, const rx_meta& meta) {
   }
   switch (up->protocol) {
     case ipv6_next::tcp:
-      tcp_input(now, ip_ends{ip->src(), ip->dst()}, up->payload, meta);
+      tcp_input(now, ip_ends{ip->src(), ip->dst(), ip->packet()}, up->payload, meta);
       return;
     case ipv6_next::icmpv6:
       icmpv6_input(now, *ip, up->payload);
@@ -292,6 +292,11 @@ void host::impl::listen_input(instant now, const ip_ends& ip, const tcp_repr& se
     count_syn_drop(l);
     return;
   }
+  // Held for the application's answer (host_defer.cpp), unless it reopens TIME-WAIT.
+  if (l.defer && !iss_floor) {
+    defer_syn(now, ip, seg, lidx);
+    return;
+  }
   // A SYN reopening TIME-WAIT needs a real half-open TCB (its ISS has a floor); time_wait_input
   // made sure there is room.
   const bool syn_queue_full = l.half_open >= cfg.syn_backlog;
@@ -306,6 +311,12 @@ void host::impl::listen_input(instant now, const ip_ends& ip, const tcp_repr& se
     count_syn_drop(l);
     return;
   }
+  open_half(now, ip, seg, lidx, iss_floor);
+}
+
+void host::impl::open_half(instant now, const ip_ends& ip, const tcp_repr& seg, std::uint32_t lidx,
+                           std::optional<seq_num> iss_floor) {
+  listener& l = listeners[lidx];
   const std::uint32_t idx = alloc_child(lidx, ip.src);
   slot& s = slots[idx];
   connection& c = *s.conn;
@@ -508,22 +519,40 @@ void host::impl::send_icmpv6_error(instant now, const ipv6_view& offending, icmp
       load_u8(&pkt[ipv6_view::header_len]) < 128) {
     return;  // (e.1), when the error message is the first header after the fixed one
   }
-  if (!icmp6_limit.allow(now)) {
+  queue_icmp_error(now, offending.dst(), offending.src(), static_cast<std::uint8_t>(type), code, pointer, pkt);
+}
+
+void host::impl::queue_icmp_error(instant now, const ip_addr& from, const ip_addr& to, std::uint8_t type,
+                                  std::uint8_t code, std::uint32_t pointer, bytes offending) {
+  const bool v4 = to.is_v4();
+  if (!(v4 ? icmp4_limit : icmp6_limit).allow(now)) {
     ++ctr.icmp_errors_rate_limited;
     return;
   }
-  icmpv6_repr err;
-  err.type = type;
-  err.code = code;
-  err.pointer = pointer;
-  const std::size_t room = std::min<std::size_t>(min_ipv6_mtu, cfg.mtu) - ipv6_repr::buffer_len() - 8;
-  err.data = pkt.first(std::min(pkt.size(), room));
   reply* r = next_reply();
   if (r == nullptr) return;
   mutable_bytes out{r->buf};
-  err.emit(out.subspan(ipv6_repr::buffer_len(), err.buffer_len()), offending.dst(), offending.src());
-  write_ip(out, offending.dst(), offending.src(), ip_proto{ipv6_next::icmpv6}, err.buffer_len());
-  r->len = ipv6_repr::buffer_len() + err.buffer_len();
+  if (v4) {
+    icmpv4_repr err;
+    err.type = static_cast<icmp_type>(type);
+    err.code = code;
+    constexpr std::size_t max_error_len = 576;  // RFC 1812 §4.3.2.3
+    const std::size_t room = std::min<std::size_t>(max_error_len, cfg.mtu) - ipv4_repr::buffer_len() - 8;
+    err.data = offending.first(std::min(offending.size(), room));
+    err.emit(out.subspan(ipv4_repr::buffer_len(), err.buffer_len()));
+    write_ip(out, from, to, ip_proto::icmp, err.buffer_len());
+    r->len = ipv4_repr::buffer_len() + err.buffer_len();
+  } else {
+    icmpv6_repr err;
+    err.type = static_cast<icmpv6_type>(type);
+    err.code = code;
+    err.pointer = pointer;
+    const std::size_t room = std::min<std::size_t>(min_ipv6_mtu, cfg.mtu) - ipv6_repr::buffer_len() - 8;
+    err.data = offending.first(std::min(offending.size(), room));
+    err.emit(out.subspan(ipv6_repr::buffer_len(), err.buffer_len()), from.v6(), to.v6());
+    write_ip(out, from, to, ip_proto{ipv6_next::icmpv6}, err.buffer_len());
+    r->len = ipv6_repr::buffer_len() + err.buffer_len();
+  }
   ++ctr.icmp_out_errors;
 }
 
@@ -538,24 +567,8 @@ void host::impl::send_icmpv4_error(instant now, const ipv4_view& offending, icmp
     const auto t = p.empty() ? icmp_type::echo_request : static_cast<icmp_type>(load_u8(&p[0]));
     if (t != icmp_type::echo_request && t != icmp_type::echo_reply) return;
   }
-  if (!icmp4_limit.allow(now)) {
-    ++ctr.icmp_errors_rate_limited;
-    return;
-  }
-  icmpv4_repr err;
-  err.type = type;
-  err.code = code;
   const bytes pkt{offending.header().data(), offending.total_len()};
-  constexpr std::size_t max_error_len = 576;  // RFC 1812 §4.3.2.3
-  const std::size_t room = std::min<std::size_t>(max_error_len, cfg.mtu) - ipv4_repr::buffer_len() - 8;
-  err.data = pkt.first(std::min(pkt.size(), room));
-  reply* r = next_reply();
-  if (r == nullptr) return;
-  mutable_bytes out{r->buf};
-  err.emit(out.subspan(ipv4_repr::buffer_len(), err.buffer_len()));
-  write_ip(out, offending.dst(), offending.src(), ip_proto::icmp, err.buffer_len());
-  r->len = ipv4_repr::buffer_len() + err.buffer_len();
-  ++ctr.icmp_out_errors;
+  queue_icmp_error(now, offending.dst(), offending.src(), static_cast<std::uint8_t>(type), code, 0, pkt);
 }
 
 }  // namespace synack

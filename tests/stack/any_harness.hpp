@@ -149,4 +149,31 @@ inline std::optional<got_tcp> expect_tcp_from(stack_harness& t, instant at, cons
   return g;
 }
 
+// The next packet as the family's destination unreachable (ICMP type 3 with `code4`, ICMPv6
+// type 1 with `code6`) from `src` to `dst`, quoting `offending` whole.
+inline void expect_unreachable(stack_harness& t, instant at, const ip_addr& src, const ip_addr& dst,
+                               std::uint8_t code4, std::uint8_t code6, const std::vector<std::byte>& offending,
+                               test::source_loc loc = test::source_loc::current()) {
+  SCOPED_TRACE(testing::Message() << loc.file_name() << ":" << loc.line());
+  auto e = poll_any(t, at);
+  ASSERT_TRUE(e.has_value()) << "expected destination unreachable";
+  EXPECT_EQ(e->src, src);
+  EXPECT_EQ(e->dst, dst);
+  if (src.is_v6()) {
+    ASSERT_EQ(e->proto, 58);
+    auto m = icmpv6_repr::parse(e->payload(), e->src.v6(), e->dst.v6());
+    ASSERT_TRUE(m.has_value());
+    EXPECT_EQ(m->type, icmpv6_type::dest_unreachable);
+    EXPECT_EQ(m->code, code6);
+    EXPECT_TRUE(std::ranges::equal(m->data, offending));
+  } else {
+    ASSERT_EQ(e->proto, 1);
+    auto m = icmpv4_repr::parse(e->payload());
+    ASSERT_TRUE(m.has_value());
+    EXPECT_EQ(m->type, icmp_type::dest_unreachable);
+    EXPECT_EQ(m->code, code4);
+    EXPECT_TRUE(std::ranges::equal(m->data, offending));
+  }
+}
+
 }  // namespace synack::stest

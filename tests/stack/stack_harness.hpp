@@ -86,6 +86,9 @@ inline std::string counters_diff(const host_counters& a, const host_counters& b)
   SYNACK_F(icmp_in_errors_matched); SYNACK_F(icmp_soft_errors); SYNACK_F(icmp_hard_aborts);
   SYNACK_F(pmtu_reductions); SYNACK_F(icmp_errors_ignored); SYNACK_F(time_wait_recycled); SYNACK_F(challenge_acks_suppressed);
   SYNACK_F(syncookies_sent); SYNACK_F(syncookies_recv); SYNACK_F(syncookies_failed); SYNACK_F(r1_negative_advice);
+  SYNACK_F(syn_deferred); SYNACK_F(syn_deferred_retransmits); SYNACK_F(syn_deferred_accepted);
+  SYNACK_F(syn_deferred_refused); SYNACK_F(syn_deferred_unreachable); SYNACK_F(syn_deferred_expired);
+  SYNACK_F(syn_deferred_overflow);
 #undef SYNACK_F
   for (std::size_t i = 0; i < a.drop_wire.size(); ++i) {
     f(std::string("wire:").append(to_string(static_cast<wire_error>(i))).c_str(), a.drop_wire[i], b.drop_wire[i]);

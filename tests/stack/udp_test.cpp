@@ -54,26 +54,7 @@ class udp : public testing::TestWithParam<family> {
   // The next packet as the family's port unreachable from `src`, quoting `offending`.
   void expect_port_unreachable(instant at, const ip_addr& src, const std::vector<std::byte>& offending,
                                test::source_loc loc = test::source_loc::current()) {
-    SCOPED_TRACE(testing::Message() << loc.file_name() << ":" << loc.line());
-    auto e = poll_any(t_, at);
-    ASSERT_TRUE(e.has_value()) << "expected port unreachable";
-    EXPECT_EQ(e->src, src);
-    EXPECT_EQ(e->dst, a_.peer);
-    if (v6()) {
-      ASSERT_EQ(e->proto, 58);
-      auto m = icmpv6_repr::parse(e->payload(), e->src.v6(), e->dst.v6());
-      ASSERT_TRUE(m.has_value());
-      EXPECT_EQ(m->type, icmpv6_type::dest_unreachable);
-      EXPECT_EQ(m->code, 4);
-      EXPECT_TRUE(std::ranges::equal(m->data, offending));
-    } else {
-      ASSERT_EQ(e->proto, 1);
-      auto m = icmpv4_repr::parse(e->payload());
-      ASSERT_TRUE(m.has_value());
-      EXPECT_EQ(m->type, icmp_type::dest_unreachable);
-      EXPECT_EQ(m->code, 3);
-      EXPECT_TRUE(std::ranges::equal(m->data, offending));
-    }
+    expect_unreachable(t_, at, src, a_.peer, 3, 4, offending, loc);
   }
   void expect_balanced(test::source_loc loc = test::source_loc::current()) {
     const host_counters& k = t_.ctr();

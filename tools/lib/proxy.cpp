@@ -67,7 +67,11 @@ struct relay_buffer {
 struct proxy::session {
   std::uint64_t id = 0;
   conn_handle h;
-  bool h_open = true;  // we hold `h` (false once closed, aborted or released by the loop)
+  bool h_open = false;  // we hold `h` (false until accepted, and once closed, aborted or released)
+  // The client's SYN, held unanswered (defer_syn) until the upstream connect ends; then, once
+  // accepted, the client's handshake is awaited (`awaiting_client`) before the relay starts.
+  std::optional<syn_handle> syn;
+  bool awaiting_client = false;
   int fd = -1;
   four_tuple tuple;        // local: the original destination; remote: the client
   relay_buffer up;         // client -> upstream
@@ -121,11 +125,18 @@ int set_out_route(int fd, const std::string& out_interface, std::optional<std::u
 result<std::unique_ptr<proxy>, std::string> proxy::start(runtime::event_loop& loop, const proxy_options& o) {
   std::unique_ptr<proxy> p(new proxy(loop, o));
   proxy* self = p.get();
-  // One any-address listener per family: IPv4 and IPv6 destinations alike.
+  // One any-address listener per family: IPv4 and IPv6 destinations alike. Each SYN is held
+  // until the upstream connect ends (proxy.hpp); the host forgets a held SYN only after the
+  // connect timeout has answered it.
   for (listen_family f : {listen_family::v4, listen_family::v6}) {
     any_address_options ao;
     ao.family = f;
-    auto l = loop.listen_any(o.backlog, ao, [self](conn_handle h) { self->on_accept(h); });
+    ao.defer_syn = true;
+    ao.max_pending_syns = o.backlog;
+    ao.pending_syn_timeout = o.connect_timeout + std::chrono::seconds(10);
+    auto l = loop.listen_any(
+        o.backlog, ao, [self](conn_handle h) { self->on_accept(h); },
+        [self](syn_handle sh, const four_tuple& t) { self->on_syn(sh, t); });
     if (!l) return unexpected{fmt::format("any-address listener ({}): {}", f == listen_family::v4 ? "IPv4" : "IPv6",
                                to_string(l.error()))};
   }
@@ -152,23 +163,67 @@ proxy::session* proxy::find(std::uint64_t id) {
   return it == sessions_.end() ? nullptr : it->second.get();
 }
 
+// A client's SYN, held: the session starts with the upstream connect; the SYN is answered
+// when it ends (upstream_ready: accept_syn; fail_upstream: refuse_syn).
+void proxy::on_syn(syn_handle sh, const four_tuple& t) {
+  // A session still waiting on this 4-tuple is stale: the client's handshake it waited for
+  // died (the host absorbs retransmissions of a SYN it holds, so this is a new attempt).
+  if (auto it = pending_.find(t); it != pending_.end()) {
+    if (session* old = find(it->second)) destroy(*old, true);
+  }
+  auto s = std::make_unique<session>();
+  s->id = next_id_++;
+  s->syn = sh;
+  s->tuple = t;
+  session& ref = *s;
+  pending_.emplace(t, s->id);
+  sessions_.emplace(s->id, std::move(s));
+  ++stats_.sessions_opened;
+  ++stats_.sessions_active;
+  start_upstream(ref);
+}
+
+// A connection accepted: the client's handshake completed after accept_syn, and the relay
+// starts. A SYN the host did not hold (one reopening a TIME-WAIT 4-tuple) arrives here
+// accepted already: its session starts here, as before deferral (proxy.hpp).
 void proxy::on_accept(conn_handle h) {
   auto st = loop_.host().status(h);
   if (!st) {
     (void)loop_.abort(h);  // cannot happen for a handle just accepted; never leak it
     return;
   }
-  auto s = std::make_unique<session>();
-  s->id = next_id_++;
-  s->h = h;
-  s->tuple = st->tuple;
-  const ip_addr& dst = s->tuple.local_addr;
-  const std::uint64_t id = s->id;
-  session& ref = *s;
-  sessions_.emplace(id, std::move(s));
+  auto it = pending_.find(st->tuple);
+  session* s = it == pending_.end() ? nullptr : find(it->second);
+  if (s != nullptr && s->awaiting_client) {
+    pending_.erase(it);
+    s->awaiting_client = false;
+    if (s->connect_timer != 0) loop_.cancel(s->connect_timer), s->connect_timer = 0;
+    attach(*s, h);
+    update_interest(*s);  // the upstream's bytes (a banner) waited in its socket until now
+    return;
+  }
+  if (s != nullptr) {
+    (void)loop_.abort(h);  // its SYN is still held: cannot happen; never leak it
+    return;
+  }
+  auto fresh = std::make_unique<session>();
+  fresh->id = next_id_++;
+  fresh->tuple = st->tuple;
+  session& ref = *fresh;
+  sessions_.emplace(fresh->id, std::move(fresh));
   ++stats_.sessions_opened;
   ++stats_.sessions_active;
+  attach(ref, h);
   // The client's bytes wait in the synack connection until the upstream is there.
+  loop_.pause_reading(h, true);
+  ref.tun_paused = true;
+  start_upstream(ref);
+}
+
+void proxy::attach(session& s, conn_handle h) {
+  s.h = h;
+  s.h_open = true;
+  const std::uint64_t id = s.id;
   loop_.set_callbacks(h, {.on_established = {},
                           .on_readable =
                               [this, id] {
@@ -179,9 +234,11 @@ void proxy::on_accept(conn_handle h) {
                                 if (session* x = find(id)) flush_down(*x);
                               },
                           .on_closed = [this, id](close_reason why) { on_tun_closed(id, why); }});
-  loop_.pause_reading(h, true);
-  ref.tun_paused = true;
+}
 
+void proxy::start_upstream(session& ref) {
+  const ip_addr& dst = ref.tuple.local_addr;
+  const std::uint64_t id = ref.id;
   // Direct: to the original destination; --socks5: to the server, which is asked for it.
   const ip_addr& to = opts_.socks5 ? opts_.socks5->addr : dst;
   const std::uint16_t to_port = opts_.socks5 ? opts_.socks5->port : ref.tuple.local_port;
@@ -262,7 +319,8 @@ void proxy::finish_connect(session& s) {
   upstream_ready(s);
 }
 
-// The upstream is there (connected, or the SOCKS5 server connected): the relay starts.
+// The upstream is there (connected, or the SOCKS5 server connected): the client's SYN is
+// answered with a SYN-ACK, and the relay starts once its handshake completes (on_accept).
 void proxy::upstream_ready(session& s) {
   s.connecting = false;
   if (s.connect_timer != 0) loop_.cancel(s.connect_timer), s.connect_timer = 0;
@@ -277,21 +335,44 @@ void proxy::upstream_ready(session& s) {
                s.tuple.local_addr.with_port(s.tuple.local_port), via);
   }
   s.socks.reset();
-  s.tun_paused = false;
-  loop_.pause_reading(s.h, false);  // what the client sent meanwhile is read now
-  update_interest(s);
+  if (!s.syn) {
+    // Accepted before the connect (a SYN the host did not hold): the relay starts now.
+    s.tun_paused = false;
+    loop_.pause_reading(s.h, false);  // what the client sent meanwhile is read now
+    update_interest(s);
+    return;
+  }
+  const syn_handle sh = *s.syn;
+  s.syn.reset();
+  if (!loop_.accept_syn(sh)) {
+    destroy(s, true);  // the held SYN is gone (expired, or no room now): the client retries
+    return;
+  }
+  s.awaiting_client = true;
+  const std::uint64_t id = s.id;
+  s.connect_timer = loop_.call_after(opts_.connect_timeout, [this, id] {
+    if (session* x = find(id); x && x->awaiting_client) {
+      x->connect_timer = 0;  // the client never completed its handshake
+      destroy(*x, true);
+    }
+  });
+  update_interest(s);  // nothing is watched until the client is there
 }
 
 void proxy::fail_connect(session& s, int err) {
   const char* why = "other";
+  syn_refusal answer = syn_refusal::reset;
   switch (err) {
     case ECONNREFUSED: ++stats_.failed_refused, why = "refused"; break;
-    case ENETUNREACH:
-    case EHOSTUNREACH: ++stats_.failed_unreachable, why = "unreachable"; break;
-    case ETIMEDOUT: ++stats_.failed_timeout, why = "timeout"; break;
+    case ENETUNREACH: ++stats_.failed_unreachable, why = "unreachable", answer = syn_refusal::net_unreachable; break;
+    case EHOSTUNREACH: ++stats_.failed_unreachable, why = "unreachable", answer = syn_refusal::host_unreachable; break;
+    // No answer at all: what a router says of a host that never answers its ARP or NDP.
+    case ETIMEDOUT: ++stats_.failed_timeout, why = "timeout", answer = syn_refusal::host_unreachable; break;
+    case EACCES:
+    case EPERM: ++stats_.failed_other, answer = syn_refusal::admin_prohibited; break;  // a firewall's verdict
     default: ++stats_.failed_other; break;
   }
-  fail_upstream(s, why, std::strerror(err));
+  fail_upstream(s, why, std::strerror(err), answer);
 }
 
 // The SOCKS5 handshake (socks5.hpp) over the connected socket: write what the client has,
@@ -337,13 +418,18 @@ void proxy::run_socks5(session& s) {
 void proxy::fail_socks5(session& s) {
   const socks5::error e = s.socks->failure();
   const char* why = "other";
+  syn_refusal answer = syn_refusal::reset;
   switch (e) {
     case socks5::error::connection_refused: ++stats_.failed_refused, why = "refused"; break;
     case socks5::error::network_unreachable:
-    case socks5::error::host_unreachable: ++stats_.failed_unreachable, why = "unreachable"; break;
-    case socks5::error::ttl_expired: ++stats_.failed_timeout, why = "timeout"; break;
+      ++stats_.failed_unreachable, why = "unreachable", answer = syn_refusal::net_unreachable;
+      break;
+    case socks5::error::host_unreachable:
+      ++stats_.failed_unreachable, why = "unreachable", answer = syn_refusal::host_unreachable;
+      break;
+    case socks5::error::ttl_expired: ++stats_.failed_timeout, why = "timeout", answer = syn_refusal::host_unreachable; break;
+    case socks5::error::not_allowed: ++stats_.failed_other, answer = syn_refusal::admin_prohibited; break;
     case socks5::error::general_failure:
-    case socks5::error::not_allowed:
     case socks5::error::command_not_supported:
     case socks5::error::address_type_not_supported: ++stats_.failed_other; break;
     case socks5::error::auth_rejected:
@@ -357,16 +443,22 @@ void proxy::fail_socks5(session& s) {
   const std::string detail =
       s.socks->failure_rep() != 0 ? fmt::format("SOCKS5 server: {}, REP {}", to_string(e), s.socks->failure_rep())
                                   : fmt::format("SOCKS5 server: {}", to_string(e));
-  fail_upstream(s, why, detail);
+  fail_upstream(s, why, detail, answer);
 }
 
-void proxy::fail_upstream(session& s, const char* why, std::string_view detail) {
+void proxy::fail_upstream(session& s, const char* why, std::string_view detail, syn_refusal answer) {
   fmt::print(stderr, "synack proxy: {} -> {}: upstream {} ({})\n", s.tuple.remote_addr.with_port(s.tuple.remote_port),
              s.tuple.local_addr.with_port(s.tuple.local_port), why, detail);
-  // The handshake with the client is already complete (proxy.hpp): an RST is the answer that
-  // ends its connection at once, as a refused connect would.
-  (void)loop_.abort(s.h);
-  s.h_open = false;
+  // The client's SYN is still held (proxy.hpp): it is answered as the destination (or the
+  // path to it) would have: RST|ACK for a refusal, ICMP destination unreachable otherwise.
+  // A connection accepted before the connect (on_accept) can only be reset.
+  if (s.syn) {
+    (void)loop_.refuse_syn(*s.syn, answer);
+    s.syn.reset();
+  } else if (s.h_open) {
+    (void)loop_.abort(s.h);
+    s.h_open = false;
+  }
   destroy(s, false);
 }
 
@@ -455,7 +547,9 @@ void proxy::flush_down(session& s) {
 void proxy::update_interest(session& s) {
   if (s.fd < 0) return;
   std::uint32_t want = 0;
-  if (s.connecting) {
+  if (s.awaiting_client) {
+    want = 0;  // connected upstream; its bytes wait in the socket until the client is there
+  } else if (s.connecting) {
     // Connecting, or writing the SOCKS5 handshake: writable; waiting for its reply: readable.
     want = s.socks && s.socks->current() == socks5::client::state::read ? EPOLLIN : EPOLLOUT;
   } else {
@@ -520,6 +614,7 @@ bool proxy::maybe_done(session& s) {
 
 void proxy::destroy(session& s, bool rst_upstream) {
   if (s.connect_timer != 0) loop_.cancel(s.connect_timer);
+  if (auto it = pending_.find(s.tuple); it != pending_.end() && it->second == s.id) pending_.erase(it);
   if (s.fd >= 0) {
     loop_.unwatch(s.fd);
     if (rst_upstream) {

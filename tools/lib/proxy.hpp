@@ -12,10 +12,14 @@
 // kernel socket closed with SO_LINGER 0; ECONNRESET from the kernel: the synack side aborted
 // with RST).
 //
-// DEVIATION (as tun2socks and other netstack proxies do): the host completes the client's
-// handshake before the upstream connect is tried, so a refused or unreachable destination is
-// answered with an RST on the established connection (the client sees "connection reset", not
-// "refused"; an ICMP unreachable would only be a soft error to an established client).
+// Connect failures are answered as the original destination would (issue #15): the client's
+// SYN is held unanswered (any_address_options::defer_syn) while the upstream connect runs; the
+// SYN-ACK goes only once the upstream connected (directly, or the SOCKS5 server's CONNECT
+// succeeded), and the relay starts when the client's handshake completes. A refused connect
+// (ECONNREFUSED, SOCKS5 REP 5) answers the SYN with RST|ACK, so the client sees "connection
+// refused"; an unreachable one with ICMP destination unreachable from the destination's
+// address: ENETUNREACH / REP 3 net, EHOSTUNREACH / REP 4 and timeouts (ours, ETIMEDOUT, REP 6)
+// host, EACCES / EPERM / REP 2 administratively prohibited; any other failure RST|ACK.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -50,7 +54,7 @@ struct proxy_options {
 
 // Counters for `synack stat` ("Proxy:" line, "proxy" JSON object).
 struct proxy_stats {
-  std::uint64_t sessions_opened = 0;  // connections accepted and given an upstream socket
+  std::uint64_t sessions_opened = 0;  // client SYNs taken (held, or accepted) and given an upstream socket
   std::uint64_t sessions_active = 0;
   std::uint64_t bytes_up = 0;    // client -> upstream, written to the kernel socket
   std::uint64_t bytes_down = 0;  // upstream -> client, taken by the synack connection
@@ -84,14 +88,17 @@ class proxy {
  private:
   struct session;
   proxy(runtime::event_loop& loop, proxy_options o);
+  void on_syn(syn_handle sh, const four_tuple& t);
   void on_accept(conn_handle h);
+  void start_upstream(session& s);
+  void attach(session& s, conn_handle h);
   session* find(std::uint64_t id);
   void on_fd(std::uint64_t id, std::uint32_t events);
   void finish_connect(session& s);
   void fail_connect(session& s, int err);
   void run_socks5(session& s);
   void fail_socks5(session& s);
-  void fail_upstream(session& s, const char* why, std::string_view detail);
+  void fail_upstream(session& s, const char* why, std::string_view detail, syn_refusal answer);
   void upstream_ready(session& s);
   void read_tun(session& s);
   void flush_up(session& s);
@@ -109,6 +116,8 @@ class proxy {
   proxy_stats stats_;
   std::uint64_t next_id_ = 1;
   std::unordered_map<std::uint64_t, std::unique_ptr<session>> sessions_;
+  // Sessions whose client is not accepted yet (SYN held, or handshake awaited), by 4-tuple.
+  std::unordered_map<four_tuple, std::uint64_t, four_tuple_hash> pending_;
 };
 
 }  // namespace synack::tools

@@ -47,6 +47,9 @@ struct conn_callbacks {
 };
 
 using accept_callback = std::function<void(conn_handle)>;
+// A SYN held for the application's answer (any_address_options::defer_syn): its handle and
+// 4-tuple (local: the original destination). Answer with accept_syn or refuse_syn.
+using syn_callback = std::function<void(syn_handle, const four_tuple&)>;
 using timer_id = std::uint64_t;
 
 struct loop_stats {
@@ -86,6 +89,12 @@ class event_loop {
   // are not this host's (a transparent proxy); status().tuple's local side is the original one.
   result<listener_handle, host_error> listen_any(std::size_t backlog, const any_address_options& opts,
                                                  accept_callback on_accept);
+  // With opts.defer_syn: on_syn for each SYN held; the connections of accepted ones reach
+  // on_accept once their handshake completes.
+  result<listener_handle, host_error> listen_any(std::size_t backlog, const any_address_options& opts,
+                                                 accept_callback on_accept, syn_callback on_syn);
+  result<void, host_error> accept_syn(syn_handle s) { return host_->accept_syn(now_, s); }
+  result<void, host_error> refuse_syn(syn_handle s, syn_refusal why) { return host_->refuse_syn(now_, s, why); }
   void close_listener(listener_handle l);
   result<conn_handle, host_error> connect(const ip_addr& remote, std::uint16_t port, conn_callbacks cb);
   void set_callbacks(conn_handle h, conn_callbacks cb);
@@ -159,6 +168,7 @@ class event_loop {
   std::vector<conn_handle> ready_;  // connections to look at this turn (readiness edges)
   std::vector<conn_handle> ready_scratch_;
   std::unordered_map<std::uint32_t, std::pair<listener_handle, accept_callback>> listeners_;
+  std::unordered_map<std::uint32_t, syn_callback> syn_callbacks_;  // by listener index
   std::unordered_map<int, std::function<void(std::uint32_t)>> fds_;
   std::multimap<instant, std::pair<timer_id, std::function<void()>>> timers_;
   timer_id next_timer_ = 1;

@@ -22,6 +22,7 @@ enum class host_drop : std::uint8_t {
   unsupported_protocol,  // neither TCP, UDP nor ICMP
   listen_overflow,       // accept queue full: SYN dropped (ListenOverflows)
   syn_queue_full,        // half-open (SYN-RECEIVED) queue full: SYN dropped
+  syn_pending_full,      // a deferring listener's held SYNs at their bound: SYN dropped
   too_many_connections,  // the connection table is full
   reply_queue_full,      // no room to queue a RST / ACK / echo reply
   icmp_unmatched,        // ICMP error quoting no connection, or out of window (RFC 5927)
@@ -64,6 +65,17 @@ struct host_counters {
   std::uint64_t syncookies_sent = 0;
   std::uint64_t syncookies_recv = 0;
   std::uint64_t syncookies_failed = 0;
+  // Deferred SYN answers (any_address_options::defer_syn): SYNs held for the application,
+  // retransmissions of held ones absorbed, and how each ended: accepted (SYN-ACK), refused
+  // (RST|ACK), unreachable (ICMP destination unreachable), expired unanswered; SYNs dropped
+  // because the pending set was full (also host_drop::syn_pending_full).
+  std::uint64_t syn_deferred = 0;
+  std::uint64_t syn_deferred_retransmits = 0;
+  std::uint64_t syn_deferred_accepted = 0;
+  std::uint64_t syn_deferred_refused = 0;
+  std::uint64_t syn_deferred_unreachable = 0;
+  std::uint64_t syn_deferred_expired = 0;
+  std::uint64_t syn_deferred_overflow = 0;
   // IP / ICMP.
   std::uint64_t ip_in_receives = 0;
   // Packets taken in without a drop: segments a TCB, TIME-WAIT record or listener accepted,

@@ -58,11 +58,46 @@ enum class listen_family : std::uint8_t { any, v4, v6 };
 // destination); `port` 0 takes every port. A destination refused by either is answered as a
 // closed port would be: RST for TCP, ICMP port unreachable for UDP.
 using any_address_filter = std::function<bool(const four_tuple&)>;
+//
+// Deferred answers (`defer_syn`): a SYN the listener takes is held unanswered, and the
+// application decides what the original destination would have said, as a proxy can only know
+// once its own connect upstream has succeeded or failed. The host queues a
+// host_event::kind::syn_pending with a syn_handle (pending_syn() tells its 4-tuple and the SYN's
+// options); the application answers with accept_syn (the SYN-ACK goes, the handshake goes on
+// as for any SYN, the connection reaches the accept queue) or refuse_syn (a RST|ACK as a closed
+// port sends, or an ICMP destination unreachable quoting the SYN, from the original
+// destination). Retransmissions of a held SYN are absorbed (one entry, one event). At most
+// `max_pending_syns` are held per listener: beyond it a SYN is dropped and counted — neither a
+// cookie nor a SYN-ACK, which would answer for a destination nobody asked yet (the client
+// retransmits, and gets its turn when room is back); memory stays bounded under a flood. A
+// held SYN nobody answers within `pending_syn_timeout` is forgotten silently (counted; a later
+// retransmission is a new pending SYN). A SYN that reopens a TIME-WAIT 4-tuple is not held
+// (its ISS floor needs the TCB at once). Counters: host_counters::syn_deferred*.
 struct any_address_options {
   listen_family family = listen_family::any;
   std::uint16_t port = 0;
   any_address_filter filter;
+  bool defer_syn = false;
+  std::size_t max_pending_syns = 1024;
+  duration pending_syn_timeout = std::chrono::seconds(30);
 };
+
+// A SYN held for the application's decision (any_address_options::defer_syn).
+struct syn_handle {
+  std::uint32_t index = 0;
+  std::uint32_t gen = 0;
+  friend bool operator==(syn_handle, syn_handle) = default;
+};
+struct pending_syn_info {
+  four_tuple tuple;  // local: the original destination; remote: the client
+  seq_num seq;       // the SYN's (latest, if it was retransmitted with another ISN)
+  tcp_options options;  // as the SYN carried them (unknown options left out)
+  instant arrived;
+};
+// How a held SYN is refused: as a closed port (RST|ACK, RFC 9293 §3.10.7.1), or with the ICMP
+// destination unreachable a router would send (RFC 792 / RFC 1812 §5.2.7.1 type 3 codes 1, 0,
+// 13, 3; RFC 4443 §3.1 type 1 codes 3, 0, 1, 4).
+enum class syn_refusal : std::uint8_t { reset, host_unreachable, net_unreachable, admin_prohibited, port_unreachable };
 
 // A UDP address and port.
 struct udp_endpoint {
@@ -193,10 +228,11 @@ enum class host_error : std::uint8_t {
 [[nodiscard]] std::string_view to_string(host_error e);
 
 struct host_event {
-  enum class kind : std::uint8_t { connection, accept_ready } what = kind::connection;
+  enum class kind : std::uint8_t { connection, accept_ready, syn_pending } what = kind::connection;
   conn_handle conn;          // for kind::connection
-  listener_handle listener;  // for kind::accept_ready
+  listener_handle listener;  // for kind::accept_ready and kind::syn_pending
   tcp_event ev;
+  syn_handle syn;            // for kind::syn_pending (any_address_options::defer_syn)
 };
 
 // What the user of a connection can do now: readiness as data (DESIGN: the host reports it,
@@ -306,6 +342,13 @@ class host {
                                                  const any_address_options& opts);
   void close_listener(instant now, listener_handle l);
   result<conn_handle, host_error> accept(listener_handle l);
+  // Held SYNs (any_address_options::defer_syn; host_defer.cpp). A stale handle (answered,
+  // expired, its listener closed): nullopt / bad_handle. accept_syn answers with the SYN-ACK
+  // (too_many_connections and the SYN forgotten when the listener's queues are full now);
+  // refuse_syn with the refusal.
+  [[nodiscard]] std::optional<pending_syn_info> pending_syn(syn_handle s) const;
+  result<void, host_error> accept_syn(instant now, syn_handle s);
+  result<void, host_error> refuse_syn(instant now, syn_handle s, syn_refusal why);
   // Active open from an ephemeral port (or `local_port` if given).
   // An IPv6 remote needs an IPv6 address of this host (network_unreachable otherwise).
   result<conn_handle, host_error> connect(instant now, const ip_addr& remote, std::uint16_t port,

@@ -26,6 +26,7 @@ inline constexpr std::uint8_t protocol = 2;
 inline constexpr std::uint8_t port = 3;
 inline constexpr std::uint8_t frag_needed = 4;
 inline constexpr std::uint8_t source_route_failed = 5;
+inline constexpr std::uint8_t admin_prohibited = 13;  // RFC 1812 §5.2.7.1: communication administratively prohibited
 }  // namespace icmp_unreach_code
 
 // What an ICMP error quotes of the offending datagram: its IPv4 header and the first 8 octets
