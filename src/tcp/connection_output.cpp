@@ -10,7 +10,8 @@ namespace synack {
 bool connection::has_pending_output() const {
   // snd_.rec.rtx: a fast retransmission owed (the third duplicate ACK, a partial ACK) is output too,
   // even when nothing new may be sent (all sent, or cwnd full).
-  if (rst_ || syn_due_ || rcv_.ack_now || keepalive_due_ || snd_.rec.rtx || snd_.rec.tlp_due) return true;
+  if (rst_ || syn_due_ || rcv_.ack_now || keepalive_due_ || snd_.rec.tlp_due) return true;
+  if (snd_.rec.rtx && !snd_.rec.pmtu_held(snd_.mss)) return true;  // as take_retransmission
   // RACK (RFC 8985 §6) marked segments lost during recovery (the reorder timer): resent as cwnd allows.
   if (sack_recovery() && snd_.rec.rk.lost_pending() > 0 && cwnd_room() >= snd_.mss) return true;
   switch (state_) {

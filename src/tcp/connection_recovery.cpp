@@ -423,7 +423,7 @@ std::uint32_t connection::cwnd_room() const {
 // recovery the next hole NextSeg() picks while cwnd - pipe >= 1 SMSS (RFC 6675 §5 (C)).
 // New data chosen by NextSeg() rule (2) is planned as new data (plan_segment).
 std::optional<next_segment> connection::take_retransmission() {
-  if (snd_.rec.pmtu_burst != 0 && snd_.rec.pmtu_room() < snd_.mss) return std::nullopt;  // after a PMTU drop
+  if (snd_.rec.pmtu_held(snd_.mss)) return std::nullopt;  // after a PMTU drop (has_pending_output agrees)
   if (snd_.rec.rtx) {
     const next_segment s = *snd_.rec.rtx;
     snd_.rec.rtx.reset();

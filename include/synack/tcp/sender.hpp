@@ -70,6 +70,8 @@ struct loss_recovery {
   [[nodiscard]] std::uint32_t pmtu_room() const {  // only while pmtu_burst != 0
     return pmtu_burst > pmtu_sent ? pmtu_burst - pmtu_sent : 0;
   }
+  // No retransmission may go until an ACK (or the RTO) lifts the PMTU bound.
+  [[nodiscard]] bool pmtu_held(std::uint32_t mss) const { return pmtu_burst != 0 && pmtu_room() < mss; }
   std::uint64_t rtt_samples_seen = 0;  // rtt_estimator::samples() HyStart++ was last shown
   // RFC 8985 §7 Tail Loss Probe: TLP.end_seq (SND.NXT after the probe, until its episode
   // ends: at most one probe per flight) and TLP.is_retrans; `tlp_due` once the PTO fired.
@@ -105,6 +107,10 @@ struct loss_recovery {
     lt_budget = 0;
     tlp_end.reset();  // the probe's episode ends with the timeout
     tlp_due = false;
+    // The timeout's window (one segment) is smaller than any PMTU burst; a bound left from a
+    // reduction whose resend was lost would keep the retransmission itself from going.
+    pmtu_burst = 0;
+    pmtu_sent = 0;
     rk.on_rto();
   }
   // RFC 6675: SACK-based recovery in progress.
