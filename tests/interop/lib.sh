@@ -192,7 +192,7 @@ start_proxy() {
   PROXY_PID=$!
   PIDS+=("$PROXY_PID")
   for _ in $(seq 100); do
-    grep -q "synack proxy: direct via" "$err" 2>/dev/null && return 0
+    grep -q "synack proxy: .* via" "$err" 2>/dev/null && return 0
     kill -0 "$PROXY_PID" 2>/dev/null || fail "synack proxy exited: $(cat "$err")"
     sleep 0.05
   done
@@ -204,14 +204,19 @@ route_client_into_tun() {
   sysctl -qw net.ipv4.ip_forward=1
   # Replies come out of the TUN from the servers' addresses, whose route is o0: no strict
   # reverse-path filter on them.
-  for c in all default "$TUN" r0 o0; do sysctl -qw "net.ipv4.conf.$c.rp_filter=0"; done
+  for c in all default r0 o0; do sysctl -qw "net.ipv4.conf.$c.rp_filter=0"; done
   ip rule add iif r0 lookup 100 priority 100
-  ip route add default dev "$TUN" table 100
   if [ $HAVE6 -eq 1 ]; then
     sysctl -qw net.ipv6.conf.all.forwarding=1
     ip -6 rule add iif r0 lookup 100 priority 100
-    ip -6 route add default dev "$TUN" table 100
   fi
+  route_tun_table
+}
+# Table 100's routes into the TUN device (they go with the device: again after a restart).
+route_tun_table() {
+  sysctl -qw "net.ipv4.conf.$TUN.rp_filter=0"
+  ip route add default dev "$TUN" table 100
+  if [ $HAVE6 -eq 1 ]; then ip -6 route add default dev "$TUN" table 100; fi
 }
 
 # The first counter of that name in `synack stat --json` (the TCP relay's come before the

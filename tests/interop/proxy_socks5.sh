@@ -14,69 +14,13 @@
 . "$(dirname "$0")/lib.sh"
 interop_init "$@"
 need curl ss nsenter python3 socat microsocks
-HAVE6=0
-[ -e /proc/sys/net/ipv6 ] && HAVE6=1
-SERVER=198.51.100.10
-SERVER6=2001:db8:100::10
 mkdir -p "$WORK/www"
 : >"$WORK/www/zero"
 head -c 1048576 /dev/urandom >"$WORK/www/mib"
 head -c $((16 * 1048576)) /dev/urandom >"$WORK/www/big"
 
-# A namespace of its own that dies with its `sleep` (as proxy.sh).
-new_ns() {
-  unshare -n sleep 120 &
-  local pid=$!
-  PIDS+=("$pid")
-  for _ in $(seq 100); do
-    [ "$(readlink "/proc/$pid/ns/net")" != "$(readlink /proc/self/ns/net)" ] && break
-    sleep 0.02
-  done
-  NS_PID=$pid
-}
-new_ns
-CLIENT_NS=$NS_PID
-new_ns
-INET_NS=$NS_PID
-in_client() { nsenter -t "$CLIENT_NS" -n "$@"; }
-in_inet() { nsenter -t "$INET_NS" -n "$@"; }
-# A server in the internet namespace, in the background; the process to stop at exit is the
-# one inside (its PID comes back through a file), not nsenter.
-bg_inet() {
-  local pidfile=$WORK/$1.pid
-  shift
-  nsenter -t "$INET_NS" -n bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" &
-  PIDS+=($!)
-  for _ in $(seq 100); do
-    [ -s "$pidfile" ] && break
-    sleep 0.02
-  done
-  PIDS+=("$(cat "$pidfile")")
-}
-
-# Client <-> this namespace (r0), this namespace (o0) <-> internet.
-ip link add r0 type veth peer name c0
-ip link set c0 netns "$CLIENT_NS"
-ip link add o0 type veth peer name i0
-ip link set i0 netns "$INET_NS"
-ip link set r0 up
-ip link set o0 up
-ip addr add 10.99.0.1/24 dev r0
-ip addr add 198.51.100.1/24 dev o0
-in_client ip link set lo up
-in_client ip link set c0 up
-in_client ip addr add 10.99.0.2/24 dev c0
-in_client ip route add default via 10.99.0.1
-in_inet ip link set lo up
-in_inet ip link set i0 up
-in_inet ip addr add "$SERVER/24" dev i0
-if [ $HAVE6 -eq 1 ]; then
-  ip -6 addr add fd00:99::1/64 dev r0 nodad
-  ip -6 addr add 2001:db8:100::1/64 dev o0 nodad
-  in_client ip -6 addr add fd00:99::2/64 dev c0 nodad
-  in_client ip -6 route add default via fd00:99::1
-  in_inet ip -6 addr add "$SERVER6/64" dev i0 nodad
-fi
+# The namespaces and links of proxy.sh (lib.sh).
+proxy_topology
 
 bg_inet http4 timeout 120 python3 -m http.server --bind "$SERVER" -d "$WORK/www" 8080 >/dev/null 2>"$WORK/http4.err"
 [ $HAVE6 -eq 1 ] && bg_inet http6 timeout 120 python3 -m http.server --bind "$SERVER6" -d "$WORK/www" 8080 \
@@ -98,36 +42,22 @@ for port in 8080 7003 1080 1081 1082 1083; do
   [ -n "$(in_inet ss -Hltn "sport = :$port")" ] || fail "nothing listens on $SERVER:$port"
 done
 
-sysctl -qw net.ipv4.ip_forward=1
-for c in all default r0 o0; do sysctl -qw "net.ipv4.conf.$c.rp_filter=0"; done
-ip rule add iif r0 lookup 100 priority 100
-if [ $HAVE6 -eq 1 ]; then
-  sysctl -qw net.ipv6.conf.all.forwarding=1
-  ip -6 rule add iif r0 lookup 100 priority 100
-fi
-
 CTL=$WORK/proxy.sock
 ADDRS=(--addr "$SYN_ADDR/24")
 [ $HAVE6 -eq 1 ] && ADDRS+=(--addr fd00:77::2/64)
-# start_proxy NAME ARGS...: synack proxy with its own sockets leaving through o0, and the
-# client's traffic routed into its TUN device (the routes go with the device at each stop).
-start_proxy() {
+# start_socks_proxy NAME ARGS...: synack proxy (lib.sh's start_proxy) with its own sockets
+# leaving through o0, and the client's traffic routed into its TUN device (the rule once, the
+# routes at each start: they go with the device when it stops).
+start_socks_proxy() {
   PROXY_ERR=$WORK/$1.err
   shift
-  timeout -k 5 120 "$SYNACK_BIN" proxy --tun "$TUN" "${ADDRS[@]}" --out-interface o0 --ctl "$CTL" -v "$@" \
-    2>"$PROXY_ERR" &
-  PROXY_PID=$!
-  PIDS+=("$PROXY_PID")
-  for _ in $(seq 100); do
-    grep -q "synack proxy: socks5 .* via" "$PROXY_ERR" 2>/dev/null && break
-    kill -0 "$PROXY_PID" 2>/dev/null || fail "synack proxy exited: $(cat "$PROXY_ERR")"
-    sleep 0.05
-  done
-  grep -q "synack proxy: socks5 .* via" "$PROXY_ERR" || fail "synack proxy did not start"
-  sysctl -qw "net.ipv4.conf.$TUN.rp_filter=0"
-  ip route add default dev "$TUN" table 100
-  [ $HAVE6 -eq 1 ] && ip -6 route add default dev "$TUN" table 100
-  return 0
+  start_proxy "$PROXY_ERR" "${ADDRS[@]}" --out-interface o0 --ctl "$CTL" -v "$@"
+  if [ -z "${ROUTED:-}" ]; then
+    route_client_into_tun
+    ROUTED=1
+  else
+    route_tun_table
+  fi
 }
 stop_proxy() {
   kill "$PROXY_PID"
@@ -138,7 +68,6 @@ stop_proxy() {
   done
   fail "$TUN still exists 5 s after synack proxy exited"
 }
-proxy_counter() { synack_stat --json | grep -o "\"$1\":[0-9]*" | head -1 | cut -d: -f2; }
 fetch() {  # fetch FILE WHAT [curl options]: a byte-exact download through the proxy
   local f=$1 what=$2 t0
   shift 2
@@ -156,7 +85,7 @@ sessions_drained() {
 }
 
 # 1. microsocks without authentication.
-start_proxy proxy --socks5 "$SERVER:1080"
+start_socks_proxy proxy --socks5 "$SERVER:1080"
 for f in zero mib big; do fetch "$f" "SOCKS5 without auth" "http://$SERVER:8080/$f"; done
 want_connected=3
 if [ $HAVE6 -eq 1 ]; then
@@ -193,7 +122,7 @@ echo "ok: synack stat: socks5_connected $want_connected, bytes_down $down, none 
 stop_proxy
 
 # 2. microsocks with username/password, the right credentials.
-start_proxy proxyauth --socks5 "$SERVER:1081" --user user --password pass
+start_socks_proxy proxyauth --socks5 "$SERVER:1081" --user user --password pass
 grep -q "socks5 $SERVER:1081 (username/password)" "$PROXY_ERR" || fail "start line: $(cat "$PROXY_ERR")"
 fetch big "SOCKS5 with username/password" "http://$SERVER:8080/big"
 [ "$(proxy_counter socks5_connected)" -eq 1 ] || fail "socks5_connected $(proxy_counter socks5_connected), want 1"
@@ -201,7 +130,7 @@ fetch big "SOCKS5 with username/password" "http://$SERVER:8080/big"
 stop_proxy
 
 # 3. Wrong credentials: the server rejects them, the client's connection is reset (not a hang).
-start_proxy proxybad --socks5 "$SERVER:1081" --user user --password wrong
+start_socks_proxy proxybad --socks5 "$SERVER:1081" --user user --password wrong
 rc=0
 t0=$(now_ms)
 timeout 20 nsenter -t "$CLIENT_NS" -n curl -4 -s -o /dev/null "http://$SERVER:8080/mib" || rc=$?
@@ -219,7 +148,7 @@ echo "ok: wrong credentials counted: $(synack_stat | grep -A1 '^Proxy:' | tail -
 stop_proxy
 
 # 4. A server that takes the greeting and never answers: --connect-timeout bounds the handshake.
-start_proxy proxysilent --socks5 "$SERVER:1082" --connect-timeout 1
+start_socks_proxy proxysilent --socks5 "$SERVER:1082" --connect-timeout 1
 rc=0
 t0=$(now_ms)
 timeout 20 nsenter -t "$CLIENT_NS" -n curl -4 -s -o /dev/null "http://$SERVER:8080/mib" || rc=$?
@@ -234,7 +163,7 @@ sessions_drained
 stop_proxy
 
 # 5. A server that answers something else than SOCKS5: a malformed reply, the client reset.
-start_proxy proxygarbage --socks5 "$SERVER:1083"
+start_socks_proxy proxygarbage --socks5 "$SERVER:1083"
 rc=0
 timeout 20 nsenter -t "$CLIENT_NS" -n curl -4 -s -o /dev/null "http://$SERVER:8080/mib" || rc=$?
 case $rc in

@@ -87,9 +87,7 @@ struct proxy::session {
   bool tun_shut = false;       // the synack side's FIN queued (loop.shutdown)
 };
 
-namespace {
-
-// The original destination as a kernel socket address.
+// The original destination as a kernel socket address (proxy.hpp).
 socklen_t to_sockaddr(const ip_addr& a, std::uint16_t port, sockaddr_storage& ss) {
   std::memset(&ss, 0, sizeof ss);
   if (a.is_v4()) {
@@ -105,8 +103,6 @@ socklen_t to_sockaddr(const ip_addr& a, std::uint16_t port, sockaddr_storage& ss
   std::memcpy(&s6->sin6_addr, a.v6().octets.data(), 16);
   return sizeof(sockaddr_in6);
 }
-
-}  // namespace
 
 int set_out_route(int fd, const std::string& out_interface, std::optional<std::uint32_t> out_mark) {
   // The proxy's own traffic must not come back into the TUN (the routing loop): it leaves

@@ -20,6 +20,8 @@
 // refused"; an unreachable one with ICMP destination unreachable from the destination's
 // address: ENETUNREACH / REP 3 net, EHOSTUNREACH / REP 4 and timeouts (ours, ETIMEDOUT, REP 6)
 // host, EACCES / EPERM / REP 2 administratively prohibited; any other failure RST|ACK.
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -51,6 +53,8 @@ struct proxy_options {
 // SO_BINDTODEVICE (a non-empty out_interface) and SO_MARK on one of the proxy's own sockets, TCP
 // or UDP, so that its traffic never comes back into the TUN. 0, or the errno of the failure.
 [[nodiscard]] int set_out_route(int fd, const std::string& out_interface, std::optional<std::uint32_t> out_mark);
+// `a`:`port` as a kernel socket address in `ss` (AF_INET or AF_INET6); returns its length.
+socklen_t to_sockaddr(const ip_addr& a, std::uint16_t port, sockaddr_storage& ss);
 
 // Counters for `synack stat` ("Proxy:" line, "proxy" JSON object).
 struct proxy_stats {

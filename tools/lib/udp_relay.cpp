@@ -85,22 +85,6 @@ namespace {
 // level-triggered) and is read again next round.
 constexpr int reads_per_wakeup = 16;
 
-socklen_t to_sockaddr(const ip_addr& a, std::uint16_t port, sockaddr_storage& ss) {
-  std::memset(&ss, 0, sizeof ss);
-  if (a.is_v4()) {
-    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
-    s4->sin_family = AF_INET;
-    s4->sin_port = htons(port);
-    s4->sin_addr.s_addr = htonl(a.low32());
-    return sizeof(sockaddr_in);
-  }
-  auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  s6->sin6_family = AF_INET6;
-  s6->sin6_port = htons(port);
-  std::memcpy(&s6->sin6_addr, a.v6().octets.data(), 16);
-  return sizeof(sockaddr_in6);
-}
-
 std::string describe(const four_tuple& t) {
   return fmt::format("{} -> {}", t.remote_addr.with_port(t.remote_port), t.local_addr.with_port(t.local_port));
 }
