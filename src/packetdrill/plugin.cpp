@@ -217,31 +217,6 @@ int plugin::netdev_send(const void* buf, std::size_t len) {
   return 0;
 }
 
-// Linux marks PSH where a burst of new data stops (the end of a write, or where cwnd cut it:
-// tcp_push, forced pushes); synack only on the segment that carries the last byte written.
-// With tso, a packet of new data that no packet queued at the same instant continues gets
-// PSH. Retransmissions (data below the highest sequence number seen) are left alone.
-void plugin::mark_burst_end(std::vector<std::byte>& p, instant at) {
-  auto ip = ipv4_view::parse(p);
-  if (!ip || ip->protocol() != ip_proto::tcp) return;
-  auto t = tcp_view::parse(ip->payload());
-  if (!t || t->payload().empty()) return;
-  const auto key = (std::uint64_t{ip->dst().value} << 32) | (std::uint32_t{t->src_port()} << 16) | t->dst_port();
-  const seq_num end = t->seq() + seq_len{static_cast<std::uint32_t>(t->payload().size())};
-  const auto it = sent_max_.find(key);
-  const bool fresh = it == sent_max_.end() || end.after(it->second);
-  sent_max_[key] = it == sent_max_.end() || end.after(it->second) ? end : it->second;
-  if (!fresh || (!out_.empty() && out_.front().at == at && mergeable(p, out_.front().bytes, SIZE_MAX))) return;
-  if ((t->flags() & tcp_flag::psh) != 0) return;
-  const std::size_t ihl = ip->header_len();
-  p[ihl + 13] = static_cast<std::byte>(t->flags() | tcp_flag::psh);
-  p[ihl + 16] = std::byte{0};
-  p[ihl + 17] = std::byte{0};
-  const bytes seg{p.data() + ihl, p.size() - ihl};
-  const std::uint64_t sum = pseudo_header_sum(ip->src(), ip->dst(), 6, static_cast<std::uint16_t>(seg.size()));
-  store_be16(p.data() + ihl + 16, checksum_finish(checksum_partial(seg, sum)));
-}
-
 std::size_t plugin::take_packet(std::byte* out, std::size_t cap, instant& at) {
   packet p = std::move(out_.front());
   out_.pop_front();
@@ -249,7 +224,6 @@ std::size_t plugin::take_packet(std::byte* out, std::size_t cap, instant& at) {
     merge(p.bytes, out_.front().bytes);
     out_.pop_front();
   }
-  if (opt_.tso) mark_burst_end(p.bytes, p.at);
   at = p.at;
   const std::size_t n = std::min(cap, p.bytes.size());
   std::memcpy(out, p.bytes.data(), n);

@@ -118,7 +118,6 @@ class plugin {
   [[nodiscard]] bool on_driver() const { return std::this_thread::get_id() == driver_; }
   [[nodiscard]] std::optional<instant> next_deadline() const;
   std::size_t take_packet(std::byte* out, std::size_t cap, instant& at);
-  void mark_burst_end(std::vector<std::byte>& p, instant at);
 
   // Descriptors (plugin_calls.cpp).
   [[nodiscard]] std::optional<int> table_fd(int kfd) const;
@@ -141,7 +140,6 @@ class plugin {
   std::thread::id driver_;     // the thread that loaded the plug-in: packetdrill's main thread
   std::deque<packet> out_;
   std::map<int, int> fds_;  // kernel descriptor -> socket_table descriptor
-  std::map<std::uint64_t, seq_num> sent_max_;  // per connection: end of the newest data seen
   // Sleepers: how many, their deadlines, and the handshake with whoever moved things.
   int sleeping_ = 0;
   int to_look_ = 0;

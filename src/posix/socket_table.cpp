@@ -403,7 +403,8 @@ sys_result<std::size_t> socket_table::send(int fd, bytes data, int flags) {
     return unexpected{e != 0 ? e : EPIPE};
   }
   // MSG_OOB: the data is urgent; SND.UP follows its last octet (RFC 6093, as Linux's tcp_mark_urg).
-  auto n = host_.send(*s->conn, data, (flags & msg_oob) != 0);
+  // MSG_MORE: not pushed, and a short segment of it held (send_flags::more; Linux's tcp_push).
+  auto n = host_.send(*s->conn, data, send_flags{.urgent = (flags & msg_oob) != 0, .more = (flags & msg_more) != 0});
   if (!n) return unexpected{n.error() == tcp_error::would_block ? EAGAIN : EPIPE};
   return *n;
 }

@@ -581,9 +581,13 @@ result<conn_handle, host_error> host::connect(instant now, const ip_addr& remote
 result<std::size_t, tcp_error> host::send(conn_handle h, bytes data) { return send(h, data, false); }
 
 result<std::size_t, tcp_error> host::send(conn_handle h, bytes data, bool urgent) {
+  return send(h, data, send_flags{.urgent = urgent});
+}
+
+result<std::size_t, tcp_error> host::send(conn_handle h, bytes data, send_flags flags) {
   impl::slot* s = impl_->user_slot(h);
   if (s == nullptr) return unexpected{tcp_error::not_connected};
-  auto r = urgent ? s->conn->send_urgent(data) : s->conn->send(data);
+  auto r = s->conn->send(data, flags);
   if (!s->tx_queued && s->conn->has_pending_output()) {
     s->tx_queued = true;
     impl_->txq.push_back(h.index);

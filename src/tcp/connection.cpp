@@ -25,6 +25,7 @@ std::string_view to_string(rx_verdict v) {
     case rx_verdict::ack_too_old: return "ack_too_old";
     case rx_verdict::reassembly_full: return "reassembly_full";
     case rx_verdict::ooo_memory: return "ooo_memory";
+    case rx_verdict::data_after_close: return "data_after_close";
     case rx_verdict::time_wait: return "time_wait";
     case rx_verdict::paws: return "paws";
     case rx_verdict::count_: return "count_";
@@ -63,7 +64,9 @@ result<void, tcp_error> connection::listen(const ip_addr& local_addr, std::uint1
   return {};
 }
 
-result<std::size_t, tcp_error> connection::send(bytes data) {
+result<std::size_t, tcp_error> connection::send(bytes data) { return send(data, send_flags{}); }
+
+result<std::size_t, tcp_error> connection::send(bytes data, send_flags flags) {
   switch (state_) {
     case tcp_state::closed:
       return unexpected{reason_ == close_reason::none ? tcp_error::not_connected : error_for(reason_)};
@@ -91,6 +94,15 @@ result<std::size_t, tcp_error> connection::send(bytes data) {
   if (n < data.size() && room < snd_.buf.free()) mem_.note(&memory_stats::send_refused);
   sync_memory();
   if (n == 0 && !data.empty()) return unexpected{tcp_error::would_block};
+  // MSG_MORE: the push point stays where the last write without it ended; a write without it
+  // pushes everything queued (Linux's tcp_mark_push on the tail).
+  // (Capped far below 2^31, so that the push point stays comparable as a sequence number.)
+  if (n > 0) {
+    snd_.more_hold = flags.more;
+    snd_.more_len = flags.more ? std::min<std::uint32_t>(snd_.more_len + static_cast<std::uint32_t>(n), 1U << 30) : 0;
+  }
+  // SND.UP: after the last urgent octet taken (RFC 9293 §3.8.5).
+  if (flags.urgent && n > 0) snd_.up = snd_.data_end();
   return n;
 }
 
@@ -148,11 +160,7 @@ void connection::sync_memory() {
   mem_.set(memory());
 }
 
-result<std::size_t, tcp_error> connection::send_urgent(bytes data) {
-  auto n = send(data);
-  if (n && *n > 0) snd_.up = snd_.data_end();  // SND.UP: after the last urgent octet taken
-  return n;
-}
+result<std::size_t, tcp_error> connection::send_urgent(bytes data) { return send(data, send_flags{.urgent = true}); }
 
 std::size_t connection::urgent_remaining() const {
   if (!rcv_.up) return 0;
@@ -430,7 +438,7 @@ void connection::dispatch_timeout(instant now) {
   if (timers_.expired(timer_kind::persist, now)) on_persist_timeout(now);
   if (timers_.expired(timer_kind::keepalive, now)) on_keepalive_timeout(now);
   if (timers_.expired(timer_kind::pmtu_raise, now)) on_pmtu_raise_timeout();
-  if (timers_.expired(timer_kind::loss_probe, now)) on_loss_probe_timeout();
+  if (timers_.expired(timer_kind::loss_probe, now)) on_loss_probe_timeout(now);
   if (timers_.expired(timer_kind::rack_reorder, now)) on_rack_timeout(now);
 }
 
@@ -491,6 +499,7 @@ void connection::on_persist_timeout(instant now) {
   if (zero_window_given_up(now)) return;
   if (snd_.wnd != 0) {
     snd_.sws_override = true;
+    snd_.more_len = 0;  // what the timer forces out is pushed (Linux's tcp_write_wakeup)
     return;
   }
   snd_.rtt.backoff();

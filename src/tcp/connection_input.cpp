@@ -235,6 +235,7 @@ std::optional<rx_verdict> connection::check_timestamps(instant now, const tcp_re
 // or before Last.ACK.sent — so delayed ACKs echo the earliest unacknowledged segment.
 void connection::update_ts_recent(instant now, const tcp_repr& seg) {
   if (!ts_ok_ || !seg.options.timestamps) return;
+  if (cfg_->ack_unsent_linux && seg.ack && seg.ack->after(snd_.max) && !seg.rst()) return;  // dropped in check_ack
   const std::uint32_t tsval = seg.options.timestamps->tsval;
   // §5.5: a TS.Recent idle for over 24 days is invalid and simply replaced.
   const bool newer = static_cast<std::int32_t>(tsval - ts_recent_) >= 0 || now - ts_recent_at_ > std::chrono::hours(24 * 24);
@@ -329,6 +330,7 @@ std::optional<rx_verdict> connection::check_syn(instant now, const tcp_repr& seg
 std::optional<rx_verdict> connection::check_ack(instant now, const tcp_repr& seg) {
   if (!seg.ack) return rx_verdict::no_ack;
   const seq_num ack = *seg.ack;
+  snd_.more_hold = false;  // an arriving ACK sends what MSG_MORE held, by the socket's rules
   if (state_ == tcp_state::syn_received) {
     // SND.UNA < SEG.ACK =< SND.NXT: ESTABLISHED. Otherwise <SEQ=SEG.ACK><CTL=RST>.
     if (!(snd_.una.before(ack) && ack.before_eq(snd_.max))) {
@@ -349,7 +351,7 @@ std::optional<rx_verdict> connection::check_ack(instant now, const tcp_repr& seg
     // SEG.ACK > SND.NXT acknowledges something not yet sent: ACK, drop. (SND.MAX stands for
     // SND.NXT because retransmission moves SND.NXT back.)
     if (ack.after(snd_.max)) {
-      queue_challenge_ack(now);
+      if (!cfg_->ack_unsent_linux) queue_challenge_ack(now);
       return rx_verdict::ack_too_new;
     }
     // RFC 5961 §5.2 (MAY-12): SEG.ACK must be >= SND.UNA - MAX.SND.WND.
@@ -520,6 +522,15 @@ std::optional<rx_verdict> connection::process_text(instant now, const tcp_repr& 
   // A SYN occupies the first sequence number of its segment; the text follows it.
   const seq_num text_start = seg.seq + seq_len{seg.syn() ? 1u : 0u};
   const seq_num text_end = text_start + seq_len{static_cast<std::uint32_t>(seg.payload.size())};
+  // RFC 1122 §4.2.2.13 (SHLD-3): new text after CLOSE can never be read, so a RST tells the
+  // peer it was lost (Linux's TCPAbortOnData, FreeBSD's SS_NOFDREF check). It answers the
+  // segment, <SEQ=SEG.ACK><CTL=RST> (check_ack passed, so SEG.ACK is there and acceptable),
+  // and the connection is gone.
+  if (user_closed_ && seg.ack && text_end.after(rcv_.nxt)) {
+    queue_reset(*seg.ack, std::nullopt);
+    enter_closed(close_reason::aborted);
+    return rx_verdict::data_after_close;
+  }
   // "Segments with higher beginning sequence numbers than RCV.NXT may be held"; what lies
   // beyond the right edge of the window is trimmed (the sender retransmits it).
   const seq_num window_end = rcv_.nxt + seq_len{recv_window()};

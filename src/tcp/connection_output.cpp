@@ -55,8 +55,9 @@ connection::send_plan connection::next_send() const {
   // Retransmissions (SND.NXT < SND.MAX after a timeout) resend what was sent before as is; the
   // override timer (persist) lets a held segment go when no ACK can come to release it.
   if (len > 0 && len < snd_.mss && fresh && !snd_.sws_override && !urgent) {
-    // TCP_CORK holds it whatever Nagle says, unless the FIN follows (Linux's tcp_nagle_test).
-    const bool corked = cfg_->cork && !snd_.fin_queued;
+    // TCP_CORK (or the write's MSG_MORE) holds it whatever Nagle says, unless the FIN follows
+    // (Linux's tcp_nagle_test).
+    const bool corked = (cfg_->cork || snd_.more_hold) && !snd_.fin_queued;
     const bool idle = cfg_->nagle_minshall ? !(snd_.sml.after(snd_.una) && snd_.sml.before_eq(snd_.max))
                                            : snd_.una == snd_.max;
     const bool nagle_ok = !corked && (cfg_->no_delay || idle);
@@ -246,12 +247,19 @@ std::size_t connection::emit_segment(instant now, mutable_bytes out, const segme
   const bool ends_data = p.seq + seq_len{len} == end;
   const bool fin = p.fin_ok && ends_data;
   hdr.seq = p.seq;
-  if (len > 0 && ends_data) hdr.flags |= tcp_flag::psh;  // MUST-61
+  // MUST-61: PSH on the segment that holds the push point, the end of the last write without
+  // MSG_MORE (the end of the data unless MSG_MORE was used).
+  const seq_num push_point = end - seq_len{snd_.more_len};
+  if (len > 0 && p.seq.before(push_point) && push_point.before_eq(p.seq + seq_len{len})) hdr.flags |= tcp_flag::psh;
   if (fin) hdr.flags |= tcp_flag::fin;
   last_tx_.retransmission = p.kind != segment_kind::new_data;
   if (last_tx_.retransmission) ++snd_.retransmissions;
   const seq_num max_before = snd_.max;
+  const bool burst_candidate = cfg_->psh_burst_linux && len > 0 && p.kind == segment_kind::new_data && !p.loss_probe &&
+                               snd_.rec.cc->dup_acks() == 0 && !snd_.rec.cc->in_recovery() &&
+                               (p.seq + seq_len{len}).before_eq(push_point);
   note_sent(now, p, len, fin, room);
+  if (burst_candidate && !next_send().any()) hdr.flags |= tcp_flag::psh;  // the burst ends here
   const std::uint32_t used = len + (fin ? 1u : 0u);
   if (rack_on()) {  // RFC 8985 §6.1: Segment.xmit_ts, Segment.retransmitted
     const seq_num end_seq = p.seq + seq_len{used};
@@ -269,6 +277,7 @@ std::size_t connection::emit_segment(instant now, mutable_bytes out, const segme
     // it from the probe. Measured before RACK (§6), when the probe's ACK did not start recovery
     // by itself: a later RTO only delayed the repair (the transfer golden table: +20-60 % under
     // loss). With RACK on, a SACK of the probe marks what was sent before it lost.
+    // tcp_config::tlp_linux re-arms it from the probe (on_loss_probe_timeout), as the RFC.
     snd_.rec.tlp_end = snd_.max;
     snd_.rec.tlp_retrans = p.kind != segment_kind::new_data;
     ++snd_.loss_probes;

@@ -283,17 +283,28 @@ void connection::arm_loss_probe(instant now) {
   if (snd_.rec.cc->in_recovery() || sack_recovery() || snd_.rec.sb.sacked_bytes() != 0) return;
   const auto srtt = snd_.rtt.srtt();
   if (!srtt) return;
-  // DEVIATION(Linux tcp_schedule_loss_probe): at least 10 ms, so a near-zero SRTT (a host on
-  // the same machine) does not probe at once; RFC 8985 sets no floor.
-  duration pto = std::max<duration>(2 * *srtt, std::chrono::milliseconds(10));
+  // DEVIATION(RFC 8985 §7.2): at least 10 ms, so a near-zero SRTT (a host on the same
+  // machine) does not probe at once; RFC 8985 sets no floor. tcp_config::tlp_linux: Linux's
+  // 2 x SRTT + 2 ms instead.
+  duration pto = cfg_->tlp_linux ? 2 * *srtt + std::chrono::milliseconds(2)
+                                 : std::max<duration>(2 * *srtt, std::chrono::milliseconds(10));
   if (distance(snd_.una, snd_.max).n <= snd_.mss) pto += cfg_->tlp_delayed_ack;
   const auto rto_at = timers_.get(timer_kind::retransmit);
-  if (rto_at && *rto_at <= now + pto) return;
+  if (rto_at && *rto_at <= now + pto) {
+    if (!cfg_->tlp_linux) return;
+    // Linux: the probe takes the RTO's place and time; the RTO is armed again when it fires.
+    timers_.clear(timer_kind::retransmit);
+    timers_.set(timer_kind::loss_probe, *rto_at);
+    return;
+  }
   timers_.set(timer_kind::loss_probe, now + pto);
 }
 
-void connection::on_loss_probe_timeout() {
+void connection::on_loss_probe_timeout(instant now) {
   timers_.clear(timer_kind::loss_probe);
+  // tcp_config::tlp_linux: the RTO runs again from now, whether or not a probe goes
+  // (Linux's tcp_send_loss_probe ends with tcp_rearm_rto).
+  if (cfg_->tlp_linux && snd_.una != snd_.max) arm_retransmit(now);
   if (snd_.una == snd_.max || snd_.rec.tlp_end || snd_.rec.cc->in_recovery()) return;
   snd_.rec.tlp_due = true;  // plan_segment sends it (plan_loss_probe)
 }

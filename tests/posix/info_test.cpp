@@ -223,6 +223,67 @@ TEST(posix_cork, holds_small_writes_until_uncorked_and_nodelay_pushes) {
   EXPECT_EQ(net::read_some(n.b, s), "abcdefghi");
 }
 
+// Linux's MSG_MORE (tcp_push with TCP_NAGLE_CORK for the write): its bytes carry no push
+// point, and a runt of them waits, whatever TCP_NODELAY says, for a write without the flag,
+// an arriving ACK, TCP_NODELAY being set, or the persist timer (which pushes it: PSH).
+TEST(posix_msg_more, holds_the_runt_and_moves_the_push_point) {
+  net n;
+  const int l = n.b_listener();
+  auto [c, s] = n.connected(l);
+  EXPECT_EQ(net::set_int(n.a, n.now, c, ipproto_tcp, tcp_nodelay, 1), 0);
+  const auto psh = [](const tcp_repr& r) { return r.psh(); };
+  EXPECT_EQ(err(n.a.send(c, as_bytes("abc"), msg_more)), 0);
+  EXPECT_EQ(err(n.a.send(c, as_bytes("def"), msg_more)), 0);
+  n.run_for(milliseconds(50));
+  EXPECT_EQ(data_segments(n), 0u) << "held, though TCP_NODELAY is set and nothing is in flight";
+  EXPECT_EQ(err(n.a.send(c, as_bytes("gh"))), 0);
+  n.pump();
+  ASSERT_EQ(data_segments(n), 1u);
+  EXPECT_TRUE(psh(n.a_segments().back())) << "a write without MSG_MORE pushes all queued";
+  EXPECT_EQ(net::read_some(n.b, s), "abcdefgh");
+
+  // More than an MSS: the full segments go at once, unpushed; the runt after them waits for
+  // the ACK, and goes without PSH (no write ended there without MSG_MORE).
+  const std::string big(3000, 'x');
+  n.a_sent.clear();
+  n.drop_b_to_a = true;
+  EXPECT_EQ(err(n.a.send(c, as_bytes(big), msg_more)), 0);
+  n.pump();
+  std::vector<tcp_repr> segs = n.a_segments();
+  ASSERT_EQ(segs.size(), 2u);
+  EXPECT_EQ(segs[0].payload.size() + segs[1].payload.size(), 3000u - static_cast<std::size_t>(ioctl_value(n.a, c, siocoutqnsd)));
+  EXPECT_GT(ioctl_value(n.a, c, siocoutqnsd), 0) << "the runt is held";
+  EXPECT_FALSE(psh(segs[0]) || psh(segs[1]));
+  n.drop_b_to_a = false;
+  n.run_for(milliseconds(300));  // the peer's (delayed or retransmission-driven) ACK arrives
+  segs = n.a_segments();
+  EXPECT_EQ(ioctl_value(n.a, c, siocoutqnsd), 0);
+  for (const tcp_repr& r : segs) EXPECT_FALSE(psh(r)) << "nothing here was pushed";
+  EXPECT_EQ(net::read_some(n.b, s), big);
+  n.run_for(milliseconds(300));  // the reader's window update arrives (an ACK: it would release)
+
+  // Alone and never followed: the persist timer lets it go about an RTO later, pushed.
+  n.a_sent.clear();
+  EXPECT_EQ(err(n.a.send(c, as_bytes("tail"), msg_more)), 0);
+  n.pump();
+  EXPECT_EQ(data_segments(n), 0u);
+  n.run_for(seconds(2));
+  ASSERT_EQ(data_segments(n), 1u);
+  EXPECT_TRUE(psh(n.a_segments().back()));
+  EXPECT_EQ(net::read_some(n.b, s), "tail");
+  n.run_for(milliseconds(300));
+
+  // TCP_NODELAY set lets a held runt go at once, still unpushed (Linux's TCP_NAGLE_PUSH).
+  n.a_sent.clear();
+  EXPECT_EQ(err(n.a.send(c, as_bytes("12"), msg_more)), 0);
+  n.pump();
+  EXPECT_EQ(data_segments(n), 0u);
+  EXPECT_EQ(net::set_int(n.a, n.now, c, ipproto_tcp, tcp_nodelay, 1), 0);
+  n.pump();
+  ASSERT_EQ(data_segments(n), 1u);
+  EXPECT_FALSE(psh(n.a_segments().back()));
+}
+
 TEST(posix_notsent_lowat, bounds_pollout_by_unsent_bytes) {
   net n;
   const int l = n.b_listener();

@@ -161,5 +161,33 @@ TEST(close_active, fin_wait_1_fin_without_ack_of_ours__closing) {
   h.expect_recv(at_ms(1), seg{.seq = h.l(2), .ack = h.r(2)});
 }
 
+// RFC 1122 §4.2.2.13 (SHLD-3): text that arrives after CLOSE cannot be read; the orphan
+// answers it with <SEQ=SEG.ACK><CTL=RST> and is gone (Linux: TCPAbortOnData), in FIN-WAIT-1
+// and in FIN-WAIT-2. After shutdown (SHUT_WR) the user still reads, and the text is taken.
+TEST(close_active, data_after_close__rst_and_aborted) {
+  for (const s after_ack : {s::fin_wait_1, s::fin_wait_2}) {
+    tcp_harness h;
+    h.drive_to(s::established);
+    ASSERT_TRUE(h.conn().close(at_ms(100)).has_value());
+    h.expect_recv(at_ms(100), seg{.seq = h.l(1), .ack = h.r(1), .flags = fin});
+    const seq_num ack = after_ack == s::fin_wait_2 ? h.l(2) : h.l(1);
+    if (after_ack == s::fin_wait_2) {
+      EXPECT_EQ(h.send(at_ms(110), seg{.seq = h.r(1), .ack = ack}), rx_verdict::accepted);
+    }
+    h.expect_state(after_ack);
+    EXPECT_EQ(h.send(at_ms(120), seg{.seq = h.r(1), .ack = ack, .payload = "late"}), rx_verdict::data_after_close);
+    h.expect_recv(at_ms(120), seg{.seq = ack, .flags = rst});
+    h.expect_state(s::closed);
+    EXPECT_EQ(h.conn().reason(), close_reason::aborted);
+  }
+  tcp_harness h;
+  h.drive_to(s::established);
+  ASSERT_TRUE(h.conn().shutdown(at_ms(100)).has_value());
+  h.expect_recv(at_ms(100), seg{.seq = h.l(1), .ack = h.r(1), .flags = fin});
+  EXPECT_EQ(h.send(at_ms(120), seg{.seq = h.r(1), .ack = h.l(2), .payload = "read"}), rx_verdict::accepted);
+  h.expect_state(s::fin_wait_2);
+  EXPECT_EQ(h.read_all(), "read");
+}
+
 }  // namespace
 }  // namespace synack::test

@@ -128,5 +128,31 @@ TEST(established, shutdown__fin_wait_1) {
   h.expect_recv(at_ms(1), seg{.seq = h.l(1), .ack = h.r(1), .flags = fin});
 }
 
+// PSH (MUST-61) goes on the segment that carries the push point, the last byte written. With
+// psh_burst_linux also on the last segment of a burst that the congestion window cut short,
+// as Linux's segments look to packetdrill; never on one sent on a duplicate ACK.
+TEST(established, psh_burst_linux__marks_where_cwnd_cuts_the_burst) {
+  for (const bool linux_psh : {false, true}) {
+    SCOPED_TRACE(linux_psh ? "psh_burst_linux" : "push point only");
+    tcp_config cfg;
+    cfg.psh_burst_linux = linux_psh;
+    tcp_harness h(cfg);
+    h.establish_passive(at_ms(0));
+    EXPECT_EQ(h.write(std::string(30000, 'x')), 30000u);
+    std::vector<tcp_repr> burst;
+    while (auto s = h.poll(at_ms(1))) burst.push_back(*s);
+    ASSERT_GE(burst.size(), 2u);
+    ASSERT_TRUE((burst.back().seq + seq_len{static_cast<std::uint32_t>(burst.back().payload.size())}).before(h.l(30001)))
+        << "cwnd cut it";
+    for (std::size_t i = 0; i + 1 < burst.size(); ++i) EXPECT_FALSE(burst[i].psh()) << i;
+    EXPECT_EQ(burst.back().psh(), linux_psh);
+    // A duplicate ACK's limited transmit (RFC 3042) is not a burst's end.
+    h.send(at_ms(10), seg{.seq = h.r(1), .ack = h.l(1)});
+    if (auto lt = h.poll(at_ms(10)); lt && !lt->payload.empty()) {
+      EXPECT_FALSE(lt->psh());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace synack::test

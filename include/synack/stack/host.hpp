@@ -359,6 +359,8 @@ class host {
   result<std::size_t, tcp_error> send(conn_handle h, bytes data);
   // With `urgent`, the bytes are urgent data (connection::send_urgent; MSG_OOB).
   result<std::size_t, tcp_error> send(conn_handle h, bytes data, bool urgent);
+  // With MSG_OOB's and MSG_MORE's meaning (send_flags).
+  result<std::size_t, tcp_error> send(conn_handle h, bytes data, send_flags flags);
   result<std::size_t, tcp_error> recv(conn_handle h, mutable_bytes out);
   result<void, tcp_error> shutdown(instant now, conn_handle h);
   // Releases the handle: the connection finishes its close on its own (FIN, TIME-WAIT).

@@ -55,6 +55,12 @@ struct tcp_config {
   // per flight; a loss the probe repaired reduces cwnd as fast recovery would (§7.4).
   bool tail_loss_probe = true;
   duration tlp_delayed_ack = std::chrono::milliseconds(200);
+  // Linux's probe timer (tcp_schedule_loss_probe): PTO = 2 x SRTT + 2 ms (TCP_TIMEOUT_MIN at
+  // HZ 1000) with no 10 ms floor; a probe due after the RTO goes at the RTO's time instead of
+  // it (one timer serves both), and the RTO is armed again from the probe (RFC 8985 §7.3).
+  // Off: PTO = max(2 x SRTT, 10 ms), no probe when the RTO comes first, and the RTO keeps
+  // its deadline after a probe (see DEVIATION in connection::emit_segment).
+  bool tlp_linux = false;
   // RFC 8985 §6 RACK, used when SACK is negotiated: each sent segment's latest transmit time
   // is recorded, and a segment is deemed lost once one sent after it was delivered (ACKed or
   // SACKed) and RACK.rtt + RACK.reo_wnd have passed since it was sent — at once on an ACK, or
@@ -196,6 +202,17 @@ struct tcp_config {
   // with timestamps on, TSopt (RFC 7323 §3.2's SHOULD). Off: RFC 9293 §3.10.5's
   // <SEQ=SND.NXT><CTL=RST>.
   bool active_reset_linux = false;
+  // Linux's answer to a segment whose ACK acknowledges data never sent (tcp_ack's "ACK of
+  // unsent data"): dropped without a reply, and its TSval not taken as TS.Recent. Off: RFC 9293
+  // §3.10.7.4 fifth, "send an ACK, drop the segment" (rate-limited as RFC 5961 §5.2's challenge
+  // ACK), after RFC 7323 §5.3 R3 took its TSval.
+  bool ack_unsent_linux = false;
+  // Linux's PSH placement as packetdrill sees it: besides the push point (the end of the last
+  // write without MSG_MORE, MUST-61), PSH on the last segment of new data a burst sends — where
+  // the window, cwnd or the data stop it — unless that segment is a loss probe, is sent on
+  // duplicate ACKs (limited transmit, recovery) or ends among MSG_MORE's bytes. Off: PSH on
+  // the push point only.
+  bool psh_burst_linux = false;
   // Linux's TCP_CORK: a segment shorter than the MSS is held (whatever `no_delay` says) until
   // the cork is removed, a FIN follows it, connection::push() lets it go, or the persist
   // timer's SWS override fires (about an RTO: Linux's 200 ms ceiling is its probe timer).

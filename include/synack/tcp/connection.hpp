@@ -56,6 +56,7 @@ enum class rx_verdict : std::uint8_t {
   ooo_memory,           // out-of-order text beyond the receive buffer's charge or under host memory pressure: ACKed, dropped
   time_wait,            // TIME-WAIT: handled by the TIME-WAIT rules (ACKed or ignored)
   paws,                 // RFC 7323 §5.3 R1: TSval older than TS.Recent; ACKed unless RST
+  data_after_close,     // RFC 1122 §4.2.2.13: new text for an orphan (closed by the user): RST, aborted
   count_
 };
 [[nodiscard]] std::string_view to_string(rx_verdict v);
@@ -104,6 +105,16 @@ struct tcp_transmit {
 };
 
 // Observer for the single state funnel (tracing; optional, never owned).
+// How send() queues its bytes: the flags of Linux's sendmsg that TCP acts on.
+struct send_flags {
+  bool urgent = false;  // MSG_OOB: urgent data (connection::send_urgent)
+  // MSG_MORE: more follows. The bytes are not pushed (no PSH at their end), and a segment
+  // shorter than the MSS of them is held, as by TCP_CORK, until a write without the flag, an
+  // arriving ACK, push() or the persist timer lets it go (Linux's tcp_push with
+  // TCP_NAGLE_CORK for this write only).
+  bool more = false;
+};
+
 class tcp_tracer {
  public:
   virtual ~tcp_tracer() = default;
@@ -121,6 +132,7 @@ class connection {
   result<void, tcp_error> listen(const ip_addr& local_addr, std::uint16_t local_port);
   // Queues bytes to send; returns how many were taken (0 ..= data.size()).
   result<std::size_t, tcp_error> send(bytes data);
+  result<std::size_t, tcp_error> send(bytes data, send_flags flags);
   // Queues bytes as urgent data (RFC 9293 §3.8.5, RFC 6093): SND.UP moves to the octet after
   // the last of them, and segments below it carry URG and the urgent pointer. They are sent
   // without waiting for Nagle's algorithm.
@@ -155,9 +167,14 @@ class connection {
   // the values it had). Turning keep-alives on or changing their idle time re-arms the timer
   // from `now` (connection_options.cpp).
   void set_config(instant now, const tcp_config& cfg, const tcp_config& before);
-  // Lets a segment held by Nagle, TCP_CORK or sender SWS avoidance go out once, now (Linux's
-  // push when TCP_NODELAY is set on a corked socket).
-  void push() { snd_.sws_override = true; }
+  // Lets a segment held by Nagle, TCP_CORK, MSG_MORE or sender SWS avoidance go out once, now
+  // (Linux's push when TCP_NODELAY is set on a corked socket). With nothing held it does
+  // nothing: a later write is not let through.
+  void push() {
+    if (!snd_.nxt.before(snd_.data_end())) return;
+    snd_.sws_override = true;
+    snd_.more_hold = false;
+  }
 
   // ---- inputs ----------------------------------------------------------------------------
   // Segment arrival (§3.10.7). `seg` is valid only during the call. `remote` is the source
@@ -362,7 +379,7 @@ class connection {
   void try_undo();
   // RFC 8985 §7 Tail Loss Probe: arm the PTO, its expiry, the probe, and what an ACK says of it.
   void arm_loss_probe(instant now);
-  void on_loss_probe_timeout();
+  void on_loss_probe_timeout(instant now);
   void check_loss_probe(instant now, seq_num prev_una, const sack_update& su);
   [[nodiscard]] bool sack_recovery() const { return snd_.rec.sack_recovery(sack_ok_); }
   // RFC 8985 §6 RACK: on with SACK and tcp_config::rack; its steps on each ACK, loss detection

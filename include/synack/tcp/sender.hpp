@@ -142,6 +142,12 @@ struct sender : send_vars {
   bool probe_due = false;     // §3.8.6.1: send one byte into a zero window
   bool sws_override = false;  // §3.8.6.2.1: the SWS override timer fired: send what fits
   seq_num sml;                // end of the last segment shorter than the MSS (Minshall)
+  // MSG_MORE (Linux's tcp_push with TCP_NAGLE_CORK): the octets at the end of the queue written
+  // with it since the last write without it. The push point (PSH, MUST-61) is where they
+  // begin: data_end() - more_len. `more_hold` holds a short segment of them, as TCP_CORK
+  // would, until the next write without MSG_MORE, an arriving ACK, push() or the persist timer.
+  std::uint32_t more_len = 0;
+  bool more_hold = false;
 
   std::uint64_t retransmissions = 0;  // segments sent again (RetransSegs)
   std::uint64_t fast_retransmits = 0;
