@@ -34,13 +34,7 @@ bg_inet banner timeout 120 socat "TCP-LISTEN:7003,bind=$SERVER,reuseaddr,fork" S
 bg_inet silent timeout 120 socat -u "TCP-LISTEN:1082,bind=$SERVER,reuseaddr,fork" OPEN:/dev/null
 bg_inet garbage timeout 120 socat "TCP-LISTEN:1083,bind=$SERVER,reuseaddr,fork" \
   SYSTEM:'printf "HTTP/1.0 400 Bad Request\r\n\r\n"; sleep 5'
-for port in 8080 7003 1080 1081 1082 1083; do
-  for _ in $(seq 200); do
-    [ -n "$(in_inet ss -Hltn "sport = :$port")" ] && break
-    sleep 0.05
-  done
-  [ -n "$(in_inet ss -Hltn "sport = :$port")" ] || fail "nothing listens on $SERVER:$port"
-done
+inet_listening 8080 7003 1080 1081 1082 1083
 
 CTL=$WORK/proxy.sock
 ADDRS=(--addr "$SYN_ADDR/24")
@@ -76,14 +70,6 @@ fetch() {  # fetch FILE WHAT [curl options]: a byte-exact download through the p
     fail "curl $* through synack proxy ($what): $(tail -3 "$PROXY_ERR")"
   same_file "$WORK/www/$f" "$WORK/curl.$f" "curl $f through synack proxy, $what, in $(($(now_ms) - t0)) ms"
 }
-sessions_drained() {
-  for _ in $(seq 100); do
-    [ "$(proxy_counter sessions_active)" -eq 0 ] && return 0
-    sleep 0.05
-  done
-  fail "sessions left active: $(synack_stat | grep -A1 Proxy:)"
-}
-
 # 1. microsocks without authentication.
 start_socks_proxy proxy --socks5 "$SERVER:1080"
 for f in zero mib big; do fetch "$f" "SOCKS5 without auth" "http://$SERVER:8080/$f"; done
