@@ -10,8 +10,10 @@
 # held until the upstream refused, then RST|ACK: curl's "connection refused"), resets carried
 # both ways, an unreachable upstream (the SYN answered, after about 3 s of ARP, with ICMP host
 # unreachable from the destination's address), and synack stat's "Proxy:" counters: the
-# relayed bytes prove every byte went through synack, no session is left. Then --out-mark with the whole-host rules (every
-# unmarked packet into the TUN), a 16 MiB download through it. About 15 s.
+# relayed bytes prove every byte went through synack, no session is left; during the slow
+# download synack stat lists the connection with both ends (its upstream socket beside it).
+# Then --out-mark with the whole-host rules (every unmarked packet into the TUN), a 16 MiB
+# download through it. About 15 s.
 . "$(dirname "$0")/lib.sh"
 interop_init "$@"
 need curl socat ss nsenter python3

@@ -5,7 +5,8 @@
 # without authentication, 1081 with `-u user -P pass`), reached through the veth link o0
 # (--out-interface). Checks: curl downloads 0 B, 1 MiB and 16 MiB (SHA-256 equal) through the
 # server without authentication (and 1 MiB to an IPv6 destination: ATYP 4), a destination that
-# speaks first (its banner relayed whole: the handshake reads no byte past the reply), a refused
+# speaks first (its banner relayed whole: the handshake reads no byte past the reply), a
+# download that synack stat lists with both ends (upstream: the SOCKS5 server), a refused
 # destination port fails curl at once (the server's REP 5 -> RST) and is counted as refused,
 # the same 16 MiB with the right credentials, and with wrong ones a failed curl counted as an
 # authentication failure; a server that never answers is cut by --connect-timeout, one that
@@ -85,6 +86,17 @@ fi
 banner=$(timeout 20 nsenter -t "$CLIENT_NS" -n socat -u "TCP4:$SERVER:7003" - 2>&1) || fail "banner: $banner"
 [ "$banner" = "synack-banner-7003" ] || fail "the banner after the SOCKS5 reply came as '$banner'"
 echo "ok: a destination that speaks first: its banner relayed whole"
+want_connected=$((want_connected + 1))
+# While a download runs, synack stat lists it with both ends: the client's connection to the
+# original destination, and the proxy's socket to the SOCKS5 server ("via SOCKS5").
+timeout 30 nsenter -t "$CLIENT_NS" -n curl -4 -sf --limit-rate 1M -o "$WORK/curl.slow" "http://$SERVER:8080/mib" &
+SLOW=$!
+sleep 0.3
+synack_stat --sport 8080 >"$WORK/stat.slow" || fail "synack stat during the download"
+grep -E "^[A-Z12-]+ .* $SERVER:8080 +10\.99\.0\.2:[0-9]+ +.*upstream 198\.51\.100\.1:[0-9]+ -> $SERVER:1080 via SOCKS5 [A-Z12-]+$" \
+  "$WORK/stat.slow" || fail "synack stat shows no proxied connection through SOCKS5: $(cat "$WORK/stat.slow")"
+wait "$SLOW" || fail "slow curl through SOCKS5"
+same_file "$WORK/www/mib" "$WORK/curl.slow" "curl --limit-rate 1M through SOCKS5, listed with both ends by synack stat"
 want_connected=$((want_connected + 1))
 # A refused destination port: microsocks answers REP 5, synack answers the client's held SYN
 # with RST|ACK at once: curl's "connection refused" (exit 7).
