@@ -111,11 +111,12 @@ timeout -k 2 40 nsenter -t "$CLIENT_NS" -n hping3 -q -S --rand-source --rand-des
   -c "$FLOOD" 198.18.x.x >"$WORK/hping.out" 2>&1 &
 HPING_PID=$!
 PIDS+=("$HPING_PID")
-# The bound, sampled every 0.1 s while the flood lasts: the proxy's sessions, and its upstream
-# sockets still connecting (SYN-SENT in this namespace's kernel).
+# The bound, sampled every 0.1 s while the flood lasts: the proxy's sessions and held SYNs, and
+# its upstream sockets still connecting (SYN-SENT in this namespace's kernel).
 (
   while kill -0 "$HPING_PID" 2>/dev/null; do
-    echo "$(proxy_counter sessions_active) $(ss -Htn state syn-sent | wc -l)"
+    j=$(synack_stat --json)
+    echo "$(num "$j" sessions_active) $(ss -Htn state syn-sent | wc -l) $(num "$j" syns_held)"
     sleep 0.1
   done
 ) >"$WORK/samples" 2>/dev/null &
@@ -150,10 +151,13 @@ echo "counters over the flood: syn_deferred $(delta syn_deferred) syn_deferred_o
   "failed_timeout $(delta failed_timeout) ip_in_receives $(delta ip_in_receives) rx_packets $(delta rx_packets)"
 max_active=$(sort -n -k1 "$WORK/samples" | tail -1 | cut -d' ' -f1)
 max_synsent=$(sort -n -k2 "$WORK/samples" | tail -1 | cut -d' ' -f2)
-echo "samples: $(wc -l <"$WORK/samples") while flooding; sessions_active at most $max_active, upstream SYN-SENT at most $max_synsent"
+max_held=$(sort -n -k3 "$WORK/samples" | tail -1 | cut -d' ' -f3)
+echo "samples: $(wc -l <"$WORK/samples") while flooding; sessions_active at most $max_active, syns_held at most" \
+  "$max_held, upstream SYN-SENT at most $max_synsent"
 [ "$(delta syn_deferred)" -ge $((2 * BACKLOG)) ] || fail "only $(delta syn_deferred) SYNs held under the flood"
 [ "$(delta syn_deferred_overflow)" -ge 1 ] || fail "the held set never overflowed: no bound tested"
 [ "$(delta syn_deferred_accepted)" -ge "$FETCHES" ] || fail "fewer SYNs accepted than fetches"
+[ "${max_held:-0}" -le "$BACKLOG" ] || fail "syns_held reached $max_held, beyond the bound $BACKLOG"
 [ "${max_active:-0}" -le $((BACKLOG + FETCHES)) ] || fail "sessions_active reached $max_active, beyond the bound $BACKLOG"
 [ "${max_synsent:-0}" -le $((BACKLOG + FETCHES)) ] ||
   fail "$max_synsent upstream sockets in SYN-SENT, beyond the bound $BACKLOG"
@@ -164,6 +168,7 @@ echo "ok: bounded by --backlog $BACKLOG: upstream connects for held flood SYNs a
 sessions_drained 10
 json=$(synack_stat --json)
 [ "$(ss -Htn state syn-sent | wc -l)" -eq 0 ] || fail "upstream sockets left in SYN-SENT"
+[ "$(num "$json" syns_held)" -eq 0 ] || fail "syns_held $(num "$json" syns_held) after the flood"
 echo "ok: after the flood: no session active, no upstream socket left (failed_timeout $(num "$json" failed_timeout))"
 timeout 20 nsenter -t "$CLIENT_NS" -n curl -sf -o "$WORK/after" "http://$SERVER:8080/file" || fail "curl after the flood"
 same_file "$WORK/www/file" "$WORK/after" "curl after the flood"

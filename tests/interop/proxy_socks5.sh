@@ -89,14 +89,14 @@ echo "ok: a destination that speaks first: its banner relayed whole"
 want_connected=$((want_connected + 1))
 # While a download runs, synack stat lists it with both ends: the client's connection to the
 # original destination, and the proxy's socket to the SOCKS5 server ("via SOCKS5").
-timeout 30 nsenter -t "$CLIENT_NS" -n curl -4 -sf --limit-rate 1M -o "$WORK/curl.slow" "http://$SERVER:8080/mib" &
+timeout 30 nsenter -t "$CLIENT_NS" -n curl -4 -sf --limit-rate 8M -o "$WORK/curl.slow" "http://$SERVER:8080/big" &
 SLOW=$!
 sleep 0.3
 synack_stat --sport 8080 >"$WORK/stat.slow" || fail "synack stat during the download"
 grep -E "^[A-Z12-]+ .* $SERVER:8080 +10\.99\.0\.2:[0-9]+ +.*upstream 198\.51\.100\.1:[0-9]+ -> $SERVER:1080 via SOCKS5 [A-Z12-]+$" \
   "$WORK/stat.slow" || fail "synack stat shows no proxied connection through SOCKS5: $(cat "$WORK/stat.slow")"
 wait "$SLOW" || fail "slow curl through SOCKS5"
-same_file "$WORK/www/mib" "$WORK/curl.slow" "curl --limit-rate 1M through SOCKS5, listed with both ends by synack stat"
+same_file "$WORK/www/big" "$WORK/curl.slow" "curl --limit-rate 8M through SOCKS5, listed with both ends by synack stat"
 want_connected=$((want_connected + 1))
 # A refused destination port: microsocks answers REP 5, synack answers the client's held SYN
 # with RST|ACK at once: curl's "connection refused" (exit 7).

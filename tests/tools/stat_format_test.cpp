@@ -149,17 +149,17 @@ TEST(stat_format, proxy_counters_in_text_and_json) {
   flooded_host f;
   io_report io;
   io.mode = "read/write";
-  io.proxy = proxy_stats{.sessions_opened = 3, .sessions_active = 1, .bytes_up = 100, .bytes_down = 2000,
+  io.proxy = proxy_stats{.sessions_opened = 3, .sessions_active = 2, .syns_held = 1, .bytes_up = 100, .bytes_down = 2000,
                          .failed_refused = 1};
   stat_request req;
   const std::string t = format_stat(f.h, instant{}, req, "test", &io);
-  EXPECT_NE(t.find("\nProxy: sessions_opened 3 sessions_active 1 bytes_up 100 bytes_down 2000 failed_refused 1 "
+  EXPECT_NE(t.find("\nProxy: sessions_opened 3 sessions_active 2 syns_held 1 bytes_up 100 bytes_down 2000 failed_refused 1 "
                    "failed_unreachable 0 failed_timeout 0 failed_other 0 resets_client 0 resets_upstream 0\n"),
             std::string::npos)
       << t;
   req.json = true;
   const std::string j = format_stat(f.h, instant{}, req, "test", &io);
-  EXPECT_NE(j.find(",\"proxy\":{\"sessions_opened\":3,\"sessions_active\":1,\"bytes_up\":100,\"bytes_down\":2000,"
+  EXPECT_NE(j.find(",\"proxy\":{\"sessions_opened\":3,\"sessions_active\":2,\"syns_held\":1,\"bytes_up\":100,\"bytes_down\":2000,"
                    "\"failed_refused\":1,"),
             std::string::npos)
       << j;

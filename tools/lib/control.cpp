@@ -178,11 +178,11 @@ void append_proxy_json(std::string& out, const io_report* io) {
   }
   const proxy_stats& p = *io->proxy;
   out += fmt::format(
-      ",\"proxy\":{{\"sessions_opened\":{},\"sessions_active\":{},\"bytes_up\":{},\"bytes_down\":{},"
-      "\"failed_refused\":{},\"failed_unreachable\":{},\"failed_timeout\":{},\"failed_other\":{},"
-      "\"resets_client\":{},\"resets_upstream\":{}",
-      p.sessions_opened, p.sessions_active, p.bytes_up, p.bytes_down, p.failed_refused, p.failed_unreachable,
-      p.failed_timeout, p.failed_other, p.resets_client, p.resets_upstream);
+      ",\"proxy\":{{\"sessions_opened\":{},\"sessions_active\":{},\"syns_held\":{},\"bytes_up\":{},"
+      "\"bytes_down\":{},\"failed_refused\":{},\"failed_unreachable\":{},\"failed_timeout\":{},"
+      "\"failed_other\":{},\"resets_client\":{},\"resets_upstream\":{}",
+      p.sessions_opened, p.sessions_active, p.syns_held, p.bytes_up, p.bytes_down, p.failed_refused,
+      p.failed_unreachable, p.failed_timeout, p.failed_other, p.resets_client, p.resets_upstream);
   out += fmt::format(
       ",\"socks5\":{},\"socks5_connected\":{},\"socks5_auth_failed\":{},\"socks5_rejected\":{},"
       "\"socks5_malformed\":{}",
@@ -215,10 +215,10 @@ void append_io_text(std::string& out, const io_report& io) {
   if (io.proxy) {
     const proxy_stats& p = *io.proxy;
     out += fmt::format(
-        "Proxy: sessions_opened {} sessions_active {} bytes_up {} bytes_down {} failed_refused {} "
+        "Proxy: sessions_opened {} sessions_active {} syns_held {} bytes_up {} bytes_down {} failed_refused {} "
         "failed_unreachable {} failed_timeout {} failed_other {} resets_client {} resets_upstream {}\n",
-        p.sessions_opened, p.sessions_active, p.bytes_up, p.bytes_down, p.failed_refused, p.failed_unreachable,
-        p.failed_timeout, p.failed_other, p.resets_client, p.resets_upstream);
+        p.sessions_opened, p.sessions_active, p.syns_held, p.bytes_up, p.bytes_down, p.failed_refused,
+        p.failed_unreachable, p.failed_timeout, p.failed_other, p.resets_client, p.resets_upstream);
     if (p.socks5) {
       out += fmt::format("       socks5_connected {} socks5_auth_failed {} socks5_rejected {} socks5_malformed {}\n",
                          p.socks5_connected, p.socks5_auth_failed, p.socks5_rejected, p.socks5_malformed);

@@ -257,6 +257,7 @@ void proxy::on_syn(syn_handle sh, const four_tuple& t) {
   sessions_.emplace(s->id, std::move(s));
   ++stats_.sessions_opened;
   ++stats_.sessions_active;
+  ++stats_.syns_held;
   start_upstream(ref);
 }
 
@@ -445,6 +446,7 @@ void proxy::upstream_ready(session& s) {
   }
   const syn_handle sh = *s.syn;
   s.syn.reset();
+  --stats_.syns_held;
   if (!loop_.accept_syn(sh)) {
     destroy(s, true);  // the held SYN is gone (expired, or no room now): the client retries
     return;
@@ -556,6 +558,7 @@ void proxy::fail_upstream(session& s, const char* why, std::string_view detail, 
   if (s.syn) {
     (void)loop_.refuse_syn(*s.syn, answer);
     s.syn.reset();
+    --stats_.syns_held;
   } else if (s.h_open) {
     (void)loop_.abort(s.h);
     s.h_open = false;
@@ -716,6 +719,7 @@ bool proxy::maybe_done(session& s) {
 }
 
 void proxy::destroy(session& s, bool rst_upstream) {
+  if (s.syn) --stats_.syns_held;  // forgotten by the host, or replaced by a new SYN of its 4-tuple
   if (s.connect_timer != 0) loop_.cancel(s.connect_timer);
   if (auto it = pending_.find(s.tuple); it != pending_.end() && it->second == s.id) pending_.erase(it);
   if (s.fd >= 0) {

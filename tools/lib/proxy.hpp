@@ -68,6 +68,9 @@ socklen_t to_sockaddr(const ip_addr& a, std::uint16_t port, sockaddr_storage& ss
 struct proxy_stats {
   std::uint64_t sessions_opened = 0;  // client SYNs taken (held, or accepted) and given an upstream socket
   std::uint64_t sessions_active = 0;
+  // Of those, the ones whose client SYN is still held (the upstream connect or SOCKS5 handshake
+  // running): no synack connection yet, so not in stat's listing; at most --backlog per family.
+  std::uint64_t syns_held = 0;
   std::uint64_t bytes_up = 0;    // client -> upstream, written to the kernel socket
   std::uint64_t bytes_down = 0;  // upstream -> client, taken by the synack connection
   std::uint64_t failed_refused = 0;      // upstream connect: ECONNREFUSED
