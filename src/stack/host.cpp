@@ -491,6 +491,8 @@ std::uint32_t host::impl::new_listener(std::uint16_t port, std::size_t backlog, 
   l.filter = nullptr;
   l.defer = false;
   l.pending = 0;
+  l.evict_oldest = false;
+  l.oldest_held = l.newest_held = impl::none_held;
   return idx;
 }
 

@@ -56,6 +56,7 @@ result<listener_handle, host_error> host::listen_any(std::size_t backlog, const 
   l.defer = opts.defer_syn;
   l.max_pending = opts.max_pending_syns;
   l.pending_timeout = opts.pending_syn_timeout;
+  l.evict_oldest = opts.evict_oldest_syn;
   if (v4) m.any_listener[0] = idx;
   if (v6) m.any_listener[1] = idx;
   m.any_seen = true;

@@ -4,7 +4,8 @@
 // ICMP destination unreachable for an unreachable one.
 //
 // The held SYNs are a bounded table (per listener: max_pending_syns; beyond it a SYN is
-// dropped and counted) indexed by 4-tuple, so a retransmitted SYN is absorbed; each expires
+// dropped and counted, or with evict_oldest_syn the oldest held one is) indexed by 4-tuple, so a
+// retransmitted SYN is absorbed, and listed per listener in arrival order; each expires
 // after pending_syn_timeout of the time passed in (a heap of expiries, like TIME-WAIT's).
 // Accepting replays the stored SYN through the listener's ordinary path (open_half): the
 // half-open TCB answers with a SYN-ACK negotiated from the SYN's options.
@@ -34,6 +35,14 @@ void host::impl::defer_syn(instant now, const ip_ends& ip, const tcp_repr& seg, 
     store_syn(pending[*held], ip, seg);
     return;
   }
+  if (l.pending >= l.max_pending && l.evict_oldest && l.oldest_held != none_held) {
+    // Room for the new SYN at the expense of the oldest: the flood's own SYNs age out first.
+    ++ctr.syn_deferred_overflow;
+    ++l.syn_drops;
+    ++ctr.listen_drops;
+    note_syn_flood(now, l, seg.dst_port, false);
+    release_pending(l.oldest_held);
+  }
   if (l.pending >= l.max_pending) {
     ++ctr.syn_deferred_overflow;
     ++ctr.host(host_drop::syn_pending_full);
@@ -54,6 +63,10 @@ void host::impl::defer_syn(instant now, const ip_ends& ip, const tcp_repr& seg, 
   e.used = true;
   e.tuple = t;
   e.listener = lidx;
+  e.older = l.newest_held;
+  e.newer = none_held;
+  (l.newest_held == none_held ? l.oldest_held : pending[l.newest_held].newer) = idx;
+  l.newest_held = idx;
   e.arrived = now;
   e.expiry = now + l.pending_timeout;
   store_syn(e, ip, seg);
@@ -88,7 +101,11 @@ void host::impl::release_pending(std::uint32_t idx) {
   pending_entry& e = pending[idx];
   const four_tuple t = e.tuple;
   pending_by_tuple.erase(t);
-  --listeners[e.listener].pending;
+  listener& l = listeners[e.listener];
+  --l.pending;
+  (e.older == none_held ? l.oldest_held : pending[e.older].newer) = e.newer;
+  (e.newer == none_held ? l.newest_held : pending[e.newer].older) = e.older;
+  e.older = e.newer = none_held;
   e.used = false;
   ++e.gen;
   pending_free.push_back(idx);

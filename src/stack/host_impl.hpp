@@ -121,7 +121,12 @@ struct host::impl final : tcp_tracer {
     std::size_t max_pending = 0;
     duration pending_timeout{0};
     std::size_t pending = 0;
+    bool evict_oldest = false;  // any_address_options::evict_oldest_syn
+    // The held SYNs in arrival order, a list through pending_entry::older/newer (none_held: empty).
+    std::uint32_t oldest_held = none_held;
+    std::uint32_t newest_held = none_held;
   };
+  static constexpr std::uint32_t none_held = ~std::uint32_t{0};
   // A held SYN (host_defer.cpp): the segment (options kept, payload and unknown options not)
   // and the start of its IP packet, which an ICMP error quotes.
   struct pending_entry {
@@ -129,6 +134,8 @@ struct host::impl final : tcp_tracer {
     std::uint32_t listener = 0;
     std::uint32_t gen = 1;
     bool used = false;
+    std::uint32_t older = none_held;  // the listener's arrival-order list
+    std::uint32_t newer = none_held;
     instant arrived;
     instant expiry;
     tcp_repr syn;

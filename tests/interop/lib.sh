@@ -116,7 +116,7 @@ wait_listen() {
   fail "nothing listens on port $1"
 }
 
-# ---- `synack proxy` tests (proxy.sh, proxy_udp.sh) ---------------------------------------------
+# ---- `synack proxy` tests (proxy.sh, proxy_socks5.sh, proxy_udp.sh, proxy_load.sh) --------------
 
 # A namespace of its own that dies with its `sleep`; sets NS_PID.
 new_ns() {
@@ -197,6 +197,28 @@ start_proxy() {
     sleep 0.05
   done
   fail "synack proxy did not start"
+}
+
+# inet_listening PORT...: waits (up to 10 s each) until a server of the internet namespace
+# listens on every PORT of $SERVER.
+inet_listening() {
+  local port
+  for port in "$@"; do
+    for _ in $(seq 200); do
+      [ -n "$(in_inet ss -Hltn "sport = :$port")" ] && break
+      sleep 0.05
+    done
+    [ -n "$(in_inet ss -Hltn "sport = :$port")" ] || fail "nothing listens on $SERVER:$port"
+  done
+}
+
+# sessions_drained [SECONDS]: waits (5 s by default) until the proxy has no TCP session left.
+sessions_drained() {
+  for _ in $(seq $((${1:-5} * 20))); do
+    [ "$(proxy_counter sessions_active)" -eq 0 ] && return 0
+    sleep 0.05
+  done
+  fail "sessions left active: $(synack_stat | grep -A1 Proxy:)"
 }
 
 # Everything the client namespace sends (through r0) goes into the TUN device (table 100).

@@ -10,8 +10,10 @@
 # held until the upstream refused, then RST|ACK: curl's "connection refused"), resets carried
 # both ways, an unreachable upstream (the SYN answered, after about 3 s of ARP, with ICMP host
 # unreachable from the destination's address), and synack stat's "Proxy:" counters: the
-# relayed bytes prove every byte went through synack, no session is left. Then --out-mark with the whole-host rules (every
-# unmarked packet into the TUN), a 16 MiB download through it. About 15 s.
+# relayed bytes prove every byte went through synack, no session is left; during the slow
+# download synack stat lists the connection with both ends (its upstream socket beside it).
+# Then --out-mark with the whole-host rules (every unmarked packet into the TUN), a 16 MiB
+# download through it. About 15 s.
 . "$(dirname "$0")/lib.sh"
 interop_init "$@"
 need curl socat ss nsenter python3
@@ -42,13 +44,7 @@ while True:
     c.close()
 PY
 bg_inet rstsrv timeout 300 python3 "$WORK/rst_server.py" "$SERVER"
-for port in 8080 9000 7000 7001 7002; do
-  for _ in $(seq 200); do
-    [ -n "$(in_inet ss -Hltn "sport = :$port")" ] && break
-    sleep 0.05
-  done
-  [ -n "$(in_inet ss -Hltn "sport = :$port")" ] || fail "nothing listens on $SERVER:$port"
-done
+inet_listening 8080 9000 7000 7001 7002
 
 # The proxy. Its own sockets leave through o0; everything from the client goes into the TUN.
 CTL=$WORK/proxy.sock
@@ -75,14 +71,22 @@ fi
 
 # Backpressure: a client reading at 4 MB/s. The proxy's buffer toward it fills, so the proxy
 # stops reading its upstream socket, whose receive queue (in this namespace) then holds bytes;
-# a proxy that read on regardless would keep that queue empty. The download stays whole.
+# a proxy that read on regardless would keep that queue empty (ESTABLISHED, or CLOSE-WAIT once the
+# server sent everything). The download stays whole.
 t0=$(now_ms)
 timeout 60 nsenter -t "$CLIENT_NS" -n curl -4 -sf --limit-rate 4M -o "$WORK/curl.slow" "http://$SERVER:8080/big" &
 SLOW=$!
+sleep 0.3
+# While it runs, synack stat lists the proxied connection with both ends: the client's
+# connection to the original destination, and the proxy's upstream socket leaving through o0.
+synack_stat --sport 8080 >"$WORK/stat.slow" ||
+  fail "synack stat during the transfer"
+grep -E "^[A-Z12-]+ .* $SERVER:8080 +10\.99\.0\.2:[0-9]+ +.*upstream 198\.51\.100\.1:[0-9]+ -> $SERVER:8080 [A-Z12-]+$" \
+  "$WORK/stat.slow" || fail "synack stat shows no proxied connection with both ends: $(cat "$WORK/stat.slow")"
 max_recvq=0
 for _ in $(seq 20); do
   sleep 0.1
-  q=$(ss -Htn state established "dport = :8080" | awk '{print $1}' | sort -n | tail -1)
+  q=$(ss -Htn state connected "dport = :8080" | awk '{print $2}' | sort -n | tail -1)
   [ "${q:-0}" -gt "$max_recvq" ] && max_recvq=$q
 done
 wait "$SLOW" || fail "slow curl through the proxy"
@@ -173,12 +177,8 @@ esac
 echo "ok: the ICMP host unreachable was sent (icmp_out_errors $icmp0 -> $(proxy_counter icmp_out_errors))"
 
 # Every session ended (no leak), and the relayed bytes: all of the above went through synack.
-for _ in $(seq 100); do
-  [ "$(proxy_counter sessions_active)" -eq 0 ] && break
-  sleep 0.05
-done
+sessions_drained
 synack_stat | grep "^Proxy:" || fail "synack stat has no Proxy: line"
-[ "$(proxy_counter sessions_active)" -eq 0 ] || fail "sessions left active: $(synack_stat | grep Proxy:)"
 down=$(proxy_counter bytes_down)
 up=$(proxy_counter bytes_up)
 want_down=$((17 * 1048576 + 1048576))

@@ -5,7 +5,8 @@
 # without authentication, 1081 with `-u user -P pass`), reached through the veth link o0
 # (--out-interface). Checks: curl downloads 0 B, 1 MiB and 16 MiB (SHA-256 equal) through the
 # server without authentication (and 1 MiB to an IPv6 destination: ATYP 4), a destination that
-# speaks first (its banner relayed whole: the handshake reads no byte past the reply), a refused
+# speaks first (its banner relayed whole: the handshake reads no byte past the reply), a
+# download that synack stat lists with both ends (upstream: the SOCKS5 server), a refused
 # destination port fails curl at once (the server's REP 5 -> RST) and is counted as refused,
 # the same 16 MiB with the right credentials, and with wrong ones a failed curl counted as an
 # authentication failure; a server that never answers is cut by --connect-timeout, one that
@@ -34,13 +35,7 @@ bg_inet banner timeout 120 socat "TCP-LISTEN:7003,bind=$SERVER,reuseaddr,fork" S
 bg_inet silent timeout 120 socat -u "TCP-LISTEN:1082,bind=$SERVER,reuseaddr,fork" OPEN:/dev/null
 bg_inet garbage timeout 120 socat "TCP-LISTEN:1083,bind=$SERVER,reuseaddr,fork" \
   SYSTEM:'printf "HTTP/1.0 400 Bad Request\r\n\r\n"; sleep 5'
-for port in 8080 7003 1080 1081 1082 1083; do
-  for _ in $(seq 200); do
-    [ -n "$(in_inet ss -Hltn "sport = :$port")" ] && break
-    sleep 0.05
-  done
-  [ -n "$(in_inet ss -Hltn "sport = :$port")" ] || fail "nothing listens on $SERVER:$port"
-done
+inet_listening 8080 7003 1080 1081 1082 1083
 
 CTL=$WORK/proxy.sock
 ADDRS=(--addr "$SYN_ADDR/24")
@@ -76,14 +71,6 @@ fetch() {  # fetch FILE WHAT [curl options]: a byte-exact download through the p
     fail "curl $* through synack proxy ($what): $(tail -3 "$PROXY_ERR")"
   same_file "$WORK/www/$f" "$WORK/curl.$f" "curl $f through synack proxy, $what, in $(($(now_ms) - t0)) ms"
 }
-sessions_drained() {
-  for _ in $(seq 100); do
-    [ "$(proxy_counter sessions_active)" -eq 0 ] && return 0
-    sleep 0.05
-  done
-  fail "sessions left active: $(synack_stat | grep -A1 Proxy:)"
-}
-
 # 1. microsocks without authentication.
 start_socks_proxy proxy --socks5 "$SERVER:1080"
 for f in zero mib big; do fetch "$f" "SOCKS5 without auth" "http://$SERVER:8080/$f"; done
@@ -99,6 +86,17 @@ fi
 banner=$(timeout 20 nsenter -t "$CLIENT_NS" -n socat -u "TCP4:$SERVER:7003" - 2>&1) || fail "banner: $banner"
 [ "$banner" = "synack-banner-7003" ] || fail "the banner after the SOCKS5 reply came as '$banner'"
 echo "ok: a destination that speaks first: its banner relayed whole"
+want_connected=$((want_connected + 1))
+# While a download runs, synack stat lists it with both ends: the client's connection to the
+# original destination, and the proxy's socket to the SOCKS5 server ("via SOCKS5").
+timeout 30 nsenter -t "$CLIENT_NS" -n curl -4 -sf --limit-rate 8M -o "$WORK/curl.slow" "http://$SERVER:8080/big" &
+SLOW=$!
+sleep 0.3
+synack_stat --sport 8080 >"$WORK/stat.slow" || fail "synack stat during the download"
+grep -E "^[A-Z12-]+ .* $SERVER:8080 +10\.99\.0\.2:[0-9]+ +.*upstream 198\.51\.100\.1:[0-9]+ -> $SERVER:1080 via SOCKS5 [A-Z12-]+$" \
+  "$WORK/stat.slow" || fail "synack stat shows no proxied connection through SOCKS5: $(cat "$WORK/stat.slow")"
+wait "$SLOW" || fail "slow curl through SOCKS5"
+same_file "$WORK/www/big" "$WORK/curl.slow" "curl --limit-rate 8M through SOCKS5, listed with both ends by synack stat"
 want_connected=$((want_connected + 1))
 # A refused destination port: microsocks answers REP 5, synack answers the client's held SYN
 # with RST|ACK at once: curl's "connection refused" (exit 7).

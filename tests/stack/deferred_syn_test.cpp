@@ -17,11 +17,13 @@ class deferred_syn : public testing::TestWithParam<family> {
  protected:
   deferred_syn() : t_(dual_config()), a_(addrs_of(GetParam())) {}
 
-  listener_handle listen(std::size_t max_pending = 8, duration timeout = std::chrono::seconds(30)) {
+  listener_handle listen(std::size_t max_pending = 8, duration timeout = std::chrono::seconds(30),
+                         bool evict_oldest = false) {
     any_address_options o;
     o.defer_syn = true;
     o.max_pending_syns = max_pending;
     o.pending_syn_timeout = timeout;
+    o.evict_oldest_syn = evict_oldest;
     auto l = t_.h().listen_any(8, o);
     EXPECT_TRUE(l.has_value());
     return l ? *l : listener_handle{};
@@ -189,6 +191,47 @@ TEST_P(deferred_syn, a_full_pending_set_drops_the_syn_and_counts_it) {
   held = pending_events();
   ASSERT_EQ(held.size(), 1u);
   EXPECT_EQ(t_.h().pending_syn(held[0])->tuple.remote_port, peer_port + 2);
+  expect_balanced();
+}
+
+// evict_oldest_syn (synack proxy's choice): a full set forgets its oldest held SYN, silently,
+// and holds the new one, so SYNs whose answers never come cannot keep the others out.
+TEST_P(deferred_syn, a_full_pending_set_evicts_the_oldest_syn_with_evict_oldest) {
+  (void)listen(2, std::chrono::seconds(30), true);
+  (void)syn(at_ms(0), peer_port);
+  (void)syn(at_ms(1), peer_port + 1);
+  (void)syn(at_ms(2), peer_port + 2);  // beyond the bound: the oldest (peer_port) goes
+  expect_silence(at_ms(2));            // nothing answers the forgotten SYN
+  auto held = pending_events();
+  ASSERT_EQ(held.size(), 3u);
+  EXPECT_FALSE(t_.h().pending_syn(held[0]).has_value());
+  EXPECT_FALSE(t_.h().accept_syn(at_ms(3), held[0]).has_value());
+  EXPECT_EQ(t_.h().pending_syn(held[1])->tuple.remote_port, peer_port + 1);
+  EXPECT_EQ(t_.h().pending_syn(held[2])->tuple.remote_port, peer_port + 2);
+  EXPECT_EQ(t_.ctr().syn_deferred_overflow, 1u);
+  EXPECT_EQ(t_.ctr().host(host_drop::syn_pending_full), 0u);  // no packet dropped: the new SYN is held
+  EXPECT_EQ(t_.ctr().listen_drops, 1u);
+  // Answering the newest keeps the order of the rest: the next overflow takes peer_port + 1.
+  const syn_handle second = held[1];
+  ASSERT_TRUE(t_.h().refuse_syn(at_ms(4), held[2], syn_refusal::reset).has_value());
+  (void)poll_any(t_, at_ms(4));
+  (void)syn(at_ms(5), peer_port + 3);
+  (void)syn(at_ms(6), peer_port + 4);
+  held = pending_events();
+  ASSERT_EQ(held.size(), 2u);
+  EXPECT_EQ(t_.ctr().syn_deferred_overflow, 2u);
+  EXPECT_FALSE(t_.h().pending_syn(second).has_value());
+  EXPECT_EQ(t_.h().pending_syn(held[0])->tuple.remote_port, peer_port + 3);
+  // The newest is served as any held SYN: its SYN-ACK.
+  ASSERT_TRUE(t_.h().accept_syn(at_ms(7), held[1]).has_value());
+  const got_tcp sa = expect_tcp_from(t_, at_ms(7), a_.far, a_.peer).value_or(got_tcp{});
+  EXPECT_EQ(sa.seg.wire_flags(), tcp_flag::syn | tcp_flag::ack);
+  EXPECT_EQ(sa.seg.dst_port, peer_port + 4);
+  // A retransmission of a forgotten SYN is a new held SYN.
+  (void)syn(at_s(1), peer_port);
+  held = pending_events();
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(t_.h().pending_syn(held[0])->tuple.remote_port, peer_port);
   expect_balanced();
 }
 

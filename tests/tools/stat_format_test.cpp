@@ -30,6 +30,13 @@ std::vector<std::byte> syn_from(std::uint16_t port) {
   return p;
 }
 
+// Braces and brackets opened and not closed (0: the JSON is balanced).
+int nesting(const std::string& j) {
+  int depth = 0;
+  for (char c : j) depth += c == '{' || c == '[' ? 1 : c == '}' || c == ']' ? -1 : 0;
+  return depth;
+}
+
 // Two half-open connections fill the SYN queue; three more SYNs get cookies.
 struct flooded_host {
   host h{[] {
@@ -131,11 +138,9 @@ TEST(stat_format, json_schema_is_stable) {
   }
   // A listener row: its block, no internals.
   EXPECT_NE(j.find("\"listener\":{\"syn_queue\":2,"), std::string::npos) << j;
-  EXPECT_NE(j.find("\"syn_drops\":0},\"internals\":null}"), std::string::npos) << j;
+  EXPECT_NE(j.find("\"syn_drops\":0},\"internals\":null,\"upstream\":null}"), std::string::npos) << j;
   // Balanced braces and brackets: one object.
-  int depth = 0;
-  for (char c : j) depth += c == '{' || c == '[' ? 1 : c == '}' || c == ']' ? -1 : 0;
-  EXPECT_EQ(depth, 0);
+  EXPECT_EQ(nesting(j), 0) << "unbalanced braces or brackets";
   EXPECT_EQ(j.front(), '{');
 }
 
@@ -144,17 +149,17 @@ TEST(stat_format, proxy_counters_in_text_and_json) {
   flooded_host f;
   io_report io;
   io.mode = "read/write";
-  io.proxy = proxy_stats{.sessions_opened = 3, .sessions_active = 1, .bytes_up = 100, .bytes_down = 2000,
+  io.proxy = proxy_stats{.sessions_opened = 3, .sessions_active = 2, .syns_held = 1, .bytes_up = 100, .bytes_down = 2000,
                          .failed_refused = 1};
   stat_request req;
   const std::string t = format_stat(f.h, instant{}, req, "test", &io);
-  EXPECT_NE(t.find("\nProxy: sessions_opened 3 sessions_active 1 bytes_up 100 bytes_down 2000 failed_refused 1 "
+  EXPECT_NE(t.find("\nProxy: sessions_opened 3 sessions_active 2 syns_held 1 bytes_up 100 bytes_down 2000 failed_refused 1 "
                    "failed_unreachable 0 failed_timeout 0 failed_other 0 resets_client 0 resets_upstream 0\n"),
             std::string::npos)
       << t;
   req.json = true;
   const std::string j = format_stat(f.h, instant{}, req, "test", &io);
-  EXPECT_NE(j.find(",\"proxy\":{\"sessions_opened\":3,\"sessions_active\":1,\"bytes_up\":100,\"bytes_down\":2000,"
+  EXPECT_NE(j.find(",\"proxy\":{\"sessions_opened\":3,\"sessions_active\":2,\"syns_held\":1,\"bytes_up\":100,\"bytes_down\":2000,"
                    "\"failed_refused\":1,"),
             std::string::npos)
       << j;
@@ -217,9 +222,78 @@ TEST(stat_format, proxy_udp_counters_in_text_and_json) {
                    "\"dropped\":0}}"),
             std::string::npos)
       << j;
-  int depth = 0;
-  for (char c : j) depth += c == '{' || c == '[' ? 1 : c == '}' || c == ']' ? -1 : 0;
-  EXPECT_EQ(depth, 0);
+  EXPECT_EQ(nesting(j), 0) << "unbalanced braces or brackets";
+}
+
+// `synack proxy`'s connections with both ends: synack's connection to the client (the row)
+// and the proxy's upstream socket beside it (text: an "upstream" column; JSON: "upstream").
+TEST(stat_format, proxied_connections_show_their_upstream_side) {
+  flooded_host f;
+  io_report io;
+  io.mode = "read/write";
+  io.proxy = proxy_stats{.sessions_opened = 1, .sessions_active = 1};
+  const four_tuple client{host_ip, 80, peer_ip, 5001};
+  io.proxy_links.push_back(proxy_link{.client = client,
+                                      .phase = proxy_phase::awaiting_client,
+                                      .upstream_local_addr = ipv4_addr::from_octets(198, 51, 100, 1),
+                                      .upstream_local_port = 40312,
+                                      .upstream_addr = ipv4_addr::from_octets(198, 51, 100, 10),
+                                      .upstream_port = 80,
+                                      .upstream_state = tcp_state::established,
+                                      .bytes_up = 5,
+                                      .bytes_down = 7});
+  // A session with no synack connection listed (its SYN still held) shows nowhere.
+  io.proxy_links.push_back(proxy_link{.client = four_tuple{host_ip, 80, peer_ip, 6000}});
+  stat_request req;
+  const std::string t = format_stat(f.h, instant{}, req, "test", &io);
+  const auto at = t.find("10.77.0.1:5001");
+  ASSERT_NE(at, std::string::npos) << t;
+  const std::string row = t.substr(at, t.find('\n', at) - at);
+  EXPECT_NE(row.find(" upstream 198.51.100.1:40312 -> 198.51.100.10:80 ESTABLISHED"), std::string::npos) << row;
+  EXPECT_EQ(std::count(t.begin(), t.end(), '>'), 1) << "one proxied row: " << t;
+  EXPECT_EQ(t.find("10.77.0.1:6000"), std::string::npos) << t;
+
+  req.json = true;
+  const std::string j = format_stat(f.h, instant{}, req, "test", &io);
+  EXPECT_NE(j.find("\"peer_port\":5001,\"recv_q\":0,"), std::string::npos) << j;
+  EXPECT_NE(j.find(",\"upstream\":{\"phase\":\"awaiting_client\",\"local_addr\":\"198.51.100.1\","
+                   "\"local_port\":40312,\"peer_addr\":\"198.51.100.10\",\"peer_port\":80,\"socks5\":false,"
+                   "\"kernel_state\":\"ESTABLISHED\",\"relayed_up\":5,\"relayed_down\":7}}"),
+            std::string::npos)
+      << j;
+  std::size_t nulls = 0;
+  for (auto p = j.find("\"upstream\":null"); p != std::string::npos; p = j.find("\"upstream\":null", p + 1)) ++nulls;
+  EXPECT_EQ(nulls, 2u) << "the listener and the other half-open connection: " << j;
+  EXPECT_EQ(nesting(j), 0) << "unbalanced braces or brackets";
+
+  // --socks5, before the kernel tells a state (the phase instead; JSON null); not yet bound.
+  io.proxy_links[0].socks5 = true;
+  io.proxy_links[0].upstream_state.reset();
+  io.proxy_links[0].upstream_local_addr = ip_addr{};
+  io.proxy_links[0].upstream_local_port = 0;
+  io.proxy_links[0].upstream_port = 1080;
+  req.json = false;
+  EXPECT_NE(format_stat(f.h, instant{}, req, "test", &io).find(" upstream *:* -> 198.51.100.10:1080 via SOCKS5 awaiting_client\n"),
+            std::string::npos);
+  req.json = true;
+  EXPECT_NE(format_stat(f.h, instant{}, req, "test", &io).find("\"socks5\":true,\"kernel_state\":null,"),
+            std::string::npos);
+  // The summary and the listener view list no connections.
+  req = {};
+  req.summary = true;
+  EXPECT_EQ(format_stat(f.h, instant{}, req, "test", &io).find("-> 198.51.100.10"), std::string::npos);
+}
+
+// The kernel socket's state (TCP_INFO's tcpi_state, Linux's numbering) by its RFC name.
+TEST(stat_format, linux_tcp_states_by_rfc_name) {
+  EXPECT_EQ(from_linux_tcp_state(1), tcp_state::established);
+  EXPECT_EQ(from_linux_tcp_state(2), tcp_state::syn_sent);
+  EXPECT_EQ(from_linux_tcp_state(4), tcp_state::fin_wait_1);
+  EXPECT_EQ(from_linux_tcp_state(6), tcp_state::time_wait);
+  EXPECT_EQ(from_linux_tcp_state(8), tcp_state::close_wait);
+  EXPECT_EQ(from_linux_tcp_state(11), tcp_state::closing);
+  EXPECT_EQ(from_linux_tcp_state(0), std::nullopt);
+  EXPECT_EQ(from_linux_tcp_state(12), std::nullopt);  // TCP_NEW_SYN_RECV: never a connected socket's
 }
 
 TEST(stat_format, filters_and_summary) {

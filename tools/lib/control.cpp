@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <sstream>
+#include <unordered_map>
 
 namespace synack::tools {
 namespace {
@@ -34,6 +35,42 @@ std::string listen_address(const socket_info& s) {
   // As ss: "*:80" for IPv4 any, "[::]:80" for IPv6 (or both families).
   const ip_addr& a = s.tuple.local_addr;
   return a.is_v4() && a.is_unspecified() ? fmt::format("*:{}", s.tuple.local_port) : a.with_port(s.tuple.local_port);
+}
+
+// `synack proxy`'s sessions by their client side's 4-tuple (the synack connection's).
+using link_index = std::unordered_map<four_tuple, const proxy_link*, four_tuple_hash>;
+link_index index_links(const io_report* io) {
+  link_index out;
+  if (io == nullptr) return out;
+  out.reserve(io->proxy_links.size());
+  for (const proxy_link& l : io->proxy_links) out.emplace(l.client, &l);
+  return out;
+}
+const proxy_link* link_of(const link_index& links, const socket_info& s) {
+  if (links.empty() || s.state == tcp_state::listen) return nullptr;
+  auto it = links.find(s.tuple);
+  return it == links.end() ? nullptr : it->second;
+}
+
+// The upstream side of a proxied connection: "upstream 198.51.100.1:40312 -> 198.51.100.10:80
+// ESTABLISHED" (" via SOCKS5" before the state with --socks5; the phase where the kernel socket
+// tells no state).
+std::string upstream_text(const proxy_link& l) {
+  return fmt::format("upstream {} -> {}{} {}", endpoint(l.upstream_local_addr, l.upstream_local_port),
+                     l.upstream_addr.with_port(l.upstream_port), l.socks5 ? " via SOCKS5" : "",
+                     l.upstream_state ? to_string(*l.upstream_state) : to_string(l.phase));
+}
+
+// The "upstream" object of a proxied connection in the JSON (null for the others).
+std::string upstream_json(const proxy_link* l) {
+  if (l == nullptr) return "null";
+  return fmt::format(
+      "{{\"phase\":\"{}\",\"local_addr\":\"{}\",\"local_port\":{},\"peer_addr\":\"{}\",\"peer_port\":{},"
+      "\"socks5\":{},\"kernel_state\":{},\"relayed_up\":{},\"relayed_down\":{}}}",
+      to_string(l->phase), l->upstream_local_addr.to_string(), l->upstream_local_port, l->upstream_addr.to_string(),
+      l->upstream_port, l->socks5,
+      l->upstream_state ? fmt::format("\"{}\"", to_string(*l->upstream_state)) : std::string{"null"}, l->bytes_up,
+      l->bytes_down);
 }
 
 // The SYN-flood view: one row per listener, like `ss -ltn` plus the SYN queue and cookies.
@@ -141,11 +178,11 @@ void append_proxy_json(std::string& out, const io_report* io) {
   }
   const proxy_stats& p = *io->proxy;
   out += fmt::format(
-      ",\"proxy\":{{\"sessions_opened\":{},\"sessions_active\":{},\"bytes_up\":{},\"bytes_down\":{},"
-      "\"failed_refused\":{},\"failed_unreachable\":{},\"failed_timeout\":{},\"failed_other\":{},"
-      "\"resets_client\":{},\"resets_upstream\":{}",
-      p.sessions_opened, p.sessions_active, p.bytes_up, p.bytes_down, p.failed_refused, p.failed_unreachable,
-      p.failed_timeout, p.failed_other, p.resets_client, p.resets_upstream);
+      ",\"proxy\":{{\"sessions_opened\":{},\"sessions_active\":{},\"syns_held\":{},\"bytes_up\":{},"
+      "\"bytes_down\":{},\"failed_refused\":{},\"failed_unreachable\":{},\"failed_timeout\":{},"
+      "\"failed_other\":{},\"resets_client\":{},\"resets_upstream\":{}",
+      p.sessions_opened, p.sessions_active, p.syns_held, p.bytes_up, p.bytes_down, p.failed_refused,
+      p.failed_unreachable, p.failed_timeout, p.failed_other, p.resets_client, p.resets_upstream);
   out += fmt::format(
       ",\"socks5\":{},\"socks5_connected\":{},\"socks5_auth_failed\":{},\"socks5_rejected\":{},"
       "\"socks5_malformed\":{}",
@@ -178,10 +215,10 @@ void append_io_text(std::string& out, const io_report& io) {
   if (io.proxy) {
     const proxy_stats& p = *io.proxy;
     out += fmt::format(
-        "Proxy: sessions_opened {} sessions_active {} bytes_up {} bytes_down {} failed_refused {} "
+        "Proxy: sessions_opened {} sessions_active {} syns_held {} bytes_up {} bytes_down {} failed_refused {} "
         "failed_unreachable {} failed_timeout {} failed_other {} resets_client {} resets_upstream {}\n",
-        p.sessions_opened, p.sessions_active, p.bytes_up, p.bytes_down, p.failed_refused, p.failed_unreachable,
-        p.failed_timeout, p.failed_other, p.resets_client, p.resets_upstream);
+        p.sessions_opened, p.sessions_active, p.syns_held, p.bytes_up, p.bytes_down, p.failed_refused,
+        p.failed_unreachable, p.failed_timeout, p.failed_other, p.resets_client, p.resets_upstream);
     if (p.socks5) {
       out += fmt::format("       socks5_connected {} socks5_auth_failed {} socks5_rejected {} socks5_malformed {}\n",
                          p.socks5_connected, p.socks5_auth_failed, p.socks5_rejected, p.socks5_malformed);
@@ -355,6 +392,7 @@ std::string format_stat(const host& h, instant now, const stat_request& req, con
   std::size_t total = 0;
   std::size_t orphans = 0;
   const auto counts = state_counts(rows, req, total, orphans);
+  const link_index links = req.summary || req.listeners ? link_index{} : index_links(io);
   std::string out;
   if (req.json) {
     // One shape always (docs/architecture.md): every key present, null where there is nothing.
@@ -378,7 +416,8 @@ std::string format_stat(const host& h, instant now, const stat_request& req, con
       } else {
         out += "null";
       }
-      out += fmt::format(",\"internals\":{}}}", internals_json(s.internals));
+      out += fmt::format(",\"internals\":{},\"upstream\":{}}}", internals_json(s.internals),
+                         upstream_json(link_of(links, s)));
       first = false;
     }
     out += fmt::format("],\"summary\":{{\"total\":{},\"orphans\":{},\"states\":{{", total, orphans);
@@ -426,6 +465,7 @@ std::string format_stat(const host& h, instant now, const stat_request& req, con
       std::string extra = timer_text(s, now, false);
       if (lis) extra = fmt::format("syn-queue {}/{} cookies {}", s.syn_queue, s.syn_backlog, s.cookies_sent);
       if (s.orphan) extra += extra.empty() ? "orphan" : " orphan";
+      if (const proxy_link* l = link_of(links, s)) extra += (extra.empty() ? "" : " ") + upstream_text(*l);
       out += fmt::format("{:<12} {:>7} {:>7} {:<21} {:<21} {}\n", to_string(s.state),
                          lis ? s.accept_queue : s.recv_queue, lis ? s.backlog : s.send_queue, local,
                          lis ? std::string{"*:*"} : endpoint(s.tuple.remote_addr, s.tuple.remote_port), extra);

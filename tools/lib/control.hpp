@@ -27,6 +27,9 @@ struct io_report {
   bool offload = false;  // the TUN device's checksum and segmentation offload is on
   // `synack proxy`'s relay counters: a "Proxy:" line and a "proxy" object (other tools: none).
   std::optional<proxy_stats> proxy;
+  // Its connections with both ends: the listing shows each beside synack's connection to the
+  // client (text: an "upstream" column; JSON: a "proxy" object per connection).
+  std::vector<proxy_link> proxy_links;
 };
 
 // What `synack stat` asks for. On the control socket it is one line (encode/parse):

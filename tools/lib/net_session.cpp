@@ -228,8 +228,9 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
     s->ctl_path_ = o.ctl.empty() ? fmt::format("{}/{}.sock", default_ctl_dir(), ::getpid()) : o.ctl;
     net_session* self = s.get();
     auto c = control_server::open(s->ctl_path_, *s->loop_, s->tun_->ifname(), [self] {
-      io_report r{self->tun_->io_mode(), self->loop_->stats(), self->tun_->stats(), self->tun_->offload(), {}};
+      io_report r{self->tun_->io_mode(), self->loop_->stats(), self->tun_->stats(), self->tun_->offload(), {}, {}};
       if (self->proxy_stats_) r.proxy = self->proxy_stats_();
+      if (self->proxy_links_) r.proxy_links = self->proxy_links_();
       return r;
     });
     if (!c) return unexpected{c.error()};

@@ -83,6 +83,8 @@ class net_session {
   bool write_ladders(const std::string& who);
   // `synack proxy`: its counters, for the control socket's "Proxy:" line.
   void set_proxy_stats(std::function<proxy_stats()> f) { proxy_stats_ = std::move(f); }
+  // And its connections with both ends, for the listing.
+  void set_proxy_links(std::function<std::vector<proxy_link>()> f) { proxy_links_ = std::move(f); }
 
  private:
   net_session() = default;
@@ -100,6 +102,7 @@ class net_session {
   std::unique_ptr<control_server> ctl_;
   std::unique_ptr<host_log> log_;  // prints the host's notices (SYN flood) on stderr
   std::function<proxy_stats()> proxy_stats_;
+  std::function<std::vector<proxy_link>()> proxy_links_;
   int signal_fd_ = -1;
   bool interrupted_ = false;
 };

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -15,6 +16,8 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace synack::tools {
@@ -85,6 +88,8 @@ struct proxy::session {
   bool up_shut = false;        // shutdown(SHUT_WR) done on fd
   bool kern_eof = false;       // the upstream's EOF was read
   bool tun_shut = false;       // the synack side's FIN queued (loop.shutdown)
+  std::uint64_t bytes_up = 0;  // this session's bytes each way (proxy_link)
+  std::uint64_t bytes_down = 0;
 };
 
 // The original destination as a kernel socket address (proxy.hpp).
@@ -102,6 +107,75 @@ socklen_t to_sockaddr(const ip_addr& a, std::uint16_t port, sockaddr_storage& ss
   s6->sin6_port = htons(port);
   std::memcpy(&s6->sin6_addr, a.v6().octets.data(), 16);
   return sizeof(sockaddr_in6);
+}
+
+namespace {
+
+// A kernel socket address as an address and port (unspecified and 0 for another family).
+std::pair<ip_addr, std::uint16_t> from_sockaddr(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET) {
+    const auto* s4 = reinterpret_cast<const sockaddr_in*>(&ss);
+    return {ipv4_addr{ntohl(s4->sin_addr.s_addr)}, ntohs(s4->sin_port)};
+  }
+  if (ss.ss_family == AF_INET6) {
+    const auto* s6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+    ipv6_addr a;
+    std::memcpy(a.octets.data(), &s6->sin6_addr, 16);
+    return {ip_addr{a}.unmapped(), ntohs(s6->sin6_port)};
+  }
+  return {ip_addr{}, 0};
+}
+
+}  // namespace
+
+std::string_view to_string(proxy_phase p) {
+  switch (p) {
+    case proxy_phase::connecting: return "connecting";
+    case proxy_phase::awaiting_client: return "awaiting_client";
+    case proxy_phase::relaying: return "relaying";
+  }
+  return "?";
+}
+
+std::optional<tcp_state> from_linux_tcp_state(std::uint8_t s) {
+  // include/net/tcp_states.h: TCP_ESTABLISHED = 1 ... TCP_CLOSING = 11 (TCP_NEW_SYN_RECV and
+  // later are the kernel's own, never a connected socket's).
+  static constexpr std::array<tcp_state, 11> by_number{
+      tcp_state::established, tcp_state::syn_sent,   tcp_state::syn_received, tcp_state::fin_wait_1,
+      tcp_state::fin_wait_2,  tcp_state::time_wait,  tcp_state::closed,       tcp_state::close_wait,
+      tcp_state::last_ack,    tcp_state::listen,     tcp_state::closing};
+  if (s == 0 || s > by_number.size()) return std::nullopt;
+  return by_number[s - 1];
+}
+
+std::vector<proxy_link> proxy::links() const {
+  std::vector<proxy_link> out;
+  out.reserve(sessions_.size());
+  for (const auto& [id, sp] : sessions_) {
+    const session& s = *sp;
+    proxy_link l;
+    l.client = s.tuple;
+    l.phase = s.connecting ? proxy_phase::connecting
+              : s.awaiting_client ? proxy_phase::awaiting_client
+                                  : proxy_phase::relaying;
+    l.socks5 = opts_.socks5.has_value();
+    l.upstream_addr = l.socks5 ? opts_.socks5->addr : s.tuple.local_addr;
+    l.upstream_port = l.socks5 ? opts_.socks5->port : s.tuple.local_port;
+    l.bytes_up = s.bytes_up;
+    l.bytes_down = s.bytes_down;
+    if (s.fd >= 0) {
+      sockaddr_storage ss{};
+      socklen_t len = sizeof ss;
+      if (::getsockname(s.fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+        std::tie(l.upstream_local_addr, l.upstream_local_port) = from_sockaddr(ss);
+      }
+      tcp_info ti{};
+      socklen_t tlen = sizeof ti;
+      if (::getsockopt(s.fd, IPPROTO_TCP, TCP_INFO, &ti, &tlen) == 0) l.upstream_state = from_linux_tcp_state(ti.tcpi_state);
+    }
+    out.push_back(l);
+  }
+  return out;
 }
 
 int set_out_route(int fd, const std::string& out_interface, std::optional<std::uint32_t> out_mark) {
@@ -130,6 +204,7 @@ result<std::unique_ptr<proxy>, std::string> proxy::start(runtime::event_loop& lo
     ao.defer_syn = true;
     ao.max_pending_syns = o.backlog;
     ao.pending_syn_timeout = o.connect_timeout + std::chrono::seconds(10);
+    ao.evict_oldest_syn = true;  // under a flood, the oldest held SYN goes (proxy.hpp)
     auto l = loop.listen_any(
         o.backlog, ao, [self](conn_handle h) { self->on_accept(h); },
         [self](syn_handle sh, const four_tuple& t) { self->on_syn(sh, t); });
@@ -162,6 +237,11 @@ proxy::session* proxy::find(std::uint64_t id) {
 // A client's SYN, held: the session starts with the upstream connect; the SYN is answered
 // when it ends (upstream_ready: accept_syn; fail_upstream: refuse_syn).
 void proxy::on_syn(syn_handle sh, const four_tuple& t) {
+  // The host may have forgotten older held SYNs for this one (and this one for newer ones, if
+  // it went before we were told): their sessions end, and a forgotten SYN starts none.
+  const bool v4 = t.local_addr.is_v4();
+  reap_forgotten(v4);
+  if (!loop_.host().pending_syn(sh)) return;
   // A session still waiting on this 4-tuple is stale: the client's handshake it waited for
   // died (the host absorbs retransmissions of a SYN it holds, so this is a new attempt).
   if (auto it = pending_.find(t); it != pending_.end()) {
@@ -173,10 +253,36 @@ void proxy::on_syn(syn_handle sh, const four_tuple& t) {
   s->tuple = t;
   session& ref = *s;
   pending_.emplace(t, s->id);
+  held_[v4 ? 0 : 1].push_back(s->id);
   sessions_.emplace(s->id, std::move(s));
   ++stats_.sessions_opened;
   ++stats_.sessions_active;
+  ++stats_.syns_held;
   start_upstream(ref);
+}
+
+// Ends the sessions whose held SYN the host forgot for a newer one (evict_oldest_syn: always
+// the oldest, so they are at the front of the family's queue).
+void proxy::reap_forgotten(bool v4) {
+  std::deque<std::uint64_t>& q = held_[v4 ? 0 : 1];
+  while (!q.empty()) {
+    session* s = find(q.front());
+    if (s != nullptr && s->syn) {
+      if (loop_.host().pending_syn(*s->syn)) break;  // still held: the newer ones are too
+      q.pop_front();
+      destroy(*s, true);
+      continue;
+    }
+    q.pop_front();  // answered, or the session is gone
+  }
+  // Answered sessions queued behind a SYN held long: dropped now and then, so the queue stays
+  // bounded by the sessions that hold a SYN.
+  if (q.size() > 2 * opts_.backlog + 64) {
+    std::erase_if(q, [this](std::uint64_t id) {
+      const session* x = find(id);
+      return x == nullptr || !x->syn;
+    });
+  }
 }
 
 // A connection accepted: the client's handshake completed after accept_syn, and the relay
@@ -340,6 +446,7 @@ void proxy::upstream_ready(session& s) {
   }
   const syn_handle sh = *s.syn;
   s.syn.reset();
+  --stats_.syns_held;
   if (!loop_.accept_syn(sh)) {
     destroy(s, true);  // the held SYN is gone (expired, or no room now): the client retries
     return;
@@ -451,6 +558,7 @@ void proxy::fail_upstream(session& s, const char* why, std::string_view detail, 
   if (s.syn) {
     (void)loop_.refuse_syn(*s.syn, answer);
     s.syn.reset();
+    --stats_.syns_held;
   } else if (s.h_open) {
     (void)loop_.abort(s.h);
     s.h_open = false;
@@ -488,6 +596,7 @@ void proxy::flush_up(session& s) {
     }
     s.up.consume(static_cast<std::size_t>(n));
     stats_.bytes_up += static_cast<std::uint64_t>(n);
+    s.bytes_up += static_cast<std::uint64_t>(n);
   }
   if (s.tun_paused && !s.up.full()) {
     s.tun_paused = false;
@@ -531,6 +640,7 @@ void proxy::flush_down(session& s) {
     }
     s.down.consume(*r);
     stats_.bytes_down += *r;
+    s.bytes_down += *r;
   }
   if (s.down.empty() && s.kern_eof && !s.tun_shut) {
     // The upstream's EOF becomes the synack side's FIN.
@@ -609,6 +719,7 @@ bool proxy::maybe_done(session& s) {
 }
 
 void proxy::destroy(session& s, bool rst_upstream) {
+  if (s.syn) --stats_.syns_held;  // forgotten by the host, or replaced by a new SYN of its 4-tuple
   if (s.connect_timer != 0) loop_.cancel(s.connect_timer);
   if (auto it = pending_.find(s.tuple); it != pending_.end() && it->second == s.id) pending_.erase(it);
   if (s.fd >= 0) {

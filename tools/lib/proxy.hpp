@@ -20,12 +20,20 @@
 // refused"; an unreachable one with ICMP destination unreachable from the destination's
 // address: ENETUNREACH / REP 3 net, EHOSTUNREACH / REP 4 and timeouts (ours, ETIMEDOUT, REP 6)
 // host, EACCES / EPERM / REP 2 administratively prohibited; any other failure RST|ACK.
+// At most --backlog SYNs are held per family; beyond that the oldest is forgotten for the new
+// one (evict_oldest_syn) and its session ends, upstream socket closed: a flood of SYNs to
+// destinations that never answer cycles through the held set instead of filling it for
+// --connect-timeout, and a connection whose upstream answers sooner still gets through.
 #include <sys/socket.h>
 
+#include <array>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "socks5.hpp"
 #include "synack/runtime/event_loop.hpp"
@@ -60,6 +68,9 @@ socklen_t to_sockaddr(const ip_addr& a, std::uint16_t port, sockaddr_storage& ss
 struct proxy_stats {
   std::uint64_t sessions_opened = 0;  // client SYNs taken (held, or accepted) and given an upstream socket
   std::uint64_t sessions_active = 0;
+  // Of those, the ones whose client SYN is still held (the upstream connect or SOCKS5 handshake
+  // running): no synack connection yet, so not in stat's listing; at most --backlog per family.
+  std::uint64_t syns_held = 0;
   std::uint64_t bytes_up = 0;    // client -> upstream, written to the kernel socket
   std::uint64_t bytes_down = 0;  // upstream -> client, taken by the synack connection
   std::uint64_t failed_refused = 0;      // upstream connect: ECONNREFUSED
@@ -79,6 +90,32 @@ struct proxy_stats {
   std::optional<udp_relay_stats> udp = std::nullopt;  // the UDP relay's (udp_relay.hpp); nullopt with --no-udp
 };
 
+// Where a proxied connection is (`synack stat`'s listing): its upstream connect (or SOCKS5
+// handshake) is running, with the client's SYN held (no synack connection yet); the SYN-ACK
+// went and the client's handshake is awaited; or the relay runs.
+enum class proxy_phase : std::uint8_t { connecting, awaiting_client, relaying };
+[[nodiscard]] std::string_view to_string(proxy_phase p);
+
+// One proxied connection with both its ends, for `synack stat` (its connection listing and
+// JSON): the client side is synack's connection (`client`: local the original destination,
+// remote the client), the upstream side the proxy's kernel socket, from its local address (as
+// getsockname() tells it; unspecified before the kernel chose one) to the original destination,
+// or with --socks5 to the server.
+struct proxy_link {
+  four_tuple client{};
+  proxy_phase phase = proxy_phase::connecting;
+  ip_addr upstream_local_addr{};
+  std::uint16_t upstream_local_port = 0;
+  ip_addr upstream_addr{};
+  std::uint16_t upstream_port = 0;
+  bool socks5 = false;
+  std::optional<tcp_state> upstream_state{};  // the kernel socket's (TCP_INFO), RFC names
+  std::uint64_t bytes_up = 0;    // this connection's share of proxy_stats::bytes_up
+  std::uint64_t bytes_down = 0;  // and of bytes_down
+};
+// Linux's tcpi_state (include/net/tcp_states.h numbering) as the RFC state; nullopt if unknown.
+[[nodiscard]] std::optional<tcp_state> from_linux_tcp_state(std::uint8_t s);
+
 class proxy {
  public:
   // Opens the any-address listeners of both families. The error says what went wrong.
@@ -88,11 +125,14 @@ class proxy {
   proxy(const proxy&) = delete;
   proxy& operator=(const proxy&) = delete;
   [[nodiscard]] const proxy_stats& stats() const { return stats_; }
+  // Every session with both its ends (proxy_link), for `synack stat`.
+  [[nodiscard]] std::vector<proxy_link> links() const;
 
  private:
   struct session;
   proxy(runtime::event_loop& loop, proxy_options o);
   void on_syn(syn_handle sh, const four_tuple& t);
+  void reap_forgotten(bool v4);
   void on_accept(conn_handle h);
   void start_upstream(session& s);
   void attach(session& s, conn_handle h);
@@ -122,6 +162,9 @@ class proxy {
   std::unordered_map<std::uint64_t, std::unique_ptr<session>> sessions_;
   // Sessions whose client is not accepted yet (SYN held, or handshake awaited), by 4-tuple.
   std::unordered_map<four_tuple, std::uint64_t, four_tuple_hash> pending_;
+  // Sessions that took a held SYN, in arrival order per family (0: IPv4), to end those whose SYN
+  // the host forgot for a newer one (evict_oldest_syn).
+  std::array<std::deque<std::uint64_t>, 2> held_;
 };
 
 }  // namespace synack::tools

@@ -161,6 +161,7 @@ int run_proxy(const proxy_cli_options& o) {
     if (ux != nullptr) st.udp = ux->stats();
     return st;
   });
+  (*s)->set_proxy_links([px = p->get()] { return px->links(); });
   const std::string out = !o.out_interface.empty() ? fmt::format("interface {}", o.out_interface)
                           : o.out_mark             ? fmt::format("mark {}", *o.out_mark)
                                                    : std::string("the kernel's routes");

@@ -69,7 +69,12 @@ using any_address_filter = std::function<bool(const four_tuple&)>;
 // destination). Retransmissions of a held SYN are absorbed (one entry, one event). At most
 // `max_pending_syns` are held per listener: beyond it a SYN is dropped and counted — neither a
 // cookie nor a SYN-ACK, which would answer for a destination nobody asked yet (the client
-// retransmits, and gets its turn when room is back); memory stays bounded under a flood. A
+// retransmits, and gets its turn when room is back); memory stays bounded under a flood. With
+// `evict_oldest_syn` the oldest held SYN is forgotten instead and the new one held (counted as
+// an overflow too; the application's handle of the forgotten one goes stale, pending_syn()
+// says nullopt): a flood of SYNs whose answers never come (a proxy's connects to addresses that
+// never answer) then cycles through the set instead of filling it until they time out, so a SYN
+// whose answer comes sooner than the set turns over is still served. A
 // held SYN nobody answers within `pending_syn_timeout` is forgotten silently (counted; a later
 // retransmission is a new pending SYN). A SYN that reopens a TIME-WAIT 4-tuple is not held
 // (its ISS floor needs the TCB at once). Counters: host_counters::syn_deferred*.
@@ -80,6 +85,7 @@ struct any_address_options {
   bool defer_syn = false;
   std::size_t max_pending_syns = 1024;
   duration pending_syn_timeout = std::chrono::seconds(30);
+  bool evict_oldest_syn = false;
 };
 
 // A SYN held for the application's decision (any_address_options::defer_syn).
