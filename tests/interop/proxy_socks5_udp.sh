@@ -10,7 +10,9 @@
 # idle sessions expire and their control connections close; stopping danted closes the control
 # connections and ends the sessions at once (socks5_udp_closed), and a datagram after its
 # restart makes a new association; a server without UDP ASSOCIATE (microsocks) is counted as a
-# failed association. About 20 s.
+# failed association; a hostile relay (a python3 one written here) whose fragments, malformed
+# headers and datagrams from elsewhere are dropped and counted, its good datagram delivered.
+# About 10 s.
 . "$(dirname "$0")/lib.sh"
 interop_init "$@"
 need ss nsenter python3 danted microsocks
@@ -45,6 +47,36 @@ start_danted() {
   fail "danted does not listen: $(tail -n 5 "$WORK/danted.log" "$WORK/danted.err")"
 }
 start_danted
+# A SOCKS5 server whose relay answers each datagram with every kind of bad datagram first (a
+# fragment, RSV not zero, a truncated header, one from another UDP socket, one naming another
+# source), then the good one: its data reversed, from the destination named in the header.
+cat >"$WORK/hostile_relay.py" <<'PY'
+import socket, struct, sys
+host = sys.argv[1]
+tcp = socket.socket()
+tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+tcp.bind((host, 1082))
+tcp.listen(4)
+relay = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+relay.bind((host, 0))
+other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+other.bind((host, 0))
+conn, _ = tcp.accept()
+conn.recv(3)                       # VER NMETHODS METHOD
+conn.sendall(b"\5\0")
+conn.recv(10)                      # UDP ASSOCIATE, ATYP 1
+conn.sendall(b"\5\0\0\1" + socket.inet_aton(host) + struct.pack("!H", relay.getsockname()[1]))
+while True:
+    msg, peer = relay.recvfrom(65535)
+    head, data = msg[:10], msg[10:]
+    relay.sendto(b"\0\0\1" + head[3:] + data, peer)                        # FRAG 1
+    relay.sendto(b"\0\1\0" + head[3:] + data, peer)                        # RSV not zero
+    relay.sendto(head[:7], peer)                                             # truncated
+    other.sendto(head + data, peer)                                          # not from the relay
+    relay.sendto(head[:4] + socket.inet_aton("192.0.2.99") + head[8:] + data, peer)  # another source
+    relay.sendto(head + data[::-1], peer)
+PY
+bg_inet hostile timeout 300 "$PY" "$WORK/hostile_relay.py" "$SERVER"
 # microsocks answers UDP ASSOCIATE with a failure (or a close): no association.
 bg_inet microsocks timeout 300 microsocks -i "$SERVER" -p 1081 >/dev/null 2>"$WORK/microsocks.err"
 
@@ -125,7 +157,27 @@ if [ $HAVE6 -eq 1 ]; then
   stop_proxy
 fi
 
-# 4. A server without UDP ASSOCIATE: the association fails, counted; the datagram is dropped.
+# 4. A hostile relay: only its good datagram reaches the client; the others are counted.
+start_socks_proxy proxy-hostile --socks5 "$SERVER:1082"
+got=$(timeout 10 nsenter -t "$CLIENT_NS" -n "$PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.sendto(b"synack", (sys.argv[1], 7007))
+print(s.recvfrom(100)[0].decode())
+s.settimeout(0.5)
+try:
+    print("and more:", s.recvfrom(100)[0])
+except socket.timeout:
+    pass' "$SERVER") || fail "no datagram back through the hostile relay: $(tail -n 3 "$PROXY_ERR")"
+[ "$got" = "kcanys" ] || fail "through the hostile relay came '$got', want only 'kcanys'"
+[ "$(socks5_udp dropped_frag)" -eq 1 ] && [ "$(socks5_udp malformed)" -eq 2 ] && [ "$(socks5_udp foreign)" -eq 2 ] ||
+  fail "hostile relay counters: $(synack_stat | grep socks5_udp_)"
+[ "$(udp_counter datagrams_down)" -eq 1 ] || fail "datagrams_down $(udp_counter datagrams_down), want 1"
+echo "ok: a hostile relay: only its good datagram delivered;$(synack_stat | grep -o ' socks5_udp_dropped.*')"
+stop_proxy
+
+# 5. A server without UDP ASSOCIATE: the association fails, counted; the datagram is dropped.
 start_socks_proxy proxy-nope --socks5 "$SERVER:1081"
 client silent "$SERVER" 7007 || fail "an answer without an association"
 wait_for 5 failed_counted || fail "socks5_udp_failed $(socks5_udp failed), want >= 1"
