@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential g++ clang libclang-rt-14-dev cmake ninja-build pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev libcli11-dev libfmt-dev
-  liblwip-dev liburing-dev jq python3 tshark socat curl wget netcat-openbsd microsocks redsocks iptables hping3 iproute2 iputils-ping
+  liblwip-dev liburing-dev jq python3 tshark socat curl wget netcat-openbsd microsocks dante-server redsocks iptables hping3 iproute2 iputils-ping
   ethtool util-linux bison flex tcpdump chromium
 )
 

@@ -241,8 +241,9 @@ program& inject(program& p, std::uint8_t side, seq_sel s, ack_sel a, std::uint8_
   return p.add(op::inject, {side, 0, static_cast<std::uint8_t>(s), static_cast<std::uint8_t>(a), flags, 3, len, 0});
 }
 
-// socks5_fuzz: byte 0 picks the client (bit 0: credentials, bit 1: IPv6 destination), the rest
-// is the server's side of a handshake (socks5_check.hpp).
+// socks5_fuzz: byte 0 picks the client (bit 0: credentials, bit 1: IPv6 destination, bit 2:
+// UDP ASSOCIATE), the rest is the server's side of a handshake or a relay's datagram
+// (socks5_check.hpp).
 std::vector<seed> socks5_seeds() {
   const auto make = [](std::string name, std::initializer_list<std::uint8_t> b) {
     seed s{std::move(name), {}};
@@ -257,6 +258,11 @@ std::vector<seed> socks5_seeds() {
       make("rep_refused", {0, 5, 0, 5, 5, 0, 1, 0, 0, 0, 0, 0, 0}),
       make("auth_rejected", {1, 5, 2, 1, 1}),
       make("no_acceptable_method", {1, 5, 0xFF}),
+      make("udp_associate_relay_any", {4, 5, 0, 5, 0, 0, 1, 0, 0, 0, 0, 0x9C, 0x40}),
+      make("udp_header_ipv4_dns", {0, 0, 0, 0, 1, 192, 0, 2, 53, 0, 53, 0x12, 0x34, 0x81, 0x80}),
+      make("udp_header_ipv6_fragment", {0, 0, 0, 1, 4, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                        1, 0x1B, 0x5F, 'x'}),
+      make("udp_header_domain", {0, 0, 0, 0, 3, 4, 'h', 'o', 's', 't', 0, 7, 'e', 'c', 'h', 'o'}),
   };
 }
 

@@ -1,6 +1,8 @@
 // socks5_fuzz (socks5_check.hpp).
 #include "socks5_check.hpp"
 
+#include <algorithm>
+#include <array>
 #include <string>
 
 #include "socks5.hpp"
@@ -39,8 +41,24 @@ failure check_parser(const char* name, s5::parsed<Message> (*parse)(bytes), byte
 s5::client make_client(std::uint8_t config) {
   const ip_addr dst = (config & 2) != 0 ? ip_addr{ipv6_addr::from_groups({0x2001, 0xdb8, 0, 0, 0, 0, 0, 1})}
                                         : ip_addr{ipv4_addr::from_octets(192, 0, 2, 1)};
-  if ((config & 1) != 0) return s5::client(dst, 80, s5::credentials{"user", "pass"});
-  return s5::client(dst, 80);
+  const std::uint8_t cmd = (config & 4) != 0 ? s5::cmd_udp_associate : s5::cmd_connect;
+  if ((config & 1) != 0) return s5::client(dst, 80, s5::credentials{"user", "pass"}, cmd);
+  return s5::client(dst, 80, std::nullopt, cmd);
+}
+
+// The §7 header: a whole one with an IP address and FRAG 0 is what emit_udp_header writes.
+failure check_udp_header(bytes in) {
+  if (auto f = check_parser("udp header", s5::parse_udp_header, in)) return f;
+  const auto p = s5::parse_udp_header(in);
+  if (p.status != s5::parse_status::done || p.message.frag != 0 || !p.message.dst.addr) return std::nullopt;
+  std::array<std::byte, s5::udp_header_max_emit> out{};
+  const std::size_t n = s5::emit_udp_header(*p.message.dst.addr, p.message.dst.port, out);
+  const bool same = n == p.length && n == s5::udp_header_len(*p.message.dst.addr) &&
+                    std::equal(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n), in.begin());
+  if (!same) {
+    return std::string("udp header: emit(parse(h)) != h");
+  }
+  return std::nullopt;
 }
 
 struct run {
@@ -74,6 +92,9 @@ failure drive(std::uint8_t config, bytes in, std::size_t piece, run& out) {
   if (c.current() == s5::client::state::connected) {
     const auto& r = c.reply();
     out.outcome = (r.bnd_addr ? r.bnd_addr->to_string() : r.bnd_domain) + ":" + std::to_string(r.bnd_port);
+    if (const auto relay = s5::udp_relay_of(r, ip_addr{ipv4_addr::from_octets(192, 0, 2, 9)})) {
+      out.outcome += " relay " + relay->addr.with_port(relay->port);
+    }
   } else if (c.current() == s5::client::state::failed) {
     out.outcome = std::string(to_string(c.failure())) + " " + std::to_string(c.failure_rep());
   }
@@ -88,6 +109,7 @@ failure check_socks5(bytes input) {
   if (auto f = check_parser("method selection", s5::parse_method_selection, server)) return f;
   if (auto f = check_parser("auth status", s5::parse_auth_status, server)) return f;
   if (auto f = check_parser("connect reply", s5::parse_connect_reply, server)) return f;
+  if (auto f = check_udp_header(server)) return f;
   const auto config = std::to_integer<std::uint8_t>(input[0]);
   run whole{};
   run bytewise{};

@@ -78,14 +78,17 @@ start_serve() {
 # Stops serve (SIGTERM: it flushes its capture and removes its control socket).
 # Waits (up to 5 s) until the TUN device is gone, so the next serve can take the same name
 # (TUNSETIFF on a name whose device still exists fails with EBUSY).
-stop_serve() {
-  kill "$SERVE_PID" 2>/dev/null || true
-  wait "$SERVE_PID" 2>/dev/null || true
+stop_serve() { stop_tun_owner "$SERVE_PID" "synack serve"; }
+# stop_tun_owner PID NAME: SIGTERM to the synack process that owns $TUN, then waits (up to 5 s)
+# until the device is gone.
+stop_tun_owner() {
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
   for _ in $(seq 100); do
     ip link show "$TUN" >/dev/null 2>&1 || return 0
     sleep 0.05
   done
-  fail "$TUN still exists 5 s after synack serve exited"
+  fail "$TUN still exists 5 s after $2 exited"
 }
 
 # A TUN interface owned by the kernel side, for tests where synack connects out.
@@ -116,7 +119,7 @@ wait_listen() {
   fail "nothing listens on port $1"
 }
 
-# ---- `synack proxy` tests (proxy.sh, proxy_socks5.sh, proxy_udp.sh, proxy_load.sh) --------------
+# ---- `synack proxy` tests (proxy*.sh) ----------------------------------------------------------
 
 # A namespace of its own that dies with its `sleep`; sets NS_PID.
 new_ns() {
@@ -221,6 +224,23 @@ sessions_drained() {
   fail "sessions left active: $(synack_stat | grep -A1 Proxy:)"
 }
 
+stop_proxy() { stop_tun_owner "$PROXY_PID" "synack proxy"; }
+# start_socks_proxy NAME ARGS...: synack proxy (start_proxy) with stderr in $WORK/NAME.err
+# (PROXY_ERR), the addresses in ADDRS, control socket $CTL, its own sockets leaving through o0,
+# and the client's traffic routed into its TUN device (the rule once, the routes at each start:
+# they go with the device when it stops).
+start_socks_proxy() {
+  PROXY_ERR=$WORK/$1.err
+  shift
+  start_proxy "$PROXY_ERR" "${ADDRS[@]}" --out-interface o0 --ctl "$CTL" -v "$@"
+  if [ -z "${ROUTED:-}" ]; then
+    route_client_into_tun
+    ROUTED=1
+  else
+    route_tun_table
+  fi
+}
+
 # Everything the client namespace sends (through r0) goes into the TUN device (table 100).
 route_client_into_tun() {
   sysctl -qw net.ipv4.ip_forward=1
@@ -245,3 +265,157 @@ route_tun_table() {
 # "udp" object's; udp_counter reads that object).
 proxy_counter() { synack_stat --json | grep -o "\"$1\":[0-9]*" | head -1 | cut -d: -f2; }
 udp_counter() { synack_stat --json | grep -o '"udp":{[^}]*}' | grep -o "\"$1\":[0-9]*" | cut -d: -f2; }
+
+# UDP peers for the proxy's UDP tests (proxy_udp.sh, proxy_socks5_udp.sh): in the internet
+# namespace a DNS server (a python3 stdlib one written here: A records for one name) and a UDP
+# echo server on $SERVER (and $SERVER6), listening when this returns; `client MODE ...` runs
+# the client side in the client namespace. Sets PY and SERVERS.
+udp_peers() {
+  local srv tag port
+  # The interpreter itself, not a version manager's shim (which costs a start-up per call).
+  PY=$(python3 -c 'import sys; print(sys.executable)')
+
+  # The DNS server: answers A queries for proxy.synack.test with 192.0.2.53, NXDOMAIN otherwise.
+  cat >"$WORK/dns_server.py" <<'PY'
+import socket, struct, sys
+NAME, ANSWER = "proxy.synack.test", bytes([192, 0, 2, 53])
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 53))
+def qname(msg):
+    labels, i = [], 12
+    while msg[i]:
+        labels.append(msg[i + 1:i + 1 + msg[i]].decode())
+        i += 1 + msg[i]
+    return ".".join(labels), i + 1
+while True:
+    msg, peer = s.recvfrom(512)
+    if len(msg) < 17:
+        continue
+    qid, = struct.unpack("!H", msg[:2])
+    name, end = qname(msg)
+    qtype, = struct.unpack("!H", msg[end:end + 2])
+    question = msg[12:end + 4]
+    found = name.lower() == NAME
+    answers = b""
+    if found and qtype == 1:  # A, class IN, TTL 60, the name as a pointer to the question
+        answers = struct.pack("!HHHIH", 0xC00C, 1, 1, 60, 4) + ANSWER
+    flags = 0x8180 if found else 0x8183  # response, recursion desired + available; rcode 3 NXDOMAIN
+    header = struct.pack("!HHHHHH", qid, flags, 1, 1 if answers else 0, 0, 0)
+    s.sendto(header + question + answers, peer)
+PY
+  # The echo server: every datagram back to its sender.
+  cat >"$WORK/echo_server.py" <<'PY'
+import socket, sys
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 7007))
+while True:
+    msg, peer = s.recvfrom(65535)
+    s.sendto(msg, peer)
+PY
+  # The client's side. `dns SERVER NAME` prints the A records (or NXDOMAIN); `echo SERVER N`
+  # sends N datagrams of random sizes up to 1400 bytes one by one and checks each comes back
+  # whole; `clients SERVER N` sends one datagram from each of N sockets (N sessions);
+  # `silent SERVER PORT` sends twice and expects no answer; `refused SERVER PORT` expects
+  # ECONNREFUSED on a connected socket (an ICMP port unreachable came back).
+  cat >"$WORK/client.py" <<'PY'
+import os, random, socket, struct, sys
+mode, server = sys.argv[1], sys.argv[2]
+fam = socket.AF_INET6 if ":" in server else socket.AF_INET
+def sock():
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    return s
+if mode == "dns":
+    s = sock()
+    qid = random.randrange(65536)
+    q = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    q += b"".join(bytes([len(l)]) + l.encode() for l in sys.argv[3].split(".")) + b"\0"
+    q += struct.pack("!HH", 1, 1)
+    s.sendto(q, (server, 53))
+    r, peer = s.recvfrom(512)
+    assert peer[0] == server and peer[1] == 53, peer
+    rid, flags, _, an = struct.unpack("!HHHH", r[:8])
+    assert rid == qid, "wrong id"
+    if flags & 0xF == 3:
+        print("NXDOMAIN")
+        sys.exit(0)
+    i = len(q)
+    for _ in range(an):
+        _, rtype, _, _, rdlen = struct.unpack("!HHHIH", r[i:i + 12])
+        if rtype == 1:
+            print(socket.inet_ntoa(r[i + 12:i + 12 + rdlen]))
+        i += 12 + rdlen
+elif mode == "echo":
+    s = sock()
+    n = int(sys.argv[3])
+    for k in range(n):
+        size = 1400 if k == 0 else 1 if k == 1 else random.randint(1, 1400)
+        msg = os.urandom(size)
+        s.sendto(msg, (server, 7007))
+        r, peer = s.recvfrom(65535)
+        assert r == msg, f"datagram {k}: {len(r)} bytes back, {size} sent (or different bytes)"
+        assert peer[0] == server and peer[1] == 7007, peer
+    print(f"{n} datagrams echoed intact")
+elif mode == "clients":
+    for k in range(int(sys.argv[3])):
+        s = sock()
+        s.sendto(b"client %d" % k, (server, 7007))
+        assert s.recvfrom(100)[0] == b"client %d" % k
+        s.close()
+elif mode == "refused":
+    s = sock()
+    s.connect((server, int(sys.argv[3])))
+    s.send(b"anyone?")
+    try:
+        s.recv(100)
+        sys.exit("an answer from a closed port")
+    except ConnectionRefusedError:
+        print("ECONNREFUSED")
+    except socket.timeout:
+        sys.exit("no port unreachable came back")
+elif mode == "silent":
+    s = sock()
+    s.settimeout(0.5)
+    for _ in range(2):
+        s.sendto(b"anyone?", (server, int(sys.argv[3])))
+        try:
+            s.recvfrom(100)
+            sys.exit("an answer from a closed port")
+        except (socket.timeout, ConnectionRefusedError):
+            pass
+PY
+  client() { timeout 30 nsenter -t "$CLIENT_NS" -n "$PY" "$WORK/client.py" "$@"; }
+
+  SERVERS=("$SERVER")
+  [ $HAVE6 -eq 1 ] && SERVERS+=("$SERVER6")
+  for srv in "${SERVERS[@]}"; do
+    tag=$(echo "$srv" | tr -c '0-9a-z\n' _)
+    bg_inet "dns$tag" timeout 300 "$PY" "$WORK/dns_server.py" "$srv"
+    bg_inet "echo$tag" timeout 300 "$PY" "$WORK/echo_server.py" "$srv"
+  done
+  for port in 53 7007; do
+    for _ in $(seq 200); do
+      [ "$(in_inet ss -Hlun "sport = :$port" | wc -l)" -ge ${#SERVERS[@]} ] && break
+      sleep 0.05
+    done
+    [ "$(in_inet ss -Hlun "sport = :$port" | wc -l)" -ge ${#SERVERS[@]} ] || fail "no UDP server on port $port"
+  done
+}
+# dns_and_echo WHAT: through the proxy to every address in SERVERS, a DNS query answered
+# (192.0.2.53), one answered NXDOMAIN, and 100 datagrams of 1..1400 bytes echoed intact.
+dns_and_echo() {
+  local srv got t0
+  for srv in "${SERVERS[@]}"; do
+    got=$(client dns "$srv" proxy.synack.test) || fail "DNS query to $srv through the proxy ($1): $got"
+    [ "$got" = "192.0.2.53" ] || fail "DNS answer from $srv ($1): '$got', want 192.0.2.53"
+    echo "ok: DNS A proxy.synack.test via $srv through synack proxy ($1): $got"
+    got=$(client dns "$srv" other.synack.test) || fail "DNS query (NXDOMAIN) to $srv through the proxy ($1)"
+    [ "$got" = "NXDOMAIN" ] || fail "DNS answer for another name from $srv ($1): '$got', want NXDOMAIN"
+    echo "ok: DNS other.synack.test via $srv ($1): NXDOMAIN"
+    t0=$(now_ms)
+    got=$(client echo "$srv" 100) || fail "UDP echo via $srv through the proxy ($1): $got"
+    echo "ok: UDP echo via $srv ($1): $got in $(($(now_ms) - t0)) ms"
+  done
+}

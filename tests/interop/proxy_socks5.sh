@@ -40,29 +40,6 @@ inet_listening 8080 7003 1080 1081 1082 1083
 CTL=$WORK/proxy.sock
 ADDRS=(--addr "$SYN_ADDR/24")
 [ $HAVE6 -eq 1 ] && ADDRS+=(--addr fd00:77::2/64)
-# start_socks_proxy NAME ARGS...: synack proxy (lib.sh's start_proxy) with its own sockets
-# leaving through o0, and the client's traffic routed into its TUN device (the rule once, the
-# routes at each start: they go with the device when it stops).
-start_socks_proxy() {
-  PROXY_ERR=$WORK/$1.err
-  shift
-  start_proxy "$PROXY_ERR" "${ADDRS[@]}" --out-interface o0 --ctl "$CTL" -v "$@"
-  if [ -z "${ROUTED:-}" ]; then
-    route_client_into_tun
-    ROUTED=1
-  else
-    route_tun_table
-  fi
-}
-stop_proxy() {
-  kill "$PROXY_PID"
-  wait "$PROXY_PID" 2>/dev/null || true
-  for _ in $(seq 100); do
-    ip link show "$TUN" >/dev/null 2>&1 || return 0
-    sleep 0.05
-  done
-  fail "$TUN still exists 5 s after synack proxy exited"
-}
 fetch() {  # fetch FILE WHAT [curl options]: a byte-exact download through the proxy
   local f=$1 what=$2 t0
   shift 2

@@ -8,33 +8,12 @@
 #include <set>
 #include <vector>
 
+#include "tools/socks5_test_util.hpp"
+
 namespace synack::tools::socks5 {
 namespace {
 
-using B = std::vector<std::uint8_t>;
-
-std::vector<std::byte> raw(const B& b) {
-  std::vector<std::byte> r;
-  for (const std::uint8_t v : b) r.push_back(std::byte{v});
-  return r;
-}
-B out_of(const client& c) {
-  B r;
-  for (const std::byte v : c.output()) r.push_back(std::to_integer<std::uint8_t>(v));
-  return r;
-}
-// Sends the whole output (state write -> read).
-B take_output(client& c) {
-  EXPECT_EQ(c.current(), client::state::write);
-  B r = out_of(c);
-  c.on_output_sent(r.size());
-  return r;
-}
-// Feeds all of `reply` at once; returns how many bytes the client took.
-std::size_t feed(client& c, const B& reply) {
-  const auto r = raw(reply);
-  return c.on_input(r);
-}
+using namespace test;  // NOLINT: the helpers of socks5_test_util.hpp
 
 const ip_addr v4 = ipv4_addr::from_octets(198, 51, 100, 10);
 const ip_addr v6 = ipv6_addr::from_groups({0x2001, 0xdb8, 0x100, 0, 0, 0, 0, 0x10});
@@ -149,19 +128,9 @@ TEST(socks5, a_method_not_offered_is_malformed) {
 }
 
 TEST(socks5, every_rep_code_maps_to_its_reason) {
-  const std::pair<std::uint8_t, error> codes[] = {
-      {0x01, error::general_failure},       {0x02, error::not_allowed},
-      {0x03, error::network_unreachable},   {0x04, error::host_unreachable},
-      {0x05, error::connection_refused},    {0x06, error::ttl_expired},
-      {0x07, error::command_not_supported}, {0x08, error::address_type_not_supported},
-  };
-  for (const auto& code : codes) {
+  for (const auto& code : rep_codes) {
     client c = at_connect_reply();
-    const B reply = {5, code.first, 0, 1, 0, 0, 0, 0, 0, 0};
-    EXPECT_EQ(feed(c, reply), reply.size());
-    ASSERT_EQ(c.current(), client::state::failed) << int{code.first};
-    EXPECT_EQ(c.failure(), code.second) << int{code.first};
-    EXPECT_EQ(c.failure_rep(), code.first);
+    expect_rep_failure(c, code.first, code.second);
     EXPECT_EQ(error_from_rep(code.first), code.second);
   }
   // Unassigned codes are not a reason of RFC 1928: the reply is malformed.

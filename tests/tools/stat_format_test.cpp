@@ -168,8 +168,8 @@ TEST(stat_format, proxy_counters_in_text_and_json) {
   EXPECT_EQ(format_stat(f.h, instant{}, stat_request{}, "test", &io).find("Proxy:"), std::string::npos);
 }
 
-// --socks5: its counters on a line of their own after "Proxy:" and in the "proxy" object (where
-// the keys are always present, "socks5":false in direct mode).
+// --socks5: its counters on lines of their own after "Proxy:" (CONNECT, then UDP ASSOCIATE) and
+// in the "proxy" object (where the keys are always present, "socks5":false in direct mode).
 TEST(stat_format, proxy_socks5_counters) {
   flooded_host f;
   io_report io;
@@ -180,20 +180,30 @@ TEST(stat_format, proxy_socks5_counters) {
   req.json = true;
   EXPECT_NE(format_stat(f.h, instant{}, req, "test", &io)
                 .find(",\"socks5\":false,\"socks5_connected\":0,\"socks5_auth_failed\":0,\"socks5_rejected\":0,"
-                      "\"socks5_malformed\":0,\"udp\":null}"),
+                      "\"socks5_malformed\":0,\"socks5_udp_associations\":0,\"socks5_udp_failed\":0,"
+                      "\"socks5_udp_closed\":0,\"socks5_udp_dropped_frag\":0,\"socks5_udp_malformed\":0,"
+                      "\"socks5_udp_foreign\":0,\"udp\":null}"),
             std::string::npos);
-  io.proxy = proxy_stats{.socks5 = true, .socks5_connected = 4, .socks5_auth_failed = 2, .socks5_rejected = 1,
-                         .socks5_malformed = 3};
+  io.proxy = proxy_stats{.socks5 = true,
+                         .socks5_connected = 4,
+                         .socks5_auth_failed = 2,
+                         .socks5_rejected = 1,
+                         .socks5_malformed = 3,
+                         .socks5_udp = {.associations = 6, .failed = 1, .closed = 2, .dropped_frag = 3, .malformed = 4,
+                                        .foreign = 5}};
   req.json = false;
   const std::string t = format_stat(f.h, instant{}, req, "test", &io);
   EXPECT_NE(t.find(" resets_upstream 0\n       socks5_connected 4 socks5_auth_failed 2 socks5_rejected 1 "
-                   "socks5_malformed 3\n"),
+                   "socks5_malformed 3\n       socks5_udp_associations 6 socks5_udp_failed 1 socks5_udp_closed 2 "
+                   "socks5_udp_dropped_frag 3 socks5_udp_malformed 4 socks5_udp_foreign 5\n"),
             std::string::npos)
       << t;
   req.json = true;
   const std::string j = format_stat(f.h, instant{}, req, "test", &io);
   EXPECT_NE(j.find("\"resets_upstream\":0,\"socks5\":true,\"socks5_connected\":4,\"socks5_auth_failed\":2,"
-                   "\"socks5_rejected\":1,\"socks5_malformed\":3,\"udp\":null}"),
+                   "\"socks5_rejected\":1,\"socks5_malformed\":3,\"socks5_udp_associations\":6,"
+                   "\"socks5_udp_failed\":1,\"socks5_udp_closed\":2,\"socks5_udp_dropped_frag\":3,"
+                   "\"socks5_udp_malformed\":4,\"socks5_udp_foreign\":5,\"udp\":null}"),
             std::string::npos)
       << j;
 }
@@ -216,7 +226,7 @@ TEST(stat_format, proxy_udp_counters_in_text_and_json) {
       << t;
   req.json = true;
   const std::string j = format_stat(f.h, instant{}, req, "test", &io);
-  EXPECT_NE(j.find("\"socks5_malformed\":0,\"udp\":{\"sessions_opened\":5,\"sessions_active\":2,"
+  EXPECT_NE(j.find("\"socks5_udp_foreign\":0,\"udp\":{\"sessions_opened\":5,\"sessions_active\":2,"
                    "\"sessions_expired\":2,\"sessions_evicted\":1,\"datagrams_up\":10,\"bytes_up\":400,"
                    "\"datagrams_down\":9,\"bytes_down\":900,\"upstream_errors\":1,\"unreachable_sent\":1,"
                    "\"dropped\":0}}"),

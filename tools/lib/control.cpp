@@ -187,7 +187,12 @@ void append_proxy_json(std::string& out, const io_report* io) {
       ",\"socks5\":{},\"socks5_connected\":{},\"socks5_auth_failed\":{},\"socks5_rejected\":{},"
       "\"socks5_malformed\":{}",
       p.socks5, p.socks5_connected, p.socks5_auth_failed, p.socks5_rejected, p.socks5_malformed);
-  // The UDP relay's counters go inside "proxy" (null with --no-udp or --socks5).
+  const socks5_udp_stats& a = p.socks5_udp;
+  out += fmt::format(
+      ",\"socks5_udp_associations\":{},\"socks5_udp_failed\":{},\"socks5_udp_closed\":{},"
+      "\"socks5_udp_dropped_frag\":{},\"socks5_udp_malformed\":{},\"socks5_udp_foreign\":{}",
+      a.associations, a.failed, a.closed, a.dropped_frag, a.malformed, a.foreign);
+  // The UDP relay's counters go inside "proxy" (null with --no-udp).
   if (!p.udp) {
     out += ",\"udp\":null}";
     return;
@@ -222,6 +227,11 @@ void append_io_text(std::string& out, const io_report& io) {
     if (p.socks5) {
       out += fmt::format("       socks5_connected {} socks5_auth_failed {} socks5_rejected {} socks5_malformed {}\n",
                          p.socks5_connected, p.socks5_auth_failed, p.socks5_rejected, p.socks5_malformed);
+      const socks5_udp_stats& a = p.socks5_udp;
+      out += fmt::format(
+          "       socks5_udp_associations {} socks5_udp_failed {} socks5_udp_closed {} socks5_udp_dropped_frag {} "
+          "socks5_udp_malformed {} socks5_udp_foreign {}\n",
+          a.associations, a.failed, a.closed, a.dropped_frag, a.malformed, a.foreign);
     }
     if (p.udp) {
       const udp_relay_stats& u = *p.udp;

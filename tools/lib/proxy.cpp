@@ -109,24 +109,58 @@ socklen_t to_sockaddr(const ip_addr& a, std::uint16_t port, sockaddr_storage& ss
   return sizeof(sockaddr_in6);
 }
 
-namespace {
-
-// A kernel socket address as an address and port (unspecified and 0 for another family).
-std::pair<ip_addr, std::uint16_t> from_sockaddr(const sockaddr_storage& ss) {
+std::optional<socks5::endpoint> from_sockaddr(const sockaddr_storage& ss) {
   if (ss.ss_family == AF_INET) {
     const auto* s4 = reinterpret_cast<const sockaddr_in*>(&ss);
-    return {ipv4_addr{ntohl(s4->sin_addr.s_addr)}, ntohs(s4->sin_port)};
+    return socks5::endpoint{ipv4_addr{ntohl(s4->sin_addr.s_addr)}, ntohs(s4->sin_port)};
   }
   if (ss.ss_family == AF_INET6) {
     const auto* s6 = reinterpret_cast<const sockaddr_in6*>(&ss);
     ipv6_addr a;
     std::memcpy(a.octets.data(), &s6->sin6_addr, 16);
-    return {ip_addr{a}.unmapped(), ntohs(s6->sin6_port)};
+    return socks5::endpoint{a, ntohs(s6->sin6_port)};
   }
-  return {ip_addr{}, 0};
+  return std::nullopt;
 }
 
-}  // namespace
+int connect_status(int fd) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
+  if (err != 0) return err;
+  sockaddr_storage peer;
+  socklen_t plen = sizeof peer;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen) < 0) return EINPROGRESS;
+  return 0;
+}
+
+int run_socks5_handshake(int fd, socks5::client& c) {
+  for (;;) {
+    if (c.current() == socks5::client::state::write) {
+      const bytes out = c.output();
+      const ssize_t n = ::send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno;
+      }
+      c.on_output_sent(static_cast<std::size_t>(n));
+    } else if (c.current() == socks5::client::state::read) {
+      std::array<std::byte, 512> buf;  // a reply is at most 262 bytes (RFC 1928 §6)
+      const ssize_t n = ::recv(fd, buf.data(), std::min(buf.size(), c.input_wanted()), MSG_DONTWAIT);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno;
+      }
+      if (n == 0) {
+        c.on_eof();
+      } else {
+        (void)c.on_input(bytes{buf}.first(static_cast<std::size_t>(n)));
+      }
+    } else {
+      return 0;  // connected or failed
+    }
+  }
+}
 
 std::string_view to_string(proxy_phase p) {
   switch (p) {
@@ -167,7 +201,10 @@ std::vector<proxy_link> proxy::links() const {
       sockaddr_storage ss{};
       socklen_t len = sizeof ss;
       if (::getsockname(s.fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
-        std::tie(l.upstream_local_addr, l.upstream_local_port) = from_sockaddr(ss);
+        if (const auto e = from_sockaddr(ss)) {
+          l.upstream_local_addr = e->addr.unmapped();
+          l.upstream_local_port = e->port;
+        }
       }
       tcp_info ti{};
       socklen_t tlen = sizeof ti;
@@ -402,16 +439,12 @@ void proxy::on_fd(std::uint64_t id, std::uint32_t events) {
 }
 
 void proxy::finish_connect(session& s) {
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (::getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+  const int err = connect_status(s.fd);
+  if (err == EINPROGRESS) return;  // still connecting
   if (err != 0) {
     fail_connect(s, err);
     return;
   }
-  sockaddr_storage peer;
-  socklen_t plen = sizeof peer;
-  if (::getpeername(s.fd, reinterpret_cast<sockaddr*>(&peer), &plen) < 0) return;  // still connecting
   if (opts_.socks5) {
     // Connected to the SOCKS5 server: the handshake runs before the relay (connect timer on).
     s.socks.emplace(s.tuple.local_addr, s.tuple.local_port, opts_.socks5->auth);
@@ -481,40 +514,14 @@ void proxy::fail_connect(session& s, int err) {
 // The SOCKS5 handshake (socks5.hpp) over the connected socket: write what the client has,
 // read no more than the reply it waits for (what follows is the relay's), until it is done.
 void proxy::run_socks5(session& s) {
-  socks5::client& c = *s.socks;
-  for (;;) {
-    switch (c.current()) {
-      case socks5::client::state::write: {
-        const bytes out = c.output();
-        const ssize_t n = ::send(s.fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          if (errno == EAGAIN || errno == EWOULDBLOCK) return update_interest(s);
-          return fail_connect(s, errno);
-        }
-        c.on_output_sent(static_cast<std::size_t>(n));
-        break;
-      }
-      case socks5::client::state::read: {
-        std::array<std::byte, 512> buf;  // a reply is at most 262 bytes (RFC 1928 §6)
-        const ssize_t n = ::recv(s.fd, buf.data(), std::min(buf.size(), c.input_wanted()), MSG_DONTWAIT);
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          if (errno == EAGAIN || errno == EWOULDBLOCK) return update_interest(s);
-          return fail_connect(s, errno);
-        }
-        if (n == 0) {
-          c.on_eof();
-        } else {
-          (void)c.on_input(bytes{buf}.first(static_cast<std::size_t>(n)));
-        }
-        break;
-      }
-      case socks5::client::state::connected:
-        ++stats_.socks5_connected;
-        return upstream_ready(s);
-      case socks5::client::state::failed: return fail_socks5(s);
-    }
+  if (const int err = run_socks5_handshake(s.fd, *s.socks); err != 0) return fail_connect(s, err);
+  switch (s.socks->current()) {
+    case socks5::client::state::write:
+    case socks5::client::state::read: return update_interest(s);
+    case socks5::client::state::connected:
+      ++stats_.socks5_connected;
+      return upstream_ready(s);
+    case socks5::client::state::failed: return fail_socks5(s);
   }
 }
 

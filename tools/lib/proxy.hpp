@@ -3,7 +3,8 @@
 // host's any-address listener (host::listen_any) and joined to a non-blocking kernel socket
 // connected to the connection's original destination, both watched by the runtime's event loop.
 // With --socks5 the kernel socket connects to a SOCKS5 server instead and asks it (socks5.hpp)
-// to CONNECT to the original destination; once the server has, the relay is the same.
+// to CONNECT to the original destination; once the server has, the relay is the same. (UDP:
+// udp_relay.hpp, directly or through the server's UDP ASSOCIATE.)
 //
 // The relay per connection: one bounded buffer per direction (a full buffer stops reading the
 // side that fills it, so a slow side slows the other: backpressure end to end); the TUN side's
@@ -42,11 +43,7 @@
 namespace synack::tools {
 
 // The SOCKS5 server of --socks5, and the RFC 1929 credentials for it.
-struct socks5_upstream {
-  ip_addr addr;
-  std::uint16_t port = 1080;
-  std::optional<socks5::credentials> auth;
-};
+using socks5_upstream = socks5::server;
 
 struct proxy_options {
   std::optional<socks5_upstream> socks5;  // nothing: direct mode
@@ -63,6 +60,15 @@ struct proxy_options {
 [[nodiscard]] int set_out_route(int fd, const std::string& out_interface, std::optional<std::uint32_t> out_mark);
 // `a`:`port` as a kernel socket address in `ss` (AF_INET or AF_INET6); returns its length.
 socklen_t to_sockaddr(const ip_addr& a, std::uint16_t port, sockaddr_storage& ss);
+// The address and port of an AF_INET or AF_INET6 socket address (nothing for another family).
+[[nodiscard]] std::optional<socks5::endpoint> from_sockaddr(const sockaddr_storage& ss);
+// A non-blocking connect's outcome on `fd`: 0 connected, EINPROGRESS not yet, or its errno.
+[[nodiscard]] int connect_status(int fd);
+// Runs a SOCKS5 handshake (socks5.hpp) over the connected non-blocking socket `fd` as far as it
+// goes without waiting: writes what `c` has to send, reads no more than the reply it waits for
+// (what follows is the caller's). 0 once `c` waits (write: for room; read: for bytes) or has
+// ended (connected, failed); else the errno of a failed send or recv.
+[[nodiscard]] int run_socks5_handshake(int fd, socks5::client& c);
 
 // Counters for `synack stat` ("Proxy:" line, "proxy" JSON object).
 struct proxy_stats {
@@ -87,6 +93,7 @@ struct proxy_stats {
   std::uint64_t socks5_auth_failed = 0;  // credentials rejected, or no acceptable method
   std::uint64_t socks5_rejected = 0;     // CONNECT replies with a failure REP code
   std::uint64_t socks5_malformed = 0;    // a malformed reply, or the server closed mid-handshake
+  socks5_udp_stats socks5_udp{};         // the UDP relay's associations (udp_relay.hpp)
   std::optional<udp_relay_stats> udp = std::nullopt;  // the UDP relay's (udp_relay.hpp); nullopt with --no-udp
 };
 

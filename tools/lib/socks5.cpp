@@ -73,43 +73,105 @@ parsed<auth_status> parse_auth_status(bytes in) {
   return {.status = parse_status::done, .length = 2, .message = {.status = u8(in[1])}};
 }
 
-parsed<connect_reply> parse_connect_reply(bytes in) {
-  // RFC 1928 §6: VER REP RSV ATYP BND.ADDR BND.PORT. RSV is not checked (as most clients).
-  if (in.empty()) return incomplete<connect_reply>(5);
-  if (u8(in[0]) != version) return malformed<connect_reply>(1);
-  if (in.size() < 4) return incomplete<connect_reply>(5);
+namespace {
+
+// ATYP, the address and the port from offset 3, where both the §6 reply and the §7 header have
+// them (RFC 1928 §5 addressing). `in` holds at least 4 bytes.
+parsed<address> parse_address_at_3(bytes in) {
   const std::uint8_t atyp = u8(in[3]);
   std::size_t addr_len = 0;
   switch (atyp) {
     case atyp_ipv4: addr_len = 4; break;
     case atyp_ipv6: addr_len = 16; break;
     case atyp_domain:
-      if (in.size() < 5) return incomplete<connect_reply>(5);
+      if (in.size() < 5) return incomplete<address>(5);
       addr_len = 1 + std::size_t{u8(in[4])};  // the length octet, then the name
       break;
-    default: return malformed<connect_reply>(4);
+    default: return malformed<address>(4);
   }
   const std::size_t length = 4 + addr_len + 2;
-  if (in.size() < length) return incomplete<connect_reply>(length);
-  connect_reply r;
-  r.rep = u8(in[1]);
+  if (in.size() < length) return incomplete<address>(length);
+  address r;
   r.atyp = atyp;
   const std::byte* addr = in.data() + 4;
   if (atyp == atyp_ipv4) {
-    r.bnd_addr = ip_addr{ipv4_addr{load_be32(addr)}};
+    r.addr = ip_addr{ipv4_addr{load_be32(addr)}};
   } else if (atyp == atyp_ipv6) {
     ipv6_addr a;
     std::memcpy(a.octets.data(), addr, 16);
-    r.bnd_addr = ip_addr{a};
+    r.addr = ip_addr{a};
   } else {
-    r.bnd_domain.assign(reinterpret_cast<const char*>(addr + 1), addr_len - 1);
+    r.domain.assign(reinterpret_cast<const char*>(addr + 1), addr_len - 1);
   }
-  r.bnd_port = load_be16(addr + addr_len);
+  r.port = load_be16(addr + addr_len);
   return {.status = parse_status::done, .length = length, .message = std::move(r)};
 }
 
-client::client(const ip_addr& destination, std::uint16_t port, std::optional<credentials> auth)
-    : destination_(destination), port_(port), auth_(std::move(auth)) {
+// ATYP, the address and the port, as a request and the §7 header carry them, at `out` (which
+// holds at least 3 + 16 bytes); returns their length.
+std::size_t emit_address(const ip_addr& a, std::uint16_t port, std::byte* out) {
+  std::size_t len = 1;
+  if (a.is_v4()) {
+    out[0] = std::byte{atyp_ipv4};
+    store_be32(out + 1, a.low32());
+    len += 4;
+  } else {
+    out[0] = std::byte{atyp_ipv6};
+    std::memcpy(out + 1, a.v6().octets.data(), 16);
+    len += 16;
+  }
+  store_be16(out + len, port);
+  return len + 2;
+}
+
+}  // namespace
+
+parsed<connect_reply> parse_connect_reply(bytes in) {
+  // RFC 1928 §6: VER REP RSV ATYP BND.ADDR BND.PORT. RSV is not checked (as most clients).
+  if (in.empty()) return incomplete<connect_reply>(5);
+  if (u8(in[0]) != version) return malformed<connect_reply>(1);
+  if (in.size() < 4) return incomplete<connect_reply>(5);
+  auto a = parse_address_at_3(in);
+  if (a.status != parse_status::done) return {.status = a.status, .length = a.length, .message = {}};
+  connect_reply r;
+  r.rep = u8(in[1]);
+  r.atyp = a.message.atyp;
+  r.bnd_addr = a.message.addr;
+  r.bnd_domain = std::move(a.message.domain);
+  r.bnd_port = a.message.port;
+  return {.status = parse_status::done, .length = a.length, .message = std::move(r)};
+}
+
+std::optional<endpoint> udp_relay_of(const connect_reply& r, const ip_addr& server) {
+  // RFC 1928 §6 (UDP ASSOCIATE): BND.ADDR and BND.PORT are where the client sends its datagrams.
+  // A server listening on every address answers 0.0.0.0 (or ::): its own address, then.
+  if (!r.bnd_addr || r.bnd_port == 0) return std::nullopt;
+  return endpoint{r.bnd_addr->is_unspecified() ? server : *r.bnd_addr, r.bnd_port};
+}
+
+std::size_t udp_header_len(const ip_addr& dst) { return 4 + (dst.is_v4() ? 4 : 16) + 2; }
+
+std::size_t emit_udp_header(const ip_addr& dst, std::uint16_t port, mutable_bytes out) {
+  assert(out.size() >= udp_header_len(dst));
+  out[0] = out[1] = std::byte{0};  // RSV
+  out[2] = std::byte{0};           // FRAG: a whole datagram
+  return 3 + emit_address(dst, port, out.data() + 3);
+}
+
+parsed<udp_header> parse_udp_header(bytes in) {
+  // RFC 1928 §7: RSV (X'0000') FRAG ATYP DST.ADDR DST.PORT, then DATA.
+  for (std::size_t i = 0; i < 2 && i < in.size(); ++i) {
+    if (u8(in[i]) != 0) return malformed<udp_header>(i + 1);
+  }
+  if (in.size() < 4) return incomplete<udp_header>(5);
+  auto a = parse_address_at_3(in);
+  if (a.status != parse_status::done) return {.status = a.status, .length = a.length, .message = {}};
+  return {.status = parse_status::done, .length = a.length, .message = {u8(in[2]), std::move(a.message)}};
+}
+
+client::client(const ip_addr& destination, std::uint16_t port, std::optional<credentials> auth,
+               std::uint8_t command)
+    : destination_(destination), port_(port), auth_(std::move(auth)), command_(command) {
   assert(!auth_ || !check_credentials(auth_->user, auth_->password));
   send_greeting();
 }
@@ -144,27 +206,15 @@ void client::send_auth() {
   stage_ = stage::auth;
 }
 
-void client::send_connect() {
+void client::send_request() {
   // RFC 1928 §4: VER CMD RSV ATYP DST.ADDR DST.PORT
-  out_.clear();
-  append(out_, version);
-  append(out_, cmd_connect);
-  append(out_, 0x00);
-  if (destination_.is_v4()) {
-    append(out_, atyp_ipv4);
-    const std::size_t at = out_.size();
-    out_.resize(at + 4);
-    store_be32(out_.data() + at, destination_.low32());
-  } else {
-    append(out_, atyp_ipv6);
-    for (const std::uint8_t o : destination_.v6().octets) append(out_, o);
-  }
-  const std::size_t at = out_.size();
-  out_.resize(at + 2);
-  store_be16(out_.data() + at, port_);
+  out_.assign(3 + 1 + 16 + 2, std::byte{0});
+  out_[0] = std::byte{version};
+  out_[1] = std::byte{command_};
+  out_.resize(3 + emit_address(destination_, port_, out_.data() + 3));
   out_sent_ = 0;
   state_ = state::write;
-  stage_ = stage::connect;
+  stage_ = stage::request;
 }
 
 void client::on_output_sent(std::size_t n) {
@@ -173,7 +223,7 @@ void client::on_output_sent(std::size_t n) {
   if (out_sent_ < out_.size()) return;
   state_ = state::read;
   in_.clear();
-  in_needed_ = stage_ == stage::connect ? 5 : 2;
+  in_needed_ = stage_ == stage::request ? 5 : 2;
 }
 
 std::size_t client::input_wanted() const { return state_ == state::read ? in_needed_ - in_.size() : 0; }
@@ -207,7 +257,7 @@ void client::advance() {
       if (p.status == parse_status::malformed) return fail(error::malformed_reply);
       const std::uint8_t m = p.message.method;
       if (m == method_unacceptable) return fail(error::no_acceptable_method);
-      if (m == method_none) return send_connect();
+      if (m == method_none) return send_request();
       if (m == method_userpass && auth_) return send_auth();
       return fail(error::malformed_reply);  // a method this client did not offer
     }
@@ -220,9 +270,9 @@ void client::advance() {
       if (p.status == parse_status::malformed) return fail(error::malformed_reply);
       // RFC 1929 §2: X'00' is success; any other status is a failure and the server closes.
       if (p.message.status != 0x00) return fail(error::auth_rejected);
-      return send_connect();
+      return send_request();
     }
-    case stage::connect: {
+    case stage::request: {
       auto p = parse_connect_reply(in_);
       if (p.status == parse_status::incomplete) {
         in_needed_ = p.length;

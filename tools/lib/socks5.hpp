@@ -4,6 +4,8 @@
 // the original destination as an IPv4 (ATYP 1) or IPv6 (ATYP 4) address, RFC 1929
 // username/password when credentials are given. One request at a time, as the RFCs describe
 // it: greeting -> method selection [-> username/password -> status] -> CONNECT -> reply.
+// The same handshake with UDP ASSOCIATE (CMD 3) sets up a UDP relay for `synack proxy`'s UDP
+// sessions; its datagrams carry the RFC 1928 §7 header (emit_udp_header, parse_udp_header).
 //
 // The client never takes a byte beyond the reply it waits for (`input_wanted`), so whatever the
 // server sends after a successful CONNECT reply is the relayed stream's, left to the caller.
@@ -26,6 +28,7 @@ inline constexpr std::uint8_t method_none = 0x00;
 inline constexpr std::uint8_t method_userpass = 0x02;
 inline constexpr std::uint8_t method_unacceptable = 0xFF;
 inline constexpr std::uint8_t cmd_connect = 0x01;
+inline constexpr std::uint8_t cmd_udp_associate = 0x03;
 inline constexpr std::uint8_t atyp_ipv4 = 0x01;
 inline constexpr std::uint8_t atyp_domain = 0x03;
 inline constexpr std::uint8_t atyp_ipv6 = 0x04;
@@ -65,7 +68,9 @@ struct method_selection {  // RFC 1928 §3: VER METHOD
 struct auth_status {  // RFC 1929 §2: VER STATUS
   std::uint8_t status = 0;
 };
-struct connect_reply {  // RFC 1928 §6: VER REP RSV ATYP BND.ADDR BND.PORT
+// RFC 1928 §6: VER REP RSV ATYP BND.ADDR BND.PORT, the reply to every command (for UDP
+// ASSOCIATE, BND is the relay the datagrams go to: udp_relay_of).
+struct connect_reply {
   std::uint8_t rep = 0;
   std::uint8_t atyp = 0;
   std::optional<ip_addr> bnd_addr;  // ATYP 1 or 4
@@ -85,9 +90,54 @@ struct parsed {
 // An unassigned ATYP is malformed; REP is returned as it is (error_from_rep maps it).
 [[nodiscard]] parsed<connect_reply> parse_connect_reply(bytes in);
 
+struct endpoint {
+  ip_addr addr;
+  std::uint16_t port = 0;
+  friend bool operator==(const endpoint&, const endpoint&) = default;
+};
+// Where a successful UDP ASSOCIATE reply says to send datagrams: BND.ADDR:BND.PORT, or the
+// server's own address when BND.ADDR is all zeros (a server bound to every address says so).
+// Nothing for a domain name (not resolved here) or port 0.
+[[nodiscard]] std::optional<endpoint> udp_relay_of(const connect_reply& r, const ip_addr& server);
+
+// --- the UDP request header (RFC 1928 §7) ------------------------------------------------------
+// +----+------+------+----------+----------+----------+
+// |RSV | FRAG | ATYP | DST.ADDR | DST.PORT |   DATA   |
+// | 2  |  1   |  1   | Variable |    2     | Variable |
+// Client -> relay: DST is where the relay sends DATA. Relay -> client: DST is who sent it.
+struct address {  // RFC 1928 §5: ATYP, then DST.ADDR (or BND.ADDR), then the port
+  std::uint8_t atyp = 0;
+  std::optional<ip_addr> addr;  // ATYP 1 or 4
+  std::string domain;           // ATYP 3
+  std::uint16_t port = 0;
+};
+struct udp_header {
+  std::uint8_t frag = 0;  // 0: a whole datagram; fragments (1..127, high bit last) are not supported
+  address dst;
+};
+// The longest header this client writes: IPv6 (4 + 16 + 2).
+inline constexpr std::size_t udp_header_max_emit = 22;
+// The header's length for a datagram to `dst` (ATYP 1 for IPv4, 4 for IPv6).
+[[nodiscard]] std::size_t udp_header_len(const ip_addr& dst);
+// Writes RSV 0, FRAG 0, ATYP, DST.ADDR and DST.PORT into `out`, which holds at least
+// udp_header_len(dst) bytes; returns that length. DATA follows it.
+std::size_t emit_udp_header(const ip_addr& dst, std::uint16_t port, mutable_bytes out);
+// Over a whole datagram: `done` with the header and its `length` (DATA starts there; FRAG is
+// returned as it is, the caller drops fragments), `incomplete` (a truncated datagram, which is
+// as bad as a malformed one) or `malformed` (RSV not zero, an unassigned ATYP). Never reads
+// past `in`.
+[[nodiscard]] parsed<udp_header> parse_udp_header(bytes in);
+
 struct credentials {
   std::string user;
   std::string password;
+};
+
+// A SOCKS5 server and the RFC 1929 credentials for it.
+struct server {
+  ip_addr addr;
+  std::uint16_t port = 1080;
+  std::optional<credentials> auth;
 };
 
 // --- the handshake ---------------------------------------------------------------------------
@@ -96,13 +146,17 @@ class client {
   enum class state : std::uint8_t {
     write,      // output() holds bytes for the server
     read,       // waiting for input_wanted() more bytes from the server
-    connected,  // reply() holds the server's bound address; the stream is the caller's
+    connected,  // reply() holds the server's bound address; the stream is the caller's (for
+                // UDP ASSOCIATE: the relay's address; the association lasts as long as the stream)
     failed,     // failure() says why
   };
 
   // The CONNECT target and, for RFC 1929, the credentials (check_credentials first: longer
-  // ones are a precondition violation).
-  client(const ip_addr& destination, std::uint16_t port, std::optional<credentials> auth = std::nullopt);
+  // ones are a precondition violation). With cmd_udp_associate, `destination`:`port` is the
+  // address and port the client's datagrams will come from, all zeros when not known (RFC 1928
+  // §4; behind a NAT the client cannot know them).
+  client(const ip_addr& destination, std::uint16_t port, std::optional<credentials> auth = std::nullopt,
+         std::uint8_t command = cmd_connect);
 
   [[nodiscard]] state current() const { return state_; }
   // state::write: the bytes still to send.
@@ -119,14 +173,14 @@ class client {
 
   [[nodiscard]] const connect_reply& reply() const { return reply_; }
   [[nodiscard]] error failure() const { return failure_; }
-  // The REP code of a failed CONNECT reply (0 when the failure was elsewhere).
+  // The REP code of a failed CONNECT (or UDP ASSOCIATE) reply (0 when the failure was elsewhere).
   [[nodiscard]] std::uint8_t failure_rep() const { return reply_.rep; }
 
  private:
-  enum class stage : std::uint8_t { method, auth, connect };
+  enum class stage : std::uint8_t { method, auth, request };
   void send_greeting();
   void send_auth();
-  void send_connect();
+  void send_request();
   void fail(error e);
   // Tries to parse `in_` as the current stage's reply: whole -> next stage.
   void advance();
@@ -134,6 +188,7 @@ class client {
   ip_addr destination_;
   std::uint16_t port_;
   std::optional<credentials> auth_;
+  std::uint8_t command_;
   state state_ = state::write;
   stage stage_ = stage::method;
   std::vector<std::byte> out_;

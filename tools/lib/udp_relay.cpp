@@ -1,5 +1,6 @@
-// The UDP relay of `synack proxy --direct` (udp_relay.hpp): the session table, then the relay
-// between the host's any-address UDP binding and one connected kernel socket per session.
+// The UDP relay of `synack proxy` (udp_relay.hpp): the session table, then the relay between
+// the host's any-address UDP binding and one connected kernel socket per session (--direct;
+// --socks5's UDP associations are in udp_socks5.cpp).
 #include "udp_relay.hpp"
 
 #include <arpa/inet.h>
@@ -77,19 +78,9 @@ std::optional<instant> udp_session_table::next_expiry() const {
 
 // ---- the relay -------------------------------------------------------------------------------
 
-namespace {
-
-// At most this many datagrams are read from one upstream socket per readiness report, so that
-// one busy session leaves room in the host's UDP transmit queue (host_config::udp_tx_queue,
-// drained after every round of the loop) for the others; the socket stays readable (epoll is
-// level-triggered) and is read again next round.
-constexpr int reads_per_wakeup = 16;
-
-std::string describe(const four_tuple& t) {
+std::string udp_relay::describe(const four_tuple& t) {
   return fmt::format("{} -> {}", t.remote_addr.with_port(t.remote_port), t.local_addr.with_port(t.local_port));
 }
-
-}  // namespace
 
 result<std::unique_ptr<udp_relay>, std::string> udp_relay::start(runtime::event_loop& loop,
                                                                  const udp_relay_options& o) {
@@ -112,6 +103,13 @@ udp_relay::~udp_relay() {
     loop_.unwatch(s.fd);
     ::close(s.fd);
   }
+  for (auto& [t, a] : assocs_) {
+    if (a.timer != 0) loop_.cancel(a.timer);
+    if (a.udp_fd >= 0) {
+      loop_.unwatch(a.udp_fd);
+      ::close(a.udp_fd);
+    }
+  }
   if (bound_) loop_.host().close_udp(binding_);
 }
 
@@ -128,7 +126,7 @@ udp_relay_stats udp_relay::stats() const {
 void udp_relay::on_datagram(instant now, const udp_datagram& d) {
   udp_session_table::session* s = table_.find(d.tuple);
   if (s == nullptr) {
-    s = open_session(now, d.tuple);
+    s = opts_.socks5 ? open_association(now, d.tuple) : open_session(now, d.tuple);
     if (s == nullptr) {
       ++stats_.dropped;
       return;
@@ -136,8 +134,16 @@ void udp_relay::on_datagram(instant now, const udp_datagram& d) {
   } else {
     table_.touch(*s, now);
   }
-  s->keep_head(d.payload);
-  const ssize_t n = ::send(s->fd, d.payload.data(), d.payload.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (opts_.socks5) {
+    send_socks5(*s, d);
+  } else {
+    send_direct(now, *s, d);
+  }
+}
+
+void udp_relay::send_direct(instant now, udp_session_table::session& s, const udp_datagram& d) {
+  s.keep_head(d.payload);
+  const ssize_t n = ::send(s.fd, d.payload.data(), d.payload.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   if (n < 0) {
     // A full send buffer (EAGAIN, ENOBUFS) drops the datagram as a full queue would; an ICMP
     // error the socket holds is reported here or on the next recv, whichever comes first (the
@@ -176,12 +182,16 @@ udp_session_table::session* udp_relay::open_session(instant now, const four_tupl
     ::close(fd);
     return nullptr;
   }
+  return &add_session(now, t, fd);
+}
+
+udp_session_table::session& udp_relay::add_session(instant now, const four_tuple& t, int fd) {
   std::optional<udp_session_table::session> evicted;
   udp_session_table::session& s = table_.insert(now, t, fd, evicted);
   if (evicted) end_session(*evicted, "evicted (table full)");
   if (opts_.verbose) fmt::print(stderr, "synack proxy: udp {} opened\n", describe(t));
   arm_timer();
-  return &s;
+  return s;
 }
 
 // The upstream socket is readable (or holds an error): its datagrams go back to the client
@@ -205,24 +215,46 @@ void udp_relay::on_upstream(const four_tuple& t, std::uint32_t /*events*/) {
       }
       continue;
     }
-    const auto len = static_cast<std::size_t>(n);
-    auto r = loop_.host().send_udp(udp_endpoint{t.local_addr, t.local_port}, udp_endpoint{t.remote_addr, t.remote_port},
-                                   bytes{buf_.data(), len});
-    if (!r) {
-      ++stats_.dropped;  // too long for the MTU, or the host's transmit queue is full
-      if (r.error() == host_error::no_buffer_space) return;
-      continue;
-    }
-    table_.touch(*s, loop_.now());
-    ++stats_.datagrams_down;
-    stats_.bytes_down += len;
+    if (!deliver(*s, bytes{buf_.data(), static_cast<std::size_t>(n)})) return;
   }
+}
+
+bool udp_relay::deliver(udp_session_table::session& s, bytes payload) {
+  const four_tuple& t = s.tuple;
+  auto r = loop_.host().send_udp(udp_endpoint{t.local_addr, t.local_port}, udp_endpoint{t.remote_addr, t.remote_port},
+                                 payload);
+  if (!r) {
+    ++stats_.dropped;  // too long for the MTU, or the host's transmit queue is full
+    return r.error() != host_error::no_buffer_space;
+  }
+  table_.touch(s, loop_.now());
+  ++stats_.datagrams_down;
+  stats_.bytes_down += payload.size();
+  return true;
 }
 
 void udp_relay::end_session(const udp_session_table::session& s, const char* why) {
   loop_.unwatch(s.fd);
   ::close(s.fd);
+  if (auto it = assocs_.find(s.tuple); it != assocs_.end()) {
+    // --socks5: closing the control connection ends the association (RFC 1928 §6).
+    association& a = it->second;
+    if (a.timer != 0) loop_.cancel(a.timer);
+    if (a.udp_fd >= 0) {
+      loop_.unwatch(a.udp_fd);
+      ::close(a.udp_fd);
+    }
+    assocs_.erase(it);
+  }
   if (opts_.verbose) fmt::print(stderr, "synack proxy: udp {} {}\n", describe(s.tuple), why);
+}
+
+void udp_relay::remove_session(const four_tuple& t, const char* why) {
+  udp_session_table::session* s = table_.find(t);
+  if (s == nullptr) return;
+  const udp_session_table::session gone = *s;
+  (void)table_.erase(t);
+  end_session(gone, why);
 }
 
 // One loop timer at the least recently active session's expiry. Activity only moves expiries

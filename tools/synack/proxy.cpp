@@ -2,7 +2,8 @@
 // Every TCP connection routed into the device is terminated by synack and relayed to its
 // original destination through a socket of the host's kernel (--direct), or through a SOCKS5
 // server it asks to connect there (--socks5 HOST:PORT; tools/lib/proxy.hpp, tools/lib/socks5.hpp);
-// with --direct every UDP datagram too, per client 4-tuple session (tools/lib/udp_relay.hpp; --no-udp).
+// every UDP datagram too, per client 4-tuple session, directly or through the SOCKS5 server's
+// UDP ASSOCIATE (tools/lib/udp_relay.hpp; --no-udp).
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <netdb.h>
@@ -141,9 +142,11 @@ int run_proxy(const proxy_cli_options& o) {
     return 1;
   }
   std::unique_ptr<udp_relay> udp;
-  // With --socks5 nothing goes around the server: no UDP (there is no UDP ASSOCIATE yet).
-  if (!o.no_udp && !po.socks5) {
+  // With --socks5 nothing goes around the server: UDP goes through its UDP ASSOCIATE.
+  if (!o.no_udp) {
     udp_relay_options uo;
+    uo.socks5 = po.socks5;
+    uo.connect_timeout = po.connect_timeout;
     uo.out_interface = o.out_interface;
     uo.out_mark = o.out_mark;
     uo.idle_timeout = std::chrono::microseconds(static_cast<std::int64_t>(o.udp_timeout_s * 1e6));
@@ -158,7 +161,10 @@ int run_proxy(const proxy_cli_options& o) {
   }
   (*s)->set_proxy_stats([px = p->get(), ux = udp.get()] {
     proxy_stats st = px->stats();
-    if (ux != nullptr) st.udp = ux->stats();
+    if (ux != nullptr) {
+      st.udp = ux->stats();
+      st.socks5_udp = ux->socks5_stats();
+    }
     return st;
   });
   (*s)->set_proxy_links([px = p->get()] { return px->links(); });
@@ -188,7 +194,7 @@ int run_proxy(const proxy_cli_options& o) {
 void add_proxy(CLI::App& app) {
   auto o = std::make_shared<proxy_cli_options>();
   auto* cmd = app.add_subcommand("proxy",
-                                 "relay every TCP connection (directly or via SOCKS5) and UDP datagram (directly) "
+                                 "relay every TCP connection and UDP datagram (directly or via SOCKS5) "
                                  "routed into a TUN device to its destination");
   cmd->footer(
       "Example (as root): synack proxy --tun synack0 --addr 10.77.0.2/24 --direct --out-interface eth0\n"
@@ -199,7 +205,8 @@ void add_proxy(CLI::App& app) {
   add_net_options(*cmd, o->net);
   cmd->add_flag("--direct", o->direct, "connect to each original destination from this host's kernel");
   cmd->add_option("--socks5", o->socks5,
-                  "HOST:PORT ([IPv6]:PORT) of a SOCKS5 server to connect through (RFC 1928 CONNECT)");
+                  "HOST:PORT ([IPv6]:PORT) of a SOCKS5 server to connect through (RFC 1928 CONNECT, "
+                  "UDP ASSOCIATE)");
   cmd->add_option("--user", o->user, "--socks5: the user name (RFC 1929 username/password)");
   cmd->add_option("--password", o->password, "--socks5: the password (RFC 1929)");
   auto* oi = cmd->add_option("--out-interface", o->out_interface,
@@ -209,11 +216,12 @@ void add_proxy(CLI::App& app) {
   cmd->add_option("--buffer", o->buffer_kib, "KiB buffered per direction per connection")
       ->check(in_range<std::size_t>(4, 16384))
       ->capture_default_str();
-  cmd->add_option("--connect-timeout", o->connect_timeout_s, "seconds an upstream connect may take")
+  cmd->add_option("--connect-timeout", o->connect_timeout_s,
+                  "seconds an upstream connect (with --socks5: or a UDP association) may take")
       ->check(in_range(0.1, 600.0))
       ->capture_default_str();
   cmd->add_option("--backlog", o->backlog, "accept queue of the any-address listeners")->capture_default_str();
-  auto* nu = cmd->add_flag("--no-udp", o->no_udp, "relay no UDP (datagrams into the device are dropped); implied by --socks5");
+  auto* nu = cmd->add_flag("--no-udp", o->no_udp, "relay no UDP (datagrams into the device are dropped)");
   cmd->add_option("--udp-timeout", o->udp_timeout_s, "seconds a UDP session may stay idle")
       ->check(in_range(0.1, 86400.0))
       ->capture_default_str()
