@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs packetdrill scripts against synack through its plug-in (libsynack_packetdrill.so):
-#   scripts/packetdrill.sh PACKETDRILL_BIN SCRIPT.pkt...
+#   scripts/packetdrill.sh [-v] [--kernel] PACKETDRILL_BIN SCRIPT.pkt...
+# With --kernel, against this machine's Linux TCP instead (packetdrill's own TUN device, cubic
+# as the namespace's congestion control): the yardstick the plug-in's results are read against.
 # Each script runs from its own directory (Google's scripts call ../common/defaults.sh) in its
 # own network namespace (unshare -n) with lo up and a dummy tun0 (defaults.sh runs tc on it;
 # with --so_filename packetdrill makes no TUN device), bounded by `timeout` (in .so mode
@@ -13,12 +15,17 @@
 # plug-in built with ASan/UBSan; leak checking is then off, packetdrill does not free its own).
 set -uo pipefail
 verbose=0
-if [ "${1:-}" = "-v" ]; then
-  verbose=1
+kernel=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -v) verbose=1 ;;
+    --kernel) kernel=1 ;;
+    *) break ;;
+  esac
   shift
-fi
+done
 if [ $# -lt 2 ]; then
-  echo "usage: $0 [-v] PACKETDRILL_BIN SCRIPT.pkt..." >&2
+  echo "usage: $0 [-v] [--kernel] PACKETDRILL_BIN SCRIPT.pkt..." >&2
   exit 2
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,11 +35,13 @@ plugin=$(readlink -f "${SYNACK_PD_PLUGIN:-$root/build/default/libsynack_packetdr
 flags=${SYNACK_PD_FLAGS:-linux sysctl}
 limit=${SYNACK_PD_TIMEOUT:-20}
 [ -x "$pd" ] || { echo "packetdrill.sh: $pd is not an executable" >&2; exit 2; }
-[ -f "$plugin" ] || { echo "packetdrill.sh: no plug-in at $plugin (build synack_packetdrill)" >&2; exit 2; }
+[ $kernel -eq 1 ] || [ -f "$plugin" ] || { echo "packetdrill.sh: no plug-in at $plugin (build synack_packetdrill)" >&2; exit 2; }
 
 # Google's run_all.py IPv4 arguments.
 args=(--ip_version=ipv4 --local_ip=192.168.0.1 --gateway_ip=192.168.0.1 --netmask_ip=255.255.0.0
-      --remote_ip=192.0.2.1 --send_omit_free "--so_filename=$plugin" "--so_flags=$flags")
+      --remote_ip=192.0.2.1 --send_omit_free)
+[ $kernel -eq 1 ] || args+=("--so_filename=$plugin" "--so_flags=$flags")
+export SYNACK_PD_KERNEL=$kernel
 
 # The scripts run from a copy of their grandparent directory (gtests/net for
 # gtests/net/tcp/blocking/x.pkt): the tree may be read-only, its helpers not executable, and
@@ -67,6 +76,10 @@ for script in "$@"; do
   name=$(basename "$script")
   out=$(cd "$dir" && timeout -k 2 "$limit" unshare -n bash -c '
       ip link set lo up &&
+      if [ "$SYNACK_PD_KERNEL" = 1 ]; then
+        sysctl -qw net.ipv4.tcp_congestion_control=cubic 2>/dev/null
+        exec "$0" "$@"
+      fi &&
       ip tuntap add dev tun0 mode tun && ip link set tun0 up &&
       if [ -n "${SYNACK_PD_PRELOAD:-}" ]; then
         exec env LD_PRELOAD="$SYNACK_PD_PRELOAD" ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 "$0" "$@"

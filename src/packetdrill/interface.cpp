@@ -27,7 +27,6 @@ void apply_linux_defaults(tcp_config& c) {
   c.quickack = 16;          // TCP_MAX_QUICKACKS
   c.window_update_linux = true;  // tcp_cleanup_rbuf
   c.active_reset_linux = true;   // tcp_send_active_reset
-  c.ack_unsent_linux = true;     // tcp_ack: SKB_DROP_REASON_TCP_ACK_UNSENT_DATA
   c.psh_burst_linux = true;      // PSH where a burst of new data stops
   c.tlp_linux = true;            // tcp_schedule_loss_probe, tcp_send_loss_probe
 }

@@ -235,7 +235,6 @@ std::optional<rx_verdict> connection::check_timestamps(instant now, const tcp_re
 // or before Last.ACK.sent — so delayed ACKs echo the earliest unacknowledged segment.
 void connection::update_ts_recent(instant now, const tcp_repr& seg) {
   if (!ts_ok_ || !seg.options.timestamps) return;
-  if (cfg_->ack_unsent_linux && seg.ack && seg.ack->after(snd_.max) && !seg.rst()) return;  // dropped in check_ack
   const std::uint32_t tsval = seg.options.timestamps->tsval;
   // §5.5: a TS.Recent idle for over 24 days is invalid and simply replaced.
   const bool newer = static_cast<std::int32_t>(tsval - ts_recent_) >= 0 || now - ts_recent_at_ > std::chrono::hours(24 * 24);
@@ -351,7 +350,7 @@ std::optional<rx_verdict> connection::check_ack(instant now, const tcp_repr& seg
     // SEG.ACK > SND.NXT acknowledges something not yet sent: ACK, drop. (SND.MAX stands for
     // SND.NXT because retransmission moves SND.NXT back.)
     if (ack.after(snd_.max)) {
-      if (!cfg_->ack_unsent_linux) queue_challenge_ack(now);
+      queue_challenge_ack(now);
       return rx_verdict::ack_too_new;
     }
     // RFC 5961 §5.2 (MAY-12): SEG.ACK must be >= SND.UNA - MAX.SND.WND.

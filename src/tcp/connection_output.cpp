@@ -8,6 +8,9 @@
 namespace synack {
 
 bool connection::has_pending_output() const {
+  // CLOSED sends nothing but a pending RST (write_next): loss-recovery state a reset or abort
+  // left behind (a RACK mark, an owed retransmission) is not output.
+  if (state_ == tcp_state::closed) return rst_.has_value();
   // snd_.rec.rtx: a fast retransmission owed (the third duplicate ACK, a partial ACK) is output too,
   // even when nothing new may be sent (all sent, or cwnd full).
   if (rst_ || syn_due_ || rcv_.ack_now || keepalive_due_ || snd_.rec.tlp_due) return true;

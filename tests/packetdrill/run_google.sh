@@ -69,6 +69,19 @@ while read -r verdict path; do
   fi
 done <<<"$out"
 echo "$passes of ${#scripts[@]} Google scripts pass against synack${preload:+ (under ASan/UBSan)}"
+# The yardstick, in the same run: the same scripts against this machine's kernel (its timing
+# varies with load, so it is reported, not checked).
+if [ -z "$preload" ]; then
+  kout=$(SYNACK_PD_TIMEOUT="${SYNACK_PD_TIMEOUT:-15}" "$src/scripts/packetdrill.sh" --kernel "$pd" "${scripts[@]}" 2>&1)
+  kpasses=$(grep -c '^PASS ' <<<"$kout")
+  both=0
+  while read -r verdict path; do
+    [ "$verdict" = PASS ] && grep -qxF "PASS $path" <<<"$out" && both=$((both + 1))
+  done <<<"$kout"
+  echo "$kpasses of ${#scripts[@]} pass against Linux $(uname -r) in the same run; synack passes $both of those $kpasses" \
+       "($(awk -v a="$passes" -v b="$kpasses" 'BEGIN { printf "%.2f", b ? a / b : 0 }') x Linux's count)"
+  grep '^FAIL ' <<<"$kout" | sed 's/^FAIL /  Linux fails: /; s|'"$pd_src/gtests/net/tcp/"'||'
+fi
 # Under the sanitizers a report fails the test whatever the script's verdict.
 if [ -n "$preload" ] && grep -qE "ERROR: AddressSanitizer|runtime error:" <<<"$out"; then
   grep -E -A12 "ERROR: AddressSanitizer|runtime error:" <<<"$out" | head -60

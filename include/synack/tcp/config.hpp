@@ -202,11 +202,6 @@ struct tcp_config {
   // with timestamps on, TSopt (RFC 7323 §3.2's SHOULD). Off: RFC 9293 §3.10.5's
   // <SEQ=SND.NXT><CTL=RST>.
   bool active_reset_linux = false;
-  // Linux's answer to a segment whose ACK acknowledges data never sent (tcp_ack's "ACK of
-  // unsent data"): dropped without a reply, and its TSval not taken as TS.Recent. Off: RFC 9293
-  // §3.10.7.4 fifth, "send an ACK, drop the segment" (rate-limited as RFC 5961 §5.2's challenge
-  // ACK), after RFC 7323 §5.3 R3 took its TSval.
-  bool ack_unsent_linux = false;
   // Linux's PSH placement as packetdrill sees it: besides the push point (the end of the last
   // write without MSG_MORE, MUST-61), PSH on the last segment of new data a burst sends — where
   // the window, cwnd or the data stop it — unless that segment is a loss probe, is sent on
