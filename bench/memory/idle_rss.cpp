@@ -1,5 +1,5 @@
 // idle_rss: memory per idle connection (issue #13's RSS figures; docs/performance.md).
-//   idle_rss [N...]   (default: 1000 10000)
+//   idle_rss [--rack off] [N...]   (default: 1000 10000; --rack off: tcp_config::rack off)
 // Two synack hosts back to back in memory (bench/host_pair.hpp) open N connections and leave
 // them ESTABLISHED and idle; the process's resident set (/proc/self/statm) is read before and
 // after, then again after each connection has carried one byte each way (the buffers have been
@@ -7,6 +7,7 @@
 // TCB), in KiB. Targets (issue #13): <= 2 KiB idle, <= 16 KiB after the exchange.
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "memory_common.hpp"
@@ -21,9 +22,12 @@ struct figures {
   double one_byte_kib = 0;  // per connection end, after one byte each way
 };
 
-figures measure(std::size_t n) {
-  link_shape shape;
-  host_pair p{shape};
+figures measure(std::size_t n, bool rack) {
+  host_config c = bench_config(client_addr);
+  host_config s = bench_config(server_addr);
+  c.tcp.rack = rack;
+  s.tcp.rack = rack;
+  host_pair p{c, s};
   const double before = rss_kib();
   const connection_set set = open_connections(p, n);
   const std::vector<conn_handle>& clients = set.clients;
@@ -56,11 +60,19 @@ figures measure(std::size_t n) {
 
 int main(int argc, char** argv) {
   std::vector<std::size_t> ns;
-  for (int i = 1; i < argc; ++i) ns.push_back(static_cast<std::size_t>(std::strtoul(argv[i], nullptr, 10)));
+  bool rack = true;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--rack") == 0 && i + 1 < argc) {
+      rack = std::strcmp(argv[++i], "off") != 0;
+      continue;
+    }
+    ns.push_back(static_cast<std::size_t>(std::strtoul(argv[i], nullptr, 10)));
+  }
   if (ns.empty()) ns = {1000, 10000};
+  std::printf("RACK %s\n", rack ? "on" : "off");
   std::printf("%-12s %22s %26s\n", "connections", "idle KiB/conn-end", "after 1 byte KiB/conn-end");
   for (std::size_t n : ns) {
-    const figures f = measure(n);
+    const figures f = measure(n, rack);
     std::printf("%-12zu %22.2f %26.2f\n", n, f.idle_kib, f.one_byte_kib);
   }
   return 0;

@@ -612,6 +612,7 @@ tcb_snapshot connection::snapshot() const {
   s.rack_losses = snd_.rec.rk.losses();
   s.reo_wnd_adaptations = snd_.rec.rk.reo_wnd_adaptations();
   s.rack_overflows = snd_.rec.rk.overflows();
+  s.rack_storage = snd_.rec.rk.storage();
   s.wscale_ok = peer_wscale_ok_;
   s.deadline = timers_.next();
   s.next_timer = timers_.next_kind();

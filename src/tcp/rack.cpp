@@ -54,10 +54,16 @@ bool rack::split_at(seq_num at) {
     upper.seq = at;
     s.end = at;
     if (upper.lost) ++lost_pending_;  // both halves stay marked
-    segs_.insert(segs_.begin() + static_cast<std::ptrdiff_t>(i) + 1, upper);  // within the reserved capacity
+    make_room();                      // `s` is not used past this point
+    segs_.insert(segs_.begin() + static_cast<std::ptrdiff_t>(i) + 1, upper);
     return true;
   }
   return true;
+}
+
+void rack::make_room() {
+  if (segs_.size() < segs_.capacity()) return;
+  segs_.reserve(std::min(capacity_, std::max(first_storage, 2 * segs_.capacity())));
 }
 
 // Records a transmission. New data is appended (merged into the last entry when it follows
@@ -65,7 +71,6 @@ bool rack::split_at(seq_num at) {
 // the entries it covers a new xmit_ts (split at its edges first).
 void rack::on_sent(instant now, seq_num seq, seq_num end, bool retransmission) {
   if (!seq.before(end)) return;
-  if (segs_.capacity() < capacity_) segs_.reserve(capacity_);  // once per connection
   if (retransmission) {
     split_at(seq);
     split_at(end);
@@ -90,6 +95,7 @@ void rack::on_sent(instant now, seq_num seq, seq_num end, bool retransmission) {
     ++overflows_;  // untracked: RFC 6675's rules answer for it
     return;
   }
+  make_room();
   segs_.push_back(rack_segment{seq, end, now});
 }
 
@@ -100,6 +106,9 @@ void rack::drop_acked(seq_num una) {
     ++n;
   }
   segs_.erase(segs_.begin(), segs_.begin() + static_cast<std::ptrdiff_t>(n));
+  // Everything acknowledged: a record grown past its first entries goes (move-assigned:
+  // clear() would keep the storage); the next flight allocates it again.
+  if (segs_.empty() && segs_.capacity() > first_storage) segs_ = std::vector<rack_segment>{};
   if (!segs_.empty() && segs_.front().seq.before(una)) segs_.front().seq = una;
 }
 

@@ -187,5 +187,61 @@ TEST(rack_record, merges_one_instant__splits_on_retransmission__counts_overflow)
   EXPECT_EQ(r.overflows(), 2u);
 }
 
+// Memory follows the flight (issue #13): no record before the first segment, first_storage
+// entries then, doubled as the flight needs them up to the capacity; a grown record goes when
+// everything is acknowledged, a small one stays for the next flight.
+TEST(rack_record, is_allocated_by_the_flight_and_a_grown_one_freed_when_all_is_acknowledged) {
+  rack r;
+  r.configure(20, 3, 1000);
+  const seq_num base{4294967000u};  // just below the wrap
+  r.reset(base);
+  EXPECT_EQ(r.storage(), 0u);
+  const auto end_of = [&](int k) { return base + seq_len{static_cast<std::uint32_t>(1000 * k)}; };
+  const auto never = [](instant) { return false; };
+  const sack_scoreboard sb;
+  r.on_sent(at_ms(0), base, end_of(1), false);
+  EXPECT_EQ(r.storage(), rack::first_storage * sizeof(rack_segment));
+  r.on_ack(at_ms(100), end_of(1), sb, false, end_of(1), never);
+  EXPECT_EQ(r.size(), 0u);
+  EXPECT_EQ(r.storage(), rack::first_storage * sizeof(rack_segment)) << "a small record stays";
+  for (int k = 1; k <= 25; ++k) r.on_sent(at_ms(100 + k), end_of(k), end_of(k + 1), false);  // one entry each
+  EXPECT_EQ(r.size(), 20u);
+  EXPECT_EQ(r.overflows(), 5u);
+  EXPECT_EQ(r.storage(), 20 * sizeof(rack_segment)) << "8, 16, then the capacity: never past it";
+  r.on_ack(at_ms(300), end_of(10), sb, false, end_of(21), never);
+  EXPECT_EQ(r.size(), 11u);
+  EXPECT_EQ(r.storage(), 20 * sizeof(rack_segment));
+  r.on_ack(at_ms(301), end_of(21), sb, false, end_of(21), never);
+  EXPECT_EQ(r.size(), 0u);
+  EXPECT_EQ(r.storage(), 0u) << "everything acknowledged: the grown record is freed";
+  r.on_sent(at_ms(400), end_of(21), end_of(22), false);
+  EXPECT_EQ(r.storage(), rack::first_storage * sizeof(rack_segment));
+  EXPECT_TRUE(r.tracks(end_of(21)));
+}
+
+// The same through a connection: an idle connection holds no transmit record; data in flight
+// brings one, which the exchange's end does not take away (it stays small).
+TEST(rack, an_idle_connection_holds_no_transmit_record_until_data_is_in_flight) {
+  tcp_harness h(rack_cfg());
+  establish_sack(h);
+  ASSERT_TRUE(h.conn().snapshot().rack);
+  EXPECT_EQ(h.conn().snapshot().rack_storage, 0u);
+  ASSERT_EQ(h.write(segments(1, 1)), smss);
+  EXPECT_EQ(h.conn().snapshot().rack_storage, 0u) << "queued, not yet sent";
+  h.expect_recv(at_ms(100), seg{.seq = h.l(1), .ack = h.r(1), .flags = tcp_flag::psh, .payload = segment(1)});
+  EXPECT_EQ(h.conn().snapshot().rack_storage, rack::first_storage * sizeof(rack_segment));
+  h.send(at_ms(200), ack_with(h, 2));
+  EXPECT_EQ(h.conn().snd().una, h.conn().snd().max);
+  EXPECT_EQ(h.conn().snapshot().rack_storage, rack::first_storage * sizeof(rack_segment));
+
+  tcp_config off = rack_cfg();
+  off.rack = false;
+  tcp_harness h2(off);
+  establish_sack(h2);
+  ASSERT_EQ(h2.write(segments(1, 1)), smss);
+  h2.expect_recv(at_ms(100), seg{.seq = h2.l(1), .ack = h2.r(1), .flags = tcp_flag::psh, .payload = segment(1)});
+  EXPECT_EQ(h2.conn().snapshot().rack_storage, 0u) << "RACK off: no record";
+}
+
 }  // namespace
 }  // namespace synack::test

@@ -69,8 +69,9 @@ struct tcp_config {
   // reordering shorter than reo_wnd (min_RTT / 4, grown by D-SACKs) pass without a spurious
   // retransmission. Off, or without SACK: RFC 6675 / RFC 5681 DupThresh as before. At most
   // `rack_segments` ranges of sequence numbers are recorded (adjacent segments sent at one
-  // instant share one; the array is reserved once, at the first data segment); what finds it
-  // full is left to RFC 6675's rules and counted (connection::snapshot().rack_overflows).
+  // instant share one; the array follows the flight: allocated at the first data segment,
+  // doubled as needed up to this, a grown one freed once everything is acknowledged); what
+  // finds it full is left to RFC 6675's rules and counted (connection::snapshot().rack_overflows).
   bool rack = true;
   std::uint32_t rack_segments = 256;
   // RFC 9293 §3.8.3 (MUST-20/21/23): R2 thresholds, as total time since the first

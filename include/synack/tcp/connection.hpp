@@ -81,13 +81,15 @@ struct tcb_snapshot {
   std::uint32_t sacked = 0;    // octets the SACK scoreboard holds as SACKed
   // RFC 8985 §6 RACK (tcp_config::rack, with SACK): whether it runs, RACK.reo_wnd as last
   // computed, RACK.reo_wnd_mult, segments it marked lost, reo_wnd_mult increments on D-SACK,
-  // and segments the full transmit record could not hold.
+  // and segments the full transmit record could not hold; octets of transmit record allocated
+  // (it follows the flight: none while nothing was sent, tcp/rack.hpp).
   bool rack = false;
   duration reo_wnd{0};
   std::uint32_t reo_wnd_mult = 1;
   std::uint64_t rack_losses = 0;
   std::uint64_t reo_wnd_adaptations = 0;
   std::uint64_t rack_overflows = 0;
+  std::size_t rack_storage = 0;
   bool wscale_ok = false;      // window scaling agreed (RFC 7323 §2.2)
   std::uint32_t rto_streak = 0;  // timer retransmissions of the oldest unacked segment (R1)
   std::optional<instant> deadline;

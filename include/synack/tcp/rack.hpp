@@ -7,9 +7,16 @@
 //
 // The transmit record: one entry per range of sequence numbers sent at one instant (a segment,
 // or several adjacent new segments sent at the same instant, merged), sorted by sequence number,
-// at most `capacity` of them, reserved once when the first segment is recorded (no allocation
-// per segment). A segment that finds the record full is not tracked (counted in overflows());
-// RFC 6675's rules (the scoreboard's IsLost) answer for it. Sans-IO: time comes in as `now`.
+// at most `capacity` of them. A segment that finds the record full is not tracked (counted in
+// overflows()); RFC 6675's rules (the scoreboard's IsLost) answer for it. Sans-IO: time comes
+// in as `now`.
+//
+// Memory follows the flight (issue #13): the record is allocated when the first segment is
+// recorded (a connection that never sends carries none of it), first_storage entries, doubled
+// when full up to `capacity` (a few copies per connection, none per segment once grown). When
+// everything is acknowledged a record grown past first_storage is freed: a bulk flight's 6 KiB
+// does not stay with the idle connection, while request/response traffic keeps its first
+// entries instead of allocating per flight. storage() is what it holds allocated.
 //
 // Calling contract (the connection drives it; only when SACK was negotiated):
 //   on_sent(now, seq, end, rtx)     for every data segment sent (rtx: sent before).
@@ -43,8 +50,10 @@ struct rack_segment {
 class rack {
  public:
   static constexpr std::uint32_t reo_wnd_persist_recoveries = 16;  // §6.2 step 4
+  // Entries the record is first allocated with (192 octets; request/response flights fit).
+  static constexpr std::size_t first_storage = 8;
 
-  // Capacity of the transmit record (reserved at the first on_sent) and DupThresh (§6.2 step 4).
+  // Capacity of the transmit record (the most it grows to) and DupThresh (§6.2 step 4).
   void configure(std::size_t capacity, std::uint32_t dup_thresh, std::uint32_t smss);
   void set_smss(std::uint32_t smss) { smss_ = std::max<std::uint32_t>(smss, 1); }
   void reset(seq_num una);
@@ -83,6 +92,9 @@ class rack {
   [[nodiscard]] bool reordering_seen() const { return reordering_seen_; }
   [[nodiscard]] std::optional<duration> min_rtt() const { return min_rtt_; }
   [[nodiscard]] std::size_t size() const { return segs_.size(); }
+  // Octets of transmit record allocated now (0 before the first segment, and once a grown
+  // record was emptied).
+  [[nodiscard]] std::size_t storage() const { return segs_.capacity() * sizeof(rack_segment); }
 
   // Counters (monotonic): segments marked lost, reo_wnd_mult increments on D-SACK (§6.2
   // step 4), segments not recorded because the record was full.
@@ -94,10 +106,13 @@ class rack {
   [[nodiscard]] duration compute_reo_wnd(std::optional<duration> srtt, bool in_recovery) const;
   // Splits the entry holding `at` strictly inside it; false if the record is full.
   bool split_at(seq_num at);
+  // Room for one more entry (the caller checked size() < capacity_): allocates the record or
+  // doubles it, never past capacity_.
+  void make_room();
   void drop_acked(seq_num una);
   void set_lost(rack_segment& s, bool lost);
 
-  std::vector<rack_segment> segs_;  // sorted by seq, disjoint
+  std::vector<rack_segment> segs_;  // sorted by seq, disjoint; allocated as the flight needs
   std::size_t capacity_ = 256;
   std::uint32_t dup_thresh_ = 3;
   std::uint32_t smss_ = 536;
