@@ -32,10 +32,14 @@ bg_inet socksauth timeout 120 microsocks -i "$SERVER" -p 1081 -u user -P pass >"
   2>"$WORK/socksauth.err"
 # A destination that speaks first: its banner may reach microsocks with the CONNECT reply.
 bg_inet banner timeout 120 socat "TCP-LISTEN:7003,bind=$SERVER,reuseaddr,fork" SYSTEM:'echo synack-banner-7003'
-# Not SOCKS5 servers: 1082 reads and never answers, 1083 answers like a web server.
+# Not SOCKS5 servers: 1082 reads and never answers, 1083 answers like a web server and stays
+# open. (No quotes or backslashes in the command: socat's address parser takes the quotes off
+# and turns \r\n into line breaks, and the shell then printed "HTTP/1.0" and quit on a syntax
+# error; socat, seeing its child gone, sometimes closed before relaying those bytes: a "closed
+# during the handshake" instead of a malformed reply, about 1 connection in 60.)
 bg_inet silent timeout 120 socat -u "TCP-LISTEN:1082,bind=$SERVER,reuseaddr,fork" OPEN:/dev/null
 bg_inet garbage timeout 120 socat "TCP-LISTEN:1083,bind=$SERVER,reuseaddr,fork" \
-  SYSTEM:'printf "HTTP/1.0 400 Bad Request\r\n\r\n"; sleep 5'
+  SYSTEM:'echo HTTP/1.0 400 Bad Request; sleep 5'
 inet_listening 8080 7003 1080 1081 1082 1083
 
 CTL=$WORK/proxy.sock
