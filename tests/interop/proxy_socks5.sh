@@ -3,7 +3,8 @@
 # proxy.sh: a client namespace whose traffic an `ip rule` sends into synack's TUN device here,
 # and an "internet" namespace with a web server and two microsocks SOCKS5 servers (port 1080
 # without authentication, 1081 with `-u user -P pass`), reached through the veth link o0
-# (--out-interface). Checks: curl downloads 0 B, 1 MiB, 16 MiB and 100 MiB (SHA-256 equal) through the
+# (--out-interface). Checks: curl downloads 0 B, 1 MiB, 16 MiB and 100 MiB (and wget 100 MiB; SHA-256
+# equal) through the
 # server without authentication (and 1 MiB to an IPv6 destination: ATYP 4), a destination that
 # speaks first (its banner relayed whole: the handshake reads no byte past the reply), a
 # download that synack stat lists with both ends (upstream: the SOCKS5 server), a refused
@@ -14,7 +15,7 @@
 # synack and each handshake through the SOCKS5 server. About 15 s.
 . "$(dirname "$0")/lib.sh"
 interop_init "$@"
-need curl ss nsenter python3 socat microsocks
+need curl wget ss nsenter python3 socat microsocks
 mkdir -p "$WORK/www"
 : >"$WORK/www/zero"
 head -c 1048576 /dev/urandom >"$WORK/www/mib"
@@ -56,10 +57,14 @@ fetch() {  # fetch FILE WHAT [curl options]: a byte-exact download through the p
 # 1. microsocks without authentication.
 start_socks_proxy proxy --socks5 "$SERVER:1080"
 for f in zero mib big huge; do fetch "$f" "SOCKS5 without auth" "http://$SERVER:8080/$f"; done
-want_connected=4
+t0=$(now_ms)
+timeout 30 nsenter -t "$CLIENT_NS" -n wget -q -O "$WORK/wget.huge" "http://$SERVER:8080/huge" ||
+  fail "wget huge through synack proxy (SOCKS5): $(tail -3 "$PROXY_ERR")"
+same_file "$WORK/www/huge" "$WORK/wget.huge" "wget huge through synack proxy, SOCKS5 without auth, in $(($(now_ms) - t0)) ms"
+want_connected=5
 if [ $HAVE6 -eq 1 ]; then
   fetch mib "SOCKS5 CONNECT to an IPv6 destination" -6 "http://[$SERVER6]:8080/mib"
-  want_connected=5
+  want_connected=6
 else
   echo "note: no IPv6 in this kernel, the IPv6 destination is not checked"
 fi
@@ -97,7 +102,7 @@ synack_stat | grep -A1 "^Proxy:"
 [ "$(proxy_counter socks5_connected)" -eq "$want_connected" ] ||
   fail "socks5_connected $(proxy_counter socks5_connected), want $want_connected"
 down=$(proxy_counter bytes_down)
-[ "$down" -ge $((117 * 1048576)) ] || fail "bytes_down $down < 117 MiB: not everything went through synack"
+[ "$down" -ge $((217 * 1048576)) ] || fail "bytes_down $down < 217 MiB: not everything went through synack"
 echo "ok: synack stat: socks5_connected $want_connected, bytes_down $down, none active"
 stop_proxy
 
