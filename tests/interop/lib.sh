@@ -187,14 +187,15 @@ bg_inet() {
 }
 
 # start_proxy ERRFILE ARGS...: `synack proxy --tun $TUN ARGS...` in the background, stderr to
-# ERRFILE, until it says it relays. Sets PROXY_PID.
+# ERRFILE, until it says it relays (up to 30 s: bench/proxy/proxy_bench.sh once saw a start take
+# more than 10 s on the loaded shared machine). Sets PROXY_PID.
 start_proxy() {
   local err=$1
   shift
   timeout -k 5 600 "$SYNACK_BIN" proxy --tun "$TUN" "$@" 2>"$err" &
   PROXY_PID=$!
   PIDS+=("$PROXY_PID")
-  for _ in $(seq 100); do
+  for _ in $(seq 600); do
     grep -q "synack proxy: .* via" "$err" 2>/dev/null && return 0
     kill -0 "$PROXY_PID" 2>/dev/null || fail "synack proxy exited: $(cat "$err")"
     sleep 0.05

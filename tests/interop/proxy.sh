@@ -4,7 +4,8 @@
 # that comes from the client into synack's TUN device; synack terminates each connection
 # (any-address) and relays it through a kernel socket bound to the veth link (--out-interface)
 # of an "internet" namespace with kernel servers on 198.51.100.10 and 2001:db8:100::10.
-# Checks: curl 1 MiB and 16 MiB (SHA-256 equal) over IPv4 and IPv6, a 16 MiB socat upload
+# Checks: curl 0 B, 1 MiB, 16 MiB and 100 MiB (SHA-256 equal) over IPv4 and IPv6 (and wget 100 MiB
+# over IPv4), a 16 MiB socat upload
 # byte-exact, backpressure from a slow reader, a half-close (socat shuts its write side, then
 # reads the whole echo), a refused port answered as the destination would (the client's SYN
 # held until the upstream refused, then RST|ACK: curl's "connection refused"), resets carried
@@ -13,13 +14,15 @@
 # relayed bytes prove every byte went through synack, no session is left; during the slow
 # download synack stat lists the connection with both ends (its upstream socket beside it).
 # Then --out-mark with the whole-host rules (every unmarked packet into the TUN), a 16 MiB
-# download through it. About 15 s.
+# download through it. About 15-20 s.
 . "$(dirname "$0")/lib.sh"
 interop_init "$@"
-need curl socat ss nsenter python3
+need curl wget socat ss nsenter python3
 mkdir -p "$WORK/www"
 head -c 1048576 /dev/urandom >"$WORK/www/mib"
 head -c $((16 * 1048576)) /dev/urandom >"$WORK/www/big"
+: >"$WORK/www/zero"
+head -c $((100 * 1048576)) /dev/urandom >"$WORK/www/huge"   # issue #15: 0 B..100 MiB byte-exact
 
 proxy_topology
 
@@ -53,13 +56,16 @@ ADDRS=(--addr "$SYN_ADDR/24")
 start_proxy "$WORK/proxy.err" "${ADDRS[@]}" --direct --out-interface o0 --ctl "$CTL" -v
 route_client_into_tun
 
-for f in mib big; do
+for f in zero mib big huge; do
   t0=$(now_ms)
   timeout 60 nsenter -t "$CLIENT_NS" -n curl -4 -sf -o "$WORK/curl.$f" "http://$SERVER:8080/$f" || fail "curl $f through the proxy"
   same_file "$WORK/www/$f" "$WORK/curl.$f" "curl http://$SERVER:8080/$f through synack proxy in $(($(now_ms) - t0)) ms"
 done
+t0=$(now_ms)
+timeout 60 nsenter -t "$CLIENT_NS" -n wget -q -O "$WORK/wget.huge" "http://$SERVER:8080/huge" || fail "wget huge through the proxy"
+same_file "$WORK/www/huge" "$WORK/wget.huge" "wget http://$SERVER:8080/huge through synack proxy in $(($(now_ms) - t0)) ms"
 if [ $HAVE6 -eq 1 ]; then
-  for f in mib big; do
+  for f in zero mib big huge; do
     t0=$(now_ms)
     timeout 60 nsenter -t "$CLIENT_NS" -n curl -6 -sf -o "$WORK/curl6.$f" "http://[$SERVER6]:8080/$f" ||
       fail "curl -6 $f through the proxy"
@@ -181,8 +187,8 @@ sessions_drained
 synack_stat | grep "^Proxy:" || fail "synack stat has no Proxy: line"
 down=$(proxy_counter bytes_down)
 up=$(proxy_counter bytes_up)
-want_down=$((17 * 1048576 + 1048576))
-[ $HAVE6 -eq 1 ] && want_down=$((want_down + 17 * 1048576))
+want_down=$((217 * 1048576 + 1048576))
+[ $HAVE6 -eq 1 ] && want_down=$((want_down + 117 * 1048576))
 [ "$down" -ge "$want_down" ] || fail "bytes_down $down < $want_down: not everything went through synack"
 [ "$up" -ge $((17 * 1048576)) ] || fail "bytes_up $up < 17 MiB: not everything went through synack"
 echo "ok: synack stat: $(proxy_counter sessions_opened) sessions, bytes_up $up, bytes_down $down, none active"
