@@ -64,7 +64,11 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
     // more go (slow start's pace) until the bound reaches cwnd and is lifted.
     if (snd_.rec.pmtu_burst != 0) {
       const std::uint64_t next = std::uint64_t{snd_.rec.pmtu_burst} + 2ULL * distance(prev_una, ack).n;
-      snd_.rec.pmtu_burst = next >= std::uint64_t{snd_.rec.pmtu_sent} + snd_.rec.cc->cwnd() ? 0 : static_cast<std::uint32_t>(next);
+      // Everything acknowledged lifts it too: no flight is left to clock it.
+      const bool all_acked = ack == snd_.max;
+      snd_.rec.pmtu_burst = all_acked || next >= std::uint64_t{snd_.rec.pmtu_sent} + snd_.rec.cc->cwnd()
+                                ? 0
+                                : static_cast<std::uint32_t>(next);
     }
     const std::uint32_t flight = distance(snd_.una, snd_.max).n;
     // HyStart++ sees the RTT sample this ACK gave, if it gave one (timestamps or the timed
@@ -424,8 +428,9 @@ std::uint32_t connection::cwnd_room() const {
   const std::uint32_t flight = sending_flight();
   const std::uint32_t cwnd = snd_.rec.cc->cwnd();
   std::uint32_t room = cwnd > flight ? cwnd - flight : 0;
-  // After a PMTU reduction the flight is resent from SND.UNA, clocked by ACKs (pmtu_room).
-  if (snd_.rec.pmtu_burst != 0) room = std::min(room, snd_.rec.pmtu_room());
+  // After a PMTU reduction the flight is resent from SND.UNA, clocked by ACKs (pmtu_room) —
+  // while there is a flight: with none, no ACK would ever come to lift the bound.
+  if (snd_.rec.pmtu_burst != 0 && snd_.una != snd_.max) room = std::min(room, snd_.rec.pmtu_room());
   if (snd_.rec.lt_budget > 0 && snd_.nxt == snd_.max) room = std::max(room, snd_.rec.lt_budget * std::uint32_t{snd_.mss});
   return room;
 }
