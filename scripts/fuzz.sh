@@ -3,7 +3,8 @@
 #   TARGET   ipv4_fuzz | tcp_fuzz | icmp_fuzz | ipv6_fuzz | icmpv6_fuzz | stack_fuzz | socks5_fuzz
 #   SECONDS  how long (default 600)
 # Builds the `fuzz` preset (clang 14, libFuzzer, ASan + UBSan), then fuzzes from the checked-in
-# seed corpus (fuzz/corpus/TARGET, read only) into a campaign corpus kept between runs in
+# seed corpus (fuzz/corpus/TARGET) and past campaigns' minimised corpus (fuzz/minimised/TARGET),
+# both read only, into a campaign corpus kept between runs in
 # build/fuzz/campaign/TARGET. A crash lands in build/fuzz/campaign/artifacts/; to make it a
 # regression test, copy it to fuzz/regressions/TARGET/<what-broke> and fix the bug:
 # tests/security replays every file there in every preset (see README "Fuzzing").
@@ -22,4 +23,4 @@ campaign=build/fuzz/campaign
 mkdir -p "$campaign/$target" "$campaign/artifacts"
 exec "build/fuzz/fuzz/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
   -print_final_stats=1 -artifact_prefix="$campaign/artifacts/$target-" "$@" \
-  "$campaign/$target" "fuzz/corpus/$target"
+  "$campaign/$target" "fuzz/corpus/$target" $( [ -d "fuzz/minimised/$target" ] && echo "fuzz/minimised/$target")

@@ -1,5 +1,6 @@
 // The fuzz targets' properties, run without libFuzzer in every preset (g++, clang, ASan):
-// the checked-in seed corpus and every input a campaign ever crashed on (fuzz/regressions)
+// the checked-in seed corpus, the minimised corpus of past campaigns (fuzz/minimised) and every
+// input a campaign ever crashed on (fuzz/regressions)
 // must pass, the corpus must be what fuzz/driver/seeds.cpp generates, and the stack programs
 // must really drive connections through the states the fuzzer is meant to explore.
 #include <gtest/gtest.h>
@@ -53,7 +54,8 @@ TEST_P(fuzz_replay, corpus_is_the_generated_seeds) {
 
 TEST_P(fuzz_replay, corpus_and_regressions_pass) {
   std::size_t n = 0;
-  for (const char* dir : {"corpus", "regressions"}) {
+  // fuzz/minimised: what campaigns found beyond the seeds, minimised (libFuzzer -merge=1).
+  for (const char* dir : {"corpus", "regressions", "minimised"}) {
     for (const auto& [name, data] : files_in(source_dir / "fuzz" / dir / std::string(GetParam()))) {
       const auto failure = run_target(GetParam(), data);
       EXPECT_FALSE(failure.has_value()) << dir << "/" << name << ": " << failure.value_or("");
