@@ -10,24 +10,6 @@
 namespace synack::posix {
 namespace {
 
-// Linux's TCP_ESTABLISHED ... TCP_CLOSING (include/net/tcp_states.h).
-std::uint8_t linux_state(tcp_state s) {
-  switch (s) {
-    case tcp_state::established: return 1;
-    case tcp_state::syn_sent: return 2;
-    case tcp_state::syn_received: return 3;
-    case tcp_state::fin_wait_1: return 4;
-    case tcp_state::fin_wait_2: return 5;
-    case tcp_state::time_wait: return 6;
-    case tcp_state::closed: return 7;
-    case tcp_state::close_wait: return 8;
-    case tcp_state::last_ack: return 9;
-    case tcp_state::listen: return 10;
-    case tcp_state::closing: return 11;
-  }
-  return 7;
-}
-
 std::uint32_t usec(duration d) { return static_cast<std::uint32_t>(std::min<std::int64_t>(d.count(), 0xffffffff)); }
 
 std::uint32_t segments(std::uint64_t bytes, std::uint32_t mss) {

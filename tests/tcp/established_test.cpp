@@ -148,9 +148,10 @@ TEST(established, psh_burst_linux__marks_where_cwnd_cuts_the_burst) {
     EXPECT_EQ(burst.back().psh(), linux_psh);
     // A duplicate ACK's limited transmit (RFC 3042) is not a burst's end.
     h.send(at_ms(10), seg{.seq = h.r(1), .ack = h.l(1)});
-    if (auto lt = h.poll(at_ms(10)); lt && !lt->payload.empty()) {
-      EXPECT_FALSE(lt->psh());
-    }
+    const auto lt = h.poll(at_ms(10));
+    ASSERT_TRUE(lt.has_value());
+    ASSERT_FALSE(lt->payload.empty()) << "limited transmit: a new segment";
+    EXPECT_FALSE(lt->psh());
   }
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "control.hpp"
+#include "synack/posix/tcp_info.hpp"
 #include "synack/wire/ipv4.hpp"
 #include "synack/wire/tcp.hpp"
 
@@ -296,14 +297,14 @@ TEST(stat_format, proxied_connections_show_their_upstream_side) {
 
 // The kernel socket's state (TCP_INFO's tcpi_state, Linux's numbering) by its RFC name.
 TEST(stat_format, linux_tcp_states_by_rfc_name) {
-  EXPECT_EQ(from_linux_tcp_state(1), tcp_state::established);
-  EXPECT_EQ(from_linux_tcp_state(2), tcp_state::syn_sent);
-  EXPECT_EQ(from_linux_tcp_state(4), tcp_state::fin_wait_1);
-  EXPECT_EQ(from_linux_tcp_state(6), tcp_state::time_wait);
-  EXPECT_EQ(from_linux_tcp_state(8), tcp_state::close_wait);
-  EXPECT_EQ(from_linux_tcp_state(11), tcp_state::closing);
-  EXPECT_EQ(from_linux_tcp_state(0), std::nullopt);
-  EXPECT_EQ(from_linux_tcp_state(12), std::nullopt);  // TCP_NEW_SYN_RECV: never a connected socket's
+  EXPECT_EQ(posix::from_linux_state(1), tcp_state::established);
+  EXPECT_EQ(posix::from_linux_state(2), tcp_state::syn_sent);
+  EXPECT_EQ(posix::from_linux_state(4), tcp_state::fin_wait_1);
+  EXPECT_EQ(posix::from_linux_state(6), tcp_state::time_wait);
+  EXPECT_EQ(posix::from_linux_state(8), tcp_state::close_wait);
+  EXPECT_EQ(posix::from_linux_state(11), tcp_state::closing);
+  EXPECT_EQ(posix::from_linux_state(0), std::nullopt);
+  EXPECT_EQ(posix::from_linux_state(12), std::nullopt);  // TCP_NEW_SYN_RECV: never a connected socket's
 }
 
 TEST(stat_format, filters_and_summary) {

@@ -16,9 +16,10 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
-#include <tuple>
 #include <utility>
 #include <vector>
+
+#include "synack/posix/tcp_info.hpp"
 
 namespace synack::tools {
 
@@ -171,17 +172,6 @@ std::string_view to_string(proxy_phase p) {
   return "?";
 }
 
-std::optional<tcp_state> from_linux_tcp_state(std::uint8_t s) {
-  // include/net/tcp_states.h: TCP_ESTABLISHED = 1 ... TCP_CLOSING = 11 (TCP_NEW_SYN_RECV and
-  // later are the kernel's own, never a connected socket's).
-  static constexpr std::array<tcp_state, 11> by_number{
-      tcp_state::established, tcp_state::syn_sent,   tcp_state::syn_received, tcp_state::fin_wait_1,
-      tcp_state::fin_wait_2,  tcp_state::time_wait,  tcp_state::closed,       tcp_state::close_wait,
-      tcp_state::last_ack,    tcp_state::listen,     tcp_state::closing};
-  if (s == 0 || s > by_number.size()) return std::nullopt;
-  return by_number[s - 1];
-}
-
 std::vector<proxy_link> proxy::links() const {
   std::vector<proxy_link> out;
   out.reserve(sessions_.size());
@@ -208,7 +198,7 @@ std::vector<proxy_link> proxy::links() const {
       }
       tcp_info ti{};
       socklen_t tlen = sizeof ti;
-      if (::getsockopt(s.fd, IPPROTO_TCP, TCP_INFO, &ti, &tlen) == 0) l.upstream_state = from_linux_tcp_state(ti.tcpi_state);
+      if (::getsockopt(s.fd, IPPROTO_TCP, TCP_INFO, &ti, &tlen) == 0) l.upstream_state = posix::from_linux_state(ti.tcpi_state);
     }
     out.push_back(l);
   }

@@ -120,8 +120,6 @@ struct proxy_link {
   std::uint64_t bytes_up = 0;    // this connection's share of proxy_stats::bytes_up
   std::uint64_t bytes_down = 0;  // and of bytes_down
 };
-// Linux's tcpi_state (include/net/tcp_states.h numbering) as the RFC state; nullopt if unknown.
-[[nodiscard]] std::optional<tcp_state> from_linux_tcp_state(std::uint8_t s);
 
 class proxy {
  public:

@@ -4,9 +4,33 @@
 // tests/posix/constants_test.cpp checks size and offsets against <linux/tcp.h>.
 // Units as Linux: times in microseconds (rto, ato, rtt, rttvar, min_rtt) or milliseconds
 // (last_*), windows and thresholds in segments (snd_cwnd, snd_ssthresh), sizes in bytes.
+#include <array>
 #include <cstdint>
+#include <optional>
+
+#include "synack/tcp/state.hpp"
 
 namespace synack::posix {
+
+// tcpi_state: Linux's TCP_ESTABLISHED (1) ... TCP_CLOSING (11), include/net/tcp_states.h, in
+// order. Both directions read this one table: TCP_INFO fills it in (socket_info.cpp), and
+// `synack proxy` reads its kernel sockets' states back by their RFC names.
+inline constexpr std::array<tcp_state, 11> linux_tcp_states{
+    tcp_state::established, tcp_state::syn_sent,  tcp_state::syn_received, tcp_state::fin_wait_1,
+    tcp_state::fin_wait_2,  tcp_state::time_wait, tcp_state::closed,       tcp_state::close_wait,
+    tcp_state::last_ack,    tcp_state::listen,    tcp_state::closing};
+[[nodiscard]] constexpr std::uint8_t linux_state(tcp_state s) {
+  for (std::size_t i = 0; i < linux_tcp_states.size(); ++i) {
+    if (linux_tcp_states[i] == s) return static_cast<std::uint8_t>(i + 1);
+  }
+  return 7;  // TCP_CLOSE
+}
+// nullopt for 0 and for the kernel's own states past TCP_CLOSING (TCP_NEW_SYN_RECV, ...), never
+// a connected socket's.
+[[nodiscard]] constexpr std::optional<tcp_state> from_linux_state(std::uint8_t n) {
+  if (n == 0 || n > linux_tcp_states.size()) return std::nullopt;
+  return linux_tcp_states[n - 1];
+}
 
 // tcpi_options bits.
 inline constexpr std::uint8_t tcpi_opt_timestamps = 1;
