@@ -130,6 +130,16 @@ std::optional<ip_addr> host::impl::source_for(const ip_addr& remote) const {
 bool host::is_local(const ip_addr& a) const { return impl_->is_local(a); }
 std::optional<ip_addr> host::source_for(const ip_addr& remote) const { return impl_->source_for(remote); }
 
+std::shared_ptr<const tcp_config> host::impl::share_config(const tcp_config& c) {
+  for (const auto& p : cfg_cache) {
+    if (p && *p == c) return p;
+  }
+  auto p = std::make_shared<const tcp_config>(c);
+  cfg_cache[cfg_cache_next] = p;
+  cfg_cache_next = (cfg_cache_next + 1) % cfg_cache.size();
+  return p;
+}
+
 std::uint32_t host::impl::alloc_slot(owner o, const tcp_config& c, const ip_addr& remote) {
   std::uint32_t idx = 0;
   if (!free_slots.empty()) {
@@ -140,12 +150,14 @@ std::uint32_t host::impl::alloc_slot(owner o, const tcp_config& c, const ip_addr
     slots.emplace_back();
   }
   slot& s = slots[idx];
-  s.cfg = c;
-  s.cfg.mss = link_mss(c.mss, remote);  // announced on the SYN / SYN-ACK and the cap of the send MSS
+  tcp_config own = c;
+  own.mss = link_mss(c.mss, remote);  // announced on the SYN / SYN-ACK and the cap of the send MSS
   // What the link can segment: IPv4 only (TUN_F_TSO4).
-  s.cfg.tso_max = remote.is_v4() ? std::min(cfg.tso_max, max_tso_payload) : 0;
-  s.conn.emplace(s.cfg, isns);
+  own.tso_max = remote.is_v4() ? std::min(cfg.tso_max, max_tso_payload) : 0;
+  s.cfg = share_config(own);
+  s.conn.emplace(*s.cfg, isns);
   s.conn->set_tracer(this);
+  s.conn->set_header_scratch(&conn_header);
   s.conn->set_memory_budget(&budget);
   s.own = o;
   s.accept_queued = false;
@@ -237,7 +249,7 @@ void host::impl::drain_events(instant now, std::uint32_t idx) {
   slot& s = slots[idx];
   while (auto e = s.conn->poll_event()) {
     if (e->kind == tcp_event_kind::retransmit_threshold) {
-      negative_advice(now, s.conn->tuple(), s.cfg.r1_retransmissions);
+      negative_advice(now, s.conn->tuple(), s.cfg->r1_retransmissions);
     }
     switch (s.own) {
       case owner::user:

@@ -2,6 +2,7 @@
 // Internal: the state behind synack::host, shared by host.cpp (commands, polls, timers) and
 // host_input.cpp (packet input, listeners, TIME-WAIT records, ICMP).
 #include <array>
+#include <memory>
 #include <deque>
 #include <functional>
 #include <optional>
@@ -78,7 +79,9 @@ struct host::impl final : tcp_tracer {
   static constexpr instant never = instant::max();
   struct slot {
     std::optional<connection> conn;
-    tcp_config cfg;  // this connection's options (the connection points here)
+    // This connection's options (the connection points here), shared with the connections
+    // made with the same ones (share_config): 16 octets a slot, not a 272-octet copy.
+    std::shared_ptr<const tcp_config> cfg;
     std::uint32_t gen = 1;
     owner own = owner::free;
     std::uint32_t listener = 0;  // children: the listener they belong to
@@ -210,6 +213,15 @@ struct host::impl final : tcp_tracer {
   ring_queue<cookie_synack> cookie_q;
 
   std::deque<slot> slots;  // deque: element addresses stay put as it grows
+  // The options of the last few distinct connection configurations, handed to every slot
+  // made with equal ones (per connection they differ only when a listener's or a family's
+  // do). Replaced round-robin.
+  std::array<std::shared_ptr<const tcp_config>, 4> cfg_cache;
+  std::size_t cfg_cache_next = 0;
+  [[nodiscard]] std::shared_ptr<const tcp_config> share_config(const tcp_config& c);
+  // The header every connection builds its segments in, one at a time
+  // (connection::set_header_scratch).
+  tcp_repr conn_header;
   std::vector<std::uint32_t> free_slots;
   // Flat tables: once grown to their high-water mark they never allocate again.
   flat_hash_map<four_tuple, std::uint32_t, four_tuple_hash> demux;

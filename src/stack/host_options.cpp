@@ -58,18 +58,20 @@ result<void, host_error> host::reconfigure(instant now, conn_handle h, const tcp
   if (s == nullptr) return unexpected{host_error::bad_handle};
   tcp_config next = cfg;
   // Fixed when the TCB was made: the buffers are sized, the SYN options announced.
-  next.mss = s->cfg.mss;
-  next.send_buffer = s->cfg.send_buffer;
-  next.recv_buffer = s->cfg.recv_buffer;
-  next.window_scaling = s->cfg.window_scaling;
-  next.sack = s->cfg.sack;
-  next.timestamps = s->cfg.timestamps;
-  next.max_ooo_ranges = s->cfg.max_ooo_ranges;
-  next.congestion = s->cfg.congestion;
-  // The connection holds a pointer to s->cfg: change it in place, then let it react.
-  const tcp_config before = s->cfg;
-  s->cfg = next;
-  s->conn->set_config(now, s->cfg, before);
+  const tcp_config& was = *s->cfg;
+  next.mss = was.mss;
+  next.send_buffer = was.send_buffer;
+  next.recv_buffer = was.recv_buffer;
+  next.window_scaling = was.window_scaling;
+  next.sack = was.sack;
+  next.timestamps = was.timestamps;
+  next.max_ooo_ranges = was.max_ooo_ranges;
+  next.congestion = was.congestion;
+  // The connection points at s->cfg, which other connections may share: point both at the
+  // new options (the old stay alive until the connection has seen them), then let it react.
+  const std::shared_ptr<const tcp_config> before = s->cfg;
+  s->cfg = impl_->share_config(next);
+  s->conn->set_config(now, *s->cfg, *before);
   impl_->touch(now, h.index);  // TCP_NODELAY may release held data; the keep-alive timer moved
   return {};
 }

@@ -335,14 +335,16 @@ void connection::enter_time_wait(instant now) {
   snd_.buf.release();
   rcv_.reasm.clear();
   snd_.first_tx.reset();
-  tw_.tuple = tuple_;
-  tw_.snd_nxt = snd_.nxt;
-  tw_.rcv_nxt = rcv_.nxt;
-  tw_.window = window_field();
-  tw_.rcv_wnd = recv_window();
-  tw_.expiry = now + hold;
-  tw_.ts_on = ts_ok_;  // RFC 6191 §2
-  tw_.ts_recent = ts_recent_;
+  if (!tw_) tw_ = std::make_unique<time_wait_record>();
+  time_wait_record& tw = *tw_;
+  tw.tuple = tuple_;
+  tw.snd_nxt = snd_.nxt;
+  tw.rcv_nxt = rcv_.nxt;
+  tw.window = window_field();
+  tw.rcv_wnd = recv_window();
+  tw.expiry = now + hold;
+  tw.ts_on = ts_ok_;  // RFC 6191 §2
+  tw.ts_recent = ts_recent_;
 }
 
 void connection::queue_challenge_ack(instant now) {

@@ -129,7 +129,8 @@ rx_verdict connection::on_segment_syn_sent(instant now, const tcp_repr& seg) {
 }
 
 rx_verdict connection::on_segment_time_wait(instant now, const tcp_repr& seg) {
-  switch (tw_.on_segment(now, seg, *cfg_)) {
+  time_wait_record& tw = *tw_;  // made by enter_time_wait, the only way into TIME-WAIT
+  switch (tw.on_segment(now, seg, *cfg_)) {
     case time_wait_action::ignore:
       break;
     case time_wait_action::ack_suppressed:
@@ -141,13 +142,13 @@ rx_verdict connection::on_segment_time_wait(instant now, const tcp_repr& seg) {
     case time_wait_action::ack_and_restart:
       queue_ack();
       timers_.set(timer_kind::time_wait, now + 2 * cfg_->msl);
-      tw_.expiry = now + 2 * cfg_->msl;
+      tw.expiry = now + 2 * cfg_->msl;
       break;
     case time_wait_action::close:
       enter_closed(close_reason::reset);
       return rx_verdict::accepted;
     case time_wait_action::reset:
-      queue_reset(tw_.snd_nxt, tw_.rcv_nxt);
+      queue_reset(tw.snd_nxt, tw.rcv_nxt);
       enter_closed(close_reason::reset);
       return rx_verdict::accepted;
     case time_wait_action::reopen:

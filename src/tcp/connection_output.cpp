@@ -126,7 +126,7 @@ std::size_t connection::write_next(instant now, mutable_bytes out) {
   // window, §3.10.7.4 first) accepts an ACK only at its RCV.NXT, which is SND.MAX then.
   tcp_repr& hdr = ack_header(now);
   hdr.seq = snd_.max;
-  if (state_ == tcp_state::time_wait) hdr.seq = tw_.snd_nxt;
+  if (state_ == tcp_state::time_wait) hdr.seq = time_wait_state().snd_nxt;
   // SHLD-19: ACK points left by a batch go first, each as its own cumulative ACK.
   if (rcv_.ack_points_len > 1 && rcv_.ack_points[0].before(rcv_.nxt)) {
     hdr.ack = rcv_.ack_points[0];

@@ -221,6 +221,8 @@ struct tcp_config {
   // tx_gso_size()). Retransmissions, urgent data, probes, SACK recovery and the runt Nagle
   // holds back still go as single segments of at most one MSS.
   std::uint32_t tso_max = 0;
+
+  friend bool operator==(const tcp_config&, const tcp_config&) = default;
 };
 
 }  // namespace synack

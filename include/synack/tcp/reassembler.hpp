@@ -22,6 +22,7 @@
 // the blocks most recently changed first (RFC 2018 §4).
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -97,13 +98,14 @@ class reassembler {
   // Bytes allocated now: the blocks' storage and overheads, and the range table once made.
   [[nodiscard]] std::size_t storage() const;
   // The held ranges in sequence order (for tests and snapshots).
-  [[nodiscard]] std::span<const sack_block> blocks() const { return {blocks_.data(), n_}; }
+  [[nodiscard]] std::span<const sack_block> blocks() const {
+    if (!t_) return {};
+    return {t_->blocks.data(), n_};
+  }
 
   // Forgets everything, freeing the held bytes and the range table.
   void clear() {
-    blocks_ = std::vector<sack_block>{};  // move-assigned: the storage goes (`= {}` keeps it)
-    stamp_ = std::vector<std::uint64_t>{};
-    text_ = std::vector<std::vector<std::byte>>{};
+    t_.reset();
     n_ = 0;
     fin_.reset();
   }
@@ -111,10 +113,14 @@ class reassembler {
  private:
   void erase(std::size_t first, std::size_t count);
 
-  // max_ entries each once allocated (empty before the first add()); n_ of them in use.
-  std::vector<sack_block> blocks_;  // sorted by left edge
-  std::vector<std::uint64_t> stamp_;
-  std::vector<std::vector<std::byte>> text_;  // the octets of blocks_[i] (appends grow it by doubling)
+  // max_ entries each, made by the first add() (an idle TCB carries one pointer, not three
+  // vectors: issue #13); n_ of them in use.
+  struct table {
+    std::vector<sack_block> blocks;  // sorted by left edge
+    std::vector<std::uint64_t> stamp;
+    std::vector<std::vector<std::byte>> text;  // the octets of blocks[i] (appends grow it by doubling)
+  };
+  std::unique_ptr<table> t_;
   std::size_t n_ = 0;
   std::size_t max_;
   std::uint64_t clock_ = 0;

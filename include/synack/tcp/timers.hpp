@@ -40,34 +40,40 @@ inline constexpr std::size_t timer_kind_count = 9;
 
 class timer_table {
  public:
-  void set(timer_kind k, instant at) { t_[idx(k)] = at; }
-  void clear(timer_kind k) { t_[idx(k)].reset(); }
-  void clear_all() { t_ = {}; }
-  [[nodiscard]] std::optional<instant> get(timer_kind k) const { return t_[idx(k)]; }
-  [[nodiscard]] bool armed(timer_kind k) const { return t_[idx(k)].has_value(); }
-  [[nodiscard]] bool expired(timer_kind k, instant now) const { return t_[idx(k)] && *t_[idx(k)] <= now; }
-  [[nodiscard]] std::optional<instant> next() const {
-    std::optional<instant> m;
-    for (const auto& t : t_) {
-      if (t && (!m || *t < *m)) m = t;
-    }
-    return m;
+  void set(timer_kind k, instant at) {
+    at_[idx(k)] = at;
+    armed_ = static_cast<std::uint16_t>(armed_ | bit(k));
   }
+  void clear(timer_kind k) { armed_ = static_cast<std::uint16_t>(armed_ & ~bit(k)); }
+  void clear_all() { armed_ = 0; }
+  [[nodiscard]] std::optional<instant> get(timer_kind k) const {
+    if (!armed(k)) return std::nullopt;
+    return at_[idx(k)];
+  }
+  [[nodiscard]] bool armed(timer_kind k) const { return (armed_ & bit(k)) != 0; }
+  [[nodiscard]] bool expired(timer_kind k, instant now) const { return armed(k) && at_[idx(k)] <= now; }
+  [[nodiscard]] std::optional<instant> next() const {
+    const std::optional<timer_kind> k = next_kind();
+    if (!k) return std::nullopt;
+    return at_[idx(*k)];
+  }
+  // The earliest armed timer; of equal deadlines, the one listed first in timer_kind.
   [[nodiscard]] std::optional<timer_kind> next_kind() const {
     std::optional<timer_kind> k;
-    std::optional<instant> m;
-    for (std::size_t i = 0; i < t_.size(); ++i) {
-      if (t_[i] && (!m || *t_[i] < *m)) {
-        m = t_[i];
-        k = static_cast<timer_kind>(i);
-      }
+    for (std::size_t i = 0; i < timer_kind_count; ++i) {
+      if ((armed_ & (1U << i)) != 0 && (!k || at_[i] < at_[idx(*k)])) k = static_cast<timer_kind>(i);
     }
     return k;
   }
 
  private:
   static constexpr std::size_t idx(timer_kind k) { return static_cast<std::size_t>(k); }
-  std::array<std::optional<instant>, timer_kind_count> t_{};
+  static constexpr std::uint16_t bit(timer_kind k) { return static_cast<std::uint16_t>(1U << idx(k)); }
+  static_assert(timer_kind_count <= 16, "armed_ holds one bit per timer");
+  // A deadline per timer and which are armed: 9 x 8 + 2 octets in every TCB, where one
+  // std::optional<instant> each took 9 x 16 (an idle connection's size, issue #13).
+  std::array<instant, timer_kind_count> at_{};
+  std::uint16_t armed_ = 0;
 };
 
 }  // namespace synack
