@@ -228,9 +228,10 @@ constexpr std::uint8_t s_40ms = 2, s_1s = 4, s_3s = 5, s_30s = 6, s_120s = 7, s_
 // B listens on 80, A connects, the handshake completes, B accepts and closes its listener
 // (so B's only connection is target 0 of op::inject). With op::connect6 over IPv6 (A connects
 // to fd00::2; B's listener takes both families).
-program& handshake(program& p, op how = op::connect) {
-  return p.add(op::listen, {B, 0, 3})
-      .add(how, {A, 0, 0})
+// `full`: both ends with the link's full MSS rather than 536 (the selector bytes' high bit).
+program& handshake(program& p, op how = op::connect, bool full = false) {
+  return p.add(op::listen, {B, 0, static_cast<std::uint8_t>(full ? 0x83 : 3)})
+      .add(how, {A, 0, static_cast<std::uint8_t>(full ? 0x80 : 0)})
       .add(op::deliver_all)
       .add(op::accept, {B, 0})
       .add(op::close_listener, {B, 0});
@@ -364,7 +365,8 @@ std::vector<seed> stack_seeds() {
   }
   {
     program p;
-    handshake(p, op::connect6).add(op::send, {A, 0, 120}).add(op::deliver_all).add(op::recv, {B, 0, 255});
+    // Full-size segments (MSS 1440): with 536 no IPv6 Packet Too Big could lower the MSS.
+    handshake(p, op::connect6, true).add(op::send, {A, 0, 120}).add(op::deliver_all).add(op::recv, {B, 0, 255});
     p.add(op::deliver_all).add(op::advance, {s_40ms}).add(op::deliver_all).add(op::send, {A, 0, 120});
     p.add(op::deliver, {0});
     p.add(op::inject_ptb, {A, 0, 1, 7, 1});  // 1279: below the IPv6 minimum

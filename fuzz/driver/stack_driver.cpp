@@ -85,6 +85,15 @@ host_config make_config(ipv4_addr addr, std::uint8_t bits) {
   return c;
 }
 
+// The hosts' options with the link's full MSS (1440 over IPv6, 1460 over IPv4) instead of 536:
+// a listener or connect whose selector byte has its high bit set. Only then does a Packet Too
+// Big have an IPv6 MSS to lower (the floor, 1280 - 60, is above 536), and segments get long.
+tcp_config full_mss(const tcp_config& c) {
+  tcp_config f = c;
+  f.mss = 1460;
+  return f;
+}
+
 // Whom an injected segment is aimed at: a TCB, a TIME-WAIT record, a listener or a closed port.
 struct target {
   four_tuple tuple;
@@ -282,8 +291,10 @@ void world::command(op o, reader& r) {
   switch (o) {
     case op::listen: {
       const std::uint16_t port = ports[r.u8() % ports.size()];
-      const std::size_t backlog = 1u + r.u8() % 4u;
-      if (auto l = x.listen(port, backlog)) {
+      const std::uint8_t b = r.u8();
+      const std::size_t backlog = 1u + b % 4u;
+      // High bit: full-size segments (see full_mss).
+      if (auto l = (b & 0x80u) != 0 ? x.listen(port, backlog, full_mss(x.config().tcp)) : x.listen(port, backlog)) {
         remember(s.listeners, s.listener_adds, max_listeners, *l);
         s.all_listeners.push_back(*l);
       }
@@ -292,10 +303,13 @@ void world::command(op o, reader& r) {
     case op::connect:
     case op::connect6: {
       const std::uint16_t port = ports[r.u8() % ports.size()];
-      const std::uint8_t lp = r.u8() % (ports.size() + 1);
+      const std::uint8_t lb = r.u8();
+      const std::uint8_t lp = (lb & 0x7Fu) % (ports.size() + 1);
       const auto local = lp == 0 ? std::nullopt : std::optional<std::uint16_t>{ports[lp - 1u]};
       const ip_addr remote = o == op::connect6 ? ip_addr{addr6_of(1 - i)} : ip_addr{addr_of(1 - i)};
-      if (auto c = x.connect(now_, remote, port, local)) {
+      // High bit: full-size segments (see full_mss).
+      if (auto c = (lb & 0x80u) != 0 ? x.connect(now_, remote, port, local, full_mss(x.config().tcp))
+                                     : x.connect(now_, remote, port, local)) {
         remember(s.conns, s.conn_adds, max_handles, *c);
         s.all_conns.push_back(*c);
       }
