@@ -335,16 +335,23 @@ void connection::enter_time_wait(instant now) {
   snd_.buf.release();
   rcv_.reasm.clear();
   snd_.first_tx.reset();
-  if (!tw_) tw_ = std::make_unique<time_wait_record>();
-  time_wait_record& tw = *tw_;
+  tw_window_ = window_field();
+  tw_rcv_wnd_ = recv_window();
+  challenge_ = challenge_limiter{};  // TIME-WAIT's challenge-ACK budget starts afresh
+}
+
+time_wait_record connection::time_wait_state() const {
+  time_wait_record tw;
   tw.tuple = tuple_;
   tw.snd_nxt = snd_.nxt;
   tw.rcv_nxt = rcv_.nxt;
-  tw.window = window_field();
-  tw.rcv_wnd = recv_window();
-  tw.expiry = now + hold;
+  tw.window = tw_window_;
+  tw.rcv_wnd = tw_rcv_wnd_;
+  tw.expiry = timers_.get(timer_kind::time_wait).value_or(instant{});
+  tw.limiter = challenge_;
   tw.ts_on = ts_ok_;  // RFC 6191 §2
   tw.ts_recent = ts_recent_;
+  return tw;
 }
 
 void connection::queue_challenge_ack(instant now) {

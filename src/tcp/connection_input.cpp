@@ -129,8 +129,10 @@ rx_verdict connection::on_segment_syn_sent(instant now, const tcp_repr& seg) {
 }
 
 rx_verdict connection::on_segment_time_wait(instant now, const tcp_repr& seg) {
-  time_wait_record& tw = *tw_;  // made by enter_time_wait, the only way into TIME-WAIT
-  switch (tw.on_segment(now, seg, *cfg_)) {
+  time_wait_record tw = time_wait_state();
+  const time_wait_action act = tw.on_segment(now, seg, *cfg_);
+  challenge_ = tw.limiter;  // the only thing on_segment changes
+  switch (act) {
     case time_wait_action::ignore:
       break;
     case time_wait_action::ack_suppressed:
@@ -141,8 +143,7 @@ rx_verdict connection::on_segment_time_wait(instant now, const tcp_repr& seg) {
       break;
     case time_wait_action::ack_and_restart:
       queue_ack();
-      timers_.set(timer_kind::time_wait, now + 2 * cfg_->msl);
-      tw.expiry = now + 2 * cfg_->msl;
+      timers_.set(timer_kind::time_wait, now + 2 * cfg_->msl);  // the record's expiry
       break;
     case time_wait_action::close:
       enter_closed(close_reason::reset);

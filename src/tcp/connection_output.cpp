@@ -126,7 +126,7 @@ std::size_t connection::write_next(instant now, mutable_bytes out) {
   // window, §3.10.7.4 first) accepts an ACK only at its RCV.NXT, which is SND.MAX then.
   tcp_repr& hdr = ack_header(now);
   hdr.seq = snd_.max;
-  if (state_ == tcp_state::time_wait) hdr.seq = time_wait_state().snd_nxt;
+  if (state_ == tcp_state::time_wait) hdr.seq = snd_.nxt;  // as time_wait_state() has it
   // SHLD-19: ACK points left by a batch go first, each as its own cumulative ACK.
   if (rcv_.ack_points_len > 1 && rcv_.ack_points[0].before(rcv_.nxt)) {
     hdr.ack = rcv_.ack_points[0];
@@ -264,7 +264,12 @@ std::size_t connection::emit_segment(instant now, mutable_bytes out, const segme
   note_sent(now, p, len, fin, room);
   if (burst_candidate && !next_send().any()) hdr.flags |= tcp_flag::psh;  // the burst ends here
   const std::uint32_t used = len + (fin ? 1u : 0u);
-  if (rack_on()) {  // RFC 8985 §6.1: Segment.xmit_ts, Segment.retransmitted
+  // A FIN alone, first sent after everything before it was acknowledged, is not recorded:
+  // nothing can be sent after it whose delivery would mark it lost (§6.2), so an entry could
+  // never serve, and a connection that sent no data would allocate the record for it (the
+  // open-close benchmark's one allocation per connection). TLP and the RTO answer for it.
+  const bool lone_fin = len == 0 && fin && !last_tx_.retransmission && snd_.rec.rk.size() == 0;
+  if (rack_on() && !lone_fin) {  // RFC 8985 §6.1: Segment.xmit_ts, Segment.retransmitted
     const seq_num end_seq = p.seq + seq_len{used};
     const seq_num new_from = last_tx_.retransmission ? seq_min(end_seq, seq_max(p.seq, max_before)) : p.seq;
     snd_.rec.rk.on_sent(now, p.seq, new_from, true);  // the part sent before (empty for new data)

@@ -219,6 +219,28 @@ TEST(rack_record, is_allocated_by_the_flight_and_a_grown_one_freed_when_all_is_a
   EXPECT_TRUE(r.tracks(end_of(21)));
 }
 
+// A FIN alone, sent with nothing else in flight, is not recorded: no segment can follow it
+// whose delivery would mark it lost, so a connection that only opens and closes allocates no
+// record (bench/open_close: 0 allocations per cycle). TLP and the RTO answer for its loss.
+TEST(rack, a_lone_fin_allocates_no_transmit_record) {
+  tcp_harness h(rack_cfg());
+  establish_sack(h);
+  ASSERT_TRUE(h.conn().close(at_ms(100)).has_value());
+  h.expect_recv(at_ms(100), seg{.seq = h.l(1), .ack = h.r(1), .flags = tcp_flag::fin});
+  EXPECT_EQ(h.conn().snapshot().rack_storage, 0u);
+  EXPECT_EQ(h.send(at_ms(110), seg{.seq = h.r(1), .ack = h.l(2)}), rx_verdict::accepted);
+  EXPECT_EQ(h.conn().state(), tcp_state::fin_wait_2);
+
+  // The FIN that ends data in flight is recorded with it.
+  tcp_harness h2(rack_cfg());
+  establish_sack(h2);
+  ASSERT_EQ(h2.write(segments(1, 1)), smss);
+  h2.expect_recv(at_ms(100), seg{.seq = h2.l(1), .ack = h2.r(1), .flags = tcp_flag::psh, .payload = segment(1)});
+  ASSERT_TRUE(h2.conn().close(at_ms(101)).has_value());
+  h2.expect_recv(at_ms(101), seg{.seq = h2.l(1 + smss), .ack = h2.r(1), .flags = tcp_flag::fin});
+  EXPECT_EQ(h2.conn().snapshot().rack_storage, rack::first_storage * sizeof(rack_segment));
+}
+
 // The same through a connection: an idle connection holds no transmit record; data in flight
 // brings one, which the exchange's end does not take away (it stays small).
 TEST(rack, an_idle_connection_holds_no_transmit_record_until_data_is_in_flight) {

@@ -283,11 +283,10 @@ class connection {
   // TIME-WAIT: when it ends (2 x MSL after the last FIN was acknowledged).
   [[nodiscard]] std::optional<instant> time_wait_expiry() const { return timers_.get(timer_kind::time_wait); }
   // In TIME-WAIT: the compact record the stack keeps once the TCB is freed.
-  // Before TIME-WAIT, an empty record.
-  [[nodiscard]] const time_wait_record& time_wait_state() const {
-    static const time_wait_record none{};
-    return tw_ ? *tw_ : none;
-  }
+  // Made from the TCB's own fields (nothing in it changes in TIME-WAIT but the challenge-ACK
+  // budget and the expiry, kept in challenge_ and the timer) and the two window values fixed
+  // on entering TIME-WAIT; before TIME-WAIT its values mean nothing.
+  [[nodiscard]] time_wait_record time_wait_state() const;
 
   void set_tracer(tcp_tracer* t) { tracer_ = t; }
   // Builds outgoing segments' headers in `r` (the owner's, shared by its connections: one is
@@ -493,8 +492,11 @@ class connection {
   bool user_closed_ = false;    // the user will not read: the connection is orphaned
   close_reason reason_ = close_reason::none;
 
-  // Made on entering TIME-WAIT (its rules answer segments there), not carried by every TCB.
-  std::unique_ptr<time_wait_record> tw_;
+  // TIME-WAIT's record (time_wait_state(), whose rules answer segments there) is not carried
+  // by every TCB: only what the TCB does not hold already, the window our ACKs advertise as
+  // TIME-WAIT began (the field and RCV.WND; the user may still read and open the buffer).
+  std::uint16_t tw_window_ = 0;
+  std::uint32_t tw_rcv_wnd_ = 0;
 
   // Output bookkeeping.
   // The header of the segment being built, reused (fresh_header()) rather than a local repr
