@@ -91,6 +91,21 @@ void host::impl::defer_syn(instant now, const ip_ends& ip, const tcp_repr& seg, 
   events.push_back(ev);
 }
 
+// The client resets the connection its held SYN began (it gave up, or another stack on its
+// side answered for it): the entry goes, as a SYN-RECEIVED TCB would (RFC 9293 §3.10.7.4
+// first check), and the application's later answer finds it gone (host_error::bad_handle).
+// Acceptable only at exactly the RCV.NXT the SYN implies, SYN.SEQ + 1 (RFC 5961 §3: a blind
+// RST must guess it); any other RST is a listener's to ignore.
+bool host::impl::withdraw_syn(const ip_ends& ip, const tcp_repr& seg) {
+  const four_tuple t{ip.dst, seg.dst_port, ip.src, seg.src_port};
+  const std::uint32_t* held = pending_by_tuple.find(t);
+  if (held == nullptr || seg.seq != pending[*held].syn.seq + seq_len{1}) return false;
+  ++ctr.syn_deferred_reset;
+  ++ctr.in_accepted;
+  release_pending(*held);
+  return true;
+}
+
 host::impl::pending_entry* host::impl::pending_of(syn_handle h) {
   if (h.index >= pending.size()) return nullptr;
   pending_entry& e = pending[h.index];

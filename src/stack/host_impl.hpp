@@ -163,6 +163,7 @@ struct host::impl final : tcp_tracer {
   }
   // A SYN to a deferring listener: held (an event for the application) or absorbed.
   void defer_syn(instant now, const ip_ends& ip, const tcp_repr& seg, std::uint32_t lidx);
+  [[nodiscard]] bool withdraw_syn(const ip_ends& ip, const tcp_repr& seg);
   void store_syn(pending_entry& e, const ip_ends& ip, const tcp_repr& seg);
   [[nodiscard]] pending_entry* pending_of(syn_handle h);
   void release_pending(std::uint32_t idx);

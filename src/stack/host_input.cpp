@@ -264,6 +264,7 @@ void host::impl::listen_input(instant now, const ip_ends& ip, const tcp_repr& se
                               std::optional<seq_num> iss_floor) {
   listener& l = listeners[lidx];
   if (seg.rst()) {
+    if (l.defer && withdraw_syn(ip, seg)) return;
     ++ctr.tcp(rx_verdict::listen_rst);
     return;
   }

@@ -254,6 +254,38 @@ TEST_P(deferred_syn, held_syns_expire_on_the_time_passed_in) {
   expect_balanced();
 }
 
+// The client's RST at exactly SYN.SEQ + 1 withdraws its held SYN (as it would reset a
+// SYN-RECEIVED TCB); a RST at any other sequence number, or for another tuple, is a
+// listener's to ignore (RFC 5961 §3: a blind RST must guess the exact number).
+TEST_P(deferred_syn, the_clients_rst_withdraws_its_held_syn) {
+  (void)listen();
+  (void)syn(at_ms(0));
+  const auto held = pending_events();
+  ASSERT_EQ(held.size(), 1u);
+  const auto rst = [&](instant at, seq_num seq, std::uint16_t port = peer_port) {
+    t_.feed(at, tcp_to(a_.peer, a_.far, seg{.seq = seq, .flags = tcp_flag::rst, .peer = port, .local = 443}));
+  };
+  rst(at_ms(1), peer_iss + seq_len{2});     // off by one
+  rst(at_ms(1), peer_iss);                  // the SYN's own number
+  rst(at_ms(1), peer_iss + seq_len{1}, peer_port + 1);  // another client port
+  expect_silence(at_ms(1));
+  EXPECT_TRUE(t_.h().pending_syn(held[0]).has_value());
+  EXPECT_EQ(t_.ctr().tcp(rx_verdict::listen_rst), 3u);
+  EXPECT_EQ(t_.ctr().syn_deferred_reset, 0u);
+
+  rst(at_ms(2), peer_iss + seq_len{1});
+  expect_silence(at_ms(2));  // a RST is never answered
+  EXPECT_FALSE(t_.h().pending_syn(held[0]).has_value());
+  EXPECT_EQ(t_.h().accept_syn(at_ms(3), held[0]).error(), host_error::bad_handle);
+  EXPECT_EQ(t_.ctr().syn_deferred_reset, 1u);
+  EXPECT_FALSE(t_.h().next_deadline().has_value());
+  // The same RST again finds nothing held.
+  rst(at_ms(4), peer_iss + seq_len{1});
+  EXPECT_EQ(t_.ctr().tcp(rx_verdict::listen_rst), 4u);
+  EXPECT_EQ(t_.ctr().syn_deferred_reset, 1u);
+  expect_balanced();
+}
+
 TEST_P(deferred_syn, closing_the_listener_forgets_held_syns) {
   const listener_handle l = listen();
   (void)syn(at_ms(0));

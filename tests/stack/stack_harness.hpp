@@ -88,6 +88,7 @@ inline std::string counters_diff(const host_counters& a, const host_counters& b)
   SYNACK_F(syncookies_sent); SYNACK_F(syncookies_recv); SYNACK_F(syncookies_failed); SYNACK_F(r1_negative_advice);
   SYNACK_F(syn_deferred); SYNACK_F(syn_deferred_retransmits); SYNACK_F(syn_deferred_accepted);
   SYNACK_F(syn_deferred_refused); SYNACK_F(syn_deferred_unreachable); SYNACK_F(syn_deferred_expired);
+  SYNACK_F(syn_deferred_reset);
   SYNACK_F(syn_deferred_overflow);
 #undef SYNACK_F
   for (std::size_t i = 0; i < a.drop_wire.size(); ++i) {

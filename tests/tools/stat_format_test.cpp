@@ -72,7 +72,7 @@ TEST(stat_format, state_filter_lists_the_half_open_connections) {
   EXPECT_EQ(out.find("\nLISTEN"), std::string::npos) << out;
   EXPECT_NE(out.find("syncookies_sent 3 syncookies_recv 0 syncookies_failed 0"), std::string::npos) << out;
   // Deferred SYN answers (any_address_options::defer_syn): none on this host.
-  EXPECT_NE(out.find("syn_deferred 0 retransmits 0 accepted 0 refused 0 unreachable 0 expired 0 overflow 0"),
+  EXPECT_NE(out.find("syn_deferred 0 retransmits 0 accepted 0 refused 0 unreachable 0 expired 0 reset 0 overflow 0"),
             std::string::npos)
       << out;
 }
@@ -105,7 +105,7 @@ TEST(stat_format, listener_view_and_json) {
   EXPECT_NE(j.find("\"syncookies_sent\":3,\"syncookies_recv\":0,\"syncookies_failed\":0"), std::string::npos) << j;
   EXPECT_NE(j.find("\"syn_deferred\":0,\"syn_deferred_retransmits\":0,\"syn_deferred_accepted\":0,"
                    "\"syn_deferred_refused\":0,\"syn_deferred_unreachable\":0,\"syn_deferred_expired\":0,"
-                   "\"syn_deferred_overflow\":0"),
+                   "\"syn_deferred_reset\":0,\"syn_deferred_overflow\":0"),
             std::string::npos)
       << j;
   EXPECT_NE(j.find("\"syn_queue\":2,\"accept_queue\":0,\"backlog\":8,\"syn_backlog\":2,\"cookies_sent\":3"),

@@ -98,9 +98,9 @@ void append_counters_json(std::string& out, const host_counters& c) {
   out += fmt::format(
       ",\"syn_deferred\":{},\"syn_deferred_retransmits\":{},\"syn_deferred_accepted\":{},"
       "\"syn_deferred_refused\":{},\"syn_deferred_unreachable\":{},\"syn_deferred_expired\":{},"
-      "\"syn_deferred_overflow\":{}",
+      "\"syn_deferred_reset\":{},\"syn_deferred_overflow\":{}",
       c.syn_deferred, c.syn_deferred_retransmits, c.syn_deferred_accepted, c.syn_deferred_refused,
-      c.syn_deferred_unreachable, c.syn_deferred_expired, c.syn_deferred_overflow);
+      c.syn_deferred_unreachable, c.syn_deferred_expired, c.syn_deferred_reset, c.syn_deferred_overflow);
   out += fmt::format(",\"r1_negative_advice\":{}", c.r1_negative_advice);
   out += fmt::format(
       ",\"icmp_in_errors_matched\":{},\"icmp_soft_errors\":{},\"icmp_hard_aborts\":{},\"pmtu_reductions\":{},"
@@ -134,7 +134,7 @@ void append_counters_text(std::string& out, const host_counters& c) {
       "     in_segs {} out_segs {} retrans_segs {} in_errs {} out_rsts {}\n"
       "     listen_overflows {} listen_drops {} time_wait_recycled {} r1_negative_advice {}\n"
       "     syncookies_sent {} syncookies_recv {} syncookies_failed {}\n"
-      "     syn_deferred {} retransmits {} accepted {} refused {} unreachable {} expired {} overflow {}\n"
+      "     syn_deferred {} retransmits {} accepted {} refused {} unreachable {} expired {} reset {} overflow {}\n"
       "Ip:  in_receives {} out_requests {}\n"
       "Icmp: in_echos {} out_echo_reps {} in_errors_matched {} soft_errors {} hard_aborts {}\n"
       "      pmtu_reductions {} errors_ignored {} out_errors {} out_errors_rate_limited {}\n"
@@ -144,7 +144,7 @@ void append_counters_text(std::string& out, const host_counters& c) {
       c.retrans_segs, c.in_errs, c.out_rsts, c.listen_overflows, c.listen_drops, c.time_wait_recycled,
       c.r1_negative_advice, c.syncookies_sent, c.syncookies_recv, c.syncookies_failed, c.syn_deferred,
       c.syn_deferred_retransmits, c.syn_deferred_accepted, c.syn_deferred_refused, c.syn_deferred_unreachable,
-      c.syn_deferred_expired, c.syn_deferred_overflow, c.ip_in_receives,
+      c.syn_deferred_expired, c.syn_deferred_reset, c.syn_deferred_overflow, c.ip_in_receives,
       c.ip_out_requests, c.icmp_in_echos, c.icmp_out_echo_reps, c.icmp_in_errors_matched, c.icmp_soft_errors,
       c.icmp_hard_aborts, c.pmtu_reductions, c.icmp_errors_ignored, c.icmp_out_errors, c.icmp_errors_rate_limited,
       memory_text(c.memory), c.total_drops());

@@ -67,14 +67,16 @@ struct host_counters {
   std::uint64_t syncookies_failed = 0;
   // Deferred SYN answers (any_address_options::defer_syn): SYNs held for the application,
   // retransmissions of held ones absorbed, and how each ended: accepted (SYN-ACK), refused
-  // (RST|ACK), unreachable (ICMP destination unreachable), expired unanswered; SYNs dropped
-  // because the pending set was full (also host_drop::syn_pending_full).
+  // (RST|ACK), unreachable (ICMP destination unreachable), expired unanswered, withdrawn by the
+  // client's RST (at exactly SYN.SEQ + 1, RFC 5961 §3); SYNs dropped because the pending set
+  // was full (also host_drop::syn_pending_full).
   std::uint64_t syn_deferred = 0;
   std::uint64_t syn_deferred_retransmits = 0;
   std::uint64_t syn_deferred_accepted = 0;
   std::uint64_t syn_deferred_refused = 0;
   std::uint64_t syn_deferred_unreachable = 0;
   std::uint64_t syn_deferred_expired = 0;
+  std::uint64_t syn_deferred_reset = 0;
   std::uint64_t syn_deferred_overflow = 0;
   // IP / ICMP.
   std::uint64_t ip_in_receives = 0;
