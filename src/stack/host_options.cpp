@@ -28,6 +28,8 @@ tcp_internals internals_of(const connection& c) {
   in.dup_acks = t.dup_acks;
   in.rto_streak = t.rto_streak;
   in.retransmissions = c.retransmissions();
+  in.fast_retransmits = c.fast_retransmits();
+  in.timeouts = c.timeouts();
   in.spurious_undos = c.spurious_undos();
   in.loss_probes = c.loss_probes();
   in.probe_recoveries = c.probe_recoveries();

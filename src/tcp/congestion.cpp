@@ -84,7 +84,21 @@ void congestion_control::slow_start(std::uint32_t bytes_acked) {
   if (!in_slow_start()) after_rto_ = false;
 }
 
+// DEVIATION(RFC 5681 §3.1 equation (4), RFC 9438 §4.6): the FlightSize a loss reduces from is
+// loss_flight(), the largest flight of this round trip or the last, not the flight once the ACK
+// that signalled the loss was applied. A receiver that ACKs every segment at once over a path
+// of a few microseconds (the kernel over TUN) answers a whole burst before the sender reads any
+// ACK: applied one by one, those ACKs drain the flight to a segment or two by the time the SACK
+// showing the loss is read, and every loss then set ssthresh to the 2*SMSS floor (over TUN with
+// 5 % loss the window never left 2-3 segments, docs/performance.md). Linux bases ssthresh on
+// cwnd for the same reason; RFC 9438 §4.6 allows cwnd when its growth is bounded by the flight,
+// which the largest flight actually sent is.
 void congestion_control::on_round_sample(seq_num ack, seq_num snd_nxt, std::optional<duration> rtt) {
+  if (!round_end_ || !ack.before(*round_end_)) {  // a round trip ended: loss_flight() moves on
+    last_round_flight_ = round_flight_;
+    round_flight_ = ack.before(snd_nxt) ? distance(ack, snd_nxt).n : 0;  // what the new round starts with
+    round_end_ = snd_nxt;
+  }
   if (!hystart_active() || in_recovery_) return;
   if (hs_.on_ack(ack, snd_nxt, rtt) == hystart::phase::done) {
     // RFC 9406 §4.2: after CSS_ROUNDS rounds of CSS, "enter congestion avoidance by setting
@@ -147,7 +161,7 @@ bool congestion_control::enter_recovery(instant now, seq_num ack, seq_num snd_ma
   recover_ = snd_max - seq_len{1};
   undo_.reset();  // a new episode: ACK > recover, so the last one's retransmissions are all answered
   save_undo_point();
-  ssthresh_ = std::max(loss_ssthresh(now, flight, false), 2 * mss_);  // equation (4) / RFC 9438 §4.6
+  ssthresh_ = std::max(loss_ssthresh(now, loss_flight(flight), false), 2 * mss_);  // equation (4) / RFC 9438 §4.6
   style_ = style;
   if (style == recovery_style::newreno && !cfg_.prr) {
     set_cwnd(std::uint64_t{ssthresh_} + std::uint64_t{cfg_.dup_thresh} * mss_);  // step 3: ssthresh + 3*SMSS
@@ -162,7 +176,7 @@ bool congestion_control::enter_recovery(instant now, seq_num ack, seq_num snd_ma
 }
 
 void congestion_control::on_probe_repaired_loss(instant now, std::uint32_t flight) {
-  ssthresh_ = std::max(loss_ssthresh(now, flight, false), 2 * mss_);
+  ssthresh_ = std::max(loss_ssthresh(now, loss_flight(flight), false), 2 * mss_);
   set_cwnd(ssthresh_);
   after_rto_ = false;
   window_reset();
@@ -178,7 +192,7 @@ void congestion_control::on_rto(instant now, seq_num snd_max, std::uint32_t flig
   in_recovery_ = false;
   partial_seen_ = false;
   dup_acks_ = 0;
-  if (!rto_backoff_) ssthresh_ = std::max(loss_ssthresh(now, flight, true), 2 * mss_);
+  if (!rto_backoff_) ssthresh_ = std::max(loss_ssthresh(now, loss_flight(flight), true), 2 * mss_);
   rto_backoff_ = true;
   after_rto_ = true;
   set_cwnd(mss_);

@@ -278,7 +278,7 @@ std::size_t connection::emit_segment(instant now, mutable_bytes out, const segme
   if (last_tx_.retransmission && !p.loss_probe) note_episode_retransmission(now, p.seq, used);
   prr_on_sent(used, p.kind == segment_kind::retransmission);  // RFC 9937 §4 prr_out
   if (snd_.rec.pmtu_burst != 0) snd_.rec.pmtu_sent += std::max<std::uint32_t>(used, snd_.mss);
-  snd_.rec.cc->on_transmit(now);
+  snd_.rec.cc->on_transmit(now, distance(snd_.una, snd_.max).n);
   if (p.loss_probe) {
     // RFC 8985 §7.3: one probe per flight; after it the RTO, not another PTO, is armed.
     // DEVIATION(RFC 8985 §7.3): the RTO keeps its deadline if it has one, where the RFC re-arms

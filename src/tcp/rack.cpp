@@ -79,6 +79,7 @@ void rack::on_sent(instant now, seq_num seq, seq_num end, bool retransmission) {
       if (!s.end.after(seq)) continue;
       s.xmit_ts = now;
       s.retransmitted = true;
+      if (s.lost) s.resent_lost = true;
       set_lost(s, false);
     }
     return;
@@ -221,6 +222,7 @@ void rack::on_rto() {
   for (rack_segment& s : segs_) {
     s.sacked = false;  // SACK information is not trusted across a timeout (RFC 6675 §5.1)
     s.lost = false;
+    s.resent_lost = false;
   }
   lost_pending_ = 0;
 }
@@ -241,13 +243,18 @@ bool rack::tracks(seq_num seq) const {
   return false;
 }
 
+// RFC 8985 §6 with RFC 6675's pipe: a segment RACK marked lost is not in flight. Once sent
+// again the retransmission is (below HighRxt), the original still is not, though IsLost (fewer
+// than DupThresh segments SACKed above it) may call it in flight: without this a lost segment
+// and its retransmission held two segments of a two-segment window, so no new data could go
+// behind the retransmission to show RACK that it was lost too, and only the RTO found it.
 std::uint32_t rack::lost_in_pipe(const sack_scoreboard& sb) const {
-  if (lost_pending_ == 0) return 0;
   std::uint64_t n = 0;
   for (const rack_segment& s : segs_) {
-    if (!s.lost) continue;
-    if (!sb.is_lost(s.seq)) n += len_of(s);
-    if (sb.high_rxt().after(s.seq)) n += distance(s.seq, seq_min(s.end, sb.high_rxt())).n;
+    if (s.sacked || (!s.lost && !s.resent_lost)) continue;
+    const bool below_high_rxt = sb.high_rxt().after(s.seq);
+    if (!sb.is_lost(s.seq) && (s.lost || below_high_rxt)) n += len_of(s);
+    if (s.lost && below_high_rxt) n += distance(s.seq, seq_min(s.end, sb.high_rxt())).n;
   }
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(n, UINT32_MAX));
 }

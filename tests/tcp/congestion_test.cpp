@@ -444,13 +444,64 @@ TEST(congestion, rto_floor_is_two_segments) {
   EXPECT_EQ(r.ssthresh(), 2000u);
 }
 
+// Sends `n` segments, each reported with the flight after it (on_transmit).
+void send_counted(congestion_control& cc, stream& s, instant now, int n) {
+  for (int i = 0; i < n; ++i) {
+    s.send(mss);
+    cc.on_transmit(now, s.flight());
+  }
+}
+
+// ACKs one segment as the connection reports it: the round sample first, then the ACK.
+void ack_counted(congestion_control& cc, stream& s, instant now) {
+  const seq_num a = s.ack(mss);
+  cc.on_round_sample(a, s.max, srtt);
+  (void)cc.on_ack(now, a, mss, srtt, s.flight());
+}
+
+// The FlightSize a loss halves is the largest flight of this round or the last one
+// (loss_flight()), not what the ACKs that came with the loss signal left of it: ten segments
+// sent, eight of them acknowledged at once, then the duplicate ACKs with two in flight.
+TEST(congestion, loss_halves_the_flight_the_round_reached_not_what_its_acks_left) {
+  reno r(mss);
+  stream s;
+  grow_to(r, s, 10000);
+  send_counted(r, s, at_ms(0), 10);
+  for (int i = 0; i < 8; ++i) ack_counted(r, s, at_ms(1));
+  ASSERT_EQ(s.flight(), 2000u);
+  EXPECT_EQ(r.loss_flight(s.flight()), 10000u);
+  ASSERT_EQ(three_dup_acks(r, s, at_ms(1), recovery_style::sack), dup_ack_action::fast_retransmit);
+  EXPECT_EQ(r.ssthresh(), 5000u);  // 10000 / 2; from the flight of 2000 it would be the 2*SMSS floor
+  EXPECT_EQ(r.cwnd(), 5000u);
+}
+
+// A round ends when SND.UNA passes what was sent when it began (on_round_sample); the round
+// before the current one is remembered, older ones are not.
+TEST(congestion, loss_flight_forgets_rounds_before_the_last) {
+  reno r(mss);
+  stream s;
+  grow_to(r, s, 20000);
+  send_counted(r, s, at_ms(0), 10);
+  ack_counted(r, s, at_ms(1));  // the first sample begins a round with nine in flight
+  EXPECT_EQ(r.loss_flight(0), 10000u);
+  for (int i = 0; i < 9; ++i) ack_counted(r, s, at_ms(1));  // it ends: its largest was 9000
+  send_counted(r, s, at_ms(1), 6);
+  EXPECT_EQ(r.loss_flight(0), 9000u);
+  for (int i = 0; i < 6; ++i) ack_counted(r, s, at_ms(2));  // a round of six ends
+  send_counted(r, s, at_ms(2), 6);
+  ack_counted(r, s, at_ms(3));  // and another: the round of nine is forgotten
+  EXPECT_EQ(r.loss_flight(s.flight()), 6000u);
+  r.on_rto(at_ms(1000), s.max, s.flight());
+  EXPECT_EQ(r.ssthresh(), 3000u);  // 6000 / 2
+}
+
 TEST(congestion, restart_after_idle_longer_than_rto) {
   reno r(mss);
   stream s;
   for (int i = 1; i <= 3; ++i) round_trip(r, s, at_ms(100 * i));
   ASSERT_EQ(r.cwnd(), 32000u);
   EXPECT_FALSE(r.on_idle_restart(at_ms(400), std::chrono::seconds(1)));  // never sent: nothing to do
-  r.on_transmit(at_ms(400));
+  r.on_transmit(at_ms(400), 0);
   EXPECT_FALSE(r.on_idle_restart(at_ms(1400), std::chrono::seconds(1)));  // exactly RTO: not exceeding
   EXPECT_EQ(r.cwnd(), 32000u);
   EXPECT_TRUE(r.on_idle_restart(at_ms(1401), std::chrono::seconds(1)));
@@ -462,7 +513,7 @@ TEST(congestion, restart_window_never_raises_cwnd) {
   reno r(mss);
   stream s;
   s.send(8000);
-  r.on_transmit(at_ms(0));
+  r.on_transmit(at_ms(0), s.flight());
   r.on_rto(at_ms(1000), s.max, s.flight());
   EXPECT_TRUE(r.on_idle_restart(at_ms(5000), std::chrono::seconds(1)));
   EXPECT_EQ(r.cwnd(), 1000u);
@@ -664,7 +715,7 @@ TEST(cubic, idle_restart_resets_the_epoch) {
   const instant t0 = cubic_after_loss(c, s, 100);
   round_trip(c, s, t0);
   ASSERT_TRUE(c.epoch_start().has_value());
-  c.on_transmit(t0);
+  c.on_transmit(t0, s.flight());
   EXPECT_TRUE(c.on_idle_restart(t0 + std::chrono::seconds(5), std::chrono::seconds(1)));
   EXPECT_EQ(c.cwnd(), 4000u);
   EXPECT_FALSE(c.epoch_start().has_value());

@@ -147,6 +147,40 @@ TEST(rack, a_lost_retransmission_is_found_without_a_timeout) {
   EXPECT_EQ(h.conn().retransmissions(), 2u);
 }
 
+// (4b) A resent loss counts once in pipe (the retransmission; the original left the network),
+// so new data follows it in a window of two segments and shows RACK when it is lost again.
+// Three segments in flight, 2 and 3 SACKed at 200 ms: below DupThresh, so 1 is not IsLost for
+// RFC 6675, and the reorder timer marks it lost at 225 ms. RFC 6675 recovery (no PRR): cwnd =
+// ssthresh = max(FlightSize 3 / 2, 2) = 2 segments. With the original counted in pipe beside
+// its retransmission, segment 4 would wait and only the RTO (1 s) would find the second loss.
+TEST(rack, a_resent_loss_counts_once_in_pipe_so_new_data_follows_it) {
+  tcp_config cfg = rack_cfg();
+  cfg.prr = false;
+  tcp_harness h(cfg);
+  establish_sack(h);
+  ASSERT_EQ(h.write(segments(1, 3)), 3 * smss);
+  for (int k = 1; k <= 3; ++k) expect_full_segment(h, at_ms(100), k, 3);
+  h.send(at_ms(200), ack_with(h, 1, {sacked(h, 2, 4)}));
+  h.expect_nothing(at_ms(224));
+  expect_full_segment(h, at_ms(225), 1, 3);
+  h.expect_nothing(at_ms(225));
+  EXPECT_EQ(h.conn().snapshot().cwnd, 2 * smss);
+  ASSERT_EQ(h.write(segment(4)), smss);
+  expect_full_segment(h, at_ms(225), 4, 4);  // pipe = the retransmission only
+  h.expect_nothing(at_ms(225));
+  // The retransmission is lost; 4 is SACKed 100 ms after it left: 1, sent before it, is lost
+  // again (reo_wnd 0 in recovery) and resent at once.
+  h.send(at_ms(325), ack_with(h, 1, {sacked(h, 2, 5)}));
+  expect_full_segment(h, at_ms(325), 1, 4);
+  h.expect_nothing(at_ms(325));
+  EXPECT_EQ(h.conn().rack_losses(), 2u);
+  EXPECT_EQ(h.conn().retransmissions(), 2u);
+  EXPECT_EQ(h.conn().timeouts(), 0u);
+  h.send(at_ms(425), ack_with(h, 5));
+  EXPECT_FALSE(h.conn().snapshot().in_recovery);
+  EXPECT_EQ(h.conn().timeouts(), 0u);
+}
+
 // (5) tcp_config::rack = false: RFC 6675 as before — one SACKed segment starts nothing; the
 // third duplicate ACK (three segments SACKed) does.
 TEST(rack, switched_off__rfc6675_dupthresh_as_before) {

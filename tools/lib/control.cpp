@@ -261,6 +261,8 @@ std::string internals_text(const tcp_internals& t) {
   if (t.ssthresh < tcp_internals::infinite_ssthresh) out += fmt::format(" ssthresh:{}", t.ssthresh / mss);
   out += fmt::format(" bytes_sent:{} bytes_acked:{} bytes_received:{}", t.bytes_sent, t.bytes_acked, t.bytes_received);
   if (t.retransmissions > 0 || t.rto_streak > 0) out += fmt::format(" retrans:{}/{}", t.rto_streak, t.retransmissions);
+  // Recovery episodes begun without the timer / retransmission timeouts.
+  if (t.fast_retransmits > 0 || t.timeouts > 0) out += fmt::format(" recoveries:{} timeouts:{}", t.fast_retransmits, t.timeouts);
   if (t.spurious_undos > 0) out += fmt::format(" spurious_undos:{}", t.spurious_undos);
   // Tail Loss Probes sent / of them, repairs of a tail loss (RFC 8985 §7).
   if (t.loss_probes > 0) out += fmt::format(" loss_probes:{}/{}", t.loss_probes, t.probe_recoveries);
@@ -284,7 +286,8 @@ std::string internals_json(const std::optional<tcp_internals>& in) {
       "{{\"congestion\":\"{}\",\"srtt_us\":{},\"rttvar_us\":{},\"rto_us\":{},\"mss\":{},\"advmss\":{},"
       "\"cwnd_bytes\":{},\"ssthresh_bytes\":{},\"flight_bytes\":{},\"sacked_bytes\":{},\"snd_wnd\":{},"
       "\"rcv_wnd\":{},\"snd_wscale\":{},\"rcv_wscale\":{},\"wscale\":{},\"timestamps\":{},\"sack\":{},"
-      "\"in_recovery\":{},\"dup_acks\":{},\"rto_streak\":{},\"retransmissions\":{},\"bytes_sent\":{},"
+      "\"in_recovery\":{},\"dup_acks\":{},\"rto_streak\":{},\"retransmissions\":{},\"fast_retransmits\":{},"
+      "\"timeouts\":{},\"bytes_sent\":{},"
       "\"bytes_acked\":{},\"bytes_received\":{},\"notsent\":{},\"ooo_ranges\":{},\"ooo_bytes\":{},"
       "\"spurious_undos\":{},\"loss_probes\":{},\"probe_recoveries\":{},\"rack_losses\":{},"
       "\"reo_wnd_adaptations\":{}}}",
@@ -292,7 +295,7 @@ std::string internals_json(const std::optional<tcp_internals>& in) {
       us(t.rto), t.mss, t.advmss, t.cwnd,
       t.ssthresh < tcp_internals::infinite_ssthresh ? fmt::format("{}", t.ssthresh) : "null", t.flight, t.sacked,
       t.snd_wnd, t.rcv_wnd, t.snd_wscale, t.rcv_wscale, t.wscale_ok, t.timestamps, t.sack, t.in_recovery,
-      t.dup_acks, t.rto_streak, t.retransmissions, t.bytes_sent, t.bytes_acked, t.bytes_received, t.notsent,
+      t.dup_acks, t.rto_streak, t.retransmissions, t.fast_retransmits, t.timeouts, t.bytes_sent, t.bytes_acked, t.bytes_received, t.notsent,
       t.ooo_ranges, t.ooo_bytes, t.spurious_undos, t.loss_probes, t.probe_recoveries, t.rack_losses,
       t.reo_wnd_adaptations);
 }

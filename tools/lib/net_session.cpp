@@ -276,8 +276,15 @@ bool net_session::write_ladders(const std::string& who) {
 std::string net_session::summary() const {
   const auto& st = loop_->stats();
   const auto& c = loop_->host().counters();
-  return fmt::format("rx {} packets, tx {} packets ({} dropped), {} retransmitted segments, {} drops in host",
-                     st.rx_packets, st.tx_packets, st.tx_dropped, c.retrans_segs, c.total_drops());
+  std::string out = fmt::format("rx {} packets, tx {} packets ({} dropped), {} retransmitted segments, {} drops in host",
+                                st.rx_packets, st.tx_packets, st.tx_dropped, c.retrans_segs, c.total_drops());
+  if (faults_) {
+    const auto& in = faults_->stats(false);
+    const auto& out_st = faults_->stats(true);
+    out += fmt::format("; faults in: {} lost, {} duplicated, {} reordered; out: {} lost, {} duplicated, {} reordered",
+                       in.lost, in.duplicated, in.reordered, out_st.lost, out_st.duplicated, out_st.reordered);
+  }
+  return out;
 }
 
 }  // namespace synack::tools

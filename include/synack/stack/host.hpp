@@ -290,6 +290,8 @@ struct tcp_internals {
   std::uint32_t dup_acks = 0;
   std::uint32_t rto_streak = 0;   // timer retransmissions of the oldest unacked segment
   std::uint64_t retransmissions = 0;
+  std::uint64_t fast_retransmits = 0;  // recovery episodes begun on duplicate ACKs / RACK
+  std::uint64_t timeouts = 0;          // retransmission timer expiries (Linux's tcpi_total_rto)
   std::uint64_t spurious_undos = 0;  // reductions undone (RFC 3708 D-SACK, RFC 3522 Eifel)
   std::uint64_t loss_probes = 0;       // Tail Loss Probes sent (RFC 8985 §7.3)
   std::uint64_t probe_recoveries = 0;  // probes that repaired a tail loss (RFC 8985 §7.4)

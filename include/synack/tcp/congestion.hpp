@@ -9,7 +9,8 @@
 // Calling contract (the connection drives these; "flight" is FlightSize, SND.MAX - SND.UNA
 // in bytes, measured *after* the ACK being reported has been applied):
 //
-//   on_transmit(now)                     every time a segment carrying data (or FIN) is sent.
+//   on_transmit(now, flight)             every time a segment carrying data (or FIN) is sent,
+//                                        with the flight (SND.MAX - SND.UNA) after it.
 //   on_idle_restart(now, rto)            before sending new data while nothing is in flight;
 //                                        RFC 5681 §4.1 restart window if idle > RTO.
 //   on_ack(now, ack, acked, srtt, flight) for every ACK that advances SND.UNA (acked = bytes
@@ -42,6 +43,10 @@
 //  - Full ACK deflation (RFC 6582 §3.2 step 3): option (2), cwnd = ssthresh, by default;
 //    option (1) with congestion_config::deflate_to_flight.
 //  - cwnd grows on every ACK even when the sender is application-limited (no RFC 7661).
+//  - The FlightSize a loss halves (RFC 5681 equation (4), RFC 9438 §4.6) is the largest flight
+//    of this round trip or the last one (loss_flight()), not what is left once the ACKs that
+//    arrived with the loss signal were applied; see the DEVIATION in the .cpp.
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -133,12 +138,21 @@ class congestion_control {
   // had (ssthresh from the loss, cwnd = ssthresh), entered and left at once: nothing is left
   // to retransmit.
   void on_probe_repaired_loss(instant now, std::uint32_t flight);
-  // HyStart++ (congestion_config::hystart): for every ACK of new data, before on_ack, the ACK,
-  // SND.NXT and the RTT sample the ACK gave. In the initial slow start it may switch growth to
+  // HyStart++ (congestion_config::hystart) and loss_flight()'s rounds: for every ACK of new
+  // data, before on_ack, the ACK, SND.NXT and the RTT sample the ACK gave. In the initial slow start it may switch growth to
   // Conservative Slow Start, back, or end slow start (ssthresh = cwnd).
   void on_round_sample(seq_num ack, seq_num snd_nxt, std::optional<duration> rtt);
   [[nodiscard]] const hystart& hystart_state() const { return hs_; }
-  void on_transmit(instant now) { last_send_ = now; }
+  void on_transmit(instant now, std::uint32_t flight) {
+    last_send_ = now;
+    round_flight_ = std::max(round_flight_, flight);
+  }
+  // The FlightSize a congestion event reduces from: the largest of `flight` (now) and the
+  // flights reached in this round trip and the last one (rounds end when SND.UNA passes the
+  // SND.NXT on_round_sample saw when the round began).
+  [[nodiscard]] std::uint32_t loss_flight(std::uint32_t flight) const {
+    return std::max({flight, round_flight_, last_round_flight_});
+  }
   // Returns whether cwnd was reduced to the restart window.
   bool on_idle_restart(instant now, duration rto);
   void on_syn_retransmitted();
@@ -206,6 +220,11 @@ class congestion_control {
   bool rto_backoff_ = false;   // an RTO fired and no new data was ACKed since
   bool after_rto_ = false;     // slow start following an RTO (RFC 3465 §2.3: L = 1*SMSS)
   std::optional<instant> last_send_;
+  // loss_flight(): the largest flight sent in the current round, in the previous one, and
+  // where the current round ends.
+  std::uint32_t round_flight_ = 0;
+  std::uint32_t last_round_flight_ = 0;
+  std::optional<seq_num> round_end_;
   hystart hs_;
 };
 

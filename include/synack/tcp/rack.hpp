@@ -45,6 +45,9 @@ struct rack_segment {
   bool retransmitted = false;  // Segment.retransmitted
   bool sacked = false;         // delivered, selectively
   bool lost = false;           // Segment.lost: marked lost and not sent again since
+  // Marked lost, then sent again: the original left the network, only the retransmission
+  // is in flight (pipe counts it once, as Linux's lost_out + retrans_out do).
+  bool resent_lost = false;
 };
 
 class rack {
@@ -84,7 +87,9 @@ class rack {
   // Whether `seq` lies in a recorded segment (else RFC 6675 answers for it).
   [[nodiscard]] bool tracks(seq_num seq) const;
   // Octets of segments marked lost and not yet sent again, as the scoreboard's pipe() counts
-  // them (once if not IsLost, once more below HighRxt): RACK's pipe is pipe() less this.
+  // them (once if not IsLost, once more below HighRxt), and of those marked lost and sent
+  // again since, the original's count (once if not IsLost: the retransmission below HighRxt
+  // stays): RACK's pipe is pipe() less this.
   [[nodiscard]] std::uint32_t lost_in_pipe(const sack_scoreboard& sb) const;
   // RACK.reo_wnd as detect_loss last computed it.
   [[nodiscard]] duration reo_wnd() const { return reo_wnd_; }
