@@ -520,6 +520,7 @@ void host::close_listener(instant now, listener_handle h) {
   // Connections not yet accepted are reset, as closing a listening socket does on Linux.
   for (std::uint32_t i = 0; i < m.slots.size(); ++i) {
     impl::slot& s = m.slots[i];
+    if (s.listener == h.index) s.fast_open_pending = false;  // the listener's TFO queue goes with it
     if (s.conn && s.own == impl::owner::child && s.listener == h.index) {
       m.make_orphan(s);
       s.accept_queued = false;

@@ -157,6 +157,28 @@ TEST(fast_open_server, queue_full__valid_cookie_answered_as_a_plain_syn) {
   EXPECT_EQ(s.t.h().half_open(s.l), 1u);
 }
 
+// A listener closed with an accepted TFO child still in SYN-RECEIVED: that child's handshake
+// does not count against the TFO queue of a new listener on the same port.
+TEST(fast_open_server, closed_listener_child_leaves_the_next_listener_queue_alone) {
+  tfo_server s(1);
+  s.t.send(at_ms(0), seg{.seq = peer_iss, .flags = syn, .payload = "a", .mss = 1460, .peer = 40001, .fo = s.good});
+  const auto first = next_tcp(s.t, at_ms(0), syn, peer_iss + seq_len{2}, "", 40001);
+  ASSERT_TRUE(s.t.h().accept(s.l).has_value());
+  s.t.h().close_listener(at_ms(1), s.l);
+  tcp_config lc = s.cfg.tcp;
+  lc.fast_open_qlen = 1;
+  auto l2 = s.t.h().listen(host_port, 16, lc);
+  ASSERT_TRUE(l2.has_value());
+  s.t.send(at_ms(2), seg{.seq = peer_iss, .flags = syn, .payload = "b", .mss = 1460, .peer = 40002, .fo = s.good});
+  (void)next_tcp(s.t, at_ms(2), syn, peer_iss + seq_len{2}, "", 40002);
+  // The first child completes its handshake: the new listener's queue still holds the second.
+  s.t.send(at_ms(3), seg{.seq = peer_iss + seq_len{2}, .ack = first.seq + seq_len{1}, .peer = 40001});
+  s.t.send(at_ms(4), seg{.seq = peer_iss, .flags = syn, .payload = "c", .mss = 1460, .peer = 40003, .fo = s.good});
+  (void)next_tcp(s.t, at_ms(4), syn, peer_iss + seq_len{1}, "", 40003);
+  EXPECT_EQ(s.t.ctr().fast_open_passive, 2u);
+  EXPECT_EQ(s.t.ctr().fast_open_listen_overflow, 1u);
+}
+
 // A listener without Fast Open ignores the option: no cookie, no data taken.
 TEST(fast_open_server, off_by_default) {
   tfo_server s(0);
