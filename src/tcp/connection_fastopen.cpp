@@ -41,6 +41,7 @@ std::size_t connection::fast_open_syn_payload(tcp_repr& hdr, bool first) {
   }
   // RFC 7413 §4.2.1: a retransmitted SYN goes without the option or data (the SYN or its
   // SYN-ACK may have been dropped for carrying them); a simultaneous open's SYN-ACK too.
+  if (state_ == tcp_state::syn_sent && fo_->path_mss != 0) hdr.options.mss = std::min(cfg_->mss, fo_->path_mss);
   if (state_ != tcp_state::syn_sent || !first) return 0;
   hdr.options.fast_open = fo_->cookie.value_or(tcp_fast_open{});
   if (!fo_->cookie) return 0;
@@ -53,6 +54,23 @@ std::size_t connection::fast_open_syn_room() const {
   if (!fo_ || !fo_->client || !fo_->cookie) return 0;
   const std::uint32_t mss = std::min<std::uint32_t>(fo_->peer_mss != 0 ? fo_->peer_mss : default_peer_mss, cfg_->mss);
   return mss > syn_option_space ? mss - syn_option_space : 0;
+}
+
+// Fragmentation Needed quoting our SYN while it carried data: the data made it too big, so
+// the SYN goes again now, without option or data, announcing an MSS within the path's MTU, as
+// Linux does (tcp_simple_retransmit; its advertised MSS follows the route's). The data follows
+// the handshake. Anything else in SYN-SENT is left to on_frag_needed (ignored).
+bool connection::fast_open_syn_too_big(const icmp_report& r) {
+  // Once: a repeated (or forged) message must not make a SYN flood.
+  if (!fo_ || !fo_->client || fo_->syn_data == 0 || fo_->path_mss != 0 || snd_.una != snd_.iss || !snd_.first_tx) {
+    return false;
+  }
+  const bool v6 = tuple_.remote_addr.is_v6();
+  const std::uint16_t floor = v6 ? std::max(cfg_->min_pmtu_v6, min_ipv6_mtu) : std::max(cfg_->min_pmtu, min_ipv4_mtu);
+  const std::uint16_t mtu = std::max(r.next_hop_mtu != 0 ? r.next_hop_mtu : mtu_plateau_below(r.quoted_len), floor);
+  fo_->path_mss = static_cast<std::uint16_t>(mtu - (v6 ? 60 : 40));
+  syn_due_ = true;
+  return true;
 }
 
 // A client's SYN-ACK, its ACK processed (SND.UNA = SEG.ACK): what to cache, and data on the SYN

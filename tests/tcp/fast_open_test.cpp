@@ -96,6 +96,33 @@ TEST(fast_open, client_syn_timeout__retransmitted_syn_without_option_or_data) {
   h.expect_recv(at_ms(1020), seg{.seq = h.l(1), .ack = h.r(1), .flags = psh, .payload = text(1000)});
 }
 
+// Fragmentation Needed for the SYN data: the SYN goes again at once, without option or data,
+// announcing an MSS within the path's MTU; the data follows the handshake.
+TEST(fast_open, client_syn_data_too_big__syn_again_at_once_without_data) {
+  tcp_harness h;
+  ASSERT_TRUE(h.conn().connect(at_ms(0), h.tuple(), fast_open_client{cookie("abcd1234"), 1460, true}).has_value());
+  EXPECT_EQ(h.write(text(1000)), 1000u);
+  h.expect_recv(at_ms(0), seg{.seq = local_iss, .flags = syn, .payload = text(1000), .mss = 1460, .fo = cookie("abcd1234")});
+  EXPECT_EQ(h.conn().on_icmp_error(at_ms(10), icmp_report{3, 4, 800, 1100}), icmp_action::mss_lowered);
+  const auto again = h.poll(at_ms(10));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again->syn());
+  EXPECT_TRUE(again->payload.empty());
+  EXPECT_FALSE(again->options.fast_open.has_value());
+  EXPECT_EQ(again->options.mss, 760);
+  // Once only: another one (repeated or forged) is ignored, as any in SYN-SENT without SYN data.
+  EXPECT_EQ(h.conn().on_icmp_error(at_ms(11), icmp_report{3, 4, 800, 1100}), icmp_action::ignored);
+  h.expect_nothing(at_ms(11));
+  h.send(at_ms(30), seg{.seq = remote_iss, .ack = h.l(1), .flags = syn, .mss = 1040});
+  h.expect_recv(at_ms(30), seg{.seq = h.l(1), .ack = h.r(1), .flags = psh, .payload = text(1000)});
+
+  tcp_harness plain;
+  ASSERT_TRUE(plain.conn().connect(at_ms(0), plain.tuple()).has_value());
+  (void)plain.poll(at_ms(0));
+  EXPECT_EQ(plain.conn().on_icmp_error(at_ms(10), icmp_report{3, 4, 800, 60}), icmp_action::ignored);
+  plain.expect_nothing(at_ms(10));
+}
+
 // A cookie request retransmitted: the SYN goes without it, and an unsolicited cookie on a plain
 // connection's SYN-ACK is ignored.
 TEST(fast_open, cookie_request_not_repeated_and_unsolicited_cookie_ignored) {

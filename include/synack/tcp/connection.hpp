@@ -357,6 +357,7 @@ class connection {
   [[nodiscard]] std::size_t fast_open_syn_room() const;
   void fast_open_on_synack(const tcp_repr& seg);
   void fast_open_take_syn_data(instant now, const tcp_repr& syn);
+  [[nodiscard]] bool fast_open_syn_too_big(const icmp_report& r);
   void take_syn_text(instant now);
   void take_peer_options(instant now, const tcp_repr& syn);
   void apply_options(const agreed_options& a);

@@ -52,6 +52,7 @@ struct fast_open_state {
   std::uint32_t syn_data = 0;   // client: octets the first SYN carried
   bool syn_data_acked = false;  // client: the SYN-ACK covered them; server: SYN data taken (TCPI_OPT_SYN_DATA)
   std::optional<fast_open_news> news;  // client: from the SYN-ACK, until taken
+  std::uint16_t path_mss = 0;   // client: the MSS a Fragmentation Needed for the SYN data allows (0: none)
 };
 
 }  // namespace synack
