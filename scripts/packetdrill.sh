@@ -37,9 +37,11 @@ limit=${SYNACK_PD_TIMEOUT:-20}
 [ -x "$pd" ] || { echo "packetdrill.sh: $pd is not an executable" >&2; exit 2; }
 [ $kernel -eq 1 ] || [ -f "$plugin" ] || { echo "packetdrill.sh: no plug-in at $plugin (build synack_packetdrill)" >&2; exit 2; }
 
-# Google's run_all.py IPv4 arguments.
+# Google's run_all.py IPv4 arguments (TFO_COOKIE: the Fast Open cookie Linux gives 192.0.2.1
+# under defaults.sh's net.ipv4.tcp_fastopen_key, which the fastopen/server scripts send).
 args=(--ip_version=ipv4 --local_ip=192.168.0.1 --gateway_ip=192.168.0.1 --netmask_ip=255.255.0.0
-      --remote_ip=192.0.2.1 --send_omit_free)
+      --remote_ip=192.0.2.1 --send_omit_free -D TFO_COOKIE=3021b9d889017eeb -D CODE=host_unreachable
+      -D CMSG_LEVEL_IP=SOL_IP -D CMSG_TYPE_RECVERR=IP_RECVERR)
 [ $kernel -eq 1 ] || args+=("--so_filename=$plugin" "--so_flags=$flags")
 export SYNACK_PD_KERNEL=$kernel
 
@@ -61,6 +63,12 @@ stage_tree() {  # $1: a directory; sets `copy` to its copy (made once)
         ln -sf "$target" "$f"
       fi
     done
+    # A link left as a file holding a path that leads nowhere would run itself (a shell
+    # script whose one line is its own relative path): make it fail instead.
+    find "$dst" -type f \( -name '*.sh' -o -name '*.py' \) -size -200c | while read -r f; do
+      target=$(head -c 200 "$f")
+      [[ "$target" != *$'\n'* && "$target" != *' '* && "$target" == */* ]] && printf 'echo "broken link: %s" >&2; exit 1\n' "$target" >"$f"
+    done
     find "$dst" -type f \( -name '*.sh' -o -name '*.py' \) -exec chmod +x {} +
     staged[$src]=$dst
   fi
@@ -70,7 +78,12 @@ stage_tree() {  # $1: a directory; sets `copy` to its copy (made once)
 failed=0
 for script in "$@"; do
   sdir=$(cd "$(dirname "$script")" && pwd)
+  # The tree above the scripts' `tcp` folder (gtests/net: tcp/common/defaults.sh points to
+  # ../../common/defaults.sh), whatever their depth (tcp/fastopen/client/x.pkt).
   top=$(dirname "$(dirname "$sdir")")
+  for d in "$sdir" "$(dirname "$sdir")" "$(dirname "$(dirname "$sdir")")"; do
+    if [ "$(basename "$d")" = tcp ]; then top=$(dirname "$d"); break; fi
+  done
   stage_tree "$top"
   dir="$copy/${sdir#"$top"/}"
   name=$(basename "$script")

@@ -34,6 +34,7 @@
 #include "synack/tcp/congestion.hpp"
 #include "synack/tcp/connection.hpp"
 #include "synack/tcp/events.hpp"
+#include "synack/tcp/fast_open.hpp"
 #include "synack/tcp/four_tuple.hpp"
 #include "synack/tcp/hystart.hpp"
 #include "synack/tcp/icmp_report.hpp"
@@ -56,6 +57,7 @@
 
 // stack: one host (sans-IO): demux, listeners, TIME-WAIT table, counters
 #include "synack/stack/counters.hpp"
+#include "synack/stack/fast_open_cache.hpp"
 #include "synack/stack/host.hpp"
 #include "synack/stack/rx_coalescer.hpp"
 

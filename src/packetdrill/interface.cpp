@@ -59,6 +59,21 @@ void apply_sysctls(tcp_config& c) {
   if (auto v = read_sysctl("tcp_syn_retries"); v && (*v)[0] > 0 && (*v)[0] <= 127) {
     c.syn_r2 = posix::syn_give_up_after(c, static_cast<int>((*v)[0]));
   }
+  // "%08x-%08x-%08x-%08x": four 32-bit words, stored little-endian one after the other
+  // (Linux's sscanf_key), which SipHash reads as two 64-bit little-endian halves.
+  std::ifstream in("/proc/sys/net/ipv4/tcp_fastopen_key");
+  std::string text;
+  std::array<std::uint32_t, 4> w{};
+  if (in >> text && std::sscanf(text.c_str(), "%x-%x-%x-%x", &w[0], &w[1], &w[2], &w[3]) == 4) {
+    c.fast_open_key = std::array<std::uint64_t, 2>{w[0] | (std::uint64_t{w[1]} << 32), w[2] | (std::uint64_t{w[3]} << 32)};
+  }
+}
+
+std::optional<int> fastopen_sysctl() {
+  // An int, or "0x70403" as defaults.sh writes it reads back in decimal.
+  auto v = read_sysctl("tcp_fastopen");
+  if (!v) return std::nullopt;
+  return static_cast<int>((*v)[0]);
 }
 
 plugin_options plugin_options::parse(const char* flags, std::string& error) {
@@ -130,8 +145,8 @@ ssize_t pd_writev(void* ud, int fd, const iovec* iov, int n) {
   return pd(ud).sendmsg(fd, &m, 0);
 }
 ssize_t pd_send(void* ud, int fd, const void* b, size_t n, int f) { return pd(ud).send(fd, b, n, f); }
-ssize_t pd_sendto(void* ud, int fd, const void* b, size_t n, int f, const sockaddr*, socklen_t) {
-  return pd(ud).send(fd, b, n, f);  // a connected TCP socket ignores the address (Linux)
+ssize_t pd_sendto(void* ud, int fd, const void* b, size_t n, int f, const sockaddr* a, socklen_t l) {
+  return pd(ud).sendto(fd, b, n, f, a, l);
 }
 ssize_t pd_sendmsg(void* ud, int fd, const msghdr* m, int f) { return pd(ud).sendmsg(fd, m, f); }
 int pd_fcntl(void* ud, int fd, int cmd, ...) {

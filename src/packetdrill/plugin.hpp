@@ -64,8 +64,11 @@ struct plugin_options {
 // retries 5 (connect gives up after 63 s), CUBIC.
 void apply_linux_defaults(tcp_config& c);
 // Reads /proc/sys/net/ipv4/{tcp_timestamps, tcp_sack, tcp_window_scaling, tcp_rmem,
-// tcp_wmem, tcp_syn_retries} into `c`; files that cannot be read leave their setting.
+// tcp_wmem, tcp_syn_retries, tcp_fastopen_key} into `c`; files that cannot be read leave their
+// setting.
 void apply_sysctls(tcp_config& c);
+// net.ipv4.tcp_fastopen (nullopt: unreadable).
+std::optional<int> fastopen_sysctl();
 
 class plugin {
  public:
@@ -84,6 +87,7 @@ class plugin {
   ssize_t recvmsg(int fd, msghdr* msg, int flags);
   ssize_t send(int fd, const void* buf, std::size_t len, int flags);
   ssize_t sendmsg(int fd, const msghdr* msg, int flags);
+  ssize_t sendto(int fd, const void* buf, std::size_t len, int flags, const sockaddr* addr, socklen_t alen);
   ssize_t read(int fd, void* buf, std::size_t len);
   ssize_t write(int fd, const void* buf, std::size_t len);
   int fcntl(int fd, int cmd, long arg);
@@ -127,7 +131,11 @@ class plugin {
   [[nodiscard]] instant limit(int tfd, bool sending) const;
   ssize_t recv_locked(lock& lk, int tfd, mutable_bytes out, int flags);
   ssize_t send_locked(lock& lk, int tfd, bytes data, int flags);
+  // MSG_FASTOPEN (tcp_sendmsg_fastopen): connect with the data on the SYN; a blocking socket
+  // then waits for the handshake and sends the rest.
+  ssize_t send_fastopen(lock& lk, int tfd, bytes data, int flags, const sockaddr* addr, socklen_t alen);
   void trace(const char* fmt, ...) const;
+  void refresh_fastopen();
 
   plugin_options opt_;
   std::mutex mu_;

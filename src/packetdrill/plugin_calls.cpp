@@ -109,6 +109,12 @@ instant plugin::limit(int tfd, bool sending) const {
   return t && *t ? now_ + **t : instant::max();
 }
 
+// net.ipv4.tcp_fastopen as the script set it last: scripts change it between calls on one socket.
+void plugin::refresh_fastopen() {
+  if (!opt_.sysctl) return;
+  if (const auto fo = fastopen_sysctl()) table_->set_fast_open_sysctl(*fo);
+}
+
 int plugin::socket(int domain, int type, int protocol) {
   lock lk(mu_);
   if (opt_.linux_defaults || opt_.sysctl) {
@@ -116,6 +122,7 @@ int plugin::socket(int domain, int type, int protocol) {
     if (opt_.sysctl) apply_sysctls(c);
     table_->set_defaults(c);
   }
+  refresh_fastopen();
   auto r = table_->socket(domain, type, protocol);
   if (!r) return fail<int>(r.error());
   const int kfd = new_kernel_fd(*r);
@@ -162,6 +169,7 @@ int plugin::connect(int fd, const sockaddr* addr, socklen_t len) {
   if (!t) return fail<int>(EBADF);
   auto a = from_sockaddr(addr, len);
   if (!a) return fail<int>(a.error());
+  refresh_fastopen();
   auto r = table_->connect(now_, *t, *a);
   pump();
   if (r || r.error() != EINPROGRESS || !blocks(*t, 0)) return done<int>(r);
@@ -226,6 +234,41 @@ ssize_t plugin::send(int fd, const void* buf, std::size_t len, int flags) {
   return n;
 }
 
+ssize_t plugin::sendto(int fd, const void* buf, std::size_t len, int flags, const sockaddr* addr, socklen_t alen) {
+  lock lk(mu_);
+  const auto t = table_fd(fd);
+  if (!t) return fail<ssize_t>(EBADF);
+  if (buf == nullptr && len > 0) return fail<ssize_t>(EFAULT);
+  const bytes data{static_cast<const std::byte*>(buf), len};
+  // Without MSG_FASTOPEN a connected TCP socket ignores the address (Linux).
+  const ssize_t n = (flags & MSG_FASTOPEN) != 0 ? send_fastopen(lk, *t, data, flags, addr, alen)
+                                                : send_locked(lk, *t, data, flags);
+  settle(lk);
+  return n;
+}
+
+ssize_t plugin::send_fastopen(lock& lk, int tfd, bytes data, int flags, const sockaddr* addr, socklen_t alen) {
+  std::optional<posix::sock_addr> to;
+  if (addr != nullptr) {
+    auto a = from_sockaddr(addr, alen);
+    if (!a) return fail<ssize_t>(a.error());
+    to = *a;
+  }
+  refresh_fastopen();
+  auto r = table_->sendto(now_, tfd, data, flags, to);
+  pump();
+  const std::size_t sent = r ? *r : 0;
+  if (!r && r.error() != EINPROGRESS) return fail<ssize_t>(r.error());
+  if (!blocks(tfd, flags)) return r ? static_cast<ssize_t>(sent) : fail<ssize_t>(EINPROGRESS);
+  // __inet_stream_connect on a blocking socket: until SYN-SENT is over; then tcp_sendmsg goes
+  // on with what the SYN did not carry.
+  if (!wait_events(lk, tfd, posix::pollout, limit(tfd, true))) return fail<ssize_t>(EINPROGRESS);
+  if (sent == data.size() && !data.empty()) return static_cast<ssize_t>(sent);
+  const ssize_t more = send_locked(lk, tfd, data.subspan(sent), flags & ~MSG_FASTOPEN);
+  if (more < 0) return sent > 0 ? static_cast<ssize_t>(sent) : more;
+  return static_cast<ssize_t>(sent) + more;
+}
+
 ssize_t plugin::read(int fd, void* buf, std::size_t len) {
   if (!table_fd_unlocked(fd)) return ::read(fd, buf, len);
   return recv(fd, buf, len, 0);
@@ -288,7 +331,9 @@ ssize_t plugin::sendmsg(int fd, const msghdr* msg, int flags) {
   lock lk(mu_);
   const auto t = table_fd(fd);
   if (!t) return fail<ssize_t>(EBADF);
-  const ssize_t n = send_locked(lk, *t, tmp, flags);
+  const ssize_t n = (flags & MSG_FASTOPEN) != 0
+                        ? send_fastopen(lk, *t, tmp, flags, static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen)
+                        : send_locked(lk, *t, tmp, flags);
   settle(lk);
   return n;
 }
@@ -387,6 +432,7 @@ int plugin::setsockopt(int fd, int level, int name, const void* value, socklen_t
   const auto t = table_fd(fd);
   if (!t) return fail<int>(EBADF);
   if (value == nullptr && len > 0) return fail<int>(EFAULT);
+  refresh_fastopen();
   auto r = table_->setsockopt(now_, *t, level, name, bytes{static_cast<const std::byte*>(value), len});
   pump();
   settle(lk);

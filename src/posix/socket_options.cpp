@@ -153,6 +153,17 @@ sys_result<void> socket_table::set_socket_level(instant now, sock& s, int name, 
 }
 
 sys_result<void> socket_table::set_tcp_level(instant now, sock& s, int name, bytes value) {
+  if (name == tcp_fastopen_key) {  // do_tcp_setsockopt: one key, or a key and a backup
+    if (value.size() != 16 && value.size() != 32) return unexpected{EINVAL};
+    const auto le64 = [&](std::size_t at) {
+      std::uint64_t x = 0;
+      for (std::size_t k = 0; k < 8; ++k) x |= std::uint64_t{std::to_integer<std::uint8_t>(value[at + k])} << (8 * k);
+      return x;
+    };
+    s.cfg.fast_open_key = std::array<std::uint64_t, 2>{le64(0), le64(8)};  // DEVIATION: no backup key
+    apply_live(now, s);
+    return {};
+  }
   const auto v = int_value(value);
   switch (name) {
     case tcp_nodelay:
@@ -165,6 +176,8 @@ sys_result<void> socket_table::set_tcp_level(instant now, sock& s, int name, byt
     case tcp_syncnt:
     case tcp_notsent_lowat:
     case tcp_inq:
+    case tcp_fastopen:
+    case tcp_fastopen_connect:
       if (!v) return unexpected{EINVAL};
       break;
     default:
@@ -191,6 +204,21 @@ sys_result<void> socket_table::set_tcp_level(instant now, sock& s, int name, byt
       if (*v < 0 || *v > 1) return unexpected{EINVAL};
       s.inq = *v != 0;
       return {};
+    case tcp_fastopen: {  // RFC 7413 §5.1 max_qlen, in CLOSE or LISTEN only
+      sync(s);
+      const tcp_state k = kstate(s);
+      if (*v < 0 || (k != tcp_state::closed && k != tcp_state::listen)) return unexpected{EINVAL};
+      s.fastopen_qlen = *v;
+      break;
+    }
+    case tcp_fastopen_connect: {
+      if (*v < 0 || *v > 1) return unexpected{EINVAL};
+      if ((fastopen_sysctl_ & tfo_client_enable) == 0) return unexpected{EOPNOTSUPP};
+      sync(s);
+      if (kstate(s) != tcp_state::closed) return unexpected{EINVAL};
+      s.fastopen_connect = *v != 0;
+      return {};
+    }
     case tcp_maxseg:
       // Takes effect on the next handshake: the MSS we announce and the most we send.
       if (*v != 0 && (*v < lim_.min_user_mss || *v > lim_.max_user_mss)) return unexpected{EINVAL};
@@ -251,6 +279,8 @@ sys_result<int> socket_table::get_tcp_int(sock& s, int name) {
     case tcp_cork: return s.cfg.cork ? 1 : 0;
     case tcp_notsent_lowat: return static_cast<int>(s.notsent_lowat);
     case tcp_inq: return s.inq ? 1 : 0;
+    case tcp_fastopen: return s.fastopen_qlen;
+    case tcp_fastopen_connect: return s.fastopen_connect ? 1 : 0;
     case tcp_syncnt: return s.syn_retries != 0 ? s.syn_retries : syn_retries_within(s.cfg);
     case tcp_nodelay: return s.cfg.no_delay ? 1 : 0;
     case tcp_keepidle: return seconds(s.cfg.keepalive_idle);
@@ -311,6 +341,8 @@ short socket_table::poll_mask(sock& s) {
   int mask = 0;
   if (s.shut == shutdown_mask || k == tcp_state::closed) mask |= pollhup;
   if ((s.shut & rcv_shutdown) != 0) mask |= pollin | pollrdnorm | pollrdhup;
+  // tcp_poll: a SYN held for the first write (TCP_FASTOPEN_CONNECT) is writable.
+  if (syn_deferred(s)) mask |= pollout | pollwrnorm;
   if (k != tcp_state::syn_sent && k != tcp_state::syn_received) {
     const auto c = s.conn ? host_.status(*s.conn) : std::nullopt;
     if (c && c->readable > 0) mask |= pollin | pollrdnorm;

@@ -163,6 +163,10 @@ tcp_config socket_table::connection_config(const sock& s) const {
   tcp_config c = s.cfg;
   if (s.user_mss != 0) c.mss = std::min(c.mss, static_cast<std::uint16_t>(s.user_mss));
   if (s.syn_retries != 0) c.syn_r2 = syn_give_up_after(c, s.syn_retries);
+  // RFC 7413 server: the TFO queue of TCP_FASTOPEN (fastopen_queue_tune: at most somaxconn),
+  // while net.ipv4.tcp_fastopen lets servers use it.
+  const bool server = (fastopen_sysctl_ & tfo_server_enable) != 0;
+  c.fast_open_qlen = server ? static_cast<std::uint32_t>(std::min(s.fastopen_qlen, lim_.somaxconn)) : 0;
   return c;
 }
 
@@ -227,6 +231,9 @@ sys_result<void> socket_table::listen(int fd, int backlog) {
   // accept queue is full when it holds more than the backlog (sk_acceptq_is_full), so it
   // holds backlog + 1.
   const int b = backlog < 0 || backlog > lim_.somaxconn ? lim_.somaxconn : backlog;
+  // TFO_SERVER_WO_SOCKOPT1: every listener takes Fast Open, its queue as long as the backlog.
+  const int wo_sockopt = tfo_server_enable | tfo_server_wo_sockopt;
+  if (s->fastopen_qlen == 0 && (fastopen_sysctl_ & wo_sockopt) == wo_sockopt) s->fastopen_qlen = b;
   if (s->any_address) return listen_any(*s, b);
   if (!s->bound) {  // inet_autobind
     auto p = pick_port(*s);
@@ -313,10 +320,23 @@ int socket_table::scope_error(const ip_addr& a, std::uint32_t scope_id, int miss
 
 // ---- connect ------------------------------------------------------------------------------------
 
-// __inet_stream_connect(), one state of socket.state at a time.
+// __inet_stream_connect(), one state of socket.state at a time. With TCP_FASTOPEN_CONNECT
+// and a cookie cached, the SYN waits for the first write and connect returns 0 at once
+// (tcp_fastopen_defer_connect); without a cookie the SYN asks for one.
 sys_result<void> socket_table::connect(instant now, int fd, sock_addr a) {
   sock* s = get(fd);
   if (s == nullptr) return unexpected{EBADF};
+  const bool fo = s->fastopen_connect && (fastopen_sysctl_ & tfo_client_enable) != 0;
+  return connect_to(now, *s, a, fo, fo);
+}
+
+bool socket_table::syn_deferred(const sock& s) const {
+  const connection* c = s.conn ? host_.find(*s.conn) : nullptr;
+  return c != nullptr && c->fast_open_deferred();
+}
+
+sys_result<void> socket_table::connect_to(instant now, sock& so, sock_addr a, bool fast_open, bool defer) {
+  sock* s = &so;
   if (a.family != s->domain) return unexpected{EAFNOSUPPORT};
   sync(*s);
   const tcp_state k = kstate(*s);
@@ -326,6 +346,7 @@ sys_result<void> socket_table::connect(instant now, int fd, sock_addr a) {
     case sock_state::disconnecting:
       return unexpected{EINVAL};
     case sock_state::connecting:
+      if (syn_deferred(*s)) return {};  // the SYN waits for the first write
       if (k == tcp_state::syn_sent || k == tcp_state::syn_received) return unexpected{EALREADY};
       if (k == tcp_state::closed) {
         // "Connection was closed by RST, timeout, ICMP error": report and forget it.
@@ -353,7 +374,8 @@ sys_result<void> socket_table::connect(instant now, int fd, sock_addr a) {
   if (a.port == 0) return unexpected{EINVAL};
   std::optional<std::uint16_t> lport;
   if (s->bound) lport = s->lport;
-  auto h = host_.connect(now, dst, a.port, lport, connection_config(*s));
+  auto h = fast_open ? host_.connect_fast_open(now, dst, a.port, lport, connection_config(*s), defer)
+                     : host_.connect(now, dst, a.port, lport, connection_config(*s));
   if (!h) {
     switch (h.error()) {
       case host_error::address_in_use:
@@ -382,7 +404,33 @@ sys_result<void> socket_table::connect(instant now, int fd, sock_addr a) {
   s->err = 0;
   s->shut = 0;
   port_reuse_[t.local_port] = s->reuse;
+  if (syn_deferred(*s)) return {};  // TCP_FASTOPEN_CONNECT: nothing sent yet
   return unexpected{EINPROGRESS};
+}
+
+// tcp_sendmsg_fastopen(): MSG_FASTOPEN connects an unconnected socket; on one whose SYN left it
+// is EALREADY; after the handshake it is ignored.
+sys_result<std::size_t> socket_table::sendto(instant now, int fd, bytes data, int flags,
+                                             const std::optional<sock_addr>& to) {
+  sock* s = get(fd);
+  if (s == nullptr) return unexpected{EBADF};
+  if ((flags & msg_fastopen) == 0) return send(fd, data, flags);
+  flags &= ~msg_fastopen;
+  sync(*s);
+  const tcp_state k = kstate(*s);
+  if (s->st == sock_state::unconnected && k == tcp_state::closed) {
+    if ((fastopen_sysctl_ & tfo_client_enable) == 0 || (to && to->family == af_unspec)) {
+      return unexpected{EOPNOTSUPP};
+    }
+    if (!to) return unexpected{EINVAL};  // tcp_v4_connect: no address
+    const bool cookie = host_.fast_open_cookie_cached(to->addr.unmapped());
+    auto r = connect_to(now, *s, *to, true, cookie && !data.empty());
+    if (!r && r.error() != EINPROGRESS) return unexpected{r.error()};
+    if (!syn_deferred(*s)) return unexpected{EINPROGRESS};  // a cookie request, or no data
+    return send(fd, data, flags);  // the SYN leaves with what of it fits
+  }
+  if (s->st == sock_state::connecting && k == tcp_state::syn_sent && !syn_deferred(*s)) return unexpected{EALREADY};
+  return send(fd, data, flags);
 }
 
 // ---- data ---------------------------------------------------------------------------------------
@@ -393,7 +441,8 @@ sys_result<std::size_t> socket_table::send(int fd, bytes data, int flags) {
   if (s == nullptr) return unexpected{EBADF};
   sync(*s);
   const tcp_state k = kstate(*s);
-  if (k != tcp_state::established && k != tcp_state::close_wait) {
+  // A SYN held for the first write (TCP_FASTOPEN_CONNECT) leaves with it (RFC 7413).
+  if (k != tcp_state::established && k != tcp_state::close_wait && !syn_deferred(*s)) {
     if (s->err != 0) return unexpected{take_err(*s)};
     if (k != tcp_state::syn_sent && k != tcp_state::syn_received) return unexpected{EPIPE};
     return unexpected{EAGAIN};

@@ -251,6 +251,12 @@ void host::impl::drain_events(instant now, std::uint32_t idx) {
     if (e->kind == tcp_event_kind::retransmit_threshold) {
       negative_advice(now, s.conn->tuple(), s.cfg->r1_retransmissions);
     }
+    if (s.fast_open_pending && (e->kind == tcp_event_kind::established || e->kind == tcp_event_kind::closed)) {
+      s.fast_open_pending = false;  // RFC 7413 §5.1: out of SYN-RECEIVED, out of the TFO queue
+      listener& fl = listeners[s.listener];
+      if (fl.fast_open_pending > 0) --fl.fast_open_pending;
+      if (e->kind == tcp_event_kind::established && s.own == owner::child) continue;  // queued already
+    }
     switch (s.own) {
       case owner::user:
         events.push_back(host_event{host_event::kind::connection, conn_handle{idx, s.gen}, {}, *e, {}});
@@ -491,6 +497,7 @@ std::uint32_t host::impl::new_listener(std::uint16_t port, std::size_t backlog, 
   l.family = family;
   l.backlog = std::max<std::size_t>(backlog, 1);
   l.half_open = 0;
+  l.fast_open_pending = 0;
   l.accept_q.clear();
   l.cfg = c;
   l.open = true;
@@ -525,6 +532,7 @@ void host::close_listener(instant now, listener_handle h) {
   // Connections not yet accepted are reset, as closing a listening socket does on Linux.
   for (std::uint32_t i = 0; i < m.slots.size(); ++i) {
     impl::slot& s = m.slots[i];
+    if (s.listener == h.index) s.fast_open_pending = false;  // the listener's TFO queue goes with it
     if (s.conn && s.own == impl::owner::child && s.listener == h.index) {
       m.make_orphan(s);
       s.accept_queued = false;
@@ -534,6 +542,7 @@ void host::close_listener(instant now, listener_handle h) {
   }
   l.accept_q.clear();
   l.half_open = 0;
+  l.fast_open_pending = 0;
   // Held SYNs are forgotten unanswered (their handles go stale), as a closed listener's
   // unanswered SYNs would be.
   for (std::uint32_t i = 0; l.pending > 0 && i < m.pending.size(); ++i) {
@@ -584,7 +593,7 @@ result<conn_handle, host_error> host::connect(instant now, const ip_addr& remote
   }
   const four_tuple t{*local, lport, remote, port};
   const std::uint32_t idx = m.alloc_slot(impl::owner::user, cfg, remote);
-  auto r = m.slots[idx].conn->connect(now, t);
+  auto r = m.fo_connect ? m.slots[idx].conn->connect(now, t, *m.fo_connect) : m.slots[idx].conn->connect(now, t);
   assert(r.has_value());
   (void)r;
   m.demux.insert_or_assign(t, idx);

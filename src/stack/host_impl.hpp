@@ -9,6 +9,7 @@
 #include <queue>
 #include <vector>
 
+#include "synack/stack/fast_open_cache.hpp"
 #include "synack/stack/host.hpp"
 #include "synack/tcp/syn_cookie.hpp"
 #include "synack/util/flat_hash_map.hpp"
@@ -86,6 +87,7 @@ struct host::impl final : tcp_tracer {
     owner own = owner::free;
     std::uint32_t listener = 0;  // children: the listener they belong to
     bool accept_queued = false;  // children: established, waiting in the accept queue
+    bool fast_open_pending = false;  // RFC 7413 child still in SYN-RECEIVED (listener::fast_open_pending)
     bool tx_queued = false;      // in txq (may have output)
     // Readiness as data: what the user was last told (host::poll_ready), and whether the slot
     // waits in `ready` already.
@@ -114,6 +116,7 @@ struct host::impl final : tcp_tracer {
     std::uint64_t cookies_sent = 0;
     std::uint64_t cookies_recv = 0;
     std::uint64_t syn_drops = 0;
+    std::size_t fast_open_pending = 0;  // RFC 7413 children in SYN-RECEIVED (bounded by cfg.fast_open_qlen)
     std::optional<instant> last_cookie;   // when a cookie SYN-ACK was last sent
     std::optional<instant> flood_logged;  // when the flood notice was last given
     // Any-address listeners (host::listen_any): `port` 0 takes every port; `filter` may refuse.
@@ -212,6 +215,16 @@ struct host::impl final : tcp_tracer {
   tcp_tracer* user_tracer = nullptr;
   host_log* log = nullptr;
   ring_queue<cookie_synack> cookie_q;
+  // RFC 7413 (host_fastopen.cpp): the client's cookie cache, the host's cookie key, the Fast
+  // Open parameters of the connection host::connect is making (connect_fast_open), and a
+  // listener's answer to a SYN's TFO option.
+  fast_open_cache fo_cache{cfg.fast_open_cache_size};
+  std::array<std::uint64_t, 2> fo_key = fast_open_host_key(cfg);
+  [[nodiscard]] static std::array<std::uint64_t, 2> fast_open_host_key(const host_config& c);
+  std::optional<fast_open_client> fo_connect;
+  [[nodiscard]] fast_open_server fast_open_answer(const listener& l, const ip_ends& ip, const tcp_repr& seg);
+  void fast_open_learn(connection& c);
+  void fast_open_queue_child(instant now, std::uint32_t idx, listener& l);
 
   std::deque<slot> slots;  // deque: element addresses stay put as it grows
   // The options of the last few distinct connection configurations, handed to every slot

@@ -169,6 +169,7 @@ void host::impl::tcp_input(instant now, const ip_ends& ip, bytes segment, const 
     const std::uint64_t suppressed_before = c.challenge_acks_suppressed();
     const rx_verdict v = c.on_segment(now, seg, ip.src, segments);
     ctr.challenge_acks_suppressed += c.challenge_acks_suppressed() - suppressed_before;
+    if (before == tcp_state::syn_sent) fast_open_learn(c);  // RFC 7413: a SYN-ACK's cookie
     const bool reopened = before == tcp_state::time_wait && c.state() == tcp_state::closed && seg.syn() && !seg.ack;
     if (v != rx_verdict::accepted) {
       ++ctr.tcp(v);
@@ -322,6 +323,9 @@ void host::impl::open_half(instant now, const ip_ends& ip, const tcp_repr& seg, 
   slot& s = slots[idx];
   connection& c = *s.conn;
   (void)c.listen(ip.dst, seg.dst_port);
+  s.fast_open_pending = false;
+  const fast_open_server fo = fast_open_answer(l, ip, seg);  // RFC 7413
+  if (fo.accept_data || fo.cookie) c.set_fast_open_server(fo);
   isns.set_floor(iss_floor);
   const rx_verdict v = c.on_segment(now, seg, ip.src);
   isns.set_floor(std::nullopt);
@@ -332,7 +336,11 @@ void host::impl::open_half(instant now, const ip_ends& ip, const tcp_repr& seg, 
     return;
   }
   ++ctr.in_accepted;
-  ++l.half_open;
+  if (fo.accept_data) {
+    fast_open_queue_child(now, idx, l);
+  } else {
+    ++l.half_open;
+  }
   demux.insert_or_assign(c.tuple(), idx);
   touch(now, idx);
 }

@@ -86,10 +86,17 @@ result<std::size_t, tcp_error> connection::send(bytes data, send_flags flags) {
     case tcp_state::time_wait:
       return unexpected{tcp_error::closing};  // §3.10.2: "error: connection closing"
   }
+  // RFC 7413 §4.2.1: a SYN held for the first write (TCP_FASTOPEN_CONNECT) leaves with what of
+  // it fits on a SYN; the rest waits for the handshake, as the write's caller sees.
+  const bool syn_write = fo_ && fo_->defer;
+  if (syn_write) {
+    fo_->defer = false;
+    syn_due_ = true;
+  }
   // The host's memory budget may allow less than the free buffer (send_room); what it holds
   // back is counted. Nothing taken is EAGAIN, as Linux's sk_stream_wait_memory answers a
   // non-blocking send when tcp_mem is exhausted.
-  const std::size_t room = send_room();
+  const std::size_t room = syn_write ? std::min(send_room(), fast_open_syn_room()) : send_room();
   const std::size_t n = snd_.buf.write(data.first(std::min(room, data.size())));
   if (n < data.size() && room < snd_.buf.free()) mem_.note(&memory_stats::send_refused);
   sync_memory();

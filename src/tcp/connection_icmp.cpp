@@ -41,6 +41,9 @@ icmp_action connection::on_icmp_error(instant now, const icmp_report& r) {
 // of small segments. It never raises the MSS: only the pmtu_raise timer does,
 // `pmtu_raise_after` past the last reduction.
 icmp_action connection::on_frag_needed(instant now, const icmp_report& r) {
+  // RFC 7413 §4.2.1: a Fast Open SYN with data may well be too big: it goes again at once
+  // without the data (fast_open_syn_too_big).
+  if (state_ == tcp_state::syn_sent && fast_open_syn_too_big(r)) return icmp_action::mss_lowered;
   // A SYN or SYN-ACK (at most 60 octets with every option) fits the 68-octet minimum MTU, so
   // a Fragmentation Needed quoting one is stale or forged; the MSS is not settled yet anyway.
   if (!is_synchronized(state_) || state_ == tcp_state::time_wait) return icmp_action::ignored;

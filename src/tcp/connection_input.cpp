@@ -54,7 +54,8 @@ rx_verdict connection::on_segment_listen(instant now, const tcp_repr& seg, const
   if (seg.fin() && cfg_->drop_syn_fin) return rx_verdict::syn_fin;
   // Third: SYN. RCV.NXT = SEG.SEQ+1, IRS = SEG.SEQ, select ISS, send <SEQ=ISS><ACK=RCV.NXT>
   // <CTL=SYN,ACK>, SND.NXT = ISS+1, SND.UNA = ISS, enter SYN-RECEIVED. Data on the SYN is not
-  // queued (the SYN-ACK acknowledges only the SYN; the peer sends it again).
+  // queued (the SYN-ACK acknowledges only the SYN; the peer sends it again), unless the host
+  // found a valid Fast Open cookie on it (RFC 7413 §4.2.2, set_fast_open_server).
   tuple_.remote_addr = remote;
   tuple_.remote_port = seg.src_port;
   rcv_.irs = seg.seq;
@@ -71,6 +72,7 @@ rx_verdict connection::on_segment_listen(instant now, const tcp_repr& seg, const
   snd_.max_wnd = snd_.wnd;
   snd_.wl1 = seg.seq;
   snd_.wl2 = snd_.iss;
+  fast_open_take_syn_data(now, seg);  // RFC 7413 §4.2.2: a valid cookie's data is taken now
   syn_due_ = true;
   set_state(tcp_state::syn_received);
   return rx_verdict::accepted;
@@ -109,6 +111,7 @@ rx_verdict connection::on_segment_syn_sent(instant now, const tcp_repr& seg) {
     snd_.wl2 = *seg.ack;
     sample_rtt_from_tsecr(now, seg);
     process_ack_of_new_data(now, *seg.ack);
+    fast_open_on_synack(seg);  // RFC 7413 §4.2.2
     note_keepalive_activity(now);  // RFC 9293 §3.8.4: idle is measured from the SYN-ACK
     set_state(tcp_state::established);
     push_event(tcp_event{tcp_event_kind::established, close_reason::none});

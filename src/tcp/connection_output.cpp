@@ -186,6 +186,7 @@ std::size_t connection::emit_syn(instant now, mutable_bytes out) {
   }
   syn_due_ = false;
   const bool first = !snd_.first_tx.has_value();
+  const std::size_t syn_data = fast_open_syn_payload(hdr, first);  // RFC 7413
   if (first) {
     snd_.first_tx = now;
     snd_.progress_at = now;  // the user timeout of an active open counts from its first SYN
@@ -194,16 +195,20 @@ std::size_t connection::emit_syn(instant now, mutable_bytes out) {
     ++snd_.retransmissions;
     last_tx_.retransmission = true;
   }
-  snd_.nxt = snd_.iss + seq_len{1};
+  snd_.nxt = snd_.iss + seq_len{1 + static_cast<std::uint32_t>(syn_data)};
   snd_.max = seq_max(snd_.max, snd_.nxt);
   arm_retransmit(now);
   if (state_ == tcp_state::syn_sent) {
-    // The SYN is the one segment without an ACK; its window is never scaled.
+    // The SYN is the one segment without an ACK; its window is never scaled. A Fast Open SYN
+    // carries the first octets of the send buffer.
     hdr.src_port = tuple_.local_port;
     hdr.dst_port = tuple_.remote_port;
     hdr.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(recv_window(), 0xFFFF));
-    hdr.emit(out, tuple_.local_addr, tuple_.remote_addr);
-    return hdr.buffer_len();
+    const std::size_t header = hdr.header_len();
+    hdr.emit_header(out);
+    snd_.buf.peek(0, out.subspan(header, syn_data));
+    tcp_repr::fill_checksum(out.first(header + syn_data), tuple_.local_addr, tuple_.remote_addr);
+    return header + syn_data;
   }
   return emit(now, out, hdr, 0, 0);
 }

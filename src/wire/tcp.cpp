@@ -18,6 +18,29 @@ constexpr std::size_t window_scale_len = 3;    // RFC 7323 §2.2
 constexpr std::size_t sack_permitted_len = 2;  // RFC 2018 §2
 constexpr std::size_t timestamps_len = 10;     // RFC 7323 §3.2
 constexpr std::size_t sack_block_len = 8;      // RFC 2018 §3: 2 + 8n octets
+constexpr std::size_t fast_open_base = 2;      // RFC 7413 §4.1.1: kind, length, cookie
+constexpr std::size_t fast_open_exp_base = 4;  // kind 254, length, ExID 0xF989, cookie
+
+// The TFO option's octets on the wire, NOP padding included: Linux pads it to 4 octets with
+// NOPs after it, so the option area stays aligned (our layout follows Linux's).
+std::size_t fast_open_len(const tcp_fast_open& f) {
+  const std::size_t n = (f.experimental ? fast_open_exp_base : fast_open_base) + f.len;
+  return (n + 3) & ~std::size_t{3};
+}
+
+// Keeps a cookie option (kind 34, or 254 with the ExID) of a valid length as `o.fast_open`;
+// false for anything else, which the caller keeps as an unknown option.
+bool parse_fast_open(tcp_options& o, std::uint8_t kind, bytes body) {
+  bool experimental = false;
+  if (kind == tcp_option_kind::experimental) {
+    if (body.size() < 2 || load_be16(body.data()) != tcp_fast_open::experimental_magic) return false;
+    body = body.subspan(2);
+    experimental = true;
+  }
+  if (!tcp_fast_open::valid_len(body.size())) return false;
+  o.fast_open = tcp_fast_open::of(body, experimental);
+  return true;
+}
 
 // Entries in use, never more than the arrays hold, even for a hand-built repr.
 std::size_t sack_used(const tcp_options& o) {
@@ -60,6 +83,10 @@ std::optional<wire_error> parse_one(tcp_options& o, std::uint8_t kind, std::size
       o.sack_count = static_cast<std::uint8_t>(blocks);
       return std::nullopt;
     }
+    case tcp_option_kind::fast_open:
+    case tcp_option_kind::experimental:
+      if (parse_fast_open(o, kind, body)) return std::nullopt;
+      [[fallthrough]];  // a length RFC 7413 does not allow, or another experiment: unknown
     default:
       // RFC 9293 §3.2 (MUST-6): an unknown option is skipped by its length. We keep the
       // first max_unknown of them so they can be inspected and re-emitted.
@@ -100,13 +127,22 @@ bool operator==(const unknown_option& a, const unknown_option& b) {
   return a.kind == b.kind && std::ranges::equal(a.data, b.data);
 }
 
+tcp_fast_open tcp_fast_open::of(bytes b, bool experimental) {
+  tcp_fast_open f;
+  f.len = static_cast<std::uint8_t>(std::min(b.size(), max_cookie));
+  std::ranges::copy(b.first(f.len), f.cookie.begin());
+  f.experimental = experimental;
+  return f;
+}
+
 bool operator==(const tcp_options& a, const tcp_options& b) {
   // Only the entries in use take part; spans compare by content.
   const auto sacks = [](const tcp_options& o) { return std::span{o.sack}.first(sack_used(o)); };
   const auto unknowns = [](const tcp_options& o) { return std::span{o.unknown}.first(unknown_used(o)); };
   return a.mss == b.mss && a.window_scale == b.window_scale && a.sack_permitted == b.sack_permitted &&
          a.timestamps == b.timestamps && a.sack_count == b.sack_count && std::ranges::equal(sacks(a), sacks(b)) &&
-         a.unknown_count == b.unknown_count && std::ranges::equal(unknowns(a), unknowns(b));
+         a.unknown_count == b.unknown_count && std::ranges::equal(unknowns(a), unknowns(b)) &&
+         a.fast_open == b.fast_open;
 }
 
 bool operator==(const tcp_repr& a, const tcp_repr& b) {
@@ -131,6 +167,7 @@ std::size_t tcp_options::buffer_len() const {
   }
   if (window_scale) n += 1 + window_scale_len;
   if (const std::size_t blocks = sack_used(*this); blocks > 0) n += 2 + 2 + sack_block_len * blocks;
+  if (fast_open) n += fast_open_len(*fast_open);
   for (std::size_t k = 0; k < unknown_used(*this); ++k) n += 2 + unknown[k].data.size();
   return (n + 3) & ~std::size_t{3};
 }
@@ -188,6 +225,16 @@ void tcp_options::emit(mutable_bytes out) const {
       put32(sack[k].left.raw);
       put32(sack[k].right.raw);
     }
+  }
+  if (fast_open) {  // RFC 7413 §4.1.1, after the others as Linux lays it out
+    const std::size_t end = i + fast_open_len(*fast_open);
+    const std::size_t base = fast_open->experimental ? fast_open_exp_base : fast_open_base;
+    put8(fast_open->experimental ? tcp_option_kind::experimental : tcp_option_kind::fast_open);
+    put8(static_cast<std::uint8_t>(base + fast_open->len));
+    if (fast_open->experimental) put16(tcp_fast_open::experimental_magic);
+    std::ranges::copy(fast_open->value(), p + i);
+    i += fast_open->len;
+    while (i < end) put8(tcp_option_kind::nop);
   }
   for (std::size_t k = 0; k < unknown_used(*this); ++k) {
     const unknown_option& u = unknown[k];

@@ -63,6 +63,7 @@ struct seg {
   std::uint16_t local = host_port;
   std::optional<tcp_timestamps> ts{};
   bool sack_permitted = false;
+  std::optional<tcp_fast_open> fo{};  // RFC 7413 option, sent as given
 };
 
 // One packet the host emitted, parsed.
@@ -90,6 +91,8 @@ inline std::string counters_diff(const host_counters& a, const host_counters& b)
   SYNACK_F(syn_deferred_refused); SYNACK_F(syn_deferred_unreachable); SYNACK_F(syn_deferred_expired);
   SYNACK_F(syn_deferred_reset);
   SYNACK_F(syn_deferred_overflow);
+  SYNACK_F(fast_open_passive); SYNACK_F(fast_open_passive_fail); SYNACK_F(fast_open_cookie_reqd);
+  SYNACK_F(fast_open_listen_overflow); SYNACK_F(fast_open_active); SYNACK_F(fast_open_active_fail);
 #undef SYNACK_F
   for (std::size_t i = 0; i < a.drop_wire.size(); ++i) {
     f(std::string("wire:").append(to_string(static_cast<wire_error>(i))).c_str(), a.drop_wire[i], b.drop_wire[i]);
@@ -149,6 +152,7 @@ class stack_harness {
     r.options.window_scale = s.wscale;
     r.options.timestamps = s.ts;
     r.options.sack_permitted = s.sack_permitted;
+    r.options.fast_open = s.fo;
     storage = s.payload;
     r.payload = std::as_bytes(std::span{storage.data(), storage.size()});
     return r;

@@ -48,6 +48,7 @@ struct seg {
   std::optional<std::vector<sack_block>> sack{};
   std::optional<tcp_timestamps> ts{};
   std::optional<std::uint16_t> urgent_ptr{};  // sent as given (0 if unset); expected when set
+  std::optional<tcp_fast_open> fo{};          // RFC 7413: sent as given; expected when set
 };
 
 // Records every state change through the connection's single funnel.
@@ -140,6 +141,9 @@ class tcp_harness {
     }
     if (want.urgent_ptr) {
       EXPECT_EQ(got->urgent_ptr, *want.urgent_ptr) << "got " << describe(*got);
+    }
+    if (want.fo) {
+      EXPECT_EQ(got->options.fast_open, want.fo) << "got " << describe(*got);
     }
   }
 
@@ -305,6 +309,7 @@ class tcp_harness {
     }
     r.options.timestamps = s.ts;
     r.urgent_ptr = s.urgent_ptr.value_or(0);
+    r.options.fast_open = s.fo;
     auto& p = payloads_.emplace_back(s.payload);
     r.payload = std::as_bytes(std::span{p.data(), p.size()});
     return r;

@@ -445,23 +445,24 @@ TEST(TcpOptions, ErrorsAfterGoodOptionsStillReject) {
 // --- Unknown options ------------------------------------------------------------------------
 
 TEST(TcpOptions, UnknownOptionsAreKeptAndReEmitted) {
-  // MPTCP-like kind 30 with 2 bytes, the TFO cookie request (34, empty), and kind 254 (RFC 6994
-  // experimental) with 4 bytes; MSS in between, unaligned.
-  const auto seg = segment_with("1e 04 ab cd 22 02 02 04 05 b4 fe 06 f9 89 01 02");
+  // MPTCP-like kind 30 with 2 bytes, an empty kind 29, and kind 254 (RFC 6994 experimental)
+  // with 4 bytes (TFO's ExID with a 2-octet cookie, which RFC 7413 does not allow); MSS in
+  // between, unaligned.
+  const auto seg = segment_with("1e 04 ab cd 1d 02 02 04 05 b4 fe 06 f9 89 01 02");
   const auto r = parse_segment(seg);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->options.mss, 1460);
   ASSERT_EQ(r->options.unknown_count, 3);
   EXPECT_EQ(r->options.unknown[0].kind, 30);
   EXPECT_EQ(test::to_hex(r->options.unknown[0].data), "ab cd");
-  EXPECT_EQ(r->options.unknown[1].kind, 34);
+  EXPECT_EQ(r->options.unknown[1].kind, 29);
   EXPECT_TRUE(r->options.unknown[1].data.empty());
   EXPECT_EQ(r->options.unknown[2].kind, 254);
   EXPECT_EQ(test::to_hex(r->options.unknown[2].data), "f9 89 01 02");
 
   // Re-emitted after the known ones, raw, then EOL padding.
   const auto opts = emit_options(r->options);
-  EXPECT_EQ(test::to_hex(opts), "02 04 05 b4 1e 04 ab cd 22 02 fe 06 f9 89 01 02");
+  EXPECT_EQ(test::to_hex(opts), "02 04 05 b4 1e 04 ab cd 1d 02 fe 06 f9 89 01 02");
   const auto out = emit(*r);
   const auto again = parse_segment(out);
   ASSERT_TRUE(again.has_value());
@@ -579,10 +580,18 @@ tcp_options random_options(rng& g, std::vector<std::vector<std::byte>>& storage)
     std::uint8_t kind = 0;
     do {  // any kind the parser does not know
       kind = static_cast<std::uint8_t>(g.below(256));
-    } while (kind <= 5 || kind == tcp_option_kind::timestamps);
+    } while (kind <= 5 || kind == tcp_option_kind::timestamps || kind == tcp_option_kind::fast_open ||
+             kind == tcp_option_kind::experimental);
     auto& data = storage.emplace_back(g.below(7));
     for (auto& b : data) b = static_cast<std::byte>(g.below(256));
     o.unknown[o.unknown_count++] = unknown_option{kind, data};
+  }
+  if (g.chance(0.3)) {  // RFC 7413: a request or a 4..16-octet even cookie, either form
+    tcp_fast_open f;
+    f.len = g.chance(0.3) ? 0 : static_cast<std::uint8_t>(4 + 2 * g.below(7));
+    for (std::size_t k = 0; k < f.len; ++k) f.cookie[k] = static_cast<std::byte>(g.below(256));
+    f.experimental = g.chance(0.3);
+    o.fast_open = f;
   }
   return o;
 }

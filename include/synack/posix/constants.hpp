@@ -28,6 +28,7 @@ inline constexpr int msg_dontwait = 0x40;
 inline constexpr int msg_waitall = 0x100;
 inline constexpr int msg_nosignal = 0x4000;
 inline constexpr int msg_more = 0x8000;
+inline constexpr int msg_fastopen = 0x20000000;  // RFC 7413: connect and send data on the SYN
 
 // setsockopt(2) levels and options: socket(7), tcp(7)
 inline constexpr int sol_socket = 1;
@@ -52,6 +53,14 @@ inline constexpr int tcp_syncnt = 7;
 inline constexpr int tcp_info = 11;
 inline constexpr int tcp_notsent_lowat = 25;
 inline constexpr int tcp_inq = 36;     // TCP_INQ, also the cmsg type TCP_CM_INQ
+inline constexpr int tcp_fastopen = 23;          // a listener's TFO queue length (RFC 7413 §5.1)
+inline constexpr int tcp_fastopen_connect = 30;  // connect() defers the SYN to the first write
+inline constexpr int tcp_fastopen_key = 33;      // the listener's cookie key (16 octets)
+// net.ipv4.tcp_fastopen bits (Linux's TFO_CLIENT_ENABLE, TFO_SERVER_ENABLE,
+// TFO_SERVER_WO_SOCKOPT1); its default is the client bit alone.
+inline constexpr int tfo_client_enable = 0x1;
+inline constexpr int tfo_server_enable = 0x2;
+inline constexpr int tfo_server_wo_sockopt = 0x400;
 inline constexpr int ipproto_ip = 0;   // SOL_IP
 inline constexpr int ip_tos = 1;
 inline constexpr int ipproto_ipv6 = 41;  // SOL_IPV6

@@ -84,6 +84,11 @@ class socket_table {
   sys_result<accepted> accept(int fd, int flags = 0);
   sys_result<void> connect(instant now, int fd, sock_addr a);
   sys_result<std::size_t> send(int fd, bytes data, int flags = 0);
+  // sendto / sendmsg: with MSG_FASTOPEN on an unconnected socket, connect to `to` with TCP
+  // Fast Open (RFC 7413): the SYN carries the cached cookie and what of `data` fits (returned),
+  // or a cookie request and none of it (EINPROGRESS). Otherwise `to` is ignored, as Linux
+  // ignores it on a connected TCP socket.
+  sys_result<std::size_t> sendto(instant now, int fd, bytes data, int flags, const std::optional<sock_addr>& to);
   sys_result<std::size_t> recv(int fd, mutable_bytes out, int flags = 0);
   sys_result<std::size_t> write(int fd, bytes data) { return send(fd, data, 0); }
   sys_result<std::size_t> read(int fd, mutable_bytes out) { return recv(fd, out, 0); }
@@ -120,6 +125,9 @@ class socket_table {
   // The options a new socket starts from (host_config::tcp until set): a driver that follows
   // the system's settings (the packetdrill plug-in) changes them between sockets.
   void set_defaults(const tcp_config& c) { defaults_ = c; }
+  // net.ipv4.tcp_fastopen (tfo_* bits; Linux's default 1: client only), for a driver that
+  // follows the system's settings.
+  void set_fast_open_sysctl(int bits) { fastopen_sysctl_ = bits; }
   [[nodiscard]] host& stack() { return host_; }
 
  private:
@@ -152,6 +160,8 @@ class socket_table {
     int syn_retries = 0;            // TCP_SYNCNT (0: none, the stack's SYN R2 applies)
     std::uint32_t notsent_lowat = 0;  // TCP_NOTSENT_LOWAT (0: none)
     bool inq = false;               // TCP_INQ
+    int fastopen_qlen = 0;          // TCP_FASTOPEN (a listener's; 0: none)
+    bool fastopen_connect = false;  // TCP_FASTOPEN_CONNECT
     int rcvbuf = 0;    // as getsockopt reports them (twice the buffer, like Linux)
     int sndbuf = 0;
     int err = 0;              // sk_err: pending error, taken by SO_ERROR or by a call
@@ -198,6 +208,10 @@ class socket_table {
   std::bitset<65536> port_reuse_;  // SO_REUSEADDR of the socket that last bound each port
   std::uint32_t port_cursor_ = 0;
   std::optional<tcp_config> defaults_;
+  int fastopen_sysctl_ = tfo_client_enable;
+  // A connect of socket `s`, with Fast Open when `fast_open` (the SYN deferred when `defer`).
+  sys_result<void> connect_to(instant now, sock& s, sock_addr a, bool fast_open, bool defer);
+  [[nodiscard]] bool syn_deferred(const sock& s) const;
 };
 
 }  // namespace synack::posix

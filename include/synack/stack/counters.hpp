@@ -79,6 +79,17 @@ struct host_counters {
   std::uint64_t syn_deferred_reset = 0;
   std::uint64_t syn_deferred_overflow = 0;
   // IP / ICMP.
+  // RFC 7413 Fast Open (Linux's TCPFastOpen* names). Server: SYNs whose valid cookie's data was
+  // taken (Passive), with a cookie that did not check out (PassiveFail: data ignored, a fresh
+  // cookie sent), cookie requests answered (CookieReqd), valid cookies answered as ordinary
+  // SYNs because the listener's TFO queue was full (ListenOverflow). Client: SYN data the
+  // SYN-ACK acknowledged (Active) or did not (ActiveFail: sent again).
+  std::uint64_t fast_open_passive = 0;
+  std::uint64_t fast_open_passive_fail = 0;
+  std::uint64_t fast_open_cookie_reqd = 0;
+  std::uint64_t fast_open_listen_overflow = 0;
+  std::uint64_t fast_open_active = 0;
+  std::uint64_t fast_open_active_fail = 0;
   std::uint64_t ip_in_receives = 0;
   // Packets taken in without a drop: segments a TCB, TIME-WAIT record or listener accepted,
   // echo requests answered, ICMP errors matched. Every packet counted in ip_in_receives lands

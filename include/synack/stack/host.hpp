@@ -158,6 +158,11 @@ struct host_config {
   // queued) at most; one more is reset at close (Linux's tcp_max_orphans, whose default on a
   // machine of a few GiB is 65536).
   std::size_t max_orphans = 65536;
+  // RFC 7413 TCP Fast Open: servers whose cookie and MSS the client remembers (LRU beyond it;
+  // stack/fast_open_cache.hpp), and the key of the cookies this host's listeners give
+  // (tcp_config::fast_open_key overrides it per listener; none: derived from `secret`).
+  std::size_t fast_open_cache_size = 1024;
+  std::optional<std::array<std::uint64_t, 2>> fast_open_key;
   // UDP datagrams queued by send_udp and not yet taken by poll_transmit; one more is refused
   // (host_error::no_buffer_space, ENOBUFS). Each queued one holds an MTU-sized buffer.
   std::size_t udp_tx_queue = 64;
@@ -357,6 +362,16 @@ class host {
   [[nodiscard]] std::optional<pending_syn_info> pending_syn(syn_handle s) const;
   result<void, host_error> accept_syn(instant now, syn_handle s);
   result<void, host_error> refuse_syn(instant now, syn_handle s, syn_refusal why);
+  // RFC 7413 client (host_fastopen.cpp): connect() whose SYN carries the cookie cached for
+  // `remote` and the first data sent (tcp/fast_open.hpp), or a cookie request when none is
+  // cached. With `defer` and a cookie cached, the SYN waits for the first send()
+  // (TCP_FASTOPEN_CONNECT).
+  result<conn_handle, host_error> connect_fast_open(instant now, const ip_addr& remote, std::uint16_t port,
+                                                    std::optional<std::uint16_t> local_port, const tcp_config& cfg,
+                                                    bool defer);
+  // Whether a cookie for `remote` is cached; forgets them all (Linux's `ip tcp_metrics flush`).
+  [[nodiscard]] bool fast_open_cookie_cached(const ip_addr& remote) const;
+  void forget_fast_open_cookies();
   // Active open from an ephemeral port (or `local_port` if given).
   // An IPv6 remote needs an IPv6 address of this host (network_unreachable otherwise).
   result<conn_handle, host_error> connect(instant now, const ip_addr& remote, std::uint16_t port,

@@ -1,6 +1,7 @@
 #pragma once
 // Per-connection configuration. Every bound is a named value (DESIGN.md §2 "Bounded
 // everything"); defaults are documented in docs/architecture.md.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -221,6 +222,15 @@ struct tcp_config {
   // tx_gso_size()). Retransmissions, urgent data, probes, SACK recovery and the runt Nagle
   // holds back still go as single segments of at most one MSS.
   std::uint32_t tso_max = 0;
+
+  // RFC 7413 TCP Fast Open (tcp/fast_open.hpp). Server, on a listener: SYNs with a valid cookie
+  // have their data taken and the connection queued for accept at once, while at most this
+  // many such connections are still in SYN-RECEIVED (§5.1's max_qlen, Linux's TCP_FASTOPEN
+  // queue length); beyond it a SYN is answered as an ordinary one. 0: off.
+  std::uint32_t fast_open_qlen = 0;
+  // The listener's cookie key (TCP_FASTOPEN_KEY; SipHash-2-4's 128 bits, Linux's layout); none:
+  // the host's own (host_config::fast_open_key).
+  std::optional<std::array<std::uint64_t, 2>> fast_open_key;
 
   friend bool operator==(const tcp_config&, const tcp_config&) = default;
 };

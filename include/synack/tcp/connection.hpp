@@ -18,6 +18,7 @@
 #include "synack/tcp/challenge_limiter.hpp"
 #include "synack/tcp/config.hpp"
 #include "synack/tcp/events.hpp"
+#include "synack/tcp/fast_open.hpp"
 #include "synack/tcp/four_tuple.hpp"
 #include "synack/tcp/icmp_report.hpp"
 #include "synack/tcp/isn.hpp"
@@ -131,6 +132,8 @@ class connection {
   // ---- commands --------------------------------------------------------------------------
   // Active OPEN (RFC 9293 §3.10.1): CLOSED -> SYN-SENT; the SYN goes out on poll_transmit.
   result<void, tcp_error> connect(instant now, const four_tuple& t);
+  // The same with TCP Fast Open (RFC 7413; tcp/fast_open.hpp, connection_fastopen.cpp).
+  result<void, tcp_error> connect(instant now, const four_tuple& t, const fast_open_client& fo);
   // Passive OPEN: CLOSED -> LISTEN for a local address and port (remote unspecified).
   result<void, tcp_error> listen(const ip_addr& local_addr, std::uint16_t local_port);
   // Queues bytes to send; returns how many were taken (0 ..= data.size()).
@@ -148,6 +151,9 @@ class connection {
   result<void, tcp_error> close(instant now);
   // ABORT (§3.10.5): RST in synchronized states, then CLOSED.
   void abort(instant now);
+  // RFC 7413 server: how the next SYN in LISTEN is answered (its data taken, a cookie on the
+  // SYN-ACK). Call between listen() and the SYN's on_segment.
+  void set_fast_open_server(const fast_open_server& fo);
   // SYN cookies (RFC 4987 §3.6, connection_cookie.cpp): a passive connection rebuilt from a
   // validated cookie ACK `ack` on 4-tuple `t`, whose SYN-ACK had ISS `iss` and agreed on `o`.
   // CLOSED -> LISTEN -> SYN-RECEIVED -> ESTABLISHED through the state funnel, as the TCB
@@ -255,6 +261,18 @@ class connection {
   // RFC 9293 §3.8.5 (MUST-33): octets of urgent data not yet read (they are read inline, in
   // stream order, by recv): from the next octet recv returns up to the peer's urgent pointer.
   [[nodiscard]] std::size_t urgent_remaining() const;
+  // RFC 7413: the SYN-ACK's cookie and MSS, once, for the host's cookie cache (client).
+  [[nodiscard]] std::optional<fast_open_news> take_fast_open_news() {
+    if (!fo_ || !fo_->news) return std::nullopt;
+    auto n = fo_->news;
+    fo_->news.reset();
+    return n;
+  }
+  // Data rode on the SYN and was acknowledged by it (Linux's TCPI_OPT_SYN_DATA): a client's
+  // SYN-ACK covered it, or a server took a valid cookie's data.
+  [[nodiscard]] bool fast_open_syn_data() const { return fo_ && fo_->syn_data_acked; }
+  // A client whose SYN waits for the first send (TCP_FASTOPEN_CONNECT with a cookie).
+  [[nodiscard]] bool fast_open_deferred() const { return fo_ && fo_->defer; }
   [[nodiscard]] bool sack_permitted() const { return sack_ok_; }
   [[nodiscard]] bool timestamps_on() const { return ts_ok_; }
   [[nodiscard]] std::uint32_t ts_recent() const { return ts_recent_; }
@@ -342,6 +360,13 @@ class connection {
                                               std::optional<rx_verdict> v);
   void check_fin(instant now, const tcp_repr& seg, bool all_text_taken);
   void hold_syn_text(const tcp_repr& syn);
+  // RFC 7413 (connection_fastopen.cpp): the TFO option and data of our SYN, what a SYN-ACK
+  // says of them, and a server's taking of SYN data.
+  std::size_t fast_open_syn_payload(tcp_repr& hdr, bool first);
+  [[nodiscard]] std::size_t fast_open_syn_room() const;
+  void fast_open_on_synack(const tcp_repr& seg);
+  void fast_open_take_syn_data(instant now, const tcp_repr& syn);
+  [[nodiscard]] bool fast_open_syn_too_big(const icmp_report& r);
   void take_syn_text(instant now);
   void take_peer_options(instant now, const tcp_repr& syn);
   void apply_options(const agreed_options& a);
@@ -487,6 +512,8 @@ class connection {
   std::uint16_t peer_mss_ = 536;  // MUST-15: 536 unless the peer's SYN said otherwise
   bool syn_timed_out_ = false;    // RFC 6298 §5.7: the SYN/SYN-ACK timer expired
 
+
+  std::optional<fast_open_state> fo_;  // RFC 7413, only on TFO connections
 
   // Close bookkeeping.
   bool user_closed_ = false;    // the user will not read: the connection is orphaned

@@ -11,6 +11,7 @@
 //
 // Lifetime rule: a repr's payload and unknown-option data are spans into the parsed buffer,
 // valid only as long as that buffer.
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -46,7 +47,33 @@ inline constexpr std::uint8_t window_scale = 3;
 inline constexpr std::uint8_t sack_permitted = 4;
 inline constexpr std::uint8_t sack = 5;
 inline constexpr std::uint8_t timestamps = 8;
+inline constexpr std::uint8_t fast_open = 34;     // RFC 7413 §4.1.1
+inline constexpr std::uint8_t experimental = 254;  // RFC 6994 shared experimental option
 }  // namespace tcp_option_kind
+
+// RFC 7413 §4.1.1: the TCP Fast Open cookie option, kind 34, or the experimental form that
+// predates its code point (kind 254 with the RFC 6994 ExID 0xF989, which Linux still sends
+// after a peer used it). A cookie is 4 to 16 octets of even length; an option without one is a
+// cookie request. An option of another length is no TFO option: it is kept as an unknown
+// option, and the segment is processed as if it carried none (as Linux ignores it).
+struct tcp_fast_open {
+  static constexpr std::size_t min_cookie = 4;
+  static constexpr std::size_t max_cookie = 16;
+  static constexpr std::uint16_t experimental_magic = 0xF989;
+  std::array<std::byte, max_cookie> cookie{};
+  std::uint8_t len = 0;       // octets of cookie in use; 0: a cookie request
+  bool experimental = false;  // sent (or to be sent) in the kind 254 form
+  [[nodiscard]] bool request() const { return len == 0; }
+  [[nodiscard]] bytes value() const { return bytes{cookie}.first(len); }
+  // A cookie of `b` (precondition: a valid length, 4..16 and even).
+  [[nodiscard]] static tcp_fast_open of(bytes b, bool experimental = false);
+  [[nodiscard]] static bool valid_len(std::size_t n) {
+    return n == 0 || (n >= min_cookie && n <= max_cookie && n % 2 == 0);
+  }
+  friend bool operator==(const tcp_fast_open& a, const tcp_fast_open& b) {
+    return a.len == b.len && a.experimental == b.experimental && std::ranges::equal(a.value(), b.value());
+  }
+};
 
 struct sack_block {
   seq_num left;   // first sequence number of the block
@@ -78,6 +105,7 @@ struct tcp_options {
   std::uint8_t sack_count = 0;
   std::array<unknown_option, max_unknown> unknown{};
   std::uint8_t unknown_count = 0;
+  std::optional<tcp_fast_open> fast_open;  // RFC 7413
 
   // Parses an option area (the bytes between the fixed header and the data offset).
   [[nodiscard]] static result<tcp_options, wire_error> parse(bytes area);
@@ -99,6 +127,7 @@ struct tcp_options {
     timestamps.reset();
     sack_count = 0;
     unknown_count = 0;
+    fast_open.reset();
   }
   friend bool operator==(const tcp_options& a, const tcp_options& b);
 };
