@@ -41,13 +41,14 @@ TEST(memory_budget, defaults_are_a_budget) {
 }
 
 // Issue #13's bound of 2 KiB per idle connection (bench/memory/idle_rss measures the resident
-// set: 1.86 KiB per connection end with this TCB, kernel 6.18, g++ 12; docs/performance.md).
+// set: 1.93 KiB per connection end with a TCB of 1,648 octets, kernel 6.18, g++ 12;
+// docs/performance.md).
 // The TCB is most of it; what an idle connection does not use (the segment header being built,
 // the TIME-WAIT record, the out-of-order table, its options) is shared, made on first use or
 // made from the TCB when asked for.
 // A TCB that grows past this bound needs that measurement again.
 TEST(memory_budget, idle_tcb_within_its_share_of_two_kib) {
-  EXPECT_LE(sizeof(connection), 1600u);
+  EXPECT_LE(sizeof(connection), 1680u);
   stack_harness t;
   const listener_handle l = t.listen();
   const conn_info c = t.establish_passive(at_ms(0), l, peer_a);
