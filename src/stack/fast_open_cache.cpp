@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "synack/util/siphash.hpp"
+#include "synack/wire/bytes.hpp"
 
 namespace synack {
 
@@ -47,8 +48,8 @@ tcp_fast_open fast_open_cookie(const std::array<std::uint64_t, 2>& key, const ip
   std::size_t n = 0;
   for (const ip_addr* a : {&client, &server}) {
     if (a->is_v4()) {
-      const std::uint32_t v = a->v4().value;
-      for (int k = 3; k >= 0; --k) msg[n++] = static_cast<std::byte>(v >> (8 * k));
+      store_be32(&msg[n], a->v4().value);
+      n += 4;
     } else {
       for (const std::uint8_t o : a->v6().octets) msg[n++] = static_cast<std::byte>(o);
     }

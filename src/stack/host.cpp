@@ -573,7 +573,13 @@ result<conn_handle, host_error> host::connect(instant now, const ip_addr& remote
 
 result<conn_handle, host_error> host::connect(instant now, const ip_addr& remote, std::uint16_t port,
                                               std::optional<std::uint16_t> local_port, const tcp_config& cfg) {
-  impl& m = *impl_;
+  return impl_->open_active(now, remote, port, local_port, cfg, nullptr);
+}
+
+result<conn_handle, host_error> host::impl::open_active(instant now, const ip_addr& remote, std::uint16_t port,
+                                                        std::optional<std::uint16_t> local_port, const tcp_config& conn_cfg,
+                                                        const fast_open_client* fo) {
+  impl& m = *this;
   if (!impl::unicast_remote(remote) || port == 0) return unexpected{host_error::invalid_argument};
   const auto local = m.source_for(remote);
   if (!local) return unexpected{host_error::network_unreachable};
@@ -592,8 +598,8 @@ result<conn_handle, host_error> host::connect(instant now, const ip_addr& remote
     ++m.ephemeral_next;
   }
   const four_tuple t{*local, lport, remote, port};
-  const std::uint32_t idx = m.alloc_slot(impl::owner::user, cfg, remote);
-  auto r = m.fo_connect ? m.slots[idx].conn->connect(now, t, *m.fo_connect) : m.slots[idx].conn->connect(now, t);
+  const std::uint32_t idx = m.alloc_slot(impl::owner::user, conn_cfg, remote);
+  auto r = fo != nullptr ? m.slots[idx].conn->connect(now, t, *fo) : m.slots[idx].conn->connect(now, t);
   assert(r.has_value());
   (void)r;
   m.demux.insert_or_assign(t, idx);

@@ -27,10 +27,7 @@ result<conn_handle, host_error> host::connect_fast_open(instant now, const ip_ad
     fo.peer_mss = e->mss;
   }
   fo.defer = defer;
-  m.fo_connect = fo;  // taken by the connection connect() makes
-  auto r = connect(now, remote, port, local_port, cfg);
-  m.fo_connect.reset();
-  return r;
+  return m.open_active(now, remote, port, local_port, cfg, &fo);
 }
 
 bool host::fast_open_cookie_cached(const ip_addr& remote) const {
@@ -74,7 +71,7 @@ fast_open_server host::impl::fast_open_answer(const listener& l, const ip_ends& 
 // A Fast Open child goes to the accept queue at once, in SYN-RECEIVED, its SYN data readable
 // (as Linux's): it counts in the listener's TFO queue, not its SYN queue, until it leaves
 // SYN-RECEIVED (drain_events).
-void host::impl::fast_open_queue_child(instant /*now*/, std::uint32_t idx, listener& l) {
+void host::impl::fast_open_queue_child(std::uint32_t idx, listener& l) {
   slot& s = slots[idx];
   s.fast_open_pending = true;
   ++l.fast_open_pending;

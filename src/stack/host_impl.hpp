@@ -215,16 +215,18 @@ struct host::impl final : tcp_tracer {
   tcp_tracer* user_tracer = nullptr;
   host_log* log = nullptr;
   ring_queue<cookie_synack> cookie_q;
-  // RFC 7413 (host_fastopen.cpp): the client's cookie cache, the host's cookie key, the Fast
-  // Open parameters of the connection host::connect is making (connect_fast_open), and a
+  // RFC 7413 (host_fastopen.cpp): the client's cookie cache, the host's cookie key, and a
   // listener's answer to a SYN's TFO option.
   fast_open_cache fo_cache{cfg.fast_open_cache_size};
   std::array<std::uint64_t, 2> fo_key = fast_open_host_key(cfg);
   [[nodiscard]] static std::array<std::uint64_t, 2> fast_open_host_key(const host_config& c);
-  std::optional<fast_open_client> fo_connect;
+  // An active open (host::connect, and connect_fast_open with `fo`).
+  result<conn_handle, host_error> open_active(instant now, const ip_addr& remote, std::uint16_t port,
+                                              std::optional<std::uint16_t> local_port, const tcp_config& conn_cfg,
+                                              const fast_open_client* fo);
   [[nodiscard]] fast_open_server fast_open_answer(const listener& l, const ip_ends& ip, const tcp_repr& seg);
   void fast_open_learn(connection& c);
-  void fast_open_queue_child(instant now, std::uint32_t idx, listener& l);
+  void fast_open_queue_child(std::uint32_t idx, listener& l);
 
   std::deque<slot> slots;  // deque: element addresses stay put as it grows
   // The options of the last few distinct connection configurations, handed to every slot

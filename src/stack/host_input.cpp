@@ -337,7 +337,7 @@ void host::impl::open_half(instant now, const ip_ends& ip, const tcp_repr& seg, 
   }
   ++ctr.in_accepted;
   if (fo.accept_data) {
-    fast_open_queue_child(now, idx, l);
+    fast_open_queue_child(idx, l);
   } else {
     ++l.half_open;
   }

@@ -15,7 +15,7 @@ constexpr std::uint16_t default_peer_mss = 536;
 
 result<void, tcp_error> connection::connect(instant now, const four_tuple& t, const fast_open_client& fo) {
   if (auto r = connect(now, t); !r) return r;
-  fo_ = fast_open_state{};
+  fo_ = std::make_unique<fast_open_state>();
   fo_->client = true;
   fo_->cookie = fo.cookie;
   fo_->peer_mss = fo.peer_mss;
@@ -26,7 +26,7 @@ result<void, tcp_error> connection::connect(instant now, const four_tuple& t, co
 }
 
 void connection::set_fast_open_server(const fast_open_server& fo) {
-  fo_ = fast_open_state{};
+  fo_ = std::make_unique<fast_open_state>();
   fo_->cookie = fo.cookie;
   fo_->syn_data_acked = fo.accept_data;
 }
@@ -65,10 +65,7 @@ bool connection::fast_open_syn_too_big(const icmp_report& r) {
   if (!fo_ || !fo_->client || fo_->syn_data == 0 || fo_->path_mss != 0 || snd_.una != snd_.iss || !snd_.first_tx) {
     return false;
   }
-  const bool v6 = tuple_.remote_addr.is_v6();
-  const std::uint16_t floor = v6 ? std::max(cfg_->min_pmtu_v6, min_ipv6_mtu) : std::max(cfg_->min_pmtu, min_ipv4_mtu);
-  const std::uint16_t mtu = std::max(r.next_hop_mtu != 0 ? r.next_hop_mtu : mtu_plateau_below(r.quoted_len), floor);
-  fo_->path_mss = static_cast<std::uint16_t>(mtu - (v6 ? 60 : 40));
+  fo_->path_mss = path_mss_of(r);
   syn_due_ = true;
   return true;
 }
@@ -90,7 +87,7 @@ void connection::fast_open_on_synack(const tcp_repr& seg) {
 
 // A server's SYN with a valid cookie (§4.2.2): its text is taken now, RCV.NXT moves past it, and
 // the SYN-ACK acknowledges it; what exceeds the window we offer is left for the peer to resend.
-void connection::fast_open_take_syn_data(instant /*now*/, const tcp_repr& syn) {
+void connection::fast_open_take_syn_data(const tcp_repr& syn) {
   if (!fo_ || fo_->client || !fo_->syn_data_acked || syn.payload.empty()) return;
   const std::size_t len = std::min<std::size_t>(syn.payload.size(), recv_window());
   const std::size_t n = rcv_.buf.write(syn.payload.first(len));

@@ -40,6 +40,17 @@ icmp_action connection::on_icmp_error(instant now, const icmp_report& r) {
 // clocked by ACKs (snd_.rec.pmtu_burst), so a forged message cannot turn a large flight into a flood
 // of small segments. It never raises the MSS: only the pmtu_raise timer does,
 // `pmtu_raise_after` past the last reduction.
+// The send MSS a Fragmentation Needed / Packet Too Big allows: the next-hop MTU, not below the
+// floor, less the fixed headers. RFC 1191 §5: a router from before RFC 1191 quotes an MTU of
+// 0; guess the next plateau below the datagram it could not forward. Over IPv6 (a Packet Too
+// Big, RFC 8201 §4) the floor is 1280 and the fixed headers 60 octets.
+std::uint16_t connection::path_mss_of(const icmp_report& r) const {
+  const bool v6 = tuple_.remote_addr.is_v6();
+  const std::uint16_t floor = v6 ? std::max(cfg_->min_pmtu_v6, min_ipv6_mtu) : std::max(cfg_->min_pmtu, min_ipv4_mtu);
+  const std::uint16_t mtu = std::max(r.next_hop_mtu != 0 ? r.next_hop_mtu : mtu_plateau_below(r.quoted_len), floor);
+  return static_cast<std::uint16_t>(mtu - (v6 ? 60 : 40));
+}
+
 icmp_action connection::on_frag_needed(instant now, const icmp_report& r) {
   // RFC 7413 §4.2.1: a Fast Open SYN with data may well be too big: it goes again at once
   // without the data (fast_open_syn_too_big).
@@ -47,13 +58,7 @@ icmp_action connection::on_frag_needed(instant now, const icmp_report& r) {
   // A SYN or SYN-ACK (at most 60 octets with every option) fits the 68-octet minimum MTU, so
   // a Fragmentation Needed quoting one is stale or forged; the MSS is not settled yet anyway.
   if (!is_synchronized(state_) || state_ == tcp_state::time_wait) return icmp_action::ignored;
-  // RFC 1191 §5: a router from before RFC 1191 quotes an MTU of 0; guess the next plateau
-  // below the datagram it could not forward.
-  // Over IPv6 (a Packet Too Big, RFC 8201 §4) the floor is 1280 and the fixed headers 60 octets.
-  const bool v6 = tuple_.remote_addr.is_v6();
-  const std::uint16_t floor = v6 ? std::max(cfg_->min_pmtu_v6, min_ipv6_mtu) : std::max(cfg_->min_pmtu, min_ipv4_mtu);
-  const std::uint16_t mtu = std::max(r.next_hop_mtu != 0 ? r.next_hop_mtu : mtu_plateau_below(r.quoted_len), floor);
-  const auto mss = static_cast<std::uint16_t>(mtu - (v6 ? 60 : 40));
+  const std::uint16_t mss = path_mss_of(r);
   if (mss >= snd_.mss) return icmp_action::ignored;
   snd_.mss = mss;
   snd_.rec.cc->set_mss(mss);  // RFC 5681 / RFC 6675 SMSS follows the path

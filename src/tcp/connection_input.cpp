@@ -72,7 +72,7 @@ rx_verdict connection::on_segment_listen(instant now, const tcp_repr& seg, const
   snd_.max_wnd = snd_.wnd;
   snd_.wl1 = seg.seq;
   snd_.wl2 = snd_.iss;
-  fast_open_take_syn_data(now, seg);  // RFC 7413 §4.2.2: a valid cookie's data is taken now
+  fast_open_take_syn_data(seg);  // RFC 7413 §4.2.2: a valid cookie's data is taken now
   syn_due_ = true;
   set_state(tcp_state::syn_received);
   return rx_verdict::accepted;

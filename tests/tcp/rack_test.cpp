@@ -265,7 +265,8 @@ TEST(rack, a_lone_fin_allocates_no_transmit_record) {
   EXPECT_EQ(h.send(at_ms(110), seg{.seq = h.r(1), .ack = h.l(2)}), rx_verdict::accepted);
   EXPECT_EQ(h.conn().state(), tcp_state::fin_wait_2);
 
-  // The FIN that ends data in flight is recorded with it.
+  // With data in flight the record is there (and a FIN after the data is not alone: the rule
+  // above does not apply to it).
   tcp_harness h2(rack_cfg());
   establish_sack(h2);
   ASSERT_EQ(h2.write(segments(1, 1)), smss);
