@@ -13,6 +13,9 @@
 # SYNACK_PD_FLAGS (--so_flags, default "linux sysctl"), SYNACK_PD_TIMEOUT (s, default 20),
 # SYNACK_PD_PRELOAD (a library preloaded into packetdrill: the sanitizer runtime for a
 # plug-in built with ASan/UBSan; leak checking is then off, packetdrill does not free its own).
+# The plug-in itself is preloaded too (after that runtime): packetdrill reads TCP_INFO for a
+# script's `%{ }%` block with the real getsockopt() on the socket's descriptor, which the
+# preloaded plug-in answers for its own descriptors (src/packetdrill/preload.cpp).
 set -uo pipefail
 verbose=0
 kernel=0
@@ -43,7 +46,7 @@ args=(--ip_version=ipv4 --local_ip=192.168.0.1 --gateway_ip=192.168.0.1 --netmas
       --remote_ip=192.0.2.1 --send_omit_free -D TFO_COOKIE=3021b9d889017eeb -D CODE=host_unreachable
       -D CMSG_LEVEL_IP=SOL_IP -D CMSG_TYPE_RECVERR=IP_RECVERR)
 [ $kernel -eq 1 ] || args+=("--so_filename=$plugin" "--so_flags=$flags")
-export SYNACK_PD_KERNEL=$kernel
+export SYNACK_PD_KERNEL=$kernel SYNACK_PD_SO=$plugin
 
 # The scripts run from a copy of their grandparent directory (gtests/net for
 # gtests/net/tcp/blocking/x.pkt): the tree may be read-only, its helpers not executable, and
@@ -95,9 +98,9 @@ for script in "$@"; do
       fi &&
       ip tuntap add dev tun0 mode tun && ip link set tun0 up &&
       if [ -n "${SYNACK_PD_PRELOAD:-}" ]; then
-        exec env LD_PRELOAD="$SYNACK_PD_PRELOAD" ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 "$0" "$@"
+        exec env LD_PRELOAD="$SYNACK_PD_PRELOAD $SYNACK_PD_SO" ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 "$0" "$@"
       fi
-      exec "$0" "$@"' "$pd" "${args[@]}" "$name" 2>&1)
+      exec env LD_PRELOAD="$SYNACK_PD_SO" "$0" "$@"' "$pd" "${args[@]}" "$name" 2>&1)
   rc=$?
   if [ $rc -eq 0 ]; then
     echo "PASS $script"

@@ -67,6 +67,17 @@ void merge(std::vector<std::byte>& a, const std::vector<std::byte>& b) {
   store_be16(t + 16, checksum_finish(checksum_partial(seg, sum)));
 }
 
+
+// Every plug-in instance alive in the process (packetdrill makes one; tests may make several).
+struct instances {
+  std::mutex mu;
+  std::vector<plugin*> live;
+};
+instances& registry() {
+  static instances r;
+  return r;
+}
+
 }  // namespace
 
 plugin::plugin(plugin_options o)
@@ -78,9 +89,27 @@ plugin::plugin(plugin_options o)
   timeval tv{};
   ::gettimeofday(&tv, nullptr);
   epoch_us_ = std::int64_t{tv.tv_sec} * 1'000'000 + tv.tv_usec;
+  const std::lock_guard g(registry().mu);
+  registry().live.push_back(this);
 }
 
-plugin::~plugin() = default;
+plugin::~plugin() {
+  const std::lock_guard g(registry().mu);
+  std::erase(registry().live, this);
+}
+
+std::optional<int> plugin::answer_getsockopt(int kfd, int level, int name, void* value, socklen_t* len) {
+  const std::lock_guard g(registry().mu);
+  for (plugin* p : registry().live) {
+    bool mine = false;
+    {
+      const lock lk(p->mu_);
+      mine = p->fds_.contains(kfd);
+    }
+    if (mine) return p->getsockopt(kfd, level, name, value, len);
+  }
+  return std::nullopt;
+}
 
 void plugin::trace(const char* fmt, ...) const {
   if (!opt_.verbose) return;

@@ -105,6 +105,10 @@ class plugin {
   // For tests: the virtual time since the start.
   [[nodiscard]] duration elapsed();
 
+  // The live instances, for getsockopt() preloaded (preload.cpp): the one that made kernel
+  // descriptor `kfd` answers for it, under the registry's lock (nullopt: none made it).
+  static std::optional<int> answer_getsockopt(int kfd, int level, int name, void* value, socklen_t* len);
+
  private:
   using lock = std::unique_lock<std::mutex>;
   struct packet {
@@ -130,6 +134,7 @@ class plugin {
   [[nodiscard]] bool blocks(int tfd, int flags) const;
   [[nodiscard]] instant limit(int tfd, bool sending) const;
   ssize_t recv_locked(lock& lk, int tfd, mutable_bytes out, int flags);
+  ssize_t recv_error_queue(int fd, msghdr* msg);
   ssize_t send_locked(lock& lk, int tfd, bytes data, int flags);
   // MSG_FASTOPEN (tcp_sendmsg_fastopen): connect with the data on the SYN; a blocking socket
   // then waits for the handshake and sends the rest.

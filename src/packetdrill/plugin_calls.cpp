@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -215,6 +216,10 @@ ssize_t plugin::send_locked(lock& lk, int tfd, bytes data, int flags) {
 }
 
 ssize_t plugin::recv(int fd, void* buf, std::size_t len, int flags) {
+  if ((flags & MSG_ERRQUEUE) != 0) {  // the entry is taken; without room its data is cut
+    msghdr m{};
+    return recv_error_queue(fd, &m);
+  }
   lock lk(mu_);
   const auto t = table_fd(fd);
   if (!t) return fail<ssize_t>(EBADF);
@@ -284,6 +289,7 @@ ssize_t plugin::recvmsg(int fd, msghdr* msg, int flags) {
   if (msg == nullptr) return fail<ssize_t>(EFAULT);
   const std::size_t iovlen = msg->msg_iovlen;
   if (!iov_valid(msg->msg_iov, iovlen)) return fail<ssize_t>(EFAULT);
+  if ((flags & MSG_ERRQUEUE) != 0) return recv_error_queue(fd, msg);
   std::vector<std::byte> tmp(iov_total(msg->msg_iov, iovlen));
   lock lk(mu_);
   const auto t = table_fd(fd);
@@ -316,6 +322,38 @@ ssize_t plugin::recvmsg(int fd, msghdr* msg, int flags) {
   }
   settle(lk);
   return n;
+}
+
+// ip_recv_error(): never waits; no octets, one control message (the entry and a zeroed
+// offender address), MSG_ERRQUEUE in msg_flags; put_cmsg() truncates to the room given.
+ssize_t plugin::recv_error_queue(int fd, msghdr* msg) {
+  lock lk(mu_);
+  const auto t = table_fd(fd);
+  if (!t) return fail<ssize_t>(EBADF);
+  auto e = table_->recv_error(*t);
+  if (!e) return fail<ssize_t>(e.error());
+  std::array<std::byte, sizeof(posix::sock_extended_err_data) + sizeof(sockaddr_in6)> data{};
+  std::memcpy(data.data(), &e->err, sizeof e->err);
+  const std::size_t len = sizeof e->err + (e->cmsg_level == IPPROTO_IPV6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+  const std::size_t room = msg->msg_controllen;
+  msg->msg_flags = MSG_ERRQUEUE;
+  msg->msg_controllen = 0;
+  if (msg->msg_control == nullptr || room < CMSG_LEN(0)) {
+    msg->msg_flags |= MSG_CTRUNC;
+  } else {
+    cmsghdr c{};
+    c.cmsg_level = e->cmsg_level;
+    c.cmsg_type = e->cmsg_type;
+    c.cmsg_len = CMSG_LEN(len);
+    const std::size_t fits = std::min<std::size_t>(room, CMSG_LEN(len));
+    if (fits < CMSG_LEN(len)) msg->msg_flags |= MSG_CTRUNC;
+    auto* out = static_cast<std::byte*>(msg->msg_control);
+    std::memcpy(out, &c, sizeof c);
+    std::memcpy(out + CMSG_LEN(0), data.data(), fits - CMSG_LEN(0));
+    msg->msg_controllen = std::min<std::size_t>(room, CMSG_SPACE(len));
+  }
+  settle(lk);
+  return 0;
 }
 
 ssize_t plugin::sendmsg(int fd, const msghdr* msg, int flags) {

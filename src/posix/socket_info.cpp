@@ -71,6 +71,8 @@ tcp_info_data socket_table::info(sock& s) {
   ti.backoff = ti.retransmits;
   if (t->timestamps) ti.options |= tcpi_opt_timestamps;
   if (t->sack) ti.options |= tcpi_opt_sack;
+  if (t->syn_data) ti.options |= tcpi_opt_syn_data;
+  if (t->fast_open_child) ti.options |= tcpi_opt_tfo_child;
   if (t->wscale_ok) {
     ti.options |= tcpi_opt_wscale;
     ti.wscales = static_cast<std::uint8_t>((t->snd_wscale & 0xf) | ((t->rcv_wscale & 0xf) << 4));
@@ -95,7 +97,28 @@ tcp_info_data socket_table::info(sock& s) {
   ti.bytes_received = t->bytes_received;
   ti.notsent_bytes = static_cast<std::uint32_t>(t->notsent);
   ti.snd_wnd = t->snd_wnd;
+  ti.rcv_wnd = t->rcv_wnd;
+  ti.total_rto = static_cast<std::uint16_t>(std::min<std::uint64_t>(t->timeouts, 0xffff));
   return ti;
+}
+
+// SO_MEMINFO, sk_get_meminfo()'s order: rmem_alloc, rcvbuf, wmem_alloc, sndbuf, fwd_alloc,
+// wmem_queued, optmem, backlog, drops. DEVIATION: Linux counts the skbs' truesize (headers and
+// slack), synack the octets held: rmem_alloc is what recv() would return, wmem_queued what is
+// queued or unacknowledged; wmem_alloc (packets still in a device queue), fwd_alloc, optmem,
+// backlog and drops have no counterpart and are 0.
+std::array<std::uint32_t, sk_meminfo_vars> socket_table::meminfo(sock& s) {
+  sync(s);
+  std::array<std::uint32_t, sk_meminfo_vars> m{};
+  const auto clamp32 = [](std::size_t n) { return static_cast<std::uint32_t>(std::min<std::size_t>(n, 0xffffffff)); };
+  m[1] = clamp32(static_cast<std::size_t>(s.rcvbuf));
+  m[3] = clamp32(static_cast<std::size_t>(s.sndbuf));
+  const auto c = s.conn ? host_.status(*s.conn) : std::nullopt;
+  if (c) {
+    m[0] = clamp32(c->readable);
+    m[5] = clamp32(c->send_queued);
+  }
+  return m;
 }
 
 // tcp_ioctl(): EINVAL on a listener; 0 during the handshake.

@@ -122,6 +122,12 @@ sys_result<void> socket_table::set_socket_level(instant now, sock& s, int name, 
   }
   if (name == so_rcvtimeo) return set_timeout(s.rcvtimeo, value);
   if (name == so_sndtimeo) return set_timeout(s.sndtimeo, value);
+  if (name == so_zerocopy) {  // sock_setsockopt(): a boolean that must be 0 or 1
+    const auto v = int_value(value);
+    if (!v || *v < 0 || *v > 1) return unexpected{EINVAL};
+    s.zerocopy = *v == 1;
+    return {};
+  }
   if (name != so_reuseaddr && name != so_keepalive && name != so_rcvbuf && name != so_sndbuf) {
     return unexpected{ENOPROTOOPT};  // SO_ERROR, SO_TYPE, SO_ACCEPTCONN are read-only
   }
@@ -258,6 +264,7 @@ sys_result<int> socket_table::get_int_option(sock& s, int level, int name) {
       case so_keepalive: return s.cfg.keepalive ? 1 : 0;
       case so_type: return sock_stream;
       case so_acceptconn: return s.listener ? 1 : 0;
+      case so_zerocopy: return s.zerocopy ? 1 : 0;
       case so_rcvbuf: return s.rcvbuf;
       case so_sndbuf: return s.sndbuf;
       case so_error:
@@ -321,6 +328,16 @@ sys_result<std::size_t> socket_table::getsockopt(int fd, int level, int name, mu
     std::memcpy(out.data(), &ti, n);
     return n;
   }
+  // TCP_CC_INFO: the congestion control's get_info(); Linux's Reno and CUBIC have none and
+  // answer with 0 octets, as synack's congestion controls (the ones with one, Vegas, DCTCP and
+  // BBR, synack does not have).
+  if (level == ipproto_tcp && name == tcp_cc_info) return std::size_t{0};
+  if (level == sol_socket && name == so_meminfo) {
+    const std::array<std::uint32_t, sk_meminfo_vars> m = meminfo(*s);
+    const std::size_t n = std::min(out.size(), sizeof m);
+    std::memcpy(out.data(), m.data(), n);
+    return n;
+  }
   auto v = get_int_option(*s, level, name);
   if (!v) return unexpected{v.error()};
   const int x = *v;
@@ -352,7 +369,8 @@ short socket_table::poll_mask(sock& s) {
     if (c && s.notsent_lowat != 0) writable = writable && 2 * c->notsent < s.notsent_lowat;
     if ((s.shut & send_shutdown) != 0 || writable) mask |= pollout | pollwrnorm;
   }
-  if (s.err != 0) mask |= pollerr;
+  zerocopy_reap(s);
+  if (s.err != 0 || !s.zc_done.empty()) mask |= pollerr;  // tcp_poll: sk_err or the error queue
   return static_cast<short>(mask);
 }
 

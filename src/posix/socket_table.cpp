@@ -455,13 +455,64 @@ sys_result<std::size_t> socket_table::send(int fd, bytes data, int flags) {
   // MSG_MORE: not pushed, and a short segment of it held (send_flags::more; Linux's tcp_push).
   auto n = host_.send(*s->conn, data, send_flags{.urgent = (flags & msg_oob) != 0, .more = (flags & msg_more) != 0});
   if (!n) return unexpected{n.error() == tcp_error::would_block ? EAGAIN : EPIPE};
+  // tcp_sendmsg_locked(): MSG_ZEROCOPY without SO_ZEROCOPY is ignored; a call that queued
+  // nothing takes no id (net_zcopy_put_abort).
+  if ((flags & msg_zerocopy) != 0 && s->zerocopy && *n > 0) {
+    const auto in = host_.internals(*s->conn);
+    const auto c = host_.status(*s->conn);
+    const std::uint64_t end = (in ? in->bytes_acked : 0) + (c ? c->send_queued : 0);
+    s->zc_pending.push_back(sock::zc_send{end, s->zc_key++});
+  }
   return *n;
+}
+
+void socket_table::zerocopy_reap(sock& s) {
+  if (s.zc_pending.empty()) return;
+  // A connection that is gone has dropped what it held (tcp_write_queue_purge): all complete.
+  const auto c = s.conn ? host_.status(*s.conn) : std::nullopt;
+  const auto in = c && !c->ended() ? host_.internals(*s.conn) : std::nullopt;
+  const std::uint64_t acked = in ? in->bytes_acked : ~std::uint64_t{0};
+  std::size_t k = 0;
+  for (; k < s.zc_pending.size() && s.zc_pending[k].end <= acked; ++k) {
+    const std::uint32_t id = s.zc_pending[k].id;
+    if (!s.zc_done.empty() && s.zc_done.back().hi + 1 == id) {
+      s.zc_done.back().hi = id;
+    } else {
+      s.zc_done.push_back(sock::zc_range{id, id});
+    }
+  }
+  s.zc_pending.erase(s.zc_pending.begin(), s.zc_pending.begin() + static_cast<std::ptrdiff_t>(k));
+}
+
+// ip_recv_error() / ipv6_recv_error() for the one kind of entry synack queues.
+sys_result<socket_table::queued_error> socket_table::recv_error(int fd) {
+  sock* s = get(fd);
+  if (s == nullptr) return unexpected{EBADF};
+  zerocopy_reap(*s);
+  if (s->zc_done.empty()) return unexpected{EAGAIN};
+  const sock::zc_range r = s->zc_done.front();
+  s->zc_done.erase(s->zc_done.begin());
+  queued_error q;
+  q.err.ee_origin = so_ee_origin_zerocopy;
+  q.err.ee_code = so_ee_code_zerocopy_copied;
+  q.err.ee_info = r.lo;
+  q.err.ee_data = r.hi;
+  if (s->domain == af_inet6) {
+    q.cmsg_level = ipproto_ipv6;
+    q.cmsg_type = ipv6_recverr;
+  }
+  return q;
 }
 
 // tcp_recvmsg_locked(): data first; then SOCK_DONE, sk_err, RCV_SHUTDOWN, CLOSE, EAGAIN.
 sys_result<std::size_t> socket_table::recv(int fd, mutable_bytes out, int flags) {
   sock* s = get(fd);
   if (s == nullptr) return unexpected{EBADF};
+  if ((flags & msg_errqueue) != 0) {  // no octets: the entry's content is for recv_error()
+    auto e = recv_error(fd);
+    if (!e) return unexpected{e.error()};
+    return std::size_t{0};
+  }
   sync(*s);
   const tcp_state k = kstate(*s);
   if (k == tcp_state::listen) return unexpected{ENOTCONN};

@@ -92,6 +92,7 @@ void connection::fast_open_take_syn_data(const tcp_repr& syn) {
   const std::size_t len = std::min<std::size_t>(syn.payload.size(), recv_window());
   const std::size_t n = rcv_.buf.write(syn.payload.first(len));
   rcv_.nxt += seq_len{static_cast<std::uint32_t>(n)};
+  fo_->syn_data = static_cast<std::uint32_t>(n);
 }
 
 }  // namespace synack

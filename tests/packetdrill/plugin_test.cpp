@@ -6,6 +6,8 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -303,6 +305,51 @@ TEST_F(plugin_test, fast_retransmit_on_the_third_duplicate_ack) {
   const tcp_repr rtx = sniff(&at);
   EXPECT_EQ(rtx.seq, snd);
   EXPECT_NEAR(static_cast<double>(at - t0), 100'000.0, 100.0);
+}
+
+// The plug-in's own getsockopt() (preload.cpp), which packetdrill reaches when the plug-in is
+// preloaded: it answers TCP_INFO, TCP_CC_INFO and SO_MEMINFO for a descriptor the plug-in
+// made, as the interface's getsockopt does, and hands any other descriptor to libc.
+TEST_F(plugin_test, preloaded_getsockopt_answers_for_the_plugins_descriptors) {
+  using getsockopt_fn = int (*)(int, int, int, void*, socklen_t*);
+  auto own = reinterpret_cast<getsockopt_fn>(dlsym(handle_, "getsockopt"));
+  ASSERT_NE(own, nullptr) << "the plug-in exports getsockopt";
+  ASSERT_NE(reinterpret_cast<void*>(own), reinterpret_cast<void*>(&::getsockopt)) << "not libc's";
+  auto [fd, snd] = establish();
+  posix::tcp_info_data ti{};
+  socklen_t len = sizeof ti;
+  ASSERT_EQ(own(fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+  EXPECT_EQ(len, 280u) << "Linux 6.18's struct tcp_info";
+  EXPECT_EQ(ti.state, 1) << "TCP_ESTABLISHED";
+  EXPECT_EQ(ti.snd_mss, 1000u);
+  posix::tcp_info_data via{};
+  socklen_t vlen = sizeof via;
+  ASSERT_EQ(ifc_.getsockopt(ud_, fd, IPPROTO_TCP, TCP_INFO, &via, &vlen), 0);
+  EXPECT_EQ(vlen, len);
+  EXPECT_EQ(via.snd_cwnd, ti.snd_cwnd);
+  std::array<std::byte, 64> cc{};
+  len = sizeof cc;
+  ASSERT_EQ(own(fd, IPPROTO_TCP, posix::tcp_cc_info, cc.data(), &len), 0);
+  EXPECT_EQ(len, 0u);
+  std::array<std::uint32_t, posix::sk_meminfo_vars> mem{};
+  len = sizeof mem;
+  ASSERT_EQ(own(fd, SOL_SOCKET, posix::so_meminfo, mem.data(), &len), 0);
+  EXPECT_EQ(len, sizeof mem);
+  EXPECT_GT(mem[1], 0u) << "rcvbuf";
+  // Another descriptor goes to the kernel: a real socket answers, /dev/null is no socket.
+  const int k = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(k, 0);
+  int type = 0;
+  len = sizeof type;
+  EXPECT_EQ(own(k, SOL_SOCKET, SO_TYPE, &type, &len), 0);
+  EXPECT_EQ(type, SOCK_STREAM);
+  ::close(k);
+  const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  len = sizeof type;
+  errno = 0;
+  EXPECT_EQ(own(devnull, SOL_SOCKET, SO_TYPE, &type, &len), -1);
+  EXPECT_EQ(errno, ENOTSOCK);
+  ::close(devnull);
 }
 }  // namespace
 }  // namespace synack

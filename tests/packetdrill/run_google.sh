@@ -81,6 +81,13 @@ if [ -z "$preload" ]; then
   echo "$kpasses of ${#scripts[@]} pass against Linux $(uname -r) in the same run; synack passes $both of those $kpasses" \
        "($(awk -v a="$passes" -v b="$kpasses" 'BEGIN { printf "%.2f", b ? a / b : 0 }') x Linux's count)"
   grep '^FAIL ' <<<"$kout" | sed 's/^FAIL /  Linux fails: /; s|'"$pd_src/gtests/net/tcp/"'||'
+  # Issue #11's yardstick: the folders it names (not fastopen/ or zerocopy/, added later).
+  core='/(blocking|close|shutdown|fast_retransmit|limited_transmit|nagle|mss|ts_recent|user_timeout|syscall_bad_arg)/'
+  cs=$(grep -cE "^PASS .*$core" <<<"$out")
+  ck=$(grep -cE "^PASS .*$core" <<<"$kout")
+  cn=$(printf '%s\n' "${scripts[@]}" | grep -cE "$core")
+  echo "the issue's folders ($cn scripts): synack $cs, Linux $ck" \
+       "($(awk -v a="$cs" -v b="$ck" 'BEGIN { printf "%.2f", b ? a / b : 0 }') x Linux's count)"
 fi
 # Under the sanitizers a report fails the test whatever the script's verdict.
 if [ -n "$preload" ] && grep -qE "ERROR: AddressSanitizer|runtime error:" <<<"$out"; then

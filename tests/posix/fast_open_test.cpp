@@ -17,6 +17,12 @@ int tfo_listener(net& n) {
   return l;
 }
 
+tcp_info_data info(socket_table& t, int fd) {
+  tcp_info_data ti;
+  EXPECT_TRUE(t.getsockopt(fd, ipproto_tcp, tcp_info, std::as_writable_bytes(std::span{&ti, 1})).has_value());
+  return ti;
+}
+
 std::optional<tcp_repr> last_syn(const net& n) {
   std::optional<tcp_repr> syn;
   for (const tcp_repr& s : n.a_segments()) {
@@ -66,6 +72,13 @@ TEST(posix_fast_open, sendto_msg_fastopen_errnos) {
   EXPECT_EQ(net::read_some(n.b, s2->fd), "hello world");
   EXPECT_EQ(n.hb.counters().fast_open_passive, 1u);
   EXPECT_EQ(n.ha.counters().fast_open_active, 1u);
+  // TCP_INFO's tcpi_options as Linux's: SYN_DATA at both ends of the second connection (the
+  // client's data acknowledged by the SYN-ACK, the server's taken), TFO_CHILD at the server;
+  // neither on the first, whose SYN only asked for a cookie.
+  EXPECT_EQ(info(n.a, fd2).options & (tcpi_opt_syn_data | tcpi_opt_tfo_child), tcpi_opt_syn_data);
+  EXPECT_EQ(info(n.b, s2->fd).options & (tcpi_opt_syn_data | tcpi_opt_tfo_child), tcpi_opt_syn_data | tcpi_opt_tfo_child);
+  EXPECT_EQ(info(n.a, fd).options & (tcpi_opt_syn_data | tcpi_opt_tfo_child), 0);
+  EXPECT_EQ(info(n.b, s1->fd).options & (tcpi_opt_syn_data | tcpi_opt_tfo_child), 0);
 }
 
 TEST(posix_fast_open, fastopen_connect_defers_the_syn_to_the_first_write) {

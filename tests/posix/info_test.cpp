@@ -3,6 +3,7 @@
 // the ioctls SIOCINQ / SIOCOUTQ / SIOCOUTQNSD, and IP_TOS reaching the IPv4 header.
 // <linux/tcp.h> (not <netinet/tcp.h>, whose struct tcp_info is an older, shorter one) gives
 // the kernel's layout to check against.
+#include <linux/sock_diag.h>
 #include <linux/sockios.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
@@ -29,7 +30,14 @@ static_assert(tcpi_opt_wscale == TCPI_OPT_WSCALE && tcpi_opt_ecn == TCPI_OPT_ECN
 static_assert(tcp_ca_loss == TCP_CA_Loss && tcp_ca_recovery == TCP_CA_Recovery && tcp_ca_disorder == TCP_CA_Disorder);
 
 using kernel_info = struct ::tcp_info;
-static_assert(sizeof(tcp_info_data) == sizeof(kernel_info));
+// The system's header may end at an older kernel's last field (tcpi_snd_wnd in Debian's
+// linux-libc-dev of 2026 ends the struct at 232 octets); synack's is Linux 6.18's, 280 octets,
+// the same up to there and longer.
+static_assert(sizeof(tcp_info_data) >= sizeof(kernel_info));
+static_assert(sizeof(tcp_info_data) == 280 && offsetof(tcp_info_data, rcv_wnd) == 232);
+static_assert(offsetof(tcp_info_data, total_rto) == 240 && offsetof(tcp_info_data, ecn_bits) == 276);
+static_assert(tcpi_opt_syn_data == TCPI_OPT_SYN_DATA && tcp_cc_info == TCP_CC_INFO && so_meminfo == SO_MEMINFO);
+static_assert(sk_meminfo_vars == SK_MEMINFO_VARS);
 #define SAME_OFFSET(f) static_assert(offsetof(tcp_info_data, f) == offsetof(kernel_info, tcpi_##f), #f)
 SAME_OFFSET(state);
 SAME_OFFSET(ca_state);
@@ -117,7 +125,7 @@ TEST(posix_tcp_info, wscale_nibbles_match_the_kernel_bitfields) {
   k.tcpi_snd_wscale = 7;
   k.tcpi_rcv_wscale = 9;
   tcp_info_data ours;
-  std::memcpy(static_cast<void*>(&ours), &k, sizeof ours);
+  std::memcpy(static_cast<void*>(&ours), &k, sizeof k);
   EXPECT_EQ(ours.wscales, (9 << 4) | 7);
 }
 
@@ -183,6 +191,44 @@ TEST(posix_tcp_info, an_established_connection_sending) {
   EXPECT_GT(ti.rtt, 0u);
   const tcp_info_data tb = get_info(n.b, s);
   EXPECT_EQ(tb.bytes_received, 3000u);
+}
+
+// SO_MEMINFO (sk_get_meminfo's nine values) and TCP_CC_INFO (none for Reno and CUBIC), which
+// packetdrill reads beside TCP_INFO for a script's %{ }% block.
+TEST(posix_meminfo, octets_held_each_way_and_no_congestion_control_info) {
+  net n;
+  const int l = n.b_listener();
+  auto [c, s] = n.connected(l);
+  std::array<std::uint32_t, SK_MEMINFO_VARS> m{};
+  auto len = n.a.getsockopt(c, sol_socket, so_meminfo, std::as_writable_bytes(std::span{m}));
+  ASSERT_TRUE(len.has_value());
+  EXPECT_EQ(*len, sizeof m);
+  EXPECT_EQ(m[SK_MEMINFO_RCVBUF], static_cast<std::uint32_t>(net::get_int(n.a, c, sol_socket, so_rcvbuf)));
+  EXPECT_EQ(m[SK_MEMINFO_SNDBUF], static_cast<std::uint32_t>(net::get_int(n.a, c, sol_socket, so_sndbuf)));
+  EXPECT_EQ(m[SK_MEMINFO_RMEM_ALLOC], 0u);
+  EXPECT_EQ(m[SK_MEMINFO_WMEM_QUEUED], 0u);
+  // 3000 octets unacknowledged at a (b hears nothing), 700 unread at b.
+  n.drop_a_to_b = true;
+  ASSERT_EQ(*n.a.send(c, as_bytes(std::string(3000, 'x'))), 3000u);
+  n.pump();
+  n.drop_a_to_b = false;
+  ASSERT_EQ(*n.b.send(s, as_bytes(std::string(700, 'y'))), 700u);
+  n.pump();
+  ASSERT_TRUE(n.a.getsockopt(c, sol_socket, so_meminfo, std::as_writable_bytes(std::span{m})).has_value());
+  EXPECT_EQ(m[SK_MEMINFO_WMEM_QUEUED], 3000u);
+  EXPECT_EQ(m[SK_MEMINFO_RMEM_ALLOC], 700u);
+  // A shorter buffer gets the first values.
+  std::array<std::uint32_t, 2> two{};
+  len = n.a.getsockopt(c, sol_socket, so_meminfo, std::as_writable_bytes(std::span{two}));
+  ASSERT_TRUE(len.has_value());
+  EXPECT_EQ(*len, sizeof two);
+  EXPECT_EQ(two[0], 700u);
+  std::array<std::byte, 64> cc{};
+  len = n.a.getsockopt(c, ipproto_tcp, tcp_cc_info, cc);
+  ASSERT_TRUE(len.has_value());
+  EXPECT_EQ(*len, 0u);
+  // tcpi_rcv_wnd (Linux 6.7) is the window a offers.
+  EXPECT_EQ(get_info(n.a, c).rcv_wnd, n.ha.internals(*n.a.connection_of(c))->rcv_wnd);
 }
 
 TEST(posix_cork, holds_small_writes_until_uncorked_and_nodelay_pushes) {

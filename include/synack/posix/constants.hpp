@@ -3,6 +3,7 @@
 // needs no sys/socket.h (a sans-IO layer includes no system headers; DESIGN.md §1).
 // tests/posix/constants_test.cpp checks each against the system headers. errno values come
 // from <cerrno>.
+#include <cstddef>
 #include <cstdint>
 
 namespace synack::posix {
@@ -29,6 +30,8 @@ inline constexpr int msg_waitall = 0x100;
 inline constexpr int msg_nosignal = 0x4000;
 inline constexpr int msg_more = 0x8000;
 inline constexpr int msg_fastopen = 0x20000000;  // RFC 7413: connect and send data on the SYN
+inline constexpr int msg_errqueue = 0x2000;      // recv: read the socket's error queue
+inline constexpr int msg_zerocopy = 0x4000000;   // send: completion reported on the error queue
 
 // setsockopt(2) levels and options: socket(7), tcp(7)
 inline constexpr int sol_socket = 1;
@@ -42,6 +45,10 @@ inline constexpr int so_linger = 13;
 inline constexpr int so_rcvtimeo = 20;  // SO_RCVTIMEO_OLD: a struct timeval of two longs
 inline constexpr int so_sndtimeo = 21;  // SO_SNDTIMEO_OLD
 inline constexpr int so_acceptconn = 30;
+inline constexpr int so_zerocopy = 60;  // lets send() take MSG_ZEROCOPY
+// SO_MEMINFO: an array of 9 u32 (SK_MEMINFO_VARS), as sk_get_meminfo() fills it.
+inline constexpr int so_meminfo = 55;
+inline constexpr std::size_t sk_meminfo_vars = 9;
 inline constexpr int tcp_nodelay = 1;
 inline constexpr int tcp_maxseg = 2;
 inline constexpr int tcp_keepidle = 4;
@@ -51,6 +58,7 @@ inline constexpr int tcp_user_timeout = 18;
 inline constexpr int tcp_cork = 3;
 inline constexpr int tcp_syncnt = 7;
 inline constexpr int tcp_info = 11;
+inline constexpr int tcp_cc_info = 26;  // the congestion control's own info (none for Reno and CUBIC)
 inline constexpr int tcp_notsent_lowat = 25;
 inline constexpr int tcp_inq = 36;     // TCP_INQ, also the cmsg type TCP_CM_INQ
 inline constexpr int tcp_fastopen = 23;          // a listener's TFO queue length (RFC 7413 §5.1)
@@ -64,6 +72,8 @@ inline constexpr int tfo_server_wo_sockopt = 0x400;
 inline constexpr int ipproto_ip = 0;   // SOL_IP
 inline constexpr int ip_tos = 1;
 inline constexpr int ipproto_ipv6 = 41;  // SOL_IPV6
+inline constexpr int ip_recverr = 11;    // the cmsg type of an error-queue entry, IPv4
+inline constexpr int ipv6_recverr = 25;  // and IPv6
 inline constexpr int ipv6_v6only = 26;
 inline constexpr int ipv6_tclass = 67;
 
@@ -92,6 +102,22 @@ inline constexpr short pollnval = 0x020;
 inline constexpr short pollrdnorm = 0x040;
 inline constexpr short pollwrnorm = 0x100;
 inline constexpr short pollrdhup = 0x2000;
+
+// struct sock_extended_err (linux/errqueue.h): one error-queue entry. A MSG_ZEROCOPY
+// completion has origin SO_EE_ORIGIN_ZEROCOPY and the range of send calls it completes in
+// ee_info (first) and ee_data (last); ee_code SO_EE_CODE_ZEROCOPY_COPIED says the data was
+// copied (always so in synack, which owns every octet it sends).
+struct sock_extended_err_data {
+  std::uint32_t ee_errno = 0;
+  std::uint8_t ee_origin = 0;
+  std::uint8_t ee_type = 0;
+  std::uint8_t ee_code = 0;
+  std::uint8_t ee_pad = 0;
+  std::uint32_t ee_info = 0;
+  std::uint32_t ee_data = 0;
+};
+inline constexpr std::uint8_t so_ee_origin_zerocopy = 5;
+inline constexpr std::uint8_t so_ee_code_zerocopy_copied = 1;
 
 // Same layout as struct linger and struct pollfd.
 struct linger_opt {

@@ -15,6 +15,7 @@
 //
 // The table reads connection state through the host (host::find, accept_queue_len); it
 // consumes no host events, so an event loop may drive the same host.
+#include <array>
 #include <bitset>
 #include <cstdint>
 #include <optional>
@@ -102,6 +103,16 @@ class socket_table {
   sys_result<std::size_t> getsockopt(int fd, int level, int name, mutable_bytes out);
   // ioctl(SIOCINQ / SIOCOUTQ / SIOCOUTQNSD) on a TCP socket: the int value it writes.
   sys_result<int> ioctl(int fd, unsigned long request);
+  // recvmsg(MSG_ERRQUEUE): the oldest entry of the error queue, taken (EAGAIN: empty), and the
+  // control message level and type it comes as (SOL_IP / IP_RECVERR, or SOL_IPV6 /
+  // IPV6_RECVERR on an AF_INET6 socket); its data is the entry followed by a zeroed offender
+  // address (no offender for a MSG_ZEROCOPY completion).
+  struct queued_error {
+    sock_extended_err_data err;
+    int cmsg_level = ipproto_ip;
+    int cmsg_type = ip_recverr;
+  };
+  sys_result<queued_error> recv_error(int fd);
   // With TCP_INQ on: the octets left to read (tcp_inq_hint), for the TCP_CM_INQ control
   // message a recvmsg adds; nullopt when TCP_INQ is off.
   sys_result<std::optional<int>> inq_hint(int fd);
@@ -168,6 +179,22 @@ class socket_table {
     std::uint8_t shut = 0;    // sk_shutdown
     bool done = false;        // SOCK_DONE: the peer's FIN arrived
     bool close_seen = false;  // the connection's end has been turned into err / shut
+    // SO_ZEROCOPY and MSG_ZEROCOPY (msg_zerocopy.rst): each send call that queued data gets
+    // the next id (sk_zckey); it completes once all its octets are acknowledged (bytes_acked
+    // reaches `end`) or the connection is gone, and completions of consecutive ids merge
+    // into one error-queue entry, as Linux's skb_zerocopy_notify_extend merges them.
+    bool zerocopy = false;
+    std::uint32_t zc_key = 0;
+    struct zc_send {
+      std::uint64_t end = 0;
+      std::uint32_t id = 0;
+    };
+    struct zc_range {
+      std::uint32_t lo = 0;
+      std::uint32_t hi = 0;
+    };
+    std::vector<zc_send> zc_pending;
+    std::vector<zc_range> zc_done;  // the error queue
   };
 
   sock* get(int fd);
@@ -178,6 +205,8 @@ class socket_table {
   // The TCP state as Linux's socket sees it: a user's socket in TIME-WAIT is already CLOSE.
   [[nodiscard]] tcp_state kstate(const sock& s) const;
   static int take_err(sock& s);
+  // MSG_ZEROCOPY: moves the sends whose octets are all acknowledged to the error queue.
+  void zerocopy_reap(sock& s);
   // Releases the connection and returns to an unconnected socket (tcp_disconnect).
   void disconnect(instant now, sock& s, bool send_reset);
   void unbind_if_auto(sock& s);
@@ -197,6 +226,7 @@ class socket_table {
   sys_result<int> get_int_option(sock& s, int level, int name);
   sys_result<int> get_tcp_int(sock& s, int name);
   [[nodiscard]] tcp_info_data info(sock& s);
+  [[nodiscard]] std::array<std::uint32_t, sk_meminfo_vars> meminfo(sock& s);
   static sys_result<void> set_timeout(std::optional<duration>& t, bytes value);
   int alloc_fd();
 

@@ -37,6 +37,8 @@ inline constexpr std::uint8_t tcpi_opt_timestamps = 1;
 inline constexpr std::uint8_t tcpi_opt_sack = 2;
 inline constexpr std::uint8_t tcpi_opt_wscale = 4;
 inline constexpr std::uint8_t tcpi_opt_ecn = 8;
+inline constexpr std::uint8_t tcpi_opt_syn_data = 32;   // RFC 7413: the SYN's data was taken
+inline constexpr std::uint8_t tcpi_opt_tfo_child = 128;  // made by a Fast Open SYN
 
 // tcpi_ca_state values (enum tcp_ca_state).
 inline constexpr std::uint8_t tcp_ca_open = 0;
@@ -117,6 +119,21 @@ struct tcp_info_data {
   std::uint32_t rcv_ooopack = 0;
 
   std::uint32_t snd_wnd = 0;
+  // Linux 6.7 to 6.18 (include/uapi/linux/tcp.h): fields newer than most distributions'
+  // headers. packetdrill asks for all of them (its %{ }% blocks need the whole struct).
+  std::uint32_t rcv_wnd = 0;
+  std::uint32_t rehash = 0;
+  std::uint16_t total_rto = 0;
+  std::uint16_t total_rto_recoveries = 0;
+  std::uint32_t total_rto_time = 0;  // ms
+  std::uint32_t received_ce = 0;
+  std::uint32_t delivered_e1_bytes = 0;  // Accurate ECN counters (synack has no ECN: 0)
+  std::uint32_t delivered_e0_bytes = 0;
+  std::uint32_t delivered_ce_bytes = 0;
+  std::uint32_t received_e1_bytes = 0;
+  std::uint32_t received_e0_bytes = 0;
+  std::uint32_t received_ce_bytes = 0;
+  std::uint32_t ecn_bits = 0;  // tcpi_ecn_mode:2, accecn_opt_seen:2, accecn_fail_mode:4, options2:24
 };
 
 }  // namespace synack::posix

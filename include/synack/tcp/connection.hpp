@@ -270,7 +270,10 @@ class connection {
   }
   // Data rode on the SYN and was acknowledged by it (Linux's TCPI_OPT_SYN_DATA): a client's
   // SYN-ACK covered it, or a server took a valid cookie's data.
-  [[nodiscard]] bool fast_open_syn_data() const { return fo_ && fo_->syn_data_acked; }
+  // Linux's TCPI_OPT_SYN_DATA: a client's SYN data acknowledged by the SYN-ACK, a server's SYN
+  // data taken (tp->syn_data_acked); TCPI_OPT_TFO_CHILD: made by a SYN with a valid cookie.
+  [[nodiscard]] bool fast_open_syn_data() const { return fo_ && fo_->syn_data_acked && (fo_->client || fo_->syn_data > 0); }
+  [[nodiscard]] bool fast_open_child() const { return fo_ && !fo_->client && fo_->syn_data_acked; }
   // A client whose SYN waits for the first send (TCP_FASTOPEN_CONNECT with a cookie).
   [[nodiscard]] bool fast_open_deferred() const { return fo_ && fo_->defer; }
   [[nodiscard]] bool sack_permitted() const { return sack_ok_; }

@@ -49,8 +49,8 @@ struct fast_open_state {
   std::optional<tcp_fast_open> cookie;  // client: on the SYN; server: on the SYN-ACK
   std::uint16_t peer_mss = 0;
   bool defer = false;           // client: the SYN waits for send()
-  std::uint32_t syn_data = 0;   // client: octets the first SYN carried
-  bool syn_data_acked = false;  // client: the SYN-ACK covered them; server: SYN data taken (TCPI_OPT_SYN_DATA)
+  std::uint32_t syn_data = 0;   // client: octets the first SYN carried; server: octets taken from it
+  bool syn_data_acked = false;  // client: the SYN-ACK covered them; server: a valid cookie (a Fast Open child)
   std::optional<fast_open_news> news;  // client: from the SYN-ACK, until taken
   std::uint16_t path_mss = 0;   // client: the MSS a Fragmentation Needed for the SYN data allows (0: none)
 };
