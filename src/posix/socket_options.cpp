@@ -131,7 +131,7 @@ sys_result<void> socket_table::set_socket_level(instant now, sock& s, int name, 
   switch (name) {
     case so_reuseaddr:
       s.reuse = *v != 0;
-      if (s.bound) port_reuse_[s.lport] = s.reuse;
+      if (s.bound && s.type == sock_stream) port_reuse_[s.lport] = s.reuse;  // TCP's ports
       return {};
     case so_keepalive:
       s.cfg.keepalive = *v != 0;
