@@ -126,6 +126,7 @@ sys_result<int> socket_table::ioctl(int fd, unsigned long request) {
   sock* s = get(fd);
   if (s == nullptr) return unexpected{EBADF};
   if (request != siocinq && request != siocoutq && request != siocoutqnsd) return unexpected{ENOTTY};
+  if (s->type == sock_dgram) return dg_ioctl(*s, request);
   sync(*s);
   const tcp_state k = kstate(*s);
   if (k == tcp_state::listen) return unexpected{EINVAL};

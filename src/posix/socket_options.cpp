@@ -74,7 +74,8 @@ sys_result<void> socket_table::setsockopt(instant now, int fd, int level, int na
   sock* s = get(fd);
   if (s == nullptr) return unexpected{EBADF};
   if (level == sol_socket) return set_socket_level(now, *s, name, value);
-  if (level == ipproto_tcp) return set_tcp_level(now, *s, name, value);
+  // udp_setsockopt() passes other levels to ip_setsockopt / ipv6_setsockopt: no SOL_TCP there.
+  if (level == ipproto_tcp) return s->type == sock_dgram ? unexpected{ENOPROTOOPT} : set_tcp_level(now, *s, name, value);
   if (level == ipproto_ipv6 && s->domain == af_inet6) {
     // do_ipv6_setsockopt(): IPV6_V6ONLY only before the socket has a port (EINVAL after);
     // IPV6_TCLASS is the IPv6 TOS (-1 restores the default, 0).
@@ -94,7 +95,7 @@ sys_result<void> socket_table::setsockopt(instant now, int fd, int level, int na
     }
     return unexpected{ENOPROTOOPT};
   }
-  if (level == sol_synack && name == synack_any_address) {
+  if (level == sol_synack && name == synack_any_address && s->type == sock_stream) {
     if (value.size() < sizeof(int)) return unexpected{EINVAL};
     if (s->listener || s->conn) return unexpected{EINVAL};  // decided at listen()
     s->any_address = *int_value(value) != 0;
@@ -136,7 +137,7 @@ sys_result<void> socket_table::set_socket_level(instant now, sock& s, int name, 
   switch (name) {
     case so_reuseaddr:
       s.reuse = *v != 0;
-      if (s.bound) port_reuse_[s.lport] = s.reuse;
+      if (s.bound && s.type == sock_stream) port_reuse_[s.lport] = s.reuse;  // TCP's ports
       return {};
     case so_keepalive:
       s.cfg.keepalive = *v != 0;
@@ -262,7 +263,7 @@ sys_result<int> socket_table::get_int_option(sock& s, int level, int name) {
     switch (name) {
       case so_reuseaddr: return s.reuse ? 1 : 0;
       case so_keepalive: return s.cfg.keepalive ? 1 : 0;
-      case so_type: return sock_stream;
+      case so_type: return s.type;
       case so_acceptconn: return s.listener ? 1 : 0;
       case so_zerocopy: return s.zerocopy ? 1 : 0;
       case so_rcvbuf: return s.rcvbuf;
@@ -273,7 +274,7 @@ sys_result<int> socket_table::get_int_option(sock& s, int level, int name) {
       default: return unexpected{ENOPROTOOPT};
     }
   }
-  if (level == sol_synack && name == synack_any_address) return s.any_address ? 1 : 0;
+  if (level == sol_synack && name == synack_any_address && s.type == sock_stream) return s.any_address ? 1 : 0;
   if (level == ipproto_ip && name == ip_tos) return int{s.cfg.tos};
   if (level == ipproto_ipv6 && s.domain == af_inet6 && name == ipv6_v6only) return s.v6only ? 1 : 0;
   if (level == ipproto_ipv6 && s.domain == af_inet6 && name == ipv6_tclass) return int{s.cfg.tos};
@@ -311,6 +312,9 @@ sys_result<int> socket_table::get_tcp_int(sock& s, int name) {
 sys_result<std::size_t> socket_table::getsockopt(int fd, int level, int name, mutable_bytes out) {
   sock* s = get(fd);
   if (s == nullptr) return unexpected{EBADF};
+  // A datagram socket's SOL_TCP: do_ip_getsockopt() answers a level not SOL_IP with
+  // EOPNOTSUPP, ipv6_getsockopt() one not SOL_IPV6 with ENOPROTOOPT.
+  if (level == ipproto_tcp && s->type == sock_dgram) return unexpected{s->domain == af_inet ? EOPNOTSUPP : ENOPROTOOPT};
   if (level == sol_socket && name == so_linger) {
     const std::size_t n = std::min(out.size(), sizeof(linger_opt));
     std::memcpy(out.data(), &s->linger, n);
@@ -350,6 +354,7 @@ sys_result<std::size_t> socket_table::getsockopt(int fd, int level, int name, mu
 
 // tcp_poll(), line by line.
 short socket_table::poll_mask(sock& s) {
+  if (s.type == sock_dgram) return dg_poll(s);
   sync(s);
   const tcp_state k = kstate(s);
   if (k == tcp_state::listen) {  // inet_csk_listen_poll()

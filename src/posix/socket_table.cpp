@@ -1,13 +1,12 @@
 // The socket calls: socket, bind, listen, accept, connect, send/recv, shutdown, close, and the
 // bookkeeping that turns what the connection did into Linux's sk_err and sk_shutdown.
-// Options are in socket_options.cpp, poll in socket_poll.cpp.
+// Options and poll are in socket_options.cpp, SOCK_DGRAM's calls in socket_dgram.cpp.
 #include <algorithm>
 #include <cerrno>
 
 #include "synack/posix/socket_table.hpp"
 
 namespace synack::posix {
-namespace {
 
 // Linux's icmp_err_convert (net/ipv4/icmp.c) for destination unreachable, and EHOSTUNREACH for
 // time exceeded (tcp_v4_err).
@@ -29,10 +28,15 @@ int icmp_errno(const icmp_report& r) {
   }
 }
 
-}  // namespace
-
 socket_table::socket_table(host& h, int first_fd, std::size_t max_sockets)
     : host_(h), first_fd_(first_fd), max_sockets_(max_sockets) {}
+
+// The host keeps no handler of a table that is gone.
+socket_table::~socket_table() {
+  for (sock& s : socks_) {
+    if (s.open && s.type == sock_dgram) dg_unhash(s);
+  }
+}
 
 socket_table::sock* socket_table::get(int fd) {
   if (fd < first_fd_) return nullptr;
@@ -137,8 +141,8 @@ void socket_table::disconnect(instant now, sock& s, bool send_reset) {
 // other one is not listening. Connections and TIME-WAIT records no socket owns any more carry
 // the SO_REUSEADDR of the socket that bound the port.
 bool socket_table::port_conflict(const sock& me, std::uint16_t port) const {
-  for (const sock& o : socks_) {
-    if (!o.open || &o == &me || !o.bound || o.lport != port) continue;
+  for (const sock& o : socks_) {  // UDP ports are another space (dg_hash)
+    if (!o.open || o.type != sock_stream || &o == &me || !o.bound || o.lport != port) continue;
     if (!(me.reuse && o.reuse && kstate(o) != tcp_state::listen)) return true;
   }
   const host::port_use u = host_.local_port_use(port);
@@ -172,10 +176,13 @@ tcp_config socket_table::connection_config(const sock& s) const {
 
 // ---- socket, bind, listen, accept -------------------------------------------------------------
 
+// inet_create(): a type with no protocol at all is ESOCKTNOSUPPORT, a protocol the type does
+// not have (SOCK_DGRAM with IPPROTO_TCP) EPROTONOSUPPORT. DEVIATION: no UDP-Lite.
 sys_result<int> socket_table::socket(int domain, int type, int protocol) {
   if (domain != af_inet && domain != af_inet6) return unexpected{EAFNOSUPPORT};
-  if ((type & ~(sock_nonblock | sock_cloexec)) != sock_stream) return unexpected{ESOCKTNOSUPPORT};
-  if (protocol != 0 && protocol != ipproto_tcp) return unexpected{EPROTONOSUPPORT};
+  const int base = type & ~(sock_nonblock | sock_cloexec);
+  if (base != sock_stream && base != sock_dgram) return unexpected{ESOCKTNOSUPPORT};
+  if (protocol != 0 && protocol != (base == sock_stream ? ipproto_tcp : ipproto_udp)) return unexpected{EPROTONOSUPPORT};
   const int fd = alloc_fd();
   if (fd < 0) return unexpected{EMFILE};
   sock& s = socks_[static_cast<std::size_t>(fd - first_fd_)];
@@ -188,6 +195,11 @@ sys_result<int> socket_table::socket(int domain, int type, int protocol) {
   // Linux reports twice the buffer it holds (socket(7) SO_RCVBUF); ours hold cfg's bytes.
   s.rcvbuf = static_cast<int>(std::min<std::size_t>(2 * s.cfg.recv_buffer, 0x7FFFFFFF));
   s.sndbuf = static_cast<int>(std::min<std::size_t>(2 * s.cfg.send_buffer, 0x7FFFFFFF));
+  s.type = base;
+  if (base == sock_dgram) {  // sk_rcvbuf / sk_sndbuf from rmem_default / wmem_default
+    s.rcvbuf = lim_.rmem_default;
+    s.sndbuf = lim_.wmem_default;
+  }
   return fd;
 }
 
@@ -200,6 +212,7 @@ sys_result<void> socket_table::bind(int fd, sock_addr a) {
   if (s->domain == af_inet6 && want.is_v4() && s->v6only) return unexpected{EINVAL};
   if (const int e = scope_error(want, a.scope_id, ENODEV); e != 0) return unexpected{e};
   if (!want.is_unspecified() && !host_.is_local(want)) return unexpected{EADDRNOTAVAIL};
+  if (s->type == sock_dgram) return dg_bind(*s, a);
   sync(*s);
   if (kstate(*s) != tcp_state::closed || s->bound) return unexpected{EINVAL};
   std::uint16_t port = a.port;
@@ -221,6 +234,7 @@ sys_result<void> socket_table::bind(int fd, sock_addr a) {
 sys_result<void> socket_table::listen(int fd, int backlog) {
   sock* s = get(fd);
   if (s == nullptr) return unexpected{EBADF};
+  if (s->type == sock_dgram) return unexpected{EOPNOTSUPP};  // inet_dgram_ops: sock_no_listen
   sync(*s);
   const tcp_state k = kstate(*s);
   if (s->st != sock_state::unconnected || (k != tcp_state::closed && k != tcp_state::listen)) {
@@ -274,6 +288,7 @@ sys_result<void> socket_table::listen_any(sock& s, int backlog) {
 sys_result<accepted> socket_table::accept(int fd, int flags) {
   sock* s = get(fd);
   if (s == nullptr) return unexpected{EBADF};
+  if (s->type == sock_dgram) return unexpected{EOPNOTSUPP};  // sock_no_accept
   if ((flags & ~(sock_nonblock | sock_cloexec)) != 0) return unexpected{EINVAL};
   if (!s->listener) return unexpected{EINVAL};
   const listener_handle lh = *s->listener;
@@ -326,6 +341,7 @@ int socket_table::scope_error(const ip_addr& a, std::uint32_t scope_id, int miss
 sys_result<void> socket_table::connect(instant now, int fd, sock_addr a) {
   sock* s = get(fd);
   if (s == nullptr) return unexpected{EBADF};
+  if (s->type == sock_dgram) return dg_connect(*s, a);
   const bool fo = s->fastopen_connect && (fastopen_sysctl_ & tfo_client_enable) != 0;
   return connect_to(now, *s, a, fo, fo);
 }
@@ -414,6 +430,7 @@ sys_result<std::size_t> socket_table::sendto(instant now, int fd, bytes data, in
                                              const std::optional<sock_addr>& to) {
   sock* s = get(fd);
   if (s == nullptr) return unexpected{EBADF};
+  if (s->type == sock_dgram) return dg_send(*s, data, flags & ~msg_fastopen, to);
   if ((flags & msg_fastopen) == 0) return send(fd, data, flags);
   flags &= ~msg_fastopen;
   sync(*s);
@@ -439,6 +456,7 @@ sys_result<std::size_t> socket_table::sendto(instant now, int fd, bytes data, in
 sys_result<std::size_t> socket_table::send(int fd, bytes data, int flags) {
   sock* s = get(fd);
   if (s == nullptr) return unexpected{EBADF};
+  if (s->type == sock_dgram) return dg_send(*s, data, flags, std::nullopt);
   sync(*s);
   const tcp_state k = kstate(*s);
   // A SYN held for the first write (TCP_FASTOPEN_CONNECT) leaves with it (RFC 7413).
@@ -473,15 +491,16 @@ void socket_table::zerocopy_reap(sock& s) {
   const auto in = c && !c->ended() ? host_.internals(*s.conn) : std::nullopt;
   const std::uint64_t acked = in ? in->bytes_acked : ~std::uint64_t{0};
   std::size_t k = 0;
-  for (; k < s.zc_pending.size() && s.zc_pending[k].end <= acked; ++k) {
-    const std::uint32_t id = s.zc_pending[k].id;
-    if (!s.zc_done.empty() && s.zc_done.back().hi + 1 == id) {
-      s.zc_done.back().hi = id;
-    } else {
-      s.zc_done.push_back(sock::zc_range{id, id});
-    }
-  }
+  for (; k < s.zc_pending.size() && s.zc_pending[k].end <= acked; ++k) zerocopy_done(s, s.zc_pending[k].id);
   s.zc_pending.erase(s.zc_pending.begin(), s.zc_pending.begin() + static_cast<std::ptrdiff_t>(k));
+}
+
+void socket_table::zerocopy_done(sock& s, std::uint32_t id) {
+  if (!s.zc_done.empty() && s.zc_done.back().hi + 1 == id) {
+    s.zc_done.back().hi = id;
+  } else {
+    s.zc_done.push_back(sock::zc_range{id, id});
+  }
 }
 
 // ip_recv_error() / ipv6_recv_error() for the one kind of entry synack queues.
@@ -513,6 +532,11 @@ sys_result<std::size_t> socket_table::recv(int fd, mutable_bytes out, int flags)
     if (!e) return unexpected{e.error()};
     return std::size_t{0};
   }
+  if (s->type == sock_dgram) {
+    auto r = dg_recv(*s, std::span{&out, 1}, flags);
+    if (!r) return unexpected{r.error()};
+    return r->len;
+  }
   sync(*s);
   const tcp_state k = kstate(*s);
   if (k == tcp_state::listen) return unexpected{ENOTCONN};
@@ -532,6 +556,46 @@ sys_result<std::size_t> socket_table::recv(int fd, mutable_bytes out, int flags)
   return unexpected{EAGAIN};
 }
 
+// ____sys_sendmsg() hands the protocol the whole iovec: the buffers gathered here leave as one
+// send (one datagram on a datagram socket).
+sys_result<std::size_t> socket_table::sendmsg(instant now, int fd, std::span<const bytes> iov, int flags,
+                                              const std::optional<sock_addr>& to) {
+  if (get(fd) == nullptr) return unexpected{EBADF};
+  if (iov.size() == 1) return sendto(now, fd, iov[0], flags, to);
+  scratch_.clear();
+  for (const bytes b : iov) scratch_.insert(scratch_.end(), b.begin(), b.end());
+  return sendto(now, fd, scratch_, flags, to);
+}
+
+sys_result<received> socket_table::recvfrom(int fd, mutable_bytes out, int flags) {
+  return recvmsg(fd, std::span{&out, 1}, flags);
+}
+
+// A datagram is scattered over the buffers as it is; a stream socket's bytes are read as one
+// recv into a gathered buffer (so MSG_PEEK sees the same bytes once) and then spread.
+sys_result<received> socket_table::recvmsg(int fd, std::span<const mutable_bytes> iov, int flags) {
+  sock* s = get(fd);
+  if (s == nullptr) return unexpected{EBADF};
+  if (s->type == sock_dgram) return dg_recv(*s, iov, flags);
+  if (iov.size() == 1) {
+    auto n = recv(fd, iov[0], flags);
+    if (!n) return unexpected{n.error()};
+    return received{*n, std::nullopt, 0};
+  }
+  std::size_t total = 0;
+  for (const mutable_bytes b : iov) total += b.size();
+  scratch_.resize(total);
+  auto n = recv(fd, scratch_, flags);
+  if (!n) return unexpected{n.error()};
+  std::size_t at = 0;
+  for (const mutable_bytes b : iov) {
+    const std::size_t k = std::min(b.size(), *n - at);
+    std::copy_n(scratch_.begin() + static_cast<std::ptrdiff_t>(at), k, b.begin());
+    at += k;
+  }
+  return received{*n, std::nullopt, 0};
+}
+
 // ---- shutdown, close ----------------------------------------------------------------------------
 
 // inet_shutdown().
@@ -539,6 +603,7 @@ sys_result<void> socket_table::shutdown(instant now, int fd, int how) {
   sock* s = get(fd);
   if (s == nullptr) return unexpected{EBADF};
   if (how < shut_rd || how > shut_rdwr) return unexpected{EINVAL};
+  if (s->type == sock_dgram) return dg_shutdown(*s, how);
   const auto bits = static_cast<std::uint8_t>(how + 1);  // SHUT_RD -> RCV_SHUTDOWN ...
   sync(*s);
   const tcp_state k = kstate(*s);
@@ -578,8 +643,10 @@ sys_result<void> socket_table::shutdown(instant now, int fd, int how) {
 sys_result<void> socket_table::close(instant now, int fd) {
   sock* s = get(fd);
   if (s == nullptr) return unexpected{EBADF};
+  if (s->type == sock_dgram) dg_unhash(*s);  // udp_lib_close: the port is free at once
   disconnect(now, *s, s->linger.l_onoff != 0 && s->linger.l_linger == 0);
   s->open = false;
+  s->dg = dgram_state{};
   return {};
 }
 
@@ -599,6 +666,7 @@ sys_result<void> socket_table::set_nonblocking(int fd, bool on) {
 sys_result<sock_addr> socket_table::getsockname(int fd) {
   sock* s = get(fd);
   if (s == nullptr) return unexpected{EBADF};
+  if (s->type == sock_dgram) return dg_name(*s);
   sync(*s);
   if (!s->bound) return as_seen_by(*s, s->domain == af_inet6 ? ip_addr{ipv6_addr{}} : ip_addr{}, 0);
   if (s->conn) {
@@ -610,6 +678,8 @@ sys_result<sock_addr> socket_table::getsockname(int fd) {
 sys_result<sock_addr> socket_table::getpeername(int fd) {
   sock* s = get(fd);
   if (s == nullptr) return unexpected{EBADF};
+  // inet_getname(): a datagram socket has a peer while connected.
+  if (s->type == sock_dgram) return s->st == sock_state::connected ? sys_result<sock_addr>{s->peer} : unexpected{ENOTCONN};
   sync(*s);
   const tcp_state k = kstate(*s);
   if (!s->conn || k == tcp_state::closed || k == tcp_state::syn_sent) return unexpected{ENOTCONN};

@@ -70,7 +70,9 @@ sys_result<posix::accepted> blocking_sockets::accept(int fd, int flags) {
 }
 
 sys_result<std::size_t> blocking_sockets::recv(int fd, mutable_bytes out, int flags) {
-  const bool waitall = (flags & posix::msg_waitall) != 0 && (flags & posix::msg_peek) == 0;
+  int type = posix::sock_stream;
+  (void)table_.getsockopt(fd, posix::sol_socket, posix::so_type, std::as_writable_bytes(std::span{&type, 1}));
+  const bool waitall = (flags & posix::msg_waitall) != 0 && (flags & posix::msg_peek) == 0 && type == posix::sock_stream;
   const int pass = flags & ~posix::msg_waitall;
   const instant until = wait_limit(fd, false);
   std::size_t got = 0;
@@ -86,11 +88,21 @@ sys_result<std::size_t> blocking_sockets::recv(int fd, mutable_bytes out, int fl
   }
 }
 
-sys_result<std::size_t> blocking_sockets::send(int fd, bytes data, int flags) {
+sys_result<posix::received> blocking_sockets::recvfrom(int fd, mutable_bytes out, int flags) {
+  const instant until = wait_limit(fd, false);
+  for (;;) {
+    auto r = table_.recvfrom(fd, out, flags & ~posix::msg_waitall);
+    if (r || r.error() != EAGAIN || !blocks(fd, flags) || !wait_for(fd, posix::pollin, until)) return r;
+  }
+}
+
+sys_result<std::size_t> blocking_sockets::send(int fd, bytes data, int flags) { return sendto(fd, data, flags, std::nullopt); }
+
+sys_result<std::size_t> blocking_sockets::sendto(int fd, bytes data, int flags, const std::optional<posix::sock_addr>& to) {
   const instant until = wait_limit(fd, true);
   std::size_t sent = 0;
   for (;;) {
-    auto r = table_.send(fd, data.subspan(sent), flags);
+    auto r = to ? table_.sendto(loop_.now(), fd, data.subspan(sent), flags, to) : table_.send(fd, data.subspan(sent), flags);
     if (!r) {
       if (r.error() == EAGAIN && blocks(fd, flags) && wait_for(fd, posix::pollout, until)) continue;
       return sent > 0 ? sys_result<std::size_t>{sent} : r;

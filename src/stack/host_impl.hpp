@@ -327,6 +327,9 @@ struct host::impl final : tcp_tracer {
   // family's port unreachable (it holds the offending packet's view).
   [[nodiscard]] bool udp_input(instant now, const ip_ends& ip, bytes datagram, const rx_meta& meta);
   [[nodiscard]] bool udp_port_taken(const ip_addr& addr, std::uint16_t port) const;
+  // An ICMP error quoting a datagram from t.local to t.remote: to the binding's handler
+  // (udp_handler::on_error), or counted unmatched.
+  void udp_error_input(instant now, const four_tuple& t, const icmp_report& rep);
   result<void, host_error> queue_udp(const four_tuple& t, bytes payload);
   ring_queue<std::uint32_t> txq;
   mutable std::priority_queue<timer_entry, std::vector<timer_entry>, std::greater<>> timers;

@@ -419,12 +419,16 @@ void host::impl::icmp_input(instant now, const ipv4_view& ip) {
       // was never sent); the connection classifies them (RFC 9293 §3.9.2.2, RFC 1191:
       // connection_icmp.cpp).
       const auto q = msg->quote();
-      if (!q || q->protocol != ip_proto::tcp) {
+      if (!q || (q->protocol != ip_proto::tcp && q->protocol != ip_proto::udp)) {
         ++ctr.host(host_drop::icmp_unmatched);
         return;
       }
       const icmp_report rep{static_cast<std::uint8_t>(msg->type), msg->code, msg->next_hop_mtu,
                             load_be16(&msg->data[2])};  // parse() checked the quoted header is there
+      if (q->protocol == ip_proto::udp) {
+        udp_error_input(now, four_tuple{q->src, q->src_port, q->dst, q->dst_port}, rep);
+        return;
+      }
       icmp_error_to_connection(now, four_tuple{q->src, q->src_port, q->dst, q->dst_port}, q->seq, rep);
       return;
     }
@@ -490,12 +494,17 @@ void host::impl::icmpv6_input(instant now, const ipv6_view& ip, bytes message) {
     case icmpv6_type::time_exceeded:
     case icmpv6_type::param_problem: {
       const auto q = msg->quote();
-      if (!q || q->upper != ipv6_next::tcp || msg->data.size() < ipv6_view::header_len) {
+      const bool transport = q && (q->upper == ipv6_next::tcp || q->upper == ipv6_next::udp);
+      if (!transport || msg->data.size() < ipv6_view::header_len) {
         ++ctr.host(host_drop::icmp_unmatched);
         return;
       }
       const std::uint32_t quoted_len = ipv6_view::header_len + load_be16(&msg->data[4]);
       const icmp_report rep = icmp_report_from_v6(static_cast<std::uint8_t>(msg->type), msg->code, msg->mtu, quoted_len);
+      if (q->upper == ipv6_next::udp) {
+        udp_error_input(now, four_tuple{q->src, q->src_port, q->dst, q->dst_port}, rep);
+        return;
+      }
       icmp_error_to_connection(now, four_tuple{q->src, q->src_port, q->dst, q->dst_port}, q->seq, rep);
       return;
     }

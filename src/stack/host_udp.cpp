@@ -56,6 +56,24 @@ bool host::impl::udp_input(instant now, const ip_ends& ip, bytes datagram, const
   return false;
 }
 
+// RFC 1122 §4.1.3.3: UDP MUST pass ICMP errors up to the application layer. The binding is
+// found as a reply from the quoted destination would find it; its handler decides what to
+// make of the error (posix/: a connected socket's SO_ERROR, as Linux without IP_RECVERR).
+void host::impl::udp_error_input(instant now, const four_tuple& t, const icmp_report& rep) {
+  const bool local = is_local(t.local_addr);
+  const std::optional<std::uint32_t> idx =
+      local || any_udp[family_index(t.local_addr)] ? udp_lookup(t, local) : std::nullopt;
+  if (!idx) {
+    ++ctr.host(host_drop::icmp_unmatched);
+    return;
+  }
+  ++ctr.icmp_in_errors_matched;
+  ++ctr.in_accepted;
+  const udp_socket& s = udp_socks[*idx];
+  udp_handler* h = s.handler;
+  h->on_error(now, udp_error{udp_handle{*idx, s.gen}, t, rep});
+}
+
 // The connected binding first, then the one bound to the destination address, then the
 // wildcard one (as Linux's __udp4_lib_lookup scores them); destinations not ours only reach
 // the any-address binding.
@@ -191,6 +209,8 @@ std::optional<udp_endpoint> host::udp_local(udp_handle h) const {
   if (s->any) return udp_endpoint{s->family == listen_family::v6 ? ip_addr{ipv6_addr{}} : ip_addr{}, s->port};
   return udp_endpoint{s->key.local_addr, s->key.local_port};
 }
+
+std::size_t host::udp_tx_room() const { return impl_->udp_tx.size() - impl_->udp_tx_len; }
 
 result<void, host_error> host::send_udp(udp_handle h, const udp_endpoint& dst, bytes payload) {
   impl& m = *impl_;

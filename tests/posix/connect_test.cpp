@@ -9,7 +9,7 @@ namespace {
 TEST(posix_socket, arguments_and_descriptor_numbers) {
   net n;
   EXPECT_EQ(err(n.a.socket(1, sock_stream, 0)), EAFNOSUPPORT);  // AF_UNIX: not an internet socket
-  EXPECT_EQ(err(n.a.socket(af_inet, 2, 0)), ESOCKTNOSUPPORT);     // SOCK_DGRAM
+  EXPECT_EQ(err(n.a.socket(af_inet, 5, 0)), ESOCKTNOSUPPORT);     // SOCK_SEQPACKET
   EXPECT_EQ(err(n.a.socket(af_inet, sock_stream, 17)), EPROTONOSUPPORT);
   auto x = n.a.socket(af_inet, sock_stream, ipproto_tcp);
   auto y = n.a.socket(af_inet, sock_stream | sock_nonblock | sock_cloexec, 0);

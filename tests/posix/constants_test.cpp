@@ -16,10 +16,10 @@ namespace {
 static_assert(af_unspec == AF_UNSPEC && af_inet == AF_INET && af_inet6 == AF_INET6);
 static_assert(ipproto_ipv6 == IPPROTO_IPV6 && ipv6_v6only == IPV6_V6ONLY && ipv6_tclass == IPV6_TCLASS);
 static_assert(sock_stream == SOCK_STREAM && sock_nonblock == SOCK_NONBLOCK && sock_cloexec == SOCK_CLOEXEC);
-static_assert(ipproto_tcp == IPPROTO_TCP);
+static_assert(ipproto_tcp == IPPROTO_TCP && sock_dgram == SOCK_DGRAM && ipproto_udp == IPPROTO_UDP);
 static_assert(shut_rd == SHUT_RD && shut_wr == SHUT_WR && shut_rdwr == SHUT_RDWR);
 static_assert(msg_oob == MSG_OOB && msg_peek == MSG_PEEK && msg_dontwait == MSG_DONTWAIT);
-static_assert(msg_waitall == MSG_WAITALL && msg_nosignal == MSG_NOSIGNAL);
+static_assert(msg_waitall == MSG_WAITALL && msg_nosignal == MSG_NOSIGNAL && msg_trunc == MSG_TRUNC);
 static_assert(sol_socket == SOL_SOCKET && so_reuseaddr == SO_REUSEADDR && so_type == SO_TYPE);
 static_assert(so_error == SO_ERROR && so_sndbuf == SO_SNDBUF && so_rcvbuf == SO_RCVBUF);
 static_assert(so_keepalive == SO_KEEPALIVE && so_linger == SO_LINGER && so_acceptconn == SO_ACCEPTCONN);

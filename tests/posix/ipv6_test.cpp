@@ -6,21 +6,6 @@
 namespace synack::ptest {
 namespace {
 
-const ipv6_addr a6 = *ipv6_addr::parse("2001:db8::1");
-const ipv6_addr b6 = *ipv6_addr::parse("2001:db8::2");
-
-host_config dual(ipv4_addr v4, const ipv6_addr& v6) {
-  host_config c = config_for(v4);
-  c.addresses = {host_address{v6, 64}};
-  return c;
-}
-
-struct net6 : net {
-  net6() : net(dual(a_ip, a6), dual(b_ip, b6)) {}
-};
-
-sock_addr in6(const ip_addr& a, std::uint16_t port) { return sock_addr{ip_addr{a.v6()}, port, af_inet6}; }
-
 int int_opt(socket_table& t, int fd, int level, int name) { return net::get_int(t, fd, level, name); }
 
 TEST(posix_ipv6, connect_and_accept_over_ipv6) {

@@ -77,6 +77,21 @@ TEST(posix_bind, reuseaddr_needs_it_on_both_sides) {
   EXPECT_EQ(err(n.b.bind(x, {b_ip, 80})), 0);
 }
 
+// UDP's ports are a space of their own: a datagram socket on port 80 neither holds TCP's port
+// 80 nor lends its SO_REUSEADDR to TCP's TIME-WAIT there.
+TEST(posix_bind, a_datagram_socket_leaves_tcp_ports_alone) {
+  net n;
+  leave_time_wait_on_b(n, false);
+  const int u = *n.b.socket(af_inet, sock_dgram, 0);
+  ASSERT_EQ(err(n.b.bind(u, {b_ip, 80})), 0);
+  EXPECT_EQ(net::set_int(n.b, n.now, u, sol_socket, so_reuseaddr, 1), 0);
+  const int x = *n.b.socket(af_inet, sock_stream, 0);
+  EXPECT_EQ(net::set_int(n.b, n.now, x, sol_socket, so_reuseaddr, 1), 0);
+  EXPECT_EQ(err(n.b.bind(x, {b_ip, 80})), EADDRINUSE) << "the TIME-WAIT socket had no SO_REUSEADDR";
+  n.run_for(std::chrono::seconds(61));  // 2 x MSL
+  EXPECT_EQ(err(n.b.bind(x, {b_ip, 80})), 0) << "the datagram socket holds no TCP port";
+}
+
 TEST(posix_listen, accept_states_and_poll) {
   net n;
   const int l = *n.b.socket(af_inet, sock_stream | sock_nonblock, 0);

@@ -148,6 +148,23 @@ struct net {
   }
 };
 
+// Two dual-stack hosts: a_ip and 2001:db8::1, b_ip and 2001:db8::2.
+inline const ipv6_addr a6 = *ipv6_addr::parse("2001:db8::1");
+inline const ipv6_addr b6 = *ipv6_addr::parse("2001:db8::2");
+
+inline host_config dual(ipv4_addr v4, const ipv6_addr& v6) {
+  host_config c = config_for(v4);
+  c.addresses = {host_address{v6, 64}};
+  return c;
+}
+
+struct net6 : net {
+  net6() : net(dual(a_ip, a6), dual(b_ip, b6)) {}
+};
+
+// An AF_INET6 sockaddr (an IPv4 address as ::ffff:a.b.c.d).
+inline sock_addr in6(const ip_addr& a, std::uint16_t port) { return sock_addr{ip_addr{a.v6()}, port, af_inet6}; }
+
 // poll revents with every event asked for.
 inline short revents(socket_table& t, int fd) {
   poll_fd p{fd, static_cast<short>(pollin | pollout | pollrdhup | pollpri | pollrdnorm | pollwrnorm), 0};

@@ -126,5 +126,22 @@ TEST(posix_zerocopy, ipv6_sockets_get_the_ipv6_control_message) {
   (void)c;
 }
 
+// A datagram is copied into the host's queue when sent: its completion is there at once.
+TEST(posix_zerocopy, a_datagram_send_completes_at_once) {
+  net n;
+  const int u = *n.a.socket(af_inet, sock_dgram | sock_nonblock, 0);
+  ASSERT_EQ(net::set_int(n.a, n.now, u, sol_socket, so_zerocopy, 1), 0);
+  ASSERT_EQ(*n.a.sendto(n.now, u, as_bytes("one"), msg_zerocopy, sock_addr{b_ip, 53}), 3u);
+  ASSERT_EQ(*n.a.sendto(n.now, u, bytes{}, msg_zerocopy, sock_addr{b_ip, 53}), 0u);
+  ASSERT_EQ(*n.a.sendto(n.now, u, as_bytes("two"), msg_zerocopy, sock_addr{b_ip, 53}), 3u);
+  EXPECT_NE(revents(n.a, u) & pollerr, 0);
+  auto e = n.a.recv_error(u);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->err.ee_info, 0u);
+  EXPECT_EQ(e->err.ee_data, 1u) << "the empty datagram took no id";
+  EXPECT_EQ(err(n.a.recv_error(u)), EAGAIN);
+  EXPECT_EQ(revents(n.a, u) & pollerr, 0);
+}
+
 }  // namespace
 }  // namespace synack::ptest

@@ -126,6 +126,39 @@ TEST(blocking_sockets, nonblocking_socket_and_dontwait_return_at_once) {
 
 using std::chrono::milliseconds;
 
+int set_timeo(socket_table& t, int fd, int name, duration d);
+
+// A blocking datagram socket: recvfrom waits for the server's echo (a non-blocking UDP socket
+// of the server's table answering in each round), and with SO_RCVTIMEO gives up with EAGAIN.
+TEST(blocking_sockets, datagram_recvfrom_waits_for_the_echo) {
+  echo_world w;
+  const int us = *w.st.socket(af_inet, sock_dgram | sock_nonblock, 0);
+  ASSERT_TRUE(w.st.bind(us, {server_ip, 7}).has_value());
+  int echoed = 0;
+  runtime::blocking_sockets b{w.client, w.ct, milliseconds(1), [&] {
+                                w.step();
+                                std::array<std::byte, 64> buf{};
+                                while (auto r = w.st.recvfrom(us, buf)) {
+                                  (void)w.st.sendto(w.server.now(), us, bytes{buf.data(), r->len}, 0, r->from);
+                                  ++echoed;
+                                }
+                                w.server.run_once(duration{0});
+                              }};
+  const int fd = *w.ct.socket(af_inet, sock_dgram, 0);  // a blocking one
+  const std::string msg = "ping";
+  auto sent = b.sendto(fd, std::as_bytes(std::span{msg.data(), msg.size()}), 0, sock_addr{server_ip, 7});
+  ASSERT_TRUE(sent.has_value());
+  EXPECT_EQ(*sent, 4u);
+  std::array<std::byte, 16> got{};
+  auto r = b.recvfrom(fd, got);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->len, 4u);
+  EXPECT_EQ(r->from, (sock_addr{server_ip, 7, af_inet}));
+  EXPECT_EQ(echoed, 1);
+  ASSERT_EQ(set_timeo(w.ct, fd, so_rcvtimeo, milliseconds(20)), 0);
+  EXPECT_EQ(b.recvfrom(fd, got).error(), EAGAIN) << "nothing more comes";
+}
+
 int set_timeo(socket_table& t, int fd, int name, duration d) {
   const auto us = d.count();
   const timeval_opt tv{us / 1'000'000, us % 1'000'000};

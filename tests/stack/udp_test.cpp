@@ -21,7 +21,9 @@ struct recorder final : udp_handler {
     std::string payload;
   };
   std::vector<got> seen;
+  std::vector<udp_error> errors;
   void on_datagram(instant, const udp_datagram& d) override { seen.push_back({d.socket, d.tuple, as_string(d.payload)}); }
+  void on_error(instant, const udp_error& e) override { errors.push_back(e); }
 };
 
 class udp : public testing::TestWithParam<family> {
@@ -151,6 +153,33 @@ TEST_P(udp, connected_binding_takes_only_its_peer) {
   EXPECT_EQ(t_.h().bind_udp(udp_endpoint{wildcard(), port}, &other).error(), host_error::address_in_use);
   t_.h().close_udp(*s);
   EXPECT_TRUE(t_.h().bind_udp(udp_endpoint{wildcard(), port}, &other).has_value());
+}
+
+// RFC 1122 §4.1.3.3: an ICMP error quoting a datagram a binding sent reaches its handler, with
+// the quoted 4-tuple; one quoting a port nobody holds is counted unmatched.
+TEST(udp_errors, icmp_error_quoting_a_datagram_reaches_its_binding) {
+  stack_harness t;
+  recorder r;
+  auto s = t.h().bind_udp(udp_endpoint{ip_addr{}, 4000}, &r);
+  ASSERT_TRUE(s.has_value());
+  ASSERT_TRUE(t.h().send_udp(*s, udp_endpoint{peer_ip, 53}, as_bytes("query")).has_value());
+  auto sent = poll_any(t, at_ms(0));
+  ASSERT_TRUE(sent.has_value());
+  icmpv4_repr m;
+  m.type = icmp_type::dest_unreachable;
+  m.code = icmp_unreach_code::port;
+  m.data = bytes{sent->raw}.first(28);
+  t.feed(at_ms(1), stack_harness::icmp_packet(m));
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].socket, *s);
+  EXPECT_EQ(r.errors[0].tuple, (four_tuple{host_ip, 4000, peer_ip, 53}));
+  EXPECT_EQ(r.errors[0].report.type, 3);
+  EXPECT_EQ(r.errors[0].report.code, 3);
+  EXPECT_EQ(t.ctr().icmp_in_errors_matched, 1u);
+  t.h().close_udp(*s);
+  t.feed(at_ms(2), stack_harness::icmp_packet(m));
+  EXPECT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(t.ctr().host(host_drop::icmp_unmatched), 1u);
 }
 
 // A DNS forwarder's shape: the handler answers from inside on_datagram, from the original

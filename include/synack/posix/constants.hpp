@@ -13,9 +13,11 @@ inline constexpr int af_unspec = 0;
 inline constexpr int af_inet = 2;
 inline constexpr int af_inet6 = 10;
 inline constexpr int sock_stream = 1;
+inline constexpr int sock_dgram = 2;
 inline constexpr int sock_nonblock = 04000;
 inline constexpr int sock_cloexec = 02000000;
 inline constexpr int ipproto_tcp = 6;
+inline constexpr int ipproto_udp = 17;
 
 // shutdown(2)
 inline constexpr int shut_rd = 0;
@@ -25,6 +27,7 @@ inline constexpr int shut_rdwr = 2;
 // send(2) / recv(2) flags
 inline constexpr int msg_oob = 0x1;
 inline constexpr int msg_peek = 0x2;
+inline constexpr int msg_trunc = 0x20;  // recv: the datagram's real length; msg_flags: it was cut
 inline constexpr int msg_dontwait = 0x40;
 inline constexpr int msg_waitall = 0x100;
 inline constexpr int msg_nosignal = 0x4000;

@@ -15,6 +15,11 @@
 //
 // The table reads connection state through the host (host::find, accept_queue_len); it
 // consumes no host events, so an event loop may drive the same host.
+//
+// SOCK_DGRAM sockets (man 7 udp; socket_dgram.cpp) sit on the host's UDP bindings: the table is
+// their udp_handler, so the host hands it their datagrams (queued per socket, bounded by
+// SO_RCVBUF) and the ICMP errors quoting what they sent, from inside on_packet. The table
+// registers itself with the host: it is neither copied nor moved.
 #include <array>
 #include <bitset>
 #include <cstdint>
@@ -33,6 +38,10 @@ namespace synack::posix {
 template <class T>
 using sys_result = result<T, int>;
 
+// Linux's icmp_err_convert (net/ipv4/icmp.c): the errno of an ICMP error a socket reports
+// (EHOSTUNREACH for time exceeded).
+[[nodiscard]] int icmp_errno(const icmp_report& r);
+
 // struct sockaddr_in or sockaddr_in6, decoded. A family other than the socket's gives
 // EAFNOSUPPORT. An AF_INET6 address holds an IPv6 `addr` (an IPv4 peer of a dual-stack socket
 // as ::ffff:a.b.c.d); `scope_id` is sin6_scope_id: a link-local address's is the host's link
@@ -50,11 +59,23 @@ struct accepted {
   sock_addr peer;
 };
 
-// Linux defaults and limits the table mirrors (net.core.somaxconn, rmem_max, wmem_max;
-// SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF as getsockopt reports them; TCP_MIN_MSS and
-// MAX_TCP_WINDOW bound TCP_MAXSEG; 536 is the MSS reported before a connection has one).
+// What recvfrom / recvmsg return: the length (with MSG_TRUNC in flags, a datagram's real
+// length), the source (a datagram's; none on a stream socket, as Linux leaves msg_name
+// empty), and msg_flags (MSG_TRUNC when a datagram did not fit).
+struct received {
+  std::size_t len = 0;
+  std::optional<sock_addr> from;
+  int msg_flags = 0;
+};
+
+// Linux defaults and limits the table mirrors (net.core.somaxconn, rmem_default, wmem_default,
+// rmem_max, wmem_max; SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF as getsockopt reports them;
+// TCP_MIN_MSS and MAX_TCP_WINDOW bound TCP_MAXSEG; 536 is the MSS reported before a
+// connection has one).
 struct limits {
   int somaxconn = 4096;
+  int rmem_default = 212992;  // a datagram socket's SO_RCVBUF and SO_SNDBUF until set
+  int wmem_default = 212992;
   int rmem_max = 212992;
   int wmem_max = 212992;
   int min_rcvbuf = 2304;
@@ -72,10 +93,13 @@ struct limits {
 // set (6 for the default 180 s, Linux's own default).
 [[nodiscard]] int syn_retries_within(const tcp_config& c);
 
-class socket_table {
+class socket_table final : private udp_handler {
  public:
   // Descriptors are the lowest free number from `first_fd` (3: after stdin, stdout, stderr).
   explicit socket_table(host& h, int first_fd = 3, std::size_t max_sockets = 1024);
+  ~socket_table() override;
+  socket_table(const socket_table&) = delete;
+  socket_table& operator=(const socket_table&) = delete;
 
   // ---- the calls ---------------------------------------------------------------------------
   sys_result<int> socket(int domain, int type, int protocol);
@@ -88,9 +112,17 @@ class socket_table {
   // sendto / sendmsg: with MSG_FASTOPEN on an unconnected socket, connect to `to` with TCP
   // Fast Open (RFC 7413): the SYN carries the cached cookie and what of `data` fits (returned),
   // or a cookie request and none of it (EINPROGRESS). Otherwise `to` is ignored, as Linux
-  // ignores it on a connected TCP socket.
+  // ignores it on a connected TCP socket. On a datagram socket `to` is the destination (the
+  // connected peer's when nullopt).
   sys_result<std::size_t> sendto(instant now, int fd, bytes data, int flags, const std::optional<sock_addr>& to);
+  // sendmsg: the buffers sent as one (one datagram on a datagram socket).
+  sys_result<std::size_t> sendmsg(instant now, int fd, std::span<const bytes> iov, int flags,
+                                  const std::optional<sock_addr>& to);
   sys_result<std::size_t> recv(int fd, mutable_bytes out, int flags = 0);
+  // recvfrom / recvmsg: one datagram per call on a datagram socket, its source filled in;
+  // on a stream socket what recv reads.
+  sys_result<received> recvfrom(int fd, mutable_bytes out, int flags = 0);
+  sys_result<received> recvmsg(int fd, std::span<const mutable_bytes> iov, int flags = 0);
   sys_result<std::size_t> write(int fd, bytes data) { return send(fd, data, 0); }
   sys_result<std::size_t> read(int fd, mutable_bytes out) { return recv(fd, out, 0); }
   sys_result<void> shutdown(instant now, int fd, int how);
@@ -132,6 +164,12 @@ class socket_table {
   // Linux takes it). recv and accept wait by the first, send and connect by the second.
   [[nodiscard]] sys_result<std::optional<duration>> recv_timeout(int fd) const;
   [[nodiscard]] sys_result<std::optional<duration>> send_timeout(int fd) const;
+  // A datagram socket's datagrams dropped because its receive queue was full (sk_drops, the
+  // "drops" column of /proc/net/udp); EBADF for a descriptor not open, 0 on a stream socket.
+  [[nodiscard]] sys_result<std::uint64_t> drops(int fd) const;
+  // Those of every datagram socket of the table, closed ones included (UDP_MIB_RCVBUFERRORS,
+  // netstat -su's "receive buffer errors").
+  [[nodiscard]] std::uint64_t rcvbuf_errors() const { return rcvbuf_errors_; }
   [[nodiscard]] const limits& lim() const { return lim_; }
   // The options a new socket starts from (host_config::tcp until set): a driver that follows
   // the system's settings (the packetdrill plug-in) changes them between sockets.
@@ -148,8 +186,24 @@ class socket_table {
   static constexpr std::uint8_t send_shutdown = 2;  // SEND_SHUTDOWN
   static constexpr std::uint8_t shutdown_mask = 3;
 
+  // A received datagram as the socket shows it.
+  struct datagram {
+    sock_addr from;
+    std::vector<std::byte> data;  // its capacity kept when the slot is reused
+  };
+  // A SOCK_DGRAM socket's own state.
+  struct dgram_state {
+    std::array<std::optional<udp_handle>, 2> bind;  // the host's bindings: [0] IPv4, [1] IPv6
+    std::vector<datagram> ring;  // the receive queue: `len` slots from `head`
+    std::size_t head = 0;
+    std::size_t len = 0;
+    std::size_t charged = 0;  // sk_rmem_alloc: what the queued datagrams are charged
+    std::uint64_t drops = 0;  // sk_drops
+  };
+
   struct sock {
     bool open = false;
+    int type = sock_stream;  // SOCK_STREAM or SOCK_DGRAM
     bool nonblock = false;
     sock_state st = sock_state::unconnected;
     bool bound = false;       // has a local port (inet_num != 0)
@@ -179,6 +233,7 @@ class socket_table {
     std::uint8_t shut = 0;    // sk_shutdown
     bool done = false;        // SOCK_DONE: the peer's FIN arrived
     bool close_seen = false;  // the connection's end has been turned into err / shut
+    dgram_state dg;           // SOCK_DGRAM only
     // SO_ZEROCOPY and MSG_ZEROCOPY (msg_zerocopy.rst): each send call that queued data gets
     // the next id (sk_zckey); it completes once all its octets are acknowledged (bytes_acked
     // reaches `end`) or the connection is gone, and completions of consecutive ids merge
@@ -207,6 +262,8 @@ class socket_table {
   static int take_err(sock& s);
   // MSG_ZEROCOPY: moves the sends whose octets are all acknowledged to the error queue.
   void zerocopy_reap(sock& s);
+  // Puts send `id`'s completion on the error queue, merged with the last entry if it follows it.
+  static void zerocopy_done(sock& s, std::uint32_t id);
   // Releases the connection and returns to an unconnected socket (tcp_disconnect).
   void disconnect(instant now, sock& s, bool send_reset);
   void unbind_if_auto(sock& s);
@@ -229,6 +286,30 @@ class socket_table {
   [[nodiscard]] std::array<std::uint32_t, sk_meminfo_vars> meminfo(sock& s);
   static sys_result<void> set_timeout(std::optional<duration>& t, bytes value);
   int alloc_fd();
+
+  // ---- SOCK_DGRAM (socket_dgram.cpp) -------------------------------------------------------
+  void on_datagram(instant now, const udp_datagram& d) override;
+  void on_error(instant now, const udp_error& e) override;
+  sock* dgram_of(udp_handle h);
+  [[nodiscard]] int fd_of(const sock& s) const { return first_fd_ + static_cast<int>(&s - socks_.data()); }
+  sys_result<void> dg_bind(sock& s, sock_addr a);
+  // The host's bindings for address `want` and `port` (0: an ephemeral one); errno on failure.
+  int dg_hash(sock& s, const ip_addr& want, std::uint16_t port);
+  bool dg_try_port(sock& s, const ip_addr& want, std::uint16_t port, host_error& why);
+  void dg_unhash(sock& s);
+  sys_result<void> dg_autobind(sock& s);
+  sys_result<void> dg_connect(sock& s, sock_addr a);
+  void dg_disconnect(sock& s);
+  sys_result<std::size_t> dg_send(sock& s, bytes data, int flags, const std::optional<sock_addr>& to);
+  sys_result<received> dg_recv(sock& s, std::span<const mutable_bytes> iov, int flags);
+  sys_result<void> dg_shutdown(sock& s, int how);
+  [[nodiscard]] short dg_poll(const sock& s) const;
+  [[nodiscard]] sock_addr dg_name(const sock& s) const;
+  [[nodiscard]] sys_result<int> dg_ioctl(const sock& s, unsigned long request) const;
+  std::vector<int> udp_fd_;  // by udp_handle index: the descriptor of the binding's socket
+  std::uint32_t udp_port_cursor_ = 0;
+  std::uint64_t rcvbuf_errors_ = 0;
+  std::vector<std::byte> scratch_;  // sendmsg's gathered buffers, recvmsg's on a stream socket
 
   host& host_;
   int first_fd_;

@@ -6,8 +6,12 @@
 //   connect  EINPROGRESS -> wait for POLLOUT -> connect again: 0, or the error (ECONNREFUSED,
 //            ETIMEDOUT, EHOSTUNREACH ...) exactly as the second call of a non-blocking one
 //   accept   EAGAIN -> wait for POLLIN
-//   recv     EAGAIN -> wait for POLLIN (MSG_WAITALL: until the buffer is full, EOF or error)
-//   send     until every byte is taken (a partial count if an error comes after some)
+//   recv     EAGAIN -> wait for POLLIN (MSG_WAITALL: until the buffer is full, EOF or error;
+//            on a datagram socket one datagram, MSG_WAITALL meaning nothing, as udp_recvmsg)
+//   recvfrom EAGAIN -> wait for POLLIN; the datagram's source (MSG_WAITALL is recv's)
+//   send     until every byte is taken (a partial count if an error comes after some); a
+//            datagram socket's EAGAIN (the host's transmit queue full) -> wait for POLLOUT
+//   sendto   the same, to an address (a datagram socket's destination)
 //   poll     up to timeout_ms (negative: no limit)
 //   close    SO_LINGER on with l_linger > 0: waits while our FIN is unacknowledged
 //            (FIN-WAIT-1, CLOSING, LAST-ACK) for at most l_linger seconds, then returns 0
@@ -34,6 +38,8 @@ class blocking_sockets {
   posix::sys_result<posix::accepted> accept(int fd, int flags = 0);
   posix::sys_result<std::size_t> recv(int fd, mutable_bytes out, int flags = 0);
   posix::sys_result<std::size_t> send(int fd, bytes data, int flags = 0);
+  posix::sys_result<posix::received> recvfrom(int fd, mutable_bytes out, int flags = 0);
+  posix::sys_result<std::size_t> sendto(int fd, bytes data, int flags, const std::optional<posix::sock_addr>& to);
   posix::sys_result<int> poll(std::span<posix::poll_fd> fds, int timeout_ms);
   // The calls that never wait, at the loop's time.
   posix::sys_result<void> shutdown(int fd, int how) { return table_.shutdown(loop_.now(), fd, how); }

@@ -1,8 +1,9 @@
 #pragma once
 // One host: IPv4 and IPv6 input validation, demux by 4-tuple, listeners with a bounded SYN
 // queue (half-open, SYN-RECEIVED) and a bounded accept queue, ephemeral ports (RFC 6056), the
-// TIME-WAIT table of compact records, ICMP echo, UDP datagrams to handlers, any-address
-// termination (a proxy's mode), counters and a connection-table snapshot.
+// TIME-WAIT table of compact records, ICMP echo, UDP datagrams (and the ICMP errors quoting
+// them) to handlers, any-address termination (a proxy's mode), counters and a connection-table
+// snapshot.
 //
 // Calling contract (sans-IO, like tcp::connection):
 //   inputs    on_packet(now, ip_packet), on_timeout(now) when now >= next_deadline()
@@ -215,6 +216,16 @@ struct udp_datagram {
   bytes payload;  // points into the packet being processed: valid during on_datagram only
 };
 
+// An ICMP error (destination unreachable, time exceeded; ICMPv6's as their IPv4 equivalents,
+// icmp_report_from_v6) quoting a datagram a binding sent: delivered to the binding a reply
+// from the quoted destination would reach (udp_lookup's order), as Linux's __udp4_lib_err
+// finds its socket.
+struct udp_error {
+  udp_handle socket;
+  four_tuple tuple;  // local: the quoted source; remote: the quoted destination
+  icmp_report report;
+};
+
 // Receives the datagrams of the bindings it was given to (never owned). Called from inside
 // on_packet; it may call the host's UDP commands (send_udp queues, close_udp releases), but no
 // TCP command.
@@ -222,6 +233,8 @@ class udp_handler {
  public:
   virtual ~udp_handler() = default;
   virtual void on_datagram(instant now, const udp_datagram& d) = 0;
+  // ICMP errors about its datagrams (ignored unless overridden; posix/ turns them into SO_ERROR).
+  virtual void on_error(instant /*now*/, const udp_error& /*e*/) {}
 };
 
 enum class host_error : std::uint8_t {
@@ -427,6 +440,9 @@ class host {
   void close_udp(udp_handle s);
   // The address and port a binding has (the port picked for port 0); nullopt if stale.
   [[nodiscard]] std::optional<udp_endpoint> udp_local(udp_handle s) const;
+  // How many more datagrams send_udp queues before no_buffer_space (host_config::udp_tx_queue
+  // less those poll_transmit has not taken yet).
+  [[nodiscard]] std::size_t udp_tx_room() const;
   // Queues a datagram from the binding's address (source_for(dst) when it is a wildcard) to
   // `dst`. Errors: bad_handle, invalid_argument (port 0, multicast or unspecified `dst`, the
   // wrong family), network_unreachable, message_too_long, no_buffer_space.
