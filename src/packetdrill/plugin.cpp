@@ -67,7 +67,6 @@ void merge(std::vector<std::byte>& a, const std::vector<std::byte>& b) {
   store_be16(t + 16, checksum_finish(checksum_partial(seg, sum)));
 }
 
-
 // Every plug-in instance alive in the process (packetdrill makes one; tests may make several).
 struct instances {
   std::mutex mu;
