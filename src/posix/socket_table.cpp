@@ -479,7 +479,7 @@ sys_result<std::size_t> socket_table::send(int fd, bytes data, int flags) {
     const auto in = host_.internals(*s->conn);
     const auto c = host_.status(*s->conn);
     const std::uint64_t end = (in ? in->bytes_acked : 0) + (c ? c->send_queued : 0);
-    s->zc_pending.push_back(sock::zc_send{end, s->zc_key++});
+    s->zc_pending.push_back(sock::zc_send{static_cast<std::uint32_t>(end), s->zc_key++});
   }
   return *n;
 }
@@ -489,9 +489,13 @@ void socket_table::zerocopy_reap(sock& s) {
   // A connection that is gone has dropped what it held (tcp_write_queue_purge): all complete.
   const auto c = s.conn ? host_.status(*s.conn) : std::nullopt;
   const auto in = c && !c->ended() ? host_.internals(*s.conn) : std::nullopt;
-  const std::uint64_t acked = in ? in->bytes_acked : ~std::uint64_t{0};
+  // bytes_acked comes from sequence numbers and wraps at 4 GiB: compared modulo 2^32, as
+  // SND.UNA is (what is unacknowledged is always less than 2^31 octets).
+  const auto reached = [&](std::uint32_t end) {
+    return !in || static_cast<std::int32_t>(static_cast<std::uint32_t>(in->bytes_acked) - end) >= 0;
+  };
   std::size_t k = 0;
-  for (; k < s.zc_pending.size() && s.zc_pending[k].end <= acked; ++k) zerocopy_done(s, s.zc_pending[k].id);
+  for (; k < s.zc_pending.size() && reached(s.zc_pending[k].end); ++k) zerocopy_done(s, s.zc_pending[k].id);
   s.zc_pending.erase(s.zc_pending.begin(), s.zc_pending.begin() + static_cast<std::ptrdiff_t>(k));
 }
 

@@ -241,7 +241,7 @@ class socket_table final : private udp_handler {
     bool zerocopy = false;
     std::uint32_t zc_key = 0;
     struct zc_send {
-      std::uint64_t end = 0;
+      std::uint32_t end = 0;  // bytes_acked at completion, modulo 2^32 (it wraps: compared as sequence numbers)
       std::uint32_t id = 0;
     };
     struct zc_range {
