@@ -8,6 +8,13 @@
 #include <cstdio>
 #include <cstring>
 
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "synack/wire/checksum.hpp"
 #include "synack/wire/ipv4.hpp"
 #include "synack/wire/tcp.hpp"
@@ -19,7 +26,7 @@ using namespace std::chrono_literals;
 
 // How long whoever moved the clock waits, in real time, for the sleepers to look again: a
 // bound, should a sleeper be slow to be scheduled, not a rule of the protocol.
-constexpr auto settle_bound = 200ms;
+constexpr auto settle_bound = 1s;
 // How long netdev_receive waits, in real time, for another thread to make a packet when the
 // stack has none queued and no timer pending, before it tells packetdrill there is none.
 constexpr auto idle_bound = 2s;
@@ -29,7 +36,8 @@ constexpr duration search_bound = std::chrono::minutes(20);
 
 // A TSO device hands packetdrill one large segment where the stack made several: `b` merges
 // into `a` if it continues it (same connection, next sequence number, same ACK, window and
-// options, sent at the same instant) and neither carries SYN, RST or URG, nor `a` a FIN.
+// options, sent at the same instant) and neither carries SYN, RST or URG, nor `a` a FIN or
+// PSH (Linux's TSO packet ends at the segment it marks PSH: tcp_config::psh_burst_linux).
 bool mergeable(const std::vector<std::byte>& a, const std::vector<std::byte>& b, std::size_t max_len) {
   auto ia = ipv4_view::parse(a);
   auto ib = ipv4_view::parse(b);
@@ -39,12 +47,28 @@ bool mergeable(const std::vector<std::byte>& a, const std::vector<std::byte>& b,
   auto tb = tcp_view::parse(ib->payload());
   if (!ta || !tb || ta->payload().empty() || tb->payload().empty()) return false;
   constexpr std::uint8_t never = tcp_flag::syn | tcp_flag::rst | tcp_flag::urg;
-  if (((ta->flags() | tb->flags()) & never) != 0 || (ta->flags() & tcp_flag::fin) != 0) return false;
+  if (((ta->flags() | tb->flags()) & never) != 0 || (ta->flags() & (tcp_flag::fin | tcp_flag::psh)) != 0) return false;
   const auto seg_len = static_cast<std::uint32_t>(ta->payload().size());
   return ta->src_port() == tb->src_port() && ta->dst_port() == tb->dst_port() &&
          tb->seq() == ta->seq() + seq_len{seg_len} && ta->ack_num() == tb->ack_num() &&
          ta->window() == tb->window() && ta->header_len() == tb->header_len() &&
          std::equal(ta->options().begin(), ta->options().end(), tb->options().begin());
+}
+
+// The namespace's tun0 with generic segmentation offload off (`ethtool -K tun0 tso off gso
+// off`, as nagle/https_client.pkt does before its script): packetdrill then sees every
+// segment on its own. False without tun0 or when it cannot be asked.
+bool tun0_segmentation_off() {
+  const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return false;
+  ethtool_value v{};
+  v.cmd = ETHTOOL_GGSO;
+  ifreq ifr{};
+  std::memcpy(ifr.ifr_name, "tun0", 5);
+  ifr.ifr_data = reinterpret_cast<char*>(&v);
+  const bool off = ::ioctl(s, SIOCETHTOOL, &ifr) == 0 && v.data == 0;
+  ::close(s);
+  return off;
 }
 
 // Appends b's payload to a, ORs b's PSH and FIN into a, and fixes lengths and checksums.
@@ -221,7 +245,11 @@ int plugin::gettimeofday(timeval* tv) {
     looked_.notify_all();
   } else {
     // packetdrill spins on this clock, on either thread (the second one waits for its
-    // call's start time too).
+    // call's start time too). A woken call's end time comes first: the clock does not creep
+    // while its thread is still on its way out (on a loaded machine it can be off a CPU for
+    // milliseconds, thousands of creeps of the other thread: blocking-read.pkt's tolerance
+    // is 10 ms).
+    if (returner_) (void)looked_.wait_for(lk, settle_bound, [&] { return !returner_; });
     advance_to(lk, now_ + duration{1});
   }
   if (tv != nullptr) {
@@ -248,7 +276,8 @@ int plugin::netdev_send(const void* buf, std::size_t len) {
 std::size_t plugin::take_packet(std::byte* out, std::size_t cap, instant& at) {
   packet p = std::move(out_.front());
   out_.pop_front();
-  while (opt_.tso && !out_.empty() && out_.front().at == p.at && mergeable(p.bytes, out_.front().bytes, 65535)) {
+  const bool merge_on = opt_.tso && !(opt_.sysctl && tun0_segmentation_off());
+  while (merge_on && !out_.empty() && out_.front().at == p.at && mergeable(p.bytes, out_.front().bytes, 65535)) {
     merge(p.bytes, out_.front().bytes);
     out_.pop_front();
   }

@@ -45,6 +45,7 @@ namespace synack::packetdrill {
 //   linux          Linux's defaults where Google's scripts assume them (see linux_config)
 //   sysctl         read net.ipv4 settings of the namespace at each socket() (with linux)
 //   tso / notso    merge back-to-back segments into one packet, as a TSO device shows them
+//                  (with sysctl: not while the namespace's tun0 has segmentation offload off)
 //   local_ip=A     the stack's address (default 192.168.0.1, packetdrill's)
 //   mtu=N          the link MTU (default 1500)
 //   verbose        trace calls and packets to stderr

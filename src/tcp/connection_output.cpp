@@ -83,6 +83,32 @@ bool connection::tso_allowed(bool fresh, bool urgent) const {
 }
 
 
+// Linux's tcp_tso_autosize: about 1 ms of data at the pacing rate (sk_pacing_shift 10), plus
+// 64 KiB halved for every 512 us of minimum RTT (tcp_tso_rtt_log 9), at most 64 KiB
+// (GSO_LEGACY_MAX_SIZE), at least 2 segments (tcp_min_tso_segs). The pacing rate
+// (tcp_update_pacing_rate) is mss x max(cwnd, flight) / SRTT, doubled in slow start below
+// half ssthresh (tcp_pacing_ss_ratio 200) and x 1.2 after (tcp_pacing_ca_ratio 120);
+// unlimited before the first RTT sample.
+std::uint32_t connection::linux_tso_segs(std::uint32_t seg) const {
+  constexpr std::uint64_t gso_max = 65536;
+  const std::uint64_t mss = std::max<std::uint32_t>(seg, 1);
+  std::uint64_t octets = gso_max;
+  const auto srtt = snd_.rtt.srtt();
+  const auto srtt_us = srtt ? std::chrono::duration_cast<std::chrono::microseconds>(*srtt).count() : 0;
+  if (srtt_us > 0) {
+    const congestion_control& cc = *snd_.rec.cc;
+    const std::uint64_t window = std::max<std::uint64_t>(cc.cwnd(), distance(snd_.una, snd_.max).n);
+    const std::uint64_t ratio = cc.cwnd() < cc.ssthresh() / 2 ? 200 : 120;
+    const std::uint64_t rate = window / mss * mss * ratio * 10000 / static_cast<std::uint64_t>(srtt_us);
+    octets = rate >> 10;
+    if (const auto m = snd_.rec.rk.min_rtt()) {
+      const auto shift = std::chrono::duration_cast<std::chrono::microseconds>(*m).count() >> 9;
+      if (shift < 32) octets += gso_max >> shift;
+    }
+  }
+  return static_cast<std::uint32_t>(std::max<std::uint64_t>(std::min(octets, gso_max) / mss, 2));
+}
+
 std::size_t connection::write_next(instant now, mutable_bytes out) {
   if (const std::size_t n = emit_control(now, out); n > 0) return n;
   switch (state_) {
@@ -267,7 +293,14 @@ std::size_t connection::emit_segment(instant now, mutable_bytes out, const segme
                                snd_.rec.cc->dup_acks() == 0 && !snd_.rec.cc->in_recovery() &&
                                (p.seq + seq_len{len}).before_eq(push_point);
   note_sent(now, p, len, fin, room);
-  if (burst_candidate && !next_send().any()) hdr.flags |= tcp_flag::psh;  // the burst ends here
+  if (burst_candidate) {
+    // The burst ends here, or the packet Linux's TSO sizing makes of it does: Linux marks PSH
+    // on every packet of more than one segment (__tcp_transmit_skb), and segmentation leaves
+    // it on the last segment of each.
+    snd_.linux_chunk += room > 0 ? (len + room - 1) / room : 1;
+    if (!next_send().any() || snd_.linux_chunk >= linux_tso_segs(room)) hdr.flags |= tcp_flag::psh;
+  }
+  if (!burst_candidate || (hdr.flags & tcp_flag::psh) != 0) snd_.linux_chunk = 0;
   const std::uint32_t used = len + (fin ? 1u : 0u);
   // A FIN alone, first sent after everything before it was acknowledged, is not recorded:
   // nothing can be sent after it whose delivery would mark it lost (§6.2), so an entry could

@@ -155,5 +155,33 @@ TEST(established, psh_burst_linux__marks_where_cwnd_cuts_the_burst) {
   }
 }
 
+// Linux marks PSH on every TSO packet of more than one segment (__tcp_transmit_skb), and sizes
+// those packets to about 1 ms at its pacing rate (tcp_tso_autosize), at least 2 segments. With
+// a 100 ms handshake RTT a write of two full segments and a runt leaves as . P P (Google's
+// nagle/https_client.pkt); at 1 ms the packet holds the whole burst: . . P.
+TEST(established, psh_burst_linux__marks_the_end_of_each_tso_sized_packet) {
+  for (const int rtt_ms : {100, 1}) {
+    SCOPED_TRACE(testing::Message() << "handshake RTT " << rtt_ms << " ms");
+    tcp_config cfg;
+    cfg.psh_burst_linux = true;
+    cfg.no_delay = true;
+    cfg.initial_window = initial_window_rule::rfc6928;
+    tcp_harness h(cfg);
+    ASSERT_TRUE(h.conn().listen(local_addr, local_port).has_value());
+    h.send(at_ms(0), seg{.seq = h.r(0), .flags = tcp_flag::syn, .mss = 974});
+    ASSERT_TRUE(h.poll(at_ms(0)).has_value());
+    h.send(at_ms(rtt_ms), seg{.seq = h.r(1), .ack = h.l(1)});
+    ASSERT_EQ(h.conn().state(), tcp_state::established);
+    EXPECT_EQ(h.write(std::string(2002, 'x')), 2002u);
+    std::vector<tcp_repr> burst;
+    while (auto s = h.poll(at_ms(rtt_ms))) burst.push_back(*s);
+    ASSERT_EQ(burst.size(), 3u);
+    EXPECT_EQ(burst[0].payload.size(), 974u);
+    EXPECT_FALSE(burst[0].psh());
+    EXPECT_EQ(burst[1].psh(), rtt_ms == 100) << "the end of a 2-segment TSO packet";
+    EXPECT_TRUE(burst[2].psh()) << "the push point";
+  }
+}
+
 }  // namespace
 }  // namespace synack::test

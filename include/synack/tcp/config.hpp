@@ -206,9 +206,11 @@ struct tcp_config {
   bool active_reset_linux = false;
   // Linux's PSH placement as packetdrill sees it: besides the push point (the end of the last
   // write without MSG_MORE, MUST-61), PSH on the last segment of new data a burst sends — where
-  // the window, cwnd or the data stop it — unless that segment is a loss probe, is sent on
-  // duplicate ACKs (limited transmit, recovery) or ends among MSG_MORE's bytes. Off: PSH on
-  // the push point only.
+  // the window, cwnd or the data stop it — and on the last of every TSO packet Linux would cut
+  // the burst into (tcp_tso_autosize: about 1 ms at its pacing rate, at least 2 segments;
+  // connection::linux_tso_segs), unless that segment is a loss probe, is sent on duplicate
+  // ACKs (limited transmit, recovery) or ends among MSG_MORE's bytes. Off: PSH on the push
+  // point only.
   bool psh_burst_linux = false;
   // Linux's TCP_CORK: a segment shorter than the MSS is held (whatever `no_delay` says) until
   // the cork is removed, a FIN follows it, connection::push() lets it go, or the persist

@@ -433,6 +433,8 @@ class connection {
   [[nodiscard]] std::uint32_t sending_flight() const;
   [[nodiscard]] std::uint32_t cwnd_room() const;
   [[nodiscard]] bool tso_allowed(bool fresh, bool urgent) const;
+  // psh_burst_linux: the segments of `seg` octets Linux would put in one TSO packet now.
+  [[nodiscard]] std::uint32_t linux_tso_segs(std::uint32_t seg) const;
   std::optional<next_segment> take_retransmission();
 
   // Output (connection_output.cpp): one pipeline. The sender plans the next data-bearing

@@ -148,6 +148,9 @@ struct sender : send_vars {
   // would, until the next write without MSG_MORE, an arriving ACK, push() or the persist timer.
   std::uint32_t more_len = 0;
   bool more_hold = false;
+  // psh_burst_linux: segments of new data sent in this burst since the last PSH (the packet
+  // Linux's TSO sizing would make, connection::linux_tso_segs).
+  std::uint32_t linux_chunk = 0;
 
   std::uint64_t retransmissions = 0;  // segments sent again (RetransSegs)
   std::uint64_t fast_retransmits = 0;
