@@ -31,8 +31,11 @@
 #              SYNACK_PROXY_BENCH_REPS (throughput and rate runs per path, best kept; default 2),
 #              SYNACK_PROXY_BENCH_PROXY_ARGS (more options for synack proxy, e.g. "--buffer 4
 #              --offload off", to see where its memory goes),
-#              SYNACK_PROXY_BENCH_PATHS (default "synack-socks5 redsocks synack-direct kernel-route").
-# Needs root, redsocks, iptables, microsocks, python3 (scripts/setup.sh). About 2.5 minutes with
+#              SYNACK_PROXY_BENCH_PATHS (default "synack-socks5 redsocks synack-direct kernel-route"),
+#              SYNACK_PROXY_BENCH_SOCKS (the SOCKS5 server of both socks paths: "microsocks", the
+#              default, or "dante": dante-server's danted, whose relay is not the bottleneck
+#              microsocks' 1 KiB loop is; its memory is the PSS of its processes, summed).
+# Needs root, redsocks, iptables, microsocks or danted, python3 (scripts/setup.sh). About 2.5 minutes with
 # the defaults at load 10; a 10,000-connection round adds about 40 s per path.
 set -euo pipefail
 
@@ -46,6 +49,7 @@ PARALLEL=${SYNACK_PROXY_BENCH_PARALLEL:-64}
 REPS=${SYNACK_PROXY_BENCH_REPS:-2}
 read -ra PROXY_ARGS <<<"${SYNACK_PROXY_BENCH_PROXY_ARGS:-}"
 PATHS=${SYNACK_PROXY_BENCH_PATHS:-synack-socks5 redsocks synack-direct kernel-route}
+SOCKS=${SYNACK_PROXY_BENCH_SOCKS:-microsocks}
 
 die() {
   echo "proxy-bench: $*" >&2
@@ -53,7 +57,8 @@ die() {
 }
 
 if [ -z "${SYNACK_PROXY_BENCH_IN_NETNS:-}" ]; then
-  for t in unshare nsenter ip ss iptables redsocks microsocks python3 timeout; do
+  case "$SOCKS" in microsocks | dante) ;; *) die "SYNACK_PROXY_BENCH_SOCKS: microsocks or dante, not '$SOCKS'" ;; esac
+  for t in unshare nsenter ip ss iptables redsocks "${SOCKS/dante/danted}" python3 timeout; do
     command -v "$t" >/dev/null || die "$t not installed (scripts/setup.sh)"
   done
   [ -c /dev/net/tun ] || die "no /dev/net/tun"
@@ -134,10 +139,21 @@ wait_listen inu "$ECHO_PORT"
 wait_listen inu "$BULK_PORT"
 
 # One path up at a time: start_path PATH / stop_path. Sets MAIN_PID (the proxy process whose
-# memory is measured; none for kernel-route) and SOCKS_PID (microsocks, socks paths only).
+# memory is measured; none for kernel-route) and SOCKS_PID (microsocks or danted, socks paths only).
 MAIN_PID=
 SOCKS_PID=
 start_socks() {
+  if [ "$SOCKS" = dante ]; then
+    # No authentication, CONNECT only, out from the server's own address.
+    printf 'logoutput: %s\ninternal: %s port = %s\nexternal: %s\nclientmethod: none\nsocksmethod: none\nuser.privileged: root\nuser.unprivileged: nobody\nclient pass { from: 0/0 to: 0/0 }\nsocks pass { from: 0/0 to: 0/0 command: connect }\n' \
+      "$WORK/danted.log" "$SERVER" "$SOCKS_PORT" "$SERVER" >"$WORK/danted.conf"
+    nsenter --net="/proc/$UNS/ns/net" danted -f "$WORK/danted.conf" -p "$WORK/danted.pid" -N 1 >/dev/null 2>"$WORK/socks.err" &
+    SOCKS_PID=$!
+    PIDS+=("$SOCKS_PID")
+    wait_listen inu "$SOCKS_PORT"
+    [ "$(cat "/proc/$SOCKS_PID/comm")" = danted ] || die "pid $SOCKS_PID is $(cat "/proc/$SOCKS_PID/comm"), not danted"
+    return
+  fi
   nsenter --net="/proc/$UNS/ns/net" microsocks -i "$SERVER" -p "$SOCKS_PORT" >/dev/null 2>"$WORK/socks.err" &
   SOCKS_PID=$!
   PIDS+=("$SOCKS_PID")
@@ -224,6 +240,17 @@ stop_path() {
 }
 
 rss_kib() { [ -n "$1" ] && awk '/^VmRSS:/ {print $2}' "/proc/$1/status" || echo 0; }
+# The SOCKS5 server's memory: microsocks' VmRSS; danted's processes (it forks children that
+# share most of their pages) summed by PSS, each shared page divided among its sharers.
+socks_rss() {
+  [ -n "$SOCKS_PID" ] || { echo 0; return; }
+  [ "$SOCKS" = dante ] || { rss_kib "$SOCKS_PID"; return; }
+  local total=0 p
+  for p in "$SOCKS_PID" $(pgrep -P "$SOCKS_PID" || true); do
+    total=$((total + $(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
 established() { $1 ss -Htn state established ${2:+"$2"} | wc -l; }
 wait_for() {  # wait_for FILE SECONDS PID: until FILE exists; dies if PID exits first
   local i
@@ -239,7 +266,7 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 calc() { awk "BEGIN { printf \"%.2f\", ($1) }"; }
 echo "== synack proxy against iptables REDIRECT -> redsocks (bench/proxy/proxy_bench.sh)"
 echo "== kernel $(uname -r), $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), load average $(load)"
-echo "== synack proxy ${PROXY_ARGS[*]:-(default options)}; $(redsocks -v 2>&1 | head -1 || true); microsocks $(dpkg-query -W -f='${Version}' microsocks 2>/dev/null || echo '?')"
+echo "== synack proxy ${PROXY_ARGS[*]:-(default options)}; $(redsocks -v 2>&1 | head -1 || true); $SOCKS $(dpkg-query -W -f='${Version}' "${SOCKS/dante/dante-server}" 2>/dev/null || echo '?')"
 declare -A R
 
 # 1. Memory for N idle proxied connections, each N on a fresh proxy.
@@ -259,7 +286,7 @@ for want in $CONNS; do
     start_path "$path"
     sleep 0.5
     base=$(rss_kib "$MAIN_PID")
-    sbase=$(rss_kib "$SOCKS_PID")
+    sbase=$(socks_rss)
     d=$WORK/hold.$path.$n
     mkdir -p "$d"
     inc python3 "$LOAD" hold "$SERVER" "$ECHO_PORT" "$n" "$d" "$WORK/held" >"$WORK/hold.out" 2>"$WORK/hold.err" &
@@ -274,14 +301,14 @@ for want in $CONNS; do
     [ "$up" -ge "$n" ] || die "$path: the server holds $up of $n connections"
     sleep 1
     idle=$(rss_kib "$MAIN_PID")
-    sidle=$(rss_kib "$SOCKS_PID")
+    sidle=$(socks_rss)
     ksocks=$(established "" "")
     fds=$(find "/proc/$MAIN_PID/fd" -mindepth 1 | wc -l)
     touch "$d/exchange"
     wait_for "$d/exchanged" 300 "$hold"
     sleep 1
     after=$(rss_kib "$MAIN_PID")
-    safter=$(rss_kib "$SOCKS_PID")
+    safter=$(socks_rss)
     touch "$d/release"
     wait "$hold" || die "$path: the client failed: $(cat "$WORK/hold.err")"
     for _ in $(seq 600); do
@@ -290,9 +317,9 @@ for want in $CONNS; do
     done
     R[rss$want.$path]=$(calc "($after - $base) / $n")
     R[tot$want.$path]=$(calc "$after / 1024")
-    printf '%-14s %6d idle connections: RSS %7d KiB before, %7d idle (+%s KiB/conn), %7d after 1 byte each way (+%s KiB/conn, total %s MiB); microsocks +%d KiB idle, +%d after; %d kernel TCP sockets in the proxy namespace, %d descriptors in the proxy; load %s\n' \
+    printf '%-14s %6d idle connections: RSS %7d KiB before, %7d idle (+%s KiB/conn), %7d after 1 byte each way (+%s KiB/conn, total %s MiB); %s +%d KiB idle, +%d after; %d kernel TCP sockets in the proxy namespace, %d descriptors in the proxy; load %s\n' \
       "$path" "$n" "$base" "$idle" "$(calc "($idle - $base) / $n")" "$after" "$(calc "($after - $base) / $n")" \
-      "$(calc "$after / 1024")" "$((sidle - sbase))" "$((safter - sbase))" "$ksocks" "$fds" "$(load)"
+      "$(calc "$after / 1024")" "$SOCKS" "$((sidle - sbase))" "$((safter - sbase))" "$ksocks" "$fds" "$(load)"
     stop_path
   done
   if [ -n "${R[rss$want.synack-socks5]:-}" ] && [ -n "${R[rss$want.redsocks]:-}" ]; then
