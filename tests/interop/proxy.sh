@@ -78,7 +78,11 @@ fi
 # Backpressure: a client reading at 4 MB/s. The proxy's buffer toward it fills, so the proxy
 # stops reading its upstream socket, whose receive queue (in this namespace) then holds bytes;
 # a proxy that read on regardless would keep that queue empty (ESTABLISHED, or CLOSE-WAIT once the
-# server sent everything). The download stays whole.
+# server sent everything). The download stays whole. The client's receive buffer is held to
+# 1 MiB for this: with the kernel's default maximum (32 MiB since Linux 6.x) its window could
+# take in the whole 16 MiB before the proxy's buffers ever filled (it did once, in CI).
+rmem_saved=$(nsenter -t "$CLIENT_NS" -n sysctl -n net.ipv4.tcp_rmem)
+nsenter -t "$CLIENT_NS" -n sysctl -qw net.ipv4.tcp_rmem="4096 131072 1048576"
 t0=$(now_ms)
 timeout 60 nsenter -t "$CLIENT_NS" -n curl -4 -sf --limit-rate 4M -o "$WORK/curl.slow" "http://$SERVER:8080/big" &
 SLOW=$!
@@ -96,6 +100,7 @@ for _ in $(seq 20); do
   [ "${q:-0}" -gt "$max_recvq" ] && max_recvq=$q
 done
 wait "$SLOW" || fail "slow curl through the proxy"
+nsenter -t "$CLIENT_NS" -n sysctl -qw net.ipv4.tcp_rmem="$rmem_saved"
 same_file "$WORK/www/big" "$WORK/curl.slow" "curl --limit-rate 4M through synack proxy in $(($(now_ms) - t0)) ms"
 [ "$max_recvq" -ge 65536 ] || fail "backpressure: the upstream socket's Recv-Q stayed at $max_recvq"
 echo "ok: backpressure: the proxy stopped reading upstream (Recv-Q up to $max_recvq bytes) while the client was slow"
