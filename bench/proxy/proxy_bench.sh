@@ -26,7 +26,7 @@
 # its default `splice = true` (2 pipes per connection) unless the descriptors would not fit.
 #
 # Environment: SYNACK_PROXY_BENCH_CONNS (idle connection counts, default "1000"; "1000 10000"
-#              for both of the issue's), SYNACK_PROXY_BENCH_BYTES (default 256 MiB),
+#              for both of the issue's; "" for none), SYNACK_PROXY_BENCH_BYTES (default 256 MiB),
 #              SYNACK_PROXY_BENCH_RATE_CONNS (default 5000), SYNACK_PROXY_BENCH_PARALLEL (64),
 #              SYNACK_PROXY_BENCH_REPS (throughput and rate runs per path, best kept; default 2),
 #              SYNACK_PROXY_BENCH_PROXY_ARGS (more options for synack proxy, e.g. "--buffer 4
@@ -42,7 +42,7 @@ set -euo pipefail
 SYNACK_BIN=$(realpath "${1:?usage: $0 SYNACK_BIN}")
 HERE=$(cd "$(dirname "$0")" && pwd)
 LOAD="$HERE/proxy_load.py"
-CONNS=${SYNACK_PROXY_BENCH_CONNS:-1000}
+CONNS=${SYNACK_PROXY_BENCH_CONNS-1000}  # set and empty: no memory round
 BYTES=${SYNACK_PROXY_BENCH_BYTES:-268435456}
 RATE_CONNS=${SYNACK_PROXY_BENCH_RATE_CONNS:-5000}
 PARALLEL=${SYNACK_PROXY_BENCH_PARALLEL:-64}
