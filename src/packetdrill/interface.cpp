@@ -178,9 +178,9 @@ int pd_unsupported() {
   errno = ENOSYS;
   return -1;
 }
-int pd_epoll_create(void*, int) { return pd_unsupported(); }
-int pd_epoll_ctl(void*, int, int, int, epoll_event*) { return pd_unsupported(); }
-int pd_epoll_wait(void*, int, epoll_event*, int, int) { return pd_unsupported(); }
+int pd_epoll_create(void* ud, int size) { return pd(ud).epoll_create(size); }
+int pd_epoll_ctl(void* ud, int epfd, int op, int fd, epoll_event* ev) { return pd(ud).epoll_ctl(epfd, op, fd, ev); }
+int pd_epoll_wait(void* ud, int epfd, epoll_event* evs, int max, int t) { return pd(ud).epoll_wait(epfd, evs, max, t); }
 int pd_pipe(void*, int fds[2]) { return ::pipe(fds); }
 int pd_splice(void*, int, loff_t*, int, loff_t*, size_t, unsigned int) { return pd_unsupported(); }
 

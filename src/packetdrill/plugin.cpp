@@ -157,17 +157,21 @@ void plugin::pump() {
   }
   while (host_->poll_event()) {
   }
+  while (auto h = host_->poll_ready()) ++edges_[std::uint64_t{h->index} << 32 | h->gen];
   changed_.notify_all();
 }
 
 // After the stack or the clock moved: every sleeper looks again before the caller goes on,
 // and one that found its call complete is let return and read the clock.
 void plugin::settle(lock& lk) {
-  if (sleeping_ == 0 && !returner_) return;
+  // The returner itself settling (its call goes on after the wait: a read's window update)
+  // does not wait for its own clock reading.
+  const auto other_returner = [&] { return returner_ && *returner_ != std::this_thread::get_id(); };
+  if (sleeping_ == 0 && !other_returner()) return;
   ++generation_;
   to_look_ = sleeping_;
   changed_.notify_all();
-  (void)looked_.wait_for(lk, settle_bound, [&] { return to_look_ == 0 && !returner_; });
+  (void)looked_.wait_for(lk, settle_bound, [&] { return to_look_ == 0 && !other_returner(); });
   to_look_ = 0;
 }
 

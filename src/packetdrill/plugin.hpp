@@ -36,6 +36,8 @@
 #include <thread>
 #include <vector>
 
+#include <sys/epoll.h>
+
 #include "synack/posix/socket_table.hpp"
 #include "synack/stack/host.hpp"
 
@@ -98,6 +100,9 @@ class plugin {
   int getsockopt(int fd, int level, int name, void* value, socklen_t* len);
   int setsockopt(int fd, int level, int name, const void* value, socklen_t len);
   int poll(pollfd* fds, nfds_t n, int timeout_ms);
+  int epoll_create(int size);
+  int epoll_ctl(int epfd, int op, int fd, epoll_event* ev);
+  int epoll_wait(int epfd, epoll_event* evs, int max, int timeout_ms);
   int netdev_send(const void* buf, std::size_t len);
   int netdev_receive(void* buf, std::size_t* len, long long* time_usecs);
   int usleep(std::uint64_t usec);
@@ -123,6 +128,9 @@ class plugin {
   void advance_to(lock& lk, instant t);
   // Sleeps until `ready()` or the virtual time reaches `until`; returns ready().
   bool wait(lock& lk, const std::function<bool()>& ready, instant until);
+  // poll(2)'s and epoll_wait(2)'s timeout: `ready` once for 0, else waited for up to
+  // `timeout_ms` (< 0: no limit).
+  void wait_ms(lock& lk, const std::function<bool()>& ready, int timeout_ms);
   bool wait_events(lock& lk, int tfd, short events, instant until);
   [[nodiscard]] bool on_driver() const { return std::this_thread::get_id() == driver_; }
   [[nodiscard]] std::optional<instant> next_deadline() const;
@@ -154,6 +162,19 @@ class plugin {
   std::thread::id driver_;     // the thread that loaded the plug-in: packetdrill's main thread
   std::deque<packet> out_;
   std::map<int, int> fds_;  // kernel descriptor -> socket_table descriptor
+  // epoll: each epoll descriptor is a real one too (of /dev/null), with its interest list by
+  // watched kernel descriptor. EPOLLET reports an item again only after a new readiness edge
+  // of its connection (host::poll_ready, counted in edges_ by pump) — for a listener, after
+  // its poll mask changed; EPOLLONESHOT disarms it once reported, until EPOLL_CTL_MOD.
+  struct epoll_item {
+    std::uint32_t events = 0;
+    std::uint64_t data = 0;
+    bool armed = true;
+    std::uint64_t reported = ~std::uint64_t{0};  // the edge count (or mask) reported last
+  };
+  std::map<int, std::map<int, epoll_item>> epolls_;
+  std::map<std::uint64_t, std::uint64_t> edges_;  // connection (index << 32 | gen) -> edges seen
+  [[nodiscard]] std::uint64_t edge_mark(int tfd, short mask) const;
   // Sleepers: how many, their deadlines, and the handshake with whoever moved things.
   int sleeping_ = 0;
   int to_look_ = 0;

@@ -415,6 +415,8 @@ int plugin::ioctl(int fd, unsigned long request, void* arg) {
 // tcp_close(); with SO_LINGER and a time, the wait for our FIN's ACK (sk_stream_wait_close).
 int plugin::close(int fd) {
   lock lk(mu_);
+  for (auto& [e, items] : epolls_) items.erase(fd);  // a closed descriptor leaves every epoll set
+  epolls_.erase(fd);
   const auto t = table_fd(fd);
   if (!t) {
     lk.unlock();
@@ -480,7 +482,6 @@ int plugin::setsockopt(int fd, int level, int name, const void* value, socklen_t
 int plugin::poll(pollfd* fds, nfds_t n, int timeout_ms) {
   if (fds == nullptr && n > 0) return fail<int>(EFAULT);
   lock lk(mu_);
-  const instant until = timeout_ms < 0 ? instant::max() : now_ + std::chrono::milliseconds(timeout_ms);
   int ready = 0;
   const auto check = [&] {
     ready = 0;
@@ -494,12 +495,93 @@ int plugin::poll(pollfd* fds, nfds_t n, int timeout_ms) {
     }
     return ready > 0;
   };
-  if (timeout_ms != 0) {
-    (void)wait(lk, check, until);
-  } else {
-    (void)check();
-  }
+  wait_ms(lk, check, timeout_ms);
   return ready;
+}
+
+int plugin::epoll_create(int size) {
+  if (size <= 0) return fail<int>(EINVAL);
+  const lock lk(mu_);
+  const int kfd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (kfd < 0) return -1;
+  epolls_[kfd];
+  return kfd;
+}
+
+int plugin::epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
+  const lock lk(mu_);
+  const auto set = epolls_.find(epfd);
+  if (set == epolls_.end()) return fail<int>(::fcntl(epfd, F_GETFD) < 0 ? EBADF : EINVAL);
+  if (fd == epfd || epolls_.contains(fd)) return fail<int>(EINVAL);  // no nesting
+  if (!table_fd(fd)) return fail<int>(::fcntl(fd, F_GETFD) < 0 ? EBADF : EPERM);  // not a socket of ours
+  if (op != EPOLL_CTL_DEL && ev == nullptr) return fail<int>(EFAULT);
+  const auto it = set->second.find(fd);
+  switch (op) {
+    case EPOLL_CTL_ADD:
+      if (it != set->second.end()) return fail<int>(EEXIST);
+      set->second[fd] = epoll_item{ev->events, ev->data.u64};
+      return 0;
+    case EPOLL_CTL_MOD:
+      if (it == set->second.end()) return fail<int>(ENOENT);
+      // Linux: EPOLLEXCLUSIVE is for EPOLL_CTL_ADD only, and an exclusive item cannot be changed.
+      if (((ev->events | it->second.events) & EPOLLEXCLUSIVE) != 0) return fail<int>(EINVAL);
+      it->second = epoll_item{ev->events, ev->data.u64};  // re-armed, and reported afresh
+      return 0;
+    case EPOLL_CTL_DEL:
+      if (it == set->second.end()) return fail<int>(ENOENT);
+      set->second.erase(it);
+      return 0;
+    default:
+      return fail<int>(EINVAL);
+  }
+}
+
+std::uint64_t plugin::edge_mark(int tfd, short mask) const {
+  if (const auto h = table_->connection_of(tfd)) {
+    const auto e = edges_.find(std::uint64_t{h->index} << 32 | h->gen);
+    return e == edges_.end() ? 0 : e->second;
+  }
+  return static_cast<std::uint16_t>(mask);  // a listener: its mask changing is the edge
+}
+
+int plugin::epoll_wait(int epfd, epoll_event* evs, int max, int timeout_ms) {
+  lock lk(mu_);
+  const auto set = epolls_.find(epfd);
+  if (set == epolls_.end()) return fail<int>(::fcntl(epfd, F_GETFD) < 0 ? EBADF : EINVAL);
+  if (max <= 0) return fail<int>(EINVAL);
+  if (evs == nullptr) return fail<int>(EFAULT);
+  int ready = 0;
+  const auto check = [&] {
+    ready = 0;
+    for (auto& [fd, item] : set->second) {
+      if (ready == max) break;
+      const auto t = table_fd(fd);
+      if (!item.armed || !t) continue;
+      const short m = table_->revents(*t);
+      const std::uint32_t got = static_cast<std::uint16_t>(m) & (item.events | EPOLLERR | EPOLLHUP);
+      if (got == 0) continue;
+      if ((item.events & EPOLLET) != 0) {
+        const std::uint64_t mark = edge_mark(*t, m);
+        if (mark == item.reported) continue;
+        item.reported = mark;
+      }
+      if ((item.events & EPOLLONESHOT) != 0) item.armed = false;
+      evs[ready].events = got;
+      evs[ready].data.u64 = item.data;
+      ++ready;
+    }
+    return ready > 0;
+  };
+  wait_ms(lk, check, timeout_ms);
+  return ready;
+}
+
+void plugin::wait_ms(lock& lk, const std::function<bool()>& ready, int timeout_ms) {
+  if (timeout_ms == 0) {
+    (void)ready();
+    return;
+  }
+  (void)wait(lk, ready, timeout_ms < 0 ? instant::max() : now_ + std::chrono::milliseconds(timeout_ms));
 }
 
 bool plugin::table_fd_unlocked(int fd) {

@@ -5,6 +5,7 @@
 // descriptors being real kernel ones.
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -310,6 +311,64 @@ TEST_F(plugin_test, fast_retransmit_on_the_third_duplicate_ack) {
 // The plug-in's own getsockopt() (preload.cpp), which packetdrill reaches when the plug-in is
 // preloaded: it answers TCP_INFO, TCP_CC_INFO and SO_MEMINFO for a descriptor the plug-in
 // made, as the interface's getsockopt does, and hands any other descriptor to libc.
+// epoll through the interface, as packetdrill's epoll_* lines call it: level-triggered items
+// report while ready; EPOLLET ones once per readiness edge of the connection (here: the peer's
+// data arriving); EPOLLONESHOT ones once until EPOLL_CTL_MOD; misuse gets Linux's errno.
+TEST_F(plugin_test, epoll_level_edge_and_oneshot) {
+  auto [fd, snd] = establish();
+  const int ep = ifc_.epoll_create(ud_, 1);
+  ASSERT_GE(ep, 0);
+  EXPECT_NE(::fcntl(ep, F_GETFD), -1) << "a real kernel descriptor";
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLET;
+  ev.data.fd = fd;
+  ASSERT_EQ(ifc_.epoll_ctl(ud_, ep, EPOLL_CTL_ADD, fd, &ev), 0);
+  EXPECT_EQ(ifc_.epoll_ctl(ud_, ep, EPOLL_CTL_ADD, fd, &ev), -1);
+  EXPECT_EQ(errno, EEXIST);
+  epoll_event got[4]{};
+  EXPECT_EQ(ifc_.epoll_wait(ud_, ep, got, 4, 0), 0) << "nothing to read yet";
+  tcp_repr data = peer_segment(1, tcp_flag::psh, snd);
+  data.payload = bytes{reinterpret_cast<const std::byte*>("hello"), 5};
+  inject(data);
+  ASSERT_EQ(ifc_.epoll_wait(ud_, ep, got, 4, 0), 1);
+  EXPECT_EQ(got[0].events, std::uint32_t{EPOLLIN});
+  EXPECT_EQ(got[0].data.fd, fd);
+  EXPECT_EQ(ifc_.epoll_wait(ud_, ep, got, 4, 0), 0) << "EPOLLET: reported once per edge";
+  tcp_repr more = peer_segment(6, tcp_flag::psh, snd);
+  more.payload = bytes{reinterpret_cast<const std::byte*>("again"), 5};
+  inject(more);
+  EXPECT_EQ(ifc_.epoll_wait(ud_, ep, got, 4, 0), 1) << "new data, a new edge";
+  // Level-triggered: reported while the data waits.
+  ev.events = EPOLLIN;
+  ASSERT_EQ(ifc_.epoll_ctl(ud_, ep, EPOLL_CTL_MOD, fd, &ev), 0);
+  EXPECT_EQ(ifc_.epoll_wait(ud_, ep, got, 4, 0), 1);
+  EXPECT_EQ(ifc_.epoll_wait(ud_, ep, got, 4, 0), 1);
+  // One-shot: once, then again only after EPOLL_CTL_MOD re-arms it.
+  ev.events = EPOLLIN | EPOLLONESHOT;
+  ASSERT_EQ(ifc_.epoll_ctl(ud_, ep, EPOLL_CTL_MOD, fd, &ev), 0);
+  EXPECT_EQ(ifc_.epoll_wait(ud_, ep, got, 4, 0), 1);
+  EXPECT_EQ(ifc_.epoll_wait(ud_, ep, got, 4, 0), 0);
+  ASSERT_EQ(ifc_.epoll_ctl(ud_, ep, EPOLL_CTL_MOD, fd, &ev), 0);
+  EXPECT_EQ(ifc_.epoll_wait(ud_, ep, got, 4, 0), 1);
+  // Misuse.
+  EXPECT_EQ(ifc_.epoll_wait(ud_, ep, got, 0, 0), -1);
+  EXPECT_EQ(errno, EINVAL);
+  EXPECT_EQ(ifc_.epoll_wait(ud_, fd, got, 4, 0), -1) << "not an epoll descriptor";
+  EXPECT_EQ(errno, EINVAL);
+  EXPECT_EQ(ifc_.epoll_ctl(ud_, ep, EPOLL_CTL_ADD, ep, &ev), -1);
+  EXPECT_EQ(errno, EINVAL);
+  const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  EXPECT_EQ(ifc_.epoll_ctl(ud_, ep, EPOLL_CTL_ADD, devnull, &ev), -1) << "not one of the plug-in's sockets";
+  EXPECT_EQ(errno, EPERM);
+  ::close(devnull);
+  EXPECT_EQ(ifc_.epoll_create(ud_, 0), -1);
+  EXPECT_EQ(errno, EINVAL);
+  // A closed socket leaves the set; deleting it then finds nothing.
+  EXPECT_EQ(ifc_.close(ud_, fd), 0);
+  EXPECT_EQ(ifc_.epoll_wait(ud_, ep, got, 4, 0), 0);
+  EXPECT_EQ(ifc_.close(ud_, ep), 0);
+}
+
 TEST_F(plugin_test, preloaded_getsockopt_answers_for_the_plugins_descriptors) {
   using getsockopt_fn = int (*)(int, int, int, void*, socklen_t*);
   auto own = reinterpret_cast<getsockopt_fn>(dlsym(handle_, "getsockopt"));
