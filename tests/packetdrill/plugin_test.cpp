@@ -5,9 +5,9 @@
 // descriptors being real kernel ones.
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <sys/epoll.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -308,9 +308,6 @@ TEST_F(plugin_test, fast_retransmit_on_the_third_duplicate_ack) {
   EXPECT_NEAR(static_cast<double>(at - t0), 100'000.0, 100.0);
 }
 
-// The plug-in's own getsockopt() (preload.cpp), which packetdrill reaches when the plug-in is
-// preloaded: it answers TCP_INFO, TCP_CC_INFO and SO_MEMINFO for a descriptor the plug-in
-// made, as the interface's getsockopt does, and hands any other descriptor to libc.
 // epoll through the interface, as packetdrill's epoll_* lines call it: level-triggered items
 // report while ready; EPOLLET ones once per readiness edge of the connection (here: the peer's
 // data arriving); EPOLLONESHOT ones once until EPOLL_CTL_MOD; misuse gets Linux's errno.
@@ -363,12 +360,15 @@ TEST_F(plugin_test, epoll_level_edge_and_oneshot) {
   ::close(devnull);
   EXPECT_EQ(ifc_.epoll_create(ud_, 0), -1);
   EXPECT_EQ(errno, EINVAL);
-  // A closed socket leaves the set; deleting it then finds nothing.
+  // A closed socket leaves the set (its descriptor is gone: nothing is left to report).
   EXPECT_EQ(ifc_.close(ud_, fd), 0);
   EXPECT_EQ(ifc_.epoll_wait(ud_, ep, got, 4, 0), 0);
   EXPECT_EQ(ifc_.close(ud_, ep), 0);
 }
 
+// The plug-in's own getsockopt() (preload.cpp), which packetdrill reaches when the plug-in is
+// preloaded: it answers TCP_INFO, TCP_CC_INFO and SO_MEMINFO for a descriptor the plug-in
+// made, as the interface's getsockopt does, and hands any other descriptor to libc.
 TEST_F(plugin_test, preloaded_getsockopt_answers_for_the_plugins_descriptors) {
   using getsockopt_fn = int (*)(int, int, int, void*, socklen_t*);
   auto own = reinterpret_cast<getsockopt_fn>(dlsym(handle_, "getsockopt"));
