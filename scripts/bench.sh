@@ -4,8 +4,9 @@
 # SYN-flood absorption rate (SYNs answered with cookies per second, synack only); then the
 # memory per idle connection (bench/memory/idle_rss: 1,000 and 10,000 connections) and under
 # buffer attacks (bench/memory/attack_rss: out-of-order segments, zero-window holders); and loss
-# recovery features off and on over 40 seeded impaired transfers (bench/recovery/recovery_seeds).
-# About a minute. Prints Google Benchmark's table (mean, median, stddev, cv of 3 repetitions),
+# recovery features off and on over 40 seeded impaired transfers (bench/recovery/recovery_seeds),
+# and issue #12's loss x reordering x RTT x bottleneck matrix (bench/recovery/recovery_matrix).
+# About two minutes. Prints Google Benchmark's table (mean, median, stddev, cv of 3 repetitions),
 # then a summary of medians with the synack/lwIP ratios. docs/performance.md explains it all.
 #
 #   scripts/bench.sh [--json FILE] [synack_bench options ...]
@@ -35,7 +36,7 @@ min_time=${SYNACK_BENCH_MIN_TIME:-2}
 reps=${SYNACK_BENCH_REPETITIONS:-3}
 
 cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)" --target synack_bench idle_rss attack_rss recovery_seeds
+cmake --build --preset release -j "$(nproc)" --target synack_bench idle_rss attack_rss recovery_seeds recovery_matrix
 
 echo "== $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs, $(g++ --version | head -1)"
 echo "== load average: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine adds noise)"
@@ -58,6 +59,8 @@ build/release/bench/attack_rss ooo 200 zero 500
 echo
 echo "== loss recovery over seeds (virtual time: the same on every machine)"
 for f in tlp prr undo prr+undo rack rack+prr; do build/release/bench/recovery_seeds 40 "$f"; done
+echo "== the recovery matrix: goodput against the response functions, spurious retransmissions (virtual time)"
+build/release/bench/recovery_matrix
 
 if ! command -v jq >/dev/null 2>&1; then
   echo "== (install jq for the summary of medians and synack/lwIP ratios)"

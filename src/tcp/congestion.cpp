@@ -279,8 +279,14 @@ std::uint32_t cubic::loss_ssthresh(instant /*now*/, std::uint32_t flight, bool t
   have_w_max_ = true;
   after_timeout_ = timeout;
   t_epoch_.reset();
-  // §4.6: ssthresh = flight_size * beta_cubic (the caller floors it at 2 SMSS).
-  return static_cast<std::uint32_t>(static_cast<double>(flight) * beta);
+  // §4.6: ssthresh = flight_size * beta_cubic (the caller floors it at 2 SMSS), with the
+  // flight no larger than cwnd (§4.6 names cwnd as the alternative, and Linux uses it). The
+  // flight (SND.NXT - SND.UNA, and loss_flight() the largest of a round) counts SACKed octets
+  // and holes too: in a run of recoveries it stayed far above what cwnd let into the network,
+  // and the reduction from it left cwnd where it was (the recovery matrix's 10 Mbit/s
+  // bottleneck at 1 % loss dropped a quarter of all packets at its queue that way,
+  // docs/performance.md "The recovery matrix").
+  return static_cast<std::uint32_t>(static_cast<double>(std::min(flight, cwnd_)) * beta);
 }
 
 // §4.2: at the start of a congestion avoidance stage remember t_epoch and cwnd_epoch and

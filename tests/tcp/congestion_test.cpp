@@ -569,6 +569,20 @@ TEST(cubic, window_after_loss_is_beta_times_w_max) {
   EXPECT_FALSE(c.in_slow_start());
 }
 
+// RFC 9438 §4.6 with cwnd as the bound: a flight larger than cwnd (SACKed octets and holes
+// left from the last recovery still count in SND.NXT - SND.UNA) does not raise ssthresh above
+// beta * cwnd, so a loss always reduces. Reducing from the flight kept cwnd where it was in a
+// run of recoveries (docs/performance.md "The recovery matrix").
+TEST(cubic, loss_reduces_from_cwnd_when_the_flight_is_larger) {
+  cubic c(mss);
+  stream s;
+  grow_to(c, s, 20000);
+  s.send(30000);  // 10 segments beyond cwnd still unacknowledged: holes and SACKed data
+  ASSERT_EQ(three_dup_acks(c, s, at_ms(1), recovery_style::sack), dup_ack_action::fast_retransmit);
+  EXPECT_EQ(c.ssthresh(), 14000u);  // 0.7 * cwnd; 0.7 * the flight would be 21000, above cwnd
+  EXPECT_EQ(c.cwnd(), 14000u);
+}
+
 TEST(cubic, recovery_window_is_ssthresh_plus_three_segments) {
   cubic c(mss);
   stream s;

@@ -289,6 +289,7 @@ transfer_outcome run_transfer(const transfer_config& cfg) {
   const auto a = world.add_node(client_node, cfg.client_addr, "client");
   const auto b = world.add_node(server_node, cfg.server_addr, "server");
   world.add_link(a, b, cfg.c2s, cfg.s2c);
+  if (cfg.observer) world.set_observer(cfg.observer);
 
   const payload_stream c2s = stream_for(cfg.seed, true);
   const payload_stream s2c = stream_for(cfg.seed, false);

@@ -9,6 +9,7 @@
 // a connection lost, a virtual-time limit passed, or a stall (no byte delivered for a while).
 // A run is a pure function of its configuration (seed included).
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -66,6 +67,9 @@ struct transfer_config {
   ipv4_addr client_addr = ipv4_addr::from_octets(192, 0, 2, 1);
   ipv4_addr server_addr = ipv4_addr::from_octets(192, 0, 2, 2);
   std::uint16_t server_port = 5001;
+  // Sees every packet's fate on the link (sim::world::set_observer; link 0, the client is node
+  // 0): benches count what the wire carried, e.g. data delivered twice. Not part of describe().
+  std::function<void(const sim::packet_event&)> observer;
 };
 
 // Every parameter on one line: a failing run printed this way can be rebuilt by hand.
