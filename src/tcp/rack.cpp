@@ -139,6 +139,12 @@ void rack::on_ack(instant now, seq_num una, const sack_scoreboard& sb, bool dsac
       fack_ = s.end;
     } else if (s.end.before(fack_) && !s.retransmitted) {
       reordering_seen_ = true;
+      // DEVIATION(RFC 8985 §6.2 step 4, which renews reo_wnd_persist on a D-SACK only):
+      // reordering the grown window absorbed renews it too. Nothing was resent, so no D-SACK
+      // can come, yet the reordering goes on; without this the multiplier fell back to 1
+      // every 16 recoveries and the same reordering was resent again (docs/performance.md
+      // "The recovery matrix").
+      if (reo_wnd_mult_ > 1) reo_wnd_persist_ = reo_wnd_persist_recoveries;
     }
     // Step 2 (RACK_update): a retransmission's ACK may be the original's: not if the echoed
     // timestamp predates the retransmission, or the RTT would be below the minimum.

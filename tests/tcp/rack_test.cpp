@@ -4,6 +4,7 @@
 // min_RTT / 4 = 25 ms while fewer than DupThresh segments are SACKed and no reordering was seen.
 #include <gtest/gtest.h>
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -251,6 +252,39 @@ TEST(rack_record, is_allocated_by_the_flight_and_a_grown_one_freed_when_all_is_a
   r.on_sent(at_ms(400), end_of(21), end_of(22), false);
   EXPECT_EQ(r.storage(), rack::first_storage * sizeof(rack_segment));
   EXPECT_TRUE(r.tracks(end_of(21)));
+}
+
+// RFC 8985 §6.2 step 4 returns reo_wnd_mult to 1 after 16 recoveries without a D-SACK. Here
+// reordering the window absorbed (a segment never resent delivered below the highest
+// delivered) also renews the 16: it is proof that the reordering goes on, where a D-SACK
+// cannot come because nothing was resent (DEVIATION in src/tcp/rack.cpp). Without it the
+// window shrank back every 16 recoveries and the same reordering was resent again (the
+// recovery matrix's 25 % reordering rows, docs/performance.md).
+TEST(rack_record, absorbed_reordering_keeps_the_grown_window) {
+  rack r;
+  r.configure(64, 3, 1000);
+  const seq_num base{1000};
+  r.reset(base);
+  const auto end_of = [&](int k) { return base + seq_len{static_cast<std::uint32_t>(1000 * k)}; };
+  const auto never = [](instant) { return false; };
+  sack_scoreboard sb;
+  for (int k = 0; k < 4; ++k) r.on_sent(at_ms(k), end_of(k), end_of(k + 1), false);  // four entries
+  (void)sb.update(base, end_of(4), {});
+  r.on_ack(at_ms(100), base, sb, true, end_of(4), never);  // a D-SACK: the window grows
+  ASSERT_EQ(r.reo_wnd_mult(), 2u);
+  for (int i = 0; i < 15; ++i) r.on_recovery_exit();
+  ASSERT_EQ(r.reo_wnd_mult(), 2u);
+  // Segment 3 is SACKed, then segment 1 (never resent) arrives: reordering, absorbed.
+  const sack_block third{end_of(2), end_of(3)};
+  (void)sb.update(base, end_of(4), std::span<const sack_block>(&third, 1));
+  r.on_ack(at_ms(110), base, sb, false, end_of(4), never);
+  (void)sb.update(end_of(1), end_of(4), std::span<const sack_block>(&third, 1));
+  r.on_ack(at_ms(111), end_of(1), sb, false, end_of(4), never);
+  EXPECT_TRUE(r.reordering_seen());
+  for (int i = 0; i < 15; ++i) r.on_recovery_exit();
+  EXPECT_EQ(r.reo_wnd_mult(), 2u) << "renewed by the reordering: 15 exits since";
+  r.on_recovery_exit();
+  EXPECT_EQ(r.reo_wnd_mult(), 1u) << "16 exits with neither a D-SACK nor reordering";
 }
 
 // A FIN alone, sent with nothing else in flight, is not recorded: no segment can follow it
