@@ -23,8 +23,9 @@
 // rows, also for the second half of the transfer's time alone ("late"), after the reordering
 // window had time to adapt (issue #12's target at 25 % reordering: 0 there).
 //
-// Usage: recovery_matrix [KNOB=VALUE ...]   knobs: rack, prr, hystart, undo, tlp (0 or 1),
-//        cc (reno or cubic), seed (default 1), rows (a substring every printed cell must contain)
+// Usage: recovery_matrix [KNOB=VALUE ...]   knobs: rack, prr, hystart, undo, tlp, pacing (0 or 1),
+//        cc (reno or cubic), seed (default 1), queue (the bottleneck's queue in octets instead
+//        of one BDP), rows (a substring every printed cell must contain)
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -84,6 +85,7 @@ struct knobs {
   tcp_config tcp = patient_tcp();
   std::uint64_t seed = 1;
   std::string rows;
+  std::size_t queue = 0;  // the bottleneck's queue in octets; 0: one BDP, at least 64 KiB
 };
 
 bool apply(knobs& k, std::string_view arg) {
@@ -97,10 +99,12 @@ bool apply(knobs& k, std::string_view arg) {
   else if (name == "hystart") k.tcp.hystart = on;
   else if (name == "undo") k.tcp.undo_spurious = on;
   else if (name == "tlp") k.tcp.tail_loss_probe = on;
+  else if (name == "pacing") k.tcp.pacing = on;
   else if (name == "cc" && value == "reno") k.tcp.congestion = congestion_kind::reno;
   else if (name == "cc" && value == "cubic") k.tcp.congestion = congestion_kind::cubic;
   else if (name == "seed") k.seed = std::strtoull(value.c_str(), nullptr, 10);
   else if (name == "rows") k.rows = value;
+  else if (name == "queue") k.queue = std::strtoull(value.c_str(), nullptr, 10);
   else return false;
   return true;
 }
@@ -151,7 +155,7 @@ cell_result run(const knobs& k, const cell& c) {
   sim::link_config l;
   l.latency = c.rtt / 2;
   l.bandwidth_bps = c.bandwidth;
-  l.queue_limit_bytes = static_cast<std::size_t>(std::max(64.0 * 1024, bdp));
+  l.queue_limit_bytes = k.queue != 0 ? k.queue : static_cast<std::size_t>(std::max(64.0 * 1024, bdp));
   t.s2c = l;
   l.loss = c.loss;
   l.reorder = c.reorder;
@@ -203,7 +207,7 @@ int main(int argc, char** argv) {
     if (!apply(k, argv[i])) {
       std::fprintf(stderr,
                    "recovery_matrix: unknown argument '%s'\nusage: recovery_matrix [rack=0|1] [prr=0|1] "
-                   "[hystart=0|1] [undo=0|1] [tlp=0|1] [cc=reno|cubic] [seed=N] [rows=SUBSTRING]\n",
+                   "[hystart=0|1] [undo=0|1] [tlp=0|1] [pacing=0|1] [cc=reno|cubic] [seed=N] [queue=OCTETS] [rows=SUBSTRING]\n",
                    argv[i]);
       return 2;
     }

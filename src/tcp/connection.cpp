@@ -456,10 +456,12 @@ void connection::dispatch_timeout(instant now) {
   if (timers_.expired(timer_kind::pmtu_raise, now)) on_pmtu_raise_timeout();
   if (timers_.expired(timer_kind::loss_probe, now)) on_loss_probe_timeout(now);
   if (timers_.expired(timer_kind::rack_reorder, now)) on_rack_timeout(now);
+  if (timers_.expired(timer_kind::pacing, now)) timers_.clear(timer_kind::pacing);  // the rate allows the next now
 }
 
 void connection::on_retransmit_timeout(instant now) {
   timers_.clear(timer_kind::retransmit);
+  timers_.clear(timer_kind::pacing);  // the timeout's retransmission is not held back
   const bool handshake = state_ == tcp_state::syn_sent || state_ == tcp_state::syn_received;
   // Nothing outstanding. If the window is zero with data queued, persist_needed() now holds
   // and the next poll_transmit arms the persist timer (RFC 9293 §3.8.6.1).
@@ -629,6 +631,7 @@ tcb_snapshot connection::snapshot() const {
   s.reo_wnd_adaptations = snd_.rec.rk.reo_wnd_adaptations();
   s.rack_overflows = snd_.rec.rk.overflows();
   s.rack_storage = snd_.rec.rk.storage();
+  s.pacing_rate = pacing_rate();
   s.wscale_ok = peer_wscale_ok_;
   s.deadline = timers_.next();
   s.next_timer = timers_.next_kind();

@@ -14,6 +14,7 @@ bool connection::has_pending_output() const {
   // snd_.rec.rtx: a fast retransmission owed (the third duplicate ACK, a partial ACK) is output too,
   // even when nothing new may be sent (all sent, or cwnd full).
   if (rst_ || syn_due_ || rcv_.ack_now || keepalive_due_ || snd_.rec.tlp_due) return true;
+  if (timers_.armed(timer_kind::pacing)) return false;  // data waits for the pacing timer
   if (snd_.rec.rtx && !snd_.rec.pmtu_held(snd_.mss)) return true;  // as take_retransmission
   // RACK (RFC 8985 §6) marked segments lost during recovery (the reorder timer): resent as cwnd allows.
   if (sack_recovery() && snd_.rec.rk.lost_pending() > 0 && cwnd_room() >= snd_.mss) return true;
@@ -246,6 +247,8 @@ connection::segment_plan connection::plan_segment(instant now) {
     snd_.rec.tlp_due = false;
     if (const segment_plan p = plan_loss_probe(); p.kind != segment_kind::none) return p;
   }
+  // tcp_config::pacing: no data segment before the pacing timer lets it go (a probe went above).
+  if (timers_.armed(timer_kind::pacing)) return {};
   // Only a retransmission owed or SACK recovery can have one (take_retransmission).
   if (snd_.rec.rtx || sack_recovery()) {
     if (auto s = take_retransmission()) {
@@ -331,7 +334,32 @@ std::size_t connection::emit_segment(instant now, mutable_bytes out, const segme
   }
   if (!timers_.armed(timer_kind::retransmit)) arm_retransmit(now);
   if (!p.loss_probe && p.kind == segment_kind::new_data) arm_loss_probe(now);  // §7.2: after new data
+  pace_sent(now, used);
   return emit(now, out, hdr, distance(snd_.buf_start, p.seq).n, len);
+}
+
+std::uint64_t connection::pacing_rate() const {
+  if (!cfg_->pacing) return 0;
+  const std::optional<duration> srtt = snd_.rtt.srtt();
+  if (!srtt || srtt->count() <= 0) return 0;
+  const std::uint64_t cwnd = snd_.rec.cc->cwnd();
+  const std::uint64_t percent = cwnd < snd_.rec.cc->ssthresh() / 2 ? 200 : 120;  // Linux's pacing ratios
+  // cwnd x percent / 100 octets per SRTT (in microseconds), per second.
+  return std::max<std::uint64_t>(cwnd * percent * 10'000 / static_cast<std::uint64_t>(srtt->count()), 1);
+}
+
+// The data sent so far would have left by pace_next at the pacing rate. What is more than a
+// burst (1 ms at the rate, at least two segments) ahead of now waits for the pacing timer.
+void connection::pace_sent(instant now, std::uint32_t octets) {
+  const std::uint64_t rate = pacing_rate();
+  if (rate == 0) return;
+  const auto at_rate = [rate](std::uint64_t n) { return duration{static_cast<duration::rep>(n * 1'000'000 / rate)}; };
+  snd_.pace_next = std::max(snd_.pace_next, now) + at_rate(octets);
+  const instant release = snd_.pace_next - at_rate(std::max<std::uint64_t>(2ULL * snd_.mss, rate / 1000));
+  if (release > now) {
+    timers_.set(timer_kind::pacing, release);
+    ++snd_.paced;
+  }
 }
 
 // The sender's bookkeeping for a segment of `len` octets (and the FIN if `fin`) at p.seq.

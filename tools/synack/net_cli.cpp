@@ -67,6 +67,10 @@ void add_net_options(CLI::App& cmd, net_options& o) {
   cmd.add_option("--prr", o.prr, "Proportional Rate Reduction in fast recovery (RFC 6937 / 9937)")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
+  cmd.add_option("--pacing", o.pacing,
+                 "pace data at cwnd / SRTT (x2 in slow start, x1.2 after) with a pacing timer, bursts of 1 ms")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
   cmd.add_option("--queues", o.queues, "TUN device queues (IFF_MULTI_QUEUE), one descriptor each, all read by one thread")
       ->check(in_range(1u, 16u))
       ->capture_default_str();

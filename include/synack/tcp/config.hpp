@@ -186,6 +186,15 @@ struct tcp_config {
   // ssthresh go back to their values before the reduction (RFC 4015), counted in
   // connection::spurious_undos(). After a spurious timeout sending resumes with new data.
   bool undo_spurious = true;
+  // Pacing: data segments (new data and retransmissions; not a loss probe) leave no faster
+  // than the pacing rate, cwnd / SRTT x 2 while cwnd is below half of ssthresh (slow start
+  // doubles it each round) and x 1.2 after, Linux's ratios; connection::pacing_rate(). A burst
+  // of up to 1 ms at that rate (at least two segments) goes at once, then the pacing timer
+  // (timer_kind::pacing) holds the next until the rate allows it: no busy loop, nothing sent
+  // early. No pacing before the first RTT sample. Spreading a window over the round trip keeps
+  // a bottleneck's queue from overflowing on a burst (docs/performance.md "Pacing"). Off by
+  // default: with it every exact-segment expectation of a burst would change.
+  bool pacing = false;
   // The initial window: RFC 5681 §3.1 (2 to 4 segments) or RFC 6928 (about 10, as Linux).
   initial_window_rule initial_window = initial_window_rule::rfc5681;
   // Nagle's algorithm (RFC 9293 §3.7.4, SHLD-7) is on unless `no_delay` (TCP_NODELAY, MUST-17).

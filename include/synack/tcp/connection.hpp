@@ -91,6 +91,7 @@ struct tcb_snapshot {
   std::uint64_t rack_losses = 0;
   std::uint64_t reo_wnd_adaptations = 0;
   std::uint64_t rack_overflows = 0;
+  std::uint64_t pacing_rate = 0;  // octets per second; 0: not pacing (tcp_config::pacing)
   std::size_t rack_storage = 0;
   bool wscale_ok = false;      // window scaling agreed (RFC 7323 §2.2)
   std::uint32_t rto_streak = 0;  // timer retransmissions of the oldest unacked segment (R1)
@@ -294,6 +295,11 @@ class connection {
   [[nodiscard]] std::uint64_t probe_recoveries() const { return snd_.probe_recoveries; }  // RFC 8985 §7.4
   // Window reductions undone because their retransmissions proved spurious (RFC 3708, RFC 3522).
   [[nodiscard]] std::uint64_t spurious_undos() const { return snd_.spurious_undos; }
+  // tcp_config::pacing: the rate data leaves at now, octets per second (cwnd / SRTT x 2 below
+  // half of ssthresh, x 1.2 above); 0 when not pacing (off, or no RTT sample yet). paced():
+  // how often the pacing timer held data back.
+  [[nodiscard]] std::uint64_t pacing_rate() const;
+  [[nodiscard]] std::uint64_t paced() const { return snd_.paced; }
   // RFC 8985 §6 RACK: segments it marked lost, and reo_wnd_mult increments on D-SACK (§6.2 step 4).
   [[nodiscard]] std::uint64_t rack_losses() const { return snd_.rec.rk.losses(); }
   [[nodiscard]] std::uint64_t reo_wnd_adaptations() const { return snd_.rec.rk.reo_wnd_adaptations(); }
@@ -460,6 +466,8 @@ class connection {
   [[nodiscard]] segment_plan plan_loss_probe() const;
   std::size_t emit_segment(instant now, mutable_bytes out, const segment_plan& p);
   void note_sent(instant now, const segment_plan& p, std::uint32_t len, bool fin, std::uint32_t room);
+  // tcp_config::pacing: `octets` of data left now; arms the pacing timer past the burst.
+  void pace_sent(instant now, std::uint32_t octets);
   // Completes `hdr` in place (ports, ACK, window) and writes it: a ~300-octet repr is not
   // copied per segment. The ACK options are the caller's (ack_header), built once.
   std::size_t emit(instant now, mutable_bytes out, tcp_repr& hdr, std::size_t payload_offset,

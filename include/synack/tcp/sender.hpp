@@ -151,6 +151,8 @@ struct sender : send_vars {
   // psh_burst_linux: segments of new data sent in this burst since the last PSH (the packet
   // Linux's TSO sizing would make, connection::linux_tso_segs).
   std::uint32_t linux_chunk = 0;
+  // tcp_config::pacing: when the data sent so far would have left at the pacing rate.
+  instant pace_next{};
 
   std::uint64_t retransmissions = 0;  // segments sent again (RetransSegs)
   std::uint64_t fast_retransmits = 0;
@@ -158,6 +160,7 @@ struct sender : send_vars {
   std::uint64_t loss_probes = 0;       // tail loss probes sent (RFC 8985 §7.3)
   std::uint64_t probe_recoveries = 0;  // losses a probe repaired (RFC 8985 §7.4)
   std::uint64_t spurious_undos = 0;    // reductions undone: RFC 3708 D-SACK, RFC 3522 Eifel
+  std::uint64_t paced = 0;             // times the pacing timer held data back
   // RFC 8985 §6 RACK: segments marked lost (rec.rk.losses()) and reo_wnd_mult increments on
   // D-SACK (rec.rk.reo_wnd_adaptations()) are kept by the detector itself.
 };

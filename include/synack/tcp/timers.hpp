@@ -20,8 +20,9 @@ enum class timer_kind : std::uint8_t {
   pmtu_raise,   // try the full MSS again after a Path MTU reduction (RFC 1191 §6.3, RFC 8201 §4)
   loss_probe,   // the probe timeout (PTO) of a Tail Loss Probe (RFC 8985 §7.2)
   rack_reorder, // RACK: a segment becomes lost when its reordering window ends (RFC 8985 §6.2 step 5)
+  pacing,       // the next data segment may leave (tcp_config::pacing)
 };
-inline constexpr std::size_t timer_kind_count = 9;
+inline constexpr std::size_t timer_kind_count = 10;
 
 [[nodiscard]] constexpr std::string_view to_string(timer_kind k) {
   switch (k) {
@@ -34,6 +35,7 @@ inline constexpr std::size_t timer_kind_count = 9;
     case timer_kind::pmtu_raise: return "pmtu-raise";
     case timer_kind::loss_probe: return "loss-probe";
     case timer_kind::rack_reorder: return "rack-reorder";
+    case timer_kind::pacing: return "pacing";
   }
   return "?";
 }
@@ -70,7 +72,7 @@ class timer_table {
   static constexpr std::size_t idx(timer_kind k) { return static_cast<std::size_t>(k); }
   static constexpr std::uint16_t bit(timer_kind k) { return static_cast<std::uint16_t>(1U << idx(k)); }
   static_assert(timer_kind_count <= 16, "armed_ holds one bit per timer");
-  // A deadline per timer and which are armed: 9 x 8 + 2 octets in every TCB, where one
+  // A deadline per timer and which are armed: 10 x 8 + 2 octets in every TCB, where one
   // std::optional<instant> each took 9 x 16 (an idle connection's size, issue #13).
   std::array<instant, timer_kind_count> at_{};
   std::uint16_t armed_ = 0;
