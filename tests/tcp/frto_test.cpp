@@ -123,7 +123,9 @@ TEST(frto, sack__duplicate_acks_wait__a_sack_of_only_new_segments_is_a_loss) {
   h.send(at_ms(1160), ack_with(h, 2, {sacked(h, 3, 5)}));
   EXPECT_EQ(h.conn().frto_spurious(), 0u);
   EXPECT_EQ(h.conn().spurious_undos(), 0u);
-  EXPECT_EQ(drain(h, at_ms(1160)).front(), 2) << "go-back-N from SND.UNA";
+  const std::vector<int> go_back = drain(h, at_ms(1160));
+  ASSERT_FALSE(go_back.empty());
+  EXPECT_EQ(go_back.front(), 2) << "go-back-N from SND.UNA";
   EXPECT_EQ(h.conn().snapshot().ssthresh, 2 * smss);
 }
 
@@ -168,7 +170,9 @@ TEST(adaptive_dupthresh, proven_reordering_raises_it__three_dup_acks_no_longer_r
   h.send(at_ms(303), ack_with(h, 5, {sacked(h, 6, 10)}));
   EXPECT_TRUE(h.conn().snapshot().in_recovery);
   EXPECT_EQ(h.conn().fast_retransmits(), 1u);
-  EXPECT_EQ(drain(h, at_ms(303)).front(), 5);
+  const std::vector<int> repair = drain(h, at_ms(303));
+  ASSERT_FALSE(repair.empty());
+  EXPECT_EQ(repair.front(), 5);
   h.send(at_ms(400), ack_with(h, 22));
   EXPECT_FALSE(h.conn().snapshot().in_recovery);
   EXPECT_EQ(h.conn().timeouts(), 0u);
@@ -195,7 +199,9 @@ TEST(adaptive_dupthresh, dsack_of_a_fast_retransmission_raises_it_to_the_extent)
   ASSERT_EQ(h.write(segments(1, total)), total * smss);
   EXPECT_EQ(drain(h, at_ms(100)).size(), 10u);
   h.send(at_ms(200), ack_with(h, 1, {sacked(h, 2, 6)}));
-  EXPECT_EQ(drain(h, at_ms(200)).front(), 1);
+  const std::vector<int> fast_rtx = drain(h, at_ms(200));
+  ASSERT_FALSE(fast_rtx.empty());
+  EXPECT_EQ(fast_rtx.front(), 1);
   EXPECT_EQ(h.conn().fast_retransmits(), 1u);
   h.send(at_ms(210), ack_with(h, 11));
   EXPECT_EQ(h.conn().snapshot().dupthresh, 3u) << "segment 1 was retransmitted: its ACK proves nothing";
