@@ -1,11 +1,13 @@
 // Loss recovery over many seeds: each impaired transfer of the golden table's kind, run with
 // `seeds` different random draws, once with a tcp_config feature off and once on — the Tail
 // Loss Probe (RFC 8985 §7), Proportional Rate Reduction (RFC 6937 / 9937), the undo of
-// spurious retransmissions (RFC 3708, RFC 3522) or RACK (RFC 8985 §6) — in virtual time. One seed is a single path
+// spurious retransmissions (RFC 3708, RFC 3522), RACK (RFC 8985 §6), F-RTO (RFC 5682) or the
+// DupThresh adapted to reordering without RACK — in virtual time. One seed is a single path
 // through chaos (a probe changes every later loss draw); the mean and median over seeds say
 // whether a change helps. Deterministic: the same numbers on every machine
 // (docs/performance.md).
-// Usage: recovery_seeds [SEEDS [tlp|prr|undo|prr+undo|rack|rack+prr]]   (default 40 tlp)
+// Usage: recovery_seeds [SEEDS [tlp|prr|undo|prr+undo|rack|rack+prr|frto|dupthresh|frto+dupthresh]]
+//        (default 40 tlp)
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -30,7 +32,7 @@ struct scenario {
   double duplicate = 0;
 };
 
-enum class feature { tlp, prr, undo, prr_undo, rack, rack_prr };
+enum class feature { tlp, prr, undo, prr_undo, rack, rack_prr, frto, dupthresh, frto_dupthresh };
 
 void set_feature(tcp_config& t, feature f, bool on) {
   switch (f) {
@@ -40,6 +42,10 @@ void set_feature(tcp_config& t, feature f, bool on) {
     case feature::prr_undo: t.prr = t.undo_spurious = on; return;
     case feature::rack: t.rack = on; t.prr = false; return;  // RACK alone, PRR off both ways
     case feature::rack_prr: t.rack = t.prr = on; return;     // the code before RACK and after
+    // F-RTO where it acts: without timestamps (with them Eifel decides) both ways.
+    case feature::frto: t.frto = on; t.timestamps = false; return;
+    case feature::dupthresh: t.adaptive_dupthresh = on; t.rack = false; return;  // RACK off both ways
+    case feature::frto_dupthresh: t.frto = t.adaptive_dupthresh = on; return;     // before step 7 and after
   }
 }
 
@@ -102,8 +108,18 @@ int main(int argc, char** argv) {
   } else if (which == "rack+prr") {
     f = feature::rack_prr;
     title = "RACK and PRR together (the code before issue #12 step 5 and after)";
+  } else if (which == "frto") {
+    f = feature::frto;
+    title = "F-RTO (RFC 5682), timestamps off";
+  } else if (which == "dupthresh") {
+    f = feature::dupthresh;
+    title = "DupThresh adapted to reordering, RACK off";
+  } else if (which == "frto+dupthresh") {
+    f = feature::frto_dupthresh;
+    title = "F-RTO and adaptive DupThresh, default config (the code before issue #12 step 7 and after)";
   } else if (which != "tlp") {
-    std::fprintf(stderr, "usage: recovery_seeds [SEEDS [tlp|prr|undo|prr+undo|rack|rack+prr]]\n");
+    std::fprintf(stderr,
+                 "usage: recovery_seeds [SEEDS [tlp|prr|undo|prr+undo|rack|rack+prr|frto|dupthresh|frto+dupthresh]]\n");
     return 2;
   }
   const scenario cases[] = {

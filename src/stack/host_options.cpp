@@ -36,6 +36,8 @@ tcp_internals internals_of(const connection& c) {
   in.rack_losses = c.rack_losses();
   in.reo_wnd_adaptations = c.reo_wnd_adaptations();
   in.pacing_rate = c.pacing_rate();
+  in.frto_spurious = c.frto_spurious();
+  in.dupthresh = t.dupthresh;
   in.syn_data = c.fast_open_syn_data();
   in.fast_open_child = c.fast_open_child();
   // Octets past the SYNs (a FIN, once it counts in the sequence space, counts too).

@@ -238,7 +238,7 @@ void congestion_control::on_syn_retransmitted() {
 }
 
 std::uint32_t congestion_control::limited_transmit_segments(std::uint32_t flight) const {
-  if (in_recovery_ || dup_acks_ == 0 || dup_acks_ > 2 || dup_acks_ >= cfg_.dup_thresh) return 0;
+  if (in_recovery_ || dup_acks_ == 0 || dup_acks_ > lt_limit_ || dup_acks_ >= cfg_.dup_thresh) return 0;
   const std::uint64_t limit = std::uint64_t{cwnd_} + std::uint64_t{dup_acks_} * mss_;
   if (flight >= limit) return 0;
   return static_cast<std::uint32_t>((limit - flight) / mss_);

@@ -624,6 +624,8 @@ tcb_snapshot connection::snapshot() const {
   s.in_recovery = snd_.rec.cc->in_recovery();
   s.dup_acks = snd_.rec.cc->dup_acks();
   s.sacked = sack_ok_ ? snd_.rec.sb.sacked_bytes() : 0;
+  s.dupthresh = rack_on() ? 3 : snd_.rec.cc->dup_thresh();
+  s.dupthresh_raises = snd_.dupthresh_raises;
   s.rack = rack_on();
   s.reo_wnd = snd_.rec.rk.reo_wnd();
   s.reo_wnd_mult = snd_.rec.rk.reo_wnd_mult();

@@ -316,6 +316,7 @@ std::size_t connection::emit_segment(instant now, mutable_bytes out, const segme
     snd_.rec.rk.on_sent(now, p.seq, new_from, true);  // the part sent before (empty for new data)
     snd_.rec.rk.on_sent(now, new_from, end_seq, false);
   }
+  if (last_tx_.retransmission) snd_.rec.rtx_mark = seq_max(snd_.rec.rtx_mark, p.seq + seq_len{used});
   if (last_tx_.retransmission && !p.loss_probe) note_episode_retransmission(now, p.seq, used);
   prr_on_sent(used, p.kind == segment_kind::retransmission);  // RFC 9937 §4 prr_out
   if (snd_.rec.pmtu_burst != 0) snd_.rec.pmtu_sent += std::max<std::uint32_t>(used, snd_.mss);
@@ -377,7 +378,7 @@ void connection::note_sent(instant now, const segment_plan& p, std::uint32_t len
   snd_.sws_override = false;
   const std::uint32_t used = len + (fin ? 1u : 0u);
   if (is_new && sack_recovery()) snd_.rec.sb.on_sent(next_segment{snd_.nxt, used, seg_rule::new_data});  // RFC 6675 (C.2)
-  if (is_new && snd_.rec.lt_budget > 0 && len > 0 && snd_.rec.cc->dup_acks() > 0) --snd_.rec.lt_budget;
+  if (is_new && snd_.rec.lt_budget > 0 && len > 0) --snd_.rec.lt_budget;
   if (len < room) snd_.sml = snd_.nxt + seq_len{len};  // the end of the last short segment
   snd_.nxt += seq_len{used};
   snd_.max = seq_max(snd_.max, snd_.nxt);

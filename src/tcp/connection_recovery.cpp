@@ -40,6 +40,7 @@ void connection::start_congestion_control() {
   snd_.rec.rk.reset(snd_.una);
   snd_.rec.rtx.reset();
   snd_.rec.lt_budget = 0;
+  snd_.rec.rtx_mark = snd_.una;
   snd_.rec.undo.reset();
 }
 
@@ -48,15 +49,22 @@ void connection::start_congestion_control() {
 void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num prev_una, std::uint32_t prev_wnd) {
   const seq_num ack = *seg.ack;
   sack_update su;
+  sack_evidence ev;
   const std::uint32_t sacked_before = snd_.rec.sb.sacked_bytes();
   if (sack_ok_) {
     const std::span<const sack_block> blocks(seg.options.sack.data(), seg.options.sack_count);
+    ev = read_sack_evidence(ack, blocks);
     su = snd_.rec.sb.update(snd_.una, snd_.max, blocks);
   }
   const std::uint32_t newly_sacked = su.newly_sacked;
+  // RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT: data outstanding, no data or SYN/FIN in it, the
+  // same ACK and the same window. RFC 6675 §2 adds: an ACK whose SACK blocks cover new data.
+  const bool dup = ack == prev_una && snd_.una.before(snd_.max) && seg.payload.empty() && !seg.syn() && !seg.fin() &&
+                   (snd_.wnd == prev_wnd || newly_sacked > 0);
   if (rack_on()) rack_on_ack(now, seg, su);
   check_loss_probe(now, prev_una, su);
   check_spurious(seg, prev_una, su);
+  adapt_dupthresh(prev_una, ev);
   if (prev_una.before(ack)) {
     const std::uint32_t dup_acks_before = snd_.rec.cc->dup_acks();
     snd_.rec.lt_budget = 0;
@@ -105,17 +113,25 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
       prr_on_ack(acked + newly_sacked - std::min(acked + newly_sacked, absorbed), su, dup_acks_before, true);
     }
     arm_loss_probe(now);  // RFC 8985 §7.2: restarted by an ACK of new data
-    rack_start_recovery(now, su);
-    try_undo();
-    return;
+  } else if (dup) {
+    on_duplicate_ack(now, su);
   }
-  // RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT: data outstanding, no data or SYN/FIN in it, the
-  // same ACK and the same window. RFC 6675 §2 adds: an ACK whose SACK blocks cover new data.
-  const bool candidate = ack == prev_una && snd_.una.before(snd_.max) && seg.payload.empty() && !seg.syn() &&
-                         !seg.fin();
-  if (candidate && (snd_.wnd == prev_wnd || newly_sacked > 0)) on_duplicate_ack(now, su);
+  frto_on_ack(prev_una, dup, ev);
   rack_start_recovery(now, su);
   try_undo();
+}
+
+// Before the scoreboard takes this ACK's blocks: the highest octet SACKed so far, and the
+// lowest octet at or above the cumulative ACK that a block covers and the scoreboard does not.
+sack_evidence connection::read_sack_evidence(seq_num ack, std::span<const sack_block> blocks) const {
+  sack_evidence ev;
+  ev.fack = snd_.rec.sb.highest_sacked();
+  for (const sack_block& b : blocks) {
+    if (!b.left.before(b.right) || b.right.before_eq(ack) || b.right.after(snd_.max)) continue;
+    const auto x = snd_.rec.sb.first_unsacked(seq_max(b.left, ack), b.right);
+    if (x && (!ev.lowest_new || x->before(*ev.lowest_new))) ev.lowest_new = x;
+  }
+  return ev;
 }
 
 void connection::on_duplicate_ack(instant now, const sack_update& su) {
@@ -221,6 +237,7 @@ void connection::open_undo_episode() {
   e.start = snd_.una;
   e.end = snd_.max;
   e.rtx_high = snd_.una;
+  e.fack = snd_.rec.sb.highest_sacked().value_or(snd_.una);
 }
 
 // Every retransmission of the episode (fast, SACK-chosen, after a timeout; not a loss probe).
@@ -239,8 +256,10 @@ void connection::note_episode_retransmission(instant now, seq_num seq, std::uint
 // both copies arrived. RFC 3522 §3.2 (3): the first ACK for the first retransmitted segment
 // echoing a TSval older than RetransmitTS was sent for the original.
 void connection::check_spurious(const tcp_repr& seg, seq_num prev_una, const sack_update& su) {
-  if (!cfg_->undo_spurious || !snd_.rec.undo) return;
+  if (!snd_.rec.undo) return;
   undo_episode& e = *snd_.rec.undo;
+  if (const auto h = snd_.rec.sb.highest_sacked()) e.fack = seq_max(e.fack, *h);
+  if (!cfg_->undo_spurious) return;
   if (su.dsack && !su.dsack_block.left.before(e.start) && su.dsack_block.left.before(e.rtx_high) &&
       e.dsacked < e.retrans) {
     const std::uint32_t len = distance(su.dsack_block.left, su.dsack_block.right).n;
@@ -260,16 +279,21 @@ void connection::check_spurious(const tcp_repr& seg, seq_num prev_una, const sac
 // values), as Linux's undo does; RFC 4015 instead resumes after a spurious timeout with a window
 // near the flight, so that the restored window does not leave as a burst. After a fast recovery
 // the undo waits for its end (SND.UNA at the episode's SND.MAX: nothing else is missing). A
-// spurious timeout found by Eifel is undone at once, and sending resumes with new data
-// (RFC 4015: SND.NXT = SND.MAX) instead of resending what arrived.
+// spurious timeout found by Eifel or F-RTO is undone at once, and sending resumes with new data
+// (RFC 4015: SND.NXT = SND.MAX) instead of resending what arrived. F-RTO's verdict stands for
+// the timeout's one retransmission, as Eifel's does for the first.
 void connection::try_undo() {
   if (!cfg_->undo_spurious || !snd_.rec.undo || snd_.rec.cc->in_recovery()) return;
   const undo_episode& e = *snd_.rec.undo;
-  if (e.retrans == 0 || e.dsacked + (e.eifel ? 1u : 0u) < e.retrans) return;
+  const bool first_proven = e.eifel || e.frto_spurious;
+  if (e.retrans == 0 || e.dsacked + (first_proven ? 1u : 0u) < e.retrans) return;
   const bool done = !snd_.una.before(e.end);
-  if (!done && !(e.after_rto && e.eifel)) return;
+  if (!done && !(e.after_rto && first_proven)) return;
   if (!snd_.rec.cc->undo()) return;
   ++snd_.spurious_undos;
+  // A fast recovery all of whose retransmissions were spurious was started by reordering: at
+  // least from the episode's first hole to the highest octet SACKed during it.
+  if (!e.after_rto) raise_dupthresh(e.start, e.fack);
   if (!done) snd_.nxt = snd_.max;
   snd_.rec.undo.reset();
 }
@@ -399,14 +423,111 @@ void connection::on_rack_timeout(instant now) {
 }
 
 // RFC 5681 §3.1 (cwnd = 1 SMSS, ssthresh halved once per loss): loss_recovery::on_rto.
+// RFC 5682 §2 / §3.1 step 1: F-RTO follows unless a recovery is still repairing (`recover`,
+// or RFC 6675's RecoveryPoint, at or above SND.UNA: a fast recovery or an earlier timeout).
+// A timeout also puts an adapted DupThresh back: a threshold too high may be what left the
+// loss to the timer.
 void connection::on_rto_for_recovery(instant now) {
   ++snd_.timeouts;
   const bool same_episode = snd_.rec.undo && snd_.rec.cc->undo_continues_on_rto();
+  const auto recover = snd_.rec.cc->recover();
+  const bool frto = cfg_->frto && (!recover || snd_.una.after(*recover));
   snd_.rec.on_rto(now, sack_ok_, snd_.una, snd_.max);
   timers_.clear(timer_kind::rack_reorder);
   if (!same_episode) open_undo_episode();
-  snd_.rec.undo->end = seq_max(snd_.rec.undo->end, snd_.max);
-  snd_.rec.undo->after_rto = true;
+  undo_episode& e = *snd_.rec.undo;
+  e.end = seq_max(e.end, snd_.max);
+  e.after_rto = true;
+  e.frto = frto ? undo_episode::frto_step::first_ack : undo_episode::frto_step::off;
+  if (!rack_on()) set_dupthresh(3);
+}
+
+// ---- F-RTO (RFC 5682) ----------------------------------------------------------------------
+
+// Steps 2 and 3 of §2 (without SACK) or §3.1 (with SACK) on each ACK after the timeout's
+// retransmission. The response to a spurious timeout is try_undo's (RFC 4015, as for Eifel).
+void connection::frto_on_ack(seq_num prev_una, bool dup, const sack_evidence& ev) {
+  if (!snd_.rec.undo || snd_.rec.undo->frto == undo_episode::frto_step::off) return;
+  undo_episode& e = *snd_.rec.undo;
+  const bool advanced = prev_una.before(snd_.una);
+  if (e.frto == undo_episode::frto_step::first_ack) {
+    if (!advanced) {
+      // §2 step 2a: a duplicate ACK means conventional recovery. §3.1 step 2: with SACK the
+      // duplicate ACKs before the new one only update the scoreboard.
+      if (dup && !sack_ok_) e.frto = undo_episode::frto_step::off;
+      return;
+    }
+    e.frto = undo_episode::frto_step::off;
+    // With timestamps Eifel judged this ACK (check_spurious): its verdict stands.
+    if (e.eifel_checked) return;
+    // Step 2a: the ACK does not cover the retransmission, or covers everything sent
+    // ("recover"): conventional recovery.
+    if (snd_.una.before(e.rtx_high) || !snd_.una.before(e.end)) return;
+    // Step 2b: up to two new segments instead of retransmissions, if there is new data the
+    // window takes; otherwise conventional recovery (the RFC's recommendation).
+    const seq_num wnd_edge = snd_.una + seq_len{snd_.wnd};
+    if (!snd_.max.before(wnd_edge) || !snd_.max.before(snd_.data_end())) return;
+    e.frto = undo_episode::frto_step::second_ack;
+    e.frto_point = snd_.max;
+    snd_.nxt = snd_.max;
+    snd_.rec.lt_budget = 2;
+    return;
+  }
+  // Step 3b: this ACK acknowledges data that was never retransmitted (the cumulative ACK
+  // moves past the retransmission again; §3.1: or SACKs octets below the new segments). The
+  // timeout was spurious; "recover" = SND.UNA.
+  const bool sacked_old = ev.lowest_new && ev.lowest_new->before(e.frto_point);
+  if (advanced || sacked_old) {
+    e.frto = undo_episode::frto_step::off;
+    e.frto_spurious = true;
+    ++snd_.frto_spurious;
+    snd_.rec.cc->set_recover(snd_.una);
+    return;
+  }
+  if (!dup) return;  // a window update: still waiting
+  // Step 3a: a duplicate ACK (§3.1: SACKing nothing sent before the new segments): the loss
+  // was real. Retransmit in slow start from SND.UNA; cwnd is 2 SMSS (one, plus the first
+  // ACK's growth), within the RFC's 3 * MSS.
+  e.frto = undo_episode::frto_step::off;
+  snd_.nxt = snd_.una;
+}
+
+// ---- Adaptive DupThresh (RFC 4653's idea, without RACK) --------------------------------------
+
+// A segment proven reordered: its original delivered by this ACK while octets above it were
+// SACKed before — the cumulative ACK passing the old SND.UNA, or a block SACKing a hole below
+// FACK — and nothing at or above it ever sent twice (`rtx_mark`: probes and every resend
+// count, so a hole a retransmission may have filled proves nothing). The ACK must close the
+// hole up to that FACK: an ACK whose cumulative ACK lags behind the SACK blocks it carries (a
+// receiver that ACKs a burst only after taking all of it) moves into the hole step by step,
+// which proves nothing. The reordering extent is the distance to FACK, in segments.
+void connection::adapt_dupthresh(seq_num prev_una, const sack_evidence& ev) {
+  if (!cfg_->adaptive_dupthresh || rack_on() || !sack_ok_ || !ev.fack) return;
+  std::optional<seq_num> low;
+  if (prev_una.before(snd_.una) && prev_una.before(*ev.fack)) {
+    low = prev_una;
+  } else if (ev.lowest_new && ev.lowest_new->before(*ev.fack)) {
+    low = ev.lowest_new;
+  }
+  if (!low || low->before(snd_.rec.rtx_mark)) return;
+  if (snd_.rec.sb.first_unsacked(seq_max(*low, snd_.una), *ev.fack)) return;  // the hole is still open
+  raise_dupthresh(*low, *ev.fack);
+}
+
+// DupThresh rises to the extent of the reordering from `low` to `top`, in segments, within
+// 3..dupthresh_max (RACK off, tcp_config::adaptive_dupthresh).
+void connection::raise_dupthresh(seq_num low, seq_num top) {
+  if (!cfg_->adaptive_dupthresh || rack_on() || !low.before(top)) return;
+  const std::uint32_t extent = (distance(low, top).n + snd_.mss - 1) / snd_.mss;
+  const std::uint32_t next = std::min(extent, std::max<std::uint32_t>(cfg_->dupthresh_max, 3));
+  if (next <= snd_.rec.cc->dup_thresh()) return;
+  set_dupthresh(next);
+  ++snd_.dupthresh_raises;
+}
+
+void connection::set_dupthresh(std::uint32_t n) {
+  snd_.rec.cc->set_dup_thresh(n);
+  snd_.rec.sb.set_dup_thresh(n);
 }
 
 // What counts against cwnd when sending: RFC 6675's pipe during SACK recovery; otherwise the

@@ -173,6 +173,17 @@ bool sack_scoreboard::is_sacked(seq_num seq) const {
   return false;
 }
 
+std::optional<seq_num> sack_scoreboard::first_unsacked(seq_num from, seq_num to) const {
+  seq_num x = from;
+  for (std::size_t i = 0; i < count_ && x.before(to); ++i) {
+    if (ranges_[i].right.before_eq(x)) continue;
+    if (ranges_[i].left.after(x)) break;  // sorted: x lies in the gap below this range
+    x = ranges_[i].right;
+  }
+  if (!x.before(to)) return std::nullopt;
+  return x;
+}
+
 std::optional<seq_num> sack_scoreboard::highest_sacked() const {
   if (count_ == 0) return std::nullopt;
   return ranges_[count_ - 1].right;

@@ -32,25 +32,6 @@ void expect_segment(tcp_harness& h, instant at, int k, test::source_loc loc = te
   expect_full_segment(h, at, k, total, loc);
 }
 
-seg ack_with(tcp_harness& h, int acked_to, std::vector<sack_block> blocks = {}) {
-  seg a{.seq = h.r(1), .ack = h.l(off(acked_to))};
-  if (!blocks.empty()) a.sack = std::move(blocks);
-  return a;
-}
-
-// SACK of segments [from, to) (1-based, `to` exclusive).
-sack_block sacked(tcp_harness& h, int from, int to) { return sack_block{h.l(off(from)), h.l(off(to))}; }
-
-// Everything the connection sends at `at`, as 1-based segment numbers.
-std::vector<int> drain(tcp_harness& h, instant at) {
-  std::vector<int> out;
-  while (auto r = h.poll(at)) {
-    if (r->payload.empty()) continue;
-    out.push_back(static_cast<int>(distance(h.l(1), r->seq).n / smss) + 1);
-  }
-  return out;
-}
-
 // Segments 1-10 leave at 100 ms; at 200 ms an ACK SACKs segment 2 only: 1 is missing. The
 // first duplicate ACK lets limited transmit (RFC 3042) send segment 11.
 void sack_of_segment_two(tcp_harness& h) {

@@ -38,6 +38,18 @@ TEST(sack_scoreboard, base_straddles_the_wrap) {
   EXPECT_EQ(at(5).raw, 0x388u);
 }
 
+TEST(sack_scoreboard, first_unsacked_skips_sacked_ranges) {
+  auto sb = board();
+  (void)sack(sb, {blk(2, 4), blk(5, 7)});
+  EXPECT_EQ(sb.first_unsacked(at(0), at(10)), at(0));
+  EXPECT_EQ(sb.first_unsacked(at(2), at(10)), at(4));
+  EXPECT_EQ(sb.first_unsacked(at(3, 500), at(10)), at(4));
+  EXPECT_EQ(sb.first_unsacked(at(5), at(10)), at(7));
+  EXPECT_EQ(sb.first_unsacked(at(2), at(4)), std::nullopt) << "all SACKed";
+  EXPECT_EQ(sb.first_unsacked(at(5), at(7)), std::nullopt);
+  EXPECT_EQ(sb.first_unsacked(at(4), at(4)), std::nullopt) << "empty range";
+}
+
 TEST(sack_scoreboard, empty_scoreboard) {
   sack_scoreboard sb = board();
   EXPECT_EQ(sb.sacked_bytes(), 0u);

@@ -35,12 +35,6 @@ void expect_segment(tcp_harness& h, instant at, int k, test::source_loc loc = te
   expect_full_segment(h, at, k, total, loc);
 }
 
-seg ack_with(tcp_harness& h, int acked_to, std::vector<sack_block> blocks = {}) {
-  seg a{.seq = h.r(1), .ack = h.l(off(acked_to))};
-  if (!blocks.empty()) a.sack = std::move(blocks);
-  return a;
-}
-
 // Segments 1-10 sent; segment 1 is delayed, 2-4 arrive first: fast retransmit of 1.
 void reorder_first_segment(tcp_harness& h) {
   establish(h);

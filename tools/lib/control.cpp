@@ -264,6 +264,9 @@ std::string internals_text(const tcp_internals& t) {
   // Recovery episodes begun without the timer / retransmission timeouts.
   if (t.fast_retransmits > 0 || t.timeouts > 0) out += fmt::format(" recoveries:{} timeouts:{}", t.fast_retransmits, t.timeouts);
   if (t.spurious_undos > 0) out += fmt::format(" spurious_undos:{}", t.spurious_undos);
+  // Timeouts F-RTO found spurious (RFC 5682); DupThresh once reordering raised it.
+  if (t.frto_spurious > 0) out += fmt::format(" frto:{}", t.frto_spurious);
+  if (t.dupthresh != 3) out += fmt::format(" dupthresh:{}", t.dupthresh);
   // Tail Loss Probes sent / of them, repairs of a tail loss (RFC 8985 §7).
   if (t.loss_probes > 0) out += fmt::format(" loss_probes:{}/{}", t.loss_probes, t.probe_recoveries);
   // Segments RACK marked lost / reo_wnd_mult increments on D-SACK (RFC 8985 §6).
@@ -292,14 +295,14 @@ std::string internals_json(const std::optional<tcp_internals>& in) {
       "\"timeouts\":{},\"bytes_sent\":{},"
       "\"bytes_acked\":{},\"bytes_received\":{},\"notsent\":{},\"ooo_ranges\":{},\"ooo_bytes\":{},"
       "\"spurious_undos\":{},\"loss_probes\":{},\"probe_recoveries\":{},\"rack_losses\":{},"
-      "\"reo_wnd_adaptations\":{},\"pacing_rate_Bps\":{}}}",
+      "\"reo_wnd_adaptations\":{},\"frto_spurious\":{},\"dupthresh\":{},\"pacing_rate_Bps\":{}}}",
       to_string(t.congestion), t.srtt ? fmt::format("{}", us(*t.srtt)) : "null", t.srtt ? us(t.rttvar) : 0,
       us(t.rto), t.mss, t.advmss, t.cwnd,
       t.ssthresh < tcp_internals::infinite_ssthresh ? fmt::format("{}", t.ssthresh) : "null", t.flight, t.sacked,
       t.snd_wnd, t.rcv_wnd, t.snd_wscale, t.rcv_wscale, t.wscale_ok, t.timestamps, t.sack, t.in_recovery,
       t.dup_acks, t.rto_streak, t.retransmissions, t.fast_retransmits, t.timeouts, t.bytes_sent, t.bytes_acked, t.bytes_received, t.notsent,
       t.ooo_ranges, t.ooo_bytes, t.spurious_undos, t.loss_probes, t.probe_recoveries, t.rack_losses,
-      t.reo_wnd_adaptations, t.pacing_rate);
+      t.reo_wnd_adaptations, t.frto_spurious, t.dupthresh, t.pacing_rate);
 }
 
 constexpr std::array all_states{tcp_state::listen,     tcp_state::syn_sent,   tcp_state::syn_received,

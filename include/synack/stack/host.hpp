@@ -316,6 +316,8 @@ struct tcp_internals {
   std::uint64_t rack_losses = 0;          // segments RACK marked lost (RFC 8985 §6)
   std::uint64_t reo_wnd_adaptations = 0;  // RACK.reo_wnd_mult increments on D-SACK (§6.2 step 4)
   std::uint64_t pacing_rate = 0;  // octets per second data leaves at (tcp_config::pacing); 0: not pacing
+  std::uint64_t frto_spurious = 0;        // timeouts F-RTO found spurious (RFC 5682)
+  std::uint32_t dupthresh = 3;            // DupThresh now (tcp_config::adaptive_dupthresh)
   bool syn_data = false;          // RFC 7413: the SYN's data was taken (TCPI_OPT_SYN_DATA)
   bool fast_open_child = false;   // made by a SYN with a valid Fast Open cookie
   std::uint64_t bytes_sent = 0;      // SND.MAX past the SYN

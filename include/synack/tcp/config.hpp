@@ -75,6 +75,19 @@ struct tcp_config {
   // finds it full is left to RFC 6675's rules and counted (connection::snapshot().rack_overflows).
   bool rack = true;
   std::uint32_t rack_segments = 256;
+  // DupThresh that follows reordering when RACK does not run (off, or without SACK), as
+  // RFC 4653 suggests and Linux's tp->reordering does: a segment proven reordered rather than
+  // lost — its original, never retransmitted, delivered (cumulatively or by SACK) by an ACK that
+  // closes the hole below octets SACKed before it, or a fast recovery undone because its
+  // retransmissions proved spurious (undo_spurious) — raises RFC 5681 / RFC 6675 DupThresh
+  // (the duplicate ACKs that start fast retransmit, and IsLost's count) to the extent of that
+  // reordering in segments, never below 3 and at most `dupthresh_max` (127, below
+  // Linux's tcp_max_reordering of 300: the default 256 KiB send buffer holds about 180 full
+  // segments, and a threshold a flight cannot reach leaves every loss to the RTO). Limited transmit then
+  // sends a new segment on every duplicate ACK below it (RFC 4653 §3.1). A timeout puts it
+  // back to 3. Counted in connection::snapshot().dupthresh_raises.
+  bool adaptive_dupthresh = true;
+  std::uint32_t dupthresh_max = 127;
   // RFC 9293 §3.8.3 (MUST-20/21/23): R2 thresholds, as total time since the first
   // transmission of the unacknowledged segment. SYN: at least 3 minutes (MUST-23).
   duration syn_r2 = std::chrono::seconds(180);
@@ -195,6 +208,15 @@ struct tcp_config {
   // a bottleneck's queue from overflowing on a burst (docs/performance.md "Pacing"). Off by
   // default: with it every exact-segment expectation of a burst would change.
   bool pacing = false;
+  // RFC 5682 F-RTO (Linux's tcp_frto, on by default there too): after a timeout that starts no
+  // recovery of its own (none in progress), the first segment goes again as before; if the
+  // ACK that follows covers it but not everything sent, two new segments go instead of more
+  // retransmissions, and if the next ACK then acknowledges more data never retransmitted (or,
+  // with SACK, §3.1, SACKs some below what was sent before them), the timeout was spurious:
+  // undone as above (undo_spurious) and counted in connection::frto_spurious(), sending goes on
+  // with new data. Otherwise (a duplicate ACK) go-back-N and slow start as without it. With
+  // timestamps Eifel decides on the first ACK (undo_spurious), and F-RTO steps aside.
+  bool frto = true;
   // The initial window: RFC 5681 §3.1 (2 to 4 segments) or RFC 6928 (about 10, as Linux).
   initial_window_rule initial_window = initial_window_rule::rfc5681;
   // Nagle's algorithm (RFC 9293 §3.7.4, SHLD-7) is on unless `no_delay` (TCP_NODELAY, MUST-17).

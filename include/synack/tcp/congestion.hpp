@@ -134,6 +134,16 @@ class congestion_control {
   // recovery, or again before new data was acknowledged) rather than start a new one.
   [[nodiscard]] bool undo_continues_on_rto() const { return in_recovery_ || rto_backoff_; }
   [[nodiscard]] bool prr_enabled() const { return cfg_.prr; }
+  // RFC 5681 §3.2 / RFC 6675 DupThresh, which adaptive reordering (tcp_config::
+  // adaptive_dupthresh) may raise; never below 1.
+  [[nodiscard]] std::uint32_t dup_thresh() const { return cfg_.dup_thresh; }
+  void set_dup_thresh(std::uint32_t n) {
+    cfg_.dup_thresh = std::max<std::uint32_t>(n, 1);
+    lt_limit_ = std::max<std::uint32_t>(cfg_.dup_thresh - 1, 2);
+  }
+  // RFC 5682 §2 step 3b: after a timeout F-RTO found spurious, `recover` = SND.UNA, so that a
+  // loss among the data sent since may start fast recovery.
+  void set_recover(seq_num una) { recover_ = una; }
   // RFC 8985 §7.4.2: a tail loss probe repaired a loss. The response fast recovery would have
   // had (ssthresh from the loss, cwnd = ssthresh), entered and left at once: nothing is left
   // to retransmit.
@@ -175,7 +185,9 @@ class congestion_control {
   [[nodiscard]] std::uint32_t mss() const { return mss_; }
   [[nodiscard]] std::uint32_t initial_window() const { return iw_; }
   // RFC 3042: new full-sized segments that may be sent now, after the 1st or 2nd duplicate
-  // ACK, keeping FlightSize <= cwnd + dup_acks * SMSS (at most cwnd + 2*SMSS). 0 otherwise.
+  // ACK, keeping FlightSize <= cwnd + dup_acks * SMSS (at most cwnd + 2*SMSS). With a DupThresh
+  // raised above 3 (adaptive reordering), on every duplicate ACK below it (RFC 4653 §3.1's
+  // extended limited transmit: one new segment per duplicate ACK). 0 otherwise.
   [[nodiscard]] std::uint32_t limited_transmit_segments(std::uint32_t flight) const;
   [[nodiscard]] virtual congestion_kind kind() const = 0;
 
@@ -213,6 +225,7 @@ class congestion_control {
   std::uint32_t iw_;
   std::uint32_t ssthresh_ = max_window;  // RFC 5681 §3.1: "arbitrarily high"
   std::uint32_t dup_acks_ = 0;
+  std::uint32_t lt_limit_ = 2;  // duplicate ACKs that may each send new data (RFC 3042, RFC 4653)
   std::optional<seq_num> recover_;
   bool in_recovery_ = false;
   recovery_style style_ = recovery_style::newreno;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 
 #include "synack/tcp/challenge_limiter.hpp"
 #include "synack/tcp/config.hpp"
@@ -81,6 +82,10 @@ struct tcb_snapshot {
   bool in_recovery = false;    // fast recovery (RFC 6582 / RFC 6675)
   std::uint32_t dup_acks = 0;  // duplicate ACKs counted since the last new ACK
   std::uint32_t sacked = 0;    // octets the SACK scoreboard holds as SACKed
+  // DupThresh now (3 unless proven reordering raised it, tcp_config::adaptive_dupthresh; RACK
+  // replaces it when on) and how often it was raised.
+  std::uint32_t dupthresh = 3;
+  std::uint64_t dupthresh_raises = 0;
   // RFC 8985 §6 RACK (tcp_config::rack, with SACK): whether it runs, RACK.reo_wnd as last
   // computed, RACK.reo_wnd_mult, segments it marked lost, reo_wnd_mult increments on D-SACK,
   // and segments the full transmit record could not hold; octets of transmit record allocated
@@ -300,6 +305,8 @@ class connection {
   // how often the pacing timer held data back.
   [[nodiscard]] std::uint64_t pacing_rate() const;
   [[nodiscard]] std::uint64_t paced() const { return snd_.paced; }
+  // Timeouts RFC 5682 F-RTO found spurious (tcp_config::frto).
+  [[nodiscard]] std::uint64_t frto_spurious() const { return snd_.frto_spurious; }
   // RFC 8985 §6 RACK: segments it marked lost, and reo_wnd_mult increments on D-SACK (§6.2 step 4).
   [[nodiscard]] std::uint64_t rack_losses() const { return snd_.rec.rk.losses(); }
   [[nodiscard]] std::uint64_t reo_wnd_adaptations() const { return snd_.rec.rk.reo_wnd_adaptations(); }
@@ -422,6 +429,13 @@ class connection {
   void note_episode_retransmission(instant now, seq_num seq, std::uint32_t len);
   void check_spurious(const tcp_repr& seg, seq_num prev_una, const sack_update& su);
   void try_undo();
+  // RFC 5682 F-RTO's steps 2 and 3 on an ACK after a timeout (connection_recovery.cpp).
+  void frto_on_ack(seq_num prev_una, bool dup, const sack_evidence& ev);
+  [[nodiscard]] sack_evidence read_sack_evidence(seq_num ack, std::span<const sack_block> blocks) const;
+  // DupThresh raised by proven reordering (tcp_config::adaptive_dupthresh).
+  void adapt_dupthresh(seq_num prev_una, const sack_evidence& ev);
+  void raise_dupthresh(seq_num low, seq_num top);
+  void set_dupthresh(std::uint32_t n);
   // RFC 8985 §7 Tail Loss Probe: arm the PTO, its expiry, the probe, and what an ACK says of it.
   void arm_loss_probe(instant now);
   void on_loss_probe_timeout(instant now);

@@ -80,6 +80,8 @@ class sack_scoreboard {
   // The path MTU changed SMSS (RFC 1191): IsLost and the segment counts use the new size from
   // now on; what the scoreboard holds is kept.
   void set_smss(std::uint32_t smss) { cfg_.smss = std::max<std::uint32_t>(smss, 1); }
+  // DupThresh raised by proven reordering (tcp_config::adaptive_dupthresh): IsLost uses it.
+  void set_dup_thresh(std::uint32_t n) { cfg_.dup_thresh = std::max<std::uint32_t>(n, 1); }
   // Resets the scoreboard for a connection whose first unacknowledged octet is `snd_una`.
   void reset(seq_num snd_una);
   [[nodiscard]] sack_update update(seq_num snd_una, seq_num snd_max, std::span<const sack_block> blocks);
@@ -92,6 +94,8 @@ class sack_scoreboard {
   // --- queries ----------------------------------------------------------------------------
   [[nodiscard]] bool is_lost(seq_num seq) const;
   [[nodiscard]] bool is_sacked(seq_num seq) const;
+  // The first octet of [from, to) not SACKed, if any.
+  [[nodiscard]] std::optional<seq_num> first_unsacked(seq_num from, seq_num to) const;
   [[nodiscard]] std::optional<next_segment> next_seg(std::uint32_t sendable_new) const;
   [[nodiscard]] std::optional<next_segment> first_retransmission() const;
   [[nodiscard]] std::uint32_t pipe() const;

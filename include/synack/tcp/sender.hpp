@@ -51,6 +51,23 @@ struct undo_episode {
   bool eifel_checked = false;
   bool eifel = false;
   bool after_rto = false;  // the episode includes a timeout
+  // RFC 5682 F-RTO after the episode's timeout (tcp_config::frto): the ACK awaited (step 2:
+  // the first after the retransmission; step 3: the next, once new segments went), SND.MAX
+  // when they went (§3.1's RecoveryPoint; with §2, what the ACK must not cover), and its
+  // verdict: spurious, the evidence try_undo reads like Eifel's.
+  enum class frto_step : std::uint8_t { off, first_ack, second_ack };
+  frto_step frto = frto_step::off;
+  seq_num frto_point;
+  bool frto_spurious = false;
+  seq_num fack;  // the highest octet SACKed during the episode (adaptive DupThresh on D-SACK)
+};
+
+// What an ACK's SACK blocks newly cover, read from the scoreboard before it takes them: the
+// highest octet SACKed before (FACK) and the lowest octet this ACK SACKs that was not SACKed.
+// F-RTO (RFC 5682 §3.1 step 3) and adaptive DupThresh read it.
+struct sack_evidence {
+  std::optional<seq_num> fack;
+  std::optional<seq_num> lowest_new;
 };
 
 // Loss recovery in one object (RFC 5681 / 6582 / 3042 / 6675): the congestion controller, the
@@ -61,7 +78,8 @@ struct loss_recovery {
   congestion cc;
   sack_scoreboard sb;
   std::optional<next_segment> rtx;  // a retransmission owed now (fast retransmit, partial ACK)
-  std::uint32_t lt_budget = 0;      // RFC 3042: new segments allowed beyond cwnd
+  std::uint32_t lt_budget = 0;      // RFC 3042, RFC 5682 step 2b: new segments allowed beyond cwnd
+  seq_num rtx_mark;  // one past the highest octet ever sent twice (any retransmission or probe)
   // After a PMTU reduction: what may be sent since (0: no bound), growing by two octets per
   // octet acknowledged, and what was sent against it, each segment charged at least one SMSS
   // so that short segments (small SACK holes) cannot add to the packet count.
@@ -159,7 +177,9 @@ struct sender : send_vars {
   std::uint64_t timeouts = 0;
   std::uint64_t loss_probes = 0;       // tail loss probes sent (RFC 8985 §7.3)
   std::uint64_t probe_recoveries = 0;  // losses a probe repaired (RFC 8985 §7.4)
-  std::uint64_t spurious_undos = 0;    // reductions undone: RFC 3708 D-SACK, RFC 3522 Eifel
+  std::uint64_t spurious_undos = 0;    // reductions undone: RFC 3708 D-SACK, RFC 3522 Eifel, F-RTO
+  std::uint64_t frto_spurious = 0;     // timeouts RFC 5682 F-RTO found spurious
+  std::uint64_t dupthresh_raises = 0;  // DupThresh raised by proven reordering (adaptive_dupthresh)
   std::uint64_t paced = 0;             // times the pacing timer held data back
   // RFC 8985 §6 RACK: segments marked lost (rec.rk.losses()) and reo_wnd_mult increments on
   // D-SACK (rec.rk.reo_wnd_adaptations()) are kept by the detector itself.
