@@ -35,6 +35,10 @@ tcp_internals internals_of(const connection& c) {
   in.probe_recoveries = c.probe_recoveries();
   in.rack_losses = c.rack_losses();
   in.reo_wnd_adaptations = c.reo_wnd_adaptations();
+  in.ecn = t.ecn;
+  in.ecn_ce_received = t.ecn_ce_received;
+  in.ecn_ece_received = t.ecn_ece_received;
+  in.ecn_reductions = t.ecn_reductions;
   in.syn_data = c.fast_open_syn_data();
   in.fast_open_child = c.fast_open_child();
   // Octets past the SYNs (a FIN, once it counts in the sequence space, counts too).

@@ -315,6 +315,10 @@ struct tcp_internals {
   std::uint64_t probe_recoveries = 0;  // probes that repaired a tail loss (RFC 8985 §7.4)
   std::uint64_t rack_losses = 0;          // segments RACK marked lost (RFC 8985 §6)
   std::uint64_t reo_wnd_adaptations = 0;  // RACK.reo_wnd_mult increments on D-SACK (§6.2 step 4)
+  bool ecn = false;                       // RFC 3168 ECN negotiated (TCPI_OPT_ECN)
+  std::uint64_t ecn_ce_received = 0;      // CE-marked data segments received (§6.1.3)
+  std::uint64_t ecn_ece_received = 0;     // ACKs with ECE received
+  std::uint64_t ecn_reductions = 0;       // cwnd reductions by ECE (§6.1.2)
   bool syn_data = false;          // RFC 7413: the SYN's data was taken (TCPI_OPT_SYN_DATA)
   bool fast_open_child = false;   // made by a SYN with a valid Fast Open cookie
   std::uint64_t bytes_sent = 0;      // SND.MAX past the SYN
