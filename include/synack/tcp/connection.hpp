@@ -552,9 +552,9 @@ class connection {
     bool cwr_due = false;    // sender: CWR on the next new data segment (§6.1.2)
     std::optional<seq_num> reduced_at;   // SND.MAX at the last ECE reduction: one per window
     std::optional<seq_num> loss_recover;  // the congestion controller's `recover` last seen
-    std::uint64_t ce_received = 0;
-    std::uint64_t ece_received = 0;
-    std::uint64_t reductions = 0;
+    std::uint32_t ce_received = 0;  // 32-bit counters: an idle TCB stays small (issue #13)
+    std::uint32_t ece_received = 0;
+    std::uint32_t reductions = 0;
   };
   ecn_state ecn_;
 
