@@ -15,6 +15,7 @@
 // wire: views and reprs for IPv4, IPv6, TCP and its options, ICMP, ICMPv6; checksums; sequence numbers
 #include "synack/wire/bytes.hpp"
 #include "synack/wire/checksum.hpp"
+#include "synack/wire/ecn.hpp"
 #include "synack/wire/error.hpp"
 #include "synack/wire/icmp.hpp"
 #include "synack/wire/icmpv6.hpp"

@@ -49,6 +49,9 @@ void apply_sysctls(tcp_config& c) {
   if (auto v = read_sysctl("tcp_timestamps")) c.timestamps = (*v)[0] != 0;
   if (auto v = read_sysctl("tcp_sack")) c.sack = (*v)[0] != 0;
   if (auto v = read_sysctl("tcp_window_scaling")) c.window_scaling = (*v)[0] != 0;
+  // RFC 3168: 0 off, 1 on (asked for and accepted), 2 accepted only (Linux's default); the
+  // AccECN values above are taken as 2.
+  if (auto v = read_sysctl("tcp_ecn")) c.ecn = (*v)[0] == 0 ? ecn_mode::off : (*v)[0] == 1 ? ecn_mode::on : ecn_mode::passive;
   // The window scale follows the largest receive buffer (tcp_select_initial_window).
   if (auto v = read_sysctl("tcp_rmem"); v && v->size() == 3 && (*v)[2] > 0) {
     c.recv_buffer = static_cast<std::size_t>((*v)[2]);

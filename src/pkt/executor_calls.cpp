@@ -187,6 +187,12 @@ bool executor::apply_knob(const std::string& key, const std::string& value, std:
     cfg_.syncookies = static_cast<syncookies_mode>(*v);
   } else if (key == "syn_backlog") {
     cfg_.syn_backlog = n;
+  } else if (key == "ecn") {
+    if (*v > 2) {
+      why = "ecn is 0 (off), 1 (on) or 2 (passive)";
+      return false;
+    }
+    t.ecn = *v == 0 ? ecn_mode::off : *v == 1 ? ecn_mode::on : ecn_mode::passive;
   } else {
     why = "unknown host knob '" + key + "'";
     return false;
@@ -375,6 +381,7 @@ constexpr sysctl_map sysctls[] = {
     {"net.inet.tcp.delacktime", "delayed_ack_timeout"}, {"net.inet.tcp.msl", "msl"},
     {"net.inet.tcp.syncookies", "syncookies"},   {"net.ipv4.tcp_syncookies", "syncookies"},
     {"net.inet.tcp.drop_synfin", "drop_syn_fin"},
+    {"net.inet.tcp.ecn.enable", "ecn"},          {"net.ipv4.tcp_ecn", "ecn"},  // RFC 3168: 0, 1, 2 as tcp_config::ecn
 };
 
 }  // namespace

@@ -71,6 +71,7 @@ tcp_info_data socket_table::info(sock& s) {
   ti.backoff = ti.retransmits;
   if (t->timestamps) ti.options |= tcpi_opt_timestamps;
   if (t->sack) ti.options |= tcpi_opt_sack;
+  if (t->ecn) ti.options |= tcpi_opt_ecn;  // RFC 3168, negotiated
   if (t->syn_data) ti.options |= tcpi_opt_syn_data;
   if (t->fast_open_child) ti.options |= tcpi_opt_tfo_child;
   if (t->wscale_ok) {

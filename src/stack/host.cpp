@@ -728,7 +728,9 @@ std::size_t host::transmit(instant now, mutable_bytes out, tx_meta& meta) {
     const four_tuple& t = c.tuple();
     const std::size_t hl = ip_header_len(t.remote_addr);
     if (auto n = c.poll_transmit(now, out.subspan(hl), sent)) {
-      m.write_ip(out, t.local_addr, t.remote_addr, ip_proto::tcp, *n, c.config().tos);
+      // The DSCP is the socket's (IP_TOS / IPV6_TCLASS), the ECN field the connection's (RFC 3168).
+      m.write_ip(out, t.local_addr, t.remote_addr, ip_proto::tcp, *n,
+                 with_ecn(c.config().tos, sent.ect ? ecn_codepoint::ect0 : ecn_codepoint::not_ect));
       std::uint64_t segs = 1;
       if (const std::uint16_t gso = sent.gso_size; gso != 0) {
         // A super-segment: the link cuts it into segments of `gso` payload octets and

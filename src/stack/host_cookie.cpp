@@ -50,8 +50,9 @@ void host::impl::send_cookie(instant now, const ip_ends& ip, const tcp_repr& syn
   }
   const four_tuple t{ip.dst, syn.dst_port, ip.src, syn.src_port};
   // What a TCB would agree to, with the listener's own configuration (the connection
-  // open_from_cookie builds uses it).
-  const syn_cookie_options offer = negotiate(l.cfg, syn_offer(syn.options));
+  // open_from_cookie builds uses it). ECN is not kept (the cookie has no bit for it): the
+  // cookie SYN-ACK does not offer it and the connection goes without (syn_cookie_codec::encode).
+  const syn_cookie_options offer = negotiate(l.cfg, syn_offer(syn));
   // The clock the connection will use: 1 ms ticks plus its offset.
   const std::uint32_t ts_now = offer.timestamps ? connection::ts_clock(now, isns.ts_offset(t)) : 0;
   const syn_cookie c = cookies.encode(now, t, syn.seq, offer, ts_now);

@@ -43,6 +43,7 @@ struct ip_ends {
   ip_addr src;
   ip_addr dst;
   bytes packet = {};  // the whole IP packet (TCP input: what an ICMP error about it quotes)
+  ecn_codepoint ecn = ecn_codepoint::not_ect;  // RFC 3168 §5: its ECN field (TCP input)
 };
 
 // ICMP errors this host sends, limited as RFC 4443 §2.4 (f) and RFC 1812 §4.3.2.8 ask: a token

@@ -40,7 +40,8 @@ void host::on_packet(instant now, bytes packet, const rx_meta& meta) {
   }
   switch (ip->protocol()) {
     case ip_proto::tcp:
-      m.tcp_input(now, ip_ends{ip->src(), ip->dst(), bytes{ip->header().data(), ip->total_len()}}, ip->payload(), meta);
+      m.tcp_input(now, ip_ends{ip->src(), ip->dst(), bytes{ip->header().data(), ip->total_len()}, ecn_of(ip->dscp_ecn())},
+                  ip->payload(), meta);
       return;
     case ip_proto::icmp:
       m.icmp_input(now, *ip);
@@ -111,7 +112,7 @@ void host::impl::ipv6_input(instant now, bytes packet, const rx_meta& meta) {
   }
   switch (up->protocol) {
     case ipv6_next::tcp:
-      tcp_input(now, ip_ends{ip->src(), ip->dst(), ip->packet()}, up->payload, meta);
+      tcp_input(now, ip_ends{ip->src(), ip->dst(), ip->packet(), ecn_of(ip->traffic_class())}, up->payload, meta);
       return;
     case ipv6_next::icmpv6:
       icmpv6_input(now, *ip, up->payload);
@@ -167,7 +168,7 @@ void host::impl::tcp_input(instant now, const ip_ends& ip, bytes segment, const 
     const tcp_state before = c.state();
     const seq_num old_snd_nxt = c.time_wait_state().snd_nxt;  // meaningful in TIME-WAIT only
     const std::uint64_t suppressed_before = c.challenge_acks_suppressed();
-    const rx_verdict v = c.on_segment(now, seg, ip.src, segments);
+    const rx_verdict v = c.on_segment(now, seg, ip.src, segments, ip.ecn);
     ctr.challenge_acks_suppressed += c.challenge_acks_suppressed() - suppressed_before;
     if (before == tcp_state::syn_sent) fast_open_learn(c);  // RFC 7413: a SYN-ACK's cookie
     const bool reopened = before == tcp_state::time_wait && c.state() == tcp_state::closed && seg.syn() && !seg.ack;

@@ -38,6 +38,10 @@ tcp_internals internals_of(const connection& c) {
   in.pacing_rate = c.pacing_rate();
   in.frto_spurious = c.frto_spurious();
   in.dupthresh = t.dupthresh;
+  in.ecn = t.ecn;
+  in.ecn_ce_received = t.ecn_ce_received;
+  in.ecn_ece_received = t.ecn_ece_received;
+  in.ecn_reductions = t.ecn_reductions;
   in.syn_data = c.fast_open_syn_data();
   in.fast_open_child = c.fast_open_child();
   // Octets past the SYNs (a FIN, once it counts in the sequence space, counts too).

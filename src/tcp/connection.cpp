@@ -634,6 +634,10 @@ tcb_snapshot connection::snapshot() const {
   s.rack_overflows = snd_.rec.rk.overflows();
   s.rack_storage = snd_.rec.rk.storage();
   s.pacing_rate = pacing_rate();
+  s.ecn = ecn_.ok;
+  s.ecn_ce_received = ecn_.ce_received;
+  s.ecn_ece_received = ecn_.ece_received;
+  s.ecn_reductions = ecn_.reductions;
   s.wscale_ok = peer_wscale_ok_;
   s.deadline = timers_.next();
   s.next_timer = timers_.next_kind();

@@ -200,6 +200,7 @@ rx_verdict connection::on_segment_synchronized(instant now, const tcp_repr& seg)
   note_keepalive_activity(now);                  // RFC 9293 §3.8.4 (MUST-26): not idle
   if (auto v = check_rst(now, seg)) return *v;   // second
   if (auto v = check_syn(now, seg)) return *v;   // fourth (third, security, is not used)
+  ecn_on_segment(seg);                           // RFC 3168 §6.1.3: CE and CWR
   if (auto v = check_ack(now, seg)) return *v;   // fifth
   check_urg(seg);                                // sixth
   const auto text = process_text(now, seg);      // seventh
@@ -373,6 +374,7 @@ std::optional<rx_verdict> connection::check_ack(instant now, const tcp_repr& seg
       update_send_window(seg);
       on_window_ack(now, old_wnd);
       on_ack_for_recovery(now, seg, prev_una, old_wnd);  // RFC 5681, 6582, 6675
+      ecn_on_ack(now, seg);                              // RFC 3168 §6.1.2
     }
   }
   const bool fin_acked = snd_.fin_queued && snd_.una == fin_seq() + seq_len{1};
@@ -689,10 +691,12 @@ void connection::take_syn_text(instant now) {
 }
 
 void connection::take_peer_options(instant now, const tcp_repr& syn) {
-  agreed_options offer = syn_offer(syn.options);
+  agreed_options offer = syn_offer(syn);
   // RFC 9293 §3.7.1 (MUST-15): without an MSS option the peer takes 536 over IPv4, 1220 over IPv6.
   if (!syn.options.mss && tuple_.remote_addr.is_v6()) offer.mss = 1220;
-  apply_options(negotiate(*cfg_, offer));
+  // ECN: a SYN-ACK answers what our SYN asked; a SYN (in LISTEN, or crossing ours in a
+  // simultaneous open, as FreeBSD takes it) asks us.
+  apply_options(negotiate(*cfg_, offer, syn.ack.has_value()));
   // RFC 7323 §3.2: TS.Recent starts at the SYN's TSval.
   if (ts_ok_) {
     ts_recent_ = syn.options.timestamps->tsval;
@@ -708,6 +712,7 @@ void connection::apply_options(const agreed_options& a) {
   snd_.mss = full_send_mss();
   sack_ok_ = a.sack_permitted;
   ts_ok_ = a.timestamps;
+  ecn_.ok = a.ecn;  // RFC 3168 §6.1.1
   // RFC 7323 §2.2: scaling is on only if both SYNs carry the option; shifts above 14 are
   // used as 14 (§2.3). Without it we do not scale the window we announce either.
   if (a.wscale) {

@@ -206,6 +206,7 @@ std::size_t connection::emit_syn(instant now, mutable_bytes out) {
   if (announce_ws) hdr.options.window_scale = rcv_.wscale;
   // RFC 2018 §2: SACK-permitted on our SYN if enabled, on a SYN-ACK only if the peer's had it.
   hdr.options.sack_permitted = state_ == tcp_state::syn_sent ? cfg_->sack : sack_ok_;
+  ecn_mark_syn(hdr);  // RFC 3168 §6.1.1
   // RFC 7323 §3.2: timestamps on our SYN if enabled (TSecr 0), on a SYN-ACK only if the
   // peer's SYN had them (TSecr = its TSval).
   if (state_ == tcp_state::syn_sent ? cfg_->timestamps : ts_ok_) {
@@ -274,9 +275,12 @@ std::size_t connection::emit_segment(instant now, mutable_bytes out, const segme
   tcp_repr& hdr = ack_header(now);
   const auto room = static_cast<std::uint32_t>(snd_.mss - std::min<std::size_t>(hdr.options.buffer_len(), snd_.mss / 2));
   std::uint32_t len = std::min(p.len, room);
+  // RFC 3168 §6.1.5, §6.1.6: ECT(0) on new data only, not on a window probe.
+  ecn_mark_data(hdr, ecn_.ok && len > 0 && p.kind == segment_kind::new_data && !(snd_.probe_due && snd_.wnd == 0));
   // A super-segment (tcp_config::tso_max) holds whole segments of `room` only: the runt after
-  // them goes (or is held by Nagle) on its own, as it would without offload.
-  if (p.len >= 2 * room && room > 0 && tso_allowed(p.seq == snd_.max, false)) {
+  // them goes (or is held by Nagle) on its own, as it would without offload. A CWR segment
+  // goes alone (its flag belongs to one segment, not to every one the link cuts).
+  if (p.len >= 2 * room && room > 0 && (hdr.flags & tcp_flag::cwr) == 0 && tso_allowed(p.seq == snd_.max, false)) {
     len = p.len / room * room;
     last_tx_.gso_size = static_cast<std::uint16_t>(room);
   }
@@ -394,6 +398,7 @@ std::size_t connection::emit(instant /*now*/, mutable_bytes out, tcp_repr& hdr, 
   hdr.dst_port = tuple_.remote_port;
   const bool ack_point = hdr.ack.has_value();  // an earlier cumulative ACK (SHLD-19), not RCV.NXT
   if (!ack_point) hdr.ack = rcv_.nxt;
+  if (ecn_.echo && !hdr.syn()) hdr.flags |= tcp_flag::ece;  // RFC 3168 §6.1.3: every ACK until CWR
   last_ack_sent_ = *hdr.ack;  // RFC 7323 §4.3 Last.ACK.sent
   // RFC 7323 §2.2: the window field of a SYN-ACK is not scaled; all later ones are. An ACK
   // point below RCV.NXT offers the octets up to RCV.NXT too, so that its right edge is the

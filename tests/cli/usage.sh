@@ -50,4 +50,5 @@ check 2 "the user name must be 1 to 255 bytes" proxy --addr 10.0.0.2/24 --socks5
 check 2 "'10.0.0.1' is not HOST:PORT" proxy --addr 10.0.0.2/24 --socks5 10.0.0.1
 check 2 "is not HOST:PORT with a port from 1 to 65535" proxy --addr 10.0.0.2/24 --socks5 10.0.0.1:65536
 check 2 "an IPv6 address goes in brackets" proxy --addr 10.0.0.2/24 --socks5 2001:db8::1:1080
+check 2 "maybe not in {off,on,passive}" connect --addr 10.0.0.2/24 --ecn maybe 10.0.0.1 7
 [ $failures -eq 0 ] || { echo "$failures failures"; exit 1; }

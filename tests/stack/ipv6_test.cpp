@@ -485,5 +485,39 @@ TEST_F(ipv6_host, parameter_problems_are_rate_limited) {
   EXPECT_TRUE(poll(at_s(1)).has_value());
 }
 
+
+// RFC 3168 over IPv6: the ECN field is the Traffic Class's low two bits; the class the socket
+// set (IPV6_TCLASS, here DSCP EF) keeps its upper six.
+TEST_F(ipv6_host, ecn_traffic_class__ect0_on_new_data_and_a_ce_mark_echoed) {
+  tcp_config tclass = t_.h().config().tcp;
+  tclass.tos = 0xB8;
+  auto l = *t_.h().listen(host_port, 8, tclass);
+  send(at_ms(0), seg{.seq = peer_iss, .flags = tcp_flag::syn | tcp_flag::ece | tcp_flag::cwr, .mss = 1440});
+  auto sa = poll(at_ms(0));
+  ASSERT_TRUE(sa && sa->tcp);
+  EXPECT_EQ(sa->tcp->wire_flags(), tcp_flag::syn | tcp_flag::ack | tcp_flag::ece) << describe(*sa->tcp);
+  EXPECT_EQ(sa->ip.traffic_class, 0xB8) << "the SYN-ACK goes Not-ECT";
+  const seq_num iss = sa->tcp->seq;
+  send(at_ms(1), seg{.seq = peer_iss + seq_len{1}, .ack = iss + seq_len{1}});
+  auto c = t_.h().accept(l);
+  ASSERT_TRUE(c.has_value());
+  ASSERT_TRUE(t_.h().internals(*c)->ecn);
+  const std::string reply = "world";
+  ASSERT_EQ(*t_.h().send(*c, std::as_bytes(std::span{reply})), reply.size());
+  auto d = poll(at_ms(2));
+  ASSERT_TRUE(d && d->tcp);
+  EXPECT_EQ(d->tcp->payload.size(), reply.size());
+  EXPECT_EQ(d->ip.traffic_class, 0xBA) << "new data: ECT(0) under the DSCP";
+  // Data marked CE on its way (Traffic Class bits 0-1, the high nibble of the second octet).
+  auto marked = tcp6(seg{.seq = peer_iss + seq_len{1}, .ack = iss + seq_len{6}, .payload = "hi"});
+  marked[1] |= std::byte{0x30};
+  feed(at_ms(3), marked);
+  auto a = poll(at_ms(50));  // the delayed ACK
+  ASSERT_TRUE(a && a->tcp);
+  EXPECT_EQ(a->tcp->wire_flags(), tcp_flag::ack | tcp_flag::ece) << describe(*a->tcp);
+  EXPECT_EQ(a->ip.traffic_class, 0xB8) << "a pure ACK goes Not-ECT";
+  EXPECT_EQ(t_.h().internals(*c)->ecn_ce_received, 1u);
+}
+
 }  // namespace
 }  // namespace synack::stest

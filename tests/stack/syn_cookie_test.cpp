@@ -378,5 +378,28 @@ TEST(syn_cookie_stack, cookie_connection_equals_handshake_connection) {
   EXPECT_EQ(cookie.next_timer, kept.next_timer);
 }
 
+
+// RFC 3168 with SYN cookies: a cookie keeps no ECN bit, so the cookie SYN-ACK does not offer
+// ECN (no ECE) and the connection rebuilt from the cookie goes without it: Not-ECT data.
+TEST(syn_cookie_stack, ecn_setup_syn__the_cookie_connection_goes_without_ecn) {
+  flooded f(cookie_config(1, syncookies_mode::always));
+  auto& t = f.t;
+  t.send(at_ms(5), seg{.seq = peer_iss, .flags = tcp_flag::syn | tcp_flag::ece | tcp_flag::cwr, .mss = 1460, .peer = 5000});
+  auto sa = t.poll(at_ms(5));
+  ASSERT_TRUE(sa && sa->tcp);
+  EXPECT_EQ(sa->tcp->wire_flags(), tcp_flag::syn | tcp_flag::ack) << describe(*sa->tcp);
+  EXPECT_EQ(t.ctr().syncookies_sent, 1u);
+  const seq_num iss = sa->tcp->seq;
+  t.send(at_ms(30), seg{.seq = peer_iss + seq_len{1}, .ack = iss + seq_len{1}, .peer = 5000});
+  auto a = t.h().accept(f.l);
+  ASSERT_TRUE(a.has_value());
+  EXPECT_FALSE(t.h().internals(*a)->ecn);
+  EXPECT_EQ(t.write(*a, "200"), 3u);
+  auto d = t.poll(at_ms(31));
+  ASSERT_TRUE(d && d->tcp);
+  EXPECT_EQ(d->tcp->payload.size(), 3u);
+  EXPECT_EQ(d->ip.dscp_ecn, 0) << "Not-ECT";
+}
+
 }  // namespace
 }  // namespace synack::stest

@@ -49,6 +49,9 @@ struct seg {
   std::optional<tcp_timestamps> ts{};
   std::optional<std::uint16_t> urgent_ptr{};  // sent as given (0 if unset); expected when set
   std::optional<tcp_fast_open> fo{};          // RFC 7413: sent as given; expected when set
+  // RFC 3168: the IP ECN field it comes with (Not-ECT if unset); expected when set: ECT(0) for
+  // a segment the connection named ECN-capable (tcp_transmit::ect), Not-ECT for the rest.
+  std::optional<ecn_codepoint> ecn{};
 };
 
 // Records every state change through the connection's single funnel.
@@ -81,6 +84,7 @@ class tcp_harness {
     EXPECT_TRUE(view.has_value());
     tcp_repr parsed;
     EXPECT_FALSE(tcp_repr::parse(*view, remote_addr, local_addr, parsed).has_value());
+    if (s.ecn) return conn_.on_segment(at, parsed, remote_addr, 1, *s.ecn);
     return conn_.on_segment(at, parsed, remote_addr);
   }
 
@@ -88,7 +92,9 @@ class tcp_harness {
   std::optional<tcp_repr> poll(instant at) {
     advance(at);
     std::vector<std::byte>& buf = out_.emplace_back(65536);
-    auto n = conn_.poll_transmit(at, buf);
+    tcp_transmit sent;
+    auto n = conn_.poll_transmit(at, buf, sent);
+    last_ect_ = sent.ect;
     if (!n) {
       out_.pop_back();
       return std::nullopt;
@@ -145,7 +151,12 @@ class tcp_harness {
     if (want.fo) {
       EXPECT_EQ(got->options.fast_open, want.fo) << "got " << describe(*got);
     }
+    if (want.ecn) {
+      EXPECT_EQ(last_ect_ ? ecn_codepoint::ect0 : ecn_codepoint::not_ect, *want.ecn) << "got " << describe(*got);
+    }
   }
+  // Whether the segment polled last was named ECN-capable (tcp_transmit::ect).
+  [[nodiscard]] bool last_ect() const { return last_ect_; }
 
   void expect_nothing(instant at, test::source_loc loc = test::source_loc::current()) {
     SCOPED_TRACE(testing::Message() << loc.file_name() << ":" << loc.line());
@@ -321,6 +332,7 @@ class tcp_harness {
   transition_log log_;
   std::deque<std::vector<std::byte>> out_;
   std::deque<std::string> payloads_;
+  bool last_ect_ = false;
 };
 
 }  // namespace synack::test

@@ -125,7 +125,9 @@ TEST(stat_format, json_schema_is_stable) {
                           "\"peer_addr\":\"10.77.0.1\",\"peer_port\":5000,", "\"listener\":null",
                           "\"SYN-RECEIVED\":2", "\"LISTEN\":1", "\"internals\":{\"congestion\":\"cubic\",\"srtt_us\":null,",
                           "\"ooo_bytes\":0,\"spurious_undos\":0,\"loss_probes\":0,\"probe_recoveries\":0,"
-                          "\"rack_losses\":0,\"reo_wnd_adaptations\":0,\"frto_spurious\":0,\"dupthresh\":3,\"pacing_rate_Bps\":0}",
+                          "\"rack_losses\":0,\"reo_wnd_adaptations\":0,\"frto_spurious\":0,\"dupthresh\":3,"
+                          "\"pacing_rate_Bps\":0,\"ecn\":false,\"ecn_ce_received\":0,"
+                          "\"ecn_ece_received\":0,\"ecn_reductions\":0}",
                           "\"retransmissions\":0,\"fast_retransmits\":0,\"timeouts\":0,\"bytes_sent\":"}) {
     EXPECT_NE(j.find(key), std::string::npos) << key << " in " << j;
   }
@@ -411,6 +413,7 @@ TEST(stat_format, internals_line_like_ss_i) {
   EXPECT_EQ(line.find(" spurious_undos:"), std::string::npos) << "shown only once there is one: " << line;
   EXPECT_EQ(line.find(" loss_probes:"), std::string::npos) << "shown only once there is one: " << line;
   EXPECT_EQ(line.find(" rack:"), std::string::npos) << "shown only once there is one: " << line;
+  EXPECT_EQ(line.find(" ecn"), std::string::npos) << "ECN is not negotiated (the SYN did not ask): " << line;
 }
 
 }  // namespace

@@ -255,6 +255,7 @@ std::string internals_text(const tcp_internals& t) {
   if (t.wscale_ok) out += fmt::format(" wscale:{},{}", t.snd_wscale, t.rcv_wscale);
   if (t.timestamps) out += " ts";
   if (t.sack) out += " sack";
+  if (t.ecn) out += " ecn";
   out += fmt::format(" rto:{}", ms(t.rto));
   if (t.srtt) out += fmt::format(" rtt:{}/{}", ms(*t.srtt), ms(t.rttvar));
   out += fmt::format(" mss:{} advmss:{} cwnd:{}", t.mss, t.advmss, t.cwnd / mss);
@@ -273,6 +274,10 @@ std::string internals_text(const tcp_internals& t) {
   if (t.rack_losses > 0 || t.reo_wnd_adaptations > 0) out += fmt::format(" rack:{}/{}", t.rack_losses, t.reo_wnd_adaptations);
   // ss's pacing_rate, in bits per second (tcp_config::pacing).
   if (t.pacing_rate > 0) out += fmt::format(" pacing_rate:{:.1f}Mbps", static_cast<double>(t.pacing_rate) * 8 / 1e6);
+  // RFC 3168: CE marks received / ECE flags received / cwnd reductions by ECE.
+  if (t.ecn_ce_received > 0 || t.ecn_ece_received > 0) {
+    out += fmt::format(" ecn_marks:{}/{}/{}", t.ecn_ce_received, t.ecn_ece_received, t.ecn_reductions);
+  }
   if (t.flight > 0) out += fmt::format(" unacked:{}", (t.flight + mss - 1) / mss);
   if (t.sacked > 0) out += fmt::format(" sacked:{}", (t.sacked + mss - 1) / mss);
   if (t.in_recovery) out += " recovery";
@@ -295,14 +300,16 @@ std::string internals_json(const std::optional<tcp_internals>& in) {
       "\"timeouts\":{},\"bytes_sent\":{},"
       "\"bytes_acked\":{},\"bytes_received\":{},\"notsent\":{},\"ooo_ranges\":{},\"ooo_bytes\":{},"
       "\"spurious_undos\":{},\"loss_probes\":{},\"probe_recoveries\":{},\"rack_losses\":{},"
-      "\"reo_wnd_adaptations\":{},\"frto_spurious\":{},\"dupthresh\":{},\"pacing_rate_Bps\":{}}}",
+      "\"reo_wnd_adaptations\":{},\"frto_spurious\":{},\"dupthresh\":{},\"pacing_rate_Bps\":{},"
+      "\"ecn\":{},\"ecn_ce_received\":{},\"ecn_ece_received\":{},\"ecn_reductions\":{}}}",
       to_string(t.congestion), t.srtt ? fmt::format("{}", us(*t.srtt)) : "null", t.srtt ? us(t.rttvar) : 0,
       us(t.rto), t.mss, t.advmss, t.cwnd,
       t.ssthresh < tcp_internals::infinite_ssthresh ? fmt::format("{}", t.ssthresh) : "null", t.flight, t.sacked,
       t.snd_wnd, t.rcv_wnd, t.snd_wscale, t.rcv_wscale, t.wscale_ok, t.timestamps, t.sack, t.in_recovery,
       t.dup_acks, t.rto_streak, t.retransmissions, t.fast_retransmits, t.timeouts, t.bytes_sent, t.bytes_acked, t.bytes_received, t.notsent,
       t.ooo_ranges, t.ooo_bytes, t.spurious_undos, t.loss_probes, t.probe_recoveries, t.rack_losses,
-      t.reo_wnd_adaptations, t.frto_spurious, t.dupthresh, t.pacing_rate);
+      t.reo_wnd_adaptations, t.frto_spurious, t.dupthresh, t.pacing_rate, t.ecn, t.ecn_ce_received,
+      t.ecn_ece_received, t.ecn_reductions);
 }
 
 constexpr std::array all_states{tcp_state::listen,     tcp_state::syn_sent,   tcp_state::syn_received,

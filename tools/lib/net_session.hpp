@@ -46,6 +46,7 @@ struct net_options {
   std::string rack = "on";  // on | off (tcp_config::rack: RFC 8985 §6 loss detection, with SACK)
   std::string prr = "off";  // on | off (tcp_config::prr: RFC 6937 / 9937)
   std::string pacing = "off";  // on | off (tcp_config::pacing)
+  std::string ecn = "passive";  // off | on | passive (tcp_config::ecn: RFC 3168)
   // Checksum and segmentation offload on the TUN device (tun_config::offload): on where the
   // kernel accepts it; off with fault injection (faults act on MTU-sized packets).
   std::string offload = "on";

@@ -71,6 +71,11 @@ void add_net_options(CLI::App& cmd, net_options& o) {
                  "pace data at cwnd / SRTT (x2 in slow start, x1.2 after) with a pacing timer, bursts of 1 ms")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
+  cmd.add_option("--ecn", o.ecn,
+                 "Explicit Congestion Notification (RFC 3168): on (asked for on our SYNs), passive (accepted when "
+                 "the peer asks; default, as Linux's tcp_ecn 2), off")
+      ->check(CLI::IsMember({"off", "on", "passive"}))
+      ->capture_default_str();
   cmd.add_option("--queues", o.queues, "TUN device queues (IFF_MULTI_QUEUE), one descriptor each, all read by one thread")
       ->check(in_range(1u, 16u))
       ->capture_default_str();

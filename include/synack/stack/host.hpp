@@ -318,6 +318,10 @@ struct tcp_internals {
   std::uint64_t pacing_rate = 0;  // octets per second data leaves at (tcp_config::pacing); 0: not pacing
   std::uint64_t frto_spurious = 0;        // timeouts F-RTO found spurious (RFC 5682)
   std::uint32_t dupthresh = 3;            // DupThresh now (tcp_config::adaptive_dupthresh)
+  bool ecn = false;                       // RFC 3168 ECN negotiated (TCPI_OPT_ECN)
+  std::uint64_t ecn_ce_received = 0;      // CE-marked data segments received (§6.1.3)
+  std::uint64_t ecn_ece_received = 0;     // ACKs with ECE received
+  std::uint64_t ecn_reductions = 0;       // cwnd reductions by ECE (§6.1.2)
   bool syn_data = false;          // RFC 7413: the SYN's data was taken (TCPI_OPT_SYN_DATA)
   bool fast_open_child = false;   // made by a SYN with a valid Fast Open cookie
   std::uint64_t bytes_sent = 0;      // SND.MAX past the SYN

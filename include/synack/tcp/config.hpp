@@ -5,11 +5,24 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 
 #include "synack/tcp/congestion.hpp"
 #include "synack/util/time.hpp"
 
 namespace synack {
+
+// RFC 3168 ECN, as Linux's net.ipv4.tcp_ecn: off (0), on (1: requested on our SYNs and accepted
+// on a peer's), passive (2: accepted when a peer's SYN requests it, never requested).
+enum class ecn_mode : std::uint8_t { off, on, passive };
+[[nodiscard]] constexpr std::string_view to_string(ecn_mode m) {
+  switch (m) {
+    case ecn_mode::off: return "off";
+    case ecn_mode::on: return "on";
+    case ecn_mode::passive: return "passive";
+  }
+  return "?";
+}
 
 struct tcp_config {
   // Our receive MSS, announced in the MSS option of every SYN (RFC 9293 §3.7.1, SHLD-5).
@@ -247,7 +260,17 @@ struct tcp_config {
   // the cork is removed, a FIN follows it, connection::push() lets it go, or the persist
   // timer's SWS override fires (about an RTO: Linux's 200 ms ceiling is its probe timer).
   bool cork = false;
-  // The IPv4 TOS octet (DSCP and ECN fields) of this connection's packets (IP_TOS).
+  // RFC 3168 Explicit Congestion Notification (ecn_mode above; Linux's default, passive).
+  // Negotiated on the SYNs (§6.1.1: an ECN-setup SYN carries ECE and CWR, its SYN-ACK ECE
+  // alone; a SYN-cookie connection goes without, see docs/architecture.md). Once on, new data
+  // leaves as ECT(0) (retransmissions, pure ACKs, window probes and the SYNs as Not-ECT:
+  // tcp_transmit::ect), a CE mark received is echoed with ECE on every ACK until a CWR comes
+  // (§6.1.3), and an ECE received reduces cwnd as a loss would, at most once per window of
+  // data and not during fast recovery, with CWR on the next new segment (§6.1.2).
+  ecn_mode ecn = ecn_mode::passive;
+  // The IPv4 TOS octet (DSCP and ECN fields) of this connection's packets (IP_TOS), or the
+  // IPv6 Traffic Class. Its ECN field is the stack's, as on Linux's stream sockets: ECT(0) on
+  // the segments tcp_transmit::ect names, Not-ECT on the rest.
   std::uint8_t tos = 0;
   // Segmentation offload (TSO; the host sets it from host_config::tso_max, 0 = off): new data
   // in order may leave as one super-segment of up to this many payload octets, made of whole

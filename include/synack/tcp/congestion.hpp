@@ -148,6 +148,13 @@ class congestion_control {
   // had (ssthresh from the loss, cwnd = ssthresh), entered and left at once: nothing is left
   // to retransmit.
   void on_probe_repaired_loss(instant now, std::uint32_t flight);
+  // RFC 3168 §6.1.2: an ECN-Echo. The response to a loss without its retransmission, the
+  // same reduction as a probe's repair; the caller keeps it to once per window of data and
+  // out of fast recovery. The congestion was real, so no earlier reduction is undone past it.
+  void on_ecn_echo(instant now, std::uint32_t flight) {
+    undo_.reset();
+    on_probe_repaired_loss(now, flight);
+  }
   // HyStart++ (congestion_config::hystart) and loss_flight()'s rounds: for every ACK of new
   // data, before on_ack, the ACK, SND.NXT and the RTT sample the ACK gave. In the initial slow start it may switch growth to
   // Conservative Slow Start, back, or end slow start (ssthresh = cwnd).

@@ -31,6 +31,7 @@
 #include "synack/tcp/time_wait.hpp"
 #include "synack/tcp/timers.hpp"
 #include "synack/util/result.hpp"
+#include "synack/wire/ecn.hpp"
 #include "synack/wire/tcp.hpp"
 
 namespace synack {
@@ -98,6 +99,12 @@ struct tcb_snapshot {
   std::uint64_t rack_overflows = 0;
   std::uint64_t pacing_rate = 0;  // octets per second; 0: not pacing (tcp_config::pacing)
   std::size_t rack_storage = 0;
+  // RFC 3168: ECN negotiated; CE-marked segments received, ECE-flagged ACKs received, and
+  // cwnd reductions they made (§6.1.2: at most one per window of data).
+  bool ecn = false;
+  std::uint64_t ecn_ce_received = 0;
+  std::uint64_t ecn_ece_received = 0;
+  std::uint64_t ecn_reductions = 0;
   bool wscale_ok = false;      // window scaling agreed (RFC 7323 §2.2)
   std::uint32_t rto_streak = 0;  // timer retransmissions of the oldest unacked segment (R1)
   std::optional<instant> deadline;
@@ -112,6 +119,7 @@ struct tcp_transmit {
   std::uint16_t gso_size = 0;   // a super-segment to cut into segments of this payload size, 0: plain
   bool retransmission = false;  // sends again what was sent before (data, FIN, SYN or SYN-ACK)
   bool rst = false;             // a RST
+  bool ect = false;             // RFC 3168 §6.1.1: ECN-capable, sent as ECT(0); Not-ECT otherwise
 };
 
 // Observer for the single state funnel (tracing; optional, never owned).
@@ -207,6 +215,15 @@ class connection {
     rcv_.segments = segments;
     const rx_verdict v = on_segment(now, seg, remote);
     rcv_.segments = 1;
+    return v;
+  }
+  // The same, with the ECN field of the IP packet that carried it (RFC 3168 §5: IPv4 TOS or
+  // IPv6 Traffic Class, low two bits): a CE mark is echoed once ECN is negotiated.
+  rx_verdict on_segment(instant now, const tcp_repr& seg, const ip_addr& remote, std::uint32_t segments,
+                        ecn_codepoint ecn) {
+    ecn_.rx = ecn;
+    const rx_verdict v = on_segment(now, seg, remote, segments);
+    ecn_.rx = ecn_codepoint::not_ect;
     return v;
   }
   void on_timeout(instant now) {
@@ -311,6 +328,11 @@ class connection {
   [[nodiscard]] std::uint64_t rack_losses() const { return snd_.rec.rk.losses(); }
   [[nodiscard]] std::uint64_t reo_wnd_adaptations() const { return snd_.rec.rk.reo_wnd_adaptations(); }
   [[nodiscard]] std::uint64_t timeouts() const { return snd_.timeouts; }
+  // RFC 3168: whether ECN was negotiated, CE marks and ECE flags received, reductions by ECE.
+  [[nodiscard]] bool ecn_on() const { return ecn_.ok; }
+  [[nodiscard]] std::uint64_t ecn_ce_received() const { return ecn_.ce_received; }
+  [[nodiscard]] std::uint64_t ecn_ece_received() const { return ecn_.ece_received; }
+  [[nodiscard]] std::uint64_t ecn_reductions() const { return ecn_.reductions; }
   [[nodiscard]] std::uint64_t challenge_acks_suppressed() const { return challenge_acks_suppressed_; }
   [[nodiscard]] std::uint64_t pmtu_reductions() const { return pmtu_reductions_; }
   [[nodiscard]] std::uint64_t pmtu_raises() const { return pmtu_raises_; }
@@ -390,6 +412,12 @@ class connection {
   void update_ts_recent(instant now, const tcp_repr& seg);
   void sample_rtt_from_tsecr(instant now, const tcp_repr& seg);
   [[nodiscard]] std::uint32_t ts_clock(instant now) const { return ts_clock(now, ts_offset_); }
+  // RFC 3168 (connection_ecn.cpp): a segment's CE mark and CWR flag (receiver, §6.1.3), an
+  // ACK's ECE flag (sender, §6.1.2), and the ECN marks of an outgoing segment.
+  void ecn_on_segment(const tcp_repr& seg);
+  void ecn_on_ack(instant now, const tcp_repr& seg);
+  void ecn_mark_syn(tcp_repr& hdr) const;
+  void ecn_mark_data(tcp_repr& hdr, bool ect);
   void note_duplicate(seq_num left, seq_num right) {
     if (sack_ok_) rcv_.dsack = sack_block{left, right};  // RFC 2883: reported in the next ACK
   }
@@ -538,6 +566,19 @@ class connection {
   std::uint32_t ts_offset_ = 0;
   std::uint16_t peer_mss_ = 536;  // MUST-15: 536 unless the peer's SYN said otherwise
   bool syn_timed_out_ = false;    // RFC 6298 §5.7: the SYN/SYN-ACK timer expired
+  // RFC 3168 ECN (connection_ecn.cpp).
+  struct ecn_state {
+    bool ok = false;         // negotiated on the SYNs (§6.1.1)
+    ecn_codepoint rx = ecn_codepoint::not_ect;  // the ECN field of the segment being processed
+    bool echo = false;       // receiver: ECE on every ACK until a CWR arrives (§6.1.3)
+    bool cwr_due = false;    // sender: CWR on the next new data segment (§6.1.2)
+    std::optional<seq_num> reduced_at;   // SND.MAX at the last ECE reduction: one per window
+    std::optional<seq_num> loss_recover;  // the congestion controller's `recover` last seen
+    std::uint32_t ce_received = 0;  // 32-bit counters: an idle TCB stays small (issue #13)
+    std::uint32_t ece_received = 0;
+    std::uint32_t reductions = 0;
+  };
+  ecn_state ecn_;
 
 
   // RFC 7413: made only for a TFO connection (on the heap: ~80 octets an ordinary TCB does
