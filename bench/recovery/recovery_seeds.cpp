@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <string_view>
 #include <vector>
 
@@ -91,37 +92,31 @@ stats run(const scenario& s, int seeds, feature f, bool on) {
 int main(int argc, char** argv) {
   const int seeds = argc > 1 ? std::max(1, std::atoi(argv[1])) : 40;
   const std::string_view which = argc > 2 ? argv[2] : "tlp";
-  feature f = feature::tlp;
-  const char* title = "Tail Loss Probe (RFC 8985 §7)";
-  if (which == "prr") {
-    f = feature::prr;
-    title = "Proportional Rate Reduction (RFC 6937 / 9937)";
-  } else if (which == "undo") {
-    f = feature::undo;
-    title = "Undo of spurious retransmissions (RFC 3708, RFC 3522)";
-  } else if (which == "prr+undo") {
-    f = feature::prr_undo;
-    title = "PRR and undo together (the code before issue #12 step 3 and after)";
-  } else if (which == "rack") {
-    f = feature::rack;
-    title = "RACK time-based loss detection (RFC 8985 §6), PRR off";
-  } else if (which == "rack+prr") {
-    f = feature::rack_prr;
-    title = "RACK and PRR together (the code before issue #12 step 5 and after)";
-  } else if (which == "frto") {
-    f = feature::frto;
-    title = "F-RTO (RFC 5682), timestamps off";
-  } else if (which == "dupthresh") {
-    f = feature::dupthresh;
-    title = "DupThresh adapted to reordering, RACK off";
-  } else if (which == "frto+dupthresh") {
-    f = feature::frto_dupthresh;
-    title = "F-RTO and adaptive DupThresh, default config (the code before issue #12 step 7 and after)";
-  } else if (which != "tlp") {
+  struct mode {
+    std::string_view name;
+    feature f;
+    const char* title;
+  };
+  constexpr mode modes[] = {
+      {"tlp", feature::tlp, "Tail Loss Probe (RFC 8985 §7)"},
+      {"prr", feature::prr, "Proportional Rate Reduction (RFC 6937 / 9937)"},
+      {"undo", feature::undo, "Undo of spurious retransmissions (RFC 3708, RFC 3522)"},
+      {"prr+undo", feature::prr_undo, "PRR and undo together (the code before issue #12 step 3 and after)"},
+      {"rack", feature::rack, "RACK time-based loss detection (RFC 8985 §6), PRR off"},
+      {"rack+prr", feature::rack_prr, "RACK and PRR together (the code before issue #12 step 5 and after)"},
+      {"frto", feature::frto, "F-RTO (RFC 5682), timestamps off"},
+      {"dupthresh", feature::dupthresh, "DupThresh adapted to reordering, RACK off"},
+      {"frto+dupthresh", feature::frto_dupthresh,
+       "F-RTO and adaptive DupThresh, default config (the code before issue #12 step 7 and after)"},
+  };
+  const auto chosen = std::find_if(std::begin(modes), std::end(modes), [&](const mode& m) { return m.name == which; });
+  if (chosen == std::end(modes)) {
     std::fprintf(stderr,
                  "usage: recovery_seeds [SEEDS [tlp|prr|undo|prr+undo|rack|rack+prr|frto|dupthresh|frto+dupthresh]]\n");
     return 2;
   }
+  const feature f = chosen->f;
+  const char* title = chosen->title;
   const scenario cases[] = {
       {"loss1_1MB_20ms", 0.01, 0, 1'000'000, 0, 20ms},     {"loss2_1MB_20ms", 0.02, 0, 1'000'000, 0, 20ms},
       {"loss5_1MB_20ms", 0.05, 0, 1'000'000, 0, 20ms},     {"loss20_100KB_20ms", 0.20, 0, 100'000, 0, 20ms},

@@ -35,7 +35,7 @@ tcp_internals internals_of(const connection& c) {
   in.probe_recoveries = c.probe_recoveries();
   in.rack_losses = c.rack_losses();
   in.reo_wnd_adaptations = c.reo_wnd_adaptations();
-  in.pacing_rate = c.pacing_rate();
+  in.pacing_rate = t.pacing_rate;
   in.frto_spurious = c.frto_spurious();
   in.dupthresh = t.dupthresh;
   in.ecn = t.ecn;

@@ -94,13 +94,8 @@ std::uint32_t connection::linux_tso_segs(std::uint32_t seg) const {
   constexpr std::uint64_t gso_max = 65536;
   const std::uint64_t mss = std::max<std::uint32_t>(seg, 1);
   std::uint64_t octets = gso_max;
-  const auto srtt = snd_.rtt.srtt();
-  const auto srtt_us = srtt ? std::chrono::duration_cast<std::chrono::microseconds>(*srtt).count() : 0;
-  if (srtt_us > 0) {
-    const congestion_control& cc = *snd_.rec.cc;
-    const std::uint64_t window = std::max<std::uint64_t>(cc.cwnd(), distance(snd_.una, snd_.max).n);
-    const std::uint64_t ratio = cc.cwnd() < cc.ssthresh() / 2 ? 200 : 120;
-    const std::uint64_t rate = window / mss * mss * ratio * 10000 / static_cast<std::uint64_t>(srtt_us);
+  const std::uint64_t window = std::max<std::uint64_t>(snd_.rec.cc->cwnd(), distance(snd_.una, snd_.max).n);
+  if (const std::uint64_t rate = linux_pacing_rate(window / mss * mss); rate > 0) {
     octets = rate >> 10;
     if (const auto m = snd_.rec.rk.min_rtt()) {
       const auto shift = std::chrono::duration_cast<std::chrono::microseconds>(*m).count() >> 9;
@@ -343,15 +338,16 @@ std::size_t connection::emit_segment(instant now, mutable_bytes out, const segme
   return emit(now, out, hdr, distance(snd_.buf_start, p.seq).n, len);
 }
 
-std::uint64_t connection::pacing_rate() const {
-  if (!cfg_->pacing) return 0;
+std::uint64_t connection::linux_pacing_rate(std::uint64_t window) const {
   const std::optional<duration> srtt = snd_.rtt.srtt();
   if (!srtt || srtt->count() <= 0) return 0;
-  const std::uint64_t cwnd = snd_.rec.cc->cwnd();
-  const std::uint64_t percent = cwnd < snd_.rec.cc->ssthresh() / 2 ? 200 : 120;  // Linux's pacing ratios
-  // cwnd x percent / 100 octets per SRTT (in microseconds), per second.
-  return std::max<std::uint64_t>(cwnd * percent * 10'000 / static_cast<std::uint64_t>(srtt->count()), 1);
+  const congestion_control& cc = *snd_.rec.cc;
+  const std::uint64_t percent = cc.cwnd() < cc.ssthresh() / 2 ? 200 : 120;  // tcp_pacing_ss_ratio / ca_ratio
+  // window x percent / 100 octets per SRTT (in microseconds), per second.
+  return std::max<std::uint64_t>(window * percent * 10'000 / static_cast<std::uint64_t>(srtt->count()), 1);
 }
+
+std::uint64_t connection::pacing_rate() const { return cfg_->pacing ? linux_pacing_rate(snd_.rec.cc->cwnd()) : 0; }
 
 // The data sent so far would have left by pace_next at the pacing rate. What is more than a
 // burst (1 ms at the rate, at least two segments) ahead of now waits for the pacing timer.
@@ -361,10 +357,7 @@ void connection::pace_sent(instant now, std::uint32_t octets) {
   const auto at_rate = [rate](std::uint64_t n) { return duration{static_cast<duration::rep>(n * 1'000'000 / rate)}; };
   snd_.pace_next = std::max(snd_.pace_next, now) + at_rate(octets);
   const instant release = snd_.pace_next - at_rate(std::max<std::uint64_t>(2ULL * snd_.mss, rate / 1000));
-  if (release > now) {
-    timers_.set(timer_kind::pacing, release);
-    ++snd_.paced;
-  }
+  if (release > now) timers_.set(timer_kind::pacing, release);
 }
 
 // The sender's bookkeeping for a segment of `len` octets (and the FIN if `fin`) at p.seq.

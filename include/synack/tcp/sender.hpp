@@ -180,7 +180,6 @@ struct sender : send_vars {
   std::uint64_t spurious_undos = 0;    // reductions undone: RFC 3708 D-SACK, RFC 3522 Eifel, F-RTO
   std::uint64_t frto_spurious = 0;     // timeouts RFC 5682 F-RTO found spurious
   std::uint64_t dupthresh_raises = 0;  // DupThresh raised by proven reordering (adaptive_dupthresh)
-  std::uint64_t paced = 0;             // times the pacing timer held data back
   // RFC 8985 §6 RACK: segments marked lost (rec.rk.losses()) and reo_wnd_mult increments on
   // D-SACK (rec.rk.reo_wnd_adaptations()) are kept by the detector itself.
 };
