@@ -626,6 +626,7 @@ tcb_snapshot connection::snapshot() const {
   s.sacked = sack_ok_ ? snd_.rec.sb.sacked_bytes() : 0;
   s.dupthresh = rack_on() ? 3 : snd_.rec.cc->dup_thresh();
   s.dupthresh_raises = snd_.dupthresh_raises;
+  s.sack_renegings = snd_.rec.sb.renegings();
   s.rack = rack_on();
   s.reo_wnd = snd_.rec.rk.reo_wnd();
   s.reo_wnd_mult = snd_.rec.rk.reo_wnd_mult();

@@ -40,14 +40,20 @@ bool connection::has_pending_output() const {
 // goes with it.
 connection::send_plan connection::next_send() const {
   const seq_num end = snd_.data_end();
+  // SND.NXT, past what a resend skips because the receiver SACKed it (plan_segment moves it).
+  const seq_num nxt = resend_from();
   // Usable window (RFC 9293 §3.8.6.2.1): SND.UNA + SND.WND - SND.NXT, which may be negative
   // when the peer shrank its window (MUST-34): then nothing new goes out.
   const seq_num wnd_edge = snd_.una + seq_len{snd_.wnd};
-  const std::uint32_t usable = snd_.nxt.before(wnd_edge) ? distance(snd_.nxt, wnd_edge).n : 0;
-  const std::uint32_t unsent = snd_.nxt.before(end) ? distance(snd_.nxt, end).n : 0;
-  const bool fresh = snd_.nxt == snd_.max;
-  const bool urgent = snd_.up && snd_.nxt.before(*snd_.up);  // urgent data is not held back
+  const std::uint32_t usable = nxt.before(wnd_edge) ? distance(nxt, wnd_edge).n : 0;
+  const std::uint32_t unsent = nxt.before(end) ? distance(nxt, end).n : 0;
+  const bool fresh = nxt == snd_.max;
+  const bool urgent = snd_.up && nxt.before(*snd_.up);  // urgent data is not held back
   std::uint32_t len = std::min({usable, unsent, tso_allowed(fresh, urgent) ? cfg_->tso_max : std::uint32_t{snd_.mss}});
+  // A resend stops where the next SACKed octets begin.
+  if (!fresh && sack_ok_) {
+    if (const auto r = snd_.rec.sb.sacked_from(nxt)) len = std::min(len, distance(nxt, r->left).n);
+  }
   // RFC 5681 §3.1: no more than cwnd in flight. A segment cwnd would cut short waits for
   // the next ACK instead of going out as a runt; a super-segment shrinks to what cwnd allows
   // (emit_segment keeps its whole segments).
@@ -69,9 +75,9 @@ connection::send_plan connection::next_send() const {
     if (!nagle_ok || !big_enough) len = 0;
   }
   // RFC 9293 §3.8.6.1 (MUST-36): a zero-window probe is one octet beyond the window.
-  if (snd_.probe_due && len == 0 && snd_.wnd == 0 && snd_.nxt == snd_.una && unsent > 0) len = 1;
+  if (snd_.probe_due && len == 0 && snd_.wnd == 0 && nxt == snd_.una && unsent > 0) len = 1;
   // The FIN follows the last byte; it needs no window (it occupies no buffer at the peer).
-  const bool fin = snd_.fin_queued && snd_.nxt.before_eq(end) && snd_.nxt + seq_len{len} == end;
+  const bool fin = snd_.fin_queued && nxt.before_eq(end) && nxt + seq_len{len} == end;
   return send_plan{len, fin};
 }
 
@@ -253,6 +259,7 @@ connection::segment_plan connection::plan_segment(instant now) {
   }
   // RFC 5681 §4.1: after an idle period longer than the RTO, restart from the restart window.
   if (snd_.una == snd_.max && snd_.nxt == snd_.max) (void)snd_.rec.cc->on_idle_restart(now, snd_.rtt.rto());
+  snd_.nxt = resend_from();  // a resend skips what the receiver SACKed
   const send_plan plan = next_send();
   if (!plan.any()) return {};
   // The FIN needs no window (it occupies no buffer at the peer): it rides on whatever segment

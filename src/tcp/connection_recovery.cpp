@@ -55,6 +55,7 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
     const std::span<const sack_block> blocks(seg.options.sack.data(), seg.options.sack_count);
     ev = read_sack_evidence(ack, blocks);
     su = snd_.rec.sb.update(snd_.una, snd_.max, blocks);
+    if (su.reneged) on_sack_reneging();
   }
   const std::uint32_t newly_sacked = su.newly_sacked;
   // RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT: data outstanding, no data or SYN/FIN in it, the
@@ -119,6 +120,20 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
   frto_on_ack(prev_una, dup, ev);
   rack_start_recovery(now, su);
   try_undo();
+}
+
+// The receiver dropped octets it had SACKed (sack_update::reneged; the scoreboard forgot every
+// SACK): RACK forgets them too, and what was skipped as SACKed goes again — a resend from
+// SND.UNA in progress after a timeout starts over there, a SACK recovery owes the segment at
+// SND.UNA now (the RTO would find it otherwise, as RFC 2018 §8's rule waits for).
+void connection::on_sack_reneging() {
+  snd_.rec.rk.forget_sacks();
+  if (sack_recovery()) {
+    snd_.rec.rtx = next_segment{snd_.una, snd_.mss, seg_rule::first};
+  } else if (snd_.nxt.before(snd_.max) && snd_.una.before(snd_.nxt)) {
+    snd_.nxt = snd_.una;
+    snd_.rtt_probe.reset();  // Karn: an ACK may answer either copy
+  }
 }
 
 // Before the scoreboard takes this ACK's blocks: the highest octet SACKed so far, and the
@@ -432,7 +447,14 @@ void connection::on_rto_for_recovery(instant now) {
   const bool same_episode = snd_.rec.undo && snd_.rec.cc->undo_continues_on_rto();
   const auto recover = snd_.rec.cc->recover();
   const bool frto = cfg_->frto && (!recover || snd_.una.after(*recover));
-  snd_.rec.on_rto(now, sack_ok_, snd_.una, snd_.max);
+  snd_.rec.on_rto(now, sack_ok_, snd_.una, snd_.max, cfg_->rto_keeps_sack);
+  // Linux's reneging test on a timeout (tcp_timeout_mark_lost): the octet at SND.UNA, which the
+  // receiver would have acknowledged, counts as SACKed — a block at (or across) the cumulative
+  // ACK. Nothing kept is trusted then, or the resend would skip everything.
+  if (sack_ok_ && snd_.rec.sb.is_sacked(snd_.una)) {
+    snd_.rec.sb.renege();
+    snd_.rec.rk.forget_sacks();
+  }
   timers_.clear(timer_kind::rack_reorder);
   if (!same_episode) open_undo_episode();
   undo_episode& e = *snd_.rec.undo;
@@ -535,7 +557,27 @@ void connection::set_dupthresh(std::uint32_t n) {
 // went back to SND.UNA (go-back-N), so what lies beyond it is presumed lost.
 std::uint32_t connection::sending_flight() const {
   if (sack_recovery()) return recovery_pipe();
-  return distance(snd_.una, snd_.nxt).n;
+  const std::uint32_t sent = distance(snd_.una, snd_.nxt).n;
+  // After a timeout that kept the SACKs (tcp_config::rto_keeps_sack), until everything sent
+  // before it is acknowledged (RFC 6582's recover): what the receiver holds is not in flight
+  // (RFC 8985 §6.3; Linux's packets_in_flight leaves sacked_out out the same way).
+  const auto recover = snd_.rec.cc->recover();
+  if (!sack_ok_ || !recover || snd_.una.after(*recover)) return sent;
+  return sent - std::min(sent, snd_.rec.sb.sacked_below(snd_.nxt));
+}
+
+// Where a resend from SND.NXT (SND.NXT < SND.MAX: after a timeout, a PMTU reduction, a window
+// that reopened) goes on: past octets the receiver SACKed (none are kept across a timeout with
+// tcp_config::rto_keeps_sack off).
+seq_num connection::resend_from() const {
+  seq_num x = snd_.nxt;
+  if (!sack_ok_) return x;
+  while (x.before(snd_.max)) {
+    const auto r = snd_.rec.sb.sacked_from(x);
+    if (!r || r->left.after(x)) break;
+    x = seq_min(r->right, snd_.max);
+  }
+  return x;
 }
 
 std::uint32_t connection::recovery_pipe() const {

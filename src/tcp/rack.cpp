@@ -224,13 +224,19 @@ std::optional<instant> rack::detect_loss(instant now, std::optional<duration> sr
   return timer;
 }
 
-void rack::on_rto() {
+void rack::on_rto(bool keep_sacked) {
   for (rack_segment& s : segs_) {
-    s.sacked = false;  // SACK information is not trusted across a timeout (RFC 6675 §5.1)
+    // SACK information is not trusted across a timeout (RFC 6675 §5.1), unless kept (RFC
+    // 8985 §6.3, tcp_config::rto_keeps_sack).
+    if (!keep_sacked) s.sacked = false;
     s.lost = false;
     s.resent_lost = false;
   }
   lost_pending_ = 0;
+}
+
+void rack::forget_sacks() {
+  for (rack_segment& s : segs_) s.sacked = false;
 }
 
 std::optional<rack_segment> rack::first_lost() const {

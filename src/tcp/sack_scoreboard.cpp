@@ -77,7 +77,16 @@ void sack_scoreboard::insert(sack_block b) {
 sack_update sack_scoreboard::update(seq_num snd_una, seq_num snd_max, std::span<const sack_block> blocks) {
   sack_update r;
   max_ = seq_max(max_, snd_max);
+  const bool moved = snd_una.after(una_);
   advance_una(snd_una);
+  // RFC 6675 §5.1's test for reneging (Linux's tcp_check_sack_reneging): a receiver holding
+  // the octets it SACKed acknowledges past them once the cumulative ACK reaches them, so an
+  // ACK that stops at (or inside) a SACKed range shows they were dropped. None of the ranges
+  // is trusted after that; this ACK's own blocks are.
+  if (moved && count_ > 0 && ranges_[0].left == una_) {
+    r.reneged = true;
+    renege();
+  }
   const std::uint32_t before = sacked_bytes();
   const std::size_t n = std::min<std::size_t>(blocks.size(), cfg_.max_blocks_per_ack);
   excess_blocks_ += blocks.size() - n;
@@ -127,12 +136,13 @@ void sack_scoreboard::exit_recovery() {
   high_rxt_ = una_;
 }
 
-// RFC 6675 §5.1: RecoveryPoint = HighData, loss recovery ends; SACK information is
-// expunged as RFC 2018 §8 requires ("ignore prior SACK information").
-void sack_scoreboard::on_rto(seq_num snd_una, seq_num snd_max) {
+// RFC 6675 §5.1: RecoveryPoint = HighData, loss recovery ends. SACK information is
+// expunged as RFC 2018 §8 requires ("ignore prior SACK information"), or, with `keep`, kept as
+// RFC 8985 §6.3 does, the reneging test in update() standing guard.
+void sack_scoreboard::on_rto(seq_num snd_una, seq_num snd_max, bool keep) {
   max_ = seq_max(max_, snd_max);
   advance_una(snd_una);
-  count_ = 0;
+  if (!keep) count_ = 0;
   recovery_point_ = max_;
   in_recovery_ = false;
   high_rxt_ = una_;
@@ -182,6 +192,21 @@ std::optional<seq_num> sack_scoreboard::first_unsacked(seq_num from, seq_num to)
   }
   if (!x.before(to)) return std::nullopt;
   return x;
+}
+
+std::optional<sack_block> sack_scoreboard::sacked_from(seq_num seq) const {
+  for (std::size_t i = 0; i < count_; ++i) {
+    if (ranges_[i].right.after(seq)) return ranges_[i];
+  }
+  return std::nullopt;
+}
+
+std::uint32_t sack_scoreboard::sacked_below(seq_num seq) const {
+  std::uint32_t n = 0;
+  for (std::size_t i = 0; i < count_ && ranges_[i].left.before(seq); ++i) {
+    n += distance(ranges_[i].left, seq_min(ranges_[i].right, seq)).n;
+  }
+  return n;
 }
 
 std::optional<seq_num> sack_scoreboard::highest_sacked() const {

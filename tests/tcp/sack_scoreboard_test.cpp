@@ -94,9 +94,9 @@ TEST(sack_scoreboard, ignores_blocks_below_snd_una_beyond_snd_max_or_empty) {
 TEST(sack_scoreboard, cumulative_ack_trims_and_drops_ranges) {
   sack_scoreboard sb = board();
   (void)sack(sb, {blk(2, 4), blk(5, 7)});
-  (void)sb.update(at(3), sb.snd_max(), {});
-  EXPECT_EQ(ranges(sb), (std::vector{blk(3, 4), blk(5, 7)}));
-  EXPECT_EQ(sb.sacked_bytes(), 3000u);
+  (void)sb.update(at(4), sb.snd_max(), {});
+  EXPECT_EQ(ranges(sb), (std::vector{blk(5, 7)}));
+  EXPECT_EQ(sb.sacked_bytes(), 2000u);
   (void)sb.update(at(7), sb.snd_max(), {});
   EXPECT_EQ(sb.range_count(), 0u);
   EXPECT_EQ(sb.snd_una(), at(7));
@@ -337,6 +337,49 @@ TEST(sack_scoreboard, rto_clears_the_scoreboard) {
   EXPECT_EQ(sb.high_rxt(), at(0));
   EXPECT_FALSE(sb.is_lost(at(0)));
   EXPECT_EQ(sb.pipe(), 12000u);
+}
+
+// RFC 8985 §6.3 (tcp_config::rto_keeps_sack): the ranges stay, recovery ends all the same.
+TEST(sack_scoreboard, rto_keeping_the_sacks_ends_recovery_only) {
+  sack_scoreboard sb = board();
+  (void)sack(sb, {blk(1, 2), blk(3, 4), blk(5, 6)});
+  sb.enter_recovery();
+  sb.on_sent(*sb.next_seg(0));
+  sb.on_rto(at(0), at(10), true);
+  EXPECT_EQ(ranges(sb), (std::vector<sack_block>{blk(1, 2), blk(3, 4), blk(5, 6)}));
+  EXPECT_FALSE(sb.in_recovery());
+  EXPECT_EQ(sb.high_rxt(), at(0));
+  EXPECT_EQ(sb.sacked_below(at(4)), 2000u);
+  EXPECT_EQ(sb.sacked_below(at(3, 500)), 1500u);
+  EXPECT_EQ(sb.sacked_below(at(1)), 0u);
+  EXPECT_EQ(sb.sacked_from(at(0)), std::optional{blk(1, 2)});
+  EXPECT_EQ(sb.sacked_from(at(3, 10)), std::optional{blk(3, 4)});
+  EXPECT_EQ(sb.sacked_from(at(4)), std::optional{blk(5, 6)});
+  EXPECT_FALSE(sb.sacked_from(at(6)).has_value());
+}
+
+// RFC 6675 §5.1's reneging test: a cumulative ACK that stops at (or inside) a SACKed range
+// shows the receiver dropped it. Every range goes; the ACK's own blocks are taken.
+TEST(sack_scoreboard, an_ack_stopping_at_a_sacked_range_is_reneging) {
+  sack_scoreboard sb = board();
+  (void)sack(sb, {blk(2, 3), blk(5, 7)});
+  const sack_update ok = sack(sb, {blk(5, 7)}, at(1));  // ACK moved below the first range
+  EXPECT_FALSE(ok.reneged);
+  EXPECT_EQ(sb.range_count(), 2u);
+  const sack_update r = sack(sb, {blk(8, 9)}, at(2));  // stops where 2 was SACKed
+  EXPECT_TRUE(r.reneged);
+  EXPECT_EQ(ranges(sb), (std::vector<sack_block>{blk(8, 9)}));
+  EXPECT_EQ(sb.renegings(), 1u);
+  // Inside a range: reneging too. Past a range: not.
+  sack_scoreboard in = board();
+  (void)sack(in, {blk(2, 4)});
+  EXPECT_TRUE(sack(in, {}, at(3)).reneged);
+  sack_scoreboard past = board();
+  (void)sack(past, {blk(2, 4)});
+  EXPECT_FALSE(sack(past, {}, at(4)).reneged);
+  EXPECT_EQ(past.range_count(), 0u);
+  // The same ACK again (SND.UNA did not move) is not a new finding.
+  EXPECT_FALSE(sack(sb, {blk(8, 9)}, at(2)).reneged);
 }
 
 TEST(sack_scoreboard, reset_forgets_everything) {

@@ -88,6 +88,15 @@ struct tcp_config {
   // finds it full is left to RFC 6675's rules and counted (connection::snapshot().rack_overflows).
   bool rack = true;
   std::uint32_t rack_segments = 256;
+  // What was SACKed stays SACKed across a retransmission timeout (RFC 8985 §6.3 marks only the
+  // segments "not acknowledged yet" lost on RTO; Linux keeps its SACK tags in tcp_enter_loss):
+  // the resend from SND.UNA skips what the receiver holds, and those octets do not count as in
+  // flight while it runs. RFC 6675 §5.1 allows this "as long as robust tests for reneging are
+  // present": an ACK whose cumulative ACK stops at octets SACKed before (the receiver dropped
+  // them, RFC 2018 §8) expunges every SACK at once and the resend goes back to SND.UNA
+  // (connection::snapshot().sack_renegings; Linux's TCPSACKReneging). Off: RFC 2018 §8's rule,
+  // every SACK forgotten on a timeout.
+  bool rto_keeps_sack = true;
   // DupThresh that follows reordering when RACK does not run (off, or without SACK), as
   // RFC 4653 suggests and Linux's tp->reordering does: a segment proven reordered rather than
   // lost — its original, never retransmitted, delivered (cumulatively or by SACK) by an ACK that

@@ -87,6 +87,7 @@ struct tcb_snapshot {
   // replaces it when on) and how often it was raised.
   std::uint32_t dupthresh = 3;
   std::uint64_t dupthresh_raises = 0;
+  std::uint64_t sack_renegings = 0;  // ACKs that showed SACKed octets dropped (tcp_config::rto_keeps_sack)
   // RFC 8985 §6 RACK (tcp_config::rack, with SACK): whether it runs, RACK.reo_wnd as last
   // computed, RACK.reo_wnd_mult, segments it marked lost, reo_wnd_mult increments on D-SACK,
   // and segments the full transmit record could not hold; octets of transmit record allocated
@@ -470,6 +471,8 @@ class connection {
   // RFC 8985 §6 RACK: on with SACK and tcp_config::rack; its steps on each ACK, loss detection
   // (which may start recovery) and the reorder timer's expiry.
   [[nodiscard]] bool rack_on() const { return sack_ok_ && cfg_->rack; }
+  void on_sack_reneging();
+  [[nodiscard]] seq_num resend_from() const;
   void rack_on_ack(instant now, const tcp_repr& seg, const sack_update& su);
   void rack_detect(instant now);
   void rack_start_recovery(instant now, const sack_update& su);

@@ -26,7 +26,9 @@
 //   detect_loss(now, srtt, in_recovery) -> the deadline of the reorder timer, if one is due
 //                                   (§6.2 step 5); lost_pending() segments await a resend.
 //   on_recovery_exit()              fast recovery ended (§6.2 step 4: reo_wnd_persist).
-//   on_rto()                        a retransmission timeout: every mark is forgotten.
+//   on_rto(keep_sacked)             a retransmission timeout: every lost mark is forgotten,
+//                                   and every SACKed one unless keep_sacked (RFC 8985 §6.3).
+//   forget_sacks()                  the receiver reneged: no segment is SACKed any more.
 #include <algorithm>
 #include <cstdint>
 #include <optional>
@@ -79,7 +81,8 @@ class rack {
   void on_ack(instant now, seq_num una, const sack_scoreboard& sb, bool dsack, seq_num snd_max, echo_fn echoed_before);
   [[nodiscard]] std::optional<instant> detect_loss(instant now, std::optional<duration> srtt, bool in_recovery);
   void on_recovery_exit();
-  void on_rto();
+  void on_rto(bool keep_sacked = false);
+  void forget_sacks();
 
   // The first segment marked lost and not sent again since, from SND.UNA up.
   [[nodiscard]] std::optional<rack_segment> first_lost() const;

@@ -20,8 +20,11 @@
 //     s = next_seg(sendable_new)       sendable_new: new bytes the user has queued and the
 //                                      peer's window allows; send s, then on_sent(s).
 //   exit_recovery()                    when the cumulative ACK passes RecoveryPoint.
-//   on_rto(snd_una, snd_max)           retransmission timeout (RFC 6675 §5.1): forget every
-//                                      SACK (the receiver may have reneged, RFC 2018 §8).
+//   on_rto(snd_una, snd_max, keep)     retransmission timeout (RFC 6675 §5.1): recovery ends;
+//                                      every SACK is forgotten (the receiver may have reneged,
+//                                      RFC 2018 §8) unless `keep` (RFC 8985 §6.3): then an ACK
+//                                      whose cumulative ACK stops at SACKed octets is the
+//                                      reneging test (update() reports it and forgets them).
 //
 // Bounds: at most `max_ranges` ranges are kept (the ones nearest SND.UNA); a range pushed
 // out is counted in dropped_ranges(). At most `max_blocks_per_ack` blocks of one ACK are
@@ -50,6 +53,9 @@ struct sack_update {
   sack_block dsack_block{};       // valid when dsack
   std::uint32_t newly_sacked = 0;  // bytes SACKed by this ACK that were not before
   std::uint32_t ignored = 0;       // blocks dropped as invalid (below SND.UNA, beyond SND.MAX, empty)
+  // The cumulative ACK moved to octets SACKed before: the receiver dropped them (reneged, RFC
+  // 2018 §8). Every SACK was forgotten.
+  bool reneged = false;
 };
 
 // Which NextSeg rule (RFC 6675 §4) or recovery step chose a segment.
@@ -87,7 +93,13 @@ class sack_scoreboard {
   [[nodiscard]] sack_update update(seq_num snd_una, seq_num snd_max, std::span<const sack_block> blocks);
   void enter_recovery();
   void exit_recovery();
-  void on_rto(seq_num snd_una, seq_num snd_max);
+  void on_rto(seq_num snd_una, seq_num snd_max, bool keep = false);
+  // The receiver reneged (found by the connection, e.g. SND.UNA's octet SACKed when the
+  // timer fires): every SACKed range is forgotten, and counted in renegings().
+  void renege() {
+    count_ = 0;
+    ++renegings_;
+  }
   // Records that `s` (from next_seg() or first_retransmission()) was sent.
   void on_sent(const next_segment& s);
 
@@ -96,6 +108,10 @@ class sack_scoreboard {
   [[nodiscard]] bool is_sacked(seq_num seq) const;
   // The first octet of [from, to) not SACKed, if any.
   [[nodiscard]] std::optional<seq_num> first_unsacked(seq_num from, seq_num to) const;
+  // The lowest SACKed range that ends above `seq` (it holds `seq` or lies above it), if any.
+  [[nodiscard]] std::optional<sack_block> sacked_from(seq_num seq) const;
+  // SACKed octets below `seq`.
+  [[nodiscard]] std::uint32_t sacked_below(seq_num seq) const;
   [[nodiscard]] std::optional<next_segment> next_seg(std::uint32_t sendable_new) const;
   [[nodiscard]] std::optional<next_segment> first_retransmission() const;
   [[nodiscard]] std::uint32_t pipe() const;
@@ -118,6 +134,8 @@ class sack_scoreboard {
   [[nodiscard]] std::uint64_t ignored_blocks() const { return ignored_blocks_; }
   [[nodiscard]] std::uint64_t excess_blocks() const { return excess_blocks_; }
   [[nodiscard]] std::uint64_t dsacks() const { return dsacks_; }
+  // ACKs that showed the receiver had dropped octets it SACKed (update()'s `reneged`).
+  [[nodiscard]] std::uint32_t renegings() const { return renegings_; }
 
  private:
   [[nodiscard]] std::uint32_t off(seq_num s) const { return distance(una_, s).n; }
@@ -136,6 +154,7 @@ class sack_scoreboard {
   [[nodiscard]] std::optional<sack_block> hole_from(seq_num from) const;
 
   sack_scoreboard_config cfg_;
+  std::uint32_t renegings_ = 0;  // in the padding after cfg_: no room taken in the TCB
   // Sorted, disjoint, non-adjacent, in [una_, max_); `capacity` entries once the first SACK
   // block arrives (empty before: a connection without SACK losses carries none of it).
   std::vector<sack_block> ranges_;

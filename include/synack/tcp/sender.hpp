@@ -117,10 +117,10 @@ struct loss_recovery {
     rtx.reset();
   }
   // RFC 5681 §3.1, RFC 6582 §3.2 step 4, RFC 6675 §5.1: recovery ends; SACK information is
-  // not trusted across a timeout.
-  void on_rto(instant now, bool sack, seq_num una, seq_num max) {
+  // not trusted across a timeout unless `keep_sacks` (RFC 8985 §6.3, tcp_config::rto_keeps_sack).
+  void on_rto(instant now, bool sack, seq_num una, seq_num max, bool keep_sacks) {
     cc->on_rto(now, max, distance(una, max).n);
-    if (sack) sb.on_rto(una, max);
+    if (sack) sb.on_rto(una, max, keep_sacks);
     rtx.reset();
     lt_budget = 0;
     tlp_end.reset();  // the probe's episode ends with the timeout
@@ -129,7 +129,7 @@ struct loss_recovery {
     // reduction whose resend was lost would keep the retransmission itself from going.
     pmtu_burst = 0;
     pmtu_sent = 0;
-    rk.on_rto();
+    rk.on_rto(keep_sacks);
   }
   // RFC 6675: SACK-based recovery in progress.
   [[nodiscard]] bool sack_recovery(bool sack) const { return sack && sb.in_recovery(); }
