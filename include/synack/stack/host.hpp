@@ -7,7 +7,8 @@
 //
 // Calling contract (sans-IO, like tcp::connection):
 //   inputs    on_packet(now, ip_packet), on_timeout(now) when now >= next_deadline()
-//   commands  listen, listen_any, connect, accept, send, recv, shutdown, close, abort;
+//   commands  listen, listen_any, connect, accept, send, recv (or in place: send_reserve +
+//             send_commit, recv_view + recv_consume), shutdown, close, abort;
 //             bind_udp, bind_udp_any, connect_udp, send_udp, close_udp
 //   polls     poll_transmit(now, out) until nullopt after every input or command;
 //             next_deadline(); poll_event().

@@ -4,7 +4,8 @@
 // Calling contract (sans-IO; the same for the stack, the simulator, tests and tools):
 //   inputs    on_segment(now, seg)   a parsed, checksum-verified segment for this 4-tuple
 //             on_timeout(now)        call when now >= next_deadline()
-//   commands  connect, listen, send, recv, shutdown, close, abort
+//   commands  connect, listen, send, recv, shutdown, close, abort (send and recv also in place:
+//             send_reserve + send_commit, recv_view + recv_consume)
 //   polls     poll_transmit(now, out) until it returns nullopt, after every input or command;
 //             next_deadline() for when to call on_timeout; poll_event() for events.
 // Time only enters as `now`; randomness only through the injected isn_source. No syscalls,
