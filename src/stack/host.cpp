@@ -617,11 +617,7 @@ result<std::size_t, tcp_error> host::send(conn_handle h, bytes data, send_flags 
   impl::slot* s = impl_->user_slot(h);
   if (s == nullptr) return unexpected{tcp_error::not_connected};
   auto r = s->conn->send(data, flags);
-  if (!s->tx_queued && s->conn->has_pending_output()) {
-    s->tx_queued = true;
-    impl_->txq.push_back(h.index);
-  }
-  if (impl_->budget.level() != impl_->seen_level) impl_->check_memory_level();  // a grown ring
+  impl_->after_user_io(h.index);
   return r;
 }
 
@@ -629,13 +625,51 @@ result<std::size_t, tcp_error> host::recv(conn_handle h, mutable_bytes out) {
   impl::slot* s = impl_->user_slot(h);
   if (s == nullptr) return unexpected{tcp_error::not_connected};
   auto r = s->conn->recv(out);
-  if (!s->tx_queued && s->conn->has_pending_output()) {  // a window update
-    s->tx_queued = true;
-    impl_->txq.push_back(h.index);
-  }
-  // Reading may release a drained ring under pressure, and so end it.
-  if (impl_->budget.level() != impl_->seen_level) impl_->check_memory_level();
+  impl_->after_user_io(h.index);
   return r;
+}
+
+result<ring_view, tcp_error> host::recv_view(conn_handle h) const {
+  const impl::slot* s = impl_->user_slot(h);
+  if (s == nullptr) return unexpected{tcp_error::not_connected};
+  return s->conn->recv_view();
+}
+
+result<void, tcp_error> host::recv_consume(conn_handle h, std::size_t n) {
+  impl::slot* s = impl_->user_slot(h);
+  if (s == nullptr) return unexpected{tcp_error::not_connected};
+  s->conn->recv_consume(n);
+  impl_->after_user_io(h.index);
+  return {};
+}
+
+result<ring_space, tcp_error> host::send_reserve(conn_handle h, std::size_t max) {
+  impl::slot* s = impl_->user_slot(h);
+  if (s == nullptr) return unexpected{tcp_error::not_connected};
+  auto r = s->conn->send_reserve(max);
+  // A refusal is a finished send (it may have let a Fast Open SYN go, or released a ring); a
+  // reservation is finished by send_commit, and nothing may touch its storage before.
+  if (!r) impl_->after_user_io(h.index);
+  return r;
+}
+
+result<void, tcp_error> host::send_commit(conn_handle h, std::size_t n, send_flags flags) {
+  impl::slot* s = impl_->user_slot(h);
+  if (s == nullptr) return unexpected{tcp_error::not_connected};
+  s->conn->send_commit(n, flags);
+  impl_->after_user_io(h.index);
+  return {};
+}
+
+void host::impl::after_user_io(std::uint32_t idx) {
+  slot& s = slots[idx];
+  if (!s.tx_queued && s.conn->has_pending_output()) {
+    s.tx_queued = true;
+    txq.push_back(idx);
+  }
+  // A grown ring may raise the level; reading may release a drained ring under pressure and
+  // so lower it.
+  if (budget.level() != seen_level) check_memory_level();
 }
 
 result<void, tcp_error> host::shutdown(instant now, conn_handle h) {

@@ -386,6 +386,10 @@ struct host::impl final : tcp_tracer {
   // The budget's level changed (host.cpp): on the way up every connection prunes and
   // releases at once; on the way down windows and send space reopen, a readiness edge each.
   void check_memory_level();
+  // After a user's send or receive on slot `idx` (host::send, recv, recv_consume,
+  // send_commit): what it made due (data, a window update, a SYN) is queued for transmission,
+  // and a budget level it changed (a ring grown or released) is acted on.
+  void after_user_io(std::uint32_t idx);
   void unlink(std::uint32_t idx);  // remove from demux (the TCB is CLOSED or freed)
   slot* user_slot(conn_handle h);
   const slot* user_slot(conn_handle h) const;

@@ -67,6 +67,14 @@ result<void, tcp_error> connection::listen(const ip_addr& local_addr, std::uint1
 result<std::size_t, tcp_error> connection::send(bytes data) { return send(data, send_flags{}); }
 
 result<std::size_t, tcp_error> connection::send(bytes data, send_flags flags) {
+  auto space = send_reserve(data.size());
+  if (!space) return unexpected{space.error()};
+  const std::size_t n = copy_in(*space, data);
+  send_commit(n, flags);
+  return n;
+}
+
+result<ring_space, tcp_error> connection::send_reserve(std::size_t max) {
   switch (state_) {
     case tcp_state::closed:
       return unexpected{reason_ == close_reason::none ? tcp_error::not_connected : error_for(reason_)};
@@ -97,10 +105,21 @@ result<std::size_t, tcp_error> connection::send(bytes data, send_flags flags) {
   // back is counted. Nothing taken is EAGAIN, as Linux's sk_stream_wait_memory answers a
   // non-blocking send when tcp_mem is exhausted.
   const std::size_t room = syn_write ? std::min(send_room(), fast_open_syn_room()) : send_room();
-  const std::size_t n = snd_.buf.write(data.first(std::min(room, data.size())));
-  if (n < data.size() && room < snd_.buf.free()) mem_.note(&memory_stats::send_refused);
+  const std::size_t n = std::min(room, max);
+  if (n < max && room < snd_.buf.free()) mem_.note(&memory_stats::send_refused);
+  if (n == 0) {
+    sync_memory();  // as after any command; nothing was reserved that it could free
+    if (max > 0) return unexpected{tcp_error::would_block};
+    return ring_space{};
+  }
+  // No sync_memory here: under pressure it would release the still empty ring the spans are
+  // in. send_commit charges the storage.
+  return snd_.buf.reserve(n);
+}
+
+void connection::send_commit(std::size_t n, send_flags flags) {
+  snd_.buf.commit(n);
   sync_memory();
-  if (n == 0 && !data.empty()) return unexpected{tcp_error::would_block};
   // MSG_MORE: the push point stays where the last write without it ended; a write without it
   // pushes everything queued (Linux's tcp_mark_push on the tail).
   // (Capped far below 2^31, so that the push point stays comparable as a sequence number.)
@@ -110,7 +129,6 @@ result<std::size_t, tcp_error> connection::send(bytes data, send_flags flags) {
   }
   // SND.UP: after the last urgent octet taken (RFC 9293 §3.8.5).
   if (flags.urgent && n > 0) snd_.up = snd_.data_end();
-  return n;
 }
 
 // Send buffer the memory budget lets send() fill: all that is free normally; under pressure
@@ -178,19 +196,16 @@ std::size_t connection::urgent_remaining() const {
 }
 
 result<std::size_t, tcp_error> connection::recv(mutable_bytes out) {
-  if (!rcv_.buf.empty()) {
-    const std::size_t n = rcv_.buf.read(out);
-    // Every urgent octet read: forget RCV.UP, so that sequence numbers 2^31 on cannot make an
-    // old pointer look ahead (urgent_remaining) or a new one look old (check_urg).
-    if (rcv_.up && urgent_remaining() == 0) rcv_.up.reset();
-    // Receiver-side SWS avoidance (RFC 9293 §3.8.6.2.2, MUST-39): announce the opened window
-    // once its right edge can move by min(buffer / 2, MSS) beyond the one last announced
-    // (RCV.WND as sent), however many reads that took.
-    if (window_update_due()) queue_ack();
-    sync_memory();
-    return n;
-  }
-  if (rcv_.fin_received) return std::size_t{0};  // end of stream
+  auto view = recv_view();
+  if (!view) return unexpected{view.error()};
+  if (view->empty()) return std::size_t{0};  // end of stream
+  const std::size_t n = copy_out(*view, out);
+  recv_consume(n);
+  return n;
+}
+
+result<ring_view, tcp_error> connection::recv_view() const {
+  if (!rcv_.buf.empty() || rcv_.fin_received) return rcv_.buf.content();  // empty: end of stream
   switch (state_) {
     case tcp_state::closed:
       return unexpected{reason_ == close_reason::none ? tcp_error::not_connected : error_for(reason_)};
@@ -208,6 +223,18 @@ result<std::size_t, tcp_error> connection::recv(mutable_bytes out) {
       break;
   }
   return unexpected{tcp_error::would_block};
+}
+
+void connection::recv_consume(std::size_t n) {
+  rcv_.buf.consume(n);
+  // Every urgent octet read: forget RCV.UP, so that sequence numbers 2^31 on cannot make an
+  // old pointer look ahead (urgent_remaining) or a new one look old (check_urg).
+  if (rcv_.up && urgent_remaining() == 0) rcv_.up.reset();
+  // Receiver-side SWS avoidance (RFC 9293 §3.8.6.2.2, MUST-39): announce the opened window
+  // once its right edge can move by min(buffer / 2, MSS) beyond the one last announced
+  // (RCV.WND as sent), however many reads that took.
+  if (window_update_due()) queue_ack();
+  sync_memory();
 }
 
 result<void, tcp_error> connection::shutdown(instant /*now*/) {

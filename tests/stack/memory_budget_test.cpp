@@ -137,6 +137,29 @@ TEST(memory_budget, pressure_holds_the_window_edge_then_reopens) {
   t.expect_nothing(at_ms(5));
 }
 
+// recv_consume acts on the level it changes as recv does: a's ring released, the budget under
+// `low`, both windows reopen at once.
+TEST(memory_budget, consuming_ends_pressure_as_reading_does) {
+  stack_harness t(budget_config({3000, 6000, 1u << 20}));
+  const listener_handle l = t.listen();
+  const conn_info a = t.establish_passive(at_ms(0), l, peer_a);
+  const conn_info b = t.establish_passive(at_ms(0), l, peer_b);
+  fill(t, a, at_ms(1), 3);
+  fill(t, b, at_ms(2), 2);
+  EXPECT_EQ(t.read_all(b.h), text(2920));
+  t.expect_nothing(at_ms(3));
+  ASSERT_EQ(t.h().memory().level, memory_level::pressure);
+  auto v = t.h().recv_view(a.h);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->size(), 4380u);
+  ASSERT_TRUE(t.h().recv_consume(a.h, v->size()).has_value());
+  EXPECT_EQ(t.h().find(a.h)->memory(), 0u);  // drained under pressure: released
+  EXPECT_EQ(t.h().memory().level, memory_level::normal);
+  t.expect_tcp(at_ms(5), seg{.seq = a.l(1), .ack = a.r(4381), .window = 65535, .peer = a.peer}, true);
+  t.expect_tcp(at_ms(5), seg{.seq = b.l(1), .ack = b.r(2921), .window = 65535, .peer = b.peer}, true);
+  t.expect_nothing(at_ms(5));
+}
+
 // Out-of-order data is pruned when pressure starts, and not held while it lasts.
 TEST(memory_budget, pressure_prunes_out_of_order_data) {
   stack_harness t(budget_config({3000, 6000, 1u << 20}));
@@ -184,6 +207,10 @@ TEST(memory_budget, hard_limit_refuses_new_data) {
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error(), tcp_error::would_block);
   EXPECT_EQ(t.ctr().memory.send_refused, 1u);
+  const auto reserved = t.h().send_reserve(a.h, data.size());  // zero-copy: refused the same way
+  ASSERT_FALSE(reserved.has_value());
+  EXPECT_EQ(reserved.error(), tcp_error::would_block);
+  EXPECT_EQ(t.ctr().memory.send_refused, 2u);
   EXPECT_EQ(t.h().status(a.h)->send_free, 0u);
   EXPECT_FALSE(t.h().status(a.h)->writable());
   // b: 1460 octets, read at once — no window update (it would reopen to 4000) ...
@@ -199,18 +226,31 @@ TEST(memory_budget, hard_limit_refuses_new_data) {
 }
 
 // Under pressure a send ring does not grow: a write takes only what its storage holds (a
-// released or new ring: its first 2 KiB).
+// released or new ring: its first 2 KiB); so does a zero-copy reservation, whose storage is
+// charged to the budget once committed.
 TEST(memory_budget, pressure_stops_send_buffer_growth) {
-  stack_harness t(budget_config({3000, 6000, 1u << 20}));
-  const listener_handle l = t.listen();
-  const conn_info a = t.establish_passive(at_ms(0), l, peer_a);
-  const conn_info b = t.establish_passive(at_ms(0), l, peer_b);
-  fill(t, b, at_ms(1), 3);
-  ASSERT_EQ(t.h().memory().level, memory_level::pressure);
-  EXPECT_EQ(t.h().status(a.h)->send_free, ring_buffer::min_storage);
-  EXPECT_EQ(t.write(a.h, text(10000)), ring_buffer::min_storage);
-  EXPECT_EQ(t.ctr().memory.send_refused, 1u);
-  EXPECT_EQ(t.h().find(a.h)->memory(), ring_buffer::min_storage);
+  for (const bool zero_copy : {false, true}) {
+    SCOPED_TRACE(zero_copy ? "send_reserve" : "send");
+    stack_harness t(budget_config({3000, 6000, 1u << 20}));
+    const listener_handle l = t.listen();
+    const conn_info a = t.establish_passive(at_ms(0), l, peer_a);
+    const conn_info b = t.establish_passive(at_ms(0), l, peer_b);
+    fill(t, b, at_ms(1), 3);
+    ASSERT_EQ(t.h().memory().level, memory_level::pressure);
+    const std::size_t before = t.h().memory().allocated;
+    EXPECT_EQ(t.h().status(a.h)->send_free, ring_buffer::min_storage);
+    if (zero_copy) {
+      auto sp = t.h().send_reserve(a.h, 10000);
+      ASSERT_TRUE(sp.has_value());
+      EXPECT_EQ(sp->size(), ring_buffer::min_storage);
+      ASSERT_TRUE(t.h().send_commit(a.h, 100).has_value());
+    } else {
+      EXPECT_EQ(t.write(a.h, text(10000)), ring_buffer::min_storage);
+    }
+    EXPECT_EQ(t.ctr().memory.send_refused, 1u);
+    EXPECT_EQ(t.h().find(a.h)->memory(), ring_buffer::min_storage);
+    EXPECT_EQ(t.h().memory().allocated, before + ring_buffer::min_storage);
+  }
 }
 
 // tcp_max_orphans: closing one connection more than the bound resets it at once.

@@ -51,6 +51,8 @@ struct net_options {
   // kernel accepts it; off with fault injection (faults act on MTU-sized packets).
   std::string offload = "on";
   unsigned queues = 1;  // tun_config::queues
+  // tcp_config::send_buffer and recv_buffer, octets (0: their defaults); `synack proxy --buffer`.
+  std::size_t tcp_buffer = 0;
 };
 
 // $XDG_RUNTIME_DIR/synack if set, else /run/synack. Sockets are named PID.sock.

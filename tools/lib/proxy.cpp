@@ -9,6 +9,7 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <array>
@@ -23,52 +24,10 @@
 
 namespace synack::tools {
 
-// A bounded byte queue for one direction: filled at `end`, drained from `begin`; the bytes
-// move to the front only when the free tail is gone (rarely: the sender usually drains it).
-// Memory follows the bytes (issue #15: 1,000 idle connections): no storage while empty; the
-// first fill takes `initial_len` octets, a full queue doubles up to `cap` (--buffer), and the
-// storage goes back to the allocator once drained. `hint` keeps the size a busy direction
-// reached, so a bulk transfer that drains its queue on every pass does not restart small.
-struct relay_buffer {
-  static constexpr std::size_t initial_len = 4096;
-  std::unique_ptr<std::byte[]> data;  // uninitialised: only what is written is touched
-  std::size_t len = 0;                // storage held (0: none)
-  std::size_t cap = 0;                // the most it may hold
-  std::size_t hint = initial_len;     // the size to take when storage is needed again
-  std::size_t begin = 0;
-  std::size_t end = 0;
-  [[nodiscard]] bool empty() const { return begin == end; }
-  [[nodiscard]] std::size_t size() const { return end - begin; }
-  [[nodiscard]] bool full() const { return size() >= cap; }
-  [[nodiscard]] bytes queued() const { return {data.get() + begin, size()}; }
-  mutable_bytes space() {
-    if (len == 0) {
-      len = std::min(hint, cap);
-      data.reset(new std::byte[len]);  // NOLINT: uninitialised on purpose
-    } else if (end == len && begin > 0) {
-      std::memmove(data.get(), data.get() + begin, size());
-      end -= begin;
-      begin = 0;
-    } else if (end == len && len < cap) {
-      const std::size_t grown = std::min(len * 2, cap);
-      std::unique_ptr<std::byte[]> more(new std::byte[grown]);  // NOLINT
-      std::memcpy(more.get(), data.get(), end);
-      data = std::move(more);
-      len = hint = grown;
-    }
-    return {data.get() + end, len - end};
-  }
-  void consume(std::size_t n) {
-    begin += n;
-    if (begin == end) {
-      begin = end = 0;
-      data.reset();
-      len = 0;
-    }
-  }
-};
-
 struct proxy::session {
+  // The first read's reservation: one ring allocation's worth (what send() of a few bytes
+  // allocates), so that a connection that moves a few bytes holds no more.
+  static constexpr std::size_t first_reserve = ring_buffer::min_storage;
   std::uint64_t id = 0;
   conn_handle h;
   bool h_open = false;  // we hold `h` (false until accepted, and once closed, aborted or released)
@@ -78,13 +37,18 @@ struct proxy::session {
   bool awaiting_client = false;
   int fd = -1;
   four_tuple tuple;        // local: the original destination; remote: the client
-  relay_buffer up;         // client -> upstream
-  relay_buffer down;       // upstream -> client
   bool connecting = true;  // the kernel socket's connect (and SOCKS5 handshake) has not completed
   std::optional<socks5::client> socks;  // --socks5: the handshake, once the socket is connected
   runtime::timer_id connect_timer = 0;
   std::uint32_t interest = 0;  // what the event loop watches fd for (0: not watched)
-  bool tun_paused = false;     // pause_reading(h) while `up` is full
+  // pause_reading(h): before the upstream is there, and while the kernel socket is full with
+  // client bytes left in the synack connection (`up_blocked`; EPOLLOUT watched).
+  bool tun_paused = false;
+  bool up_blocked = false;
+  // The synack connection's send buffer had no room (on_writable asked; EPOLLIN not watched).
+  bool down_blocked = false;
+  // How much send buffer one read reserves (proxy.cpp: relay_down): a full read doubles it.
+  std::size_t down_reserve = first_reserve;
   bool tun_eof = false;        // the client's FIN was read
   bool up_shut = false;        // shutdown(SHUT_WR) done on fd
   bool kern_eof = false;       // the upstream's EOF was read
@@ -356,11 +320,11 @@ void proxy::attach(session& s, conn_handle h) {
   loop_.set_callbacks(h, {.on_established = {},
                           .on_readable =
                               [this, id] {
-                                if (session* x = find(id)) read_tun(*x);
+                                if (session* x = find(id)) relay_up(*x);
                               },
                           .on_writable =
                               [this, id] {
-                                if (session* x = find(id)) flush_down(*x);
+                                if (session* x = find(id)) relay_down(*x);
                               },
                           .on_closed = [this, id](close_reason why) { on_tun_closed(id, why); }});
 }
@@ -381,8 +345,6 @@ void proxy::start_upstream(session& ref) {
     fail_connect(ref, err);
     return;
   }
-  ref.up.cap = opts_.buffer;
-  ref.down.cap = opts_.buffer;
   sockaddr_storage ss;
   const socklen_t len = to_sockaddr(to, to_port, ss);
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&ss), len) < 0 && errno != EINPROGRESS) {
@@ -411,7 +373,7 @@ void proxy::on_fd(std::uint64_t id, std::uint32_t events) {
   }
   if ((events & EPOLLERR) != 0) {
     // An error (a reset) is reported whatever we watch for, and again on every wait while it
-    // stands, even when a full buffer keeps us from reading into recv's error: take it now.
+    // stands, even when a full send buffer keeps us from reading into recv's error: take it now.
     int err = 0;
     socklen_t len = sizeof err;
     if (::getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
@@ -421,11 +383,11 @@ void proxy::on_fd(std::uint64_t id, std::uint32_t events) {
     }
   }
   if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) {
-    read_upstream(*s);
+    relay_down(*s);
     s = find(id);
     if (s == nullptr) return;
   }
-  if ((events & EPOLLOUT) != 0) flush_up(*s);
+  if ((events & EPOLLOUT) != 0) relay_up(*s);
 }
 
 void proxy::finish_connect(session& s) {
@@ -563,43 +525,52 @@ void proxy::fail_upstream(session& s, const char* why, std::string_view detail, 
   destroy(s, false);
 }
 
-void proxy::read_tun(session& s) {
-  while (!s.tun_eof && !s.up.full()) {
-    auto r = loop_.recv(s.h, s.up.space());
-    if (!r) break;  // would_block; an error ends the connection through on_closed
-    if (*r == 0) {
-      s.tun_eof = true;
+// Client -> upstream, with no buffer of our own: the synack connection's unread bytes go to the
+// kernel socket straight from its receive buffer (sendmsg over the view's two spans), and only
+// what the kernel took is consumed. Bytes it does not take stay there: the client's window
+// closes as they do (backpressure), on_readable is paused and EPOLLOUT watched until it takes
+// more.
+void proxy::relay_up(session& s) {
+  if (s.connecting) return;
+  bool blocked = false;
+  while (!s.tun_eof) {
+    auto view = loop_.recv_view(s.h);
+    if (!view) break;  // would_block; an error ends the connection through on_closed
+    if (view->empty()) {
+      s.tun_eof = true;  // the client's FIN, every byte before it relayed
       break;
     }
-    s.up.end += *r;
-  }
-  if (s.up.full() && !s.tun_eof && !s.tun_paused) {
-    s.tun_paused = true;  // backpressure: the client's window closes until upstream takes more
-    loop_.pause_reading(s.h, true);
-  }
-  flush_up(s);
-}
-
-void proxy::flush_up(session& s) {
-  if (s.connecting) return;
-  while (!s.up.empty()) {
-    const bytes q = s.up.queued();
-    const ssize_t n = ::send(s.fd, q.data(), q.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    std::array<iovec, 2> iov{iovec{const_cast<std::byte*>(view->first.data()), view->first.size()},
+                             iovec{const_cast<std::byte*>(view->second.data()), view->second.size()}};
+    msghdr m{};
+    m.msg_iov = iov.data();
+    m.msg_iovlen = view->second.empty() ? 1 : 2;
+    const std::size_t held = view->size();
+    const ssize_t n = ::sendmsg(s.fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        blocked = true;
+        break;
+      }
       reset_from_upstream(s, errno);
       return;
     }
-    s.up.consume(static_cast<std::size_t>(n));
-    stats_.bytes_up += static_cast<std::uint64_t>(n);
-    s.bytes_up += static_cast<std::uint64_t>(n);
+    const auto taken = static_cast<std::size_t>(n);
+    (void)loop_.recv_consume(s.h, taken);
+    stats_.bytes_up += taken;
+    s.bytes_up += taken;
+    if (taken < held) {
+      blocked = true;  // the socket's buffer is full: EAGAIN next time
+      break;
+    }
   }
-  if (s.tun_paused && !s.up.full()) {
-    s.tun_paused = false;
-    loop_.pause_reading(s.h, false);
+  s.up_blocked = blocked;
+  if (s.tun_paused != blocked) {
+    s.tun_paused = blocked;
+    loop_.pause_reading(s.h, blocked);
   }
-  if (s.up.empty() && s.tun_eof && !s.up_shut) {
+  if (s.tun_eof && !s.up_shut) {
     // Half-close carried through: the client's FIN becomes the upstream's FIN.
     ::shutdown(s.fd, SHUT_WR);
     s.up_shut = true;
@@ -607,39 +578,49 @@ void proxy::flush_up(session& s) {
   if (!maybe_done(s)) update_interest(s);
 }
 
-void proxy::read_upstream(session& s) {
-  while (!s.kern_eof && !s.down.full()) {
-    const mutable_bytes sp = s.down.space();
-    const ssize_t n = ::recv(s.fd, sp.data(), sp.size(), MSG_DONTWAIT);
+// Upstream -> client, with no buffer of our own: the kernel socket is read (readv) straight into
+// the synack connection's free send buffer (send_reserve), and what was read is committed. With
+// no room the socket is not read (EPOLLIN unwatched) until on_writable: its window closes in
+// turn. A read that fills its reservation doubles the next one (down_reserve), so a bulk
+// transfer soon reads as much as the buffer has room for, while a connection that moves a few
+// bytes grows no larger buffer than send() of them would.
+void proxy::relay_down(session& s) {
+  if (s.connecting) return;
+  s.down_blocked = false;
+  while (!s.kern_eof) {
+    auto space = loop_.send_reserve(s.h, s.down_reserve);
+    if (!space) {
+      // No send space: wait for on_writable. Another error ends the connection (on_closed).
+      if (space.error() != tcp_error::would_block) return;
+      s.down_blocked = true;
+      loop_.want_writable(s.h, true);
+      break;
+    }
+    std::array<iovec, 2> iov{iovec{space->first.data(), space->first.size()},
+                             iovec{space->second.data(), space->second.size()}};
+    const std::size_t room = space->size();
+    const ssize_t n = ::readv(s.fd, iov.data(), space->second.empty() ? 1 : 2);
+    const int err = errno;
+    (void)loop_.send_commit(s.h, n > 0 ? static_cast<std::size_t>(n) : 0);  // before anything else
     if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      reset_from_upstream(s, errno);
+      if (err == EINTR) continue;
+      if (err == EAGAIN || err == EWOULDBLOCK) break;
+      reset_from_upstream(s, err);
       return;
     }
     if (n == 0) {
       s.kern_eof = true;
       break;
     }
-    s.down.end += static_cast<std::size_t>(n);
+    const auto got = static_cast<std::size_t>(n);
+    stats_.bytes_down += got;
+    s.bytes_down += got;
+    if (got < room) break;  // drained the socket (level-triggered: told again)
+    // The next reservation: twice this one, up to the whole send buffer (send_reserve gives
+    // no more than its room).
+    s.down_reserve = std::min(std::max(s.down_reserve, 2 * room), loop_.host().config().tcp.send_buffer);
   }
-  flush_down(s);
-}
-
-void proxy::flush_down(session& s) {
-  while (!s.down.empty()) {
-    auto r = loop_.send(s.h, s.down.queued());
-    if (!r || *r == 0) {
-      // No send space: wait for on_writable. Another error ends the connection (on_closed).
-      if (!r && r.error() != tcp_error::would_block) return;
-      loop_.want_writable(s.h, true);
-      break;
-    }
-    s.down.consume(*r);
-    stats_.bytes_down += *r;
-    s.bytes_down += *r;
-  }
-  if (s.down.empty() && s.kern_eof && !s.tun_shut) {
+  if (s.kern_eof && !s.tun_shut) {
     // The upstream's EOF becomes the synack side's FIN.
     (void)loop_.shutdown(s.h);
     s.tun_shut = true;
@@ -656,8 +637,8 @@ void proxy::update_interest(session& s) {
     // Connecting, or writing the SOCKS5 handshake: writable; waiting for its reply: readable.
     want = s.socks && s.socks->current() == socks5::client::state::read ? EPOLLIN : EPOLLOUT;
   } else {
-    if (!s.kern_eof && !s.down.full()) want |= EPOLLIN;
-    if (!s.up.empty()) want |= EPOLLOUT;
+    if (!s.kern_eof && !s.down_blocked) want |= EPOLLIN;
+    if (s.up_blocked) want |= EPOLLOUT;
   }
   if (want == s.interest) return;
   s.interest = want;
@@ -678,8 +659,9 @@ void proxy::on_tun_closed(std::uint64_t id, close_reason why) {
   if (s == nullptr) return;
   s->h_open = false;  // the event loop releases the handle after this callback
   if (why == close_reason::none) {
-    // Closed in order on the TUN side: what is queued upstream still goes, then FIN.
-    if (!s->connecting) flush_up(*s);
+    // Closed in order on the TUN side: what the connection still holds goes upstream (as far as
+    // the socket takes it now), then FIN.
+    if (!s->connecting) relay_up(*s);
     s = find(id);
     if (s == nullptr) return;
     destroy(*s, false);

@@ -6,12 +6,17 @@
 // to CONNECT to the original destination; once the server has, the relay is the same. (UDP:
 // udp_relay.hpp, directly or through the server's UDP ASSOCIATE.)
 //
-// The relay per connection: one bounded buffer per direction (a full buffer stops reading the
-// side that fills it, so a slow side slows the other: backpressure end to end); the TUN side's
-// FIN becomes shutdown(SHUT_WR) on the kernel socket and the kernel socket's EOF becomes the
-// synack connection's FIN; a reset either way is carried through (RST from the TUN side: the
-// kernel socket closed with SO_LINGER 0; ECONNRESET from the kernel: the synack side aborted
-// with RST).
+// The relay per connection has no buffer of its own (issue #15: one copy per byte each way):
+// the client's bytes go to the kernel socket straight from the synack connection's receive
+// buffer (event_loop::recv_view, sendmsg, recv_consume of what the kernel took), and the
+// upstream's are read straight into its send buffer (send_reserve, readv, send_commit). A slow
+// side slows the other, end to end: bytes the kernel socket does not take stay in the receive
+// buffer, whose window closes; the kernel socket is not read while the send buffer has no room,
+// so its window closes. Those buffers are --buffer each (tcp_config::send_buffer and
+// recv_buffer). The TUN side's FIN becomes shutdown(SHUT_WR) on the kernel socket and the kernel
+// socket's EOF becomes the synack connection's FIN; a reset either way is carried through (RST
+// from the TUN side: the kernel socket closed with SO_LINGER 0; ECONNRESET from the kernel: the
+// synack side aborted with RST).
 //
 // Connect failures are answered as the original destination would (issue #15): the client's
 // SYN is held unanswered (any_address_options::defer_syn) while the upstream connect runs; the
@@ -49,7 +54,6 @@ struct proxy_options {
   std::optional<socks5_upstream> socks5;  // nothing: direct mode
   std::string out_interface;              // SO_BINDTODEVICE on every upstream socket
   std::optional<std::uint32_t> out_mark;  // SO_MARK on every upstream socket
-  std::size_t buffer = 128 * 1024;        // bytes per direction per connection
   duration connect_timeout = std::chrono::seconds(30);  // with --socks5: until the server's reply
   std::size_t backlog = 4096;             // accept queue of the any-address listeners
   bool verbose = false;                   // one line per session on stderr
@@ -149,10 +153,8 @@ class proxy {
   void fail_socks5(session& s);
   void fail_upstream(session& s, const char* why, std::string_view detail, syn_refusal answer);
   void upstream_ready(session& s);
-  void read_tun(session& s);
-  void flush_up(session& s);
-  void read_upstream(session& s);
-  void flush_down(session& s);
+  void relay_up(session& s);
+  void relay_down(session& s);
   void update_interest(session& s);
   void on_tun_closed(std::uint64_t id, close_reason why);
   void reset_from_upstream(session& s, int err);

@@ -26,7 +26,7 @@ struct proxy_cli_options {
   std::string password;
   std::string out_interface;
   std::optional<std::uint32_t> out_mark;
-  std::size_t buffer_kib = 128;
+  std::size_t buffer_kib = tcp_config{}.send_buffer / 1024;  // 256: synack's default
   double connect_timeout_s = 30.0;
   std::size_t backlog = 4096;
   bool no_udp = false;
@@ -123,7 +123,9 @@ int run_proxy(const proxy_cli_options& o) {
     }
     (*upstream)->addr = *a;
   }
-  auto s = net_session::open(o.net);
+  net_options net = o.net;
+  net.tcp_buffer = o.buffer_kib * 1024;  // the relay holds bytes in synack's buffers only
+  auto s = net_session::open(net);
   if (!s) {
     fmt::print(stderr, "synack proxy: {}\n", s.error());
     return 1;
@@ -132,7 +134,6 @@ int run_proxy(const proxy_cli_options& o) {
   po.socks5 = *upstream;
   po.out_interface = o.out_interface;
   po.out_mark = o.out_mark;
-  po.buffer = o.buffer_kib * 1024;
   po.connect_timeout = std::chrono::microseconds(static_cast<std::int64_t>(o.connect_timeout_s * 1e6));
   po.backlog = o.backlog;
   po.verbose = o.net.verbose;
@@ -213,7 +214,9 @@ void add_proxy(CLI::App& app) {
                              "the interface the proxy's own connections leave through (SO_BINDTODEVICE)");
   cmd->add_option("--out-mark", o->out_mark, "the firewall mark of the proxy's own connections (SO_MARK)")
       ->excludes(oi);
-  cmd->add_option("--buffer", o->buffer_kib, "KiB buffered per direction per connection")
+  cmd->add_option("--buffer", o->buffer_kib,
+                  "KiB of send and of receive buffer per synack connection: what the relay holds per "
+                  "direction beyond the kernel socket's")
       ->check(in_range<std::size_t>(4, 16384))
       ->capture_default_str();
   cmd->add_option("--connect-timeout", o->connect_timeout_s,

@@ -103,6 +103,18 @@ class event_loop {
   void pause_reading(conn_handle h, bool paused);
   result<std::size_t, tcp_error> send(conn_handle h, bytes data);
   result<std::size_t, tcp_error> recv(conn_handle h, mutable_bytes out);
+  // Zero-copy receive and send (host::recv_view, recv_consume, send_reserve, send_commit): the
+  // spans are the connection's own buffers, valid until any other call on the loop or the
+  // host (a reservation: until its send_commit, which comes first). Consuming counts as
+  // reading for on_readable, as recv does.
+  [[nodiscard]] result<ring_view, tcp_error> recv_view(conn_handle h) const { return host_->recv_view(h); }
+  result<void, tcp_error> recv_consume(conn_handle h, std::size_t n) { return host_->recv_consume(h, n); }
+  [[nodiscard]] result<ring_space, tcp_error> send_reserve(conn_handle h, std::size_t max) {
+    return host_->send_reserve(h, max);
+  }
+  result<void, tcp_error> send_commit(conn_handle h, std::size_t n, send_flags flags = {}) {
+    return host_->send_commit(h, n, flags);
+  }
   result<void, tcp_error> shutdown(conn_handle h);
   // close and abort release the handle and forget its callbacks.
   result<void, tcp_error> close(conn_handle h);

@@ -7,7 +7,8 @@
 //
 // Calling contract (sans-IO, like tcp::connection):
 //   inputs    on_packet(now, ip_packet), on_timeout(now) when now >= next_deadline()
-//   commands  listen, listen_any, connect, accept, send, recv, shutdown, close, abort;
+//   commands  listen, listen_any, connect, accept, send, recv (or in place: send_reserve +
+//             send_commit, recv_view + recv_consume), shutdown, close, abort;
 //             bind_udp, bind_udp_any, connect_udp, send_udp, close_udp
 //   polls     poll_transmit(now, out) until nullopt after every input or command;
 //             next_deadline(); poll_event().
@@ -407,6 +408,17 @@ class host {
   // With MSG_OOB's and MSG_MORE's meaning (send_flags).
   result<std::size_t, tcp_error> send(conn_handle h, bytes data, send_flags flags);
   result<std::size_t, tcp_error> recv(conn_handle h, mutable_bytes out);
+  // Zero-copy receive and send (connection::recv_view, recv_consume, send_reserve,
+  // send_commit): the receive buffer's unread bytes in place, and free send buffer to fill in
+  // place, so that a relay moves bytes between a connection and a kernel socket with one copy
+  // (readv, writev). recv_consume and send_commit do what recv and send do for the host (the
+  // window update or data queued for transmission, the memory level). The spans stay valid
+  // until any other call on the host (a reservation: until its send_commit, which must come
+  // first, with 0 if nothing was written); a handle that is not the user's: not_connected.
+  [[nodiscard]] result<ring_view, tcp_error> recv_view(conn_handle h) const;
+  result<void, tcp_error> recv_consume(conn_handle h, std::size_t n);
+  [[nodiscard]] result<ring_space, tcp_error> send_reserve(conn_handle h, std::size_t max);
+  result<void, tcp_error> send_commit(conn_handle h, std::size_t n, send_flags flags = {});
   result<void, tcp_error> shutdown(instant now, conn_handle h);
   // Releases the handle: the connection finishes its close on its own (FIN, TIME-WAIT).
   result<void, tcp_error> close(instant now, conn_handle h);

@@ -4,7 +4,8 @@
 // Calling contract (sans-IO; the same for the stack, the simulator, tests and tools):
 //   inputs    on_segment(now, seg)   a parsed, checksum-verified segment for this 4-tuple
 //             on_timeout(now)        call when now >= next_deadline()
-//   commands  connect, listen, send, recv, shutdown, close, abort
+//   commands  connect, listen, send, recv, shutdown, close, abort (send and recv also in place:
+//             send_reserve + send_commit, recv_view + recv_consume)
 //   polls     poll_transmit(now, out) until it returns nullopt, after every input or command;
 //             next_deadline() for when to call on_timeout; poll_event() for events.
 // Time only enters as `now`; randomness only through the injected isn_source. No syscalls,
@@ -159,7 +160,30 @@ class connection {
   // without waiting for Nagle's algorithm.
   result<std::size_t, tcp_error> send_urgent(bytes data);
   // Reads received bytes; 0 means end of stream (FIN received and all data read).
+  // recv_view + copy + recv_consume.
   result<std::size_t, tcp_error> recv(mutable_bytes out);
+  // Zero-copy receive, in two steps. recv_view: the received, unread bytes in place, as up to
+  // two spans of the receive buffer, without consuming them; empty means end of stream; the
+  // errors are recv()'s (would_block while nothing is readable). recv_consume(n): consumes the
+  // first n of them (n <= the view's size) with everything recv() does after its copy: urgent
+  // data accounting, the window-update ACK (RFC 9293 §3.8.6.2.2) and the memory level. The
+  // spans stay valid until any other call on the connection (recv_consume included): an
+  // input, a timeout or a command may move or free the buffer.
+  [[nodiscard]] result<ring_view, tcp_error> recv_view() const;
+  void recv_consume(std::size_t n);
+  // Zero-copy send, in two steps; send() is send_reserve + copy + send_commit.
+  // send_reserve: up to `max` bytes of free send buffer right after the queued bytes, as up to
+  // two spans to fill in place: exactly what send() would take of `max` bytes (the state
+  // checks, send_free() with the host's memory pressure, a Fast Open SYN's room) with send()'s
+  // errors (would_block when `max` > 0 and no room). The reservation counts as send()'s write:
+  // a SYN held for the first write (TCP_FASTOPEN_CONNECT) leaves with what is committed.
+  // send_commit(n, flags): queues the first n bytes written into the spans (n <= their size;
+  // 0 is allowed) as send() queues what it took, push point, MSG_MORE and urgent pointer
+  // included. Call it before any other call on the connection: anything else may move or
+  // free the storage the spans point at, and until the commit the grown storage is not
+  // charged to the memory budget.
+  [[nodiscard]] result<ring_space, tcp_error> send_reserve(std::size_t max);
+  void send_commit(std::size_t n, send_flags flags = {});
   // Shuts down the sending side: the FIN follows queued data (§3.10.4). Receiving goes on.
   result<void, tcp_error> shutdown(instant now);
   // CLOSE by a user that will not read any more (shutdown + orphaned). Unread data -> abort.

@@ -15,6 +15,36 @@
 
 namespace synack {
 
+// Up to two spans of a ring's storage, in order: `second` is empty unless the range wraps
+// around the end of the storage. Callers read or fill them in place (readv/writev straight
+// from or into a connection's buffers).
+template <class Span>
+struct ring_spans {
+  Span first;
+  Span second;
+  [[nodiscard]] std::size_t size() const { return first.size() + second.size(); }
+  [[nodiscard]] bool empty() const { return first.empty() && second.empty(); }
+};
+using ring_view = ring_spans<bytes>;           // content, read in place (ring_buffer::content)
+using ring_space = ring_spans<mutable_bytes>;  // free space, filled in place (ring_buffer::reserve)
+
+// Copies the first min(v.size(), out.size()) bytes of `v` into `out`; returns the count.
+inline std::size_t copy_out(const ring_view& v, mutable_bytes out) {
+  const std::size_t a = std::min(v.first.size(), out.size());
+  const std::size_t b = std::min(v.second.size(), out.size() - a);
+  if (a > 0) std::memcpy(out.data(), v.first.data(), a);
+  if (b > 0) std::memcpy(out.data() + a, v.second.data(), b);
+  return a + b;
+}
+// Copies the first min(s.size(), in.size()) bytes of `in` into `s`; returns the count.
+inline std::size_t copy_in(const ring_space& s, bytes in) {
+  const std::size_t a = std::min(s.first.size(), in.size());
+  const std::size_t b = std::min(s.second.size(), in.size() - a);
+  if (a > 0) std::memcpy(s.first.data(), in.data(), a);
+  if (b > 0) std::memcpy(s.second.data(), in.data() + a, b);
+  return a + b;
+}
+
 class ring_buffer {
  public:
   static constexpr std::size_t min_storage = 2048;
@@ -40,15 +70,28 @@ class ring_buffer {
 
   // Appends as much of `in` as fits; returns the number of bytes taken.
   std::size_t write(bytes in) {
-    const std::size_t n = std::min(in.size(), free());
-    if (n == 0) return 0;
-    ensure(len_ + n);
-    std::size_t tail = (head_ + len_) % alloc_;
-    const std::size_t first = std::min(n, alloc_ - tail);
-    std::memcpy(data_.get() + tail, in.data(), first);
-    std::memcpy(data_.get(), in.data() + first, n - first);
-    len_ += n;
+    const std::size_t n = copy_in(reserve(in.size()), in);
+    commit(n);
     return n;
+  }
+
+  // The content in place, as up to two spans (empty when the ring is). Valid until the next
+  // call that changes the ring (a write, reserve, consume, read, clear or release).
+  [[nodiscard]] ring_view content() const {
+    const ring_space s = storage_for(0, len_);
+    return {s.first, s.second};
+  }
+
+  // The first min(max, free()) bytes of free space right after the content, as up to two
+  // spans to fill in place, the storage grown to hold them as write() grows it (doubling,
+  // within the capacity). Filling a prefix of them and calling commit(n) appends those n
+  // bytes: write() is reserve + copy + commit. Valid until the next call other than commit;
+  // the space is the one write_at fills, so bytes placed there are overwritten.
+  [[nodiscard]] ring_space reserve(std::size_t max) {
+    const std::size_t n = std::min(max, free());
+    if (n == 0) return {};
+    ensure(len_ + n);
+    return storage_for(len_, n);
   }
 
   // Writes `in` at content offset `offset` >= size(), into the free space beyond the content
@@ -58,22 +101,17 @@ class ring_buffer {
     if (offset < len_ || offset > cap_ || in.size() > cap_ - offset) return false;
     if (in.empty()) return true;
     ensure(offset + in.size());
-    const std::size_t start = (head_ + offset) % alloc_;
-    const std::size_t first = std::min(in.size(), alloc_ - start);
-    std::memcpy(data_.get() + start, in.data(), first);
-    std::memcpy(data_.get(), in.data() + first, in.size() - first);
+    (void)copy_in(storage_for(offset, in.size()), in);
     return true;
   }
-  // Makes n bytes already placed by write_at just past the content part of it (n <= free()).
+  // Makes n bytes placed just past the content (by write_at, or into reserve()'s spans) part
+  // of it (n <= free()).
   void commit(std::size_t n) { len_ += std::min(n, free()); }
 
   // Copies bytes [offset, offset + out.size()) of the content; precondition: in range.
   void peek(std::size_t offset, mutable_bytes out) const {
-    if (out.empty()) return;
-    const std::size_t start = (head_ + offset) % alloc_;
-    const std::size_t first = std::min(out.size(), alloc_ - start);
-    std::memcpy(out.data(), data_.get() + start, first);
-    std::memcpy(out.data() + first, data_.get(), out.size() - first);
+    const ring_space s = storage_for(offset, out.size());
+    (void)copy_out({s.first, s.second}, out);
   }
 
   // Drops the first n bytes (n <= size()).
@@ -88,8 +126,7 @@ class ring_buffer {
 
   // Copies out and consumes up to out.size() bytes; returns the count.
   std::size_t read(mutable_bytes out) {
-    const std::size_t n = std::min(out.size(), len_);
-    peek(0, out.first(n));
+    const std::size_t n = copy_out(content(), out);
     consume(n);
     return n;
   }
@@ -106,6 +143,13 @@ class ring_buffer {
   }
 
  private:
+  // The storage of content offsets [offset, offset + n), which it must cover (ensure).
+  [[nodiscard]] ring_space storage_for(std::size_t offset, std::size_t n) const {
+    if (n == 0) return {};
+    const std::size_t start = (head_ + offset) % alloc_;
+    const std::size_t first = std::min(n, alloc_ - start);
+    return {{data_.get() + start, first}, {data_.get(), n - first}};
+  }
   // Storage for content offsets [0, need): doubles (from min_storage) until it covers them.
   // Growing keeps every byte at its offset from head_, including those write_at placed beyond
   // the content, by copying the old ring rotated so that head_ becomes 0.
