@@ -281,6 +281,15 @@ std::string net_session::summary() const {
   const auto& c = loop_->host().counters();
   std::string out = fmt::format("rx {} packets, tx {} packets ({} dropped), {} retransmitted segments, {} drops in host",
                                 st.rx_packets, st.tx_packets, st.tx_dropped, c.retrans_segs, c.total_drops());
+  // Why, per reason with any (as `synack stat`'s counters name them).
+  std::string why;
+  const auto add = [&why](std::string_view name, std::uint64_t n) {
+    if (n != 0) why += fmt::format("{}{} {}", why.empty() ? "" : ", ", name, n);
+  };
+  for (std::size_t i = 0; i < c.drop_wire.size(); ++i) add(to_string(static_cast<wire_error>(i)), c.drop_wire[i]);
+  for (std::size_t i = 0; i < c.drop_tcp.size(); ++i) add(to_string(static_cast<rx_verdict>(i)), c.drop_tcp[i]);
+  for (std::size_t i = 0; i < c.drop_host.size(); ++i) add(to_string(static_cast<host_drop>(i)), c.drop_host[i]);
+  if (!why.empty()) out += fmt::format(" ({})", why);
   if (faults_) {
     const auto& in = faults_->stats(false);
     const auto& out_st = faults_->stats(true);
