@@ -6,7 +6,9 @@
 # of an "internet" namespace with kernel servers on 198.51.100.10 and 2001:db8:100::10.
 # Checks: curl 0 B, 1 MiB, 16 MiB and 100 MiB (SHA-256 equal) over IPv4 and IPv6 (and wget 100 MiB
 # over IPv4), a 16 MiB socat upload
-# byte-exact, backpressure from a slow reader, a half-close (socat shuts its write side, then
+# byte-exact, backpressure from a slow reader, upload backpressure (32 MiB from a fast client to a
+# slow server: the client's Send-Q grows, synack's window closes and reopens, nothing piles up in
+# between or in the proxy's memory, then byte-exact), a half-close (socat shuts its write side, then
 # reads the whole echo), a refused port answered as the destination would (the client's SYN
 # held until the upstream refused, then RST|ACK: curl's "connection refused"), resets carried
 # both ways, an unreachable upstream (the SYN answered, after about 3 s of ARP, with ICMP host
@@ -14,7 +16,7 @@
 # relayed bytes prove every byte went through synack, no session is left; during the slow
 # download synack stat lists the connection with both ends (its upstream socket beside it).
 # Then --out-mark with the whole-host rules (every unmarked packet into the TUN), a 16 MiB
-# download through it. About 15-20 s.
+# download through it. About 20 s.
 . "$(dirname "$0")/lib.sh"
 interop_init "$@"
 need curl wget socat ss nsenter python3
@@ -114,6 +116,128 @@ for _ in $(seq 100); do
 done
 same_file "$WORK/www/big" "$WORK/up.out" "socat upload of 16 MiB through synack proxy in $(($(now_ms) - t0)) ms"
 
+# Backpressure the other way: a client uploading 32 MiB as fast as it can to a server that
+# reads 16 KiB every 20 ms (about 0.8 MB/s) into a 64 KiB receive buffer. The upstream socket
+# fills, the proxy stops reading the synack connection, whose 256 KiB receive buffer fills and
+# whose window closes: the client's own socket then holds megabytes (its Send-Q) and synack stat
+# shows the connection's Recv-Q full, rcv_wnd under one MSS. The proxy must still resume as the
+# server drains (the slow server gets bytes that were still in the client's socket then), and
+# what the client has had acknowledged may run ahead of what the server read only by the
+# buffers in between (synack's 256 KiB, the upstream socket's, the server's): a relay that
+# buffered on its own would let the client's 32 MiB through at once. Its memory (VmRSS of the
+# synack process) stays bounded. Then the server reads at full speed and the upload completes.
+head -c $((32 * 1048576)) /dev/urandom >"$WORK/www/up32"
+cat >"$WORK/slow_server.py" <<'PY'
+import os, socket, sys, time
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)  # the kernel doubles it: 64 KiB
+l.bind((sys.argv[1], 9001))
+l.listen(1)
+c, _ = l.accept()
+with open(sys.argv[2], "wb", buffering=0) as out:  # its size: what the server has read
+    while True:
+        fast = os.path.exists(sys.argv[3])
+        b = c.recv(1 << 20 if fast else 16384)
+        if not b:
+            break
+        out.write(b)
+        if not fast:
+            time.sleep(0.02)
+c.close()
+PY
+bg_inet slowsrv timeout 300 python3 "$WORK/slow_server.py" "$SERVER" "$WORK/up32.out" "$WORK/up32.fast"
+inet_listening 9001
+# synack, the child of the proxy's timeout: found by the PPid of every process (not through
+# /proc/PID/task/TID/children, which kernels built without CONFIG_PROC_CHILDREN lack).
+proxy_proc=
+for st in /proc/[0-9]*/status; do
+  if [ "$(awk '/^PPid:/ {print $2}' "$st" 2>/dev/null)" = "$PROXY_PID" ]; then
+    proxy_proc=${st#/proc/}
+    proxy_proc=${proxy_proc%/status}
+    break
+  fi
+done
+[ -n "$proxy_proc" ] || fail "no synack process under the proxy's timeout ($PROXY_PID)"
+t0=$(now_ms)
+# nsenter execs timeout, so this PID is timeout's: stopped at exit, it stops python3 too.
+nsenter -t "$CLIENT_NS" -n timeout 90 python3 - "$SERVER" "$WORK/www/up32" <<'PY' &
+import socket, sys
+s = socket.create_connection((sys.argv[1], 9001), timeout=80)
+s.sendall(open(sys.argv[2], "rb").read())
+s.shutdown(socket.SHUT_WR)
+while s.recv(65536):  # until the server closed: it has read everything
+    pass
+PY
+FAST=$!
+PIDS+=("$FAST")
+up_rss=0 up_middle=0 up_sendq=0 up_acked0=-1 up_stat=
+up_sample() {  # sets up_acked (the client's bytes acknowledged by synack), up_q (its Send-Q)
+  local ss got rss
+  ss=$(in_client ss -Htin "dport = :9001")
+  up_q=$(echo "$ss" | awk 'NR == 1 {print $3}')
+  up_q=${up_q:-0}
+  up_acked=$(echo "$ss" | grep -o 'bytes_acked:[0-9]*' | cut -d: -f2 || true)   # none before the handshake
+  up_acked=${up_acked:-0}
+  got=$(stat -c %s "$WORK/up32.out" 2>/dev/null || echo 0)
+  [ $((up_acked - got)) -gt "$up_middle" ] && up_middle=$((up_acked - got))
+  [ "$up_middle" -le $((12 * 1048576)) ] ||
+    fail "upload backpressure: the client had $up_acked bytes acknowledged, the server read $got: the relay buffers"
+  rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$proxy_proc/status")
+  [ "$rss" -gt "$up_rss" ] && up_rss=$rss
+  [ "$up_rss" -le $((64 * 1024)) ] || fail "upload backpressure: synack proxy's VmRSS grew to $up_rss kB"
+  [ "$up_q" -gt "$up_sendq" ] && up_sendq=$up_q
+  return 0
+}
+# 1. The window closes: the client's Send-Q over 1 MiB while synack's receive buffer is full.
+deadline=$(($(now_ms) + 20000))
+while [ "$(now_ms)" -lt $deadline ]; do
+  up_sample
+  if [ "$up_q" -ge 1048576 ]; then
+    up_stat=$(synack_stat -i -H --sport 9001)
+    q=$(echo "$up_stat" | awk 'NR == 1 {print $2}')
+    w=$(echo "$up_stat" | grep -o 'rcv_wnd:[0-9]*' | cut -d: -f2 || true)
+    if [ "${q:-0}" -ge 131072 ] && [ "${w:-99999}" -lt 1448 ]; then
+      up_acked0=$up_acked
+      break
+    fi
+  fi
+  kill -0 $FAST 2>/dev/null || fail "upload backpressure: the upload ended before the window closed"
+  sleep 0.1
+done
+[ "$up_acked0" -ge 0 ] ||
+  fail "upload backpressure: no closed window in 20 s (client Send-Q up to $up_sendq; synack stat: $up_stat)"
+echo "ok: upload backpressure: client Send-Q $up_q bytes, synack: Recv-Q $q, rcv_wnd $w (32 MiB to a slow reader)"
+# 2. And reopens as the slow server drains: the server, still slow, reads 1 MiB beyond all the
+# client had had acknowledged when the window was closed; those bytes were still in the
+# client's socket then, so the proxy read the client again (a relay that stopped for good at the
+# first full upstream socket would leave the server waiting here).
+read_slow=0
+deadline=$(($(now_ms) + 20000))
+while [ "$(now_ms)" -lt $deadline ]; do
+  up_sample
+  read_slow=$(stat -c %s "$WORK/up32.out")
+  [ "$read_slow" -ge $((up_acked0 + 1048576)) ] && break
+  kill -0 $FAST 2>/dev/null || fail "upload backpressure: the upload ended while the server was slow"
+  sleep 0.1
+done
+[ "$read_slow" -ge $((up_acked0 + 1048576)) ] ||
+  fail "upload backpressure: the proxy did not resume reading (the server read $read_slow in 20 s;" \
+    "$up_acked0 acknowledged when the window was closed)"
+# 3. The server reads at full speed: everything arrives.
+touch "$WORK/up32.fast"
+deadline=$(($(now_ms) + 20000))
+while [ "$(now_ms)" -lt $deadline ]; do
+  kill -0 $FAST 2>/dev/null || break
+  sleep 0.1
+done
+kill -0 $FAST 2>/dev/null &&
+  fail "upload backpressure: the upload did not finish in 20 s (the server read $(stat -c %s "$WORK/up32.out"))"
+wait $FAST || fail "upload to the slow server through the proxy"
+same_file "$WORK/www/up32" "$WORK/up32.out" "upload of 32 MiB to a slow reader through synack proxy in $(($(now_ms) - t0)) ms"
+echo "ok: upload backpressure: the proxy resumed as the server drained (window closed at $up_acked0 acknowledged," \
+  "the slow server read $read_slow); acknowledged ahead of read at most $up_middle bytes; VmRSS at most $up_rss kB"
+
 # Half-close: socat sends 1 MiB, shuts its write side (FIN through synack -> shutdown(SHUT_WR)
 # upstream, so `cat` sees EOF), and must still read the whole echo (the upstream's EOF comes
 # back as synack's FIN).
@@ -195,7 +319,7 @@ up=$(proxy_counter bytes_up)
 want_down=$((217 * 1048576 + 1048576))
 [ $HAVE6 -eq 1 ] && want_down=$((want_down + 117 * 1048576))
 [ "$down" -ge "$want_down" ] || fail "bytes_down $down < $want_down: not everything went through synack"
-[ "$up" -ge $((17 * 1048576)) ] || fail "bytes_up $up < 17 MiB: not everything went through synack"
+[ "$up" -ge $((49 * 1048576)) ] || fail "bytes_up $up < 49 MiB: not everything went through synack"
 echo "ok: synack stat: $(proxy_counter sessions_opened) sessions, bytes_up $up, bytes_down $down, none active"
 kill "$PROXY_PID"
 wait "$PROXY_PID" 2>/dev/null || true
