@@ -453,7 +453,7 @@ void connection::on_rto_for_recovery(instant now) {
   // ACK. Nothing kept is trusted then, or the resend would skip everything.
   if (sack_ok_ && snd_.rec.sb.is_sacked(snd_.una)) {
     snd_.rec.sb.renege();
-    snd_.rec.rk.forget_sacks();
+    on_sack_reneging();
   }
   timers_.clear(timer_kind::rack_reorder);
   if (!same_episode) open_undo_episode();
@@ -569,15 +569,12 @@ std::uint32_t connection::sending_flight() const {
 // Where a resend from SND.NXT (SND.NXT < SND.MAX: after a timeout, a PMTU reduction, a window
 // that reopened) goes on: past octets the receiver SACKed (none are kept across a timeout with
 // tcp_config::rto_keeps_sack off).
+// One step is enough: the scoreboard's ranges are disjoint and never adjacent.
 seq_num connection::resend_from() const {
-  seq_num x = snd_.nxt;
-  if (!sack_ok_) return x;
-  while (x.before(snd_.max)) {
-    const auto r = snd_.rec.sb.sacked_from(x);
-    if (!r || r->left.after(x)) break;
-    x = seq_min(r->right, snd_.max);
-  }
-  return x;
+  if (!sack_ok_ || !snd_.nxt.before(snd_.max)) return snd_.nxt;
+  const auto r = snd_.rec.sb.sacked_from(snd_.nxt);
+  if (!r || r->left.after(snd_.nxt)) return snd_.nxt;
+  return seq_min(r->right, snd_.max);
 }
 
 std::uint32_t connection::recovery_pipe() const {
