@@ -344,7 +344,7 @@ void host::impl::negative_advice(instant now, const four_tuple& t, std::uint32_t
 
 void host::impl::schedule(std::uint32_t idx) {
   slot& s = slots[idx];
-  s.deadline = s.conn->next_deadline().value_or(never);
+  s.deadline = s.conn->next_deadline_or(never);
   // Push only when the deadline moved earlier than the heap knows; a later or cancelled one
   // is dealt with when the old entry reaches the top (settle_timer_top).
   if (s.deadline < s.queued) {
@@ -818,7 +818,7 @@ instant host::deadline_or_max() const {
     }
     m.tw_pop();
   }
-  return std::min(d, m.pending_deadline());
+  return m.pending_expiries.empty() ? d : std::min(d, m.pending_deadline());
 }
 
 void host::on_timeout(instant now) {
@@ -950,7 +950,8 @@ std::vector<socket_info> host::snapshot() const {
     i.syn_drops = l.syn_drops;
     out.push_back(i);
   }
-  for (const auto& s : m.slots) {
+  for (std::size_t si = 0; si < m.slots.size(); ++si) {
+    const impl::slot& s = m.slots[si];
     if (!s.conn) continue;
     const tcb_snapshot t = s.conn->snapshot();
     socket_info i;

@@ -3,7 +3,6 @@
 // host_input.cpp (packet input, listeners, TIME-WAIT records, ICMP).
 #include <array>
 #include <memory>
-#include <deque>
 #include <functional>
 #include <optional>
 #include <queue>
@@ -229,7 +228,20 @@ struct host::impl final : tcp_tracer {
   void fast_open_learn(connection& c);
   void fast_open_queue_child(std::uint32_t idx, listener& l);
 
-  std::deque<slot> slots;  // deque: element addresses stay put as it grows
+  // The connection slots. A slot's address stays put as the table grows: each is a heap node
+  // of its own (as a std::deque made them, its elements being this large), and indexing is one
+  // load, not the deque's iterator arithmetic on every lookup.
+  class slot_table {
+   public:
+    slot& operator[](std::size_t i) { return *nodes_[i]; }
+    const slot& operator[](std::size_t i) const { return *nodes_[i]; }
+    [[nodiscard]] std::size_t size() const { return nodes_.size(); }
+    void emplace_back() { nodes_.push_back(std::make_unique<slot>()); }
+
+   private:
+    std::vector<std::unique_ptr<slot>> nodes_;
+  };
+  slot_table slots;
   // The options of the last few distinct connection configurations, handed to every slot
   // made with equal ones (per connection they differ only when a listener's or a family's
   // do). Replaced round-robin.

@@ -9,7 +9,11 @@
 
 namespace synack {
 
-void host::on_packet(instant now, bytes packet) { on_packet(now, packet, rx_meta{}); }
+// A constant: nothing is built on the stack per packet for the callee to reread.
+void host::on_packet(instant now, bytes packet) {
+  static constexpr rx_meta plain{};
+  on_packet(now, packet, plain);
+}
 
 void host::on_packet(instant now, bytes packet, const rx_meta& meta) {
   impl& m = *impl_;
@@ -166,7 +170,8 @@ void host::impl::tcp_input(instant now, const ip_ends& ip, bytes segment, const 
     const std::uint32_t idx = *found;
     connection& c = *slots[idx].conn;
     const tcp_state before = c.state();
-    const seq_num old_snd_nxt = c.time_wait_state().snd_nxt;  // meaningful in TIME-WAIT only
+    // Only a TIME-WAIT connection's is needed (a SYN that reopens it), and only then built.
+    const seq_num old_snd_nxt = before == tcp_state::time_wait ? c.time_wait_state().snd_nxt : seq_num{};
     const std::uint64_t suppressed_before = c.challenge_acks_suppressed();
     const rx_verdict v = c.on_segment(now, seg, ip.src, segments, ip.ecn);
     ctr.challenge_acks_suppressed += c.challenge_acks_suppressed() - suppressed_before;

@@ -381,7 +381,7 @@ time_wait_record connection::time_wait_state() const {
   tw.rcv_nxt = rcv_.nxt;
   tw.window = tw_window_;
   tw.rcv_wnd = tw_rcv_wnd_;
-  tw.expiry = timers_.get(timer_kind::time_wait).value_or(instant{});
+  tw.expiry = timers_.armed(timer_kind::time_wait) ? timers_.at(timer_kind::time_wait) : instant{};
   tw.limiter = challenge_;
   tw.ts_on = ts_ok_;  // RFC 6191 §2
   tw.ts_recent = ts_recent_;

@@ -40,6 +40,10 @@ bool connection::has_pending_output() const {
 // goes with it.
 connection::send_plan connection::next_send() const {
   const seq_num end = snd_.data_end();
+  // Nothing to resend (SND.NXT = SND.MAX), nothing queued beyond SND.NXT and no FIN due there:
+  // nothing goes, whatever the windows say (the common case of an idle connection, asked by
+  // has_pending_output after every input).
+  if (snd_.nxt == snd_.max && !snd_.nxt.before(end) && !(snd_.fin_queued && snd_.nxt == end)) return {};
   // SND.NXT, past what a resend skips because the receiver SACKed it (plan_segment moves it).
   const seq_num nxt = resend_from();
   // Usable window (RFC 9293 §3.8.6.2.1): SND.UNA + SND.WND - SND.NXT, which may be negative

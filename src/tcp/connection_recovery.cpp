@@ -48,15 +48,13 @@ void connection::start_congestion_control() {
 // were updated. `prev_una` and `prev_wnd` are their values before this ACK.
 void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num prev_una, std::uint32_t prev_wnd) {
   const seq_num ack = *seg.ack;
-  sack_update su;
-  sack_evidence ev;
   const std::uint32_t sacked_before = snd_.rec.sb.sacked_bytes();
-  if (sack_ok_) {
-    const std::span<const sack_block> blocks(seg.options.sack.data(), seg.options.sack_count);
-    ev = read_sack_evidence(ack, blocks);
-    su = snd_.rec.sb.update(snd_.una, snd_.max, blocks);
-    if (su.reneged) on_sack_reneging();
-  }
+  // Built in place (no copy of a returned struct reread before its stores land).
+  const std::span<const sack_block> blocks(seg.options.sack.data(), sack_ok_ ? seg.options.sack_count : 0);
+  sack_evidence ev;
+  if (sack_ok_) read_sack_evidence(ack, blocks, ev);
+  const sack_update su = sack_ok_ ? snd_.rec.sb.update(snd_.una, snd_.max, blocks) : sack_update{};
+  if (su.reneged) on_sack_reneging();
   const std::uint32_t newly_sacked = su.newly_sacked;
   // RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT: data outstanding, no data or SYN/FIN in it, the
   // same ACK and the same window. RFC 6675 §2 adds: an ACK whose SACK blocks cover new data.
@@ -138,15 +136,13 @@ void connection::on_sack_reneging() {
 
 // Before the scoreboard takes this ACK's blocks: the highest octet SACKed so far, and the
 // lowest octet at or above the cumulative ACK that a block covers and the scoreboard does not.
-sack_evidence connection::read_sack_evidence(seq_num ack, std::span<const sack_block> blocks) const {
-  sack_evidence ev;
+void connection::read_sack_evidence(seq_num ack, std::span<const sack_block> blocks, sack_evidence& ev) const {
   ev.fack = snd_.rec.sb.highest_sacked();
   for (const sack_block& b : blocks) {
     if (!b.left.before(b.right) || b.right.before_eq(ack) || b.right.after(snd_.max)) continue;
     const auto x = snd_.rec.sb.first_unsacked(seq_max(b.left, ack), b.right);
     if (x && (!ev.lowest_new || x->before(*ev.lowest_new))) ev.lowest_new = x;
   }
-  return ev;
 }
 
 void connection::on_duplicate_ack(instant now, const sack_update& su) {
@@ -332,12 +328,12 @@ void connection::arm_loss_probe(instant now) {
   duration pto = cfg_->tlp_linux ? 2 * *srtt + std::chrono::milliseconds(2)
                                  : std::max<duration>(2 * *srtt, std::chrono::milliseconds(10));
   if (distance(snd_.una, snd_.max).n <= snd_.mss) pto += cfg_->tlp_delayed_ack;
-  const auto rto_at = timers_.get(timer_kind::retransmit);
-  if (rto_at && *rto_at <= now + pto) {
+  if (timers_.armed(timer_kind::retransmit) && timers_.at(timer_kind::retransmit) <= now + pto) {
     if (!cfg_->tlp_linux) return;
     // Linux: the probe takes the RTO's place and time; the RTO is armed again when it fires.
+    const instant rto_at = timers_.at(timer_kind::retransmit);
     timers_.clear(timer_kind::retransmit);
-    timers_.set(timer_kind::loss_probe, *rto_at);
+    timers_.set(timer_kind::loss_probe, rto_at);
     return;
   }
   timers_.set(timer_kind::loss_probe, now + pto);
@@ -415,8 +411,8 @@ void connection::rack_on_ack(instant now, const tcp_repr& seg, const sack_update
 
 // §6.2 step 5 and §6.3: mark what is lost and arm the reorder timer for what is not yet.
 void connection::rack_detect(instant now) {
-  if (const auto t = snd_.rec.rk.detect_loss(now, snd_.rtt.srtt(), snd_.rec.cc->in_recovery())) {
-    timers_.set(timer_kind::rack_reorder, *t);
+  if (const instant t = snd_.rec.rk.detect_loss_at(now, snd_.rtt.srtt(), snd_.rec.cc->in_recovery()); t != instant::max()) {
+    timers_.set(timer_kind::rack_reorder, t);
   } else {
     timers_.clear(timer_kind::rack_reorder);
   }

@@ -206,10 +206,10 @@ duration rack::compute_reo_wnd(std::optional<duration> srtt, bool in_recovery) c
 // due (the reorder timer). DEVIATION(RFC 8985 §6.2 step 5): the timer is armed for the earliest
 // such segment, not the latest (the RFC's max()): each expiry marks what is due and re-arms, so
 // a segment is marked when its own time comes instead of with the last of them.
-std::optional<instant> rack::detect_loss(instant now, std::optional<duration> srtt, bool in_recovery) {
+instant rack::detect_loss_at(instant now, std::optional<duration> srtt, bool in_recovery) {
   reo_wnd_ = compute_reo_wnd(srtt, in_recovery);
-  if (!rack_xmit_ts_) return std::nullopt;
-  std::optional<instant> timer;
+  if (!rack_xmit_ts_) return instant::max();
+  instant timer = instant::max();
   for (rack_segment& s : segs_) {
     if (s.sacked || s.lost) continue;
     if (!sent_after(*rack_xmit_ts_, rack_end_seq_, s.xmit_ts, s.end)) continue;
@@ -217,8 +217,8 @@ std::optional<instant> rack::detect_loss(instant now, std::optional<duration> sr
     if (due <= now) {
       set_lost(s, true);
       losses_ += std::max<std::uint32_t>(1, (len_of(s) + smss_ - 1) / smss_);
-    } else if (!timer || due < *timer) {
-      timer = due;
+    } else {
+      timer = std::min(timer, due);
     }
   }
   return timer;

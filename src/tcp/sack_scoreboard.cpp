@@ -6,7 +6,7 @@ namespace synack {
 
 sack_scoreboard::sack_scoreboard(sack_scoreboard_config cfg) { configure(cfg); }
 
-void sack_scoreboard::configure(sack_scoreboard_config cfg) {
+void sack_scoreboard::configure(const sack_scoreboard_config& cfg) {
   cfg_ = cfg;
   cfg_.smss = std::max<std::uint32_t>(cfg_.smss, 1);
   cfg_.max_ranges = std::clamp<std::uint32_t>(cfg_.max_ranges, 1, capacity);
@@ -207,11 +207,6 @@ std::uint32_t sack_scoreboard::sacked_below(seq_num seq) const {
     n += distance(ranges_[i].left, seq_min(ranges_[i].right, seq)).n;
   }
   return n;
-}
-
-std::optional<seq_num> sack_scoreboard::highest_sacked() const {
-  if (count_ == 0) return std::nullopt;
-  return ranges_[count_ - 1].right;
 }
 
 // Segments are not visible in a range, so a range counts as ceil(bytes / SMSS) segments:

@@ -277,6 +277,8 @@ class connection {
     return n;
   }
   [[nodiscard]] std::optional<instant> next_deadline() const { return timers_.next(); }
+  // The same, `none` when no timer is armed.
+  [[nodiscard]] instant next_deadline_or(instant none) const { return timers_.next_or(none); }
   [[nodiscard]] std::optional<tcp_event> poll_event() {  // inline: the host drains it per input
     if (ev_len_ == 0) return std::nullopt;
     const tcp_event e = events_[ev_head_];
@@ -482,7 +484,8 @@ class connection {
   void try_undo();
   // RFC 5682 F-RTO's steps 2 and 3 on an ACK after a timeout (connection_recovery.cpp).
   void frto_on_ack(seq_num prev_una, bool dup, const sack_evidence& ev);
-  [[nodiscard]] sack_evidence read_sack_evidence(seq_num ack, std::span<const sack_block> blocks) const;
+  // Fills `ev` (an out-parameter: the per-ACK path returns no struct through the stack).
+  void read_sack_evidence(seq_num ack, std::span<const sack_block> blocks, sack_evidence& ev) const;
   // DupThresh raised by proven reordering (tcp_config::adaptive_dupthresh).
   void adapt_dupthresh(seq_num prev_una, const sack_evidence& ev);
   void raise_dupthresh(seq_num low, seq_num top);

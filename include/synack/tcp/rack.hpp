@@ -79,7 +79,13 @@ class rack {
     bool (*call_)(const void*, instant);
   };
   void on_ack(instant now, seq_num una, const sack_scoreboard& sb, bool dsack, seq_num snd_max, echo_fn echoed_before);
-  [[nodiscard]] std::optional<instant> detect_loss(instant now, std::optional<duration> srtt, bool in_recovery);
+  [[nodiscard]] std::optional<instant> detect_loss(instant now, std::optional<duration> srtt, bool in_recovery) {
+    const instant t = detect_loss_at(now, srtt, in_recovery);
+    return t == instant::max() ? std::nullopt : std::optional<instant>{t};
+  }
+  // The same, instant::max() when no timer is due (the per-ACK path: no optional returned
+  // through the stack).
+  [[nodiscard]] instant detect_loss_at(instant now, std::optional<duration> srtt, bool in_recovery);
   void on_recovery_exit();
   void on_rto(bool keep_sacked = false);
   void forget_sacks();

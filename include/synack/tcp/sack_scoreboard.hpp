@@ -82,7 +82,7 @@ class sack_scoreboard {
 
   // --- inputs -----------------------------------------------------------------------------
   // New parameters (a connection learns its SMSS at the handshake); call reset() after.
-  void configure(sack_scoreboard_config cfg);
+  void configure(const sack_scoreboard_config& cfg);
   // The path MTU changed SMSS (RFC 1191): IsLost and the segment counts use the new size from
   // now on; what the scoreboard holds is kept.
   void set_smss(std::uint32_t smss) { cfg_.smss = std::max<std::uint32_t>(smss, 1); }
@@ -124,7 +124,12 @@ class sack_scoreboard {
   [[nodiscard]] std::optional<seq_num> recovery_point() const { return recovery_point_; }
   [[nodiscard]] bool in_recovery() const { return in_recovery_; }
   // One past the highest SACKed octet, if anything is SACKed.
-  [[nodiscard]] std::optional<seq_num> highest_sacked() const;
+  // Inline: an optional returned out of line is written to the stack and reread wider (a
+  // store-forwarding stall on every ACK).
+  [[nodiscard]] std::optional<seq_num> highest_sacked() const {
+    if (count_ == 0) return std::nullopt;
+    return ranges_[count_ - 1].right;
+  }
   [[nodiscard]] std::size_t range_count() const { return count_; }
   [[nodiscard]] sack_block range(std::size_t i) const { return ranges_[i]; }
 

@@ -1,7 +1,9 @@
 #pragma once
 // Timers are data (DESIGN.md §2): one small table of optional deadlines per connection;
 // next() is their minimum; the driver calls on_timeout when it passes.
+#include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -54,6 +56,17 @@ class timer_table {
   }
   [[nodiscard]] bool armed(timer_kind k) const { return (armed_ & bit(k)) != 0; }
   [[nodiscard]] bool expired(timer_kind k, instant now) const { return armed(k) && at_[idx(k)] <= now; }
+  // The deadline of an armed timer (armed(k) must hold).
+  [[nodiscard]] instant at(timer_kind k) const { return at_[idx(k)]; }
+  // next() as a plain value, `none` when nothing is armed: no optional built and reread on
+  // the host's per-event path (schedule).
+  [[nodiscard]] instant next_or(instant none) const {
+    if (armed_ == 0) return none;
+    unsigned rest = armed_;
+    instant best = at_[static_cast<std::size_t>(std::countr_zero(rest))];
+    for (rest &= rest - 1; rest != 0; rest &= rest - 1) best = std::min(best, at_[static_cast<std::size_t>(std::countr_zero(rest))]);
+    return best;
+  }
   [[nodiscard]] std::optional<instant> next() const {
     const std::optional<timer_kind> k = next_kind();
     if (!k) return std::nullopt;
@@ -61,11 +74,15 @@ class timer_table {
   }
   // The earliest armed timer; of equal deadlines, the one listed first in timer_kind.
   [[nodiscard]] std::optional<timer_kind> next_kind() const {
-    std::optional<timer_kind> k;
-    for (std::size_t i = 0; i < timer_kind_count; ++i) {
-      if ((armed_ & (1U << i)) != 0 && (!k || at_[i] < at_[idx(*k)])) k = static_cast<timer_kind>(i);
+    if (armed_ == 0) return std::nullopt;
+    // Only the armed ones, in timer_kind order (a strict < keeps the first of equal deadlines).
+    unsigned rest = armed_;
+    auto best = static_cast<std::size_t>(std::countr_zero(rest));
+    for (rest &= rest - 1; rest != 0; rest &= rest - 1) {
+      const auto i = static_cast<std::size_t>(std::countr_zero(rest));
+      if (at_[i] < at_[best]) best = i;
     }
-    return k;
+    return static_cast<timer_kind>(best);
   }
 
  private:
