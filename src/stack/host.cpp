@@ -1,6 +1,7 @@
 // synack::host: commands, polls, timers and slot bookkeeping. Packet input is in
 // host_input.cpp.
 #include <algorithm>
+#include <cstring>
 #include <array>
 #include <cassert>
 #include <bit>
@@ -130,9 +131,17 @@ std::optional<ip_addr> host::impl::source_for(const ip_addr& remote) const {
 bool host::is_local(const ip_addr& a) const { return impl_->is_local(a); }
 std::optional<ip_addr> host::source_for(const ip_addr& remote) const { return impl_->source_for(remote); }
 
+namespace {
+// Out of line: the field-by-field compare is long code, and the common case never needs it.
+[[gnu::noinline]] bool same_config(const tcp_config& a, const tcp_config& b) { return a == b; }
+}  // namespace
+
 std::shared_ptr<const tcp_config> host::impl::share_config(const tcp_config& c) {
+  // Octet for octet first: a configuration copied from the one that made the cached entry (a
+  // listener's or the host's, as nearly always) matches at once. Equal ones that differ in
+  // padding still match by ==.
   for (const auto& p : cfg_cache) {
-    if (p && *p == c) return p;
+    if (p && (std::memcmp(p.get(), &c, sizeof c) == 0 || same_config(*p, c))) return p;
   }
   auto p = std::make_shared<const tcp_config>(c);
   cfg_cache[cfg_cache_next] = p;
