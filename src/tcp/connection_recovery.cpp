@@ -51,8 +51,10 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
   const std::uint32_t sacked_before = snd_.rec.sb.sacked_bytes();
   // Built in place (no copy of a returned struct reread before its stores land).
   const std::span<const sack_block> blocks(seg.options.sack.data(), sack_ok_ ? seg.options.sack_count : 0);
+  // What only DupThresh's adaptation and an undo episode's F-RTO read (an episode this ACK
+  // opens, a fast recovery's, has no F-RTO step).
   sack_evidence ev;
-  if (sack_ok_) read_sack_evidence(ack, blocks, ev);
+  if (sack_ok_ && (snd_.rec.undo || (cfg_->adaptive_dupthresh && !rack_on()))) read_sack_evidence(ack, blocks, ev);
   const sack_update su = sack_ok_ ? snd_.rec.sb.update(snd_.una, snd_.max, blocks) : sack_update{};
   if (su.reneged) on_sack_reneging();
   const std::uint32_t newly_sacked = su.newly_sacked;
@@ -61,8 +63,8 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
   const bool dup = ack == prev_una && snd_.una.before(snd_.max) && seg.payload.empty() && !seg.syn() && !seg.fin() &&
                    (snd_.wnd == prev_wnd || newly_sacked > 0);
   if (rack_on()) rack_on_ack(now, seg, su);
-  check_loss_probe(now, prev_una, su);
-  check_spurious(seg, prev_una, su);
+  if (snd_.rec.tlp_end) check_loss_probe(now, prev_una, su);
+  if (snd_.rec.undo) check_spurious(seg, prev_una, su);
   adapt_dupthresh(prev_una, ev);
   if (prev_una.before(ack)) {
     const std::uint32_t dup_acks_before = snd_.rec.cc->dup_acks();
