@@ -35,6 +35,7 @@ void host::set_tracer(tcp_tracer* t) { impl_->user_tracer = t; }
 void host::set_log(host_log* l) { impl_->log = l; }
 std::size_t host::connection_count() const { return impl_->demux.size(); }
 std::size_t host::time_wait_count() const { return impl_->tw.size(); }
+std::size_t host::ready_queue_len() const { return impl_->ready.size(); }
 
 std::string_view to_string(host_error e) {
   switch (e) {
@@ -171,7 +172,7 @@ std::uint32_t host::impl::alloc_slot(owner o, const tcp_config& c, const ip_addr
   s.own = o;
   s.accept_queued = false;
   s.tx_queued = false;
-  s.ready_queued = false;
+  s.ready_edge = false;  // ready_queued stays: an entry queued for the slot's last connection
   s.seen_eof = false;
   s.seen_state = tcp_state::closed;
   s.seen_readable = 0;
@@ -248,9 +249,11 @@ void host::impl::note_ready(std::uint32_t idx) {
   s.seen_free = free;
   s.seen_eof = c.peer_fin_received();
   s.seen_state = c.state();
-  if (edge && !s.ready_queued) {
+  if (!edge) return;
+  s.ready_edge = true;
+  if (!s.ready_queued) {
     s.ready_queued = true;
-    ready.push_back(conn_handle{idx, s.gen});
+    ready.push_back(idx);
   }
 }
 
@@ -862,13 +865,16 @@ void host::on_timeout(instant now) {
 }
 
 std::optional<conn_handle> host::poll_ready() {
-  while (!impl_->ready.empty()) {
-    const conn_handle h = impl_->ready.front();
-    impl_->ready.pop_front();
-    impl::slot* s = impl_->user_slot(h);
-    if (s == nullptr) continue;  // closed and released since
-    s->ready_queued = false;
-    return h;
+  impl& m = *impl_;
+  while (!m.ready.empty()) {
+    const std::uint32_t idx = m.ready.front();
+    m.ready.pop_front();
+    impl::slot& s = m.slots[idx];
+    s.ready_queued = false;
+    // Closed and released since, or the slot's next connection with nothing to report yet.
+    if (!s.ready_edge || s.own != impl::owner::user) continue;
+    s.ready_edge = false;
+    return conn_handle{idx, s.gen};
   }
   return std::nullopt;
 }

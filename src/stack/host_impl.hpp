@@ -89,9 +89,13 @@ struct host::impl final : tcp_tracer {
     bool accept_queued = false;  // children: established, waiting in the accept queue
     bool fast_open_pending = false;  // RFC 7413 child still in SYN-RECEIVED (listener::fast_open_pending)
     bool tx_queued = false;      // in txq (may have output)
-    // Readiness as data: what the user was last told (host::poll_ready), and whether the slot
-    // waits in `ready` already.
+    // Readiness as data: what the user was last told (host::poll_ready), whether the slot's
+    // index waits in `ready` (it may have been queued for an earlier connection in this slot:
+    // the entry stays, so the queue holds each slot at most once, however many connections
+    // the slot serves before the user polls), and whether the connection now in the slot had an
+    // edge not yet reported.
     bool ready_queued = false;
+    bool ready_edge = false;
     bool seen_eof = false;
     tcp_state seen_state = tcp_state::closed;
     std::size_t seen_readable = 0;
@@ -352,8 +356,9 @@ struct host::impl final : tcp_tracer {
   std::size_t reply_head = 0;
   std::size_t reply_len = 0;
   ring_queue<host_event> events;
-  // User connections whose status changed (host::poll_ready), each at most once.
-  ring_queue<conn_handle> ready;
+  // Slots whose user connection's status changed (host::poll_ready), each at most once: never
+  // longer than the slot table, whether or not the user polls it.
+  ring_queue<std::uint32_t> ready;
   std::uint32_t ephemeral_next = 0;
   // The last destination's RFC 6056 offset (a SipHash), kept: a client opens many connections
   // to the same server, and the hash is a measurable part of each connect.

@@ -89,5 +89,30 @@ TEST(readiness, stale_handles_are_skipped_and_report_no_status) {
   EXPECT_FALSE(t.h().status(c.h).has_value());
 }
 
+// A host whose user never polls readiness (it reads events instead, as the benchmarks do) must
+// not grow the queue with every connection its slots serve: an entry left by a released handle
+// stands for the slot, and reports the slot's next connection once it has an edge of its own.
+TEST(readiness, a_reused_slot_is_queued_once_whoever_polls) {
+  stack_harness t;
+  const listener_handle l = t.listen(80, 4);
+  for (std::uint16_t i = 0; i < 100; ++i) {
+    const conn_info c = t.establish_passive(at_ms(i), l, static_cast<std::uint16_t>(peer_port + i));
+    ASSERT_TRUE(t.h().abort(at_ms(i), c.h).has_value());  // released with its edge queued
+    const auto rst = t.poll(at_ms(i));
+    ASSERT_TRUE(rst && rst->tcp && rst->tcp->rst());
+  }
+  EXPECT_EQ(t.h().ready_queue_len(), 1u);  // one slot, served 100 times
+  EXPECT_TRUE(ready(t.h()).empty());       // nobody to report
+  EXPECT_EQ(t.h().ready_queue_len(), 0u);
+
+  const conn_info a = t.establish_passive(at_ms(200), l, 4000);
+  ASSERT_TRUE(t.h().abort(at_ms(201), a.h).has_value());
+  ASSERT_TRUE(t.poll(at_ms(201)));  // its RST
+  const conn_info b = t.establish_passive(at_ms(202), l, 4001);  // the same slot, a new handle
+  EXPECT_EQ(t.h().ready_queue_len(), 1u);
+  EXPECT_EQ(ready(t.h()), std::vector<conn_handle>{b.h});  // b's accept, once, by b's handle
+  EXPECT_TRUE(ready(t.h()).empty());
+}
+
 }  // namespace
 }  // namespace synack::stest

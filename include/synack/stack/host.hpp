@@ -546,6 +546,8 @@ class host {
   [[nodiscard]] std::size_t time_wait_count() const;
   [[nodiscard]] std::size_t half_open(listener_handle l) const;
   [[nodiscard]] std::size_t accept_queue_len(listener_handle l) const;
+  // Entries waiting for poll_ready: at most one per connection slot, whether or not anyone polls.
+  [[nodiscard]] std::size_t ready_queue_len() const;
   // Every listener, connection and TIME-WAIT record (allocates: for tools, not hot paths).
   [[nodiscard]] std::vector<socket_info> snapshot() const;
 
