@@ -57,6 +57,12 @@ struct tcp_config {
   // carry them, every segment carries TSval (a 1 ms clock from `now` plus a per-connection
   // offset) and TSecr; PAWS drops old duplicates; TSecr gives RTT samples.
   bool timestamps = true;
+  // DEVIATION(RFC 7323 §5.3 R1; Linux tcp_disordered_ack): a pure duplicate ACK whose TSval
+  // fails PAWS only because a later ACK overtook it on the path is processed, not dropped —
+  // SEG.SEQ = RCV.NXT, SEG.ACK = SND.UNA, no data or SYN/FIN, a window no larger than SND.WND
+  // (it is not applied) and a TSval at most one RTO (in 1 ms ticks) behind TS.Recent. Its SACK
+  // and D-SACK blocks reach loss detection and the undo. Off: every such ACK is dropped as PAWS.
+  bool paws_disordered_ack = true;
 
   // RFC 6298 §2: initial RTO 1 s, minimum 1 s (configurable), a maximum of 60 s.
   duration rto_initial = std::chrono::seconds(1);
