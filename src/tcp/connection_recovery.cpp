@@ -186,7 +186,7 @@ void connection::begin_fast_recovery(const sack_update& su) {
       snd_.rec.rtx = next_segment{l->seq, std::min<std::uint32_t>(distance(l->seq, l->end).n, snd_.mss), seg_rule::first};
     }
   }
-  timers_.clear(timer_kind::loss_probe);  // recovery finds the losses now
+  timers_.clear(timer_kind::loss_probe);  // recovery finds the losses now (a recovery_probe is armed as it sends)
   snd_.rec.tlp_due = false;
   open_undo_episode();
   if (!snd_.rec.cc->prr_enabled()) return;
@@ -323,7 +323,8 @@ void connection::try_undo() {
 void connection::arm_loss_probe(instant now) {
   timers_.clear(timer_kind::loss_probe);
   if (!cfg_->tail_loss_probe || !sack_ok_ || snd_.una == snd_.max || snd_.rec.tlp_end) return;
-  if (snd_.rec.cc->in_recovery() || sack_recovery() || snd_.rec.sb.sacked_bytes() != 0) return;
+  // tcp_config::recovery_probe: in recovery and with SACKed data too (DEVIATION, see there).
+  if (!cfg_->recovery_probe && (snd_.rec.cc->in_recovery() || sack_recovery() || snd_.rec.sb.sacked_bytes() != 0)) return;
   const auto srtt = snd_.rtt.srtt();
   if (!srtt) return;
   // DEVIATION(RFC 8985 §7.2): at least 10 ms, so a near-zero SRTT (a host on the same
@@ -348,7 +349,7 @@ void connection::on_loss_probe_timeout(instant now) {
   // tcp_config::tlp_linux: the RTO runs again from now, whether or not a probe goes
   // (Linux's tcp_send_loss_probe ends with tcp_rearm_rto).
   if (cfg_->tlp_linux && snd_.una != snd_.max) arm_retransmit(now);
-  if (snd_.una == snd_.max || snd_.rec.tlp_end || snd_.rec.cc->in_recovery()) return;
+  if (snd_.una == snd_.max || snd_.rec.tlp_end || (snd_.rec.cc->in_recovery() && !cfg_->recovery_probe)) return;
   snd_.rec.tlp_due = true;  // plan_segment sends it (plan_loss_probe)
 }
 

@@ -81,6 +81,14 @@ struct tcp_config {
   // Off: PTO = max(2 x SRTT, 10 ms), no probe when the RTO comes first, and the RTO keeps
   // its deadline after a probe (see DEVIATION in connection::emit_segment).
   bool tlp_linux = false;
+  // DEVIATION(RFC 8985 §7.2): the probe also in fast recovery and with SACKed data outstanding,
+  // where the RFC (and Linux) leave a stalled ACK clock to the RTO. In recovery the flight can
+  // be two segments (a retransmission and one new segment at cwnd 2-3); when both, or their
+  // ACKs, are lost nothing is left to SACK and RACK cannot see the loss. The PTO is armed by
+  // every segment sent in recovery; the probe (as §7.3: new data, else the last segment again)
+  // draws an ACK whose SACK shows RACK what was lost. A probe sent in recovery never reduces
+  // cwnd again (§7.4 is for a loss found outside recovery). Off: no probe in recovery.
+  bool recovery_probe = true;
   // RFC 8985 §6 RACK, used when SACK is negotiated: each sent segment's latest transmit time
   // is recorded, and a segment is deemed lost once one sent after it was delivered (ACKed or
   // SACKed) and RACK.rtt + RACK.reo_wnd have passed since it was sent — at once on an ACK, or
