@@ -309,6 +309,11 @@ void connection::try_undo() {
   // A fast recovery all of whose retransmissions were spurious was started by reordering: at
   // least from the episode's first hole to the highest octet SACKed during it.
   if (!e.after_rto) raise_dupthresh(e.start, e.fack);
+  // An undone timeout resends nothing more, so RFC 6582's guard against the duplicate ACKs of a
+  // go-back-N resend (no fast recovery until SND.UNA passes the timeout's SND.MAX) has nothing
+  // to guard: without this a loss RACK finds among the segments in flight waits for the next,
+  // backed-off, timeout. Everything before SND.UNA is answered, as F-RTO's "recover" says.
+  if (e.after_rto) snd_.rec.cc->set_recover(snd_.una - seq_len{1});
   if (!done) snd_.nxt = snd_.max;
   snd_.rec.undo.reset();
 }
