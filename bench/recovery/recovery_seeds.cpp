@@ -7,7 +7,7 @@
 // through chaos (a probe changes every later loss draw); the mean and median over seeds say
 // whether a change helps. Deterministic: the same numbers on every machine
 // (docs/performance.md).
-// Usage: recovery_seeds [SEEDS [tlp|prr|undo|prr+undo|rack|rack+prr|frto|dupthresh|frto+dupthresh|keepsack]]
+// Usage: recovery_seeds [SEEDS [tlp|prr|undo|prr+undo|rack|rack+prr|frto|dupthresh|frto+dupthresh|keepsack|rprobe]]
 //        (default 40 tlp)
 #include <algorithm>
 #include <cstdio>
@@ -34,7 +34,7 @@ struct scenario {
   double duplicate = 0;
 };
 
-enum class feature { tlp, prr, undo, prr_undo, rack, rack_prr, frto, dupthresh, frto_dupthresh, keepsack };
+enum class feature { tlp, prr, undo, prr_undo, rack, rack_prr, frto, dupthresh, frto_dupthresh, keepsack, rprobe };
 
 void set_feature(tcp_config& t, feature f, bool on) {
   switch (f) {
@@ -49,6 +49,7 @@ void set_feature(tcp_config& t, feature f, bool on) {
     case feature::dupthresh: t.adaptive_dupthresh = on; t.rack = false; return;  // RACK off both ways
     case feature::frto_dupthresh: t.frto = t.adaptive_dupthresh = on; return;     // before step 7 and after
     case feature::keepsack: t.rto_keeps_sack = on; return;
+    case feature::rprobe: t.recovery_probe = on; return;
   }
 }
 
@@ -111,11 +112,12 @@ int main(int argc, char** argv) {
       {"frto+dupthresh", feature::frto_dupthresh,
        "F-RTO and adaptive DupThresh, default config (the code before issue #12 step 7 and after)"},
       {"keepsack", feature::keepsack, "SACKs kept across a timeout (RFC 8985 §6.3), default config otherwise"},
+      {"rprobe", feature::rprobe, "loss probe in recovery (tcp_config::recovery_probe), default config otherwise"},
   };
   const auto chosen = std::find_if(std::begin(modes), std::end(modes), [&](const mode& m) { return m.name == which; });
   if (chosen == std::end(modes)) {
     std::fprintf(stderr,
-                 "usage: recovery_seeds [SEEDS [tlp|prr|undo|prr+undo|rack|rack+prr|frto|dupthresh|frto+dupthresh|keepsack]]\n");
+                 "usage: recovery_seeds [SEEDS [tlp|prr|undo|prr+undo|rack|rack+prr|frto|dupthresh|frto+dupthresh|keepsack|rprobe]]\n");
     return 2;
   }
   const feature f = chosen->f;

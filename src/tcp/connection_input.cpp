@@ -179,8 +179,13 @@ rx_verdict connection::on_segment_synchronized(instant now, const tcp_repr& seg)
     syn_due_ = true;
     return rx_verdict::accepted;
   }
-  // RFC 7323 §5.3 R1 (PAWS) comes before the sequence check.
-  if (auto v = check_timestamps(now, seg)) return *v;
+  // RFC 7323 §5.3 R1 (PAWS) comes before the sequence check; a disordered duplicate ACK passes
+  // it (tcp_config::paws_disordered_ack) and is processed without its stale window.
+  bool disordered = false;
+  if (auto v = check_timestamps(now, seg)) {
+    if (*v != rx_verdict::accepted) return *v;
+    disordered = true;
+  }
   // First: sequence number.
   if (!segment_acceptable(seg)) {
     if (seg.rst()) return rx_verdict::out_of_window;  // never answer a RST
@@ -201,7 +206,7 @@ rx_verdict connection::on_segment_synchronized(instant now, const tcp_repr& seg)
   if (auto v = check_rst(now, seg)) return *v;   // second
   if (auto v = check_syn(now, seg)) return *v;   // fourth (third, security, is not used)
   ecn_on_segment(seg);                           // RFC 3168 §6.1.3: CE and CWR
-  if (auto v = check_ack(now, seg)) return *v;   // fifth
+  if (auto v = check_ack(now, seg, disordered)) return *v;  // fifth
   check_urg(seg);                                // sixth
   const auto text = process_text(now, seg);      // seventh
   check_fin(now, seg, !text.has_value());        // eighth
@@ -218,7 +223,8 @@ rx_verdict connection::on_simultaneous_synack(instant now, const tcp_repr& synac
 }
 
 // RFC 7323 §5.3 R1, before the sequence check: a segment whose TSval is older than TS.Recent
-// (PAWS) is answered like an unacceptable segment and dropped. RSTs are exempt.
+// (PAWS) is answered like an unacceptable segment and dropped. RSTs are exempt. A disordered
+// duplicate ACK (disordered_ack) comes back as `accepted`: processed on, without an answer.
 // DEVIATION(Linux tcp_validate_incoming): RFC 7323 §3.2 says a non-RST segment without TSopt
 // SHOULD be dropped once timestamps are on; it is processed (without PAWS), as Linux does —
 // the stack's compact TIME-WAIT record answers without options, and the LAST-ACK peer must
@@ -229,12 +235,31 @@ std::optional<rx_verdict> connection::check_timestamps(instant now, const tcp_re
   // §5.5: a TS.Recent idle for more than 24 days is no longer a valid reference.
   const bool recent_valid = now - ts_recent_at_ <= std::chrono::hours(24 * 24);
   if (age >= 0 || !recent_valid) return std::nullopt;
+  if (disordered_ack(seg, static_cast<std::uint32_t>(-age))) return rx_verdict::accepted;
   if (!seg.payload.empty()) {
     queue_ack();
   } else {
     queue_challenge_ack(now);  // as for an unacceptable dataless segment (RFC 5961 §7)
   }
   return rx_verdict::paws;
+}
+
+// DEVIATION(RFC 7323 §5.3 R1; Linux tcp_disordered_ack), tcp_config::paws_disordered_ack: a
+// duplicate ACK that a later ACK overtook (a path that reorders ACKs by more than a round trip
+// makes the later one raise TS.Recent first). Nothing in it can move the connection backwards:
+// a pure ACK (no data, SYN or FIN) at RCV.NXT, SEG.ACK = SND.UNA, from where the last window
+// update came (SND.WL1) with a window no larger than SND.WND (check_ack does not apply it),
+// and a TSval at most one RTO behind TS.Recent, counted in 1 ms ticks (RFC 7323 §5.4's
+// fastest clock; a slower peer clock only makes the bound wider in time, as Linux's). What it
+// carries is its SACK and D-SACK blocks: dropped, a D-SACK (reported once, RFC 2883 §4) is lost
+// to the undo, and SACKs of the last segments to loss detection.
+bool connection::disordered_ack(const tcp_repr& seg, std::uint32_t lag) const {
+  if (!cfg_->paws_disordered_ack || state_ == tcp_state::syn_received) return false;
+  if (!seg.ack || !seg.payload.empty() || seg.syn() || seg.fin()) return false;
+  if (seg.seq != rcv_.nxt || *seg.ack != snd_.una || seg.seq != snd_.wl1) return false;
+  if ((std::uint64_t{seg.window} << snd_.wscale) > snd_.wnd) return false;
+  const auto rto_ms = std::chrono::duration_cast<std::chrono::milliseconds>(snd_.rtt.rto()).count();
+  return lag <= static_cast<std::uint64_t>(rto_ms);
 }
 
 // RFC 7323 §4.3 (2): TS.Recent takes SEG.TSval if it is not older and the segment starts at
@@ -332,7 +357,9 @@ std::optional<rx_verdict> connection::check_syn(instant now, const tcp_repr& seg
 }
 
 // §3.10.7.4 fifth: the ACK field.
-std::optional<rx_verdict> connection::check_ack(instant now, const tcp_repr& seg) {
+// `disordered`: a duplicate ACK let through PAWS (disordered_ack); its window is older than
+// SND.WND and is not applied.
+std::optional<rx_verdict> connection::check_ack(instant now, const tcp_repr& seg, bool disordered) {
   if (!seg.ack) return rx_verdict::no_ack;
   const seq_num ack = *seg.ack;
   snd_.more_hold = false;  // an arriving ACK sends what MSG_MORE held, by the socket's rules
@@ -371,7 +398,7 @@ std::optional<rx_verdict> connection::check_ack(instant now, const tcp_repr& seg
     }
     if (snd_.una.before_eq(ack)) {
       const std::uint32_t old_wnd = snd_.wnd;
-      update_send_window(seg);
+      if (!disordered) update_send_window(seg);
       on_window_ack(now, old_wnd);
       on_ack_for_recovery(now, seg, prev_una, old_wnd);  // RFC 5681, 6582, 6675
       ecn_on_ack(now, seg);                              // RFC 3168 §6.1.2

@@ -339,12 +339,15 @@ std::size_t connection::emit_segment(instant now, mutable_bytes out, const segme
     // loss). With RACK on, a SACK of the probe marks what was sent before it lost.
     // tcp_config::tlp_linux re-arms it from the probe (on_loss_probe_timeout), as the RFC.
     snd_.rec.tlp_end = snd_.max;
-    snd_.rec.tlp_retrans = p.kind != segment_kind::new_data;
+    // A probe in recovery (tcp_config::recovery_probe) repairs nothing §7.4 would reduce for.
+    snd_.rec.tlp_retrans = p.kind != segment_kind::new_data && !snd_.rec.cc->in_recovery();
     ++snd_.loss_probes;
     timers_.clear(timer_kind::loss_probe);
   }
   if (!timers_.armed(timer_kind::retransmit)) arm_retransmit(now);
-  if (!p.loss_probe && p.kind == segment_kind::new_data) arm_loss_probe(now);  // §7.2: after new data
+  // §7.2: after new data; with tcp_config::recovery_probe after a retransmission in recovery too.
+  const bool recovering = snd_.rec.cc->in_recovery() || sack_recovery();
+  if (!p.loss_probe && (p.kind == segment_kind::new_data || (cfg_->recovery_probe && recovering))) arm_loss_probe(now);
   pace_sent(now, used);
   return emit(now, out, hdr, distance(snd_.buf_start, p.seq).n, len);
 }

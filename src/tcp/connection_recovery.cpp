@@ -184,7 +184,7 @@ void connection::begin_fast_recovery(const sack_update& su) {
       snd_.rec.rtx = next_segment{l->seq, std::min<std::uint32_t>(distance(l->seq, l->end).n, snd_.mss), seg_rule::first};
     }
   }
-  timers_.clear(timer_kind::loss_probe);  // recovery finds the losses now
+  timers_.clear(timer_kind::loss_probe);  // recovery finds the losses now (a recovery_probe is armed as it sends)
   snd_.rec.tlp_due = false;
   open_undo_episode();
   if (!snd_.rec.cc->prr_enabled()) return;
@@ -307,6 +307,11 @@ void connection::try_undo() {
   // A fast recovery all of whose retransmissions were spurious was started by reordering: at
   // least from the episode's first hole to the highest octet SACKed during it.
   if (!e.after_rto) raise_dupthresh(e.start, e.fack);
+  // An undone timeout resends nothing more, so RFC 6582's guard against the duplicate ACKs of a
+  // go-back-N resend (no fast recovery until SND.UNA passes the timeout's SND.MAX) has nothing
+  // to guard: without this a loss RACK finds among the segments in flight waits for the next,
+  // backed-off, timeout. Everything before SND.UNA is answered, as F-RTO's "recover" says.
+  if (e.after_rto) snd_.rec.cc->set_recover(snd_.una - seq_len{1});
   if (!done) snd_.nxt = snd_.max;
   snd_.rec.undo.reset();
 }
@@ -321,7 +326,8 @@ void connection::try_undo() {
 void connection::arm_loss_probe(instant now) {
   timers_.clear(timer_kind::loss_probe);
   if (!cfg_->tail_loss_probe || !sack_ok_ || snd_.una == snd_.max || snd_.rec.tlp_end) return;
-  if (snd_.rec.cc->in_recovery() || sack_recovery() || snd_.rec.sb.sacked_bytes() != 0) return;
+  // tcp_config::recovery_probe: in recovery and with SACKed data too (DEVIATION, see there).
+  if (!cfg_->recovery_probe && (snd_.rec.cc->in_recovery() || sack_recovery() || snd_.rec.sb.sacked_bytes() != 0)) return;
   const auto srtt = snd_.rtt.srtt();
   if (!srtt) return;
   // DEVIATION(RFC 8985 §7.2): at least 10 ms, so a near-zero SRTT (a host on the same
@@ -346,7 +352,7 @@ void connection::on_loss_probe_timeout(instant now) {
   // tcp_config::tlp_linux: the RTO runs again from now, whether or not a probe goes
   // (Linux's tcp_send_loss_probe ends with tcp_rearm_rto).
   if (cfg_->tlp_linux && snd_.una != snd_.max) arm_retransmit(now);
-  if (snd_.una == snd_.max || snd_.rec.tlp_end || snd_.rec.cc->in_recovery()) return;
+  if (snd_.una == snd_.max || snd_.rec.tlp_end || (snd_.rec.cc->in_recovery() && !cfg_->recovery_probe)) return;
   snd_.rec.tlp_due = true;  // plan_segment sends it (plan_loss_probe)
 }
 

@@ -16,7 +16,14 @@ LIMIT=$((60 + 12 * MIB))  # seconds per transfer
 # SYNACK_IMPAIR_OPTS: more options for synack's side, e.g. "--rack off" or "--prr on" to compare.
 # shellcheck disable=SC2206  # split on purpose
 IMPAIR=(--loss 0.05 --reorder 0.05 --duplicate 0.05 ${SYNACK_IMPAIR_OPTS:-})
-echo "impairment ${IMPAIR[*]}, $MIB MiB per transfer, each bounded by $LIMIT s"
+# SYNACK_IMPAIR_KERNEL_CC: the congestion control of the kernel's sockets in the `synack connect`
+# transfers (TCP_CONGESTION through socat), e.g. "cubic" to compare like with like; the
+# namespace's default (net.ipv4.tcp_congestion_control, inherited from the host) otherwise.
+KERNEL_CC=${SYNACK_IMPAIR_KERNEL_CC:-}
+KOPT=""
+[ -n "$KERNEL_CC" ] && KOPT=",setsockopt-string=6:13:$KERNEL_CC"
+echo "impairment ${IMPAIR[*]}, $MIB MiB per transfer, each bounded by $LIMIT s;" \
+  "kernel congestion control ${KERNEL_CC:-$(sysctl -n net.ipv4.tcp_congestion_control) (default)}"
 mkdir -p "$WORK/www"
 head -c "$SIZE" /dev/urandom >"$WORK/www/big"
 head -c "$SIZE" /dev/urandom >"$WORK/echo.in"
@@ -46,13 +53,13 @@ rm -f "$WORK/echo.out"
 # synack connect: the kernel owns the TUN device here.
 make_tun
 CONNECT=("$SYNACK_BIN" connect --tun "$TUN" --addr "$SYN_ADDR/24" --no-configure --no-ctl "${IMPAIR[@]}")
-timeout -k 5 "$LIMIT" socat -u "TCP-LISTEN:5001,bind=$KERN_ADDR,reuseaddr" "OPEN:$WORK/up.out,creat,trunc" &
+timeout -k 5 "$LIMIT" socat -u "TCP-LISTEN:5001,bind=$KERN_ADDR,reuseaddr$KOPT" "OPEN:$WORK/up.out,creat,trunc" &
 PIDS+=($!)
 wait_listen 5001
 timed "synack connect $MIB MiB up through faults" "$WORK/echo.in" "$WORK/up.out" "$WORK/echo.in" /dev/null \
   "${CONNECT[@]}" --seed 13 "$KERN_ADDR" 5001
 rm -f "$WORK/up.out"
-timeout -k 5 "$LIMIT" socat -u "OPEN:$WORK/www/big" "TCP-LISTEN:5002,bind=$KERN_ADDR,reuseaddr" &
+timeout -k 5 "$LIMIT" socat -u "OPEN:$WORK/www/big" "TCP-LISTEN:5002,bind=$KERN_ADDR,reuseaddr$KOPT" &
 PIDS+=($!)
 wait_listen 5002
 timed "synack connect $MIB MiB down through faults" "$WORK/www/big" "$WORK/down.out" /dev/null "$WORK/down.out" \

@@ -139,12 +139,7 @@ TEST(rack, a_resent_loss_counts_once_in_pipe_so_new_data_follows_it) {
   tcp_config cfg = rack_cfg();
   cfg.prr = false;
   tcp_harness h(cfg);
-  establish_sack(h);
-  ASSERT_EQ(h.write(segments(1, 3)), 3 * smss);
-  for (int k = 1; k <= 3; ++k) expect_full_segment(h, at_ms(100), k, 3);
-  h.send(at_ms(200), ack_with(h, 1, {sacked(h, 2, 4)}));
-  h.expect_nothing(at_ms(224));
-  expect_full_segment(h, at_ms(225), 1, 3);
+  sack_of_two_and_three_resends_one(h);
   h.expect_nothing(at_ms(225));
   EXPECT_EQ(h.conn().snapshot().cwnd, 2 * smss);
   ASSERT_EQ(h.write(segment(4)), smss);

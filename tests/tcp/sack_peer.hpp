@@ -48,4 +48,15 @@ inline void expect_full_segment(tcp_harness& h, instant at, int k, int last,
                 false, loc);
 }
 
+// Three segments in flight, 2 and 3 SACKed at 200 ms: below DupThresh, so RACK's reorder timer
+// (reo_wnd = min_RTT / 4 = 25 ms) marks 1 lost at 225 ms and recovery resends it.
+inline void sack_of_two_and_three_resends_one(tcp_harness& h) {
+  establish_sack(h);
+  ASSERT_EQ(h.write(segments(1, 3)), 3 * smss);
+  for (int k = 1; k <= 3; ++k) expect_full_segment(h, at_ms(100), k, 3);
+  h.send(at_ms(200), ack_with(h, 1, {sacked(h, 2, 4)}));
+  h.expect_nothing(at_ms(224));
+  expect_full_segment(h, at_ms(225), 1, 3);
+}
+
 }  // namespace synack::test

@@ -157,6 +157,22 @@ TEST(undo, eifel__spurious_timeout_undone_and_new_data_follows) {
   h.expect_nothing(at_ms(1150));
 }
 
+// After the undo a loss among the segments still in flight starts a fast recovery at once:
+// 3 and 4 are SACKed, RACK finds 2 lost. RFC 6582's `recover` from the timeout (SND.MAX then,
+// the end of 3) no longer holds it back, or only the next, backed-off, timeout would resend 2.
+TEST(undo, eifel__after_the_undo_a_loss_rack_finds_starts_fast_recovery) {
+  tcp_harness h(eifel_cfg());
+  three_out_then_rto(h);
+  h.send(at_ms(1150), seg{.seq = h.r(1), .ack = h.l(ts_off(2)), .ts = tcp_timestamps{1150, our_ts(100)}});
+  ASSERT_EQ(h.conn().spurious_undos(), 1u);
+  expect_chunk(h, at_ms(1150), 4, 1150, 1150);
+  h.send(at_ms(1200), seg{.seq = h.r(1), .ack = h.l(ts_off(2)), .sack = {{sack_block{h.l(ts_off(3)), h.l(ts_off(5))}}},
+                          .ts = tcp_timestamps{1200, our_ts(1150)}});
+  EXPECT_TRUE(h.conn().snapshot().in_recovery);
+  expect_chunk(h, at_ms(1200), 2, 1200, 1200);
+  EXPECT_EQ(h.conn().timeouts(), 1u);
+}
+
 TEST(undo, eifel__an_echo_of_the_retransmission_is_a_real_loss) {
   tcp_harness h(eifel_cfg());
   three_out_then_rto(h);

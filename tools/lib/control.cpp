@@ -248,45 +248,6 @@ void append_io_text(std::string& out, const io_report& io) {
 
 std::string ms(duration d) { return fmt::format("{:g}", static_cast<double>(d.count()) / 1000.0); }
 
-// ss -i's second line: the connection's internals (cwnd and ssthresh in segments, as ss).
-std::string internals_text(const tcp_internals& t) {
-  const std::uint32_t mss = std::max<std::uint32_t>(t.mss, 1);
-  std::string out = fmt::format("\t {}", to_string(t.congestion));
-  if (t.wscale_ok) out += fmt::format(" wscale:{},{}", t.snd_wscale, t.rcv_wscale);
-  if (t.timestamps) out += " ts";
-  if (t.sack) out += " sack";
-  if (t.ecn) out += " ecn";
-  out += fmt::format(" rto:{}", ms(t.rto));
-  if (t.srtt) out += fmt::format(" rtt:{}/{}", ms(*t.srtt), ms(t.rttvar));
-  out += fmt::format(" mss:{} advmss:{} cwnd:{}", t.mss, t.advmss, t.cwnd / mss);
-  if (t.ssthresh < tcp_internals::infinite_ssthresh) out += fmt::format(" ssthresh:{}", t.ssthresh / mss);
-  out += fmt::format(" bytes_sent:{} bytes_acked:{} bytes_received:{}", t.bytes_sent, t.bytes_acked, t.bytes_received);
-  if (t.retransmissions > 0 || t.rto_streak > 0) out += fmt::format(" retrans:{}/{}", t.rto_streak, t.retransmissions);
-  // Recovery episodes begun without the timer / retransmission timeouts.
-  if (t.fast_retransmits > 0 || t.timeouts > 0) out += fmt::format(" recoveries:{} timeouts:{}", t.fast_retransmits, t.timeouts);
-  if (t.spurious_undos > 0) out += fmt::format(" spurious_undos:{}", t.spurious_undos);
-  // Timeouts F-RTO found spurious (RFC 5682); DupThresh once reordering raised it.
-  if (t.frto_spurious > 0) out += fmt::format(" frto:{}", t.frto_spurious);
-  if (t.dupthresh != 3) out += fmt::format(" dupthresh:{}", t.dupthresh);
-  // Tail Loss Probes sent / of them, repairs of a tail loss (RFC 8985 §7).
-  if (t.loss_probes > 0) out += fmt::format(" loss_probes:{}/{}", t.loss_probes, t.probe_recoveries);
-  // Segments RACK marked lost / reo_wnd_mult increments on D-SACK (RFC 8985 §6).
-  if (t.rack_losses > 0 || t.reo_wnd_adaptations > 0) out += fmt::format(" rack:{}/{}", t.rack_losses, t.reo_wnd_adaptations);
-  // ss's pacing_rate, in bits per second (tcp_config::pacing).
-  if (t.pacing_rate > 0) out += fmt::format(" pacing_rate:{:.1f}Mbps", static_cast<double>(t.pacing_rate) * 8 / 1e6);
-  // RFC 3168: CE marks received / ECE flags received / cwnd reductions by ECE.
-  if (t.ecn_ce_received > 0 || t.ecn_ece_received > 0) {
-    out += fmt::format(" ecn_marks:{}/{}/{}", t.ecn_ce_received, t.ecn_ece_received, t.ecn_reductions);
-  }
-  if (t.flight > 0) out += fmt::format(" unacked:{}", (t.flight + mss - 1) / mss);
-  if (t.sacked > 0) out += fmt::format(" sacked:{}", (t.sacked + mss - 1) / mss);
-  if (t.in_recovery) out += " recovery";
-  if (t.dup_acks > 0) out += fmt::format(" dupacks:{}", t.dup_acks);
-  out += fmt::format(" snd_wnd:{} rcv_wnd:{}", t.snd_wnd, t.rcv_wnd);
-  if (t.notsent > 0) out += fmt::format(" notsent:{}", t.notsent);
-  if (t.ooo_ranges > 0) out += fmt::format(" ooo:{}/{}", t.ooo_ranges, t.ooo_bytes);
-  return out + "\n";
-}
 
 std::string internals_json(const std::optional<tcp_internals>& in) {
   if (!in) return "null";
@@ -333,6 +294,46 @@ std::vector<std::pair<tcp_state, std::size_t>> state_counts(const std::vector<so
   return out;
 }
 }  // namespace
+
+// ss -i's second line: the connection's internals (cwnd and ssthresh in segments, as ss).
+std::string internals_text(const tcp_internals& t) {
+  const std::uint32_t mss = std::max<std::uint32_t>(t.mss, 1);
+  std::string out = fmt::format("\t {}", to_string(t.congestion));
+  if (t.wscale_ok) out += fmt::format(" wscale:{},{}", t.snd_wscale, t.rcv_wscale);
+  if (t.timestamps) out += " ts";
+  if (t.sack) out += " sack";
+  if (t.ecn) out += " ecn";
+  out += fmt::format(" rto:{}", ms(t.rto));
+  if (t.srtt) out += fmt::format(" rtt:{}/{}", ms(*t.srtt), ms(t.rttvar));
+  out += fmt::format(" mss:{} advmss:{} cwnd:{}", t.mss, t.advmss, t.cwnd / mss);
+  if (t.ssthresh < tcp_internals::infinite_ssthresh) out += fmt::format(" ssthresh:{}", t.ssthresh / mss);
+  out += fmt::format(" bytes_sent:{} bytes_acked:{} bytes_received:{}", t.bytes_sent, t.bytes_acked, t.bytes_received);
+  if (t.retransmissions > 0 || t.rto_streak > 0) out += fmt::format(" retrans:{}/{}", t.rto_streak, t.retransmissions);
+  // Recovery episodes begun without the timer / retransmission timeouts.
+  if (t.fast_retransmits > 0 || t.timeouts > 0) out += fmt::format(" recoveries:{} timeouts:{}", t.fast_retransmits, t.timeouts);
+  if (t.spurious_undos > 0) out += fmt::format(" spurious_undos:{}", t.spurious_undos);
+  // Timeouts F-RTO found spurious (RFC 5682); DupThresh once reordering raised it.
+  if (t.frto_spurious > 0) out += fmt::format(" frto:{}", t.frto_spurious);
+  if (t.dupthresh != 3) out += fmt::format(" dupthresh:{}", t.dupthresh);
+  // Tail Loss Probes sent / of them, repairs of a tail loss (RFC 8985 §7).
+  if (t.loss_probes > 0) out += fmt::format(" loss_probes:{}/{}", t.loss_probes, t.probe_recoveries);
+  // Segments RACK marked lost / reo_wnd_mult increments on D-SACK (RFC 8985 §6).
+  if (t.rack_losses > 0 || t.reo_wnd_adaptations > 0) out += fmt::format(" rack:{}/{}", t.rack_losses, t.reo_wnd_adaptations);
+  // ss's pacing_rate, in bits per second (tcp_config::pacing).
+  if (t.pacing_rate > 0) out += fmt::format(" pacing_rate:{:.1f}Mbps", static_cast<double>(t.pacing_rate) * 8 / 1e6);
+  // RFC 3168: CE marks received / ECE flags received / cwnd reductions by ECE.
+  if (t.ecn_ce_received > 0 || t.ecn_ece_received > 0) {
+    out += fmt::format(" ecn_marks:{}/{}/{}", t.ecn_ce_received, t.ecn_ece_received, t.ecn_reductions);
+  }
+  if (t.flight > 0) out += fmt::format(" unacked:{}", (t.flight + mss - 1) / mss);
+  if (t.sacked > 0) out += fmt::format(" sacked:{}", (t.sacked + mss - 1) / mss);
+  if (t.in_recovery) out += " recovery";
+  if (t.dup_acks > 0) out += fmt::format(" dupacks:{}", t.dup_acks);
+  out += fmt::format(" snd_wnd:{} rcv_wnd:{}", t.snd_wnd, t.rcv_wnd);
+  if (t.notsent > 0) out += fmt::format(" notsent:{}", t.notsent);
+  if (t.ooo_ranges > 0) out += fmt::format(" ooo:{}/{}", t.ooo_ranges, t.ooo_bytes);
+  return out + "\n";
+}
 
 std::string stat_request::encode() const {
   std::string out = fmt::format("stat {}", json ? "json" : "text");

@@ -58,6 +58,10 @@ struct stat_request {
 [[nodiscard]] std::string format_stat(const host& h, instant now, const stat_request& req, const std::string& who,
                                       const io_report* io = nullptr);
 
+// ss -i's second line for one connection (what `stat info` prints under each row): RTT, windows,
+// retransmissions, recoveries, timeouts, undos, loss probes, RACK — `connect -v` prints it at exit.
+[[nodiscard]] std::string internals_text(const tcp_internals& t);
+
 class control_server {
  public:
   [[nodiscard]] static result<std::unique_ptr<control_server>, std::string> open(const std::string& path,

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "control.hpp"
 
 namespace synack::tools {
 namespace {
@@ -54,6 +55,7 @@ class nc_client {
     struct stat st {};
     if (::fstat(0, &st) == 0 && S_ISREG(st.st_mode)) input_size_ = static_cast<std::uint64_t>(st.st_size);
     if (o_.progress) tick();
+    if (o_.net.verbose) sample_internals();
     stdin_flags_ = ::fcntl(0, F_GETFL);
     if (stdin_flags_ >= 0) ::fcntl(0, F_SETFL, stdin_flags_ | O_NONBLOCK);  // regular files never block anyway
     auto c = loop_.connect(remote, o_.port,
@@ -101,6 +103,9 @@ class nc_client {
   nc_client& operator=(const nc_client&) = delete;
 
   // "sent 1.0 MiB, received 1.0 MiB in 0.52 s (1.9 MiB/s)", for -v.
+  // -v: the connection's internals as last seen before it closed (`stat -i`'s line: recoveries,
+  // timeouts, undos, loss probes, RACK), or nothing if it never got that far.
+  [[nodiscard]] const std::optional<tcp_internals>& last_internals() const { return internals_; }
   [[nodiscard]] std::string transfer_summary() const {
     const double s = seconds();
     return fmt::format("sent {} bytes, received {} bytes in {:.3f} s ({}/s)", sent_, received_, s,
@@ -111,6 +116,11 @@ class nc_client {
   [[nodiscard]] double seconds() const {
     const auto end = end_ ? *end_ : std::chrono::steady_clock::now();
     return std::chrono::duration<double>(end - start_).count();
+  }
+  // -v: the internals every 10 ms too, so the last look is near the end whatever event ends it.
+  void sample_internals() {
+    note_internals();
+    loop_.call_after(std::chrono::milliseconds(10), [this] { sample_internals(); });
   }
   // --progress: like pv, on stderr, twice a second.
   void tick() {
@@ -139,7 +149,13 @@ class nc_client {
     loop_.cancel(timeout_);
     pump_stdin();
   }
+  // Kept while the TCB exists (a TIME-WAIT record or a closed handle has none), for -v.
+  void note_internals() {
+    if (!o_.net.verbose) return;
+    if (auto in = loop_.host().internals(h_)) internals_ = std::move(in);
+  }
   void pump_stdin() {
+    note_internals();
     if (done_) return;
     for (;;) {
       if (in_off_ == in_len_ && !stdin_eof_) {
@@ -180,6 +196,7 @@ class nc_client {
     }
   }
   void readable() {
+    note_internals();
     for (;;) {
       auto r = loop_.recv(h_, out_);
       if (!r) return;
@@ -206,6 +223,7 @@ class nc_client {
     }
   }
   void check_done() {
+    note_internals();
     if (!shut_ || !peer_eof_ || done_) return;
     const auto st = loop_.host().state(h_);
     if (!st || *st == tcp_state::time_wait || *st == tcp_state::closed) {
@@ -223,6 +241,7 @@ class nc_client {
     loop_.stop();
   }
   void closed(close_reason r) {
+    note_internals();
     if (done_) return;
     switch (r) {
       case close_reason::none: code_ = shut_ && peer_eof_ ? exit_ok : exit_io; break;
@@ -243,6 +262,7 @@ class nc_client {
   int stdin_flags_ = -1;
   std::chrono::steady_clock::time_point start_;
   std::optional<std::chrono::steady_clock::time_point> end_;
+  std::optional<tcp_internals> internals_;
   std::uint64_t input_size_ = 0;  // stdin's size when it is a regular file (for the ETA)
   std::uint64_t sent_ = 0;
   std::uint64_t received_ = 0;
@@ -274,6 +294,7 @@ int run_connect(const connect_options& o) {
   if (o.net.verbose) {
     fmt::print(stderr, "synack connect: {}\n", c.transfer_summary());
     fmt::print(stderr, "synack connect: {}\n", (*s)->summary());
+    if (const auto& in = c.last_internals()) fmt::print(stderr, "synack connect: tcp{}", internals_text(*in));
   }
   // The ladders are drawn whatever the outcome (a refused or reset connection too); a file
   // that cannot be written is an I/O failure when the transfer itself succeeded.

@@ -57,6 +57,12 @@ struct tcp_config {
   // carry them, every segment carries TSval (a 1 ms clock from `now` plus a per-connection
   // offset) and TSecr; PAWS drops old duplicates; TSecr gives RTT samples.
   bool timestamps = true;
+  // DEVIATION(RFC 7323 §5.3 R1; Linux tcp_disordered_ack): a pure duplicate ACK whose TSval
+  // fails PAWS only because a later ACK overtook it on the path is processed, not dropped —
+  // SEG.SEQ = RCV.NXT, SEG.ACK = SND.UNA, no data or SYN/FIN, a window no larger than SND.WND
+  // (it is not applied) and a TSval at most one RTO (in 1 ms ticks) behind TS.Recent. Its SACK
+  // and D-SACK blocks reach loss detection and the undo. Off: every such ACK is dropped as PAWS.
+  bool paws_disordered_ack = true;
 
   // RFC 6298 §2: initial RTO 1 s, minimum 1 s (configurable), a maximum of 60 s.
   duration rto_initial = std::chrono::seconds(1);
@@ -75,6 +81,14 @@ struct tcp_config {
   // Off: PTO = max(2 x SRTT, 10 ms), no probe when the RTO comes first, and the RTO keeps
   // its deadline after a probe (see DEVIATION in connection::emit_segment).
   bool tlp_linux = false;
+  // DEVIATION(RFC 8985 §7.2): the probe also in fast recovery and with SACKed data outstanding,
+  // where the RFC (and Linux) leave a stalled ACK clock to the RTO. In recovery the flight can
+  // be two segments (a retransmission and one new segment at cwnd 2-3); when both, or their
+  // ACKs, are lost nothing is left to SACK and RACK cannot see the loss. The PTO is armed by
+  // every segment sent in recovery; the probe (as §7.3: new data, else the last segment again)
+  // draws an ACK whose SACK shows RACK what was lost. A probe sent in recovery never reduces
+  // cwnd again (§7.4 is for a loss found outside recovery). Off: no probe in recovery.
+  bool recovery_probe = true;
   // RFC 8985 §6 RACK, used when SACK is negotiated: each sent segment's latest transmit time
   // is recorded, and a segment is deemed lost once one sent after it was delivered (ACKed or
   // SACKed) and RACK.rtt + RACK.reo_wnd have passed since it was sent — at once on an ACK, or

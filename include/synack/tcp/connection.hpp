@@ -412,7 +412,7 @@ class connection {
   [[nodiscard]] bool segment_acceptable(const tcp_repr& seg) const;
   std::optional<rx_verdict> check_rst(instant now, const tcp_repr& seg);
   std::optional<rx_verdict> check_syn(instant now, const tcp_repr& seg);
-  std::optional<rx_verdict> check_ack(instant now, const tcp_repr& seg);
+  std::optional<rx_verdict> check_ack(instant now, const tcp_repr& seg, bool disordered = false);
   void process_ack_of_new_data(instant now, seq_num ack);
   void update_send_window(const tcp_repr& seg);
   void check_urg(const tcp_repr& seg);
@@ -434,6 +434,7 @@ class connection {
   void take_peer_options(instant now, const tcp_repr& syn);
   void apply_options(const agreed_options& a);
   std::optional<rx_verdict> check_timestamps(instant now, const tcp_repr& seg);
+  [[nodiscard]] bool disordered_ack(const tcp_repr& seg, std::uint32_t lag) const;
   void update_ts_recent(instant now, const tcp_repr& seg);
   void sample_rtt_from_tsecr(instant now, const tcp_repr& seg);
   [[nodiscard]] std::uint32_t ts_clock(instant now) const { return ts_clock(now, ts_offset_); }
