@@ -396,6 +396,13 @@ void connection::queue_challenge_ack(instant now) {
   }
 }
 
+// tcp_config::quickack: text we already hold came again, so the sender did not see our ACK in
+// time (lost, or held by the delayed-ACK timer); the next segments are ACKed at once too
+// (Linux's DELAYEDACKLOST: tcp_enter_quickack_mode).
+void connection::restart_quickack() {
+  if (cfg_->quickack > 0) rcv_.quickack_left = cfg_->quickack;
+}
+
 // RFC 9293 §3.8.6.3 (SHLD-18/19, MUST-40) and RFC 5681 §4.2: an ACK for in-order text waits
 // for a second segment or the delayed-ACK timer, never longer. Text longer than our MSS, or
 // standing for several segments (a super-packet or a coalesced run), counts as two: ACKed at once.

@@ -195,7 +195,10 @@ rx_verdict connection::on_segment_synchronized(instant now, const tcp_repr& seg)
       queue_ack();
       // RFC 2883 §4.1: text wholly below RCV.NXT is a duplicate, reported as a D-SACK block.
       const seq_num end = seg.seq + seq_len{seg.seg_len()};
-      if (end.before_eq(rcv_.nxt) && !seg.syn()) note_duplicate(seg.seq, seg.seq + seq_len{static_cast<std::uint32_t>(seg.payload.size())});
+      if (end.before_eq(rcv_.nxt) && !seg.syn()) {
+        note_duplicate(seg.seq, seg.seq + seq_len{static_cast<std::uint32_t>(seg.payload.size())});
+        restart_quickack();
+      }
     } else {
       queue_challenge_ack(now);
     }
@@ -573,6 +576,7 @@ std::optional<rx_verdict> connection::process_text(instant now, const tcp_repr& 
   if (text_start.after(rcv_.nxt)) return hold_out_of_order(seg, text_start, take_end, v);
   if (text_end.before_eq(rcv_.nxt)) {
     queue_ack();  // all old: a duplicate, ACKed at once (RFC 5681 §4.2)
+    restart_quickack();
     note_duplicate(text_start, text_end);
     return std::nullopt;
   }

@@ -193,6 +193,7 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
   hc.tcp.prr = o.prr == "on";
   hc.tcp.pacing = o.pacing == "on";
   hc.tcp.ecn = o.ecn == "on" ? ecn_mode::on : o.ecn == "off" ? ecn_mode::off : ecn_mode::passive;
+  hc.tcp.quickack = static_cast<std::uint8_t>(std::min(o.quickack, 255u));
   hc.tso_max = max_tso_payload;  // the event loop keeps it to what the link cuts (0 without offload)
   s->loop_ = std::make_unique<runtime::event_loop>(*top, hc);
   // Without the kernel's offloads, coalesce received runs of segments ourselves (GRO-like);

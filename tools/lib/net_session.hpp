@@ -47,6 +47,10 @@ struct net_options {
   std::string prr = "off";  // on | off (tcp_config::prr: RFC 6937 / 9937)
   std::string pacing = "off";  // on | off (tcp_config::pacing)
   std::string ecn = "passive";  // off | on | passive (tcp_config::ecn: RFC 3168)
+  // tcp_config::quickack: Linux's quick-ACK mode (TCP_MAX_QUICKACKS 16), so a kernel sender that
+  // a loss took down to a segment or two is not held by the 40 ms delayed-ACK timer. The core
+  // keeps it off (the RFC's every-second-segment rule); the tools talk to kernels.
+  unsigned quickack = 16;
   // Checksum and segmentation offload on the TUN device (tun_config::offload): on where the
   // kernel accepts it; off with fault injection (faults act on MTU-sized packets).
   std::string offload = "on";

@@ -76,6 +76,11 @@ void add_net_options(CLI::App& cmd, net_options& o) {
                  "the peer asks; default, as Linux's tcp_ecn 2), off")
       ->check(CLI::IsMember({"off", "on", "passive"}))
       ->capture_default_str();
+  cmd.add_option("--quickack", o.quickack,
+                 "in-order segments ACKed at once (not every second one) when data starts, after a silence "
+                 "longer than the RTO and after a resent segment: Linux's quick-ACK mode; 0 = off")
+      ->check(in_range(0u, 255u))
+      ->capture_default_str();
   cmd.add_option("--queues", o.queues, "TUN device queues (IFF_MULTI_QUEUE), one descriptor each, all read by one thread")
       ->check(in_range(1u, 16u))
       ->capture_default_str();

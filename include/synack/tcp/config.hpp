@@ -46,8 +46,10 @@ struct tcp_config {
   bool delayed_ack = true;
   duration delayed_ack_timeout = std::chrono::milliseconds(40);
   // Linux's quick-ACK mode (tcp_incr_quickack, TCP_MAX_QUICKACKS 16): this many in-order data
-  // segments are ACKed at once when data first arrives and again after a silence longer than
-  // the RTO, so a peer in slow start is not held back by the delayed-ACK timer. 0: off.
+  // segments are ACKed at once when data first arrives, again after a silence longer than the
+  // RTO, and again after text we already held arrives (our ACK was lost or late: Linux's
+  // DELAYEDACKLOST), so a peer in slow start or in recovery is not held back by the delayed-ACK
+  // timer. 0: off (the tools turn it on: `--quickack`, 16).
   std::uint8_t quickack = 0;
 
   // RFC 2018: offer SACK-permitted on our SYN (and answer it on a SYN-ACK). When both SYNs

@@ -455,6 +455,7 @@ class connection {
   void enter_time_wait(instant now);
   void push_event(tcp_event e);
   void queue_ack() { rcv_.ack_now = true; }
+  void restart_quickack();
   void queue_delayed_ack(instant now, std::size_t len);
   void queue_challenge_ack(instant now);
   void queue_reset(seq_num seq, std::optional<seq_num> ack);
