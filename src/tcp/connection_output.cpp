@@ -68,7 +68,11 @@ connection::send_plan connection::next_send() const {
   // unacknowledged. Every write is pushed (MUST-61), so "queued" is all the user's data.
   // Retransmissions (SND.NXT < SND.MAX after a timeout) resend what was sent before as is; the
   // override timer (persist) lets a held segment go when no ACK can come to release it.
-  if (len > 0 && len < snd_.mss && fresh && !snd_.sws_override && !urgent) {
+  // "Short" against the effective send MSS (RFC 9293 §3.7.1: less the options every data
+  // segment carries — the timestamps, 12 octets with their padding — as Linux's tcp_current_mss):
+  // a full segment of 1448 octets with timestamps is not held.
+  const std::uint32_t full = std::uint32_t{snd_.mss} - (ts_ok_ ? 12u : 0u);
+  if (len > 0 && len < full && fresh && !snd_.sws_override && !urgent) {
     // TCP_CORK (or the write's MSG_MORE) holds it whatever Nagle says, unless the FIN follows
     // (Linux's tcp_nagle_test).
     const bool corked = (cfg_->cork || snd_.more_hold) && !snd_.fin_queued;

@@ -230,6 +230,25 @@ TEST(congestion_wiring, nagle__full_segments_are_not_held) {
   h.expect_nothing(at_ms(0));  // the one-octet tail waits
 }
 
+// RFC 9293 §3.7.1 / §3.7.4: "full-sized" is the effective send MSS, less the options every data
+// segment carries. With timestamps (12 octets) a full segment holds 1448 octets, and Nagle
+// must not hold it as short; 1447 octets are short.
+TEST(congestion_wiring, nagle__with_timestamps_a_full_segment_is_1448_octets) {
+  tcp_harness h;
+  ASSERT_TRUE(h.conn().listen(local_addr, local_port).has_value());
+  h.send(at_ms(0), seg{.seq = remote_iss, .flags = tcp_flag::syn, .mss = 1460, .ts = tcp_timestamps{1000, 0}});
+  ASSERT_TRUE(h.poll(at_ms(0)).has_value());
+  h.send(at_ms(1), seg{.seq = h.r(1), .ack = h.l(1), .ts = tcp_timestamps{1001, our_ts(0)}});
+  ASSERT_TRUE(h.conn().timestamps_on());
+  h.write("a");
+  h.expect_recv(at_ms(1), seg{.seq = h.l(1), .ack = h.r(1), .flags = psh, .payload = "a"});
+  const std::string full(1448, 'f');
+  h.write(full);  // "a" is unacknowledged, but this is a full segment: it goes
+  h.expect_recv(at_ms(1), seg{.seq = h.l(2), .ack = h.r(1), .flags = psh, .payload = full});
+  h.write(std::string(1447, 's'));
+  h.expect_nothing(at_ms(1));  // short: it waits for the ACK
+}
+
 TEST(congestion_wiring, no_delay__small_writes_go_at_once) {
   tcp_config cfg;
   cfg.no_delay = true;  // TCP_NODELAY (MUST-17)
