@@ -238,7 +238,8 @@ std::optional<rx_verdict> connection::check_timestamps(instant now, const tcp_re
   // §5.5: a TS.Recent idle for more than 24 days is no longer a valid reference.
   const bool recent_valid = now - ts_recent_at_ <= std::chrono::hours(24 * 24);
   if (age >= 0 || !recent_valid) return std::nullopt;
-  if (disordered_ack(seg, static_cast<std::uint32_t>(-age))) return rx_verdict::accepted;
+  // How far behind, modulo 2^32 (no signed negation: age may be INT32_MIN).
+  if (disordered_ack(seg, ts_recent_ - seg.options.timestamps->tsval)) return rx_verdict::accepted;
   if (!seg.payload.empty()) {
     queue_ack();
   } else {
