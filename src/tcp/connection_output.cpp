@@ -71,7 +71,7 @@ connection::send_plan connection::next_send() const {
   // "Short" against the effective send MSS (RFC 9293 §3.7.1: less the options every data
   // segment carries — the timestamps, 12 octets with their padding — as Linux's tcp_current_mss):
   // a full segment of 1448 octets with timestamps is not held.
-  const std::uint32_t full = std::uint32_t{snd_.mss} - (ts_ok_ ? 12u : 0u);
+  const auto full = static_cast<std::uint32_t>(snd_.mss - (ts_ok_ ? tcp_timestamps::space : 0));
   if (len > 0 && len < full && fresh && !snd_.sws_override && !urgent) {
     // TCP_CORK (or the write's MSG_MORE) holds it whatever Nagle says, unless the FIN follows
     // (Linux's tcp_nagle_test).

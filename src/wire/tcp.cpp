@@ -161,7 +161,8 @@ std::size_t tcp_options::buffer_len() const {
   std::size_t n = 0;
   if (mss) n += mss_len;
   if (timestamps) {
-    n += 2 + timestamps_len;  // SACK-permitted + TS, or NOP NOP TS: 12 either way
+    n += tcp_timestamps::space;  // SACK-permitted + TS, or NOP NOP TS
+    static_assert(tcp_timestamps::space == 2 + timestamps_len);
   } else if (sack_permitted) {
     n += 2 + sack_permitted_len;
   }

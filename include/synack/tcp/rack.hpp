@@ -23,7 +23,7 @@
 //   on_rtt_sample(rtt)              an RFC 6298 / RFC 7323 sample (RACK.min_RTT, §6.2 step 1).
 //   on_ack(now, una, sb, dsack, snd_max, echoed_before)
 //                                   on every ACK, after the scoreboard's update: §6.2 steps 2-4.
-//   detect_loss(now, srtt, in_recovery) -> the deadline of the reorder timer, if one is due
+//   detect_loss_at(now, srtt, in_recovery) -> the deadline of the reorder timer (max(): none)
 //                                   (§6.2 step 5); lost_pending() segments await a resend.
 //   on_recovery_exit()              fast recovery ended (§6.2 step 4: reo_wnd_persist).
 //   on_rto(keep_sacked)             a retransmission timeout: every lost mark is forgotten,
@@ -79,12 +79,8 @@ class rack {
     bool (*call_)(const void*, instant);
   };
   void on_ack(instant now, seq_num una, const sack_scoreboard& sb, bool dsack, seq_num snd_max, echo_fn echoed_before);
-  [[nodiscard]] std::optional<instant> detect_loss(instant now, std::optional<duration> srtt, bool in_recovery) {
-    const instant t = detect_loss_at(now, srtt, in_recovery);
-    return t == instant::max() ? std::nullopt : std::optional<instant>{t};
-  }
-  // The same, instant::max() when no timer is due (the per-ACK path: no optional returned
-  // through the stack).
+  // instant::max() when no timer is due (a plain value: an optional returned out of line is
+  // written to the stack and reread wider on every ACK).
   [[nodiscard]] instant detect_loss_at(instant now, std::optional<duration> srtt, bool in_recovery);
   void on_recovery_exit();
   void on_rto(bool keep_sacked = false);
@@ -100,7 +96,7 @@ class rack {
   // again since, the original's count (once if not IsLost: the retransmission below HighRxt
   // stays): RACK's pipe is pipe() less this.
   [[nodiscard]] std::uint32_t lost_in_pipe(const sack_scoreboard& sb) const;
-  // RACK.reo_wnd as detect_loss last computed it.
+  // RACK.reo_wnd as detect_loss_at last computed it.
   [[nodiscard]] duration reo_wnd() const { return reo_wnd_; }
   [[nodiscard]] std::uint32_t reo_wnd_mult() const { return reo_wnd_mult_; }
   [[nodiscard]] bool reordering_seen() const { return reordering_seen_; }

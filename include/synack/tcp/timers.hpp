@@ -1,7 +1,6 @@
 #pragma once
 // Timers are data (DESIGN.md §2): one small table of optional deadlines per connection;
 // next() is their minimum; the driver calls on_timeout when it passes.
-#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstdint>
@@ -60,13 +59,7 @@ class timer_table {
   [[nodiscard]] instant at(timer_kind k) const { return at_[idx(k)]; }
   // next() as a plain value, `none` when nothing is armed: no optional built and reread on
   // the host's per-event path (schedule).
-  [[nodiscard]] instant next_or(instant none) const {
-    if (armed_ == 0) return none;
-    unsigned rest = armed_;
-    instant best = at_[static_cast<std::size_t>(std::countr_zero(rest))];
-    for (rest &= rest - 1; rest != 0; rest &= rest - 1) best = std::min(best, at_[static_cast<std::size_t>(std::countr_zero(rest))]);
-    return best;
-  }
+  [[nodiscard]] instant next_or(instant none) const { return armed_ == 0 ? none : at_[earliest()]; }
   [[nodiscard]] std::optional<instant> next() const {
     const std::optional<timer_kind> k = next_kind();
     if (!k) return std::nullopt;
@@ -75,17 +68,21 @@ class timer_table {
   // The earliest armed timer; of equal deadlines, the one listed first in timer_kind.
   [[nodiscard]] std::optional<timer_kind> next_kind() const {
     if (armed_ == 0) return std::nullopt;
-    // Only the armed ones, in timer_kind order (a strict < keeps the first of equal deadlines).
+    return static_cast<timer_kind>(earliest());
+  }
+
+ private:
+  // The index of the earliest armed timer (armed_ != 0): only the armed ones are visited, in
+  // timer_kind order, and a strict < keeps the first of equal deadlines.
+  [[nodiscard]] std::size_t earliest() const {
     unsigned rest = armed_;
     auto best = static_cast<std::size_t>(std::countr_zero(rest));
     for (rest &= rest - 1; rest != 0; rest &= rest - 1) {
       const auto i = static_cast<std::size_t>(std::countr_zero(rest));
       if (at_[i] < at_[best]) best = i;
     }
-    return static_cast<timer_kind>(best);
+    return best;
   }
-
- private:
   static constexpr std::size_t idx(timer_kind k) { return static_cast<std::size_t>(k); }
   static constexpr std::uint16_t bit(timer_kind k) { return static_cast<std::uint16_t>(1U << idx(k)); }
   static_assert(timer_kind_count <= 16, "armed_ holds one bit per timer");

@@ -85,6 +85,9 @@ struct tcp_timestamps {
   std::uint32_t tsval = 0;
   std::uint32_t tsecr = 0;
   friend bool operator==(const tcp_timestamps&, const tcp_timestamps&) = default;
+  // What the option takes in every segment that carries it: 10 octets (RFC 7323 §3.2) behind
+  // two NOPs, or beside SACK-permitted on a SYN (RFC 7323 Appendix A) — 12 either way.
+  static constexpr std::size_t space = 12;
 };
 
 struct unknown_option {
