@@ -24,15 +24,20 @@ namespace synack {
 class host_isn final : public isn_source {
  public:
   explicit host_isn(siphash_key key) : base_(key) {}
-  [[nodiscard]] seq_num isn(const four_tuple& t, instant now) const override {
-    const seq_num v = base_.isn(t, now);
-    if (!floor_ || v.after(*floor_)) return v;
-    return *floor_ + seq_len{65535 + 2};  // as Linux (tcp_timewait_state_process)
-  }
+  [[nodiscard]] seq_num isn(const four_tuple& t, instant now) const override { return above_floor(base_.isn(t, now)); }
   [[nodiscard]] std::uint32_t ts_offset(const four_tuple& t) const override { return base_.ts_offset(t); }
+  [[nodiscard]] initial_numbers initial(const four_tuple& t, instant now) const override {
+    initial_numbers n = base_.initial(t, now);
+    n.isn = above_floor(n.isn);
+    return n;
+  }
   void set_floor(std::optional<seq_num> f) { floor_ = f; }
 
  private:
+  [[nodiscard]] seq_num above_floor(seq_num v) const {
+    if (!floor_ || v.after(*floor_)) return v;
+    return *floor_ + seq_len{65535 + 2};  // as Linux (tcp_timewait_state_process)
+  }
   rfc6528_isn base_;
   std::optional<seq_num> floor_;
 };

@@ -43,9 +43,10 @@ result<void, tcp_error> connection::connect(instant now, const four_tuple& t) {
   if (state_ != tcp_state::closed || reason_ != close_reason::none) return unexpected{tcp_error::already_exists};
   tuple_ = t;
   // RFC 9293 §3.10.1: select an ISS, send <SEQ=ISS><CTL=SYN>, SND.UNA = ISS, SND.NXT = ISS+1.
-  snd_.iss = isns_->isn(t, now);
+  const initial_numbers init = isns_->initial(t, now);
+  snd_.iss = init.isn;
   snd_.sml = snd_.iss;  // no short segment sent yet (Minshall's Nagle)
-  ts_offset_ = isns_->ts_offset(t);
+  ts_offset_ = init.ts_offset;
   snd_.una = snd_.iss;
   snd_.nxt = snd_.iss;
   snd_.max = snd_.iss;

@@ -60,9 +60,10 @@ rx_verdict connection::on_segment_listen(instant now, const tcp_repr& seg, const
   tuple_.remote_port = seg.src_port;
   rcv_.irs = seg.seq;
   rcv_.nxt = seg.seq + seq_len{1};
-  snd_.iss = isns_->isn(tuple_, now);
+  const initial_numbers init = isns_->initial(tuple_, now);
+  snd_.iss = init.isn;
   snd_.sml = snd_.iss;  // no short segment sent yet (Minshall's Nagle)
-  ts_offset_ = isns_->ts_offset(tuple_);
+  ts_offset_ = init.ts_offset;
   snd_.una = snd_.iss;
   snd_.nxt = snd_.iss;
   snd_.max = snd_.iss;

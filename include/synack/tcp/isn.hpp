@@ -10,6 +10,12 @@
 
 namespace synack {
 
+// What a connection opening takes from its isn_source: its ISS and its timestamp offset.
+struct initial_numbers {
+  seq_num isn;
+  std::uint32_t ts_offset = 0;
+};
+
 class isn_source {
  public:
   virtual ~isn_source() = default;
@@ -17,6 +23,11 @@ class isn_source {
   // RFC 7323 §5.4 / RFC 9293 §3.4.1's spirit: a per-connection offset added to the timestamp
   // clock, so TSval reveals neither the host's uptime nor other connections' clocks.
   [[nodiscard]] virtual std::uint32_t ts_offset(const four_tuple& t) const = 0;
+  // Both, for an opening connection: isn(t, now) and ts_offset(t). A source that derives them
+  // from one evaluation of its function (rfc6528_isn) does it once.
+  [[nodiscard]] virtual initial_numbers initial(const four_tuple& t, instant now) const {
+    return initial_numbers{isn(t, now), ts_offset(t)};
+  }
 };
 
 class rfc6528_isn final : public isn_source {
@@ -24,8 +35,10 @@ class rfc6528_isn final : public isn_source {
   explicit rfc6528_isn(siphash_key key) : key_(key) {}
   [[nodiscard]] seq_num isn(const four_tuple& t, instant now) const override;
   [[nodiscard]] std::uint32_t ts_offset(const four_tuple& t) const override;
+  [[nodiscard]] initial_numbers initial(const four_tuple& t, instant now) const override;
 
  private:
+  [[nodiscard]] std::uint64_t prf(const four_tuple& t) const;
   siphash_key key_;
 };
 
