@@ -109,7 +109,7 @@ class rack {
   // 20 ms path gave an SRTT of 45-50 ms against a mean of about 28 ms over all segments. The
   // pacing rate is taken over this one (connection::pacing_rate). nullopt before a sample.
   [[nodiscard]] std::optional<duration> smoothed_rtt() const {
-    return smoothed_rtt_.count() > 0 ? std::optional<duration>{smoothed_rtt_} : std::nullopt;
+    return smoothed_rtt_us_ > 0 ? std::optional<duration>{duration{smoothed_rtt_us_}} : std::nullopt;
   }
   [[nodiscard]] std::size_t size() const { return segs_.size(); }
   // Octets of transmit record allocated now (0 before the first segment, and once a grown
@@ -140,8 +140,10 @@ class rack {
   // RACK.xmit_ts, RACK.end_seq (of the most recently sent segment delivered), RACK.rtt.
   std::optional<instant> rack_xmit_ts_;
   seq_num rack_end_seq_;
+  // smoothed_rtt() in microseconds (0: no sample yet); 32 bits fill the padding after
+  // rack_end_seq_, so the TCB stays within its bound (issue #13).
+  std::uint32_t smoothed_rtt_us_ = 0;
   duration rack_rtt_{};
-  duration smoothed_rtt_{0};          // smoothed_rtt(); 0: no sample yet
   std::optional<duration> min_rtt_;  // RACK.min_RTT
   seq_num fack_;                      // RACK.fack
   bool reordering_seen_ = false;      // RACK.reordering_seen
