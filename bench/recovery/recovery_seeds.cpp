@@ -2,12 +2,12 @@
 // `seeds` different random draws, once with a tcp_config feature off and once on — the Tail
 // Loss Probe (RFC 8985 §7), Proportional Rate Reduction (RFC 6937 / 9937), the undo of
 // spurious retransmissions (RFC 3708, RFC 3522), RACK (RFC 8985 §6), F-RTO (RFC 5682) or the
-// DupThresh adapted to reordering without RACK, or SACKs kept across a timeout — in virtual
+// DupThresh adapted to reordering without RACK, SACKs kept across a timeout, or pacing — in virtual
 // time. One seed is a single path
 // through chaos (a probe changes every later loss draw); the mean and median over seeds say
 // whether a change helps. Deterministic: the same numbers on every machine
 // (docs/performance.md).
-// Usage: recovery_seeds [SEEDS [tlp|prr|undo|prr+undo|rack|rack+prr|frto|dupthresh|frto+dupthresh|keepsack|rprobe]]
+// Usage: recovery_seeds [SEEDS [tlp|prr|undo|prr+undo|rack|rack+prr|frto|dupthresh|frto+dupthresh|keepsack|rprobe|pacing]]
 //        (default 40 tlp)
 #include <algorithm>
 #include <cstdio>
@@ -34,7 +34,7 @@ struct scenario {
   double duplicate = 0;
 };
 
-enum class feature { tlp, prr, undo, prr_undo, rack, rack_prr, frto, dupthresh, frto_dupthresh, keepsack, rprobe };
+enum class feature { tlp, prr, undo, prr_undo, rack, rack_prr, frto, dupthresh, frto_dupthresh, keepsack, rprobe, pacing };
 
 void set_feature(tcp_config& t, feature f, bool on) {
   switch (f) {
@@ -50,6 +50,7 @@ void set_feature(tcp_config& t, feature f, bool on) {
     case feature::frto_dupthresh: t.frto = t.adaptive_dupthresh = on; return;     // before step 7 and after
     case feature::keepsack: t.rto_keeps_sack = on; return;
     case feature::rprobe: t.recovery_probe = on; return;
+    case feature::pacing: t.pacing = on; return;
   }
 }
 
@@ -113,11 +114,12 @@ int main(int argc, char** argv) {
        "F-RTO and adaptive DupThresh, default config (the code before issue #12 step 7 and after)"},
       {"keepsack", feature::keepsack, "SACKs kept across a timeout (RFC 8985 §6.3), default config otherwise"},
       {"rprobe", feature::rprobe, "loss probe in recovery (tcp_config::recovery_probe), default config otherwise"},
+      {"pacing", feature::pacing, "pacing (tcp_config::pacing), default config otherwise"},
   };
   const auto chosen = std::find_if(std::begin(modes), std::end(modes), [&](const mode& m) { return m.name == which; });
   if (chosen == std::end(modes)) {
     std::fprintf(stderr,
-                 "usage: recovery_seeds [SEEDS [tlp|prr|undo|prr+undo|rack|rack+prr|frto|dupthresh|frto+dupthresh|keepsack|rprobe]]\n");
+                 "usage: recovery_seeds [SEEDS [tlp|prr|undo|prr+undo|rack|rack+prr|frto|dupthresh|frto+dupthresh|keepsack|rprobe|pacing]]\n");
     return 2;
   }
   const feature f = chosen->f;

@@ -109,7 +109,7 @@ std::uint32_t connection::linux_tso_segs(std::uint32_t seg) const {
   const std::uint64_t mss = std::max<std::uint32_t>(seg, 1);
   std::uint64_t octets = gso_max;
   const std::uint64_t window = std::max<std::uint64_t>(snd_.rec.cc->cwnd(), distance(snd_.una, snd_.max).n);
-  if (const std::uint64_t rate = linux_pacing_rate(window / mss * mss); rate > 0) {
+  if (const std::uint64_t rate = linux_pacing_rate(window / mss * mss, snd_.rtt.srtt()); rate > 0) {
     octets = rate >> 10;
     if (const auto m = snd_.rec.rk.min_rtt()) {
       const auto shift = std::chrono::duration_cast<std::chrono::microseconds>(*m).count() >> 9;
@@ -356,8 +356,7 @@ std::size_t connection::emit_segment(instant now, mutable_bytes out, const segme
   return emit(now, out, hdr, distance(snd_.buf_start, p.seq).n, len);
 }
 
-std::uint64_t connection::linux_pacing_rate(std::uint64_t window) const {
-  const std::optional<duration> srtt = snd_.rtt.srtt();
+std::uint64_t connection::linux_pacing_rate(std::uint64_t window, std::optional<duration> srtt) const {
   if (!srtt || srtt->count() <= 0) return 0;
   const congestion_control& cc = *snd_.rec.cc;
   const std::uint64_t percent = cc.cwnd() < cc.ssthresh() / 2 ? 200 : 120;  // tcp_pacing_ss_ratio / ca_ratio
@@ -365,7 +364,21 @@ std::uint64_t connection::linux_pacing_rate(std::uint64_t window) const {
   return std::max<std::uint64_t>(window * percent * 10'000 / static_cast<std::uint64_t>(srtt->count()), 1);
 }
 
-std::uint64_t connection::pacing_rate() const { return cfg_->pacing ? linux_pacing_rate(snd_.rec.cc->cwnd()) : 0; }
+// Linux's tcp_update_pacing_rate takes the larger of cwnd and packets_out (here the flight,
+// SND.MAX - SND.UNA, SACKed and lost octets included): in recovery cwnd falls to ssthresh or
+// below while the flight is still the window before the loss, and a rate over cwnd alone held
+// the retransmissions and the new data PRR or the pipe allowed. DEVIATION(Linux
+// tcp_update_pacing_rate, which divides by srtt_us): the round trip is RACK's, smoothed over
+// every ACK that delivered data, SACK-only ones included, as Linux's srtt is (rack::smoothed_rtt;
+// the RFC 6298 SRTT without SACK or before RACK's first sample): under reordering the SRTT
+// counts mostly the hole-filling segments' round trips and paced below what cwnd allowed
+// (docs/performance.md "Pacing under reordering").
+std::uint64_t connection::pacing_rate() const {
+  if (!cfg_->pacing) return 0;
+  const std::uint64_t window = std::max<std::uint64_t>(snd_.rec.cc->cwnd(), distance(snd_.una, snd_.max).n);
+  const std::optional<duration> rtt = rack_on() && snd_.rec.rk.smoothed_rtt() ? snd_.rec.rk.smoothed_rtt() : snd_.rtt.srtt();
+  return linux_pacing_rate(window, rtt);
+}
 
 // The data sent so far would have left by pace_next at the pacing rate. What is more than a
 // burst (1 ms at the rate, at least two segments) ahead of now waits for the pacing timer.

@@ -159,6 +159,9 @@ void rack::on_ack(instant now, seq_num una, const sack_scoreboard& sb, bool dsac
   }
   if (best != nullptr) {
     rack_rtt_ = now - best->xmit_ts;
+    // 1 us to 1 hour, so that 0 stays "no sample" (virtual time may deliver at once).
+    const std::uint64_t sample = static_cast<std::uint64_t>(std::clamp<duration::rep>(rack_rtt_.count(), 1, 3'600'000'000));
+    smoothed_rtt_us_ = static_cast<std::uint32_t>(smoothed_rtt_us_ == 0 ? sample : (7 * std::uint64_t{smoothed_rtt_us_} + sample) / 8);
     if (!rack_xmit_ts_ || sent_after(best->xmit_ts, best->end, *rack_xmit_ts_, rack_end_seq_)) {
       rack_xmit_ts_ = best->xmit_ts;
       rack_end_seq_ = best->end;

@@ -6,7 +6,9 @@
 // starts the wait), then one every 5 ms.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "support/tcp_harness.hpp"
 #include "synack/tcp/congestion.hpp"
@@ -48,6 +50,53 @@ TEST(pacing, spreads_the_window_over_the_round_trip_with_the_pacing_timer) {
     h.expect_nothing(at_ms(100 + 5 * (k - 3)));
   }
   h.expect_nothing(at_ms(140));  // cwnd is full now: 10 segments in flight
+}
+
+// The window sent as above (1-3 at 100 ms, then 4-10 every 5 ms up to 135 ms).
+void send_paced_window(tcp_harness& h) {
+  establish_sack(h);
+  ASSERT_EQ(h.write(segments(1, total)), total * smss);
+  for (int k = 1; k <= 3; ++k) expect_segment(h, at_ms(100), k);
+  for (int k = 4; k <= 10; ++k) expect_segment(h, at_ms(100 + 5 * (k - 3)), k);
+  h.expect_nothing(at_ms(140));
+}
+
+// In recovery cwnd falls to ssthresh while the flight is still the window before the loss: the
+// rate is over the larger, as Linux's tcp_update_pacing_rate (max(cwnd, packets_out)). 2 and 3
+// SACKed at 200 ms (sent at 100: RACK's round trip is 100 ms, as SRTT) let 11 go; RACK's reorder
+// timer marks 1 lost at 225 ms and fast recovery resends it with cwnd = ssthresh = 5.5 segments
+// and 11 in flight: 11 x 1,460 / 100 ms x 1.2 = 192,720 octets per second (over cwnd alone it
+// was half that, 96,360, and what PRR or the pipe allowed waited for the pacing timer).
+TEST(pacing, in_recovery_the_rate_is_over_the_flight_not_the_reduced_cwnd) {
+  tcp_harness h(pacing_cfg(true));
+  send_paced_window(h);
+  h.send(at_ms(200), ack_with(h, 1, {sacked(h, 2, 4)}));
+  EXPECT_EQ(drain(h, at_ms(200)), std::vector<int>{11});  // the SACKed two left the pipe
+  h.expect_nothing(at_ms(224));
+  EXPECT_EQ(drain(h, at_ms(225)), std::vector<int>{1});  // the retransmission
+  ASSERT_TRUE(h.conn().snapshot().in_recovery);
+  EXPECT_EQ(h.conn().snapshot().cwnd, 11 * smss / 2);
+  EXPECT_EQ(h.conn().pacing_rate(), 192'720u);
+}
+
+// The round trip of the rate is RACK's, smoothed over every ACK that delivered data, SACK-only
+// ACKs included (Linux's srtt takes their sack_rtt too); the RFC 6298 SRTT samples only ACKs
+// that move SND.UNA, here the one that 1, held in the network, released. 2 and 3 are SACKed 50
+// ms after they left; 1's ACK comes at 170 ms (70 ms, before RACK's reorder timer at 175 ms).
+// SRTT = (7 x 100 + 70) / 8 = 96.25 ms, RACK's = (7 x 50 + 70) / 8 = 52.5 ms: in slow start
+// the rate is max(cwnd, flight) x 2 over 52.5 ms, not over 96.25 ms.
+TEST(pacing, the_round_trip_counts_sack_only_acks) {
+  tcp_harness h(pacing_cfg(true));
+  send_paced_window(h);
+  h.send(at_ms(150), ack_with(h, 1, {sacked(h, 2, 4)}));
+  EXPECT_EQ(drain(h, at_ms(150)), std::vector<int>{11});
+  h.send(at_ms(170), ack_with(h, 4));
+  EXPECT_EQ(drain(h, at_ms(170)), (std::vector<int>{12, 13, 14}));
+  EXPECT_FALSE(h.conn().snapshot().in_recovery);
+  const tcb_snapshot t = h.conn().snapshot();
+  const std::uint64_t window = std::max<std::uint64_t>(t.cwnd, distance(t.snd.una, t.snd.max).n);
+  EXPECT_EQ(window, 13u * smss);  // cwnd 10 + 3 acknowledged segments (slow start)
+  EXPECT_EQ(h.conn().pacing_rate(), window * 2 * 1'000'000 / 52'500);
 }
 
 // Off (the default): the whole initial window at once, as every other test expects.

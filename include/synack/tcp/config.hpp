@@ -238,8 +238,9 @@ struct tcp_config {
   // connection::spurious_undos(). After a spurious timeout sending resumes with new data.
   bool undo_spurious = true;
   // Pacing: data segments (new data and retransmissions; not a loss probe) leave no faster
-  // than the pacing rate, cwnd / SRTT x 2 while cwnd is below half of ssthresh (slow start
-  // doubles it each round) and x 1.2 after, Linux's ratios; connection::pacing_rate(). A burst
+  // than the pacing rate, max(cwnd, flight) / RTT x 2 while cwnd is below half of ssthresh
+  // (slow start doubles it each round) and x 1.2 after, Linux's ratios, the RTT RACK's smoothed
+  // over every ACK (connection::pacing_rate()). A burst
   // of up to 1 ms at that rate (at least two segments) goes at once, then the pacing timer
   // (timer_kind::pacing) holds the next until the rate allows it: no busy loop, nothing sent
   // early. No pacing before the first RTT sample. Spreading a window over the round trip keeps

@@ -344,8 +344,9 @@ class connection {
   [[nodiscard]] std::uint64_t probe_recoveries() const { return snd_.probe_recoveries; }  // RFC 8985 §7.4
   // Window reductions undone because their retransmissions proved spurious (RFC 3708, RFC 3522).
   [[nodiscard]] std::uint64_t spurious_undos() const { return snd_.spurious_undos; }
-  // tcp_config::pacing: the rate data leaves at now, octets per second (cwnd / SRTT x 2 below
-  // half of ssthresh, x 1.2 above); 0 when not pacing (off, or no RTT sample yet).
+  // tcp_config::pacing: the rate data leaves at now, octets per second (max(cwnd, flight) /
+  // RTT x 2 below half of ssthresh, x 1.2 above, the RTT RACK's smoothed one where it has a
+  // sample, else SRTT); 0 when not pacing (off, or no RTT sample yet).
   [[nodiscard]] std::uint64_t pacing_rate() const;
   // Timeouts RFC 5682 F-RTO found spurious (tcp_config::frto).
   [[nodiscard]] std::uint64_t frto_spurious() const { return snd_.frto_spurious; }
@@ -513,10 +514,10 @@ class connection {
   [[nodiscard]] bool tso_allowed(bool fresh, bool urgent) const;
   // psh_burst_linux: the segments of `seg` octets Linux would put in one TSO packet now.
   [[nodiscard]] std::uint32_t linux_tso_segs(std::uint32_t seg) const;
-  // Linux's pacing rate for a window of `window` octets (tcp_update_pacing_rate): window /
-  // SRTT, x 2 below half of ssthresh, x 1.2 after; octets per second, 0 before an RTT sample.
-  // pacing_rate() and linux_tso_segs() both use it.
-  [[nodiscard]] std::uint64_t linux_pacing_rate(std::uint64_t window) const;
+  // Linux's pacing rate for a window of `window` octets over a round trip of `srtt`
+  // (tcp_update_pacing_rate): window / srtt, x 2 below half of ssthresh, x 1.2 after; octets
+  // per second, 0 without a round trip. pacing_rate() and linux_tso_segs() both use it.
+  [[nodiscard]] std::uint64_t linux_pacing_rate(std::uint64_t window, std::optional<duration> srtt) const;
   std::optional<next_segment> take_retransmission();
 
   // Output (connection_output.cpp): one pipeline. The sender plans the next data-bearing
