@@ -108,7 +108,7 @@ std::uint32_t connection::linux_tso_segs(std::uint32_t seg) const {
   constexpr std::uint64_t gso_max = 65536;
   const std::uint64_t mss = std::max<std::uint32_t>(seg, 1);
   std::uint64_t octets = gso_max;
-  const std::uint64_t window = std::max<std::uint64_t>(snd_.rec.cc->cwnd(), distance(snd_.una, snd_.max).n);
+  const std::uint64_t window = pacing_window();
   if (const std::uint64_t rate = linux_pacing_rate(window / mss * mss, snd_.rtt.srtt()); rate > 0) {
     octets = rate >> 10;
     if (const auto m = snd_.rec.rk.min_rtt()) {
@@ -375,9 +375,9 @@ std::uint64_t connection::linux_pacing_rate(std::uint64_t window, std::optional<
 // (docs/performance.md "Pacing under reordering").
 std::uint64_t connection::pacing_rate() const {
   if (!cfg_->pacing) return 0;
-  const std::uint64_t window = std::max<std::uint64_t>(snd_.rec.cc->cwnd(), distance(snd_.una, snd_.max).n);
-  const std::optional<duration> rtt = rack_on() && snd_.rec.rk.smoothed_rtt() ? snd_.rec.rk.smoothed_rtt() : snd_.rtt.srtt();
-  return linux_pacing_rate(window, rtt);
+  std::optional<duration> rtt = rack_on() ? snd_.rec.rk.smoothed_rtt() : std::nullopt;
+  if (!rtt) rtt = snd_.rtt.srtt();
+  return linux_pacing_rate(pacing_window(), rtt);
 }
 
 // The data sent so far would have left by pace_next at the pacing rate. What is more than a

@@ -518,6 +518,10 @@ class connection {
   // (tcp_update_pacing_rate): window / srtt, x 2 below half of ssthresh, x 1.2 after; octets
   // per second, 0 without a round trip. pacing_rate() and linux_tso_segs() both use it.
   [[nodiscard]] std::uint64_t linux_pacing_rate(std::uint64_t window, std::optional<duration> srtt) const;
+  // The window both take it over: max(cwnd, SND.MAX - SND.UNA), as Linux's max(cwnd, packets_out).
+  [[nodiscard]] std::uint64_t pacing_window() const {
+    return std::max<std::uint64_t>(snd_.rec.cc->cwnd(), distance(snd_.una, snd_.max).n);
+  }
   std::optional<next_segment> take_retransmission();
 
   // Output (connection_output.cpp): one pipeline. The sender plans the next data-bearing
