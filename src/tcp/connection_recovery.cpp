@@ -48,9 +48,18 @@ void connection::start_congestion_control() {
 // were updated. `prev_una` and `prev_wnd` are their values before this ACK.
 void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num prev_una, std::uint32_t prev_wnd) {
   const seq_num ack = *seg.ack;
-  const std::uint32_t sacked_before = snd_.rec.sb.sacked_bytes();
   // Built in place (no copy of a returned struct reread before its stores land).
   const std::span<const sack_block> blocks(seg.options.sack.data(), sack_ok_ ? seg.options.sack_count : 0);
+  if (blocks.empty() && nothing_to_recover(ack, prev_una)) {
+    // Every step below would find nothing to do. RACK still takes the latest RTT sample (the
+    // handshake's reaches it with the first ACK it sees) and recomputes reo_wnd from it.
+    if (rack_on()) {
+      if (const auto rtt = snd_.rtt.latest()) snd_.rec.rk.on_rtt_sample(*rtt);
+      rack_detect(now);
+    }
+    return;
+  }
+  const std::uint32_t sacked_before = snd_.rec.sb.sacked_bytes();
   // What only DupThresh's adaptation and an undo episode's F-RTO read (an episode this ACK
   // opens, a fast recovery's, has no F-RTO step).
   sack_evidence ev;
@@ -120,6 +129,14 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
   frto_on_ack(prev_una, dup, ev);
   rack_start_recovery(now, su);
   try_undo();
+}
+
+// An ACK without SACK blocks that acknowledges nothing new while nothing is outstanding (the
+// receiving side of a one-way transfer, an idle request/response connection): no recovery,
+// loss probe, undo episode or RACK state waits for it, so on_ack_for_recovery has nothing to do.
+bool connection::nothing_to_recover(seq_num ack, seq_num prev_una) const {
+  return ack == prev_una && snd_.una == snd_.max && !snd_.rec.undo && !snd_.rec.tlp_end && snd_.rec.sb.range_count() == 0 &&
+         !snd_.rec.cc->in_recovery() && snd_.rec.rk.idle() && !timers_.armed(timer_kind::rack_reorder);
 }
 
 // The receiver dropped octets it had SACKed (sack_update::reneged; the scoreboard forgot every

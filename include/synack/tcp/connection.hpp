@@ -474,6 +474,7 @@ class connection {
   // Congestion control and loss recovery (connection_recovery.cpp).
   void start_congestion_control();
   void on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num prev_una, std::uint32_t prev_wnd);
+  [[nodiscard]] bool nothing_to_recover(seq_num ack, seq_num prev_una) const;
   void on_duplicate_ack(instant now, const sack_update& su);
   void begin_fast_recovery(const sack_update& su);
   void on_rto_for_recovery(instant now);

@@ -112,6 +112,9 @@ class rack {
     return smoothed_rtt_us_ > 0 ? std::optional<duration>{duration{smoothed_rtt_us_}} : std::nullopt;
   }
   [[nodiscard]] std::size_t size() const { return segs_.size(); }
+  // Nothing recorded, nothing lost awaiting a resend, no D-SACK round open: an ACK that
+  // delivers nothing and carries no SACK block changes nothing here.
+  [[nodiscard]] bool idle() const { return segs_.empty() && lost_pending_ == 0 && !dsack_round_; }
   // Octets of transmit record allocated now (0 before the first segment, and once a grown
   // record was emptied).
   [[nodiscard]] std::size_t storage() const { return segs_.capacity() * sizeof(rack_segment); }
