@@ -8,7 +8,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
+#include <string_view>
 
 #include "drain.hpp"
 
@@ -50,6 +53,10 @@ event_loop::event_loop(io::link& link, host_config cfg, bool keep_secret) : link
   cfg.tso_max = std::min(cfg.tso_max, link_.tso_max());
   host_ = std::make_unique<synack::host>(cfg);
   txbuf_.resize(host_->max_packet_len());
+  // SYNACK_LOOP_WAIT=coarse: whole-millisecond sleeps, as on a kernel without epoll_pwait2.
+  if (const char* w = std::getenv("SYNACK_LOOP_WAIT"); w != nullptr && std::string_view{w} == "coarse") {
+    precision_ = wait_precision::coarse;
+  }
   epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
   if (epfd_ >= 0 && link_.fd() >= 0) {
     epoll_event ev{};
@@ -194,7 +201,18 @@ void event_loop::run() {
   while (!stop_) run_once(std::chrono::seconds(3600));
 }
 
-int event_loop::wait_ms(duration max_wait) const {
+duration sleep_time(instant now, std::optional<instant> deadline, duration max_wait, wait_precision p) {
+  duration wait = max_wait;
+  if (deadline) wait = std::min(wait, *deadline - now);
+  if (wait.count() <= 0) return duration{0};
+  if (p == wait_precision::coarse) {  // round up: never wake early
+    constexpr duration ms = std::chrono::milliseconds(1);
+    wait = (wait + ms - duration{1}) / ms * ms;
+  }
+  return wait;
+}
+
+duration event_loop::wait_time(duration max_wait) const {
   std::optional<instant> d = host_->next_deadline();
   auto consider = [&](std::optional<instant> t) {
     if (t && (!d || *t < *d)) d = t;
@@ -204,19 +222,35 @@ int event_loop::wait_ms(duration max_wait) const {
   if (!timers_.empty()) consider(timers_.begin()->first);
   // read_link() stopped at its bound, or the link holds packets its descriptor will not
   // signal: go on without sleeping.
-  if (link_busy_ || link_.rx_pending()) return 0;
-  duration wait = max_wait;
-  if (d) wait = std::min(wait, *d - clock_now());
-  if (wait.count() <= 0) return 0;
-  return static_cast<int>((wait.count() + 999) / 1000);  // round up: never wake early
+  if (link_busy_ || link_.rx_pending()) return duration{0};
+  return sleep_time(clock_now(), d, max_wait, precision_);
+}
+
+// Sleeps at most `d` (see wait_precision) or until a watched descriptor is ready.
+int event_loop::wait(epoll_event* evs, int max_events, duration d) {
+  if (precision_ == wait_precision::fine) {
+    const auto us = d.count();
+    const timespec ts{static_cast<time_t>(us / 1'000'000), static_cast<long>(us % 1'000'000) * 1000};
+    const int n = ::epoll_pwait2(epfd_, evs, max_events, &ts, nullptr);
+    if (n >= 0 || errno != ENOSYS) {
+      if (d.count() > 0) ++stats_.fine_waits;
+      return n;
+    }
+    precision_ = wait_precision::coarse;  // a kernel before 5.11
+    ++stats_.fine_wait_fallbacks;
+    d = sleep_time(instant::zero(), std::nullopt, d, precision_);
+  }
+  if (d.count() > 0) ++stats_.coarse_waits;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  return ::epoll_wait(epfd_, evs, max_events, static_cast<int>(std::min<std::int64_t>(ms, 3'600'000)));
 }
 
 void event_loop::run_once(duration max_wait) {
   ++stats_.iterations;
   dispatch();
   epoll_event evs[16];
-  const int timeout_ms = wait_ms(max_wait);
-  const int n = ::epoll_wait(epfd_, evs, 16, timeout_ms);
+  const duration sleep = wait_time(max_wait);
+  const int n = wait(evs, 16, sleep);
   now_ = clock_now();
   bool link_read = false;
   bool other_fd = false;
@@ -249,13 +283,13 @@ void event_loop::run_once(duration max_wait) {
   fire_timers();
   trimmer_.observe(now_, host_->memory().level);
   stats_.memory_trims = trimmer_.trims();
-  count_wake(timeout_ms, link_read, other_fd, timer_due);
+  count_wake(sleep.count() > 0, link_read, other_fd, timer_due);
 }
 
 // Why the loop woke, so a stall shows in counters: a packet that waits for an unrelated timer
 // appears as packets read on timer or timeout wakes instead of link wakes.
-void event_loop::count_wake(int timeout_ms, bool link_read, bool other_fd, bool timer_due) {
-  if (timeout_ms == 0) {
+void event_loop::count_wake(bool slept, bool link_read, bool other_fd, bool timer_due) {
+  if (!slept) {
     ++stats_.wake_no_sleep;
   } else if (link_read) {
     ++stats_.wake_link;

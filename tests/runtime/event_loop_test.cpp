@@ -1,6 +1,7 @@
 // The event loop and the link decorators over in-memory links: no device, no privilege.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -139,6 +140,67 @@ TEST(EventLoop, TimersFireInOrder) {
   loop.cancel(id);
   for (int i = 0; i < 100 && order.size() < 2; ++i) loop.run_once(std::chrono::milliseconds(5));
   EXPECT_EQ(order, (std::vector<int>{1, 2}));
+}
+
+TEST(EventLoop, SleepTimeNeverEndsBeforeTheDeadline) {
+  using std::chrono::microseconds;
+  using std::chrono::milliseconds;
+  const instant now = instant::zero() + std::chrono::seconds(5);
+  const auto at = [&](std::int64_t us) { return std::optional<instant>{now + microseconds(us)}; };
+  const duration cap = milliseconds(100);
+  // To the microsecond: exactly the time left.
+  EXPECT_EQ(runtime::sleep_time(now, at(300), cap, runtime::wait_precision::fine), microseconds(300));
+  EXPECT_EQ(runtime::sleep_time(now, at(1), cap, runtime::wait_precision::fine), microseconds(1));
+  // Whole milliseconds, rounded up.
+  EXPECT_EQ(runtime::sleep_time(now, at(300), cap, runtime::wait_precision::coarse), milliseconds(1));
+  EXPECT_EQ(runtime::sleep_time(now, at(1000), cap, runtime::wait_precision::coarse), milliseconds(1));
+  EXPECT_EQ(runtime::sleep_time(now, at(1001), cap, runtime::wait_precision::coarse), milliseconds(2));
+  // Due or past: no sleep; none: max_wait; never beyond max_wait.
+  for (const auto p : {runtime::wait_precision::fine, runtime::wait_precision::coarse}) {
+    EXPECT_EQ(runtime::sleep_time(now, at(0), cap, p), duration{0});
+    EXPECT_EQ(runtime::sleep_time(now, at(-50), cap, p), duration{0});
+    EXPECT_EQ(runtime::sleep_time(now, std::nullopt, cap, p), cap);
+    EXPECT_EQ(runtime::sleep_time(now, at(500'000), cap, p), cap);
+  }
+}
+
+// A timer 300 us ahead, in each mode in the same run: neither fires early, and the fine mode
+// (epoll_pwait2) is not held to the next whole millisecond as the coarse one (epoll_wait) is:
+// its median lateness is below the coarse mode's, which is at least 0.7 ms by construction.
+// On a kernel without epoll_pwait2 the fine mode falls back, says so, and is not compared.
+TEST(EventLoop, FineWaitsAreNotHeldToTheMillisecond) {
+  using std::chrono::microseconds;
+  auto [a, b] = io::memory_link::make_pair();
+  const auto median_lateness = [&](runtime::wait_precision p, runtime::event_loop& loop) {
+    loop.set_wait_precision(p);
+    std::vector<std::int64_t> late;
+    for (int i = 0; i < 15; ++i) {
+      const instant due = runtime::clock_now() + microseconds(300);
+      std::optional<instant> fired;
+      loop.call_at(due, [&] { fired = runtime::clock_now(); });
+      for (int k = 0; k < 1000 && !fired; ++k) loop.run_once(std::chrono::milliseconds(50));
+      EXPECT_TRUE(fired.has_value());
+      if (!fired) return std::int64_t{-1};
+      EXPECT_GE(*fired, due);  // never early
+      late.push_back((*fired - due).count());
+    }
+    std::sort(late.begin(), late.end());
+    return late[late.size() / 2];
+  };
+  runtime::event_loop loop{*a, host_config{}};
+  const std::int64_t coarse = median_lateness(runtime::wait_precision::coarse, loop);
+  EXPECT_GT(loop.stats().coarse_waits, 0u);
+  EXPECT_EQ(loop.stats().fine_waits, 0u);
+  const std::int64_t fine = median_lateness(runtime::wait_precision::fine, loop);
+  if (loop.stats().fine_wait_fallbacks > 0) {
+    EXPECT_EQ(loop.precision(), runtime::wait_precision::coarse);
+    GTEST_SKIP() << "this kernel has no epoll_pwait2 (ENOSYS): the loop fell back to whole milliseconds";
+  }
+  EXPECT_GT(loop.stats().fine_waits, 0u);
+  EXPECT_GE(coarse, 700);
+  EXPECT_LT(fine, coarse) << "median lateness of a 300 us timer: fine " << fine << " us, coarse " << coarse << " us";
+  std::printf("median lateness of a 300 us timer: fine %lld us, coarse %lld us\n", static_cast<long long>(fine),
+              static_cast<long long>(coarse));
 }
 
 }  // namespace

@@ -163,11 +163,12 @@ void append_io_json(std::string& out, const io_report& io) {
       ",\"io\":{{\"mode\":\"{}\",\"rx_packets\":{},\"tx_packets\":{},\"tx_dropped\":{},\"rx_errors\":{},"
       "\"rx_direct_reads\":{},\"loop_iterations\":{},\"rx_batches\":{},\"wake_link\":{},\"wake_fd\":{},"
       "\"wake_timer\":{},\"wake_timeout\":{},\"wake_no_sleep\":{},\"offload\":{},\"rx_super_packets\":{},"
-      "\"tx_super_packets\":{},\"rx_coalesced_runs\":{},\"rx_coalesced_segments\":{},\"memory_trims\":{}}}",
+      "\"tx_super_packets\":{},\"rx_coalesced_runs\":{},\"rx_coalesced_segments\":{},\"memory_trims\":{},"
+      "\"fine_waits\":{},\"coarse_waits\":{},\"fine_wait_fallbacks\":{}}}",
       io.mode, io.link.rx_packets, io.link.tx_packets, io.link.tx_dropped, io.link.rx_errors,
       io.link.rx_direct_reads, l.iterations, l.rx_batches, l.wake_link, l.wake_fd, l.wake_timer, l.wake_timeout,
       l.wake_no_sleep, io.offload, io.link.rx_super_packets, io.link.tx_super_packets, l.rx_coalesced_runs,
-      l.rx_coalesced_segments, l.memory_trims);
+      l.rx_coalesced_segments, l.memory_trims, l.fine_waits, l.coarse_waits, l.fine_wait_fallbacks);
 }
 
 // `synack proxy`'s counters; null from the other tools (every key is always present).
@@ -211,11 +212,12 @@ void append_io_text(std::string& out, const io_report& io) {
   out += fmt::format(
       "Io:  mode {} rx_packets {} tx_packets {} tx_dropped {} rx_errors {} rx_direct_reads {}\n"
       "     wakes: link {} fd {} timer {} timeout {} no_sleep {} (iterations {}, rx_batches {})\n"
+      "     sleeps: fine {} coarse {} fine_wait_fallbacks {}\n"
       "     offload {} rx_super_packets {} tx_super_packets {} rx_coalesced_runs {} rx_coalesced_segments {}\n"
       "     memory_trims {}\n",
       io.mode, io.link.rx_packets, io.link.tx_packets, io.link.tx_dropped, io.link.rx_errors,
       io.link.rx_direct_reads, l.wake_link, l.wake_fd, l.wake_timer, l.wake_timeout, l.wake_no_sleep, l.iterations,
-      l.rx_batches, io.offload ? "on" : "off", io.link.rx_super_packets, io.link.tx_super_packets,
+      l.rx_batches, l.fine_waits, l.coarse_waits, l.fine_wait_fallbacks, io.offload ? "on" : "off", io.link.rx_super_packets, io.link.tx_super_packets,
       l.rx_coalesced_runs, l.rx_coalesced_segments, l.memory_trims);
   if (io.proxy) {
     const proxy_stats& p = *io.proxy;

@@ -31,6 +31,8 @@
 #include "synack/stack/host.hpp"
 #include "synack/stack/rx_coalescer.hpp"
 
+struct epoll_event;
+
 namespace synack::runtime {
 
 // steady_clock as an instant (microseconds since the clock's epoch).
@@ -52,6 +54,22 @@ using accept_callback = std::function<void(conn_handle)>;
 using syn_callback = std::function<void(syn_handle, const four_tuple&)>;
 using timer_id = std::uint64_t;
 
+// How the loop sleeps until its next deadline (event_loop::set_wait_precision).
+enum class wait_precision : std::uint8_t {
+  // epoll_pwait2(2) (Linux >= 5.11): to the microsecond, so a pacing release, RACK's reorder
+  // timer or a loss probe a fraction of a millisecond ahead is not held to the next whole
+  // millisecond. The default; where the kernel lacks the call (ENOSYS) the loop falls back to
+  // `coarse` on its first wait and stays there (loop_stats::fine_wait_fallbacks).
+  fine,
+  // epoll_wait(2): whole milliseconds.
+  coarse,
+};
+
+// How long the loop may sleep at `now` before `deadline` (none: max_wait), at most max_wait:
+// rounded up to the precision's unit (a microsecond, or a millisecond for coarse) so that it
+// never wakes before a deadline; zero when one is due.
+[[nodiscard]] duration sleep_time(instant now, std::optional<instant> deadline, duration max_wait, wait_precision p);
+
 struct loop_stats {
   std::uint64_t iterations = 0;
   std::uint64_t rx_batches = 0;
@@ -67,6 +85,11 @@ struct loop_stats {
   std::uint64_t wake_timer = 0;
   std::uint64_t wake_timeout = 0;
   std::uint64_t wake_no_sleep = 0;
+  // Sleeps to the microsecond (epoll_pwait2) and in whole milliseconds (epoll_wait), and the
+  // times the kernel refused the former (ENOSYS) and the loop fell back to the latter.
+  std::uint64_t fine_waits = 0;
+  std::uint64_t coarse_waits = 0;
+  std::uint64_t fine_wait_fallbacks = 0;
   // Receive coalescing (set_rx_coalescing): runs of segments merged, and the segments in them.
   std::uint64_t rx_coalesced_runs = 0;
   std::uint64_t rx_coalesced_segments = 0;
@@ -144,6 +167,9 @@ class event_loop {
   void set_rx_coalescing(bool on) { coalesce_ = on; }
   // malloc_trim(0) when the host's memory pressure ends (memory_trim.hpp); on by default.
   void set_memory_trim(memory_trim_options o) { trimmer_.set_options(std::move(o)); }
+  // wait_precision::fine by default; what the loop uses now (coarse after a fallback).
+  void set_wait_precision(wait_precision p) { precision_ = p; }
+  [[nodiscard]] wait_precision precision() const { return precision_; }
   [[nodiscard]] std::size_t open_handles() const { return conns_.size(); }
 
  private:
@@ -164,8 +190,9 @@ class event_loop {
   bool serve_ready(conn_handle h);
   bool transmit();
   void fire_timers();
-  void count_wake(int timeout_ms, bool link_read, bool other_fd, bool timer_due);
-  [[nodiscard]] int wait_ms(duration max_wait) const;
+  void count_wake(bool slept, bool link_read, bool other_fd, bool timer_due);
+  [[nodiscard]] duration wait_time(duration max_wait) const;
+  int wait(epoll_event* evs, int max_events, duration d);
 
   io::link& link_;
   std::unique_ptr<synack::host> host_;
@@ -173,6 +200,7 @@ class event_loop {
   bool stop_ = false;
   bool link_busy_ = false;  // the last read_link() stopped at its bound with packets left
   bool coalesce_ = false;
+  wait_precision precision_ = wait_precision::fine;
   rx_coalescer coalescer_;
   instant now_;
   std::vector<std::byte> txbuf_;
