@@ -323,7 +323,18 @@ void connection::try_undo() {
   ++snd_.spurious_undos;
   // A fast recovery all of whose retransmissions were spurious was started by reordering: at
   // least from the episode's first hole to the highest octet SACKed during it.
-  if (!e.after_rto) raise_dupthresh(e.start, e.fack);
+  // DEVIATION(RFC 8985 §6.2 step 3, which sees reordering only in an original delivered below
+  // RACK.fack): RACK learns it here too. When every late original is resent before it arrives
+  // (a hold longer than reo_wnd, which is 0 in recovery until reordering is seen), no original
+  // is ever delivered below RACK.fack unresent, so step 3 never fires: reo_wnd stays 0 in
+  // recovery and at DupThresh SACKed segments, and each recovery resends every late segment
+  // again. Linux counts the same evidence as reordering (tcp_try_undo_partial and a D-SACK of
+  // a retransmitted, SACKed segment both reach tcp_check_sack_reordering). Traced in
+  // docs/performance.md "Pacing under reordering".
+  if (!e.after_rto) {
+    raise_dupthresh(e.start, e.fack);
+    if (rack_on()) snd_.rec.rk.on_reordering_proven();
+  }
   // An undone timeout resends nothing more, so RFC 6582's guard against the duplicate ACKs of a
   // go-back-N resend (no fast recovery until SND.UNA passes the timeout's SND.MAX) has nothing
   // to guard: without this a loss RACK finds among the segments in flight waits for the next,

@@ -79,13 +79,17 @@ TEST(rack, reordering_shorter_than_the_window_is_not_retransmitted) {
 // arrives at 230 ms, then the retransmission, which the receiver reports as a D-SACK. RACK
 // doubles reo_wnd (reo_wnd_mult 2, RFC 8985 §6.2 step 4) and the undo restores cwnd. A later
 // reordering of 40 ms, as long as would have been resent before, is waited out.
-TEST(rack, a_dsack_grows_the_window_and_the_same_reordering_is_then_waited_out) {
-  tcp_harness h(rack_cfg());
+void spurious_resend_of_one(tcp_harness& h) {
   sack_of_segment_two(h);
   expect_segment(h, at_ms(225), 1);
   h.send(at_ms(230), ack_with(h, 12));  // the original of 1: everything acknowledged
   (void)drain(h, at_ms(230));
   h.send(at_ms(235), ack_with(h, 12, {sacked(h, 1, 2)}));  // the retransmission: a D-SACK
+}
+
+TEST(rack, a_dsack_grows_the_window_and_the_same_reordering_is_then_waited_out) {
+  tcp_harness h(rack_cfg());
+  spurious_resend_of_one(h);
   EXPECT_EQ(h.conn().reo_wnd_adaptations(), 1u);
   EXPECT_EQ(h.conn().snapshot().reo_wnd_mult, 2u);
   EXPECT_EQ(h.conn().spurious_undos(), 1u);
@@ -102,6 +106,29 @@ TEST(rack, a_dsack_grows_the_window_and_the_same_reordering_is_then_waited_out) 
   h.expect_nothing(at_ms(420));
   EXPECT_EQ(h.conn().retransmissions(), rtx) << "not resent: reo_wnd is 50 ms now";
   EXPECT_EQ(h.conn().rack_losses(), 1u);
+}
+
+// (3b) As (3), but the next reordering comes with DupThresh segments SACKed. No original was
+// ever delivered below RACK.fack unresent (segment 1 was resent before it arrived), so RFC 8985
+// §6.2 step 3 alone never sees reordering, and reo_wnd would be 0 here: segment 12 resent at
+// 335 ms, spuriously again. The undo proved the first recovery was reordering (DEVIATION in
+// connection::try_undo): reo_wnd is 50 ms and 12, 40 ms late, is waited out.
+TEST(rack, an_undone_recovery_counts_as_reordering_seen) {
+  tcp_harness h(rack_cfg());
+  spurious_resend_of_one(h);
+  ASSERT_EQ(h.conn().spurious_undos(), 1u);
+  (void)drain(h, at_ms(235));
+  const std::uint64_t rtx = h.conn().retransmissions();
+  // 12-16 left at 230 ms; 13-15 arrive, 12 is held.
+  h.send(at_ms(335), ack_with(h, 12, {sacked(h, 13, 16)}));
+  EXPECT_EQ(h.conn().snapshot().reo_wnd, std::chrono::milliseconds(50));
+  (void)drain(h, at_ms(335));
+  h.send(at_ms(370), ack_with(h, 17));  // 12 arrives, 40 ms after 13
+  (void)drain(h, at_ms(370));
+  h.expect_nothing(at_ms(420));
+  EXPECT_EQ(h.conn().retransmissions(), rtx) << "12 not resent";
+  EXPECT_EQ(h.conn().rack_losses(), 1u);
+  EXPECT_FALSE(h.conn().snapshot().in_recovery);
 }
 
 // (4) A lost retransmission, which RFC 6675 cannot see (NextSeg() never resends below

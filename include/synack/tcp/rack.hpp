@@ -83,6 +83,9 @@ class rack {
   // written to the stack and reread wider on every ACK).
   [[nodiscard]] instant detect_loss_at(instant now, std::optional<duration> srtt, bool in_recovery);
   void on_recovery_exit();
+  // A fast recovery whose retransmissions all proved spurious (connection::try_undo): what
+  // started it was reordering. Sets RACK.reordering_seen (DEVIATION, see connection::try_undo).
+  void on_reordering_proven() { reordering_seen_ = true; }
   void on_rto(bool keep_sacked = false);
   void forget_sacks();
 
