@@ -23,8 +23,8 @@
 // rows, also for the second half of the transfer's time alone ("late"), after the reordering
 // window had time to adapt (issue #12's target at 25 % reordering: 0 there).
 //
-// Usage: recovery_matrix [KNOB=VALUE ...]   knobs: rack, prr, hystart, undo, tlp, pacing, keepsack, rprobe
-//        (tcp_config::rto_keeps_sack, tcp_config::recovery_probe) (0 or 1),
+// Usage: recovery_matrix [KNOB=VALUE ...]   knobs: rack, prr, hystart, undo, tlp, pacing, keepsack, rprobe,
+//        ts (tcp_config::rto_keeps_sack, tcp_config::recovery_probe, tcp_config::timestamps) (0 or 1),
 //        cc (reno or cubic), seed (default 1), queue (the bottleneck's queue in octets instead
 //        of one BDP), rows (a substring every printed cell must contain)
 #include <algorithm>
@@ -103,6 +103,7 @@ bool apply(knobs& k, std::string_view arg) {
   else if (name == "pacing") k.tcp.pacing = on;
   else if (name == "keepsack") k.tcp.rto_keeps_sack = on;
   else if (name == "rprobe") k.tcp.recovery_probe = on;
+  else if (name == "ts") k.tcp.timestamps = on;
   else if (name == "cc" && value == "reno") k.tcp.congestion = congestion_kind::reno;
   else if (name == "cc" && value == "cubic") k.tcp.congestion = congestion_kind::cubic;
   else if (name == "seed") k.seed = std::strtoull(value.c_str(), nullptr, 10);
@@ -210,7 +211,7 @@ int main(int argc, char** argv) {
     if (!apply(k, argv[i])) {
       std::fprintf(stderr,
                    "recovery_matrix: unknown argument '%s'\nusage: recovery_matrix [rack=0|1] [prr=0|1] "
-                   "[hystart=0|1] [undo=0|1] [tlp=0|1] [pacing=0|1] [keepsack=0|1] [rprobe=0|1] [cc=reno|cubic] [seed=N] [queue=OCTETS] [rows=SUBSTRING]\n",
+                   "[hystart=0|1] [undo=0|1] [tlp=0|1] [pacing=0|1] [keepsack=0|1] [rprobe=0|1] [ts=0|1] [cc=reno|cubic] [seed=N] [queue=OCTETS] [rows=SUBSTRING]\n",
                    argv[i]);
       return 2;
     }

@@ -248,14 +248,14 @@ std::optional<next_segment> sack_scoreboard::first_retransmission() const {
 }
 
 // RFC 6675 §4 NextSeg().
-std::optional<next_segment> sack_scoreboard::next_seg(std::uint32_t sendable_new) const {
+std::optional<next_segment> sack_scoreboard::next_seg(std::uint32_t sendable_new, bool is_lost_rule) const {
   // (1.a) S2 > HighRxt, (1.b) S2 below the highest SACKed octet; the first such hole is
   // the only candidate because IsLost can only become false further up.
   const std::optional<sack_block> hole = hole_from(high_rxt_);
   const auto in_hole = [&](seg_rule rule) {
     return next_segment{hole->left, std::min(cfg_.smss, distance(hole->left, hole->right).n), rule};
   };
-  if (hole && is_lost(hole->left)) return in_hole(seg_rule::lost);  // rule (1)
+  if (is_lost_rule && hole && is_lost(hole->left)) return in_hole(seg_rule::lost);  // rule (1)
   if (sendable_new > 0) return next_segment{max_, std::min(cfg_.smss, sendable_new), seg_rule::new_data};  // (2)
   if (cfg_.next_seg_rule_3 && hole) return in_hole(seg_rule::unlost);  // rule (3)
   // Rule (4): one rescue retransmission per recovery, of the highest unSACKed octet, if

@@ -4,6 +4,7 @@
 // min_RTT / 4 = 25 ms while fewer than DupThresh segments are SACKed and no reordering was seen.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <span>
 #include <string>
 #include <vector>
@@ -335,6 +336,37 @@ TEST(rack, an_idle_connection_holds_no_transmit_record_until_data_is_in_flight) 
   ASSERT_EQ(h2.write(segments(1, 1)), smss);
   h2.expect_recv(at_ms(100), seg{.seq = h2.l(1), .ack = h2.r(1), .flags = tcp_flag::psh, .payload = segment(1)});
   EXPECT_EQ(h2.conn().snapshot().rack_storage, 0u) << "RACK off: no record";
+}
+
+
+// (6) In recovery, a hole RACK is still waiting for is not resent because DupThresh segments
+// above it were SACKed (RFC 6675's IsLost, NextSeg() rule (1)): with RACK on, RACK alone says
+// what is lost (DEVIATION in connection::take_retransmission). Reordering was seen (1 came
+// 10 ms late), so reo_wnd stays min_RTT / 4 = 25 ms in recovery. Segment 3 is lost: the ACK at
+// 211 ms SACKs 4-11, 11 sent at 200 ms, so 3 is long overdue and recovery resends it. Segment
+// 12 (sent at 210 ms) is held 15 ms: at 311 ms the ACK SACKs 13-16 (sent at 210-211 ms) above
+// it — four segments, IsLost(12) — but RACK waits until 210 + RACK.rtt 100 + 25 = 335 ms, and
+// 12's own SACK comes at 325 ms. Before, 12 went again at 311 ms, a spurious retransmission
+// (issue #12's recovery matrix: 270 of the 348 late ones at 100 ms RTT, 25 % held 30 ms).
+TEST(rack, in_recovery_a_reordered_hole_waits_for_rack_not_dupthresh) {
+  tcp_harness h(rack_cfg());
+  sack_of_segment_two(h);
+  h.send(at_ms(210), ack_with(h, 3));  // 1 came late: 1 and 2 acknowledged, reordering seen
+  ASSERT_EQ(drain(h, at_ms(210)), (std::vector<int>{12, 13, 14}));
+  h.send(at_ms(211), ack_with(h, 3, {sacked(h, 4, 12)}));  // 4-11: 3 is lost
+  ASSERT_EQ(drain(h, at_ms(211)), (std::vector<int>{3, 15, 16}));
+  ASSERT_TRUE(h.conn().snapshot().in_recovery);
+  ASSERT_EQ(h.conn().snapshot().reo_wnd, std::chrono::milliseconds(25));
+  h.send(at_ms(311), ack_with(h, 3, {sacked(h, 13, 17), sacked(h, 4, 12)}));  // 12 held back
+  const std::vector<int> at311 = drain(h, at_ms(311));
+  EXPECT_EQ(std::count(at311.begin(), at311.end(), 12), 0) << "12 is not resent by DupThresh";
+  EXPECT_EQ(h.conn().snapshot().next_timer, timer_kind::rack_reorder);
+  EXPECT_EQ(h.conn().next_deadline(), at_ms(335));
+  h.send(at_ms(325), ack_with(h, 3, {sacked(h, 4, 17)}));  // 12 arrives, 15 ms late
+  (void)drain(h, at_ms(325));
+  h.expect_nothing(at_ms(340));
+  EXPECT_EQ(h.conn().retransmissions(), 1u) << "segment 3 only";
+  EXPECT_EQ(h.conn().rack_losses(), 1u);
 }
 
 }  // namespace

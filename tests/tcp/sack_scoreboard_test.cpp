@@ -225,6 +225,18 @@ TEST(sack_scoreboard, next_seg_rule_1_retransmits_lost_holes_in_order) {
   EXPECT_EQ(sb.next_seg(0), (next_segment{at(6), 1000, seg_rule::unlost}));
 }
 
+// With rule (1) off (RACK answers for the hole, connection::take_retransmission), a hole IsLost
+// calls lost goes only by the other rules: new data first, else rule (3).
+TEST(sack_scoreboard, next_seg_without_rule_1_sends_new_data_or_the_hole_as_unlost) {
+  sack_scoreboard sb = board();
+  (void)sack(sb, {blk(1, 2), blk(3, 4), blk(5, 6), blk(7, 8)});
+  sb.enter_recovery();
+  ASSERT_TRUE(sb.is_lost(at(0)));
+  EXPECT_EQ(sb.next_seg(5000, false), (next_segment{at(10), 1000, seg_rule::new_data}));
+  EXPECT_EQ(sb.next_seg(0, false), (next_segment{at(0), 1000, seg_rule::unlost}));
+  EXPECT_EQ(sb.next_seg(0), (next_segment{at(0), 1000, seg_rule::lost}));
+}
+
 TEST(sack_scoreboard, next_seg_splits_large_holes_and_clips_short_ones) {
   sack_scoreboard sb = board();
   (void)sack(sb, {blk(3, 6)});

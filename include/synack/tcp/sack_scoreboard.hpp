@@ -112,7 +112,9 @@ class sack_scoreboard {
   [[nodiscard]] std::optional<sack_block> sacked_from(seq_num seq) const;
   // SACKed octets below `seq`.
   [[nodiscard]] std::uint32_t sacked_below(seq_num seq) const;
-  [[nodiscard]] std::optional<next_segment> next_seg(std::uint32_t sendable_new) const;
+  // RFC 6675 §4 NextSeg(). `is_lost_rule` false skips rule (1): another loss detector (RACK)
+  // answers for the first hole, which then goes only by rules (3) and (4).
+  [[nodiscard]] std::optional<next_segment> next_seg(std::uint32_t sendable_new, bool is_lost_rule = true) const;
   [[nodiscard]] std::optional<next_segment> first_retransmission() const;
   [[nodiscard]] std::uint32_t pipe() const;
   [[nodiscard]] std::uint32_t sacked_bytes() const;
