@@ -229,8 +229,7 @@ duration event_loop::wait_time(duration max_wait) const {
 // Sleeps at most `d` (see wait_precision) or until a watched descriptor is ready.
 int event_loop::wait(epoll_event* evs, int max_events, duration d) {
   if (precision_ == wait_precision::fine) {
-    const auto us = d.count();
-    const timespec ts{static_cast<time_t>(us / 1'000'000), static_cast<long>(us % 1'000'000) * 1000};
+    const timespec ts = to_timespec(d);
     const int n = ::epoll_pwait2(epfd_, evs, max_events, &ts, nullptr);
     if (n >= 0 || errno != ENOSYS) {
       if (d.count() > 0) ++stats_.fine_waits;

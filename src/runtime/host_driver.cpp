@@ -4,7 +4,6 @@
 #include <poll.h>
 
 #include <algorithm>
-#include <climits>
 #include <ctime>
 
 #include "drain.hpp"
@@ -79,8 +78,7 @@ turn_result host_driver::run_once(duration max_wait) {
     // ppoll: microsecond timeouts, so a deadline is not rounded to the millisecond. A negative
     // descriptor (a link without one) is ignored: the call only sleeps.
     pollfd p{link_.fd(), POLLIN, 0};
-    const auto secs = std::min<std::int64_t>(wait.count() / 1'000'000, INT_MAX);
-    const timespec ts{static_cast<time_t>(secs), static_cast<long>(wait.count() % 1'000'000) * 1000};
+    const timespec ts = to_timespec(wait);
     (void)::ppoll(&p, 1, &ts, nullptr);  // EINTR: a turn anyway
   }
   r += turn(clock_now());
