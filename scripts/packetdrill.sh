@@ -90,17 +90,21 @@ for script in "$@"; do
   stage_tree "$top"
   dir="$copy/${sdir#"$top"/}"
   name=$(basename "$script")
+  # packetdrill runs as a child of the namespace's shell, which then removes the
+  # /tmp/sysctl_restore_<pid>.sh that Google's common/set_sysctls.py writes for it (the
+  # sysctls it changes belong to the namespace; the file would be left in /tmp).
   out=$(cd "$dir" && timeout -k 2 "$limit" unshare -n bash -c '
+      run() { "$@" & p=$!; wait "$p"; rc=$?; rm -f "/tmp/sysctl_restore_$p.sh"; exit "$rc"; }
       ip link set lo up &&
       if [ "$SYNACK_PD_KERNEL" = 1 ]; then
         sysctl -qw net.ipv4.tcp_congestion_control=cubic 2>/dev/null
-        exec "$0" "$@"
+        run "$0" "$@"
       fi &&
       ip tuntap add dev tun0 mode tun && ip link set tun0 up &&
       if [ -n "${SYNACK_PD_PRELOAD:-}" ]; then
-        exec env LD_PRELOAD="$SYNACK_PD_PRELOAD $SYNACK_PD_SO" ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 "$0" "$@"
+        run env LD_PRELOAD="$SYNACK_PD_PRELOAD $SYNACK_PD_SO" ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 "$0" "$@"
       fi
-      exec env LD_PRELOAD="$SYNACK_PD_SO" "$0" "$@"' "$pd" "${args[@]}" "$name" 2>&1)
+      run env LD_PRELOAD="$SYNACK_PD_SO" "$0" "$@"' "$pd" "${args[@]}" "$name" 2>&1)
   rc=$?
   if [ $rc -eq 0 ]; then
     echo "PASS $script"

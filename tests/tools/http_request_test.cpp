@@ -27,8 +27,9 @@ class HttpPlan : public ::testing::Test {
     std::ofstream(root_ + "/../synack-http-secret-" + std::to_string(::getpid())) << "secret";
   }
   void TearDown() override {
-    std::filesystem::remove_all(root_);
+    // The secret beside root_ first: "root_/.." no longer resolves once root_ is gone.
     std::filesystem::remove(root_ + "/../synack-http-secret-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(root_);
     if (last_.file >= 0) ::close(last_.file);
   }
   http_plan plan(const std::string& req) {
