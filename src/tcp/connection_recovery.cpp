@@ -53,6 +53,14 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
   if (blocks.empty() && nothing_to_recover(ack, prev_una)) {
     // Every step below would find nothing to do. RACK still takes the latest RTT sample (the
     // handshake's reaches it with the first ACK it sees) and recomputes reo_wnd from it.
+    if (ack != prev_una) {
+      // Only our FIN was acknowledged (a lone FIN, which RACK does not record): nothing can
+      // be sent any more. No octet of data was delivered, so the window does not grow
+      // (RFC 5681 §3.1 counts data). Limited transmit and the PMTU resend end; the probe
+      // timer stopped with the retransmission timer (process_ack_of_new_data).
+      snd_.rec.lt_budget = 0;
+      snd_.rec.pmtu_burst = 0;
+    }
     if (rack_on()) {
       if (const auto rtt = snd_.rtt.latest()) snd_.rec.rk.on_rtt_sample(*rtt);
       rack_detect(now);
@@ -132,11 +140,15 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
 }
 
 // An ACK without SACK blocks that acknowledges nothing new while nothing is outstanding (the
-// receiving side of a one-way transfer, an idle request/response connection): no recovery,
-// loss probe, undo episode or RACK state waits for it, so on_ack_for_recovery has nothing to do.
+// receiving side of a one-way transfer, an idle request/response connection), or that
+// acknowledges only our FIN, sent after all the data was acknowledged (every close): no
+// recovery, loss probe, undo episode or RACK state waits for it, so on_ack_for_recovery has
+// nothing to do.
 bool connection::nothing_to_recover(seq_num ack, seq_num prev_una) const {
-  return ack == prev_una && snd_.una == snd_.max && !snd_.rec.undo && !snd_.rec.tlp_end && snd_.rec.sb.range_count() == 0 &&
-         !snd_.rec.cc->in_recovery() && snd_.rec.rk.idle() && !timers_.armed(timer_kind::rack_reorder);
+  const bool only_fin = snd_.fin_queued && prev_una == fin_seq() && ack == prev_una + seq_len{1};
+  return (ack == prev_una || only_fin) && snd_.una == snd_.max && !snd_.rec.undo && !snd_.rec.tlp_end &&
+         snd_.rec.sb.range_count() == 0 && !snd_.rec.cc->in_recovery() && snd_.rec.rk.idle() &&
+         !timers_.armed(timer_kind::rack_reorder);
 }
 
 // The receiver dropped octets it had SACKed (sack_update::reneged; the scoreboard forgot every

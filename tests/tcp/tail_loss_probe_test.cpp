@@ -130,5 +130,28 @@ TEST(tail_loss_probe, not_without_sack_nor_when_switched_off) {
   }
 }
 
+// A lone FIN, sent after all the data was acknowledged, has the probe timer armed for it (TLP
+// may resend a FIN). The ACK of only that FIN ends every loss-recovery duty: no probe is left
+// armed, nothing more goes, and the window does not grow, for no data was delivered (RFC 5681
+// §3.1 counts data octets; the FIN's sequence number is not one).
+TEST(tail_loss_probe, the_ack_of_a_lone_fin_disarms_the_probe_and_leaves_cwnd) {
+  tcp_harness h;
+  establish(h);
+  ASSERT_EQ(h.write(segments(1, 2)), 2 * smss);
+  for (int k = 1; k <= 2; ++k) expect_segment(h, at_ms(100), k, 2);
+  h.send(at_ms(200), seg{.seq = h.r(1), .ack = h.l(off(3))});
+  const std::uint32_t cwnd = h.conn().snapshot().cwnd;
+  ASSERT_TRUE(h.conn().close(at_ms(200)).has_value());
+  h.expect_recv(at_ms(200), seg{.seq = h.l(off(3)), .ack = h.r(1), .flags = fin | ack});
+  EXPECT_EQ(h.conn().snapshot().next_timer, timer_kind::loss_probe);
+  h.send(at_ms(300), seg{.seq = h.r(1), .ack = h.l(off(3)) + seq_len{1}});
+  h.expect_state(s::fin_wait_2);
+  EXPECT_EQ(h.conn().snapshot().cwnd, cwnd);
+  EXPECT_NE(h.conn().snapshot().next_timer, timer_kind::loss_probe);
+  h.expect_nothing(at_ms(5000));
+  EXPECT_EQ(h.conn().loss_probes(), 0u);
+  EXPECT_EQ(h.conn().retransmissions(), 0u);
+}
+
 }  // namespace
 }  // namespace synack::test
