@@ -39,4 +39,7 @@ if [ "$rc" -ne 0 ]; then
   exit 1
 fi
 say "built in $(($(date +%s) - t0)) s; running synack demo $*"
+# exec replaces this shell, so its EXIT trap would never remove the log: remove it first.
+rm -f "$log"
+trap - EXIT
 exec ./build/default/synack demo "$@"

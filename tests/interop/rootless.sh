@@ -38,6 +38,7 @@ inner=$(cat <<'INNER'
 set -euo pipefail
 ip link set lo up
 err=$(mktemp)
+trap 'rm -f "$err"' EXIT
 timeout -k 2 60 "$SYNACK_BIN" serve --tun synackr0 --addr 10.77.0.2/24 --no-ctl echo 2>"$err" &
 pid=$!
 for _ in $(seq 100); do grep -q "synack serve: .* on " "$err" && break; kill -0 $pid 2>/dev/null || break; sleep 0.05; done
@@ -49,7 +50,6 @@ out=$(echo "hello, rootless" | timeout 10 socat -t 5 - TCP:10.77.0.2:7)
 [ "$out" = "hello, rootless" ] || { echo "echo returned '$out'" >&2; exit 1; }
 echo "ok: socat echo through synack in the user namespace"
 kill $pid; wait $pid 2>/dev/null || true
-rm -f "$err"
 INNER
 )
 cd /
