@@ -82,10 +82,12 @@ failed=0
 for script in "$@"; do
   sdir=$(cd "$(dirname "$script")" && pwd)
   # The tree above the scripts' `tcp` folder (gtests/net: tcp/common/defaults.sh points to
-  # ../../common/defaults.sh), whatever their depth (tcp/fastopen/client/x.pkt).
+  # ../../common/defaults.sh), whatever their depth (tcp/fastopen/server/opt34/x.pkt).
   top=$(dirname "$(dirname "$sdir")")
-  for d in "$sdir" "$(dirname "$sdir")" "$(dirname "$(dirname "$sdir")")"; do
+  d=$sdir
+  while [ "$d" != / ]; do
     if [ "$(basename "$d")" = tcp ]; then top=$(dirname "$d"); break; fi
+    d=$(dirname "$d")
   done
   stage_tree "$top"
   dir="$copy/${sdir#"$top"/}"

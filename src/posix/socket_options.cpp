@@ -67,7 +67,7 @@ sys_result<std::optional<duration>> socket_table::send_timeout(int fd) const {
 void socket_table::apply_live(instant now, sock& s) {
   if (s.conn) (void)host_.reconfigure(now, *s.conn, connection_config(s));  // bad_handle once it is gone
   // A listener's later connections take every option, as Linux's children inherit them.
-  if (s.listener) (void)host_.reconfigure_listener(*s.listener, connection_config(s));
+  if (s.listener) (void)host_.reconfigure_listener(*s.listener, connection_config(s, true));
 }
 
 sys_result<void> socket_table::setsockopt(instant now, int fd, int level, int name, bytes value) {
@@ -185,6 +185,7 @@ sys_result<void> socket_table::set_tcp_level(instant now, sock& s, int name, byt
     case tcp_inq:
     case tcp_fastopen:
     case tcp_fastopen_connect:
+    case tcp_fastopen_no_cookie:
       if (!v) return unexpected{EINVAL};
       break;
     default:
@@ -225,6 +226,13 @@ sys_result<void> socket_table::set_tcp_level(instant now, sock& s, int name, byt
       if (kstate(s) != tcp_state::closed) return unexpected{EINVAL};
       s.fastopen_connect = *v != 0;
       return {};
+    }
+    case tcp_fastopen_no_cookie: {  // 0 or 1, before connect or on a listener (as TCP_FASTOPEN)
+      sync(s);
+      const tcp_state k = kstate(s);
+      if (*v < 0 || *v > 1 || (k != tcp_state::closed && k != tcp_state::listen)) return unexpected{EINVAL};
+      s.fastopen_no_cookie = *v != 0;
+      break;
     }
     case tcp_maxseg:
       // Takes effect on the next handshake: the MSS we announce and the most we send.
@@ -289,6 +297,7 @@ sys_result<int> socket_table::get_tcp_int(sock& s, int name) {
     case tcp_inq: return s.inq ? 1 : 0;
     case tcp_fastopen: return s.fastopen_qlen;
     case tcp_fastopen_connect: return s.fastopen_connect ? 1 : 0;
+    case tcp_fastopen_no_cookie: return s.fastopen_no_cookie ? 1 : 0;
     case tcp_syncnt: return s.syn_retries != 0 ? s.syn_retries : syn_retries_within(s.cfg);
     case tcp_nodelay: return s.cfg.no_delay ? 1 : 0;
     case tcp_keepidle: return seconds(s.cfg.keepalive_idle);

@@ -163,7 +163,7 @@ std::optional<std::uint16_t> socket_table::pick_port(const sock& me) {
   return std::nullopt;
 }
 
-tcp_config socket_table::connection_config(const sock& s) const {
+tcp_config socket_table::connection_config(const sock& s, bool listening) const {
   tcp_config c = s.cfg;
   if (s.user_mss != 0) c.mss = std::min(c.mss, static_cast<std::uint16_t>(s.user_mss));
   if (s.syn_retries != 0) c.syn_r2 = syn_give_up_after(c, s.syn_retries);
@@ -171,7 +171,16 @@ tcp_config socket_table::connection_config(const sock& s) const {
   // while net.ipv4.tcp_fastopen lets servers use it.
   const bool server = (fastopen_sysctl_ & tfo_server_enable) != 0;
   c.fast_open_qlen = server ? static_cast<std::uint32_t>(std::min(s.fastopen_qlen, lim_.somaxconn)) : 0;
+  // Without cookies: TCP_FASTOPEN_NO_COOKIE, or the sysctl's bit for the socket's side
+  // (tcp_fastopen_no_cookie; each bit only beside its side's enable bit, which Fast Open
+  // needs anyway: fast_open_qlen above, the client's checks in sendto and connect).
+  c.fast_open_no_cookie = listening ? s.fastopen_no_cookie || (fastopen_sysctl_ & tfo_server_cookie_not_reqd) != 0
+                                    : fast_open_no_cookie(s);
   return c;
+}
+
+bool socket_table::fast_open_no_cookie(const sock& s) const {
+  return s.fastopen_no_cookie || (fastopen_sysctl_ & tfo_client_no_cookie) != 0;
 }
 
 // ---- socket, bind, listen, accept -------------------------------------------------------------
@@ -256,7 +265,7 @@ sys_result<void> socket_table::listen(int fd, int backlog) {
     s->lport = *p;
     port_reuse_[*p] = s->reuse;
   }
-  auto l = host_.listen(s->lport, static_cast<std::size_t>(b) + 1, connection_config(*s), families(*s));
+  auto l = host_.listen(s->lport, static_cast<std::size_t>(b) + 1, connection_config(*s, true), families(*s));
   if (!l) return unexpected{EADDRINUSE};
   s->listener = *l;
   return {};
@@ -275,7 +284,7 @@ sys_result<void> socket_table::listen_any(sock& s, int backlog) {
   any_address_options o;
   o.family = families(s);
   o.port = s.bound && s.port_locked ? s.lport : 0;
-  auto l = host_.listen_any(static_cast<std::size_t>(backlog) + 1, connection_config(s), o);
+  auto l = host_.listen_any(static_cast<std::size_t>(backlog) + 1, connection_config(s, true), o);
   if (!l) return unexpected{EADDRINUSE};
   if (!s.bound) {
     s.bound = true;
@@ -336,8 +345,9 @@ int socket_table::scope_error(const ip_addr& a, std::uint32_t scope_id, int miss
 // ---- connect ------------------------------------------------------------------------------------
 
 // __inet_stream_connect(), one state of socket.state at a time. With TCP_FASTOPEN_CONNECT
-// and a cookie cached, the SYN waits for the first write and connect returns 0 at once
-// (tcp_fastopen_defer_connect); without a cookie the SYN asks for one.
+// and a cookie cached (or none needed: fast_open_no_cookie), the SYN waits for the first
+// write and connect returns 0 at once (tcp_fastopen_defer_connect); without a cookie the SYN
+// asks for one.
 sys_result<void> socket_table::connect(instant now, int fd, sock_addr a) {
   sock* s = get(fd);
   if (s == nullptr) return unexpected{EBADF};
@@ -440,7 +450,7 @@ sys_result<std::size_t> socket_table::sendto(instant now, int fd, bytes data, in
       return unexpected{EOPNOTSUPP};
     }
     if (!to) return unexpected{EINVAL};  // tcp_v4_connect: no address
-    const bool cookie = host_.fast_open_cookie_cached(to->addr.unmapped());
+    const bool cookie = fast_open_no_cookie(*s) || host_.fast_open_cookie_cached(to->addr.unmapped());
     auto r = connect_to(now, *s, *to, true, cookie && !data.empty());
     if (!r && r.error() != EINPROGRESS) return unexpected{r.error()};
     if (!syn_deferred(*s)) return unexpected{EINPROGRESS};  // a cookie request, or no data

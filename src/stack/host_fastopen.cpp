@@ -48,18 +48,28 @@ void host::impl::fast_open_learn(connection& c) {
 // RFC 7413 §4.1.2 and §4.2.2: the listener's answer to a SYN's TFO option. A request gets a
 // cookie; a valid cookie has its data taken while the listener's TFO queue has room (§5.1),
 // an ordinary answer otherwise; an invalid one has its data ignored and gets a fresh cookie.
+// Without cookies (tcp_config::fast_open_no_cookie), a SYN with data or with the option is
+// taken as one with a valid cookie, and its SYN-ACK carries none.
 fast_open_server host::impl::fast_open_answer(const listener& l, const ip_ends& ip, const tcp_repr& seg) {
-  if (l.cfg.fast_open_qlen == 0 || !seg.options.fast_open) return {};
-  const tcp_fast_open& got = *seg.options.fast_open;
-  const tcp_fast_open mine = fast_open_cookie(l.cfg.fast_open_key.value_or(fo_key), ip.src, ip.dst, got.experimental);
-  if (got.request()) {
-    ++ctr.fast_open_cookie_reqd;
-    return fast_open_server{false, mine};
+  if (l.cfg.fast_open_qlen == 0) return {};
+  if (!seg.options.fast_open) {  // only data, which only a listener without cookies takes
+    return l.cfg.fast_open_no_cookie && !seg.payload.empty() ? fast_open_take(l) : fast_open_server{};
   }
+  const tcp_fast_open& got = *seg.options.fast_open;
+  if (got.request()) ++ctr.fast_open_cookie_reqd;
+  if (l.cfg.fast_open_no_cookie) return fast_open_take(l);
+  const tcp_fast_open mine = fast_open_cookie(l.cfg.fast_open_key.value_or(fo_key), ip.src, ip.dst, got.experimental);
+  if (got.request()) return fast_open_server{false, mine};
   if (!std::ranges::equal(got.value(), mine.value())) {
     ++ctr.fast_open_passive_fail;
     return fast_open_server{false, mine};
   }
+  return fast_open_take(l);
+}
+
+// A SYN whose data may be taken: a Fast Open child while the listener's TFO queue has room
+// (§5.1), an ordinary answer otherwise.
+fast_open_server host::impl::fast_open_take(const listener& l) {
   if (l.fast_open_pending >= l.cfg.fast_open_qlen) {
     ++ctr.fast_open_listen_overflow;
     return {};

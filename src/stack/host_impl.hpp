@@ -234,6 +234,7 @@ struct host::impl final : tcp_tracer {
                                               std::optional<std::uint16_t> local_port, const tcp_config& conn_cfg,
                                               const fast_open_client* fo);
   [[nodiscard]] fast_open_server fast_open_answer(const listener& l, const ip_ends& ip, const tcp_repr& seg);
+  [[nodiscard]] fast_open_server fast_open_take(const listener& l);
   void fast_open_learn(connection& c);
   void fast_open_queue_child(std::uint32_t idx, listener& l);
 

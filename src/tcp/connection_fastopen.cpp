@@ -17,10 +17,14 @@ result<void, tcp_error> connection::connect(instant now, const four_tuple& t, co
   if (auto r = connect(now, t); !r) return r;
   fo_ = std::make_unique<fast_open_state>();
   fo_->client = true;
-  fo_->cookie = fo.cookie;
+  // Without cookies the SYN carries no option at all, even with a cookie cached (Linux's
+  // tcp_fastopen_cookie_check), though the remembered MSS still sizes its data.
+  fo_->no_cookie = cfg_->fast_open_no_cookie;
+  if (!fo_->no_cookie) fo_->cookie = fo.cookie;
   fo_->peer_mss = fo.peer_mss;
-  // Only a SYN with a cookie may carry data, so only it waits for some (TCP_FASTOPEN_CONNECT).
-  fo_->defer = fo.defer && fo.cookie.has_value();
+  // Only a SYN with a cookie, or one that needs none, may carry data, so only it waits for
+  // some (TCP_FASTOPEN_CONNECT).
+  fo_->defer = fo.defer && (fo_->cookie.has_value() || fo_->no_cookie);
   if (fo_->defer) syn_due_ = false;
   return {};
 }
@@ -43,16 +47,19 @@ std::size_t connection::fast_open_syn_payload(tcp_repr& hdr, bool first) {
   // SYN-ACK may have been dropped for carrying them); a simultaneous open's SYN-ACK too.
   if (state_ == tcp_state::syn_sent && fo_->path_mss != 0) hdr.options.mss = std::min(cfg_->mss, fo_->path_mss);
   if (state_ != tcp_state::syn_sent || !first) return 0;
-  hdr.options.fast_open = fo_->cookie.value_or(tcp_fast_open{});
-  if (!fo_->cookie) return 0;
+  if (!fo_->no_cookie) hdr.options.fast_open = fo_->cookie.value_or(tcp_fast_open{});
+  if (!fo_->cookie && !fo_->no_cookie) return 0;
   fo_->syn_data = static_cast<std::uint32_t>(std::min(snd_.buf.size(), fast_open_syn_room()));
   return fo_->syn_data;
 }
 
 // The data a client's SYN may carry: the MSS remembered with the cookie (within ours) less 40.
+// Without cookies and nothing remembered of the server, our own MSS less 40 (Linux's
+// tcp_send_syn_data: the advertised MSS when none is cached).
 std::size_t connection::fast_open_syn_room() const {
-  if (!fo_ || !fo_->client || !fo_->cookie) return 0;
-  const std::uint32_t mss = std::min<std::uint32_t>(fo_->peer_mss != 0 ? fo_->peer_mss : default_peer_mss, cfg_->mss);
+  if (!fo_ || !fo_->client || (!fo_->cookie && !fo_->no_cookie)) return 0;
+  const std::uint16_t unknown = fo_->no_cookie ? cfg_->mss : default_peer_mss;
+  const std::uint32_t mss = std::min<std::uint32_t>(fo_->peer_mss != 0 ? fo_->peer_mss : unknown, cfg_->mss);
   return mss > syn_option_space ? mss - syn_option_space : 0;
 }
 
@@ -75,7 +82,8 @@ bool connection::fast_open_syn_too_big(const icmp_report& r) {
 void connection::fast_open_on_synack(const tcp_repr& seg) {
   if (!fo_ || !fo_->client) return;  // an unsolicited cookie is ignored
   fast_open_news n;
-  if (seg.options.fast_open && !seg.options.fast_open->request()) n.cookie = seg.options.fast_open;
+  // A cookie our SYN did not ask for (it carried no option: no_cookie) is not cached.
+  if (seg.options.fast_open && !seg.options.fast_open->request() && !fo_->no_cookie) n.cookie = seg.options.fast_open;
   n.mss = seg.options.mss.value_or(0);
   const seq_num syn_data_end = snd_.iss + seq_len{1 + fo_->syn_data};
   fo_->syn_data_acked = fo_->syn_data > 0 && !snd_.una.before(syn_data_end);

@@ -1,6 +1,7 @@
 // RFC 7413 TCP Fast Open through the socket calls, between two hosts: MSG_FASTOPEN's errnos
-// and outcomes, TCP_FASTOPEN_CONNECT, a listener's TCP_FASTOPEN and TCP_FASTOPEN_KEY (Linux's
-// behaviour: tcp(7), tcp_sendmsg_fastopen, do_tcp_setsockopt).
+// and outcomes, TCP_FASTOPEN_CONNECT, a listener's TCP_FASTOPEN and TCP_FASTOPEN_KEY, Fast Open
+// without cookies (the sysctl's bits, TCP_FASTOPEN_NO_COOKIE) (Linux's behaviour: tcp(7),
+// ip-sysctl's tcp_fastopen, tcp_sendmsg_fastopen, do_tcp_setsockopt).
 #include "posix/posix_harness.hpp"
 #include "synack/stack/fast_open_cache.hpp"
 
@@ -29,6 +30,26 @@ std::optional<tcp_repr> last_syn(const net& n) {
     if (s.syn() && !s.ack) syn = s;
   }
   return syn;
+}
+
+// The SYN a's `fd` sent last carried `data`, with a cookie (`cookie`) or no TFO option at all;
+// b's listener `l` gives its child at once, `data` readable. TCP_INFO's tcpi_options as
+// Linux's: SYN_DATA at both ends (the client's data acknowledged by the SYN-ACK, the server's
+// taken), TFO_CHILD at the server. The child's descriptor (-1: none).
+int syn_data_accepted(net& n, int l, int fd, std::string_view data, bool cookie) {
+  const auto syn = last_syn(n);
+  EXPECT_TRUE(syn.has_value());
+  if (!syn) return -1;
+  EXPECT_EQ(syn->options.fast_open.has_value(), cookie);
+  EXPECT_FALSE(syn->options.fast_open && syn->options.fast_open->request());
+  EXPECT_EQ(syn->payload.size(), data.size());
+  const auto s = n.b.accept(l, sock_nonblock);
+  EXPECT_TRUE(s.has_value());
+  if (!s) return -1;
+  EXPECT_EQ(net::read_some(n.b, s->fd), data);
+  EXPECT_EQ(info(n.a, fd).options & (tcpi_opt_syn_data | tcpi_opt_tfo_child), tcpi_opt_syn_data);
+  EXPECT_EQ(info(n.b, s->fd).options & (tcpi_opt_syn_data | tcpi_opt_tfo_child), tcpi_opt_syn_data | tcpi_opt_tfo_child);
+  return s->fd;
 }
 
 TEST(posix_fast_open, sendto_msg_fastopen_errnos) {
@@ -63,20 +84,10 @@ TEST(posix_fast_open, sendto_msg_fastopen_errnos) {
   EXPECT_EQ(*n.a.sendto(n.now, fd2, as_bytes("hello world"), msg_fastopen, sock_addr{b_ip, 80}), 11u);
   EXPECT_EQ(err(n.a.sendto(n.now, fd2, as_bytes("x"), msg_fastopen, sock_addr{b_ip, 80})), EALREADY);
   n.pump();
-  syn = last_syn(n);
-  ASSERT_TRUE(syn && syn->options.fast_open);
-  EXPECT_FALSE(syn->options.fast_open->request());
-  EXPECT_EQ(syn->payload.size(), 11u);
-  auto s2 = n.b.accept(l, sock_nonblock);
-  ASSERT_TRUE(s2.has_value());
-  EXPECT_EQ(net::read_some(n.b, s2->fd), "hello world");
+  EXPECT_GE(syn_data_accepted(n, l, fd2, "hello world", true), 0);
   EXPECT_EQ(n.hb.counters().fast_open_passive, 1u);
   EXPECT_EQ(n.ha.counters().fast_open_active, 1u);
-  // TCP_INFO's tcpi_options as Linux's: SYN_DATA at both ends of the second connection (the
-  // client's data acknowledged by the SYN-ACK, the server's taken), TFO_CHILD at the server;
-  // neither on the first, whose SYN only asked for a cookie.
-  EXPECT_EQ(info(n.a, fd2).options & (tcpi_opt_syn_data | tcpi_opt_tfo_child), tcpi_opt_syn_data);
-  EXPECT_EQ(info(n.b, s2->fd).options & (tcpi_opt_syn_data | tcpi_opt_tfo_child), tcpi_opt_syn_data | tcpi_opt_tfo_child);
+  // Neither SYN_DATA nor TFO_CHILD on the first connection, whose SYN only asked for a cookie.
   EXPECT_EQ(info(n.a, fd).options & (tcpi_opt_syn_data | tcpi_opt_tfo_child), 0);
   EXPECT_EQ(info(n.b, s1->fd).options & (tcpi_opt_syn_data | tcpi_opt_tfo_child), 0);
 }
@@ -147,6 +158,70 @@ TEST(posix_fast_open, listener_option_and_key) {
   EXPECT_EQ(n.hb.counters().fast_open_passive, 1u);
   // Not on a connected socket.
   EXPECT_EQ(net::set_int(n.a, n.now, fd2, ipproto_tcp, tcp_fastopen, 1), EINVAL);
+}
+
+// net.ipv4.tcp_fastopen's cookie-less bits (ip-sysctl: 0x4, "send data in the opening SYN
+// regardless of cookie availability and without a cookie option"; 0x200, "accept data-in-SYN
+// w/o any cookie option present"), each only beside its side's enable bit.
+TEST(posix_fast_open, sysctl_no_cookie_bits) {
+  net n;
+  n.b.set_fast_open_sysctl(tfo_client_enable | tfo_server_enable | tfo_server_cookie_not_reqd);
+  const int l = *n.b.socket(af_inet, sock_stream, 0);
+  EXPECT_EQ(net::set_int(n.b, n.now, l, ipproto_tcp, tcp_fastopen, 4), 0);
+  EXPECT_EQ(err(n.b.bind(l, {b_ip, 80})), 0);
+  EXPECT_EQ(err(n.b.listen(l, 8)), 0);
+  const int fd = *n.a.socket(af_inet, sock_stream | sock_nonblock, 0);
+  n.a.set_fast_open_sysctl(tfo_client_no_cookie);  // without the client bit: no Fast Open
+  EXPECT_EQ(err(n.a.sendto(n.now, fd, as_bytes("hello"), msg_fastopen, sock_addr{b_ip, 80})), EOPNOTSUPP);
+  n.a.set_fast_open_sysctl(tfo_client_enable | tfo_client_no_cookie);
+  // No cookie, none needed: the data leaves on the SYN, which carries no TFO option.
+  EXPECT_EQ(*n.a.sendto(n.now, fd, as_bytes("hello"), msg_fastopen, sock_addr{b_ip, 80}), 5u);
+  n.pump();
+  EXPECT_GE(syn_data_accepted(n, l, fd, "hello", false), 0);
+  EXPECT_EQ(n.hb.counters().fast_open_passive, 1u);
+  EXPECT_EQ(n.ha.counters().fast_open_active, 1u);
+  EXPECT_FALSE(n.ha.fast_open_cookie_cached(ip_addr{b_ip}));  // nothing asked, nothing cached
+  // The client bit alone again: the next SYN asks for a cookie and carries no data.
+  n.a.set_fast_open_sysctl(tfo_client_enable);
+  const int fd2 = *n.a.socket(af_inet, sock_stream | sock_nonblock, 0);
+  EXPECT_EQ(err(n.a.sendto(n.now, fd2, as_bytes("hello"), msg_fastopen, sock_addr{b_ip, 80})), EINPROGRESS);
+  n.pump();
+  const auto syn = last_syn(n);
+  ASSERT_TRUE(syn && syn->options.fast_open);
+  EXPECT_TRUE(syn->options.fast_open->request());
+  EXPECT_TRUE(syn->payload.empty());
+  EXPECT_EQ(n.hb.counters().fast_open_cookie_reqd, 1u);
+  EXPECT_EQ(n.hb.counters().fast_open_passive, 2u);  // a request, taken without a cookie too
+}
+
+// TCP_FASTOPEN_NO_COOKIE (34): the same per socket, on a listener or before connect; an int, 0
+// or 1, in CLOSE or LISTEN only (do_tcp_setsockopt: EINVAL otherwise).
+TEST(posix_fast_open, no_cookie_socket_option) {
+  net n;
+  n.b.set_fast_open_sysctl(tfo_client_enable | tfo_server_enable);
+  const int l = *n.b.socket(af_inet, sock_stream, 0);
+  EXPECT_EQ(net::get_int(n.b, l, ipproto_tcp, tcp_fastopen_no_cookie), 0);
+  EXPECT_EQ(net::set_int(n.b, n.now, l, ipproto_tcp, tcp_fastopen_no_cookie, 2), EINVAL);
+  EXPECT_EQ(net::set_int(n.b, n.now, l, ipproto_tcp, tcp_fastopen_no_cookie, -1), EINVAL);
+  const std::array<std::byte, 2> short_value{std::byte{1}, std::byte{0}};
+  EXPECT_EQ(err(n.b.setsockopt(n.now, l, ipproto_tcp, tcp_fastopen_no_cookie, short_value)), EINVAL);
+  EXPECT_EQ(net::set_int(n.b, n.now, l, ipproto_tcp, tcp_fastopen, 4), 0);
+  EXPECT_EQ(err(n.b.bind(l, {b_ip, 80})), 0);
+  EXPECT_EQ(err(n.b.listen(l, 8)), 0);
+  EXPECT_EQ(net::set_int(n.b, n.now, l, ipproto_tcp, tcp_fastopen_no_cookie, 1), 0);  // in LISTEN
+  EXPECT_EQ(net::get_int(n.b, l, ipproto_tcp, tcp_fastopen_no_cookie), 1);
+
+  n.a.set_fast_open_sysctl(tfo_client_enable);
+  const int fd = *n.a.socket(af_inet, sock_stream | sock_nonblock, 0);
+  EXPECT_EQ(net::set_int(n.a, n.now, fd, ipproto_tcp, tcp_fastopen_no_cookie, 1), 0);
+  EXPECT_EQ(net::set_int(n.a, n.now, fd, ipproto_tcp, tcp_fastopen_connect, 1), 0);
+  EXPECT_EQ(err(n.a.connect(n.now, fd, {b_ip, 80})), 0);  // no cookie needed: the SYN waits
+  EXPECT_EQ(*n.a.send(fd, as_bytes("abc")), 3u);
+  n.pump();
+  EXPECT_GE(syn_data_accepted(n, l, fd, "abc", false), 0);
+  EXPECT_EQ(n.hb.counters().fast_open_passive, 1u);
+  EXPECT_EQ(net::set_int(n.a, n.now, fd, ipproto_tcp, tcp_fastopen_no_cookie, 0), EINVAL);  // connected
+  EXPECT_EQ(net::get_int(n.a, fd, ipproto_tcp, tcp_fastopen_no_cookie), 1);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // RFC 7413 TCP Fast Open at the host: the client's cookie cache (bounded, LRU), the server's
 // cookie (Linux's: SipHash-2-4 of the addresses), a listener's answers to cookie requests,
-// valid, invalid and over-quota cookies with their counters, and a client learning a cookie
-// and then sending data on its SYN. Exact segments on virtual time.
+// valid, invalid and over-quota cookies with their counters, a client learning a cookie and
+// then sending data on its SYN, and both sides without cookies (tcp_config::
+// fast_open_no_cookie). Exact segments on virtual time.
 #include <string>
 #include <vector>
 
@@ -95,14 +96,28 @@ struct tfo_server {
   stack_harness t{cfg};
   listener_handle l;
   tcp_fast_open good = fast_open_cookie(*cfg.fast_open_key, ip_addr{peer_ip}, ip_addr{host_ip}, false);
-  explicit tfo_server(std::uint32_t qlen) {
+  explicit tfo_server(std::uint32_t qlen, bool no_cookie = false) {
     tcp_config lc = cfg.tcp;
     lc.fast_open_qlen = qlen;
+    lc.fast_open_no_cookie = no_cookie;
     auto h = t.h().listen(host_port, 16, lc);
     EXPECT_TRUE(h.has_value());
     l = h ? *h : listener_handle{};
   }
 };
+
+// The listener's next connection, accepted before its handshake completes (in SYN-RECEIVED),
+// and what its SYN carried, read at once.
+std::pair<std::optional<conn_handle>, std::string> accept_early(tfo_server& s) {
+  auto c = s.t.h().accept(s.l);
+  EXPECT_TRUE(c.has_value());
+  if (!c) return {};
+  EXPECT_EQ(s.t.h().state(*c), tcp_state::syn_received);
+  std::array<std::byte, 32> buf{};
+  const auto n = s.t.h().recv(*c, buf);
+  EXPECT_TRUE(n.has_value());
+  return {*c, std::string(reinterpret_cast<const char*>(buf.data()), n ? *n : 0)};
+}
 
 TEST(fast_open_server, cookie_request__synack_carries_the_cookie) {
   tfo_server s(4);
@@ -119,14 +134,9 @@ TEST(fast_open_server, valid_cookie__data_acknowledged_and_ready_to_accept) {
   const auto synack = next_tcp(s.t, at_ms(0), syn, peer_iss + seq_len{11}, "", peer_port);
   EXPECT_FALSE(synack.options.fast_open.has_value());
   EXPECT_EQ(s.t.ctr().fast_open_passive, 1u);
-  auto c = s.t.h().accept(s.l);  // before the handshake completes
+  const auto [c, data] = accept_early(s);
   ASSERT_TRUE(c.has_value());
-  EXPECT_EQ(s.t.h().state(*c), tcp_state::syn_received);
-  std::array<std::byte, 32> buf{};
-  const auto n = s.t.h().recv(*c, buf);
-  ASSERT_TRUE(n.has_value());
-  EXPECT_EQ(*n, 10u);
-  EXPECT_EQ(std::string(reinterpret_cast<const char*>(buf.data()), *n), "0123456789");
+  EXPECT_EQ(data, "0123456789");
   s.t.send(at_ms(5), seg{.seq = peer_iss + seq_len{11}, .ack = synack.seq + seq_len{1}});
   EXPECT_EQ(s.t.h().state(*c), tcp_state::established);
   EXPECT_EQ(s.t.h().half_open(s.l), 0u);
@@ -188,6 +198,46 @@ TEST(fast_open_server, off_by_default) {
   EXPECT_EQ(s.t.ctr().fast_open_passive + s.t.ctr().fast_open_passive_fail + s.t.ctr().fast_open_cookie_reqd, 0u);
 }
 
+// Without cookies (Linux's TFO_SERVER_COOKIE_NOT_REQD): a SYN's data is taken though it
+// carries no TFO option, the SYN-ACK carries none; a SYN without data or option stays plain.
+TEST(fast_open_server, no_cookie__syn_data_without_the_option_is_taken) {
+  tfo_server s(4, true);
+  s.t.send(at_ms(0), seg{.seq = peer_iss, .flags = syn, .mss = 1460, .peer = 40001});
+  (void)next_tcp(s.t, at_ms(0), syn, peer_iss + seq_len{1}, "", 40001);
+  EXPECT_EQ(s.t.h().accept_queue_len(s.l), 0u);
+  s.t.send(at_ms(1), seg{.seq = peer_iss, .flags = syn, .payload = "0123456789", .mss = 1460, .peer = 40002});
+  const auto synack = next_tcp(s.t, at_ms(1), syn, peer_iss + seq_len{11}, "", 40002);
+  EXPECT_FALSE(synack.options.fast_open.has_value());
+  EXPECT_EQ(s.t.ctr().fast_open_passive, 1u);
+  EXPECT_EQ(s.t.ctr().fast_open_cookie_reqd + s.t.ctr().fast_open_passive_fail, 0u);
+  const auto [c, data] = accept_early(s);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(data, "0123456789");
+  s.t.send(at_ms(5), seg{.seq = peer_iss + seq_len{11}, .ack = synack.seq + seq_len{1}, .peer = 40002});
+  EXPECT_EQ(s.t.h().state(*c), tcp_state::established);
+}
+
+// Without cookies, any TFO option opens a child with no check: a request (counted, but given
+// no cookie), a cookie that is not ours; the TFO queue still bounds them (§5.1).
+TEST(fast_open_server, no_cookie__a_request_or_a_bad_cookie_opens_a_child_within_the_queue) {
+  tfo_server s(2, true);
+  s.t.send(at_ms(0), seg{.seq = peer_iss, .flags = syn, .mss = 1460, .peer = 40001, .fo = tcp_fast_open{}});
+  const auto a = next_tcp(s.t, at_ms(0), syn, peer_iss + seq_len{1}, "", 40001);
+  EXPECT_FALSE(a.options.fast_open.has_value());
+  s.t.send(at_ms(1), seg{.seq = peer_iss, .flags = syn, .payload = "xyz", .mss = 1460, .peer = 40002,
+                         .fo = cookie_of({1, 2, 3, 4, 5, 6, 7, 8})});
+  const auto b = next_tcp(s.t, at_ms(1), syn, peer_iss + seq_len{4}, "", 40002);
+  EXPECT_FALSE(b.options.fast_open.has_value());
+  s.t.send(at_ms(2), seg{.seq = peer_iss, .flags = syn, .payload = "full", .mss = 1460, .peer = 40003});
+  (void)next_tcp(s.t, at_ms(2), syn, peer_iss + seq_len{1}, "", 40003);  // the queue holds two
+  EXPECT_EQ(s.t.ctr().fast_open_cookie_reqd, 1u);
+  EXPECT_EQ(s.t.ctr().fast_open_passive, 2u);
+  EXPECT_EQ(s.t.ctr().fast_open_passive_fail, 0u);
+  EXPECT_EQ(s.t.ctr().fast_open_listen_overflow, 1u);
+  EXPECT_EQ(s.t.h().accept_queue_len(s.l), 2u);
+  EXPECT_EQ(s.t.h().half_open(s.l), 1u);
+}
+
 // Client: the first connection asks for a cookie, the next one sends data on its SYN.
 TEST(fast_open_client, learns_a_cookie_then_sends_data_on_the_syn) {
   stack_harness t(tfo_config());
@@ -220,6 +270,40 @@ TEST(fast_open_client, learns_a_cookie_then_sends_data_on_the_syn) {
   EXPECT_EQ(t.ctr().fast_open_active_fail, 0u);
   t.h().forget_fast_open_cookies();
   EXPECT_FALSE(t.h().fast_open_cookie_cached(server));
+}
+
+// Client without cookies (Linux's TFO_CLIENT_NO_COOKIE): the SYN waits for data and carries
+// it without a TFO option, as much as our own MSS less 40 allows while nothing is known of the
+// server; the SYN-ACK's cookie, unasked for, is not cached, its MSS is and sizes the next SYN.
+TEST(fast_open_client, no_cookie__data_on_a_syn_without_the_option) {
+  host_config hc = tfo_config();
+  hc.tcp.fast_open_no_cookie = true;
+  stack_harness t(hc);
+  const ip_addr server{peer_ip};
+  auto c1 = t.h().connect_fast_open(at_ms(0), server, 80, std::uint16_t{40000}, t.h().config().tcp, true);
+  ASSERT_TRUE(c1.has_value());
+  EXPECT_FALSE(t.poll(at_ms(0)).has_value());  // the SYN waits for data
+  const std::string data(2000, 'd');
+  const auto n = t.h().send(*c1, std::as_bytes(std::span{data.data(), data.size()}));
+  ASSERT_TRUE(n.has_value());
+  const std::size_t room = std::size_t{t.h().config().tcp.mss} - 40;
+  EXPECT_EQ(*n, room);
+  const auto syn1 = next_tcp(t, at_ms(0), syn, std::nullopt, std::string(room, 'd'), 80);
+  EXPECT_FALSE(syn1.options.fast_open.has_value());
+  t.send(at_ms(10), seg{.seq = peer_iss, .ack = syn1.seq + seq_len{static_cast<std::uint32_t>(room) + 1}, .flags = syn,
+                        .mss = 1000, .peer = 80, .local = 40000, .fo = cookie_of({0xab, 0xcd, 0x12, 0x34})});
+  EXPECT_EQ(t.h().state(*c1), tcp_state::established);
+  EXPECT_EQ(t.ctr().fast_open_active, 1u);
+  EXPECT_FALSE(t.h().fast_open_cookie_cached(server));
+
+  auto c2 = t.h().connect_fast_open(at_ms(20), server, 80, std::uint16_t{40001}, t.h().config().tcp, true);
+  ASSERT_TRUE(c2.has_value());
+  (void)t.poll(at_ms(20));  // c1's ACK
+  const auto n2 = t.h().send(*c2, std::as_bytes(std::span{data.data(), data.size()}));
+  ASSERT_TRUE(n2.has_value());
+  EXPECT_EQ(*n2, 960u);  // the remembered MSS 1000 less 40
+  const auto syn2 = next_tcp(t, at_ms(20), syn, std::nullopt, std::string(960, 'd'), 80);
+  EXPECT_FALSE(syn2.options.fast_open.has_value());
 }
 
 }  // namespace

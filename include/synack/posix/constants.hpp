@@ -67,10 +67,14 @@ inline constexpr int tcp_inq = 36;     // TCP_INQ, also the cmsg type TCP_CM_INQ
 inline constexpr int tcp_fastopen = 23;          // a listener's TFO queue length (RFC 7413 §5.1)
 inline constexpr int tcp_fastopen_connect = 30;  // connect() defers the SYN to the first write
 inline constexpr int tcp_fastopen_key = 33;      // the listener's cookie key (16 octets)
+inline constexpr int tcp_fastopen_no_cookie = 34;  // Fast Open without cookies, this socket (0 or 1)
 // net.ipv4.tcp_fastopen bits (Linux's TFO_CLIENT_ENABLE, TFO_SERVER_ENABLE,
-// TFO_SERVER_WO_SOCKOPT1); its default is the client bit alone.
+// TFO_CLIENT_NO_COOKIE, TFO_SERVER_COOKIE_NOT_REQD, TFO_SERVER_WO_SOCKOPT1); its default is
+// the client bit alone. The no-cookie bits act only with their side's enable bit.
 inline constexpr int tfo_client_enable = 0x1;
 inline constexpr int tfo_server_enable = 0x2;
+inline constexpr int tfo_client_no_cookie = 0x4;          // SYN data without a cookie option
+inline constexpr int tfo_server_cookie_not_reqd = 0x200;  // SYN data taken without a cookie
 inline constexpr int tfo_server_wo_sockopt = 0x400;
 inline constexpr int ipproto_ip = 0;   // SOL_IP
 inline constexpr int ip_tos = 1;

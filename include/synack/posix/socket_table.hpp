@@ -227,6 +227,7 @@ class socket_table final : private udp_handler {
     bool inq = false;               // TCP_INQ
     int fastopen_qlen = 0;          // TCP_FASTOPEN (a listener's; 0: none)
     bool fastopen_connect = false;  // TCP_FASTOPEN_CONNECT
+    bool fastopen_no_cookie = false;  // TCP_FASTOPEN_NO_COOKIE
     int rcvbuf = 0;    // as getsockopt reports them (twice the buffer, like Linux)
     int sndbuf = 0;
     int err = 0;              // sk_err: pending error, taken by SO_ERROR or by a call
@@ -275,7 +276,10 @@ class socket_table final : private udp_handler {
   // The errno of a sin6_scope_id that does not name the host's link (0: fine).
   [[nodiscard]] int scope_error(const ip_addr& a, std::uint32_t scope_id, int missing_link) const;
   std::optional<std::uint16_t> pick_port(const sock& me);
-  [[nodiscard]] tcp_config connection_config(const sock& s) const;
+  // The socket's options as its connection, or as its listener (`listening`), is to take them.
+  [[nodiscard]] tcp_config connection_config(const sock& s, bool listening = false) const;
+  // A client's Fast Open goes without cookies (TCP_FASTOPEN_NO_COOKIE, TFO_CLIENT_NO_COOKIE).
+  [[nodiscard]] bool fast_open_no_cookie(const sock& s) const;
   void apply_live(instant now, sock& s);
   [[nodiscard]] short poll_mask(sock& s);
   sys_result<void> set_socket_level(instant now, sock& s, int name, bytes value);

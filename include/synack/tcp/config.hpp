@@ -313,6 +313,17 @@ struct tcp_config {
   // The listener's cookie key (TCP_FASTOPEN_KEY; SipHash-2-4's 128 bits, Linux's layout); none:
   // the host's own (host_config::fast_open_key).
   std::optional<std::array<std::uint64_t, 2>> fast_open_key;
+  // Fast Open without cookies (Linux's TFO_SERVER_COOKIE_NOT_REQD and TFO_CLIENT_NO_COOKIE,
+  // TCP_FASTOPEN_NO_COOKIE). On a listener with a fast_open_qlen: a SYN that carries data or
+  // any TFO option opens a Fast Open child with no cookie checked (the queue's bound and the
+  // counters as for a valid cookie; a request is counted but gets no cookie, nor does the
+  // SYN-ACK carry one). On a connection opened with Fast Open: the SYN carries data without a
+  // TFO option, cookie cached or not, and a cookie in the SYN-ACK, unasked for, is not cached.
+  // What it gives up: RFC 7413 §4.1's cookie proves the client owns its source address, so
+  // that SYN data from spoofed sources is not processed (§5.2, reflection; §5.1, SYN floods
+  // with data). Off by default; for networks whose clients are trusted (a data centre) or
+  // whose first flight authenticates itself.
+  bool fast_open_no_cookie = false;
 
   friend bool operator==(const tcp_config&, const tcp_config&) = default;
 };
