@@ -80,6 +80,11 @@ stage_tree() {  # $1: a directory; sets `copy` to its copy (made once)
 
 failed=0
 for script in "$@"; do
+  if [ ! -f "$script" ]; then
+    echo "FAIL $script (no such script)"
+    failed=1
+    continue
+  fi
   sdir=$(cd "$(dirname "$script")" && pwd)
   # The tree above the scripts' `tcp` folder (gtests/net: tcp/common/defaults.sh points to
   # ../../common/defaults.sh), whatever their depth (tcp/fastopen/server/opt34/x.pkt).

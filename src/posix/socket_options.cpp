@@ -374,7 +374,7 @@ short socket_table::poll_mask(sock& s) {
   if ((s.shut & rcv_shutdown) != 0) mask |= pollin | pollrdnorm | pollrdhup;
   // tcp_poll: a SYN held for the first write (TCP_FASTOPEN_CONNECT) is writable.
   if (syn_deferred(s)) mask |= pollout | pollwrnorm;
-  if (k != tcp_state::syn_sent && k != tcp_state::syn_received) {
+  if (k != tcp_state::syn_sent && (k != tcp_state::syn_received || fast_open_early(s, k))) {
     const auto c = s.conn ? host_.status(*s.conn) : std::nullopt;
     if (c && c->readable > 0) mask |= pollin | pollrdnorm;
     // sk_stream_is_writeable(), the host's one rule (conn_status::writable).

@@ -361,6 +361,12 @@ bool socket_table::syn_deferred(const sock& s) const {
   return c != nullptr && c->fast_open_deferred();
 }
 
+bool socket_table::fast_open_early(const sock& s, tcp_state k) const {
+  if (k != tcp_state::syn_received) return false;
+  const connection* c = s.conn ? host_.find(*s.conn) : nullptr;
+  return c != nullptr && c->fast_open_child();
+}
+
 sys_result<void> socket_table::connect_to(instant now, sock& so, sock_addr a, bool fast_open, bool defer) {
   sock* s = &so;
   if (a.family != s->domain) return unexpected{EAFNOSUPPORT};
@@ -470,7 +476,7 @@ sys_result<std::size_t> socket_table::send(int fd, bytes data, int flags) {
   sync(*s);
   const tcp_state k = kstate(*s);
   // A SYN held for the first write (TCP_FASTOPEN_CONNECT) leaves with it (RFC 7413).
-  if (k != tcp_state::established && k != tcp_state::close_wait && !syn_deferred(*s)) {
+  if (k != tcp_state::established && k != tcp_state::close_wait && !syn_deferred(*s) && !fast_open_early(*s, k)) {
     if (s->err != 0) return unexpected{take_err(*s)};
     if (k != tcp_state::syn_sent && k != tcp_state::syn_received) return unexpected{EPIPE};
     return unexpected{EAGAIN};

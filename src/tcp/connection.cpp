@@ -272,7 +272,9 @@ result<void, tcp_error> connection::shutdown(instant /*now*/) {
 
 result<void, tcp_error> connection::close(instant now) {
   user_closed_ = true;
-  if (!rcv_.buf.empty() && is_synchronized(state_) && state_ != tcp_state::time_wait) {
+  // A Fast Open child holds the SYN's data in SYN-RECEIVED (Linux resets it too).
+  const bool holds_text = is_synchronized(state_) || (state_ == tcp_state::syn_received && fast_open_child());
+  if (!rcv_.buf.empty() && holds_text && state_ != tcp_state::time_wait) {
     // RFC 2525 §2.17 / RFC 9293 §3.10.4 note: closing with unread data loses it, so tell the
     // peer with a RST rather than a FIN.
     abort(now);
@@ -316,7 +318,8 @@ void connection::abort(instant /*now*/) {
 
 void connection::set_state(tcp_state next) {
   assert(is_legal_transition(state_, next));
-  if (next == tcp_state::established && (state_ == tcp_state::syn_sent || state_ == tcp_state::syn_received)) {
+  if (next == tcp_state::established && (state_ == tcp_state::syn_sent || state_ == tcp_state::syn_received) &&
+      !(fo_ && fo_->early_cc)) {
     start_congestion_control();
   }
   if (tracer_ != nullptr) tracer_->on_state(tuple_, state_, next);
@@ -527,6 +530,12 @@ void connection::on_retransmit_timeout(instant now) {
   if (handshake) {
     syn_due_ = true;
     syn_timed_out_ = true;
+    // A Fast Open child's data sent before the handshake's ACK goes again after the SYN-ACK,
+    // from the loss window, as after any timeout (RFC 5681 §3.1).
+    if (fo_ && fo_->early_cc && snd_.max.after(snd_.iss + seq_len{1})) {
+      timers_.clear(timer_kind::loss_probe);
+      on_rto_for_recovery(now);
+    }
   } else {
     timers_.clear(timer_kind::loss_probe);
     on_rto_for_recovery(now);

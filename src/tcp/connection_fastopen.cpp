@@ -103,4 +103,32 @@ void connection::fast_open_take_syn_data(const tcp_repr& syn) {
   fo_->syn_data = static_cast<std::uint32_t>(n);
 }
 
+// RFC 7413 §4.2.2: a server that accepted a SYN's data may send data before the handshake
+// completes, as Linux's TFO child does (its socket is accepted and writable in SYN_RECV).
+// Congestion control starts now rather than at ESTABLISHED, with the initial window; the FIN
+// waits for ESTABLISHED (a close in SYN-RECEIVED is queued, RFC 9293 §3.10.4).
+std::size_t connection::fast_open_send_early(instant now, mutable_bytes out) {
+  if (!fo_->early_cc) {
+    start_congestion_control();
+    fo_->early_cc = true;
+  }
+  segment_plan p = plan_segment(now);
+  p.fin_ok = false;
+  if (p.kind == segment_kind::none || p.len == 0) return 0;
+  return emit_segment(now, out, p);
+}
+
+// The handshake's ACK after early data: first the SYN's sequence number (ISS + 1), then the
+// rest as in ESTABLISHED (check_ack): data acknowledged, window, SACK, ECN. The window was
+// updated by the caller, so the recovery sees it unchanged.
+void connection::fast_open_handshake_ack(instant now, const tcp_repr& seg) {
+  const seq_num syn_end = snd_.iss + seq_len{1};
+  const seq_num ack = *seg.ack;
+  process_ack_of_new_data(now, syn_end);
+  if (syn_end.before(ack)) process_ack_of_new_data(now, ack);
+  on_window_ack(now, snd_.wnd);
+  on_ack_for_recovery(now, seg, syn_end, snd_.wnd);  // RFC 5681, 6582, 6675
+  ecn_on_ack(now, seg);                             // RFC 3168 §6.1.2
+}
+
 }  // namespace synack

@@ -381,7 +381,11 @@ std::optional<rx_verdict> connection::check_ack(instant now, const tcp_repr& seg
     snd_.wl1 = seg.seq;
     snd_.wl2 = ack;
     sample_rtt_from_tsecr(now, seg);
-    process_ack_of_new_data(now, ack);
+    if (fo_ && fo_->early_cc) {
+      fast_open_handshake_ack(now, seg);  // RFC 7413: data sent before this ACK
+    } else {
+      process_ack_of_new_data(now, ack);
+    }
     take_syn_text(now);
     if (snd_.fin_queued) set_state(tcp_state::fin_wait_1);  // a close() deferred in SYN-RECEIVED
   } else {

@@ -25,10 +25,12 @@ bool connection::has_pending_output() const {
     case tcp_state::closing:
     case tcp_state::last_ack:
       return next_send().any() || persist_needed();  // poll_transmit arms the timer
+    case tcp_state::syn_received:
+      // A Fast Open child sends data before the handshake's ACK; never the FIN (write_next).
+      return fast_open_sends_early() && next_send().len > 0;
     case tcp_state::closed:
     case tcp_state::listen:
     case tcp_state::syn_sent:
-    case tcp_state::syn_received:
     case tcp_state::fin_wait_2:
     case tcp_state::time_wait:
       return false;
@@ -76,8 +78,10 @@ connection::send_plan connection::next_send() const {
     // TCP_CORK (or the write's MSG_MORE) holds it whatever Nagle says, unless the FIN follows
     // (Linux's tcp_nagle_test).
     const bool corked = (cfg_->cork || snd_.more_hold) && !snd_.fin_queued;
-    const bool idle = cfg_->nagle_minshall ? !(snd_.sml.after(snd_.una) && snd_.sml.before_eq(snd_.max))
-                                           : snd_.una == snd_.max;
+    // A Fast Open child's SYN-ACK, unacknowledged in SYN-RECEIVED, is no data held back.
+    const seq_num una = state_ == tcp_state::syn_received ? snd_.iss + seq_len{1} : snd_.una;
+    const bool idle = cfg_->nagle_minshall ? !(snd_.sml.after(una) && snd_.sml.before_eq(snd_.max))
+                                           : una == snd_.max;
     const bool nagle_ok = !corked && (cfg_->no_delay || idle);
     const bool big_enough = len == unsent || len >= snd_.max_wnd / 2;
     if (!nagle_ok || !big_enough) len = 0;
@@ -128,8 +132,10 @@ std::size_t connection::write_next(instant now, mutable_bytes out) {
       syn_due_ = false;
       return 0;
     case tcp_state::syn_sent:
-    case tcp_state::syn_received:
       return emit_syn(now, out);
+    case tcp_state::syn_received:
+      if (const std::size_t n = emit_syn(now, out); n > 0 || !fast_open_sends_early()) return n;
+      return fast_open_send_early(now, out);
     case tcp_state::established:
     case tcp_state::close_wait:
     case tcp_state::fin_wait_1:

@@ -189,6 +189,75 @@ TEST(fast_open_server, closed_listener_child_leaves_the_next_listener_queue_alon
   EXPECT_EQ(s.t.ctr().fast_open_listen_overflow, 1u);
 }
 
+// A Fast Open child made by a SYN carrying `payload` with a valid cookie, accepted in
+// SYN-RECEIVED, and its SYN-ACK.
+struct tfo_child {
+  tcp_repr synack;
+  conn_handle c{};
+};
+tfo_child open_child(tfo_server& s, const std::string& payload) {
+  s.t.send(at_ms(0), seg{.seq = peer_iss, .flags = syn, .payload = payload, .mss = 1460, .fo = s.good});
+  tfo_child r;
+  r.synack = next_tcp(s.t, at_ms(0), syn, peer_iss + seq_len{1 + static_cast<std::uint32_t>(payload.size())}, "", peer_port);
+  auto c = s.t.h().accept(s.l);
+  EXPECT_TRUE(c.has_value());
+  if (c) r.c = *c;
+  return r;
+}
+
+// RFC 7413 §4.2.2: a Fast Open child, accepted in SYN-RECEIVED, answers before the client's
+// ACK (as Linux's TFO child does); the handshake's ACK may acknowledge that answer too. Its
+// close waits for ESTABLISHED: no FIN in SYN-RECEIVED.
+TEST(fast_open_server, child_sends_data_before_the_handshake_ack) {
+  tfo_server s(4);
+  const auto [synack, c] = open_child(s, "0123456789");
+  EXPECT_EQ(s.t.read_all(c), "0123456789");
+  EXPECT_EQ(s.t.write(c, "reply"), 5u);
+  ASSERT_TRUE(s.t.h().shutdown(at_ms(10), c).has_value());
+  const auto d = next_tcp(s.t, at_ms(10), psh, peer_iss + seq_len{11}, "reply", peer_port);
+  EXPECT_EQ(d.seq, synack.seq + seq_len{1});
+  s.t.expect_nothing(at_ms(10));  // the FIN waits for the handshake
+  EXPECT_EQ(s.t.h().state(c), tcp_state::syn_received);
+  // The client's first ACK covers the SYN-ACK and the reply: ESTABLISHED, then FIN-WAIT-1
+  // with the FIN that was held.
+  s.t.send(at_ms(20), seg{.seq = peer_iss + seq_len{11}, .ack = synack.seq + seq_len{6}});
+  (void)next_tcp(s.t, at_ms(20), fin, peer_iss + seq_len{11}, "", peer_port);
+  EXPECT_EQ(s.t.h().state(c), tcp_state::fin_wait_1);
+  EXPECT_EQ(s.t.h().status(c)->send_queued, 0u);
+}
+
+// The SYN-ACK times out with the early data unacknowledged: the SYN-ACK goes again (the timeout
+// brings cwnd to the loss window); once the client acknowledges it, the data goes again from
+// its first octet, one segment in that window.
+TEST(fast_open_server, child_data_resent_after_the_synack_timeout) {
+  tfo_server s(4);
+  const auto [synack, c] = open_child(s, "q");
+  const std::string big(3000, 'r');
+  EXPECT_EQ(s.t.write(c, big), big.size());
+  (void)next_tcp(s.t, at_ms(1), 0, peer_iss + seq_len{2}, big.substr(0, 1460), peer_port);
+  (void)next_tcp(s.t, at_ms(1), 0, peer_iss + seq_len{2}, big.substr(1460, 1460), peer_port);
+  s.t.expect_nothing(at_ms(999));  // Nagle holds the runt: two full segments are in flight
+  const auto again = next_tcp(s.t, at_ms(1000), syn, peer_iss + seq_len{2}, "", peer_port);
+  EXPECT_EQ(again.seq, synack.seq);
+  s.t.expect_nothing(at_ms(1000));
+  s.t.send(at_ms(1010), seg{.seq = peer_iss + seq_len{2}, .ack = synack.seq + seq_len{1}});
+  EXPECT_EQ(s.t.h().state(c), tcp_state::established);
+  const auto first = next_tcp(s.t, at_ms(1010), 0, peer_iss + seq_len{2}, big.substr(0, 1460), peer_port);
+  EXPECT_EQ(first.seq, synack.seq + seq_len{1});
+  s.t.expect_nothing(at_ms(1010));  // one segment: the loss window
+}
+
+// RFC 2525 §2.17 / RFC 9293 §3.10.4's note, for the data a Fast Open child holds in SYN-RECEIVED:
+// closed unread, it is lost, so the peer is told with a RST <SEQ=ISS+1> (Linux does the same).
+TEST(fast_open_server, child_closed_with_the_syn_data_unread_resets) {
+  tfo_server s(4);
+  const auto [synack, c] = open_child(s, "unread");
+  ASSERT_TRUE(s.t.h().close(at_ms(5), c).has_value());
+  const auto r = next_tcp(s.t, at_ms(5), rst, std::nullopt, "", peer_port);
+  EXPECT_EQ(r.seq, synack.seq + seq_len{1});
+  s.t.expect_nothing(at_ms(5000));  // no SYN-ACK again
+}
+
 // A listener without Fast Open ignores the option: no cookie, no data taken.
 TEST(fast_open_server, off_by_default) {
   tfo_server s(0);

@@ -327,6 +327,9 @@ class socket_table final : private udp_handler {
   // A connect of socket `s`, with Fast Open when `fast_open` (the SYN deferred when `defer`).
   sys_result<void> connect_to(instant now, sock& s, sock_addr a, bool fast_open, bool defer);
   [[nodiscard]] bool syn_deferred(const sock& s) const;
+  // A Fast Open child in SYN-RECEIVED: readable and writable before the handshake's ACK
+  // (tcp_poll's fastopen_rsk test; tcp_sendmsg does not wait for it).
+  [[nodiscard]] bool fast_open_early(const sock& s, tcp_state k) const;
 };
 
 }  // namespace synack::posix

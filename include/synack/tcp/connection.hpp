@@ -431,6 +431,15 @@ class connection {
   void fast_open_on_synack(const tcp_repr& seg);
   void fast_open_take_syn_data(const tcp_repr& syn);
   [[nodiscard]] bool fast_open_syn_too_big(const icmp_report& r);
+  // A Fast Open child in SYN-RECEIVED, its SYN-ACK sent: it may send data before the client's
+  // ACK (RFC 7413 §4.2.2; Linux's TFO child does). fast_open_send_early plans and builds it.
+  [[nodiscard]] bool fast_open_sends_early() const {
+    return state_ == tcp_state::syn_received && passive_ && fast_open_child() && !syn_due_ && snd_.max.after(snd_.iss);
+  }
+  std::size_t fast_open_send_early(instant now, mutable_bytes out);
+  // The ACK that ends the handshake of a child that sent data early: what it acknowledges of
+  // that data, its SACK blocks and ECN echo, as any ACK in ESTABLISHED.
+  void fast_open_handshake_ack(instant now, const tcp_repr& seg);
   void take_syn_text(instant now);
   void take_peer_options(instant now, const tcp_repr& syn);
   void apply_options(const agreed_options& a);

@@ -56,6 +56,9 @@ struct fast_open_state {
   bool syn_data_acked = false;  // client: the SYN-ACK covered them; server: a Fast Open child
   std::optional<fast_open_news> news;  // client: from the SYN-ACK, until taken
   std::uint16_t path_mss = 0;   // client: the MSS a Fragmentation Needed for the SYN data allows (0: none)
+  // server: congestion control started in SYN-RECEIVED, for data sent before the handshake's
+  // ACK (connection::fast_open_send_early); entering ESTABLISHED keeps it.
+  bool early_cc = false;
 };
 
 }  // namespace synack
