@@ -40,11 +40,24 @@ limit=${SYNACK_PD_TIMEOUT:-20}
 [ -x "$pd" ] || { echo "packetdrill.sh: $pd is not an executable" >&2; exit 2; }
 [ $kernel -eq 1 ] || [ -f "$plugin" ] || { echo "packetdrill.sh: no plug-in at $plugin (build synack_packetdrill)" >&2; exit 2; }
 
-# Google's run_all.py IPv4 arguments (TFO_COOKIE: the Fast Open cookie Linux gives 192.0.2.1
-# under defaults.sh's net.ipv4.tcp_fastopen_key, which the fastopen/server scripts send).
-args=(--ip_version=ipv4 --local_ip=192.168.0.1 --gateway_ip=192.168.0.1 --netmask_ip=255.255.0.0
-      --remote_ip=192.0.2.1 --send_omit_free -D TFO_COOKIE=3021b9d889017eeb -D CODE=host_unreachable
-      -D CMSG_LEVEL_IP=SOL_IP -D CMSG_TYPE_RECVERR=IP_RECVERR)
+# Google's run_all.py arguments for SYNACK_PD_FAMILY (ipv4, the default; ipv6;
+# ipv4-mapped-ipv6), the three variants it runs every script in (TFO_COOKIE: the Fast Open
+# cookie Linux gives the remote address under defaults.sh's net.ipv4.tcp_fastopen_key, which
+# the fastopen/server scripts send). The plug-in learns an IPv6 local address from its flags.
+case "${SYNACK_PD_FAMILY:-ipv4}" in
+  ipv4 | ipv4-mapped-ipv6)
+    level=SOL_IP type=IP_RECVERR
+    [ "${SYNACK_PD_FAMILY:-ipv4}" = ipv4 ] || level=SOL_IPV6 type=IPV6_RECVERR
+    args=(--ip_version="${SYNACK_PD_FAMILY:-ipv4}" --local_ip=192.168.0.1 --gateway_ip=192.168.0.1
+          --netmask_ip=255.255.0.0 --remote_ip=192.0.2.1 --send_omit_free -D TFO_COOKIE=3021b9d889017eeb
+          -D CODE=host_unreachable -D CMSG_LEVEL_IP=$level -D CMSG_TYPE_RECVERR=$type) ;;
+  ipv6)
+    args=(--ip_version=ipv6 --mtu=1520 --local_ip=fd3d:0a0b:17d6::1 --gateway_ip=fd3d:0a0b:17d6:8888::1
+          --remote_ip=fd3d:fa7b:d17d::1 --send_omit_free -D TFO_COOKIE=c1d1e9742a47a9bc
+          -D CMSG_LEVEL_IP=SOL_IPV6 -D CMSG_TYPE_RECVERR=IPV6_RECVERR)
+    flags="$flags local_ip=fd3d:a0b:17d6::1 mtu=1520" ;;
+  *) echo "packetdrill.sh: SYNACK_PD_FAMILY is ipv4, ipv6 or ipv4-mapped-ipv6" >&2; exit 2 ;;
+esac
 [ $kernel -eq 1 ] || args+=("--so_filename=$plugin" "--so_flags=$flags")
 export SYNACK_PD_KERNEL=$kernel SYNACK_PD_SO=$plugin
 

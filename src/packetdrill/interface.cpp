@@ -99,9 +99,11 @@ plugin_options plugin_options::parse(const char* flags, std::string& error) {
     } else if (w == "verbose") {
       o.verbose = true;
     } else if (w.starts_with("local_ip=")) {
-      auto a = ipv4_addr::parse(w.substr(9));
+      // IPv4 replaces the default address; IPv6 (run_all.py's --ip_version=ipv6 runs) joins it.
+      const auto a = ip_addr::parse(w.substr(9));
       if (!a) error += "bad address in " + w + "; ";
-      if (a) o.host.addr = *a;
+      if (a && a->is_v4()) o.host.addr = a->v4();
+      if (a && !a->is_v4()) o.host.addresses.push_back(host_address{*a, 64});
     } else if (w.starts_with("mtu=")) {
       const long m = std::strtol(w.c_str() + 4, nullptr, 10);
       if (m < 576 || m > 65535) error += "bad MTU in " + w + "; ";

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -27,6 +28,7 @@
 #include "synack/posix/constants.hpp"
 #include "synack/posix/tcp_info.hpp"
 #include "synack/wire/ipv4.hpp"
+#include "synack/wire/ipv6.hpp"
 #include "synack/wire/tcp.hpp"
 
 namespace synack {
@@ -409,6 +411,49 @@ TEST_F(plugin_test, preloaded_getsockopt_answers_for_the_plugins_descriptors) {
   EXPECT_EQ(own(devnull, SOL_SOCKET, SO_TYPE, &type, &len), -1);
   EXPECT_EQ(errno, ENOTSOCK);
   ::close(devnull);
+}
+
+// run_all.py's IPv6 variant: the plug-in takes its IPv6 address from its flags (local_ip=), and
+// an AF_INET6 connect leaves as an IPv6 SYN from it, its MSS the MTU less 60.
+TEST(plugin_ipv6, local_ip_flag_gives_the_host_its_ipv6_address) {
+  void* handle = dlopen(SYNACK_PACKETDRILL_SO, dlopen_flags);
+  ASSERT_NE(handle, nullptr) << dlerror();
+  auto init = reinterpret_cast<packetdrill_interface_init_t>(dlsym(handle, "packetdrill_interface_init"));
+  ASSERT_NE(init, nullptr);
+  packetdrill_interface ifc{};
+  init("linux local_ip=fd3d:a0b:17d6::1 mtu=1520", &ifc);
+  void* ud = ifc.userdata;
+  const auto me = ipv6_addr::parse("fd3d:a0b:17d6::1");
+  const auto peer = ipv6_addr::parse("fd3d:fa7b:d17d::1");
+  ASSERT_TRUE(me && peer);
+  const int fd = ifc.socket(ud, AF_INET6, SOCK_STREAM, IPPROTO_TCP);
+  ASSERT_GE(fd, 0);
+  const int flags = ifc.fcntl(ud, fd, F_GETFL, 0);
+  ASSERT_EQ(ifc.fcntl(ud, fd, F_SETFL, flags | O_NONBLOCK), 0);
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_port = htons(8080);
+  std::memcpy(&a.sin6_addr, peer->octets.data(), 16);
+  errno = 0;
+  EXPECT_EQ(ifc.connect(ud, fd, reinterpret_cast<const sockaddr*>(&a), sizeof a), -1);
+  EXPECT_EQ(errno, EINPROGRESS);
+  std::array<std::byte, 2048> packet{};
+  std::size_t len = packet.size();
+  long long t = 0;
+  ASSERT_EQ(ifc.netdev_receive(ud, packet.data(), &len, &t), 0);
+  auto ip = ipv6_view::parse(bytes{packet.data(), len});
+  ASSERT_TRUE(ip.has_value());
+  EXPECT_EQ(ip->src(), *me);
+  EXPECT_EQ(ip->dst(), *peer);
+  EXPECT_EQ(ip->next_header(), 6);
+  auto v = tcp_view::parse(ip->payload());
+  ASSERT_TRUE(v.has_value());
+  tcp_repr r;
+  EXPECT_FALSE(tcp_repr::parse(*v, ip_addr{ip->src()}, ip_addr{ip->dst()}, r).has_value()) << "checksums valid";
+  EXPECT_EQ(r.flags, tcp_flag::syn);
+  EXPECT_EQ(r.options.mss, 1460);
+  ifc.free(ud);
+  dlclose(handle);
 }
 }  // namespace
 }  // namespace synack

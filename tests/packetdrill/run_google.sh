@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# ctest packetdrill.google: Google's packetdrill scripts against synack's plug-in.
-#   run_google.sh BUILD_DIR SOURCE_DIR
+# ctest packetdrill.google (IPv4) and packetdrill.google_ipv6: Google's packetdrill scripts
+# against synack's plug-in.
+#   run_google.sh BUILD_DIR SOURCE_DIR [ipv4|ipv6|ipv4-mapped-ipv6]
 # Builds packetdrill from ../shared/tools/packetdrill (relative to the project root; read-only,
-# so the sources are copied into BUILD_DIR first), runs the IPv4 scripts of the folders listed
-# in tests/packetdrill/google-expected.tsv through scripts/packetdrill.sh, and compares: an
-# expected PASS that fails fails the test; a script that passes though expected to fail is
-# printed (update the file). Exit 77 (SKIPPED) with the reason when packetdrill's sources,
+# so the sources are copied into BUILD_DIR first), runs the scripts listed in
+# tests/packetdrill/google-expected.tsv through scripts/packetdrill.sh in the family given (as
+# run_all.py's variants: its addresses and -D values), and compares: an expected PASS that fails
+# fails the test; a script that passes though expected to fail is printed (update the file).
+# In IPv6, tests/packetdrill/google-expected-ipv6.tsv overrides the verdicts of the scripts that
+# differ there (each with its reason); IPv4-mapped IPv6 shares IPv4's. Exit 77 (SKIPPED) with the reason when packetdrill's sources,
 # bison/flex or the privilege to make a network namespace are missing.
 set -uo pipefail
 build=$(readlink -f "$1")
 src=$(readlink -f "$2")
 pd_src="$src/../shared/tools/packetdrill"
 expected="$src/tests/packetdrill/google-expected.tsv"
+family=${3:-ipv4}
+case "$family" in ipv4 | ipv6 | ipv4-mapped-ipv6) ;; *) echo "family: ipv4, ipv6 or ipv4-mapped-ipv6"; exit 2 ;; esac
+export SYNACK_PD_FAMILY=$family
 skip() {
   echo "SKIPPED: $*"
   exit 77
@@ -52,6 +58,13 @@ while IFS=$'\t' read -r script verdict _; do
   want[$script]=$verdict
   scripts+=("$pd_src/gtests/net/tcp/$script")
 done <"$expected"
+if [ "$family" = ipv6 ]; then
+  while IFS=$'\t' read -r script verdict _; do
+    [[ -z "$script" || "$script" == \#* ]] && continue
+    [ -n "${want[$script]:-}" ] || { echo "google-expected-ipv6.tsv: $script is not in google-expected.tsv"; exit 1; }
+    want[$script]=$verdict
+  done <"$src/tests/packetdrill/google-expected-ipv6.tsv"
+fi
 
 out=$(SYNACK_PD_PRELOAD="$preload" SYNACK_PD_PLUGIN="$build/libsynack_packetdrill.so" SYNACK_PD_TIMEOUT="${SYNACK_PD_TIMEOUT:-15}" \
       "$src/scripts/packetdrill.sh" ${preload:+-v} "$pd" "${scripts[@]}" 2>&1)
@@ -62,13 +75,13 @@ while read -r verdict path; do
   script=${path#"$pd_src/gtests/net/tcp/"}
   [ "$verdict" = PASS ] && passes=$((passes + 1))
   if [ "${want[$script]}" = PASS ] && [ "$verdict" = FAIL ]; then
-    echo "REGRESSION: $script was expected to pass"
+    echo "REGRESSION ($family): $script was expected to pass"
     regressions=$((regressions + 1))
   elif [ "${want[$script]}" = FAIL ] && [ "$verdict" = PASS ]; then
-    echo "NEWLY PASSING: $script (update tests/packetdrill/google-expected.tsv)"
+    echo "NEWLY PASSING ($family): $script (update tests/packetdrill/google-expected$([ "$family" = ipv6 ] && echo -ipv6).tsv)"
   fi
 done <<<"$out"
-echo "$passes of ${#scripts[@]} Google scripts pass against synack${preload:+ (under ASan/UBSan)}"
+echo "$passes of ${#scripts[@]} Google scripts pass against synack in $family${preload:+ (under ASan/UBSan)}"
 # The yardstick, in the same run: the same scripts against this machine's kernel (its timing
 # varies with load, so it is reported, not checked).
 if [ -z "$preload" ]; then
@@ -78,7 +91,7 @@ if [ -z "$preload" ]; then
   while read -r verdict path; do
     [ "$verdict" = PASS ] && grep -qxF "PASS $path" <<<"$out" && both=$((both + 1))
   done <<<"$kout"
-  echo "$kpasses of ${#scripts[@]} pass against Linux $(uname -r) in the same run; synack passes $both of those $kpasses" \
+  echo "$kpasses of ${#scripts[@]} pass against Linux $(uname -r) in $family in the same run; synack passes $both of those $kpasses" \
        "($(awk -v a="$passes" -v b="$kpasses" 'BEGIN { printf "%.2f", b ? a / b : 0 }') x Linux's count)"
   grep '^FAIL ' <<<"$kout" | sed 's/^FAIL /  Linux fails: /; s|'"$pd_src/gtests/net/tcp/"'||'
   # Issue #11's yardstick: the folders it names (not fastopen/ or zerocopy/, added later).
