@@ -27,6 +27,7 @@ void apply_linux_defaults(tcp_config& c) {
   c.quickack = 16;          // TCP_MAX_QUICKACKS
   c.window_update_linux = true;  // tcp_cleanup_rbuf
   c.active_reset_linux = true;   // tcp_send_active_reset
+  c.reset_keeps_received_linux = true;  // tcp_reset: data stays readable, a child queued
   c.psh_burst_linux = true;      // PSH where a burst of new data stops
   c.tlp_linux = true;            // tcp_schedule_loss_probe, tcp_send_loss_probe
 }

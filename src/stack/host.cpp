@@ -295,6 +295,10 @@ void host::impl::drain_events(instant now, std::uint32_t idx) {
           l.accept_q.push_back(idx);
           events.push_back(host_event{host_event::kind::accept_ready, {}, listener_handle{s.listener, l.gen}, *e, {}});
         } else if (e->kind == tcp_event_kind::closed) {
+          // tcp_config::reset_keeps_received_linux: a reset child stays queued for accept().
+          if (s.accept_queued && s.conn->reason() == close_reason::reset && s.conn->config().reset_keeps_received_linux) {
+            break;
+          }
           if (s.accept_queued) {
             l.accept_q.erase(idx);
             s.accept_queued = false;

@@ -345,7 +345,9 @@ void connection::enter_closed(close_reason why) {
   set_state(tcp_state::closed);
   timers_.clear_all();
   snd_.buf.release();
-  if (why != close_reason::none) rcv_.buf.clear();  // §3.10.7.4: a reset flushes the queues
+  // §3.10.7.4: a reset flushes the queues (DEVIATION with tcp_config::reset_keeps_received_linux:
+  // the peer's reset leaves what arrived readable, as Linux's tcp_reset does).
+  if (why != close_reason::none && !(why == close_reason::reset && cfg_->reset_keeps_received_linux)) rcv_.buf.clear();
   rcv_.reasm.clear();
   rcv_.ack_now = false;
   syn_due_ = false;

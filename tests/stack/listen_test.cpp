@@ -294,5 +294,29 @@ TEST(listen, rst_to_half_open_frees_it) {
   EXPECT_FALSE(t.h().next_deadline().has_value());
 }
 
+
+// A child reset by its peer while it waits in the accept queue, with data it received: by
+// RFC 9293 §3.10.7.4 (the default) its queues are flushed and the listener forgets it; with
+// tcp_config::reset_keeps_received_linux (Linux's tcp_reset) it stays queued, CLOSED, and the
+// data is still read from it after accept.
+TEST(listen, reset_child_in_the_accept_queue_flushed_or_kept) {
+  for (const bool keep : {false, true}) {
+    SCOPED_TRACE(keep ? "reset_keeps_received_linux" : "RFC 9293");
+    host_config cfg = default_config();
+    cfg.tcp.reset_keeps_received_linux = keep;
+    stack_harness t(cfg);
+    const listener_handle l = t.listen();
+    conn_info c = t.syn_to_listener(at_ms(0));
+    t.send(at_ms(1), seg{.seq = c.r(1), .ack = c.l(1)});
+    t.send(at_ms(2), seg{.seq = c.r(1), .ack = c.l(1), .flags = tcp_flag::psh, .payload = "before the reset"});
+    t.send(at_ms(3), seg{.seq = c.r(17), .ack = c.l(1), .flags = tcp_flag::rst});
+    auto a = t.h().accept(l);
+    EXPECT_EQ(a.has_value(), keep);
+    if (!a) continue;
+    EXPECT_EQ(t.h().state(*a), tcp_state::closed);
+    EXPECT_EQ(t.read_all(*a), "before the reset");
+    EXPECT_EQ(t.h().accept_queue_len(l), 0u);
+  }
+}
 }  // namespace
 }  // namespace synack::stest

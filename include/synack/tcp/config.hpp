@@ -274,6 +274,11 @@ struct tcp_config {
   // with timestamps on, TSopt (RFC 7323 §3.2's SHOULD). Off: RFC 9293 §3.10.5's
   // <SEQ=SND.NXT><CTL=RST>.
   bool active_reset_linux = false;
+  // Linux's reset (tcp_reset, tcp_done): the peer's RST leaves what was received and not yet
+  // read readable (a read returns it, then the error), and a child reset in the accept queue
+  // stays there, CLOSED, for accept() to return (Linux never unlinks it). Off: RFC 9293
+  // §3.10.7.4's "All segment queues should be flushed", and the listener forgets the child.
+  bool reset_keeps_received_linux = false;
   // Linux's PSH placement as packetdrill sees it: besides the push point (the end of the last
   // write without MSG_MORE, MUST-61), PSH on the last segment of new data a burst sends — where
   // the window, cwnd or the data stop it — and on the last of every TSO packet Linux would cut
