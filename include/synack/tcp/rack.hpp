@@ -14,7 +14,7 @@
 // Memory follows the flight (issue #13): the record is allocated when the first segment is
 // recorded (a connection that never sends carries none of it), first_storage entries, doubled
 // when full up to `capacity` (a few copies per connection, none per segment once grown). When
-// everything is acknowledged a record grown past first_storage is freed: a bulk flight's 6 KiB
+// everything is acknowledged a record grown past first_storage is freed: a bulk flight's 14 KiB
 // does not stay with the idle connection, while request/response traffic keeps its first
 // entries instead of allocating per flight. storage() is what it holds allocated.
 //
@@ -61,7 +61,8 @@ struct rack_segment {
 class rack {
  public:
   static constexpr std::uint32_t reo_wnd_persist_recoveries = 16;  // §6.2 step 4
-  // Entries the record is first allocated with (192 octets; request/response flights fit).
+  // Entries the record is first allocated with (448 octets: an entry is 56 with BBR's delivery
+  // snapshot, 24 before it; request/response flights fit).
   static constexpr std::size_t first_storage = 8;
 
   // Capacity of the transmit record (the most it grows to) and DupThresh (§6.2 step 4).
