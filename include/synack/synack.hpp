@@ -34,6 +34,7 @@
 #include "synack/tcp/config.hpp"
 #include "synack/tcp/congestion.hpp"
 #include "synack/tcp/connection.hpp"
+#include "synack/tcp/delivery_rate.hpp"
 #include "synack/tcp/events.hpp"
 #include "synack/tcp/fast_open.hpp"
 #include "synack/tcp/four_tuple.hpp"

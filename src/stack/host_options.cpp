@@ -24,6 +24,7 @@ tcp_internals internals_of(const connection& c) {
   in.wscale_ok = t.wscale_ok;
   if (t.wscale_ok) in.snd_wscale = t.snd.wscale, in.rcv_wscale = t.rcv.wscale;
   in.congestion = t.congestion;
+  in.bbr = t.bbr;
   in.in_recovery = t.in_recovery;
   in.dup_acks = t.dup_acks;
   in.rto_streak = t.rto_streak;

@@ -64,6 +64,7 @@ ack_outcome congestion_control::on_ack(instant now, seq_num ack, std::uint32_t b
   dup_acks_ = 0;
   rto_backoff_ = false;  // new data was ACKed: the next RTO is a new loss event
   if (in_recovery_) return in_recovery_ack(ack, bytes_acked, flight);
+  if (model_window()) return ack_outcome::advanced;  // BBR: on_rate_sample sets the window
   if (in_slow_start()) {
     slow_start(bytes_acked);
   } else {
@@ -114,7 +115,9 @@ ack_outcome congestion_control::in_recovery_ack(seq_num ack, std::uint32_t bytes
     // Full acknowledgment: deflate and leave fast recovery.
     in_recovery_ = false;
     partial_seen_ = false;
-    if (style_ == recovery_style::newreno && cfg_.deflate_to_flight) {
+    if (model_window()) {
+      // BBR restores its own window (on_rate_sample)
+    } else if (style_ == recovery_style::newreno && cfg_.deflate_to_flight) {
       set_cwnd(std::min<std::uint64_t>(ssthresh_, std::uint64_t{std::max(flight, mss_)} + mss_));  // option (1)
     } else {
       set_cwnd(ssthresh_);  // option (2); RFC 6675 keeps cwnd = ssthresh throughout
@@ -122,7 +125,7 @@ ack_outcome congestion_control::in_recovery_ack(seq_num ack, std::uint32_t bytes
     window_reset();
     return ack_outcome::recovery_exit;
   }
-  if (style_ == recovery_style::newreno && !cfg_.prr) {
+  if (style_ == recovery_style::newreno && !cfg_.prr && !model_window()) {
     // Partial window deflation: remove what was ACKed, add back one SMSS if at least one
     // SMSS was ACKed (the retransmitted segment has left the network).
     std::uint64_t w = cwnd_ > bytes_acked ? cwnd_ - bytes_acked : 0;
@@ -141,7 +144,7 @@ dup_ack_action congestion_control::on_dup_ack(instant now, seq_num ack, seq_num 
     // RFC 5681 §3.2 step 4: each further duplicate ACK inflates cwnd by SMSS (NewReno).
     // RFC 6675 does not inflate: the scoreboard's pipe shrinks instead.
     // With PRR the caller sets the window on every ACK instead.
-    if (style_ == recovery_style::newreno && !cfg_.prr) set_cwnd(std::uint64_t{cwnd_} + mss_);
+    if (style_ == recovery_style::newreno && !cfg_.prr && !model_window()) set_cwnd(std::uint64_t{cwnd_} + mss_);
     return dup_ack_action::in_recovery;
   }
   if (dup_acks_ < cfg_.dup_thresh) return dup_ack_action::limited_transmit;  // RFC 3042
@@ -163,7 +166,9 @@ bool congestion_control::enter_recovery(instant now, seq_num ack, seq_num snd_ma
   save_undo_point();
   ssthresh_ = std::max(loss_ssthresh(now, loss_flight(flight), false), 2 * mss_);  // equation (4) / RFC 9438 §4.6
   style_ = style;
-  if (style == recovery_style::newreno && !cfg_.prr) {
+  if (model_window()) {
+    // BBR: packet conservation from the next ACK on (bbr::on_rate_sample)
+  } else if (style == recovery_style::newreno && !cfg_.prr) {
     set_cwnd(std::uint64_t{ssthresh_} + std::uint64_t{cfg_.dup_thresh} * mss_);  // step 3: ssthresh + 3*SMSS
   } else {
     set_cwnd(ssthresh_);  // RFC 6675 §5 step 4.2: cwnd = ssthresh
@@ -176,6 +181,7 @@ bool congestion_control::enter_recovery(instant now, seq_num ack, seq_num snd_ma
 }
 
 void congestion_control::on_probe_repaired_loss(instant now, std::uint32_t flight) {
+  if (model_window()) return;  // BBR does not reduce on a loss (nor on ECN: BBR v1 ignores it)
   ssthresh_ = std::max(loss_ssthresh(now, loss_flight(flight), false), 2 * mss_);
   set_cwnd(ssthresh_);
   after_rto_ = false;
@@ -225,7 +231,7 @@ bool congestion_control::undo() {
 // RFC 5681 §4.1: "if the TCP has not sent data in an interval exceeding the retransmission
 // timeout", cwnd = min(cwnd, RW) with RW = min(IW, cwnd) before transmitting again.
 bool congestion_control::on_idle_restart(instant now, duration rto) {
-  if (!last_send_ || now - *last_send_ <= rto) return false;
+  if (model_window() || !last_send_ || now - *last_send_ <= rto) return false;
   set_cwnd(std::min(iw_, cwnd_));
   window_reset();
   return true;
@@ -367,6 +373,9 @@ void congestion::reset(congestion_kind kind, std::uint32_t mss, congestion_confi
       return;
     case congestion_kind::cubic:
       impl_.emplace<cubic>(mss, cfg);
+      return;
+    case congestion_kind::bbr:
+      impl_.emplace<bbr>(mss, cfg);
       return;
   }
 }

@@ -666,6 +666,7 @@ tcb_snapshot connection::snapshot() const {
   s.cwnd = snd_.rec.cc->cwnd();
   s.ssthresh = snd_.rec.cc->ssthresh();
   s.congestion = snd_.rec.cc->kind();
+  s.bbr = snd_.rec.cc.bbr_state();
   s.rto_streak = snd_.rto_streak;
   s.in_recovery = snd_.rec.cc->in_recovery();
   s.dup_acks = snd_.rec.cc->dup_acks();

@@ -275,7 +275,12 @@ connection::segment_plan connection::plan_segment(instant now) {
   if (snd_.una == snd_.max && snd_.nxt == snd_.max) (void)snd_.rec.cc->on_idle_restart(now, snd_.rtt.rto());
   snd_.nxt = resend_from();  // a resend skips what the receiver SACKed
   const send_plan plan = next_send();
-  if (!plan.any()) return {};
+  if (!plan.any()) {
+    // draft-cheng-iccrg-delivery-rate-estimation §3.4: nothing left to send while cwnd has room:
+    // the samples until this data is delivered are application-limited.
+    if (bbr* b = snd_.rec.cc.as_bbr(); b != nullptr && !snd_.nxt.before(snd_.data_end())) b->on_app_limited(sending_flight());
+    return {};
+  }
   // The FIN needs no window (it occupies no buffer at the peer): it rides on whatever segment
   // ends at the last queued octet.
   return segment_plan{snd_.nxt == snd_.max ? segment_kind::new_data : segment_kind::resend, snd_.nxt, plan.len,
@@ -325,16 +330,20 @@ std::size_t connection::emit_segment(instant now, mutable_bytes out, const segme
   }
   if (!burst_candidate || (hdr.flags & tcp_flag::psh) != 0) snd_.linux_chunk = 0;
   const std::uint32_t used = len + (fin ? 1u : 0u);
+  // draft-cheng-iccrg-delivery-rate-estimation §3.2: BBR's snapshot of the delivery state,
+  // taken with the flight before this segment.
+  delivery_snapshot snap;
+  if (bbr* b = snd_.rec.cc.as_bbr()) snap = b->on_send(now, distance(snd_.una, max_before).n);
   // A FIN alone, first sent after everything before it was acknowledged, is not recorded:
   // nothing can be sent after it whose delivery would mark it lost (§6.2), so an entry could
   // never serve, and a connection that sent no data would allocate the record for it (the
   // open-close benchmark's one allocation per connection). TLP and the RTO answer for it.
   const bool lone_fin = len == 0 && fin && !last_tx_.retransmission && snd_.rec.rk.size() == 0;
-  if (rack_on() && !lone_fin) {  // RFC 8985 §6.1: Segment.xmit_ts, Segment.retransmitted
+  if (record_on() && !lone_fin) {  // RFC 8985 §6.1: Segment.xmit_ts, Segment.retransmitted
     const seq_num end_seq = p.seq + seq_len{used};
     const seq_num new_from = last_tx_.retransmission ? seq_min(end_seq, seq_max(p.seq, max_before)) : p.seq;
-    snd_.rec.rk.on_sent(now, p.seq, new_from, true);  // the part sent before (empty for new data)
-    snd_.rec.rk.on_sent(now, new_from, end_seq, false);
+    snd_.rec.rk.on_sent(now, p.seq, new_from, true, snap);  // the part sent before (empty for new data)
+    snd_.rec.rk.on_sent(now, new_from, end_seq, false, snap);
   }
   if (last_tx_.retransmission) snd_.rec.rtx_mark = seq_max(snd_.rec.rtx_mark, p.seq + seq_len{used});
   if (last_tx_.retransmission && !p.loss_probe) note_episode_retransmission(now, p.seq, used);
@@ -380,6 +389,7 @@ std::uint64_t connection::linux_pacing_rate(std::uint64_t window, std::optional<
 // counts mostly the hole-filling segments' round trips and paced below what cwnd allowed
 // (docs/performance.md "Pacing under reordering").
 std::uint64_t connection::pacing_rate() const {
+  if (const bbr* b = snd_.rec.cc.as_bbr()) return b->pacing_rate();  // BBR always paces (§4.2.1)
   if (!cfg_->pacing) return 0;
   std::optional<duration> rtt = rack_on() ? snd_.rec.rk.smoothed_rtt() : std::nullopt;
   if (!rtt) rtt = snd_.rtt.srtt();

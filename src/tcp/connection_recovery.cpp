@@ -31,6 +31,7 @@ void connection::start_congestion_control() {
   const std::uint32_t dup_thresh = cc.dup_thresh;
   if (rack_on()) cc.dup_thresh = UINT32_MAX;
   snd_.rec.cc.reset(cfg_->congestion, snd_.mss, cc);
+  if (bbr* b = snd_.rec.cc.as_bbr()) b->set_seed(snd_.iss.raw);  // the ISS comes from the host's seeded randomness
   if (snd_.retransmissions > 0) snd_.rec.cc->on_syn_retransmitted();
   sack_scoreboard_config sc;
   sc.smss = snd_.mss;
@@ -68,6 +69,7 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
     return;
   }
   const std::uint32_t sacked_before = snd_.rec.sb.sacked_bytes();
+  const std::uint64_t losses_before = snd_.rec.rk.losses();
   // What only DupThresh's adaptation and an undo episode's F-RTO read (an episode this ACK
   // opens, a fast recovery's, has no F-RTO step).
   sack_evidence ev;
@@ -79,7 +81,8 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
   // same ACK and the same window. RFC 6675 §2 adds: an ACK whose SACK blocks cover new data.
   const bool dup = ack == prev_una && snd_.una.before(snd_.max) && seg.payload.empty() && !seg.syn() && !seg.fin() &&
                    (snd_.wnd == prev_wnd || newly_sacked > 0);
-  if (rack_on()) rack_on_ack(now, seg, su);
+  std::optional<delivered_segment> newest;
+  if (record_on()) rack_on_ack(now, seg, su, &newest);
   if (snd_.rec.tlp_end) check_loss_probe(now, prev_una, su);
   if (snd_.rec.undo) check_spurious(seg, prev_una, su);
   adapt_dupthresh(prev_una, ev);
@@ -137,6 +140,26 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
   frto_on_ack(prev_una, dup, ev);
   rack_start_recovery(now, su);
   try_undo();
+  if (snd_.rec.cc.as_bbr() != nullptr) {
+    // Octets this ACK delivered: DeliveredData as PRR counts it (RFC 9937 §4), SND.UNA's advance
+    // plus what was newly SACKed, less what was SACKed before and only now cumulatively ACKed.
+    const std::uint32_t acked = distance(prev_una, ack).n;
+    const std::uint32_t held = sacked_before + newly_sacked;
+    const std::uint32_t absorbed = held - std::min(held, snd_.rec.sb.sacked_bytes());
+    bbr_on_ack(now, acked + newly_sacked - std::min(acked + newly_sacked, absorbed), newest, losses_before);
+  }
+}
+
+// BBR's model on one ACK (after recovery processing decided what is lost and whether recovery
+// runs): the delivery-rate sample, what is in the network now (RFC 6675's pipe in SACK
+// recovery), and what RACK newly marked lost. PRR is off with BBR: its packet conservation
+// decides how much goes in recovery; RACK and the scoreboard still decide what.
+void connection::bbr_on_ack(instant now, std::uint32_t delivered, const std::optional<delivered_segment>& newest,
+                            std::uint64_t losses_before) {
+  bbr& b = *snd_.rec.cc.as_bbr();
+  const std::uint64_t lost_segs = snd_.rec.rk.losses() - losses_before;
+  const auto lost = static_cast<std::uint32_t>(std::min<std::uint64_t>(lost_segs * snd_.mss, UINT32_MAX));
+  b.on_rate_sample(now, snd_.una, delivered, newest, sending_flight(), lost);
 }
 
 // An ACK without SACK blocks that acknowledges nothing new while nothing is outstanding (the
@@ -445,7 +468,8 @@ void connection::check_loss_probe(instant now, seq_num prev_una, const sack_upda
 // RFC 6298 / RFC 7323 samples, what the ACK newly delivered, then loss detection.
 // DEVIATION(RFC 8985 §6.2 step 1): min_RTT is the minimum over the connection's life, not a
 // windowed minimum.
-void connection::rack_on_ack(instant now, const tcp_repr& seg, const sack_update& su) {
+void connection::rack_on_ack(instant now, const tcp_repr& seg, const sack_update& su,
+                             std::optional<delivered_segment>* newest) {
   if (const auto rtt = snd_.rtt.latest()) snd_.rec.rk.on_rtt_sample(*rtt);
   const auto& ts = seg.options.timestamps;
   const bool echo = ts_ok_ && ts && ts->tsecr != 0;
@@ -453,8 +477,8 @@ void connection::rack_on_ack(instant now, const tcp_repr& seg, const sack_update
   const auto echoed_before = [this, echo, ecr](instant t) {
     return echo && static_cast<std::int32_t>(ecr - ts_clock(t)) < 0;
   };
-  snd_.rec.rk.on_ack(now, snd_.una, snd_.rec.sb, su.dsack, snd_.max, echoed_before);
-  rack_detect(now);
+  snd_.rec.rk.on_ack(now, snd_.una, snd_.rec.sb, su.dsack, snd_.max, echoed_before, newest);
+  if (rack_on()) rack_detect(now);
 }
 
 // §6.2 step 5 and §6.3: mark what is lost and arm the reorder timer for what is not yet.

@@ -69,7 +69,7 @@ void rack::make_room() {
 // Records a transmission. New data is appended (merged into the last entry when it follows
 // it, was sent at the same instant and nothing happened to it since); a retransmission gives
 // the entries it covers a new xmit_ts (split at its edges first).
-void rack::on_sent(instant now, seq_num seq, seq_num end, bool retransmission) {
+void rack::on_sent(instant now, seq_num seq, seq_num end, bool retransmission, const delivery_snapshot& snap) {
   if (!seq.before(end)) return;
   if (retransmission) {
     split_at(seq);
@@ -78,6 +78,7 @@ void rack::on_sent(instant now, seq_num seq, seq_num end, bool retransmission) {
       if (!s.seq.before(end)) break;
       if (!s.end.after(seq)) continue;
       s.xmit_ts = now;
+      s.snap = snap;
       s.retransmitted = true;
       if (s.lost) s.resent_lost = true;
       set_lost(s, false);
@@ -87,7 +88,8 @@ void rack::on_sent(instant now, seq_num seq, seq_num end, bool retransmission) {
   if (!segs_.empty()) {
     rack_segment& last = segs_.back();
     if (seq.before(last.end)) return;  // not new after all: nothing to append
-    if (last.end == seq && last.xmit_ts == now && !last.retransmitted && !last.sacked && !last.lost) {
+    if (last.end == seq && last.xmit_ts == now && !last.retransmitted && !last.sacked && !last.lost &&
+        last.snap.delivered == snap.delivered && last.snap.first_sent_time == snap.first_sent_time) {
       last.end = end;
       return;
     }
@@ -97,7 +99,7 @@ void rack::on_sent(instant now, seq_num seq, seq_num end, bool retransmission) {
     return;
   }
   make_room();
-  segs_.push_back(rack_segment{seq, end, now});
+  segs_.push_back(rack_segment{seq, end, now, false, false, false, false, snap});
 }
 
 void rack::drop_acked(seq_num una) {
@@ -118,7 +120,7 @@ void rack::drop_acked(seq_num una) {
 // RACK_update's ascending xmit_ts order only decides which RACK.rtt is kept last: the one of
 // the most recently sent, taken here directly).
 void rack::on_ack(instant now, seq_num una, const sack_scoreboard& sb, bool dsack, seq_num snd_max,
-                  echo_fn echoed_before) {
+                  echo_fn echoed_before, std::optional<delivered_segment>* newest) {
   split_at(una);
   for (std::size_t k = 0; k < sb.range_count(); ++k) {
     split_at(sb.range(k).left);
@@ -134,6 +136,10 @@ void rack::on_ack(instant now, seq_num una, const sack_scoreboard& sb, bool dsac
       selective = j < sb.range_count() && !s.seq.before(sb.range(j).left) && s.end.before_eq(sb.range(j).right);
     }
     if (!(cumulative && !s.sacked) && !selective) continue;  // not delivered, or delivered before
+    if (newest != nullptr && (!*newest || s.snap.delivered > (*newest)->snap.delivered ||
+                              (s.snap.delivered == (*newest)->snap.delivered && s.xmit_ts >= (*newest)->sent_time))) {
+      *newest = delivered_segment{s.snap, s.xmit_ts, s.retransmitted};
+    }
     // Step 3 (RACK_detect_reordering): delivered below the highest delivered, never resent.
     if (s.end.after(fack_)) {
       fack_ = s.end;

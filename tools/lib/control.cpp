@@ -251,6 +251,14 @@ void append_io_text(std::string& out, const io_report& io) {
 std::string ms(duration d) { return fmt::format("{:g}", static_cast<double>(d.count()) / 1000.0); }
 
 
+// BBR's model as JSON (null for the other congestion controls).
+std::string bbr_json(const std::optional<bbr_summary>& b) {
+  if (!b) return "null";
+  return fmt::format("{{\"mode\":\"{}\",\"btlbw_Bps\":{},\"min_rtt_us\":{},\"pacing_gain\":{:.3f},\"cwnd_gain\":{:.3f}}}",
+                     to_string(b->mode), b->btlbw, b->min_rtt ? fmt::format("{}", b->min_rtt->count()) : "null",
+                     b->pacing_gain, b->cwnd_gain);
+}
+
 std::string internals_json(const std::optional<tcp_internals>& in) {
   if (!in) return "null";
   const tcp_internals& t = *in;
@@ -259,7 +267,7 @@ std::string internals_json(const std::optional<tcp_internals>& in) {
       "{{\"congestion\":\"{}\",\"srtt_us\":{},\"rttvar_us\":{},\"rto_us\":{},\"mss\":{},\"advmss\":{},"
       "\"cwnd_bytes\":{},\"ssthresh_bytes\":{},\"flight_bytes\":{},\"sacked_bytes\":{},\"snd_wnd\":{},"
       "\"rcv_wnd\":{},\"snd_wscale\":{},\"rcv_wscale\":{},\"wscale\":{},\"timestamps\":{},\"sack\":{},"
-      "\"in_recovery\":{},\"dup_acks\":{},\"rto_streak\":{},\"retransmissions\":{},\"fast_retransmits\":{},"
+      "\"bbr\":{},\"in_recovery\":{},\"dup_acks\":{},\"rto_streak\":{},\"retransmissions\":{},\"fast_retransmits\":{},"
       "\"timeouts\":{},\"bytes_sent\":{},"
       "\"bytes_acked\":{},\"bytes_received\":{},\"notsent\":{},\"ooo_ranges\":{},\"ooo_bytes\":{},"
       "\"spurious_undos\":{},\"loss_probes\":{},\"probe_recoveries\":{},\"rack_losses\":{},"
@@ -268,7 +276,7 @@ std::string internals_json(const std::optional<tcp_internals>& in) {
       to_string(t.congestion), t.srtt ? fmt::format("{}", us(*t.srtt)) : "null", t.srtt ? us(t.rttvar) : 0,
       us(t.rto), t.mss, t.advmss, t.cwnd,
       t.ssthresh < tcp_internals::infinite_ssthresh ? fmt::format("{}", t.ssthresh) : "null", t.flight, t.sacked,
-      t.snd_wnd, t.rcv_wnd, t.snd_wscale, t.rcv_wscale, t.wscale_ok, t.timestamps, t.sack, t.in_recovery,
+      t.snd_wnd, t.rcv_wnd, t.snd_wscale, t.rcv_wscale, t.wscale_ok, t.timestamps, t.sack, bbr_json(t.bbr), t.in_recovery,
       t.dup_acks, t.rto_streak, t.retransmissions, t.fast_retransmits, t.timeouts, t.bytes_sent, t.bytes_acked, t.bytes_received, t.notsent,
       t.ooo_ranges, t.ooo_bytes, t.spurious_undos, t.loss_probes, t.probe_recoveries, t.rack_losses,
       t.reo_wnd_adaptations, t.frto_spurious, t.dupthresh, t.pacing_rate, t.ecn, t.ecn_ce_received,
@@ -308,7 +316,13 @@ std::string internals_text(const tcp_internals& t) {
   out += fmt::format(" rto:{}", ms(t.rto));
   if (t.srtt) out += fmt::format(" rtt:{}/{}", ms(*t.srtt), ms(t.rttvar));
   out += fmt::format(" mss:{} advmss:{} cwnd:{}", t.mss, t.advmss, t.cwnd / mss);
-  if (t.ssthresh < tcp_internals::infinite_ssthresh) out += fmt::format(" ssthresh:{}", t.ssthresh / mss);
+  if (t.ssthresh < tcp_internals::infinite_ssthresh && !t.bbr) out += fmt::format(" ssthresh:{}", t.ssthresh / mss);
+  // As ss -i shows BBR: bbr:(mode,bw,mrtt,pacing_gain,cwnd_gain).
+  if (t.bbr) {
+    out += fmt::format(" bbr:({},bw:{:.1f}Mbps,mrtt:{},pacing_gain:{:.2f},cwnd_gain:{:.2f})", to_string(t.bbr->mode),
+                       static_cast<double>(t.bbr->btlbw) * 8 / 1e6, t.bbr->min_rtt ? ms(*t.bbr->min_rtt) : "-",
+                       t.bbr->pacing_gain, t.bbr->cwnd_gain);
+  }
   out += fmt::format(" bytes_sent:{} bytes_acked:{} bytes_received:{}", t.bytes_sent, t.bytes_acked, t.bytes_received);
   if (t.retransmissions > 0 || t.rto_streak > 0) out += fmt::format(" retrans:{}/{}", t.rto_streak, t.retransmissions);
   // Recovery episodes begun without the timer / retransmission timeouts.

@@ -188,7 +188,9 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
   hc.tcp.rto_min = std::chrono::duration_cast<duration>(std::chrono::duration<double, std::milli>(o.rto_min_ms));
   hc.tcp.rto_initial = std::max(hc.tcp.rto_initial, hc.tcp.rto_min);
   if (o.tcp_buffer != 0) hc.tcp.send_buffer = hc.tcp.recv_buffer = o.tcp_buffer;
-  hc.tcp.congestion = o.congestion == "reno" ? congestion_kind::reno : congestion_kind::cubic;
+  hc.tcp.congestion = o.congestion == "reno"  ? congestion_kind::reno
+                      : o.congestion == "bbr" ? congestion_kind::bbr
+                                              : congestion_kind::cubic;
   hc.tcp.rack = o.rack == "on";
   hc.tcp.prr = o.prr == "on";
   hc.tcp.pacing = o.pacing == "on";

@@ -42,7 +42,7 @@ struct net_options {
   // (tcp_config's default), so they recover from a lost retransmission as fast as the kernel
   // peer they talk to. `--rto-min 1000` gives the RFC's value.
   double rto_min_ms = 200.0;
-  std::string congestion = "cubic";  // cubic | reno (tcp_config::congestion)
+  std::string congestion = "cubic";  // cubic | reno | bbr (tcp_config::congestion)
   std::string rack = "on";  // on | off (tcp_config::rack: RFC 8985 §6 loss detection, with SACK)
   std::string prr = "off";  // on | off (tcp_config::prr: RFC 6937 / 9937)
   std::string pacing = "off";  // on | off (tcp_config::pacing)

@@ -51,8 +51,10 @@ void add_net_options(CLI::App& cmd, net_options& o) {
                  "floor of the retransmission timeout in ms (Linux's 200 by default; RFC 6298 says 1000)")
       ->check(in_range(1.0, 60000.0))
       ->capture_default_str();
-  cmd.add_option("--congestion", o.congestion, "congestion control: cubic (RFC 9438) or reno (RFC 5681)")
-      ->check(CLI::IsMember({"cubic", "reno"}))
+  cmd.add_option("--congestion", o.congestion,
+                 "congestion control: cubic (RFC 9438), reno (RFC 5681) or bbr (BBR v1, "
+                 "draft-cardwell-iccrg-bbr-congestion-control-00; always paced)")
+      ->check(CLI::IsMember({"cubic", "reno", "bbr"}))
       ->capture_default_str();
   cmd.add_option("--offload", o.offload,
                  "checksum and segmentation offload on the TUN device (virtio-net header, TSO): on where the "

@@ -305,6 +305,7 @@ struct tcp_internals {
   bool timestamps = false;
   bool sack = false;
   congestion_kind congestion = default_congestion_kind;
+  std::optional<bbr_summary> bbr;  // BBR's mode, BtlBw, RTprop and gains (congestion_kind::bbr)
   bool in_recovery = false;
   std::uint32_t dup_acks = 0;
   std::uint32_t rto_streak = 0;   // timer retransmissions of the oldest unacked segment

@@ -1,7 +1,9 @@
 #pragma once
 // Sender congestion control: RFC 5681 slow start / congestion avoidance, RFC 6582 NewReno
 // fast retransmit and fast recovery, RFC 3042 limited transmit, and two window-growth
-// algorithms: `reno` (RFC 5681 AIMD) and `cubic` (RFC 9438, the default).
+// algorithms: `reno` (RFC 5681 AIMD) and `cubic` (RFC 9438, the default); and `bbr`
+// (draft-cardwell-iccrg-bbr-congestion-control-00, BBR v1), which sets cwnd and a pacing rate
+// from a model of the path (bottleneck bandwidth and round-trip propagation time) instead.
 //
 // One object per connection; no allocation (the factory returns a value holding a variant).
 // Sans-IO: time arrives as `now`; nothing here reads a clock. All windows are in bytes.
@@ -52,18 +54,20 @@
 #include <string_view>
 #include <variant>
 
+#include "synack/tcp/delivery_rate.hpp"
 #include "synack/tcp/hystart.hpp"
 #include "synack/util/time.hpp"
 #include "synack/wire/seq.hpp"
 
 namespace synack {
 
-enum class congestion_kind : std::uint8_t { reno, cubic };
+enum class congestion_kind : std::uint8_t { reno, cubic, bbr };
 inline constexpr congestion_kind default_congestion_kind = congestion_kind::cubic;
 [[nodiscard]] constexpr std::string_view to_string(congestion_kind k) {
   switch (k) {
     case congestion_kind::reno: return "reno";
     case congestion_kind::cubic: return "cubic";
+    case congestion_kind::bbr: return "bbr";
   }
   return "?";
 }
@@ -211,6 +215,11 @@ class congestion_control {
   // Undo: keep the window-growth state before a reduction; put it back.
   virtual void save_growth_state() {}
   virtual void restore_growth_state() {}
+  // The window comes from a model (BBR), not from ACK clocking and loss: the shared machinery
+  // keeps recovery's state (in_recovery(), recover(), duplicate ACKs) but leaves cwnd alone on
+  // ACKs, in recovery, on a probe's repair, an ECN-Echo and an idle restart. The RTO still sets
+  // cwnd to 1 SMSS and undo() still restores it.
+  [[nodiscard]] virtual bool model_window() const { return false; }
 
   void set_cwnd(std::uint64_t bytes);
   std::uint32_t mss_;
@@ -314,6 +323,139 @@ class cubic final : public congestion_control {
   growth_state saved_;  // before the reduction an undo reverses
 };
 
+// BBR v1 (draft-cardwell-iccrg-bbr-congestion-control-00): cwnd and the pacing rate follow a
+// model of the path, BtlBw (a windowed maximum of the delivery rate over 10 round trips) and
+// RTprop (a windowed minimum of the RTT over 10 s), through four states: STARTUP (gain
+// 2/ln 2), DRAIN, PROBE_BW (the eight-phase pacing-gain cycle) and PROBE_RTT. Loss alone does
+// not reduce the window: fast recovery conserves packets for a round and then restores the
+// window it had. The connection feeds it a rate sample on every ACK (on_rate_sample) and paces
+// at pacing_rate() whatever tcp_config::pacing says; PRR is off (BBR decides how much goes,
+// RACK / the SACK scoreboard what). Sans-IO; the randomness of the PROBE_BW start phase is a
+// deterministic function of congestion_config::bbr_seed.
+class bbr final : public congestion_control {
+ public:
+  enum class mode : std::uint8_t { startup, drain, probe_bw, probe_rtt };
+  static constexpr double high_gain = 2.885;                // 2/ln(2), §4.3.2.1
+  static constexpr std::uint32_t btlbw_filter_rounds = 10;  // BtlBwFilterLen
+  static constexpr duration rtprop_filter_len = std::chrono::seconds(10);
+  static constexpr duration probe_rtt_duration = std::chrono::milliseconds(200);
+  static constexpr std::uint32_t min_pipe_segments = 4;     // BBRMinPipeCwnd
+  static constexpr std::uint32_t gain_cycle_len = 8;
+  // §4.3.4.4: the pacing gains of PROBE_BW's phases, in percent.
+  static constexpr std::uint8_t cycle_gain_percent[gain_cycle_len] = {125, 75, 100, 100, 100, 100, 100, 100};
+
+  explicit bbr(std::uint32_t mss, congestion_config cfg = {});
+  // The seed of the deterministic choice of PROBE_BW's first phase (sans-IO: the connection
+  // passes a value from the host's injected randomness, its ISS).
+  void set_seed(std::uint32_t seed) { seed_ = static_cast<std::uint16_t>(seed ^ (seed >> 16)); }
+  [[nodiscard]] congestion_kind kind() const override { return congestion_kind::bbr; }
+
+  // The connection's delivery-rate state (the snapshot for a segment about to be sent, the
+  // application-limited mark).
+  // on_send: before a data segment leaves (flight: before it), the snapshot to record with it.
+  [[nodiscard]] delivery_snapshot on_send(instant now, std::uint32_t flight);
+  [[nodiscard]] const delivery_rate& rates() const { return dr_; }
+  // Every ACK (new, duplicate or SACK-only), after the connection's recovery processing:
+  // `delivered` octets newly delivered (cumulatively or SACKed), `newest` the snapshot of the
+  // newest segment delivered, `inflight` what is in the network now (RFC 6675 pipe in SACK
+  // recovery), `lost` octets newly marked lost, `una` SND.UNA after the ACK.
+  void on_rate_sample(instant now, seq_num una, std::uint32_t delivered, const std::optional<delivered_segment>& newest,
+                      std::uint32_t inflight, std::uint32_t lost);
+  // §4.3.3: the sender has nothing to send and cwnd is not full.
+  void on_app_limited(std::uint32_t inflight) {
+    if (inflight < cwnd_) dr_.on_app_limited(inflight);
+  }
+  // Octets per second data leaves at (BBR.pacing_rate, §4.2.1 BBRSetPacingRate):
+  // pacing_gain x BtlBw less a 1 % margin. Before the pipe is full never below the initial
+  // rate, high_gain x InitialCwnd / RTprop (1 ms before an RTT sample). DEVIATION(draft §4.2.1,
+  // which keeps the largest rate set before the pipe is full): computed from the model each
+  // time, the initial rate as its floor (a stored rate would push the TCB past its bound).
+  [[nodiscard]] std::uint64_t pacing_rate() const;
+  [[nodiscard]] mode state() const { return mode_; }
+  [[nodiscard]] std::uint64_t btlbw() const { return bw_[0]; }  // octets per second
+  [[nodiscard]] std::optional<duration> rtprop() const {
+    return rtprop_us_ == UINT32_MAX ? std::nullopt : std::optional<duration>{duration{rtprop_us_}};
+  }
+  [[nodiscard]] bool filled_pipe() const { return filled_pipe_; }
+  [[nodiscard]] std::uint32_t round_count() const { return round_count_; }
+  [[nodiscard]] std::uint32_t cycle_index() const { return cycle_index_; }
+  [[nodiscard]] double pacing_gain() const;
+  [[nodiscard]] double cwnd_gain() const;
+  [[nodiscard]] bool packet_conservation() const { return packet_conservation_; }
+  // BBRInflight(gain): gain x BDP in octets (the initial window before an RTprop is known).
+  [[nodiscard]] std::uint64_t inflight_for(double gain) const;
+  // BBR.target_cwnd: cwnd_gain x BDP plus the quantization budget.
+  [[nodiscard]] std::uint64_t target_cwnd() const;
+  [[nodiscard]] std::uint32_t send_quantum() const;
+
+ protected:
+  void grow_ca(instant, std::uint32_t, std::optional<duration>) override {}
+  // A loss (fast recovery or the RTO) does not lower the model; it only saves the window to
+  // restore when recovery ends (BBRSaveCwnd). ssthresh, which BBR does not use, stays cwnd.
+  std::uint32_t loss_ssthresh(instant now, std::uint32_t flight, bool timeout) override;
+  [[nodiscard]] bool model_window() const override { return true; }
+
+ private:
+  void update_round(const rate_sample& rs);
+  void update_btlbw(const rate_sample& rs);
+  void check_cycle_phase(instant now, std::uint32_t prior_inflight, std::uint32_t lost);
+  void check_full_pipe(const rate_sample& rs);
+  void check_drain(instant now, std::uint32_t inflight);
+  void update_rtprop(instant now, const rate_sample& rs);
+  void check_probe_rtt(instant now, std::uint32_t inflight);
+  void enter_probe_bw(instant now);
+  void update_cwnd(std::uint32_t delivered, std::uint32_t inflight, std::uint32_t lost);
+  void save_cwnd();
+  void track_recovery(seq_num una, std::uint32_t delivered, std::uint32_t inflight);
+
+  delivery_rate dr_;
+  // BBR.next_round_delivered, modulo 2^32 (compared as a signed difference: a round is far
+  // shorter than 2 GiB), to keep the TCB within its bound (tests/stack/memory_budget_test.cpp).
+  std::uint32_t next_round_delivered_ = 0;
+  instant rtprop_stamp_{};
+  instant mode_stamp_{};  // BBR.cycle_stamp in PROBE_BW, BBR.probe_rtt_done_stamp in PROBE_RTT
+  std::uint32_t bw_[3] = {0, 0, 0};  // BtlBw's windowed maximum: best, second, third (octets/s)
+  std::uint8_t bw_round_[3] = {0, 0, 0};  // the round (mod 256) each was measured in
+  mode mode_ = mode::startup;
+  std::uint8_t cycle_index_ = 0;
+  std::uint8_t full_bw_count_ = 0;
+  std::uint16_t seed_ = 0;  // a 16-bit linear congruential sequence (enter_probe_bw)
+  std::uint32_t rtprop_us_ = UINT32_MAX;  // BBR.RTprop (UINT32_MAX: none yet)
+  std::uint32_t round_count_ = 0;  // BBR.round_count
+  std::uint32_t full_bw_ = 0;      // BBR.full_bw: BtlBw at the last 25 % growth
+  std::uint32_t prior_cwnd_ = 0;   // BBR.prior_cwnd (BBRSaveCwnd)
+  bool filled_pipe_ = false;          // BBR.filled_pipe
+  bool round_start_ = false;          // BBR.round_start: this ACK began a round
+  bool packet_conservation_ = false;  // BBR.packet_conservation
+  bool probe_rtt_round_done_ = false;  // BBR.probe_rtt_round_done
+  bool probe_rtt_timing_ = false;  // PROBE_RTT's 200 ms began (probe_rtt_done_stamp set)
+  bool idle_restart_ = false;
+  bool in_loss_ = false;  // fast recovery or a timeout's repair under way (restore on its end)
+  bool loss_entered_ = false;  // loss_ssthresh ran: the next ACK starts the episode's handling
+  bool loss_timeout_ = false;  // the episode began with the RTO (no packet conservation)
+  bool rtprop_expired_ = false;
+};
+
+[[nodiscard]] constexpr std::string_view to_string(bbr::mode m) {
+  switch (m) {
+    case bbr::mode::startup: return "STARTUP";
+    case bbr::mode::drain: return "DRAIN";
+    case bbr::mode::probe_bw: return "PROBE_BW";
+    case bbr::mode::probe_rtt: return "PROBE_RTT";
+  }
+  return "?";
+}
+
+// What `synack stat -i` shows of BBR (as cubic shows its window): the mode, BtlBw, RTprop and
+// the gains now.
+struct bbr_summary {
+  bbr::mode mode = bbr::mode::startup;
+  std::uint64_t btlbw = 0;             // octets per second
+  std::optional<duration> min_rtt;     // RTprop
+  double pacing_gain = 0;
+  double cwnd_gain = 0;
+};
+
 // One connection's congestion controller, held by value.
 class congestion {
  public:
@@ -331,9 +473,17 @@ class congestion {
   const congestion_control* operator->() const { return &get(); }
   congestion_control& operator*() { return get(); }
   const congestion_control& operator*() const { return get(); }
+  // The BBR controller, if this is one.
+  bbr* as_bbr() { return std::get_if<bbr>(&impl_); }
+  [[nodiscard]] const bbr* as_bbr() const { return std::get_if<bbr>(&impl_); }
+  [[nodiscard]] std::optional<bbr_summary> bbr_state() const {
+    const bbr* b = as_bbr();
+    if (b == nullptr) return std::nullopt;
+    return bbr_summary{b->state(), b->btlbw(), b->rtprop(), b->pacing_gain(), b->cwnd_gain()};
+  }
 
  private:
-  std::variant<reno, cubic> impl_;
+  std::variant<reno, cubic, bbr> impl_;
 };
 
 

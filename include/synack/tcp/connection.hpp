@@ -81,6 +81,7 @@ struct tcb_snapshot {
   std::uint32_t cwnd = 0;      // congestion window, bytes (RFC 5681)
   std::uint32_t ssthresh = 0;  // slow start threshold, bytes
   congestion_kind congestion = default_congestion_kind;
+  std::optional<bbr_summary> bbr;  // with congestion_kind::bbr: its mode and model
   bool in_recovery = false;    // fast recovery (RFC 6582 / RFC 6675)
   std::uint32_t dup_acks = 0;  // duplicate ACKs counted since the last new ACK
   std::uint32_t sacked = 0;    // octets the SACK scoreboard holds as SACKed
@@ -344,7 +345,8 @@ class connection {
   [[nodiscard]] std::uint64_t probe_recoveries() const { return snd_.probe_recoveries; }  // RFC 8985 §7.4
   // Window reductions undone because their retransmissions proved spurious (RFC 3708, RFC 3522).
   [[nodiscard]] std::uint64_t spurious_undos() const { return snd_.spurious_undos; }
-  // tcp_config::pacing: the rate data leaves at now, octets per second (max(cwnd, flight) /
+  // tcp_config::pacing: the rate data leaves at now, octets per second (BBR's pacing rate with
+  // congestion_kind::bbr, paced whatever tcp_config::pacing says; otherwise max(cwnd, flight) /
   // RTT x 2 below half of ssthresh, x 1.2 above, the RTT RACK's smoothed one where it has a
   // sample, else SRTT); 0 when not pacing (off, or no RTT sample yet).
   [[nodiscard]] std::uint64_t pacing_rate() const;
@@ -511,9 +513,15 @@ class connection {
   // RFC 8985 §6 RACK: on with SACK and tcp_config::rack; its steps on each ACK, loss detection
   // (which may start recovery) and the reorder timer's expiry.
   [[nodiscard]] bool rack_on() const { return sack_ok_ && cfg_->rack; }
+  // The transmit record is kept: for RACK, or for BBR's delivery-rate snapshots (with or
+  // without SACK; without RACK its loss detection does not run).
+  [[nodiscard]] bool record_on() const { return rack_on() || snd_.rec.cc.as_bbr() != nullptr; }
   void on_sack_reneging();
   [[nodiscard]] seq_num resend_from() const;
-  void rack_on_ack(instant now, const tcp_repr& seg, const sack_update& su);
+  void rack_on_ack(instant now, const tcp_repr& seg, const sack_update& su, std::optional<delivered_segment>* newest);
+  // BBR (tcp_config::congestion): the rate sample of one ACK and the model's update.
+  void bbr_on_ack(instant now, std::uint32_t delivered, const std::optional<delivered_segment>& newest,
+                  std::uint64_t losses_before);
   void rack_detect(instant now);
   void rack_start_recovery(instant now, const sack_update& su);
   void on_rack_timeout(instant now);

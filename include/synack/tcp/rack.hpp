@@ -14,15 +14,19 @@
 // Memory follows the flight (issue #13): the record is allocated when the first segment is
 // recorded (a connection that never sends carries none of it), first_storage entries, doubled
 // when full up to `capacity` (a few copies per connection, none per segment once grown). When
-// everything is acknowledged a record grown past first_storage is freed: a bulk flight's 6 KiB
+// everything is acknowledged a record grown past first_storage is freed: a bulk flight's 14 KiB
 // does not stay with the idle connection, while request/response traffic keeps its first
 // entries instead of allocating per flight. storage() is what it holds allocated.
 //
 // Calling contract (the connection drives it; only when SACK was negotiated):
-//   on_sent(now, seq, end, rtx)     for every data segment sent (rtx: sent before).
+//   on_sent(now, seq, end, rtx, snap)  for every data segment sent (rtx: sent before), with
+//                                   the delivery-rate snapshot BBR takes (tcp/delivery_rate.hpp).
 //   on_rtt_sample(rtt)              an RFC 6298 / RFC 7323 sample (RACK.min_RTT, §6.2 step 1).
 //   on_ack(now, una, sb, dsack, snd_max, echoed_before)
-//                                   on every ACK, after the scoreboard's update: §6.2 steps 2-4.
+//                                   on every ACK, after the scoreboard's update: §6.2 steps 2-4;
+//                                   and the newest segment it delivered, for the rate sample.
+// BBR keeps the record (without RACK's loss detection) even without SACK: its entries carry
+// the per-segment snapshots of delivery rate estimation.
 //   detect_loss_at(now, srtt, in_recovery) -> the deadline of the reorder timer (max(): none)
 //                                   (§6.2 step 5); lost_pending() segments await a resend.
 //   on_recovery_exit()              fast recovery ended (§6.2 step 4: reo_wnd_persist).
@@ -34,6 +38,7 @@
 #include <optional>
 #include <vector>
 
+#include "synack/tcp/delivery_rate.hpp"
 #include "synack/tcp/sack_scoreboard.hpp"
 #include "synack/util/time.hpp"
 #include "synack/wire/seq.hpp"
@@ -50,12 +55,14 @@ struct rack_segment {
   // Marked lost, then sent again: the original left the network, only the retransmission
   // is in flight (pipe counts it once, as Linux's lost_out + retrans_out do).
   bool resent_lost = false;
+  delivery_snapshot snap;  // the connection's delivery state at xmit_ts (BBR's rate samples)
 };
 
 class rack {
  public:
   static constexpr std::uint32_t reo_wnd_persist_recoveries = 16;  // §6.2 step 4
-  // Entries the record is first allocated with (192 octets; request/response flights fit).
+  // Entries the record is first allocated with (448 octets: an entry is 56 with BBR's delivery
+  // snapshot, 24 before it; request/response flights fit).
   static constexpr std::size_t first_storage = 8;
 
   // Capacity of the transmit record (the most it grows to) and DupThresh (§6.2 step 4).
@@ -63,7 +70,7 @@ class rack {
   void set_smss(std::uint32_t smss) { smss_ = std::max<std::uint32_t>(smss, 1); }
   void reset(seq_num una);
 
-  void on_sent(instant now, seq_num seq, seq_num end, bool retransmission);
+  void on_sent(instant now, seq_num seq, seq_num end, bool retransmission, const delivery_snapshot& snap = {});
   void on_rtt_sample(duration rtt) { min_rtt_ = min_rtt_ ? std::min(*min_rtt_, rtt) : rtt; }
   // A non-owning callable: does the ACK's TSecr predate a segment sent at `t`? (§6.2 step 2;
   // always false without timestamps.) It must outlive the call it is passed to.
@@ -78,7 +85,10 @@ class rack {
     const void* obj_;
     bool (*call_)(const void*, instant);
   };
-  void on_ack(instant now, seq_num una, const sack_scoreboard& sb, bool dsack, seq_num snd_max, echo_fn echoed_before);
+  // `newest` (if given): the segment this ACK delivered with the largest P.delivered (the
+  // latest sent among equals), for delivery rate estimation; unchanged if it delivered none.
+  void on_ack(instant now, seq_num una, const sack_scoreboard& sb, bool dsack, seq_num snd_max, echo_fn echoed_before,
+              std::optional<delivered_segment>* newest = nullptr);
   // instant::max() when no timer is due (a plain value: an optional returned out of line is
   // written to the stack and reread wider on every ACK).
   [[nodiscard]] instant detect_loss_at(instant now, std::optional<duration> srtt, bool in_recovery);
