@@ -455,7 +455,10 @@ bool executor::inbound(const event& ev, const packet_spec& p) {
   if (p.ecn == "ect1") ecn = 1;
   if (p.ecn == "ce") ecn = 3;
   write_inbound_header(pkt, static_cast<std::uint8_t>(ip_proto::tcp), tcp_len, ecn);
-  const bool rst_in_close_wait = (p.flags & flag::rst) != 0 && current_state() == tcp_state::close_wait;
+  // A reset in CLOSE-WAIT: the peer's RST, or its SYN that the host answers with one (RFC 793's
+  // "If the SYN is in the window it is an error, send a reset", rfc5961_syn off).
+  const bool rst_in_close_wait =
+      (p.flags & (flag::rst | flag::syn)) != 0 && current_state() == tcp_state::close_wait;
   host_->on_packet(now_, pkt);
   pump();
   if (rst_in_close_wait && current_state() == tcp_state::closed) reset_in_close_wait_ = true;

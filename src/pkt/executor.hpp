@@ -128,7 +128,7 @@ class executor {
   int last_fd_ = -1;
   std::optional<std::uint32_t> script_rcvbuf_;  // what the script believes SO_RCVBUF is
   std::map<std::uint16_t, std::uint32_t> fin_end_;  // remote port -> seq after the host's FIN
-  bool reset_in_close_wait_ = false;  // an RST closed the connection in CLOSE-WAIT (reset_errno)
+  bool reset_in_close_wait_ = false;  // a reset closed the connection in CLOSE-WAIT (reset_errno)
 
   std::optional<pending_call> pending_;
   bool in_retry_ = false;

@@ -7,6 +7,7 @@
 
 #include "executor.hpp"
 #include "synack/pkt/parser.hpp"
+#include "synack/tcp/icmp_report.hpp"
 
 namespace synack::pkt {
 
@@ -217,6 +218,16 @@ run_result executor::run() {
     if (const auto v = to_int(*t)) tolerance_us_ = *v;
   }
   if (opt_.tolerance_us) tolerance_us_ = *opt_.tolerance_us;
+  // --mtu: the MTU of the host's link (packetdrill's tun device; its default 1500 is ours).
+  if (const auto m = script_.option("mtu")) {
+    const auto v = to_int(*m);
+    if (!v || *v < min_ipv4_mtu || *v > 65535) {
+      res_.what = verdict::fail;
+      res_.message = "--mtu=" + *m + ": an MTU of 68 to 65535 octets";
+      return res_;
+    }
+    cfg_.mtu = static_cast<std::uint16_t>(*v);
+  }
   if (const auto ipv = script_.option("ip_version")) {
     const auto v = parse_ip_version(*ipv);
     if (!v) {

@@ -19,6 +19,12 @@ constexpr std::string_view handshake =
     "+.1 < . 1:1(0) ack 1 win 65535\n"
     "+0 accept(3, ..., ...) = 4\n";
 
+run_options relaxed_options() {
+  run_options o;
+  o.mode = match_mode::relaxed;
+  return o;
+}
+
 run_result run(std::string_view tail, match_mode m = match_mode::strict) {
   run_options o;
   o.mode = m;
@@ -98,6 +104,16 @@ TEST(pkt_runner, reset_errno_only_after_a_reset_in_close_wait) {
   EXPECT_EQ(r.what, verdict::pass) << r.message;
   ASSERT_EQ(r.relaxed.size(), 1u);
   EXPECT_EQ(r.relaxed[0], relax_rule::reset_errno);
+  // A SYN in the window that the host answers with a reset (RFC 793's rule, rfc5961_syn off)
+  // is a reset in CLOSE-WAIT too; with RFC 5961's challenge ACK nothing is reset.
+  constexpr std::string_view syn =
+      "+.1 < F. 1:1(0) ack 1 win 65535\n+0 > . 1:1(0) ack 2\n+.1 < S 2:2(0) win 65535\n"
+      "+0 > R. 1:1(0) ack 2 win 0\n+0 getsockopt(4, SOL_SOCKET, SO_ERROR, [ECONNRESET], [4]) = 0\n";
+  const auto s = run_text("// synack: rfc5961_syn=0\n" + std::string{handshake} + std::string{syn},
+                          relaxed_options());
+  EXPECT_EQ(s.what, verdict::pass) << "line " << s.line << ": " << s.message;
+  EXPECT_EQ(run_text("// synack: rfc5961_syn=0\n" + std::string{handshake} + std::string{syn}, {}).what,
+            verdict::fail);
   // In ESTABLISHED the errno is ECONNRESET anyway; EPIPE expected there is still wrong.
   EXPECT_EQ(run("+.1 < R. 1:1(0) ack 1 win 65535\n+0 getsockopt(4, SOL_SOCKET, SO_ERROR, [EPIPE], [4]) = 0\n",
                 match_mode::relaxed)
@@ -258,6 +274,26 @@ TEST(pkt_runner, icmpv6_lines_reach_the_connection) {
                                "+0 > P. 1221:1441(220) ack 1\n",
                            {});
   EXPECT_EQ(ok.what, verdict::pass) << "line " << ok.line << ": " << ok.message;
+}
+
+// --mtu is the host's link MTU: the SYN's MSS is it less 40 (IPv4) or 60 (IPv6), as
+// snd-syn/snd-syn-mss-inherited-from-mtu-* expect.
+TEST(pkt_runner, mtu_option_sets_the_link_mtu) {
+  auto syn = [](std::string_view version, std::string_view mtu, int mss) {
+    return run_text("--ip_version=" + std::string{version} + "\n--mtu=" + std::string{mtu} +
+                        "\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
+                        "+0 fcntl(3, F_SETFL, O_RDWR | O_NONBLOCK) = 0\n"
+                        "+0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)\n"
+                        "+0 > S 0:0(0) <mss " +
+                        std::to_string(mss) + ",sackOK,TS val 100 ecr 0,nop,wscale 3>\n",
+                    relaxed_options());
+  };
+  const auto v6 = syn("ipv6", "1280", 1220);
+  EXPECT_EQ(v6.what, verdict::pass) << v6.message;
+  const auto v4 = syn("ipv4", "1280", 1240);
+  EXPECT_EQ(v4.what, verdict::pass) << v4.message;
+  EXPECT_EQ(syn("ipv6", "1280", 1440).what, verdict::fail);
+  EXPECT_EQ(syn("ipv4", "40", 1460).what, verdict::fail);
 }
 
 TEST(pkt_runner, directives_set_host_knobs) {

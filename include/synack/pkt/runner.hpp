@@ -48,8 +48,9 @@ enum class relax_rule : std::uint8_t {
   fin_rexmit,  // an expected `F.` that resends the host's unacknowledged FIN is met by the plain
                // ACK <SEQ=SND.NXT><ACK=RCV.NXT> with the same ack (FreeBSD resends its FIN with
                // every segment while the FIN is unacknowledged)
-  reset_errno, // SO_ERROR after an RST in CLOSE-WAIT: EPIPE (Linux, posix/) for the script's
-               // ECONNRESET (FreeBSD)
+  reset_errno, // SO_ERROR after a reset in CLOSE-WAIT (the peer's RST, or the one the host
+               // answers an in-window SYN with, rfc5961_syn off): EPIPE (Linux, posix/) for the
+               // script's ECONNRESET (FreeBSD)
   count_,
 };
 [[nodiscard]] std::string_view to_string(relax_rule r);
