@@ -1,18 +1,20 @@
 #pragma once
 // The packetdrill runner: drives one synack::host through posix::socket_table on virtual time
-// as a script says. Inbound packets are built (IPv4 + TCP, checksums) and fed at their script
-// time; outbound lines are matched against what the host sends, by the virtual time it sent
-// them, within the script's tolerance; system calls run at their time, and a call that would
-// block completes when the host lets it (virtual time runs on, timers fire, later inbound
-// packets arrive). No clock, no sleeping, no I/O: a run is a pure function of the script text.
+// as a script says. Inbound packets are built (IPv4 or IPv6 + TCP, checksums) and fed at their
+// script time; outbound lines are matched against what the host sends, by the virtual time it
+// sent them, within the script's tolerance; system calls run at their time, and a call that
+// would block completes when the host lets it (virtual time runs on, timers fire, later
+// inbound packets arrive). No clock, no sleeping, no I/O: a run is a pure function of the
+// script text.
 //
 // Addresses and ports are nplab packetdrill's: the host is 192.168.0.1, the scripted peer
 // 192.0.2.1; with --ip_version=ipv6 the host is fd3d:fa7b:d17d::1 (packetdrill's unique local
 // prefix, RFC 4193) and the peer 2001:db8::1 (the documentation prefix, RFC 3849), sockets are
 // AF_INET6 and packets IPv6; with --ip_version=ipv4-mapped-ipv6 sockets are AF_INET6 and
 // packets IPv4 (the socket sees ::ffff:192.0.2.1). bind() and connect() with `...` use port
-// 8080; the peer's port for a passive open is chosen by the runner. Sequence numbers are relative: the peer's to the seq of its first
-// SYN (so they are sent as written), the host's to the ISN of its latest SYN or SYN-ACK.
+// 8080; the peer's port for a passive open is chosen by the runner. Sequence numbers are
+// relative: the peer's to the seq of its first SYN (so they are sent as written), the host's
+// to the ISN of its latest SYN or SYN-ACK.
 //
 // Matching modes (docs/conformance.md lists each rule):
 //   strict   every field written in the script is compared.
