@@ -5,7 +5,9 @@
 #include <string>
 
 #include "synack/wire/icmp.hpp"
+#include "synack/wire/icmpv6.hpp"
 #include "synack/wire/ipv4.hpp"
+#include "synack/wire/ipv6.hpp"
 #include "synack/wire/tcp.hpp"
 
 namespace synack::pkt {
@@ -78,7 +80,70 @@ void put_be32(std::byte* p, std::uint32_t v) {
   put_be16(p + 2, v & 0xFFFF);
 }
 
+// The TCP segment of a packet the host sent, of either family, unchecked (for the trace).
+std::optional<bytes> any_tcp_segment(bytes packet) {
+  if (auto v4 = ipv4_view::parse(packet); v4 && v4->protocol() == ip_proto::tcp) return v4->payload();
+  if (auto v6 = ipv6_view::parse(packet); v6 && v6->next_header() == ipv6_next::tcp) return v6->payload();
+  return std::nullopt;
+}
+
+std::string family_text(const char* what, unsigned version) {
+  std::string s = what;
+  s += std::to_string(version);
+  return s;
+}
+
 }  // namespace
+
+std::optional<ip_version> parse_ip_version(std::string_view text) {
+  if (text == "ipv4") return ip_version::ipv4;
+  if (text == "ipv6") return ip_version::ipv6;
+  if (text == "ipv4-mapped-ipv6") return ip_version::ipv4_mapped_ipv6;
+  return std::nullopt;
+}
+
+result<bytes, std::string> sent_tcp_segment(bytes packet, ip_version v, const ip_addr& from, const ip_addr& to) {
+  using error = unexpected<std::string>;
+  if (packet.empty()) return error{"the host sent an empty packet"};
+  const unsigned version = static_cast<unsigned>(packet[0]) >> 4;
+  const unsigned want = wire_is_v6(v) ? 6 : 4;
+  if (version != want) {
+    return error{"the host sent " + family_text("an IPv", version) + " packet where " + family_text("IPv", want) +
+                 " was expected"};
+  }
+  bytes seg;
+  ip_addr src;
+  ip_addr dst;
+  if (want == 6) {
+    auto ip = ipv6_view::parse(packet);
+    if (!ip) return error{"the host sent a malformed IPv6 packet (" + std::string{to_string(ip.error())} + ")"};
+    if (ip->next_header() != ipv6_next::tcp) {
+      return error{"the host sent an IPv6 packet with Next Header " + std::to_string(ip->next_header()) +
+                   ", not TCP (6)"};
+    }
+    src = ip->src();
+    dst = ip->dst();
+    seg = ip->payload();
+  } else {
+    auto ip = ipv4_view::parse(packet);
+    if (!ip) return error{"the host sent a malformed IPv4 packet (" + std::string{to_string(ip.error())} + ")"};
+    if (ip->protocol() != ip_proto::tcp) return error{"the host sent a non-TCP packet"};
+    src = ip->src();
+    dst = ip->dst();
+    seg = ip->payload();
+  }
+  if (src != from || dst != to) {
+    return error{"the host sent a packet from " + src.to_string() + " to " + dst.to_string() + ", expected from " +
+                 from.to_string() + " to " + to.to_string()};
+  }
+  auto tv = tcp_view::parse(seg);
+  if (!tv) return error{"the host sent a malformed TCP segment (" + std::string{to_string(tv.error())} + ")"};
+  if (!tv->verify_checksum(src, dst)) {
+    return error{"the host sent a TCP segment with a wrong checksum (" + std::to_string(tv->checksum()) + " over the " +
+                 family_text("IPv", want) + " pseudo-header)"};
+  }
+  return seg;
+}
 
 std::string_view to_string(relax_rule r) {
   switch (r) {
@@ -192,11 +257,42 @@ void executor::excused(relax_rule r) { used_rules_[static_cast<std::size_t>(r)] 
 
 four_tuple executor::tuple() const {
   four_tuple t;
-  t.local_addr = opt_.local;
+  t.local_addr = local_ip();
   t.local_port = local_port_;
-  t.remote_addr = opt_.remote;
+  t.remote_addr = remote_ip();
   t.remote_port = remote_port_;
   return t;
+}
+
+ip_addr executor::local_ip() const { return wire_is_v6(ipv_) ? ip_addr{opt_.local6} : ip_addr{opt_.local}; }
+ip_addr executor::remote_ip() const { return wire_is_v6(ipv_) ? ip_addr{opt_.remote6} : ip_addr{opt_.remote}; }
+
+int executor::socket_family() const { return ipv_ == ip_version::ipv4 ? posix::af_inet : posix::af_inet6; }
+
+posix::sock_addr executor::socket_addr(const ip_addr& wire, std::uint16_t port) const {
+  if (ipv_ == ip_version::ipv4) return posix::sock_addr{wire, port, posix::af_inet, 0};
+  return posix::sock_addr{ip_addr{wire.v6()}, port, posix::af_inet6, 0};  // IPv4: ::ffff:a.b.c.d
+}
+
+void executor::write_inbound_header(std::vector<std::byte>& pkt, std::uint8_t proto, std::size_t payload_len,
+                                    std::uint8_t tos) const {
+  if (wire_is_v6(ipv_)) {
+    ipv6_repr ip;
+    ip.src = opt_.remote6;
+    ip.dst = opt_.local6;
+    ip.next_header = proto;
+    ip.payload_len = static_cast<std::uint16_t>(payload_len);
+    ip.traffic_class = tos;
+    ip.emit(mutable_bytes{pkt.data(), ipv6_repr::buffer_len()});
+    return;
+  }
+  ipv4_repr ip;
+  ip.src = opt_.remote;
+  ip.dst = opt_.local;
+  ip.protocol = static_cast<ip_proto>(proto);
+  ip.payload_len = static_cast<std::uint16_t>(payload_len);
+  ip.dscp_ecn = tos;
+  ip.emit(mutable_bytes{pkt.data(), ipv4_repr::buffer_len()});
 }
 
 bool executor::tuple_alive() const {
@@ -209,12 +305,12 @@ bool executor::tuple_alive() const {
 std::int64_t executor::tolerance_for(instant) const { return tolerance_us_; }
 
 void executor::trace_sent(const sent_segment& s) {
-  auto ip = ipv4_view::parse(s.bytes);
-  if (!ip || ip->protocol() != ip_proto::tcp) {
+  const auto seg = any_tcp_segment(s.bytes);
+  if (!seg) {
     res_.trace.push_back(seconds_text(s.at) + " sent a non-TCP packet");
     return;
   }
-  auto tv = tcp_view::parse(ip->payload());
+  auto tv = tcp_view::parse(*seg);
   if (!tv) return;
   const std::uint32_t isn = (tv->flags() & flag::syn) != 0 ? tv->seq().raw : local_isn_;
   res_.trace.push_back(seconds_text(s.at) + " > " +
@@ -341,8 +437,9 @@ bool executor::inbound(const event& ev, const packet_spec& p) {
   }
 
   const std::size_t tcp_len = 20 + opts.size() + p.len;
-  std::vector<std::byte> pkt(ipv4_repr::buffer_len() + tcp_len);
-  std::byte* t = pkt.data() + ipv4_repr::buffer_len();
+  const std::size_t ip_len = wire_is_v6(ipv_) ? ipv6_repr::buffer_len() : ipv4_repr::buffer_len();
+  std::vector<std::byte> pkt(ip_len + tcp_len);
+  std::byte* t = pkt.data() + ip_len;
   put_be16(t, remote_port_);
   put_be16(t + 2, local_port_);
   put_be32(t + 4, seq);
@@ -352,71 +449,111 @@ bool executor::inbound(const event& ev, const packet_spec& p) {
   put_be16(t + 14, p.win.value_or(0) & 0xFFFF);
   put_be16(t + 18, p.urg.value_or(0) & 0xFFFF);
   std::copy(opts.begin(), opts.end(), t + 20);
-  tcp_repr::fill_checksum(mutable_bytes{t, tcp_len}, opt_.remote, opt_.local);
-  ipv4_repr ip;
-  ip.src = opt_.remote;
-  ip.dst = opt_.local;
-  ip.protocol = ip_proto::tcp;
-  ip.payload_len = static_cast<std::uint16_t>(tcp_len);
-  if (p.ecn == "ect0") ip.dscp_ecn = 2;
-  if (p.ecn == "ect1") ip.dscp_ecn = 1;
-  if (p.ecn == "ce") ip.dscp_ecn = 3;
-  ip.emit(mutable_bytes{pkt.data(), ipv4_repr::buffer_len()});
-  const bool rst_in_close_wait = (p.flags & flag::rst) != 0 && current_state() == tcp_state::close_wait;
+  tcp_repr::fill_checksum(mutable_bytes{t, tcp_len}, remote_ip(), local_ip());
+  std::uint8_t ecn = 0;
+  if (p.ecn == "ect0") ecn = 2;
+  if (p.ecn == "ect1") ecn = 1;
+  if (p.ecn == "ce") ecn = 3;
+  write_inbound_header(pkt, static_cast<std::uint8_t>(ip_proto::tcp), tcp_len, ecn);
+  // A reset in CLOSE-WAIT: the peer's RST, or its SYN that the host answers with one (RFC 793's
+  // "If the SYN is in the window it is an error, send a reset", rfc5961_syn off).
+  const bool rst_in_close_wait =
+      (p.flags & (flag::rst | flag::syn)) != 0 && current_state() == tcp_state::close_wait;
   host_->on_packet(now_, pkt);
   pump();
   if (rst_in_close_wait && current_state() == tcp_state::closed) reset_in_close_wait_ = true;
   return true;
 }
 
+namespace {
+
+struct icmp_name {
+  std::string_view type, code;
+  std::uint8_t t, c;
+};
+
+// packetdrill's names of ICMP types and codes (RFC 792, RFC 1812 §5.2.7.1).
+constexpr icmp_name icmpv4_names[] = {
+    {"unreachable", "net_unreachable", 3, 0},       {"unreachable", "host_unreachable", 3, 1},
+    {"unreachable", "protocol_unreachable", 3, 2},  {"unreachable", "port_unreachable", 3, 3},
+    {"unreachable", "frag_needed", 3, 4},           {"unreachable", "source_route_failed", 3, 5},
+    {"unreachable", "net_unknown", 3, 6},           {"unreachable", "host_unknown", 3, 7},
+    {"unreachable", "source_host_isolated", 3, 8},  {"unreachable", "net_prohibited", 3, 9},
+    {"unreachable", "host_prohibited", 3, 10},      {"unreachable", "net_unreachable_for_tos", 3, 11},
+    {"unreachable", "host_unreachable_for_tos", 3, 12}, {"unreachable", "packet_filtered", 3, 13},
+    {"unreachable", "admin_prohibited", 3, 13},     {"unreachable", "precedence_violation", 3, 14},
+    {"unreachable", "precedence_cutoff", 3, 15},    {"time_exceeded", "ttl_exceeded_in_transit", 11, 0},
+    {"time_exceeded", "frag_reass_exceeded", 11, 1}, {"source_quench", "", 4, 0},
+    {"redirect", "", 5, 0},                          {"parameter_problem", "code_0", 12, 0},
+    {"parameter_problem", "code_1", 12, 1},          {"parameter_problem", "code_2", 12, 2},
+};
+
+// The same names in an IPv6 script, for ICMPv6 (RFC 4443 §3): Destination Unreachable (1),
+// Packet Too Big (2, with `mtu N`), Time Exceeded (3), Parameter Problem (4).
+constexpr icmp_name icmpv6_names[] = {
+    {"unreachable", "no_route", 1, 0},           {"unreachable", "net_unreachable", 1, 0},
+    {"unreachable", "admin_prohibited", 1, 1},   {"unreachable", "not_neighbour", 1, 2},
+    {"unreachable", "address_unreachable", 1, 3}, {"unreachable", "port_unreachable", 1, 4},
+    {"packet_too_big", "", 2, 0},                {"time_exceeded", "exceeded_hop_limit", 3, 0},
+    {"time_exceeded", "exceeded_frag_time", 3, 1}, {"parameter_problem", "header_field", 4, 0},
+    {"parameter_problem", "unknown_next_header", 4, 1}, {"parameter_problem", "unknown_option", 4, 2},
+};
+
+template <std::size_t N>
+const icmp_name* find_icmp(const icmp_name (&names)[N], const icmp_spec& p) {
+  for (const auto& n : names) {
+    if (n.type == p.type && n.code == p.code) return &n;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 bool executor::inbound_icmp(const event& ev, const icmp_spec& p) {
   ensure_host();
-  struct code_name {
-    std::string_view type, code;
-    std::uint8_t t, c;
-  };
-  static constexpr code_name names[] = {
-      {"unreachable", "net_unreachable", 3, 0},       {"unreachable", "host_unreachable", 3, 1},
-      {"unreachable", "protocol_unreachable", 3, 2},  {"unreachable", "port_unreachable", 3, 3},
-      {"unreachable", "frag_needed", 3, 4},           {"unreachable", "source_route_failed", 3, 5},
-      {"unreachable", "net_unknown", 3, 6},           {"unreachable", "host_unknown", 3, 7},
-      {"unreachable", "source_host_isolated", 3, 8},  {"unreachable", "net_prohibited", 3, 9},
-      {"unreachable", "host_prohibited", 3, 10},      {"unreachable", "net_unreachable_for_tos", 3, 11},
-      {"unreachable", "host_unreachable_for_tos", 3, 12}, {"unreachable", "packet_filtered", 3, 13},
-      {"unreachable", "admin_prohibited", 3, 13},     {"unreachable", "precedence_violation", 3, 14},
-      {"unreachable", "precedence_cutoff", 3, 15},    {"time_exceeded", "ttl_exceeded_in_transit", 11, 0},
-      {"time_exceeded", "frag_reass_exceeded", 11, 1}, {"source_quench", "", 4, 0},
-      {"redirect", "", 5, 0},                          {"parameter_problem", "code_0", 12, 0},
-      {"parameter_problem", "code_1", 12, 1},          {"parameter_problem", "code_2", 12, 2},
-  };
-  const code_name* found = nullptr;
-  for (const auto& n : names) {
-    if (n.type == p.type && n.code == p.code) found = &n;
+  const bool v6 = wire_is_v6(ipv_);
+  const icmp_name* found = v6 ? find_icmp(icmpv6_names, p) : find_icmp(icmpv4_names, p);
+  if (found == nullptr) return unsupported(ev, std::string{v6 ? "ICMPv6 " : "ICMP "} + p.type + " " + p.code);
+  if (v6 && p.mtu && found->t != 2) return fail(ev, "an ICMPv6 mtu is only for packet_too_big");
+  // The quoted datagram: the host's own segment (its IP header and first 8 TCP octets).
+  const std::size_t qip = v6 ? ipv6_repr::buffer_len() : ipv4_repr::buffer_len();
+  std::vector<std::byte> quote(qip + 8);
+  if (v6) {
+    ipv6_repr q;
+    q.src = opt_.local6;
+    q.dst = opt_.remote6;
+    q.payload_len = 20;
+    q.emit(mutable_bytes{quote.data(), qip});
+  } else {
+    ipv4_repr q;
+    q.src = opt_.local;
+    q.dst = opt_.remote;
+    q.payload_len = 20;
+    q.emit(mutable_bytes{quote.data(), qip});
   }
-  if (found == nullptr) return unsupported(ev, "ICMP " + p.type + " " + p.code);
-  // The quoted datagram: the host's own segment (its IPv4 header and first 8 TCP octets).
-  std::array<std::byte, 28> quote{};
-  ipv4_repr qip;
-  qip.src = opt_.local;
-  qip.dst = opt_.remote;
-  qip.payload_len = 20;
-  qip.emit(mutable_bytes{quote.data(), 20});
-  put_be16(quote.data() + 20, local_port_);
-  put_be16(quote.data() + 22, remote_port_);
-  put_be32(quote.data() + 24, p.quoted_seq + local_isn_);
-  icmpv4_repr ic;
-  ic.type = static_cast<icmp_type>(found->t);
-  ic.code = found->c;
-  if (p.mtu) ic.next_hop_mtu = static_cast<std::uint16_t>(*p.mtu);
-  ic.data = bytes{quote.data(), quote.size()};
-  std::vector<std::byte> pkt(ipv4_repr::buffer_len() + ic.buffer_len());
-  ipv4_repr ip;
-  ip.src = opt_.remote;
-  ip.dst = opt_.local;
-  ip.protocol = ip_proto::icmp;
-  ip.payload_len = static_cast<std::uint16_t>(ic.buffer_len());
-  ip.emit(mutable_bytes{pkt.data(), ipv4_repr::buffer_len()});
-  ic.emit(mutable_bytes{pkt.data() + ipv4_repr::buffer_len(), ic.buffer_len()});
+  put_be16(quote.data() + qip, local_port_);
+  put_be16(quote.data() + qip + 2, remote_port_);
+  put_be32(quote.data() + qip + 4, p.quoted_seq + local_isn_);
+  std::vector<std::byte> pkt;
+  if (v6) {
+    icmpv6_repr ic;
+    ic.type = static_cast<icmpv6_type>(found->t);
+    ic.code = found->c;
+    if (p.mtu) ic.mtu = *p.mtu;
+    ic.data = bytes{quote.data(), quote.size()};
+    pkt.resize(ipv6_repr::buffer_len() + ic.buffer_len());
+    ic.emit(mutable_bytes{pkt.data() + ipv6_repr::buffer_len(), ic.buffer_len()}, opt_.remote6, opt_.local6);
+    write_inbound_header(pkt, ipv6_next::icmpv6, ic.buffer_len(), 0);
+  } else {
+    icmpv4_repr ic;
+    ic.type = static_cast<icmp_type>(found->t);
+    ic.code = found->c;
+    if (p.mtu) ic.next_hop_mtu = static_cast<std::uint16_t>(*p.mtu);
+    ic.data = bytes{quote.data(), quote.size()};
+    pkt.resize(ipv4_repr::buffer_len() + ic.buffer_len());
+    ic.emit(mutable_bytes{pkt.data() + ipv4_repr::buffer_len(), ic.buffer_len()});
+    write_inbound_header(pkt, static_cast<std::uint8_t>(ip_proto::icmp), ic.buffer_len(), 0);
+  }
   host_->on_packet(now_, pkt);
   pump();
   return true;
@@ -441,9 +578,9 @@ bool executor::outbound(const event& ev, const packet_spec& p, instant lo, insta
 }
 
 bool executor::compare(const event& ev, const packet_spec& p, const sent_segment& s) {
-  auto ip = ipv4_view::parse(s.bytes);
-  if (!ip || ip->protocol() != ip_proto::tcp) return fail(ev, "the host sent a non-TCP packet");
-  auto tv = tcp_view::parse(ip->payload());
+  const auto seg = sent_tcp_segment(s.bytes, ipv_, local_ip(), remote_ip());
+  if (!seg) return fail(ev, seg.error() + " (expected `" + ev.source + "`)");
+  auto tv = tcp_view::parse(*seg);
   if (!tv) return fail(ev, "the host sent a malformed TCP segment");
   const std::uint8_t fl = tv->flags();
   if ((fl & flag::syn) != 0) {

@@ -20,7 +20,7 @@ namespace synack::pkt {
 // One segment the host sent, with its options in wire order (a repr would lose the order).
 struct sent_segment {
   instant at;
-  std::vector<std::byte> bytes;  // the IPv4 datagram
+  std::vector<std::byte> bytes;  // the IP datagram (IPv4 or IPv6)
 };
 
 // Options of a segment in wire order, as the script writes them.
@@ -86,10 +86,21 @@ class executor {
   [[nodiscard]] tcp_state current_state() const;
   [[nodiscard]] bool tuple_alive() const;
   [[nodiscard]] four_tuple tuple() const;
+  // The addresses on the wire (IPv6 for an ipv6 run, IPv4 otherwise), and as the scripts'
+  // sockets see them (v4-mapped for ipv4-mapped-ipv6).
+  [[nodiscard]] ip_addr local_ip() const;
+  [[nodiscard]] ip_addr remote_ip() const;
+  [[nodiscard]] posix::sock_addr socket_addr(const ip_addr& wire, std::uint16_t port) const;
+  [[nodiscard]] int socket_family() const;
+  // The IPv4 or IPv6 header before `payload_len` octets of `proto` (TCP, ICMP or ICMPv6),
+  // from the peer to the host; `tos` is the IPv4 TOS octet or the IPv6 Traffic Class.
+  void write_inbound_header(std::vector<std::byte>& pkt, std::uint8_t proto, std::size_t payload_len,
+                            std::uint8_t tos) const;
   [[nodiscard]] std::int64_t tolerance_for(instant expected) const;
 
   const script& script_;
   run_options opt_;
+  ip_version ipv_ = ip_version::ipv4;
   host_config cfg_;
   std::unique_ptr<host> host_;
   std::unique_ptr<posix::socket_table> table_;
@@ -117,7 +128,7 @@ class executor {
   int last_fd_ = -1;
   std::optional<std::uint32_t> script_rcvbuf_;  // what the script believes SO_RCVBUF is
   std::map<std::uint16_t, std::uint32_t> fin_end_;  // remote port -> seq after the host's FIN
-  bool reset_in_close_wait_ = false;  // an RST closed the connection in CLOSE-WAIT (reset_errno)
+  bool reset_in_close_wait_ = false;  // a reset closed the connection in CLOSE-WAIT (reset_errno)
 
   std::optional<pending_call> pending_;
   bool in_retry_ = false;

@@ -7,6 +7,7 @@
 
 #include "executor.hpp"
 #include "synack/pkt/parser.hpp"
+#include "synack/tcp/icmp_report.hpp"
 
 namespace synack::pkt {
 
@@ -21,6 +22,9 @@ struct named {
 // the same meaning.
 constexpr named constants_table[] = {
     {"AF_INET", posix::af_inet},        {"PF_INET", posix::af_inet},
+    {"AF_INET6", posix::af_inet6},      {"PF_INET6", posix::af_inet6},
+    {"IPPROTO_IPV6", posix::ipproto_ipv6}, {"SOL_IPV6", posix::ipproto_ipv6},
+    {"IPV6_V6ONLY", posix::ipv6_v6only}, {"IPV6_TCLASS", posix::ipv6_tclass},
     {"SOCK_STREAM", posix::sock_stream}, {"SOCK_NONBLOCK", posix::sock_nonblock},
     {"IPPROTO_TCP", posix::ipproto_tcp}, {"SOL_TCP", posix::ipproto_tcp},
     {"SOL_SOCKET", posix::sol_socket},   {"SO_REUSEADDR", posix::so_reuseaddr},
@@ -214,11 +218,28 @@ run_result executor::run() {
     if (const auto v = to_int(*t)) tolerance_us_ = *v;
   }
   if (opt_.tolerance_us) tolerance_us_ = *opt_.tolerance_us;
-  if (const auto ipv = script_.option("ip_version"); ipv && *ipv != "ipv4") {
-    res_.what = verdict::unsupported;
-    res_.message = "--ip_version=" + *ipv + " (the stack is IPv4 only)";
-    return res_;
+  // --mtu: the MTU of the host's link (packetdrill's tun device; its default 1500 is ours).
+  if (const auto m = script_.option("mtu")) {
+    const auto v = to_int(*m);
+    if (!v || *v < min_ipv4_mtu || *v > 65535) {
+      res_.what = verdict::fail;
+      res_.message = "--mtu=" + *m + ": an MTU of 68 to 65535 octets";
+      return res_;
+    }
+    cfg_.mtu = static_cast<std::uint16_t>(*v);
   }
+  if (const auto ipv = script_.option("ip_version")) {
+    const auto v = parse_ip_version(*ipv);
+    if (!v) {
+      res_.what = verdict::fail;
+      res_.message = "--ip_version=" + *ipv + ": ipv4, ipv6 or ipv4-mapped-ipv6";
+      return res_;
+    }
+    ipv_ = *v;
+  }
+  // An IPv6 run's host has both addresses, as packetdrill's tun device: its IPv6 one from
+  // packetdrill's /48 (RFC 4193), and the IPv4 one, unused.
+  if (wire_is_v6(ipv_)) cfg_.addresses.push_back(host_address{opt_.local6, 48});
   for (const auto& [k, v] : opt_.knobs) {
     std::string why;
     if (!apply_knob(k, v, why)) {

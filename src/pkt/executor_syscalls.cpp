@@ -89,8 +89,10 @@ bool executor::attempt(const event& ev, const syscall_spec& c, bool may_block, b
   const std::string& n = c.name;
   std::vector<std::byte> data;
   if (n == "socket") {
+    // `...`: the run's family (AF_INET6 for ipv6 and ipv4-mapped-ipv6), as packetdrill.
+    const auto domain = arg(0).value_or(socket_family());
     auto type = arg(1).value_or(posix::sock_stream);
-    r = widen(table_->socket(posix::af_inet, static_cast<int>(type), posix::ipproto_tcp));
+    r = widen(table_->socket(static_cast<int>(domain), static_cast<int>(type), posix::ipproto_tcp));
     fd_result = true;
   } else if (n == "bind") {
     if (!need(1)) return true;
@@ -98,7 +100,7 @@ bool executor::attempt(const event& ev, const syscall_spec& c, bool may_block, b
       ok = unsupported(ev, "bind() to an explicit address");
       return true;
     }
-    r = widen(table_->bind(fd, {opt_.local, 8080}));
+    r = widen(table_->bind(fd, socket_addr(local_ip(), 8080)));
     if (r) local_port_ = 8080;
   } else if (n == "listen") {
     if (!need(2)) return true;
@@ -122,7 +124,7 @@ bool executor::attempt(const event& ev, const syscall_spec& c, bool may_block, b
       ok = unsupported(ev, "connect() to an explicit address");
       return true;
     }
-    r = widen(table_->connect(now_, fd, {opt_.remote, 8080}));
+    r = widen(table_->connect(now_, fd, socket_addr(remote_ip(), 8080)));
     if (auto name = table_->getsockname(fd); name && name->port != 0) {
       local_port_ = name->port;
       remote_port_ = 8080;

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "synack/pkt/runner.hpp"
+#include "synack/wire/ipv4.hpp"
+#include "synack/wire/ipv6.hpp"
+#include "synack/wire/tcp.hpp"
 
 namespace synack::pkt {
 namespace {
@@ -15,6 +18,12 @@ constexpr std::string_view handshake =
     "+0 > S. 0:0(0) ack 1 <mss 1460>\n"
     "+.1 < . 1:1(0) ack 1 win 65535\n"
     "+0 accept(3, ..., ...) = 4\n";
+
+run_options relaxed_options() {
+  run_options o;
+  o.mode = match_mode::relaxed;
+  return o;
+}
 
 run_result run(std::string_view tail, match_mode m = match_mode::strict) {
   run_options o;
@@ -95,6 +104,16 @@ TEST(pkt_runner, reset_errno_only_after_a_reset_in_close_wait) {
   EXPECT_EQ(r.what, verdict::pass) << r.message;
   ASSERT_EQ(r.relaxed.size(), 1u);
   EXPECT_EQ(r.relaxed[0], relax_rule::reset_errno);
+  // A SYN in the window that the host answers with a reset (RFC 793's rule, rfc5961_syn off)
+  // is a reset in CLOSE-WAIT too; with RFC 5961's challenge ACK nothing is reset.
+  constexpr std::string_view syn =
+      "+.1 < F. 1:1(0) ack 1 win 65535\n+0 > . 1:1(0) ack 2\n+.1 < S 2:2(0) win 65535\n"
+      "+0 > R. 1:1(0) ack 2 win 0\n+0 getsockopt(4, SOL_SOCKET, SO_ERROR, [ECONNRESET], [4]) = 0\n";
+  const auto s = run_text("// synack: rfc5961_syn=0\n" + std::string{handshake} + std::string{syn},
+                          relaxed_options());
+  EXPECT_EQ(s.what, verdict::pass) << "line " << s.line << ": " << s.message;
+  EXPECT_EQ(run_text("// synack: rfc5961_syn=0\n" + std::string{handshake} + std::string{syn}, {}).what,
+            verdict::fail);
   // In ESTABLISHED the errno is ECONNRESET anyway; EPIPE expected there is still wrong.
   EXPECT_EQ(run("+.1 < R. 1:1(0) ack 1 win 65535\n+0 getsockopt(4, SOL_SOCKET, SO_ERROR, [EPIPE], [4]) = 0\n",
                 match_mode::relaxed)
@@ -110,8 +129,171 @@ TEST(pkt_runner, blocking_read_returns_when_data_arrives) {
 TEST(pkt_runner, unsupported_things_are_reported_not_failed) {
   EXPECT_EQ(run("+0 `nstat -n`\n").what, verdict::unsupported);
   EXPECT_EQ(run("+0 %{ assert tcpi_snd_cwnd == 10 }%\n").what, verdict::unsupported);
-  EXPECT_EQ(run_text("--ip_version=ipv6\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n", {}).what,
+  EXPECT_EQ(run_text("--ip_version=ipv6\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
+                     "+0 setsockopt(3, IPPROTO_IPV6, IPV6_UNICAST_HOPS, [4], 4) = 0\n",
+                     {})
+                .what,
             verdict::unsupported);
+  EXPECT_EQ(run_text("--ip_version=ipv7\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n", {}).what, verdict::fail);
+}
+
+// --ip_version=ipv6: AF_INET6 sockets, IPv6 packets between fd3d:fa7b:d17d::1 and 2001:db8::1.
+// The MSS the host announces tells the families apart: 1440 over IPv6 (MTU 1500 less 60),
+// 1460 over IPv4, so each run fails with the other's SYN-ACK.
+// The handshake above as an IPv6 script: the host's SYN-ACK announces MSS 1440.
+std::string handshake_v6() {
+  std::string six{handshake};
+  six.replace(six.find("<mss 1460>\n+.1"), 10, "<mss 1440>");
+  return "--ip_version=ipv6\n" + six;
+}
+
+TEST(pkt_runner, ipv6_handshake_data_and_close_pass) {
+  const std::string v6 = handshake_v6() +
+                         "+0 getsockopt(4, IPPROTO_IPV6, IPV6_V6ONLY, [0], [4]) = 0\n"
+                         "+0 write(4, ..., 2880) = 2880\n"
+                         "+0 > . 1:1441(1440) ack 1\n"
+                         "+0 > P. 1441:2881(1440) ack 1\n"
+                         "+.1 < . 1:1(0) ack 2881 win 65535\n"
+                         "+0 close(4) = 0\n"
+                         "+0 > F. 2881:2881(0) ack 1\n"
+                         "+.1 < F. 1:1(0) ack 2882 win 65535\n"
+                         "+0 > . 2882:2882(0) ack 2\n"
+                         "+0 %{ assert tcpi_state == TCPI_TIME_WAIT }%\n";
+  const auto r = run_text(v6, {});
+  EXPECT_EQ(r.what, verdict::pass) << "line " << r.line << ": " << r.message;
+  std::string as_v4{v6};
+  as_v4.replace(as_v4.find("ipv6"), 4, "ipv4");
+  const auto r4 = run_text(as_v4, {});
+  EXPECT_EQ(r4.what, verdict::fail);
+  EXPECT_EQ(r4.line, 6);  // the SYN-ACK
+  EXPECT_NE(r4.message.find("<mss 1460>"), std::string::npos) << r4.message;
+}
+
+// An active open over IPv6, and the same script as ipv4-mapped-ipv6: an AF_INET6 socket that
+// connects to ::ffff:192.0.2.1, IPv4 on the wire (MSS 1460).
+TEST(pkt_runner, ipv6_and_v4_mapped_active_open) {
+  auto script = [](std::string_view version, int mss) {
+    return "--ip_version=" + std::string{version} +
+           "\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
+           "+0 fcntl(3, F_SETFL, O_RDWR | O_NONBLOCK) = 0\n"
+           "+0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)\n"
+           "+0 > S 0:0(0) win 65535 <mss " +
+           std::to_string(mss) + ",sackOK,TS val 100 ecr 0,nop,wscale 3>\n" +
+           "+.1 < S. 0:0(0) ack 1 win 65535 <mss 1440>\n"
+           "+0 > . 1:1(0) ack 1\n"
+           "+0 %{ assert tcpi_state == TCPI_ESTABLISHED }%\n";
+  };
+  const auto v6 = run_text(script("ipv6", 1440), {});
+  EXPECT_EQ(v6.what, verdict::pass) << "line " << v6.line << ": " << v6.message;
+  const auto mapped = run_text(script("ipv4-mapped-ipv6", 1460), {});
+  EXPECT_EQ(mapped.what, verdict::pass) << "line " << mapped.line << ": " << mapped.message;
+  EXPECT_EQ(run_text(script("ipv4-mapped-ipv6", 1440), {}).what, verdict::fail);
+}
+
+// The checks on what the host sends: the run's family, TCP, the addresses and the checksum
+// over that family's pseudo-header, each refused with its own message.
+TEST(pkt_runner, sent_packets_are_checked_for_family_addresses_and_checksum) {
+  const ip_addr host6{*ipv6_addr::parse("fd3d:fa7b:d17d::1")};
+  const ip_addr peer6{*ipv6_addr::parse("2001:db8::1")};
+  tcp_repr seg;
+  seg.src_port = 8080;
+  seg.dst_port = 40000;
+  seg.flags = tcp_flag::ack;
+  seg.ack = seq_num{1};
+  seg.window = 1000;
+  std::vector<std::byte> v6(ipv6_repr::buffer_len() + seg.buffer_len());
+  ipv6_repr ip6;
+  ip6.src = host6.v6();
+  ip6.dst = peer6.v6();
+  v6.resize(emit_tcp_datagram(v6, ip6, seg));
+  const auto ok = sent_tcp_segment(v6, ip_version::ipv6, host6, peer6);
+  ASSERT_TRUE(ok) << ok.error();
+  EXPECT_EQ(ok->size(), 20u);
+
+  auto bad = v6;
+  bad[ipv6_repr::buffer_len() + 16] ^= std::byte{0x01};  // the TCP checksum's first octet
+  const auto sum = sent_tcp_segment(bad, ip_version::ipv6, host6, peer6);
+  ASSERT_FALSE(sum);
+  EXPECT_NE(sum.error().find("wrong checksum"), std::string::npos) << sum.error();
+  EXPECT_NE(sum.error().find("IPv6 pseudo-header"), std::string::npos) << sum.error();
+
+  // The right bytes from another source: its checksum no longer fits either, but the address
+  // is named first.
+  const ip_addr other{*ipv6_addr::parse("fd3d:fa7b:d17d::2")};
+  const auto from = sent_tcp_segment(v6, ip_version::ipv6, other, peer6);
+  ASSERT_FALSE(from);
+  EXPECT_NE(from.error().find("from fd3d:fa7b:d17d::1 to 2001:db8::1, expected from fd3d:fa7b:d17d::2"),
+            std::string::npos)
+      << from.error();
+
+  const ip_addr host4{ipv4_addr::from_octets(192, 168, 0, 1)};
+  const ip_addr peer4{ipv4_addr::from_octets(192, 0, 2, 1)};
+  std::vector<std::byte> v4(ipv4_repr::buffer_len() + seg.buffer_len());
+  ipv4_repr ip4;
+  ip4.src = host4.v4();
+  ip4.dst = peer4.v4();
+  v4.resize(emit_tcp_datagram(v4, ip4, seg));
+  const auto wrong = sent_tcp_segment(v4, ip_version::ipv6, host6, peer6);
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error(), "the host sent an IPv4 packet where IPv6 was expected");
+  EXPECT_TRUE(sent_tcp_segment(v4, ip_version::ipv4, host4, peer4));
+  EXPECT_TRUE(sent_tcp_segment(v4, ip_version::ipv4_mapped_ipv6, host4, peer4));
+  const auto reverse = sent_tcp_segment(v6, ip_version::ipv4, host4, peer4);
+  ASSERT_FALSE(reverse);
+  EXPECT_EQ(reverse.error(), "the host sent an IPv6 packet where IPv4 was expected");
+}
+
+// `< icmp ...` lines in an IPv6 script are ICMPv6 (RFC 4443) quoting the host's IPv6 segment:
+// Destination Unreachable code 4 (port) refuses a connection in SYN-SENT, a quote outside the
+// window is ignored (RFC 5927 §4.1), and Packet Too Big lowers the MSS to 1280 - 60.
+TEST(pkt_runner, icmpv6_lines_reach_the_connection) {
+  constexpr std::string_view refused =
+      "--ip_version=ipv6\n"
+      "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
+      "+0 fcntl(3, F_SETFL, O_RDWR | O_NONBLOCK) = 0\n"
+      "+0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)\n"
+      "+0 > S 0:0(0) <...>\n"
+      "+.1 < icmp unreachable port_unreachable [1:1(0)]\n"
+      "+0 getsockopt(3, SOL_SOCKET, SO_ERROR, [0], [4]) = 0\n"
+      "+.1 < icmp unreachable port_unreachable [0:0(0)]\n"
+      "+0 getsockopt(3, SOL_SOCKET, SO_ERROR, [ECONNREFUSED], [4]) = 0\n";
+  const auto r = run_text(refused, {});
+  EXPECT_EQ(r.what, verdict::pass) << "line " << r.line << ": " << r.message;
+  // An IPv4 code name with no ICMPv6 meaning is UNSUPPORTED, named as ICMPv6.
+  std::string v4_name{refused};
+  v4_name.replace(v4_name.rfind("port_unreachable"), 16, "frag_needed");
+  const auto u = run_text(v4_name, {});
+  EXPECT_EQ(u.what, verdict::unsupported);
+  EXPECT_EQ(u.message, "ICMPv6 unreachable frag_needed");
+
+  const auto ok = run_text(handshake_v6() +
+                               "+0 write(4, ..., 1440) = 1440\n"
+                               "+0 > P. 1:1441(1440) ack 1\n"
+                               "+.01 < icmp packet_too_big mtu 1280 [1:1441(1440)]\n"
+                               "+0 > . 1:1221(1220) ack 1\n"
+                               "+0 > P. 1221:1441(220) ack 1\n",
+                           {});
+  EXPECT_EQ(ok.what, verdict::pass) << "line " << ok.line << ": " << ok.message;
+}
+
+// --mtu is the host's link MTU: the SYN's MSS is it less 40 (IPv4) or 60 (IPv6), as
+// snd-syn/snd-syn-mss-inherited-from-mtu-* expect.
+TEST(pkt_runner, mtu_option_sets_the_link_mtu) {
+  auto syn = [](std::string_view version, std::string_view mtu, int mss) {
+    return run_text("--ip_version=" + std::string{version} + "\n--mtu=" + std::string{mtu} +
+                        "\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
+                        "+0 fcntl(3, F_SETFL, O_RDWR | O_NONBLOCK) = 0\n"
+                        "+0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)\n"
+                        "+0 > S 0:0(0) <mss " +
+                        std::to_string(mss) + ",sackOK,TS val 100 ecr 0,nop,wscale 3>\n",
+                    relaxed_options());
+  };
+  const auto v6 = syn("ipv6", "1280", 1220);
+  EXPECT_EQ(v6.what, verdict::pass) << v6.message;
+  const auto v4 = syn("ipv4", "1280", 1240);
+  EXPECT_EQ(v4.what, verdict::pass) << v4.message;
+  EXPECT_EQ(syn("ipv6", "1280", 1440).what, verdict::fail);
+  EXPECT_EQ(syn("ipv4", "40", 1460).what, verdict::fail);
 }
 
 TEST(pkt_runner, directives_set_host_knobs) {

@@ -1,15 +1,20 @@
 #pragma once
 // The packetdrill runner: drives one synack::host through posix::socket_table on virtual time
-// as a script says. Inbound packets are built (IPv4 + TCP, checksums) and fed at their script
-// time; outbound lines are matched against what the host sends, by the virtual time it sent
-// them, within the script's tolerance; system calls run at their time, and a call that would
-// block completes when the host lets it (virtual time runs on, timers fire, later inbound
-// packets arrive). No clock, no sleeping, no I/O: a run is a pure function of the script text.
+// as a script says. Inbound packets are built (IPv4 or IPv6 + TCP, checksums) and fed at their
+// script time; outbound lines are matched against what the host sends, by the virtual time it
+// sent them, within the script's tolerance; system calls run at their time, and a call that
+// would block completes when the host lets it (virtual time runs on, timers fire, later
+// inbound packets arrive). No clock, no sleeping, no I/O: a run is a pure function of the
+// script text.
 //
 // Addresses and ports are nplab packetdrill's: the host is 192.168.0.1, the scripted peer
-// 192.0.2.1; bind() and connect() with `...` use port 8080; the peer's port for a passive open
-// is chosen by the runner. Sequence numbers are relative: the peer's to the seq of its first
-// SYN (so they are sent as written), the host's to the ISN of its latest SYN or SYN-ACK.
+// 192.0.2.1; with --ip_version=ipv6 the host is fd3d:fa7b:d17d::1 (packetdrill's unique local
+// prefix, RFC 4193) and the peer 2001:db8::1 (the documentation prefix, RFC 3849), sockets are
+// AF_INET6 and packets IPv6; with --ip_version=ipv4-mapped-ipv6 sockets are AF_INET6 and
+// packets IPv4 (the socket sees ::ffff:192.0.2.1). bind() and connect() with `...` use port
+// 8080; the peer's port for a passive open is chosen by the runner. Sequence numbers are
+// relative: the peer's to the seq of its first SYN (so they are sent as written), the host's
+// to the ISN of its latest SYN or SYN-ACK.
 //
 // Matching modes (docs/conformance.md lists each rule):
 //   strict   every field written in the script is compared.
@@ -23,7 +28,11 @@
 #include <vector>
 
 #include "synack/pkt/script.hpp"
+#include "synack/util/result.hpp"
+#include "synack/wire/bytes.hpp"
+#include "synack/wire/ip_addr.hpp"
 #include "synack/wire/ipv4_addr.hpp"
+#include "synack/wire/ipv6_addr.hpp"
 
 namespace synack::pkt {
 
@@ -41,8 +50,9 @@ enum class relax_rule : std::uint8_t {
   fin_rexmit,  // an expected `F.` that resends the host's unacknowledged FIN is met by the plain
                // ACK <SEQ=SND.NXT><ACK=RCV.NXT> with the same ack (FreeBSD resends its FIN with
                // every segment while the FIN is unacknowledged)
-  reset_errno, // SO_ERROR after an RST in CLOSE-WAIT: EPIPE (Linux, posix/) for the script's
-               // ECONNRESET (FreeBSD)
+  reset_errno, // SO_ERROR after a reset in CLOSE-WAIT (the peer's RST, or the one the host
+               // answers an in-window SYN with, rfc5961_syn off): EPIPE (Linux, posix/) for the
+               // script's ECONNRESET (FreeBSD)
   count_,
 };
 [[nodiscard]] std::string_view to_string(relax_rule r);
@@ -53,6 +63,8 @@ struct run_options {
   std::optional<std::int64_t> tolerance_us;
   ipv4_addr local = ipv4_addr::from_octets(192, 168, 0, 1);
   ipv4_addr remote = ipv4_addr::from_octets(192, 0, 2, 1);
+  ipv6_addr local6 = ipv6_addr::from_groups({0xfd3d, 0xfa7b, 0xd17d, 0, 0, 0, 0, 1});
+  ipv6_addr remote6 = ipv6_addr::from_groups({0x2001, 0xdb8, 0, 0, 0, 0, 0, 1});
   // Host knobs, as `// synack: key=value` directive lines give them (docs/conformance.md):
   // applied after the script's directives.
   std::vector<std::pair<std::string, std::string>> knobs;
@@ -61,6 +73,21 @@ struct run_options {
   // Keep a trace of every event run and every segment sent (run_result::trace).
   bool trace = false;
 };
+
+// --ip_version: the socket family and the family on the wire. ipv4: AF_INET over IPv4; ipv6:
+// AF_INET6 over IPv6; ipv4_mapped_ipv6: AF_INET6 sockets over IPv4 (v4-mapped addresses).
+enum class ip_version : std::uint8_t { ipv4, ipv6, ipv4_mapped_ipv6 };
+// "ipv4", "ipv6", "ipv4-mapped-ipv6"; nullopt for anything else.
+[[nodiscard]] std::optional<ip_version> parse_ip_version(std::string_view text);
+// Whether the packets of a run are IPv6.
+[[nodiscard]] constexpr bool wire_is_v6(ip_version v) { return v == ip_version::ipv6; }
+
+// A packet the host sent, checked before its segment is compared: the network header of the
+// run's wire family (an IPv4 packet in an IPv6 run, or the reverse, is named as such), TCP as
+// its protocol (IPv6: Next Header 6, no extension headers), the addresses `from` -> `to`, and
+// the TCP checksum over that family's pseudo-header. The TCP segment, or why not.
+[[nodiscard]] result<bytes, std::string> sent_tcp_segment(bytes packet, ip_version v, const ip_addr& from,
+                                                         const ip_addr& to);
 
 enum class verdict : std::uint8_t { pass, fail, unsupported };
 [[nodiscard]] std::string_view to_string(verdict v);
