@@ -28,13 +28,15 @@ time_wait_action time_wait_record::on_segment(instant now, const tcp_repr& seg, 
     if (cfg.rfc1337) return time_wait_action::ignore;
     return seg.seq == rcv_nxt ? time_wait_action::close : time_wait_action::ignore;
   }
-  if (seg.syn() && !seg.ack) {
+  if (seg.syn()) {
     // A SYN+FIN is no new connection where a listener would drop it (drop_syn_fin): reopening
-    // would end TIME-WAIT for nothing. It is answered as any other SYN here.
+    // would end TIME-WAIT for nothing. It is answered as any other SYN here. A SYN-ACK never
+    // opens one.
     const bool listener_drops = seg.fin() && cfg.drop_syn_fin;
-    if (!listener_drops && may_reopen(seg, cfg)) return time_wait_action::reopen;
+    if (!seg.ack && !listener_drops && may_reopen(seg, cfg)) return time_wait_action::reopen;
     // The RFC's older rule, opt-in (RFC 793 §3.9, FreeBSD insecure_syn): "If the SYN is in the
-    // window it is an error", answered with a reset. The window is the one our ACKs advertise
+    // window it is an error", answered with a reset, whether or not the ACK bit is set (as
+    // connection::check_syn does in the other synchronized states). The window is the one our ACKs advertise
     // (RCV.WND as TIME-WAIT began; RCV.NXT alone if that was zero), as the peer sees it.
     if (!cfg.rfc5961_syn && seg.seq.in_window(rcv_nxt, std::max<std::uint32_t>(rcv_wnd, 1))) {
       return time_wait_action::reset;

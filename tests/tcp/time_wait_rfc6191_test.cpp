@@ -76,6 +76,21 @@ TEST(time_wait_rfc6191, reopen_off__every_syn_answered_as_in_a_synchronized_stat
   EXPECT_EQ(r.on_segment(now, syn(1, std::nullopt), cfg), time_wait_action::ack);
 }
 
+// A SYN-ACK never reopens; in the window with RFC 793's rule (rfc5961_syn off) it is reset as a
+// SYN is, "If the SYN is in the window it is an error"; otherwise the challenge ACK.
+TEST(time_wait_rfc6191, syn_ack_in_the_window_reset_by_rfc793s_rule) {
+  tcp_config cfg;
+  auto r = record(false);
+  r.rcv_wnd = 1000;
+  tcp_repr sa = syn(10, std::nullopt);
+  sa.ack = seq_num{1000};
+  EXPECT_EQ(r.on_segment(now, sa, cfg), time_wait_action::ack);
+  cfg.rfc5961_syn = false;
+  EXPECT_EQ(r.on_segment(now, sa, cfg), time_wait_action::reset);
+  sa.seq = rcv_nxt + seq_len{5000};  // beyond the window
+  EXPECT_EQ(r.on_segment(now, sa, cfg), time_wait_action::ack);
+}
+
 // A SYN+FIN is a new connection only where the listener takes it (drop_syn_fin off).
 TEST(time_wait_rfc6191, syn_fin_reopens_only_when_not_dropped) {
   tcp_config cfg;
