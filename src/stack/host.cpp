@@ -388,7 +388,9 @@ bool host::impl::settle_timer_top() const {
 void host::impl::maybe_reap(std::uint32_t idx) {
   slot& s = slots[idx];
   const connection& c = *s.conn;
-  if (c.state() == tcp_state::closed && s.own != owner::user) {
+  // A reset child kept in the accept queue (tcp_config::reset_keeps_received_linux) waits for
+  // accept() or its listener's close.
+  if (c.state() == tcp_state::closed && s.own != owner::user && !s.accept_queued) {
     free_slot(idx);
   } else if (c.state() == tcp_state::time_wait && s.own == owner::orphan) {
     // Shrink to a compact record: the TCB and its buffers go, the rules stay.
