@@ -310,6 +310,8 @@ TEST(listen, reset_child_in_the_accept_queue_flushed_or_kept) {
     t.send(at_ms(1), seg{.seq = c.r(1), .ack = c.l(1)});
     t.send(at_ms(2), seg{.seq = c.r(1), .ack = c.l(1), .flags = tcp_flag::psh, .payload = "before the reset"});
     t.send(at_ms(3), seg{.seq = c.r(17), .ack = c.l(1), .flags = tcp_flag::rst});
+    // Another SYN meanwhile: its half-open connection must not take the queued child's place.
+    (void)t.syn_to_listener(at_ms(4), peer_port + 1);
     auto a = t.h().accept(l);
     EXPECT_EQ(a.has_value(), keep);
     if (!a) continue;
