@@ -118,14 +118,12 @@ std::size_t connection::fast_open_send_early(instant now, mutable_bytes out) {
   return emit_segment(now, out, p);
 }
 
-// The handshake's ACK after early data: first the SYN's sequence number (ISS + 1), then the
-// rest as in ESTABLISHED (check_ack): data acknowledged, window, SACK, ECN. The window was
-// updated by the caller, so the recovery sees it unchanged.
+// The handshake's ACK after early data, processed as in ESTABLISHED (check_ack): data
+// acknowledged, SACK, ECN, with the SYN's sequence number (ISS + 1) as the SND.UNA before it,
+// so that an ACK of the SYN alone reads as a duplicate. The window was updated by the caller.
 void connection::fast_open_handshake_ack(instant now, const tcp_repr& seg) {
   const seq_num syn_end = snd_.iss + seq_len{1};
-  const seq_num ack = *seg.ack;
-  process_ack_of_new_data(now, syn_end);
-  if (syn_end.before(ack)) process_ack_of_new_data(now, ack);
+  process_ack_of_new_data(now, *seg.ack);
   on_window_ack(now, snd_.wnd);
   on_ack_for_recovery(now, seg, syn_end, snd_.wnd);  // RFC 5681, 6582, 6675
   ecn_on_ack(now, seg);                             // RFC 3168 §6.1.2
