@@ -801,7 +801,9 @@ std::size_t host::transmit(instant now, mutable_bytes out, tx_meta& meta) {
         m.ctr.out_segs += segs;
       }
       if (sent.rst) ++m.ctr.out_rsts;
-      if (c.has_pending_output()) {
+      // A bulk sender's many segments in a row: the connection says more is certain.
+      assert(!sent.more || c.has_pending_output());
+      if (sent.more || c.has_pending_output()) {
         m.schedule(idx);
       } else {
         // Its last segment: leave the queue now, so a connection that has reached TIME-WAIT

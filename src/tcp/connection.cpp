@@ -135,9 +135,9 @@ void connection::send_commit(std::size_t n, send_flags flags) {
 // Send buffer the memory budget lets send() fill: all that is free normally; under pressure
 // no more than the storage the ring has (it does not grow; a released one may take its first
 // min_storage again); beyond the hard limit nothing.
-std::size_t connection::send_room() const {
+std::size_t connection::send_room_under(memory_level level) const {
   const std::size_t free = snd_.buf.free();
-  switch (mem_.level()) {
+  switch (level) {
     case memory_level::normal:
       return free;
     case memory_level::pressure:
@@ -169,21 +169,16 @@ void connection::memory_relieved() {
   if (rcv_.adv_set && window_update_due()) queue_ack();
 }
 
-void connection::sync_memory() {
-  if (mem_.level() != memory_level::normal) {
-    // Under pressure: out-of-order data goes (RFC 2018 §8 lets a receiver discard what it
-    // SACKed), and a drained ring gives its storage back until it is needed again.
-    mem_.note_pruned(rcv_.reasm.prune_all());
-    if (snd_.buf.empty() && snd_.buf.allocated()) {
-      snd_.buf.release();
-      mem_.note(&memory_stats::storage_released);
-    }
-    if (rcv_.buf.empty() && rcv_.syn_text == 0 && rcv_.buf.allocated()) {
-      rcv_.buf.release();
-      mem_.note(&memory_stats::storage_released);
-    }
+void connection::release_under_pressure() {
+  mem_.note_pruned(rcv_.reasm.prune_all());
+  if (snd_.buf.empty() && snd_.buf.allocated()) {
+    snd_.buf.release();
+    mem_.note(&memory_stats::storage_released);
   }
-  mem_.set(memory());
+  if (rcv_.buf.empty() && rcv_.syn_text == 0 && rcv_.buf.allocated()) {
+    rcv_.buf.release();
+    mem_.note(&memory_stats::storage_released);
+  }
 }
 
 result<std::size_t, tcp_error> connection::send_urgent(bytes data) { return send(data, send_flags{.urgent = true}); }
@@ -449,18 +444,8 @@ void connection::queue_active_reset() {
   rst_ = pending_rst{snd_.max, rcv_.nxt, ts_ok_};
 }
 
-std::uint32_t connection::buffer_window() const {
-  // While the user still reads, the window is the free receive buffer. An orphaned connection
-  // discards data, so it keeps offering the whole buffer.
-  const std::size_t free = user_closed_ ? rcv_.buf.capacity() : rcv_.buf.free();
-  const std::size_t cap = std::size_t{0xFFFF} << rcv_.wscale;
-  return static_cast<std::uint32_t>(std::min(free, cap));
-}
-
-std::uint32_t connection::recv_window() const {
+std::uint32_t connection::recv_window_under(memory_level level) const {
   const std::uint32_t wnd = buffer_window();
-  const memory_level level = mem_.level();
-  if (level == memory_level::normal) return wnd;
   // Host memory pressure (as Linux's tcp_clamp_window): the right edge moves at most 4 MSS
   // past RCV.NXT, and beyond the hard limit not at all. RFC 9293 §3.8.6 (SHLD-14): the window
   // is not shrunk, what was offered stays offered: it closes only as data fills it.
@@ -596,8 +581,7 @@ bool connection::persist_needed() const {
 // RFC 9293 §3.8.4 (MUST-26): an acceptable segment arrived — data, an ACK, or the answer to a
 // keep-alive probe. The peer is alive: the probe count starts over and the idle interval is
 // measured from now. Nothing at all happens unless keep-alives are on (MUST-25).
-void connection::note_keepalive_activity(instant now) {
-  if (!cfg_->keepalive) return;
+void connection::restart_keepalive(instant now) {
   keepalive_probes_ = 0;
   keepalive_since_ = now;
   timers_.set(timer_kind::keepalive, now + cfg_->keepalive_idle);

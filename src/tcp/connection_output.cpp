@@ -7,6 +7,31 @@
 
 namespace synack {
 
+namespace {
+
+// The states that send data and the FIN: plan_segment's (SYN-RECEIVED sends a Fast Open
+// child's data before the handshake's ACK, on its own rules).
+constexpr bool sends_data(tcp_state s) {
+  switch (s) {
+    case tcp_state::established:
+    case tcp_state::close_wait:
+    case tcp_state::fin_wait_1:
+    case tcp_state::closing:
+    case tcp_state::last_ack:
+      return true;
+    case tcp_state::closed:
+    case tcp_state::listen:
+    case tcp_state::syn_sent:
+    case tcp_state::syn_received:
+    case tcp_state::fin_wait_2:
+    case tcp_state::time_wait:
+      return false;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool connection::has_pending_output() const {
   // CLOSED sends nothing but a pending RST (write_next): loss-recovery state a reset or abort
   // left behind (a RACK mark, an owed retransmission) is not output.
@@ -18,23 +43,9 @@ bool connection::has_pending_output() const {
   if (snd_.rec.rtx && !snd_.rec.pmtu_held(snd_.mss)) return true;  // as take_retransmission
   // RACK (RFC 8985 §6) marked segments lost during recovery (the reorder timer): resent as cwnd allows.
   if (sack_recovery() && snd_.rec.rk.lost_pending() > 0 && cwnd_room() >= snd_.mss) return true;
-  switch (state_) {
-    case tcp_state::established:
-    case tcp_state::close_wait:
-    case tcp_state::fin_wait_1:
-    case tcp_state::closing:
-    case tcp_state::last_ack:
-      return next_send().any() || persist_needed();  // poll_transmit arms the timer
-    case tcp_state::syn_received:
-      // A Fast Open child sends data before the handshake's ACK; never the FIN (write_next).
-      return fast_open_sends_early() && next_send().len > 0;
-    case tcp_state::closed:
-    case tcp_state::listen:
-    case tcp_state::syn_sent:
-    case tcp_state::fin_wait_2:
-    case tcp_state::time_wait:
-      return false;
-  }
+  if (sends_data(state_)) return next_send().any() || persist_needed();  // poll_transmit arms the timer
+  // A Fast Open child sends data before the handshake's ACK; never the FIN (write_next).
+  if (state_ == tcp_state::syn_received) return fast_open_sends_early() && next_send().len > 0;
   return false;
 }
 
@@ -91,14 +102,6 @@ connection::send_plan connection::next_send() const {
   // The FIN follows the last byte; it needs no window (it occupies no buffer at the peer).
   const bool fin = snd_.fin_queued && nxt.before_eq(end) && nxt + seq_len{len} == end;
   return send_plan{len, fin};
-}
-
-// Segmentation offload (tcp_config::tso_max) for new data only, outside every special case:
-// a retransmission, urgent data, a probe, SACK recovery and limited transmit go one MSS at a
-// time, as without offload.
-bool connection::tso_allowed(bool fresh, bool urgent) const {
-  return cfg_->tso_max > snd_.mss && fresh && !urgent && !snd_.probe_due && !sack_recovery() && !snd_.rec.cc->in_recovery() &&
-         snd_.rec.cc->dup_acks() == 0 && snd_.rec.lt_budget == 0;
 }
 
 
@@ -342,12 +345,12 @@ std::size_t connection::emit_segment(instant now, mutable_bytes out, const segme
   if (record_on() && !lone_fin) {  // RFC 8985 §6.1: Segment.xmit_ts, Segment.retransmitted
     const seq_num end_seq = p.seq + seq_len{used};
     const seq_num new_from = last_tx_.retransmission ? seq_min(end_seq, seq_max(p.seq, max_before)) : p.seq;
-    snd_.rec.rk.on_sent(now, p.seq, new_from, true, snap);  // the part sent before (empty for new data)
+    if (new_from != p.seq) snd_.rec.rk.on_sent(now, p.seq, new_from, true, snap);  // the part sent before
     snd_.rec.rk.on_sent(now, new_from, end_seq, false, snap);
   }
   if (last_tx_.retransmission) snd_.rec.rtx_mark = seq_max(snd_.rec.rtx_mark, p.seq + seq_len{used});
   if (last_tx_.retransmission && !p.loss_probe) note_episode_retransmission(now, p.seq, used);
-  prr_on_sent(used, p.kind == segment_kind::retransmission);  // RFC 9937 §4 prr_out
+  if (snd_.rec.cc->in_recovery()) prr_on_sent(used, p.kind == segment_kind::retransmission);  // RFC 9937 §4 prr_out
   if (snd_.rec.pmtu_burst != 0) snd_.rec.pmtu_sent += std::max<std::uint32_t>(used, snd_.mss);
   snd_.rec.cc->on_transmit(now, distance(snd_.una, snd_.max).n);
   if (p.loss_probe) {
@@ -367,8 +370,24 @@ std::size_t connection::emit_segment(instant now, mutable_bytes out, const segme
   // §7.2: after new data; with tcp_config::recovery_probe after a retransmission in recovery too.
   const bool recovering = snd_.rec.cc->in_recovery() || sack_recovery();
   if (!p.loss_probe && (p.kind == segment_kind::new_data || (cfg_->recovery_probe && recovering))) arm_loss_probe(now);
-  pace_sent(now, used);
-  return emit(now, out, hdr, distance(snd_.buf_start, p.seq).n, len);
+  if (cfg_->pacing || snd_.rec.cc.as_bbr() != nullptr) pace_sent(now, used);  // else pacing_rate() is 0
+  const std::size_t n = emit(now, out, hdr, distance(snd_.buf_start, p.seq).n, len);
+  last_tx_.more = p.kind == segment_kind::new_data && more_new_data_certain();
+  return n;
+}
+
+// The host asks has_pending_output() after every segment; in a bulk transfer the answer is
+// yes many times in a row, and finding it plans the next segment (next_send) only to plan it
+// again when it is sent. What makes it certain without the plan: a sending state, no pacing
+// timer, no SACK recovery or PMTU resend, nothing to resend (SND.NXT = SND.MAX), and a full
+// segment of queued data that fits both the peer's window and cwnd less everything sent and
+// unacknowledged (cwnd_room() is at least that). next_send() then plans at least one MSS,
+// which Nagle never holds; anything else has_pending_output() checks first only adds to it.
+bool connection::more_new_data_certain() const {
+  if (!sends_data(state_) || timers_.armed(timer_kind::pacing) || sack_recovery() || snd_.rec.pmtu_burst != 0 || snd_.nxt != snd_.max) return false;
+  const seq_num next_end = snd_.nxt + seq_len{snd_.mss};
+  if (next_end.after(snd_.una + seq_len{snd_.wnd}) || next_end.after(snd_.data_end())) return false;
+  return std::uint64_t{snd_.rec.cc->cwnd()} >= std::uint64_t{distance(snd_.una, snd_.nxt).n} + snd_.mss;
 }
 
 std::uint64_t connection::linux_pacing_rate(std::uint64_t window, std::optional<duration> srtt) const {

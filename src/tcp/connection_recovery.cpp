@@ -53,7 +53,8 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
   const std::span<const sack_block> blocks(seg.options.sack.data(), sack_ok_ ? seg.options.sack_count : 0);
   if (blocks.empty() && nothing_to_recover(ack, prev_una)) {
     // Every step below would find nothing to do. RACK still takes the latest RTT sample (the
-    // handshake's reaches it with the first ACK it sees) and recomputes reo_wnd from it.
+    // handshake's reaches it with the first ACK it sees) and recomputes reo_wnd from it; with
+    // nothing recorded and the reorder timer not armed, its loss detection has nothing to do.
     if (ack != prev_una) {
       // Only our FIN was acknowledged (a lone FIN, which RACK does not record): nothing can
       // be sent any more. No octet of data was delivered, so the window does not grow
@@ -62,10 +63,7 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
       snd_.rec.lt_budget = 0;
       snd_.rec.pmtu_burst = 0;
     }
-    if (rack_on()) {
-      if (const auto rtt = snd_.rtt.latest()) snd_.rec.rk.on_rtt_sample(*rtt);
-      rack_detect(now);
-    }
+    if (rack_on()) snd_.rec.rk.on_idle_ack(snd_.rtt.latest(), snd_.rtt.srtt());
     return;
   }
   const std::uint32_t sacked_before = snd_.rec.sb.sacked_bytes();
@@ -160,18 +158,6 @@ void connection::bbr_on_ack(instant now, std::uint32_t delivered, const std::opt
   const std::uint64_t lost_segs = snd_.rec.rk.losses() - losses_before;
   const auto lost = static_cast<std::uint32_t>(std::min<std::uint64_t>(lost_segs * snd_.mss, UINT32_MAX));
   b.on_rate_sample(now, snd_.una, delivered, newest, sending_flight(), lost);
-}
-
-// An ACK without SACK blocks that acknowledges nothing new while nothing is outstanding (the
-// receiving side of a one-way transfer, an idle request/response connection), or that
-// acknowledges only our FIN, sent after all the data was acknowledged (every close): no
-// recovery, loss probe, undo episode or RACK state waits for it, so on_ack_for_recovery has
-// nothing to do.
-bool connection::nothing_to_recover(seq_num ack, seq_num prev_una) const {
-  const bool only_fin = snd_.fin_queued && prev_una == fin_seq() && ack == prev_una + seq_len{1};
-  return (ack == prev_una || only_fin) && snd_.una == snd_.max && !snd_.rec.undo && !snd_.rec.tlp_end &&
-         snd_.rec.sb.range_count() == 0 && !snd_.rec.cc->in_recovery() && snd_.rec.rk.idle() &&
-         !timers_.armed(timer_kind::rack_reorder);
 }
 
 // The receiver dropped octets it had SACKed (sack_update::reneged; the scoreboard forgot every
@@ -386,9 +372,7 @@ void connection::try_undo() {
 // in flight (its ACK may be delayed). DEVIATION(RFC 8985 §7.2): when the RTO would fire first
 // the RFC moves the probe to the RTO's time, which turns every first RTO into a probe; here the
 // RTO stays an RTO (with no RTT sample yet, PTO = 1 s, no earlier than the initial RTO).
-void connection::arm_loss_probe(instant now) {
-  timers_.clear(timer_kind::loss_probe);
-  if (!cfg_->tail_loss_probe || !sack_ok_ || snd_.una == snd_.max || snd_.rec.tlp_end) return;
+void connection::arm_loss_probe_now(instant now) {
   // tcp_config::recovery_probe: in recovery and with SACKed data too (DEVIATION, see there).
   if (!cfg_->recovery_probe && (snd_.rec.cc->in_recovery() || sack_recovery() || snd_.rec.sb.sacked_bytes() != 0)) return;
   const auto srtt = snd_.rtt.srtt();
@@ -638,8 +622,7 @@ std::uint32_t connection::sending_flight() const {
 // that reopened) goes on: past octets the receiver SACKed (none are kept across a timeout with
 // tcp_config::rto_keeps_sack off).
 // One step is enough: the scoreboard's ranges are disjoint and never adjacent.
-seq_num connection::resend_from() const {
-  if (!sack_ok_ || !snd_.nxt.before(snd_.max)) return snd_.nxt;
+seq_num connection::resend_past_sacked() const {
   const auto r = snd_.rec.sb.sacked_from(snd_.nxt);
   if (!r || r->left.after(snd_.nxt)) return snd_.nxt;
   return seq_min(r->right, snd_.max);

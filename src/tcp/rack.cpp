@@ -204,10 +204,7 @@ duration rack::compute_reo_wnd(std::optional<duration> srtt, bool in_recovery) c
     }
     if (segs_sacked >= dup_thresh_) return duration{0};
   }
-  if (!min_rtt_) return srtt ? *srtt / 4 : duration{0};
-  duration d = reo_wnd_mult_ * *min_rtt_ / 4;
-  if (srtt) d = std::min(d, *srtt);
-  return d;
+  return reo_wnd_from_rtt(srtt);
 }
 
 // Step 5 (RACK_detect_loss): every segment sent before the most recently sent delivered one is

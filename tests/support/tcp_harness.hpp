@@ -95,6 +95,11 @@ class tcp_harness {
     tcp_transmit sent;
     auto n = conn_.poll_transmit(at, buf, sent);
     last_ect_ = sent.ect;
+    last_more_ = sent.more;
+    // tcp_transmit::more is a promise the host acts on (it skips asking): checked on every poll.
+    if (sent.more) {
+      EXPECT_TRUE(conn_.has_pending_output()) << "tcp_transmit::more without pending output";
+    }
     if (!n) {
       out_.pop_back();
       return std::nullopt;
@@ -157,6 +162,8 @@ class tcp_harness {
   }
   // Whether the segment polled last was named ECN-capable (tcp_transmit::ect).
   [[nodiscard]] bool last_ect() const { return last_ect_; }
+  // Whether the segment polled last said another certainly follows (tcp_transmit::more).
+  [[nodiscard]] bool last_more() const { return last_more_; }
 
   void expect_nothing(instant at, test::source_loc loc = test::source_loc::current()) {
     SCOPED_TRACE(testing::Message() << loc.file_name() << ":" << loc.line());
@@ -333,6 +340,7 @@ class tcp_harness {
   std::deque<std::vector<std::byte>> out_;
   std::deque<std::string> payloads_;
   bool last_ect_ = false;
+  bool last_more_ = false;
 };
 
 }  // namespace synack::test

@@ -183,5 +183,28 @@ TEST(established, psh_burst_linux__marks_the_end_of_each_tso_sized_packet) {
   }
 }
 
+// tcp_transmit::more: after a segment of new data the connection says when another certainly
+// follows, so the host need not plan it once to ask and again to send it. Within the initial
+// window every segment but the last says so; the last, which fills cwnd, does not, and then
+// nothing is pending. (Every poll of the harness also checks that `more` is never claimed
+// while has_pending_output() is false.)
+TEST(established, more_is_said_while_the_window_holds_another_full_segment) {
+  tcp_harness h;
+  h.drive_to(tcp_state::established);
+  EXPECT_EQ(h.write(std::string(10 * 1460, 'x')), 10u * 1460u);
+  std::vector<bool> more;
+  while (h.poll(at_ms(1))) more.push_back(h.last_more());
+  ASSERT_EQ(more.size(), 3u) << "RFC 5681's initial window at MSS 1460: 3 segments";
+  EXPECT_EQ(more, (std::vector<bool>{true, true, false}));
+  EXPECT_FALSE(h.conn().has_pending_output());
+  // The peer's window, not cwnd, is the limit: a window of one segment gives one, without `more`.
+  tcp_harness w;
+  w.drive_to(tcp_state::established);
+  w.send(at_ms(1), seg{.seq = w.r(1), .ack = w.l(1), .window = 1460});
+  EXPECT_EQ(w.write(std::string(4 * 1460, 'y')), 4u * 1460u);
+  ASSERT_TRUE(w.poll(at_ms(1)).has_value());
+  EXPECT_FALSE(w.last_more());
+}
+
 }  // namespace
 }  // namespace synack::test

@@ -123,6 +123,9 @@ struct tcp_transmit {
   bool retransmission = false;  // sends again what was sent before (data, FIN, SYN or SYN-ACK)
   bool rst = false;             // a RST
   bool ect = false;             // RFC 3168 §6.1.1: ECN-capable, sent as ECT(0); Not-ECT otherwise
+  // Another segment of new data certainly follows: has_pending_output() would say so (the
+  // owner may skip asking). false says nothing.
+  bool more = false;
 };
 
 // Observer for the single state funnel (tracing; optional, never owned).
@@ -393,7 +396,10 @@ class connection {
   // Re-reads the budget's level: prunes out-of-order data and releases drained rings under
   // pressure, and charges the storage held. Every input and command ends with it; the owner
   // calls it when the level changed with nothing happening on this connection.
-  void sync_memory();
+  void sync_memory() {
+    if (mem_.level() != memory_level::normal) release_under_pressure();
+    mem_.set(memory());
+  }
   // The budget's level went down: sync_memory, and a window held back under pressure is
   // announced (an ACK queued) once it opened as far as recv()'s window-update rule asks.
   void memory_relieved();
@@ -402,7 +408,14 @@ class connection {
   friend struct tcb_test_access;
   rx_verdict dispatch_segment(instant now, const tcp_repr& seg, const ip_addr& remote);
   void dispatch_timeout(instant now);
-  [[nodiscard]] std::size_t send_room() const;
+  // The room the send buffer has for the user; the budget's pressure shrinks it (send_room_under).
+  [[nodiscard]] std::size_t send_room() const {
+    return mem_.level() == memory_level::normal ? snd_.buf.free() : send_room_under(mem_.level());
+  }
+  [[nodiscard]] std::size_t send_room_under(memory_level level) const;
+  // Under memory pressure: out-of-order data goes (RFC 2018 §8 lets a receiver discard what it
+  // SACKed), and a drained ring gives its storage back until it is needed again.
+  void release_under_pressure();
   [[nodiscard]] bool zero_window_given_up(instant now);
   [[nodiscard]] bool window_update_due() const;
 
@@ -471,21 +484,47 @@ class connection {
   void queue_delayed_ack(instant now, std::size_t len);
   void queue_challenge_ack(instant now);
   void queue_reset(seq_num seq, std::optional<seq_num> ack);
-  [[nodiscard]] std::uint32_t buffer_window() const;  // the free buffer, before memory pressure
-  [[nodiscard]] std::uint32_t recv_window() const;
+  // The free buffer, before memory pressure. While the user still reads, the window is the free
+  // receive buffer; an orphaned connection discards data, so it keeps offering the whole buffer.
+  [[nodiscard]] std::uint32_t buffer_window() const {
+    const std::size_t free = user_closed_ ? rcv_.buf.capacity() : rcv_.buf.free();
+    const std::size_t cap = std::size_t{0xFFFF} << rcv_.wscale;
+    return static_cast<std::uint32_t>(std::min(free, cap));
+  }
+  // The window to offer: the free buffer, clamped under memory pressure (recv_window_under).
+  // Inline (with the helpers above and below): every segment in and out asks.
+  [[nodiscard]] std::uint32_t recv_window() const {
+    const memory_level level = mem_.level();
+    return level == memory_level::normal ? buffer_window() : recv_window_under(level);
+  }
+  [[nodiscard]] std::uint32_t recv_window_under(memory_level level) const;
   [[nodiscard]] std::uint16_t window_field() const;
   void arm_retransmit(instant now);
   void on_retransmit_timeout(instant now);
   void on_persist_timeout(instant now);
   [[nodiscard]] bool persist_needed() const;
-  void note_keepalive_activity(instant now);
+  // A segment arrived: the keep-alive idle interval starts again (if keep-alive is on).
+  void note_keepalive_activity(instant now) {
+    if (cfg_->keepalive) restart_keepalive(now);
+  }
+  void restart_keepalive(instant now);
   void on_keepalive_timeout(instant now);
   void on_window_ack(instant now, std::uint32_t old_wnd);
 
   // Congestion control and loss recovery (connection_recovery.cpp).
   void start_congestion_control();
   void on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num prev_una, std::uint32_t prev_wnd);
-  [[nodiscard]] bool nothing_to_recover(seq_num ack, seq_num prev_una) const;
+  // An ACK without SACK blocks that acknowledges nothing new while nothing is outstanding (the
+  // receiving side of a one-way transfer, an idle request/response connection), or that
+  // acknowledges only our FIN, sent after all the data was acknowledged (every close): no
+  // recovery, loss probe, undo episode or RACK state waits for it, so on_ack_for_recovery has
+  // nothing to do.
+  [[nodiscard]] bool nothing_to_recover(seq_num ack, seq_num prev_una) const {
+    const bool only_fin = snd_.fin_queued && prev_una == fin_seq() && ack == prev_una + seq_len{1};
+    return (ack == prev_una || only_fin) && snd_.una == snd_.max && !snd_.rec.undo && !snd_.rec.tlp_end &&
+           snd_.rec.sb.range_count() == 0 && !snd_.rec.cc->in_recovery() && snd_.rec.rk.idle() &&
+           !timers_.armed(timer_kind::rack_reorder);
+  }
   void on_duplicate_ack(instant now, const sack_update& su);
   void begin_fast_recovery(const sack_update& su);
   void on_rto_for_recovery(instant now);
@@ -506,7 +545,13 @@ class connection {
   void raise_dupthresh(seq_num low, seq_num top);
   void set_dupthresh(std::uint32_t n);
   // RFC 8985 §7 Tail Loss Probe: arm the PTO, its expiry, the probe, and what an ACK says of it.
-  void arm_loss_probe(instant now);
+  // The PTO is cleared, and armed again (arm_loss_probe_now) only with SACK and data
+  // outstanding and no probe in this flight yet.
+  void arm_loss_probe(instant now) {
+    timers_.clear(timer_kind::loss_probe);
+    if (cfg_->tail_loss_probe && sack_ok_ && snd_.una != snd_.max && !snd_.rec.tlp_end) arm_loss_probe_now(now);
+  }
+  void arm_loss_probe_now(instant now);
   void on_loss_probe_timeout(instant now);
   void check_loss_probe(instant now, seq_num prev_una, const sack_update& su);
   [[nodiscard]] bool sack_recovery() const { return snd_.rec.sack_recovery(sack_ok_); }
@@ -517,7 +562,12 @@ class connection {
   // without SACK; without RACK its loss detection does not run).
   [[nodiscard]] bool record_on() const { return rack_on() || snd_.rec.cc.as_bbr() != nullptr; }
   void on_sack_reneging();
-  [[nodiscard]] seq_num resend_from() const;
+  // Where a resend from SND.NXT goes on: SND.NXT itself unless SND.NXT < SND.MAX with SACK
+  // (resend_past_sacked).
+  [[nodiscard]] seq_num resend_from() const {
+    return !sack_ok_ || !snd_.nxt.before(snd_.max) ? snd_.nxt : resend_past_sacked();
+  }
+  [[nodiscard]] seq_num resend_past_sacked() const;
   void rack_on_ack(instant now, const tcp_repr& seg, const sack_update& su, std::optional<delivered_segment>* newest);
   // BBR (tcp_config::congestion): the rate sample of one ACK and the model's update.
   void bbr_on_ack(instant now, std::uint32_t delivered, const std::optional<delivered_segment>& newest,
@@ -529,7 +579,16 @@ class connection {
   [[nodiscard]] std::uint32_t recovery_pipe() const;
   [[nodiscard]] std::uint32_t sending_flight() const;
   [[nodiscard]] std::uint32_t cwnd_room() const;
-  [[nodiscard]] bool tso_allowed(bool fresh, bool urgent) const;
+  // Segmentation offload (tcp_config::tso_max) for new data only, outside every special case:
+  // a retransmission, urgent data, a probe, SACK recovery and limited transmit go one MSS at a
+  // time, as without offload.
+  // After a segment of new data: a full segment more fits the peer's window and cwnd, so
+  // has_pending_output() is true (tcp_transmit::more), found without planning it.
+  [[nodiscard]] bool more_new_data_certain() const;
+  [[nodiscard]] bool tso_allowed(bool fresh, bool urgent) const {
+    return cfg_->tso_max > snd_.mss && fresh && !urgent && !snd_.probe_due && !sack_recovery() &&
+           !snd_.rec.cc->in_recovery() && snd_.rec.cc->dup_acks() == 0 && snd_.rec.lt_budget == 0;
+  }
   // psh_burst_linux: the segments of `seg` octets Linux would put in one TSO packet now.
   [[nodiscard]] std::uint32_t linux_tso_segs(std::uint32_t seg) const;
   // Linux's pacing rate for a window of `window` octets over a round trip of `srtt`

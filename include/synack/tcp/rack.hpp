@@ -92,6 +92,13 @@ class rack {
   // instant::max() when no timer is due (a plain value: an optional returned out of line is
   // written to the stack and reread wider on every ACK).
   [[nodiscard]] instant detect_loss_at(instant now, std::optional<duration> srtt, bool in_recovery);
+  // An ACK that found the record idle() with no recovery (connection::nothing_to_recover):
+  // RACK.min_RTT takes the latest sample and reo_wnd follows, as detect_loss_at would compute
+  // them, with no segment to mark and no timer (the receiving side of a transfer: every segment).
+  void on_idle_ack(std::optional<duration> rtt, std::optional<duration> srtt) {
+    if (rtt) on_rtt_sample(*rtt);
+    reo_wnd_ = !reordering_seen_ && dup_thresh_ == 0 ? duration{0} : reo_wnd_from_rtt(srtt);
+  }
   void on_recovery_exit();
   // A fast recovery whose retransmissions all proved spurious (connection::try_undo): what
   // started it was reordering. Sets RACK.reordering_seen (DEVIATION, see connection::try_undo).
@@ -140,6 +147,12 @@ class rack {
 
  private:
   [[nodiscard]] duration compute_reo_wnd(std::optional<duration> srtt, bool in_recovery) const;
+  // §6.2 step 4's window once reordering or too few SACKed segments leave it open.
+  [[nodiscard]] duration reo_wnd_from_rtt(std::optional<duration> srtt) const {
+    if (!min_rtt_) return srtt ? *srtt / 4 : duration{0};
+    const duration d = reo_wnd_mult_ * *min_rtt_ / 4;
+    return srtt ? std::min(d, *srtt) : d;
+  }
   // Splits the entry holding `at` strictly inside it; false if the record is full.
   bool split_at(seq_num at);
   // Room for one more entry (the caller checked size() < capacity_): allocates the record or
