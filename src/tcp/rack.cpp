@@ -13,6 +13,13 @@ bool sent_after(instant t1, seq_num seq1, instant t2, seq_num seq2) {
 
 std::uint32_t len_of(const rack_segment& s) { return distance(s.seq, s.end).n; }
 
+// The transmission of an entry's oldest part (xmit_ts for one sent at one instant): when a
+// coarse entry is delivered, the part delivered was sent no earlier than this.
+instant oldest_ts(const rack_segment& s) { return s.xmit_ts - duration{s.span_us}; }
+
+// Neither SACKed, marked lost nor sent again: a plain original in flight.
+bool plain(const rack_segment& s) { return !s.retransmitted && !s.sacked && !s.lost && !s.resent_lost; }
+
 }  // namespace
 
 void rack::configure(std::size_t capacity, std::uint32_t dup_thresh, std::uint32_t smss) {
@@ -26,6 +33,7 @@ void rack::reset(seq_num una) {
   una_ = una;
   fack_ = una;
   rack_xmit_ts_.reset();
+  rack_xmit_original_ = false;
   rack_rtt_ = {};
   lost_pending_ = 0;
   dsack_round_.reset();
@@ -41,16 +49,19 @@ void rack::set_lost(rack_segment& s, bool lost) {
   }
 }
 
-bool rack::split_at(seq_num at) {
+bool rack::split_at(seq_num at, seq_num keep, const sack_scoreboard* sb) {
   for (std::size_t i = 0; i < segs_.size(); ++i) {
-    rack_segment& s = segs_[i];
-    if (!s.seq.before(at)) return true;  // sorted: nothing further holds it
-    if (!at.before(s.end)) continue;
+    if (!segs_[i].seq.before(at)) return true;  // sorted: nothing further holds it
+    if (!at.before(segs_[i].end)) continue;
     if (segs_.size() >= capacity_) {
-      ++overflows_;
-      return false;
+      if (!coarsen(keep, sb)) {
+        ++overflows_;
+        return false;
+      }
+      return split_at(at, keep, sb);  // entries moved; `at` is still strictly inside one
     }
-    rack_segment upper = s;
+    rack_segment& s = segs_[i];
+    rack_segment upper = s;  // both halves keep xmit_ts and span_us: still bounds of their parts
     upper.seq = at;
     s.end = at;
     if (upper.lost) ++lost_pending_;  // both halves stay marked
@@ -58,6 +69,58 @@ bool rack::split_at(seq_num at) {
     segs_.insert(segs_.begin() + static_cast<std::ptrdiff_t>(i) + 1, upper);
     return true;
   }
+  return true;
+}
+
+// Issue #12: a paced flight sends each segment at an instant of its own, so a flight larger
+// than the record (1,600 segments at 1 Gbit/s x 20 ms against 256 entries) left most of it
+// untracked, and a hole RACK tracked waited for the RTO while what was SACKed above it went
+// unseen. Merging the pair whose merged entry spans the least time keeps the entries about
+// equally wide (RTT / capacity each over a paced flight). Two SACKed entries merge first (they
+// are never judged lost again); otherwise two in the same state (never resent; resent; marked
+// lost), so that the retransmissions of a large loss are covered too. The merged entry's
+// xmit_ts is the newer's (loss is judged on the newest part), span_us reaches back to the
+// older's oldest part (a delivery advances RACK.xmit_ts no further than that; a retransmission's
+// ACK is ambiguous as its newest part's would be), and it keeps the newer's delivery snapshot,
+// the one taken with that xmit_ts (a rate sample from a part of it counts from the newest part:
+// fewer octets over the same interval, never a higher rate). Never across `keep` nor an edge
+// of sb's ranges: those are boundaries the caller is making.
+bool rack::coarsen(seq_num keep, const sack_scoreboard* sb) {
+  std::size_t best = segs_.size();
+  duration best_span = duration::max();
+  std::size_t j = 0;  // sb's ranges, walked beside the boundaries (both ascend)
+  for (std::size_t i = 0; i + 1 < segs_.size(); ++i) {
+    const rack_segment& a = segs_[i];
+    const rack_segment& b = segs_[i + 1];
+    if (a.end != b.seq || a.end == keep) continue;
+    if (sb != nullptr) {
+      while (j < sb->range_count() && sb->range(j).right.before(a.end)) ++j;
+      if (j < sb->range_count() && (sb->range(j).left == a.end || sb->range(j).right == a.end)) continue;
+    }
+    if (a.sacked && b.sacked && a.resent_lost == b.resent_lost) {
+      best = i;
+      break;
+    }
+    if (a.sacked || b.sacked || a.lost != b.lost || a.retransmitted != b.retransmitted || a.resent_lost != b.resent_lost) continue;
+    const duration span = std::max(a.xmit_ts, b.xmit_ts) - std::min(oldest_ts(a), oldest_ts(b));
+    if (span < best_span && span <= duration{UINT32_MAX}) {
+      best = i;
+      best_span = span;
+    }
+  }
+  if (best == segs_.size()) return false;
+  rack_segment& a = segs_[best];
+  const rack_segment& b = segs_[best + 1];
+  const instant oldest = std::min(oldest_ts(a), oldest_ts(b));
+  if (b.xmit_ts >= a.xmit_ts) {
+    a.xmit_ts = b.xmit_ts;
+    a.snap = b.snap;
+  }
+  a.span_us = static_cast<std::uint32_t>((a.xmit_ts - oldest).count());
+  a.end = b.end;
+  a.retransmitted = a.retransmitted || b.retransmitted;
+  if (b.lost) --lost_pending_;  // two marked entries become one
+  segs_.erase(segs_.begin() + static_cast<std::ptrdiff_t>(best) + 1);
   return true;
 }
 
@@ -72,12 +135,13 @@ void rack::make_room() {
 void rack::on_sent(instant now, seq_num seq, seq_num end, bool retransmission, const delivery_snapshot& snap) {
   if (!seq.before(end)) return;
   if (retransmission) {
-    split_at(seq);
-    split_at(end);
+    split_at(seq, end);
+    split_at(end, seq);
     for (rack_segment& s : segs_) {
       if (!s.seq.before(end)) break;
       if (!s.end.after(seq)) continue;
       s.xmit_ts = now;
+      s.span_us = 0;
       s.snap = snap;
       s.retransmitted = true;
       if (s.lost) s.resent_lost = true;
@@ -94,12 +158,12 @@ void rack::on_sent(instant now, seq_num seq, seq_num end, bool retransmission, c
       return;
     }
   }
-  if (segs_.size() >= capacity_) {
+  if (segs_.size() >= capacity_ && !coarsen(seq, nullptr)) {
     ++overflows_;  // untracked: RFC 6675's rules answer for it
     return;
   }
   make_room();
-  segs_.push_back(rack_segment{seq, end, now, false, false, false, false, snap});
+  segs_.push_back(rack_segment{seq, end, now, false, false, false, false, 0, snap});
 }
 
 void rack::drop_acked(seq_num una) {
@@ -121,10 +185,10 @@ void rack::drop_acked(seq_num una) {
 // the most recently sent, taken here directly).
 void rack::on_ack(instant now, seq_num una, const sack_scoreboard& sb, bool dsack, seq_num snd_max,
                   echo_fn echoed_before, std::optional<delivered_segment>* newest) {
-  split_at(una);
+  split_at(una, una, &sb);
   for (std::size_t k = 0; k < sb.range_count(); ++k) {
-    split_at(sb.range(k).left);
-    split_at(sb.range(k).right);
+    split_at(sb.range(k).left, una, &sb);
+    split_at(sb.range(k).right, una, &sb);
   }
   const rack_segment* best = nullptr;
   std::size_t j = 0;
@@ -156,20 +220,23 @@ void rack::on_ack(instant now, seq_num una, const sack_scoreboard& sb, bool dsac
     // timestamp predates the retransmission, or the RTT would be below the minimum.
     // DEVIATION(RFC 8985 §6.2 step 2): such a segment is skipped ("continue"), where the
     // pseudocode's "Return" would also skip the segments after it.
+    // A coarse entry counts as sent when its oldest part was (oldest_ts): its delivered part
+    // may be that one, and a later RACK.xmit_ts could mark lost what was sent after it.
     const bool ambiguous = s.retransmitted && (echoed_before(s.xmit_ts) || (min_rtt_ && now - s.xmit_ts < *min_rtt_));
-    if (!ambiguous && (best == nullptr || sent_after(s.xmit_ts, s.end, best->xmit_ts, best->end))) best = &s;
+    if (!ambiguous && (best == nullptr || sent_after(oldest_ts(s), s.end, oldest_ts(*best), best->end))) best = &s;
     if (selective) {
       s.sacked = true;
       set_lost(s, false);
     }
   }
   if (best != nullptr) {
-    rack_rtt_ = now - best->xmit_ts;
+    rack_rtt_ = now - oldest_ts(*best);
     // 1 us to 1 hour, so that 0 stays "no sample" (virtual time may deliver at once).
     const std::uint64_t sample = static_cast<std::uint64_t>(std::clamp<duration::rep>(rack_rtt_.count(), 1, 3'600'000'000));
     smoothed_rtt_us_ = static_cast<std::uint32_t>(smoothed_rtt_us_ == 0 ? sample : (7 * std::uint64_t{smoothed_rtt_us_} + sample) / 8);
-    if (!rack_xmit_ts_ || sent_after(best->xmit_ts, best->end, *rack_xmit_ts_, rack_end_seq_)) {
-      rack_xmit_ts_ = best->xmit_ts;
+    if (!rack_xmit_ts_ || sent_after(oldest_ts(*best), best->end, *rack_xmit_ts_, rack_end_seq_)) {
+      rack_xmit_ts_ = oldest_ts(*best);
+      rack_xmit_original_ = !best->retransmitted;
       rack_end_seq_ = best->end;
     }
   }
@@ -208,17 +275,24 @@ duration rack::compute_reo_wnd(std::optional<duration> srtt, bool in_recovery) c
 }
 
 // Step 5 (RACK_detect_loss): every segment sent before the most recently sent delivered one is
-// lost once RACK.rtt + RACK.reo_wnd passed since it was sent. Returns when the next one will be
-// due (the reorder timer). DEVIATION(RFC 8985 §6.2 step 5): the timer is armed for the earliest
-// such segment, not the latest (the RFC's max()): each expiry marks what is due and re-arms, so
-// a segment is marked when its own time comes instead of with the last of them.
+// lost once RACK.rtt + RACK.reo_wnd passed since it was sent (a coarse entry: its newest part).
+// Returns when the next one will be due (the reorder timer). DEVIATION(RFC 8985 §6.2 step 5):
+// the timer is armed for the earliest such segment, not the latest (the RFC's max()): each
+// expiry marks what is due and re-arms, so a segment is marked when its own time comes instead
+// of with the last of them.
 instant rack::detect_loss_at(instant now, std::optional<duration> srtt, bool in_recovery) {
   reo_wnd_ = compute_reo_wnd(srtt, in_recovery);
   if (!rack_xmit_ts_) return instant::max();
   instant timer = instant::max();
   for (rack_segment& s : segs_) {
     if (s.sacked || s.lost) continue;
-    if (!sent_after(*rack_xmit_ts_, rack_end_seq_, s.xmit_ts, s.end)) continue;
+    // Coarse entries: RACK.xmit_ts is the delivered entry's oldest part and s.xmit_ts its
+    // newest, so a part of one entry SACKed would never make sent_after() true for the part
+    // below it. Both never resent: the lower was sent first (sequence order), and the due
+    // time below stays no earlier than RFC 8985's with the parts' own times.
+    const bool before = sent_after(*rack_xmit_ts_, rack_end_seq_, s.xmit_ts, s.end) ||
+                        (rack_xmit_original_ && plain(s) && s.end.before(rack_end_seq_));
+    if (!before) continue;
     const instant due = s.xmit_ts + rack_rtt_ + reo_wnd_;
     if (due <= now) {
       set_lost(s, true);

@@ -206,9 +206,10 @@ TEST(rack, switched_off__rfc6675_dupthresh_as_before) {
 }
 
 // The transmit record itself: adjacent new segments sent at one instant share an entry; a
-// record that is full counts what it cannot hold and leaves it to RFC 6675; a retransmission
-// splits an entry at its edges.
-TEST(rack_record, merges_one_instant__splits_on_retransmission__counts_overflow) {
+// full record merges two adjacent entries in the same state (tests/tcp/rack_coarse_test.cpp); a
+// retransmission splits an entry at its edges; what no merge can make room for is counted and
+// left to RFC 6675.
+TEST(rack_record, merges_one_instant__coarsens__splits_on_retransmission__counts_overflow) {
   rack r;
   r.configure(2, 3, 1000);
   const seq_num base{4294967000u};  // just below the wrap
@@ -218,12 +219,18 @@ TEST(rack_record, merges_one_instant__splits_on_retransmission__counts_overflow)
   EXPECT_EQ(r.size(), 1u);
   r.on_sent(at_ms(1), base + seq_len{2000}, base + seq_len{3000}, false);
   EXPECT_EQ(r.size(), 2u);
-  r.on_sent(at_ms(2), base + seq_len{3000}, base + seq_len{4000}, false);  // full
+  r.on_sent(at_ms(2), base + seq_len{3000}, base + seq_len{4000}, false);  // full: the first two merge
+  EXPECT_EQ(r.size(), 2u);
+  EXPECT_EQ(r.overflows(), 0u);
+  EXPECT_TRUE(r.tracks(base + seq_len{3500}));
+  r.on_sent(at_ms(3), base, base + seq_len{1000}, true);  // split, room made by merging the rest
+  EXPECT_EQ(r.size(), 2u);
+  EXPECT_EQ(r.overflows(), 0u);
+  // A retransmitted entry beside a never-resent one: no pair to merge.
+  r.on_sent(at_ms(5), base + seq_len{4000}, base + seq_len{5000}, false);
   EXPECT_EQ(r.overflows(), 1u);
-  EXPECT_TRUE(r.tracks(base + seq_len{2500}));
-  EXPECT_FALSE(r.tracks(base + seq_len{3500}));
-  r.on_sent(at_ms(3), base, base + seq_len{1000}, true);  // a split the full record cannot make
-  EXPECT_EQ(r.overflows(), 2u);
+  EXPECT_TRUE(r.tracks(base + seq_len{3500}));
+  EXPECT_FALSE(r.tracks(base + seq_len{4500}));
 }
 
 // Memory follows the flight (issue #13): no record before the first segment, first_storage
@@ -243,19 +250,19 @@ TEST(rack_record, is_allocated_by_the_flight_and_a_grown_one_freed_when_all_is_a
   r.on_ack(at_ms(100), end_of(1), sb, false, end_of(1), never);
   EXPECT_EQ(r.size(), 0u);
   EXPECT_EQ(r.storage(), rack::first_storage * sizeof(rack_segment)) << "a small record stays";
-  for (int k = 1; k <= 25; ++k) r.on_sent(at_ms(100 + k), end_of(k), end_of(k + 1), false);  // one entry each
-  EXPECT_EQ(r.size(), 20u);
-  EXPECT_EQ(r.overflows(), 5u);
+  for (int k = 1; k <= 25; ++k) r.on_sent(at_ms(100 + k), end_of(k), end_of(k + 1), false);  // one instant each
+  EXPECT_EQ(r.size(), 20u) << "segments 1-10 merged in pairs to hold 21-25";
+  EXPECT_EQ(r.overflows(), 0u);
   EXPECT_EQ(r.storage(), 20 * sizeof(rack_segment)) << "8, 16, then the capacity: never past it";
-  r.on_ack(at_ms(300), end_of(10), sb, false, end_of(21), never);
-  EXPECT_EQ(r.size(), 11u);
+  r.on_ack(at_ms(300), end_of(10), sb, false, end_of(26), never);
+  EXPECT_EQ(r.size(), 15u);
   EXPECT_EQ(r.storage(), 20 * sizeof(rack_segment));
-  r.on_ack(at_ms(301), end_of(21), sb, false, end_of(21), never);
+  r.on_ack(at_ms(301), end_of(26), sb, false, end_of(26), never);
   EXPECT_EQ(r.size(), 0u);
   EXPECT_EQ(r.storage(), 0u) << "everything acknowledged: the grown record is freed";
-  r.on_sent(at_ms(400), end_of(21), end_of(22), false);
+  r.on_sent(at_ms(400), end_of(26), end_of(27), false);
   EXPECT_EQ(r.storage(), rack::first_storage * sizeof(rack_segment));
-  EXPECT_TRUE(r.tracks(end_of(21)));
+  EXPECT_TRUE(r.tracks(end_of(26)));
 }
 
 // RFC 8985 §6.2 step 4 returns reo_wnd_mult to 1 after 16 recoveries without a D-SACK. Here

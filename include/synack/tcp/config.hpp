@@ -100,8 +100,11 @@ struct tcp_config {
   // retransmission. Off, or without SACK: RFC 6675 / RFC 5681 DupThresh as before. At most
   // `rack_segments` ranges of sequence numbers are recorded (adjacent segments sent at one
   // instant share one; the array follows the flight: allocated at the first data segment,
-  // doubled as needed up to this, a grown one freed once everything is acknowledged); what
-  // finds it full is left to RFC 6675's rules and counted (connection::snapshot().rack_overflows).
+  // doubled as needed up to this, a grown one freed once everything is acknowledged); a full
+  // record merges two adjacent entries in the same state into a coarser one (rack::coarsen,
+  // judged on its newest part), so a paced flight larger than it stays tracked; only what no
+  // merge makes room for is left to RFC 6675's rules and counted
+  // (connection::snapshot().rack_overflows).
   bool rack = true;
   std::uint32_t rack_segments = 256;
   // What was SACKed stays SACKed across a retransmission timeout (RFC 8985 §6.3 marks only the
@@ -245,7 +248,10 @@ struct tcp_config {
   // (timer_kind::pacing) holds the next until the rate allows it: no busy loop, nothing sent
   // early. No pacing before the first RTT sample. Spreading a window over the round trip keeps
   // a bottleneck's queue from overflowing on a burst (docs/performance.md "Pacing"). Off by
-  // default: with it every exact-segment expectation of a burst would change.
+  // default: measured against unpaced in the recovery matrix it is still slower under heavy
+  // reordering (the 25 % / 30 ms column; docs/performance.md "Pacing under reordering"), now
+  // that the transmit record covers a paced flight (rack_segments), and with it every
+  // exact-segment expectation of a burst would change.
   bool pacing = false;
   // RFC 5682 F-RTO (Linux's tcp_frto, on by default there too): after a timeout that starts no
   // recovery of its own (none in progress), the first segment goes again as before; if the

@@ -7,9 +7,16 @@
 //
 // The transmit record: one entry per range of sequence numbers sent at one instant (a segment,
 // or several adjacent new segments sent at the same instant, merged), sorted by sequence number,
-// at most `capacity` of them. A segment that finds the record full is not tracked (counted in
-// overflows()); RFC 6675's rules (the scoreboard's IsLost) answer for it. Sans-IO: time comes
-// in as `now`.
+// at most `capacity` of them. A full record makes room by merging two adjacent entries into a
+// coarser one (coarsen(): two SACKed ones, else the two in the same state whose merged entry
+// spans the least time), so a paced flight larger than the record stays covered, each entry
+// about RTT / capacity wide. A coarse entry is judged conservatively: lost only once its newest
+// part would be (§6.2 step 5 on its newest xmit_ts), and when delivered it advances RACK.xmit_ts
+// and RACK.rtt as its oldest part would (an RTT longer by at most its span); a never-resent
+// entry below a delivered never-resent one was sent before it (new data leaves in sequence
+// order), so a hole inside a coarse entry is found by a SACK of its upper part. Only a segment for
+// which no pair can be merged is not tracked (counted in overflows()); RFC 6675's rules (the
+// scoreboard's IsLost) answer for it. Sans-IO: time comes in as `now`.
 //
 // Memory follows the flight (issue #13): the record is allocated when the first segment is
 // recorded (a connection that never sends carries none of it), first_storage entries, doubled
@@ -55,6 +62,10 @@ struct rack_segment {
   // Marked lost, then sent again: the original left the network, only the retransmission
   // is in flight (pipe counts it once, as Linux's lost_out + retrans_out do).
   bool resent_lost = false;
+  // A coarse entry (adjacent entries merged when the record was full, rack::coarsen): its
+  // parts were sent within [xmit_ts - span_us, xmit_ts], xmit_ts being the newest part's.
+  // 0 for an entry sent at one instant. (In what was padding: the entry stays 56 octets.)
+  std::uint32_t span_us = 0;
   delivery_snapshot snap;  // the connection's delivery state at xmit_ts (BBR's rate samples)
 };
 
@@ -153,8 +164,12 @@ class rack {
     const duration d = reo_wnd_mult_ * *min_rtt_ / 4;
     return srtt ? std::min(d, *srtt) : d;
   }
-  // Splits the entry holding `at` strictly inside it; false if the record is full.
-  bool split_at(seq_num at);
+  // Splits the entry holding `at` strictly inside it, coarsening elsewhere if the record is
+  // full (never across `keep` nor an edge of sb's ranges, when given); false if it cannot.
+  bool split_at(seq_num at, seq_num keep, const sack_scoreboard* sb = nullptr);
+  // Merges two adjacent entries of a full record into one, not across `keep` nor an edge of
+  // sb's ranges (boundaries this ACK or retransmission needs); false if no pair can be.
+  bool coarsen(seq_num keep, const sack_scoreboard* sb);
   // Room for one more entry (the caller checked size() < capacity_): allocates the record or
   // doubles it, never past capacity_.
   void make_room();
@@ -176,6 +191,9 @@ class rack {
   std::optional<duration> min_rtt_;  // RACK.min_RTT
   seq_num fack_;                      // RACK.fack
   bool reordering_seen_ = false;      // RACK.reordering_seen
+  // The segment RACK.xmit_ts came from was never resent: every never-resent segment below
+  // RACK.end_seq was sent before it, whatever coarse entries' times say (detect_loss_at).
+  bool rack_xmit_original_ = false;
   std::optional<seq_num> dsack_round_;  // RACK.dsack_round
   std::uint32_t reo_wnd_mult_ = 1;      // RACK.reo_wnd_mult
   std::uint32_t reo_wnd_persist_ = reo_wnd_persist_recoveries;  // RACK.reo_wnd_persist
