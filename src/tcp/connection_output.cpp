@@ -370,7 +370,7 @@ std::size_t connection::emit_segment(instant now, mutable_bytes out, const segme
   // §7.2: after new data; with tcp_config::recovery_probe after a retransmission in recovery too.
   const bool recovering = snd_.rec.cc->in_recovery() || sack_recovery();
   if (!p.loss_probe && (p.kind == segment_kind::new_data || (cfg_->recovery_probe && recovering))) arm_loss_probe(now);
-  if (cfg_->pacing || snd_.rec.cc.as_bbr() != nullptr) pace_sent(now, used);  // else pacing_rate() is 0
+  if (pacing_on()) pace_sent(now, used);  // else pacing_rate() is 0
   const std::size_t n = emit(now, out, hdr, distance(snd_.buf_start, p.seq).n, len);
   last_tx_.more = p.kind == segment_kind::new_data && more_new_data_certain();
   return n;
@@ -408,8 +408,8 @@ std::uint64_t connection::linux_pacing_rate(std::uint64_t window, std::optional<
 // counts mostly the hole-filling segments' round trips and paced below what cwnd allowed
 // (docs/performance.md "Pacing under reordering").
 std::uint64_t connection::pacing_rate() const {
+  if (!pacing_on()) return 0;
   if (const bbr* b = snd_.rec.cc.as_bbr()) return b->pacing_rate();  // BBR always paces (§4.2.1)
-  if (!cfg_->pacing) return 0;
   std::optional<duration> rtt = rack_on() ? snd_.rec.rk.smoothed_rtt() : std::nullopt;
   if (!rtt) rtt = snd_.rtt.srtt();
   return linux_pacing_rate(pacing_window(), rtt);

@@ -97,13 +97,15 @@ bool rack::coarsen(seq_num keep, const sack_scoreboard* sb) {
       while (j < sb->range_count() && sb->range(j).right.before(a.end)) ++j;
       if (j < sb->range_count() && (sb->range(j).left == a.end || sb->range(j).right == a.end)) continue;
     }
+    // span_us holds at most 2^32 - 1 us (71 minutes): a pair further apart is not merged.
+    const duration span = std::max(a.xmit_ts, b.xmit_ts) - std::min(oldest_ts(a), oldest_ts(b));
+    if (span > duration{UINT32_MAX}) continue;
     if (a.sacked && b.sacked && a.resent_lost == b.resent_lost) {
       best = i;
       break;
     }
     if (a.sacked || b.sacked || a.lost != b.lost || a.retransmitted != b.retransmitted || a.resent_lost != b.resent_lost) continue;
-    const duration span = std::max(a.xmit_ts, b.xmit_ts) - std::min(oldest_ts(a), oldest_ts(b));
-    if (span < best_span && span <= duration{UINT32_MAX}) {
+    if (span < best_span) {
       best = i;
       best_span = span;
     }

@@ -353,6 +353,8 @@ class connection {
   // RTT x 2 below half of ssthresh, x 1.2 above, the RTT RACK's smoothed one where it has a
   // sample, else SRTT); 0 when not pacing (off, or no RTT sample yet).
   [[nodiscard]] std::uint64_t pacing_rate() const;
+  // Whether this connection paces at all: tcp_config::pacing, or BBR (which always does).
+  [[nodiscard]] bool pacing_on() const { return cfg_->pacing || snd_.rec.cc.as_bbr() != nullptr; }
   // Timeouts RFC 5682 F-RTO found spurious (tcp_config::frto).
   [[nodiscard]] std::uint64_t frto_spurious() const { return snd_.frto_spurious; }
   // RFC 8985 §6 RACK: segments it marked lost, and reo_wnd_mult increments on D-SACK (§6.2 step 4).
@@ -410,7 +412,8 @@ class connection {
   void dispatch_timeout(instant now);
   // The room the send buffer has for the user; the budget's pressure shrinks it (send_room_under).
   [[nodiscard]] std::size_t send_room() const {
-    return mem_.level() == memory_level::normal ? snd_.buf.free() : send_room_under(mem_.level());
+    const memory_level level = mem_.level();
+    return level == memory_level::normal ? snd_.buf.free() : send_room_under(level);
   }
   [[nodiscard]] std::size_t send_room_under(memory_level level) const;
   // Under memory pressure: out-of-order data goes (RFC 2018 §8 lets a receiver discard what it
