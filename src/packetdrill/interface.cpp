@@ -30,6 +30,7 @@ void apply_linux_defaults(tcp_config& c) {
   c.reset_keeps_received_linux = true;  // tcp_reset: data stays readable, a child queued
   c.psh_burst_linux = true;      // PSH where a burst of new data stops
   c.tlp_linux = true;            // tcp_schedule_loss_probe, tcp_send_loss_probe
+  c.pacing = false;  // CUBIC paces only under the fq qdisc or SO_MAX_PACING_RATE (sk_pacing_status)
 }
 
 namespace {

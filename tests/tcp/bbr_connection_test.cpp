@@ -84,7 +84,9 @@ TEST(bbr_connection, paces_at_its_rate_whatever_tcp_config_pacing_says) {
   }
   h.expect_nothing(at_ms(260));  // six segments in flight: cwnd is full
   // CUBIC with the same configuration does not pace.
-  tcp_harness c(bbr_cfg(congestion_kind::cubic));
+  tcp_config unpaced = bbr_cfg(congestion_kind::cubic);
+  unpaced.pacing = false;
+  tcp_harness c(unpaced);
   send_initial_window(c, total);
   c.send(at_ms(200), ack_with(c, 4));
   EXPECT_EQ(c.conn().pacing_rate(), 0u);

@@ -182,6 +182,7 @@ TEST(ecn, ce_mark__ece_on_every_ack_until_a_cwr_arrives) {
 
 tcp_config reno_iw10() {
   tcp_config cfg;
+  cfg.pacing = false;  // each window leaves in one burst, as the exact segments below expect
   cfg.congestion = congestion_kind::reno;
   cfg.initial_window = initial_window_rule::rfc6928;
   cfg.tail_loss_probe = false;

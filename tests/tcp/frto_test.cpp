@@ -19,6 +19,7 @@ constexpr int total = 40;
 
 tcp_config frto_cfg() {
   tcp_config cfg;
+  cfg.pacing = false;  // each window leaves in one burst, as the exact segments below expect
   cfg.congestion = congestion_kind::reno;
   cfg.tail_loss_probe = false;  // the RTO, not a probe
   return cfg;

@@ -81,25 +81,40 @@ TEST(pacing, in_recovery_the_rate_is_over_the_flight_not_the_reduced_cwnd) {
 
 // The round trip of the rate is RACK's, smoothed over every ACK that delivered data, SACK-only
 // ACKs included (Linux's srtt takes their sack_rtt too); the RFC 6298 SRTT samples only ACKs
-// that move SND.UNA, here the one that 1, held in the network, released. 2 and 3 are SACKed 50
-// ms after they left; 1's ACK comes at 170 ms (70 ms, before RACK's reorder timer at 175 ms).
-// SRTT = (7 x 100 + 70) / 8 = 96.25 ms, RACK's = (7 x 50 + 70) / 8 = 52.5 ms: in slow start
-// the rate is max(cwnd, flight) x 2 over 52.5 ms, not over 96.25 ms.
+// that move SND.UNA. 2 and 3 are SACKed 50 ms after they left, 1 still missing: RACK's round
+// trip is 50 ms (its first sample) while SRTT stays at the handshake's 100 ms, and in slow
+// start the rate is max(cwnd, flight) x 2 over 50 ms.
 TEST(pacing, the_round_trip_counts_sack_only_acks) {
   tcp_harness h(pacing_cfg(true));
   send_paced_window(h);
   h.send(at_ms(150), ack_with(h, 1, {sacked(h, 2, 4)}));
   EXPECT_EQ(drain(h, at_ms(150)), std::vector<int>{11});
-  h.send(at_ms(170), ack_with(h, 4));
-  EXPECT_EQ(drain(h, at_ms(170)), (std::vector<int>{12, 13, 14}));
-  EXPECT_FALSE(h.conn().snapshot().in_recovery);
+  EXPECT_EQ(h.conn().rtt().srtt(), std::optional<duration>{100ms});
   const tcb_snapshot t = h.conn().snapshot();
   const std::uint64_t window = std::max<std::uint64_t>(t.cwnd, distance(t.snd.una, t.snd.max).n);
-  EXPECT_EQ(window, 13u * smss);  // cwnd 10 + 3 acknowledged segments (slow start)
-  EXPECT_EQ(h.conn().pacing_rate(), window * 2 * 1'000'000 / 52'500);
+  EXPECT_EQ(window, 11u * smss);  // the flight: 1-11
+  EXPECT_EQ(h.conn().pacing_rate(), window * 2 * 1'000'000 / 50'000);
 }
 
-// Off (the default): the whole initial window at once, as every other test expects.
+// Then 1, held in the network, is acknowledged at 170 ms, before RACK's reorder timer (175 ms):
+// delivered below the SACKed 2 and 3 and never resent, it was reordered (RACK.reordering_seen),
+// and pacing steps aside for the rest of the connection: a paced window would be released
+// slower than RACK's reordering window lets its ACKs return (config.hpp). cwnd 13 (slow start)
+// less 4-11 in flight lets 12-16 go at once.
+TEST(pacing, steps_aside_once_rack_has_seen_the_path_reorder) {
+  tcp_harness h(pacing_cfg(true));
+  send_paced_window(h);
+  h.send(at_ms(150), ack_with(h, 1, {sacked(h, 2, 4)}));
+  EXPECT_EQ(drain(h, at_ms(150)), std::vector<int>{11});
+  EXPECT_GT(h.conn().pacing_rate(), 0u);
+  h.send(at_ms(170), ack_with(h, 4));
+  EXPECT_FALSE(h.conn().snapshot().in_recovery);
+  EXPECT_EQ(h.conn().pacing_rate(), 0u);
+  EXPECT_EQ(drain(h, at_ms(170)), (std::vector<int>{12, 13, 14, 15, 16}));
+  EXPECT_NE(h.conn().snapshot().next_timer, timer_kind::pacing);
+}
+
+// Off: the whole initial window at once, as the exact-segment tests of bursts expect.
 TEST(pacing, off_sends_the_window_at_once) {
   tcp_harness h(pacing_cfg(false));
   establish_sack(h);

@@ -62,6 +62,7 @@ TEST(prr_arithmetic, an_ack_that_delivers_nothing_sends_nothing__but_the_first_r
 
 tcp_config prr_cfg() {
   tcp_config cfg;
+  cfg.pacing = false;  // each window leaves in one burst, as the exact segments below expect
   cfg.prr = true;  // off by default until RACK (config.hpp)
   cfg.congestion = congestion_kind::reno;
   cfg.initial_window = initial_window_rule::rfc6928;  // 10 segments

@@ -22,6 +22,7 @@ constexpr int total = 40;
 
 tcp_config rack_cfg() {
   tcp_config cfg;
+  cfg.pacing = false;  // each window leaves in one burst, as the exact segments below expect
   cfg.prr = true;
   cfg.congestion = congestion_kind::reno;
   cfg.initial_window = initial_window_rule::rfc6928;

@@ -18,6 +18,7 @@ constexpr int total = 40;
 
 tcp_config rto_cfg(bool keep) {
   tcp_config cfg;
+  cfg.pacing = false;  // each window leaves in one burst, as the exact segments below expect
   cfg.congestion = congestion_kind::reno;
   cfg.initial_window = initial_window_rule::rfc6928;
   cfg.tail_loss_probe = false;

@@ -45,7 +45,7 @@ struct net_options {
   std::string congestion = "cubic";  // cubic | reno | bbr (tcp_config::congestion)
   std::string rack = "on";  // on | off (tcp_config::rack: RFC 8985 §6 loss detection, with SACK)
   std::string prr = "off";  // on | off (tcp_config::prr: RFC 6937 / 9937)
-  std::string pacing = "off";  // on | off (tcp_config::pacing)
+  std::string pacing = "on";  // on | off (tcp_config::pacing)
   std::string ecn = "passive";  // off | on | passive (tcp_config::ecn: RFC 3168)
   // tcp_config::quickack: Linux's quick-ACK mode (TCP_MAX_QUICKACKS 16), so a kernel sender that
   // a loss took down to a segment or two is not held by the 40 ms delayed-ACK timer. The core

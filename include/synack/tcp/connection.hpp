@@ -351,7 +351,8 @@ class connection {
   // tcp_config::pacing: the rate data leaves at now, octets per second (BBR's pacing rate with
   // congestion_kind::bbr, paced whatever tcp_config::pacing says; otherwise max(cwnd, flight) /
   // RTT x 2 below half of ssthresh, x 1.2 above, the RTT RACK's smoothed one where it has a
-  // sample, else SRTT); 0 when not pacing (off, or no RTT sample yet).
+  // sample, else SRTT); 0 when not pacing (off, no RTT sample yet, or — not with BBR — once
+  // RACK has seen the path reorder, rack::reordering_seen).
   [[nodiscard]] std::uint64_t pacing_rate() const;
   // Whether this connection paces at all: tcp_config::pacing, or BBR (which always does).
   [[nodiscard]] bool pacing_on() const { return cfg_->pacing || snd_.rec.cc.as_bbr() != nullptr; }
