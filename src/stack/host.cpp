@@ -263,7 +263,8 @@ void host::impl::drain_events(instant now, std::uint32_t idx) {
     if (e->kind == tcp_event_kind::retransmit_threshold) {
       negative_advice(now, s.conn->tuple(), s.cfg->r1_retransmissions);
     }
-    if (s.fast_open_pending && (e->kind == tcp_event_kind::established || e->kind == tcp_event_kind::closed)) {
+    if (s.fast_open_pending && (e->kind == tcp_event_kind::established || e->kind == tcp_event_kind::closed))
+        [[unlikely]] {
       s.fast_open_pending = false;  // RFC 7413 §5.1: out of SYN-RECEIVED, out of the TFO queue
       listener& fl = listeners[s.listener];
       if (fl.fast_open_pending > 0) --fl.fast_open_pending;
@@ -277,7 +278,7 @@ void host::impl::drain_events(instant now, std::uint32_t idx) {
         listener& l = listeners[s.listener];
         if (e->kind == tcp_event_kind::established) {
           --l.half_open;
-          if (!l.open || l.accept_q.size() >= l.backlog) {
+          if (!l.open || l.accept_q.size() >= l.backlog) [[unlikely]] {
             // The accept queue filled up while this one was half-open (ListenOverflows).
             // The segment that completed the handshake was counted in_accepted by tcp_input
             // just before this drain; it is a drop after all, so it moves to the overflow
@@ -603,7 +604,7 @@ result<conn_handle, host_error> host::impl::open_active(instant now, const ip_ad
   if (!local) return unexpected{host_error::network_unreachable};
   if (m.demux.size() >= m.cfg.max_connections) return unexpected{host_error::too_many_connections};
   std::uint16_t lport = 0;
-  if (local_port) {
+  if (local_port) [[unlikely]] {
     if (*local_port == 0) return unexpected{host_error::invalid_argument};
     if (m.tuple_in_use(four_tuple{*local, *local_port, remote, port})) {
       return unexpected{host_error::address_in_use};
@@ -755,18 +756,23 @@ void host::impl::check_memory_level() {
 
 // ---- polls -----------------------------------------------------------------------------------
 
-std::size_t host::transmit(instant now, mutable_bytes out, tx_meta& meta) {
-  impl& m = *impl_;
-  // Packets built whole in a ring (replies, UDP datagrams): copied out in order.
+// Packets built whole in a ring (replies, then UDP datagrams): the first copied out. Its own
+// function, so that transmit's connection loop stays dense (docs/performance.md, issue #12).
+std::size_t host::impl::pop_built(mutable_bytes out) {
   auto pop = [&out](auto& ring, std::size_t& head, std::size_t& len) {
-    const impl::reply& r = ring[head];
+    const reply& r = ring[head];
     head = (head + 1) % ring.size();
     --len;
     std::copy_n(r.buf.begin(), r.len, out.begin());
     return r.len;
   };
-  if (m.reply_len > 0) return pop(m.replies, m.reply_head, m.reply_len);
-  if (m.udp_tx_len > 0) return pop(m.udp_tx, m.udp_tx_head, m.udp_tx_len);
+  if (reply_len > 0) return pop(replies, reply_head, reply_len);
+  return pop(udp_tx, udp_tx_head, udp_tx_len);
+}
+
+std::size_t host::transmit(instant now, mutable_bytes out, tx_meta& meta) {
+  impl& m = *impl_;
+  if (m.reply_len > 0 || m.udp_tx_len > 0) [[unlikely]] return m.pop_built(out);
   if (!m.cookie_q.empty()) return m.emit_cookie_synack(out);
   while (!m.txq.empty()) {
     const std::uint32_t idx = m.txq.front();

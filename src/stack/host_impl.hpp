@@ -440,6 +440,9 @@ struct host::impl final : tcp_tracer {
   [[nodiscard]] bool directed_broadcast(ipv4_addr a) const;
   void ipv6_input(instant now, bytes packet, const rx_meta& meta);
   void tcp_input(instant now, const ip_ends& ip, bytes segment, const rx_meta& meta);
+  // tcp_input's rare steps, out of line and cold (host_input.cpp).
+  [[gnu::cold, gnu::noinline]] void count_tcp_error(wire_error e);
+  [[gnu::cold, gnu::noinline]] void forget_reopened(const four_tuple& t);
   // `iss_floor`: the SYN reopens a TIME-WAIT 4-tuple; the new ISS must exceed it, so no cookie.
   void listen_input(instant now, const ip_ends& ip, const tcp_repr& seg, std::uint32_t lidx,
                     std::optional<seq_num> iss_floor = std::nullopt);
@@ -464,15 +467,16 @@ struct host::impl final : tcp_tracer {
   // SYN cookies and SYN-flood detection (host_cookie.cpp).
   [[nodiscard]] bool can_take_half_open(const listener& l) const;
   // A SYN the listener cannot take (accept queue full, SYN queue full, no TCB left): counted.
-  void count_syn_drop(listener& l);
+  [[gnu::cold, gnu::noinline]] void count_syn_drop(listener& l);
   [[nodiscard]] bool cookies_recent(const listener& l, instant now) const;
   void send_cookie(instant now, const ip_ends& ip, const tcp_repr& syn, listener& l);
   // A pure ACK to a listener that sent cookies lately: a connection if the cookie checks out.
   void cookie_ack(instant now, const ip_ends& ip, const tcp_repr& seg, std::uint32_t lidx);
   void note_syn_flood(instant now, listener& l, std::uint16_t port, bool sending_cookies);
-  void negative_advice(instant now, const four_tuple& t, std::uint32_t retransmissions);
+  [[gnu::cold, gnu::noinline]] void negative_advice(instant now, const four_tuple& t, std::uint32_t retransmissions);
   std::optional<instant> advice_logged;  // when the last R1 notice was given (one a minute)
   std::size_t emit_cookie_synack(mutable_bytes out);
+  [[gnu::noinline]] std::size_t pop_built(mutable_bytes out);
   void count_icmp(icmp_action a);
   reply* next_reply();
   // An echo request to answer with a reply of `len` octets (IP header included): counted, and

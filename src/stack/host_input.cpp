@@ -23,22 +23,22 @@ void host::on_packet(instant now, bytes packet, const rx_meta& meta) {
     return;
   }
   auto ip = ipv4_view::parse(packet);
-  if (!ip) {
+  if (!ip) [[unlikely]] {
     ++m.ctr.wire(ip.error());
     return;
   }
   const bool local = (ip->dst() == m.cfg.addr && !m.cfg.addr.is_unspecified()) ||
                      (!m.cfg.addresses.empty() && m.is_local(ip->dst()));
   // Any-address mode takes other unicast destinations too (host_any.cpp).
-  if (!local && !(m.any_seen && m.any_destination(ip->dst()))) {
+  if (!local && !(m.any_seen && m.any_destination(ip->dst()))) [[unlikely]] {
     ++m.ctr.host(host_drop::not_for_us);
     return;
   }
-  if (const auto martian = m.martian_source(ip->src())) {
+  if (const auto martian = m.martian_source(ip->src())) [[unlikely]] {
     ++m.ctr.host(*martian);
     return;
   }
-  if (!local && ip->src() == ip->dst()) {  // LAND at an address taken by any-address mode
+  if (!local && ip->src() == ip->dst()) [[unlikely]] {  // LAND at an address taken by any-address mode
     ++m.ctr.host(host_drop::martian_own_address);
     return;
   }
@@ -147,17 +147,15 @@ void host::impl::tcp_input(instant now, const ip_ends& ip, bytes segment, const 
   const auto segments = static_cast<std::uint32_t>(
       meta.gso_size != 0 && payload > meta.gso_size ? (payload + meta.gso_size - 1) / meta.gso_size : 1);
   ctr.in_segs += segments;
-  if (!view) {
-    ++ctr.in_errs;
-    ++ctr.wire(view.error());
+  if (!view) [[unlikely]] {
+    count_tcp_error(view.error());
     return;
   }
   // RFC 9293 §3.1 (MUST-2/3): checked here unless the link vouches for it (rx_meta).
   const auto err = meta.checksum_trusted() ? tcp_repr::parse_trusted(*view, rx_seg)
                                            : tcp_repr::parse(*view, ip.src, ip.dst, rx_seg);
-  if (err) {
-    ++ctr.in_errs;
-    ++ctr.wire(*err);
+  if (err) [[unlikely]] {
+    count_tcp_error(*err);
     return;
   }
   const tcp_repr& seg = rx_seg;
@@ -182,7 +180,7 @@ void host::impl::tcp_input(instant now, const ip_ends& ip, bytes segment, const 
     } else if (!reopened) {  // a reopening SYN is counted by the listener (or no_connection)
       ++ctr.in_accepted;
     }
-    if (reopened) demux.erase(t);  // the new incarnation goes to the listener below
+    if (reopened) [[unlikely]] forget_reopened(t);  // the new incarnation goes to the listener below
     touch(now, idx);
     if (!reopened) return;
     iss_floor = old_snd_nxt;
@@ -207,6 +205,16 @@ void host::impl::tcp_input(instant now, const ip_ends& ip, bytes segment, const 
   ++ctr.tcp(rx_verdict::no_connection);
   if (auto rst = reset_for_closed(seg)) queue_tcp_reply(ip.dst, ip.src, *rst);
 }
+
+// A segment TCP could not parse (too short, bad offset or checksum): counted, dropped. Out of
+// line and cold, as every rare path of the per-packet code (docs/performance.md, issue #12).
+void host::impl::count_tcp_error(wire_error e) {
+  ++ctr.in_errs;
+  ++ctr.wire(e);
+}
+
+// A SYN reopened a TIME-WAIT connection (RFC 9293 §3.6.1): its TCB leaves the demux.
+void host::impl::forget_reopened(const four_tuple& t) { demux.erase(t); }
 
 bool host::impl::time_wait_input(instant now, time_wait_record& r, const tcp_repr& seg) {
   switch (r.on_segment(now, seg, cfg.tcp)) {

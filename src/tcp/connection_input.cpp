@@ -170,13 +170,14 @@ rx_verdict connection::on_segment_synchronized(instant now, const tcp_repr& seg)
   // (<SEQ=IRS><ACK=ISS+1><CTL=SYN,ACK>, RFC 9293 Figure 8 line 6) fails the sequence check
   // because its SYN was already counted. It carries exactly the ACK we wait for, so it is
   // processed as that ACK (on_simultaneous_synack).
-  if (state_ == tcp_state::syn_received && !passive_ && seg.syn() && seg.ack && !seg.rst() && seg.seq == rcv_.irs) {
+  if (state_ == tcp_state::syn_received && !passive_ && seg.syn() && seg.ack && !seg.rst() && seg.seq == rcv_.irs)
+      [[unlikely]] {
     return on_simultaneous_synack(now, seg);
   }
   // DEVIATION(Linux tcp_check_req): a retransmitted SYN in SYN-RECEIVED (SEG.SEQ = IRS) is
   // answered by retransmitting the SYN-ACK, which is what the peer is missing; RFC 9293's
   // sequence check would send a bare ACK it cannot use.
-  if (state_ == tcp_state::syn_received && seg.syn() && !seg.ack && !seg.rst() && seg.seq == rcv_.irs) {
+  if (state_ == tcp_state::syn_received && seg.syn() && !seg.ack && !seg.rst() && seg.seq == rcv_.irs) [[unlikely]] {
     syn_due_ = true;
     return rx_verdict::accepted;
   }
@@ -188,23 +189,7 @@ rx_verdict connection::on_segment_synchronized(instant now, const tcp_repr& seg)
     disordered = true;
   }
   // First: sequence number.
-  if (!segment_acceptable(seg)) {
-    if (seg.rst()) return rx_verdict::out_of_window;  // never answer a RST
-    // Data segments always get their duplicate ACK (liveness); dataless ones are rate
-    // limited so two stacks cannot ping-pong ACKs (RFC 5961 §7, Linux tcp_oow_rate_limited).
-    if (!seg.payload.empty()) {
-      queue_ack();
-      // RFC 2883 §4.1: text wholly below RCV.NXT is a duplicate, reported as a D-SACK block.
-      const seq_num end = seg.seq + seq_len{seg.seg_len()};
-      if (end.before_eq(rcv_.nxt) && !seg.syn()) {
-        note_duplicate(seg.seq, seg.seq + seq_len{static_cast<std::uint32_t>(seg.payload.size())});
-        restart_quickack();
-      }
-    } else {
-      queue_challenge_ack(now);
-    }
-    return rx_verdict::out_of_window;
-  }
+  if (!segment_acceptable(seg)) [[unlikely]] return on_unacceptable(now, seg);
   update_ts_recent(now, seg);                    // RFC 7323 §5.3 R3
   note_keepalive_activity(now);                  // RFC 9293 §3.8.4 (MUST-26): not idle
   if (auto v = check_rst(now, seg)) return *v;   // second
@@ -215,6 +200,27 @@ rx_verdict connection::on_segment_synchronized(instant now, const tcp_repr& seg)
   const auto text = process_text(now, seg);      // seventh
   check_fin(now, seg, !text.has_value());        // eighth
   return text.value_or(rx_verdict::accepted);
+}
+
+// §3.10.7.4 first, a segment that fails the sequence check: answered unless a RST, then dropped.
+// Out of line and cold, as the other rare paths of the per-segment code (docs/performance.md,
+// issue #12).
+rx_verdict connection::on_unacceptable(instant now, const tcp_repr& seg) {
+  if (seg.rst()) return rx_verdict::out_of_window;  // never answer a RST
+  // Data segments always get their duplicate ACK (liveness); dataless ones are rate
+  // limited so two stacks cannot ping-pong ACKs (RFC 5961 §7, Linux tcp_oow_rate_limited).
+  if (!seg.payload.empty()) {
+    queue_ack();
+    // RFC 2883 §4.1: text wholly below RCV.NXT is a duplicate, reported as a D-SACK block.
+    const seq_num end = seg.seq + seq_len{seg.seg_len()};
+    if (end.before_eq(rcv_.nxt) && !seg.syn()) {
+      note_duplicate(seg.seq, seg.seq + seq_len{static_cast<std::uint32_t>(seg.payload.size())});
+      restart_quickack();
+    }
+  } else {
+    queue_challenge_ack(now);
+  }
+  return rx_verdict::out_of_window;
 }
 
 // The simultaneous-open SYN-ACK as the ACK it carries: the SYN bit dropped, SEQ moved past it.
@@ -238,7 +244,12 @@ std::optional<rx_verdict> connection::check_timestamps(instant now, const tcp_re
   const auto age = static_cast<std::int32_t>(seg.options.timestamps->tsval - ts_recent_);
   // §5.5: a TS.Recent idle for more than 24 days is no longer a valid reference.
   const bool recent_valid = now - ts_recent_at_ <= std::chrono::hours(24 * 24);
-  if (age >= 0 || !recent_valid) return std::nullopt;
+  if (age >= 0 || !recent_valid) [[likely]] return std::nullopt;
+  return on_paws_failure(now, seg);
+}
+
+// R1's verdict on a segment older than TS.Recent (check_timestamps): out of line and cold.
+rx_verdict connection::on_paws_failure(instant now, const tcp_repr& seg) {
   // How far behind, modulo 2^32 (no signed negation: age may be INT32_MIN).
   if (disordered_ack(seg, ts_recent_ - seg.options.timestamps->tsval)) return rx_verdict::accepted;
   if (!seg.payload.empty()) {
@@ -370,7 +381,7 @@ std::optional<rx_verdict> connection::check_ack(instant now, const tcp_repr& seg
   snd_.more_hold = false;  // an arriving ACK sends what MSG_MORE held, by the socket's rules
   if (state_ == tcp_state::syn_received) {
     // SND.UNA < SEG.ACK =< SND.NXT: ESTABLISHED. Otherwise <SEQ=SEG.ACK><CTL=RST>.
-    if (!(snd_.una.before(ack) && ack.before_eq(snd_.max))) {
+    if (!(snd_.una.before(ack) && ack.before_eq(snd_.max))) [[unlikely]] {
       queue_reset(ack, std::nullopt);
       return rx_verdict::ack_unacceptable;
     }
@@ -391,12 +402,12 @@ std::optional<rx_verdict> connection::check_ack(instant now, const tcp_repr& seg
   } else {
     // SEG.ACK > SND.NXT acknowledges something not yet sent: ACK, drop. (SND.MAX stands for
     // SND.NXT because retransmission moves SND.NXT back.)
-    if (ack.after(snd_.max)) {
+    if (ack.after(snd_.max)) [[unlikely]] {
       queue_challenge_ack(now);
       return rx_verdict::ack_too_new;
     }
     // RFC 5961 §5.2 (MAY-12): SEG.ACK must be >= SND.UNA - MAX.SND.WND.
-    if (ack.before(snd_.una - seq_len{snd_.max_wnd})) {
+    if (ack.before(snd_.una - seq_len{snd_.max_wnd})) [[unlikely]] {
       queue_challenge_ack(now);
       return rx_verdict::ack_too_old;
     }
@@ -665,7 +676,7 @@ std::optional<rx_verdict> connection::hold_out_of_order(const tcp_repr& seg, seq
 void connection::check_fin(instant now, const tcp_repr& seg, bool all_text_taken) {
   const bool our_fin_acked = snd_.fin_queued && snd_.una == fin_seq() + seq_len{1};
   const seq_num fin_at = seg.seq + seq_len{static_cast<std::uint32_t>(seg.payload.size()) + (seg.syn() ? 1u : 0u)};
-  if (seg.fin() && fin_at.after(rcv_.nxt)) {
+  if (seg.fin() && fin_at.after(rcv_.nxt)) [[unlikely]] {
     if (all_text_taken && !rcv_.fin_received) rcv_.reasm.hold_fin(fin_at);
     queue_ack();  // RFC 5681 §4.2: out of order, a duplicate ACK asks for the gap
   }

@@ -127,7 +127,7 @@ std::uint32_t connection::linux_tso_segs(std::uint32_t seg) const {
 }
 
 std::size_t connection::write_next(instant now, mutable_bytes out) {
-  if (const std::size_t n = emit_control(now, out); n > 0) return n;
+  if (rst_) [[unlikely]] return emit_control(now, out);
   switch (state_) {
     case tcp_state::closed:
     case tcp_state::listen:
@@ -154,17 +154,7 @@ std::size_t connection::write_next(instant now, mutable_bytes out) {
     case tcp_state::time_wait:
       break;
   }
-  if (keepalive_due_ && state_ != tcp_state::time_wait) {
-    // RFC 9293 §3.8.4: a keep-alive probe <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>, with no data
-    // (SHLD-12; the garbage octet of MAY-6 is not offered). Its sequence number is already
-    // acknowledged, so the peer's sequence check (§3.10.7.4 first) answers it with an ACK
-    // <SEQ=its SND.NXT><ACK=SND.NXT>, and that reply is an acceptable segment here. SND.MAX
-    // stands for the RFC's SND.NXT (see the bare ACK below); nothing is in flight anyway.
-    keepalive_due_ = false;
-    tcp_repr& hdr = ack_header(now);
-    hdr.seq = snd_.max - seq_len{1};
-    return emit(now, out, hdr, 0, 0);
-  }
+  if (keepalive_due_ && state_ != tcp_state::time_wait) [[unlikely]] return emit_keepalive(now, out);
   if (!rcv_.ack_now) return 0;
   // A bare ACK: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. The RFC's SND.NXT is our SND.MAX: after
   // a timeout snd_.nxt goes back, and a peer that holds everything (and maybe offers a zero
@@ -184,12 +174,28 @@ std::size_t connection::write_next(instant now, mutable_bytes out) {
   return emit(now, out, hdr, 0, 0);
 }
 
-// A RST owed to the peer (abort, or an unacceptable ACK). Sent even from CLOSED.
+// RFC 9293 §3.8.4: a keep-alive probe <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>, with no data
+// (SHLD-12; the garbage octet of MAY-6 is not offered). Its sequence number is already
+// acknowledged, so the peer's sequence check (§3.10.7.4 first) answers it with an ACK
+// <SEQ=its SND.NXT><ACK=SND.NXT>, and that reply is an acceptable segment here. SND.MAX
+// stands for the RFC's SND.NXT (see the bare ACK in write_next); nothing is in flight anyway.
+std::size_t connection::emit_keepalive(instant now, mutable_bytes out) {
+  keepalive_due_ = false;
+  tcp_repr& hdr = ack_header(now);
+  hdr.seq = snd_.max - seq_len{1};
+  return emit(now, out, hdr, 0, 0);
+}
+
+void connection::make_own_header() {
+  own_hdr_ = std::make_unique<tcp_repr>();
+  hdr_ = own_hdr_.get();
+}
+
+// A RST owed to the peer (abort, or an unacceptable ACK; rst_ is set). Sent even from CLOSED.
 // DEVIATION(Linux tcp_v4_send_reset): RFC 7323 §3.2 says a RST SHOULD carry timestamps too; it
 // goes without, and the peer accepts it without (RSTs are exempt from PAWS, §5.3 R1). An
 // active reset with tcp_config::active_reset_linux carries them (queue_active_reset).
 std::size_t connection::emit_control(instant now, mutable_bytes out) {
-  if (!rst_) return 0;
   tcp_repr& r = fresh_header();
   r.src_port = tuple_.local_port;
   r.dst_port = tuple_.remote_port;
@@ -203,14 +209,17 @@ std::size_t connection::emit_control(instant now, mutable_bytes out) {
   return r.buffer_len();
 }
 
+// A challenge ACK in SYN-RECEIVED, no SYN-ACK being due.
+std::size_t connection::emit_syn_received_ack(instant now, mutable_bytes out) {
+  tcp_repr& hdr = ack_header(now);
+  hdr.seq = snd_.nxt;
+  return emit(now, out, hdr, 0, 0);
+}
+
 // SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED), first transmission or retransmission.
 std::size_t connection::emit_syn(instant now, mutable_bytes out) {
   if (!syn_due_) {
-    if (state_ == tcp_state::syn_received && rcv_.ack_now) {
-      tcp_repr& hdr = ack_header(now);  // a challenge ACK in SYN-RECEIVED
-      hdr.seq = snd_.nxt;
-      return emit(now, out, hdr, 0, 0);
-    }
+    if (state_ == tcp_state::syn_received && rcv_.ack_now) [[unlikely]] return emit_syn_received_ack(now, out);
     rcv_.ack_now = false;
     return 0;
   }
@@ -252,7 +261,7 @@ std::size_t connection::emit_syn(instant now, mutable_bytes out) {
     hdr.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(recv_window(), 0xFFFF));
     const std::size_t header = hdr.header_len();
     hdr.emit_header(out);
-    snd_.buf.peek(0, out.subspan(header, syn_data));
+    if (syn_data > 0) [[unlikely]] snd_.buf.peek(0, out.subspan(header, syn_data));  // RFC 7413
     tcp_repr::fill_checksum(out.first(header + syn_data), tuple_.local_addr, tuple_.remote_addr);
     return header + syn_data;
   }
@@ -290,6 +299,45 @@ connection::segment_plan connection::plan_segment(instant now) {
                       snd_.fin_queued, {}};
 }
 
+// The rare steps of emit_segment, out of line and cold so that the common segment's code stays
+// dense (docs/performance.md, issue #12).
+//
+// tcp_config::psh_burst_linux: whether this segment may end a burst with PSH (new data, no
+// probe, no loss recovery, not past the push point), and if so whether the burst ends here, or
+// the packet Linux's TSO sizing makes of it does: Linux marks PSH on every packet of more than
+// one segment (__tcp_transmit_skb), and segmentation leaves it on the last segment of each.
+bool connection::linux_burst_candidate(const segment_plan& p, std::uint32_t len, seq_num push_point) const {
+  return len > 0 && p.kind == segment_kind::new_data && !p.loss_probe && snd_.rec.cc->dup_acks() == 0 &&
+         !snd_.rec.cc->in_recovery() && (p.seq + seq_len{len}).before_eq(push_point);
+}
+
+void connection::mark_linux_burst_psh(tcp_repr& hdr, std::uint32_t len, std::uint32_t room) {
+  snd_.linux_chunk += room > 0 ? (len + room - 1) / room : 1;
+  if (!next_send().any() || snd_.linux_chunk >= linux_tso_segs(room)) hdr.flags |= tcp_flag::psh;
+}
+
+// A retransmission (or resend) of `used` sequence numbers went: the retransmitted mark moves, and
+// an undo episode counts it unless it is the loss probe.
+void connection::note_retransmission_sent(instant now, const segment_plan& p, std::uint32_t used) {
+  snd_.rec.rtx_mark = seq_max(snd_.rec.rtx_mark, p.seq + seq_len{used});
+  if (!p.loss_probe) note_episode_retransmission(now, p.seq, used);
+}
+
+// A tail loss probe went.
+void connection::note_loss_probe_sent(const segment_plan& p) {
+  // RFC 8985 §7.3: one probe per flight; after it the RTO, not another PTO, is armed.
+  // DEVIATION(RFC 8985 §7.3): the RTO keeps its deadline if it has one, where the RFC re-arms
+  // it from the probe. Measured before RACK (§6), when the probe's ACK did not start recovery
+  // by itself: a later RTO only delayed the repair (the transfer golden table: +20-60 % under
+  // loss). With RACK on, a SACK of the probe marks what was sent before it lost.
+  // tcp_config::tlp_linux re-arms it from the probe (on_loss_probe_timeout), as the RFC.
+  snd_.rec.tlp_end = snd_.max;
+  // A probe in recovery (tcp_config::recovery_probe) repairs nothing §7.4 would reduce for.
+  snd_.rec.tlp_retrans = p.kind != segment_kind::new_data && !snd_.rec.cc->in_recovery();
+  ++snd_.loss_probes;
+  timers_.clear(timer_kind::loss_probe);
+}
+
 // The one builder of data-bearing segments. The rules every kind shares live here only: the
 // room the options leave, segmentation offload, PSH, the FIN, what counts as a retransmission,
 // and the timers. note_sent does what differs per kind.
@@ -318,25 +366,17 @@ std::size_t connection::emit_segment(instant now, mutable_bytes out, const segme
   if (len > 0 && p.seq.before(push_point) && push_point.before_eq(p.seq + seq_len{len})) hdr.flags |= tcp_flag::psh;
   if (fin) hdr.flags |= tcp_flag::fin;
   last_tx_.retransmission = p.kind != segment_kind::new_data;
-  if (last_tx_.retransmission) ++snd_.retransmissions;
+  if (last_tx_.retransmission) [[unlikely]] ++snd_.retransmissions;
   const seq_num max_before = snd_.max;
-  const bool burst_candidate = cfg_->psh_burst_linux && len > 0 && p.kind == segment_kind::new_data && !p.loss_probe &&
-                               snd_.rec.cc->dup_acks() == 0 && !snd_.rec.cc->in_recovery() &&
-                               (p.seq + seq_len{len}).before_eq(push_point);
+  const bool burst_candidate = cfg_->psh_burst_linux && linux_burst_candidate(p, len, push_point);
   note_sent(now, p, len, fin, room);
-  if (burst_candidate) {
-    // The burst ends here, or the packet Linux's TSO sizing makes of it does: Linux marks PSH
-    // on every packet of more than one segment (__tcp_transmit_skb), and segmentation leaves
-    // it on the last segment of each.
-    snd_.linux_chunk += room > 0 ? (len + room - 1) / room : 1;
-    if (!next_send().any() || snd_.linux_chunk >= linux_tso_segs(room)) hdr.flags |= tcp_flag::psh;
-  }
+  if (burst_candidate) [[unlikely]] mark_linux_burst_psh(hdr, len, room);
   if (!burst_candidate || (hdr.flags & tcp_flag::psh) != 0) snd_.linux_chunk = 0;
   const std::uint32_t used = len + (fin ? 1u : 0u);
   // draft-cheng-iccrg-delivery-rate-estimation §3.2: BBR's snapshot of the delivery state,
   // taken with the flight before this segment.
   delivery_snapshot snap;
-  if (bbr* b = snd_.rec.cc.as_bbr()) snap = b->on_send(now, distance(snd_.una, max_before).n);
+  if (bbr* b = snd_.rec.cc.as_bbr()) [[unlikely]] snap = b->on_send(now, distance(snd_.una, max_before).n);
   // A FIN alone, first sent after everything before it was acknowledged, is not recorded:
   // nothing can be sent after it whose delivery would mark it lost (§6.2), so an entry could
   // never serve, and a connection that sent no data would allocate the record for it (the
@@ -345,32 +385,21 @@ std::size_t connection::emit_segment(instant now, mutable_bytes out, const segme
   if (record_on() && !lone_fin) {  // RFC 8985 §6.1: Segment.xmit_ts, Segment.retransmitted
     const seq_num end_seq = p.seq + seq_len{used};
     const seq_num new_from = last_tx_.retransmission ? seq_min(end_seq, seq_max(p.seq, max_before)) : p.seq;
-    if (new_from != p.seq) snd_.rec.rk.on_sent(now, p.seq, new_from, true, snap);  // the part sent before
+    if (new_from != p.seq) [[unlikely]] snd_.rec.rk.on_sent(now, p.seq, new_from, true, snap);  // the part sent before
     snd_.rec.rk.on_sent(now, new_from, end_seq, false, snap);
   }
-  if (last_tx_.retransmission) snd_.rec.rtx_mark = seq_max(snd_.rec.rtx_mark, p.seq + seq_len{used});
-  if (last_tx_.retransmission && !p.loss_probe) note_episode_retransmission(now, p.seq, used);
-  if (snd_.rec.cc->in_recovery()) prr_on_sent(used, p.kind == segment_kind::retransmission);  // RFC 9937 §4 prr_out
-  if (snd_.rec.pmtu_burst != 0) snd_.rec.pmtu_sent += std::max<std::uint32_t>(used, snd_.mss);
-  snd_.rec.cc->on_transmit(now, distance(snd_.una, snd_.max).n);
-  if (p.loss_probe) {
-    // RFC 8985 §7.3: one probe per flight; after it the RTO, not another PTO, is armed.
-    // DEVIATION(RFC 8985 §7.3): the RTO keeps its deadline if it has one, where the RFC re-arms
-    // it from the probe. Measured before RACK (§6), when the probe's ACK did not start recovery
-    // by itself: a later RTO only delayed the repair (the transfer golden table: +20-60 % under
-    // loss). With RACK on, a SACK of the probe marks what was sent before it lost.
-    // tcp_config::tlp_linux re-arms it from the probe (on_loss_probe_timeout), as the RFC.
-    snd_.rec.tlp_end = snd_.max;
-    // A probe in recovery (tcp_config::recovery_probe) repairs nothing §7.4 would reduce for.
-    snd_.rec.tlp_retrans = p.kind != segment_kind::new_data && !snd_.rec.cc->in_recovery();
-    ++snd_.loss_probes;
-    timers_.clear(timer_kind::loss_probe);
+  if (last_tx_.retransmission) [[unlikely]] note_retransmission_sent(now, p, used);
+  if (snd_.rec.cc->in_recovery()) [[unlikely]] {
+    prr_on_sent(used, p.kind == segment_kind::retransmission);  // RFC 9937 §4 prr_out
   }
+  if (snd_.rec.pmtu_burst != 0) [[unlikely]] snd_.rec.pmtu_sent += std::max<std::uint32_t>(used, snd_.mss);
+  snd_.rec.cc->on_transmit(now, distance(snd_.una, snd_.max).n);
+  if (p.loss_probe) [[unlikely]] note_loss_probe_sent(p);
   if (!timers_.armed(timer_kind::retransmit)) arm_retransmit(now);
   // §7.2: after new data; with tcp_config::recovery_probe after a retransmission in recovery too.
   const bool recovering = snd_.rec.cc->in_recovery() || sack_recovery();
   if (!p.loss_probe && (p.kind == segment_kind::new_data || (cfg_->recovery_probe && recovering))) arm_loss_probe(now);
-  if (pacing_on()) pace_sent(now, used);  // else pacing_rate() is 0
+  if (pacing_on()) [[unlikely]] pace_sent(now, used);  // else pacing_rate() is 0
   const std::size_t n = emit(now, out, hdr, distance(snd_.buf_start, p.seq).n, len);
   last_tx_.more = p.kind == segment_kind::new_data && more_new_data_certain();
   return n;

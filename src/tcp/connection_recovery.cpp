@@ -66,6 +66,15 @@ void connection::on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num p
     if (rack_on()) snd_.rec.rk.on_idle_ack(snd_.rtt.latest(), snd_.rtt.srtt());
     return;
   }
+  recover_on_ack(now, seg, prev_una, prev_wnd, blocks);
+}
+
+// on_ack_for_recovery for an ACK that may find something to do: its own function, so that the
+// short path above (every ACK of an open-close cycle, and the receiving side of a transfer)
+// stays a few cache lines (docs/performance.md, issue #12).
+void connection::recover_on_ack(instant now, const tcp_repr& seg, seq_num prev_una, std::uint32_t prev_wnd,
+                                std::span<const sack_block> blocks) {
+  const seq_num ack = *seg.ack;
   const std::uint32_t sacked_before = snd_.rec.sb.sacked_bytes();
   const std::uint64_t losses_before = snd_.rec.rk.losses();
   // What only DupThresh's adaptation and an undo episode's F-RTO read (an episode this ACK

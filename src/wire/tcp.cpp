@@ -173,6 +173,38 @@ std::size_t tcp_options::buffer_len() const {
   return (n + 3) & ~std::size_t{3};
 }
 
+namespace {
+
+// The options few segments carry, after the others: Fast Open's and the unknown ones kept from
+// a parsed segment. Out of line and cold, so the common options' code stays dense
+// (docs/performance.md, issue #12). Returns the offset past them.
+[[gnu::cold, gnu::noinline]] std::size_t emit_rare_options(const tcp_options& o, std::byte* p, std::size_t i) {
+  const auto put8 = [&](std::uint8_t v) { store_u8(p + i++, v); };
+  if (o.fast_open) {  // RFC 7413 §4.1.1, after the others as Linux lays it out
+    const std::size_t end = i + fast_open_len(*o.fast_open);
+    const std::size_t base = o.fast_open->experimental ? fast_open_exp_base : fast_open_base;
+    put8(o.fast_open->experimental ? tcp_option_kind::experimental : tcp_option_kind::fast_open);
+    put8(static_cast<std::uint8_t>(base + o.fast_open->len));
+    if (o.fast_open->experimental) {
+      store_be16(p + i, tcp_fast_open::experimental_magic);
+      i += 2;
+    }
+    std::ranges::copy(o.fast_open->value(), p + i);
+    i += o.fast_open->len;
+    while (i < end) put8(tcp_option_kind::nop);
+  }
+  for (std::size_t k = 0; k < unknown_used(o); ++k) {
+    const unknown_option& u = o.unknown[k];
+    put8(u.kind);
+    put8(static_cast<std::uint8_t>(2 + u.data.size()));
+    std::ranges::copy(u.data, p + i);
+    i += u.data.size();
+  }
+  return i;
+}
+
+}  // namespace
+
 // The layout Linux sends (tcp_options_write), so our segments look familiar in captures and
 // every fixed-size option lands 4-byte aligned (RFC 7323 Appendix A's suggestion).
 void tcp_options::emit(mutable_bytes out) const {
@@ -227,23 +259,7 @@ void tcp_options::emit(mutable_bytes out) const {
       put32(sack[k].right.raw);
     }
   }
-  if (fast_open) {  // RFC 7413 §4.1.1, after the others as Linux lays it out
-    const std::size_t end = i + fast_open_len(*fast_open);
-    const std::size_t base = fast_open->experimental ? fast_open_exp_base : fast_open_base;
-    put8(fast_open->experimental ? tcp_option_kind::experimental : tcp_option_kind::fast_open);
-    put8(static_cast<std::uint8_t>(base + fast_open->len));
-    if (fast_open->experimental) put16(tcp_fast_open::experimental_magic);
-    std::ranges::copy(fast_open->value(), p + i);
-    i += fast_open->len;
-    while (i < end) put8(tcp_option_kind::nop);
-  }
-  for (std::size_t k = 0; k < unknown_used(*this); ++k) {
-    const unknown_option& u = unknown[k];
-    put8(u.kind);
-    put8(static_cast<std::uint8_t>(2 + u.data.size()));
-    std::ranges::copy(u.data, p + i);
-    i += u.data.size();
-  }
+  if (fast_open || unknown_used(*this) > 0) [[unlikely]] i = emit_rare_options(*this, p, i);
   // RFC 9293 §3.1: the area ends on a 32-bit boundary, padded with zeros (EOL).
   const std::size_t end = buffer_len();
   while (i < end) put8(tcp_option_kind::eol);

@@ -463,6 +463,9 @@ class connection {
   void take_peer_options(instant now, const tcp_repr& syn);
   void apply_options(const agreed_options& a);
   std::optional<rx_verdict> check_timestamps(instant now, const tcp_repr& seg);
+  // The rare verdicts of the per-segment checks, out of line and cold (connection_input.cpp).
+  [[gnu::cold, gnu::noinline]] rx_verdict on_paws_failure(instant now, const tcp_repr& seg);
+  [[gnu::cold, gnu::noinline]] rx_verdict on_unacceptable(instant now, const tcp_repr& seg);
   [[nodiscard]] bool disordered_ack(const tcp_repr& seg, std::uint32_t lag) const;
   void update_ts_recent(instant now, const tcp_repr& seg);
   void sample_rtt_from_tsecr(instant now, const tcp_repr& seg);
@@ -486,8 +489,9 @@ class connection {
   void queue_ack() { rcv_.ack_now = true; }
   void restart_quickack();
   void queue_delayed_ack(instant now, std::size_t len);
-  void queue_challenge_ack(instant now);
-  void queue_reset(seq_num seq, std::optional<seq_num> ack);
+  // Answers to a peer's rare misbehaviour: cold, so the paths that call them leave the hot code.
+  [[gnu::cold, gnu::noinline]] void queue_challenge_ack(instant now);
+  [[gnu::cold, gnu::noinline]] void queue_reset(seq_num seq, std::optional<seq_num> ack);
   // The free buffer, before memory pressure. While the user still reads, the window is the free
   // receive buffer; an orphaned connection discards data, so it keeps offering the whole buffer.
   [[nodiscard]] std::uint32_t buffer_window() const {
@@ -518,6 +522,8 @@ class connection {
   // Congestion control and loss recovery (connection_recovery.cpp).
   void start_congestion_control();
   void on_ack_for_recovery(instant now, const tcp_repr& seg, seq_num prev_una, std::uint32_t prev_wnd);
+  [[gnu::noinline]] void recover_on_ack(instant now, const tcp_repr& seg, seq_num prev_una, std::uint32_t prev_wnd,
+                                        std::span<const sack_block> blocks);
   // An ACK without SACK blocks that acknowledges nothing new while nothing is outstanding (the
   // receiving side of a one-way transfer, an idle request/response connection), or that
   // acknowledges only our FIN, sent after all the data was acknowledged (every close): no
@@ -627,9 +633,16 @@ class connection {
   [[nodiscard]] segment_plan plan_retransmission(const next_segment& s) const;
   [[nodiscard]] segment_plan plan_loss_probe() const;
   std::size_t emit_segment(instant now, mutable_bytes out, const segment_plan& p);
+  // emit_segment's rare steps, out of line and cold (connection_output.cpp).
+  [[gnu::cold, gnu::noinline]] bool linux_burst_candidate(const segment_plan& p, std::uint32_t len,
+                                                          seq_num push_point) const;
+  [[gnu::cold, gnu::noinline]] void mark_linux_burst_psh(tcp_repr& hdr, std::uint32_t len, std::uint32_t room);
+  [[gnu::cold, gnu::noinline]] void note_retransmission_sent(instant now, const segment_plan& p, std::uint32_t used);
+  [[gnu::cold, gnu::noinline]] void note_loss_probe_sent(const segment_plan& p);
   void note_sent(instant now, const segment_plan& p, std::uint32_t len, bool fin, std::uint32_t room);
   // tcp_config::pacing: `octets` of data left now; arms the pacing timer past the burst.
-  void pace_sent(instant now, std::uint32_t octets);
+  // Out of line: pacing is off unless asked for or BBR (docs/performance.md, issue #12).
+  [[gnu::noinline]] void pace_sent(instant now, std::uint32_t octets);
   // Completes `hdr` in place (ports, ACK, window) and writes it: a ~300-octet repr is not
   // copied per segment. The ACK options are the caller's (ack_header), built once.
   std::size_t emit(instant now, mutable_bytes out, tcp_repr& hdr, std::size_t payload_offset,
@@ -650,7 +663,11 @@ class connection {
     return last_tx_.len;
   }
   std::size_t write_next(instant now, mutable_bytes out);
-  std::size_t emit_control(instant now, mutable_bytes out);
+  // The rare segments write_next builds, out of line and cold (docs/performance.md, issue
+  // #12): the RST owed (rst_ set), a keep-alive probe, a challenge ACK in SYN-RECEIVED.
+  [[gnu::cold, gnu::noinline]] std::size_t emit_control(instant now, mutable_bytes out);
+  [[gnu::cold, gnu::noinline]] std::size_t emit_keepalive(instant now, mutable_bytes out);
+  [[gnu::cold, gnu::noinline]] std::size_t emit_syn_received_ack(instant now, mutable_bytes out);
   std::size_t emit_syn(instant now, mutable_bytes out);
   struct send_plan {
     std::uint32_t len = 0;
@@ -721,13 +738,13 @@ class connection {
   tcp_repr* hdr_ = nullptr;
   std::unique_ptr<tcp_repr> own_hdr_;
   tcp_repr& fresh_header() {
-    if (hdr_ == nullptr) {
-      own_hdr_ = std::make_unique<tcp_repr>();
-      hdr_ = own_hdr_.get();
-    }
+    if (hdr_ == nullptr) [[unlikely]] make_own_header();
     hdr_->clear();
     return *hdr_;
   }
+  // A connection without its owner's scratch header makes its own, once (out of line and
+  // cold, as every rare path of the per-segment functions: docs/performance.md, issue #12).
+  [[gnu::cold, gnu::noinline]] void make_own_header();
   tcp_transmit last_tx_;  // what transmit() wrote last
   bool syn_due_ = false;        // (re)send SYN or SYN-ACK
   struct pending_rst {

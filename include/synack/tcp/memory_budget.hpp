@@ -57,11 +57,11 @@ class memory_budget {
   void charge(std::size_t n) {
     allocated_ += n;
     if (allocated_ > peak_) peak_ = allocated_;
-    update();
+    if (level_may_change()) update();
   }
   void uncharge(std::size_t n) {
     allocated_ -= n < allocated_ ? n : allocated_;
-    update();
+    if (level_may_change()) update();
   }
   // Bytes of buffer storage the connections hold now, and the most they ever held.
   [[nodiscard]] std::size_t allocated() const { return allocated_; }
@@ -71,7 +71,14 @@ class memory_budget {
   [[nodiscard]] const memory_stats& stats() const { return stats_; }
 
  private:
-  void update() {
+  // False when update() would leave the level normal and count nothing: the budget is normal
+  // and above neither limit (the common case, and every case without limits).
+  [[nodiscard]] bool level_may_change() const {
+    return level_ != memory_level::normal || (limits_.hard != 0 && allocated_ > limits_.hard) ||
+           (limits_.pressure != 0 && allocated_ > limits_.pressure);
+  }
+  // Out of line and cold: under memory pressure only (docs/performance.md, issue #12).
+  [[gnu::cold, gnu::noinline]] void update() {
     const memory_level before = level_;
     if (limits_.hard != 0 && allocated_ > limits_.hard) {
       level_ = memory_level::hard;

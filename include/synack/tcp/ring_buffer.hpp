@@ -154,7 +154,10 @@ class ring_buffer {
   // Growing keeps every byte at its offset from head_, including those write_at placed beyond
   // the content, by copying the old ring rotated so that head_ becomes 0.
   void ensure(std::size_t need) {
-    if (need <= alloc_) return;
+    if (need > alloc_) grow(need);
+  }
+  // Out of line and cold: storage grows a few times in a connection's life.
+  [[gnu::cold, gnu::noinline]] void grow(std::size_t need) {
     std::size_t next = std::max(alloc_ == 0 ? min_storage : alloc_ * 2, std::bit_ceil(need));
     next = std::min(next, cap_);
     auto grown = std::make_unique_for_overwrite<std::byte[]>(next);

@@ -114,7 +114,9 @@ class flat_hash_map {
     }
   }
 
-  void grow() {
+  // Out of line and cold: a table grows a few times in its life, and inlined into every
+  // insert it would sit in the hot demux and TIME-WAIT paths (docs/performance.md, issue #12).
+  [[gnu::cold, gnu::noinline]] void grow() {
     std::vector<slot> old(slots_.empty() ? 16 : slots_.size() * 2);
     old.swap(slots_);
     size_ = 0;

@@ -81,8 +81,9 @@ class ring_queue {
  private:
   [[nodiscard]] std::size_t mask() const { return buf_.size() - 1; }
 
-  // Capacity stays a power of two, so an index wraps with a mask.
-  void grow(std::size_t at_least) {
+  // Capacity stays a power of two, so an index wraps with a mask. Out of line and cold: a
+  // queue grows a few times in its life (docs/performance.md, issue #12).
+  [[gnu::cold, gnu::noinline]] void grow(std::size_t at_least) {
     std::size_t cap = buf_.empty() ? 8 : buf_.size() * 2;
     while (cap < at_least) cap *= 2;
     std::vector<T> next(cap);
