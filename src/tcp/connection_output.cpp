@@ -399,7 +399,7 @@ std::size_t connection::emit_segment(instant now, mutable_bytes out, const segme
   // §7.2: after new data; with tcp_config::recovery_probe after a retransmission in recovery too.
   const bool recovering = snd_.rec.cc->in_recovery() || sack_recovery();
   if (!p.loss_probe && (p.kind == segment_kind::new_data || (cfg_->recovery_probe && recovering))) arm_loss_probe(now);
-  if (pacing_on()) [[unlikely]] pace_sent(now, used);  // else pacing_rate() is 0
+  if (pacing_on()) pace_sent(now, used);  // else pacing_rate() is 0
   const std::size_t n = emit(now, out, hdr, distance(snd_.buf_start, p.seq).n, len);
   last_tx_.more = p.kind == segment_kind::new_data && more_new_data_certain();
   return n;

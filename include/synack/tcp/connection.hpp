@@ -641,8 +641,7 @@ class connection {
   [[gnu::cold, gnu::noinline]] void note_loss_probe_sent(const segment_plan& p);
   void note_sent(instant now, const segment_plan& p, std::uint32_t len, bool fin, std::uint32_t room);
   // tcp_config::pacing: `octets` of data left now; arms the pacing timer past the burst.
-  // Out of line: pacing is off unless asked for or BBR (docs/performance.md, issue #12).
-  [[gnu::noinline]] void pace_sent(instant now, std::uint32_t octets);
+  void pace_sent(instant now, std::uint32_t octets);
   // Completes `hdr` in place (ports, ACK, window) and writes it: a ~300-octet repr is not
   // copied per segment. The ACK options are the caller's (ack_header), built once.
   std::size_t emit(instant now, mutable_bytes out, tcp_repr& hdr, std::size_t payload_offset,
