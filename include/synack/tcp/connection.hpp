@@ -354,7 +354,8 @@ class connection {
   // sample, else SRTT); 0 when not pacing (off, no RTT sample yet, or — not with BBR — once
   // RACK has seen the path reorder, rack::reordering_seen).
   [[nodiscard]] std::uint64_t pacing_rate() const;
-  // Whether this connection paces at all: tcp_config::pacing, or BBR (which always does).
+  // Whether this connection may pace: tcp_config::pacing, or BBR (which always does).
+  // pacing_rate() says whether it paces now (0 once RACK has seen the path reorder).
   [[nodiscard]] bool pacing_on() const { return cfg_->pacing || snd_.rec.cc.as_bbr() != nullptr; }
   // Timeouts RFC 5682 F-RTO found spurious (tcp_config::frto).
   [[nodiscard]] std::uint64_t frto_spurious() const { return snd_.frto_spurious; }
