@@ -25,7 +25,7 @@
 //
 // Usage: recovery_matrix [KNOB=VALUE ...]   knobs: rack, prr, hystart, undo, tlp, pacing, keepsack, rprobe,
 //        ts (tcp_config::rto_keeps_sack, tcp_config::recovery_probe, tcp_config::timestamps) (0 or 1),
-//        racksegs (tcp_config::rack_segments), cc (reno, cubic or bbr), seed (default 1), queue (the
+//        racksegs (tcp_config::rack_segments), ooo (tcp_config::max_ooo_ranges), cc (reno, cubic or bbr), seed (default 1), queue (the
 //        bottleneck's queue in octets instead of one BDP), rows (a substring every printed cell
 //        must contain)
 #include <algorithm>
@@ -105,6 +105,7 @@ bool apply(knobs& k, std::string_view arg) {
   else if (name == "keepsack") k.tcp.rto_keeps_sack = on;
   else if (name == "rprobe") k.tcp.recovery_probe = on;
   else if (name == "ts") k.tcp.timestamps = on;
+  else if (name == "ooo") k.tcp.max_ooo_ranges = std::strtoul(value.c_str(), nullptr, 10);
   else if (name == "racksegs") k.tcp.rack_segments = static_cast<std::uint32_t>(std::strtoul(value.c_str(), nullptr, 10));
   else if (name == "cc" && value == "reno") k.tcp.congestion = congestion_kind::reno;
   else if (name == "cc" && value == "cubic") k.tcp.congestion = congestion_kind::cubic;
@@ -214,7 +215,7 @@ int main(int argc, char** argv) {
     if (!apply(k, argv[i])) {
       std::fprintf(stderr,
                    "recovery_matrix: unknown argument '%s'\nusage: recovery_matrix [rack=0|1] [prr=0|1] "
-                   "[hystart=0|1] [undo=0|1] [tlp=0|1] [pacing=0|1] [keepsack=0|1] [rprobe=0|1] [ts=0|1] [racksegs=N] [cc=reno|cubic|bbr] [seed=N] [queue=OCTETS] [rows=SUBSTRING]\n",
+                   "[hystart=0|1] [undo=0|1] [tlp=0|1] [pacing=0|1] [keepsack=0|1] [rprobe=0|1] [ts=0|1] [racksegs=N] [ooo=N] [cc=reno|cubic|bbr] [seed=N] [queue=OCTETS] [rows=SUBSTRING]\n",
                    argv[i]);
       return 2;
     }

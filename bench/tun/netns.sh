@@ -3,6 +3,7 @@
 # for on exit), brings lo up, holds a second namespace B with one process (HOLD; `inb CMD`
 # runs CMD there) and joins A and B with the veth pair vb0 ($VA/24) - vb1 ($VB/24).
 # Nothing leaves the two namespaces; both vanish with their processes.
+# bench/recovery/reorder_kernel.sh uses bench_cleanup alone (one namespace, no veth).
 
 bench_cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done

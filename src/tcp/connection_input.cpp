@@ -254,6 +254,16 @@ rx_verdict connection::on_paws_failure(instant now, const tcp_repr& seg) {
   if (disordered_ack(seg, ts_recent_ - seg.options.timestamps->tsval)) return rx_verdict::accepted;
   if (!seg.payload.empty()) {
     queue_ack();
+    // RFC 2883 §4: its text below RCV.NXT arrived before, so this is a duplicate segment and
+    // is reported as a D-SACK block, as on_unacceptable does (Linux tcp_send_dupack alike).
+    // The common case is a reordered original that arrives after its retransmission, whose
+    // newer TSval raised TS.Recent past the original's: without the D-SACK the sender never
+    // learns that retransmission was spurious (no undo, no wider reordering window).
+    if (seg.seq.before(rcv_.nxt) && !seg.syn()) {
+      const seq_num end = seg.seq + seq_len{static_cast<std::uint32_t>(seg.payload.size())};
+      note_duplicate(seg.seq, seq_min(end, rcv_.nxt));
+      restart_quickack();
+    }
   } else {
     queue_challenge_ack(now);  // as for an unacceptable dataless segment (RFC 5961 §7)
   }

@@ -99,6 +99,43 @@ TEST(timestamps, paws__old_tsval_dropped_and_acked) {
   EXPECT_EQ(h.conn().ts_recent(), 1010u);
 }
 
+// Passive open with timestamps and SACK (so D-SACK blocks can be reported).
+void establish_ts_sack(tcp_harness& h) {
+  ASSERT_TRUE(h.conn().listen(local_addr, local_port).has_value());
+  h.send(at_ms(0), seg{.seq = remote_iss, .flags = syn, .mss = 1460, .sack_ok = true, .ts = ts(1000, 0)});
+  h.expect_recv(at_ms(0), seg{.seq = local_iss, .ack = h.r(1), .flags = syn, .sack_ok = true, .ts = ts(our_ts(0), 1000)});
+  h.send(at_ms(1), seg{.seq = h.r(1), .ack = h.l(1), .ts = ts(1001, our_ts(0))});
+  ASSERT_TRUE(h.conn().timestamps_on());
+  ASSERT_TRUE(h.conn().sack_permitted());
+}
+
+// RFC 2883 §4: a reordered original that arrives after its retransmission is older than
+// TS.Recent (the retransmission's newer TSval raised it), so PAWS drops it; its text is below
+// RCV.NXT, a duplicate, and the answer reports it as a D-SACK block (Linux tcp_send_dupack),
+// so the sender can tell its retransmission was spurious.
+TEST(timestamps, paws__a_duplicate_below_rcv_nxt_is_reported_as_dsack) {
+  tcp_harness h;
+  establish_ts_sack(h);
+  h.send(at_ms(10), seg{.seq = h.r(1), .ack = h.l(1), .payload = "abc", .ts = ts(1010, our_ts(0))});
+  h.expect_recv(at_ms(50), seg{.seq = h.l(1), .ack = h.r(4), .sack = std::vector<sack_block>{}, .ts = ts(our_ts(50), 1010)});
+  h.send(at_ms(60), seg{.seq = h.r(4), .ack = h.l(1), .payload = "def", .ts = ts(1060, our_ts(50))});
+  EXPECT_EQ(h.conn().ts_recent(), 1060u);
+  EXPECT_EQ(h.send(at_ms(61), seg{.seq = h.r(1), .ack = h.l(1), .payload = "abc", .ts = ts(1010, our_ts(0))}),
+            rx_verdict::paws);
+  h.expect_recv(at_ms(61), seg{.seq = h.l(1), .ack = h.r(7), .sack = std::vector<sack_block>{sack_block{h.r(1), h.r(4)}},
+                               .ts = ts(our_ts(61), 1060)});
+  // Partly below RCV.NXT: only that part is the duplicate.
+  EXPECT_EQ(h.send(at_ms(62), seg{.seq = h.r(5), .ack = h.l(1), .payload = "efgh", .ts = ts(1020, our_ts(0))}),
+            rx_verdict::paws);
+  h.expect_recv(at_ms(62), seg{.seq = h.l(1), .ack = h.r(7), .sack = std::vector<sack_block>{sack_block{h.r(5), h.r(7)}},
+                               .ts = ts(our_ts(62), 1060)});
+  // Wholly past RCV.NXT it is not a duplicate: answered, no D-SACK (and not held: PAWS).
+  EXPECT_EQ(h.send(at_ms(63), seg{.seq = h.r(7), .ack = h.l(1), .payload = "gh", .ts = ts(1030, our_ts(0))}),
+            rx_verdict::paws);
+  h.expect_recv(at_ms(63), seg{.seq = h.l(1), .ack = h.r(7), .sack = std::vector<sack_block>{}, .ts = ts(our_ts(63), 1060)});
+  EXPECT_EQ(h.read_all(), "abcdef");
+}
+
 TEST(timestamps, paws__does_not_apply_to_rst) {
   tcp_harness h;
   establish_ts(h);

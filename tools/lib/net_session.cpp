@@ -127,6 +127,7 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
   fc.reorder = o.reorder;
   fc.reorder_delay = std::chrono::duration_cast<duration>(std::chrono::duration<double, std::milli>(o.reorder_delay_ms));
   fc.duplicate = o.duplicate;
+  fc.delay = std::chrono::duration_cast<duration>(std::chrono::duration<double, std::milli>(o.delay_ms));
 
   io::tun_config tc;
   tc.name = o.tun;
@@ -148,8 +149,8 @@ result<std::unique_ptr<net_session>, std::string> net_session::open(const net_op
 
   if (fc.any()) {
     fc.seed = o.seed ? *o.seed : runtime::random_secret().k0;
-    fmt::print(stderr, "synack: faults loss={} reorder={} ({} ms) duplicate={} seed={}\n", fc.loss, fc.reorder,
-               o.reorder_delay_ms, fc.duplicate, fc.seed);
+    fmt::print(stderr, "synack: faults loss={} reorder={} ({} ms) duplicate={} delay={} ms seed={}\n", fc.loss,
+               fc.reorder, o.reorder_delay_ms, fc.duplicate, o.delay_ms, fc.seed);
     s->faults_ = std::make_unique<io::faults_link>(*top, fc);
     top = s->faults_.get();
   }

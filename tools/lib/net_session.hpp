@@ -30,6 +30,7 @@ struct net_options {
   double loss = 0.0;
   double reorder = 0.0;
   double reorder_delay_ms = 5.0;  // how long a reordered packet is held back
+  double delay_ms = 0.0;          // one-way delay added to every packet, both directions
   double duplicate = 0.0;
   std::optional<std::uint64_t> seed;  // faults; random (and printed) when not given
   std::string ctl;                    // control socket; default from default_ctl_dir()

@@ -33,6 +33,10 @@ void add_net_options(CLI::App& cmd, net_options& o) {
       ->capture_default_str()
       ->check(in_range(0.0, 10000.0));
   cmd.add_option("--duplicate", o.duplicate, "duplicate this fraction of packets")->check(in_range(0.0, 1.0));
+  cmd.add_option("--delay", o.delay_ms,
+                 "milliseconds added to every packet, both directions (the round trip grows by twice this; "
+                 "a reordered packet waits --reorder-delay more)")
+      ->check(in_range(0.0, 10000.0));
   cmd.add_option("--seed", o.seed, "seed of the fault injection (printed when chosen at random)");
   cmd.add_option("--ctl", o.ctl,
                  "control socket for `synack stat` (default $XDG_RUNTIME_DIR/synack/PID.sock, "
