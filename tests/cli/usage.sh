@@ -34,6 +34,8 @@ check 2 "--latency-ms: -1 is out of range: 0 to 10000" demo --latency-ms -1
 check 2 "--loss: 1.5 is out of range: 0 to 1" serve --addr 10.0.0.2/24 --loss 1.5 echo
 check 2 "--queues: 17 is out of range: 1 to 16" serve --addr 10.0.0.2/24 --queues 17 echo
 check 2 "--rto-min: 'x' is not a number" connect --addr 10.0.0.2/24 --rto-min x 10.0.0.1 7
+check 2 "--buffer: 2 is out of range: 4 to 16384" connect --addr 10.0.0.2/24 --buffer 2 10.0.0.1 7
+check 2 "--delay: -1 is out of range: 0 to 10000" serve --addr 10.0.0.2/24 --delay -1 echo
 check 2 "--addr is required" connect 10.0.0.1 7
 check 2 "HOST must be an IPv4 or IPv6 address, got '1.2.3'" connect --addr 10.0.0.2/24 1.2.3 7
 check 2 "http needs a directory" serve --addr 10.0.0.2/24 http

@@ -39,5 +39,7 @@ CLI::Validator in_range(T lo, T hi) {
 
 // --tun, --addr, --kernel-addr, --pcap, --loss, --reorder, --duplicate, --seed, --ctl ...
 void add_net_options(CLI::App& cmd, net_options& o);
+// `--buffer KiB` of `serve` and `connect`: tcp_config::send_buffer and recv_buffer.
+void add_buffer_option(CLI::App& cmd, net_options& o);
 
 }  // namespace synack::tools

@@ -314,6 +314,7 @@ void add_connect(CLI::App& app) {
       "2 usage (a bad option or address), 3 connection refused (RST to our SYN), 4 connection reset, 5 timed out\n"
       "(--connect-timeout or retransmissions), 6 local I/O error or interrupted.");
   add_net_options(*cmd, o->net);
+  add_buffer_option(*cmd, o->net);
   cmd->add_option("--connect-timeout", o->connect_timeout_s, "seconds to wait for the handshake")
       ->capture_default_str();
   cmd->add_flag("--progress", o->progress,

@@ -92,4 +92,12 @@ void add_net_options(CLI::App& cmd, net_options& o) {
       ->capture_default_str();
 }
 
+void add_buffer_option(CLI::App& cmd, net_options& o) {
+  cmd.add_option_function<std::size_t>(
+         "--buffer", [&o](std::size_t kib) { o.tcp_buffer = kib * 1024; },
+         "KiB of send and of receive buffer per connection (default 256, tcp_config's): the most a "
+         "connection keeps in flight, so at least the path's bandwidth-delay product for full speed")
+      ->check(in_range<std::size_t>(4, 16384));
+}
+
 }  // namespace synack::tools

@@ -78,6 +78,7 @@ void add_serve(CLI::App& app) {
       "Default ports: echo 7, discard 9, chargen 19, http 80. Stops on SIGINT/SIGTERM.\n"
       "Exit codes: 0 stopped by a signal, 1 setup failed (TUN, privilege, listen), 2 usage.");
   add_net_options(*cmd, o->net);
+  add_buffer_option(*cmd, o->net);
   cmd->add_option("-p,--port", o->port, "TCP port to listen on (default: the service's)");
   cmd->add_option("--backlog", o->backlog, "accept queue length")->capture_default_str();
   cmd->add_option("service", o->service, "echo | discard | chargen | http")
