@@ -211,16 +211,24 @@ rx_verdict connection::on_unacceptable(instant now, const tcp_repr& seg) {
   // limited so two stacks cannot ping-pong ACKs (RFC 5961 §7, Linux tcp_oow_rate_limited).
   if (!seg.payload.empty()) {
     queue_ack();
-    // RFC 2883 §4.1: text wholly below RCV.NXT is a duplicate, reported as a D-SACK block.
-    const seq_num end = seg.seq + seq_len{seg.seg_len()};
-    if (end.before_eq(rcv_.nxt) && !seg.syn()) {
-      note_duplicate(seg.seq, seg.seq + seq_len{static_cast<std::uint32_t>(seg.payload.size())});
-      restart_quickack();
-    }
+    note_repeated_text(seg);
   } else {
     queue_challenge_ack(now);
   }
   return rx_verdict::out_of_window;
+}
+
+// RFC 2883 §4 (Linux tcp_send_dupack alike): the text below RCV.NXT of a data segment dropped
+// by the sequence check or PAWS arrived before, so it is reported as a D-SACK block in the ACK
+// that answers the segment, and quick ACKs restart. For PAWS the common case is a reordered
+// original that arrives after its retransmission, whose newer TSval raised TS.Recent past the
+// original's: without the block the sender never learns that retransmission was spurious (no
+// undo, no wider reordering window).
+void connection::note_repeated_text(const tcp_repr& seg) {
+  if (!seg.seq.before(rcv_.nxt) || seg.syn()) return;
+  const seq_num end = seg.seq + seq_len{static_cast<std::uint32_t>(seg.payload.size())};
+  note_duplicate(seg.seq, seq_min(end, rcv_.nxt));
+  restart_quickack();
 }
 
 // The simultaneous-open SYN-ACK as the ACK it carries: the SYN bit dropped, SEQ moved past it.
@@ -254,16 +262,7 @@ rx_verdict connection::on_paws_failure(instant now, const tcp_repr& seg) {
   if (disordered_ack(seg, ts_recent_ - seg.options.timestamps->tsval)) return rx_verdict::accepted;
   if (!seg.payload.empty()) {
     queue_ack();
-    // RFC 2883 §4: its text below RCV.NXT arrived before, so this is a duplicate segment and
-    // is reported as a D-SACK block, as on_unacceptable does (Linux tcp_send_dupack alike).
-    // The common case is a reordered original that arrives after its retransmission, whose
-    // newer TSval raised TS.Recent past the original's: without the D-SACK the sender never
-    // learns that retransmission was spurious (no undo, no wider reordering window).
-    if (seg.seq.before(rcv_.nxt) && !seg.syn()) {
-      const seq_num end = seg.seq + seq_len{static_cast<std::uint32_t>(seg.payload.size())};
-      note_duplicate(seg.seq, seq_min(end, rcv_.nxt));
-      restart_quickack();
-    }
+    note_repeated_text(seg);
   } else {
     queue_challenge_ack(now);  // as for an unacceptable dataless segment (RFC 5961 §7)
   }

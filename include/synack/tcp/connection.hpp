@@ -467,6 +467,8 @@ class connection {
   // The rare verdicts of the per-segment checks, out of line and cold (connection_input.cpp).
   [[gnu::cold, gnu::noinline]] rx_verdict on_paws_failure(instant now, const tcp_repr& seg);
   [[gnu::cold, gnu::noinline]] rx_verdict on_unacceptable(instant now, const tcp_repr& seg);
+  // Their D-SACK for a dropped data segment's text below RCV.NXT (RFC 2883 §4).
+  void note_repeated_text(const tcp_repr& seg);
   [[nodiscard]] bool disordered_ack(const tcp_repr& seg, std::uint32_t lag) const;
   void update_ts_recent(instant now, const tcp_repr& seg);
   void sample_rtt_from_tsecr(instant now, const tcp_repr& seg);
